@@ -1,0 +1,362 @@
+//! Operator commands as typed requests, executed the same way whether the CLI opened the data
+//! directory itself or handed the request to a running server over its admin socket.
+
+pub mod socket;
+
+use crate::crypto;
+use crate::domain::agents::{self, Role};
+use crate::domain::{sites, tenants};
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::store::system::{self as sstore, SiteRecord, TenantRecord};
+use crate::store::tenant::{self as tstore, AgentRecord};
+use serde::{Deserialize, Serialize};
+
+/// One operator command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    /// Is a server there?
+    Ping,
+    /// `tenant create`
+    TenantCreate {
+        /// Slug.
+        slug: String,
+        /// Display name (defaults to the slug).
+        name: Option<String>,
+    },
+    /// `tenant list`
+    TenantList,
+    /// `tenant show`
+    TenantShow {
+        /// Slug.
+        slug: String,
+    },
+    /// `tenant delete`
+    TenantDelete {
+        /// Slug.
+        slug: String,
+    },
+    /// `agent add`
+    AgentAdd {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+        /// Display name.
+        name: String,
+        /// Role.
+        role: Role,
+        /// Password; generated when absent.
+        password: Option<String>,
+    },
+    /// `agent list`
+    AgentList {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// `agent passwd`
+    AgentPasswd {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+        /// New password; generated when absent.
+        password: Option<String>,
+    },
+    /// `agent disable`
+    AgentDisable {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+    },
+    /// `site add`
+    SiteAdd {
+        /// Tenant slug.
+        tenant: String,
+        /// Allowed origins.
+        origins: Vec<String>,
+    },
+    /// `site list`
+    SiteList {
+        /// Tenant slug.
+        tenant: String,
+    },
+}
+
+/// A tenant with what `tenant show` adds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantDetails {
+    /// The tenant.
+    #[serde(flatten)]
+    pub tenant: TenantInfo,
+    /// Number of agents.
+    pub agents: i64,
+    /// Its sites.
+    pub sites: Vec<SiteInfo>,
+    /// Size of its database file in bytes.
+    pub db_bytes: u64,
+}
+
+/// Tenant as sent over the socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantInfo {
+    /// uuid
+    pub uuid: String,
+    /// slug
+    pub slug: String,
+    /// name
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Agent as sent over the socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// Login email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Whether sign-in is blocked.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Site as sent over the socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SiteInfo {
+    /// Public site key.
+    pub site_key: String,
+    /// Allowed origins.
+    pub origins: Vec<String>,
+    /// The snippet to embed in those origins' pages.
+    pub snippet: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl SiteInfo {
+    fn new(s: SiteRecord, base_url: &str) -> SiteInfo {
+        SiteInfo {
+            snippet: sites::embed_snippet(base_url, &s.site_key),
+            site_key: s.site_key,
+            origins: s.origins,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// What a command returns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to `Ping`.
+    Pong {
+        /// Server version.
+        version: String,
+    },
+    /// One tenant.
+    Tenant(TenantInfo),
+    /// One tenant in detail.
+    TenantDetails(TenantDetails),
+    /// Tenants.
+    Tenants {
+        /// The list.
+        tenants: Vec<TenantInfo>,
+    },
+    /// One agent, with the generated password if one was made.
+    Agent {
+        /// The agent.
+        agent: AgentInfo,
+        /// Shown once; never stored.
+        generated_password: Option<String>,
+    },
+    /// Agents.
+    Agents {
+        /// The list.
+        agents: Vec<AgentInfo>,
+    },
+    /// One site.
+    Site(SiteInfo),
+    /// Sites.
+    Sites {
+        /// The list.
+        sites: Vec<SiteInfo>,
+    },
+}
+
+impl From<TenantRecord> for TenantInfo {
+    fn from(t: TenantRecord) -> Self {
+        TenantInfo {
+            uuid: t.uuid,
+            slug: t.slug,
+            name: t.name,
+            created_at: t.created_at,
+        }
+    }
+}
+
+impl From<AgentRecord> for AgentInfo {
+    fn from(a: AgentRecord) -> Self {
+        AgentInfo {
+            email: a.email,
+            name: a.display_name,
+            role: a.role,
+            disabled: a.disabled,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// Runs one command against an open store; `base_url` is where widgets load from.
+pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> {
+    match req {
+        Request::Ping => Ok(Response::Pong {
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        Request::TenantCreate { slug, name } => {
+            tenants::validate_slug(&slug)?;
+            let name = tenants::clean_name("tenant name", name.as_deref().unwrap_or(&slug), 200)?;
+            Ok(Response::Tenant(store.create_tenant(&slug, &name)?.into()))
+        }
+        Request::TenantList => Ok(Response::Tenants {
+            tenants: store.list_tenants()?.into_iter().map(Into::into).collect(),
+        }),
+        Request::TenantShow { slug } => {
+            let (rec, db) = store.tenant_db_by_slug(&slug)?;
+            let agents = db.with(|c| tstore::agent_count(c))?;
+            let sites = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
+            let db_bytes = std::fs::metadata(store.tenant_path(&rec.uuid))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            Ok(Response::TenantDetails(TenantDetails {
+                tenant: rec.into(),
+                agents,
+                sites: sites
+                    .into_iter()
+                    .map(|s| SiteInfo::new(s, base_url))
+                    .collect(),
+                db_bytes,
+            }))
+        }
+        Request::TenantDelete { slug } => Ok(Response::Tenant(store.delete_tenant(&slug)?.into())),
+        Request::AgentAdd {
+            tenant,
+            email,
+            name,
+            role,
+            password,
+        } => {
+            let email = agents::normalize_email(&email)?;
+            let name = tenants::clean_name("display name", &name, 100)?;
+            let (password, generated) = password_or_generated(password)?;
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let hash = crypto::hash_password(&password);
+            let agent =
+                db.with(|c| tstore::insert_agent(c, &email, &name, role.as_str(), &hash))?;
+            Ok(Response::Agent {
+                agent: agent.into(),
+                generated_password: generated.then_some(password),
+            })
+        }
+        Request::AgentList { tenant } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            Ok(Response::Agents {
+                agents: db
+                    .with(|c| tstore::list_agents(c))?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            })
+        }
+        Request::AgentPasswd {
+            tenant,
+            email,
+            password,
+        } => {
+            let email = agents::normalize_email(&email)?;
+            let (password, generated) = password_or_generated(password)?;
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let hash = crypto::hash_password(&password);
+            let agent = db.with(|c| tstore::set_password(c, &email, &hash))?;
+            Ok(Response::Agent {
+                agent: agent.into(),
+                generated_password: generated.then_some(password),
+            })
+        }
+        Request::AgentDisable { tenant, email } => {
+            let email = agents::normalize_email(&email)?;
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let agent = db.with(|c| tstore::disable_agent(c, &email))?;
+            Ok(Response::Agent {
+                agent: agent.into(),
+                generated_password: None,
+            })
+        }
+        Request::SiteAdd { tenant, origins } => {
+            if origins.is_empty() {
+                return Err(Error::Invalid("give at least one --origin".into()));
+            }
+            let origins = origins
+                .iter()
+                .map(|o| sites::normalize_origin(o))
+                .collect::<Result<Vec<_>>>()?;
+            let rec = store.tenant_record(&tenant)?;
+            let key = sites::new_site_key();
+            let site = store.system(|c| sstore::insert_site(c, &rec.uuid, &key, &origins))?;
+            Ok(Response::Site(SiteInfo::new(site, base_url)))
+        }
+        Request::SiteList { tenant } => {
+            let rec = store.tenant_record(&tenant)?;
+            let list = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
+            Ok(Response::Sites {
+                sites: list
+                    .into_iter()
+                    .map(|s| SiteInfo::new(s, base_url))
+                    .collect(),
+            })
+        }
+    }
+}
+
+fn password_or_generated(password: Option<String>) -> Result<(String, bool)> {
+    match password {
+        Some(p) => {
+            agents::check_password(&p)?;
+            Ok((p, false))
+        }
+        None => Ok((crypto::generate_password(), true)),
+    }
+}
+
+/// A command's failure as the CLI reports it, whether it happened here or in the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Failure {
+    /// Stable code, e.g. `not_found`.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        if matches!(e, Error::Db(_) | Error::Internal(_)) {
+            tracing::error!(error = %e, "admin command failed");
+        }
+        Failure {
+            code: e.code().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -1,0 +1,345 @@
+//! The command-line tree and how admin commands print their results.
+
+use crate::admin::{self, Failure, Request, Response};
+use crate::config::{Config, Overrides};
+use crate::domain::agents::Role;
+use crate::store::Store;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+
+/// kontor: self-hosted live chat, live visitors and statistics, with GDPR duties built in.
+#[derive(Debug, Parser)]
+#[command(name = "kontor", version, propagate_version = true)]
+pub struct Cli {
+    /// Config file [default: /etc/kontor/kontor.toml if it exists; env KONTOR_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./kontor-data; env KONTOR_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080; env KONTOR_LISTEN]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Print machine-readable JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and background jobs (initialises the data directory on first run)
+    Serve,
+    /// Start a demo: fresh temporary data, a demo tenant, an agent and a page with the widget
+    Demo,
+    /// Create the data directory and master key if they do not exist
+    Init,
+    /// Print the effective configuration (secrets masked)
+    CheckConfig,
+    /// Manage tenants (works with or without a running server)
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage a tenant's agents (works with or without a running server)
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// Manage a tenant's sites and their allowed origins (works with or without a running server)
+    #[command(subcommand)]
+    Site(SiteCmd),
+}
+
+/// `kontor tenant …`
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant with its own encrypted database
+    Create {
+        /// Short name: a-z, 0-9 and '-'
+        slug: String,
+        /// Display name [default: the slug]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants
+    List,
+    /// Show one tenant
+    Show {
+        /// Tenant slug
+        slug: String,
+    },
+    /// Delete a tenant for good: its key is destroyed first, then its database file
+    Delete {
+        /// Tenant slug
+        slug: String,
+        /// Confirm that the tenant's data is to be destroyed irrecoverably
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `kontor agent …`
+#[derive(Debug, Subcommand)]
+pub enum AgentCmd {
+    /// Add an agent; prints a generated password unless --password-stdin is given
+    Add {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+        /// Name visitors see
+        #[arg(long)]
+        name: String,
+        /// admin or agent
+        #[arg(long, default_value = "agent")]
+        role: Role,
+        /// Read the password from standard input instead of generating one
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a tenant's agents
+    List {
+        /// Tenant slug
+        tenant: String,
+    },
+    /// Set a new password (generated unless --password-stdin); ends the agent's sessions
+    Passwd {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+        /// Read the password from standard input instead of generating one
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Block an agent from signing in; ends their sessions
+    Disable {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
+}
+
+/// `kontor site …`
+#[derive(Debug, Subcommand)]
+pub enum SiteCmd {
+    /// Add a site; prints its key and the snippet to embed
+    Add {
+        /// Tenant slug
+        tenant: String,
+        /// Origin allowed to embed the widget, e.g. https://shop.example (repeatable)
+        #[arg(long = "origin", value_name = "ORIGIN")]
+        origins: Vec<String>,
+    },
+    /// List a tenant's sites
+    List {
+        /// Tenant slug
+        tenant: String,
+    },
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Role::Admin, Role::Agent]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl Cli {
+    /// The command-line part of the configuration.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            listen: self.listen.clone(),
+        }
+    }
+}
+
+/// Turns an admin subcommand into a request; reads a password from stdin when asked.
+pub fn admin_request(cmd: &Command) -> Result<Option<Request>, Failure> {
+    let invalid = |m: &str| Failure {
+        code: "invalid_input".into(),
+        message: m.into(),
+    };
+    Ok(Some(match cmd {
+        Command::Tenant(TenantCmd::Create { slug, name }) => Request::TenantCreate {
+            slug: slug.clone(),
+            name: name.clone(),
+        },
+        Command::Tenant(TenantCmd::List) => Request::TenantList,
+        Command::Tenant(TenantCmd::Show { slug }) => Request::TenantShow { slug: slug.clone() },
+        Command::Tenant(TenantCmd::Delete { slug, yes }) => {
+            if !yes {
+                return Err(invalid(&format!(
+                    "refusing to delete tenant {slug:?} without --yes: its data would be destroyed irrecoverably"
+                )));
+            }
+            Request::TenantDelete { slug: slug.clone() }
+        }
+        Command::Agent(AgentCmd::Add {
+            tenant,
+            email,
+            name,
+            role,
+            password_stdin,
+        }) => Request::AgentAdd {
+            tenant: tenant.clone(),
+            email: email.clone(),
+            name: name.clone(),
+            role: *role,
+            password: password_stdin.then(read_password).transpose()?,
+        },
+        Command::Agent(AgentCmd::List { tenant }) => Request::AgentList {
+            tenant: tenant.clone(),
+        },
+        Command::Agent(AgentCmd::Passwd {
+            tenant,
+            email,
+            password_stdin,
+        }) => Request::AgentPasswd {
+            tenant: tenant.clone(),
+            email: email.clone(),
+            password: password_stdin.then(read_password).transpose()?,
+        },
+        Command::Agent(AgentCmd::Disable { tenant, email }) => Request::AgentDisable {
+            tenant: tenant.clone(),
+            email: email.clone(),
+        },
+        Command::Site(SiteCmd::Add { tenant, origins }) => Request::SiteAdd {
+            tenant: tenant.clone(),
+            origins: origins.clone(),
+        },
+        Command::Site(SiteCmd::List { tenant }) => Request::SiteList {
+            tenant: tenant.clone(),
+        },
+        _ => return Ok(None),
+    }))
+}
+
+/// Reads one password from standard input (the trailing newline is not part of it).
+fn read_password() -> Result<String, Failure> {
+    let mut s = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut s)
+        .map_err(|e| Failure {
+            code: "invalid_input".into(),
+            message: format!("reading the password from standard input: {e}"),
+        })?;
+    let p = s.strip_suffix('\n').unwrap_or(&s);
+    let p = p.strip_suffix('\r').unwrap_or(p);
+    if p.is_empty() {
+        return Err(Failure {
+            code: "invalid_input".into(),
+            message: "no password on standard input".into(),
+        });
+    }
+    Ok(p.to_string())
+}
+
+/// Runs an admin request through a running server's socket, or on the files directly.
+pub fn run_admin(config: &Config, req: Request) -> Result<Response, Failure> {
+    if let Some(answer) = admin::socket::call(&config.data_dir, &req) {
+        return answer;
+    }
+    let store = Store::open(&config.data_dir)?;
+    Ok(admin::execute(&store, &config.base_url(), req)?)
+}
+
+/// Prints a command's result as text or JSON.
+pub fn print_response(res: &Response, json: bool) {
+    if json {
+        let mut v = match res {
+            Response::Tenant(t) => serde_json::to_value(t),
+            Response::TenantDetails(t) => serde_json::to_value(t),
+            Response::Site(s) => serde_json::to_value(s),
+            other => serde_json::to_value(other),
+        }
+        .unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("kind");
+        }
+        println!("{v}");
+        return;
+    }
+    match res {
+        Response::Pong { version } => println!("kontor {version} is running"),
+        Response::Tenant(t) => println!("tenant {} ({}), id {}", t.slug, t.name, t.uuid),
+        Response::TenantDetails(d) => {
+            let t = &d.tenant;
+            println!("slug:     {}", t.slug);
+            println!("name:     {}", t.name);
+            println!("id:       {}", t.uuid);
+            println!("created:  {}", crate::clock::rfc3339(t.created_at));
+            println!("agents:   {}", d.agents);
+            println!("database: {} bytes (encrypted)", d.db_bytes);
+            println!("sites:    {}", d.sites.len());
+            for s in &d.sites {
+                println!("  {}  {}", s.site_key, s.origins.join(" "));
+            }
+        }
+        Response::Tenants { tenants } => {
+            if tenants.is_empty() {
+                println!("no tenants yet; create one with `kontor tenant create SLUG`");
+            }
+            for t in tenants {
+                println!("{:<24} {:<30} {}", t.slug, t.name, t.uuid);
+            }
+        }
+        Response::Agent {
+            agent,
+            generated_password,
+        } => {
+            let state = if agent.disabled { ", disabled" } else { "" };
+            println!(
+                "agent {} ({}, {}{state})",
+                agent.email, agent.name, agent.role
+            );
+            if let Some(p) = generated_password {
+                println!("password: {p}");
+                println!("(shown once; kontor stores only its argon2id hash)");
+            }
+        }
+        Response::Agents { agents } => {
+            if agents.is_empty() {
+                println!("no agents yet; add one with `kontor agent add TENANT EMAIL --name NAME`");
+            }
+            for a in agents {
+                let state = if a.disabled { "disabled" } else { "active" };
+                println!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
+            }
+        }
+        Response::Site(s) => {
+            println!("site key: {}", s.site_key);
+            println!("allowed origins: {}", s.origins.join(" "));
+            println!("embed this in the pages of those origins:");
+            println!("{}", s.snippet);
+        }
+        Response::Sites { sites: list } => {
+            if list.is_empty() {
+                println!("no sites yet; add one with `kontor site add TENANT --origin https://…`");
+            }
+            for s in list {
+                println!("{}  {}", s.site_key, s.origins.join(" "));
+                println!("  {}", s.snippet);
+            }
+        }
+    }
+}
+
+/// Prints a failure as text on stderr, or as JSON on stdout with `--json`.
+pub fn print_failure(f: &Failure, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "error": { "code": f.code, "message": f.message } })
+        );
+    } else {
+        eprintln!("error: {}", f.message);
+    }
+}

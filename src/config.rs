@@ -1,0 +1,429 @@
+//! Configuration: defaults < config file < `KONTOR_*` environment < command-line flags.
+//!
+//! Unknown keys in the file and unknown `KONTOR_*` variables are errors that name the key, so a
+//! typo never silently falls back to a default.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// Config file read when `--config`/`KONTOR_CONFIG` is not given and the file exists.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/kontor/kontor.toml";
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Directory holding the master key and every database.
+    pub data_dir: PathBuf,
+    /// Address the HTTP(S) server binds to.
+    pub listen: SocketAddr,
+    /// Public base URL (scheme, host, port) when behind a proxy or a DNS name; derived otherwise.
+    pub public_url: Option<String>,
+    /// The reverse proxy whose `X-Forwarded-For`/`-Proto` headers are believed; no other.
+    pub trusted_proxy: Option<IpAddr>,
+    /// Log filter, e.g. `info` or `kontor=debug,info`.
+    pub log: String,
+    /// Built-in TLS; plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+    /// Agent session lifetimes.
+    pub session: SessionConfig,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Certificate chain and private key, both PEM files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// Idle and absolute session timeouts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Minutes without a request after which a session ends.
+    pub idle_minutes: u64,
+    /// Hours after sign-in after which a session ends regardless of activity.
+    pub absolute_hours: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_minutes: 120,
+            absolute_hours: 12,
+        }
+    }
+}
+
+/// What the command line sets; these win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`
+    pub config: Option<PathBuf>,
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`
+    pub listen: Option<String>,
+}
+
+/// The config file's shape; every field optional so layers can merge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    trusted_proxy: Option<String>,
+    log: Option<String>,
+    tls: Option<PartialTls>,
+    session: Option<PartialSession>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialSession {
+    idle_minutes: Option<u64>,
+    absolute_hours: Option<u64>,
+}
+
+/// Every `KONTOR_*` variable we read; any other is rejected.
+const ENV_KEYS: &[&str] = &[
+    "KONTOR_CONFIG",
+    "KONTOR_DATA_DIR",
+    "KONTOR_LISTEN",
+    "KONTOR_PUBLIC_URL",
+    "KONTOR_TRUSTED_PROXY",
+    "KONTOR_LOG",
+    "KONTOR_TLS_CERT",
+    "KONTOR_TLS_KEY",
+    "KONTOR_SESSION_IDLE_MINUTES",
+    "KONTOR_SESSION_ABSOLUTE_HOURS",
+];
+
+impl Config {
+    /// Loads from the process environment and the given flags.
+    pub fn load(flags: &Overrides) -> Result<Config> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("KONTOR_"))
+            .collect();
+        Config::load_from(flags, &env)
+    }
+
+    /// Loads with an explicit environment (for tests).
+    pub fn load_from(flags: &Overrides, env: &BTreeMap<String, String>) -> Result<Config> {
+        for key in env.keys() {
+            if key.starts_with("KONTOR_") && !ENV_KEYS.contains(&key.as_str()) {
+                return Err(Error::Config(format!(
+                    "unknown environment variable {key}; known: {}",
+                    ENV_KEYS.join(", ")
+                )));
+            }
+        }
+        let config_file = flags
+            .config
+            .clone()
+            .or_else(|| env.get("KONTOR_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let p = Path::new(DEFAULT_CONFIG_FILE);
+                p.exists().then(|| p.to_path_buf())
+            });
+        let file = match &config_file {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let tls_file = file.tls.unwrap_or_default();
+        let session_file = file.session.unwrap_or_default();
+        let env_get = |k: &str| env.get(k).cloned();
+
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or_else(|| env_get("KONTOR_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./kontor-data"));
+        let listen_raw = flags
+            .listen
+            .clone()
+            .or_else(|| env_get("KONTOR_LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_raw.parse().map_err(|_| {
+            Error::Config(format!(
+                "listen: {listen_raw:?} is not an address like 127.0.0.1:8080 or [::]:443"
+            ))
+        })?;
+        let public_url = env_get("KONTOR_PUBLIC_URL")
+            .or(file.public_url)
+            .map(|u| parse_public_url(&u))
+            .transpose()?;
+        let trusted_proxy = env_get("KONTOR_TRUSTED_PROXY")
+            .or(file.trusted_proxy)
+            .map(|p| {
+                p.parse::<IpAddr>().map_err(|_| {
+                    Error::Config(format!("trusted_proxy: {p:?} is not an IP address"))
+                })
+            })
+            .transpose()?;
+        let log = env_get("KONTOR_LOG")
+            .or(file.log)
+            .unwrap_or_else(|| "info".into());
+        let cert = env_get("KONTOR_TLS_CERT")
+            .map(PathBuf::from)
+            .or(tls_file.cert);
+        let key = env_get("KONTOR_TLS_KEY")
+            .map(PathBuf::from)
+            .or(tls_file.key);
+        let tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some(TlsConfig { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(Error::Config("tls.cert is set but tls.key is not".into()));
+            }
+            (None, Some(_)) => {
+                return Err(Error::Config("tls.key is set but tls.cert is not".into()));
+            }
+        };
+        let defaults = SessionConfig::default();
+        let session = SessionConfig {
+            idle_minutes: env_number(env, "KONTOR_SESSION_IDLE_MINUTES")?
+                .or(session_file.idle_minutes)
+                .unwrap_or(defaults.idle_minutes),
+            absolute_hours: env_number(env, "KONTOR_SESSION_ABSOLUTE_HOURS")?
+                .or(session_file.absolute_hours)
+                .unwrap_or(defaults.absolute_hours),
+        };
+        if session.idle_minutes == 0 || session.absolute_hours == 0 {
+            return Err(Error::Config(
+                "session.idle_minutes and session.absolute_hours must be at least 1".into(),
+            ));
+        }
+        Ok(Config {
+            data_dir,
+            listen,
+            public_url,
+            trusted_proxy,
+            log,
+            tls,
+            session,
+            config_file,
+        })
+    }
+
+    /// The base URL agents and widgets use: `public_url`, else derived from `listen`.
+    pub fn base_url(&self) -> String {
+        if let Some(u) = &self.public_url {
+            return u.clone();
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let host = match self.listen.ip() {
+            ip if ip.is_unspecified() => "localhost".to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        format!("{scheme}://{host}:{}", self.listen.port())
+    }
+
+    /// The effective configuration as TOML, for `check-config`. The master key is shown as its
+    /// location only; no file contents are read or printed.
+    pub fn to_display_toml(&self) -> String {
+        let mut out = String::new();
+        if let Some(f) = &self.config_file {
+            out.push_str(&format!("# read from {}\n", f.display()));
+        } else {
+            out.push_str("# no config file read; defaults, environment and flags only\n");
+        }
+        out.push_str(&toml::to_string(&self.display_value()).unwrap_or_default());
+        out
+    }
+
+    /// The effective configuration as JSON, secrets masked.
+    pub fn display_value(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("config_file");
+            obj.insert(
+                "master_key".into(),
+                serde_json::Value::String(format!(
+                    "*** ({} or $CREDENTIALS_DIRECTORY/master.key)",
+                    self.data_dir.join("master.key").display()
+                )),
+            );
+            // TOML cannot hold nulls; absent means "not set".
+            obj.retain(|_, v| !v.is_null());
+        }
+        v
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message names the unknown or mistyped key and where it is.
+        Error::Config(format!("{}: {}", path.display(), e.message().trim()))
+    })
+}
+
+fn env_number(env: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>> {
+    env.get(key)
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| Error::Config(format!("{key}: {v:?} is not a whole number")))
+        })
+        .transpose()
+}
+
+fn parse_public_url(raw: &str) -> Result<String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let ok = crate::domain::sites::normalize_origin(trimmed).is_ok();
+    if !ok {
+        return Err(Error::Config(format!(
+            "public_url: {raw:?} must look like https://chat.example.com (scheme, host, optional port, no path)"
+        )));
+    }
+    Ok(crate::domain::sites::normalize_origin(trimmed).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_run_anywhere() {
+        let c = Config::load_from(
+            &Overrides {
+                config: Some("/dev/null".into()),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("./kontor-data"));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.base_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn flags_beat_env_beat_file_beat_defaults() {
+        let f = write("data_dir = \"/from/file\"\nlisten = \"127.0.0.1:1111\"\nlog = \"warn\"\n");
+        let file_only = Overrides {
+            config: Some(f.path().into()),
+            ..Default::default()
+        };
+        let c = Config::load_from(&file_only, &env(&[])).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.listen.port(), 1111);
+        assert_eq!(c.log, "warn");
+
+        let e = env(&[
+            ("KONTOR_DATA_DIR", "/from/env"),
+            ("KONTOR_LISTEN", "127.0.0.1:2222"),
+        ]);
+        let c = Config::load_from(&file_only, &e).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(c.listen.port(), 2222);
+        assert_eq!(c.log, "warn");
+
+        let flags = Overrides {
+            config: Some(f.path().into()),
+            data_dir: Some("/from/flag".into()),
+            listen: Some("127.0.0.1:3333".into()),
+        };
+        let c = Config::load_from(&flags, &e).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(c.listen.port(), 3333);
+    }
+
+    #[test]
+    fn config_file_from_env_is_used() {
+        let f = write("listen = \"127.0.0.1:4444\"\n");
+        let e = env(&[("KONTOR_CONFIG", f.path().to_str().unwrap())]);
+        let c = Config::load_from(&Overrides::default(), &e).unwrap();
+        assert_eq!(c.listen.port(), 4444);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_by_name() {
+        let f = write("listne = \"127.0.0.1:1\"\n");
+        let err = Config::load_from(
+            &Overrides {
+                config: Some(f.path().into()),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("listne"), "{err}");
+
+        let f = write("[tls]\ncert = \"a\"\nkey = \"b\"\nciphers = \"x\"\n");
+        let err = Config::load_from(
+            &Overrides {
+                config: Some(f.path().into()),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("ciphers"), "{err}");
+
+        let err = Config::load_from(&Overrides::default(), &env(&[("KONTOR_DATADIR", "/x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("KONTOR_DATADIR"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Config::load_from(
+            &Overrides {
+                listen: Some("localhost".into()),
+                config: Some("/dev/null".into()),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = Config::load_from(
+            &Overrides {
+                config: Some("/dev/null".into()),
+                ..Default::default()
+            },
+            &env(&[("KONTOR_TLS_CERT", "/c.pem")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("tls.key"), "{err}");
+    }
+}

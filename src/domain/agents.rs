@@ -1,0 +1,155 @@
+//! Agent emails, roles and the password policy.
+
+use crate::error::{Error, Result};
+
+/// What an agent may do in their tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything in the tenant, including agents and settings.
+    Admin,
+    /// Chats and visitors.
+    Agent,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Role> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "agent" => Ok(Role::Agent),
+            _ => Err(Error::Invalid(format!("role {s:?} must be admin or agent"))),
+        }
+    }
+}
+
+/// Lower-cases and checks an email address: one `@`, non-empty parts, a dot in the domain,
+/// no spaces or control characters, at most 254 characters.
+pub fn normalize_email(raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if valid {
+        Ok(email)
+    } else {
+        Err(Error::Invalid(format!(
+            "{raw:?} is not a valid email address"
+        )))
+    }
+}
+
+/// Passwords people commonly choose; refused outright (ASVS 6.2.x asks for such a check).
+const COMMON: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "passwort",
+    "passwort1",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyui",
+    "qwertyuiop",
+    "qwertz123",
+    "iloveyou",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "welcome123",
+    "letmein1",
+    "admin123",
+    "administrator",
+    "abc12345",
+    "11111111",
+    "00000000",
+    "87654321",
+    "trustno1",
+    "changeme",
+    "hallo123",
+    "master12",
+    "superman",
+    "computer",
+    "internet",
+    "geheim123",
+    "sommer2024",
+    "sommer2025",
+    "winter2024",
+    "winter2025",
+    "kontor123",
+];
+
+/// ASVS-style policy: 8 to 128 characters (so 64 are accepted), not a common password.
+pub fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < 8 {
+        return Err(Error::Invalid(
+            "password must have at least 8 characters".into(),
+        ));
+    }
+    if n > 128 {
+        return Err(Error::Invalid(
+            "password must have at most 128 characters".into(),
+        ));
+    }
+    if COMMON.contains(&password.to_lowercase().as_str()) {
+        return Err(Error::Invalid(
+            "this password is one of the most common ones; choose another".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email(" Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "", "ann", "@x.de", "a@b", "a@@b.de", "a b@c.de", "a@b.de\n", "a@.de",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        check_password("long enough pass").unwrap();
+        check_password(&"x".repeat(64)).unwrap();
+        assert!(check_password("short").is_err());
+        assert!(check_password("Password123").is_err());
+        assert!(check_password(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        assert!("root".parse::<Role>().is_err());
+    }
+}

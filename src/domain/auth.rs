@@ -1,0 +1,181 @@
+//! Agent sign-in, sessions and sign-out.
+//!
+//! Unknown tenants, unknown agents, disabled agents and wrong passwords all take the same path
+//! (one argon2 verification, the same error), so responses do not reveal which accounts exist.
+
+use super::throttle::Throttle;
+use super::{agents, ip};
+use crate::clock::now;
+use crate::config::SessionConfig;
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::store::tenant::{self as tstore, AgentRecord, AuditEntry};
+use crate::store::{Store, TenantDb};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How often at most a session's last-seen time is written (saves a write per request).
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// A sign-in attempt.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt<'a> {
+    /// Tenant slug as typed.
+    pub tenant: &'a str,
+    /// Email as typed.
+    pub email: &'a str,
+    /// Password as typed.
+    pub password: &'a str,
+    /// The client's address (already resolved through the trusted proxy).
+    pub ip: IpAddr,
+    /// The request id, for the audit log.
+    pub request_id: &'a str,
+}
+
+/// A session created by a successful sign-in.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Cookie value: `<tenant uuid>.<token>`; only its hash is stored.
+    pub cookie: String,
+    /// The agent who signed in.
+    pub agent: AgentRecord,
+}
+
+/// A request's valid session.
+#[derive(Clone)]
+pub struct Session {
+    /// The tenant's database.
+    pub tenant: Arc<TenantDb>,
+    /// The signed-in agent.
+    pub agent: AgentRecord,
+    /// Hash of the token (the stored key).
+    pub token_hash: Vec<u8>,
+    /// The CSRF token bound to this session.
+    pub csrf: String,
+}
+
+/// The CSRF token of a session: an HMAC keyed by the session token, so it needs no storage
+/// and is useless without the (HttpOnly) cookie.
+pub fn csrf_for(token: &str) -> String {
+    crypto::mac_hex(token.as_bytes(), b"kontor csrf v1")
+}
+
+/// Checks credentials, applies throttling, creates a session and writes the audit log.
+pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result<NewSession> {
+    let email = agents::normalize_email(a.email).unwrap_or_else(|_| a.email.trim().to_lowercase());
+    let tenant_slug = a.tenant.trim().to_lowercase();
+    let account_key = format!("acct:{tenant_slug}/{email}");
+    let ip_key = ip::throttle_key(a.ip);
+    let shown_ip = ip::truncate(a.ip).to_string();
+    let t0 = Instant::now();
+    let tenant = store.tenant_db_by_slug(&tenant_slug).ok().map(|(_, db)| db);
+    let audit = |db: &TenantDb, result: &str| {
+        let entry = AuditEntry {
+            actor: &email,
+            action: "login",
+            object: "",
+            result,
+            ip: &shown_ip,
+            request_id: a.request_id,
+        };
+        if let Err(e) = db.with(|c| tstore::audit(c, &entry)) {
+            tracing::error!(error = %e, "writing the audit log failed");
+        }
+    };
+
+    let blocked = throttle
+        .blocked_for(&account_key, t0)
+        .max(throttle.blocked_for(&ip_key, t0));
+    if let Some(wait) = blocked {
+        if let Some(db) = &tenant {
+            audit(db, "throttled");
+        }
+        tracing::warn!(tenant = ?tenant_slug, ip = %shown_ip, "sign-in throttled");
+        return Err(Error::Throttled(wait));
+    }
+
+    let creds = match &tenant {
+        Some(db) => db.with(|c| tstore::agent_credentials(c, &email))?,
+        None => None,
+    };
+    let (hash, agent) = match creds {
+        Some(c) if !c.agent.disabled => (c.password_hash, Some(c.agent)),
+        _ => (crypto::dummy_password_hash().to_string(), None),
+    };
+    let password_ok = crypto::verify_password(a.password, &hash);
+    let (Some(agent), true) = (agent, password_ok) else {
+        throttle.fail(&account_key, t0);
+        throttle.fail(&ip_key, t0);
+        if let Some(db) = &tenant {
+            audit(db, "failure");
+        }
+        tracing::info!(tenant = ?tenant_slug, ip = %shown_ip, "sign-in failed");
+        return Err(Error::Unauthorized);
+    };
+    let Some(db) = tenant else {
+        return Err(Error::Unauthorized);
+    };
+
+    let token = crypto::random_token();
+    db.with(|c| tstore::insert_session(c, &crypto::token_hash(&token), agent.id))?;
+    throttle.clear(&account_key);
+    audit(&db, "success");
+    tracing::info!(tenant = ?tenant_slug, agent = agent.id, "signed in");
+    Ok(NewSession {
+        cookie: format!("{}.{}", db.uuid, token),
+        agent,
+    })
+}
+
+/// Finds the valid session for a cookie value; ends it when idle or too old.
+pub fn authenticate(store: &Store, timeouts: &SessionConfig, cookie: &str) -> Result<Session> {
+    let (uuid, token) = cookie.split_once('.').ok_or(Error::Unauthorized)?;
+    if uuid::Uuid::parse_str(uuid).is_err() || token.len() != 64 {
+        return Err(Error::Unauthorized);
+    }
+    let tenant = match store.tenant_db(uuid) {
+        Ok(db) => db,
+        Err(Error::NotFound(_)) => return Err(Error::Unauthorized),
+        Err(e) => return Err(e),
+    };
+    let token_hash = crypto::token_hash(token);
+    let rec = tenant
+        .with(|c| tstore::session(c, &token_hash))?
+        .ok_or(Error::Unauthorized)?;
+    let t = now();
+    let idle = t - rec.last_seen_at > (timeouts.idle_minutes * 60) as i64;
+    let expired = t - rec.created_at > (timeouts.absolute_hours * 3600) as i64;
+    if idle || expired {
+        tenant.with(|c| tstore::delete_session(c, &token_hash))?;
+        return Err(Error::Unauthorized);
+    }
+    if t - rec.last_seen_at >= TOUCH_EVERY_SECS {
+        tenant.with(|c| tstore::touch_session(c, &token_hash))?;
+    }
+    Ok(Session {
+        tenant,
+        agent: rec.agent,
+        token_hash,
+        csrf: csrf_for(token),
+    })
+}
+
+/// Ends a session and records it.
+pub fn logout(session: &Session, ip: IpAddr, request_id: &str) -> Result<()> {
+    let shown_ip = ip::truncate(ip).to_string();
+    session.tenant.with(|c| {
+        tstore::delete_session(c, &session.token_hash)?;
+        tstore::audit(
+            c,
+            &AuditEntry {
+                actor: &session.agent.email,
+                action: "logout",
+                object: "",
+                result: "success",
+                ip: &shown_ip,
+                request_id,
+            },
+        )
+    })
+}

@@ -1,0 +1,8 @@
+//! Business rules: validation, sign-in, throttling. No actix, no SQL.
+
+pub mod agents;
+pub mod auth;
+pub mod ip;
+pub mod sites;
+pub mod tenants;
+pub mod throttle;

@@ -1,0 +1,59 @@
+//! Tenant slugs and names.
+
+use crate::error::{Error, Result};
+
+/// A slug is 2-63 characters of `a-z`, `0-9` and `-`, starting with a letter or digit.
+pub fn validate_slug(slug: &str) -> Result<()> {
+    let ok = (2..=63).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "tenant slug {slug:?} must be 2-63 characters of a-z, 0-9 and '-', not starting with '-'"
+        )))
+    }
+}
+
+/// A display name: 1-200 characters, no control characters; surrounding space trimmed.
+pub fn clean_name(what: &str, name: &str, max: usize) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > max {
+        return Err(Error::Invalid(format!("{what} must be 1-{max} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "{what} must not contain control characters (newlines, escapes)"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        for ok in ["acme", "shop-24", "a1"] {
+            validate_slug(ok).unwrap();
+        }
+        for bad in ["", "a", "Acme", "-x", "a b", "../x", "a_b", &"x".repeat(64)] {
+            assert!(validate_slug(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_reject_control_characters() {
+        assert_eq!(
+            clean_name("name", "  Acme GmbH ", 200).unwrap(),
+            "Acme GmbH"
+        );
+        assert!(clean_name("name", "x\n admin login OK", 200).is_err());
+        assert!(clean_name("name", "\u{1b}[31mred", 200).is_err());
+        assert!(clean_name("name", "   ", 200).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! `GET /login`, `POST /login`, `POST /logout`.
+//!
+//! Sign-in is a plain HTML form (works without JavaScript). It is protected against login CSRF
+//! by the Origin check plus a double-submit token bound to a pre-login cookie; the session
+//! token is created fresh at sign-in, so a planted pre-login value is worthless.
+
+use super::client::Client;
+use super::session::{self, AgentSession};
+use super::{AppState, State, lang};
+use crate::crypto;
+use crate::domain::auth::{self, LoginAttempt};
+use crate::error::{ApiError, Error};
+use crate::i18n::{self, Lang};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+fn prelogin_name(state: &AppState) -> &'static str {
+    if state.config.tls.is_some() {
+        "__Host-kontor_prelogin"
+    } else {
+        "kontor_prelogin"
+    }
+}
+
+fn prelogin_cookie(state: &AppState, value: &str) -> Cookie<'static> {
+    Cookie::build(prelogin_name(state), value.to_string())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.config.tls.is_some())
+        .finish()
+}
+
+/// Where to go after sign-in: only same-origin relative paths, never `//host` or `/\host`.
+pub fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok { next } else { "/app/chats" }
+}
+
+/// Query of `GET /login`.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+struct Form<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    next: &'a str,
+    tenant: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+fn render(f: &Form<'_>) -> String {
+    let error = f.error.map(|k| i18n::t(f.lang, k)).unwrap_or("");
+    i18n::render(
+        "login.html",
+        f.lang,
+        &[
+            ("csrf", f.csrf),
+            ("next", safe_next(f.next)),
+            ("tenant", f.tenant),
+            ("email", f.email),
+            ("error", error),
+            ("error_state", if f.error.is_some() { "" } else { "hidden" }),
+        ],
+    )
+}
+
+/// `GET /login`: the sign-in form (or straight to the dashboard when signed in).
+pub async fn page(
+    req: HttpRequest,
+    state: State,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if session::current(&req, &state).await?.is_some() {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, safe_next(&query.next)))
+            .finish());
+    }
+    let (lang, lang_cookie) = lang::pick(&req);
+    let token = match req.cookie(prelogin_name(&state)) {
+        Some(c) if c.value().len() == 64 && c.value().bytes().all(|b| b.is_ascii_hexdigit()) => {
+            c.value().to_string()
+        }
+        _ => crypto::random_token(),
+    };
+    let html = render(&Form {
+        lang,
+        csrf: &token,
+        next: &query.next,
+        tenant: "",
+        email: "",
+        error: None,
+    });
+    let mut res = HttpResponse::Ok();
+    res.cookie(prelogin_cookie(&state, &token));
+    if let Some(c) = lang_cookie {
+        res.cookie(c);
+    }
+    Ok(res.content_type("text/html; charset=utf-8").body(html))
+}
+
+/// The sign-in form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    tenant: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`.
+pub async fn submit(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, ApiError> {
+    let (lang, _) = lang::pick(&req);
+    let form = form.into_inner();
+    let cookie_token = req
+        .cookie(prelogin_name(&state))
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let reply = |status: StatusCode, error: &str| {
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(render(&Form {
+                lang,
+                csrf: &cookie_token,
+                next: &form.next,
+                tenant: &form.tenant,
+                email: &form.email,
+                error: Some(error),
+            }))
+    };
+    let token_ok = !cookie_token.is_empty()
+        && crypto::secure_eq(cookie_token.as_bytes(), form.csrf.as_bytes());
+    if !client.same_origin(&req) || !token_ok {
+        tracing::warn!(ip = %client.ip, "sign-in rejected by the CSRF/origin check");
+        return Ok(reply(StatusCode::FORBIDDEN, "login.rejected"));
+    }
+    let st = state.clone();
+    let (tenant, email, password) = (form.tenant.clone(), form.email.clone(), form.password);
+    let (ip, request_id) = (client.ip, client.request_id.clone());
+    let result = web::block(move || {
+        auth::login(
+            &st.store,
+            &st.throttle,
+            &LoginAttempt {
+                tenant: &tenant,
+                email: &email,
+                password: &password,
+                ip,
+                request_id: &request_id,
+            },
+        )
+    })
+    .await?;
+    match result {
+        Ok(new) => {
+            let mut gone = prelogin_cookie(&state, "");
+            gone.make_removal();
+            Ok(HttpResponse::SeeOther()
+                .cookie(session::session_cookie(&state, new.cookie))
+                .cookie(gone)
+                .insert_header((header::LOCATION, safe_next(&form.next)))
+                .finish())
+        }
+        Err(Error::Unauthorized) => Ok(reply(StatusCode::UNAUTHORIZED, "login.failed")),
+        Err(Error::Throttled(wait)) => {
+            let mut res = reply(StatusCode::TOO_MANY_REQUESTS, "login.throttled");
+            if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(res)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The logout form's field.
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`: ends the session (Origin and CSRF token checked) and returns to sign-in.
+pub async fn logout(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    session: AgentSession,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    if !client.same_origin(&req) || !crypto::secure_eq(s.csrf.as_bytes(), form.csrf.as_bytes()) {
+        tracing::warn!(ip = %client.ip, "logout rejected by the CSRF/origin check");
+        return Err(ApiError::csrf());
+    }
+    let (ip, rid) = (client.ip, client.request_id.clone());
+    web::block(move || auth::logout(&s, ip, &rid)).await??;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session::removal_cookie(&state))
+        .insert_header((header::LOCATION, "/login"))
+        .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_same_origin_only() {
+        assert_eq!(safe_next("/app/history"), "/app/history");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil",
+            "",
+            "javascript:x",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_next(bad), "/app/chats", "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The web server: routes, shared state, TLS, graceful shutdown.
+
+pub mod assets;
+pub mod client;
+pub mod dashboard;
+pub mod demo;
+pub mod headers;
+pub mod health;
+pub mod lang;
+pub mod login;
+pub mod session;
+
+use crate::config::Config;
+use crate::domain::throttle::Throttle;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use actix_web::{App, HttpServer, web};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The data directory.
+    pub store: Arc<Store>,
+    /// The effective configuration.
+    pub config: Config,
+    /// Sign-in failure counters.
+    pub throttle: Throttle,
+    /// Whether `/demo` is served.
+    pub demo: bool,
+}
+
+/// Shared state handle as handlers receive it.
+pub type State = web::Data<AppState>;
+
+/// Registers every route on an actix app.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(16 * 1024)
+            .error_handler(|err, _| {
+                crate::error::ApiError::bad_request(format!("invalid form: {err}")).into()
+            }),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|err, _| {
+                crate::error::ApiError::bad_request(format!("invalid JSON: {err}")).into()
+            }),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        crate::error::ApiError::bad_request(format!("invalid query: {err}")).into()
+    }))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/login", web::get().to(login::page))
+    .route("/login", web::post().to(login::submit))
+    .route("/logout", web::post().to(login::logout))
+    .route("/api/session", web::get().to(session::show))
+    .route("/", web::get().to(dashboard::root))
+    .route("/app/{section}", web::get().to(dashboard::section))
+    .route("/demo", web::get().to(demo::page))
+    .route("/widget.js", web::get().to(assets::widget))
+    .route("/static/{path:.*}", web::get().to(assets::static_file))
+    .default_service(web::to(assets::not_found));
+}
+
+/// A server bound to its addresses, not yet running.
+pub struct Bound {
+    server: actix_web::dev::Server,
+    /// The addresses actually bound (port 0 resolved).
+    pub addrs: Vec<SocketAddr>,
+    /// `https` or `http`.
+    pub scheme: &'static str,
+}
+
+impl Bound {
+    /// Runs until SIGTERM/SIGINT; in-flight requests finish first.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Binds the listener (plain or TLS) with every route.
+pub fn bind(state: AppState) -> Result<Bound> {
+    let listen = state.config.listen;
+    let tls = match &state.config.tls {
+        Some(t) => Some(tls_config(&t.cert, &t.key)?),
+        None => None,
+    };
+    let data = web::Data::new(state);
+    let factory = move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(headers::middleware))
+            .configure(routes)
+    };
+    let server = HttpServer::new(factory)
+        .shutdown_timeout(10)
+        .client_request_timeout(std::time::Duration::from_secs(10));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let bound = match tls {
+        Some(cfg) => server.bind_rustls_0_23(listen, cfg),
+        None => server.bind(listen),
+    }
+    .map_err(|e| Error::io(format!("listening on {listen}"), e))?;
+    let addrs = bound.addrs();
+    Ok(Bound {
+        server: bound.run(),
+        addrs,
+        scheme,
+    })
+}
+
+/// rustls with ring, TLS 1.2 and 1.3 only, from PEM files.
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| Error::Config(format!("tls.cert {}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Config(format!(
+            "tls.cert {}: no certificate found",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| Error::Config(format!("tls.key {}: {e}", key.display())))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::Config(format!("tls: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| Error::Config(format!("tls: certificate and key do not fit: {e}")))
+}

@@ -1,0 +1,95 @@
+//! Agent sessions at the edge: the cookie, the `AgentSession` extractor, `GET /api/session`.
+
+use super::{AppState, State};
+use crate::domain::auth::{self, Session};
+use crate::error::{ApiError, Error};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Cookie name: with TLS the `__Host-` prefix pins it to our host, path `/` and `Secure`.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.config.tls.is_some() {
+        "__Host-kontor_session"
+    } else {
+        "kontor_session"
+    }
+}
+
+/// The session cookie for a fresh sign-in: HttpOnly, SameSite=Strict, Secure under TLS.
+pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build(cookie_name(state), value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.config.tls.is_some())
+        .finish()
+}
+
+/// A cookie that deletes the session cookie.
+pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
+    let mut c = session_cookie(state, String::new());
+    c.make_removal();
+    c
+}
+
+/// The request's valid session, if any.
+pub async fn current(req: &HttpRequest, state: &State) -> Result<Option<Session>, ApiError> {
+    let Some(cookie) = req.cookie(cookie_name(state)) else {
+        return Ok(None);
+    };
+    let value = cookie.value().to_string();
+    let st = state.clone();
+    let found =
+        web::block(move || auth::authenticate(&st.store, &st.config.session, &value)).await?;
+    match found {
+        Ok(s) => Ok(Some(s)),
+        Err(Error::Unauthorized) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Extractor for handlers that need a signed-in agent; 401 otherwise.
+pub struct AgentSession(pub Session);
+
+impl FromRequest for AgentSession {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<AgentSession, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<State>()
+                .cloned()
+                .ok_or_else(|| ApiError::from(Error::Internal("app state missing".into())))?;
+            match current(&req, &state).await? {
+                Some(s) => Ok(AgentSession(s)),
+                None => Err(Error::Unauthorized.into()),
+            }
+        })
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SessionView<'a> {
+    email: &'a str,
+    name: &'a str,
+    role: &'a str,
+    tenant: &'a str,
+    csrf: &'a str,
+}
+
+/// `GET /api/session`: who is signed in, and the CSRF token for state-changing calls.
+pub async fn show(session: AgentSession) -> HttpResponse {
+    let s = &session.0;
+    HttpResponse::Ok().json(SessionView {
+        email: &s.agent.email,
+        name: &s.agent.display_name,
+        role: &s.agent.role,
+        tenant: &s.tenant.uuid,
+        csrf: &s.csrf,
+    })
+}

@@ -1,0 +1,80 @@
+//! The `kontor` binary: parse the command line, start logging, dispatch.
+
+use clap::Parser;
+use kontor::cli::{self, Cli, Command};
+use kontor::config::Config;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.overrides()) {
+        Ok(c) => c,
+        Err(e) => {
+            cli::print_failure(&e.into(), cli.json);
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = matches!(cli.command, Command::Serve | Command::Demo);
+    init_logging(if server { &config.log } else { "warn" }, server);
+
+    let result: Result<(), kontor::admin::Failure> = match &cli.command {
+        Command::Serve => kontor::serve::serve(config).map_err(Into::into),
+        Command::Demo => kontor::serve::demo(config, cli.data_dir.is_some()).map_err(Into::into),
+        Command::Init => kontor::store::Store::init(&config.data_dir)
+            .map(|r| {
+                if cli.json {
+                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                } else if r.created_key {
+                    println!("initialised {}", r.data_dir.display());
+                    println!(
+                        "master key: {} (keep a copy offline; without it the data cannot be read)",
+                        r.master_key.display()
+                    );
+                } else {
+                    println!(
+                        "{} is initialised; master key {}",
+                        r.data_dir.display(),
+                        r.master_key.display()
+                    );
+                }
+            })
+            .map_err(Into::into),
+        Command::CheckConfig => {
+            if cli.json {
+                println!("{}", config.display_value());
+            } else {
+                print!("{}", config.to_display_toml());
+            }
+            Ok(())
+        }
+        other => cli::admin_request(other).and_then(|req| {
+            let req = req.expect("every other command is an admin request");
+            cli::run_admin(&config, req).map(|res| cli::print_response(&res, cli.json))
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            cli::print_failure(&f, cli.json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stdout for the server (journald-friendly, no colour unless a terminal) and to
+/// stderr at `warn` for one-shot commands, so their stdout stays clean for `--json`.
+fn init_logging(level: &str, server: bool) {
+    use std::io::IsTerminal;
+    let level: tracing::Level = level.parse().unwrap_or(tracing::Level::INFO);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false);
+    if server {
+        builder.with_ansi(std::io::stdout().is_terminal()).init();
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}

@@ -1,0 +1,168 @@
+//! `kontor serve` and `kontor demo`: open the data directory, start the admin socket and the
+//! web server, run until SIGTERM/SIGINT, then close every database cleanly.
+
+use crate::admin::{self, Request, Response};
+use crate::config::Config;
+use crate::domain::throttle::Throttle;
+use crate::error::{Error, Result};
+use crate::http::{self, AppState};
+use crate::store::Store;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Opens the data directory, initialising it on first run.
+fn open_or_init(data_dir: &Path) -> Result<Store> {
+    if !data_dir.join("system.db").exists() {
+        let report = Store::init(data_dir)?;
+        tracing::info!(
+            data_dir = %report.data_dir.display(),
+            master_key = %report.master_key.display(),
+            "initialised a new data directory"
+        );
+    }
+    Store::open(data_dir)
+}
+
+/// Runs the server until it is told to stop.
+pub fn serve(config: Config) -> Result<()> {
+    let store = Arc::new(open_or_init(&config.data_dir)?);
+    run(config, store, false, |_, _| Ok(()))
+}
+
+/// What `kontor demo` prints once the server is up.
+struct DemoAccess {
+    password: String,
+}
+
+/// Runs a demo: a demo tenant, an admin agent with a fresh password, a site for the server's
+/// own origin, and `/demo`. Uses a temporary data dir unless `--data-dir` was given.
+pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
+    let temp = if explicit_data_dir {
+        None
+    } else {
+        let t = tempfile::Builder::new()
+            .prefix("kontor-demo-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temporary data directory", e))?;
+        config.data_dir = t.path().join("data");
+        Some(t)
+    };
+    let store = Arc::new(open_or_init(&config.data_dir)?);
+    let tenant = crate::http::demo::TENANT;
+    let email = "demo@example.com";
+    if store.tenant_record(tenant).is_err() {
+        admin::execute(
+            &store,
+            &config.base_url(),
+            Request::TenantCreate {
+                slug: tenant.into(),
+                name: Some("Demo Shop".into()),
+            },
+        )?;
+    }
+    let (_, db) = store.tenant_db_by_slug(tenant)?;
+    let exists = db
+        .with(|c| crate::store::tenant::agent_credentials(c, email))?
+        .is_some();
+    let req = if exists {
+        Request::AgentPasswd {
+            tenant: tenant.into(),
+            email: email.into(),
+            password: None,
+        }
+    } else {
+        Request::AgentAdd {
+            tenant: tenant.into(),
+            email: email.into(),
+            name: "Demo Agent".into(),
+            role: crate::domain::agents::Role::Admin,
+            password: None,
+        }
+    };
+    let Response::Agent {
+        generated_password: Some(password),
+        ..
+    } = admin::execute(&store, &config.base_url(), req)?
+    else {
+        return Err(Error::Internal("demo agent has no password".into()));
+    };
+    let access = DemoAccess { password };
+    let data_dir = config.data_dir.clone();
+    let result = run(config, store, true, move |store, base| {
+        let port = base.rsplit(':').next().unwrap_or("");
+        let origins = vec![base.to_string(), format!("http://localhost:{port}")];
+        let rec = store.tenant_record(tenant)?;
+        let sites = store.system(|c| crate::store::system::list_sites(c, &rec.uuid))?;
+        if !sites.iter().any(|s| s.origins.iter().any(|o| o == base)) {
+            admin::execute(
+                store,
+                base,
+                Request::SiteAdd {
+                    tenant: tenant.into(),
+                    origins,
+                },
+            )?;
+        }
+        println!();
+        println!("kontor demo is running. Press Ctrl-C to stop.");
+        println!("  demo web page with the widget:  {base}/demo");
+        println!("  agent dashboard:                {base}/login");
+        println!("  tenant:    {tenant}");
+        println!("  email:     {email}");
+        println!("  password:  {}", access.password);
+        println!("  data dir:  {}", data_dir.display());
+        println!();
+        Ok(())
+    });
+    drop(temp);
+    result
+}
+
+/// Binds everything, calls `ready` with the base URL, serves until stopped, shuts down.
+fn run(
+    config: Config,
+    store: Arc<Store>,
+    demo: bool,
+    ready: impl FnOnce(&Store, &str) -> Result<()>,
+) -> Result<()> {
+    let data_dir = config.data_dir.clone();
+    let public_base = config.public_url.clone();
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async {
+        let admin_listener = admin::socket::bind(&data_dir)?;
+        let state = AppState {
+            store: store.clone(),
+            config,
+            throttle: Throttle::default(),
+            demo,
+        };
+        let bound = http::bind(state)?;
+        let addr = bound
+            .addrs
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Internal("the server bound no address".into()))?;
+        let host = match addr.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let base = format!("{}://{host}:{}", bound.scheme, addr.port());
+        ready(&store, &base)?;
+        let admin_task = actix_web::rt::spawn(admin::socket::serve(
+            admin_listener,
+            store.clone(),
+            public_base.unwrap_or_else(|| base.clone()),
+        ));
+        // A stable line that scripts and tests wait for.
+        println!("kontor ready: listening on {base}");
+        tracing::info!(%base, version = env!("CARGO_PKG_VERSION"), "ready");
+        let served = bound.run().await;
+        admin_task.abort();
+        let _ = admin_task.await;
+        served.map_err(|e| Error::io("serving", e))
+    });
+    let _ = std::fs::remove_file(admin::socket::path(&data_dir));
+    store.close_tenants();
+    tracing::info!("stopped; databases closed");
+    result
+}

@@ -1,0 +1,334 @@
+//! Storage: the data directory, the master key, `system.db` and the open tenant databases.
+//!
+//! Every function here is plain synchronous rusqlite; async code reaches it through
+//! `web::block`/`spawn_blocking` only.
+
+pub mod connection;
+pub mod migrations;
+pub mod system;
+pub mod tenant;
+
+use crate::crypto::Key;
+use crate::error::{Error, Result};
+use connection::Mode;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use system::{SiteRecord, TenantRecord};
+
+/// Purpose strings for keys derived from the master key.
+const SYSTEM_DB_KEY: &str = "kontor system.db key v1";
+const TENANT_WRAP_KEY: &str = "kontor tenant key wrapping v1";
+
+/// Where the master key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `DATA_DIR/master.key`.
+    File(PathBuf),
+    /// `$CREDENTIALS_DIRECTORY/master.key` (systemd `LoadCredential=`).
+    Credential(PathBuf),
+}
+
+impl KeySource {
+    /// The key file's path.
+    pub fn path(&self) -> &Path {
+        match self {
+            KeySource::File(p) | KeySource::Credential(p) => p,
+        }
+    }
+
+    /// Finds the key: the systemd credential wins when present.
+    pub fn locate(data_dir: &Path) -> KeySource {
+        if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+            let p = Path::new(&dir).join("master.key");
+            if p.exists() {
+                return KeySource::Credential(p);
+            }
+        }
+        KeySource::File(data_dir.join("master.key"))
+    }
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InitReport {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Where the master key lives.
+    pub master_key: PathBuf,
+    /// Whether a new master key was generated.
+    pub created_key: bool,
+    /// Whether `system.db` was created now.
+    pub created_system_db: bool,
+}
+
+/// The data directory, opened: the system database and a cache of open tenant databases.
+pub struct Store {
+    data_dir: PathBuf,
+    key_source: KeySource,
+    wrap_key: Key,
+    system: Mutex<Connection>,
+    tenants: Mutex<HashMap<String, Arc<TenantDb>>>,
+}
+
+/// One open tenant database.
+pub struct TenantDb {
+    /// The tenant's uuid (also its file name).
+    pub uuid: String,
+    conn: Mutex<Connection>,
+}
+
+impl TenantDb {
+    /// Runs `f` with the tenant's connection (one writer at a time).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut lock(&self.conn))
+    }
+}
+
+/// Locks a mutex, recovering the guard if a panic poisoned it: SQLite state is transactional,
+/// so a panicking holder cannot leave a half-applied change behind.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn system_db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("system.db")
+}
+
+fn tenants_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("tenants")
+}
+
+fn create_private_dir(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io(format!("setting mode 0700 on {}", path.display()), e))
+}
+
+fn read_key(source: &KeySource) -> Result<Key> {
+    let path = source.path();
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::MissingKey(path.to_path_buf()));
+        }
+        Err(e) => {
+            return Err(Error::io(
+                format!("reading master key {}", path.display()),
+                e,
+            ));
+        }
+    };
+    Key::from_slice(&bytes).ok_or_else(|| {
+        Error::Invalid(format!(
+            "master key {} must hold exactly 32 bytes, it holds {}",
+            path.display(),
+            bytes.len()
+        ))
+    })
+}
+
+impl Store {
+    /// Creates the data directory (0700), the master key (0600) and `system.db` where missing.
+    /// Never replaces an existing key, and refuses to make a new key for existing data.
+    pub fn init(data_dir: &Path) -> Result<InitReport> {
+        create_private_dir(data_dir)?;
+        create_private_dir(&tenants_dir(data_dir))?;
+        let source = KeySource::locate(data_dir);
+        let db_path = system_db_path(data_dir);
+        let db_exists = db_path.exists();
+        let mut created_key = false;
+        if !source.path().exists() {
+            if db_exists || source != KeySource::File(data_dir.join("master.key")) {
+                return Err(Error::MissingKey(source.path().to_path_buf()));
+            }
+            write_new_key(source.path())?;
+            created_key = true;
+        }
+        let key = read_key(&source)?;
+        let mut conn = open_system(&db_path, &key, &source, Mode::Create)?;
+        migrations::apply(&mut conn, migrations::SYSTEM)?;
+        Ok(InitReport {
+            data_dir: data_dir.to_path_buf(),
+            master_key: source.path().to_path_buf(),
+            created_key,
+            created_system_db: !db_exists,
+        })
+    }
+
+    /// Opens an initialised data directory. A missing or wrong key is an error naming the
+    /// file, and nothing on disk changes in that case.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        let db_path = system_db_path(data_dir);
+        let source = KeySource::locate(data_dir);
+        if !db_path.exists() {
+            return Err(Error::NotInitialized(data_dir.to_path_buf()));
+        }
+        let key = read_key(&source)?;
+        let mut conn = open_system(&db_path, &key, &source, Mode::Existing)?;
+        migrations::apply(&mut conn, migrations::SYSTEM)?;
+        Ok(Store {
+            data_dir: data_dir.to_path_buf(),
+            key_source: source,
+            wrap_key: key.derive(TENANT_WRAP_KEY),
+            system: Mutex::new(conn),
+            tenants: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Where the master key was read from.
+    pub fn key_source(&self) -> &KeySource {
+        &self.key_source
+    }
+
+    /// Runs `f` with the system database connection.
+    pub fn system<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut lock(&self.system))
+    }
+
+    /// The path of a tenant's database file.
+    pub fn tenant_path(&self, uuid: &str) -> PathBuf {
+        tenants_dir(&self.data_dir).join(format!("{uuid}.db"))
+    }
+
+    /// Creates a tenant: a new random key, its database file, then its row with the wrapped key.
+    pub fn create_tenant(&self, slug: &str, name: &str) -> Result<TenantRecord> {
+        if self.system(|c| system::tenant_by_slug(c, slug))?.is_some() {
+            return Err(Error::Conflict(format!("tenant {slug:?} exists already")));
+        }
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let key = Key::generate();
+        let path = self.tenant_path(&uuid);
+        create_private_dir(&tenants_dir(&self.data_dir))?;
+        {
+            let mut conn = connection::open(&path, &key, Mode::Create)?;
+            migrations::apply(&mut conn, migrations::TENANT)?;
+        }
+        let wrapped = self.wrap_key.wrap(&key, &uuid);
+        let inserted = self.system(|c| system::insert_tenant(c, &uuid, slug, name, &wrapped));
+        match inserted {
+            Ok(rec) => Ok(rec),
+            Err(e) => {
+                // Without its row the file can never be opened again; do not leave it behind.
+                remove_db_files(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Looks a tenant up by slug.
+    pub fn tenant_record(&self, slug: &str) -> Result<TenantRecord> {
+        self.system(|c| system::tenant_by_slug(c, slug))?
+            .ok_or_else(|| Error::NotFound(format!("tenant {slug:?}")))
+    }
+
+    /// Every tenant, by slug.
+    pub fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
+        self.system(|c| system::list_tenants(c))
+    }
+
+    /// Opens (or returns the cached) database of the tenant with this uuid.
+    pub fn tenant_db(&self, uuid: &str) -> Result<Arc<TenantDb>> {
+        if let Some(db) = lock(&self.tenants).get(uuid) {
+            return Ok(db.clone());
+        }
+        let wrapped = self
+            .system(|c| system::wrapped_key(c, uuid))?
+            .ok_or_else(|| Error::NotFound("tenant".into()))?;
+        let key = self
+            .wrap_key
+            .unwrap_key(&wrapped, uuid)
+            .ok_or_else(|| Error::WrongKey {
+                key: self.key_source.path().to_path_buf(),
+                db: self.tenant_path(uuid),
+            })?;
+        let path = self.tenant_path(uuid);
+        let mut conn = connection::open(&path, &key, Mode::Existing).map_err(|e| match e {
+            Error::WrongKey { .. } => Error::WrongKey {
+                key: self.key_source.path().to_path_buf(),
+                db: path.clone(),
+            },
+            other => other,
+        })?;
+        migrations::apply(&mut conn, migrations::TENANT)?;
+        let db = Arc::new(TenantDb {
+            uuid: uuid.to_string(),
+            conn: Mutex::new(conn),
+        });
+        // Two callers may race to open; keep whichever got in first.
+        Ok(lock(&self.tenants)
+            .entry(uuid.to_string())
+            .or_insert(db)
+            .clone())
+    }
+
+    /// Opens a tenant's database by slug.
+    pub fn tenant_db_by_slug(&self, slug: &str) -> Result<(TenantRecord, Arc<TenantDb>)> {
+        let rec = self.tenant_record(slug)?;
+        let db = self.tenant_db(&rec.uuid)?;
+        Ok((rec, db))
+    }
+
+    /// Deletes a tenant: first its wrapped key and rows (crypto-shredding, flushed out of the
+    /// WAL), then its database file.
+    pub fn delete_tenant(&self, slug: &str) -> Result<TenantRecord> {
+        let rec = self.tenant_record(slug)?;
+        self.system(|c| {
+            system::delete_tenant(c, &rec.uuid)?;
+            // The old page with the wrapped key must not survive in the WAL file either.
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })?;
+        if let Some(db) = lock(&self.tenants).remove(&rec.uuid) {
+            drop(db);
+        }
+        remove_db_files(&self.tenant_path(&rec.uuid));
+        Ok(rec)
+    }
+
+    /// Closes every cached tenant database (checkpointing their WAL on the last close).
+    pub fn close_tenants(&self) {
+        lock(&self.tenants).clear();
+    }
+}
+
+fn open_system(db_path: &Path, key: &Key, source: &KeySource, mode: Mode) -> Result<Connection> {
+    connection::open(db_path, &key.derive(SYSTEM_DB_KEY), mode).map_err(|e| match e {
+        Error::WrongKey { .. } => Error::WrongKey {
+            key: source.path().to_path_buf(),
+            db: db_path.to_path_buf(),
+        },
+        other => other,
+    })
+}
+
+fn write_new_key(path: &Path) -> Result<()> {
+    let key = Key::generate();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("creating master key {}", path.display()), e))?;
+    f.write_all(key.expose())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(format!("writing master key {}", path.display()), e))
+}
+
+fn remove_db_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = fs::remove_file(PathBuf::from(p));
+    }
+}

@@ -1,0 +1,187 @@
+//! Queries on `system.db`: tenants, sites and their allowed origins, the operator audit.
+
+use crate::clock::now;
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// A tenant as listed by the operator (never its key).
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantRecord {
+    /// Stable id and file name.
+    pub uuid: String,
+    /// Short name used in URLs and the CLI.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A site: the key a widget embeds and the origins allowed to use it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteRecord {
+    /// Public key embedded in the snippet.
+    pub site_key: String,
+    /// Owning tenant.
+    pub tenant_uuid: String,
+    /// Allowed origins, normalised.
+    pub origins: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+fn tenant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenantRecord> {
+    Ok(TenantRecord {
+        uuid: r.get(0)?,
+        slug: r.get(1)?,
+        name: r.get(2)?,
+        created_at: r.get(3)?,
+    })
+}
+
+/// Inserts a tenant row with its wrapped key.
+pub fn insert_tenant(
+    c: &Connection,
+    uuid: &str,
+    slug: &str,
+    name: &str,
+    wrapped_key: &[u8],
+) -> Result<TenantRecord> {
+    let at = now();
+    c.execute(
+        "INSERT INTO tenants (uuid, slug, name, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![uuid, slug, name, wrapped_key, at],
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Error::Conflict(format!("tenant {slug:?} exists already"))
+        }
+        _ => e.into(),
+    })?;
+    log_operator(c, "tenant.create", slug, "ok")?;
+    Ok(TenantRecord {
+        uuid: uuid.into(),
+        slug: slug.into(),
+        name: name.into(),
+        created_at: at,
+    })
+}
+
+/// The tenant with this slug, if any.
+pub fn tenant_by_slug(c: &Connection, slug: &str) -> Result<Option<TenantRecord>> {
+    Ok(c.query_row(
+        "SELECT uuid, slug, name, created_at FROM tenants WHERE slug = ?1",
+        [slug],
+        tenant_from_row,
+    )
+    .optional()?)
+}
+
+/// The tenant with this uuid, if any.
+pub fn tenant_by_uuid(c: &Connection, uuid: &str) -> Result<Option<TenantRecord>> {
+    Ok(c.query_row(
+        "SELECT uuid, slug, name, created_at FROM tenants WHERE uuid = ?1",
+        [uuid],
+        tenant_from_row,
+    )
+    .optional()?)
+}
+
+/// Every tenant, ordered by slug.
+pub fn list_tenants(c: &Connection) -> Result<Vec<TenantRecord>> {
+    let mut stmt = c.prepare("SELECT uuid, slug, name, created_at FROM tenants ORDER BY slug")?;
+    let rows = stmt.query_map([], tenant_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The wrapped key of a tenant, if the tenant exists.
+pub fn wrapped_key(c: &Connection, uuid: &str) -> Result<Option<Vec<u8>>> {
+    Ok(c.query_row(
+        "SELECT wrapped_key FROM tenants WHERE uuid = ?1",
+        [uuid],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Removes a tenant's row, wrapped key and sites in one transaction.
+pub fn delete_tenant(c: &mut Connection, uuid: &str) -> Result<()> {
+    let tx = c.transaction()?;
+    let slug: String = tx.query_row("SELECT slug FROM tenants WHERE uuid = ?1", [uuid], |r| {
+        r.get(0)
+    })?;
+    // Overwrite the key in place before the delete, so even a page image taken mid-way holds
+    // no usable key material.
+    tx.execute(
+        "UPDATE tenants SET wrapped_key = zeroblob(length(wrapped_key)) WHERE uuid = ?1",
+        [uuid],
+    )?;
+    tx.execute("DELETE FROM tenants WHERE uuid = ?1", [uuid])?;
+    log_operator(&tx, "tenant.delete", &slug, "ok")?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Adds a site with its origins for a tenant.
+pub fn insert_site(
+    c: &mut Connection,
+    tenant_uuid: &str,
+    site_key: &str,
+    origins: &[String],
+) -> Result<SiteRecord> {
+    let at = now();
+    let tx = c.transaction()?;
+    tx.execute(
+        "INSERT INTO sites (site_key, tenant_uuid, created_at) VALUES (?1, ?2, ?3)",
+        params![site_key, tenant_uuid, at],
+    )?;
+    for o in origins {
+        tx.execute(
+            "INSERT OR IGNORE INTO site_origins (site_key, origin) VALUES (?1, ?2)",
+            params![site_key, o],
+        )?;
+    }
+    log_operator(&tx, "site.create", site_key, "ok")?;
+    tx.commit()?;
+    Ok(SiteRecord {
+        site_key: site_key.into(),
+        tenant_uuid: tenant_uuid.into(),
+        origins: origins.to_vec(),
+        created_at: at,
+    })
+}
+
+/// A tenant's sites with their origins.
+pub fn list_sites(c: &Connection, tenant_uuid: &str) -> Result<Vec<SiteRecord>> {
+    let mut stmt = c.prepare(
+        "SELECT site_key, created_at FROM sites WHERE tenant_uuid = ?1 ORDER BY created_at, site_key",
+    )?;
+    let keys: Vec<(String, i64)> = stmt
+        .query_map([tenant_uuid], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut origins =
+        c.prepare("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?;
+    keys.into_iter()
+        .map(|(site_key, created_at)| {
+            let list = origins
+                .query_map([&site_key], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(SiteRecord {
+                site_key,
+                tenant_uuid: tenant_uuid.into(),
+                origins: list,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+/// Records an operator action (no tenant content, ever).
+pub fn log_operator(c: &Connection, action: &str, object: &str, result: &str) -> Result<()> {
+    c.execute(
+        "INSERT INTO operator_audit (at, action, object, result) VALUES (?1, ?2, ?3, ?4)",
+        params![now(), action, object, result],
+    )?;
+    Ok(())
+}

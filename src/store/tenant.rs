@@ -1,0 +1,274 @@
+//! Queries on a tenant database: agents, sessions, audit log.
+
+use crate::clock::now;
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// An agent as shown to admins (no password hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRecord {
+    /// Row id.
+    pub id: i64,
+    /// Login, lower-case.
+    pub email: String,
+    /// Name visitors see.
+    pub display_name: String,
+    /// `admin` or `agent`.
+    pub role: String,
+    /// Disabled agents cannot sign in.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An agent with the hash needed to check a password.
+#[derive(Debug, Clone)]
+pub struct AgentCredentials {
+    /// The agent.
+    pub agent: AgentRecord,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A session found by its token, with its agent.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The signed-in agent.
+    pub agent: AgentRecord,
+    /// Unix seconds at sign-in.
+    pub created_at: i64,
+    /// Unix seconds of the last request.
+    pub last_seen_at: i64,
+}
+
+/// One audit entry to write.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry<'a> {
+    /// Who: the agent's email, or what they typed when unknown.
+    pub actor: &'a str,
+    /// What, e.g. `login`.
+    pub action: &'a str,
+    /// On what object.
+    pub object: &'a str,
+    /// `success`, `failure`, `throttled`, …
+    pub result: &'a str,
+    /// Truncated client address.
+    pub ip: &'a str,
+    /// The request's id.
+    pub request_id: &'a str,
+}
+
+const AGENT_COLUMNS: &str = "a.id, a.email, a.display_name, a.role, a.disabled, a.created_at";
+
+fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        display_name: r.get(2)?,
+        role: r.get(3)?,
+        disabled: r.get::<_, i64>(4)? != 0,
+        created_at: r.get(5)?,
+    })
+}
+
+/// Adds an agent; the email must be unused in this tenant.
+pub fn insert_agent(
+    c: &Connection,
+    email: &str,
+    display_name: &str,
+    role: &str,
+    password_hash: &str,
+) -> Result<AgentRecord> {
+    let at = now();
+    c.execute(
+        "INSERT INTO agents (email, display_name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![email, display_name, role, password_hash, at],
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Error::Conflict(format!("an agent with email {email:?} exists already"))
+        }
+        _ => e.into(),
+    })?;
+    Ok(AgentRecord {
+        id: c.last_insert_rowid(),
+        email: email.into(),
+        display_name: display_name.into(),
+        role: role.into(),
+        disabled: false,
+        created_at: at,
+    })
+}
+
+/// Every agent, by email.
+pub fn list_agents(c: &Connection) -> Result<Vec<AgentRecord>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents a ORDER BY a.email"
+    ))?;
+    let rows = stmt.query_map([], agent_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The agent with this email and its password hash, if any.
+pub fn agent_credentials(c: &Connection, email: &str) -> Result<Option<AgentCredentials>> {
+    Ok(c.query_row(
+        &format!("SELECT {AGENT_COLUMNS}, a.password_hash FROM agents a WHERE a.email = ?1"),
+        [email],
+        |r| {
+            Ok(AgentCredentials {
+                agent: agent_from_row(r)?,
+                password_hash: r.get(6)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// Sets a new password hash and ends all of the agent's sessions.
+pub fn set_password(c: &mut Connection, email: &str, password_hash: &str) -> Result<AgentRecord> {
+    let tx = c.transaction()?;
+    let n = tx.execute(
+        "UPDATE agents SET password_hash = ?2 WHERE email = ?1",
+        params![email, password_hash],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("agent {email:?}")));
+    }
+    tx.execute(
+        "DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE email = ?1)",
+        [email],
+    )?;
+    let rec = tx.query_row(
+        &format!("SELECT {AGENT_COLUMNS} FROM agents a WHERE a.email = ?1"),
+        [email],
+        agent_from_row,
+    )?;
+    tx.commit()?;
+    Ok(rec)
+}
+
+/// Disables an agent and ends all of their sessions.
+pub fn disable_agent(c: &mut Connection, email: &str) -> Result<AgentRecord> {
+    let tx = c.transaction()?;
+    let n = tx.execute("UPDATE agents SET disabled = 1 WHERE email = ?1", [email])?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("agent {email:?}")));
+    }
+    tx.execute(
+        "DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE email = ?1)",
+        [email],
+    )?;
+    let rec = tx.query_row(
+        &format!("SELECT {AGENT_COLUMNS} FROM agents a WHERE a.email = ?1"),
+        [email],
+        agent_from_row,
+    )?;
+    tx.commit()?;
+    Ok(rec)
+}
+
+/// Stores a new session under the hash of its token.
+pub fn insert_session(c: &Connection, token_hash: &[u8], agent_id: i64) -> Result<()> {
+    let at = now();
+    c.execute(
+        "INSERT INTO sessions (token_hash, agent_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+        params![token_hash, agent_id, at],
+    )?;
+    Ok(())
+}
+
+/// The live session with this token hash, if any (disabled agents have none).
+pub fn session(c: &Connection, token_hash: &[u8]) -> Result<Option<SessionRecord>> {
+    Ok(c.query_row(
+        &format!(
+            "SELECT {AGENT_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s
+             JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = ?1 AND a.disabled = 0"
+        ),
+        [token_hash],
+        |r| {
+            Ok(SessionRecord {
+                agent: agent_from_row(r)?,
+                created_at: r.get(6)?,
+                last_seen_at: r.get(7)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// Marks a session as used now.
+pub fn touch_session(c: &Connection, token_hash: &[u8]) -> Result<()> {
+    c.execute(
+        "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
+        params![token_hash, now()],
+    )?;
+    Ok(())
+}
+
+/// Ends one session.
+pub fn delete_session(c: &Connection, token_hash: &[u8]) -> Result<()> {
+    c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    Ok(())
+}
+
+/// Appends an audit entry.
+pub fn audit(c: &Connection, e: &AuditEntry<'_>) -> Result<()> {
+    c.execute(
+        "INSERT INTO audit_log (at, actor, action, object, result, ip, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            now(),
+            e.actor,
+            e.action,
+            e.object,
+            e.result,
+            e.ip,
+            e.request_id
+        ],
+    )?;
+    Ok(())
+}
+
+/// One stored audit entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    /// Unix seconds, UTC.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub object: String,
+    /// Outcome.
+    pub result: String,
+    /// Truncated client address.
+    pub ip: String,
+    /// Request id.
+    pub request_id: String,
+}
+
+/// The newest `limit` audit entries, newest first.
+pub fn recent_audit(c: &Connection, limit: u32) -> Result<Vec<AuditRecord>> {
+    let mut stmt = c.prepare(
+        "SELECT at, actor, action, object, result, ip, request_id FROM audit_log ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(AuditRecord {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            object: r.get(3)?,
+            result: r.get(4)?,
+            ip: r.get(5)?,
+            request_id: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Number of agents (for `tenant show`).
+pub fn agent_count(c: &Connection) -> Result<i64> {
+    Ok(c.query_row("SELECT count(*) FROM agents", [], |r| r.get(0))?)
+}
