@@ -132,7 +132,7 @@ mod tests {
             "ann@example.com"
         );
         for bad in [
-            "", "ann", "@x.de", "a@b", "a@@b.de", "a b@c.de", "a@b.de\n", "a@.de",
+            "", "ann", "@x.de", "a@b", "a@@b.de", "a b@c.de", "a\n@b.de", "a@.de",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }

@@ -69,7 +69,15 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
     let ip_key = ip::throttle_key(a.ip);
     let shown_ip = ip::truncate(a.ip).to_string();
     let t0 = Instant::now();
-    let tenant = store.tenant_db_by_slug(&tenant_slug).ok().map(|(_, db)| db);
+    let tenant = match store.tenant_db_by_slug(&tenant_slug) {
+        Ok((_, db)) => Some(db),
+        Err(Error::NotFound(_)) => None,
+        Err(e) => {
+            // A damaged or unreadable tenant: the caller sees a failed sign-in, we see why.
+            tracing::error!(tenant = ?tenant_slug, error = %e, "cannot open tenant for sign-in");
+            None
+        }
+    };
     let audit = |db: &TenantDb, result: &str| {
         let entry = AuditEntry {
             actor: &email,

@@ -1,0 +1,412 @@
+//! Test fixture: a temp data dir, the real `kontor` binary, and an HTTP client that keeps
+//! cookies by hand so tests can see and forge every header.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kontor");
+
+/// A temp directory with a data dir and an (empty) config file, so no host config leaks in.
+pub struct Kontor {
+    pub dir: tempfile::TempDir,
+}
+
+impl Kontor {
+    pub fn new() -> Kontor {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kontor.toml"), "").unwrap();
+        Kontor { dir }
+    }
+
+    /// A fixture whose data dir exists, with tenant `acme`, an admin and a site.
+    pub fn with_tenant() -> (Kontor, String) {
+        let k = Kontor::new();
+        k.ok(&["init"]);
+        k.ok(&["tenant", "create", "acme", "--name", "Acme GmbH"]);
+        let password = "correct horse battery".to_string();
+        k.ok_stdin(
+            &[
+                "agent",
+                "add",
+                "acme",
+                "ann@acme.example",
+                "--name",
+                "Ann",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            &password,
+        );
+        (k, password)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("kontor.toml")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KONTOR_") || k == "CREDENTIALS_DIRECTORY" {
+                c.env_remove(k);
+            }
+        }
+        c.arg("--config")
+            .arg(self.config_file())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, "")
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_success(&out, args);
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run_stdin(args, stdin);
+        assert_success(&out, args);
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs with `--json`, asserts success, parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+
+    /// Runs and asserts failure with exit code 1; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} should fail with 1: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn server(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Server::spawn(self.command(&args))
+    }
+
+    pub fn server_with_env(&self, env: &[(&str, &str)]) -> Server {
+        let mut c = self.command(&["serve", "--listen", "127.0.0.1:0"]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Server::spawn(c)
+    }
+}
+
+pub fn assert_success(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `kontor serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("kontor ready: listening on ") {
+                    let _ = tx.send(base.to_string());
+                }
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not become ready:\n{}", log.lock().unwrap());
+            }
+        };
+        Server { child, base, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM and wait; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response, read whole.
+pub struct Res {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Res {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+}
+
+/// A browser-like client: a cookie jar and an Origin it sends on POSTs.
+pub struct Browser {
+    agent: ureq::Agent,
+    pub base: String,
+    pub cookies: BTreeMap<String, String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .disable_verification(true)
+                    .build(),
+            )
+            .build()
+            .into();
+        Browser {
+            agent,
+            base: base.to_string(),
+            cookies: BTreeMap::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn absorb(&mut self, mut res: ureq::http::Response<ureq::Body>) -> Res {
+        let headers: Vec<(String, String)> = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie") {
+                let pair = v.split(';').next().unwrap_or("");
+                if let Some((name, value)) = pair.split_once('=') {
+                    if value.is_empty() || v.contains("Max-Age=0") {
+                        self.cookies.remove(name);
+                    } else {
+                        self.cookies.insert(name.to_string(), value.to_string());
+                    }
+                }
+            }
+        }
+        Res {
+            status: res.status().as_u16(),
+            headers,
+            body: res.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    pub fn get(&mut self, path: &str) -> Res {
+        let mut req = self.agent.get(format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", self.cookie_header());
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let res = req.call().unwrap();
+        self.absorb(res)
+    }
+
+    /// POSTs a form with `Origin` set to `origin` (None: no Origin header).
+    pub fn post_form_from(
+        &mut self,
+        path: &str,
+        origin: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Res {
+        let mut req = self.agent.post(format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", self.cookie_header());
+        }
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let res = req.send_form(fields.iter().copied()).unwrap();
+        self.absorb(res)
+    }
+
+    /// POSTs a form from our own origin, as the browser would from our page.
+    pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Res {
+        let origin = self.base.clone();
+        self.post_form_from(path, Some(&origin), fields)
+    }
+
+    /// The pre-login CSRF token from the login page.
+    pub fn login_token(&mut self) -> String {
+        let page = self.get("/login");
+        assert_eq!(page.status, 200, "{}", page.body);
+        hidden_field(&page.body, "csrf")
+    }
+
+    /// Signs in; returns the response of the POST.
+    pub fn login(&mut self, tenant: &str, email: &str, password: &str) -> Res {
+        let csrf = self.login_token();
+        self.post_form(
+            "/login",
+            &[
+                ("tenant", tenant),
+                ("email", email),
+                ("password", password),
+                ("csrf", &csrf),
+            ],
+        )
+    }
+
+    /// The session cookie's value, if any.
+    pub fn session(&self) -> Option<&String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k.ends_with("kontor_session"))
+            .map(|(_, v)| v)
+    }
+}
+
+/// The value of `<input type="hidden" name=NAME value="…">` in a page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_string()
+}
+
+/// SHA-256 of every file under a directory, by relative path.
+pub fn checksums(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    digest.as_ref().to_vec(),
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,10 @@
+//! The one integration-test binary: the real `kontor` binary and server, temp data dirs.
+
+mod common;
+
+mod cli;
+mod config;
+mod login;
+mod server;
+mod storage;
+mod web;

@@ -1,0 +1,219 @@
+//! The web surface: security headers, health, errors that leak nothing, TLS.
+
+use crate::common::{Browser, Kontor};
+
+fn assert_security_headers(res: &crate::common::Res, what: &str) {
+    let csp = res
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{what}: {csp}"
+    );
+    assert!(
+        !csp.contains("http:") && !csp.contains("https:") && !csp.contains('*'),
+        "{what}: foreign source in {csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
+    assert_eq!(
+        res.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(res.header("referrer-policy"), Some("no-referrer"), "{what}");
+    assert_eq!(res.header("x-frame-options"), Some("DENY"), "{what}");
+    assert!(
+        res.header("x-request-id").is_some_and(|v| v.len() == 16),
+        "{what}"
+    );
+}
+
+#[test]
+fn every_response_carries_the_security_headers() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    for path in [
+        "/healthz",
+        "/login",
+        "/api/session",
+        "/no/such/page",
+        "/static/app.css",
+        "/widget.js",
+        "/app/chats",
+    ] {
+        let res = b.get(path);
+        assert_security_headers(&res, path);
+        assert!(
+            res.header("strict-transport-security").is_none(),
+            "no HSTS without TLS"
+        );
+    }
+    b.login("acme", "ann@acme.example", &pw);
+    for path in ["/api/session", "/app/settings"] {
+        let res = b.get(path);
+        assert_eq!(res.status, 200);
+        assert_security_headers(&res, path);
+        assert_eq!(res.header("cache-control"), Some("no-store"), "{path}");
+    }
+    // Only the loader may be embedded by other origins.
+    assert_eq!(
+        b.get("/widget.js").header("cross-origin-resource-policy"),
+        Some("cross-origin")
+    );
+    assert_eq!(
+        b.get("/login").header("cross-origin-resource-policy"),
+        Some("same-origin")
+    );
+}
+
+#[test]
+fn healthz_reports_version_and_nothing_secret() {
+    let (k, _) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let res = Browser::new(&server.base).get("/healthz");
+    assert_eq!(res.status, 200);
+    let v = res.json();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(!res.body.contains(k.data_dir().to_str().unwrap()));
+    assert_eq!(v.as_object().unwrap().len(), 2);
+}
+
+#[test]
+fn unknown_paths_get_a_json_404() {
+    let (k, _) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    for path in [
+        "/nope",
+        "/app/secret",
+        "/static/../system.db",
+        "/static/.hidden",
+    ] {
+        let res = b.get(path);
+        assert_eq!(res.status, 404, "{path}");
+        assert_eq!(res.json()["error"]["code"], "not_found", "{path}");
+    }
+}
+
+#[test]
+fn unauthenticated_api_is_401_and_identity_headers_are_ignored() {
+    let (k, _) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    b.headers
+        .push(("X-Remote-User".into(), "ann@acme.example".into()));
+    b.headers
+        .push(("X-Forwarded-User".into(), "ann@acme.example".into()));
+    let res = b.get("/api/session");
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json()["error"]["code"], "unauthorized");
+    let page = b.get("/app/chats");
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), Some("/login?next=/app/chats"));
+    for junk in ["garbage", "x.y", "00000000-0000-0000-0000-000000000000.abc"] {
+        b.cookies.insert("kontor_session".into(), junk.into());
+        assert_eq!(b.get("/api/session").status, 401, "{junk}");
+    }
+}
+
+#[test]
+fn a_broken_tenant_database_gives_a_generic_error() {
+    let (k, pw) = Kontor::with_tenant();
+    let uuid = k.json(&["tenant", "show", "acme"])["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = k.data_dir().join("tenants").join(format!("{uuid}.db"));
+    let mut bytes = std::fs::read(&file).unwrap();
+    for b in &mut bytes[100..4000] {
+        *b ^= 0x5a; // tamper with page 1: SQLCipher's HMAC must catch it
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    let res = b.login("acme", "ann@acme.example", &pw);
+    assert_eq!(res.status, 401, "no session from a damaged database");
+    b.cookies.insert(
+        "kontor_session".into(),
+        format!("{uuid}.{}", "ab".repeat(32)),
+    );
+    let res = b.get("/api/session");
+    assert_eq!(res.status, 500);
+    assert_eq!(res.json()["error"]["code"], "internal_error");
+    for leak in [
+        file.to_str().unwrap(),
+        "sqlite",
+        "SQL",
+        "master.key",
+        "panicked",
+    ] {
+        assert!(!res.body.contains(leak), "leaked {leak}: {}", res.body);
+    }
+    assert!(
+        server.log().contains("internal error"),
+        "the cause is logged server-side"
+    );
+}
+
+#[test]
+fn tls_serves_hsts_and_host_prefixed_secure_cookies() {
+    let (k, pw) = Kontor::with_tenant();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert_path = k.dir.path().join("cert.pem");
+    let key_path = k.dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    std::fs::write(
+        k.config_file(),
+        format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert_path.display(),
+            key_path.display()
+        ),
+    )
+    .unwrap();
+    let server = k.server(&[]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let mut b = Browser::new(&server.base);
+    let res = b.get("/healthz");
+    assert_eq!(res.status, 200);
+    assert!(
+        res.header("strict-transport-security")
+            .unwrap()
+            .contains("max-age=")
+    );
+    let res = b.login("acme", "ann@acme.example", &pw);
+    assert_eq!(res.status, 303, "{}", res.body);
+    let cookie = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-kontor_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert_eq!(b.get("/api/session").status, 200);
+}
+
+#[test]
+fn tls_with_a_bad_certificate_file_fails_clearly() {
+    let k = Kontor::new();
+    k.ok(&["init"]);
+    let bad = k.dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    std::fs::write(
+        k.config_file(),
+        format!("[tls]\ncert = \"{0}\"\nkey = \"{0}\"\n", bad.display()),
+    )
+    .unwrap();
+    let out = k.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tls.cert") && err.contains("bad.pem"), "{err}");
+}
