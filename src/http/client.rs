@@ -83,6 +83,11 @@ impl Client {
         }
     }
 
+    /// Whether the client reaches us over HTTPS (our TLS, or the trusted proxy's).
+    pub fn https(&self) -> bool {
+        self.scheme == "https"
+    }
+
     /// Whether the request's `Origin` is exactly our own (the CSRF origin check).
     pub fn same_origin(&self, req: &HttpRequest) -> bool {
         let sent = req

@@ -1,7 +1,7 @@
 //! Middleware for every response: a request id and log line, and the security headers.
 
 use super::AppState;
-use super::client::RequestId;
+use super::client::{Client, RequestId};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -21,9 +21,9 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = crate::crypto::hex(&crate::crypto::random_array::<8>());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let tls = req
+    let https = req
         .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.config.tls.is_some());
+        .is_some_and(|s| Client::of(req.request(), s).https());
     // The path only: query strings could carry data that does not belong in logs.
     let path = req.path().to_string();
     let method = req.method().to_string();
@@ -63,7 +63,7 @@ pub async fn middleware(
         "same-origin"
     };
     set(h, "cross-origin-resource-policy", corp);
-    if tls {
+    if https {
         set(
             h,
             "strict-transport-security",

@@ -6,32 +6,17 @@
 
 use super::client::Client;
 use super::session::{self, AgentSession};
-use super::{AppState, State, lang};
+use super::{State, lang};
 use crate::crypto;
 use crate::domain::auth::{self, LoginAttempt};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-fn prelogin_name(state: &AppState) -> &'static str {
-    if state.config.tls.is_some() {
-        "__Host-kontor_prelogin"
-    } else {
-        "kontor_prelogin"
-    }
-}
-
-fn prelogin_cookie(state: &AppState, value: &str) -> Cookie<'static> {
-    Cookie::build(prelogin_name(state), value.to_string())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.config.tls.is_some())
-        .finish()
-}
+/// The pre-login cookie holding the sign-in form's double-submit token.
+const PRELOGIN: &str = "kontor_prelogin";
 
 /// Where to go after sign-in: only same-origin relative paths, never `//host` or `/\host`.
 pub fn safe_next(next: &str) -> &str {
@@ -78,6 +63,7 @@ fn render(f: &Form<'_>) -> String {
 pub async fn page(
     req: HttpRequest,
     state: State,
+    client: Client,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, ApiError> {
     if session::current(&req, &state).await?.is_some() {
@@ -86,7 +72,8 @@ pub async fn page(
             .finish());
     }
     let (lang, lang_cookie) = lang::pick(&req);
-    let token = match req.cookie(prelogin_name(&state)) {
+    let https = client.https();
+    let token = match req.cookie(&session::cookie_name(PRELOGIN, https)) {
         Some(c) if c.value().len() == 64 && c.value().bytes().all(|b| b.is_ascii_hexdigit()) => {
             c.value().to_string()
         }
@@ -101,7 +88,7 @@ pub async fn page(
         error: None,
     });
     let mut res = HttpResponse::Ok();
-    res.cookie(prelogin_cookie(&state, &token));
+    res.cookie(session::strict_cookie(PRELOGIN, token, https));
     if let Some(c) = lang_cookie {
         res.cookie(c);
     }
@@ -130,7 +117,7 @@ pub async fn submit(
     let (lang, _) = lang::pick(&req);
     let form = form.into_inner();
     let cookie_token = req
-        .cookie(prelogin_name(&state))
+        .cookie(&session::cookie_name(PRELOGIN, client.https()))
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     let reply = |status: StatusCode, error: &str| {
@@ -169,15 +156,11 @@ pub async fn submit(
     })
     .await?;
     match result {
-        Ok(new) => {
-            let mut gone = prelogin_cookie(&state, "");
-            gone.make_removal();
-            Ok(HttpResponse::SeeOther()
-                .cookie(session::session_cookie(&state, new.cookie))
-                .cookie(gone)
-                .insert_header((header::LOCATION, safe_next(&form.next)))
-                .finish())
-        }
+        Ok(new) => Ok(HttpResponse::SeeOther()
+            .cookie(session::session_cookie(new.cookie, client.https()))
+            .cookie(session::removal_cookie(PRELOGIN, client.https()))
+            .insert_header((header::LOCATION, safe_next(&form.next)))
+            .finish()),
         Err(Error::Unauthorized) => Ok(reply(StatusCode::UNAUTHORIZED, "login.failed")),
         Err(Error::Throttled(wait)) => {
             let mut res = reply(StatusCode::TOO_MANY_REQUESTS, "login.throttled");
@@ -200,7 +183,6 @@ pub struct LogoutForm {
 /// `POST /logout`: ends the session (Origin and CSRF token checked) and returns to sign-in.
 pub async fn logout(
     req: HttpRequest,
-    state: State,
     client: Client,
     session: AgentSession,
     form: web::Form<LogoutForm>,
@@ -213,7 +195,7 @@ pub async fn logout(
     let (ip, rid) = (client.ip, client.request_id.clone());
     web::block(move || auth::logout(&s, ip, &rid)).await??;
     Ok(HttpResponse::SeeOther()
-        .cookie(session::removal_cookie(&state))
+        .cookie(session::session_removal(client.https()))
         .insert_header((header::LOCATION, "/login"))
         .finish())
 }

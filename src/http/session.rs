@@ -1,6 +1,6 @@
 //! Agent sessions at the edge: the cookie, the `AgentSession` extractor, `GET /api/session`.
 
-use super::{AppState, State};
+use super::State;
 use crate::domain::auth::{self, Session};
 use crate::error::{ApiError, Error};
 use actix_web::cookie::{Cookie, SameSite};
@@ -9,35 +9,49 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use std::future::Future;
 use std::pin::Pin;
 
-/// Cookie name: with TLS the `__Host-` prefix pins it to our host, path `/` and `Secure`.
-pub fn cookie_name(state: &AppState) -> &'static str {
-    if state.config.tls.is_some() {
-        "__Host-kontor_session"
+const SESSION: &str = "kontor_session";
+
+/// A cookie's name as sent: over HTTPS (our TLS or the trusted proxy's) the `__Host-` prefix
+/// pins it to our host, path `/` and `Secure`.
+pub fn cookie_name(base: &str, https: bool) -> String {
+    if https {
+        format!("__Host-{base}")
     } else {
-        "kontor_session"
+        base.to_string()
     }
 }
 
-/// The session cookie for a fresh sign-in: HttpOnly, SameSite=Strict, Secure under TLS.
-pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    Cookie::build(cookie_name(state), value)
+/// An HttpOnly, SameSite=Strict cookie for path `/`, `Secure` over HTTPS.
+pub fn strict_cookie(base: &str, value: String, https: bool) -> Cookie<'static> {
+    Cookie::build(cookie_name(base, https), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(state.config.tls.is_some())
+        .secure(https)
         .finish()
 }
 
-/// A cookie that deletes the session cookie.
-pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = session_cookie(state, String::new());
+/// A cookie that deletes the strict cookie `base`.
+pub fn removal_cookie(base: &str, https: bool) -> Cookie<'static> {
+    let mut c = strict_cookie(base, String::new(), https);
     c.make_removal();
     c
 }
 
+/// The session cookie for a fresh sign-in.
+pub fn session_cookie(value: String, https: bool) -> Cookie<'static> {
+    strict_cookie(SESSION, value, https)
+}
+
+/// A cookie that ends the session in the browser.
+pub fn session_removal(https: bool) -> Cookie<'static> {
+    removal_cookie(SESSION, https)
+}
+
 /// The request's valid session, if any.
 pub async fn current(req: &HttpRequest, state: &State) -> Result<Option<Session>, ApiError> {
-    let Some(cookie) = req.cookie(cookie_name(state)) else {
+    let https = super::client::Client::of(req, state).https();
+    let Some(cookie) = req.cookie(&cookie_name(SESSION, https)) else {
         return Ok(None);
     };
     let value = cookie.value().to_string();

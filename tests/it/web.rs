@@ -217,3 +217,52 @@ fn tls_with_a_bad_certificate_file_fails_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tls.cert") && err.contains("bad.pem"), "{err}");
 }
+
+#[test]
+fn forwarded_proto_is_believed_only_from_the_trusted_proxy() {
+    let (k, pw) = Kontor::with_tenant();
+    // Untrusted peer claiming HTTPS: nothing changes.
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    b.headers.push(("X-Forwarded-Proto".into(), "https".into()));
+    let res = b.login("acme", "ann@acme.example", &pw);
+    assert_eq!(res.status, 303);
+    assert!(
+        res.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("kontor_session=") && !c.contains("Secure"))
+    );
+    assert!(res.header("strict-transport-security").is_none());
+    drop(server);
+
+    // The configured proxy terminating TLS: HTTPS rules apply, and the browser's Origin is
+    // the public https origin.
+    let server = k.server_with_env(&[
+        ("KONTOR_TRUSTED_PROXY", "127.0.0.1"),
+        ("KONTOR_PUBLIC_URL", "https://chat.example"),
+    ]);
+    let mut b = Browser::new(&server.base);
+    b.headers.push(("X-Forwarded-Proto".into(), "https".into()));
+    let csrf = b.login_token();
+    assert!(b.cookies.contains_key("__Host-kontor_prelogin"));
+    let fields = [
+        ("tenant", "acme"),
+        ("email", "ann@acme.example"),
+        ("password", pw.as_str()),
+        ("csrf", csrf.as_str()),
+    ];
+    let own = server.base.clone();
+    assert_eq!(
+        b.post_form_from("/login", Some(&own), &fields).status,
+        403,
+        "origin must be the public one"
+    );
+    let res = b.post_form_from("/login", Some("https://chat.example"), &fields);
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert!(
+        res.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-kontor_session=") && c.contains("Secure"))
+    );
+    assert!(res.header("strict-transport-security").is_some());
+}
