@@ -23,7 +23,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The reverse proxy whose `X-Forwarded-For`/`-Proto` headers are believed; no other.
     pub trusted_proxy: Option<IpAddr>,
-    /// Log filter, e.g. `info` or `kontor=debug,info`.
+    /// Log level: error, warn, info, debug or trace.
     pub log: String,
     /// Built-in TLS; plain HTTP when absent.
     pub tls: Option<TlsConfig>,
@@ -180,7 +180,13 @@ impl Config {
             .transpose()?;
         let log = env_get("KONTOR_LOG")
             .or(file.log)
-            .unwrap_or_else(|| "info".into());
+            .unwrap_or_else(|| "info".into())
+            .to_ascii_lowercase();
+        if !["error", "warn", "info", "debug", "trace"].contains(&log.as_str()) {
+            return Err(Error::Config(format!(
+                "log: {log:?} must be one of error, warn, info, debug, trace"
+            )));
+        }
         let cert = env_get("KONTOR_TLS_CERT")
             .map(PathBuf::from)
             .or(tls_file.cert);

@@ -13,5 +13,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod realtime;
 pub mod serve;
 pub mod store;

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::domain::throttle::Throttle;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
+use crate::realtime::Realtime;
 use crate::store::Store;
 use std::path::Path;
 use std::sync::Arc;
@@ -130,11 +131,13 @@ fn run(
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
         let admin_listener = admin::socket::bind(&data_dir)?;
+        let realtime = Arc::new(Realtime::new(store.clone(), config.session.clone()));
         let state = AppState {
             store: store.clone(),
             config,
             throttle: Throttle::default(),
             demo,
+            realtime: realtime.clone(),
         };
         let bound = http::bind(state)?;
         let addr = bound
@@ -151,12 +154,14 @@ fn run(
         let admin_task = actix_web::rt::spawn(admin::socket::serve(
             admin_listener,
             store.clone(),
+            realtime.clone(),
             public_base.unwrap_or_else(|| base.clone()),
         ));
         // A stable line that scripts and tests wait for.
         println!("kontor ready: listening on {base}");
         tracing::info!(%base, version = env!("CARGO_PKG_VERSION"), "ready");
         let served = bound.run().await;
+        realtime.stop_all();
         admin_task.abort();
         let _ = admin_task.await;
         served.map_err(|e| Error::io("serving", e))

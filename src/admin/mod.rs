@@ -259,6 +259,7 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
             let hash = crypto::hash_password(&password);
             let agent =
                 db.with(|c| tstore::insert_agent(c, &email, &name, role.as_str(), &hash))?;
+            operator_log(store, "agent.add", &tenant, agent.id);
             Ok(Response::Agent {
                 agent: agent.into(),
                 generated_password: generated.then_some(password),
@@ -284,6 +285,7 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             let hash = crypto::hash_password(&password);
             let agent = db.with(|c| tstore::set_password(c, &email, &hash))?;
+            operator_log(store, "agent.passwd", &tenant, agent.id);
             Ok(Response::Agent {
                 agent: agent.into(),
                 generated_password: generated.then_some(password),
@@ -293,6 +295,7 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
             let email = agents::normalize_email(&email)?;
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             let agent = db.with(|c| tstore::disable_agent(c, &email))?;
+            operator_log(store, "agent.disable", &tenant, agent.id);
             Ok(Response::Agent {
                 agent: agent.into(),
                 generated_password: None,
@@ -321,6 +324,14 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
                     .collect(),
             })
         }
+    }
+}
+
+/// Records an operator change of an agent by id (no email, no content).
+fn operator_log(store: &Store, action: &str, tenant: &str, agent_id: i64) {
+    let object = format!("{tenant}/agent#{agent_id}");
+    if let Err(e) = store.system(|c| sstore::log_operator(c, action, &object, "ok")) {
+        tracing::error!(error = %e, "writing the operator audit failed");
     }
 }
 

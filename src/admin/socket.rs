@@ -3,6 +3,7 @@
 //! one process. One JSON request line in, one JSON response line out.
 
 use super::{Failure, Request, Response};
+use crate::realtime::Realtime;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -85,7 +86,12 @@ pub fn bind(data_dir: &Path) -> crate::error::Result<tokio::net::UnixListener> {
 }
 
 /// Serves admin commands until the listener is dropped with the task.
-pub async fn serve(listener: tokio::net::UnixListener, store: Arc<Store>, base_url: String) {
+pub async fn serve(
+    listener: tokio::net::UnixListener,
+    store: Arc<Store>,
+    realtime: Arc<Realtime>,
+    base_url: String,
+) {
     // Our effective uid is the owner of /proc/self; root may always administer.
     let own_uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
     loop {
@@ -98,9 +104,10 @@ pub async fn serve(listener: tokio::net::UnixListener, store: Arc<Store>, base_u
             continue;
         }
         let store = store.clone();
+        let realtime = realtime.clone();
         let base_url = base_url.clone();
         actix_web::rt::spawn(async move {
-            if let Err(e) = handle(stream, store, base_url).await {
+            if let Err(e) = handle(stream, store, realtime, base_url).await {
                 tracing::warn!(error = %e, "admin socket connection failed");
             }
         });
@@ -110,6 +117,7 @@ pub async fn serve(listener: tokio::net::UnixListener, store: Arc<Store>, base_u
 async fn handle(
     stream: tokio::net::UnixStream,
     store: Arc<Store>,
+    realtime: Arc<Realtime>,
     base_url: String,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
@@ -125,12 +133,17 @@ async fn handle(
         }),
         Ok(req) => {
             let cmd = command_name(&req);
-            let result =
-                actix_web::rt::task::spawn_blocking(move || super::execute(&store, &base_url, req))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(crate::error::Error::Internal("admin task failed".into()))
-                    });
+            let result = actix_web::rt::task::spawn_blocking(move || {
+                // A tenant about to be deleted loses its hub (and sockets) first.
+                if let Request::TenantDelete { slug } = &req
+                    && let Ok(rec) = store.tenant_record(slug)
+                {
+                    realtime.stop(&rec.uuid);
+                }
+                super::execute(&store, &base_url, req)
+            })
+            .await
+            .unwrap_or_else(|_| Err(crate::error::Error::Internal("admin task failed".into())));
             tracing::info!(cmd, ok = result.is_ok(), "admin command");
             match result {
                 Ok(r) => Reply::Ok(r),

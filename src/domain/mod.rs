@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod auth;
 pub mod ip;
+pub mod routing;
 pub mod sites;
 pub mod tenants;
 pub mod throttle;

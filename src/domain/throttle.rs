@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 pub const MAX_FAILURES: usize = 10;
 /// The window.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Keys tracked at most; beyond this the oldest-idle keys are dropped, so memory stays bounded.
+/// Keys tracked at most; beyond this the key idle longest is forgotten, so memory stays bounded
+/// and new failures are always counted.
 const MAX_KEYS: usize = 100_000;
 
-/// Failure counters per key ("account:tenant/email" or "ip:1.2.3.0").
+/// Failure counters per key (`acct:tenant/email`, or `ip:` with the address, IPv6 per /64).
 #[derive(Default)]
 pub struct Throttle {
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
@@ -41,7 +42,13 @@ impl Throttle {
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
             map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
             if map.len() >= MAX_KEYS {
-                return;
+                let idlest = map
+                    .iter()
+                    .min_by_key(|(_, q)| q.back().copied())
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = idlest {
+                    map.remove(&k);
+                }
             }
         }
         let q = map.entry(key.to_string()).or_default();

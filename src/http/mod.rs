@@ -9,6 +9,7 @@ pub mod health;
 pub mod lang;
 pub mod login;
 pub mod session;
+pub mod ws;
 
 use crate::config::Config;
 use crate::domain::throttle::Throttle;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub throttle: Throttle,
     /// Whether `/demo` is served.
     pub demo: bool,
+    /// The tenants' hubs.
+    pub realtime: Arc<crate::realtime::Realtime>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -59,6 +62,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/session", web::get().to(session::show))
     .route("/", web::get().to(dashboard::root))
     .route("/app/{section}", web::get().to(dashboard::section))
+    .route("/ws/visitor", web::get().to(ws::visitor))
+    .route("/ws/agent", web::get().to(ws::agent))
     .route("/demo", web::get().to(demo::page))
     .route("/widget.js", web::get().to(assets::widget))
     .route("/static/{path:.*}", web::get().to(assets::static_file))

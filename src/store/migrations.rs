@@ -10,7 +10,10 @@ use rusqlite::Connection;
 pub const SYSTEM: &[&str] = &[include_str!("migrations/system/001_initial.sql")];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
-pub const TENANT: &[&str] = &[include_str!("migrations/tenant/001_initial.sql")];
+pub const TENANT: &[&str] = &[
+    include_str!("migrations/tenant/001_initial.sql"),
+    include_str!("migrations/tenant/002_chat.sql"),
+];
 
 /// Brings `conn` up to the latest schema in `steps`; refuses a database from a newer kontor.
 pub fn apply(conn: &mut Connection, steps: &[&str]) -> Result<()> {

@@ -177,6 +177,30 @@ pub fn list_sites(c: &Connection, tenant_uuid: &str) -> Result<Vec<SiteRecord>> 
         .collect()
 }
 
+/// A site by its public key, with its origins.
+pub fn site_by_key(c: &Connection, site_key: &str) -> Result<Option<SiteRecord>> {
+    let row: Option<(String, i64)> = c
+        .query_row(
+            "SELECT tenant_uuid, created_at FROM sites WHERE site_key = ?1",
+            [site_key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((tenant_uuid, created_at)) = row else {
+        return Ok(None);
+    };
+    let origins = c
+        .prepare("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?
+        .query_map([site_key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(SiteRecord {
+        site_key: site_key.into(),
+        tenant_uuid,
+        origins,
+        created_at,
+    }))
+}
+
 /// Records an operator action (no tenant content, ever).
 pub fn log_operator(c: &Connection, action: &str, object: &str, result: &str) -> Result<()> {
     c.execute(

@@ -1,0 +1,99 @@
+//! WebSocket upgrades: `/ws/visitor?site=KEY` from the site's allowed origins only, and
+//! `/ws/agent` from our own origin with a valid session. Refusals happen before the upgrade.
+
+use super::State;
+use super::client::Client;
+use super::session::AgentSession;
+use crate::error::{ApiError, Error};
+use crate::realtime::hub::Peer;
+use crate::realtime::session::{self, Side};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+/// Query of the visitor socket.
+#[derive(Deserialize)]
+pub struct VisitorQuery {
+    site: String,
+}
+
+fn refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_refused",
+        "this origin may not open this socket",
+    )
+}
+
+/// `GET /ws/visitor?site=KEY`.
+pub async fn visitor(
+    req: HttpRequest,
+    body: web::Payload,
+    state: State,
+    query: web::Query<VisitorQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let st = state.clone();
+    let site_key = query.into_inner().site;
+    let key = site_key.clone();
+    let hub = web::block(move || -> Result<_, Error> {
+        let site = st
+            .store
+            .system(|c| crate::store::system::site_by_key(c, &key))?;
+        // Unknown site and foreign origin get the same answer: nothing reveals which keys exist.
+        match site {
+            Some(s) if s.origins.contains(&origin) => Ok(Some(st.realtime.hub(&s.tenant_uuid)?)),
+            _ => Ok(None),
+        }
+    })
+    .await??;
+    let Some(hub) = hub else {
+        tracing::warn!(site = ?site_key, "visitor socket refused: origin not allowed");
+        return Err(refused());
+    };
+    let (res, ws, stream) = actix_ws::handle(&req, body)
+        .map_err(|_| ApiError::bad_request("expected a WebSocket upgrade"))?;
+    let conn = state.realtime.next_conn_id();
+    actix_web::rt::spawn(session::run(
+        hub,
+        conn,
+        Peer::Visitor { site_key },
+        Side::Visitor,
+        ws,
+        stream,
+    ));
+    Ok(res)
+}
+
+/// `GET /ws/agent`.
+pub async fn agent(
+    req: HttpRequest,
+    body: web::Payload,
+    state: State,
+    client: Client,
+    session: AgentSession,
+) -> Result<HttpResponse, ApiError> {
+    if !client.same_origin(&req) {
+        tracing::warn!(ip = %client.ip, "agent socket refused: foreign origin");
+        return Err(refused());
+    }
+    let s = session.0;
+    let st = state.clone();
+    let uuid = s.tenant.uuid.clone();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (res, ws, stream) = actix_ws::handle(&req, body)
+        .map_err(|_| ApiError::bad_request("expected a WebSocket upgrade"))?;
+    let conn = state.realtime.next_conn_id();
+    let peer = Peer::Agent {
+        agent_id: s.agent.id,
+        name: s.agent.display_name.clone(),
+        token_hash: s.token_hash.clone(),
+    };
+    actix_web::rt::spawn(session::run(hub, conn, peer, Side::Agent, ws, stream));
+    Ok(res)
+}

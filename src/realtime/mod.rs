@@ -1,0 +1,78 @@
+//! Real time: one hub per tenant (presence, routing, the chat writer), the socket loop, and
+//! the wire protocol.
+
+pub mod hub;
+pub mod protocol;
+pub mod session;
+
+use crate::config::SessionConfig;
+use crate::error::Result;
+use crate::store::Store;
+use hub::{ConnId, HubHandle};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The running hubs, started on first use.
+pub struct Realtime {
+    store: Arc<Store>,
+    sessions: SessionConfig,
+    hubs: Mutex<HashMap<String, HubHandle>>,
+    next_conn: AtomicU64,
+}
+
+impl Realtime {
+    /// No hub runs until a socket needs one.
+    pub fn new(store: Arc<Store>, sessions: SessionConfig) -> Realtime {
+        Realtime {
+            store,
+            sessions,
+            hubs: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    /// The hub of a tenant, started if needed (opens the tenant database: call off the
+    /// async threads).
+    pub fn hub(&self, tenant_uuid: &str) -> Result<HubHandle> {
+        let mut hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = hubs.get(tenant_uuid) {
+            return Ok(h.clone());
+        }
+        let db = self.store.tenant_db(tenant_uuid)?;
+        let h = hub::spawn(db, self.sessions.clone());
+        hubs.insert(tenant_uuid.to_string(), h.clone());
+        Ok(h)
+    }
+
+    /// Stops a tenant's hub (its sockets close).
+    pub fn stop(&self, tenant_uuid: &str) {
+        let removed = self
+            .hubs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant_uuid);
+        if let Some(h) = removed {
+            h.send(hub::Command::Stop);
+        }
+    }
+
+    /// Stops every hub.
+    pub fn stop_all(&self) {
+        let all: Vec<HubHandle> = self
+            .hubs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for h in all {
+            h.send(hub::Command::Stop);
+        }
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,319 @@
+//! Wire frames of the visitor and agent sockets: JSON objects tagged by `type`, strictly typed
+//! (unknown fields and wrong types are refused). `docs/protocol.md` describes the same frames.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest frame a client may send.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Longest chat message, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Longest client message id.
+pub const MAX_CLIENT_ID: usize = 64;
+
+/// What a visitor's widget sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VisitorIn {
+    /// Opens a conversation; only after the visitor ticked the opt-in box.
+    Start {
+        /// Must be `true`: the visitor accepted the privacy notice.
+        consent: bool,
+        /// Which version of the notice was shown.
+        notice_version: String,
+        /// Optional name.
+        #[serde(default)]
+        name: String,
+        /// Optional email.
+        #[serde(default)]
+        email: String,
+        /// UI language.
+        #[serde(default)]
+        lang: String,
+    },
+    /// Reattaches to a conversation after a reconnect and asks for what was missed.
+    Resume {
+        /// The token `welcome` gave.
+        token: String,
+        /// The highest `seq` the widget has seen.
+        last_seq: i64,
+    },
+    /// A chat message.
+    Message {
+        /// The widget's own id for this message (retries reuse it).
+        client_id: String,
+        /// The text.
+        text: String,
+    },
+    /// The visitor is typing.
+    Typing {},
+    /// The visitor ends the chat.
+    End {},
+    /// Keep-alive.
+    Ping {},
+}
+
+/// What an agent's dashboard sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentIn {
+    /// First frame: the conversations the dashboard has, with the last `seq` it saw of each.
+    Hello {
+        /// `[conversation_id, last_seq]` pairs.
+        #[serde(default)]
+        seen: Vec<(i64, i64)>,
+    },
+    /// Online, away or offline.
+    Status {
+        /// The new status.
+        status: AgentStatus,
+    },
+    /// Takes a waiting chat.
+    Accept {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// A reply.
+    Message {
+        /// The conversation.
+        conversation_id: i64,
+        /// The dashboard's own id for this message.
+        client_id: String,
+        /// The text.
+        text: String,
+    },
+    /// The agent is typing.
+    Typing {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// Ends a chat.
+    Close {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// Keep-alive.
+    Ping {},
+}
+
+/// An agent's availability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Takes new chats.
+    Online,
+    /// Keeps open chats, takes no new ones.
+    Away,
+    /// Takes nothing.
+    Offline,
+}
+
+/// One entry of a conversation's log as clients see it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MessageOut {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Position in the conversation, gap-free from 1.
+    pub seq: i64,
+    /// `visitor`, `agent` or `system`.
+    pub author: String,
+    /// The agent's display name for agent messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// The text (for system entries: an event code such as `accepted` or `closed`).
+    pub text: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// A waiting chat as the queue shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueEntry {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Visitor's name, possibly empty.
+    pub visitor_name: String,
+    /// Unix seconds when it started.
+    pub since: i64,
+    /// The agent routing picked, if any.
+    pub offered_to: Option<i64>,
+}
+
+/// A conversation as an agent's dashboard lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationOut {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// waiting, open or closed.
+    pub status: String,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// Visitor's email.
+    pub visitor_email: String,
+    /// The agent who has it.
+    pub agent_id: Option<i64>,
+}
+
+/// Everything the server sends, to either side.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Out {
+    /// Answer to `start`/`resume`.
+    Welcome {
+        /// The conversation.
+        conversation_id: i64,
+        /// The visitor's secret for `resume` (only sent on `start`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// waiting, open or closed.
+        status: String,
+        /// Position in the queue while waiting (1 = next).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        queue_position: Option<usize>,
+    },
+    /// Answer to an agent's `hello`.
+    Ready {
+        /// The agent's id.
+        agent_id: i64,
+        /// Open conversations of this agent.
+        conversations: Vec<ConversationOut>,
+    },
+    /// A stored message was accepted: `seq` is its place in the conversation.
+    Ack {
+        /// The sender's id for it.
+        client_id: String,
+        /// The conversation.
+        conversation_id: i64,
+        /// Its sequence number.
+        seq: i64,
+    },
+    /// A log entry (new, or replayed after resume).
+    Message(MessageOut),
+    /// The other side is typing.
+    Typing {
+        /// The conversation.
+        conversation_id: i64,
+        /// `visitor` or `agent`.
+        who: String,
+    },
+    /// The waiting chats (agents).
+    Queue {
+        /// In order of arrival.
+        waiting: Vec<QueueEntry>,
+    },
+    /// The visitor's place in the queue changed.
+    QueuePosition {
+        /// 1 = next.
+        position: usize,
+    },
+    /// A conversation changed state (accepted, closed).
+    Conversation(ConversationOut),
+    /// Who is answering (visitors).
+    Agent {
+        /// The agent's display name.
+        name: String,
+    },
+    /// Keep-alive answer.
+    Pong {},
+    /// A frame was refused; the socket stays open.
+    Error {
+        /// Stable code.
+        code: String,
+        /// Human-readable.
+        message: String,
+    },
+}
+
+impl Out {
+    /// An error frame.
+    pub fn error(code: &str, message: impl Into<String>) -> Out {
+        Out::Error {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The frame as JSON text.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal_error","message":"encoding failed"}"#.into()
+        })
+    }
+}
+
+/// Checks a client message id and a text body.
+pub fn check_message(client_id: &str, text: &str) -> Result<(), Out> {
+    if client_id.is_empty()
+        || client_id.len() > MAX_CLIENT_ID
+        || !client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Out::error(
+            "invalid_client_id",
+            "client_id must be 1-64 characters of A-Z, a-z, 0-9, - and _",
+        ));
+    }
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(Out::error("empty_message", "the message is empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(Out::error(
+            "message_too_long",
+            format!("a message may have at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_strict() {
+        let ok: VisitorIn =
+            serde_json::from_str(r#"{"type":"message","client_id":"a1","text":"hi"}"#).unwrap();
+        assert!(matches!(ok, VisitorIn::Message { .. }));
+        for bad in [
+            r#"{"type":"message","client_id":{"$regex":".*"},"text":"hi"}"#,
+            r#"{"type":"message","client_id":"a","text":"hi","admin":true}"#,
+            r#"{"type":"resume","token":"t","last_seq":"1 OR 1=1"}"#,
+            r#"{"type":"resume","token":"t","last_seq":1e309}"#,
+            r#"true"#,
+            r#"{"type":"nope"}"#,
+        ] {
+            assert!(serde_json::from_str::<VisitorIn>(bad).is_err(), "{bad}");
+        }
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(serde_json::from_str::<AgentIn>(&deep).is_err());
+    }
+
+    #[test]
+    fn message_checks() {
+        assert!(check_message("m-1", "hello").is_ok());
+        assert!(check_message("", "hello").is_err());
+        assert!(check_message("a b", "hello").is_err());
+        assert!(check_message("m", "   ").is_err());
+        assert!(check_message("m", &"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn out_frames_have_a_type_tag() {
+        let s = Out::Pong {}.encode();
+        assert_eq!(s, r#"{"type":"pong"}"#);
+        let s = Out::Message(MessageOut {
+            conversation_id: 1,
+            seq: 2,
+            author: "visitor".into(),
+            author_name: None,
+            text: "<b>".into(),
+            at: 3,
+        })
+        .encode();
+        assert!(
+            s.starts_with(r#"{"type":"message","conversation_id":1,"seq":2"#),
+            "{s}"
+        );
+    }
+}

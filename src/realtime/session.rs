@@ -1,0 +1,173 @@
+//! One socket's loop: frames in (size-limited, rate-limited, strictly parsed) go to the hub;
+//! frames out come from the hub through a bounded queue; pings keep the line honest.
+
+use super::hub::{Command, ConnId, Frame, HubHandle, OUTBOX, Peer};
+use super::protocol::{AgentIn, MAX_FRAME_BYTES, Out, VisitorIn};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How often we ping.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Silence after which the peer is considered gone.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Sustained frames per second a client may send.
+const RATE_PER_SEC: f64 = 20.0;
+/// Burst above the sustained rate.
+const BURST: f64 = 40.0;
+/// Refused frames in a row after which the socket is closed.
+const MAX_REFUSED: u32 = 200;
+
+/// Which parser applies.
+#[derive(Debug, Clone, Copy)]
+pub enum Side {
+    /// The widget.
+    Visitor,
+    /// The dashboard.
+    Agent,
+}
+
+/// A token bucket: `RATE_PER_SEC` sustained, `BURST` at once.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * RATE_PER_SEC).min(BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Registers the socket with the hub and runs it until either side ends it.
+pub async fn run(
+    hub: HubHandle,
+    conn: ConnId,
+    peer: Peer,
+    side: Side,
+    mut ws: actix_ws::Session,
+    stream: actix_ws::MessageStream,
+) {
+    let (tx, mut rx) = mpsc::channel::<Frame>(OUTBOX);
+    if !hub.send(Command::Join {
+        conn,
+        peer,
+        out: tx,
+    }) {
+        let _ = ws.close(Some(busy())).await;
+        return;
+    }
+    let mut stream = stream
+        .max_frame_size(MAX_FRAME_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME_BYTES);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut bucket = Bucket {
+        tokens: BURST,
+        at: Instant::now(),
+    };
+    let mut refused = 0u32;
+
+    let reason: Option<CloseReason> = loop {
+        tokio::select! {
+            msg = stream.recv() => {
+                last_heard = Instant::now();
+                match msg {
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        if !bucket.take() {
+                            refused += 1;
+                            if refused > MAX_REFUSED {
+                                break Some(close(CloseCode::Policy, "too many frames"));
+                            }
+                            if ws.text(Out::error("rate_limited", "slow down").encode()).await.is_err() {
+                                break None;
+                            }
+                            continue;
+                        }
+                        refused = 0;
+                        let cmd = match side {
+                            Side::Visitor => serde_json::from_str::<VisitorIn>(&text).map(|f| Command::Visitor(conn, f)),
+                            Side::Agent => serde_json::from_str::<AgentIn>(&text).map(|f| Command::Agent(conn, f)),
+                        };
+                        let reply = match cmd {
+                            Ok(cmd) => (!hub.send(cmd)).then(|| Out::error("busy", "the server is busy; retry")),
+                            Err(e) => Some(Out::error("invalid_frame", format!("invalid frame: {}", first_line(&e.to_string())))),
+                        };
+                        if let Some(r) = reply
+                            && ws.text(r.encode()).await.is_err()
+                        {
+                            break None;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        break Some(close(CloseCode::Unsupported, "text frames only"));
+                    }
+                    Some(Ok(AggregatedMessage::Ping(b))) => {
+                        if ws.pong(&b).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Close(_))) | None => break None,
+                    Some(Err(e)) => break Some(protocol_close(&e)),
+                }
+            }
+            frame = rx.recv() => match frame {
+                Some(f) => {
+                    if ws.text(f.to_string()).await.is_err() {
+                        break None;
+                    }
+                }
+                // The hub dropped us: we fell behind, our session ended, or it stopped.
+                None => break Some(close(CloseCode::Again, "resume")),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > TIMEOUT {
+                    break Some(close(CloseCode::Away, "timeout"));
+                }
+                if ws.ping(b"").await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    hub.send(Command::Leave(conn));
+    let _ = ws.close(reason).await;
+}
+
+fn close(code: CloseCode, description: &str) -> CloseReason {
+    CloseReason {
+        code,
+        description: Some(description.into()),
+    }
+}
+
+fn busy() -> CloseReason {
+    close(CloseCode::Again, "busy")
+}
+
+/// 1009 for oversized frames, 1007 for invalid UTF-8, 1002 for anything else.
+fn protocol_close(e: &actix_ws::ProtocolError) -> CloseReason {
+    match e {
+        actix_ws::ProtocolError::Overflow => close(CloseCode::Size, "frame too large"),
+        actix_ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            close(CloseCode::Invalid, "invalid UTF-8")
+        }
+        _ => close(CloseCode::Protocol, "protocol error"),
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").get(..200).unwrap_or(s)
+}
