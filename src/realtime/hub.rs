@@ -357,6 +357,7 @@ impl Hub {
             state.capacity = capacity;
             state.conns.insert(conn);
         }
+        let is_agent = matches!(peer, Peer::Agent { .. });
         self.conns.insert(
             conn,
             Conn {
@@ -365,7 +366,10 @@ impl Hub {
                 conversation: None,
             },
         );
-        let _ = out;
+        if is_agent {
+            // A new agent may take a waiting chat nobody could take before.
+            self.reroute(out);
+        }
     }
 
     fn leave(&mut self, conn: ConnId, out: &mut Outbox) {

@@ -196,6 +196,19 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether `needle` shows up in the server's output within 5 s (output is read by a
+    /// separate thread, so it may lag the HTTP response).
+    pub fn log_shows(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// SIGTERM and wait; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         Command::new("kill")
@@ -389,6 +402,14 @@ pub fn hidden_field(html: &str, name: &str) -> String {
     html[start..start + end].to_string()
 }
 
+impl Server {
+    /// `kill -9`: no shutdown, no checkpoint.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 /// SHA-256 of every file under a directory, by relative path.
 pub fn checksums(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -409,4 +430,140 @@ pub fn checksums(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
+}
+
+/// A WebSocket client as the widget or the dashboard would be.
+pub struct Ws {
+    pub sock: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+}
+
+/// Why a socket could not be opened: the HTTP status of the refused upgrade.
+pub type Refused = u16;
+
+impl Ws {
+    fn open(base: &str, path: &str, headers: &[(&str, &str)]) -> Result<Ws, Refused> {
+        use tungstenite::client::IntoClientRequest;
+        let url = format!("{}{}", base.replacen("http", "ws", 1), path);
+        let mut req = url.into_client_request().unwrap();
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        match tungstenite::connect(req) {
+            Ok((sock, _)) => {
+                if let tungstenite::stream::MaybeTlsStream::Plain(s) = sock.get_ref() {
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                }
+                Ok(Ws { sock })
+            }
+            Err(tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
+    /// The widget's socket for `site`, from `origin`.
+    pub fn visitor(base: &str, site: &str, origin: &str) -> Result<Ws, Refused> {
+        if origin.is_empty() {
+            return Ws::open(base, &format!("/ws/visitor?site={site}"), &[]);
+        }
+        Ws::open(
+            base,
+            &format!("/ws/visitor?site={site}"),
+            &[("Origin", origin)],
+        )
+    }
+
+    /// The dashboard's socket for a signed-in browser, from `origin`.
+    pub fn agent_from(b: &Browser, origin: &str) -> Result<Ws, Refused> {
+        let cookies = b
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = vec![("Origin", origin)];
+        if !cookies.is_empty() {
+            headers.push(("Cookie", cookies.as_str()));
+        }
+        Ws::open(&b.base, "/ws/agent", &headers)
+    }
+
+    /// The dashboard's socket from our own origin.
+    pub fn agent(b: &Browser) -> Ws {
+        let base = b.base.clone();
+        Ws::agent_from(b, &base).unwrap()
+    }
+
+    pub fn send(&mut self, v: serde_json::Value) {
+        self.sock
+            .send(tungstenite::Message::text(v.to_string()))
+            .unwrap();
+    }
+
+    pub fn send_raw(&mut self, m: tungstenite::Message) -> Result<(), tungstenite::Error> {
+        self.sock.send(m)
+    }
+
+    /// The next JSON frame (pings are answered by tungstenite itself).
+    pub fn recv(&mut self) -> serde_json::Value {
+        loop {
+            match self.sock.read() {
+                Ok(tungstenite::Message::Text(t)) => return serde_json::from_str(&t).unwrap(),
+                Ok(tungstenite::Message::Close(c)) => panic!("socket closed: {c:?}"),
+                Ok(_) => continue,
+                Err(e) => panic!("no frame: {e}"),
+            }
+        }
+    }
+
+    /// The next frame of type `ty`, skipping others.
+    pub fn recv_type(&mut self, ty: &str) -> serde_json::Value {
+        for _ in 0..10_000 {
+            let f = self.recv();
+            if f["type"] == ty {
+                return f;
+            }
+        }
+        panic!("no {ty} frame");
+    }
+
+    /// Frames until none arrives for `quiet`.
+    pub fn drain(&mut self, quiet: Duration) -> Vec<serde_json::Value> {
+        self.set_timeout(quiet);
+        let mut out = Vec::new();
+        while let Ok(m) = self.sock.read() {
+            if let tungstenite::Message::Text(t) = m {
+                out.push(serde_json::from_str(&t).unwrap());
+            }
+        }
+        self.set_timeout(Duration::from_secs(10));
+        out
+    }
+
+    fn set_timeout(&mut self, d: Duration) {
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = self.sock.get_ref() {
+            s.set_read_timeout(Some(d)).unwrap();
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match self.sock.read() {
+                Ok(tungstenite::Message::Close(c)) => return c.map(|c| u16::from(c.code)),
+                Ok(_) => continue,
+                Err(tungstenite::Error::ConnectionClosed)
+                | Err(tungstenite::Error::AlreadyClosed) => return None,
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    panic!("server did not close the socket")
+                }
+                Err(_) => return None,
+            }
+        }
+    }
 }

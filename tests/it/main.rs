@@ -2,6 +2,7 @@
 
 mod common;
 
+mod chat;
 mod cli;
 mod config;
 mod login;
