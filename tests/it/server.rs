@@ -89,6 +89,7 @@ fn log_injection_is_neutralised() {
         "x\u{1b}[31m@acme.example",
         "whatever pass",
     );
+    assert!(server.log_shows("sign-in failed"));
     let log = server.log();
     assert!(
         !log.lines()
