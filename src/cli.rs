@@ -132,6 +132,18 @@ pub enum SiteCmd {
         /// Origin allowed to embed the widget, e.g. https://shop.example (repeatable)
         #[arg(long = "origin", value_name = "ORIGIN")]
         origins: Vec<String>,
+        /// Corner of the chat button: bottom-right or bottom-left [default: bottom-right]
+        #[arg(long)]
+        position: Option<String>,
+        /// Colour of the chat button, #rrggbb [default: #0a5bd3]
+        #[arg(long)]
+        color: Option<String>,
+        /// Address of the site's privacy notice, linked before the visitor opts in
+        #[arg(long)]
+        privacy_url: Option<String>,
+        /// Widget language when the page does not say: en or de [default: en]
+        #[arg(long)]
+        lang: Option<String>,
     },
     /// List a tenant's sites
     List {
@@ -210,9 +222,20 @@ pub fn admin_request(cmd: &Command) -> Result<Option<Request>, Failure> {
             tenant: tenant.clone(),
             email: email.clone(),
         },
-        Command::Site(SiteCmd::Add { tenant, origins }) => Request::SiteAdd {
+        Command::Site(SiteCmd::Add {
+            tenant,
+            origins,
+            position,
+            color,
+            privacy_url,
+            lang,
+        }) => Request::SiteAdd {
             tenant: tenant.clone(),
             origins: origins.clone(),
+            position: position.clone(),
+            color: color.clone(),
+            privacy_url: privacy_url.clone(),
+            lang: lang.clone(),
         },
         Command::Site(SiteCmd::List { tenant }) => Request::SiteList {
             tenant: tenant.clone(),

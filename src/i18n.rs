@@ -56,8 +56,20 @@ fn catalog(lang: Lang) -> &'static HashMap<String, String> {
     static CATALOGS: OnceLock<[HashMap<String, String>; 2]> = OnceLock::new();
     let all = CATALOGS.get_or_init(|| {
         Lang::ALL.map(|l| {
-            let raw = crate::assets::get(&format!("i18n/{}.json", l.code())).unwrap_or_default();
-            serde_json::from_slice(&raw).unwrap_or_default()
+            // `i18n/<lang>.json` plus every area's `i18n/<area>.<lang>.json`, merged.
+            let suffix = format!(".{}.json", l.code());
+            let whole = format!("i18n/{}.json", l.code());
+            let mut merged = HashMap::new();
+            for file in crate::assets::Assets::iter() {
+                if file == whole.as_str() || (file.starts_with("i18n/") && file.ends_with(&suffix))
+                {
+                    let raw = crate::assets::get(&file).unwrap_or_default();
+                    let part: HashMap<String, String> =
+                        serde_json::from_slice(&raw).unwrap_or_default();
+                    merged.extend(part);
+                }
+            }
+            merged
         })
     });
     &all[lang as usize]

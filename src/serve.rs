@@ -101,6 +101,10 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
                 Request::SiteAdd {
                     tenant: tenant.into(),
                     origins,
+                    position: None,
+                    color: None,
+                    privacy_url: None,
+                    lang: None,
                 },
             )?;
         }

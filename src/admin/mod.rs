@@ -8,7 +8,7 @@ use crate::domain::agents::{self, Role};
 use crate::domain::{sites, tenants};
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::store::system::{self as sstore, SiteRecord, TenantRecord};
+use crate::store::system::{self as sstore, SiteLook, SiteRecord, TenantRecord};
 use crate::store::tenant::{self as tstore, AgentRecord};
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,18 @@ pub enum Request {
         tenant: String,
         /// Allowed origins.
         origins: Vec<String>,
+        /// bottom-right or bottom-left.
+        #[serde(default)]
+        position: Option<String>,
+        /// `#rrggbb`.
+        #[serde(default)]
+        color: Option<String>,
+        /// The site's privacy notice.
+        #[serde(default)]
+        privacy_url: Option<String>,
+        /// Default widget language.
+        #[serde(default)]
+        lang: Option<String>,
     },
     /// `site list`
     SiteList {
@@ -134,6 +146,9 @@ pub struct SiteInfo {
     pub site_key: String,
     /// Allowed origins.
     pub origins: Vec<String>,
+    /// How the widget looks.
+    #[serde(flatten)]
+    pub look: SiteLook,
     /// The snippet to embed in those origins' pages.
     pub snippet: String,
     /// Unix seconds.
@@ -146,6 +161,7 @@ impl SiteInfo {
             snippet: sites::embed_snippet(base_url, &s.site_key),
             site_key: s.site_key,
             origins: s.origins,
+            look: s.look,
             created_at: s.created_at,
         }
     }
@@ -301,7 +317,20 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
                 generated_password: None,
             })
         }
-        Request::SiteAdd { tenant, origins } => {
+        Request::SiteAdd {
+            tenant,
+            origins,
+            position,
+            color,
+            privacy_url,
+            lang,
+        } => {
+            let look = sites::clean_look(
+                position.as_deref(),
+                color.as_deref(),
+                privacy_url.as_deref(),
+                lang.as_deref(),
+            )?;
             if origins.is_empty() {
                 return Err(Error::Invalid("give at least one --origin".into()));
             }
@@ -311,7 +340,8 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
                 .collect::<Result<Vec<_>>>()?;
             let rec = store.tenant_record(&tenant)?;
             let key = sites::new_site_key();
-            let site = store.system(|c| sstore::insert_site(c, &rec.uuid, &key, &origins))?;
+            let site =
+                store.system(|c| sstore::insert_site(c, &rec.uuid, &key, &origins, &look))?;
             Ok(Response::Site(SiteInfo::new(site, base_url)))
         }
         Request::SiteList { tenant } => {

@@ -72,6 +72,56 @@ pub fn normalize_origin(raw: &str) -> Result<String> {
     })
 }
 
+/// Checks and fills a site's look: position, `#rrggbb` colour, an http(s) privacy URL, en/de.
+pub fn clean_look(
+    position: Option<&str>,
+    color: Option<&str>,
+    privacy_url: Option<&str>,
+    lang: Option<&str>,
+) -> Result<crate::store::system::SiteLook> {
+    let mut look = crate::store::system::SiteLook::default();
+    if let Some(p) = position {
+        if p != "bottom-right" && p != "bottom-left" {
+            return Err(Error::Invalid(format!(
+                "position {p:?} must be bottom-right or bottom-left"
+            )));
+        }
+        look.position = p.into();
+    }
+    if let Some(c) = color {
+        let c = c.trim().to_ascii_lowercase();
+        let ok =
+            c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        if !ok {
+            return Err(Error::Invalid(format!(
+                "color {c:?} must look like #0a5bd3"
+            )));
+        }
+        look.color = c;
+    }
+    if let Some(u) = privacy_url.map(str::trim).filter(|u| !u.is_empty()) {
+        let lower = u.to_ascii_lowercase();
+        let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
+            && u.len() <= 500
+            && !u
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+        if !ok {
+            return Err(Error::Invalid(format!(
+                "privacy URL {u:?} must be an http or https address"
+            )));
+        }
+        look.privacy_url = u.into();
+    }
+    if let Some(l) = lang {
+        look.lang = crate::i18n::Lang::parse(l)
+            .ok_or_else(|| Error::Invalid(format!("language {l:?} must be en or de")))?
+            .code()
+            .into();
+    }
+    Ok(look)
+}
+
 /// A new public site key: 128 random bits, URL- and attribute-safe.
 pub fn new_site_key() -> String {
     format!(
@@ -122,6 +172,31 @@ mod tests {
         ] {
             assert!(normalize_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn looks_are_checked() {
+        let l = clean_look(
+            Some("bottom-left"),
+            Some("#AABBCC"),
+            Some("https://shop.example/datenschutz"),
+            Some("de"),
+        )
+        .unwrap();
+        assert_eq!(
+            (l.position.as_str(), l.color.as_str(), l.lang.as_str()),
+            ("bottom-left", "#aabbcc", "de")
+        );
+        assert!(clean_look(Some("top"), None, None, None).is_err());
+        assert!(clean_look(None, Some("red"), None, None).is_err());
+        assert!(clean_look(None, Some("#12345g"), None, None).is_err());
+        assert!(clean_look(None, None, Some("javascript:alert(1)"), None).is_err());
+        assert!(clean_look(None, None, Some("https://x.example/\"><script>"), None).is_err());
+        assert!(clean_look(None, None, None, Some("fr")).is_err());
+        assert_eq!(
+            clean_look(None, None, None, None).unwrap(),
+            crate::store::system::SiteLook::default()
+        );
     }
 
     #[test]

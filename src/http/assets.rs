@@ -37,6 +37,19 @@ pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, ApiErr
     serve(&format!("static/{p}"))
 }
 
+/// `GET /i18n/{file}`: a string catalog for the browser, e.g. `widget.de.json`.
+pub async fn catalog(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let f = file.into_inner();
+    let valid = f.ends_with(".json")
+        && f.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        && !f.starts_with('.');
+    if !valid {
+        return Err(ApiError::not_found());
+    }
+    serve(&format!("i18n/{f}"))
+}
+
 /// `GET /widget.js`: the loader customers embed.
 pub async fn widget() -> Result<HttpResponse, ApiError> {
     serve("widget/widget.js")

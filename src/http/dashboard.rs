@@ -65,6 +65,7 @@ fn render(lang: Lang, section: &str, tenant: &str, agent: &str, csrf: &str) -> S
         })
         .collect();
     let mut vars: Vec<(&str, &str)> = vec![
+        ("section", section),
         ("section_title", title),
         ("section_text", text),
         ("tenant_name", tenant),

@@ -46,10 +46,14 @@ pub async fn middleware(
             HeaderValue::from_static(value),
         );
     };
-    set(h, "content-security-policy", CSP);
+    // A handler that set its own CSP (the widget frame, framable by its site's origins)
+    // decides framing itself; everything else is never framed.
+    if !h.contains_key("content-security-policy") {
+        set(h, "content-security-policy", CSP);
+        set(h, "x-frame-options", "DENY");
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "referrer-policy", "no-referrer");
-    set(h, "x-frame-options", "DENY");
     set(h, "cross-origin-opener-policy", "same-origin");
     set(
         h,

@@ -1,6 +1,7 @@
 //! The web server: routes, shared state, TLS, graceful shutdown.
 
 pub mod assets;
+pub mod chats;
 pub mod client;
 pub mod dashboard;
 pub mod demo;
@@ -9,6 +10,7 @@ pub mod health;
 pub mod lang;
 pub mod login;
 pub mod session;
+pub mod widget;
 pub mod ws;
 
 use crate::config::Config;
@@ -62,11 +64,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/session", web::get().to(session::show))
     .route("/", web::get().to(dashboard::root))
     .route("/app/{section}", web::get().to(dashboard::section))
+    .route("/api/conversations", web::get().to(chats::history))
+    .route(
+        "/api/conversations/{id}/messages",
+        web::get().to(chats::messages),
+    )
+    .route("/api/offline", web::get().to(chats::offline_inbox))
+    .route("/api/widget/config", web::get().to(widget::config))
+    .route("/api/widget/transcript", web::post().to(widget::transcript))
+    .route("/api/widget/offline", web::post().to(widget::offline))
+    .route("/widget/frame", web::get().to(widget::frame))
     .route("/ws/visitor", web::get().to(ws::visitor))
     .route("/ws/agent", web::get().to(ws::agent))
     .route("/demo", web::get().to(demo::page))
     .route("/widget.js", web::get().to(assets::widget))
     .route("/static/{path:.*}", web::get().to(assets::static_file))
+    .route("/i18n/{file}", web::get().to(assets::catalog))
     .default_service(web::to(assets::not_found));
 }
 

@@ -75,6 +75,8 @@ pub enum Command {
     Agent(ConnId, AgentIn),
     /// A socket closed.
     Leave(ConnId),
+    /// Is any agent online? (The widget shows the offline form when not.)
+    Available(tokio::sync::oneshot::Sender<bool>),
     /// Stop the hub (server shutdown, tenant deleted).
     Stop,
 }
@@ -329,6 +331,13 @@ impl Hub {
                 }
             }
             Command::Leave(conn) => self.leave(conn, out),
+            Command::Available(reply) => {
+                let online = self
+                    .agents
+                    .values()
+                    .any(|a| a.status == AgentStatus::Online);
+                let _ = reply.send(online);
+            }
             Command::Stop => {}
         }
     }
@@ -454,7 +463,8 @@ impl Hub {
                 };
                 let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
                 let notice_version: String = notice_version.chars().take(32).collect();
-                let token = crypto::random_token();
+                // The site key in front lets the transcript endpoint find the tenant.
+                let token = format!("{site_key}.{}", crypto::random_token());
                 let at = now();
                 let id = cstore::insert_conversation(
                     c,
@@ -559,6 +569,32 @@ impl Hub {
                         },
                     );
                 }
+            }
+            VisitorIn::Rate { score, comment } => {
+                let Some(id) = current else {
+                    out.send(
+                        conn,
+                        &Out::error("no_conversation", "send start or resume first"),
+                    );
+                    return Ok(());
+                };
+                if !(1..=5).contains(&score) || comment.chars().count() > 1000 {
+                    out.send(
+                        conn,
+                        &Out::error(
+                            "invalid_rating",
+                            "score 1 to 5, comment up to 1000 characters",
+                        ),
+                    );
+                    return Ok(());
+                }
+                cstore::rate(c, id, score, comment.trim())?;
+                out.send(
+                    conn,
+                    &Out::Rated {
+                        conversation_id: id,
+                    },
+                );
             }
             VisitorIn::End {} => {
                 if let Some(id) = self.open_conversation_of(conn, out) {

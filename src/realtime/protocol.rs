@@ -48,6 +48,14 @@ pub enum VisitorIn {
     Typing {},
     /// The visitor ends the chat.
     End {},
+    /// The visitor rates the chat (while open or after the end).
+    Rate {
+        /// 1 to 5.
+        score: i64,
+        /// Optional comment.
+        #[serde(default)]
+        comment: String,
+    },
     /// Keep-alive.
     Ping {},
 }
@@ -211,6 +219,11 @@ pub enum Out {
     Agent {
         /// The agent's display name.
         name: String,
+    },
+    /// The rating was stored.
+    Rated {
+        /// The conversation.
+        conversation_id: i64,
     },
     /// Keep-alive answer.
     Pong {},

@@ -22,6 +22,8 @@ pub struct ConversationRow {
     pub agent_id: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
+    /// The visitor's UI language.
+    pub lang: String,
 }
 
 /// A stored message.
@@ -68,7 +70,7 @@ pub struct NewConversation<'a> {
 }
 
 const CONVERSATION_COLUMNS: &str =
-    "id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at";
+    "id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at, lang";
 
 fn conversation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
@@ -80,6 +82,7 @@ fn conversation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation
         department_id: r.get(5)?,
         agent_id: r.get(6)?,
         created_at: r.get(7)?,
+        lang: r.get(8)?,
     })
 }
 
@@ -251,4 +254,139 @@ pub fn agent_name(c: &Connection, agent_id: i64) -> Result<String> {
     )
     .optional()?
     .unwrap_or_default())
+}
+
+/// Stores the visitor's rating.
+pub fn rate(c: &Connection, id: i64, score: i64, comment: &str) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET rating = ?2, rating_comment = ?3 WHERE id = ?1",
+        params![id, score, comment],
+    )?;
+    Ok(())
+}
+
+/// The whole log of a conversation, in order.
+pub fn all_messages(c: &Connection, conversation_id: i64) -> Result<Vec<MessageRow>> {
+    messages_after(c, conversation_id, 0, i64::MAX)
+}
+
+/// An offline message to store.
+#[derive(Debug, Clone)]
+pub struct NewOffline<'a> {
+    /// The site.
+    pub site_key: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Email to answer to.
+    pub email: &'a str,
+    /// The message.
+    pub message: &'a str,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// Stores an offline message.
+pub fn insert_offline(c: &Connection, m: &NewOffline<'_>) -> Result<i64> {
+    c.execute(
+        "INSERT INTO offline_messages (site_key, name, email, message, consent_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![m.site_key, m.name, m.email, m.message, m.at],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// An offline message as the inbox shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfflineRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Message.
+    pub message: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The newest offline messages first.
+pub fn list_offline(c: &Connection, limit: i64) -> Result<Vec<OfflineRow>> {
+    let mut stmt = c.prepare(
+        "SELECT id, name, email, message, created_at FROM offline_messages
+         ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(OfflineRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            email: r.get(2)?,
+            message: r.get(3)?,
+            created_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A past or current conversation as history lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryRow {
+    /// Id.
+    pub id: i64,
+    /// waiting, open, closed.
+    pub status: String,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// Visitor's email.
+    pub visitor_email: String,
+    /// The agent who had it.
+    pub agent_name: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub closed_at: Option<i64>,
+    /// 1-5.
+    pub rating: Option<i64>,
+}
+
+/// Conversations matching a search: `text` in name, email or any message; `from`/`to` unix
+/// seconds on the start time. Newest first.
+pub fn search(
+    c: &Connection,
+    text: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: i64,
+) -> Result<Vec<HistoryRow>> {
+    // LIKE with escaped wildcards: the search text is data, never a pattern.
+    let pattern = format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut stmt = c.prepare(
+        "SELECT c.id, c.status, c.visitor_name, c.visitor_email, a.display_name, c.created_at,
+                c.closed_at, c.rating
+         FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id
+         WHERE (?1 = '%%' OR c.visitor_name LIKE ?1 ESCAPE '\\' OR c.visitor_email LIKE ?1 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
+                           AND m.author <> 'system' AND m.body LIKE ?1 ESCAPE '\\'))
+           AND (?2 IS NULL OR c.created_at >= ?2)
+           AND (?3 IS NULL OR c.created_at < ?3)
+         ORDER BY c.id DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![pattern, from, to, limit], |r| {
+        Ok(HistoryRow {
+            id: r.get(0)?,
+            status: r.get(1)?,
+            visitor_name: r.get(2)?,
+            visitor_email: r.get(3)?,
+            agent_name: r.get(4)?,
+            created_at: r.get(5)?,
+            closed_at: r.get(6)?,
+            rating: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

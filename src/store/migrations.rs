@@ -7,12 +7,16 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 
 /// Migrations of `system.db`, in order. Append only; never edit a released one.
-pub const SYSTEM: &[&str] = &[include_str!("migrations/system/001_initial.sql")];
+pub const SYSTEM: &[&str] = &[
+    include_str!("migrations/system/001_initial.sql"),
+    include_str!("migrations/system/002_site_settings.sql"),
+];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
 pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/001_initial.sql"),
     include_str!("migrations/tenant/002_chat.sql"),
+    include_str!("migrations/tenant/003_offline_ratings.sql"),
 ];
 
 /// Brings `conn` up to the latest schema in `steps`; refuses a database from a newer kontor.

@@ -27,8 +27,61 @@ pub struct SiteRecord {
     pub tenant_uuid: String,
     /// Allowed origins, normalised.
     pub origins: Vec<String>,
+    /// How the widget looks.
+    #[serde(flatten)]
+    pub look: SiteLook,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// How a site's widget looks, and the notice it links to.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SiteLook {
+    /// `bottom-right` or `bottom-left`.
+    pub position: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// The site's privacy notice (http/https), or empty.
+    pub privacy_url: String,
+    /// `en` or `de`: the widget's language when the page does not say.
+    pub lang: String,
+}
+
+impl Default for SiteLook {
+    fn default() -> Self {
+        SiteLook {
+            position: "bottom-right".into(),
+            color: "#0a5bd3".into(),
+            privacy_url: String::new(),
+            lang: "en".into(),
+        }
+    }
+}
+
+const SITE_COLUMNS: &str = "site_key, tenant_uuid, created_at, position, color, privacy_url, lang";
+
+fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRecord> {
+    Ok(SiteRecord {
+        site_key: r.get(0)?,
+        tenant_uuid: r.get(1)?,
+        created_at: r.get(2)?,
+        look: SiteLook {
+            position: r.get(3)?,
+            color: r.get(4)?,
+            privacy_url: r.get(5)?,
+            lang: r.get(6)?,
+        },
+        origins: Vec::new(),
+    })
+}
+
+fn site_origins(c: &Connection, site_key: &str) -> Result<Vec<String>> {
+    let mut stmt =
+        c.prepare_cached("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?;
+    let list = stmt
+        .query_map([site_key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(list)
 }
 
 fn tenant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenantRecord> {
@@ -129,12 +182,22 @@ pub fn insert_site(
     tenant_uuid: &str,
     site_key: &str,
     origins: &[String],
+    look: &SiteLook,
 ) -> Result<SiteRecord> {
     let at = now();
     let tx = c.transaction()?;
     tx.execute(
-        "INSERT INTO sites (site_key, tenant_uuid, created_at) VALUES (?1, ?2, ?3)",
-        params![site_key, tenant_uuid, at],
+        "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            site_key,
+            tenant_uuid,
+            at,
+            look.position,
+            look.color,
+            look.privacy_url,
+            look.lang
+        ],
     )?;
     for o in origins {
         tx.execute(
@@ -148,57 +211,41 @@ pub fn insert_site(
         site_key: site_key.into(),
         tenant_uuid: tenant_uuid.into(),
         origins: origins.to_vec(),
+        look: look.clone(),
         created_at: at,
     })
 }
 
 /// A tenant's sites with their origins.
 pub fn list_sites(c: &Connection, tenant_uuid: &str) -> Result<Vec<SiteRecord>> {
-    let mut stmt = c.prepare(
-        "SELECT site_key, created_at FROM sites WHERE tenant_uuid = ?1 ORDER BY created_at, site_key",
-    )?;
-    let keys: Vec<(String, i64)> = stmt
-        .query_map([tenant_uuid], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let mut stmt = c.prepare(&format!(
+        "SELECT {SITE_COLUMNS} FROM sites WHERE tenant_uuid = ?1 ORDER BY created_at, site_key"
+    ))?;
+    let sites: Vec<SiteRecord> = stmt
+        .query_map([tenant_uuid], site_from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    let mut origins =
-        c.prepare("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?;
-    keys.into_iter()
-        .map(|(site_key, created_at)| {
-            let list = origins
-                .query_map([&site_key], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(SiteRecord {
-                site_key,
-                tenant_uuid: tenant_uuid.into(),
-                origins: list,
-                created_at,
-            })
+    sites
+        .into_iter()
+        .map(|mut s| {
+            s.origins = site_origins(c, &s.site_key)?;
+            Ok(s)
         })
         .collect()
 }
 
 /// A site by its public key, with its origins.
 pub fn site_by_key(c: &Connection, site_key: &str) -> Result<Option<SiteRecord>> {
-    let row: Option<(String, i64)> = c
-        .query_row(
-            "SELECT tenant_uuid, created_at FROM sites WHERE site_key = ?1",
-            [site_key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let site = c
+        .prepare_cached(&format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE site_key = ?1"
+        ))?
+        .query_row([site_key], site_from_row)
         .optional()?;
-    let Some((tenant_uuid, created_at)) = row else {
+    let Some(mut site) = site else {
         return Ok(None);
     };
-    let origins = c
-        .prepare("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?
-        .query_map([site_key], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(SiteRecord {
-        site_key: site_key.into(),
-        tenant_uuid,
-        origins,
-        created_at,
-    }))
+    site.origins = site_origins(c, site_key)?;
+    Ok(Some(site))
 }
 
 /// Records an operator action (no tenant content, ever).

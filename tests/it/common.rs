@@ -355,6 +355,22 @@ impl Browser {
         self.absorb(res)
     }
 
+    /// POSTs JSON with the browser's headers (Origin only if set in `headers`).
+    pub fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Res {
+        let mut req = self.agent.post(format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", self.cookie_header());
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let res = req
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap();
+        self.absorb(res)
+    }
+
     /// POSTs a form from our own origin, as the browser would from our page.
     pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Res {
         let origin = self.base.clone();

@@ -9,3 +9,4 @@ mod login;
 mod server;
 mod storage;
 mod web;
+mod widget;

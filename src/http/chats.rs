@@ -1,0 +1,103 @@
+//! Agent APIs around chats: history search, one conversation's log, the offline inbox.
+
+use super::session::AgentSession;
+use crate::error::{ApiError, Error};
+use crate::store::chat as cstore;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+/// Query of the history search.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Text in name, email or messages.
+    #[serde(default)]
+    q: String,
+    /// Start date `YYYY-MM-DD` (inclusive, UTC).
+    #[serde(default)]
+    from: Option<String>,
+    /// End date `YYYY-MM-DD` (inclusive, UTC).
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// Unix seconds of midnight UTC of a `YYYY-MM-DD` date.
+fn day_start(s: &str) -> Result<i64, ApiError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| ApiError::bad_request(format!("{s:?} is not a date like 2026-11-27")))
+}
+
+/// `GET /api/conversations?q=&from=&to=`: history, newest first.
+pub async fn history(
+    session: AgentSession,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    if q.q.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "search text is limited to 200 characters",
+        ));
+    }
+    let from = q
+        .from
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(day_start)
+        .transpose()?;
+    let to =
+        q.to.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| day_start(s).map(|t| t + 86_400))
+            .transpose()?;
+    let db = session.0.tenant.clone();
+    let rows =
+        web::block(move || db.with(|c| cstore::search(c, q.q.trim(), from, to, 200))).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": rows })))
+}
+
+#[derive(serde::Serialize)]
+struct LogEntry {
+    seq: i64,
+    author: String,
+    author_name: Option<String>,
+    text: String,
+    at: i64,
+}
+
+/// `GET /api/conversations/{id}/messages`: one conversation's whole log.
+pub async fn messages(session: AgentSession, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let db = session.0.tenant.clone();
+    let log = web::block(move || {
+        db.with(|c| {
+            cstore::conversation(c, id)?.ok_or_else(|| Error::NotFound("conversation".into()))?;
+            cstore::all_messages(c, id)?
+                .into_iter()
+                .map(|m| {
+                    let author_name = match (m.author.as_str(), m.agent_id) {
+                        ("agent", Some(a)) => Some(cstore::agent_name(c, a)?),
+                        _ => None,
+                    };
+                    Ok(LogEntry {
+                        seq: m.seq,
+                        author: m.author,
+                        author_name,
+                        text: m.body,
+                        at: m.created_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "conversation_id": id, "messages": log })))
+}
+
+/// `GET /api/offline`: messages left while nobody was online, newest first.
+pub async fn offline_inbox(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    let db = session.0.tenant.clone();
+    let rows = web::block(move || db.with(|c| cstore::list_offline(c, 500))).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows })))
+}

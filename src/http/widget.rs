@@ -1,0 +1,237 @@
+//! What the widget reaches over HTTP: its config (CORS for the site's origins), the chat
+//! iframe (framable only by the site's origins), the transcript and the offline form.
+
+use super::State;
+use super::client::Client;
+use crate::clock::now;
+use crate::domain::{agents, tenants};
+use crate::error::{ApiError, Error};
+use crate::i18n::{self, Lang};
+use crate::store::SiteRecord;
+use crate::store::chat as cstore;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+/// Query naming a site.
+#[derive(Deserialize)]
+pub struct SiteQuery {
+    site: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn site(state: &State, key: &str) -> Result<Option<SiteRecord>, ApiError> {
+    let st = state.clone();
+    let key = key.to_string();
+    Ok(web::block(move || {
+        st.store
+            .system(|c| crate::store::system::site_by_key(c, &key))
+    })
+    .await??)
+}
+
+fn origin_of(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `GET /api/widget/config?site=KEY`: how the launcher looks and whether anyone is online.
+/// Only the site's origins get a CORS grant; to everyone else the answer is unreadable.
+pub async fn config(
+    req: HttpRequest,
+    state: State,
+    q: web::Query<SiteQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let origin = origin_of(&req);
+    let Some(site) = site(&state, &q.site)
+        .await?
+        .filter(|s| s.origins.contains(&origin))
+    else {
+        return Err(ApiError::not_found());
+    };
+    let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let available =
+        hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
+        .insert_header((header::VARY, "Origin"))
+        .json(serde_json::json!({
+            "position": site.look.position,
+            "color": site.look.color,
+            "lang": site.look.lang,
+            "available": available,
+        })))
+}
+
+/// `GET /widget/frame?site=KEY&lang=xx`: the chat UI, framable only by the site's origins.
+pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpResponse, ApiError> {
+    let Some(site) = site(&state, &q.site).await? else {
+        return Err(ApiError::not_found());
+    };
+    let lang = Lang::parse(&q.lang)
+        .or_else(|| Lang::parse(&site.look.lang))
+        .unwrap_or(Lang::En);
+    let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let available =
+        hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false);
+    let parents = site.origins.join(" ");
+    let html = i18n::render(
+        "widget_frame.html",
+        lang,
+        &[
+            ("site_key", &site.site_key),
+            ("privacy_url", &site.look.privacy_url),
+            ("parents", &parents),
+            ("color", &site.look.color),
+            ("available", if available { "true" } else { "false" }),
+        ],
+    );
+    // Origins were validated to scheme://host[:port] when the site was added, so they are
+    // safe to place in the header.
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors {parents}"
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(("content-security-policy", csp))
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// Body of `POST /api/widget/transcript`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptRequest {
+    token: String,
+}
+
+/// `POST /api/widget/transcript`: the visitor's conversation as a text file.
+pub async fn transcript(
+    state: State,
+    body: web::Json<TranscriptRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().token;
+    let Some((site_key, _)) = token.split_once('.') else {
+        return Err(ApiError::not_found());
+    };
+    let Some(site) = site(&state, site_key).await? else {
+        return Err(ApiError::not_found());
+    };
+    let st = state.clone();
+    let (id, text) = web::block(move || -> Result<_, Error> {
+        let db = st.store.tenant_db(&site.tenant_uuid)?;
+        db.with(|c| {
+            let conv = cstore::conversation_by_token(c, &crate::crypto::token_hash(&token))?
+                .filter(|cv| cv.site_key == site.site_key)
+                .ok_or_else(|| Error::NotFound("conversation".into()))?;
+            let lang = Lang::parse(&conv.lang).unwrap_or(Lang::En);
+            let mut text = format!("{}\n\n", i18n::t(lang, "transcript.title"));
+            for m in cstore::all_messages(c, conv.id)? {
+                let who = match m.author.as_str() {
+                    "visitor" => i18n::t(lang, "transcript.you").to_string(),
+                    "agent" => cstore::agent_name(c, m.agent_id.unwrap_or(0))?,
+                    _ => "–".to_string(),
+                };
+                let body = match (m.author.as_str(), m.body.as_str()) {
+                    ("system", "accepted") => i18n::t(lang, "transcript.accepted").to_string(),
+                    ("system", "closed") => i18n::t(lang, "transcript.closed").to_string(),
+                    _ => m.body,
+                };
+                text.push_str(&format!(
+                    "[{}] {who}: {body}\n",
+                    crate::clock::rfc3339(m.created_at)
+                ));
+            }
+            Ok((conv.id, text))
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"chat-{id}.txt\""),
+        ))
+        .body(text))
+}
+
+/// Body of `POST /api/widget/offline`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineRequest {
+    site: String,
+    #[serde(default)]
+    name: String,
+    email: String,
+    message: String,
+    consent: bool,
+}
+
+/// `POST /api/widget/offline`: a message for the agents while nobody is online.
+pub async fn offline(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    body: web::Json<OfflineRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let Some(site) = site(&state, &b.site).await? else {
+        return Err(ApiError::not_found());
+    };
+    let origin = origin_of(&req);
+    if origin != client.origin && !site.origins.contains(&origin) {
+        return Err(ApiError::csrf());
+    }
+    if !b.consent {
+        return Err(ApiError::bad_request(
+            "the privacy notice must be accepted first",
+        ));
+    }
+    let name = match b.name.trim() {
+        "" => String::new(),
+        n => tenants::clean_name("name", n, 100)?,
+    };
+    let email = agents::normalize_email(&b.email)?;
+    let message = b.message.trim().to_string();
+    if message.is_empty() || message.chars().count() > 4000 {
+        return Err(ApiError::bad_request(
+            "the message must have 1 to 4000 characters",
+        ));
+    }
+    // At most 10 offline messages per address in 15 minutes: a form is not a mail cannon.
+    let key = format!("offline:{}", crate::domain::ip::throttle_key(client.ip));
+    let t0 = std::time::Instant::now();
+    if let Some(wait) = state.throttle.blocked_for(&key, t0) {
+        return Err(Error::Throttled(wait).into());
+    }
+    state.throttle.fail(&key, t0);
+    let st = state.clone();
+    web::block(move || -> Result<_, Error> {
+        let db = st.store.tenant_db(&site.tenant_uuid)?;
+        db.with(|c| {
+            cstore::insert_offline(
+                c,
+                &cstore::NewOffline {
+                    site_key: &site.site_key,
+                    name: &name,
+                    email: &email,
+                    message: &message,
+                    at: now(),
+                },
+            )
+        })
+    })
+    .await??;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({ "ok": true })))
+}
