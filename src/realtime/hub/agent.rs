@@ -1,0 +1,213 @@
+//! What the hub does with an agent's frames, and how it notices ended sessions.
+
+use super::{ConnId, Hub, Outbox, Peer, Status, not_found};
+use crate::clock::now;
+use crate::error::Result;
+use crate::realtime::protocol::{AgentIn, Out, check_message};
+use crate::store::chat as cstore;
+use crate::store::tenant as tstore;
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+impl Hub {
+    pub(super) fn agent_frame(
+        &mut self,
+        c: &Connection,
+        conn: ConnId,
+        frame: AgentIn,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        let Some(Peer::Agent { agent_id, .. }) = self.conns.get(&conn).map(|c| c.peer.clone())
+        else {
+            return Ok(());
+        };
+        match frame {
+            AgentIn::Ping {} => out.send(conn, &Out::Pong {}),
+            AgentIn::Hello { seen } => {
+                let seen: HashMap<i64, i64> = seen.into_iter().collect();
+                let mine: Vec<i64> = self
+                    .convs
+                    .iter()
+                    .filter(|(_, cv)| cv.agent_id == Some(agent_id) && cv.status == Status::Open)
+                    .map(|(id, _)| *id)
+                    .collect();
+                out.send(
+                    conn,
+                    &Out::Ready {
+                        agent_id,
+                        conversations: mine
+                            .iter()
+                            .filter_map(|id| self.conversation_out(*id))
+                            .collect(),
+                    },
+                );
+                for id in mine {
+                    let after = seen.get(&id).copied().unwrap_or(0);
+                    self.replay(c, conn, id, after, out)?;
+                }
+                out.send(conn, &self.queue_frame());
+            }
+            AgentIn::Status { status } => {
+                if let Some(a) = self.agents.get_mut(&agent_id) {
+                    a.status = status;
+                }
+                self.reroute(out);
+            }
+            AgentIn::Accept { conversation_id } => {
+                let capacity = self.agents.get(&agent_id).map(|a| a.capacity).unwrap_or(0);
+                let open = self.open_count(agent_id);
+                match self.convs.get(&conversation_id).map(|cv| cv.status) {
+                    Some(Status::Waiting) => {}
+                    Some(Status::Open) => {
+                        out.send(
+                            conn,
+                            &Out::error("already_taken", "another agent has this chat"),
+                        );
+                        return Ok(());
+                    }
+                    None => {
+                        out.send(conn, &not_found());
+                        return Ok(());
+                    }
+                }
+                if open >= capacity {
+                    out.send(
+                        conn,
+                        &Out::error("at_capacity", "you have as many chats as you can take"),
+                    );
+                    return Ok(());
+                }
+                cstore::accept(c, conversation_id, agent_id, now())?;
+                if let Some(cv) = self.convs.get_mut(&conversation_id) {
+                    cv.status = Status::Open;
+                    cv.agent_id = Some(agent_id);
+                    cv.offered_to = None;
+                }
+                let name = self
+                    .agents
+                    .get(&agent_id)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default();
+                let visitors = self.visitor_conns(conversation_id);
+                out.send_all(visitors, &Out::Agent { name });
+                let changed = self.conversation_out(conversation_id);
+                if let Some(cv) = changed {
+                    out.send_all(self.agent_conns(agent_id), &Out::Conversation(cv.clone()));
+                    out.send_all(self.visitor_conns(conversation_id), &Out::Conversation(cv));
+                }
+                // The agent's other sockets and this one get the whole history.
+                for a in self.agent_conns(agent_id) {
+                    self.replay(c, a, conversation_id, 0, out)?;
+                }
+                self.append(
+                    c,
+                    conversation_id,
+                    conn,
+                    "system",
+                    Some(agent_id),
+                    "accepted",
+                    None,
+                    out,
+                )?;
+                self.reroute(out);
+            }
+            AgentIn::Message {
+                conversation_id,
+                client_id,
+                text,
+            } => {
+                if !self.owns(agent_id, conversation_id) {
+                    out.send(conn, &not_found());
+                    return Ok(());
+                }
+                if let Err(e) = check_message(&client_id, &text) {
+                    out.send(conn, &e);
+                    return Ok(());
+                }
+                self.append(
+                    c,
+                    conversation_id,
+                    conn,
+                    "agent",
+                    Some(agent_id),
+                    &text,
+                    Some(&client_id),
+                    out,
+                )?;
+            }
+            AgentIn::Typing { conversation_id } => {
+                if self.owns(agent_id, conversation_id) {
+                    out.send_all(
+                        self.visitor_conns(conversation_id),
+                        &Out::Typing {
+                            conversation_id,
+                            who: "agent".into(),
+                        },
+                    );
+                }
+            }
+            AgentIn::Close { conversation_id } => {
+                if !self.owns(agent_id, conversation_id) {
+                    out.send(conn, &not_found());
+                    return Ok(());
+                }
+                self.close(c, conversation_id, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn owns(&self, agent_id: i64, conversation_id: i64) -> bool {
+        self.convs
+            .get(&conversation_id)
+            .is_some_and(|cv| cv.status == Status::Open && cv.agent_id == Some(agent_id))
+    }
+
+    pub(super) fn check_agent_sessions(&mut self) {
+        let checks: Vec<(ConnId, Vec<u8>)> = self
+            .conns
+            .iter()
+            .filter_map(|(id, c)| match &c.peer {
+                Peer::Agent { token_hash, .. } => Some((*id, token_hash.clone())),
+                _ => None,
+            })
+            .collect();
+        if checks.is_empty() {
+            return;
+        }
+        let t = now();
+        let (idle, absolute) = (
+            (self.sessions.idle_minutes * 60) as i64,
+            (self.sessions.absolute_hours * 3600) as i64,
+        );
+        let dead: Vec<ConnId> = match self.db.with(|c| {
+            let mut dead = Vec::new();
+            for (conn, hash) in &checks {
+                match tstore::session(c, hash)? {
+                    Some(s) if t - s.created_at <= absolute && t - s.last_seen_at <= idle => {
+                        // An open dashboard socket is activity: keep the session from idling out.
+                        if t - s.last_seen_at >= 60 {
+                            tstore::touch_session(c, hash)?;
+                        }
+                    }
+                    _ => dead.push(*conn),
+                }
+            }
+            Ok(dead)
+        }) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "checking agent sessions failed");
+                return;
+            }
+        };
+        if !dead.is_empty() {
+            let mut out = Outbox::default();
+            for conn in dead {
+                tracing::info!(conn, "closing an agent socket whose session ended");
+                self.leave(conn, &mut out);
+            }
+            self.flush(out);
+        }
+    }
+}

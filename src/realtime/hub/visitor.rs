@@ -1,0 +1,234 @@
+//! What the hub does with a visitor's frames.
+
+use super::{ConnId, Conv, Hub, Outbox, Peer, Status, invalid};
+use crate::clock::now;
+use crate::crypto;
+use crate::domain::{agents, tenants};
+use crate::error::Result;
+use crate::realtime::protocol::{Out, VisitorIn, check_message};
+use crate::store::chat::{self as cstore, NewConversation};
+use rusqlite::Connection;
+use std::collections::HashSet;
+
+impl Hub {
+    pub(super) fn visitor_frame(
+        &mut self,
+        c: &Connection,
+        conn: ConnId,
+        frame: VisitorIn,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        let Some(state) = self.conns.get(&conn) else {
+            return Ok(());
+        };
+        let Peer::Visitor { site_key } = &state.peer else {
+            return Ok(());
+        };
+        let site_key = site_key.clone();
+        let current = state.conversation;
+        match frame {
+            VisitorIn::Ping {} => out.send(conn, &Out::Pong {}),
+            VisitorIn::Start {
+                consent,
+                notice_version,
+                name,
+                email,
+                lang,
+            } => {
+                if current.is_some() {
+                    out.send(
+                        conn,
+                        &Out::error("already_started", "this socket has a chat already"),
+                    );
+                    return Ok(());
+                }
+                if !consent {
+                    out.send(
+                        conn,
+                        &Out::error(
+                            "consent_required",
+                            "the privacy notice must be accepted first",
+                        ),
+                    );
+                    return Ok(());
+                }
+                let name = match name.trim() {
+                    "" => String::new(),
+                    n => match tenants::clean_name("name", n, 100) {
+                        Ok(n) => n,
+                        Err(e) => return invalid(conn, e, out),
+                    },
+                };
+                let email = match email.trim() {
+                    "" => String::new(),
+                    e => match agents::normalize_email(e) {
+                        Ok(e) => e,
+                        Err(e) => return invalid(conn, e, out),
+                    },
+                };
+                let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
+                let notice_version: String = notice_version.chars().take(32).collect();
+                // The site key in front lets the transcript endpoint find the tenant.
+                let token = format!("{site_key}.{}", crypto::random_token());
+                let at = now();
+                let id = cstore::insert_conversation(
+                    c,
+                    &NewConversation {
+                        site_key: &site_key,
+                        token_hash: &crypto::token_hash(&token),
+                        name: &name,
+                        email: &email,
+                        lang: lang.code(),
+                        consent_version: &notice_version,
+                        at,
+                    },
+                )?;
+                self.convs.insert(
+                    id,
+                    Conv {
+                        status: Status::Waiting,
+                        agent_id: None,
+                        visitor_name: name,
+                        visitor_email: email,
+                        created_at: at,
+                        last_seq: 0,
+                        offered_to: None,
+                        visitors: HashSet::from([conn]),
+                    },
+                );
+                if let Some(s) = self.conns.get_mut(&conn) {
+                    s.conversation = Some(id);
+                }
+                out.send(
+                    conn,
+                    &Out::Welcome {
+                        conversation_id: id,
+                        token: Some(token),
+                        status: "waiting".into(),
+                        queue_position: self.queue_position(id),
+                    },
+                );
+                self.reroute(out);
+            }
+            VisitorIn::Resume { token, last_seq } => {
+                if current.is_some() {
+                    out.send(
+                        conn,
+                        &Out::error("already_started", "this socket has a chat already"),
+                    );
+                    return Ok(());
+                }
+                let row = cstore::conversation_by_token(c, &crypto::token_hash(&token))?;
+                let Some(row) = row.filter(|r| r.site_key == site_key) else {
+                    // Same answer for a wrong token and a token of another site or tenant.
+                    out.send(
+                        conn,
+                        &Out::error("unknown_conversation", "no such conversation"),
+                    );
+                    return Ok(());
+                };
+                if let Some(s) = self.conns.get_mut(&conn) {
+                    s.conversation = Some(row.id);
+                }
+                let (status, position) = match self.convs.get_mut(&row.id) {
+                    Some(conv) => {
+                        conv.visitors.insert(conn);
+                        (conv.status.as_str(), self.queue_position(row.id))
+                    }
+                    None => ("closed", None),
+                };
+                out.send(
+                    conn,
+                    &Out::Welcome {
+                        conversation_id: row.id,
+                        token: None,
+                        status: status.into(),
+                        queue_position: position,
+                    },
+                );
+                if let Some(name) = self.agent_name_of(row.id) {
+                    out.send(conn, &Out::Agent { name });
+                }
+                self.replay(c, conn, row.id, last_seq, out)?;
+            }
+            VisitorIn::Message { client_id, text } => {
+                let Some(id) = self.open_conversation_of(conn, out) else {
+                    return Ok(());
+                };
+                if let Err(e) = check_message(&client_id, &text) {
+                    out.send(conn, &e);
+                    return Ok(());
+                }
+                self.append(c, id, conn, "visitor", None, &text, Some(&client_id), out)?;
+            }
+            VisitorIn::Typing {} => {
+                if let Some(id) = current
+                    && let Some(agent) = self.convs.get(&id).and_then(|cv| cv.agent_id)
+                {
+                    let conns = self.agent_conns(agent);
+                    out.send_all(
+                        conns,
+                        &Out::Typing {
+                            conversation_id: id,
+                            who: "visitor".into(),
+                        },
+                    );
+                }
+            }
+            VisitorIn::Rate { score, comment } => {
+                let Some(id) = current else {
+                    out.send(
+                        conn,
+                        &Out::error("no_conversation", "send start or resume first"),
+                    );
+                    return Ok(());
+                };
+                if !(1..=5).contains(&score) || comment.chars().count() > 1000 {
+                    out.send(
+                        conn,
+                        &Out::error(
+                            "invalid_rating",
+                            "score 1 to 5, comment up to 1000 characters",
+                        ),
+                    );
+                    return Ok(());
+                }
+                cstore::rate(c, id, score, comment.trim())?;
+                out.send(
+                    conn,
+                    &Out::Rated {
+                        conversation_id: id,
+                    },
+                );
+            }
+            VisitorIn::End {} => {
+                if let Some(id) = self.open_conversation_of(conn, out) {
+                    self.close(c, id, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The visitor's conversation if it is still running; an error frame otherwise.
+    pub(super) fn open_conversation_of(&self, conn: ConnId, out: &mut Outbox) -> Option<i64> {
+        let id = self.conns.get(&conn).and_then(|c| c.conversation);
+        match id {
+            Some(id) if self.convs.contains_key(&id) => Some(id),
+            Some(_) => {
+                out.send(
+                    conn,
+                    &Out::error("conversation_closed", "this chat has ended"),
+                );
+                None
+            }
+            None => {
+                out.send(
+                    conn,
+                    &Out::error("no_conversation", "send start or resume first"),
+                );
+                None
+            }
+        }
+    }
+}
