@@ -49,6 +49,26 @@ pub enum Command {
     /// Manage a tenant's sites and their allowed origins (works with or without a running server)
     #[command(subcommand)]
     Site(SiteCmd),
+    /// Manage a tenant's departments (works with or without a running server)
+    #[command(subcommand)]
+    Department(DepartmentCmd),
+}
+
+/// `kontor department …`
+#[derive(Debug, Subcommand)]
+pub enum DepartmentCmd {
+    /// Add a department
+    Add {
+        /// Tenant slug
+        tenant: String,
+        /// Name, e.g. Sales
+        name: String,
+    },
+    /// List departments
+    List {
+        /// Tenant slug
+        tenant: String,
+    },
 }
 
 /// `kontor tenant …`
@@ -112,6 +132,22 @@ pub enum AgentCmd {
         /// Read the password from standard input instead of generating one
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Change an agent's capacity or departments (takes effect at once)
+    Set {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+        /// Chats the agent takes at once (1-50)
+        #[arg(long)]
+        capacity: Option<i64>,
+        /// Department by name (repeatable; replaces the agent's departments)
+        #[arg(long = "department", value_name = "NAME")]
+        departments: Vec<String>,
+        /// Remove the agent from every department
+        #[arg(long, conflicts_with = "departments")]
+        no_departments: bool,
     },
     /// Block an agent from signing in; ends their sessions
     Disable {
@@ -217,6 +253,31 @@ pub fn admin_request(cmd: &Command) -> Result<Option<Request>, Failure> {
             tenant: tenant.clone(),
             email: email.clone(),
             password: password_stdin.then(read_password).transpose()?,
+        },
+        Command::Agent(AgentCmd::Set {
+            tenant,
+            email,
+            capacity,
+            departments,
+            no_departments,
+        }) => Request::AgentSet {
+            tenant: tenant.clone(),
+            email: email.clone(),
+            capacity: *capacity,
+            departments: if *no_departments {
+                Some(Vec::new())
+            } else if departments.is_empty() {
+                None
+            } else {
+                Some(departments.clone())
+            },
+        },
+        Command::Department(DepartmentCmd::Add { tenant, name }) => Request::DepartmentAdd {
+            tenant: tenant.clone(),
+            name: name.clone(),
+        },
+        Command::Department(DepartmentCmd::List { tenant }) => Request::DepartmentList {
+            tenant: tenant.clone(),
         },
         Command::Agent(AgentCmd::Disable { tenant, email }) => Request::AgentDisable {
             tenant: tenant.clone(),
@@ -335,6 +396,14 @@ pub fn print_response(res: &Response, json: bool) {
             for a in agents {
                 let state = if a.disabled { "disabled" } else { "active" };
                 println!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
+            }
+        }
+        Response::Departments { departments } => {
+            if departments.is_empty() {
+                println!("no departments yet; add one with `kontor department add TENANT NAME`");
+            }
+            for d in departments {
+                println!("{:<6} {}", d.id, d.name);
             }
         }
         Response::Site(s) => {

@@ -9,7 +9,7 @@ use crate::domain::{sites, tenants};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::system::{self as sstore, SiteLook, SiteRecord, TenantRecord};
-use crate::store::tenant::{self as tstore, AgentRecord};
+use crate::store::tenant::{self as tstore, AgentRecord, DepartmentRecord};
 use serde::{Deserialize, Serialize};
 
 /// One operator command.
@@ -71,6 +71,31 @@ pub enum Request {
         /// Login email.
         email: String,
     },
+    /// `agent set`
+    AgentSet {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+        /// Chats at once.
+        #[serde(default)]
+        capacity: Option<i64>,
+        /// Departments by name (replaces the current ones).
+        #[serde(default)]
+        departments: Option<Vec<String>>,
+    },
+    /// `department add`
+    DepartmentAdd {
+        /// Tenant slug.
+        tenant: String,
+        /// Name.
+        name: String,
+    },
+    /// `department list`
+    DepartmentList {
+        /// Tenant slug.
+        tenant: String,
+    },
     /// `site add`
     SiteAdd {
         /// Tenant slug.
@@ -127,6 +152,8 @@ pub struct TenantInfo {
 /// Agent as sent over the socket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AgentInfo {
+    /// Agent id.
+    pub id: i64,
     /// Login email.
     pub email: String,
     /// Display name.
@@ -197,6 +224,11 @@ pub enum Response {
         /// The list.
         agents: Vec<AgentInfo>,
     },
+    /// Departments.
+    Departments {
+        /// The list.
+        departments: Vec<DepartmentRecord>,
+    },
     /// One site.
     Site(SiteInfo),
     /// Sites.
@@ -220,6 +252,7 @@ impl From<TenantRecord> for TenantInfo {
 impl From<AgentRecord> for AgentInfo {
     fn from(a: AgentRecord) -> Self {
         AgentInfo {
+            id: a.id,
             email: a.email,
             name: a.display_name,
             role: a.role,
@@ -315,6 +348,41 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
             Ok(Response::Agent {
                 agent: agent.into(),
                 generated_password: None,
+            })
+        }
+        Request::AgentSet {
+            tenant,
+            email,
+            capacity,
+            departments,
+        } => {
+            let email = agents::normalize_email(&email)?;
+            if let Some(cap) = capacity
+                && !(1..=50).contains(&cap)
+            {
+                return Err(Error::Invalid("capacity must be 1 to 50 chats".into()));
+            }
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let agent =
+                db.with(|c| tstore::update_agent(c, &email, capacity, departments.as_deref()))?;
+            operator_log(store, "agent.update", &tenant, agent.id);
+            Ok(Response::Agent {
+                agent: agent.into(),
+                generated_password: None,
+            })
+        }
+        Request::DepartmentAdd { tenant, name } => {
+            let name = tenants::clean_name("department name", &name, 100)?;
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let dep = db.with(|c| tstore::insert_department(c, &name))?;
+            Ok(Response::Departments {
+                departments: vec![dep],
+            })
+        }
+        Request::DepartmentList { tenant } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            Ok(Response::Departments {
+                departments: db.with(|c| tstore::list_departments(c))?,
             })
         }
         Request::SiteAdd {

@@ -140,7 +140,19 @@ async fn handle(
                 {
                     realtime.stop(&rec.uuid);
                 }
-                super::execute(&store, &base_url, req)
+                let tenant = match &req {
+                    Request::AgentSet { tenant, .. } => Some(tenant.clone()),
+                    _ => None,
+                };
+                let result = super::execute(&store, &base_url, req);
+                // The hub caches capacity and departments: tell it at once.
+                if let (Some(slug), Ok(Response::Agent { agent, .. })) = (&tenant, &result)
+                    && let Ok(rec) = store.tenant_record(slug)
+                    && let Ok(hub) = realtime.hub(&rec.uuid)
+                {
+                    hub.send(crate::realtime::hub::Command::AgentChanged(agent.id));
+                }
+                result
             })
             .await
             .unwrap_or_else(|_| Err(crate::error::Error::Internal("admin task failed".into())));
@@ -168,6 +180,9 @@ fn command_name(req: &Request) -> &'static str {
         Request::AgentList { .. } => "agent list",
         Request::AgentPasswd { .. } => "agent passwd",
         Request::AgentDisable { .. } => "agent disable",
+        Request::AgentSet { .. } => "agent set",
+        Request::DepartmentAdd { .. } => "department add",
+        Request::DepartmentList { .. } => "department list",
         Request::SiteAdd { .. } => "site add",
         Request::SiteList { .. } => "site list",
     }

@@ -29,6 +29,9 @@ pub enum VisitorIn {
         /// UI language.
         #[serde(default)]
         lang: String,
+        /// The department the visitor chose, if the site offers a choice.
+        #[serde(default)]
+        department: Option<i64>,
     },
     /// Reattaches to a conversation after a reconnect and asks for what was missed.
     Resume {
@@ -99,6 +102,26 @@ pub enum AgentIn {
         /// The conversation.
         conversation_id: i64,
     },
+    /// An internal note on a chat; the visitor never sees it.
+    Note {
+        /// The conversation.
+        conversation_id: i64,
+        /// The dashboard's own id for this note.
+        client_id: String,
+        /// The text.
+        text: String,
+    },
+    /// Hands a chat to another agent, or back to the queue of a department.
+    Transfer {
+        /// The conversation.
+        conversation_id: i64,
+        /// The agent to take it.
+        #[serde(default)]
+        to_agent: Option<i64>,
+        /// The department whose agents should take it.
+        #[serde(default)]
+        to_department: Option<i64>,
+    },
     /// Keep-alive.
     Ping {},
 }
@@ -159,6 +182,23 @@ pub struct ConversationOut {
     pub visitor_email: String,
     /// The agent who has it.
     pub agent_id: Option<i64>,
+}
+
+/// An agent as the dashboard's presence list shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentPresence {
+    /// Agent id.
+    pub agent_id: i64,
+    /// Display name.
+    pub name: String,
+    /// online, away or offline.
+    pub status: AgentStatus,
+    /// Open chats.
+    pub open: usize,
+    /// Chats they take at once.
+    pub capacity: usize,
+    /// Their departments.
+    pub departments: Vec<i64>,
 }
 
 /// Everything the server sends, to either side.
@@ -224,6 +264,33 @@ pub enum Out {
     Rated {
         /// The conversation.
         conversation_id: i64,
+    },
+    /// A note was stored.
+    Noted {
+        /// The dashboard's id for it.
+        client_id: String,
+        /// The conversation.
+        conversation_id: i64,
+        /// The note's id.
+        id: i64,
+    },
+    /// An internal note (agents only).
+    Note {
+        /// The conversation.
+        conversation_id: i64,
+        /// The note's id.
+        id: i64,
+        /// Who wrote it.
+        author_name: String,
+        /// The text.
+        text: String,
+        /// Unix seconds.
+        at: i64,
+    },
+    /// The agents who are connected, with their status and load (agents only).
+    Agents {
+        /// The list.
+        agents: Vec<AgentPresence>,
     },
     /// Keep-alive answer.
     Pong {},

@@ -390,3 +390,123 @@ pub fn search(
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A stored internal note.
+#[derive(Debug, Clone)]
+pub struct NoteRow {
+    /// Id.
+    pub id: i64,
+    /// Who wrote it.
+    pub agent_id: Option<i64>,
+    /// Text.
+    pub body: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Stores a note unless its client id was stored before; returns its id and whether it is new.
+pub fn insert_note(
+    c: &Connection,
+    conversation_id: i64,
+    agent_id: i64,
+    body: &str,
+    client_id: &str,
+    at: i64,
+) -> Result<(i64, bool)> {
+    let existing: Option<i64> = c
+        .query_row(
+            "SELECT id FROM notes WHERE conversation_id = ?1 AND client_id = ?2",
+            params![conversation_id, client_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok((id, false));
+    }
+    c.execute(
+        "INSERT INTO notes (conversation_id, agent_id, body, client_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![conversation_id, agent_id, body, client_id, at],
+    )?;
+    Ok((c.last_insert_rowid(), true))
+}
+
+/// A conversation's notes, oldest first.
+pub fn notes(c: &Connection, conversation_id: i64) -> Result<Vec<NoteRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, agent_id, body, created_at FROM notes WHERE conversation_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([conversation_id], |r| {
+        Ok(NoteRow {
+            id: r.get(0)?,
+            agent_id: r.get(1)?,
+            body: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Hands a conversation to another agent (it stays open).
+pub fn reassign(c: &Connection, id: i64, agent_id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET agent_id = ?2 WHERE id = ?1",
+        params![id, agent_id],
+    )?;
+    Ok(())
+}
+
+/// Puts a conversation back into the queue of a department.
+pub fn requeue(c: &Connection, id: i64, department_id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET status = 'waiting', agent_id = NULL, department_id = ?2 WHERE id = ?1",
+        params![id, department_id],
+    )?;
+    Ok(())
+}
+
+/// Sets the department a new conversation asked for.
+pub fn set_department(c: &Connection, id: i64, department_id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET department_id = ?2 WHERE id = ?1",
+        params![id, department_id],
+    )?;
+    Ok(())
+}
+
+/// Whether a department exists.
+pub fn department_exists(c: &Connection, id: i64) -> Result<bool> {
+    Ok(
+        c.query_row("SELECT 1 FROM departments WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
+/// The departments an agent belongs to.
+pub fn agent_departments(c: &Connection, agent_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT department_id FROM agent_departments WHERE agent_id = ?1 ORDER BY department_id",
+    )?;
+    let rows = stmt.query_map([agent_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A tenant setting, if set.
+pub fn setting(c: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(
+        c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?,
+    )
+}
+
+/// Sets a tenant setting.
+pub fn set_setting(c: &Connection, key: &str, value: &str) -> Result<()> {
+    c.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}

@@ -17,6 +17,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/001_initial.sql"),
     include_str!("migrations/tenant/002_chat.sql"),
     include_str!("migrations/tenant/003_offline_ratings.sql"),
+    include_str!("migrations/tenant/004_notes_canned_files_settings.sql"),
 ];
 
 /// Brings `conn` up to the latest schema in `steps`; refuses a database from a newer kontor.

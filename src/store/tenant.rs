@@ -272,3 +272,83 @@ pub fn recent_audit(c: &Connection, limit: u32) -> Result<Vec<AuditRecord>> {
 pub fn agent_count(c: &Connection) -> Result<i64> {
     Ok(c.query_row("SELECT count(*) FROM agents", [], |r| r.get(0))?)
 }
+
+/// A department.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DepartmentRecord {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// Adds a department; names are unique.
+pub fn insert_department(c: &Connection, name: &str) -> Result<DepartmentRecord> {
+    c.execute("INSERT INTO departments (name) VALUES (?1)", [name])
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Error::Conflict(format!("department {name:?} exists already"))
+            }
+            _ => e.into(),
+        })?;
+    Ok(DepartmentRecord {
+        id: c.last_insert_rowid(),
+        name: name.into(),
+    })
+}
+
+/// Every department, by name.
+pub fn list_departments(c: &Connection) -> Result<Vec<DepartmentRecord>> {
+    let mut stmt = c.prepare("SELECT id, name FROM departments ORDER BY name")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(DepartmentRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Sets an agent's capacity and, when given, replaces their departments (by name).
+pub fn update_agent(
+    c: &mut Connection,
+    email: &str,
+    capacity: Option<i64>,
+    departments: Option<&[String]>,
+) -> Result<AgentRecord> {
+    let tx = c.transaction()?;
+    let id: i64 = tx
+        .query_row("SELECT id FROM agents WHERE email = ?1", [email], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("agent {email:?}")))?;
+    if let Some(cap) = capacity {
+        tx.execute(
+            "UPDATE agents SET capacity = ?2 WHERE id = ?1",
+            params![id, cap],
+        )?;
+    }
+    if let Some(names) = departments {
+        tx.execute("DELETE FROM agent_departments WHERE agent_id = ?1", [id])?;
+        for name in names {
+            let dep: i64 = tx
+                .query_row("SELECT id FROM departments WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or_else(|| Error::NotFound(format!("department {name:?}")))?;
+            tx.execute(
+                "INSERT INTO agent_departments (agent_id, department_id) VALUES (?1, ?2)",
+                params![id, dep],
+            )?;
+        }
+    }
+    let rec = tx.query_row(
+        &format!("SELECT {AGENT_COLUMNS} FROM agents a WHERE a.id = ?1"),
+        [id],
+        agent_from_row,
+    )?;
+    tx.commit()?;
+    Ok(rec)
+}

@@ -8,5 +8,6 @@ mod config;
 mod login;
 mod server;
 mod storage;
+mod team;
 mod web;
 mod widget;

@@ -3,6 +3,7 @@
 use super::{ConnId, Hub, Outbox, Peer, Status, not_found};
 use crate::clock::now;
 use crate::error::Result;
+use crate::realtime::protocol::AgentStatus;
 use crate::realtime::protocol::{AgentIn, Out, check_message};
 use crate::store::chat as cstore;
 use crate::store::tenant as tstore;
@@ -44,8 +45,10 @@ impl Hub {
                 for id in mine {
                     let after = seen.get(&id).copied().unwrap_or(0);
                     self.replay(c, conn, id, after, out)?;
+                    self.replay_notes(c, conn, id, out)?;
                 }
                 out.send(conn, &self.queue_frame());
+                out.send(conn, &self.presence_frame());
             }
             AgentIn::Status { status } => {
                 if let Some(a) = self.agents.get_mut(&agent_id) {
@@ -98,6 +101,7 @@ impl Hub {
                 // The agent's other sockets and this one get the whole history.
                 for a in self.agent_conns(agent_id) {
                     self.replay(c, a, conversation_id, 0, out)?;
+                    self.replay_notes(c, a, conversation_id, out)?;
                 }
                 self.append(
                     c,
@@ -144,6 +148,75 @@ impl Hub {
                             who: "agent".into(),
                         },
                     );
+                }
+            }
+            AgentIn::Note {
+                conversation_id,
+                client_id,
+                text,
+            } => {
+                if !self.owns(agent_id, conversation_id) {
+                    out.send(conn, &not_found());
+                    return Ok(());
+                }
+                if let Err(e) = check_message(&client_id, &text) {
+                    out.send(conn, &e);
+                    return Ok(());
+                }
+                let at = now();
+                let (id, new) =
+                    cstore::insert_note(c, conversation_id, agent_id, &text, &client_id, at)?;
+                out.send(
+                    conn,
+                    &Out::Noted {
+                        client_id,
+                        conversation_id,
+                        id,
+                    },
+                );
+                if new {
+                    let note = Out::Note {
+                        conversation_id,
+                        id,
+                        author_name: self.agent_name(c, agent_id)?,
+                        text,
+                        at,
+                    };
+                    let others: Vec<ConnId> = self
+                        .agent_conns(agent_id)
+                        .into_iter()
+                        .filter(|x| *x != conn)
+                        .collect();
+                    out.send_all(others, &note);
+                }
+            }
+            AgentIn::Transfer {
+                conversation_id,
+                to_agent,
+                to_department,
+            } => {
+                if !self.owns(agent_id, conversation_id) {
+                    out.send(conn, &not_found());
+                    return Ok(());
+                }
+                match (to_agent, to_department) {
+                    (Some(target), None) => {
+                        self.transfer_to_agent(c, conn, agent_id, conversation_id, target, out)?
+                    }
+                    (None, Some(dep)) => {
+                        if !cstore::department_exists(c, dep)? {
+                            out.send(conn, &Out::error("not_found", "no such department"));
+                            return Ok(());
+                        }
+                        self.transfer_to_department(c, agent_id, conversation_id, dep, out)?;
+                    }
+                    _ => out.send(
+                        conn,
+                        &Out::error(
+                            "invalid_input",
+                            "give exactly one of to_agent, to_department",
+                        ),
+                    ),
                 }
             }
             AgentIn::Close { conversation_id } => {
@@ -208,6 +281,85 @@ impl Hub {
                 self.leave(conn, &mut out);
             }
             self.flush(out);
+        }
+    }
+
+    /// Hands an open chat to another connected, online agent with room for it.
+    fn transfer_to_agent(
+        &mut self,
+        c: &Connection,
+        conn: ConnId,
+        from: i64,
+        id: i64,
+        to: i64,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        let room = self
+            .agents
+            .get(&to)
+            .is_some_and(|a| a.status == AgentStatus::Online && self.open_count(to) < a.capacity);
+        if to == from || !room {
+            out.send(
+                conn,
+                &Out::error(
+                    "agent_unavailable",
+                    "that agent is not online or has no room",
+                ),
+            );
+            return Ok(());
+        }
+        cstore::reassign(c, id, to)?;
+        if let Some(cv) = self.convs.get_mut(&id) {
+            cv.agent_id = Some(to);
+        }
+        self.tell_previous_agent(from, id, out);
+        let name = self
+            .agents
+            .get(&to)
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        out.send_all(self.visitor_conns(id), &Out::Agent { name });
+        if let Some(cv) = self.conversation_out(id) {
+            out.send_all(self.agent_conns(to), &Out::Conversation(cv));
+        }
+        for a in self.agent_conns(to) {
+            self.replay(c, a, id, 0, out)?;
+            self.replay_notes(c, a, id, out)?;
+        }
+        self.append(c, id, conn, "system", Some(to), "transferred", None, out)?;
+        self.reroute(out);
+        Ok(())
+    }
+
+    /// Puts an open chat back into the queue, for the agents of a department.
+    fn transfer_to_department(
+        &mut self,
+        c: &Connection,
+        from: i64,
+        id: i64,
+        department: i64,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        cstore::requeue(c, id, department)?;
+        if let Some(cv) = self.convs.get_mut(&id) {
+            cv.status = Status::Waiting;
+            cv.agent_id = None;
+            cv.department_id = Some(department);
+        }
+        self.tell_previous_agent(from, id, out);
+        self.append(c, id, 0, "system", None, "transferred", None, out)?;
+        if let Some(cv) = self.conversation_out(id) {
+            out.send_all(self.visitor_conns(id), &Out::Conversation(cv));
+        }
+        self.reroute(out);
+        Ok(())
+    }
+
+    /// The agent who gave a chat away loses it at once.
+    fn tell_previous_agent(&self, from: i64, id: i64, out: &mut Outbox) {
+        if let Some(mut cv) = self.conversation_out(id) {
+            cv.status = "transferred".into();
+            out.send_all(self.agent_conns(from), &Out::Conversation(cv));
         }
     }
 }

@@ -7,7 +7,7 @@ mod agent;
 mod visitor;
 
 use super::protocol::{
-    AgentIn, AgentStatus, ConversationOut, MessageOut, Out, QueueEntry, VisitorIn,
+    AgentIn, AgentPresence, AgentStatus, ConversationOut, MessageOut, Out, QueueEntry, VisitorIn,
 };
 use crate::clock::now;
 use crate::config::SessionConfig;
@@ -78,6 +78,8 @@ pub enum Command {
     Leave(ConnId),
     /// Is any agent online? (The widget shows the offline form when not.)
     Available(tokio::sync::oneshot::Sender<bool>),
+    /// An admin changed an agent's capacity or departments: reload them.
+    AgentChanged(i64),
     /// Stop the hub (server shutdown, tenant deleted).
     Stop,
 }
@@ -129,12 +131,14 @@ struct AgentState {
     name: String,
     status: AgentStatus,
     capacity: usize,
+    departments: Vec<i64>,
     conns: HashSet<ConnId>,
 }
 
 struct Conv {
     status: Status,
     agent_id: Option<i64>,
+    department_id: Option<i64>,
     visitor_name: String,
     visitor_email: String,
     created_at: i64,
@@ -269,6 +273,7 @@ impl Hub {
                         Status::Waiting
                     },
                     agent_id: row.agent_id,
+                    department_id: row.department_id,
                     visitor_name: row.visitor_name,
                     visitor_email: row.visitor_email,
                     created_at: row.created_at,
@@ -332,6 +337,13 @@ impl Hub {
                 }
             }
             Command::Leave(conn) => self.leave(conn, out),
+            Command::AgentChanged(agent_id) => {
+                if let Some(a) = self.agents.get_mut(&agent_id) {
+                    a.capacity = cstore::agent_capacity(c, agent_id).unwrap_or(0).max(0) as usize;
+                    a.departments = cstore::agent_departments(c, agent_id).unwrap_or_default();
+                }
+                self.reroute(out);
+            }
             Command::Available(reply) => {
                 let online = self
                     .agents
@@ -358,13 +370,16 @@ impl Hub {
     ) {
         if let Peer::Agent { agent_id, name, .. } = &peer {
             let capacity = cstore::agent_capacity(c, *agent_id).unwrap_or(0).max(0) as usize;
+            let departments = cstore::agent_departments(c, *agent_id).unwrap_or_default();
             let state = self.agents.entry(*agent_id).or_insert_with(|| AgentState {
                 name: name.clone(),
                 status: AgentStatus::Online,
                 capacity,
+                departments: Vec::new(),
                 conns: HashSet::new(),
             });
             state.capacity = capacity;
+            state.departments = departments;
             state.conns.insert(conn);
         }
         let is_agent = matches!(peer, Peer::Agent { .. });
@@ -507,9 +522,9 @@ impl Hub {
         }
         out.send_all(recipients, &Out::Conversation(closed));
         self.convs.remove(&id);
-        if was_waiting {
-            self.reroute(out);
-        }
+        // The queue (if it waited) and the agent's load changed.
+        let _ = was_waiting;
+        self.reroute(out);
         Ok(())
     }
 
@@ -559,7 +574,7 @@ impl Hub {
                 online: a.status == AgentStatus::Online,
                 open: 0,
                 capacity: a.capacity,
-                departments: Vec::new(),
+                departments: a.departments.clone(),
             })
             .collect();
         for cand in &mut candidates {
@@ -567,7 +582,8 @@ impl Hub {
         }
         let waiting: Vec<i64> = self.waiting_ids();
         for id in &waiting {
-            let pick = routing::pick(&candidates, None);
+            let department = self.convs.get(id).and_then(|c| c.department_id);
+            let pick = routing::pick(&candidates, department);
             if let Some(a) = pick
                 && let Some(cand) = candidates.iter_mut().find(|c| c.agent_id == a)
             {
@@ -583,7 +599,8 @@ impl Hub {
             .values()
             .flat_map(|a| a.conns.iter().copied())
             .collect();
-        out.send_all(all_agents, &self.queue_frame());
+        out.send_all(all_agents.iter().copied(), &self.queue_frame());
+        out.send_all(all_agents, &self.presence_frame());
         for (pos, id) in waiting.iter().enumerate() {
             let conns = self.visitor_conns(*id);
             out.send_all(conns, &Out::QueuePosition { position: pos + 1 });
@@ -603,6 +620,44 @@ impl Hub {
             .iter()
             .position(|w| *w == id)
             .map(|p| p + 1)
+    }
+
+    fn presence_frame(&self) -> Out {
+        Out::Agents {
+            agents: self
+                .agents
+                .iter()
+                .map(|(id, a)| AgentPresence {
+                    agent_id: *id,
+                    name: a.name.clone(),
+                    status: a.status,
+                    open: self.open_count(*id),
+                    capacity: a.capacity,
+                    departments: a.departments.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Sends an agent socket every note of a conversation.
+    fn replay_notes(&self, c: &Connection, conn: ConnId, id: i64, out: &mut Outbox) -> Result<()> {
+        for n in cstore::notes(c, id)? {
+            let author_name = match n.agent_id {
+                Some(a) => self.agent_name(c, a)?,
+                None => String::new(),
+            };
+            out.send(
+                conn,
+                &Out::Note {
+                    conversation_id: id,
+                    id: n.id,
+                    author_name,
+                    text: n.body,
+                    at: n.created_at,
+                },
+            );
+        }
+        Ok(())
     }
 
     fn queue_frame(&self) -> Out {

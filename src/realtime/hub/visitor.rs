@@ -34,6 +34,7 @@ impl Hub {
                 name,
                 email,
                 lang,
+                department,
             } => {
                 if current.is_some() {
                     out.send(
@@ -66,6 +67,12 @@ impl Hub {
                         Err(e) => return invalid(conn, e, out),
                     },
                 };
+                if let Some(d) = department
+                    && !cstore::department_exists(c, d)?
+                {
+                    out.send(conn, &Out::error("invalid_input", "no such department"));
+                    return Ok(());
+                }
                 let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
                 let notice_version: String = notice_version.chars().take(32).collect();
                 // The site key in front lets the transcript endpoint find the tenant.
@@ -83,11 +90,15 @@ impl Hub {
                         at,
                     },
                 )?;
+                if let Some(d) = department {
+                    cstore::set_department(c, id, d)?;
+                }
                 self.convs.insert(
                     id,
                     Conv {
                         status: Status::Waiting,
                         agent_id: None,
+                        department_id: department,
                         visitor_name: name,
                         visitor_email: email,
                         created_at: at,
