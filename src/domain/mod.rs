@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod files;
 pub mod ip;
 pub mod routing;
 pub mod sites;

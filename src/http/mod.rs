@@ -5,6 +5,7 @@ pub mod chats;
 pub mod client;
 pub mod dashboard;
 pub mod demo;
+pub mod files;
 pub mod headers;
 pub mod health;
 pub mod lang;
@@ -70,6 +71,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(chats::messages),
     )
     .route("/api/offline", web::get().to(chats::offline_inbox))
+    .service(
+        web::resource("/api/widget/files")
+            .app_data(web::PayloadConfig::new(crate::domain::files::MAX_BYTES + 1))
+            .route(web::post().to(files::visitor_upload)),
+    )
+    .route(
+        "/api/widget/files/{id}",
+        web::post().to(files::visitor_download),
+    )
+    .service(
+        web::resource("/api/files")
+            .app_data(web::PayloadConfig::new(crate::domain::files::MAX_BYTES + 1))
+            .route(web::post().to(files::agent_upload)),
+    )
+    .route("/api/files/{id}", web::get().to(files::agent_download))
     .route("/api/widget/config", web::get().to(widget::config))
     .route("/api/widget/transcript", web::post().to(widget::transcript))
     .route("/api/widget/offline", web::post().to(widget::offline))

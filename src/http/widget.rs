@@ -21,7 +21,8 @@ pub struct SiteQuery {
     lang: String,
 }
 
-async fn site(state: &State, key: &str) -> Result<Option<SiteRecord>, ApiError> {
+/// A site by key, looked up off the async threads.
+pub async fn site(state: &State, key: &str) -> Result<Option<SiteRecord>, ApiError> {
     let st = state.clone();
     let key = key.to_string();
     Ok(web::block(move || {

@@ -150,8 +150,12 @@ pub struct MessageOut {
     /// The agent's display name for agent messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
-    /// The text (for system entries: an event code such as `accepted` or `closed`).
+    /// The text (for system entries: an event code such as `accepted` or `closed`; for
+    /// files: the file's name).
     pub text: String,
+    /// An attached file, downloadable by id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<crate::store::chat::FileRef>,
     /// Unix seconds.
     pub at: i64,
 }
@@ -388,6 +392,7 @@ mod tests {
             author: "visitor".into(),
             author_name: None,
             text: "<b>".into(),
+            file: None,
             at: 3,
         })
         .encode();

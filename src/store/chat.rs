@@ -37,8 +37,23 @@ pub struct MessageRow {
     pub agent_id: Option<i64>,
     /// Text.
     pub body: String,
+    /// An attached file.
+    pub file: Option<FileRef>,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// A file attached to a message, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileRef {
+    /// Id (used in download paths).
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// MIME type sniffed from the bytes.
+    pub mime: String,
+    /// Bytes.
+    pub size: i64,
 }
 
 /// What inserting a message did.
@@ -150,6 +165,8 @@ pub struct NewMessage<'a> {
     pub body: &'a str,
     /// The sender's id, for idempotent retries.
     pub client_id: Option<&'a str>,
+    /// An attached file.
+    pub file_id: Option<i64>,
     /// Unix seconds.
     pub at: i64,
 }
@@ -163,6 +180,7 @@ pub fn insert_message(c: &Connection, m: &NewMessage<'_>) -> Result<Inserted> {
         agent_id,
         body,
         client_id,
+        file_id,
         at,
     } = *m;
     if let Some(cid) = client_id {
@@ -177,18 +195,10 @@ pub fn insert_message(c: &Connection, m: &NewMessage<'_>) -> Result<Inserted> {
         }
     }
     c.prepare_cached(
-        "INSERT INTO messages (conversation_id, seq, author, agent_id, body, client_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages (conversation_id, seq, author, agent_id, body, client_id, file_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![
-        conversation_id,
-        seq,
-        author,
-        agent_id,
-        body,
-        client_id,
-        at
-    ])?;
+    .execute(params![conversation_id, seq, author, agent_id, body, client_id, file_id, at])?;
     Ok(Inserted::New(seq))
 }
 
@@ -200,15 +210,26 @@ pub fn messages_after(
     limit: i64,
 ) -> Result<Vec<MessageRow>> {
     let mut stmt = c.prepare_cached(
-        "SELECT seq, author, agent_id, body, created_at FROM messages
-         WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        "SELECT m.seq, m.author, m.agent_id, m.body, m.created_at, f.id, f.name, f.mime, f.size
+         FROM messages m LEFT JOIN files f ON f.id = m.file_id
+         WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![conversation_id, after_seq, limit], |r| {
+        let file = match r.get::<_, Option<i64>>(5)? {
+            Some(id) => Some(FileRef {
+                id,
+                name: r.get(6)?,
+                mime: r.get(7)?,
+                size: r.get(8)?,
+            }),
+            None => None,
+        };
         Ok(MessageRow {
             seq: r.get(0)?,
             author: r.get(1)?,
             agent_id: r.get(2)?,
             body: r.get(3)?,
+            file,
             created_at: r.get(4)?,
         })
     })?;
@@ -509,4 +530,46 @@ pub fn set_setting(c: &Connection, key: &str, value: &str) -> Result<()> {
         params![key, value],
     )?;
     Ok(())
+}
+
+/// Stores an uploaded file; returns its reference.
+pub fn insert_file(
+    c: &Connection,
+    conversation_id: i64,
+    name: &str,
+    mime: &str,
+    data: &[u8],
+    at: i64,
+) -> Result<FileRef> {
+    c.execute(
+        "INSERT INTO files (conversation_id, name, mime, size, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![conversation_id, name, mime, data.len() as i64, data, at],
+    )?;
+    Ok(FileRef {
+        id: c.last_insert_rowid(),
+        name: name.into(),
+        mime: mime.into(),
+        size: data.len() as i64,
+    })
+}
+
+/// A file with its bytes and the conversation it belongs to.
+pub fn file(c: &Connection, id: i64) -> Result<Option<(i64, FileRef, Vec<u8>)>> {
+    Ok(c.query_row(
+        "SELECT conversation_id, id, name, mime, size, data FROM files WHERE id = ?1",
+        [id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                FileRef {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    mime: r.get(3)?,
+                    size: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        },
+    )
+    .optional()?)
 }

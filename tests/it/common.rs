@@ -371,6 +371,22 @@ impl Browser {
         self.absorb(res)
     }
 
+    /// POSTs raw bytes with extra headers (and the browser's cookies).
+    pub fn post_bytes(&mut self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Res {
+        let mut req = self.agent.post(format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", self.cookie_header());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req
+            .header("Content-Type", "application/octet-stream")
+            .send(body)
+            .unwrap();
+        self.absorb(res)
+    }
+
     /// POSTs a form from our own origin, as the browser would from our page.
     pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Res {
         let origin = self.base.clone();

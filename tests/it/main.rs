@@ -5,6 +5,7 @@ mod common;
 mod chat;
 mod cli;
 mod config;
+mod files;
 mod login;
 mod server;
 mod storage;

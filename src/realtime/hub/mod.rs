@@ -80,8 +80,47 @@ pub enum Command {
     Available(tokio::sync::oneshot::Sender<bool>),
     /// An admin changed an agent's capacity or departments: reload them.
     AgentChanged(i64),
+    /// A file uploaded over HTTP, to be stored and posted into its conversation.
+    PostFile(FileUpload),
     /// Stop the hub (server shutdown, tenant deleted).
     Stop,
+}
+
+/// Who uploads a file, and into which conversation.
+pub enum Uploader {
+    /// The visitor holding this token (on this site).
+    Visitor {
+        /// SHA-256 of the visitor token.
+        token_hash: Vec<u8>,
+        /// The site the upload came through.
+        site_key: String,
+    },
+    /// An agent, into one of their open conversations.
+    Agent {
+        /// The agent.
+        agent_id: i64,
+        /// The conversation.
+        conversation_id: i64,
+    },
+}
+
+/// What an upload became: its place in the conversation and the stored file.
+pub type Posted = std::result::Result<(i64, cstore::FileRef), Out>;
+
+/// A file to store and post.
+pub struct FileUpload {
+    /// Who, where.
+    pub from: Uploader,
+    /// Cleaned display name.
+    pub name: String,
+    /// Sniffed type.
+    pub mime: &'static str,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// The uploader's id for it (retries are stored once).
+    pub client_id: String,
+    /// Answered after the commit.
+    pub reply: tokio::sync::oneshot::Sender<Posted>,
 }
 
 /// A cheap handle to a running hub.
@@ -162,12 +201,23 @@ impl Status {
     }
 }
 
+/// One log entry to append.
+struct Entry<'a> {
+    author: &'a str,
+    agent_id: Option<i64>,
+    text: &'a str,
+    client_id: Option<&'a str>,
+    file: Option<cstore::FileRef>,
+}
+
 /// Frames to send once the batch is committed.
 #[derive(Default)]
 struct Outbox {
     frames: Vec<(ConnId, Frame)>,
     /// Senders of frames in this batch, told to retry if the commit fails.
     senders: Vec<ConnId>,
+    /// Answers to HTTP callers, given once the batch's fate is known (`true`: committed).
+    after_commit: Vec<Box<dyn FnOnce(bool) + Send>>,
 }
 
 impl Outbox {
@@ -237,6 +287,8 @@ impl Hub {
             tx.commit()?;
             Ok(())
         });
+        let callbacks = std::mem::take(&mut outbox.after_commit);
+        let committed = result.is_ok();
         match result {
             Ok(()) => self.flush(outbox),
             Err(e) => {
@@ -251,6 +303,9 @@ impl Hub {
                     conv.visitors.clear();
                 }
             }
+        }
+        for answer in callbacks {
+            answer(committed);
         }
     }
 
@@ -344,6 +399,7 @@ impl Hub {
                 }
                 self.reroute(out);
             }
+            Command::PostFile(upload) => self.post_file(c, upload, out),
             Command::Available(reply) => {
                 let online = self
                     .agents
@@ -434,23 +490,45 @@ impl Hub {
         client_id: Option<&str>,
         out: &mut Outbox,
     ) -> Result<()> {
+        let entry = Entry {
+            author,
+            agent_id,
+            text,
+            client_id,
+            file: None,
+        };
+        self.append_entry(c, conversation_id, sender, entry, out)
+            .map(|_| ())
+    }
+
+    /// Stores a log entry, acknowledges it to the sender (when it has a client id) and sends
+    /// it to everyone else in the conversation. Returns its sequence number.
+    fn append_entry(
+        &mut self,
+        c: &Connection,
+        conversation_id: i64,
+        sender: ConnId,
+        e: Entry<'_>,
+        out: &mut Outbox,
+    ) -> Result<Option<i64>> {
         let Some(conv) = self.convs.get_mut(&conversation_id) else {
-            return Ok(());
+            return Ok(None);
         };
         let at = now();
         let seq = conv.last_seq + 1;
-        let entry = cstore::NewMessage {
+        let row = cstore::NewMessage {
             conversation_id,
             seq,
-            author,
-            agent_id,
-            body: text,
-            client_id,
+            author: e.author,
+            agent_id: e.agent_id,
+            body: e.text,
+            client_id: e.client_id,
+            file_id: e.file.as_ref().map(|f| f.id),
             at,
         };
-        match cstore::insert_message(c, &entry)? {
+        match cstore::insert_message(c, &row)? {
             Inserted::Duplicate(existing) => {
-                if let Some(cid) = client_id {
+                if let Some(cid) = e.client_id {
                     out.send(
                         sender,
                         &Out::Ack {
@@ -460,12 +538,12 @@ impl Hub {
                         },
                     );
                 }
-                return Ok(());
+                return Ok(Some(existing));
             }
             Inserted::New(_) => conv.last_seq = seq,
         }
         let agent_of_conv = conv.agent_id;
-        if let Some(cid) = client_id {
+        if let Some(cid) = e.client_id {
             out.send(
                 sender,
                 &Out::Ack {
@@ -478,9 +556,12 @@ impl Hub {
         let msg = Out::Message(MessageOut {
             conversation_id,
             seq,
-            author: author.into(),
-            author_name: agent_id.and_then(|a| self.agents.get(&a).map(|s| s.name.clone())),
-            text: text.into(),
+            author: e.author.into(),
+            author_name: e
+                .agent_id
+                .and_then(|a| self.agents.get(&a).map(|s| s.name.clone())),
+            text: e.text.into(),
+            file: e.file,
             at,
         });
         let mut recipients = self.visitor_conns(conversation_id);
@@ -488,13 +569,79 @@ impl Hub {
             recipients.extend(self.agent_conns(a));
         }
         // The sender knows its own message from the ack.
-        let skip = if client_id.is_some() {
-            Some(sender)
-        } else {
-            None
-        };
+        let skip = e.client_id.map(|_| sender);
         out.send_all(recipients.into_iter().filter(|r| Some(*r) != skip), &msg);
-        Ok(())
+        Ok(Some(seq))
+    }
+
+    /// Stores an uploaded file and posts it into its conversation; the uploader hears back
+    /// only after the commit.
+    fn post_file(&mut self, c: &Connection, up: FileUpload, out: &mut Outbox) {
+        let FileUpload {
+            from,
+            name,
+            mime,
+            data,
+            client_id,
+            reply,
+        } = up;
+        let result: std::result::Result<(i64, cstore::FileRef), Out> = (|| {
+            let (conversation_id, author, agent_id) = match &from {
+                Uploader::Visitor {
+                    token_hash,
+                    site_key,
+                } => {
+                    let row = cstore::conversation_by_token(c, token_hash)
+                        .map_err(internal_out)?
+                        .filter(|r| &r.site_key == site_key)
+                        .ok_or_else(|| {
+                            Out::error("unknown_conversation", "no such conversation")
+                        })?;
+                    (row.id, "visitor", None)
+                }
+                Uploader::Agent {
+                    agent_id,
+                    conversation_id,
+                } => {
+                    let owns = self.convs.get(conversation_id).is_some_and(|cv| {
+                        cv.status == Status::Open && cv.agent_id == Some(*agent_id)
+                    });
+                    if !owns {
+                        return Err(not_found());
+                    }
+                    (*conversation_id, "agent", Some(*agent_id))
+                }
+            };
+            if !self.convs.contains_key(&conversation_id) {
+                return Err(Out::error("conversation_closed", "this chat has ended"));
+            }
+            let file = cstore::insert_file(c, conversation_id, &name, mime, &data, now())
+                .map_err(internal_out)?;
+            let entry = Entry {
+                author,
+                agent_id,
+                text: &name,
+                client_id: Some(&client_id),
+                file: Some(file.clone()),
+            };
+            // Sender 0 is no socket: every socket of the conversation gets the message.
+            let seq = self
+                .append_entry(c, conversation_id, 0, entry, out)
+                .map_err(internal_out)?
+                .ok_or_else(|| Out::error("conversation_closed", "this chat has ended"))?;
+            Ok((seq, file))
+        })();
+        out.after_commit.push(Box::new(move |committed| {
+            let answer = match result {
+                Ok(v) if committed => Ok(v),
+                Ok(_) => Err(Out::error(
+                    "not_stored",
+                    "the server could not store this; retry",
+                )),
+                Err(e) => Err(e),
+            };
+            let _ = reply.send(answer);
+        }));
     }
 
     fn close(&mut self, c: &Connection, id: i64, out: &mut Outbox) -> Result<()> {
@@ -554,6 +701,7 @@ impl Hub {
                         },
                         author: m.author,
                         text: m.body,
+                        file: m.file,
                         at: m.created_at,
                     }),
                 );
@@ -723,6 +871,11 @@ impl Hub {
 
 fn conv_name(c: Option<&Conv>) -> String {
     c.map(|c| c.visitor_name.clone()).unwrap_or_default()
+}
+
+fn internal_out(e: crate::error::Error) -> Out {
+    tracing::error!(error = %e, "storing a file failed");
+    Out::error("internal_error", "internal error; retry")
 }
 
 fn not_found() -> Out {

@@ -1,0 +1,109 @@
+//! Uploaded files: the type is decided from the bytes, never from the name or the client's
+//! Content-Type, and names are cleaned for display and for `Content-Disposition`.
+
+use crate::error::{Error, Result};
+
+/// Largest upload.
+pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// The MIME type of an allowed file (images and PDF), from its first bytes.
+pub fn sniff(bytes: &[u8]) -> Result<&'static str> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    let mime = if starts(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if starts(b"\xff\xd8\xff") {
+        "image/jpeg"
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        "image/gif"
+    } else if bytes.len() >= 12 && starts(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else if starts(b"%PDF-") {
+        "application/pdf"
+    } else {
+        return Err(Error::Invalid(
+            "only images (PNG, JPEG, GIF, WebP) and PDF files can be sent".into(),
+        ));
+    };
+    Ok(mime)
+}
+
+/// A display name: the last path component, without control or bidirectional-override
+/// characters, at most 100 characters; `file` when nothing is left.
+pub fn clean_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}'))
+        .take(100)
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        "file".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+/// `Content-Disposition: attachment` with an ASCII fallback and the UTF-8 name (RFC 6266).
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " .-_()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").unwrap(), "image/png");
+        assert_eq!(
+            sniff(b"%PDF-1.7 <html><script>").unwrap(),
+            "application/pdf"
+        );
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), "image/webp");
+        for bad in [
+            &b"<svg onload=alert(1)>"[..],
+            b"<html><body>",
+            b"",
+            b"MZ\x90\x00",
+            b"GIF8",
+        ] {
+            assert!(sniff(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\Users\\x\\bild.png"), "bild.png");
+        assert_eq!(clean_name("a\r\nb.png"), "ab.png");
+        assert_eq!(clean_name("invoice\u{202e}gnp.exe"), "invoicegnp.exe");
+        assert_eq!(clean_name(".htaccess"), "htaccess");
+        assert_eq!(clean_name(""), "file");
+        assert_eq!(clean_name(&"x".repeat(500)).chars().count(), 100);
+    }
+
+    #[test]
+    fn disposition_is_attachment_with_both_names() {
+        let d = content_disposition("Rechnung März \"x\".pdf");
+        assert!(d.starts_with("attachment; filename=\"Rechnung M_rz _x_.pdf\"; filename*=UTF-8''Rechnung%20M%C3%A4rz%20%22x%22.pdf"), "{d}");
+    }
+}

@@ -1,0 +1,225 @@
+//! File uploads and downloads. Types come from the bytes; downloads are always attachments
+//! with the sniffed type, `nosniff` and a sandboxing CSP, from an id path, never rendered.
+
+use super::State;
+use super::client::Client;
+use super::session::AgentSession;
+use crate::crypto;
+use crate::domain::files;
+use crate::error::{ApiError, Error};
+use crate::realtime::hub::{Command, FileUpload, Posted, Uploader};
+use crate::realtime::protocol::Out;
+use crate::store::chat::{self as cstore, FileRef};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+/// Query of an upload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The site (widget uploads).
+    #[serde(default)]
+    site: String,
+    /// The conversation (agent uploads).
+    #[serde(default)]
+    conversation_id: Option<i64>,
+    /// The file's name as the user chose it.
+    name: String,
+    /// The uploader's id for this upload (retries are stored once).
+    client_id: String,
+}
+
+fn api_error(out: Out) -> ApiError {
+    let Out::Error { code, message } = out else {
+        return ApiError::not_found();
+    };
+    let status = match code.as_str() {
+        "unknown_conversation" | "not_found" => StatusCode::NOT_FOUND,
+        "conversation_closed" => StatusCode::CONFLICT,
+        "not_stored" | "busy" => StatusCode::SERVICE_UNAVAILABLE,
+        "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let code: &'static str = match code.as_str() {
+        "unknown_conversation" | "not_found" => "not_found",
+        "conversation_closed" => "conversation_closed",
+        "not_stored" | "busy" => "retry",
+        "internal_error" => "internal_error",
+        _ => "invalid_input",
+    };
+    ApiError::new(status, code, message)
+}
+
+/// Checks the bytes and the names, hands the file to the hub, waits for the commit.
+async fn post(
+    state: &State,
+    tenant_uuid: &str,
+    from: Uploader,
+    q: UploadQuery,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    crate::realtime::protocol::check_message(&q.client_id, "x").map_err(api_error)?;
+    if body.len() > files::MAX_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            "files may have at most 10 MB",
+        ));
+    }
+    let mime = files::sniff(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file_type",
+            e.to_string(),
+        )
+    })?;
+    let st = state.clone();
+    let uuid = tenant_uuid.to_string();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (tx, rx) = tokio::sync::oneshot::channel::<Posted>();
+    let upload = FileUpload {
+        from,
+        name: files::clean_name(&q.name),
+        mime,
+        data: body.to_vec(),
+        client_id: q.client_id,
+        reply: tx,
+    };
+    if !hub.send(Command::PostFile(upload)) {
+        return Err(api_error(Out::error("busy", "the server is busy; retry")));
+    }
+    let (seq, file): (i64, FileRef) = rx
+        .await
+        .map_err(|_| ApiError::from(Error::Internal("the hub stopped".into())))?
+        .map_err(api_error)?;
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .json(serde_json::json!({ "seq": seq, "file": file })))
+}
+
+/// `POST /api/widget/files?site=&name=&client_id=` with `X-Kontor-Token` and the raw bytes.
+pub async fn visitor_upload(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    q: web::Query<UploadQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let site = super::widget::site(&state, &q.site)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if origin != client.origin && !site.origins.iter().any(|o| o == origin) {
+        return Err(ApiError::csrf());
+    }
+    let token = req
+        .headers()
+        .get("x-kontor-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(ApiError::not_found)?;
+    let from = Uploader::Visitor {
+        token_hash: crypto::token_hash(token),
+        site_key: site.site_key.clone(),
+    };
+    post(&state, &site.tenant_uuid, from, q, body).await
+}
+
+/// `POST /api/files?conversation_id=&name=&client_id=` (agents; Origin and CSRF header).
+pub async fn agent_upload(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    session: AgentSession,
+    q: web::Query<UploadQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    let csrf = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !client.same_origin(&req) || !crypto::secure_eq(csrf.as_bytes(), s.csrf.as_bytes()) {
+        return Err(ApiError::csrf());
+    }
+    let q = q.into_inner();
+    let conversation_id = q
+        .conversation_id
+        .ok_or_else(|| ApiError::bad_request("conversation_id is missing"))?;
+    let from = Uploader::Agent {
+        agent_id: s.agent.id,
+        conversation_id,
+    };
+    post(&state, &s.tenant.uuid, from, q, body).await
+}
+
+fn attachment(file: FileRef, data: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(file.mime)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            files::content_disposition(&file.name),
+        ))
+        // Even if a browser were tricked into rendering it, nothing in it may run.
+        .insert_header(("content-security-policy", "default-src 'none'; sandbox"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(data)
+}
+
+/// Body of the visitor's download.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadRequest {
+    token: String,
+}
+
+/// `POST /api/widget/files/{id}` with `{"token": …}`: a file of the visitor's own conversation.
+pub async fn visitor_download(
+    state: State,
+    id: web::Path<i64>,
+    body: web::Json<DownloadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let token = body.into_inner().token;
+    let (site_key, _) = token.split_once('.').ok_or_else(ApiError::not_found)?;
+    let st = state.clone();
+    let site_key = site_key.to_string();
+    let found = web::block(move || -> Result<_, Error> {
+        let Some(site) = st
+            .store
+            .system(|c| crate::store::system::site_by_key(c, &site_key))?
+        else {
+            return Ok(None);
+        };
+        let db = st.store.tenant_db(&site.tenant_uuid)?;
+        db.with(|c| {
+            let conv = cstore::conversation_by_token(c, &crypto::token_hash(&token))?
+                .filter(|cv| cv.site_key == site.site_key);
+            let file = cstore::file(c, id)?;
+            Ok(match (conv, file) {
+                (Some(cv), Some((owner, f, data))) if owner == cv.id => Some((f, data)),
+                _ => None,
+            })
+        })
+    })
+    .await??;
+    let (file, data) = found.ok_or_else(ApiError::not_found)?;
+    Ok(attachment(file, data))
+}
+
+/// `GET /api/files/{id}`: a file of the agent's tenant.
+pub async fn agent_download(
+    session: AgentSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let db = session.0.tenant.clone();
+    let found = web::block(move || db.with(|c| cstore::file(c, id))).await??;
+    let (_, file, data) = found.ok_or_else(ApiError::not_found)?;
+    Ok(attachment(file, data))
+}
