@@ -239,7 +239,7 @@ pub enum Out {
         seq: i64,
     },
     /// A log entry (new, or replayed after resume).
-    Message(MessageOut),
+    Message(Box<MessageOut>),
     /// The other side is typing.
     Typing {
         /// The conversation.
@@ -386,7 +386,7 @@ mod tests {
     fn out_frames_have_a_type_tag() {
         let s = Out::Pong {}.encode();
         assert_eq!(s, r#"{"type":"pong"}"#);
-        let s = Out::Message(MessageOut {
+        let s = Out::Message(Box::new(MessageOut {
             conversation_id: 1,
             seq: 2,
             author: "visitor".into(),
@@ -394,7 +394,7 @@ mod tests {
             text: "<b>".into(),
             file: None,
             at: 3,
-        })
+        }))
         .encode();
         assert!(
             s.starts_with(r#"{"type":"message","conversation_id":1,"seq":2"#),

@@ -553,7 +553,7 @@ impl Hub {
                 },
             );
         }
-        let msg = Out::Message(MessageOut {
+        let msg = Out::Message(Box::new(MessageOut {
             conversation_id,
             seq,
             author: e.author.into(),
@@ -563,7 +563,7 @@ impl Hub {
             text: e.text.into(),
             file: e.file,
             at,
-        });
+        }));
         let mut recipients = self.visitor_conns(conversation_id);
         if let Some(a) = agent_of_conv {
             recipients.extend(self.agent_conns(a));
@@ -692,7 +692,7 @@ impl Hub {
                 after = m.seq;
                 out.send(
                     conn,
-                    &Out::Message(MessageOut {
+                    &Out::Message(Box::new(MessageOut {
                         conversation_id: id,
                         seq: m.seq,
                         author_name: match (m.author.as_str(), m.agent_id) {
@@ -703,7 +703,7 @@ impl Hub {
                         text: m.body,
                         file: m.file,
                         at: m.created_at,
-                    }),
+                    })),
                 );
             }
             if n < REPLAY_PAGE {
