@@ -139,14 +139,7 @@ pub async fn agent_upload(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    let csrf = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !client.same_origin(&req) || !crypto::secure_eq(csrf.as_bytes(), s.csrf.as_bytes()) {
-        return Err(ApiError::csrf());
-    }
+    super::session::require_csrf(&req, &client, &s)?;
     let q = q.into_inner();
     let conversation_id = q
         .conversation_id

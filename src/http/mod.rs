@@ -1,6 +1,7 @@
 //! The web server: routes, shared state, TLS, graceful shutdown.
 
 pub mod assets;
+pub mod canned;
 pub mod chats;
 pub mod client;
 pub mod dashboard;
@@ -71,6 +72,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(chats::messages),
     )
     .route("/api/offline", web::get().to(chats::offline_inbox))
+    .route("/api/canned", web::get().to(canned::list))
+    .route("/api/canned", web::post().to(canned::create))
+    .route("/api/canned/{id}", web::delete().to(canned::delete))
+    .route("/api/settings", web::get().to(canned::settings))
+    .route("/api/settings", web::put().to(canned::update_settings))
     .service(
         web::resource("/api/widget/files")
             .app_data(web::PayloadConfig::new(crate::domain::files::MAX_BYTES + 1))

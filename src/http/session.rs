@@ -107,3 +107,24 @@ pub async fn show(session: AgentSession) -> HttpResponse {
         csrf: &s.csrf,
     })
 }
+
+/// The CSRF check for state-changing API calls: our own `Origin` and the session's token in
+/// `X-CSRF-Token`.
+pub fn require_csrf(
+    req: &HttpRequest,
+    client: &super::client::Client,
+    session: &Session,
+) -> Result<(), ApiError> {
+    let sent = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if client.same_origin(req) && crate::crypto::secure_eq(sent.as_bytes(), session.csrf.as_bytes())
+    {
+        Ok(())
+    } else {
+        tracing::warn!(ip = %client.ip, "request rejected by the CSRF/origin check");
+        Err(ApiError::csrf())
+    }
+}

@@ -85,6 +85,14 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     let (tx, rx) = tokio::sync::oneshot::channel();
     let available =
         hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false);
+    let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
+    let settings = web::block(move || -> Result<_, Error> {
+        st.store
+            .tenant_db(&uuid)?
+            .with(|c| cstore::chat_settings(c))
+    })
+    .await??;
     let parents = site.origins.join(" ");
     let html = i18n::render(
         "widget_frame.html",
@@ -95,6 +103,14 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
             ("parents", &parents),
             ("color", &site.look.color),
             ("available", if available { "true" } else { "false" }),
+            (
+                "typing_preview",
+                if settings.typing_preview {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
         ],
     );
     // Origins were validated to scheme://host[:port] when the site was added, so they are

@@ -47,8 +47,13 @@ pub enum VisitorIn {
         /// The text.
         text: String,
     },
-    /// The visitor is typing.
-    Typing {},
+    /// The visitor is typing; `text` is the draft, sent only when the tenant enabled the
+    /// typing preview and the visitor was told so.
+    Typing {
+        /// The draft (at most 4000 characters), or nothing.
+        #[serde(default)]
+        text: Option<String>,
+    },
     /// The visitor ends the chat.
     End {},
     /// The visitor rates the chat (while open or after the end).
@@ -246,6 +251,9 @@ pub enum Out {
         conversation_id: i64,
         /// `visitor` or `agent`.
         who: String,
+        /// The visitor's draft, when the typing preview is on (agents only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// The waiting chats (agents).
     Queue {

@@ -573,3 +573,84 @@ pub fn file(c: &Connection, id: i64) -> Result<Option<(i64, FileRef, Vec<u8>)>> 
     )
     .optional()?)
 }
+
+/// A canned response.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CannedRow {
+    /// Id.
+    pub id: i64,
+    /// Typed as `/shortcut`.
+    pub shortcut: String,
+    /// The text it inserts.
+    pub text: String,
+    /// Whether the whole tenant shares it (else it is the agent's own).
+    pub shared: bool,
+}
+
+/// The tenant's shared canned responses and the agent's own, by shortcut.
+pub fn list_canned(c: &Connection, agent_id: i64) -> Result<Vec<CannedRow>> {
+    let mut stmt = c.prepare(
+        "SELECT id, shortcut, body, agent_id IS NULL FROM canned_responses
+         WHERE agent_id IS NULL OR agent_id = ?1 ORDER BY shortcut, agent_id IS NULL",
+    )?;
+    let rows = stmt.query_map([agent_id], |r| {
+        Ok(CannedRow {
+            id: r.get(0)?,
+            shortcut: r.get(1)?,
+            text: r.get(2)?,
+            shared: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Adds a canned response (`owner` None: shared by the tenant).
+pub fn insert_canned(
+    c: &Connection,
+    owner: Option<i64>,
+    shortcut: &str,
+    text: &str,
+    at: i64,
+) -> Result<CannedRow> {
+    c.execute(
+        "INSERT INTO canned_responses (agent_id, shortcut, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![owner, shortcut, text, at],
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            crate::error::Error::Conflict(format!("the shortcut /{shortcut} exists already"))
+        }
+        _ => e.into(),
+    })?;
+    Ok(CannedRow {
+        id: c.last_insert_rowid(),
+        shortcut: shortcut.into(),
+        text: text.into(),
+        shared: owner.is_none(),
+    })
+}
+
+/// Deletes a canned response the caller may delete (their own; shared ones only as admin).
+/// Returns whether one was deleted.
+pub fn delete_canned(c: &Connection, id: i64, agent_id: i64, admin: bool) -> Result<bool> {
+    let n = c.execute(
+        "DELETE FROM canned_responses WHERE id = ?1 AND (agent_id = ?2 OR (agent_id IS NULL AND ?3))",
+        params![id, agent_id, admin],
+    )?;
+    Ok(n > 0)
+}
+
+/// The tenant's chat settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// Agents see what the visitor is typing before it is sent (the visitor is told).
+    pub typing_preview: bool,
+}
+
+/// Reads the chat settings (defaults when never set).
+pub fn chat_settings(c: &Connection) -> Result<ChatSettings> {
+    Ok(ChatSettings {
+        typing_preview: setting(c, "typing_preview")?.as_deref() == Some("on"),
+    })
+}

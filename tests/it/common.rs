@@ -371,6 +371,35 @@ impl Browser {
         self.absorb(res)
     }
 
+    /// PUTs JSON with the browser's headers.
+    pub fn put_json(&mut self, path: &str, body: &serde_json::Value) -> Res {
+        let mut req = self.agent.put(format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", self.cookie_header());
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let res = req
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap();
+        self.absorb(res)
+    }
+
+    /// DELETEs with the browser's headers.
+    pub fn delete(&mut self, path: &str) -> Res {
+        let mut req = self.agent.delete(format!("{}{}", self.base, path));
+        if !self.cookies.is_empty() {
+            req = req.header("Cookie", self.cookie_header());
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let res = req.call().unwrap();
+        self.absorb(res)
+    }
+
     /// POSTs raw bytes with extra headers (and the browser's cookies).
     pub fn post_bytes(&mut self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Res {
         let mut req = self.agent.post(format!("{}{}", self.base, path));

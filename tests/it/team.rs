@@ -245,3 +245,146 @@ fn capacity_changes_take_effect_at_once_and_presence_is_shared() {
     let presence = frames_of(&mut ann, "agents");
     assert_eq!(presence.last().unwrap()["agents"][0]["status"], "away");
 }
+
+#[test]
+fn canned_responses_are_shared_by_admins_or_kept_by_agents() {
+    let (k, pw, _) = setup();
+    with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut ann = crate::common::Browser::new(&server.base);
+    ann.login("acme", "ann@acme.example", &pw);
+    let mut bob = crate::common::Browser::new(&server.base);
+    bob.login("acme", "bob@acme.example", &pw);
+    let csrf = |b: &mut crate::common::Browser| {
+        b.get("/api/session").json()["csrf"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ca, cb) = (csrf(&mut ann), csrf(&mut bob));
+    let own = server.base.clone();
+    let with = |b: &mut crate::common::Browser, token: &str| {
+        b.headers = vec![
+            ("Origin".into(), own.clone()),
+            ("X-CSRF-Token".into(), token.into()),
+        ];
+    };
+    with(&mut ann, &ca);
+    let res = ann.post_json(
+        "/api/canned",
+        &json!({"shortcut": "/Hallo", "text": "Guten Tag, wie kann ich helfen?", "shared": true}),
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(
+        ann.post_json(
+            "/api/canned",
+            &json!({"shortcut": "hallo", "text": "x", "shared": true})
+        )
+        .status,
+        409
+    );
+    assert_eq!(
+        ann.post_json("/api/canned", &json!({"shortcut": "a b", "text": "x"}))
+            .status,
+        400
+    );
+    with(&mut bob, &cb);
+    assert_eq!(
+        bob.post_json(
+            "/api/canned",
+            &json!({"shortcut": "team", "text": "x", "shared": true})
+        )
+        .status,
+        403
+    );
+    let mine = bob
+        .post_json(
+            "/api/canned",
+            &json!({"shortcut": "bye", "text": "Schönen Tag noch!"}),
+        )
+        .json();
+    let list = bob.get("/api/canned").json();
+    let shortcuts: Vec<&str> = list["canned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["shortcut"].as_str().unwrap())
+        .collect();
+    assert_eq!(shortcuts, ["bye", "hallo"]);
+    let ann_list = ann.get("/api/canned").json();
+    assert_eq!(
+        ann_list["canned"].as_array().unwrap().len(),
+        1,
+        "Bob's own stays his"
+    );
+    // Without the CSRF header: refused.
+    let mut anon_csrf = crate::common::Browser::new(&server.base);
+    anon_csrf.cookies = bob.cookies.clone();
+    anon_csrf.headers = vec![("Origin".into(), own.clone())];
+    assert_eq!(
+        anon_csrf
+            .post_json("/api/canned", &json!({"shortcut": "x", "text": "y"}))
+            .status,
+        403
+    );
+    // Ann cannot delete Bob's; Bob can.
+    let id = mine["id"].as_i64().unwrap();
+    assert_eq!(ann.delete(&format!("/api/canned/{id}")).status, 404);
+    assert_eq!(bob.delete(&format!("/api/canned/{id}")).status, 204);
+}
+
+#[test]
+fn the_typing_preview_is_off_until_an_admin_turns_it_on() {
+    let (k, pw, site) = setup();
+    with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let (mut ab, mut ag) = agent(&server, &pw);
+    let (mut v, conv, _) = visitor(&server, &site, "");
+    accept(&mut ag, conv);
+    v.send(json!({"type": "typing", "text": "meine Kundennummer ist"}));
+    let t = ag.recv_type("typing");
+    assert!(t.get("text").is_none(), "preview is off by default: {t}");
+    assert_eq!(ab.get("/api/settings").json()["typing_preview"], false);
+    let frame =
+        crate::common::Browser::new(&server.base).get(&format!("/widget/frame?site={site}"));
+    assert!(
+        frame.body.contains("data-typing-preview=\"false\"")
+            || !frame.body.contains("typing-preview")
+    );
+
+    let csrf = ab.get("/api/session").json()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = server.base.clone();
+    let mut bob = crate::common::Browser::new(&server.base);
+    bob.login("acme", "bob@acme.example", &pw);
+    let bcsrf = bob.get("/api/session").json()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bob.headers = vec![
+        ("Origin".into(), own.clone()),
+        ("X-CSRF-Token".into(), bcsrf),
+    ];
+    assert_eq!(
+        bob.put_json("/api/settings", &json!({"typing_preview": true}))
+            .status,
+        403,
+        "agents cannot"
+    );
+    ab.headers = vec![("Origin".into(), own), ("X-CSRF-Token".into(), csrf)];
+    assert_eq!(
+        ab.put_json("/api/settings", &json!({"typing_preview": true}))
+            .status,
+        200
+    );
+    v.send(json!({"type": "typing", "text": "meine Kundennummer ist"}));
+    loop {
+        let t = ag.recv_type("typing");
+        if t.get("text").is_some() {
+            assert_eq!(t["text"], "meine Kundennummer ist");
+            break;
+        }
+    }
+}

@@ -146,6 +146,7 @@ impl Hub {
                         &Out::Typing {
                             conversation_id,
                             who: "agent".into(),
+                            text: None,
                         },
                     );
                 }

@@ -82,6 +82,8 @@ pub enum Command {
     AgentChanged(i64),
     /// A file uploaded over HTTP, to be stored and posted into its conversation.
     PostFile(FileUpload),
+    /// An admin changed the tenant's chat settings: reload them.
+    SettingsChanged,
     /// Stop the hub (server shutdown, tenant deleted).
     Stop,
 }
@@ -151,6 +153,7 @@ pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig) -> HubHandle {
         agents: BTreeMap::new(),
         convs: BTreeMap::new(),
         loaded: false,
+        typing_preview: false,
     };
     std::thread::Builder::new()
         .name(name)
@@ -240,6 +243,8 @@ struct Hub {
     agents: BTreeMap<i64, AgentState>,
     convs: BTreeMap<i64, Conv>,
     loaded: bool,
+    /// Whether agents see the visitor's draft.
+    typing_preview: bool,
 }
 
 impl Hub {
@@ -339,6 +344,7 @@ impl Hub {
             );
         }
         self.convs = convs;
+        self.typing_preview = cstore::chat_settings(c)?.typing_preview;
         let visitor_links: Vec<(ConnId, i64)> = self
             .conns
             .iter()
@@ -400,6 +406,10 @@ impl Hub {
                 self.reroute(out);
             }
             Command::PostFile(upload) => self.post_file(c, upload, out),
+            Command::SettingsChanged => match cstore::chat_settings(c) {
+                Ok(v) => self.typing_preview = v.typing_preview,
+                Err(e) => tracing::error!(error = %e, "reading settings failed"),
+            },
             Command::Available(reply) => {
                 let online = self
                     .agents

@@ -172,16 +172,23 @@ impl Hub {
                 }
                 self.append(c, id, conn, "visitor", None, &text, Some(&client_id), out)?;
             }
-            VisitorIn::Typing {} => {
+            VisitorIn::Typing { text } => {
                 if let Some(id) = current
                     && let Some(agent) = self.convs.get(&id).and_then(|cv| cv.agent_id)
                 {
+                    // The draft goes to the agent only when the tenant enabled the preview.
+                    let text = text.filter(|_| self.typing_preview).map(|t| {
+                        t.chars()
+                            .take(crate::realtime::protocol::MAX_TEXT_CHARS)
+                            .collect()
+                    });
                     let conns = self.agent_conns(agent);
                     out.send_all(
                         conns,
                         &Out::Typing {
                             conversation_id: id,
                             who: "visitor".into(),
+                            text,
                         },
                     );
                 }

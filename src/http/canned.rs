@@ -1,0 +1,123 @@
+//! Canned responses (`/shortcut` in the reply box) and the tenant's chat settings.
+
+use super::client::Client;
+use super::session::{AgentSession, require_csrf};
+use crate::clock::now;
+use crate::error::{ApiError, Error};
+use crate::store::chat as cstore;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+/// `GET /api/canned`: the tenant's shared responses and the agent's own.
+pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    let id = s.agent.id;
+    let rows = web::block(move || s.tenant.with(|c| cstore::list_canned(c, id))).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "canned": rows })))
+}
+
+/// Body of `POST /api/canned`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCanned {
+    shortcut: String,
+    text: String,
+    /// Shared with the whole tenant (admins only).
+    #[serde(default)]
+    shared: bool,
+}
+
+/// `POST /api/canned`.
+pub async fn create(
+    req: HttpRequest,
+    client: Client,
+    session: AgentSession,
+    body: web::Json<NewCanned>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    let b = body.into_inner();
+    let shortcut = b.shortcut.trim().trim_start_matches('/').to_lowercase();
+    let valid = (1..=32).contains(&shortcut.len())
+        && shortcut
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    if !valid {
+        return Err(ApiError::bad_request(
+            "a shortcut has 1-32 characters of a-z, 0-9, - and _",
+        ));
+    }
+    let text = b.text.trim().to_string();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(ApiError::bad_request(
+            "the text must have 1 to 4000 characters",
+        ));
+    }
+    if b.shared && s.agent.role != "admin" {
+        return Err(Error::Forbidden("only admins create shared responses".into()).into());
+    }
+    let owner = (!b.shared).then_some(s.agent.id);
+    let row = web::block(move || {
+        s.tenant
+            .with(|c| cstore::insert_canned(c, owner, &shortcut, &text, now()))
+    })
+    .await??;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(row))
+}
+
+/// `DELETE /api/canned/{id}`: one's own, or a shared one as admin.
+pub async fn delete(
+    req: HttpRequest,
+    client: Client,
+    session: AgentSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    let (id, agent, admin) = (id.into_inner(), s.agent.id, s.agent.role == "admin");
+    let deleted = web::block(move || {
+        s.tenant
+            .with(|c| cstore::delete_canned(c, id, agent, admin))
+    })
+    .await??;
+    if deleted {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+/// `GET /api/settings`.
+pub async fn settings(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    let v = web::block(move || s.tenant.with(|c| cstore::chat_settings(c))).await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// `PUT /api/settings` (admins).
+pub async fn update_settings(
+    req: HttpRequest,
+    client: Client,
+    state: super::State,
+    session: AgentSession,
+    body: web::Json<cstore::ChatSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    if s.agent.role != "admin" {
+        return Err(Error::Forbidden("only admins change settings".into()).into());
+    }
+    let v = body.into_inner();
+    let uuid = s.tenant.uuid.clone();
+    let preview = v.typing_preview;
+    web::block(move || {
+        s.tenant
+            .with(|c| cstore::set_setting(c, "typing_preview", if preview { "on" } else { "off" }))
+    })
+    .await??;
+    let st = state.clone();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    hub.send(crate::realtime::hub::Command::SettingsChanged);
+    Ok(HttpResponse::Ok().json(v))
+}
