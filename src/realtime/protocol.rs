@@ -231,6 +231,8 @@ pub enum Out {
     Ready {
         /// The agent's id.
         agent_id: i64,
+        /// The agent's current status (shared by all their sockets).
+        status: AgentStatus,
         /// Open conversations of this agent.
         conversations: Vec<ConversationOut>,
     },

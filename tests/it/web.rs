@@ -21,7 +21,7 @@ fn assert_security_headers(res: &crate::common::Res, what: &str) {
         Some("nosniff"),
         "{what}"
     );
-    assert_eq!(res.header("referrer-policy"), Some("no-referrer"), "{what}");
+    assert_eq!(res.header("referrer-policy"), Some("same-origin"), "{what}");
     assert_eq!(res.header("x-frame-options"), Some("DENY"), "{what}");
     assert!(
         res.header("x-request-id").is_some_and(|v| v.len() == 16),

@@ -36,6 +36,11 @@ impl Hub {
                     conn,
                     &Out::Ready {
                         agent_id,
+                        status: self
+                            .agents
+                            .get(&agent_id)
+                            .map(|a| a.status)
+                            .unwrap_or(AgentStatus::Online),
                         conversations: mine
                             .iter()
                             .filter_map(|id| self.conversation_out(*id))

@@ -705,8 +705,10 @@ impl Hub {
                     &Out::Message(Box::new(MessageOut {
                         conversation_id: id,
                         seq: m.seq,
-                        author_name: match (m.author.as_str(), m.agent_id) {
-                            ("agent", Some(a)) => Some(self.agent_name(c, a)?),
+                        // Agent messages and agent-caused system entries (accepted,
+                        // transferred) name the agent, live and replayed alike.
+                        author_name: match m.agent_id {
+                            Some(a) if m.author != "visitor" => Some(self.agent_name(c, a)?),
                             _ => None,
                         },
                         author: m.author,

@@ -1,0 +1,416 @@
+// What the dashboard knows about chats, built from the agent socket's frames (docs/protocol.md).
+// The view listens to its events; it never talks to the socket itself.
+
+const TYPING_SHOWN_MS = 4000;
+const TYPING_SEND_EVERY_MS = 2000;
+const RESEND_AFTER_MS = 10000;
+const STATUSES = ['online', 'away', 'offline'];
+
+function newClientId() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  // randomUUID needs a secure context; plain-HTTP installs behind a LAN address still work.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+const isInt = (v) => Number.isSafeInteger(v);
+const str = (v) => (typeof v === 'string' ? v : '');
+
+function storageGet(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function storageSet(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    /* storage disabled: the choice lasts for this page */
+  }
+}
+
+/**
+ * A conversation as the dashboard holds it.
+ * @typedef {{id:number, visitorName:string, visitorEmail:string, status:string,
+ *   msgs:Map<number,object>, seq:number, unread:number, quiet:boolean, typingUntil:number,
+ *   endReason:string}} Conv  (endReason: '', 'closed', 'offline' or 'transferred')
+ */
+
+/**
+ * Events (CustomEvent detail in brackets):
+ * ready {first}, queue {waiting, added, first}, conv {conv, created}, removed {id},
+ * message {conv, msg, live}, pending {p}, ack {p, msg}, typing {conv}, error {code, message},
+ * status {status}, unread {conv}.
+ */
+export class ChatModel extends EventTarget {
+  constructor(myName) {
+    super();
+    this.myName = myName;
+    this.agentId = null;
+    /** @type {Map<number, Conv>} */
+    this.convs = new Map();
+    /** client_id → {clientId, convId, text, sentAt, failed, createdAt} */
+    this.pending = new Map();
+    this.queue = [];
+    this.queueKnown = null; // ids in the last queue frame; null before the first one
+    this.readyCount = 0;
+    this.closingByMe = new Set();
+    this.acceptingByMe = new Set();
+    this.lastTypingSent = new Map();
+    this.status = STATUSES.includes(storageGet('kontor.status')) ? storageGet('kontor.status') : 'online';
+    this.statusChosenHere = false;
+    this.clockOffset = 0; // server time − local time, ms
+    this.conn = null;
+  }
+
+  /** Wires the model to a Connection. */
+  attach(conn) {
+    this.conn = conn;
+    conn.addEventListener('frame', (e) => this.onFrame(e.detail));
+    setInterval(() => this.resendStale(), RESEND_AFTER_MS / 2);
+    window.addEventListener('storage', (e) => {
+      // Another tab changed this agent's status: the server has it already, just show it.
+      if (e.key === this.statusKey() && STATUSES.includes(e.newValue)) {
+        this.status = e.newValue;
+        this.emit('status', { status: this.status });
+      }
+    });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Server's clock, in unix seconds (queue `since` and message `at` are server times). */
+  serverNow() {
+    return (Date.now() + this.clockOffset) / 1000;
+  }
+
+  /** The `hello` frame: every open conversation we hold with the last contiguous seq seen. */
+  hello() {
+    const seen = [];
+    for (const c of this.convs.values()) if (c.status === 'open') seen.push([c.id, c.seq]);
+    return { type: 'hello', seen };
+  }
+
+  statusKey() {
+    return this.agentId === null ? 'kontor.status' : `kontor.status.${this.agentId}`;
+  }
+
+  displayName(conv) {
+    return conv.visitorName || null;
+  }
+
+  // ----- frames -----
+
+  onFrame(f) {
+    switch (f.type) {
+      case 'ready':
+        return this.onReady(f);
+      case 'message':
+        return this.onMessage(f);
+      case 'ack':
+        return this.onAck(f);
+      case 'queue':
+        return this.onQueue(f);
+      case 'conversation':
+        return this.onConversation(f);
+      case 'typing':
+        return this.onTyping(f);
+      case 'error':
+        return this.onError(f);
+      default:
+        return undefined; // pong and anything newer than this page
+    }
+  }
+
+  onReady(f) {
+    if (!isInt(f.agent_id)) return;
+    const first = this.readyCount === 0;
+    this.readyCount += 1;
+    this.agentId = f.agent_id;
+    if (first && this.statusChosenHere) {
+      storageSet(this.statusKey(), this.status);
+    } else if (first) {
+      const stored = storageGet(this.statusKey());
+      if (STATUSES.includes(stored)) this.status = stored;
+      this.emit('status', { status: this.status });
+    }
+    const open = new Set();
+    for (const c of Array.isArray(f.conversations) ? f.conversations : []) {
+      if (!c || !isInt(c.conversation_id) || c.status !== 'open') continue;
+      open.add(c.conversation_id);
+      // Chats new to this page get their whole history now: that is not "unread".
+      this.upsert(c, { quiet: !this.convs.has(c.conversation_id) });
+    }
+    for (const conv of this.convs.values()) {
+      if (conv.status === 'open' && !open.has(conv.id)) {
+        conv.endReason = 'offline';
+        this.markClosed(conv);
+      }
+    }
+    // A new socket may be a fresh presence on the server (status resets to online): restate it.
+    this.conn.send({ type: 'status', status: this.status });
+    this.resendPending();
+    this.emit('ready', { first });
+  }
+
+  upsert(c, { quiet = false } = {}) {
+    let conv = this.convs.get(c.conversation_id);
+    const created = !conv;
+    if (!conv) {
+      conv = {
+        id: c.conversation_id,
+        visitorName: '',
+        visitorEmail: '',
+        status: 'open',
+        msgs: new Map(),
+        seq: 0,
+        unread: 0,
+        quiet,
+        typingUntil: 0,
+        endReason: '',
+      };
+      this.convs.set(conv.id, conv);
+    }
+    if (typeof c.visitor_name === 'string') conv.visitorName = c.visitor_name;
+    if (typeof c.visitor_email === 'string') conv.visitorEmail = c.visitor_email;
+    if (c.status === 'open') {
+      conv.status = 'open';
+      conv.endReason = '';
+    }
+    this.emit('conv', { conv, created, acceptedHere: this.acceptingByMe.delete(conv.id) });
+    return conv;
+  }
+
+  onMessage(f) {
+    if (!isInt(f.conversation_id) || !isInt(f.seq) || f.seq < 1) return;
+    const author = ['visitor', 'agent', 'system'].includes(f.author) ? f.author : 'system';
+    let conv = this.convs.get(f.conversation_id);
+    if (!conv) {
+      // Should not happen (ready/conversation come first); keep the entry rather than lose it.
+      conv = this.upsert({ conversation_id: f.conversation_id, status: 'open' }, { quiet: true });
+    }
+    if (conv.msgs.has(f.seq)) return;
+    const msg = {
+      seq: f.seq,
+      author,
+      authorName: str(f.author_name),
+      text: str(f.text),
+      at: isInt(f.at) ? f.at : Math.floor(this.serverNow()),
+      file:
+        f.file && isInt(f.file.id)
+          ? { id: f.file.id, name: str(f.file.name), size: isInt(f.file.size) ? f.file.size : 0 }
+          : null,
+    };
+    this.add(conv, msg);
+    const live = !conv.quiet;
+    if (live && author === 'visitor') {
+      conv.unread += 1;
+      conv.typingUntil = 0;
+    }
+    this.emit('message', { conv, msg, live });
+  }
+
+  add(conv, msg) {
+    conv.msgs.set(msg.seq, msg);
+    while (conv.msgs.has(conv.seq + 1)) conv.seq += 1;
+  }
+
+  onAck(f) {
+    const p = this.pending.get(f.client_id);
+    if (!p || !isInt(f.seq)) return;
+    this.pending.delete(f.client_id);
+    const conv = this.convs.get(p.convId);
+    let msg = null;
+    if (conv && !conv.msgs.has(f.seq)) {
+      msg = {
+        seq: f.seq,
+        author: 'agent',
+        authorName: this.myName,
+        text: p.text,
+        at: Math.floor(this.serverNow()),
+        file: null,
+      };
+      this.add(conv, msg);
+    }
+    this.emit('ack', { p, conv, msg });
+  }
+
+  onQueue(f) {
+    const waiting = [];
+    for (const w of Array.isArray(f.waiting) ? f.waiting : []) {
+      if (!w || !isInt(w.conversation_id)) continue;
+      waiting.push({
+        id: w.conversation_id,
+        visitorName: str(w.visitor_name),
+        since: isInt(w.since) ? w.since : Math.floor(this.serverNow()),
+        offeredTo: isInt(w.offered_to) ? w.offered_to : null,
+      });
+    }
+    const first = this.queueKnown === null;
+    const known = this.queueKnown || new Set();
+    const added = first ? [] : waiting.filter((w) => !known.has(w.id));
+    this.queueKnown = new Set(waiting.map((w) => w.id));
+    this.queue = waiting;
+    // The server sends `queue` after the replay that follows `hello` or `accept`: what comes
+    // from now on is live.
+    for (const conv of this.convs.values()) conv.quiet = false;
+    this.emit('queue', { waiting, added, first });
+  }
+
+  onConversation(f) {
+    if (!isInt(f.conversation_id)) return;
+    const conv = this.convs.get(f.conversation_id);
+    if (f.status === 'open' && f.agent_id === this.agentId && this.agentId !== null) {
+      this.upsert(f, { quiet: !conv });
+    } else if (conv && conv.status === 'open') {
+      // Closed, or no longer ours (handed to another agent).
+      if (typeof f.visitor_name === 'string') conv.visitorName = f.visitor_name;
+      conv.endReason = f.status === 'closed' ? 'closed' : 'transferred';
+      this.markClosed(conv);
+    }
+  }
+
+  markClosed(conv) {
+    conv.status = 'closed';
+    conv.typingUntil = 0;
+    for (const p of this.pending.values()) {
+      if (p.convId === conv.id && !p.failed) {
+        p.failed = true;
+        this.emit('pending', { p });
+      }
+    }
+    if (this.closingByMe.delete(conv.id)) {
+      this.remove(conv.id);
+    } else {
+      this.emit('conv', { conv, created: false, acceptedHere: false });
+    }
+  }
+
+  onTyping(f) {
+    const conv = this.convs.get(f.conversation_id);
+    if (!conv || conv.status !== 'open' || f.who !== 'visitor') return;
+    conv.typingUntil = Date.now() + TYPING_SHOWN_MS;
+    this.emit('typing', { conv });
+  }
+
+  onError(f) {
+    const code = str(f.code);
+    this.emit('error', { code, message: str(f.message) });
+    // The frame was refused, not lost: replies go out again with the same client_id.
+    if (code === 'busy' || code === 'rate_limited' || code === 'not_stored') {
+      setTimeout(() => this.resendPending(), 1500 + Math.random() * 1000);
+    }
+  }
+
+  // ----- actions -----
+
+  /** Queues a reply; it stays pending until the server's `ack`, across reconnects. */
+  sendMessage(convId, text) {
+    const conv = this.convs.get(convId);
+    if (!conv || conv.status !== 'open') return null;
+    const p = { clientId: newClientId(), convId, text, sentAt: 0, failed: false };
+    this.pending.set(p.clientId, p);
+    this.emit('pending', { p });
+    this.transmit(p);
+    this.lastTypingSent.delete(convId);
+    return p;
+  }
+
+  transmit(p) {
+    if (p.failed) return;
+    if (this.conn.send({ type: 'message', conversation_id: p.convId, client_id: p.clientId, text: p.text })) {
+      p.sentAt = Date.now();
+    }
+  }
+
+  resendPending() {
+    if (!this.conn.open) return;
+    for (const p of this.pending.values()) this.transmit(p);
+  }
+
+  resendStale() {
+    if (!this.conn.open || this.readyCount === 0) return;
+    const now = Date.now();
+    for (const p of this.pending.values()) {
+      if (!p.failed && now - p.sentAt > RESEND_AFTER_MS) this.transmit(p);
+    }
+  }
+
+  /** Forgets a reply that can no longer be delivered. */
+  discardPending(clientId) {
+    const p = this.pending.get(clientId);
+    if (!p) return;
+    this.pending.delete(clientId);
+    this.emit('ack', { p, conv: this.convs.get(p.convId), msg: null });
+  }
+
+  hasUndelivered() {
+    for (const p of this.pending.values()) if (!p.failed) return true;
+    return false;
+  }
+
+  accept(convId) {
+    const ok = this.conn.send({ type: 'accept', conversation_id: convId });
+    if (ok) this.acceptingByMe.add(convId);
+    return ok;
+  }
+
+  close(convId) {
+    const ok = this.conn.send({ type: 'close', conversation_id: convId });
+    if (ok) this.closingByMe.add(convId);
+    return ok;
+  }
+
+  /** Called while the agent types; sends `typing` at most every 2 s per chat. */
+  typing(convId) {
+    const conv = this.convs.get(convId);
+    if (!conv || conv.status !== 'open') return;
+    const now = Date.now();
+    if (now - (this.lastTypingSent.get(convId) || 0) < TYPING_SEND_EVERY_MS) return;
+    if (this.conn.send({ type: 'typing', conversation_id: convId })) this.lastTypingSent.set(convId, now);
+  }
+
+  setStatus(status) {
+    if (!STATUSES.includes(status)) return;
+    this.status = status;
+    this.statusChosenHere = true;
+    storageSet(this.statusKey(), status);
+    this.conn.send({ type: 'status', status });
+    this.emit('status', { status });
+  }
+
+  markRead(convId) {
+    const conv = this.convs.get(convId);
+    if (conv && conv.unread) {
+      conv.unread = 0;
+      this.emit('unread', { conv });
+    }
+  }
+
+  /** Drops a closed chat from the list. */
+  remove(convId) {
+    if (!this.convs.delete(convId)) return;
+    for (const [id, p] of this.pending) if (p.convId === convId) this.pending.delete(id);
+    this.emit('removed', { id: convId });
+  }
+
+  /** Estimates the server's clock from a `Date` response header. */
+  async syncClock() {
+    try {
+      const t0 = Date.now();
+      const res = await fetch('/api/session', { credentials: 'same-origin', cache: 'no-store' });
+      const date = Date.parse(res.headers.get('Date') || '');
+      if (!Number.isNaN(date)) {
+        const offset = date + 500 - (t0 + Date.now()) / 2; // Date has 1 s resolution
+        this.clockOffset = Math.abs(offset) > 2000 ? offset : 0;
+      }
+    } catch {
+      /* keep the local clock */
+    }
+  }
+}
