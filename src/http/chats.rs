@@ -101,3 +101,10 @@ pub async fn offline_inbox(session: AgentSession) -> Result<HttpResponse, ApiErr
     let rows = web::block(move || db.with(|c| cstore::list_offline(c, 500))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows })))
 }
+
+/// `GET /api/departments`: the tenant's departments (for transfers).
+pub async fn departments(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    let db = session.0.tenant.clone();
+    let rows = web::block(move || db.with(|c| crate::store::tenant::list_departments(c))).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": rows })))
+}

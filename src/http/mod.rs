@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(chats::messages),
     )
     .route("/api/offline", web::get().to(chats::offline_inbox))
+    .route("/api/departments", web::get().to(chats::departments))
     .route("/api/canned", web::get().to(canned::list))
     .route("/api/canned", web::post().to(canned::create))
     .route("/api/canned/{id}", web::delete().to(canned::delete))
