@@ -297,3 +297,63 @@ fn catalogs_are_served_for_the_browser() {
     assert_eq!(b.get("/i18n/..%2Fmaster.key").status, 404);
     assert_eq!(b.get("/i18n/nope.json").status, 404);
 }
+
+/// Every key of a JSON value, recursively.
+fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                keys(x, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn agent_responses_never_carry_visitor_tokens_hashes_or_keys() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let (mut ab, mut ag) = agent(&server, &pw);
+    let (mut v, conv, token) = visitor(&server, &site, "Vera");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    v.send(json!({"type": "message", "client_id": "m1", "text": "hi"}));
+    v.recv_type("ack");
+    let mut frames = ag.drain(std::time::Duration::from_millis(500));
+    for path in [
+        "/api/session",
+        "/api/conversations",
+        &format!("/api/conversations/{conv}/messages"),
+        "/api/offline",
+        "/api/canned",
+        "/api/settings",
+        "/api/departments",
+    ] {
+        let res = ab.get(path);
+        assert_eq!(res.status, 200, "{path}");
+        frames.push(res.json());
+    }
+    let secret = token.split_once('.').unwrap().1.to_string();
+    for f in &frames {
+        let text = f.to_string();
+        assert!(!text.contains(&secret), "visitor token leaked: {text}");
+        assert!(!text.contains("argon2"), "password hash leaked: {text}");
+        let mut ks = Vec::new();
+        keys(f, &mut ks);
+        for key in ks {
+            assert!(
+                ![
+                    "token",
+                    "visitor_token_hash",
+                    "token_hash",
+                    "password_hash",
+                    "wrapped_key"
+                ]
+                .contains(&key.as_str()),
+                "agent response has a {key} field: {text}"
+            );
+        }
+    }
+}
