@@ -32,6 +32,15 @@ pub async fn site(state: &State, key: &str) -> Result<Option<SiteRecord>, ApiErr
     .await??)
 }
 
+/// Whether any of the tenant's agents is online (asks the tenant's hub).
+async fn any_agent_online(state: &State, tenant_uuid: &str) -> Result<bool, ApiError> {
+    let st = state.clone();
+    let uuid = tenant_uuid.to_string();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    Ok(hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false))
+}
+
 fn origin_of(req: &HttpRequest) -> String {
     req.headers()
         .get(header::ORIGIN)
@@ -54,12 +63,7 @@ pub async fn config(
     else {
         return Err(ApiError::not_found());
     };
-    let st = state.clone();
-    let uuid = site.tenant_uuid.clone();
-    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let available =
-        hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false);
+    let available = any_agent_online(&state, &site.tenant_uuid).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
         .insert_header((header::VARY, "Origin"))
@@ -79,12 +83,7 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     let lang = Lang::parse(&q.lang)
         .or_else(|| Lang::parse(&site.look.lang))
         .unwrap_or(Lang::En);
-    let st = state.clone();
-    let uuid = site.tenant_uuid.clone();
-    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let available =
-        hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false);
+    let available = any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
     let settings = web::block(move || -> Result<_, Error> {

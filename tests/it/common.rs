@@ -322,16 +322,35 @@ impl Browser {
         }
     }
 
-    pub fn get(&mut self, path: &str) -> Res {
-        let mut req = self.agent.get(format!("{}{}", self.base, path));
+    /// Sends a request with the jar's cookies, the browser's headers and `extra` headers.
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Res {
+        let url = format!("{}{}", self.base, path);
+        let mut req = ureq::http::Request::builder().method(method).uri(url);
         if !self.cookies.is_empty() {
             req = req.header("Cookie", self.cookie_header());
         }
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        let res = req.call().unwrap();
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let (content_type, bytes) = body.unwrap_or(("", Vec::new()));
+        if !content_type.is_empty() {
+            req = req.header("Content-Type", content_type);
+        }
+        let res = self.agent.run(req.body(bytes).unwrap()).unwrap();
         self.absorb(res)
+    }
+
+    pub fn get(&mut self, path: &str) -> Res {
+        self.request("GET", path, &[], None)
     }
 
     /// POSTs a form with `Origin` set to `origin` (None: no Origin header).
@@ -341,79 +360,53 @@ impl Browser {
         origin: Option<&str>,
         fields: &[(&str, &str)],
     ) -> Res {
-        let mut req = self.agent.post(format!("{}{}", self.base, path));
-        if !self.cookies.is_empty() {
-            req = req.header("Cookie", self.cookie_header());
-        }
-        if let Some(o) = origin {
-            req = req.header("Origin", o);
-        }
-        for (k, v) in &self.headers {
-            req = req.header(k, v);
-        }
-        let res = req.send_form(fields.iter().copied()).unwrap();
-        self.absorb(res)
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let origin_header: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+        self.request(
+            "POST",
+            path,
+            &origin_header,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+        )
     }
 
     /// POSTs JSON with the browser's headers (Origin only if set in `headers`).
     pub fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Res {
-        let mut req = self.agent.post(format!("{}{}", self.base, path));
-        if !self.cookies.is_empty() {
-            req = req.header("Cookie", self.cookie_header());
-        }
-        for (k, v) in &self.headers {
-            req = req.header(k, v);
-        }
-        let res = req
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .unwrap();
-        self.absorb(res)
+        self.request(
+            "POST",
+            path,
+            &[],
+            Some(("application/json", body.to_string().into_bytes())),
+        )
     }
 
     /// PUTs JSON with the browser's headers.
     pub fn put_json(&mut self, path: &str, body: &serde_json::Value) -> Res {
-        let mut req = self.agent.put(format!("{}{}", self.base, path));
-        if !self.cookies.is_empty() {
-            req = req.header("Cookie", self.cookie_header());
-        }
-        for (k, v) in &self.headers {
-            req = req.header(k, v);
-        }
-        let res = req
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .unwrap();
-        self.absorb(res)
+        self.request(
+            "PUT",
+            path,
+            &[],
+            Some(("application/json", body.to_string().into_bytes())),
+        )
     }
 
     /// DELETEs with the browser's headers.
     pub fn delete(&mut self, path: &str) -> Res {
-        let mut req = self.agent.delete(format!("{}{}", self.base, path));
-        if !self.cookies.is_empty() {
-            req = req.header("Cookie", self.cookie_header());
-        }
-        for (k, v) in &self.headers {
-            req = req.header(k, v);
-        }
-        let res = req.call().unwrap();
-        self.absorb(res)
+        self.request("DELETE", path, &[], None)
     }
 
     /// POSTs raw bytes with extra headers (and the browser's cookies).
     pub fn post_bytes(&mut self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Res {
-        let mut req = self.agent.post(format!("{}{}", self.base, path));
-        if !self.cookies.is_empty() {
-            req = req.header("Cookie", self.cookie_header());
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let res = req
-            .header("Content-Type", "application/octet-stream")
-            .send(body)
-            .unwrap();
-        self.absorb(res)
+        self.request(
+            "POST",
+            path,
+            headers,
+            Some(("application/octet-stream", body.to_vec())),
+        )
     }
 
     /// POSTs a form from our own origin, as the browser would from our page.
@@ -450,6 +443,18 @@ impl Browser {
             .find(|(k, _)| k.ends_with("kontor_session"))
             .map(|(_, v)| v)
     }
+}
+
+/// Percent-encodes a form field.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The value of `<input type="hidden" name=NAME value="…">` in a page.
