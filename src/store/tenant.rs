@@ -127,32 +127,34 @@ pub fn agent_credentials(c: &Connection, email: &str) -> Result<Option<AgentCred
 
 /// Sets a new password hash and ends all of the agent's sessions.
 pub fn set_password(c: &mut Connection, email: &str, password_hash: &str) -> Result<AgentRecord> {
-    let tx = c.transaction()?;
-    let n = tx.execute(
+    change_and_end_sessions(
+        c,
+        email,
         "UPDATE agents SET password_hash = ?2 WHERE email = ?1",
-        params![email, password_hash],
-    )?;
-    if n == 0 {
-        return Err(Error::NotFound(format!("agent {email:?}")));
-    }
-    tx.execute(
-        "DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE email = ?1)",
-        [email],
-    )?;
-    let rec = tx.query_row(
-        &format!("SELECT {AGENT_COLUMNS} FROM agents a WHERE a.email = ?1"),
-        [email],
-        agent_from_row,
-    )?;
-    tx.commit()?;
-    Ok(rec)
+        &password_hash,
+    )
 }
 
 /// Disables an agent and ends all of their sessions.
 pub fn disable_agent(c: &mut Connection, email: &str) -> Result<AgentRecord> {
+    change_and_end_sessions(
+        c,
+        email,
+        "UPDATE agents SET disabled = ?2 WHERE email = ?1",
+        &1,
+    )
+}
+
+/// Runs `update` (parameters: email, value) and deletes the agent's sessions, in one
+/// transaction, so a changed password or a disabled account leaves no session alive.
+fn change_and_end_sessions(
+    c: &mut Connection,
+    email: &str,
+    update: &str,
+    value: &dyn rusqlite::ToSql,
+) -> Result<AgentRecord> {
     let tx = c.transaction()?;
-    let n = tx.execute("UPDATE agents SET disabled = 1 WHERE email = ?1", [email])?;
-    if n == 0 {
+    if tx.execute(update, params![email, value])? == 0 {
         return Err(Error::NotFound(format!("agent {email:?}")));
     }
     tx.execute(
