@@ -164,6 +164,16 @@ fn run(
         // A stable line that scripts and tests wait for.
         println!("kontor ready: listening on {base}");
         tracing::info!(%base, version = env!("CARGO_PKG_VERSION"), "ready");
+        let handle = bound.handle();
+        let rt = realtime.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_stop_signal().await;
+            tracing::info!("stopping: closing sockets, finishing requests");
+            // Hubs first: every chat socket closes at once (clients resume elsewhere or
+            // later), so the graceful stop only waits for ordinary requests.
+            rt.stop_all();
+            handle.stop(true).await;
+        });
         let served = bound.run().await;
         realtime.stop_all();
         admin_task.abort();
@@ -174,4 +184,20 @@ fn run(
     store.close_tenants();
     tracing::info!("stopped; databases closed");
     result
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for signals; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }

@@ -116,7 +116,12 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// Runs until SIGTERM/SIGINT; in-flight requests finish first.
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until stopped through the handle; in-flight requests finish first.
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
@@ -137,6 +142,8 @@ pub fn bind(state: AppState) -> Result<Bound> {
             .configure(routes)
     };
     let server = HttpServer::new(factory)
+        // Signals are ours (see `serve`): sockets are told to go before requests drain.
+        .disable_signals()
         .shutdown_timeout(10)
         .client_request_timeout(std::time::Duration::from_secs(10));
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -54,12 +54,24 @@ fn origin_of(req: &HttpRequest) -> String {
 pub async fn config(
     req: HttpRequest,
     state: State,
+    client: Client,
     q: web::Query<SiteQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let origin = origin_of(&req);
+    let mut origin = origin_of(&req);
+    // Browsers send no Origin on same-origin GETs (our own chat frame, the demo page).
+    let same_origin = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        == Some("same-origin");
+    if origin.is_empty() && same_origin {
+        origin = client.origin.clone();
+    }
+    // Our own frame may always ask; other pages only from the site's origins.
+    let own = !origin.is_empty() && origin == client.origin;
     let Some(site) = site(&state, &q.site)
         .await?
-        .filter(|s| s.origins.contains(&origin))
+        .filter(|s| own || s.origins.contains(&origin))
     else {
         return Err(ApiError::not_found());
     };

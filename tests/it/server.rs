@@ -154,3 +154,24 @@ fn demo_page_is_not_served_outside_demo_mode() {
     let server = k.server(&[]);
     assert_eq!(Browser::new(&server.base).get("/demo").status, 404);
 }
+
+#[test]
+fn sigterm_closes_chat_sockets_at_once() {
+    let (k, pw, site) = crate::chat::setup();
+    let mut server = k.server(&[]);
+    let (_b, mut agent) = crate::chat::agent(&server, &pw);
+    let (mut v, _, _) = crate::chat::visitor(&server, &site, "");
+    let t0 = std::time::Instant::now();
+    assert_eq!(server.stop(), Some(0));
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(
+        v.close_code(),
+        Some(1013),
+        "the widget is told to come back"
+    );
+    assert_eq!(agent.close_code(), Some(1013));
+}

@@ -357,3 +357,21 @@ fn agent_responses_never_carry_visitor_tokens_hashes_or_keys() {
         }
     }
 }
+
+#[test]
+fn our_own_frame_may_ask_for_the_config_without_an_origin() {
+    let (k, _, site) = setup();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    b.headers
+        .push(("Sec-Fetch-Site".into(), "same-origin".into()));
+    let res = b.get(&format!("/api/widget/config?site={site}"));
+    assert_eq!(res.status, 200, "{}", res.body);
+    // Without the browser's same-origin marker there is no such exception.
+    assert_eq!(
+        Browser::new(&server.base)
+            .get(&format!("/api/widget/config?site={site}"))
+            .status,
+        404
+    );
+}
