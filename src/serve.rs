@@ -117,6 +117,9 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
         println!("  password:  {}", access.password);
         println!("  data dir:  {}", data_dir.display());
         println!();
+        println!("  Sign in to the dashboard in one window, open the demo page in another");
+        println!("  (a private window), click \"Chat\" and talk to yourself.");
+        println!();
         Ok(())
     });
     drop(temp);
