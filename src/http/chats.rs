@@ -67,12 +67,18 @@ struct LogEntry {
 }
 
 /// `GET /api/conversations/{id}/messages`: one conversation's whole log.
-pub async fn messages(session: AgentSession, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn messages(
+    session: AgentSession,
+    client: super::client::Client,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let log = web::block(move || {
         db.with(|c| {
-            cstore::conversation(c, id)?.ok_or_else(|| Error::NotFound("conversation".into()))?;
+            if cstore::conversation(c, id)?.is_none() {
+                return Ok(None);
+            }
             cstore::all_messages(c, id)?
                 .into_iter()
                 .map(|m| {
@@ -89,9 +95,14 @@ pub async fn messages(session: AgentSession, id: web::Path<i64>) -> Result<HttpR
                     })
                 })
                 .collect::<Result<Vec<_>, Error>>()
+                .map(Some)
         })
     })
     .await??;
+    let Some(log) = log else {
+        super::session::audit_denied(&session.0, &client, format!("conversation#{id}")).await;
+        return Err(ApiError::not_found());
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversation_id": id, "messages": log })))
 }
 

@@ -208,11 +208,15 @@ pub async fn visitor_download(
 /// `GET /api/files/{id}`: a file of the agent's tenant.
 pub async fn agent_download(
     session: AgentSession,
+    client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let found = web::block(move || db.with(|c| cstore::file(c, id))).await??;
-    let (_, file, data) = found.ok_or_else(ApiError::not_found)?;
+    let Some((_, file, data)) = found else {
+        super::session::audit_denied(&session.0, &client, format!("file#{id}")).await;
+        return Err(ApiError::not_found());
+    };
     Ok(attachment(file, data))
 }

@@ -128,3 +128,30 @@ pub fn require_csrf(
         Err(ApiError::csrf())
     }
 }
+
+/// Records that the signed-in agent asked for an object they may not see (answered 404).
+pub async fn audit_denied(session: &Session, client: &super::client::Client, object: String) {
+    let db = session.tenant.clone();
+    let actor = session.agent.email.clone();
+    let ip = crate::domain::ip::truncate(client.ip).to_string();
+    let rid = client.request_id.clone();
+    let written = web::block(move || {
+        db.with(|c| {
+            crate::store::tenant::audit(
+                c,
+                &crate::store::tenant::AuditEntry {
+                    actor: &actor,
+                    action: "access",
+                    object: &object,
+                    result: "authz denied",
+                    ip: &ip,
+                    request_id: &rid,
+                },
+            )
+        })
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!("writing the audit log failed");
+    }
+}

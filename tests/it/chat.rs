@@ -90,6 +90,17 @@ fn accept(agent: &mut Ws, conv: i64) {
     );
 }
 
+/// How many "authz denied" entries a tenant's audit log holds.
+pub fn audit_denials(k: &Kontor, tenant: &str) -> usize {
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug(tenant).unwrap();
+    db.with(|c| kontor::store::tenant::recent_audit(c, 1000))
+        .unwrap()
+        .iter()
+        .filter(|r| r.result == "authz denied")
+        .count()
+}
+
 fn db_count(k: &Kontor, sql: &str) -> i64 {
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
@@ -477,6 +488,9 @@ fn agents_cannot_reach_other_tenants_or_other_agents_chats() {
         eve.send(f);
         assert_eq!(eve.recv_type("error")["code"], "not_found");
     }
+    // Each refusal is in beta's audit log.
+    let denied = audit_denials(&k, "beta");
+    assert_eq!(denied, 3, "authz denials audited");
     // Bob (same tenant) cannot write into Ann's chat or take it.
     let (_bb, mut bob) = agent_as(&server, "bob@acme.example", &pw);
     bob.send(json!({"type": "message", "conversation_id": conv, "client_id": "x", "text": "hi"}));

@@ -284,6 +284,12 @@ fn another_tenants_agent_sees_none_of_this_tenants_history() {
         404
     );
     assert_eq!(eve.get("/api/offline").json()["messages"], json!([]));
+    assert_eq!(eve.get("/api/files/1").status, 404);
+    assert_eq!(
+        crate::chat::audit_denials(&k, "beta"),
+        2,
+        "both refusals audited"
+    );
 }
 
 #[test]

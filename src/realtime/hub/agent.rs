@@ -74,7 +74,7 @@ impl Hub {
                         return Ok(());
                     }
                     None => {
-                        out.send(conn, &not_found());
+                        self.deny(c, conn, agent_id, conversation_id, out)?;
                         return Ok(());
                     }
                 }
@@ -126,7 +126,7 @@ impl Hub {
                 text,
             } => {
                 if !self.owns(agent_id, conversation_id) {
-                    out.send(conn, &not_found());
+                    self.deny(c, conn, agent_id, conversation_id, out)?;
                     return Ok(());
                 }
                 if let Err(e) = check_message(&client_id, &text) {
@@ -162,7 +162,7 @@ impl Hub {
                 text,
             } => {
                 if !self.owns(agent_id, conversation_id) {
-                    out.send(conn, &not_found());
+                    self.deny(c, conn, agent_id, conversation_id, out)?;
                     return Ok(());
                 }
                 if let Err(e) = check_message(&client_id, &text) {
@@ -202,7 +202,7 @@ impl Hub {
                 to_department,
             } => {
                 if !self.owns(agent_id, conversation_id) {
-                    out.send(conn, &not_found());
+                    self.deny(c, conn, agent_id, conversation_id, out)?;
                     return Ok(());
                 }
                 match (to_agent, to_department) {
@@ -227,7 +227,7 @@ impl Hub {
             }
             AgentIn::Close { conversation_id } => {
                 if !self.owns(agent_id, conversation_id) {
-                    out.send(conn, &not_found());
+                    self.deny(c, conn, agent_id, conversation_id, out)?;
                     return Ok(());
                 }
                 self.close(c, conversation_id, out)?;
@@ -367,5 +367,36 @@ impl Hub {
             cv.status = "transferred".into();
             out.send_all(self.agent_conns(from), &Out::Conversation(cv));
         }
+    }
+
+    /// Refuses a frame about a conversation the agent may not touch: the same answer as for
+    /// a missing one, and an audit entry.
+    fn deny(
+        &self,
+        c: &Connection,
+        conn: ConnId,
+        agent_id: i64,
+        conversation_id: i64,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        out.send(conn, &not_found());
+        let actor = format!("agent#{agent_id}");
+        let object = format!("conversation#{conversation_id}");
+        tstore::audit(
+            c,
+            &tstore::AuditEntry {
+                actor: &actor,
+                action: "chat.access",
+                object: &object,
+                result: "authz denied",
+                ..Default::default()
+            },
+        )?;
+        tracing::warn!(
+            agent_id,
+            conversation_id,
+            "agent frame refused: not their conversation"
+        );
+        Ok(())
     }
 }
