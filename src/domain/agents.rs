@@ -40,12 +40,18 @@ pub fn normalize_email(raw: &str) -> Result<String> {
     let valid = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
+            // The unquoted address syntax: no spaces, colons, brackets or quotes, so an
+            // address can never be mistaken for a URL scheme or markup.
             Some((local, domain)) => {
                 !local.is_empty()
-                    && !domain.contains('@')
+                    && local.len() <= 64
+                    && local
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
                     && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
+                    && domain.split('.').all(|l| {
+                        !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })
             }
             None => false,
         };
@@ -132,7 +138,18 @@ mod tests {
             "ann@example.com"
         );
         for bad in [
-            "", "ann", "@x.de", "a@b", "a@@b.de", "a b@c.de", "a\n@b.de", "a@.de",
+            "",
+            "ann",
+            "@x.de",
+            "a@b",
+            "a@@b.de",
+            "a b@c.de",
+            "a\n@b.de",
+            "a@.de",
+            "javascript:alert(1)//@x.com",
+            "\"a\"@b.de",
+            "a@b_c.de",
+            "<a>@b.de",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }

@@ -63,6 +63,7 @@ struct LogEntry {
     author: String,
     author_name: Option<String>,
     text: String,
+    file: Option<cstore::FileRef>,
     at: i64,
 }
 
@@ -82,8 +83,10 @@ pub async fn messages(
             cstore::all_messages(c, id)?
                 .into_iter()
                 .map(|m| {
-                    let author_name = match (m.author.as_str(), m.agent_id) {
-                        ("agent", Some(a)) => Some(cstore::agent_name(c, a)?),
+                    // As on the socket: agent messages and agent-caused system entries
+                    // name the agent.
+                    let author_name = match m.agent_id {
+                        Some(a) if m.author != "visitor" => Some(cstore::agent_name(c, a)?),
                         _ => None,
                     };
                     Ok(LogEntry {
@@ -91,6 +94,7 @@ pub async fn messages(
                         author: m.author,
                         author_name,
                         text: m.body,
+                        file: m.file,
                         at: m.created_at,
                     })
                 })

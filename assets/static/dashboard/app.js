@@ -1,11 +1,14 @@
 // kontor agent dashboard: entry point. Loads the strings, opens the agent socket on every
-// section (for the waiting-chat badge and alerts) and, on /app/chats, mounts the chat UI.
+// section (for the waiting-chat badge and alerts) and mounts the section's UI: chats, history
+// or settings.
 
 import { load as loadStrings } from './i18n.js';
 import { Connection } from './connection.js';
 import { ChatModel } from './model.js';
 import { mountAlerts } from './alerts.js';
 import { mountChats } from './chats.js';
+import { mountHistory } from './history.js';
+import { mountSettings } from './settings.js';
 
 function currentSection() {
   const fromServer = document.body.dataset.section;
@@ -22,12 +25,16 @@ async function main() {
   const conn = new Connection(() => model.hello());
   model.attach(conn);
   mountAlerts(model, { section });
-  if (section === 'chats') {
-    const root = document.getElementById('section-app');
-    if (root) {
-      document.body.classList.add('chats-section');
-      mountChats(root, model, conn);
-    }
+  const root = document.getElementById('section-app');
+  if (root && section === 'chats') {
+    document.body.classList.add('chats-section');
+    mountChats(root, model, conn);
+  } else if (root && section === 'history') {
+    document.body.classList.add('app-section');
+    mountHistory(root);
+  } else if (root && section === 'settings') {
+    document.body.classList.add('app-section');
+    mountSettings(root);
   }
   model.syncClock();
   conn.start();

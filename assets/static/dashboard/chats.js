@@ -1,9 +1,14 @@
 // The Chats section: connection state, agent status, the queue of waiting chats, my open chats,
-// the selected conversation's log, the reply box. All visitor-supplied text goes through
-// textContent (see dom.js); nothing here parses HTML.
+// the selected conversation's log with internal notes, the reply box (replies, notes, canned
+// responses, files), transfers. All visitor-supplied text goes through textContent (see
+// dom.js); nothing here parses HTML.
 
 import { h, srOnly, hasFocus } from './dom.js';
-import { t, tn, has, formatDuration, formatTime, formatNumber, formatBytes } from './i18n.js';
+import { t, tn, has, formatDuration, formatNumber, formatBytes } from './i18n.js';
+import { buildEntry, buildNote } from './messages.js';
+import { CannedStore, CannedSuggest } from './canned.js';
+import { request } from './api.js';
+import { newClientId } from './model.js';
 import {
   soundEnabled,
   setSoundEnabled,
@@ -14,6 +19,7 @@ import {
 
 const KNOWN_ERRORS = new Set([
   'not_found',
+  'agent_unavailable',
   'already_taken',
   'at_capacity',
   'rate_limited',
@@ -29,6 +35,11 @@ const KNOWN_ERRORS = new Set([
 
 /** Within this many pixels of the end, a log follows new messages. */
 const STICK_PX = 48;
+/** What the server takes (docs/protocol.md); the type is decided from the bytes there. */
+const FILE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf'];
+const FILE_MAX_BYTES = 10 * 1024 * 1024;
+/** The typing preview shows the end of long drafts. */
+const DRAFT_SHOWN_CHARS = 280;
 
 export function mountChats(root, model, conn) {
   return new ChatsView(root, model, conn);
@@ -46,7 +57,15 @@ class ChatsView {
     /** client_id → element */
     this.pendingEls = new Map();
     this.drafts = new Map();
+    /** conversation id → true while the reply box writes internal notes */
+    this.noteModes = new Map();
     this.typingTimers = new Map();
+    /** client_id → {convId, file, el, state, seq} of file uploads */
+    this.uploads = new Map();
+    /** departments for transfers: null until loaded */
+    this.departments = null;
+    this.departmentsFailed = false;
+    this.canned = new CannedStore();
 
     root.replaceChildren(this.buildBar(), this.buildAlert(), this.buildGrid());
     root.classList.add('chats-app');
@@ -60,11 +79,19 @@ class ChatsView {
     model.addEventListener('conv', (e) => this.onConv(e.detail));
     model.addEventListener('removed', (e) => this.onRemoved(e.detail.id));
     model.addEventListener('message', (e) => this.onMessage(e.detail));
+    model.addEventListener('note', (e) => this.onNote(e.detail));
     model.addEventListener('pending', (e) => this.onPending(e.detail.p));
     model.addEventListener('ack', (e) => this.onAck(e.detail));
+    model.addEventListener('noted', (e) => this.onNoted(e.detail));
+    model.addEventListener('agents', () => this.renderTransferTargets());
+    model.addEventListener('transfer', (e) => this.onTransferDone(e.detail));
     model.addEventListener('typing', (e) => this.onTyping(e.detail.conv));
     model.addEventListener('unread', (e) => this.renderUnread(e.detail.conv));
-    model.addEventListener('error', (e) => this.showError(e.detail.code, e.detail.message));
+    model.addEventListener('error', (e) => {
+      // A refused transfer is told in its own panel (see onTransferDone).
+      if (e.detail.transfer && [...this.items.values()].some((it) => !it.transferPanel.hidden)) return;
+      this.showError(e.detail.code, e.detail.message);
+    });
     model.addEventListener('status', (e) => {
       this.statusSelect.value = e.detail.status;
     });
@@ -76,7 +103,7 @@ class ChatsView {
       }
     });
     window.addEventListener('beforeunload', (e) => {
-      if (this.model.hasUndelivered()) {
+      if (this.model.hasUndelivered() || [...this.uploads.values()].some((u) => u.state === 'sending')) {
         e.preventDefault();
         e.returnValue = '';
       }
@@ -87,6 +114,7 @@ class ChatsView {
     this.statusSelect.value = model.status;
     this.renderQueue();
     this.renderSelection();
+    this.canned.load();
   }
 
   // ----- building -----
@@ -197,17 +225,62 @@ class ChatsView {
       onkeydown: (e) => this.onReplyKey(e),
       oninput: () => this.onReplyInput(),
     });
+    this.suggest = new CannedSuggest(this.reply, this.canned, (text) => this.insertCanned(text));
+    this.replyLabel = h('label', { for: 'reply-text', text: t('dashboard.reply.label') });
+    this.replyHint = h('p', { id: 'reply-hint', class: 'hint', text: t('dashboard.reply.hint') });
+    this.noteToggle = h('input', {
+      type: 'checkbox',
+      id: 'note-toggle',
+      'aria-describedby': 'note-toggle-hint',
+      onchange: () => this.setNoteMode(this.noteToggle.checked),
+    });
     this.sendBtn = h('button', { type: 'submit', text: t('dashboard.reply.send') });
+    this.fileInput = h('input', {
+      type: 'file',
+      id: 'file-input',
+      hidden: true, // the "Send file" button opens it
+      multiple: true,
+      accept: FILE_TYPES.join(','),
+      onchange: () => this.onFilesChosen(),
+    });
+    this.fileBtn = h('button', {
+      type: 'button',
+      class: 'btn-secondary',
+      text: t('dashboard.file.send'),
+      'aria-describedby': 'file-hint',
+      onclick: () => {
+        if (this.selected !== null) this.fileInput.click();
+      },
+    });
     this.replyForm = h(
       'form',
       { class: 'reply', onsubmit: (e) => this.onSubmit(e) },
-      h('label', { for: 'reply-text', text: t('dashboard.reply.label') }),
+      h(
+        'div',
+        { class: 'reply-head' },
+        this.replyLabel,
+        h(
+          'span',
+          { class: 'note-switch' },
+          this.noteToggle,
+          h('label', { for: 'note-toggle', text: t('dashboard.note.toggle') }),
+          h('span', { id: 'note-toggle-hint', class: 'vh', text: t('dashboard.note.toggle_hint') }),
+        ),
+      ),
       this.reply,
+      ...this.suggest.elements(),
       h(
         'div',
         { class: 'reply-row' },
-        h('p', { id: 'reply-hint', class: 'hint', text: t('dashboard.reply.hint') }),
-        this.sendBtn,
+        this.replyHint,
+        h(
+          'div',
+          { class: 'reply-tools' },
+          this.fileBtn,
+          h('span', { id: 'file-hint', class: 'vh', text: t('dashboard.file.hint') }),
+          this.fileInput,
+          this.sendBtn,
+        ),
       ),
     );
 
@@ -265,10 +338,23 @@ class ChatsView {
 
   showError(code, message) {
     const key = `dashboard.error.${code}`;
-    const text = KNOWN_ERRORS.has(code) && has(key) ? t(key) : message || t('dashboard.error.unknown');
+    const text = errorText(code, message);
     this.alertText.textContent = text;
     this.alertWrap.dataset.empty = 'false';
     this.alertDismiss.hidden = false;
+    return text;
+  }
+
+  /** A short polite announcement for screen readers (e.g. a chat handed to me). */
+  announce(text) {
+    if (!this.announcer) {
+      this.announcer = h('div', { class: 'vh', 'aria-live': 'polite', 'aria-atomic': 'true' });
+      document.body.append(this.announcer);
+    }
+    this.announcer.textContent = '';
+    setTimeout(() => {
+      this.announcer.textContent = text;
+    }, 50);
   }
 
   clearError() {
@@ -283,7 +369,10 @@ class ChatsView {
   renderEnabled() {
     const off = !this.conn.open;
     for (const q of this.queueItems.values()) setDisabled(q.button, off);
-    for (const it of this.items.values()) setDisabled(it.closeBtn, off);
+    for (const it of this.items.values()) {
+      setDisabled(it.closeBtn, off);
+      setDisabled(it.transferSubmit, off || this.model.transferring.has(it.id));
+    }
   }
 
   // ----- queue -----
@@ -390,7 +479,7 @@ class ChatsView {
     return conv.visitorName || t('dashboard.visitor_number', { id: conv.id });
   }
 
-  onConv({ conv, created, acceptedHere }) {
+  onConv({ conv, created, acceptedHere, handedToMe }) {
     let it = this.items.get(conv.id);
     if (!it) it = this.buildItem(conv);
     const name = this.convName(conv);
@@ -409,13 +498,16 @@ class ChatsView {
       conv.endReason === 'offline'
         ? t('dashboard.conversation.ended_offline')
         : conv.endReason === 'transferred'
-          ? t('dashboard.conversation.transferred')
+          ? conv.transferredTo || t('dashboard.conversation.transferred')
           : t('dashboard.conversation.ended');
-    const closeHadFocus = hasFocus(it.closeBtn);
+    const closeHadFocus = hasFocus(it.closeBtn) || hasFocus(it.transferBtn) || hasFocus(it.transferPanel);
     it.closeBtn.hidden = closed;
+    it.transferBtn.hidden = closed;
+    if (closed) this.hideTransfer(it, { focus: false });
     it.dismissBtn.hidden = !closed;
     if (closed && closeHadFocus) it.dismissBtn.focus();
     if (closed) this.hideTyping(conv);
+    if (handedToMe) this.announce(t('dashboard.announce.handed_to_me', { name }));
     this.renderMineTitle();
     this.follow(it);
     if (acceptedHere || (created && this.selected === null)) {
@@ -462,6 +554,8 @@ class ChatsView {
       text: t('dashboard.conversation.dismiss'),
       onclick: () => this.model.remove(conv.id),
     });
+    it.id = conv.id;
+    this.buildTransfer(it);
     it.panel = h(
       'div',
       { class: 'conv', 'data-id': conv.id, hidden: true },
@@ -469,8 +563,9 @@ class ChatsView {
         'div',
         { class: 'conv-head' },
         h('div', { class: 'conv-who' }, it.title, it.sub),
-        h('div', { class: 'conv-actions' }, it.closeBtn, it.dismissBtn),
+        h('div', { class: 'conv-actions' }, it.transferBtn, it.closeBtn, it.dismissBtn),
       ),
+      it.transferPanel,
       it.ended,
       it.log,
       it.typing,
@@ -498,6 +593,8 @@ class ChatsView {
     this.items.delete(id);
     clearTimeout(this.typingTimers.get(id));
     this.drafts.delete(id);
+    this.noteModes.delete(id);
+    for (const [cid, u] of this.uploads) if (u.convId === id) this.uploads.delete(cid);
     for (const [cid, el] of this.pendingEls) if (!el.isConnected) this.pendingEls.delete(cid);
     this.renderMineTitle();
     if (this.selected === id) {
@@ -518,7 +615,10 @@ class ChatsView {
     if (this.selected !== null && this.selected !== id) this.drafts.set(this.selected, this.reply.value);
     const changed = this.selected !== id;
     this.selected = id;
-    if (changed) this.reply.value = this.drafts.get(id) || '';
+    if (changed) {
+      this.reply.value = this.drafts.get(id) || '';
+      this.suggest.close();
+    }
     this.renderSelection();
     if (document.visibilityState === 'visible') this.model.markRead(id);
     const it = this.items.get(id);
@@ -540,6 +640,7 @@ class ChatsView {
     this.replyForm.hidden = !usable;
     this.reply.disabled = !usable;
     this.sendBtn.disabled = !usable;
+    this.renderNoteMode();
     if (hadFocus && !usable && conv) {
       const it = this.items.get(conv.id);
       (it.dismissBtn.hidden ? it.log : it.dismissBtn).focus();
@@ -558,41 +659,12 @@ class ChatsView {
 
   // ----- messages -----
 
-  authorName(conv, msg) {
-    if (msg.author === 'visitor') return this.convName(conv);
-    if (msg.author === 'agent') return msg.authorName || this.model.myName;
-    return '';
-  }
-
-  systemText(msg) {
-    if (!/^[a-z_]+$/.test(msg.text)) return msg.text;
-    // `accepted` and `transferred` name the agent when there is one.
-    const key = msg.authorName ? `dashboard.system.${msg.text}` : `dashboard.system.${msg.text}_anon`;
-    if (has(key)) return t(key, { name: msg.authorName });
-    return has(`dashboard.system.${msg.text}`) ? t(`dashboard.system.${msg.text}`, { name: '' }) : msg.text;
+  entryContext(conv) {
+    return { visitorName: this.convName(conv), agentName: this.model.myName, clockOffset: this.model.clockOffset };
   }
 
   buildMsg(conv, msg) {
-    const at = new Date(msg.at * 1000 - this.model.clockOffset);
-    const time = h('time', { datetime: at.toISOString(), text: formatTime(at) });
-    const el = h('div', { class: `msg msg-${msg.author}`, 'data-seq': msg.seq });
-    if (msg.author === 'system') {
-      el.append(h('p', { class: 'msg-system-text' }, h('span', { text: this.systemText(msg) }), ' ', time));
-    } else {
-      el.append(
-        h('p', { class: 'msg-meta' }, h('span', { class: 'msg-author', text: this.authorName(conv, msg) }), ' ', time),
-        msg.file
-          ? h(
-              'p',
-              { class: 'msg-file' },
-              h('a', { href: `/api/files/${msg.file.id}`, download: msg.file.name || true, text: msg.file.name || t('dashboard.message.file') }),
-              ' ',
-              h('span', { class: 'msg-file-size', text: `(${formatBytes(msg.file.size)})` }),
-            )
-          : h('p', { class: 'msg-text', text: msg.text }),
-      );
-    }
-    return el;
+    return buildEntry(msg, this.entryContext(conv));
   }
 
   /** Keeps a log that was at its end at its end (new entries, a note above it, a resize). */
@@ -600,19 +672,33 @@ class ChatsView {
     if (it.stick && !it.panel.hidden) it.log.scrollTop = it.log.scrollHeight;
   }
 
-  /** Inserts in seq order; pending replies (no seq yet) stay at the end. */
-  insert(it, el, seq) {
+  /**
+   * Inserts a log entry (`data-seq`) or a note (`data-note`) in order; pending entries (neither
+   * yet) stay at the end. Messages keep their seq order; notes, which have no seq, go after
+   * the entries that are not newer than they are.
+   */
+  insert(it, el) {
     const followBefore = it.stick || it.panel.hidden;
-    let before = null;
-    let node = it.log.lastElementChild;
-    while (node) {
-      const s = node.dataset.seq ? Number(node.dataset.seq) : Infinity;
-      if (s < seq) break;
-      before = node;
-      node = node.previousElementSibling;
-    }
-    it.log.insertBefore(el, before);
+    it.log.insertBefore(el, this.spot(it, el));
     if (followBefore && !it.panel.hidden) it.log.scrollTop = it.log.scrollHeight;
+  }
+
+  /** The node `el` belongs before (null: the end), `el` itself not counted. */
+  spot(it, el) {
+    const at = Number(el.dataset.at);
+    const seq = el.dataset.seq ? Number(el.dataset.seq) : null;
+    const noteId = el.dataset.note ? Number(el.dataset.note) : null;
+    let before = null;
+    for (let node = it.log.lastElementChild; node; node = node.previousElementSibling) {
+      if (node === el) continue;
+      const d = node.dataset;
+      let stop = false;
+      if (d.seq) stop = seq !== null ? Number(d.seq) < seq : Number(d.at) <= at;
+      else if (d.note) stop = noteId !== null ? Number(d.note) < noteId : Number(d.at) <= at;
+      if (stop) break;
+      before = node;
+    }
+    return before;
   }
 
   onMessage({ conv, msg, live }) {
@@ -620,12 +706,28 @@ class ChatsView {
     if (!it) return;
     // A chat's history arriving in one go is not news: keep screen readers from reading it all.
     if (!live) it.log.setAttribute('aria-live', 'off');
-    this.insert(it, this.buildMsg(conv, msg), msg.seq);
+    this.insert(it, this.buildMsg(conv, msg));
     if (msg.author === 'visitor') this.hideTyping(conv);
+    if (msg.file) {
+      // My upload is in the log now: its placeholder can go.
+      for (const [cid, u] of this.uploads) {
+        if (u.convId === conv.id && u.seq === msg.seq) {
+          u.el.remove();
+          this.uploads.delete(cid);
+        }
+      }
+    }
     if (live && msg.author === 'visitor') {
       if (this.selected === conv.id && document.visibilityState === 'visible') this.model.markRead(conv.id);
       else this.renderUnread(conv);
     }
+  }
+
+  onNote({ conv, note, live }) {
+    const it = this.items.get(conv.id);
+    if (!it) return;
+    if (!live) it.log.setAttribute('aria-live', 'off');
+    this.insert(it, buildNote(note, this.entryContext(conv)));
   }
 
   onPending(p) {
@@ -634,15 +736,19 @@ class ChatsView {
     if (!conv || !it) return;
     let el = this.pendingEls.get(p.clientId);
     if (!el) {
+      const note = p.kind === 'note';
       el = h(
         'div',
-        { class: 'msg msg-agent msg-pending' },
+        { class: `msg ${note ? 'msg-note' : 'msg-agent'} msg-pending` },
         h(
           'p',
           { class: 'msg-meta' },
+          note ? h('span', { class: 'tag note-tag', text: t('dashboard.note.tag') }) : null,
+          note ? srOnly(t('dashboard.note.tag_sr')) : null,
+          note ? ' ' : null,
           h('span', { class: 'msg-author', text: this.model.myName }),
           ' ',
-          h('span', { class: 'msg-state', text: t('dashboard.reply.sending') }),
+          h('span', { class: 'msg-state', text: t(note ? 'dashboard.note.saving' : 'dashboard.reply.sending') }),
         ),
         h('p', { class: 'msg-text', text: p.text }),
       );
@@ -653,7 +759,7 @@ class ChatsView {
     }
     if (p.failed) {
       el.classList.add('msg-failed');
-      el.querySelector('.msg-state').textContent = t('dashboard.reply.failed');
+      el.querySelector('.msg-state').textContent = t(p.kind === 'note' ? 'dashboard.note.failed' : 'dashboard.reply.failed');
     }
   }
 
@@ -671,17 +777,52 @@ class ChatsView {
     el.replaceChildren(...done.childNodes);
     el.className = done.className;
     el.dataset.seq = String(msg.seq);
-    const prev = el.previousElementSibling;
-    if (prev && prev.dataset.seq && Number(prev.dataset.seq) > msg.seq) {
-      el.remove();
-      this.insert(it, el, msg.seq);
+    el.dataset.at = String(msg.at);
+    this.reposition(it, el);
+  }
+
+  onNoted({ p, conv, note }) {
+    const el = this.pendingEls.get(p.clientId);
+    this.pendingEls.delete(p.clientId);
+    if (!el) return;
+    const it = conv ? this.items.get(conv.id) : null;
+    if (!note || !it) {
+      el.remove(); // the replay after a reconnect has shown it already
+      return;
     }
+    const done = buildNote(note, this.entryContext(conv));
+    el.replaceChildren(...done.childNodes);
+    el.className = done.className;
+    el.dataset.note = String(note.id);
+    el.dataset.at = String(note.at);
+    this.reposition(it, el);
+  }
+
+  /**
+   * Puts a just-stored entry (pending until now) in its place, before replies still pending;
+   * moved only when it is elsewhere (screen readers heard it already).
+   */
+  reposition(it, el) {
+    const before = this.spot(it, el);
+    if (before !== el.nextElementSibling) it.log.insertBefore(el, before);
   }
 
   onTyping(conv) {
     const it = this.items.get(conv.id);
     if (!it) return;
-    it.typing.textContent = t('dashboard.conversation.typing', { name: this.convName(conv) });
+    const name = this.convName(conv);
+    const draft = conv.typingText.trim();
+    if (draft) {
+      // The visitor's unsent draft (typing preview): as text, set apart, the end of long ones.
+      const shown = [...draft].length > DRAFT_SHOWN_CHARS ? `…${[...draft].slice(-DRAFT_SHOWN_CHARS).join('')}` : draft;
+      it.typing.replaceChildren(
+        h('span', { class: 'typing-who', text: t('dashboard.conversation.typing_text', { name }) }),
+        ' ',
+        h('span', { class: 'typing-draft', text: shown }),
+      );
+    } else {
+      it.typing.textContent = t('dashboard.conversation.typing', { name });
+    }
     it.typing.hidden = false;
     clearTimeout(this.typingTimers.get(conv.id));
     const left = Math.max(0, conv.typingUntil - Date.now());
@@ -700,6 +841,7 @@ class ChatsView {
   // ----- reply -----
 
   onReplyKey(e) {
+    if (this.suggest.onKey(e)) return;
     if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.keyCode === 229) return;
     e.preventDefault();
     this.replyForm.requestSubmit();
@@ -708,7 +850,40 @@ class ChatsView {
   onReplyInput() {
     if (this.selected === null) return;
     this.drafts.set(this.selected, this.reply.value);
-    if (this.reply.value.trim()) this.model.typing(this.selected);
+    // Writing a note is nothing the visitor should hear about.
+    if (this.reply.value.trim() && !this.noteMode()) this.model.typing(this.selected);
+  }
+
+  insertCanned(text) {
+    this.reply.value = text;
+    this.reply.setSelectionRange(text.length, text.length);
+    this.reply.focus();
+    this.onReplyInput();
+  }
+
+  noteMode() {
+    return this.selected !== null && this.noteModes.get(this.selected) === true;
+  }
+
+  setNoteMode(on) {
+    if (this.selected === null) return;
+    if (on) this.noteModes.set(this.selected, true);
+    else this.noteModes.delete(this.selected);
+    this.renderNoteMode();
+  }
+
+  /** The reply box in note mode looks and reads differently: notes never reach the visitor. */
+  renderNoteMode() {
+    const on = this.noteMode();
+    this.noteToggle.checked = on;
+    this.replyForm.classList.toggle('note-mode', on);
+    this.replyLabel.textContent = t(on ? 'dashboard.note.label' : 'dashboard.reply.label');
+    this.replyHint.textContent = t(on ? 'dashboard.note.hint' : 'dashboard.reply.hint');
+    this.sendBtn.textContent = t(on ? 'dashboard.note.save' : 'dashboard.reply.send');
+    // Files always go to the visitor: not offered while writing a note.
+    const fileHadFocus = hasFocus(this.fileBtn);
+    this.fileBtn.hidden = on;
+    if (fileHadFocus && on) this.noteToggle.focus();
   }
 
   onSubmit(e) {
@@ -722,12 +897,327 @@ class ChatsView {
       this.showError('message_too_long', '');
       return;
     }
-    if (this.model.sendMessage(this.selected, text)) {
+    if (this.model.sendMessage(this.selected, text, this.noteMode() ? 'note' : 'message')) {
       this.reply.value = '';
       this.drafts.delete(this.selected);
     }
     this.reply.focus();
   }
+
+  // ----- transfer -----
+
+  buildTransfer(it) {
+    const id = it.id;
+    it.transferBtn = h('button', {
+      type: 'button',
+      class: 'btn-secondary',
+      'aria-expanded': 'false',
+      'aria-controls': `transfer-${id}`,
+      text: t('dashboard.transfer.open'),
+      onclick: () => (it.transferPanel.hidden ? this.showTransfer(it) : this.hideTransfer(it, { focus: true })),
+    });
+    it.transferSelect = h('select', { id: `transfer-target-${id}`, 'aria-describedby': `transfer-status-${id}` });
+    it.transferSubmit = h('button', { type: 'submit', text: t('dashboard.transfer.submit') });
+    it.transferStatus = h('p', { id: `transfer-status-${id}`, class: 'transfer-status', role: 'status' });
+    it.transferPanel = h(
+      'form',
+      {
+        id: `transfer-${id}`,
+        class: 'transfer-panel',
+        hidden: true,
+        'aria-labelledby': `transfer-title-${id}`,
+        onsubmit: (e) => this.onTransferSubmit(e, it),
+        onkeydown: (e) => {
+          if (e.key !== 'Escape') return;
+          e.preventDefault();
+          this.hideTransfer(it, { focus: true });
+        },
+      },
+      h('h3', { id: `transfer-title-${id}`, class: 'transfer-title', text: t('dashboard.transfer.title') }),
+      h(
+        'div',
+        { class: 'transfer-row' },
+        h('label', { for: `transfer-target-${id}`, text: t('dashboard.transfer.to') }),
+        it.transferSelect,
+        it.transferSubmit,
+        h('button', {
+          type: 'button',
+          class: 'btn-secondary',
+          text: t('dashboard.transfer.cancel'),
+          onclick: () => this.hideTransfer(it, { focus: true }),
+        }),
+      ),
+      it.transferStatus,
+    );
+  }
+
+  showTransfer(it) {
+    it.transferPanel.hidden = false;
+    it.transferBtn.setAttribute('aria-expanded', 'true');
+    it.transferStatus.textContent = '';
+    this.renderTransferTarget(it);
+    this.loadDepartments();
+    it.transferSelect.focus();
+  }
+
+  hideTransfer(it, { focus }) {
+    if (it.transferPanel.hidden) return;
+    const hadFocus = hasFocus(it.transferPanel);
+    it.transferPanel.hidden = true;
+    it.transferBtn.setAttribute('aria-expanded', 'false');
+    it.transferStatus.textContent = '';
+    if ((focus || hadFocus) && !it.transferBtn.hidden) it.transferBtn.focus();
+  }
+
+  /** Departments are fetched each time a transfer panel opens (they change rarely). */
+  async loadDepartments() {
+    const res = await request('GET', '/api/departments');
+    if (res.ok && res.data && Array.isArray(res.data.departments)) {
+      this.departments = res.data.departments
+        .filter((d) => d && Number.isSafeInteger(d.id) && typeof d.name === 'string')
+        .map((d) => ({ id: d.id, name: d.name }));
+      this.departmentsFailed = false;
+    } else if (this.departments === null) {
+      this.departmentsFailed = true;
+    }
+    this.renderTransferTargets();
+  }
+
+  renderTransferTargets() {
+    for (const it of this.items.values()) if (!it.transferPanel.hidden) this.renderTransferTarget(it);
+  }
+
+  /** The targets: connected colleagues (status, load) and departments (who is online there). */
+  renderTransferTarget(it) {
+    const prev = it.transferSelect.value;
+    const me = this.model.agentId;
+    const others = this.model.agents
+      .filter((a) => a.id !== me)
+      .sort((a, b) => (a.status === 'online' ? 0 : 1) - (b.status === 'online' ? 0 : 1) || a.name.localeCompare(b.name));
+    const agentGroup = h('optgroup', { label: t('dashboard.transfer.agents') });
+    if (!others.length) {
+      agentGroup.append(h('option', { value: '', disabled: true, text: t('dashboard.transfer.no_agents') }));
+    }
+    for (const a of others) {
+      const full = a.open >= a.capacity;
+      const vars = {
+        name: a.name || t('dashboard.transfer.agent_number', { id: a.id }),
+        status: t(`dashboard.status.${a.status}`),
+        open: formatNumber(a.open),
+        capacity: formatNumber(a.capacity),
+      };
+      const key = a.status === 'online' && full ? 'dashboard.transfer.agent_full' : 'dashboard.transfer.agent_option';
+      agentGroup.append(
+        h('option', {
+          value: `agent:${a.id}`,
+          // The server takes only online agents with room (`agent_unavailable` otherwise).
+          disabled: a.status !== 'online' || full,
+          'data-label': vars.name,
+          text: t(key, vars),
+        }),
+      );
+    }
+    const groups = [agentGroup];
+    if (this.departmentsFailed || this.departments === null || this.departments.length) {
+      const depGroup = h('optgroup', { label: t('dashboard.transfer.departments') });
+      if (this.departments === null) {
+        depGroup.append(
+          h('option', {
+            value: '',
+            disabled: true,
+            text: t(this.departmentsFailed ? 'dashboard.transfer.departments_failed' : 'dashboard.transfer.loading'),
+          }),
+        );
+      } else {
+        for (const d of this.departments) {
+          const online = this.model.agents.filter(
+            (a) => a.status === 'online' && a.open < a.capacity && a.departments.includes(d.id),
+          ).length;
+          depGroup.append(
+            h('option', {
+              value: `department:${d.id}`,
+              'data-label': d.name,
+              text: tn('dashboard.transfer.department_option', online, { name: d.name }),
+            }),
+          );
+        }
+      }
+      groups.push(depGroup);
+    }
+    it.transferSelect.replaceChildren(
+      h('option', { value: '', text: t('dashboard.transfer.choose') }),
+      ...groups,
+    );
+    const keep = [...it.transferSelect.options].find((o) => o.value === prev && prev && !o.disabled);
+    it.transferSelect.value = keep ? prev : '';
+  }
+
+  onTransferSubmit(e, it) {
+    e.preventDefault();
+    if (!this.conn.open) {
+      it.transferStatus.textContent = t('dashboard.error.offline');
+      return;
+    }
+    if (this.model.transferring.has(it.id)) return;
+    const m = /^(agent|department):(\d+)$/.exec(it.transferSelect.value);
+    if (!m) {
+      it.transferStatus.textContent = t('dashboard.transfer.pick_first');
+      it.transferSelect.focus();
+      return;
+    }
+    const opt = it.transferSelect.selectedOptions[0];
+    const name = (opt && opt.dataset.label) || '';
+    const ok =
+      m[1] === 'agent'
+        ? this.model.transfer(it.id, { agent: Number(m[2]), label: t('dashboard.conversation.transferred_to', { name }) })
+        : this.model.transfer(it.id, {
+            department: Number(m[2]),
+            label: t('dashboard.conversation.transferred_to_department', { name }),
+          });
+    if (!ok) {
+      it.transferStatus.textContent = t('dashboard.error.offline');
+      return;
+    }
+    setDisabled(it.transferSubmit, true);
+    it.transferStatus.textContent = t('dashboard.transfer.sending');
+  }
+
+  /** A transfer was refused (or lost with the connection): the panel says so and stays. */
+  onTransferDone({ convId, code }) {
+    const it = this.items.get(convId);
+    if (!it) return;
+    setDisabled(it.transferSubmit, !this.conn.open);
+    it.transferStatus.textContent = code ? errorText(code, '') : t('dashboard.transfer.not_done');
+    if (!it.transferPanel.hidden) this.renderTransferTarget(it);
+  }
+
+  // ----- files -----
+
+  onFilesChosen() {
+    const files = [...(this.fileInput.files || [])];
+    this.fileInput.value = '';
+    if (this.selected === null) return;
+    for (const f of files) this.startUpload(this.selected, f);
+  }
+
+  startUpload(convId, file) {
+    const it = this.items.get(convId);
+    const conv = this.model.convs.get(convId);
+    if (!it || !conv || conv.status !== 'open') return;
+    const name = file.name || t('dashboard.message.file');
+    // Checked here to spare a pointless upload; the server decides from the bytes anyway.
+    if (file.size > FILE_MAX_BYTES) {
+      this.showError('file', t('dashboard.file.too_large', { name }));
+      return;
+    }
+    if (file.type && !FILE_TYPES.includes(file.type)) {
+      this.showError('file', t('dashboard.file.unsupported', { name }));
+      return;
+    }
+    const u = { clientId: newClientId(), convId, file, name, state: 'sending', seq: null };
+    u.stateEl = h('span', { class: 'msg-state' });
+    u.progress = h('progress', { class: 'upload-progress', 'aria-hidden': 'true' });
+    u.retryBtn = h('button', {
+      type: 'button',
+      class: 'btn-secondary btn-small',
+      hidden: true,
+      text: t('dashboard.file.retry'),
+      'aria-label': t('dashboard.file.retry_label', { name }),
+      onclick: () => {
+        this.reply.focus();
+        this.sendUpload(u);
+      },
+    });
+    u.removeBtn = h('button', {
+      type: 'button',
+      class: 'btn-secondary btn-small',
+      hidden: true,
+      text: t('dashboard.file.remove'),
+      'aria-label': t('dashboard.file.remove_label', { name }),
+      onclick: () => {
+        this.dropUpload(u);
+        this.reply.focus();
+      },
+    });
+    u.el = h(
+      'div',
+      { class: 'msg msg-agent msg-pending msg-upload' },
+      h('p', { class: 'msg-meta' }, h('span', { class: 'msg-author', text: this.model.myName }), ' ', u.stateEl),
+      h(
+        'p',
+        { class: 'msg-file' },
+        h('span', { class: 'msg-file-name', text: name }),
+        ' ',
+        h('span', { class: 'msg-file-size', text: `(${formatBytes(file.size)})` }),
+      ),
+      u.progress,
+      h('p', { class: 'upload-actions' }, u.retryBtn, u.removeBtn),
+    );
+    this.uploads.set(u.clientId, u);
+    it.log.append(u.el);
+    it.log.scrollTop = it.log.scrollHeight;
+    it.stick = true;
+    this.sendUpload(u);
+  }
+
+  renderUpload(u) {
+    const failed = u.state === 'failed';
+    u.el.classList.toggle('msg-failed', failed);
+    u.stateEl.textContent = t(failed ? 'dashboard.file.failed' : 'dashboard.file.uploading');
+    u.progress.hidden = failed;
+    u.retryBtn.hidden = !failed;
+    u.removeBtn.hidden = !failed;
+  }
+
+  dropUpload(u) {
+    u.el.remove();
+    this.uploads.delete(u.clientId);
+  }
+
+  async sendUpload(u) {
+    u.state = 'sending';
+    this.renderUpload(u);
+    const q =
+      `conversation_id=${encodeURIComponent(u.convId)}` +
+      `&name=${encodeURIComponent(u.file.name)}&client_id=${encodeURIComponent(u.clientId)}`;
+    // The same client_id on a retry: the server stores the file once.
+    const res = await request('POST', `/api/files?${q}`, { body: u.file });
+    if (!this.uploads.has(u.clientId)) return;
+    if (res.ok) {
+      const seq = res.data && Number.isSafeInteger(res.data.seq) ? res.data.seq : null;
+      const conv = this.model.convs.get(u.convId);
+      u.seq = seq;
+      u.state = 'stored';
+      // The file comes back as a message on this socket too; drop the placeholder then (or
+      // now, if it came first).
+      if (seq === null || (conv && conv.msgs.has(seq))) this.dropUpload(u);
+      else setTimeout(() => this.uploads.has(u.clientId) && this.dropUpload(u), 10000);
+      return;
+    }
+    const terminal = {
+      413: 'dashboard.file.too_large',
+      415: 'dashboard.file.unsupported',
+      404: 'dashboard.file.not_found',
+      409: 'dashboard.file.closed',
+      400: 'dashboard.file.invalid',
+      403: 'dashboard.file.refused',
+    }[res.status];
+    if (terminal) {
+      this.dropUpload(u);
+      this.showError('file', t(terminal, { name: u.name }));
+      return;
+    }
+    // Network trouble, a busy or failing server: the agent may try again.
+    u.state = 'failed';
+    this.renderUpload(u);
+    this.showError('file', t('dashboard.file.retry_hint', { name: u.name }));
+  }
+}
+
+/** An error code in words: ours when we know it, else the server's message. */
+function errorText(code, message) {
+  const key = `dashboard.error.${code}`;
+  return KNOWN_ERRORS.has(code) && has(key) ? t(key) : message || t('dashboard.error.unknown');
 }
 
 /** Disabled for the user (announced, not clickable) while staying focusable. */

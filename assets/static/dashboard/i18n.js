@@ -124,6 +124,11 @@ const dateTimeFmt = (() => {
   }
 })();
 
+/** Date and time, always both (tables, the history). */
+export function formatDateTime(date) {
+  return dateTimeFmt ? dateTimeFmt.format(date) : date.toLocaleString();
+}
+
 /** Clock time for today, date and time otherwise. */
 export function formatTime(date) {
   const today = new Date();

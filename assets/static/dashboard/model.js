@@ -5,8 +5,11 @@ const TYPING_SHOWN_MS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
 const RESEND_AFTER_MS = 10000;
 const STATUSES = ['online', 'away', 'offline'];
+/** Errors that answer a `transfer` frame. */
+const TRANSFER_ERRORS = new Set(['agent_unavailable', 'not_found', 'invalid_input', 'busy', 'rate_limited']);
 
-function newClientId() {
+/** A fresh id for a message, note or upload (retries reuse it). */
+export function newClientId() {
   if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   // randomUUID needs a secure context; plain-HTTP installs behind a LAN address still work.
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -35,15 +38,20 @@ function storageSet(key, value) {
 /**
  * A conversation as the dashboard holds it.
  * @typedef {{id:number, visitorName:string, visitorEmail:string, status:string,
- *   msgs:Map<number,object>, seq:number, unread:number, quiet:boolean, typingUntil:number,
- *   endReason:string}} Conv  (endReason: '', 'closed', 'offline' or 'transferred')
+ *   msgs:Map<number,object>, notes:Map<number,object>, seq:number, unread:number,
+ *   quiet:boolean, typingUntil:number, typingText:string, endReason:string,
+ *   transferredTo:string}} Conv
+ *   (endReason: '', 'closed', 'offline' or 'transferred'; transferredTo: when this page handed
+ *   it over, the sentence that says to whom)
  */
 
 /**
  * Events (CustomEvent detail in brackets):
- * ready {first}, queue {waiting, added, first}, conv {conv, created}, removed {id},
- * message {conv, msg, live}, pending {p}, ack {p, msg}, typing {conv}, error {code, message},
- * status {status}, unread {conv}.
+ * ready {first}, queue {waiting, added, first}, conv {conv, created, acceptedHere, handedToMe},
+ * removed {id}, message {conv, msg, live}, note {conv, note, live}, pending {p},
+ * ack {p, conv, msg}, noted {p, conv, note}, typing {conv}, error {code, message},
+ * status {status}, unread {conv}, agents {agents}, transfer {convId, failed}.
+ * A pending entry p is {clientId, convId, kind: 'message'|'note', text, sentAt, failed}.
  */
 export class ChatModel extends EventTarget {
   constructor(myName) {
@@ -60,6 +68,11 @@ export class ChatModel extends EventTarget {
     this.closingByMe = new Set();
     this.acceptingByMe = new Set();
     this.lastTypingSent = new Map();
+    /** Connected agents (the `agents` frame), me included. */
+    this.agents = [];
+    /** conversation id → what to say once it is handed over, while this page's transfer is open. */
+    this.transferring = new Map();
+    this.statusSentAt = 0;
     this.status = STATUSES.includes(storageGet('kontor.status')) ? storageGet('kontor.status') : 'online';
     this.statusChosenHere = false;
     this.clockOffset = 0; // server time − local time, ms
@@ -120,6 +133,12 @@ export class ChatModel extends EventTarget {
         return this.onConversation(f);
       case 'typing':
         return this.onTyping(f);
+      case 'note':
+        return this.onNote(f);
+      case 'noted':
+        return this.onNoted(f);
+      case 'agents':
+        return this.onAgents(f);
       case 'error':
         return this.onError(f);
       default:
@@ -132,8 +151,17 @@ export class ChatModel extends EventTarget {
     const first = this.readyCount === 0;
     this.readyCount += 1;
     this.agentId = f.agent_id;
+    const server = STATUSES.includes(f.status) ? f.status : null;
+    let restate = true;
     if (first && this.statusChosenHere) {
       storageSet(this.statusKey(), this.status);
+    } else if (server && server !== 'online') {
+      // A fresh presence is always `online`: anything else was chosen in another tab or on
+      // another device, and is the truth.
+      restate = false;
+      this.status = server;
+      storageSet(this.statusKey(), server);
+      this.emit('status', { status: server });
     } else if (first) {
       const stored = storageGet(this.statusKey());
       if (STATUSES.includes(stored)) this.status = stored;
@@ -148,17 +176,26 @@ export class ChatModel extends EventTarget {
     }
     for (const conv of this.convs.values()) {
       if (conv.status === 'open' && !open.has(conv.id)) {
-        conv.endReason = 'offline';
+        // Gone while we were away; if this page had asked to hand it over, that is what happened.
+        const handedTo = this.transferring.get(conv.id);
+        conv.endReason = handedTo === undefined ? 'offline' : 'transferred';
+        conv.transferredTo = handedTo || '';
+        this.transferring.delete(conv.id);
         this.markClosed(conv);
       }
     }
+    // A transfer of a chat that is still ours was not done: let the agent try again.
+    for (const convId of [...this.transferring.keys()]) {
+      this.transferring.delete(convId);
+      this.emit('transfer', { convId, failed: true, code: '' });
+    }
     // A new socket may be a fresh presence on the server (status resets to online): restate it.
-    this.conn.send({ type: 'status', status: this.status });
+    if (restate && this.status !== server) this.sendStatus();
     this.resendPending();
     this.emit('ready', { first });
   }
 
-  upsert(c, { quiet = false } = {}) {
+  upsert(c, { quiet = false, handedToMe = false } = {}) {
     let conv = this.convs.get(c.conversation_id);
     const created = !conv;
     if (!conv) {
@@ -172,7 +209,10 @@ export class ChatModel extends EventTarget {
         unread: 0,
         quiet,
         typingUntil: 0,
+        typingText: '',
         endReason: '',
+        transferredTo: '',
+        notes: new Map(),
       };
       this.convs.set(conv.id, conv);
     }
@@ -181,8 +221,10 @@ export class ChatModel extends EventTarget {
     if (c.status === 'open') {
       conv.status = 'open';
       conv.endReason = '';
+      conv.transferredTo = '';
     }
-    this.emit('conv', { conv, created, acceptedHere: this.acceptingByMe.delete(conv.id) });
+    const acceptedHere = this.acceptingByMe.delete(conv.id);
+    this.emit('conv', { conv, created, acceptedHere, handedToMe: created && !acceptedHere && handedToMe });
     return conv;
   }
 
@@ -222,7 +264,7 @@ export class ChatModel extends EventTarget {
 
   onAck(f) {
     const p = this.pending.get(f.client_id);
-    if (!p || !isInt(f.seq)) return;
+    if (!p || p.kind !== 'message' || !isInt(f.seq)) return;
     this.pending.delete(f.client_id);
     const conv = this.convs.get(p.convId);
     let msg = null;
@@ -266,11 +308,15 @@ export class ChatModel extends EventTarget {
     if (!isInt(f.conversation_id)) return;
     const conv = this.convs.get(f.conversation_id);
     if (f.status === 'open' && f.agent_id === this.agentId && this.agentId !== null) {
-      this.upsert(f, { quiet: !conv });
+      // Not accepted here and new to this page: a colleague handed it over (or another tab of
+      // mine accepted it).
+      this.upsert(f, { quiet: !conv, handedToMe: !conv && !this.acceptingByMe.has(f.conversation_id) });
     } else if (conv && conv.status === 'open') {
-      // Closed, or no longer ours (handed to another agent).
+      // Closed, or no longer ours (handed to another agent or back to the queue).
       if (typeof f.visitor_name === 'string') conv.visitorName = f.visitor_name;
       conv.endReason = f.status === 'closed' ? 'closed' : 'transferred';
+      if (conv.endReason === 'transferred') conv.transferredTo = this.transferring.get(conv.id) || '';
+      this.transferring.delete(conv.id);
       this.markClosed(conv);
     }
   }
@@ -295,12 +341,74 @@ export class ChatModel extends EventTarget {
     const conv = this.convs.get(f.conversation_id);
     if (!conv || conv.status !== 'open' || f.who !== 'visitor') return;
     conv.typingUntil = Date.now() + TYPING_SHOWN_MS;
+    // The draft comes only while the tenant's typing preview is on.
+    conv.typingText = str(f.text);
     this.emit('typing', { conv });
+  }
+
+  onNote(f) {
+    if (!isInt(f.conversation_id) || !isInt(f.id)) return;
+    const conv = this.convs.get(f.conversation_id);
+    if (!conv || conv.notes.has(f.id)) return;
+    const note = {
+      id: f.id,
+      authorName: str(f.author_name),
+      text: str(f.text),
+      at: isInt(f.at) ? f.at : Math.floor(this.serverNow()),
+    };
+    conv.notes.set(note.id, note);
+    this.emit('note', { conv, note, live: !conv.quiet });
+  }
+
+  onNoted(f) {
+    const p = this.pending.get(f.client_id);
+    if (!p || p.kind !== 'note' || !isInt(f.id)) return;
+    this.pending.delete(f.client_id);
+    const conv = this.convs.get(p.convId);
+    let note = null;
+    // A retry after a reconnect may be answered for a note the replay has shown already.
+    if (conv && !conv.notes.has(f.id)) {
+      note = { id: f.id, authorName: this.myName, text: p.text, at: Math.floor(this.serverNow()) };
+      conv.notes.set(note.id, note);
+    }
+    this.emit('noted', { p, conv, note });
+  }
+
+  onAgents(f) {
+    const agents = [];
+    for (const a of Array.isArray(f.agents) ? f.agents : []) {
+      if (!a || !isInt(a.agent_id)) continue;
+      agents.push({
+        id: a.agent_id,
+        name: str(a.name),
+        status: STATUSES.includes(a.status) ? a.status : 'offline',
+        open: isInt(a.open) ? a.open : 0,
+        capacity: isInt(a.capacity) ? a.capacity : 0,
+        departments: Array.isArray(a.departments) ? a.departments.filter(isInt) : [],
+      });
+    }
+    this.agents = agents;
+    // My own status as the server has it: another tab or device may have changed it. Right
+    // after this page sent one, a list computed before the server saw it may still arrive.
+    const me = agents.find((a) => a.id === this.agentId);
+    if (me && me.status !== this.status && Date.now() - this.statusSentAt > 3000) {
+      this.status = me.status;
+      storageSet(this.statusKey(), me.status);
+      this.emit('status', { status: me.status });
+    }
+    this.emit('agents', { agents });
   }
 
   onError(f) {
     const code = str(f.code);
-    this.emit('error', { code, message: str(f.message) });
+    // Errors carry no conversation: a refused transfer is the one this page is waiting for.
+    const transfer = this.transferring.size > 0 && TRANSFER_ERRORS.has(code);
+    if (transfer) {
+      const ids = [...this.transferring.keys()];
+      this.transferring.clear();
+      for (const convId of ids) this.emit('transfer', { convId, failed: true, code });
+    }
+    this.emit('error', { code, message: str(f.message), transfer });
     // The frame was refused, not lost: replies go out again with the same client_id.
     if (code === 'busy' || code === 'rate_limited' || code === 'not_stored') {
       setTimeout(() => this.resendPending(), 1500 + Math.random() * 1000);
@@ -309,21 +417,24 @@ export class ChatModel extends EventTarget {
 
   // ----- actions -----
 
-  /** Queues a reply; it stays pending until the server's `ack`, across reconnects. */
-  sendMessage(convId, text) {
+  /**
+   * Queues a reply (kind `message`) or an internal note (kind `note`); it stays pending until
+   * the server's `ack` or `noted`, across reconnects.
+   */
+  sendMessage(convId, text, kind = 'message') {
     const conv = this.convs.get(convId);
     if (!conv || conv.status !== 'open') return null;
-    const p = { clientId: newClientId(), convId, text, sentAt: 0, failed: false };
+    const p = { clientId: newClientId(), convId, kind, text, sentAt: 0, failed: false };
     this.pending.set(p.clientId, p);
     this.emit('pending', { p });
     this.transmit(p);
-    this.lastTypingSent.delete(convId);
+    if (kind === 'message') this.lastTypingSent.delete(convId);
     return p;
   }
 
   transmit(p) {
     if (p.failed) return;
-    if (this.conn.send({ type: 'message', conversation_id: p.convId, client_id: p.clientId, text: p.text })) {
+    if (this.conn.send({ type: p.kind, conversation_id: p.convId, client_id: p.clientId, text: p.text })) {
       p.sentAt = Date.now();
     }
   }
@@ -346,7 +457,9 @@ export class ChatModel extends EventTarget {
     const p = this.pending.get(clientId);
     if (!p) return;
     this.pending.delete(clientId);
-    this.emit('ack', { p, conv: this.convs.get(p.convId), msg: null });
+    const conv = this.convs.get(p.convId);
+    if (p.kind === 'note') this.emit('noted', { p, conv, note: null });
+    else this.emit('ack', { p, conv, msg: null });
   }
 
   hasUndelivered() {
@@ -366,6 +479,18 @@ export class ChatModel extends EventTarget {
     return ok;
   }
 
+  /** Hands an open chat to an agent ({agent: id}) or a department's queue ({department: id}). */
+  transfer(convId, { agent = null, department = null, label = '' }) {
+    const conv = this.convs.get(convId);
+    if (!conv || conv.status !== 'open') return false;
+    const frame = { type: 'transfer', conversation_id: convId };
+    if (agent !== null) frame.to_agent = agent;
+    else frame.to_department = department;
+    const ok = this.conn.send(frame);
+    if (ok) this.transferring.set(convId, label);
+    return ok;
+  }
+
   /** Called while the agent types; sends `typing` at most every 2 s per chat. */
   typing(convId) {
     const conv = this.convs.get(convId);
@@ -380,8 +505,12 @@ export class ChatModel extends EventTarget {
     this.status = status;
     this.statusChosenHere = true;
     storageSet(this.statusKey(), status);
-    this.conn.send({ type: 'status', status });
+    this.sendStatus();
     this.emit('status', { status });
+  }
+
+  sendStatus() {
+    if (this.conn.send({ type: 'status', status: this.status })) this.statusSentAt = Date.now();
   }
 
   markRead(convId) {

@@ -1,0 +1,320 @@
+// The History section: search past chats (`GET /api/conversations`), read one read-only
+// (`GET /api/conversations/{id}/messages`), and the offline inbox (`GET /api/offline`).
+// Everything from visitors is set as text.
+
+import { h, srOnly, hasFocus } from './dom.js';
+import { t, tn, formatDateTime, formatNumber } from './i18n.js';
+import { request } from './api.js';
+import { buildEntry, parseFile } from './messages.js';
+
+const isInt = (v) => Number.isSafeInteger(v);
+const str = (v) => (typeof v === 'string' ? v : '');
+/** Only such addresses become mailto: links; anything else stays plain text. */
+const SIMPLE_EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+export function mountHistory(root) {
+  return new HistoryView(root);
+}
+
+/** An email as a mailto: link when it looks like one, else as text. */
+export function emailEl(email) {
+  if (!email) return h('span', { class: 'muted', text: '–' });
+  if (!SIMPLE_EMAIL.test(email)) return h('span', { text: email });
+  return h('a', { href: `mailto:${encodeURIComponent(email)}`, text: email });
+}
+
+class HistoryView {
+  constructor(root) {
+    this.rows = new Map(); // id → {row, button, data}
+    this.selected = null;
+    this.searchSeq = 0;
+    this.logSeq = 0;
+    root.classList.add('dash-app', 'history-app');
+    root.replaceChildren(this.buildSearch(), this.buildResults(), this.buildOffline());
+    this.search();
+    this.loadOffline();
+  }
+
+  // ----- search -----
+
+  buildSearch() {
+    this.q = h('input', { type: 'search', id: 'hist-q', name: 'q', maxlength: '200', autocomplete: 'off' });
+    this.from = h('input', { type: 'date', id: 'hist-from', name: 'from' });
+    this.to = h('input', { type: 'date', id: 'hist-to', name: 'to' });
+    this.searchBtn = h('button', { type: 'submit', text: t('dashboard.history.search_button') });
+    return h(
+      'form',
+      {
+        class: 'panel hist-search',
+        role: 'search',
+        'aria-label': t('dashboard.history.search_label'),
+        onsubmit: (e) => {
+          e.preventDefault();
+          this.search();
+        },
+      },
+      h('div', { class: 'field field-grow' }, h('label', { for: 'hist-q', text: t('dashboard.history.q') }), this.q,
+        h('span', { class: 'hint', id: 'hist-q-hint', text: t('dashboard.history.q_hint') })),
+      h('div', { class: 'field' }, h('label', { for: 'hist-from', text: t('dashboard.history.from') }), this.from),
+      h('div', { class: 'field' }, h('label', { for: 'hist-to', text: t('dashboard.history.to') }), this.to),
+      h('div', { class: 'field field-button' }, this.searchBtn),
+    );
+  }
+
+  buildResults() {
+    this.resultStatus = h('p', { class: 'hist-status', role: 'status' });
+    this.tbody = h('tbody');
+    const th = (key) => h('th', { scope: 'col', text: t(key) });
+    this.table = h(
+      'table',
+      { class: 'data-table hist-table', hidden: true },
+      h('caption', { class: 'vh', text: t('dashboard.history.results_caption') }),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          th('dashboard.history.col.date'),
+          th('dashboard.history.col.name'),
+          th('dashboard.history.col.email'),
+          th('dashboard.history.col.agent'),
+          th('dashboard.history.col.status'),
+          th('dashboard.history.col.rating'),
+        ),
+      ),
+      this.tbody,
+    );
+
+    this.convTitle = h('h2', { id: 'hist-conv-title', tabindex: '-1', text: t('dashboard.history.transcript') });
+    this.convSub = h('p', { class: 'conv-sub' });
+    this.convStatus = h('p', { class: 'hist-status', role: 'status' });
+    this.convLog = h('div', {
+      class: 'log hist-log',
+      tabindex: '0',
+      role: 'region',
+      'aria-labelledby': 'hist-conv-title',
+      hidden: true,
+    });
+    this.convEmpty = h('p', { class: 'empty', text: t('dashboard.history.pick') });
+
+    return h(
+      'div',
+      { class: 'hist-grid' },
+      h(
+        'section',
+        { class: 'panel hist-results', 'aria-labelledby': 'hist-results-title' },
+        h('h2', { id: 'hist-results-title', text: t('dashboard.history.results') }),
+        this.resultStatus,
+        h('div', { class: 'table-wrap' }, this.table),
+      ),
+      h(
+        'section',
+        { class: 'panel hist-conv', 'aria-labelledby': 'hist-conv-title' },
+        this.convTitle,
+        this.convSub,
+        this.convStatus,
+        this.convEmpty,
+        this.convLog,
+      ),
+    );
+  }
+
+  async search() {
+    const params = new URLSearchParams();
+    const q = this.q.value.trim();
+    if (q) params.set('q', q);
+    if (this.from.value) params.set('from', this.from.value);
+    if (this.to.value) params.set('to', this.to.value);
+    if (this.from.value && this.to.value && this.from.value > this.to.value) {
+      this.resultStatus.textContent = t('dashboard.history.bad_range');
+      this.to.setAttribute('aria-invalid', 'true');
+      this.to.focus();
+      return;
+    }
+    this.to.removeAttribute('aria-invalid');
+    const seq = ++this.searchSeq;
+    this.resultStatus.textContent = t('dashboard.history.searching');
+    this.table.setAttribute('aria-busy', 'true');
+    const qs = params.toString();
+    const res = await request('GET', `/api/conversations${qs ? `?${qs}` : ''}`);
+    if (seq !== this.searchSeq) return; // a newer search is under way
+    this.table.removeAttribute('aria-busy');
+    if (!res.ok || !res.data || !Array.isArray(res.data.conversations)) {
+      this.resultStatus.textContent =
+        res.status === 400 ? t('dashboard.history.bad_input') : t('dashboard.history.failed');
+      return;
+    }
+    const list = res.data.conversations.filter((c) => c && isInt(c.id));
+    this.renderRows(list);
+    this.resultStatus.textContent = list.length
+      ? list.length >= 200
+        ? t('dashboard.history.count_capped', { n: formatNumber(list.length) })
+        : tn('dashboard.history.count', list.length)
+      : t('dashboard.history.none');
+  }
+
+  renderRows(list) {
+    const hadFocus = hasFocus(this.tbody);
+    this.rows.clear();
+    const trs = list.map((c) => {
+      const name = str(c.visitor_name) || t('dashboard.visitor_number', { id: c.id });
+      const when = isInt(c.created_at) ? formatDateTime(new Date(c.created_at * 1000)) : '';
+      const button = h('button', {
+        type: 'button',
+        class: 'link-button',
+        'aria-label': t('dashboard.history.open_label', { name, date: when }),
+        text: when || `#${c.id}`,
+        onclick: () => this.open(c.id),
+      });
+      const rating = isInt(c.rating) && c.rating >= 1 && c.rating <= 5 ? c.rating : null;
+      const row = h(
+        'tr',
+        { 'data-id': c.id },
+        h('td', {}, button),
+        h('td', { class: 'cell-name', text: name }),
+        h('td', { class: 'cell-email' }, emailEl(str(c.visitor_email))),
+        h('td', { text: str(c.agent_name) || '–' }),
+        h('td', {}, h('span', { class: `tag status-${str(c.status)}`, text: statusText(str(c.status)) })),
+        h('td', {}, ratingEl(rating)),
+      );
+      // The whole row answers a click; the button is what keyboards and screen readers use.
+      row.addEventListener('click', (e) => {
+        if (e.target.closest('a, button')) return;
+        this.open(c.id);
+      });
+      this.rows.set(c.id, { row, button, data: c, name });
+      return row;
+    });
+    this.tbody.replaceChildren(...trs);
+    this.table.hidden = list.length === 0;
+    this.markSelected();
+    if (hadFocus) this.searchBtn.focus();
+  }
+
+  markSelected() {
+    for (const [id, r] of this.rows) {
+      const on = id === this.selected;
+      r.row.classList.toggle('selected', on);
+      if (on) r.button.setAttribute('aria-current', 'true');
+      else r.button.removeAttribute('aria-current');
+    }
+  }
+
+  // ----- one conversation -----
+
+  async open(id) {
+    const r = this.rows.get(id);
+    if (!r) return;
+    this.selected = id;
+    this.markSelected();
+    const c = r.data;
+    const seq = ++this.logSeq;
+    this.convTitle.textContent = t('dashboard.history.transcript_of', { name: r.name });
+    this.convSub.textContent = [str(c.visitor_email), t('dashboard.conversation.number', { id })]
+      .filter(Boolean)
+      .join(' · ');
+    this.convStatus.textContent = t('dashboard.history.loading');
+    this.convEmpty.hidden = true;
+    this.convLog.replaceChildren();
+    this.convLog.hidden = true;
+    this.convTitle.focus();
+    const res = await request('GET', `/api/conversations/${encodeURIComponent(id)}/messages`);
+    if (seq !== this.logSeq) return;
+    if (!res.ok || !res.data || !Array.isArray(res.data.messages)) {
+      this.convStatus.textContent = res.status === 404 ? t('dashboard.history.gone') : t('dashboard.history.failed');
+      return;
+    }
+    const ctx = { visitorName: r.name, agentName: '', clockOffset: 0 };
+    const entries = res.data.messages
+      .filter((m) => m && isInt(m.seq))
+      .map((m) =>
+        buildEntry(
+          {
+            seq: m.seq,
+            author: ['visitor', 'agent', 'system'].includes(m.author) ? m.author : 'system',
+            authorName: str(m.author_name),
+            text: str(m.text),
+            at: isInt(m.at) ? m.at : 0,
+            file: parseFile(m.file),
+          },
+          ctx,
+        ),
+      );
+    this.convLog.replaceChildren(...entries);
+    this.convLog.hidden = entries.length === 0;
+    this.convStatus.textContent = entries.length
+      ? tn('dashboard.history.entries', entries.length)
+      : t('dashboard.history.no_entries');
+    this.convLog.scrollTop = 0;
+  }
+
+  // ----- offline inbox -----
+
+  buildOffline() {
+    this.offlineStatus = h('p', { class: 'hist-status', role: 'status' });
+    this.offlineList = h('ul', { class: 'offline-list', 'aria-labelledby': 'offline-title' });
+    this.offlineRefresh = h('button', {
+      type: 'button',
+      class: 'btn-secondary btn-small',
+      text: t('dashboard.offline.refresh'),
+      onclick: () => this.loadOffline(),
+    });
+    return h(
+      'section',
+      { class: 'panel offline-panel', 'aria-labelledby': 'offline-title' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'offline-title', text: t('dashboard.offline.title') }), this.offlineRefresh),
+      this.offlineStatus,
+      this.offlineList,
+    );
+  }
+
+  async loadOffline() {
+    this.offlineStatus.textContent = t('dashboard.history.loading');
+    const res = await request('GET', '/api/offline');
+    if (!res.ok || !res.data || !Array.isArray(res.data.messages)) {
+      this.offlineStatus.textContent = t('dashboard.history.failed');
+      return;
+    }
+    const list = res.data.messages.filter((m) => m && isInt(m.id));
+    this.offlineList.replaceChildren(
+      ...list.map((m) => {
+        const when = isInt(m.created_at) ? new Date(m.created_at * 1000) : null;
+        const name = str(m.name);
+        return h(
+          'li',
+          { class: 'offline-item' },
+          h(
+            'p',
+            { class: 'offline-meta' },
+            when ? h('time', { datetime: when.toISOString(), text: formatDateTime(when) }) : null,
+            ' ',
+            h('span', { class: name ? 'offline-name' : 'offline-name muted', text: name || t('dashboard.offline.no_name') }),
+            ' ',
+            emailEl(str(m.email)),
+          ),
+          h('p', { class: 'offline-text', text: str(m.message) }),
+        );
+      }),
+    );
+    this.offlineStatus.textContent = list.length ? tn('dashboard.offline.count', list.length) : t('dashboard.offline.none');
+  }
+}
+
+function statusText(status) {
+  const known = ['waiting', 'open', 'closed'];
+  return known.includes(status) ? t(`dashboard.history.status.${status}`) : status;
+}
+
+/** "★★★★☆" for sight, "4 of 5" for screen readers; a dash when not rated. */
+function ratingEl(rating) {
+  if (rating === null) {
+    return h('span', {}, h('span', { 'aria-hidden': 'true', class: 'muted', text: '–' }), srOnly(t('dashboard.history.not_rated')));
+  }
+  return h(
+    'span',
+    { class: 'rating' },
+    h('span', { 'aria-hidden': 'true', text: '★'.repeat(rating) + '☆'.repeat(5 - rating) }),
+    srOnly(t('dashboard.history.rating', { n: formatNumber(rating) })),
+  );
+}
