@@ -1,10 +1,251 @@
-// kontor widget loader (placeholder): the real loader arrives with the live-chat issue.
-// It deliberately does nothing yet: no cookie, no storage, no network request.
-(function () {
+/* kontor widget loader. Embed:
+     <script src="https://CHAT.HOST/widget.js" data-site="SITE_KEY" async></script>
+   Until the visitor clicks it sets no cookie, writes no browser storage, opens no socket and
+   creates no iframe: it fetches the site's widget config (no credentials) and shows a button.
+   The chat itself runs in an iframe on the chat server's origin (/widget/frame). */
+(() => {
   "use strict";
-  var script = document.currentScript;
-  if (!script || !script.dataset.site) {
-    return;
+  const d = document;
+  const w = window;
+  const script = d.currentScript;
+  const site = script && script.dataset.site;
+  if (!site || (w.kontor && w.kontor.loaded)) return;
+  const base = new URL(script.src, location.href).origin;
+  const KEY = "kontor-open"; // sessionStorage: "open" | "min", only after the visitor opted in
+  const earlier = (w.kontor && w.kontor.q) || [];
+  const queue = [];
+  let ready = false;
+  let isOpen = false;
+  let started = false;
+  let frameReady = false;
+  let wantFocus = false;
+  let frame, panel, btn, badge, unreadText, lang;
+
+  const api = (cmd) => {
+    if (!ready) return void queue.push(cmd);
+    // Focus follows only when a visitor's action triggered the call (not on page load).
+    const act = !navigator.userActivation || navigator.userActivation.isActive;
+    if (cmd === "open") show(act);
+    else if (cmd === "close") hide(false);
+    else if (cmd === "toggle") isOpen ? hide(false) : show(act);
+  };
+  api.loaded = true;
+  w.kontor = api;
+  for (const args of earlier) api(typeof args === "string" ? args : args && args[0]);
+
+  // Storage is touched only after the frame said the visitor opted in ("started").
+  const remember = (v) => {
+    try {
+      if (v) sessionStorage.setItem(KEY, v);
+      else sessionStorage.removeItem(KEY);
+    } catch (e) {
+      /* storage blocked: the panel just will not reopen by itself */
+    }
+  };
+  const recall = () => {
+    try {
+      return sessionStorage.getItem(KEY);
+    } catch (e) {
+      return null;
+    }
+  };
+
+  const el = (tag, props, ...kids) => {
+    const e = d.createElement(tag);
+    for (const k in props) {
+      if (k.startsWith("aria-") || k === "role") e.setAttribute(k, props[k]);
+      else e[k] = props[k];
+    }
+    e.append(...kids);
+    return e;
+  };
+  const svg = (paths) => {
+    const NS = "http://www.w3.org/2000/svg";
+    const s = d.createElementNS(NS, "svg");
+    s.setAttribute("viewBox", "0 0 24 24");
+    s.setAttribute("aria-hidden", "true");
+    s.setAttribute("focusable", "false");
+    for (const p of paths) {
+      const e = d.createElementNS(NS, "path");
+      e.setAttribute("d", p);
+      s.append(e);
+    }
+    return s;
+  };
+
+  const CSS =
+    "*{box-sizing:border-box}" +
+    ".l{position:fixed;bottom:20px;right:20px;z-index:2147483000;width:56px;height:56px;margin:0;padding:0;" +
+    "border:0;border-radius:50%;background:var(--k-bg);color:var(--k-fg);cursor:pointer;display:flex;" +
+    "align-items:center;justify-content:center;box-shadow:0 2px 10px rgba(0,0,0,.3);outline:2px solid transparent}" +
+    ".l:hover{filter:brightness(.92)}" +
+    ".l:focus-visible{box-shadow:0 0 0 3px #fff,0 0 0 6px #1b1f24}" +
+    ".l svg{width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
+    ".l .x,.l[aria-expanded=true] .c{display:none}.l[aria-expanded=true] .x{display:block}" +
+    ".b{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;" +
+    "background:#b3261e;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;box-shadow:0 0 0 2px #fff}" +
+    ".p{position:fixed;bottom:88px;right:20px;z-index:2147483000;width:380px;height:600px;" +
+    "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border-radius:12px;overflow:hidden;" +
+    "background:#fff;box-shadow:0 8px 32px rgba(0,0,0,.3)}" +
+    ".left .l,.left .p{right:auto;left:20px}" +
+    "[hidden]{display:none!important}" +
+    "iframe{display:block;width:100%;height:100%;border:0}" +
+    ".s{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+    // Small screens: the open panel fills the viewport (the frame's header has the close button).
+    "@media (max-width:480px),(max-height:520px){.w .p{top:0;left:0;right:0;bottom:0;width:auto;height:auto;" +
+    "max-width:none;max-height:none;border-radius:0}.w .l[aria-expanded=true]{display:none}}";
+
+  // Black or white on the site colour, whichever contrasts more.
+  const contrast = (hex) => {
+    const c = hex.length === 4 ? hex.replace(/\w/g, "$&$&") : hex;
+    const l = [1, 3, 5]
+      .map((i) => parseInt(c.slice(i, i + 2), 16) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    const y = 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+    return 1.05 / (y + 0.05) >= (y + 0.05) / 0.05 ? "#fff" : "#111";
+  };
+
+  const post = (msg) => {
+    // Only to our own origin, and only once the frame shows our page.
+    if (frame && frameReady) frame.contentWindow.postMessage(msg, base);
+  };
+  const tell = () => post(isOpen ? { kontor: "shown", focus: wantFocus } : { kontor: "hidden" });
+
+  const setBadge = (n) => {
+    badge.hidden = !n;
+    badge.textContent = n > 99 ? "99+" : String(n);
+    unreadText.textContent = n ? (lang === "de" ? n + " ungelesene Nachrichten" : n + " unread messages") : "";
+  };
+
+  const makeFrame = () => {
+    if (frame) return;
+    frame = el("iframe", {
+      title: "Chat",
+      src: `${base}/widget/frame?site=${encodeURIComponent(site)}&lang=${lang}`,
+      referrerPolicy: "origin", // the frame learns which site embeds it, never the page path
+    });
+    frame.addEventListener("load", () => {
+      frameReady = true;
+      tell();
+      wantFocus = false;
+    });
+    panel.append(frame);
+  };
+
+  function show(focus) {
+    makeFrame();
+    isOpen = true;
+    panel.hidden = false;
+    btn.setAttribute("aria-expanded", "true");
+    setBadge(0);
+    if (started) remember("open");
+    wantFocus = !!focus;
+    if (focus) frame.focus();
+    if (frameReady) {
+      tell();
+      wantFocus = false;
+    }
   }
-  window.kontor = window.kontor || function () {};
+
+  function hide(focusButton) {
+    if (!panel || !isOpen) return;
+    const inside = panel.contains(shadowFocus());
+    isOpen = false;
+    panel.hidden = true;
+    btn.setAttribute("aria-expanded", "false");
+    if (started) remember("min");
+    tell();
+    if (focusButton || inside) btn.focus();
+  }
+
+  let root;
+  const shadowFocus = () => root && root.activeElement;
+
+  const build = (conf) => {
+    const color = /^#([0-9a-f]{3}){1,2}$/i.test(conf.color) ? conf.color : "#0a5bd3";
+    const hl = (d.documentElement.lang || "").toLowerCase().split(/[-_]/)[0];
+    lang = hl === "de" || hl === "en" ? hl : conf.lang === "de" ? "de" : "en";
+
+    const host = d.createElement("kontor-chat");
+    // The page's CSS cannot reach into the shadow root; this keeps it off the host, too.
+    host.style.setProperty("all", "initial", "important");
+    host.style.setProperty("--k-bg", color);
+    host.style.setProperty("--k-fg", contrast(color));
+    root = host.attachShadow({ mode: "open" });
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      root.append(el("style", { textContent: CSS }));
+    }
+
+    unreadText = el("span", { className: "s", id: "kontor-unread" });
+    badge = el("span", { className: "b", hidden: true, "aria-hidden": "true" });
+    btn = el(
+      "button",
+      {
+        type: "button",
+        className: "l",
+        "aria-label": "Chat",
+        "aria-expanded": "false",
+        "aria-controls": "kontor-panel",
+        "aria-describedby": "kontor-unread",
+      },
+      svg(["M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"]),
+      svg(["M6 6l12 12", "M18 6L6 18"]),
+      badge,
+    );
+    btn.firstChild.classList.add("c");
+    btn.children[1].classList.add("x");
+    panel = el("div", { className: "p", id: "kontor-panel", role: "region", "aria-label": "Chat", hidden: true });
+    const wrap = el("div", { className: conf.position === "bottom-left" ? "w left" : "w" }, btn, panel, unreadText);
+    root.append(wrap);
+    root.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && isOpen) {
+        e.stopPropagation();
+        hide(true);
+      }
+    });
+    btn.addEventListener("click", () => (isOpen ? hide(true) : show(true)));
+    d.body.append(host);
+
+    w.addEventListener("message", (e) => {
+      if (!frame || e.source !== frame.contentWindow || e.origin !== base) return;
+      const m = e.data;
+      if (!m || typeof m !== "object") return;
+      if (m.kontor === "close") hide(true);
+      else if (m.kontor === "started") {
+        started = true;
+        remember(isOpen ? "open" : "min");
+      } else if (m.kontor === "ended") {
+        started = false;
+        remember(null);
+      } else if (m.kontor === "unread" && Number.isInteger(m.count)) {
+        setBadge(isOpen ? 0 : Math.max(0, m.count));
+      }
+    });
+
+    // The visitor opted in on an earlier page of this tab: bring the chat back as it was.
+    const was = recall();
+    if (was === "open" || was === "min") {
+      started = true;
+      if (was === "open") show(false);
+      else makeFrame();
+    }
+    ready = true;
+    for (const cmd of queue.splice(0)) api(cmd);
+  };
+
+  fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}`, { credentials: "omit" })
+    .then((r) => {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    })
+    .then((conf) =>
+      d.body
+        ? build(conf)
+        : new Promise((ok) => d.addEventListener("DOMContentLoaded", () => ok(build(conf)))),
+    )
+    .catch((e) => console.warn("kontor: chat widget unavailable:", e && e.message));
 })();

@@ -24,6 +24,8 @@ pub struct ConversationRow {
     pub created_at: i64,
     /// The visitor's UI language.
     pub lang: String,
+    /// The version of the notice the visitor accepted.
+    pub consent_version: String,
 }
 
 /// A stored message.
@@ -84,8 +86,7 @@ pub struct NewConversation<'a> {
     pub at: i64,
 }
 
-const CONVERSATION_COLUMNS: &str =
-    "id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at, lang";
+const CONVERSATION_COLUMNS: &str = "id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at, lang, consent_version";
 
 fn conversation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
@@ -98,6 +99,7 @@ fn conversation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation
         agent_id: r.get(6)?,
         created_at: r.get(7)?,
         lang: r.get(8)?,
+        consent_version: r.get(9)?,
     })
 }
 

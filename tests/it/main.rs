@@ -1,7 +1,9 @@
 //! The one integration-test binary: the real `kontor` binary and server, temp data dirs.
 
 mod common;
+mod webdriver;
 
+mod browser;
 mod chat;
 mod cli;
 mod config;

@@ -379,10 +379,24 @@ fn the_typing_preview_is_off_until_an_admin_turns_it_on() {
             .status,
         200
     );
+    // This visitor accepted a notice that did not mention the preview: still no draft.
     v.send(json!({"type": "typing", "text": "meine Kundennummer ist"}));
+    let t = ag.recv_type("typing");
+    assert!(
+        t.get("text").is_none(),
+        "draft of a visitor who was not told: {t}"
+    );
+    // A visitor whose notice said so.
+    let mut told = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    told.send(json!({"type": "start", "consent": true, "notice_version": "1+preview"}));
+    let conv2 = told.recv_type("welcome")["conversation_id"]
+        .as_i64()
+        .unwrap();
+    accept(&mut ag, conv2);
+    told.send(json!({"type": "typing", "text": "meine Kundennummer ist"}));
     loop {
         let t = ag.recv_type("typing");
-        if t.get("text").is_some() {
+        if t["conversation_id"] == conv2 {
             assert_eq!(t["text"], "meine Kundennummer ist");
             break;
         }

@@ -179,6 +179,8 @@ struct AgentState {
 
 struct Conv {
     status: Status,
+    /// The visitor was told that agents may see their draft (notice version `…+preview`).
+    preview_told: bool,
     agent_id: Option<i64>,
     department_id: Option<i64>,
     visitor_name: String,
@@ -327,6 +329,7 @@ impl Hub {
             convs.insert(
                 row.id,
                 Conv {
+                    preview_told: preview_told(&row.consent_version),
                     status: if row.status == "open" {
                         Status::Open
                     } else {
@@ -888,6 +891,11 @@ fn conv_name(c: Option<&Conv>) -> String {
 fn internal_out(e: crate::error::Error) -> Out {
     tracing::error!(error = %e, "storing a file failed");
     Out::error("internal_error", "internal error; retry")
+}
+
+/// Whether the accepted notice told the visitor about the typing preview.
+fn preview_told(consent_version: &str) -> bool {
+    consent_version.ends_with("+preview")
 }
 
 fn not_found() -> Out {

@@ -96,6 +96,7 @@ impl Hub {
                 self.convs.insert(
                     id,
                     Conv {
+                        preview_told: super::preview_told(&notice_version),
                         status: Status::Waiting,
                         agent_id: None,
                         department_id: department,
@@ -176,8 +177,10 @@ impl Hub {
                 if let Some(id) = current
                     && let Some(agent) = self.convs.get(&id).and_then(|cv| cv.agent_id)
                 {
-                    // The draft goes to the agent only when the tenant enabled the preview.
-                    let text = text.filter(|_| self.typing_preview).map(|t| {
+                    // The draft goes to the agent only when the tenant enabled the preview
+                    // and the notice this visitor accepted said so.
+                    let told = self.convs.get(&id).is_some_and(|cv| cv.preview_told);
+                    let text = text.filter(|_| self.typing_preview && told).map(|t| {
                         t.chars()
                             .take(crate::realtime::protocol::MAX_TEXT_CHARS)
                             .collect()

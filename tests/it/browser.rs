@@ -1,0 +1,192 @@
+//! End to end in headless Chromium: a shop page on another origin embeds the snippet; a
+//! visitor opts in and chats; an agent in a second browser signs in, is alerted, accepts and
+//! replies; a file goes from visitor to agent; the chat is closed and rated. Before the click
+//! the shop page has no cookie, no storage and no chat frame.
+
+use crate::common::Kontor;
+use crate::webdriver::{Browser, Driver};
+use std::io::{Read, Write};
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Serves one HTML page on `port`: the customer's shop.
+fn shop(port: u16, page: String) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = page.as_bytes();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        }
+    });
+}
+
+fn sign_in(agent: &Browser, base: &str, pw: &str) {
+    agent.goto(&format!("{base}/login?lang=en"));
+    agent.type_text(&agent.find("#tenant"), "acme");
+    agent.type_text(&agent.find("#email"), "ann@acme.example");
+    agent.type_text(&agent.find("#password"), pw);
+    agent.click(&agent.find_xpath("//button[normalize-space()='Sign in']"));
+    agent.wait_until("the dashboard", "return location.pathname === '/app/chats'");
+}
+
+#[test]
+fn visitor_and_agent_chat_in_real_browsers() {
+    let (k, pw) = Kontor::with_tenant();
+    // The shop is on another origin than kontor: "localhost" against kontor's 127.0.0.1.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let shop_port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let shop_origin = format!("http://localhost:{shop_port}");
+    let site = k.json(&["site", "add", "acme", "--origin", &shop_origin]);
+    let key = site["site_key"].as_str().unwrap().to_string();
+    let server = k.server(&[]);
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body><h1>Shop</h1>\
+         <p>Our products.</p><script src=\"{}/widget.js\" data-site=\"{key}\" async></script></body></html>",
+        server.base
+    );
+    shop(shop_port, page);
+
+    let driver = Driver::start();
+    let agent = driver.browser();
+    sign_in(&agent, &server.base, &pw);
+
+    let visitor = driver.browser();
+    visitor.goto(&format!("{shop_origin}/"));
+    visitor.wait_until(
+        "the launcher",
+        "return !!document.querySelector('kontor-chat')",
+    );
+    // Before the click: no cookie, no storage, no chat frame.
+    assert!(visitor.cookies().is_empty(), "cookies before the click");
+    assert_eq!(
+        visitor.exec("return [document.cookie, localStorage.length, sessionStorage.length, document.querySelectorAll('iframe').length]"),
+        serde_json::json!(["", 0, 0, 0])
+    );
+    let frames_before = visitor.exec(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelectorAll('iframe').length",
+    );
+    assert_eq!(frames_before, 0);
+    // Nothing on kontor's side either: no chat socket was opened.
+    assert!(
+        !server.log().contains("/ws/visitor"),
+        "a chat socket before the click"
+    );
+
+    // The launcher is reachable by keyboard and named "Chat".
+    visitor.press(&[TAB]);
+    assert_eq!(
+        visitor.exec("const a = document.activeElement; return a && a.tagName === 'KONTOR-CHAT' && a.shadowRoot.activeElement.getAttribute('aria-label')"),
+        "Chat"
+    );
+    visitor.press(&[ENTER]);
+    // A message from the shop page itself (not kontor's origin) is ignored by the loader.
+    visitor.exec("window.postMessage({kontor: 'close'}, '*'); return true");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        visitor.exec("return !document.querySelector('kontor-chat').shadowRoot.querySelector('[role=region]').hidden"),
+        true,
+        "a foreign postMessage closed the chat"
+    );
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+    visitor.find("#s-consent");
+    let consent_label = visitor.text(&visitor.find("label[for='s-consent']"));
+    assert!(
+        consent_label.to_lowercase().contains("privacy"),
+        "{consent_label}"
+    );
+    visitor.type_text(&visitor.find("#s-name"), "Vera");
+    visitor.click(&visitor.find("#s-consent"));
+    visitor.click(&visitor.find("#start-btn"));
+    let msg = visitor.find("#msg");
+    assert_eq!(visitor.text(&visitor.find("label[for='msg']")), "Message");
+    visitor.type_text(&msg, "Hello, is my parcel on its way?");
+    visitor.click(&visitor.find_xpath("//button[normalize-space()='Send']"));
+
+    // The agent is alerted (badge), accepts and replies.
+    agent.wait_until(
+        "the waiting-chat badge",
+        "const b = document.querySelector('.nav-badge'); return !!b && !b.hidden",
+    );
+    agent.click(&agent.find_xpath("//button[normalize-space()='Accept']"));
+    agent.wait_until(
+        "the visitor's message",
+        "return document.body.innerText.includes('Hello, is my parcel on its way?')",
+    );
+    let reply = agent.find("#reply-text");
+    agent.type_text(&reply, "Yes, it arrives tomorrow.");
+    agent.press(&[ENTER]);
+
+    visitor.wait_until(
+        "the agent's reply",
+        "return document.getElementById('log').innerText.includes('Yes, it arrives tomorrow.')",
+    );
+    visitor.wait_until(
+        "the agent's name",
+        "return document.body.innerText.includes('Ann')",
+    );
+
+    // Hostile text arrives as text: no element is made from it, no javascript: link.
+    let msg = visitor.find("#msg");
+    visitor.type_text(
+        &msg,
+        "<img src=x onerror=alert(1)> [x](javascript:alert(1)) javascript:alert(2)",
+    );
+    visitor.press(&[ENTER]);
+    agent.wait_until(
+        "the hostile text",
+        "return document.body.innerText.includes('<img src=x onerror=alert(1)>')",
+    );
+    assert_eq!(
+        agent.exec("return [document.querySelectorAll('img[src=\"x\"]').length, document.querySelectorAll('a[href^=\"javascript\"]').length]"),
+        serde_json::json!([0, 0])
+    );
+
+    // A file from visitor to agent.
+    let png = k.dir.path().join("parcel.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-browser-test").unwrap();
+    let input = visitor.find("input[type='file']");
+    visitor.type_text(&input, png.to_str().unwrap());
+    agent.wait_until("the file link", "return [...document.querySelectorAll('a[href^=\"/api/files/\"]')].some(a => a.textContent.includes('parcel.png'))");
+    let has_download = agent.exec("return [...document.querySelectorAll('a[href^=\"/api/files/\"]')].find(a => a.textContent.includes('parcel.png')).hasAttribute('download')");
+    assert_eq!(has_download, true, "files are offered as downloads");
+
+    // The visitor ends the chat and rates it.
+    visitor.click(&visitor.find("#end-btn"));
+    visitor.click(&visitor.find("#end-yes"));
+    visitor.click(&visitor.find("label[for='star-5']"));
+    visitor.click(&visitor.find("#rate-btn"));
+    visitor.wait_until(
+        "the thank-you",
+        "return !document.getElementById('rated').hidden",
+    );
+
+    drop(visitor);
+    drop(agent);
+    let mut server = server;
+    assert_eq!(server.stop(), Some(0));
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+    let (status, rating, files): (String, i64, i64) = db
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT status, rating, (SELECT count(*) FROM files) FROM conversations",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!((status.as_str(), rating, files), ("closed", 5, 1));
+}
