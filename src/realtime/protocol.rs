@@ -32,6 +32,10 @@ pub enum VisitorIn {
         /// The department the visitor chose, if the site offers a choice.
         #[serde(default)]
         department: Option<i64>,
+        /// The widget's own token (`SITE_KEY.` and 64 hex digits), so that a retried start
+        /// is idempotent; the server makes one when absent.
+        #[serde(default)]
+        token: Option<String>,
     },
     /// Reattaches to a conversation after a reconnect and asks for what was missed.
     Resume {

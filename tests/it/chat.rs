@@ -684,3 +684,32 @@ fn the_visitor_sees_the_queue_position() {
     assert_eq!(w["status"], "waiting");
     assert_eq!(w["queue_position"], 2);
 }
+
+#[test]
+fn a_start_retried_with_its_token_makes_one_chat() {
+    let (k, _, site) = setup();
+    let mut server = k.server(&[]);
+    let token = format!("{site}.{}", "ab12".repeat(16));
+    let start = json!({"type": "start", "consent": true, "notice_version": "1", "token": token});
+    let mut first = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    first.send(start.clone());
+    let w1 = first.recv_type("welcome");
+    drop(first); // dropped before the widget saw welcome, say
+    let mut again = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    again.send(start);
+    let w2 = again.recv_type("welcome");
+    assert_eq!(w1["conversation_id"], w2["conversation_id"]);
+    assert_eq!(w2["token"], token.as_str());
+    for bad in [
+        json!("short"),
+        json!(format!("site_other.{}", "ab".repeat(32))),
+        json!(format!("{site}.{}", "zz".repeat(32))),
+    ] {
+        let mut w = Ws::visitor(&server.base, &site, SHOP).unwrap();
+        w.send(json!({"type": "start", "consent": true, "notice_version": "1", "token": bad}));
+        assert_eq!(w.recv_type("error")["code"], "invalid_input", "{bad}");
+    }
+    drop(again);
+    server.stop();
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversations"), 1);
+}

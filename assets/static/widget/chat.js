@@ -266,8 +266,8 @@ function connect() {
         JSON.stringify({ type: "resume", token: chat.token, last_seq: firstResume ? 0 : chat.lastSeq }),
       );
     } else if (chat.startParams) {
-      // A start goes out once: a second one could create a second chat (see dropped()).
-      if (chat.startSent) return abortStart();
+      // The start carries our own token: sent again after a drop, it finds the chat the
+      // first one created instead of making a second.
       chat.startSent = true;
       sock.send(JSON.stringify(chat.startParams));
     }
@@ -293,12 +293,9 @@ function connect() {
   };
 }
 
-// The socket is gone. Reconnect, unless a start was sent and not yet answered: the server may
-// or may not have created the chat, and start carries no id that would make a retry safe.
-// Then the visitor gets the start form back (as filled in) and decides.
+// The socket is gone: reconnect (a start not yet answered is sent again with its token).
 function dropped(code) {
-  if (!chat.token && chat.startSent) abortStart();
-  else scheduleReconnect(code);
+  scheduleReconnect(code);
 }
 
 function scheduleReconnect(code) {
@@ -960,18 +957,10 @@ function enterChat() {
   startSocket();
 }
 
-// What the visitor typed while a start was under way; kept when that start is abandoned.
-let carried = null;
-
-// The socket dropped after start went out and before welcome: back to the start form, as
-// filled in, with a note. Nothing is sent again by itself (that could make a second chat).
-function abortStart() {
-  const hadFocus = $("v-chat").contains(document.activeElement);
-  carried = { pending: [...chat.pending].map(([id, p]) => [id, p.text]), draft: $("msg").value };
-  resetChat();
-  show("v-start");
-  setError("start-error", t("widget.start_interrupted"));
-  if (hadFocus || document.activeElement === body) $("start-btn").focus();
+// The chat's secret, made here so that a retried start is idempotent: SITE_KEY.<64 hex>.
+function newToken() {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return cfg.site + "." + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 $("start-form").addEventListener("submit", (e) => {
@@ -994,14 +983,9 @@ $("start-form").addEventListener("submit", (e) => {
   }
   // Opt-in given: from here on the chat may be stored and the socket opened.
   resetChat();
-  if (carried) {
-    // Typed during an interrupted start: goes to the new chat once it exists.
-    for (const [id, text] of carried.pending) appendPending(id, text);
-    $("msg").value = carried.draft;
-    carried = null;
-  }
   chat.startParams = {
     type: "start",
+    token: newToken(),
     consent: true,
     notice_version: NOTICE_VERSION,
     name: $("s-name").value.trim(),

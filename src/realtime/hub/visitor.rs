@@ -35,6 +35,7 @@ impl Hub {
                 email,
                 lang,
                 department,
+                token,
             } => {
                 if current.is_some() {
                     out.send(
@@ -75,8 +76,30 @@ impl Hub {
                 }
                 let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
                 let notice_version: String = notice_version.chars().take(32).collect();
-                // The site key in front lets the transcript endpoint find the tenant.
-                let token = format!("{site_key}.{}", crypto::random_token());
+                // The site key in front lets the transcript endpoint find the tenant. A widget
+                // may choose the token itself, so that a start retried after a dropped socket
+                // finds the chat the first one created instead of making a second.
+                let token = match token {
+                    None => format!("{site_key}.{}", crypto::random_token()),
+                    Some(t) => {
+                        let secret = t.strip_prefix(&format!("{site_key}.")).unwrap_or("");
+                        if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            out.send(
+                                conn,
+                                &Out::error(
+                                    "invalid_input",
+                                    "token must be SITE_KEY.<64 hex digits>",
+                                ),
+                            );
+                            return Ok(());
+                        }
+                        let existing = cstore::conversation_by_token(c, &crypto::token_hash(&t))?;
+                        if let Some(row) = existing.filter(|r| r.site_key == site_key) {
+                            return self.attach(c, conn, row.id, Some(t), 0, out);
+                        }
+                        t
+                    }
+                };
                 let at = now();
                 let id = cstore::insert_conversation(
                     c,
@@ -139,29 +162,7 @@ impl Hub {
                     );
                     return Ok(());
                 };
-                if let Some(s) = self.conns.get_mut(&conn) {
-                    s.conversation = Some(row.id);
-                }
-                let (status, position) = match self.convs.get_mut(&row.id) {
-                    Some(conv) => {
-                        conv.visitors.insert(conn);
-                        (conv.status.as_str(), self.queue_position(row.id))
-                    }
-                    None => ("closed", None),
-                };
-                out.send(
-                    conn,
-                    &Out::Welcome {
-                        conversation_id: row.id,
-                        token: None,
-                        status: status.into(),
-                        queue_position: position,
-                    },
-                );
-                if let Some(name) = self.agent_name_of(row.id) {
-                    out.send(conn, &Out::Agent { name });
-                }
-                self.replay(c, conn, row.id, last_seq, out)?;
+                self.attach(c, conn, row.id, None, last_seq, out)?;
             }
             VisitorIn::Message { client_id, text } => {
                 let Some(id) = self.open_conversation_of(conn, out) else {
@@ -251,5 +252,41 @@ impl Hub {
                 None
             }
         }
+    }
+
+    /// Attaches a socket to an existing conversation: welcome (with `token` echoed when a
+    /// retried start found it), the agent's name, and every entry after `last_seq`.
+    fn attach(
+        &mut self,
+        c: &Connection,
+        conn: ConnId,
+        id: i64,
+        token: Option<String>,
+        last_seq: i64,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        if let Some(s) = self.conns.get_mut(&conn) {
+            s.conversation = Some(id);
+        }
+        let (status, position) = match self.convs.get_mut(&id) {
+            Some(conv) => {
+                conv.visitors.insert(conn);
+                (conv.status.as_str(), self.queue_position(id))
+            }
+            None => ("closed", None),
+        };
+        out.send(
+            conn,
+            &Out::Welcome {
+                conversation_id: id,
+                token,
+                status: status.into(),
+                queue_position: position,
+            },
+        );
+        if let Some(name) = self.agent_name_of(id) {
+            out.send(conn, &Out::Agent { name });
+        }
+        self.replay(c, conn, id, last_seq, out)
     }
 }
