@@ -60,6 +60,13 @@ fn visitor_and_agent_chat_in_real_browsers() {
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
 
+    // Count the desktop notifications the dashboard shows (the profile grants permission).
+    agent.exec(
+        "window.__shown = []; const N = window.Notification; \
+         window.Notification = new Proxy(N, {construct(t, a) { window.__shown.push(a[0]); return new t(...a); }}); \
+         return true",
+    );
+
     let visitor = driver.browser();
     visitor.goto(&format!("{shop_origin}/"));
     visitor.wait_until(
@@ -119,6 +126,10 @@ fn visitor_and_agent_chat_in_real_browsers() {
     agent.wait_until(
         "the waiting-chat badge",
         "const b = document.querySelector('.nav-badge'); return !!b && !b.hidden",
+    );
+    agent.wait_until(
+        "the desktop notification",
+        "return window.__shown.length === 1",
     );
     agent.click(&agent.find_xpath("//button[normalize-space()='Accept']"));
     agent.wait_until(
