@@ -658,32 +658,22 @@ impl Hub {
     }
 
     fn close(&mut self, c: &Connection, id: i64, out: &mut Outbox) -> Result<()> {
-        let Some(conv) = self.convs.get(&id) else {
+        if !self.convs.contains_key(&id) {
             return Ok(());
-        };
-        let agent = conv.agent_id;
-        let was_waiting = conv.status == Status::Waiting;
+        }
         self.append(c, id, 0, "system", None, "closed", None, out)?;
         cstore::close(c, id, now())?;
-        let closed = ConversationOut {
-            conversation_id: id,
-            status: "closed".into(),
-            visitor_name: conv_name(self.convs.get(&id)),
-            visitor_email: self
-                .convs
-                .get(&id)
-                .map(|c| c.visitor_email.clone())
-                .unwrap_or_default(),
-            agent_id: agent,
+        let Some(mut closed) = self.conversation_out(id) else {
+            return Ok(());
         };
+        closed.status = "closed".into();
         let mut recipients = self.visitor_conns(id);
-        if let Some(a) = agent {
+        if let Some(a) = closed.agent_id {
             recipients.extend(self.agent_conns(a));
         }
         out.send_all(recipients, &Out::Conversation(closed));
         self.convs.remove(&id);
         // The queue (if it waited) and the agent's load changed.
-        let _ = was_waiting;
         self.reroute(out);
         Ok(())
     }
@@ -882,10 +872,6 @@ impl Hub {
         let a = self.convs.get(&conv)?.agent_id?;
         self.agents.get(&a).map(|s| s.name.clone())
     }
-}
-
-fn conv_name(c: Option<&Conv>) -> String {
-    c.map(|c| c.visitor_name.clone()).unwrap_or_default()
 }
 
 fn internal_out(e: crate::error::Error) -> Out {
