@@ -6,7 +6,7 @@ use crate::domain::agents::Role;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// kontor: self-hosted live chat, live visitors and statistics, with GDPR duties built in.
 #[derive(Debug, Parser)]
@@ -52,6 +52,57 @@ pub enum Command {
     /// Manage a tenant's departments (works with or without a running server)
     #[command(subcommand)]
     Department(DepartmentCmd),
+    /// Encrypted backups: create (online), verify, restore, list
+    #[command(subcommand)]
+    Backup(BackupCmd),
+}
+
+/// `kontor backup …`
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Write an encrypted archive of every tenant (or one) while the server keeps serving
+    Create {
+        /// Only this tenant
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Directory for the archive [default: DATA_DIR/backups]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Backup key file [default: $CREDENTIALS_DIRECTORY/backup.key, else DATA_DIR/backup.key, created if missing]
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
+    /// Check an archive completely: key, checksums, and every database's integrity
+    Verify {
+        /// The archive
+        file: PathBuf,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
+    /// Replace live tenants with their state in an archive (checked first; atomic per tenant)
+    Restore {
+        /// The archive
+        file: PathBuf,
+        /// Only this tenant
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+        /// Confirm that newer data of the restored tenants is replaced
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List the archives in a directory with time, size and tenants
+    List {
+        /// Directory [default: DATA_DIR/backups]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
 }
 
 /// `kontor department …`
@@ -208,8 +259,13 @@ impl Cli {
     }
 }
 
+/// A path made absolute against the current directory (the server has another one).
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Turns an admin subcommand into a request; reads a password from stdin when asked.
-pub fn admin_request(cmd: &Command) -> Result<Option<Request>, Failure> {
+pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, Failure> {
     let invalid = |m: &str| Failure {
         code: "invalid_input".into(),
         message: m.into(),
@@ -272,6 +328,32 @@ pub fn admin_request(cmd: &Command) -> Result<Option<Request>, Failure> {
                 Some(departments.clone())
             },
         },
+        Command::Backup(BackupCmd::Create {
+            tenant,
+            out,
+            backup_key,
+        }) => Request::BackupCreate {
+            tenant: tenant.clone(),
+            out: absolute(out.as_deref().unwrap_or(&config.data_dir.join("backups"))),
+            backup_key: backup_key.as_deref().map(absolute),
+        },
+        Command::Backup(BackupCmd::Restore {
+            file,
+            tenant,
+            backup_key,
+            yes,
+        }) => {
+            if !yes {
+                return Err(invalid(
+                    "refusing to restore without --yes: the restored tenants' newer data would be replaced",
+                ));
+            }
+            Request::BackupRestore {
+                file: absolute(file),
+                tenant: tenant.clone(),
+                backup_key: backup_key.as_deref().map(absolute),
+            }
+        }
         Command::Department(DepartmentCmd::Add { tenant, name }) => Request::DepartmentAdd {
             tenant: tenant.clone(),
             name: name.clone(),
@@ -398,6 +480,13 @@ pub fn print_response(res: &Response, json: bool) {
                 println!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
             }
         }
+        Response::BackupCreated(c) => {
+            println!("backup written: {} ({} bytes)", c.file.display(), c.bytes);
+            println!("tenants: {}", c.tenants.join(" "));
+        }
+        Response::BackupRestored { tenants } => {
+            println!("restored: {}", tenants.join(" "));
+        }
         Response::Departments { departments } => {
             if departments.is_empty() {
                 println!("no departments yet; add one with `kontor department add TENANT NAME`");
@@ -433,5 +522,71 @@ pub fn print_failure(f: &Failure, json: bool) {
         );
     } else {
         eprintln!("error: {}", f.message);
+    }
+}
+
+/// `backup verify` and `backup list`: read-only, on files, no server needed.
+pub fn run_backup_local(config: &Config, cmd: &BackupCmd, json: bool) -> Result<(), Failure> {
+    use crate::store::backup;
+    match cmd {
+        BackupCmd::Verify { file, backup_key } => {
+            let key_path = backup::backup_key_path(&config.data_dir, backup_key.as_deref());
+            let key = backup::backup_key(&key_path, false)?;
+            let work = std::env::temp_dir();
+            let checked = backup::check(file, &key, &work)?;
+            let m = &checked.manifest;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "created_at": m.created_at, "kontor_version": m.kontor_version,
+                        "tenants": m.tenants.iter().map(|t| &t.slug).collect::<Vec<_>>(), "members": m.members.len()})
+                );
+            } else {
+                println!("ok: {} verified", file.display());
+                println!(
+                    "written {} by kontor {}",
+                    crate::clock::rfc3339(m.created_at),
+                    m.kontor_version
+                );
+                for t in &m.tenants {
+                    println!(
+                        "  tenant {}: keys, checksum, cipher_integrity_check and integrity_check pass",
+                        t.slug
+                    );
+                }
+            }
+            Ok(())
+        }
+        BackupCmd::List { dir, backup_key } => {
+            let key_path = backup::backup_key_path(&config.data_dir, backup_key.as_deref());
+            let key = backup::backup_key(&key_path, false)?;
+            let dir = dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("backups"));
+            let all = backup::list(&dir, &key)?;
+            if json {
+                println!("{}", serde_json::json!({ "archives": all }));
+            } else if all.is_empty() {
+                println!("no archives in {}", dir.display());
+            } else {
+                for a in all {
+                    let when = a
+                        .created_at
+                        .map(crate::clock::rfc3339)
+                        .unwrap_or_else(|| "(does not open with this key)".into());
+                    println!(
+                        "{when}  {:>12} bytes  {}  {}",
+                        a.bytes,
+                        a.file.display(),
+                        a.tenants.join(" ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        _ => Err(Failure {
+            code: "internal_error".into(),
+            message: "not a local backup command".into(),
+        }),
     }
 }

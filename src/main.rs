@@ -47,9 +47,17 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
-        other => cli::admin_request(other).and_then(|req| {
-            let req = req.expect("every other command is an admin request");
-            cli::run_admin(&config, req).map(|res| cli::print_response(&res, cli.json))
+        Command::Backup(
+            b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
+        ) => cli::run_backup_local(&config, b, cli.json),
+        other => cli::admin_request(&config, other).and_then(|req| match req {
+            Some(req) => {
+                cli::run_admin(&config, req).map(|res| cli::print_response(&res, cli.json))
+            }
+            None => Err(kontor::admin::Failure {
+                code: "internal_error".into(),
+                message: "this command is not an admin request".into(),
+            }),
         }),
     };
     match result {

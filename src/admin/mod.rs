@@ -7,10 +7,11 @@ use crate::crypto;
 use crate::domain::agents::{self, Role};
 use crate::domain::{sites, tenants};
 use crate::error::{Error, Result};
-use crate::store::Store;
 use crate::store::system::{self as sstore, SiteLook, SiteRecord, TenantRecord};
 use crate::store::tenant::{self as tstore, AgentRecord, DepartmentRecord};
+use crate::store::{Store, backup};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// One operator command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +120,28 @@ pub enum Request {
     SiteList {
         /// Tenant slug.
         tenant: String,
+    },
+    /// `backup create`
+    BackupCreate {
+        /// Only this tenant.
+        #[serde(default)]
+        tenant: Option<String>,
+        /// Directory for the archive (absolute).
+        out: PathBuf,
+        /// Backup key file (absolute), if not the default.
+        #[serde(default)]
+        backup_key: Option<PathBuf>,
+    },
+    /// `backup restore`
+    BackupRestore {
+        /// The archive (absolute).
+        file: PathBuf,
+        /// Only this tenant.
+        #[serde(default)]
+        tenant: Option<String>,
+        /// Backup key file (absolute), if not the default.
+        #[serde(default)]
+        backup_key: Option<PathBuf>,
     },
 }
 
@@ -236,6 +259,13 @@ pub enum Response {
         /// The list.
         sites: Vec<SiteInfo>,
     },
+    /// A backup was written.
+    BackupCreated(crate::store::backup::Created),
+    /// Tenants were restored.
+    BackupRestored {
+        /// Their slugs.
+        tenants: Vec<String>,
+    },
 }
 
 impl From<TenantRecord> for TenantInfo {
@@ -264,7 +294,58 @@ impl From<AgentRecord> for AgentInfo {
 
 /// Runs one command against an open store; `base_url` is where widgets load from.
 pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> {
+    execute_with(store, base_url, req, &mut |_| {})
+}
+
+/// Like [`execute`]; `close` is called with a tenant's uuid just before a restore replaces
+/// its database, so a running server can let go of it.
+pub fn execute_with(
+    store: &Store,
+    base_url: &str,
+    req: Request,
+    close: &mut dyn FnMut(&str),
+) -> Result<Response> {
     match req {
+        Request::BackupCreate {
+            tenant,
+            out,
+            backup_key,
+        } => {
+            let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
+            let key = backup::backup_key(&key_path, true)?;
+            let created = backup::create(store, &key, tenant.as_deref(), &out, &mut |line| {
+                tracing::info!("backup: {line}");
+            })?;
+            store.system(|c| {
+                sstore::log_operator(
+                    c,
+                    "backup.create",
+                    &created.file.display().to_string(),
+                    "ok",
+                )
+            })?;
+            Ok(Response::BackupCreated(created))
+        }
+        Request::BackupRestore {
+            file,
+            tenant,
+            backup_key,
+        } => {
+            let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
+            let key = backup::backup_key(&key_path, false)?;
+            let checked = backup::check(&file, &key, store.data_dir())?;
+            let tenants = backup::restore(
+                store,
+                &key,
+                &checked,
+                tenant.as_deref(),
+                close,
+                &mut |line| {
+                    tracing::info!("restore: {line}");
+                },
+            )?;
+            Ok(Response::BackupRestored { tenants })
+        }
         Request::Ping => Ok(Response::Pong {
             version: env!("CARGO_PKG_VERSION").into(),
         }),

@@ -144,7 +144,9 @@ async fn handle(
                     Request::AgentSet { tenant, .. } => Some(tenant.clone()),
                     _ => None,
                 };
-                let result = super::execute(&store, &base_url, req);
+                // A restored tenant's hub (and sockets) go before its file is replaced.
+                let rt = realtime.clone();
+                let result = super::execute_with(&store, &base_url, req, &mut |uuid| rt.stop(uuid));
                 // The hub caches capacity and departments: tell it at once.
                 if let (Some(slug), Ok(Response::Agent { agent, .. })) = (&tenant, &result)
                     && let Ok(rec) = store.tenant_record(slug)
@@ -185,5 +187,7 @@ fn command_name(req: &Request) -> &'static str {
         Request::DepartmentList { .. } => "department list",
         Request::SiteAdd { .. } => "site add",
         Request::SiteList { .. } => "site list",
+        Request::BackupCreate { .. } => "backup create",
+        Request::BackupRestore { .. } => "backup restore",
     }
 }

@@ -3,6 +3,7 @@
 //! Every function here is plain synchronous rusqlite; async code reaches it through
 //! `web::block`/`spawn_blocking` only.
 
+pub mod backup;
 pub mod chat;
 pub mod connection;
 pub mod migrations;
@@ -295,6 +296,29 @@ impl Store {
         }
         remove_db_files(&self.tenant_path(&rec.uuid));
         Ok(rec)
+    }
+
+    /// A tenant's unwrapped key (for re-keying a restored database).
+    pub fn tenant_key(&self, uuid: &str) -> Result<Key> {
+        let wrapped = self
+            .system(|c| system::wrapped_key(c, uuid))?
+            .ok_or_else(|| Error::NotFound("tenant".into()))?;
+        self.wrap_key
+            .unwrap_key(&wrapped, uuid)
+            .ok_or_else(|| Error::WrongKey {
+                key: self.key_source.path().to_path_buf(),
+                db: self.tenant_path(uuid),
+            })
+    }
+
+    /// Wraps a tenant key with the master key, bound to the tenant's uuid.
+    pub fn wrap(&self, key: &Key, uuid: &str) -> Vec<u8> {
+        self.wrap_key.wrap(key, uuid)
+    }
+
+    /// Forgets a cached tenant database (it closes when the last user drops it).
+    pub fn evict(&self, uuid: &str) {
+        lock(&self.tenants).remove(uuid);
     }
 
     /// Closes every cached tenant database (checkpointing their WAL on the last close).

@@ -121,6 +121,56 @@ pub fn insert_tenant(
     })
 }
 
+/// Inserts a tenant restored from a backup, keeping its uuid and creation time.
+pub fn insert_tenant_with_uuid(
+    c: &Connection,
+    uuid: &str,
+    slug: &str,
+    name: &str,
+    wrapped_key: &[u8],
+    created_at: i64,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO tenants (uuid, slug, name, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![uuid, slug, name, wrapped_key, created_at],
+    )?;
+    Ok(())
+}
+
+/// Puts a site from a backup back (its key, origins and look), replacing what is there.
+pub fn restore_site(
+    c: &Connection,
+    tenant_uuid: &str,
+    site_key: &str,
+    origins: &[String],
+    look: &SiteLook,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (site_key) DO UPDATE SET position = excluded.position, color = excluded.color,
+             privacy_url = excluded.privacy_url, lang = excluded.lang
+         WHERE sites.tenant_uuid = excluded.tenant_uuid",
+        params![
+            site_key,
+            tenant_uuid,
+            now(),
+            look.position,
+            look.color,
+            look.privacy_url,
+            look.lang
+        ],
+    )?;
+    for o in origins {
+        c.execute(
+            "INSERT OR IGNORE INTO site_origins (site_key, origin)
+             SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sites WHERE site_key = ?1 AND tenant_uuid = ?3)",
+            params![site_key, o, tenant_uuid],
+        )?;
+    }
+    Ok(())
+}
+
 /// The tenant with this slug, if any.
 pub fn tenant_by_slug(c: &Connection, slug: &str) -> Result<Option<TenantRecord>> {
     Ok(c.query_row(

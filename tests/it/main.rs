@@ -3,6 +3,7 @@
 mod common;
 mod webdriver;
 
+mod backup;
 mod browser;
 mod chat;
 mod cli;

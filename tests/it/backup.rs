@@ -1,0 +1,306 @@
+//! Encrypted backups: online snapshots, complete verification, refusal of tampered or
+//! wrong-key archives with the live data untouched, per-tenant restore, moving servers.
+
+use crate::chat::{SHOP, agent, setup, visitor};
+use crate::common::{Browser, Kontor, checksums};
+use serde_json::json;
+use std::path::PathBuf;
+
+fn archive(k: &Kontor) -> PathBuf {
+    let out = k.json(&["backup", "create"]);
+    PathBuf::from(out["file"].as_str().unwrap())
+}
+
+fn messages(k: &Kontor, slug: &str) -> Vec<(i64, i64, String)> {
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug(slug).unwrap();
+    db.with(|c| {
+        let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        assert_eq!(ok, "ok");
+        let mut stmt = c.prepare(
+            "SELECT conversation_id, seq, body FROM messages ORDER BY conversation_id, seq",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_online_backup_is_a_consistent_snapshot_that_restores_on_a_new_server() {
+    let (k, pw, site) = setup();
+    let mut server = k.server(&[]);
+    let (_b, mut ag) = agent(&server, &pw);
+    let (mut v, conv, _) = visitor(&server, &site, "Vera");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    // A visitor keeps writing while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                v.send(json!({"type": "message", "client_id": format!("w{i}"), "text": format!("line {i}")}));
+                acked.push((
+                    v.recv_type("ack")["seq"].as_i64().unwrap(),
+                    format!("line {i}"),
+                ));
+                i += 1;
+                // Below the per-socket rate limit (20 frames/s).
+                std::thread::sleep(std::time::Duration::from_millis(60));
+            }
+            acked
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let file = archive(&k); // through the running server's admin socket
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked = writer.join().unwrap();
+    assert!(acked.len() > 20, "too little traffic: {}", acked.len());
+    drop(ag);
+    server.stop();
+    k.ok(&["backup", "verify", file.to_str().unwrap()]);
+
+    // A new server with its own master key; only the archive and the backup key move.
+    let fresh = Kontor::new();
+    fresh.ok(&["init"]);
+    let key = k.data_dir().join("backup.key");
+    fresh.ok(&[
+        "backup",
+        "restore",
+        file.to_str().unwrap(),
+        "--backup-key",
+        key.to_str().unwrap(),
+        "--yes",
+    ]);
+    let restored = messages(&fresh, "acme");
+    // A snapshot: the log is gap-free from 1, every restored visitor line is one that was
+    // acknowledged with that seq, and lines acknowledged after the snapshot are absent.
+    let seqs: Vec<i64> = restored.iter().map(|r| r.1).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    for (_, seq, body) in restored.iter().filter(|r| r.2.starts_with("line ")) {
+        assert!(acked.contains(&(*seq, body.clone())), "{seq} {body}");
+    }
+    let last = *seqs.last().unwrap();
+    assert!(
+        last < acked.last().unwrap().0,
+        "the snapshot predates the last writes"
+    );
+    assert!(restored.iter().filter(|r| r.2.starts_with("line ")).count() > 5);
+    // The restored tenant works: its agent signs in on the new server with the old password.
+    let server = fresh.server(&[]);
+    let mut b = Browser::new(&server.base);
+    assert_eq!(b.login("acme", "ann@acme.example", &pw).status, 303);
+    assert!(fresh.ok(&["site", "list", "acme"]).contains(SHOP));
+}
+
+#[test]
+fn a_tampered_or_wrong_key_archive_is_refused_and_nothing_changes() {
+    let (k, _, _) = setup();
+    let file = archive(&k);
+    let bytes = std::fs::read(&file).unwrap();
+    let live = || {
+        let mut c = checksums(&k.data_dir());
+        c.retain(|p, _| !p.starts_with("backups"));
+        c
+    };
+    let mut before = live();
+    let bad = k.dir.path().join("bad.tar");
+    // One flipped bit anywhere: headers, the sealed manifest, the member databases.
+    let step = bytes.len() / 23;
+    for pos in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x01;
+        std::fs::write(&bad, &b).unwrap();
+        let verify = k.run(&["backup", "verify", bad.to_str().unwrap()]);
+        let restore = k.run(&["backup", "restore", bad.to_str().unwrap(), "--yes"]);
+        // Tar's padding and header slack can hold a flipped bit that changes nothing we read;
+        // then both must succeed alike. Anything we read must be refused.
+        assert_eq!(
+            verify.status.success(),
+            restore.status.success(),
+            "byte {pos}"
+        );
+        if verify.status.success() {
+            // A harmless flip: that restore was real, so the live files are its result now.
+            before = live();
+        } else {
+            assert!(
+                String::from_utf8_lossy(&verify.stderr).contains("refused")
+                    || String::from_utf8_lossy(&verify.stderr).contains("archive"),
+                "byte {pos}"
+            );
+            assert_eq!(
+                before,
+                live(),
+                "byte {pos}: live files changed by a refused restore"
+            );
+        }
+    }
+    // Flips inside the manifest or a member are always caught.
+    let manifest_at = 600; // inside the first member's data (after its 512-byte header)
+    let member_at = bytes.len() / 2;
+    for pos in [manifest_at, member_at] {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x80;
+        std::fs::write(&bad, &b).unwrap();
+        assert_eq!(
+            k.run(&["backup", "verify", bad.to_str().unwrap()])
+                .status
+                .code(),
+            Some(1),
+            "byte {pos}"
+        );
+        assert_eq!(
+            k.run(&["backup", "restore", bad.to_str().unwrap(), "--yes"])
+                .status
+                .code(),
+            Some(1)
+        );
+    }
+    // A wrong backup key.
+    let wrong = k.dir.path().join("wrong.key");
+    std::fs::write(&wrong, [9u8; 32]).unwrap();
+    let err = k.fails(&[
+        "backup",
+        "verify",
+        file.to_str().unwrap(),
+        "--backup-key",
+        wrong.to_str().unwrap(),
+    ]);
+    assert!(err.contains("wrong key"), "{err}");
+    k.fails(&[
+        "backup",
+        "restore",
+        file.to_str().unwrap(),
+        "--backup-key",
+        wrong.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert_eq!(before, live());
+    // Without --yes nothing happens either.
+    assert!(
+        k.fails(&["backup", "restore", file.to_str().unwrap()])
+            .contains("--yes")
+    );
+}
+
+#[test]
+fn restoring_one_tenant_leaves_the_others_untouched() {
+    let (k, pw, site) = setup();
+    k.ok(&["tenant", "create", "beta"]);
+    let file = archive(&k);
+    // Both change after the backup.
+    let mut server = k.server(&[]);
+    let (_v, _, _) = visitor(&server, &site, "after the backup");
+    server.stop();
+    let beta_uuid = k.json(&["tenant", "show", "beta"])["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "beta",
+            "new@beta.example",
+            "--name",
+            "New",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    let beta_file = format!("tenants/{beta_uuid}.db");
+    let before = checksums(&k.data_dir());
+    let out = k.json(&[
+        "backup",
+        "restore",
+        file.to_str().unwrap(),
+        "--tenant",
+        "acme",
+        "--yes",
+    ]);
+    assert_eq!(out["tenants"], json!(["acme"]));
+    let after = checksums(&k.data_dir());
+    assert_eq!(
+        before.get(std::path::Path::new(&beta_file)),
+        after.get(std::path::Path::new(&beta_file)),
+        "beta's file changed"
+    );
+    assert!(
+        k.ok(&["agent", "list", "beta"])
+            .contains("new@beta.example"),
+        "beta keeps its newer agent"
+    );
+    assert_eq!(
+        messages(&k, "acme").len(),
+        0,
+        "acme is back to the snapshot: no chat yet"
+    );
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+    let convs: i64 = db
+        .with(|c| Ok(c.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(convs, 0);
+    assert!(
+        k.fails(&[
+            "backup",
+            "restore",
+            file.to_str().unwrap(),
+            "--tenant",
+            "nope",
+            "--yes"
+        ])
+        .contains("not found")
+    );
+}
+
+#[test]
+fn restore_through_a_running_server_swaps_the_tenant_in_place() {
+    let (k, pw, site) = setup();
+    let file = archive(&k);
+    let server = k.server(&[]);
+    let (mut b, mut ag) = agent(&server, &pw);
+    let (_v, conv, _) = visitor(&server, &site, "after the backup");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    k.ok(&["backup", "restore", file.to_str().unwrap(), "--yes"]);
+    // The tenant's sockets were let go; sessions are the snapshot's too (this one is newer).
+    assert_eq!(ag.close_code(), Some(1013));
+    assert_eq!(b.get("/api/session").status, 401);
+    assert_eq!(b.login("acme", "ann@acme.example", &pw).status, 303);
+    assert_eq!(
+        b.get("/api/conversations").json()["conversations"],
+        json!([])
+    );
+    // And it keeps working after the swap.
+    let (_v2, conv2, _) = visitor(&server, &site, "after the restore");
+    let mut ag2 = crate::common::Ws::agent(&b);
+    ag2.send(json!({"type": "hello"}));
+    ag2.send(json!({"type": "accept", "conversation_id": conv2}));
+    assert_eq!(ag2.recv_type("conversation")["status"], "open");
+    let list = b.get("/api/conversations").json();
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn backup_list_shows_archives_newest_first() {
+    let (k, _, _) = setup();
+    let first = archive(&k);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = archive(&k);
+    let list = k.json(&["backup", "list"]);
+    let files: Vec<&str> = list["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, [second.to_str().unwrap(), first.to_str().unwrap()]);
+    assert_eq!(list["archives"][0]["tenants"], json!(["acme"]));
+    assert!(k.ok(&["backup", "list"]).contains("acme"));
+}
