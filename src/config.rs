@@ -29,6 +29,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Agent session lifetimes.
     pub session: SessionConfig,
+    /// Scheduled backups.
+    pub backup: BackupConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -62,6 +64,75 @@ impl Default for SessionConfig {
     }
 }
 
+/// Scheduled backups taken by `kontor serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Whether `serve` takes scheduled backups.
+    pub enabled: bool,
+    /// Where archives go (e.g. a disk mounted from another data centre); default
+    /// `DATA_DIR/backups`.
+    pub dir: Option<PathBuf>,
+    /// Daily backup time, `HH:MM` UTC.
+    pub daily_at: String,
+    /// Day of the weekly backup: mon … sun.
+    pub weekly_on: String,
+    /// Daily archives kept.
+    pub keep_daily: usize,
+    /// Weekly archives kept.
+    pub keep_weekly: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            enabled: true,
+            dir: None,
+            daily_at: "03:30".into(),
+            weekly_on: "sun".into(),
+            keep_daily: 7,
+            keep_weekly: 4,
+        }
+    }
+}
+
+impl BackupConfig {
+    /// The daily time as (hour, minute).
+    pub fn daily_time(&self) -> Result<(u8, u8)> {
+        let bad = || {
+            Error::Config(format!(
+                "backup.daily_at: {:?} must look like 03:30",
+                self.daily_at
+            ))
+        };
+        let (h, m) = self.daily_at.split_once(':').ok_or_else(bad)?;
+        let (h, m): (u8, u8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok((h, m))
+    }
+
+    /// The weekly day as a weekday.
+    pub fn weekday(&self) -> Result<time::Weekday> {
+        use time::Weekday::*;
+        Ok(match self.weekly_on.to_ascii_lowercase().as_str() {
+            "mon" | "monday" => Monday,
+            "tue" | "tuesday" => Tuesday,
+            "wed" | "wednesday" => Wednesday,
+            "thu" | "thursday" => Thursday,
+            "fri" | "friday" => Friday,
+            "sat" | "saturday" => Saturday,
+            "sun" | "sunday" => Sunday,
+            other => {
+                return Err(Error::Config(format!(
+                    "backup.weekly_on: {other:?} must be mon, tue, wed, thu, fri, sat or sun"
+                )));
+            }
+        })
+    }
+}
+
 /// What the command line sets; these win over everything else.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -84,6 +155,7 @@ struct FileConfig {
     log: Option<String>,
     tls: Option<PartialTls>,
     session: Option<PartialSession>,
+    backup: Option<BackupConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +184,7 @@ const ENV_KEYS: &[&str] = &[
     "KONTOR_TLS_KEY",
     "KONTOR_SESSION_IDLE_MINUTES",
     "KONTOR_SESSION_ABSOLUTE_HOURS",
+    "KONTOR_BACKUP_DIR",
 ];
 
 impl Config {
@@ -212,6 +285,12 @@ impl Config {
                 .or(session_file.absolute_hours)
                 .unwrap_or(defaults.absolute_hours),
         };
+        let mut backup = file.backup.unwrap_or_default();
+        if let Some(dir) = env_get("KONTOR_BACKUP_DIR") {
+            backup.dir = Some(PathBuf::from(dir));
+        }
+        backup.daily_time()?;
+        backup.weekday()?;
         if session.idle_minutes == 0 || session.absolute_hours == 0 {
             return Err(Error::Config(
                 "session.idle_minutes and session.absolute_hours must be at least 1".into(),
@@ -225,8 +304,17 @@ impl Config {
             log,
             tls,
             session,
+            backup,
             config_file,
         })
+    }
+
+    /// Where scheduled and default archives go.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     /// The base URL agents and widgets use: `public_url`, else derived from `listen`.

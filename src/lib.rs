@@ -14,5 +14,6 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod realtime;
+pub mod schedule;
 pub mod serve;
 pub mod store;

@@ -139,12 +139,27 @@ fn run(
     let result = system.block_on(async {
         let admin_listener = admin::socket::bind(&data_dir)?;
         let realtime = Arc::new(Realtime::new(store.clone(), config.session.clone()));
+        let backups = Arc::new(crate::schedule::Tracker::default());
+        if config.backup.enabled && !demo {
+            let (st, cfg, dir, tracker) = (
+                Arc::downgrade(&store),
+                config.backup.clone(),
+                config.backup_dir(),
+                backups.clone(),
+            );
+            let key_path = crate::store::backup::backup_key_path(&config.data_dir, None);
+            std::thread::Builder::new()
+                .name("backups".into())
+                .spawn(move || crate::schedule::run(st, cfg, dir, key_path, tracker))
+                .map_err(|e| Error::io("starting the backup scheduler", e))?;
+        }
         let state = AppState {
             store: store.clone(),
             config,
             throttle: Throttle::default(),
             demo,
             realtime: realtime.clone(),
+            backups,
         };
         let bound = http::bind(state)?;
         let addr = bound

@@ -15,5 +15,6 @@ pub async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
+        "backup": state.backups.status(),
     })))
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub demo: bool,
     /// The tenants' hubs.
     pub realtime: Arc<crate::realtime::Realtime>,
+    /// How scheduled backups are doing.
+    pub backups: Arc<crate::schedule::Tracker>,
 }
 
 /// Shared state handle as handlers receive it.

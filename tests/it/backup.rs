@@ -304,3 +304,77 @@ fn backup_list_shows_archives_newest_first() {
     assert_eq!(list["archives"][0]["tenants"], json!(["acme"]));
     assert!(k.ok(&["backup", "list"]).contains("acme"));
 }
+
+#[test]
+fn scheduled_backups_fire_daily_and_weekly_and_rotate_to_the_configured_counts() {
+    use time::macros::datetime;
+    let (k, _, _) = setup();
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let key = kontor::store::backup::backup_key(&k.data_dir().join("backup.key"), true).unwrap();
+    let cfg = kontor::config::BackupConfig::default(); // 03:30 UTC, Sundays, keep 7 and 4
+    let dir = k.dir.path().join("offsite");
+    std::fs::create_dir_all(&dir).unwrap();
+    let names = |dir: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tar"))
+            .collect();
+        v.sort();
+        v
+    };
+    let tick = |now| kontor::schedule::tick(&store, &key, &cfg, &dir, now).unwrap();
+    // Monday 2026-11-23: not yet at 03:29, once at 03:30, not again at 17:00.
+    assert!(tick(datetime!(2026-11-23 03:29 UTC)).is_empty());
+    assert_eq!(tick(datetime!(2026-11-23 03:30 UTC)).len(), 1);
+    assert!(tick(datetime!(2026-11-23 17:00 UTC)).is_empty());
+    assert_eq!(names(&dir), ["kontor-daily-2026-11-23.tar"]);
+    // Six weeks of days: every archive verified as written, rotation keeps 7 daily, 4 weekly.
+    let start = datetime!(2026-11-24 04:00 UTC);
+    for day in 0..42 {
+        let written = tick(start + time::Duration::days(day));
+        assert!(!written.is_empty(), "day {day}");
+    }
+    let all = names(&dir);
+    let daily: Vec<&String> = all
+        .iter()
+        .filter(|n| n.starts_with("kontor-daily-"))
+        .collect();
+    let weekly: Vec<&String> = all
+        .iter()
+        .filter(|n| n.starts_with("kontor-weekly-"))
+        .collect();
+    assert_eq!(daily.len(), 7, "{all:?}");
+    assert_eq!(weekly.len(), 4, "{all:?}");
+    assert_eq!(
+        daily.last().unwrap().as_str(),
+        "kontor-daily-2027-01-04.tar"
+    );
+    // The kept ones are real, verifiable archives.
+    let newest = dir.join(weekly.last().unwrap());
+    k.ok(&["backup", "verify", newest.to_str().unwrap()]);
+    // Nothing else was left behind (no work directories).
+    assert!(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .all(|e| e.path().extension().is_some_and(|x| x == "tar"))
+    );
+}
+
+#[test]
+fn healthz_reports_the_last_good_scheduled_backup() {
+    let (k, _, _) = setup();
+    let dir = k.data_dir().join("backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = archive(&k);
+    std::fs::rename(&file, dir.join("kontor-daily-2026-11-20.tar")).unwrap();
+    let server = k.server(&[]);
+    let v = Browser::new(&server.base).get("/healthz").json();
+    assert!(
+        v["backup"]["last_good"].as_str().unwrap().ends_with('Z'),
+        "{v}"
+    );
+    assert!(v["backup"]["last_error"].is_null());
+}

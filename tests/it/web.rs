@@ -78,7 +78,8 @@ fn healthz_reports_version_and_nothing_secret() {
     assert_eq!(v["status"], "ok");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(!res.body.contains(k.data_dir().to_str().unwrap()));
-    assert_eq!(v.as_object().unwrap().len(), 2);
+    assert_eq!(v.as_object().unwrap().len(), 3);
+    assert!(v["backup"].is_object(), "backup status: {v}");
 }
 
 #[test]

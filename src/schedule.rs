@@ -1,0 +1,168 @@
+//! Scheduled backups: a daily archive at the configured time (UTC) and a weekly one on the
+//! configured day, each verified after it is written, older ones rotated away. Archive names
+//! carry the day or week, so a restart never repeats or skips one. The clock is a parameter,
+//! so tests can drive days and weeks.
+
+use crate::clock::rfc3339;
+use crate::config::BackupConfig;
+use crate::crypto::Key;
+use crate::error::{Error, Result};
+use crate::store::{Store, backup};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// What `/healthz` reports about backups.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Status {
+    /// When the last scheduled backup was written and verified (RFC 3339).
+    pub last_good: Option<String>,
+    /// The last failure, if the latest attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// Shared between the scheduler and `/healthz`.
+#[derive(Default)]
+pub struct Tracker(Mutex<Status>);
+
+impl Tracker {
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, f: impl FnOnce(&mut Status)) {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+fn daily_name(now: OffsetDateTime) -> String {
+    let d = now.date();
+    format!(
+        "kontor-daily-{}-{:02}-{:02}.tar",
+        d.year(),
+        d.month() as u8,
+        d.day()
+    )
+}
+
+fn weekly_name(now: OffsetDateTime) -> String {
+    let (year, week, _) = now.date().to_iso_week_date();
+    format!("kontor-weekly-{year}-W{week:02}.tar")
+}
+
+/// Takes whatever backup is due at `now`; returns the archives written. Call it every minute
+/// or so; it does nothing when nothing is due.
+pub fn tick(
+    store: &Store,
+    key: &Key,
+    cfg: &BackupConfig,
+    dir: &Path,
+    now: OffsetDateTime,
+) -> Result<Vec<PathBuf>> {
+    let (h, m) = cfg.daily_time()?;
+    let due_today = (now.hour(), now.minute()) >= (h, m);
+    let mut written = Vec::new();
+    if !due_today {
+        return Ok(written);
+    }
+    let daily = dir.join(daily_name(now));
+    if !daily.exists() {
+        written.push(take(store, key, dir, &daily)?);
+        rotate(dir, "kontor-daily-", cfg.keep_daily)?;
+    }
+    let weekly = dir.join(weekly_name(now));
+    if now.weekday() == cfg.weekday()? && !weekly.exists() {
+        // The weekly archive is today's daily one, kept longer.
+        fs::copy(&daily, &weekly).map_err(|e| Error::io("writing the weekly archive", e))?;
+        verify(key, &weekly)?;
+        written.push(weekly);
+        rotate(dir, "kontor-weekly-", cfg.keep_weekly)?;
+    }
+    Ok(written)
+}
+
+/// Writes one archive under `dest`'s name and verifies it before it counts.
+fn take(store: &Store, key: &Key, dir: &Path, dest: &Path) -> Result<PathBuf> {
+    let created = backup::create(store, key, None, dir, &mut |line| {
+        tracing::info!("scheduled backup: {line}");
+    })?;
+    if let Err(e) = verify(key, &created.file) {
+        let _ = fs::remove_file(&created.file);
+        return Err(e);
+    }
+    fs::rename(&created.file, dest).map_err(|e| Error::io("naming the archive", e))?;
+    Ok(dest.to_path_buf())
+}
+
+fn verify(key: &Key, file: &Path) -> Result<()> {
+    let work = file.parent().unwrap_or(Path::new("."));
+    backup::check(file, key, work).map(|_| ())
+}
+
+/// Keeps the `keep` newest archives whose names start with `prefix` (names sort by date).
+fn rotate(dir: &Path, prefix: &str, keep: usize) -> Result<()> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".tar"))
+        .collect();
+    names.sort();
+    let excess = names.len().saturating_sub(keep);
+    for old in &names[..excess] {
+        fs::remove_file(dir.join(old)).map_err(|e| Error::io(format!("removing {old}"), e))?;
+    }
+    Ok(())
+}
+
+/// The scheduler loop inside `serve`: checks once a minute until the store is gone. It holds
+/// the store only while it works, so shutdown can close every database.
+pub fn run(
+    store: std::sync::Weak<Store>,
+    cfg: BackupConfig,
+    dir: PathBuf,
+    key_path: PathBuf,
+    tracker: std::sync::Arc<Tracker>,
+) {
+    // Until the first run here, the newest scheduled archive on disk is the last good one.
+    let newest = fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("kontor-daily-"))
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .max();
+    if let Some(t) = newest
+        && let Ok(d) = t.duration_since(std::time::UNIX_EPOCH)
+    {
+        tracker.set(|s| s.last_good = Some(rfc3339(d.as_secs() as i64)));
+    }
+    loop {
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        let now = OffsetDateTime::now_utc();
+        let result =
+            backup::backup_key(&key_path, true).and_then(|key| tick(&store, &key, &cfg, &dir, now));
+        drop(store);
+        match result {
+            Ok(files) if !files.is_empty() => {
+                for f in &files {
+                    tracing::info!(file = %f.display(), "scheduled backup written and verified");
+                }
+                tracker.set(|s| {
+                    s.last_good = Some(rfc3339(now.unix_timestamp()));
+                    s.last_error = None;
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled backup failed");
+                tracker.set(|s| s.last_error = Some(e.to_string()));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
