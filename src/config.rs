@@ -340,7 +340,10 @@ impl Config {
         } else {
             out.push_str("# no config file read; defaults, environment and flags only\n");
         }
-        out.push_str(&toml::to_string(&self.display_value()).unwrap_or_default());
+        match toml::to_string(&self.display_value()) {
+            Ok(t) => out.push_str(&t),
+            Err(e) => out.push_str(&format!("# cannot show the configuration as TOML: {e}\n")),
+        }
         out
     }
 
@@ -356,10 +359,17 @@ impl Config {
                     self.data_dir.join("master.key").display()
                 )),
             );
-            // TOML cannot hold nulls; absent means "not set".
-            obj.retain(|_, v| !v.is_null());
         }
+        // TOML cannot hold nulls; absent means "not set".
+        drop_nulls(&mut v);
         v
+    }
+}
+
+fn drop_nulls(v: &mut serde_json::Value) {
+    if let Some(obj) = v.as_object_mut() {
+        obj.retain(|_, x| !x.is_null());
+        obj.values_mut().for_each(drop_nulls);
     }
 }
 
