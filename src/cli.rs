@@ -40,6 +40,9 @@ pub enum Command {
     Init,
     /// Print the effective configuration (secrets masked)
     CheckConfig,
+    /// Check keys, permissions, every tenant's integrity, disk space, backups and the TLS
+    /// certificate; exits 1 when anything needs attention
+    Doctor,
     /// Manage tenants (works with or without a running server)
     #[command(subcommand)]
     Tenant(TenantCmd),

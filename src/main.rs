@@ -39,6 +39,36 @@ fn main() -> ExitCode {
                 }
             })
             .map_err(Into::into),
+        Command::Doctor => {
+            let checks = kontor::doctor::run(&config);
+            let problems = checks.iter().filter(|c| !c.ok).count();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": problems == 0, "checks": checks })
+                );
+            } else {
+                for c in &checks {
+                    println!(
+                        "{}  {}: {}",
+                        if c.ok { "ok  " } else { "FAIL" },
+                        c.what,
+                        c.detail
+                    );
+                }
+                println!();
+                if problems == 0 {
+                    println!("everything looks fine");
+                } else {
+                    println!("{problems} problem(s) need attention");
+                }
+            }
+            if problems == 0 {
+                Ok(())
+            } else {
+                return ExitCode::FAILURE;
+            }
+        }
         Command::CheckConfig => {
             if cli.json {
                 println!("{}", config.display_value());

@@ -8,6 +8,7 @@ mod browser;
 mod chat;
 mod cli;
 mod config;
+mod doctor;
 mod files;
 mod login;
 mod server;
