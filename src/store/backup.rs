@@ -138,7 +138,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Exports a live database into `dest`, keyed by `dest_key`, from one consistent snapshot.
-fn export(conn: &rusqlite::Connection, dest: &Path, dest_key: &Key) -> Result<()> {
+pub(crate) fn export(conn: &rusqlite::Connection, dest: &Path, dest_key: &Key) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let dest_str = dest
         .to_str()

@@ -20,6 +20,13 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/004_notes_canned_files_settings.sql"),
 ];
 
+/// The number of migrations applied to a database.
+pub fn version(conn: &Connection) -> Result<usize> {
+    Ok(conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
+        .max(0) as usize)
+}
+
 /// Brings `conn` up to the latest schema in `steps`; refuses a database from a newer kontor.
 pub fn apply(conn: &mut Connection, steps: &[&str]) -> Result<()> {
     let current: usize =

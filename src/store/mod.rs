@@ -154,7 +154,13 @@ impl Store {
         }
         let key = read_key(&source)?;
         let mut conn = open_system(&db_path, &key, &source, Mode::Create)?;
-        migrations::apply(&mut conn, migrations::SYSTEM)?;
+        migrate(
+            &mut conn,
+            migrations::SYSTEM,
+            data_dir,
+            "system",
+            &key.derive(SYSTEM_DB_KEY),
+        )?;
         Ok(InitReport {
             data_dir: data_dir.to_path_buf(),
             master_key: source.path().to_path_buf(),
@@ -173,7 +179,13 @@ impl Store {
         }
         let key = read_key(&source)?;
         let mut conn = open_system(&db_path, &key, &source, Mode::Existing)?;
-        migrations::apply(&mut conn, migrations::SYSTEM)?;
+        migrate(
+            &mut conn,
+            migrations::SYSTEM,
+            data_dir,
+            "system",
+            &key.derive(SYSTEM_DB_KEY),
+        )?;
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
             key_source: source,
@@ -262,7 +274,7 @@ impl Store {
             },
             other => other,
         })?;
-        migrations::apply(&mut conn, migrations::TENANT)?;
+        migrate(&mut conn, migrations::TENANT, &self.data_dir, uuid, &key)?;
         let db = Arc::new(TenantDb {
             uuid: uuid.to_string(),
             conn: Mutex::new(conn),
@@ -325,6 +337,27 @@ impl Store {
     pub fn close_tenants(&self) {
         lock(&self.tenants).clear();
     }
+}
+
+/// Applies pending migrations; when an existing database is about to change its schema, a
+/// copy (same key, so it can be put back as it is) goes to `DATA_DIR/backups/pre-migration/`
+/// first.
+fn migrate(
+    conn: &mut Connection,
+    steps: &[&str],
+    data_dir: &Path,
+    name: &str,
+    key: &Key,
+) -> Result<()> {
+    let current = migrations::version(conn)?;
+    if current > 0 && current < steps.len() {
+        let dir = data_dir.join("backups").join("pre-migration");
+        create_private_dir(&dir)?;
+        let dest = dir.join(format!("{name}-v{current}-{}.db", crate::clock::now()));
+        backup::export(conn, &dest, key)?;
+        tracing::info!(database = name, from = current, to = steps.len(), copy = %dest.display(), "migrating; copy taken first");
+    }
+    migrations::apply(conn, steps)
 }
 
 fn open_system(db_path: &Path, key: &Key, source: &KeySource, mode: Mode) -> Result<Connection> {

@@ -179,3 +179,58 @@ fn deleted_tenant_cannot_be_read_even_with_the_old_master_key() {
         .unwrap();
     assert!(!blobs.iter().any(|b| b == &wrapped));
 }
+
+#[test]
+fn a_copy_is_taken_before_a_migration_changes_a_schema() {
+    use kontor::store::{connection, migrations};
+    let (k, _) = Kontor::with_tenant();
+    let uuid = tenant_uuid(&k, "acme");
+    let key = Store::open(&k.data_dir())
+        .unwrap()
+        .tenant_key(&uuid)
+        .unwrap();
+    // Make the tenant's database look like one written by the first kontor release.
+    let file = k.data_dir().join("tenants").join(format!("{uuid}.db"));
+    std::fs::remove_file(&file).unwrap();
+    {
+        let mut c = connection::open(&file, &key, connection::Mode::Create).unwrap();
+        migrations::apply(&mut c, &migrations::TENANT[..1]).unwrap();
+        c.execute(
+            "INSERT INTO agents (email, display_name, role, password_hash, created_at) VALUES ('old@acme.example', 'Old', 'agent', 'x', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    // Any use opens and migrates it; a copy of the old version is kept first.
+    assert!(
+        k.ok(&["agent", "list", "acme"])
+            .contains("old@acme.example")
+    );
+    let copies: Vec<_> = std::fs::read_dir(k.data_dir().join("backups").join("pre-migration"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{uuid}-v1-"))
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let old = connection::open(&copies[0], &key, connection::Mode::Existing).unwrap();
+    assert_eq!(migrations::version(&old).unwrap(), 1);
+    let n: i64 = old
+        .query_row("SELECT count(*) FROM agents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(old);
+    // The live one is current; a second use takes no second copy.
+    k.ok(&["agent", "list", "acme"]);
+    let count = std::fs::read_dir(k.data_dir().join("backups").join("pre-migration"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".db"))
+        .count();
+    assert_eq!(count, 1);
+}
