@@ -43,6 +43,9 @@ pub enum Command {
     /// Check keys, permissions, every tenant's integrity, disk space, backups and the TLS
     /// certificate; exits 1 when anything needs attention
     Doctor,
+    /// Print the man page (roff) to standard output
+    #[command(hide = true)]
+    Man,
     /// Manage tenants (works with or without a running server)
     #[command(subcommand)]
     Tenant(TenantCmd),

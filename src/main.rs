@@ -39,6 +39,20 @@ fn main() -> ExitCode {
                 }
             })
             .map_err(Into::into),
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map(|_| {
+                    use std::io::Write;
+                    let _ = std::io::stdout().write_all(&out);
+                })
+                .map_err(|e| kontor::admin::Failure {
+                    code: "io_error".into(),
+                    message: format!("rendering the man page: {e}"),
+                })
+        }
         Command::Doctor => {
             let checks = kontor::doctor::run(&config);
             let problems = checks.iter().filter(|c| !c.ok).count();

@@ -359,3 +359,13 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("another kontor server"));
 }
+
+#[test]
+fn the_man_page_comes_from_the_cli_definitions() {
+    let k = Kontor::new();
+    let page = k.ok(&["man"]);
+    assert!(page.contains(".TH kontor 1"), "{page}");
+    for cmd in ["tenant", "agent", "site", "backup", "doctor"] {
+        assert!(page.contains(cmd), "man page lacks {cmd}");
+    }
+}
