@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
 
 target=""
-if command -v musl-gcc >/dev/null && rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
+if command -v musl-gcc >/dev/null && timeout 180 rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; then
     target="x86_64-unknown-linux-musl"
     echo "building a static binary for $target"
 else
