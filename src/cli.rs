@@ -420,7 +420,22 @@ pub fn run_admin(config: &Config, req: Request) -> Result<Response, Failure> {
         return answer;
     }
     let store = Store::open(&config.data_dir)?;
-    Ok(admin::execute(&store, &config.base_url(), req)?)
+    // Long work (backups) reports each step on stderr: one updating line on a terminal,
+    // plain lines otherwise.
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |line: &str| {
+        if tty {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    let result = admin::execute_with(&store, &config.base_url(), req, &mut |_| {}, &mut progress);
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    Ok(result?)
 }
 
 /// Prints a command's result as text or JSON.
@@ -545,7 +560,8 @@ pub fn run_backup_local(config: &Config, cmd: &BackupCmd, json: bool) -> Result<
                 println!(
                     "{}",
                     serde_json::json!({"ok": true, "created_at": m.created_at, "kontor_version": m.kontor_version,
-                        "tenants": m.tenants.iter().map(|t| &t.slug).collect::<Vec<_>>(), "members": m.members.len()})
+                        "tenants": m.tenants.iter().map(|t| &t.slug).collect::<Vec<_>>(), "members": m.members.len(),
+                        "tables": m.tenants.iter().map(|t| (t.slug.clone(), t.tables.clone())).collect::<std::collections::BTreeMap<_, _>>()})
                 );
             } else {
                 println!("ok: {} verified", file.display());

@@ -294,16 +294,19 @@ impl From<AgentRecord> for AgentInfo {
 
 /// Runs one command against an open store; `base_url` is where widgets load from.
 pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> {
-    execute_with(store, base_url, req, &mut |_| {})
+    execute_with(store, base_url, req, &mut |_| {}, &mut |line| {
+        tracing::info!("{line}");
+    })
 }
 
 /// Like [`execute`]; `close` is called with a tenant's uuid just before a restore replaces
-/// its database, so a running server can let go of it.
+/// its database, so a running server can let go of it; `progress` hears about long work.
 pub fn execute_with(
     store: &Store,
     base_url: &str,
     req: Request,
     close: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(&str),
 ) -> Result<Response> {
     match req {
         Request::BackupCreate {
@@ -313,9 +316,7 @@ pub fn execute_with(
         } => {
             let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
             let key = backup::backup_key(&key_path, true)?;
-            let created = backup::create(store, &key, tenant.as_deref(), &out, &mut |line| {
-                tracing::info!("backup: {line}");
-            })?;
+            let created = backup::create(store, &key, tenant.as_deref(), &out, progress)?;
             store.system(|c| {
                 sstore::log_operator(
                     c,

@@ -146,7 +146,13 @@ async fn handle(
                 };
                 // A restored tenant's hub (and sockets) go before its file is replaced.
                 let rt = realtime.clone();
-                let result = super::execute_with(&store, &base_url, req, &mut |uuid| rt.stop(uuid));
+                let result = super::execute_with(
+                    &store,
+                    &base_url,
+                    req,
+                    &mut |uuid| rt.stop(uuid),
+                    &mut |line| tracing::info!("{line}"),
+                );
                 // The hub caches capacity and departments: tell it at once.
                 if let (Some(slug), Ok(Response::Agent { agent, .. })) = (&tenant, &result)
                     && let Ok(rec) = store.tenant_record(slug)

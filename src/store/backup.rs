@@ -52,6 +52,8 @@ pub struct TenantEntry {
     pub sites: Vec<SiteEntry>,
     /// The member holding its database.
     pub member: String,
+    /// SHA-256 of every table's rows in key order, as the snapshot saw them.
+    pub tables: Vec<(String, String)>,
 }
 
 /// A site as the archive records it.
@@ -204,7 +206,11 @@ pub fn create(
         progress(&format!("[{}/{}] tenant {}", i + 1, tenants.len(), t.slug));
         let path = work.path().join(format!("{}.db", t.uuid));
         let db = store.tenant_db(&t.uuid)?;
-        db.with(|c| export(c, &path, &member_key(backup, &archive_id, &t.uuid)))?;
+        let mkey = member_key(backup, &archive_id, &t.uuid);
+        db.with(|c| export(c, &path, &mkey))?;
+        // The member is the snapshot: its rows are what a restore must reproduce.
+        let tables = table_checksums(&connection::open(&path, &mkey, Mode::Existing)?)?;
+        remove_side_files(&path);
         let bytes = fs::read(&path).map_err(|e| Error::io("reading the export", e))?;
         let member = format!("tenants/{}.db", t.uuid);
         members.push(Member {
@@ -227,6 +233,7 @@ pub fn create(
                 })
                 .collect(),
             member,
+            tables,
         });
     }
     let created_at = now();
@@ -405,6 +412,12 @@ pub fn check(archive: &Path, backup: &Key, work_in: &Path) -> Result<Checked> {
                 t.slug
             )));
         }
+        if table_checksums(&conn)? != t.tables {
+            return Err(damaged(&format!(
+                "tenant {}: rows differ from the snapshot's checksums",
+                t.slug
+            )));
+        }
         // The member is opened read-only in spirit: drop WAL side files SQLite may leave.
         drop(conn);
     }
@@ -457,6 +470,21 @@ pub fn restore(
             let mut src = connection::open(&checked.member_path(&t.uuid), &member, Mode::Existing)?;
             migrations::apply(&mut src, migrations::TENANT)?;
             export(&src, &fresh, &live_key)?;
+        }
+        // Bit for bit: every table of the new file matches the snapshot before it goes live.
+        let copied = table_checksums(&connection::open(&fresh, &live_key, Mode::Existing)?)?;
+        remove_side_files(&fresh);
+        let expected = {
+            let mut c = connection::open(&checked.member_path(&t.uuid), &member, Mode::Existing)?;
+            migrations::apply(&mut c, migrations::TENANT)?;
+            table_checksums(&c)?
+        };
+        if copied != expected {
+            let _ = fs::remove_file(&fresh);
+            return Err(Error::Internal(format!(
+                "restoring {}: the copy does not match the snapshot; nothing was replaced",
+                t.slug
+            )));
         }
         fs::File::open(&fresh)
             .and_then(|f| f.sync_all())
@@ -558,4 +586,60 @@ fn read_manifest(archive: &Path) -> Result<Vec<u8>> {
         }
     }
     Err(Error::Invalid("no manifest".into()))
+}
+
+/// SHA-256 over each table's rows in a total order (all columns), with SQLite's type of every
+/// value, so any changed, missing or extra row shows. Tables in name order.
+pub fn table_checksums(c: &rusqlite::Connection) -> Result<Vec<(String, String)>> {
+    use rusqlite::types::ValueRef;
+    let tables: Vec<String> = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for t in tables {
+        let n = c
+            .prepare(&format!("SELECT * FROM \"{t}\" LIMIT 0"))?
+            .column_count();
+        let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        let mut stmt = c.prepare(&format!(
+            "SELECT * FROM \"{t}\" ORDER BY {}",
+            order.join(", ")
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        while let Some(row) = rows.next()? {
+            for i in 0..n {
+                match row.get_ref(i)? {
+                    ValueRef::Null => ctx.update(b"N"),
+                    ValueRef::Integer(v) => {
+                        ctx.update(b"I");
+                        ctx.update(&v.to_le_bytes());
+                    }
+                    ValueRef::Real(v) => {
+                        ctx.update(b"R");
+                        ctx.update(&v.to_le_bytes());
+                    }
+                    ValueRef::Text(b) | ValueRef::Blob(b) => {
+                        ctx.update(b"T");
+                        ctx.update(&(b.len() as u64).to_le_bytes());
+                        ctx.update(b);
+                    }
+                }
+            }
+        }
+        out.push((t, crypto::hex(ctx.finish().as_ref())));
+    }
+    Ok(out)
+}
+
+/// Removes the `-wal`/`-shm` files an open left next to a database copy.
+fn remove_side_files(path: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = fs::remove_file(PathBuf::from(p));
+    }
 }
