@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 /// The archive format this kontor writes and reads.
 pub const FORMAT: u32 = 1;
 const MANIFEST: &str = "manifest.sealed";
+/// Last member: an HMAC over the whole archive file (with these 32 bytes taken as zero), so
+/// a change anywhere (headers, padding, the end) is refused, not only in what we read.
+const MAC: &str = "archive.mac";
 
 /// What an archive holds (sealed inside it; readable only with the backup key).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -262,9 +265,11 @@ pub fn create(
                 .map_err(|e| Error::io("reading the export", e))?;
             append(&mut tar, &m.path, &bytes)?;
         }
-        let file = tar
+        append(&mut tar, MAC, &[0u8; 32])?;
+        let mut file = tar
             .into_inner()
             .map_err(|e| Error::io("writing the archive", e))?;
+        seal_archive(&mut file, &partial, backup)?;
         file.sync_all()
             .map_err(|e| Error::io("syncing the archive", e))?;
     }
@@ -351,13 +356,18 @@ impl Checked {
 pub fn check(archive: &Path, backup: &Key, work_in: &Path) -> Result<Checked> {
     let damaged =
         |why: &str| Error::Invalid(format!("archive {} refused: {why}", archive.display()));
-    let file = fs::File::open(archive)
-        .map_err(|e| Error::io(format!("opening {}", archive.display()), e))?;
+    let bytes =
+        fs::read(archive).map_err(|e| Error::io(format!("opening {}", archive.display()), e))?;
+    if !archive_mac_ok(&bytes, backup) {
+        return Err(damaged(
+            "it does not match its seal: wrong backup key, or the file was altered",
+        ));
+    }
     let work = tempfile::Builder::new()
         .prefix(".kontor-restore-")
         .tempdir_in(work_in)
         .map_err(|e| Error::io("creating a work directory", e))?;
-    let mut tar = tar::Archive::new(file);
+    let mut tar = tar::Archive::new(std::io::Cursor::new(&bytes[..]));
     let mut sealed = None;
     let mut found: Vec<(String, String)> = Vec::new();
     for entry in tar.entries().map_err(|_| damaged("not a kontor archive"))? {
@@ -373,6 +383,9 @@ pub fn check(archive: &Path, backup: &Key, work_in: &Path) -> Result<Checked> {
             .map_err(|_| damaged("unreadable member"))?;
         if path == MANIFEST {
             sealed = Some(bytes);
+            continue;
+        }
+        if path == MAC {
             continue;
         }
         let Some(uuid) = path
@@ -642,4 +655,49 @@ fn remove_side_files(path: &Path) {
         p.push(suffix);
         let _ = fs::remove_file(PathBuf::from(p));
     }
+}
+
+fn archive_mac_key(backup: &Key) -> ring::hmac::Key {
+    ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        backup.derive("kontor backup archive mac v1").expose(),
+    )
+}
+
+/// Where the MAC member's 32 bytes are in an archive.
+fn mac_offset(bytes: &[u8]) -> Option<usize> {
+    let mut tar = tar::Archive::new(std::io::Cursor::new(bytes));
+    let mut found = None;
+    for entry in tar.entries().ok()? {
+        let entry = entry.ok()?;
+        if entry.path().ok()?.to_string_lossy() == MAC && entry.size() == 32 {
+            found = Some(entry.raw_file_position() as usize);
+        }
+    }
+    found.filter(|o| o + 32 <= bytes.len())
+}
+
+/// Writes the archive's MAC into its last member.
+fn seal_archive(file: &mut fs::File, path: &Path, backup: &Key) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    file.flush()
+        .map_err(|e| Error::io("writing the archive", e))?;
+    let bytes = fs::read(path).map_err(|e| Error::io("reading the archive back", e))?;
+    let offset =
+        mac_offset(&bytes).ok_or_else(|| Error::Internal("archive has no MAC member".into()))?;
+    let tag = ring::hmac::sign(&archive_mac_key(backup), &bytes);
+    file.seek(SeekFrom::Start(offset as u64))
+        .and_then(|_| file.write_all(tag.as_ref()))
+        .map_err(|e| Error::io("sealing the archive", e))
+}
+
+/// Whether the archive's MAC matches its bytes (with the MAC itself taken as zero).
+fn archive_mac_ok(bytes: &[u8], backup: &Key) -> bool {
+    let Some(offset) = mac_offset(bytes) else {
+        return false;
+    };
+    let stored = bytes[offset..offset + 32].to_vec();
+    let mut zeroed = bytes.to_vec();
+    zeroed[offset..offset + 32].fill(0);
+    ring::hmac::verify(&archive_mac_key(backup), &zeroed, &stored).is_ok()
 }
