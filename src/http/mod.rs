@@ -144,6 +144,18 @@ pub fn bind(state: AppState) -> Result<Bound> {
             .configure(routes)
     };
     let server = HttpServer::new(factory)
+        // Chat frames are small and must leave at once: without TCP_NODELAY, Nagle's
+        // algorithm and the peer's delayed ACK add ~40 ms to a frame sent while another is
+        // unacknowledged.
+        .on_connect(|conn, _| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            } else if let Some(tls) = conn
+                .downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>()
+            {
+                let _ = tls.get_ref().0.set_nodelay(true);
+            }
+        })
         // Signals are ours (see `serve`): sockets are told to go before requests drain.
         .disable_signals()
         .shutdown_timeout(10)

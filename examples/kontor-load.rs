@@ -1,0 +1,584 @@
+//! kontor-load: drives a kontor over real HTTP and WebSocket exactly as widgets and dashboards
+//! do, and reports delivery latency, loss, duplicates and the server's CPU and memory.
+//!
+//! `cargo run --release --example kontor-load -- --visitors 500 --agents 20 --msg-rate 200
+//! --duration 15 --json` starts its own kontor (the release binary next to this example) with
+//! a fresh data directory, sets up a tenant, agents and a site through the CLI, and runs the
+//! scenario. With `--url` and `--data-dir` it uses a running kontor instead.
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const ORIGIN: &str = "http://load.example";
+const PASSWORD: &str = "load test password";
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "kontor-load",
+    about = "Load generator for kontor's real chat path"
+)]
+struct Args {
+    /// Visitor sockets (each one chat)
+    #[arg(long, default_value_t = 100)]
+    visitors: usize,
+    /// Agent sockets (dashboards)
+    #[arg(long, default_value_t = 5)]
+    agents: usize,
+    /// Chat messages per second from all visitors together
+    #[arg(long, default_value_t = 50.0)]
+    msg_rate: f64,
+    /// Seconds of sending
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Use this running kontor (with --data-dir for its CLI) instead of starting one
+    #[arg(long)]
+    url: Option<String>,
+    /// The data directory of the kontor at --url
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// The kontor binary [default: target/release/kontor]
+    #[arg(long, default_value = "target/release/kontor")]
+    kontor: std::path::PathBuf,
+    /// The server's pid for CPU and memory figures (found automatically when started here)
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// What every task records.
+#[derive(Default)]
+struct Stats {
+    connect_ms: Vec<f64>,
+    v2a_ms: Vec<f64>,
+    a2v_ms: Vec<f64>,
+    sent: u64,
+    acked: u64,
+    delivered: HashMap<String, u32>,
+    replies_sent: u64,
+    replies_seen: HashMap<String, u32>,
+    errors: u64,
+}
+
+fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&str>) -> Value {
+    let mut cmd = Command::new(&args.kontor);
+    cmd.arg("--config")
+        .arg("/dev/null")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(cli)
+        .arg("--json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("running the kontor CLI");
+    if let Some(input) = stdin {
+        let _ = child
+            .stdin
+            .take()
+            .map(|mut s| s.write_all(input.as_bytes()));
+    }
+    let out = child.wait_with_output().expect("kontor CLI");
+    assert!(
+        out.status.success(),
+        "kontor {cli:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(&args.kontor)
+        .args(["--config", "/dev/null", "--data-dir"])
+        .arg(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KONTOR_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting kontor");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(base) = line.strip_prefix("kontor ready: listening on ") {
+                let _ = tx.send(base.to_string());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("kontor did not become ready");
+    (child, base)
+}
+
+/// Raises the open-file limit as far as allowed: every socket is a file.
+fn raise_nofile() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    if let Some(max) = lim.maximum {
+        lim.current = Some(max);
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(0)
+}
+
+/// utime + stime of a process, in clock ticks, and its RSS in kB.
+fn proc_usage(pid: &str) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    Some((ticks, rss))
+}
+
+fn now_us(t0: Instant) -> u128 {
+    t0.elapsed().as_micros()
+}
+
+/// Opens a WebSocket from one of several 127.0.0.x source addresses, so that one address's
+/// port range does not cap the number of sockets.
+async fn connect(
+    base: &str,
+    path: &str,
+    origin: &str,
+    cookie: Option<&str>,
+    n: usize,
+) -> Option<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+    let url = format!("{}{}", base.replacen("http", "ws", 1), path);
+    let mut req = url.into_client_request().ok()?;
+    req.headers_mut().insert("Origin", origin.parse().ok()?);
+    if let Some(c) = cookie {
+        req.headers_mut().insert("Cookie", c.parse().ok()?);
+    }
+    let host = base.trim_start_matches("http://");
+    let addr: std::net::SocketAddr = host.parse().ok()?;
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    let src = std::net::SocketAddr::from(([127, 0, 0, 1 + (n % 50) as u8], 0));
+    socket.bind(src).ok()?;
+    let stream = socket.connect(addr).await.ok()?;
+    // Small frames must go out at once, as a browser's do (no Nagle delay).
+    stream.set_nodelay(true).ok()?;
+    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.ok()?;
+    Some(ws)
+}
+
+fn login(base: &str, email: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut page = agent
+        .get(format!("{base}/login"))
+        .call()
+        .expect("login page");
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("kontor_prelogin="))
+        .and_then(|v| v.split(';').next())
+        .expect("prelogin cookie")
+        .to_string();
+    let body = page.body_mut().read_to_string().unwrap_or_default();
+    let marker = "name=\"csrf\" value=\"";
+    let start = body.find(marker).expect("csrf field") + marker.len();
+    let csrf = &body[start..start + 64];
+    let res = agent
+        .post(format!("{base}/login"))
+        .header("Cookie", &cookie)
+        .header("Origin", base)
+        .send_form([
+            ("tenant", "load"),
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf", csrf),
+        ])
+        .expect("sign-in");
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("kontor_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn agent_task(
+    base: String,
+    cookie: String,
+    n: usize,
+    t0: Instant,
+    stats: Arc<Mutex<Stats>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let c = Instant::now();
+    let Some(ws) = connect(&base, "/ws/agent", &base, Some(&cookie), n).await else {
+        stats.lock().unwrap().errors += 1;
+        return;
+    };
+    stats
+        .lock()
+        .unwrap()
+        .connect_ms
+        .push(c.elapsed().as_secs_f64() * 1000.0);
+    let (mut tx, mut rx) = ws.split();
+    let _ = tx
+        .send(Message::text(json!({"type": "hello"}).to_string()))
+        .await;
+    let mut me = 0i64;
+    let mut replies = 0u64;
+    // Each offered chat is accepted once, as a person clicking "Accept" would.
+    let mut asked = std::collections::HashSet::new();
+    while let Some(Ok(msg)) = rx.next().await {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let Message::Text(text) = msg else { continue };
+        let Ok(f) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        match f["type"].as_str() {
+            Some("ready") => me = f["agent_id"].as_i64().unwrap_or(0),
+            Some("queue") => {
+                for w in f["waiting"].as_array().into_iter().flatten() {
+                    if w["offered_to"].as_i64() == Some(me)
+                        && asked.insert(w["conversation_id"].as_i64())
+                    {
+                        let id = w["conversation_id"].clone();
+                        let _ = tx
+                            .send(Message::text(
+                                json!({"type": "accept", "conversation_id": id}).to_string(),
+                            ))
+                            .await;
+                    }
+                }
+            }
+            Some("message") if f["author"] == "visitor" => {
+                let Some(body) = f["text"].as_str() else {
+                    continue;
+                };
+                let mut parts = body.split(':');
+                let (Some("lt"), Some(id), Some(sent)) = (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let sent: u128 = sent.parse().unwrap_or(0);
+                let lat = (now_us(t0).saturating_sub(sent)) as f64 / 1000.0;
+                {
+                    let mut s = stats.lock().unwrap();
+                    let seen = s.delivered.entry(id.to_string()).or_insert(0);
+                    *seen += 1;
+                    if *seen == 1 {
+                        s.v2a_ms.push(lat);
+                    }
+                    s.replies_sent += 1;
+                }
+                replies += 1;
+                let conv = f["conversation_id"].clone();
+                let reply = format!("lt:r{n}-{replies}:{}", now_us(t0));
+                let _ = tx
+                    .send(Message::text(
+                        json!({"type": "message", "conversation_id": conv, "client_id": format!("r{n}-{replies}"), "text": reply})
+                            .to_string(),
+                    ))
+                    .await;
+            }
+            _ if std::env::var_os("LOADGEN_DEBUG").is_some() && n == 0 => {
+                eprintln!("agent0: {}", &text[..text.len().min(200)])
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn visitor_task(
+    base: String,
+    site: String,
+    n: usize,
+    interval: Duration,
+    until: Instant,
+    t0: Instant,
+    stats: Arc<Mutex<Stats>>,
+) {
+    let c = Instant::now();
+    let Some(ws) = connect(&base, &format!("/ws/visitor?site={site}"), ORIGIN, None, n).await
+    else {
+        stats.lock().unwrap().errors += 1;
+        return;
+    };
+    stats
+        .lock()
+        .unwrap()
+        .connect_ms
+        .push(c.elapsed().as_secs_f64() * 1000.0);
+    let (mut tx, mut rx) = ws.split();
+    let _ = tx
+        .send(Message::text(
+            json!({"type": "start", "consent": true, "notice_version": "1"}).to_string(),
+        ))
+        .await;
+    // Send only once an agent has the chat, so latency is delivery, not queueing.
+    let mut open = false;
+    let mut next = Instant::now();
+    let mut k = 0u64;
+    let drain_until = until + Duration::from_secs(3);
+    loop {
+        let wait = if open && Instant::now() < until {
+            next.saturating_duration_since(Instant::now())
+        } else {
+            drain_until.saturating_duration_since(Instant::now())
+        };
+        if Instant::now() >= drain_until {
+            break;
+        }
+        tokio::select! {
+            msg = rx.next() => {
+                let Some(Ok(Message::Text(text))) = msg else {
+                    if msg.is_none() { break } else { continue }
+                };
+                let Ok(f) = serde_json::from_str::<Value>(&text) else { continue };
+                match f["type"].as_str() {
+                    Some("agent") => open = true,
+                    Some("ack") => stats.lock().unwrap().acked += 1,
+                    Some("error") => stats.lock().unwrap().errors += 1,
+                    Some("message") if f["author"] == "agent" => {
+                        if let Some(body) = f["text"].as_str() {
+                            let mut p = body.split(':');
+                            if let (Some("lt"), Some(id), Some(sent)) = (p.next(), p.next(), p.next()) {
+                                let sent: u128 = sent.parse().unwrap_or(0);
+                                let lat = (now_us(t0).saturating_sub(sent)) as f64 / 1000.0;
+                                let mut s = stats.lock().unwrap();
+                                let seen = s.replies_seen.entry(id.to_string()).or_insert(0);
+                                *seen += 1;
+                                if *seen == 1 {
+                                    s.a2v_ms.push(lat);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ = tokio::time::sleep(wait) => {
+                if open && Instant::now() < until && Instant::now() >= next {
+                    k += 1;
+                    let id = format!("v{n}-{k}");
+                    let text = format!("lt:{id}:{}", now_us(t0));
+                    if tx.send(Message::text(json!({"type": "message", "client_id": id, "text": text}).to_string())).await.is_err() {
+                        break;
+                    }
+                    stats.lock().unwrap().sent += 1;
+                    next += interval;
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let nofile = raise_nofile();
+    let work = tempfile::tempdir().expect("temp dir");
+    let (server, base, data_dir) = match (&args.url, &args.data_dir) {
+        (Some(u), Some(d)) => (None, u.clone(), d.clone()),
+        (Some(_), None) => panic!("--url needs --data-dir (for the CLI that sets up the tenant)"),
+        _ => {
+            let d = work.path().join("data");
+            kontor(&args, &d, &["init"], None);
+            let (child, base) = start_server(&args, &d);
+            (Some(child), base, d)
+        }
+    };
+    let pid = args
+        .pid
+        .map(|p| p.to_string())
+        .or_else(|| server.as_ref().map(|c| c.id().to_string()));
+
+    // The tenant, its agents (capacity for their share of the chats) and a site, via the CLI.
+    kontor(&args, &data_dir, &["tenant", "create", "load"], None);
+    let per_agent = args.visitors.div_ceil(args.agents.max(1)).clamp(1, 50);
+    for a in 0..args.agents {
+        let email = format!("a{a}@load.example");
+        kontor(
+            &args,
+            &data_dir,
+            &[
+                "agent",
+                "add",
+                "load",
+                &email,
+                "--name",
+                &format!("Agent {a}"),
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+        kontor(
+            &args,
+            &data_dir,
+            &[
+                "agent",
+                "set",
+                "load",
+                &email,
+                "--capacity",
+                &per_agent.to_string(),
+            ],
+            None,
+        );
+    }
+    let site = kontor(
+        &args,
+        &data_dir,
+        &["site", "add", "load", "--origin", ORIGIN],
+        None,
+    )["site_key"]
+        .as_str()
+        .expect("site key")
+        .to_string();
+    let cookies: Vec<String> = (0..args.agents)
+        .map(|a| login(&base, &format!("a{a}@load.example")))
+        .collect();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let t0 = Instant::now();
+    let before_server = pid.as_deref().and_then(proc_usage);
+    let before_self = proc_usage("self");
+    let started = Instant::now();
+    rt.block_on(async {
+        let mut agents = Vec::new();
+        for (n, cookie) in cookies.into_iter().enumerate() {
+            agents.push(tokio::spawn(agent_task(
+                base.clone(),
+                cookie,
+                n,
+                t0,
+                stats.clone(),
+                stop.clone(),
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let until = Instant::now() + Duration::from_secs(args.duration);
+        let per_visitor = args.msg_rate / args.visitors.max(1) as f64;
+        let interval = Duration::from_secs_f64(1.0 / per_visitor.max(0.001));
+        let mut visitors = Vec::new();
+        for n in 0..args.visitors {
+            visitors.push(tokio::spawn(visitor_task(
+                base.clone(),
+                site.clone(),
+                n,
+                interval,
+                until,
+                t0,
+                stats.clone(),
+            )));
+        }
+        for v in visitors {
+            let _ = v.await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for a in agents {
+            a.abort();
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let after_server = pid.as_deref().and_then(proc_usage);
+    let after_self = proc_usage("self");
+    let cpu = |b: Option<(u64, u64)>, a: Option<(u64, u64)>| match (b, a) {
+        (Some((t0, _)), Some((t1, _))) => (t1 - t0) as f64 / 100.0 / elapsed * 100.0,
+        _ => 0.0,
+    };
+    let server_cpu = cpu(before_server, after_server);
+    let self_cpu = cpu(before_self, after_self);
+    let rss_mb = after_server
+        .map(|(_, kb)| kb as f64 / 1024.0)
+        .unwrap_or(0.0);
+
+    let s = stats.lock().unwrap();
+    let mut v2a = s.v2a_ms.clone();
+    let mut a2v = s.a2v_ms.clone();
+    let mut both: Vec<f64> = v2a.iter().chain(a2v.iter()).copied().collect();
+    let mut connect = s.connect_ms.clone();
+    for v in [&mut v2a, &mut a2v, &mut both, &mut connect] {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    }
+    let delivered = s.delivered.len() as u64;
+    let duplicated = s.delivered.values().filter(|n| **n > 1).count() as u64
+        + s.replies_seen.values().filter(|n| **n > 1).count() as u64;
+    let lost = s.acked.saturating_sub(delivered);
+    let summary = json!({
+        "visitors": args.visitors,
+        "agents": args.agents,
+        "duration_s": args.duration,
+        "target_msg_rate": args.msg_rate,
+        "achieved_msg_rate": s.sent as f64 / args.duration as f64,
+        "sent": s.sent,
+        "acked": s.acked,
+        "delivered": delivered,
+        "lost": lost,
+        "duplicated": duplicated,
+        "replies": s.replies_sent,
+        "replies_delivered": s.replies_seen.len(),
+        "errors": s.errors,
+        "p50_ms": percentile(&both, 0.50),
+        "p95_ms": percentile(&both, 0.95),
+        "p99_ms": percentile(&both, 0.99),
+        "p999_ms": percentile(&both, 0.999),
+        "visitor_to_agent": {"p50_ms": percentile(&v2a, 0.5), "p99_ms": percentile(&v2a, 0.99), "p999_ms": percentile(&v2a, 0.999)},
+        "agent_to_visitor": {"p50_ms": percentile(&a2v, 0.5), "p99_ms": percentile(&a2v, 0.99), "p999_ms": percentile(&a2v, 0.999)},
+        "connect_p50_ms": percentile(&connect, 0.5),
+        "connect_p99_ms": percentile(&connect, 0.99),
+        "server_cpu_pct": server_cpu,
+        "server_rss_mb": rss_mb,
+        "loadgen_cpu_pct": self_cpu,
+        "open_files_limit": nofile,
+    });
+    drop(s);
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+    }
+    if let Some(mut child) = server {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+}
