@@ -286,6 +286,9 @@ impl Hub {
                 tracing::info!(conn, "closing an agent socket whose session ended");
                 self.leave(conn, &mut out);
             }
+            if self.queue_dirty {
+                self.broadcast_queue(&mut out);
+            }
             self.flush(out);
         }
     }

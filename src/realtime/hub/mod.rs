@@ -154,6 +154,7 @@ pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig) -> HubHandle {
         convs: BTreeMap::new(),
         loaded: false,
         typing_preview: false,
+        queue_dirty: false,
     };
     std::thread::Builder::new()
         .name(name)
@@ -247,6 +248,8 @@ struct Hub {
     loaded: bool,
     /// Whether agents see the visitor's draft.
     typing_preview: bool,
+    /// The queue or presence changed in this batch.
+    queue_dirty: bool,
 }
 
 impl Hub {
@@ -290,6 +293,9 @@ impl Hub {
             let tx = c.transaction()?;
             for cmd in batch {
                 self.handle(&tx, cmd, &mut outbox);
+            }
+            if self.queue_dirty {
+                self.broadcast_queue(&mut outbox);
             }
             tx.commit()?;
             Ok(())
@@ -718,7 +724,16 @@ impl Hub {
     }
 
     /// Offers waiting chats to agents (routing) and tells everyone about the queue.
-    fn reroute(&mut self, out: &mut Outbox) {
+    /// Marks the queue and presence as changed. They are computed and sent once per batch
+    /// (see `process`): per change, a queue frame to every agent would grow with the square
+    /// of the waiting chats when many visitors arrive at once.
+    fn reroute(&mut self, _out: &mut Outbox) {
+        self.queue_dirty = true;
+    }
+
+    /// Offers waiting chats to agents (routing) and sends the queue, presence and positions.
+    fn broadcast_queue(&mut self, out: &mut Outbox) {
+        self.queue_dirty = false;
         let mut candidates: Vec<routing::Candidate> = self
             .agents
             .iter()
