@@ -14,6 +14,22 @@ pub fn setup() -> (Kontor, String, String) {
     (k, pw, site["site_key"].as_str().unwrap().to_string())
 }
 
+/// Adds Bob, a second agent of acme, with the same password as Ann.
+pub fn with_bob(k: &Kontor, pw: &str) {
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "acme",
+            "bob@acme.example",
+            "--name",
+            "Bob",
+            "--password-stdin",
+        ],
+        pw,
+    );
+}
+
 /// Signs Ann in, opens the dashboard socket and waits for `ready`.
 pub fn agent(server: &Server, pw: &str) -> (Browser, Ws) {
     agent_as(server, "ann@acme.example", pw)
@@ -456,18 +472,7 @@ fn agents_cannot_reach_other_tenants_or_other_agents_chats() {
         .as_str()
         .unwrap()
         .to_string();
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "acme",
-            "bob@acme.example",
-            "--name",
-            "Bob",
-            "--password-stdin",
-        ],
-        &pw,
-    );
+    with_bob(&k, &pw);
     let server = k.server(&[]);
     let (_a, mut ann) = agent(&server, &pw);
     let (mut v, conv, token) = visitor(&server, &site, "Vera");
@@ -631,18 +636,7 @@ fn logout_closes_the_agent_socket() {
 #[test]
 fn agents_take_chats_up_to_their_capacity_and_routing_prefers_the_least_busy() {
     let (k, pw, site) = setup();
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "acme",
-            "bob@acme.example",
-            "--name",
-            "Bob",
-            "--password-stdin",
-        ],
-        &pw,
-    );
+    with_bob(&k, &pw);
     let server = k.server(&[]);
     let (_a, mut ann) = agent(&server, &pw);
     let mut convs = Vec::new();

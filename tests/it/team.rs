@@ -1,8 +1,8 @@
 //! Working as a team: internal notes, transfers to agents and departments, department
 //! routing, capacity changes that take effect at once, presence.
 
-use crate::chat::{SHOP, agent, agent_as, setup, visitor};
-use crate::common::{Kontor, Ws};
+use crate::chat::{SHOP, agent, agent_as, setup, visitor, with_bob};
+use crate::common::Ws;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -14,21 +14,6 @@ fn accept(ws: &mut Ws, conv: i64) {
             return;
         }
     }
-}
-
-fn with_bob(k: &Kontor, pw: &str) {
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "acme",
-            "bob@acme.example",
-            "--name",
-            "Bob",
-            "--password-stdin",
-        ],
-        pw,
-    );
 }
 
 fn frames_of(ws: &mut Ws, ty: &str) -> Vec<Value> {
@@ -348,8 +333,8 @@ fn the_typing_preview_is_off_until_an_admin_turns_it_on() {
     let frame =
         crate::common::Browser::new(&server.base).get(&format!("/widget/frame?site={site}"));
     assert!(
-        frame.body.contains("data-typing-preview=\"false\"")
-            || !frame.body.contains("typing-preview")
+        frame.body.contains("data-typing-preview=\"false\""),
+        "the widget is told"
     );
 
     let csrf = ab.get("/api/session").json()["csrf"]

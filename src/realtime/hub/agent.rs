@@ -125,12 +125,7 @@ impl Hub {
                 client_id,
                 text,
             } => {
-                if !self.owns(agent_id, conversation_id) {
-                    self.deny(c, conn, agent_id, conversation_id, out)?;
-                    return Ok(());
-                }
-                if let Err(e) = check_message(&client_id, &text) {
-                    out.send(conn, &e);
+                if !self.may_write(c, conn, agent_id, conversation_id, &client_id, &text, out)? {
                     return Ok(());
                 }
                 self.append(
@@ -161,12 +156,7 @@ impl Hub {
                 client_id,
                 text,
             } => {
-                if !self.owns(agent_id, conversation_id) {
-                    self.deny(c, conn, agent_id, conversation_id, out)?;
-                    return Ok(());
-                }
-                if let Err(e) = check_message(&client_id, &text) {
-                    out.send(conn, &e);
+                if !self.may_write(c, conn, agent_id, conversation_id, &client_id, &text, out)? {
                     return Ok(());
                 }
                 let at = now();
@@ -401,5 +391,29 @@ impl Hub {
             "agent frame refused: not their conversation"
         );
         Ok(())
+    }
+
+    /// Whether an agent's message or note may go into a conversation: theirs, and well-formed.
+    /// Otherwise the refusal is already sent (and audited when not theirs).
+    #[allow(clippy::too_many_arguments)]
+    fn may_write(
+        &self,
+        c: &Connection,
+        conn: ConnId,
+        agent_id: i64,
+        conversation_id: i64,
+        client_id: &str,
+        text: &str,
+        out: &mut Outbox,
+    ) -> Result<bool> {
+        if !self.owns(agent_id, conversation_id) {
+            self.deny(c, conn, agent_id, conversation_id, out)?;
+            return Ok(false);
+        }
+        if let Err(e) = check_message(client_id, text) {
+            out.send(conn, &e);
+            return Ok(false);
+        }
+        Ok(true)
     }
 }
