@@ -237,6 +237,27 @@ pub enum SiteCmd {
         /// Widget language when the page does not say: en or de [default: en]
         #[arg(long)]
         lang: Option<String>,
+        /// Visitor monitoring: off, anonymous or consented [default: anonymous]
+        #[arg(long)]
+        tracking: Option<String>,
+        /// Query parameters removed from reported page addresses, comma-separated; `*` removes
+        /// all but utm_* [default: *]
+        #[arg(long, value_name = "NAMES")]
+        strip: Option<String>,
+    },
+    /// Change how a site's visitors are monitored (see the widget guide, "Tracking modes")
+    Tracking {
+        /// Tenant slug
+        tenant: String,
+        /// The site's key
+        site_key: String,
+        /// off, anonymous or consented
+        #[arg(long)]
+        mode: Option<String>,
+        /// Query parameters removed from reported page addresses, comma-separated; `*` removes
+        /// all but utm_*
+        #[arg(long, value_name = "NAMES")]
+        strip: Option<String>,
     },
     /// List a tenant's sites
     List {
@@ -378,6 +399,8 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
             color,
             privacy_url,
             lang,
+            tracking,
+            strip,
         }) => Request::SiteAdd {
             tenant: tenant.clone(),
             origins: origins.clone(),
@@ -385,6 +408,19 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
             color: color.clone(),
             privacy_url: privacy_url.clone(),
             lang: lang.clone(),
+            tracking: tracking.clone(),
+            strip: strip.clone().map(|s| vec![s]),
+        },
+        Command::Site(SiteCmd::Tracking {
+            tenant,
+            site_key,
+            mode,
+            strip,
+        }) => Request::SiteTracking {
+            tenant: tenant.clone(),
+            site_key: site_key.clone(),
+            mode: mode.clone(),
+            strip: strip.clone().map(|s| vec![s]),
         },
         Command::Site(SiteCmd::List { tenant }) => Request::SiteList {
             tenant: tenant.clone(),
@@ -519,6 +555,11 @@ pub fn print_response(res: &Response, json: bool) {
         Response::Site(s) => {
             println!("site key: {}", s.site_key);
             println!("allowed origins: {}", s.origins.join(" "));
+            println!(
+                "visitor monitoring: {} (query parameters stripped: {})",
+                s.tracking.mode,
+                s.tracking.strip.join(",")
+            );
             println!("embed this in the pages of those origins:");
             println!("{}", s.snippet);
         }
@@ -527,7 +568,12 @@ pub fn print_response(res: &Response, json: bool) {
                 println!("no sites yet; add one with `kontor site add TENANT --origin https://…`");
             }
             for s in list {
-                println!("{}  {}", s.site_key, s.origins.join(" "));
+                println!(
+                    "{}  {}  (tracking: {})",
+                    s.site_key,
+                    s.origins.join(" "),
+                    s.tracking.mode
+                );
                 println!("  {}", s.snippet);
             }
         }

@@ -31,6 +31,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// Scheduled backups.
     pub backup: BackupConfig,
+    /// Visitor monitoring.
+    pub tracking: TrackingConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -60,6 +62,26 @@ impl Default for SessionConfig {
         SessionConfig {
             idle_minutes: 120,
             absolute_hours: 12,
+        }
+    }
+}
+
+/// Visitor monitoring: how long a silent visitor still counts as on the site, and the
+/// optional offline GeoIP database (never an online look-up).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// Seconds without a heartbeat after which a visitor has left.
+    pub grace_secs: u64,
+    /// A MaxMind or DB-IP country database (`.mmdb`); countries are shown only with one.
+    pub geoip_db: Option<PathBuf>,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        TrackingConfig {
+            grace_secs: 60,
+            geoip_db: None,
         }
     }
 }
@@ -156,6 +178,7 @@ struct FileConfig {
     tls: Option<PartialTls>,
     session: Option<PartialSession>,
     backup: Option<BackupConfig>,
+    tracking: Option<TrackingConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,6 +314,12 @@ impl Config {
         }
         backup.daily_time()?;
         backup.weekday()?;
+        let tracking = file.tracking.unwrap_or_default();
+        if !(1..=3600).contains(&tracking.grace_secs) {
+            return Err(Error::Config(
+                "tracking.grace_secs must be between 1 and 3600".into(),
+            ));
+        }
         if session.idle_minutes == 0 || session.absolute_hours == 0 {
             return Err(Error::Config(
                 "session.idle_minutes and session.absolute_hours must be at least 1".into(),
@@ -305,6 +334,7 @@ impl Config {
             tls,
             session,
             backup,
+            tracking,
             config_file,
         })
     }

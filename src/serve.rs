@@ -105,6 +105,8 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
                     color: None,
                     privacy_url: None,
                     lang: None,
+                    tracking: None,
+                    strip: None,
                 },
             )?;
         }
@@ -138,7 +140,12 @@ fn run(
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
         let admin_listener = admin::socket::bind(&data_dir)?;
-        let realtime = Arc::new(Realtime::new(store.clone(), config.session.clone()));
+        let tracking = Arc::new(crate::http::track::Tracking::new(&config.tracking)?);
+        let realtime = Arc::new(Realtime::new(
+            store.clone(),
+            config.session.clone(),
+            std::time::Duration::from_secs(config.tracking.grace_secs),
+        ));
         let backups = Arc::new(crate::schedule::Tracker::default());
         if config.backup.enabled && !demo {
             let (st, cfg, dir, tracker) = (
@@ -160,6 +167,7 @@ fn run(
             demo,
             realtime: realtime.clone(),
             backups,
+            tracking,
         };
         let bound = http::bind(state)?;
         let addr = bound

@@ -115,6 +115,25 @@ pub enum Request {
         /// Default widget language.
         #[serde(default)]
         lang: Option<String>,
+        /// off, anonymous or consented.
+        #[serde(default)]
+        tracking: Option<String>,
+        /// Query parameters stripped from reported URLs.
+        #[serde(default)]
+        strip: Option<Vec<String>>,
+    },
+    /// `site tracking`
+    SiteTracking {
+        /// Tenant slug.
+        tenant: String,
+        /// The site.
+        site_key: String,
+        /// off, anonymous or consented.
+        #[serde(default)]
+        mode: Option<String>,
+        /// Query parameters stripped from reported URLs.
+        #[serde(default)]
+        strip: Option<Vec<String>>,
     },
     /// `site list`
     SiteList {
@@ -199,6 +218,9 @@ pub struct SiteInfo {
     /// How the widget looks.
     #[serde(flatten)]
     pub look: SiteLook,
+    /// Visitor monitoring.
+    #[serde(flatten)]
+    pub tracking: sstore::SiteTracking,
     /// The snippet to embed in those origins' pages.
     pub snippet: String,
     /// Unix seconds.
@@ -212,6 +234,7 @@ impl SiteInfo {
             site_key: s.site_key,
             origins: s.origins,
             look: s.look,
+            tracking: s.tracking,
             created_at: s.created_at,
         }
     }
@@ -474,6 +497,8 @@ pub fn execute_with(
             color,
             privacy_url,
             lang,
+            tracking,
+            strip,
         } => {
             let look = sites::clean_look(
                 position.as_deref(),
@@ -481,6 +506,7 @@ pub fn execute_with(
                 privacy_url.as_deref(),
                 lang.as_deref(),
             )?;
+            let tracking = sites::clean_tracking(tracking.as_deref(), strip.as_deref())?;
             if origins.is_empty() {
                 return Err(Error::Invalid("give at least one --origin".into()));
             }
@@ -490,8 +516,29 @@ pub fn execute_with(
                 .collect::<Result<Vec<_>>>()?;
             let rec = store.tenant_record(&tenant)?;
             let key = sites::new_site_key();
-            let site =
-                store.system(|c| sstore::insert_site(c, &rec.uuid, &key, &origins, &look))?;
+            let site = store
+                .system(|c| sstore::insert_site(c, &rec.uuid, &key, &origins, &look, &tracking))?;
+            Ok(Response::Site(SiteInfo::new(site, base_url)))
+        }
+        Request::SiteTracking {
+            tenant,
+            site_key,
+            mode,
+            strip,
+        } => {
+            let rec = store.tenant_record(&tenant)?;
+            let site = store
+                .system(|c| sstore::site_by_key(c, &site_key))?
+                .filter(|s| s.tenant_uuid == rec.uuid)
+                .ok_or_else(|| Error::NotFound(format!("site {site_key} of tenant {tenant}")))?;
+            let tracking = sites::clean_tracking(
+                Some(mode.as_deref().unwrap_or(&site.tracking.mode)),
+                Some(strip.as_deref().unwrap_or(&site.tracking.strip)),
+            )?;
+            store.system(|c| sstore::set_site_tracking(c, &site_key, &tracking))?;
+            let site = store
+                .system(|c| sstore::site_by_key(c, &site_key))?
+                .ok_or_else(|| Error::NotFound(format!("site {site_key}")))?;
             Ok(Response::Site(SiteInfo::new(site, base_url)))
         }
         Request::SiteList { tenant } => {

@@ -8,3 +8,4 @@ pub mod routing;
 pub mod sites;
 pub mod tenants;
 pub mod throttle;
+pub mod tracking;

@@ -1,6 +1,7 @@
 //! Sites: widget keys and the origins allowed to embed them.
 
 use crate::error::{Error, Result};
+use crate::store::SiteTracking;
 
 /// Normalises an origin to `scheme://host[:port]`: http or https only, lower-case host, the
 /// default port dropped, no path, query, fragment or credentials. IDNs must be given in their
@@ -70,6 +71,53 @@ pub fn normalize_origin(raw: &str) -> Result<String> {
         Some(p) => format!("{scheme}://{host}:{p}"),
         None => format!("{scheme}://{host}"),
     })
+}
+
+/// Checks a tracking mode and the list of stripped query parameters (`*`: all but `utm_*`).
+pub fn clean_tracking(mode: Option<&str>, strip: Option<&[String]>) -> Result<SiteTracking> {
+    let d = SiteTracking::default();
+    let mode = match mode.map(str::trim) {
+        None => d.mode,
+        Some(m @ ("off" | "anonymous" | "consented")) => m.to_string(),
+        Some(m) => {
+            return Err(Error::Invalid(format!(
+                "tracking mode {m:?}: use off, anonymous or consented"
+            )));
+        }
+    };
+    let strip = match strip {
+        None => d.strip,
+        Some(list) => {
+            let mut names: Vec<String> = Vec::new();
+            for raw in list.iter().flat_map(|s| s.split(',')) {
+                let n = raw.trim();
+                if n.is_empty() {
+                    continue;
+                }
+                let ok = n == "*"
+                    || (n.len() <= 64
+                        && n.bytes().all(|b| {
+                            b.is_ascii_alphanumeric()
+                                || matches!(b, b'_' | b'-' | b'.' | b'[' | b']')
+                        }));
+                if !ok {
+                    return Err(Error::Invalid(format!(
+                        "query parameter {n:?}: use names of letters, digits, _ - . [ ] or *"
+                    )));
+                }
+                if !names.iter().any(|x| x == n) {
+                    names.push(n.to_string());
+                }
+            }
+            if names.len() > 50 {
+                return Err(Error::Invalid(
+                    "at most 50 stripped query parameters".into(),
+                ));
+            }
+            names
+        }
+    };
+    Ok(SiteTracking { mode, strip })
 }
 
 /// Checks and fills a site's look: position, `#rrggbb` colour, an http(s) privacy URL, en/de.

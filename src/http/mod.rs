@@ -12,6 +12,8 @@ pub mod health;
 pub mod lang;
 pub mod login;
 pub mod session;
+pub mod track;
+pub mod visitors;
 pub mod widget;
 pub mod ws;
 
@@ -37,6 +39,8 @@ pub struct AppState {
     pub realtime: Arc<crate::realtime::Realtime>,
     /// How scheduled backups are doing.
     pub backups: Arc<crate::schedule::Tracker>,
+    /// Visitor monitoring: daily keys, GeoIP, site cache.
+    pub tracking: Arc<track::Tracking>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -96,6 +100,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/api/files/{id}", web::get().to(files::agent_download))
     .route("/api/widget/config", web::get().to(widget::config))
+    .service(
+        web::resource("/api/track")
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .route(web::post().to(track::report)),
+    )
+    .route("/api/visitors/{id}", web::get().to(visitors::show))
+    .route(
+        "/api/conversations/{id}/visitor",
+        web::get().to(visitors::of_conversation),
+    )
+    .route("/api/sites", web::get().to(visitors::sites))
+    .route(
+        "/api/sites/{key}/tracking",
+        web::put().to(visitors::set_tracking),
+    )
+    .route("/api/rules", web::get().to(visitors::rules))
+    .route("/api/rules", web::post().to(visitors::create_rule))
+    .route("/api/rules/{id}", web::put().to(visitors::update_rule))
+    .route("/api/rules/{id}", web::delete().to(visitors::delete_rule))
     .route("/api/widget/transcript", web::post().to(widget::transcript))
     .route("/api/widget/offline", web::post().to(widget::offline))
     .route("/widget/frame", web::get().to(widget::frame))

@@ -84,6 +84,8 @@ pub async fn config(
             "color": site.look.color,
             "lang": site.look.lang,
             "available": available,
+            "tracking": site.tracking.mode,
+            "strip": site.tracking.strip,
         })))
 }
 

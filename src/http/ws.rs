@@ -44,20 +44,36 @@ pub async fn visitor(
     let st = state.clone();
     let site_key = query.into_inner().site;
     let key = site_key.clone();
-    let hub = web::block(move || -> Result<_, Error> {
+    let found = web::block(move || -> Result<_, Error> {
         let site = st
             .store
             .system(|c| crate::store::system::site_by_key(c, &key))?;
         // Unknown site and foreign origin get the same answer: nothing reveals which keys exist.
         match site {
             Some(s) if own || s.origins.contains(&origin) => {
-                Ok(Some(st.realtime.hub(&s.tenant_uuid)?))
+                let tracked = s.tracking.mode != "off";
+                Ok(Some((st.realtime.hub(&s.tenant_uuid)?, tracked)))
             }
             _ => Ok(None),
         }
     })
     .await??;
-    let Some(hub) = hub else {
+    // The same daily key the page's reports carry, so the chat joins the visitor's pages.
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let hub = found.map(|(hub, tracked)| {
+        let key = tracked.then(|| {
+            state
+                .tracking
+                .keys
+                .key(crate::clock::now(), &site_key, client.ip, ua)
+        });
+        (hub, key)
+    });
+    let Some((hub, visitor_key)) = hub else {
         tracing::warn!(site = ?site_key, "visitor socket refused: origin not allowed");
         return Err(refused());
     };
@@ -67,7 +83,10 @@ pub async fn visitor(
     actix_web::rt::spawn(session::run(
         hub,
         conn,
-        Peer::Visitor { site_key },
+        Peer::Visitor {
+            site_key,
+            visitor_key,
+        },
         Side::Visitor,
         ws,
         stream,

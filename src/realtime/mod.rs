@@ -12,21 +12,24 @@ use hub::{ConnId, HubHandle};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The running hubs, started on first use.
 pub struct Realtime {
     store: Arc<Store>,
     sessions: SessionConfig,
+    grace: Duration,
     hubs: Mutex<HashMap<String, HubHandle>>,
     next_conn: AtomicU64,
 }
 
 impl Realtime {
     /// No hub runs until a socket needs one.
-    pub fn new(store: Arc<Store>, sessions: SessionConfig) -> Realtime {
+    pub fn new(store: Arc<Store>, sessions: SessionConfig, grace: Duration) -> Realtime {
         Realtime {
             store,
             sessions,
+            grace,
             hubs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
         }
@@ -40,7 +43,7 @@ impl Realtime {
             return Ok(h.clone());
         }
         let db = self.store.tenant_db(tenant_uuid)?;
-        let h = hub::spawn(db, self.sessions.clone());
+        let h = hub::spawn(db, self.sessions.clone(), self.grace);
         hubs.insert(tenant_uuid.to_string(), h.clone());
         Ok(h)
     }

@@ -131,8 +131,100 @@ pub enum AgentIn {
         #[serde(default)]
         to_department: Option<i64>,
     },
+    /// Invites a visitor on the site to chat.
+    Invite {
+        /// The visitor.
+        visitor_id: i64,
+        /// The invitation's text; the site's default when absent.
+        #[serde(default)]
+        text: Option<String>,
+    },
     /// Keep-alive.
     Ping {},
+}
+
+/// A page of a visit, as agents see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageOut {
+    /// Address (query stripped by the site's rules).
+    pub url: String,
+    /// Title.
+    pub title: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// Time on the page; `None` while the visitor is on it.
+    pub seconds: Option<i64>,
+}
+
+/// What agents see of a chat a visitor has.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitorChat {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// waiting, open or closed.
+    pub status: &'static str,
+}
+
+/// An invitation as agents see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InviteOut {
+    /// Id.
+    pub id: i64,
+    /// pending, shown, accepted or dismissed.
+    pub state: &'static str,
+    /// Who invites (the inviting agent, or an online agent for a rule).
+    pub agent_name: String,
+    /// The text.
+    pub text: String,
+    /// The rule that fired, if a rule did.
+    pub rule_id: Option<i64>,
+}
+
+/// A live visitor, as agents see them (`docs/protocol.md`, "Visitors").
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitorOut {
+    /// Id.
+    pub visitor_id: i64,
+    /// The site.
+    pub site_key: String,
+    /// anonymous or consented.
+    pub mode: &'static str,
+    /// Start of this visit.
+    pub started_at: i64,
+    /// Last heartbeat or page view.
+    pub last_seen: i64,
+    /// The page they are on.
+    pub page: Option<PageOut>,
+    /// This visit's pages, oldest first (the latest 50).
+    pub pages: Vec<PageOut>,
+    /// The first page of this visit.
+    pub entry: String,
+    /// Referring address ("" when direct).
+    pub referrer: String,
+    /// search, social, site or direct.
+    pub referrer_kind: &'static str,
+    /// Referring host.
+    pub referrer_host: String,
+    /// The visit's `utm_*`, if any.
+    pub campaign: Option<crate::domain::tracking::Campaign>,
+    /// "Chrome 120".
+    pub browser: String,
+    /// "Windows 10".
+    pub os: String,
+    /// desktop, smartphone, tablet or other.
+    pub device: &'static str,
+    /// Browser language.
+    pub lang: String,
+    /// "1920x1080".
+    pub screen: String,
+    /// ISO country code, only with a configured offline GeoIP database.
+    pub country: Option<String>,
+    /// Visits so far.
+    pub visits: i64,
+    /// Their chat, if any.
+    pub chat: Option<VisitorChat>,
+    /// The latest invitation, if any.
+    pub invite: Option<InviteOut>,
 }
 
 /// An agent's availability.
@@ -309,6 +401,25 @@ pub enum Out {
     Agents {
         /// The list.
         agents: Vec<AgentPresence>,
+    },
+    /// Every visitor on the tenant's sites now (agents only, after `hello`).
+    Visitors {
+        /// Server time, unix seconds.
+        now: i64,
+        /// The list.
+        visitors: Vec<VisitorOut>,
+    },
+    /// A visitor appeared or changed: replaces the one with this id.
+    Visitor {
+        /// Server time, unix seconds.
+        now: i64,
+        /// The visitor.
+        visitor: Box<VisitorOut>,
+    },
+    /// A visitor left (no heartbeat within the grace period).
+    VisitorLeft {
+        /// Which.
+        visitor_id: i64,
     },
     /// Keep-alive answer.
     Pong {},

@@ -4,7 +4,7 @@
 //! everything first, then re-keys each member under the live tenant key and swaps it in.
 
 use super::connection::{self, Mode};
-use super::system::{self, SiteLook};
+use super::system::{self, SiteLook, SiteTracking};
 use super::{Store, migrations};
 use crate::clock::now;
 use crate::crypto::{self, Key};
@@ -68,6 +68,9 @@ pub struct SiteEntry {
     pub origins: Vec<String>,
     /// Look.
     pub look: SiteLook,
+    /// Visitor monitoring (archives written before it existed restore the default).
+    #[serde(default)]
+    pub tracking: SiteTracking,
 }
 
 /// One file in the archive.
@@ -233,6 +236,7 @@ pub fn create(
                     site_key: s.site_key,
                     origins: s.origins,
                     look: s.look,
+                    tracking: s.tracking,
                 })
                 .collect(),
             member,
@@ -517,7 +521,7 @@ pub fn restore(
         }
         store.system(|c| {
             for s in &t.sites {
-                system::restore_site(c, &t.uuid, &s.site_key, &s.origins, &s.look)?;
+                system::restore_site(c, &t.uuid, s)?;
             }
             system::log_operator(c, "backup.restore", &t.slug, "ok")
         })?;

@@ -10,6 +10,7 @@ use rusqlite::Connection;
 pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/001_initial.sql"),
     include_str!("migrations/system/002_site_settings.sql"),
+    include_str!("migrations/system/003_site_tracking.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
@@ -18,6 +19,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/002_chat.sql"),
     include_str!("migrations/tenant/003_offline_ratings.sql"),
     include_str!("migrations/tenant/004_notes_canned_files_settings.sql"),
+    include_str!("migrations/tenant/005_visitors.sql"),
 ];
 
 /// The number of migrations applied to a database.

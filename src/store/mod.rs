@@ -9,6 +9,7 @@ pub mod connection;
 pub mod migrations;
 pub mod system;
 pub mod tenant;
+pub mod visits;
 
 use crate::crypto::Key;
 use crate::error::{Error, Result};
@@ -21,7 +22,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use system::{SiteRecord, TenantRecord};
+pub use system::{SiteRecord, SiteTracking, TenantRecord};
 
 /// Purpose strings for keys derived from the master key.
 const SYSTEM_DB_KEY: &str = "kontor system.db key v1";

@@ -30,6 +30,9 @@ pub struct SiteRecord {
     /// How the widget looks.
     #[serde(flatten)]
     pub look: SiteLook,
+    /// Visitor monitoring.
+    #[serde(flatten)]
+    pub tracking: SiteTracking,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -47,6 +50,45 @@ pub struct SiteLook {
     pub lang: String,
 }
 
+/// How a site's visitors are monitored (see `docs/widget.md`, "Tracking modes").
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SiteTracking {
+    /// `off`, `anonymous` or `consented`.
+    #[serde(rename = "tracking")]
+    pub mode: String,
+    /// Query parameters removed from reported URLs; `*` removes all but `utm_*`.
+    pub strip: Vec<String>,
+}
+
+impl Default for SiteTracking {
+    fn default() -> Self {
+        SiteTracking {
+            mode: "anonymous".into(),
+            strip: vec!["*".into()],
+        }
+    }
+}
+
+fn split_params(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Sets a site's tracking mode and stripped parameters (already checked by the caller).
+pub fn set_site_tracking(c: &Connection, site_key: &str, t: &SiteTracking) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE sites SET tracking = ?2, strip_params = ?3 WHERE site_key = ?1",
+        params![site_key, t.mode, t.strip.join(",")],
+    )?;
+    if n == 1 {
+        log_operator(c, "site.tracking", site_key, "ok")?;
+    }
+    Ok(n == 1)
+}
+
 impl Default for SiteLook {
     fn default() -> Self {
         SiteLook {
@@ -58,7 +100,8 @@ impl Default for SiteLook {
     }
 }
 
-const SITE_COLUMNS: &str = "site_key, tenant_uuid, created_at, position, color, privacy_url, lang";
+const SITE_COLUMNS: &str =
+    "site_key, tenant_uuid, created_at, position, color, privacy_url, lang, tracking, strip_params";
 
 fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRecord> {
     Ok(SiteRecord {
@@ -70,6 +113,10 @@ fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRecord> {
             color: r.get(4)?,
             privacy_url: r.get(5)?,
             lang: r.get(6)?,
+        },
+        tracking: SiteTracking {
+            mode: r.get(7)?,
+            strip: split_params(&r.get::<_, String>(8)?),
         },
         origins: Vec::new(),
     })
@@ -137,35 +184,35 @@ pub fn insert_tenant_with_uuid(
     Ok(())
 }
 
-/// Puts a site from a backup back (its key, origins and look), replacing what is there.
-pub fn restore_site(
-    c: &Connection,
-    tenant_uuid: &str,
-    site_key: &str,
-    origins: &[String],
-    look: &SiteLook,
-) -> Result<()> {
+/// Puts a site from a backup back (its key, origins, look and tracking), replacing what is
+/// there.
+pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &super::backup::SiteEntry) -> Result<()> {
+    let (look, t) = (&s.look, &s.tracking);
     c.execute(
-        "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang,
+                            tracking, strip_params)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (site_key) DO UPDATE SET position = excluded.position, color = excluded.color,
-             privacy_url = excluded.privacy_url, lang = excluded.lang
+             privacy_url = excluded.privacy_url, lang = excluded.lang,
+             tracking = excluded.tracking, strip_params = excluded.strip_params
          WHERE sites.tenant_uuid = excluded.tenant_uuid",
         params![
-            site_key,
+            s.site_key,
             tenant_uuid,
             now(),
             look.position,
             look.color,
             look.privacy_url,
-            look.lang
+            look.lang,
+            t.mode,
+            t.strip.join(","),
         ],
     )?;
-    for o in origins {
+    for o in &s.origins {
         c.execute(
             "INSERT OR IGNORE INTO site_origins (site_key, origin)
              SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sites WHERE site_key = ?1 AND tenant_uuid = ?3)",
-            params![site_key, o, tenant_uuid],
+            params![s.site_key, o, tenant_uuid],
         )?;
     }
     Ok(())
@@ -233,12 +280,14 @@ pub fn insert_site(
     site_key: &str,
     origins: &[String],
     look: &SiteLook,
+    tracking: &SiteTracking,
 ) -> Result<SiteRecord> {
     let at = now();
     let tx = c.transaction()?;
     tx.execute(
-        "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang,
+                            tracking, strip_params)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             site_key,
             tenant_uuid,
@@ -246,7 +295,9 @@ pub fn insert_site(
             look.position,
             look.color,
             look.privacy_url,
-            look.lang
+            look.lang,
+            tracking.mode,
+            tracking.strip.join(","),
         ],
     )?;
     for o in origins {
@@ -262,6 +313,7 @@ pub fn insert_site(
         tenant_uuid: tenant_uuid.into(),
         origins: origins.to_vec(),
         look: look.clone(),
+        tracking: tracking.clone(),
         created_at: at,
     })
 }

@@ -54,6 +54,10 @@ impl Hub {
                 }
                 out.send(conn, &self.queue_frame());
                 out.send(conn, &self.presence_frame());
+                out.send(conn, &self.visitors_frame());
+            }
+            AgentIn::Invite { visitor_id, text } => {
+                self.invite(c, conn, agent_id, visitor_id, text, out)?;
             }
             AgentIn::Status { status } => {
                 if let Some(a) = self.agents.get_mut(&agent_id) {

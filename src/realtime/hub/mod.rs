@@ -4,7 +4,10 @@
 //! out, so nothing is acknowledged that a crash could lose.
 
 mod agent;
+mod tracking;
 mod visitor;
+
+pub use tracking::{MAX_INVITE_TEXT, Offer, PageView, TrackEvent, TrackKind, TrackReply};
 
 use super::protocol::{
     AgentIn, AgentPresence, AgentStatus, ConversationOut, MessageOut, Out, QueueEntry, VisitorIn,
@@ -47,6 +50,9 @@ pub enum Peer {
     Visitor {
         /// The site it was embedded in.
         site_key: String,
+        /// The visitor's anonymous daily key (not when the site's tracking is off), to link
+        /// a chat to the visitor's pages.
+        visitor_key: Option<[u8; 16]>,
     },
     /// A signed-in agent.
     Agent {
@@ -84,6 +90,12 @@ pub enum Command {
     PostFile(FileUpload),
     /// An admin changed the tenant's chat settings: reload them.
     SettingsChanged,
+    /// A page view, heartbeat or invitation answer from a visitor's browser.
+    Track(TrackEvent, tokio::sync::oneshot::Sender<TrackReply>),
+    /// An admin changed the invitation rules: reload them.
+    RulesChanged,
+    /// Time passed: visitors without a heartbeat leave (sent by the hub itself).
+    Sweep,
     /// Stop the hub (server shutdown, tenant deleted).
     Stop,
 }
@@ -143,7 +155,7 @@ impl HubHandle {
 }
 
 /// Starts the hub thread of a tenant.
-pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig) -> HubHandle {
+pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig, grace: Duration) -> HubHandle {
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
     let hub = Hub {
@@ -155,6 +167,7 @@ pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig) -> HubHandle {
         loaded: false,
         typing_preview: false,
         queue_dirty: false,
+        visitors: tracking::Visitors::new(grace),
     };
     std::thread::Builder::new()
         .name(name)
@@ -250,6 +263,8 @@ struct Hub {
     typing_preview: bool,
     /// The queue or presence changed in this batch.
     queue_dirty: bool,
+    /// Who is on the tenant's sites.
+    visitors: tracking::Visitors,
 }
 
 impl Hub {
@@ -277,6 +292,9 @@ impl Hub {
             }
             if last_check.elapsed() >= SESSION_CHECK {
                 self.check_agent_sessions();
+                if self.visitors.any() {
+                    self.process(vec![Command::Sweep]);
+                }
                 last_check = Instant::now();
             }
         }
@@ -297,6 +315,7 @@ impl Hub {
             if self.queue_dirty {
                 self.broadcast_queue(&mut outbox);
             }
+            self.broadcast_visitors(&mut outbox);
             tx.commit()?;
             Ok(())
         });
@@ -315,6 +334,8 @@ impl Hub {
                 for conv in self.convs.values_mut() {
                     conv.visitors.clear();
                 }
+                // Live visitors too: their next heartbeat is answered "again" and re-reported.
+                self.visitors.reset();
             }
         }
         for answer in callbacks {
@@ -425,6 +446,13 @@ impl Hub {
                     .values()
                     .any(|a| a.status == AgentStatus::Online);
                 let _ = reply.send(online);
+            }
+            Command::Track(ev, reply) => self.track(c, ev, reply, out),
+            Command::RulesChanged => self.visitors.rules_changed(),
+            Command::Sweep => {
+                if let Err(e) = self.sweep(c) {
+                    tracing::error!(error = %e, "ending silent visits failed");
+                }
             }
             Command::Stop => {}
         }

@@ -21,10 +21,15 @@ impl Hub {
         let Some(state) = self.conns.get(&conn) else {
             return Ok(());
         };
-        let Peer::Visitor { site_key } = &state.peer else {
+        let Peer::Visitor {
+            site_key,
+            visitor_key,
+        } = &state.peer
+        else {
             return Ok(());
         };
         let site_key = site_key.clone();
+        let visitor_key = *visitor_key;
         let current = state.conversation;
         match frame {
             VisitorIn::Ping {} => out.send(conn, &Out::Pong {}),
@@ -134,6 +139,7 @@ impl Hub {
                 if let Some(s) = self.conns.get_mut(&conn) {
                     s.conversation = Some(id);
                 }
+                self.chat_started(c, visitor_key.as_ref(), id)?;
                 out.send(
                     conn,
                     &Out::Welcome {

@@ -1,0 +1,298 @@
+//! `POST /api/track?site=KEY`: page views, heartbeats and invitation answers from the widget
+//! loader on a customer's page. Only the site's origins are heard; an unknown site and a
+//! foreign origin get the same refusal. The report is stored by the tenant's hub in its next
+//! group commit, and answered after that commit.
+
+use super::State;
+use super::client::Client;
+use crate::clock::now;
+use crate::config::TrackingConfig;
+use crate::domain::tracking::{self as track, DailyKeys};
+use crate::error::{ApiError, Error};
+use crate::realtime::hub::{Command, PageView, TrackEvent, TrackKind, TrackReply};
+use crate::store::SiteRecord;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Largest report body.
+pub const MAX_BODY: usize = 4096;
+/// How long a looked-up site is trusted (a changed origin list takes effect within this).
+const SITE_TTL: Duration = Duration::from_secs(2);
+
+/// What the tracking endpoints share: the daily key secret, the optional GeoIP database and
+/// a short-lived cache of sites (a report per heartbeat must not hit the system database).
+pub struct Tracking {
+    /// The anonymous daily keys.
+    pub keys: DailyKeys,
+    geo: Option<maxminddb::Reader<Vec<u8>>>,
+    sites: Mutex<HashMap<String, (Instant, Option<SiteRecord>)>>,
+}
+
+impl Tracking {
+    /// Opens the GeoIP database when one is configured; a broken file is an error at start.
+    pub fn new(cfg: &TrackingConfig) -> crate::error::Result<Tracking> {
+        let geo =
+            match &cfg.geoip_db {
+                Some(p) => Some(maxminddb::Reader::open_readfile(p).map_err(|e| {
+                    Error::Config(format!("tracking.geoip_db {}: {e}", p.display()))
+                })?),
+                None => None,
+            };
+        Ok(Tracking {
+            keys: DailyKeys::default(),
+            geo,
+            sites: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The ISO country of an address, from the offline database only.
+    pub fn country(&self, ip: IpAddr) -> Option<String> {
+        let reader = self.geo.as_ref()?;
+        let found = reader.lookup(ip).ok()?;
+        let code: Option<&str> = found
+            .decode_path(&maxminddb::path!["country", "iso_code"])
+            .ok()
+            .flatten();
+        code.filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+            .map(|c| c.to_ascii_uppercase())
+    }
+
+    /// A site by key, from the cache when fresh.
+    pub async fn site(&self, state: &State, key: &str) -> Result<Option<SiteRecord>, ApiError> {
+        {
+            let cache = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, site)) = cache.get(key)
+                && at.elapsed() < SITE_TTL
+            {
+                return Ok(site.clone());
+            }
+        }
+        let site = super::widget::site(state, key).await?;
+        let mut cache = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key.to_string(), (Instant::now(), site.clone()));
+        Ok(site)
+    }
+}
+
+/// Query naming the site.
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    site: String,
+}
+
+/// One report, as the loader sends it (`docs/http-api.md`, "Visitor tracking").
+#[derive(Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
+enum Report {
+    View {
+        pv: String,
+        url: String,
+        #[serde(default)]
+        title: String,
+        #[serde(default, rename = "ref")]
+        referrer: String,
+        #[serde(default)]
+        lang: String,
+        #[serde(default)]
+        screen: String,
+        #[serde(default)]
+        vid: Option<String>,
+    },
+    Ping {
+        pv: String,
+        #[serde(default)]
+        vid: Option<String>,
+    },
+    Leave {
+        pv: String,
+    },
+    Invite {
+        pv: String,
+        id: i64,
+        result: String,
+    },
+}
+
+fn refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_refused",
+        "this origin may not report to this site",
+    )
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `POST /api/track?site=KEY`.
+pub async fn report(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    q: web::Query<TrackQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let own = !origin.is_empty() && origin == client.origin;
+    let site = state
+        .tracking
+        .site(&state, &q.site)
+        .await?
+        .filter(|s| own || s.origins.contains(&origin))
+        .ok_or_else(refused)?;
+    let cors = |mut r: actix_web::HttpResponseBuilder| {
+        r.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
+            .insert_header((header::VARY, "Origin"));
+        r
+    };
+    if site.tracking.mode == "off" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "tracking_off",
+            "visitor monitoring is off for this site",
+        ));
+    }
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "a report may have at most 4096 bytes",
+        ));
+    }
+    let report: Report = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("not a valid report: {e}")))?;
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let consented_site = site.tracking.mode == "consented";
+    let vid_hash = |vid: Option<String>| -> Result<Option<Vec<u8>>, ApiError> {
+        match vid {
+            None => Ok(None),
+            Some(v) if is_hex(&v, 32) => Ok(consented_site.then(|| crate::crypto::token_hash(&v))),
+            Some(_) => Err(ApiError::bad_request("vid must be 32 lowercase hex digits")),
+        }
+    };
+    let at = now();
+    let (pv, vid, kind) = match report {
+        Report::View {
+            pv,
+            url,
+            title,
+            referrer,
+            lang,
+            screen,
+            vid,
+        } => {
+            let agent = track::parse_agent(ua);
+            if agent.robot {
+                // Robots are not visitors: nothing is stored.
+                return Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "invite": null })));
+            }
+            let url = track::clean_url(&url, &site.tracking.strip)
+                .ok_or_else(|| ApiError::bad_request("url must be an http(s) address"))?;
+            let page_host = track::host_of(&url).unwrap_or_default();
+            let view = PageView {
+                campaign: track::campaign_of(&url),
+                referrer: track::classify_referrer(&referrer, &page_host),
+                url,
+                title: track::cut(title.trim(), track::MAX_TITLE),
+                agent,
+                lang: clean_token(&lang, 35),
+                screen: clean_screen(&screen),
+                ip: crate::domain::ip::truncate(client.ip).to_string(),
+                country: state.tracking.country(client.ip),
+            };
+            (pv, vid_hash(vid)?, TrackKind::View(Box::new(view)))
+        }
+        Report::Ping { pv, vid } => (pv, vid_hash(vid)?, TrackKind::Ping),
+        Report::Leave { pv } => (pv, None, TrackKind::Leave),
+        Report::Invite { pv, id, result } => {
+            let result = match result.as_str() {
+                "shown" => "shown",
+                "accepted" => "accepted",
+                "dismissed" => "dismissed",
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "result: shown, accepted or dismissed",
+                    ));
+                }
+            };
+            (pv, None, TrackKind::Invite { id, result })
+        }
+    };
+    if !is_hex(&pv, 16) {
+        return Err(ApiError::bad_request("pv must be 16 lowercase hex digits"));
+    }
+    let event = TrackEvent {
+        key: state.tracking.keys.key(at, &site.site_key, client.ip, ua),
+        site_key: site.site_key.clone(),
+        consented_site,
+        vid,
+        pv,
+        at,
+        kind,
+    };
+    let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if !hub.send(Command::Track(event, tx)) {
+        return Err(busy());
+    }
+    match rx.await {
+        Ok(TrackReply::Stored(invite)) => {
+            Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "invite": invite })))
+        }
+        Ok(TrackReply::Again) => {
+            Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "again": true })))
+        }
+        Ok(TrackReply::Failed) | Err(_) => Err(busy()),
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "the server could not store this now; retry",
+    )
+}
+
+/// Letters, digits and `-` only (a language tag), at most `max` characters.
+fn clean_token(s: &str, max: usize) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(max)
+        .collect()
+}
+
+/// `WIDTHxHEIGHT` with plausible numbers, else "".
+fn clean_screen(s: &str) -> String {
+    let Some((w, h)) = s.split_once('x') else {
+        return String::new();
+    };
+    match (w.parse::<u32>(), h.parse::<u32>()) {
+        (Ok(w), Ok(h)) if (1..=20_000).contains(&w) && (1..=20_000).contains(&h) => {
+            format!("{w}x{h}")
+        }
+        _ => String::new(),
+    }
+}

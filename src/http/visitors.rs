@@ -1,0 +1,275 @@
+//! The dashboard's visitor API: a visitor's pages and earlier chats, the sites' tracking
+//! modes, and the automatic invitation rules. Reads for every agent; writes for admins.
+
+use super::State;
+use super::client::Client;
+use super::session::{AgentSession, audit_denied, require_csrf};
+use crate::clock::now;
+use crate::domain::auth::Session;
+use crate::domain::{sites, tenants};
+use crate::error::{ApiError, Error};
+use crate::realtime::hub::Command;
+use crate::store::SiteTracking;
+use crate::store::system as sstore;
+use crate::store::tenant::{self as tstore, AuditEntry};
+use crate::store::visits::{self as vstore, Rule};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+/// `GET /api/visitors/{id}`.
+pub async fn show(
+    session: AgentSession,
+    client: Client,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let db = session.0.tenant.clone();
+    let found = web::block(move || db.with(|c| vstore::visitor_detail(c, id, None))).await??;
+    match found {
+        Some(v) => Ok(HttpResponse::Ok().json(v)),
+        None => {
+            audit_denied(&session.0, &client, format!("visitor#{id}")).await;
+            Err(ApiError::not_found())
+        }
+    }
+}
+
+/// `GET /api/conversations/{id}/visitor`: the pages the chat's visitor read in that visit.
+pub async fn of_conversation(
+    session: AgentSession,
+    client: Client,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let conv = id.into_inner();
+    let db = session.0.tenant.clone();
+    let found = web::block(move || {
+        db.with(|c| {
+            if crate::store::chat::conversation(c, conv)?.is_none() {
+                return Ok(Err(false));
+            }
+            match vstore::conversation_visitor(c, conv)? {
+                Some(v) => Ok(vstore::visitor_detail(c, v, Some(conv))?.ok_or(true)),
+                None => Ok(Err(true)),
+            }
+        })
+    })
+    .await??;
+    match found {
+        Ok(v) => Ok(HttpResponse::Ok().json(v)),
+        // The chat exists but has no visitor (tracking off, or no page view first).
+        Err(true) => Err(ApiError::not_found()),
+        Err(false) => {
+            audit_denied(&session.0, &client, format!("conversation#{conv}")).await;
+            Err(ApiError::not_found())
+        }
+    }
+}
+
+/// `GET /api/sites`: the tenant's sites with their tracking settings.
+pub async fn sites(state: State, session: AgentSession) -> Result<HttpResponse, ApiError> {
+    let uuid = session.0.tenant.uuid.clone();
+    let st = state.clone();
+    let list = web::block(move || st.store.system(|c| sstore::list_sites(c, &uuid))).await??;
+    let sites: Vec<_> = list
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "site_key": s.site_key,
+                "origins": s.origins,
+                "tracking": s.tracking.mode,
+                "strip": s.tracking.strip,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "sites": sites })))
+}
+
+/// Body of `PUT /api/sites/{key}/tracking`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingBody {
+    tracking: String,
+    #[serde(default)]
+    strip: Option<Vec<String>>,
+}
+
+/// `PUT /api/sites/{key}/tracking` (admins).
+pub async fn set_tracking(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    session: AgentSession,
+    key: web::Path<String>,
+    body: web::Json<TrackingBody>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    admin_only(&s)?;
+    let key = key.into_inner();
+    let b = body.into_inner();
+    let t: SiteTracking = sites::clean_tracking(Some(&b.tracking), b.strip.as_deref())?;
+    let st = state.clone();
+    let uuid = s.tenant.uuid.clone();
+    let (k, t2) = (key.clone(), t.clone());
+    let changed = web::block(move || {
+        st.store.system(|c| {
+            let own = sstore::site_by_key(c, &k)?.is_some_and(|site| site.tenant_uuid == uuid);
+            if !own {
+                return Ok(false);
+            }
+            sstore::set_site_tracking(c, &k, &t2)
+        })
+    })
+    .await??;
+    if !changed {
+        audit_denied(&s, &client, format!("site#{key}")).await;
+        return Err(ApiError::not_found());
+    }
+    audit(&s, &client, "site.tracking", &key).await;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "site_key": key,
+        "tracking": t.mode,
+        "strip": t.strip,
+    })))
+}
+
+/// `GET /api/rules`.
+pub async fn rules(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    let db = session.0.tenant.clone();
+    let rules = web::block(move || db.with(|c| vstore::list_rules(c))).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "rules": rules })))
+}
+
+/// `POST /api/rules` (admins).
+pub async fn create_rule(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    session: AgentSession,
+    body: web::Json<Rule>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    admin_only(&s)?;
+    let rule = check_rule(&state, &s, body.into_inner()).await?;
+    let db = s.tenant.clone();
+    let saved = web::block(move || db.with(|c| vstore::insert_rule(c, &rule, now()))).await??;
+    audit(&s, &client, "rule.create", &format!("rule#{}", saved.id)).await;
+    rules_changed(&state, &s).await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
+}
+
+/// `PUT /api/rules/{id}` (admins).
+pub async fn update_rule(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    session: AgentSession,
+    id: web::Path<i64>,
+    body: web::Json<Rule>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    admin_only(&s)?;
+    let id = id.into_inner();
+    let rule = check_rule(&state, &s, body.into_inner()).await?;
+    let db = s.tenant.clone();
+    let r2 = rule.clone();
+    let found = web::block(move || db.with(|c| vstore::update_rule(c, id, &r2))).await??;
+    if !found {
+        return Err(ApiError::not_found());
+    }
+    audit(&s, &client, "rule.update", &format!("rule#{id}")).await;
+    rules_changed(&state, &s).await?;
+    Ok(HttpResponse::Ok().json(Rule { id, ..rule }))
+}
+
+/// `DELETE /api/rules/{id}` (admins).
+pub async fn delete_rule(
+    req: HttpRequest,
+    state: State,
+    client: Client,
+    session: AgentSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    require_csrf(&req, &client, &s)?;
+    admin_only(&s)?;
+    let id = id.into_inner();
+    let db = s.tenant.clone();
+    let found = web::block(move || db.with(|c| vstore::delete_rule(c, id))).await??;
+    if !found {
+        return Err(ApiError::not_found());
+    }
+    audit(&s, &client, "rule.delete", &format!("rule#{id}")).await;
+    rules_changed(&state, &s).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn admin_only(s: &Session) -> Result<(), ApiError> {
+    if s.agent.role != "admin" {
+        return Err(Error::Forbidden("only admins change this".into()).into());
+    }
+    Ok(())
+}
+
+/// Checks a rule an admin sent: a site of this tenant, a name, a text, sane numbers.
+async fn check_rule(state: &State, s: &Session, mut r: Rule) -> Result<Rule, ApiError> {
+    r.name = tenants::clean_name("name", r.name.trim(), 100)?;
+    r.text = r.text.trim().to_string();
+    let len = r.text.chars().count();
+    if len == 0 || len > crate::realtime::hub::MAX_INVITE_TEXT {
+        return Err(ApiError::bad_request("text: 1 to 500 characters"));
+    }
+    if !(0..=3600).contains(&r.delay_seconds) {
+        return Err(ApiError::bad_request("delay_seconds: 0 to 3600"));
+    }
+    r.conditions.validate()?;
+    let st = state.clone();
+    let (key, uuid) = (r.site_key.clone(), s.tenant.uuid.clone());
+    let own = web::block(move || {
+        st.store
+            .system(|c| Ok(sstore::site_by_key(c, &key)?.is_some_and(|x| x.tenant_uuid == uuid)))
+    })
+    .await??;
+    if !own {
+        return Err(ApiError::bad_request("site_key: no such site"));
+    }
+    Ok(r)
+}
+
+async fn rules_changed(state: &State, s: &Session) -> Result<(), ApiError> {
+    let st = state.clone();
+    let uuid = s.tenant.uuid.clone();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    hub.send(Command::RulesChanged);
+    Ok(())
+}
+
+async fn audit(s: &Session, client: &Client, action: &'static str, object: &str) {
+    let db = s.tenant.clone();
+    let actor = s.agent.email.clone();
+    let ip = crate::domain::ip::truncate(client.ip).to_string();
+    let rid = client.request_id.clone();
+    let object = object.to_string();
+    let written = web::block(move || {
+        db.with(|c| {
+            tstore::audit(
+                c,
+                &AuditEntry {
+                    actor: &actor,
+                    action,
+                    object: &object,
+                    result: "success",
+                    ip: &ip,
+                    request_id: &rid,
+                },
+            )
+        })
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!("writing the audit log failed");
+    }
+}
