@@ -2,7 +2,8 @@
      <script src="https://CHAT.HOST/widget.js" data-site="SITE_KEY" async></script>
    Until the visitor clicks it sets no cookie, writes no browser storage, opens no socket and
    creates no iframe: it fetches the site's widget config (no credentials) and shows a button.
-   The chat itself runs in an iframe on the chat server's origin (/widget/frame). */
+   The chat itself runs in an iframe on the chat server's origin (/widget/frame).
+   If the site monitors visitors, page views go to /api/track (see track below). */
 (() => {
   "use strict";
   const d = document;
@@ -20,6 +21,7 @@
   let frameReady = false;
   let wantFocus = false;
   let frame, panel, btn, badge, unreadText, lang;
+  let card, inv, greet;
 
   const api = (cmd) => {
     if (!ready) return void queue.push(cmd);
@@ -84,10 +86,16 @@
     ".l .x,.l[aria-expanded=true] .c{display:none}.l[aria-expanded=true] .x{display:block}" +
     ".b{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;" +
     "background:#b3261e;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;box-shadow:0 0 0 2px #fff}" +
-    ".p{position:fixed;bottom:88px;right:20px;z-index:2147483000;width:380px;height:600px;" +
-    "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border-radius:12px;overflow:hidden;" +
-    "background:#fff;box-shadow:0 8px 32px rgba(0,0,0,.3)}" +
-    ".left .l,.left .p{right:auto;left:20px}" +
+    ".p,.i{position:fixed;bottom:88px;right:20px;z-index:2147483000;max-width:calc(100vw - 40px);" +
+    "border-radius:12px;background:#fff;box-shadow:0 8px 32px rgba(0,0,0,.3)}" +
+    ".p{width:380px;height:600px;max-height:calc(100vh - 108px);overflow:hidden}" +
+    ".i{width:300px;padding:14px 16px;border:1px solid transparent;color:#1b1f24;font:15px/1.45 system-ui,sans-serif}" +
+    ".i p{margin:0 0 12px;white-space:pre-wrap;overflow-wrap:anywhere}.i .n{margin:0;font-weight:700}" +
+    ".i button{margin-right:8px;padding:7px 12px;border:1px solid #8c959f;border-radius:6px;background:#fff;" +
+    "color:inherit;font:inherit;font-weight:600;cursor:pointer}" +
+    "#kontor-invite-accept{background:var(--k-bg);color:var(--k-fg);border-color:var(--k-bg)}" +
+    ".i :focus-visible{outline:3px solid #1b1f24;outline-offset:2px}" +
+    ".left .l,.left .p,.left .i{right:auto;left:20px}" +
     "[hidden]{display:none!important}" +
     "iframe{display:block;width:100%;height:100%;border:0}" +
     ".s{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
@@ -109,7 +117,13 @@
     // Only to our own origin, and only once the frame shows our page.
     if (frame && frameReady) frame.contentWindow.postMessage(msg, base);
   };
-  const tell = () => post(isOpen ? { kontor: "shown", focus: wantFocus } : { kontor: "hidden" });
+  const tell = () => {
+    post(isOpen ? { kontor: "shown", focus: wantFocus } : { kontor: "hidden" });
+    if (greet && frameReady) {
+      post(greet);
+      greet = null;
+    }
+  };
 
   const setBadge = (n) => {
     badge.hidden = !n;
@@ -133,6 +147,11 @@
   };
 
   function show(focus) {
+    // Opening the chat accepts a shown invitation.
+    if (card) {
+      greet = { kontor: "invited", agent: str(inv.agent), text: str(inv.text) };
+      closeCard("accepted");
+    }
     makeFrame();
     isOpen = true;
     panel.hidden = false;
@@ -160,6 +179,139 @@
 
   let root;
   const shadowFocus = () => root && root.activeElement;
+
+  // ---- Visitor monitoring ("anonymous" | "consented"): page views to /api/track, no credentials
+  const VID = "kontor-vid";
+  const trackUrl = `${base}/api/track?site=${encodeURIComponent(site)}`;
+  let mode, strip, vid, pv, viewed, timer; // vid undefined: not in the JSON; timer 0: hidden
+  let path = location.pathname;
+  const str = (v) => (typeof v === "string" ? v : "");
+  const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  // utm_* stay, other parameters go as the site says; no fragment, no user:password.
+  const clean = (href) => {
+    try {
+      const u = new URL(href);
+      for (const k of [...u.searchParams.keys()]) {
+        if (!k.startsWith("utm_") && (strip.includes("*") || strip.includes(k))) u.searchParams.delete(k);
+      }
+      u.hash = u.username = u.password = "";
+      return u.href.slice(0, 2000);
+    } catch {
+      return "";
+    }
+  };
+
+  const send = (o) =>
+    fetch(trackUrl, { method: "POST", body: JSON.stringify(o), credentials: "omit", keepalive: true, mode: "cors" })
+      .then((r) => r.ok && r.json())
+      .then((a) => {
+        // again: the server forgot this page view
+        if (a && a.again) o.pv === pv && timer && view();
+        else if (a && a.invite) offer(a.invite);
+      })
+      .catch(() => {});
+  const view = () => {
+    viewed = true;
+    const title = [...d.title].slice(0, 300).join(""); // whole characters
+    const size = screen.width + "x" + screen.height;
+    const url = clean(location.href);
+    send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", screen: size, vid });
+  };
+  const ping = () => send({ t: "ping", pv, vid });
+  const wake = () => {
+    if (d.visibilityState !== "visible" || timer) return;
+    viewed ? ping() : view();
+    timer = setInterval(ping, 5000);
+  };
+  const leave = () => {
+    if (!timer) return;
+    clearInterval(timer);
+    timer = 0;
+    const o = { t: "leave", pv };
+    try {
+      if (navigator.sendBeacon(trackUrl, new Blob([JSON.stringify(o)], { type: "text/plain;charset=UTF-8" }))) return;
+    } catch {}
+    send(o);
+  };
+  // SPA navigation: a new page view.
+  const nav = () => {
+    if (location.pathname === path) return;
+    path = location.pathname;
+    leave();
+    pv = hex(8);
+    viewed = false;
+    setTimeout(wake);
+  };
+
+  const track = (conf) => {
+    mode = conf.tracking;
+    if (mode !== "anonymous" && mode !== "consented") return; // "off": nothing is sent
+    strip = Array.isArray(conf.strip) ? conf.strip : ["*"];
+    try {
+      if (mode === "consented") vid = localStorage.getItem(VID);
+    } catch {}
+    if (!/^[0-9a-f]{32}$/.test(vid)) vid = undefined;
+    pv = hex(8);
+    for (const k of ["pushState", "replaceState"]) {
+      const f = history[k];
+      history[k] = function (...a) {
+        const r = f.apply(this, a);
+        nav();
+        return r;
+      };
+    }
+    w.addEventListener("popstate", nav);
+    d.addEventListener("visibilitychange", () => (d.visibilityState === "visible" ? wake() : leave()));
+    w.addEventListener("pagehide", leave);
+    wake();
+  };
+
+  // Opt-in: in consented mode, a visitor id from now on.
+  const optedIn = () => {
+    if (mode !== "consented") return;
+    if (!vid) {
+      vid = hex(16);
+      try {
+        localStorage.setItem(VID, vid);
+      } catch {}
+    }
+    if (viewed) ping();
+  };
+
+  // ---- Invitations: a card by the launcher (never takes focus)
+  const report = (result) => send({ t: "invite", pv, id: inv.id, result });
+  const offer = (i) => {
+    if (card || started || isOpen || !Number.isSafeInteger(i.id)) return;
+    const de = lang === "de";
+    const agent = str(i.agent);
+    const text = el("p", { id: "kontor-invite-text", "aria-live": "polite" });
+    const b = (id, label, f) => el("button", { type: "button", id: "kontor-invite-" + id, textContent: label, onclick: f });
+    const c = (card = el(
+      "div",
+      {
+        className: "i",
+        id: "kontor-invite",
+        role: "dialog",
+        "aria-label": (de ? "Einladung zum Chat" : "Chat invitation") + (agent && ": " + agent),
+      },
+      el("p", { className: "n", textContent: agent }),
+      text,
+      b("accept", de ? "Chat starten" : "Start chat", () => show(true)),
+      b("dismiss", de ? "Nein danke" : "No thanks", () => closeCard("dismissed")),
+    ));
+    inv = i;
+    btn.after(c);
+    // Filled once the live region exists: announced.
+    setTimeout(() => card === c && ((text.textContent = str(i.text)), report("shown")), 50);
+  };
+  const closeCard = (result) => {
+    const had = card.contains(shadowFocus());
+    card.remove();
+    card = null;
+    report(result);
+    if (had) btn.focus();
+  };
 
   const build = (conf) => {
     const color = /^#([0-9a-f]{3}){1,2}$/i.test(conf.color) ? conf.color : "#0a5bd3";
@@ -202,10 +354,11 @@
     const wrap = el("div", { className: conf.position === "bottom-left" ? "w left" : "w" }, btn, panel, unreadText);
     root.append(wrap);
     root.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && isOpen) {
-        e.stopPropagation();
-        hide(true);
-      }
+      if (e.key !== "Escape") return;
+      if (card && card.contains(shadowFocus())) closeCard("dismissed");
+      else if (isOpen) hide(true);
+      else return;
+      e.stopPropagation();
     });
     btn.addEventListener("click", () => (isOpen ? hide(true) : show(true)));
     d.body.append(host);
@@ -218,6 +371,7 @@
       else if (m.kontor === "started") {
         started = true;
         remember(isOpen ? "open" : "min");
+        optedIn();
       } else if (m.kontor === "ended") {
         started = false;
         remember(null);
@@ -235,6 +389,7 @@
     }
     ready = true;
     for (const cmd of queue.splice(0)) api(cmd);
+    track(conf);
   };
 
   fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}`, { credentials: "omit" })

@@ -541,6 +541,15 @@ impl Ws {
         )
     }
 
+    /// The widget's socket for `site`, from `origin`, with a browser's User-Agent.
+    pub fn visitor_as(base: &str, site: &str, origin: &str, ua: &str) -> Result<Ws, Refused> {
+        Ws::open(
+            base,
+            &format!("/ws/visitor?site={site}"),
+            &[("Origin", origin), ("User-Agent", ua)],
+        )
+    }
+
     /// The dashboard's socket for a signed-in browser, from `origin`.
     pub fn agent_from(b: &Browser, origin: &str) -> Result<Ws, Refused> {
         let cookies = b

@@ -14,5 +14,6 @@ mod login;
 mod server;
 mod storage;
 mod team;
+mod tracking;
 mod web;
 mod widget;

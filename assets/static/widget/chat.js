@@ -75,6 +75,11 @@ window.addEventListener("message", (e) => {
     availabilityDue();
   } else if (d.kontor === "hidden") {
     visible = false;
+  } else if (d.kontor === "invited") {
+    // The visitor accepted an agent's invitation on the page: greet them with it.
+    const str = (v, max) => (typeof v === "string" ? v.slice(0, max) : "");
+    greeting = { agent: str(d.agent, 100), text: str(d.text, 1000) };
+    if (viewsReady) showGreeting();
   }
 });
 
@@ -89,6 +94,37 @@ function setUnread(n) {
   if (n === unread) return;
   unread = n;
   tellParent({ kontor: "unread", count: n });
+}
+
+// ---------------------------------------------------------------- invitation greeting
+
+// An agent invited the visitor (the loader showed the invitation on the site's page and the
+// visitor accepted it): the agent's text goes above the opt-in form. It starts nothing; the
+// visitor still has to agree and press Start. Inserted into an empty live region: announced.
+let greeting = null; // { agent, text }
+let viewsReady = false;
+
+function showGreeting() {
+  const box = $("greeting");
+  if (!greeting) {
+    box.replaceChildren();
+    return;
+  }
+  const who = document.createElement("p");
+  who.className = "greeting-who";
+  who.textContent = greeting.agent
+    ? t("widget.invited_by", { name: greeting.agent })
+    : t("widget.invited_anon");
+  const text = document.createElement("p");
+  text.className = "greeting-text";
+  text.textContent = greeting.text;
+  const card = document.createElement("div");
+  card.className = "greeting";
+  card.append(who, text);
+  box.replaceChildren(card);
+  // Shown only with the start form: if the frame still offers the offline form, check now
+  // whether someone is available (the inviting agent should be).
+  if (current === "v-offline") checkAvailability();
 }
 
 // ---------------------------------------------------------------- strings
@@ -1176,6 +1212,8 @@ $("transcript-btn").addEventListener("click", async () => {
 
 $("new-btn").addEventListener("click", () => {
   resetChat();
+  greeting = null; // the invitation was for the chat that ended
+  showGreeting();
   tellParent({ kontor: "ended" });
   $("s-consent").checked = false;
   showFirst();
@@ -1374,6 +1412,9 @@ async function main() {
     showFirst();
   }
   if (focusWhenReady) focusCurrent();
+  viewsReady = true;
+  // An invitation that arrived during start-up: after the view is shown, so it is announced.
+  if (greeting) setTimeout(showGreeting, 100);
 }
 
 main();
