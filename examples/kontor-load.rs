@@ -51,9 +51,94 @@ struct Args {
     /// The server's pid for CPU and memory figures (found automatically when started here)
     #[arg(long)]
     pid: Option<u32>,
+    /// Page-view reports per second (POST /api/track, as the widget loader sends them);
+    /// 0: none. Each simulated visitor reads --pages-per-visitor pages, then a new one comes.
+    #[arg(long, default_value_t = 0.0)]
+    views_rate: f64,
+    /// HTTP keep-alive connections sending page views
+    #[arg(long, default_value_t = 16)]
+    view_clients: usize,
+    /// Pages each simulated visitor reads
+    #[arg(long, default_value_t = 5)]
+    pages_per_visitor: usize,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
+}
+
+/// What the page-view senders record.
+#[derive(Default)]
+struct ViewStats {
+    sent: u64,
+    ok: u64,
+    failed: u64,
+    latency_ms: Vec<f64>,
+}
+
+/// One page-view sender: a keep-alive HTTP connection reporting page views of a stream of
+/// visitors (each with its own User-Agent, so each is a visitor of its own), paced to its
+/// share of `--views-rate`. The answer comes after the server's group commit: a 200 means
+/// the view is durable.
+fn view_sender(base: String, site: String, n: usize, args: Args, until: Instant) -> ViewStats {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{base}/api/track?site={site}");
+    let interval = Duration::from_secs_f64(args.view_clients as f64 / args.views_rate.max(0.001));
+    let mut st = ViewStats::default();
+    let mut next = Instant::now();
+    let mut i = 0u64;
+    while Instant::now() < until {
+        let visitor = i / args.pages_per_visitor.max(1) as u64;
+        let page = i % args.pages_per_visitor.max(1) as u64;
+        let ua = format!("Mozilla/5.0 (X11; Linux x86_64) kontor-load/{n}-{visitor}");
+        let body = json!({
+            "t": "view",
+            "pv": format!("{:016x}", ((n as u64) << 40) | i),
+            "url": format!("https://load.example/p{page}?utm_source=load&id={i}"),
+            "title": format!("Page {page}"),
+            "ref": if page == 0 { "https://www.google.com/" } else { "" },
+            "lang": "de-DE",
+            "screen": "1920x1080",
+        })
+        .to_string();
+        let t = Instant::now();
+        st.sent += 1;
+        let res = agent
+            .post(&url)
+            .header("Origin", ORIGIN)
+            .header("User-Agent", &ua)
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .send(body.as_bytes());
+        match res {
+            Ok(r) if r.status() == 200 => {
+                st.ok += 1;
+                st.latency_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            _ => st.failed += 1,
+        }
+        i += 1;
+        next += interval;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else if now - next > Duration::from_secs(1) {
+            // Far behind: do not try to catch up with a burst.
+            next = now;
+        }
+    }
+    st
+}
+
+/// Bytes of the tenants' database files (main file and WAL).
+fn tenant_bytes(data_dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(data_dir.join("tenants"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// What every task records.
@@ -477,7 +562,20 @@ fn main() {
     let t0 = Instant::now();
     let before_server = pid.as_deref().and_then(proc_usage);
     let before_self = proc_usage("self");
+    let bytes_before = tenant_bytes(&data_dir);
     let started = Instant::now();
+    let view_threads: Vec<std::thread::JoinHandle<ViewStats>> = if args.views_rate > 0.0 {
+        let until =
+            Instant::now() + Duration::from_secs(args.duration) + Duration::from_millis(500);
+        (0..args.view_clients.max(1))
+            .map(|n| {
+                let (b, s, a) = (base.clone(), site.clone(), args.clone());
+                std::thread::spawn(move || view_sender(b, s, n, a, until))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     rt.block_on(async {
         let mut agents = Vec::new();
         for (n, cookie) in cookies.into_iter().enumerate() {
@@ -514,6 +612,18 @@ fn main() {
             a.abort();
         }
     });
+    let mut views = ViewStats::default();
+    for t in view_threads {
+        if let Ok(v) = t.join() {
+            views.sent += v.sent;
+            views.ok += v.ok;
+            views.failed += v.failed;
+            views.latency_ms.extend(v.latency_ms);
+        }
+    }
+    views
+        .latency_ms
+        .sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let elapsed = started.elapsed().as_secs_f64();
     let after_server = pid.as_deref().and_then(proc_usage);
     let after_self = proc_usage("self");
@@ -565,8 +675,29 @@ fn main() {
         "server_rss_mb": rss_mb,
         "loadgen_cpu_pct": self_cpu,
         "open_files_limit": nofile,
+        "views_sent": views.sent,
+        "views_stored": views.ok,
+        "views_failed": views.failed,
+        "views_per_s": views.ok as f64 / elapsed,
+        "view_p50_ms": percentile(&views.latency_ms, 0.5),
+        "view_p99_ms": percentile(&views.latency_ms, 0.99),
     });
     drop(s);
+    let mut summary = summary;
+    let stopped_here = server.is_some();
+    if let Some(mut child) = server {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    // On-disk cost of a page view: the tenant files' growth (after the server checkpointed
+    // its WAL on stop) over the stored views, visits and pages included.
+    if views.ok > 0 {
+        let grown = tenant_bytes(&data_dir).saturating_sub(bytes_before);
+        summary["bytes_per_view"] = json!(grown as f64 / views.ok as f64);
+        summary["bytes_measured_after_stop"] = json!(stopped_here);
+    }
     if args.json {
         println!("{summary}");
     } else {
@@ -574,11 +705,5 @@ fn main() {
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         );
-    }
-    if let Some(mut child) = server {
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let _ = child.wait();
     }
 }

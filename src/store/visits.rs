@@ -128,11 +128,13 @@ pub fn insert_visit(c: &Connection, v: &NewVisit<'_>) -> Result<i64> {
 pub fn touch_visit(c: &Connection, visit_id: i64, last_seen: i64, pages: i64) -> Result<()> {
     c.prepare_cached("UPDATE visits SET last_seen = ?2, pages = ?3 WHERE id = ?1")?
         .execute(params![visit_id, last_seen, pages])?;
-    c.prepare_cached(
-        "UPDATE visitors SET last_seen = max(last_seen, ?2)
-         WHERE id = (SELECT visitor_id FROM visits WHERE id = ?1)",
-    )?
-    .execute(params![visit_id, last_seen])?;
+    Ok(())
+}
+
+/// Records when a visitor was last seen (when their visit ends; not per page view).
+pub fn touch_visitor(c: &Connection, visitor_id: i64, last_seen: i64) -> Result<()> {
+    c.prepare_cached("UPDATE visitors SET last_seen = max(last_seen, ?2) WHERE id = ?1")?
+        .execute(params![visitor_id, last_seen])?;
     Ok(())
 }
 

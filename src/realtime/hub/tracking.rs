@@ -771,6 +771,7 @@ impl Hub {
                 vstore::set_page_seconds(c, p.view_id, secs)?;
             }
             vstore::touch_visit(c, l.visit_id, l.last_seen, l.page_count)?;
+            vstore::touch_visitor(c, l.visitor_id, l.last_seen)?;
             if let Some(inv) = l
                 .invite
                 .as_mut()
