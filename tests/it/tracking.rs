@@ -800,3 +800,130 @@ fn site_tracking_is_set_from_the_cli_with_clear_errors() {
     ]);
     assert_eq!(added["tracking"], "off");
 }
+
+/// A minimal MaxMind DB (IPv4, 24-bit records) mapping one /24 to a country, written here so
+/// that the test needs no downloaded database.
+fn tiny_country_db(net: [u8; 3], iso: &str) -> Vec<u8> {
+    fn s(out: &mut Vec<u8>, v: &str) {
+        assert!(v.len() < 29);
+        out.push((2 << 5) | v.len() as u8);
+        out.extend_from_slice(v.as_bytes());
+    }
+    fn uint(out: &mut Vec<u8>, ty: u8, v: u64) {
+        let bytes: Vec<u8> = v
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        if ty <= 7 {
+            out.push((ty << 5) | bytes.len() as u8);
+        } else {
+            out.push(bytes.len() as u8);
+            out.push(ty - 7);
+        }
+        out.extend_from_slice(&bytes);
+    }
+    let node_count: u32 = 24;
+    let mut tree = Vec::new();
+    let bits: Vec<u8> = net
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
+        .collect();
+    for (i, bit) in bits.iter().enumerate() {
+        // The matching branch leads on (or to the data); the other has no data.
+        let next = if i == 23 {
+            node_count + 16
+        } else {
+            i as u32 + 1
+        };
+        let (left, right) = if *bit == 0 {
+            (next, node_count)
+        } else {
+            (node_count, next)
+        };
+        tree.extend_from_slice(&left.to_be_bytes()[1..]);
+        tree.extend_from_slice(&right.to_be_bytes()[1..]);
+    }
+    let mut db = tree;
+    db.extend_from_slice(&[0u8; 16]);
+    // {"country": {"iso_code": ISO}}
+    db.push((7 << 5) | 1);
+    s(&mut db, "country");
+    db.push((7 << 5) | 1);
+    s(&mut db, "iso_code");
+    s(&mut db, iso);
+    db.extend_from_slice(b"\xAB\xCD\xEFMaxMind.com");
+    db.push((7 << 5) | 9);
+    s(&mut db, "binary_format_major_version");
+    uint(&mut db, 5, 2);
+    s(&mut db, "binary_format_minor_version");
+    uint(&mut db, 5, 0);
+    s(&mut db, "build_epoch");
+    uint(&mut db, 9, 1_700_000_000);
+    s(&mut db, "database_type");
+    s(&mut db, "Test-Country");
+    s(&mut db, "description");
+    db.push((7 << 5) | 1);
+    s(&mut db, "en");
+    s(&mut db, "test");
+    s(&mut db, "ip_version");
+    uint(&mut db, 5, 4);
+    s(&mut db, "languages");
+    db.push(1);
+    db.push(11 - 7);
+    s(&mut db, "en");
+    s(&mut db, "node_count");
+    uint(&mut db, 6, node_count as u64);
+    s(&mut db, "record_size");
+    uint(&mut db, 5, 24);
+    db
+}
+
+#[test]
+fn countries_come_only_from_the_configured_offline_database() {
+    let (k, pw, site) = setup();
+    let mmdb = k.dir.path().join("country.mmdb");
+    std::fs::write(&mmdb, tiny_country_db([203, 0, 113], "DE")).unwrap();
+    std::fs::write(
+        k.config_file(),
+        format!(
+            "trusted_proxy = \"127.0.0.1\"\n[tracking]\ngeoip_db = \"{}\"\n",
+            mmdb.display()
+        ),
+    )
+    .unwrap();
+    let server = k.server(&[]);
+    let (_b, mut ws) = agent(&server, &pw);
+    ws.recv_type("visitors");
+    let mut b = Browser::new(&server.base);
+    for (ip, ua) in [("203.0.113.77", "UA-de"), ("198.51.100.7", "UA-unknown")] {
+        let r = b.post_bytes(
+            &format!("/api/track?site={site}"),
+            &[
+                ("Origin", SHOP),
+                ("User-Agent", ua),
+                ("X-Forwarded-For", ip),
+            ],
+            json!({"t": "view", "pv": "a0a0a0a0a0a0a0a0", "url": "https://shop.example/"})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = ws.recv_type("visitor");
+        let expected = if ip.starts_with("203.") {
+            json!("DE")
+        } else {
+            Value::Null
+        };
+        assert_eq!(v["visitor"]["country"], expected, "{ip}");
+    }
+    drop(server);
+
+    // A file that is not a country database stops the start with a clear error.
+    std::fs::write(&mmdb, b"not a database").unwrap();
+    let started = k.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!started.status.success());
+    let err = String::from_utf8_lossy(&started.stderr);
+    assert!(err.contains("geoip_db"), "{err}");
+}
