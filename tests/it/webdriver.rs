@@ -269,6 +269,11 @@ impl Browser {
         self.ok("POST", "/frame", Some(json!({"id": {ELEMENT: el}})));
     }
 
+    /// Switches back to the page that holds the current frame.
+    pub fn leave_frame(&self) {
+        self.ok("POST", "/frame/parent", Some(json!({})));
+    }
+
     /// The cookies of the current page.
     pub fn cookies(&self) -> Vec<Value> {
         self.ok("GET", "/cookie", None)
