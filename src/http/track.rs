@@ -62,6 +62,14 @@ impl Tracking {
             .map(|c| c.to_ascii_uppercase())
     }
 
+    /// Drops a site from the cache (its settings changed here).
+    pub fn forget_site(&self, key: &str) {
+        self.sites
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     /// A site by key, from the cache when fresh.
     pub async fn site(&self, state: &State, key: &str) -> Result<Option<SiteRecord>, ApiError> {
         {

@@ -126,6 +126,7 @@ pub async fn set_tracking(
         audit_denied(&s, &client, format!("site#{key}")).await;
         return Err(ApiError::not_found());
     }
+    state.tracking.forget_site(&key);
     audit(&s, &client, "site.tracking", &key).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "site_key": key,

@@ -1,6 +1,8 @@
 // The dashboard's HTTP calls (docs/http-api.md): JSON in and out, the session's CSRF token on
 // every state-changing request, one shape for every answer.
 
+import { t } from './i18n.js';
+
 let csrfToken = null;
 let sessionInfo = null;
 
@@ -59,7 +61,11 @@ export async function request(method, path, { json, body, headers = {} } = {}) {
     }
   }
   if (res.ok) return { ok: true, status: res.status, data, code: '', message: '' };
-  const err = data && typeof data === 'object' && data.error && typeof data.error === 'object' ? data.error : {};
+  // Errors come as {"error":{"code","message"}}; newer endpoints may answer
+  // {"error":"code","message":"…"}: both read the same.
+  let err = {};
+  if (data && typeof data === 'object' && data.error && typeof data.error === 'object') err = data.error;
+  else if (data && typeof data === 'object' && typeof data.error === 'string') err = { code: data.error, message: data.message };
   if (res.status === 401) signedOut();
   return {
     ok: false,
@@ -74,4 +80,13 @@ export async function request(method, path, { json, body, headers = {} } = {}) {
 function signedOut() {
   const path = /^\/app\/[a-z]+$/.test(location.pathname) ? location.pathname : '/app/chats';
   location.assign(`/login?next=${path}`);
+}
+
+/** A failed request in words (network, CSRF, permission, rate limit, anything else). */
+export function httpError(res) {
+  if (res.status === 0) return t('dashboard.http.network');
+  if (res.status === 403 && res.code === 'csrf_rejected') return t('dashboard.http.csrf');
+  if (res.status === 403) return t('dashboard.http.forbidden');
+  if (res.status === 429) return t('dashboard.http.too_many');
+  return t('dashboard.http.failed');
 }

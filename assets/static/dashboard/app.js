@@ -1,12 +1,14 @@
 // kontor agent dashboard: entry point. Loads the strings, opens the agent socket on every
-// section (for the waiting-chat badge and alerts) and mounts the section's UI: chats, history
-// or settings.
+// section (for the waiting-chat badge and alerts) and mounts the section's UI: visitors, chats,
+// history or settings.
 
 import { load as loadStrings } from './i18n.js';
 import { Connection } from './connection.js';
 import { ChatModel } from './model.js';
+import { VisitorsModel } from './visitors-model.js';
 import { mountAlerts } from './alerts.js';
 import { mountChats } from './chats.js';
+import { mountVisitors } from './visitors.js';
 import { mountHistory } from './history.js';
 import { mountSettings } from './settings.js';
 
@@ -26,9 +28,18 @@ async function main() {
   model.attach(conn);
   mountAlerts(model, { section });
   const root = document.getElementById('section-app');
-  if (root && section === 'chats') {
+  // Live visitors are kept only where they are shown: the list, and the visitor panel of chats.
+  let visitors = null;
+  if (root && (section === 'visitors' || section === 'chats')) {
+    visitors = new VisitorsModel(model);
+    visitors.attach(conn);
+  }
+  if (root && section === 'visitors') {
+    document.body.classList.add('app-section', 'visitors-section');
+    mountVisitors(root, visitors, conn);
+  } else if (root && section === 'chats') {
     document.body.classList.add('chats-section');
-    mountChats(root, model, conn);
+    mountChats(root, model, conn, visitors);
   } else if (root && section === 'history') {
     document.body.classList.add('app-section');
     mountHistory(root);

@@ -9,6 +9,7 @@ import { buildEntry, buildNote } from './messages.js';
 import { CannedStore, CannedSuggest } from './canned.js';
 import { request } from './api.js';
 import { newClientId } from './model.js';
+import { ChatVisitorPanel } from './chat-visitor.js';
 import {
   soundEnabled,
   setSoundEnabled,
@@ -41,14 +42,16 @@ const FILE_MAX_BYTES = 10 * 1024 * 1024;
 /** The typing preview shows the end of long drafts. */
 const DRAFT_SHOWN_CHARS = 280;
 
-export function mountChats(root, model, conn) {
-  return new ChatsView(root, model, conn);
+/** visitors: the live VisitorsModel (optional): the chat's visitor panel follows it. */
+export function mountChats(root, model, conn, visitors = null) {
+  return new ChatsView(root, model, conn, visitors);
 }
 
 class ChatsView {
-  constructor(root, model, conn) {
+  constructor(root, model, conn, visitors) {
     this.model = model;
     this.conn = conn;
+    this.visitors = visitors;
     this.selected = null;
     /** id → {li, button, state, unread, panel, head…} */
     this.items = new Map();
@@ -96,6 +99,17 @@ class ChatsView {
       this.statusSelect.value = e.detail.status;
     });
     conn.addEventListener('state', (e) => this.renderConn(e.detail));
+    if (visitors) {
+      // Frames come for every visitor on the website: only those in chats listed here matter.
+      visitors.addEventListener('visitor', (e) => {
+        const it = this.visitorItem(e.detail.visitor);
+        if (it) it.visitorPanel.setLive(e.detail.visitor);
+      });
+      visitors.addEventListener('left', (e) => {
+        const it = this.visitorItem(e.detail.visitor);
+        if (it) it.visitorPanel.setLeft(e.detail.visitor);
+      });
+    }
 
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && this.selected !== null) {
@@ -556,6 +570,12 @@ class ChatsView {
     });
     it.id = conv.id;
     this.buildTransfer(it);
+    it.visitorPanel = new ChatVisitorPanel(conv.id, () => this.model.serverNow());
+    const live = this.visitors ? this.visitors.byConversation(conv.id) : null;
+    if (live) it.visitorPanel.setLive(live);
+    // Fetched for every chat of mine (a handful): the earlier chats and pages of visitors who
+    // have left come only from there.
+    it.visitorPanel.load();
     it.panel = h(
       'div',
       { class: 'conv', 'data-id': conv.id, hidden: true },
@@ -567,6 +587,7 @@ class ChatsView {
       ),
       it.transferPanel,
       it.ended,
+      it.visitorPanel.el,
       it.log,
       it.typing,
     );
@@ -580,6 +601,11 @@ class ChatsView {
     this.items.set(conv.id, it);
     setDisabled(it.closeBtn, !this.conn.open);
     return it;
+  }
+
+  /** The chat of ours a live visitor is in, if any. */
+  visitorItem(v) {
+    return v && v.chat ? this.items.get(v.chat.conversationId) || null : null;
   }
 
   onRemoved(id) {
@@ -622,6 +648,7 @@ class ChatsView {
     this.renderSelection();
     if (document.visibilityState === 'visible') this.model.markRead(id);
     const it = this.items.get(id);
+    it.visitorPanel.load(); // a no-op once loaded; tries again after a failure
     this.follow(it);
     if (focus) (this.reply.disabled ? it.log : this.reply).focus();
   }

@@ -31,7 +31,11 @@ class HistoryView {
     this.logSeq = 0;
     root.classList.add('dash-app', 'history-app');
     root.replaceChildren(this.buildSearch(), this.buildResults(), this.buildOffline());
-    this.search();
+    // `/app/history?c=ID` (links from a visitor's earlier chats) opens that chat.
+    const linked = Number(new URLSearchParams(location.search).get('c'));
+    this.search().then(() => {
+      if (isInt(linked) && linked > 0) this.open(linked);
+    });
     this.loadOffline();
   }
 
@@ -204,8 +208,8 @@ class HistoryView {
   // ----- one conversation -----
 
   async open(id) {
-    const r = this.rows.get(id);
-    if (!r) return;
+    // A linked chat may not be among the results: it opens with what its id tells.
+    const r = this.rows.get(id) || { data: { id }, name: t('dashboard.visitor_number', { id }) };
     this.selected = id;
     this.markSelected();
     const c = r.data;

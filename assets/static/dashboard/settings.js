@@ -1,10 +1,13 @@
-// The Settings section: the tenant's typing preview (admins change it, others read it) and
-// canned responses (everyone keeps their own; admins also share them with the team).
+// The Settings section: the tenant's typing preview (admins change it, others read it),
+// canned responses (everyone keeps their own; admins also share them with the team), visitor
+// tracking per website and invitation rules (admins change them, others read them).
 
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
-import { request, session } from './api.js';
+import { request, session, httpError } from './api.js';
 import { parseCanned, announceCannedChange } from './canned.js';
+import { TrackingBlock } from './tracking.js';
+import { RulesEditor } from './rules.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -17,7 +20,9 @@ class SettingsView {
     this.admin = false;
     this.items = [];
     root.classList.add('dash-app', 'settings-app');
-    root.replaceChildren(this.buildChat(), this.buildCanned());
+    this.tracking = new TrackingBlock();
+    this.rules = new RulesEditor();
+    root.replaceChildren(this.buildChat(), this.buildCanned(), this.tracking.el, this.rules.el);
     this.start();
   }
 
@@ -25,7 +30,13 @@ class SettingsView {
     const s = await session();
     this.admin = !!s && s.role === 'admin';
     this.renderRole();
-    await Promise.all([this.loadSettings(), this.loadCanned()]);
+    await Promise.all([
+      this.loadSettings(),
+      this.loadCanned(),
+      // The rule form offers the sites the tracking block loads.
+      this.tracking.load().then((sites) => this.rules.setSites(sites)),
+      this.rules.load(),
+    ]);
   }
 
   // ----- chat settings -----
@@ -57,6 +68,8 @@ class SettingsView {
   }
 
   renderRole() {
+    this.tracking.setAdmin(this.admin);
+    this.rules.setAdmin(this.admin);
     this.previewWho.hidden = this.admin;
     this.shareField.hidden = !this.admin;
     if (!this.admin) this.share.checked = false;
@@ -281,11 +294,5 @@ class SettingsView {
   }
 }
 
-/** A failed request in words. */
-export function httpError(res) {
-  if (res.status === 0) return t('dashboard.http.network');
-  if (res.status === 403 && res.code === 'csrf_rejected') return t('dashboard.http.csrf');
-  if (res.status === 403) return t('dashboard.http.forbidden');
-  if (res.status === 429) return t('dashboard.http.too_many');
-  return t('dashboard.http.failed');
-}
+// Kept importable from here for older callers.
+export { httpError };
