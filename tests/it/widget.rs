@@ -321,17 +321,56 @@ fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
 #[test]
 fn agent_responses_never_carry_visitor_tokens_hashes_or_keys() {
     let (k, pw, site) = setup();
+    // Consented mode: the browser's own id is the most sensitive visitor datum there is.
+    k.ok(&["site", "tracking", "acme", &site, "--mode", "consented"]);
     let server = k.server(&[]);
     let (mut ab, mut ag) = agent(&server, &pw);
-    let (mut v, conv, token) = visitor(&server, &site, "Vera");
+    let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+    let vid = "00112233445566778899aabbccddeeff";
+    let mut tb = Browser::new(&server.base);
+    for body in [
+        json!({"t": "view", "pv": "1111111111111111", "url": "https://shop.example/", "title": "Home"}),
+        json!({"t": "ping", "pv": "1111111111111111", "vid": vid}),
+    ] {
+        let r = tb.post_bytes(
+            &format!("/api/track?site={site}"),
+            &[("Origin", SHOP), ("User-Agent", ua)],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let mut v = Ws::visitor_as(&server.base, &site, SHOP, ua).unwrap();
+    v.send(json!({"type": "start", "consent": true, "notice_version": "v1", "name": "Vera"}));
+    let w = v.recv_type("welcome");
+    let (conv, token) = (
+        w["conversation_id"].as_i64().unwrap(),
+        w["token"].as_str().unwrap().to_string(),
+    );
     ag.send(json!({"type": "accept", "conversation_id": conv}));
     v.send(json!({"type": "message", "client_id": "m1", "text": "hi"}));
     v.recv_type("ack");
     let mut frames = ag.drain(std::time::Duration::from_millis(500));
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "visitor" && f["visitor"]["mode"] == "consented"),
+        "the agent saw the consented visitor"
+    );
+    let visitor_id = frames
+        .iter()
+        .find(|f| f["type"] == "visitor")
+        .map(|f| f["visitor"]["visitor_id"].as_i64().unwrap())
+        .unwrap();
+    let (_, mut ag2) = agent(&server, &pw);
+    frames.push(ag2.recv_type("visitors"));
     for path in [
         "/api/session",
         "/api/conversations",
         &format!("/api/conversations/{conv}/messages"),
+        &format!("/api/conversations/{conv}/visitor"),
+        &format!("/api/visitors/{visitor_id}"),
+        "/api/sites",
+        "/api/rules",
         "/api/offline",
         "/api/canned",
         "/api/settings",
@@ -346,6 +385,10 @@ fn agent_responses_never_carry_visitor_tokens_hashes_or_keys() {
         let text = f.to_string();
         assert!(!text.contains(&secret), "visitor token leaked: {text}");
         assert!(!text.contains("argon2"), "password hash leaked: {text}");
+        assert!(
+            !text.contains(vid),
+            "the browser's visitor id leaked: {text}"
+        );
         let mut ks = Vec::new();
         keys(f, &mut ks);
         for key in ks {
@@ -355,7 +398,11 @@ fn agent_responses_never_carry_visitor_tokens_hashes_or_keys() {
                     "visitor_token_hash",
                     "token_hash",
                     "password_hash",
-                    "wrapped_key"
+                    "wrapped_key",
+                    "vid",
+                    "vid_hash",
+                    "visitor_key",
+                    "ip"
                 ]
                 .contains(&key.as_str()),
                 "agent response has a {key} field: {text}"
