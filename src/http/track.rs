@@ -258,9 +258,14 @@ pub async fn report(
         at,
         kind,
     };
-    let st = state.clone();
-    let uuid = site.tenant_uuid.clone();
-    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let hub = match state.realtime.running(&site.tenant_uuid) {
+        Some(h) => h,
+        None => {
+            let st = state.clone();
+            let uuid = site.tenant_uuid.clone();
+            web::block(move || st.realtime.hub(&uuid)).await??
+        }
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     if !hub.send(Command::Track(event, tx)) {
         return Err(busy());

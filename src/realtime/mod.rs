@@ -48,6 +48,16 @@ impl Realtime {
         Ok(h)
     }
 
+    /// The hub of a tenant if it runs already: no database is opened, so async code may call
+    /// this without a trip to the blocking pool.
+    pub fn running(&self, tenant_uuid: &str) -> Option<HubHandle> {
+        self.hubs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant_uuid)
+            .cloned()
+    }
+
     /// Stops a tenant's hub (its sockets close).
     pub fn stop(&self, tenant_uuid: &str) {
         let removed = self
