@@ -108,24 +108,26 @@ pub async fn set_tracking(
     admin_only(&s)?;
     let key = key.into_inner();
     let b = body.into_inner();
-    let t: SiteTracking = sites::clean_tracking(Some(&b.tracking), b.strip.as_deref())?;
     let st = state.clone();
     let uuid = s.tenant.uuid.clone();
-    let (k, t2) = (key.clone(), t.clone());
+    let k = key.clone();
+    // Without `strip` the site keeps its list, as with the CLI.
     let changed = web::block(move || {
         st.store.system(|c| {
-            let own = sstore::site_by_key(c, &k)?.is_some_and(|site| site.tenant_uuid == uuid);
-            if !own {
-                return Ok(false);
-            }
-            sstore::set_site_tracking(c, &k, &t2)
+            let Some(site) = sstore::site_by_key(c, &k)?.filter(|x| x.tenant_uuid == uuid) else {
+                return Ok(None);
+            };
+            let strip = b.strip.unwrap_or(site.tracking.strip);
+            let t: SiteTracking = sites::clean_tracking(Some(&b.tracking), Some(&strip))?;
+            sstore::set_site_tracking(c, &k, &t)?;
+            Ok(Some(t))
         })
     })
     .await??;
-    if !changed {
+    let Some(t) = changed else {
         audit_denied(&s, &client, format!("site#{key}")).await;
         return Err(ApiError::not_found());
-    }
+    };
     state.tracking.forget_site(&key);
     audit(&s, &client, "site.tracking", &key).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({

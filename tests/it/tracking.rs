@@ -581,6 +581,7 @@ fn rules_are_for_admins_and_need_csrf() {
 #[test]
 fn off_mode_ingests_nothing_and_links_no_chat() {
     let (k, pw, site) = setup();
+    k.ok(&["site", "tracking", "acme", &site, "--strip", "token"]);
     let server = k.server(&[]);
     let mut admin = admin_browser(&server, &pw);
     let r = admin.put_json(
@@ -588,8 +589,12 @@ fn off_mode_ingests_nothing_and_links_no_chat() {
         &json!({"tracking": "off"}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let conf = Browser::new(&server.base);
-    let mut conf = conf;
+    assert_eq!(
+        r.json()["strip"],
+        json!(["token"]),
+        "without strip the list is kept"
+    );
+    let mut conf = Browser::new(&server.base);
     conf.headers = vec![("Origin".into(), SHOP.into())];
     assert_eq!(
         conf.get(&format!("/api/widget/config?site={site}")).json()["tracking"],

@@ -8,7 +8,7 @@ import { request, httpError } from './api.js';
 
 export const MODES = ['off', 'anonymous', 'consented'];
 /** Parameter names as the widget sees them; `*` = all but utm_*. */
-const PARAM = /^[A-Za-z0-9_.\-[\]]{1,100}$/;
+const PARAM = /^[A-Za-z0-9_.\-[\]]{1,64}$/;
 
 /** A site from the API, or null. */
 export function parseSite(s) {

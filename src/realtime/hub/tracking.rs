@@ -591,7 +591,7 @@ impl Hub {
         let busy = l.chat.is_some_and(|(_, s)| s != "closed")
             || l.invite
                 .as_ref()
-                .is_some_and(|i| matches!(i.state, "pending" | "shown"));
+                .is_some_and(|i| i.state == "shown" || (i.state == "pending" && !i.offered));
         if busy {
             return Ok(());
         }
@@ -671,10 +671,10 @@ impl Hub {
             );
             return Ok(());
         }
-        if l.invite
-            .as_ref()
-            .is_some_and(|i| matches!(i.state, "pending" | "shown"))
-        {
+        // An invitation the widget received but never showed (its chat panel was open, say)
+        // does not block a new one; one waiting to be delivered or on screen does.
+        let open = |i: &LiveInvite| i.state == "shown" || (i.state == "pending" && !i.offered);
+        if l.invite.as_ref().is_some_and(open) {
             out.send(
                 conn,
                 &Out::error("already_invited", "this visitor has an open invitation"),
