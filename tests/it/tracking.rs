@@ -740,6 +740,14 @@ fn consented_visitors_are_recognised_on_a_later_visit_with_their_chats() {
     let server = quick_server(&k, "");
     let (mut b, mut ws) = agent(&server, &pw);
     ws.recv_type("visitors");
+    // A rule for returning visitors fires for them now.
+    let mut admin = admin_browser(&server, &pw);
+    let r = admin.post_json(
+        "/api/rules",
+        &json!({"site_key": site, "name": "welcome back", "text": "Schön, dass Sie wieder da sind!",
+                "conditions": {"min_visits": 2}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
     let r = report(
         &server,
         &site,
@@ -748,6 +756,10 @@ fn consented_visitors_are_recognised_on_a_later_visit_with_their_chats() {
         json!({"t": "view", "pv": "f000000000000002", "url": "https://shop.example/again", "vid": vid}),
     );
     assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["invite"]["text"],
+        "Schön, dass Sie wieder da sind!"
+    );
     let v = visitor_where(&mut ws, |_| true);
     assert_eq!(v["mode"], "consented");
     assert_eq!(v["visits"], 2);
