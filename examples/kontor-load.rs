@@ -352,8 +352,9 @@ async fn agent_task(
         };
         match f["type"].as_str() {
             Some("ready") => me = f["agent_id"].as_i64().unwrap_or(0),
-            Some("queue") => {
-                for w in f["waiting"].as_array().into_iter().flatten() {
+            Some(kind @ ("queue" | "queue_update")) => {
+                let list = if kind == "queue" { "waiting" } else { "upsert" };
+                for w in f[list].as_array().into_iter().flatten() {
                     if w["offered_to"].as_i64() == Some(me)
                         && asked.insert(w["conversation_id"].as_i64())
                     {

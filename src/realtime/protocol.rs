@@ -262,7 +262,7 @@ pub struct MessageOut {
 }
 
 /// A waiting chat as the queue shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct QueueEntry {
     /// The conversation.
     pub conversation_id: i64,
@@ -290,7 +290,7 @@ pub struct ConversationOut {
 }
 
 /// An agent as the dashboard's presence list shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AgentPresence {
     /// Agent id.
     pub agent_id: i64,
@@ -357,6 +357,21 @@ pub enum Out {
     Queue {
         /// In order of arrival.
         waiting: Vec<QueueEntry>,
+    },
+    /// What changed in the queue since the last `queue` or `queue_update` (agents): entries
+    /// to add or replace (by conversation id), and conversations that left the queue.
+    QueueUpdate {
+        /// New or changed entries.
+        upsert: Vec<QueueEntry>,
+        /// Conversations no longer waiting.
+        remove: Vec<i64>,
+    },
+    /// What changed in the presence list since the last `agents` or `agents_update`.
+    AgentsUpdate {
+        /// New or changed agents.
+        upsert: Vec<AgentPresence>,
+        /// Agents who went offline (their last socket closed).
+        remove: Vec<i64>,
     },
     /// The visitor's place in the queue changed.
     QueuePosition {

@@ -707,3 +707,47 @@ fn a_start_retried_with_its_token_makes_one_chat() {
     server.stop();
     assert_eq!(db_count(&k, "SELECT count(*) FROM conversations"), 1);
 }
+
+#[test]
+fn agents_get_queue_and_presence_changes_not_whole_lists() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let (_b, mut ann) = agent(&server, &pw);
+    let first = ann.drain_raw(Duration::from_millis(300));
+    assert!(
+        first.iter().any(|f| f["type"] == "queue"),
+        "the whole queue after hello"
+    );
+    assert!(
+        first.iter().any(|f| f["type"] == "agents"),
+        "the whole presence after hello"
+    );
+    let (_v1, c1, _) = visitor(&server, &site, "One");
+    let (_v2, c2, _) = visitor(&server, &site, "Two");
+    ann.drain_raw(Duration::from_millis(300));
+    let (_v3, c3, _) = visitor(&server, &site, "Three");
+    let frames = ann.drain_raw(Duration::from_millis(300));
+    let updates: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["type"] == "queue_update")
+        .collect();
+    assert_eq!(updates.len(), 1, "{frames:?}");
+    let ids: Vec<i64> = updates[0]["upsert"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["conversation_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [c3], "only the new chat, not {c1} and {c2} again");
+    assert!(!frames.iter().any(|f| f["type"] == "queue"));
+    // Accepting one removes just that one.
+    ann.send(json!({"type": "accept", "conversation_id": c1}));
+    let frames = ann.drain_raw(Duration::from_millis(300));
+    let update = frames.iter().find(|f| f["type"] == "queue_update").unwrap();
+    assert_eq!(update["remove"], json!([c1]));
+    let presence = frames
+        .iter()
+        .find(|f| f["type"] == "agents_update")
+        .unwrap();
+    assert_eq!(presence["upsert"][0]["open"], 1, "Ann's load changed");
+}

@@ -501,6 +501,10 @@ pub fn checksums(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// A WebSocket client as the widget or the dashboard would be.
 pub struct Ws {
     pub sock: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+    /// The queue and presence as the server's `queue`/`queue_update` and
+    /// `agents`/`agents_update` frames built them, as a dashboard keeps them.
+    queue: BTreeMap<i64, serde_json::Value>,
+    agents: BTreeMap<i64, serde_json::Value>,
 }
 
 /// Why a socket could not be opened: the HTTP status of the refused upgrade.
@@ -522,7 +526,11 @@ impl Ws {
                 if let tungstenite::stream::MaybeTlsStream::Plain(s) = sock.get_ref() {
                     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
                 }
-                Ok(Ws { sock })
+                Ok(Ws {
+                    sock,
+                    queue: BTreeMap::new(),
+                    agents: BTreeMap::new(),
+                })
             }
             Err(tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
             Err(e) => panic!("websocket connect failed: {e}"),
@@ -581,11 +589,47 @@ impl Ws {
         self.sock.send(m)
     }
 
+    /// Applies queue and presence changes to what this socket knows, and hands them on as
+    /// the whole `queue` or `agents` list (what a dashboard shows after the change); other
+    /// frames pass unchanged.
+    fn materialize(&mut self, f: serde_json::Value) -> serde_json::Value {
+        use serde_json::{Value, json};
+        fn apply(map: &mut BTreeMap<i64, Value>, f: &Value, key: &str, full: Option<&str>) {
+            if let Some(list) = full {
+                map.clear();
+                for e in f[list].as_array().into_iter().flatten() {
+                    map.insert(e[key].as_i64().unwrap(), e.clone());
+                }
+                return;
+            }
+            for id in f["remove"].as_array().into_iter().flatten() {
+                map.remove(&id.as_i64().unwrap());
+            }
+            for e in f["upsert"].as_array().into_iter().flatten() {
+                map.insert(e[key].as_i64().unwrap(), e.clone());
+            }
+        }
+        match f["type"].as_str() {
+            Some("queue") => apply(&mut self.queue, &f, "conversation_id", Some("waiting")),
+            Some("queue_update") => apply(&mut self.queue, &f, "conversation_id", None),
+            Some("agents") => apply(&mut self.agents, &f, "agent_id", Some("agents")),
+            Some("agents_update") => apply(&mut self.agents, &f, "agent_id", None),
+            _ => return f,
+        }
+        if f["type"].as_str().unwrap().starts_with("queue") {
+            json!({"type": "queue", "waiting": self.queue.values().cloned().collect::<Vec<_>>()})
+        } else {
+            json!({"type": "agents", "agents": self.agents.values().cloned().collect::<Vec<_>>()})
+        }
+    }
+
     /// The next JSON frame (pings are answered by tungstenite itself).
     pub fn recv(&mut self) -> serde_json::Value {
         loop {
             match self.sock.read() {
-                Ok(tungstenite::Message::Text(t)) => return serde_json::from_str(&t).unwrap(),
+                Ok(tungstenite::Message::Text(t)) => {
+                    return self.materialize(serde_json::from_str(&t).unwrap());
+                }
                 Ok(tungstenite::Message::Close(c)) => panic!("socket closed: {c:?}"),
                 Ok(_) => continue,
                 Err(e) => panic!("no frame: {e}"),
@@ -606,6 +650,21 @@ impl Ws {
 
     /// Frames until none arrives for `quiet`.
     pub fn drain(&mut self, quiet: Duration) -> Vec<serde_json::Value> {
+        self.set_timeout(quiet);
+        let mut out = Vec::new();
+        while let Ok(m) = self.sock.read() {
+            if let tungstenite::Message::Text(t) = m {
+                let f = self.materialize(serde_json::from_str(&t).unwrap());
+                out.push(f);
+            }
+        }
+        self.set_timeout(Duration::from_secs(10));
+        out
+    }
+
+    /// Frames as the server sent them (queue and presence changes not folded into lists),
+    /// until none arrives for `quiet`.
+    pub fn drain_raw(&mut self, quiet: Duration) -> Vec<serde_json::Value> {
         self.set_timeout(quiet);
         let mut out = Vec::new();
         while let Ok(m) = self.sock.read() {

@@ -129,6 +129,8 @@ export class ChatModel extends EventTarget {
         return this.onAck(f);
       case 'queue':
         return this.onQueue(f);
+      case 'queue_update':
+        return this.onQueueUpdate(f);
       case 'conversation':
         return this.onConversation(f);
       case 'typing':
@@ -139,6 +141,8 @@ export class ChatModel extends EventTarget {
         return this.onNoted(f);
       case 'agents':
         return this.onAgents(f);
+      case 'agents_update':
+        return this.onAgentsUpdate(f);
       case 'error':
         return this.onError(f);
       default:
@@ -282,17 +286,33 @@ export class ChatModel extends EventTarget {
     this.emit('ack', { p, conv, msg });
   }
 
+  queueEntry(w) {
+    if (!w || !isInt(w.conversation_id)) return null;
+    return {
+      id: w.conversation_id,
+      visitorName: str(w.visitor_name),
+      since: isInt(w.since) ? w.since : Math.floor(this.serverNow()),
+      offeredTo: isInt(w.offered_to) ? w.offered_to : null,
+    };
+  }
+
   onQueue(f) {
-    const waiting = [];
-    for (const w of Array.isArray(f.waiting) ? f.waiting : []) {
-      if (!w || !isInt(w.conversation_id)) continue;
-      waiting.push({
-        id: w.conversation_id,
-        visitorName: str(w.visitor_name),
-        since: isInt(w.since) ? w.since : Math.floor(this.serverNow()),
-        offeredTo: isInt(w.offered_to) ? w.offered_to : null,
-      });
+    const waiting = (Array.isArray(f.waiting) ? f.waiting : []).map((w) => this.queueEntry(w)).filter(Boolean);
+    this.setQueue(waiting);
+  }
+
+  /** Changes since the last queue: upserts by conversation id, removals; order is by id. */
+  onQueueUpdate(f) {
+    const byId = new Map(this.queue.map((w) => [w.id, w]));
+    for (const id of Array.isArray(f.remove) ? f.remove : []) byId.delete(id);
+    for (const w of Array.isArray(f.upsert) ? f.upsert : []) {
+      const e = this.queueEntry(w);
+      if (e) byId.set(e.id, e);
     }
+    this.setQueue([...byId.values()].sort((a, b) => a.id - b.id));
+  }
+
+  setQueue(waiting) {
     const first = this.queueKnown === null;
     const known = this.queueKnown || new Set();
     const added = first ? [] : waiting.filter((w) => !known.has(w.id));
@@ -374,19 +394,35 @@ export class ChatModel extends EventTarget {
     this.emit('noted', { p, conv, note });
   }
 
+  presenceEntry(a) {
+    if (!a || !isInt(a.agent_id)) return null;
+    return {
+      id: a.agent_id,
+      name: str(a.name),
+      status: STATUSES.includes(a.status) ? a.status : 'offline',
+      open: isInt(a.open) ? a.open : 0,
+      capacity: isInt(a.capacity) ? a.capacity : 0,
+      departments: Array.isArray(a.departments) ? a.departments.filter(isInt) : [],
+    };
+  }
+
   onAgents(f) {
-    const agents = [];
-    for (const a of Array.isArray(f.agents) ? f.agents : []) {
-      if (!a || !isInt(a.agent_id)) continue;
-      agents.push({
-        id: a.agent_id,
-        name: str(a.name),
-        status: STATUSES.includes(a.status) ? a.status : 'offline',
-        open: isInt(a.open) ? a.open : 0,
-        capacity: isInt(a.capacity) ? a.capacity : 0,
-        departments: Array.isArray(a.departments) ? a.departments.filter(isInt) : [],
-      });
+    const agents = (Array.isArray(f.agents) ? f.agents : []).map((a) => this.presenceEntry(a)).filter(Boolean);
+    this.setAgents(agents);
+  }
+
+  /** Changes since the last presence list: upserts by agent id, removals; order is by id. */
+  onAgentsUpdate(f) {
+    const byId = new Map(this.agents.map((a) => [a.id, a]));
+    for (const id of Array.isArray(f.remove) ? f.remove : []) byId.delete(id);
+    for (const a of Array.isArray(f.upsert) ? f.upsert : []) {
+      const e = this.presenceEntry(a);
+      if (e) byId.set(e.id, e);
     }
+    this.setAgents([...byId.values()].sort((a, b) => a.id - b.id));
+  }
+
+  setAgents(agents) {
     this.agents = agents;
     // My own status as the server has it: another tab or device may have changed it. Right
     // after this page sent one, a list computed before the server saw it may still arrive.

@@ -52,9 +52,11 @@ impl Hub {
                     self.replay(c, conn, id, after, out)?;
                     self.replay_notes(c, conn, id, out)?;
                 }
-                out.send(conn, &self.queue_frame());
-                out.send(conn, &self.presence_frame());
                 out.send(conn, &self.visitors_frame());
+                // The queue and presence follow at the end of the batch, as they stand then;
+                // from there on this socket gets changes only.
+                self.fresh_agents.push(conn);
+                self.queue_dirty = true;
             }
             AgentIn::Invite { visitor_id, text } => {
                 self.invite(c, conn, agent_id, visitor_id, text, out)?;

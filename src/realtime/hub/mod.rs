@@ -168,6 +168,10 @@ pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig, grace: Duration) -> Hub
         typing_preview: false,
         queue_dirty: false,
         visitors: tracking::Visitors::new(grace),
+        sent_queue: BTreeMap::new(),
+        sent_agents: BTreeMap::new(),
+        sent_positions: HashMap::new(),
+        fresh_agents: Vec::new(),
     };
     std::thread::Builder::new()
         .name(name)
@@ -265,6 +269,14 @@ struct Hub {
     queue_dirty: bool,
     /// Who is on the tenant's sites.
     visitors: tracking::Visitors,
+    /// The queue, presence and queue positions as agents and visitors last heard them: each
+    /// batch sends only what changed (a full list per batch to every agent would grow with
+    /// agents × waiting chats).
+    sent_queue: BTreeMap<i64, QueueEntry>,
+    sent_agents: BTreeMap<i64, AgentPresence>,
+    sent_positions: HashMap<i64, usize>,
+    /// Agent sockets that said hello in this batch: they get the whole queue and presence.
+    fresh_agents: Vec<ConnId>,
 }
 
 impl Hub {
@@ -336,6 +348,17 @@ impl Hub {
                 }
                 // Live visitors too: their next heartbeat is answered "again" and re-reported.
                 self.visitors.reset();
+                // What this batch would have told agents and visitors was not sent: next time
+                // every agent gets the whole queue and presence, every visitor their place.
+                self.sent_queue.clear();
+                self.sent_agents.clear();
+                self.sent_positions.clear();
+                self.fresh_agents = self
+                    .agents
+                    .values()
+                    .flat_map(|a| a.conns.iter().copied())
+                    .collect();
+                self.queue_dirty = true;
             }
         }
         for answer in callbacks {
@@ -790,17 +813,63 @@ impl Hub {
                 cv.offered_to = pick;
             }
         }
-        let all_agents: Vec<ConnId> = self
+        let fresh: HashSet<ConnId> = std::mem::take(&mut self.fresh_agents).into_iter().collect();
+        let others: Vec<ConnId> = self
             .agents
             .values()
             .flat_map(|a| a.conns.iter().copied())
+            .filter(|c| !fresh.contains(c))
             .collect();
-        out.send_all(all_agents.iter().copied(), &self.queue_frame());
-        out.send_all(all_agents, &self.presence_frame());
-        for (pos, id) in waiting.iter().enumerate() {
-            let conns = self.visitor_conns(*id);
-            out.send_all(conns, &Out::QueuePosition { position: pos + 1 });
+        let queue: BTreeMap<i64, QueueEntry> = self
+            .queue_entries()
+            .into_iter()
+            .map(|e| (e.conversation_id, e))
+            .collect();
+        let (upsert, remove) = diff(&self.sent_queue, &queue);
+        if !upsert.is_empty() || !remove.is_empty() {
+            out.send_all(others.iter().copied(), &Out::QueueUpdate { upsert, remove });
         }
+        let agents: BTreeMap<i64, AgentPresence> = self
+            .presence_entries()
+            .into_iter()
+            .map(|a| (a.agent_id, a))
+            .collect();
+        let (upsert, remove) = diff(&self.sent_agents, &agents);
+        if !upsert.is_empty() || !remove.is_empty() {
+            out.send_all(
+                others.iter().copied(),
+                &Out::AgentsUpdate { upsert, remove },
+            );
+        }
+        if !fresh.is_empty() {
+            let live = |c: &ConnId| self.conns.contains_key(c);
+            let fresh: Vec<ConnId> = fresh.into_iter().filter(live).collect();
+            out.send_all(
+                fresh.iter().copied(),
+                &Out::Queue {
+                    waiting: queue.values().cloned().collect(),
+                },
+            );
+            out.send_all(
+                fresh,
+                &Out::Agents {
+                    agents: agents.values().cloned().collect(),
+                },
+            );
+        }
+        self.sent_queue = queue;
+        self.sent_agents = agents;
+        // Visitors hear their place only when it changed.
+        let mut positions = HashMap::new();
+        for (pos, id) in waiting.iter().enumerate() {
+            let position = pos + 1;
+            positions.insert(*id, position);
+            if self.sent_positions.get(id) != Some(&position) {
+                let conns = self.visitor_conns(*id);
+                out.send_all(conns, &Out::QueuePosition { position });
+            }
+        }
+        self.sent_positions = positions;
     }
 
     fn waiting_ids(&self) -> Vec<i64> {
@@ -818,21 +887,18 @@ impl Hub {
             .map(|p| p + 1)
     }
 
-    fn presence_frame(&self) -> Out {
-        Out::Agents {
-            agents: self
-                .agents
-                .iter()
-                .map(|(id, a)| AgentPresence {
-                    agent_id: *id,
-                    name: a.name.clone(),
-                    status: a.status,
-                    open: self.open_count(*id),
-                    capacity: a.capacity,
-                    departments: a.departments.clone(),
-                })
-                .collect(),
-        }
+    fn presence_entries(&self) -> Vec<AgentPresence> {
+        self.agents
+            .iter()
+            .map(|(id, a)| AgentPresence {
+                agent_id: *id,
+                name: a.name.clone(),
+                status: a.status,
+                open: self.open_count(*id),
+                capacity: a.capacity,
+                departments: a.departments.clone(),
+            })
+            .collect()
     }
 
     /// Sends an agent socket every note of a conversation.
@@ -856,20 +922,17 @@ impl Hub {
         Ok(())
     }
 
-    fn queue_frame(&self) -> Out {
-        Out::Queue {
-            waiting: self
-                .convs
-                .iter()
-                .filter(|(_, c)| c.status == Status::Waiting)
-                .map(|(id, c)| QueueEntry {
-                    conversation_id: *id,
-                    visitor_name: c.visitor_name.clone(),
-                    since: c.created_at,
-                    offered_to: c.offered_to,
-                })
-                .collect(),
-        }
+    fn queue_entries(&self) -> Vec<QueueEntry> {
+        self.convs
+            .iter()
+            .filter(|(_, c)| c.status == Status::Waiting)
+            .map(|(id, c)| QueueEntry {
+                conversation_id: *id,
+                visitor_name: c.visitor_name.clone(),
+                since: c.created_at,
+                offered_to: c.offered_to,
+            })
+            .collect()
     }
 
     fn conversation_out(&self, id: i64) -> Option<ConversationOut> {
@@ -915,6 +978,24 @@ impl Hub {
         let a = self.convs.get(&conv)?.agent_id?;
         self.agents.get(&a).map(|s| s.name.clone())
     }
+}
+
+/// What changed from `before` to `now`: entries new or different, and keys gone.
+fn diff<T: Clone + PartialEq>(
+    before: &BTreeMap<i64, T>,
+    now: &BTreeMap<i64, T>,
+) -> (Vec<T>, Vec<i64>) {
+    let upsert = now
+        .iter()
+        .filter(|(k, v)| before.get(k) != Some(v))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let remove = before
+        .keys()
+        .filter(|k| !now.contains_key(k))
+        .copied()
+        .collect();
+    (upsert, remove)
 }
 
 fn internal_out(e: crate::error::Error) -> Out {
