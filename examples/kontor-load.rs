@@ -64,6 +64,10 @@ struct Args {
     /// Print one JSON object
     #[arg(long)]
     json: bool,
+    /// Exit with status 1 when anything was lost, duplicated or refused, or nothing was
+    /// delivered (the CI smoke run)
+    #[arg(long)]
+    check: bool,
 }
 
 /// What the page-view senders record.
@@ -706,5 +710,28 @@ fn main() {
             "{}",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         );
+    }
+    if args.check {
+        let n = |k: &str| summary[k].as_u64().unwrap_or(0);
+        let mut failures = Vec::new();
+        for k in ["lost", "duplicated", "errors", "views_failed"] {
+            if n(k) > 0 {
+                failures.push(format!("{k} = {}", n(k)));
+            }
+        }
+        if args.visitors > 0
+            && args.msg_rate > 0.0
+            && (n("delivered") == 0 || n("replies_delivered") == 0)
+        {
+            failures.push("no message was delivered".into());
+        }
+        if args.views_rate > 0.0 && n("views_stored") == 0 {
+            failures.push("no page view was stored".into());
+        }
+        if !failures.is_empty() {
+            eprintln!("kontor-load: check failed: {}", failures.join(", "));
+            std::process::exit(1);
+        }
+        eprintln!("kontor-load: check passed");
     }
 }

@@ -1,0 +1,239 @@
+//! Criterion benches of the hot paths, in process and on the real code: frame parsing and
+//! encoding, a tenant hub persisting chat messages with group commit (encrypted SQLCipher,
+//! WAL, `synchronous=FULL`), page-view ingest through the hub, and one visitor's change fanned
+//! out to 200 agent sockets. `cargo bench --bench hot_paths`; under `cargo test` each runs
+//! once as a smoke test.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kontor::config::SessionConfig;
+use kontor::domain::tracking::{self, Campaign};
+use kontor::realtime::hub::{
+    self, Command, Frame, HubHandle, PageView, Peer, TrackEvent, TrackKind, TrackReply,
+};
+use kontor::realtime::protocol::{AgentIn, MessageOut, Out, VisitorIn};
+use kontor::store::Store;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A data dir with one tenant and its hub.
+struct Tenant {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    uuid: String,
+    hub: HubHandle,
+}
+
+fn tenant() -> Tenant {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    Store::init(&data).unwrap();
+    let store = Arc::new(Store::open(&data).unwrap());
+    let t = store.create_tenant("bench", "Bench").unwrap();
+    let db = store.tenant_db(&t.uuid).unwrap();
+    let hub = hub::spawn(db, SessionConfig::default(), Duration::from_secs(60));
+    Tenant {
+        _dir: dir,
+        store,
+        uuid: t.uuid,
+        hub,
+    }
+}
+
+fn join(hub: &HubHandle, conn: u64, peer: Peer) -> mpsc::Receiver<Frame> {
+    let (tx, rx) = mpsc::channel(hub::OUTBOX);
+    assert!(hub.send(Command::Join {
+        conn,
+        peer,
+        out: tx
+    }));
+    rx
+}
+
+/// Receives frames until one contains `needle`.
+fn until(rx: &mut mpsc::Receiver<Frame>, needle: &str) -> Frame {
+    loop {
+        let f = rx.blocking_recv().expect("hub closed the socket");
+        if f.contains(needle) {
+            return f;
+        }
+    }
+}
+
+fn frames(c: &mut Criterion) {
+    let raw = r#"{"type":"message","conversation_id":4711,"client_id":"c-8f3a2b","text":"Guten Tag, wann kommt meine Bestellung an? Die Nummer ist 123456."}"#;
+    c.bench_function("frame/parse agent message", |b| {
+        b.iter(|| black_box(serde_json::from_str::<AgentIn>(black_box(raw)).unwrap()))
+    });
+    let out = Out::Message(Box::new(MessageOut {
+        conversation_id: 4711,
+        seq: 42,
+        author: "agent".into(),
+        author_name: Some("Ann".into()),
+        text: "Ihre Bestellung kommt morgen an.".into(),
+        file: None,
+        at: 1_764_220_000,
+    }));
+    c.bench_function("frame/encode message", |b| {
+        b.iter(|| black_box(black_box(&out).encode()))
+    });
+}
+
+/// 100 visitor messages queued at once, the time until all 100 acks are back: each ack is
+/// sent only after the batch's COMMIT.
+fn persist(c: &mut Criterion) {
+    let t = tenant();
+    let mut rx = join(
+        &t.hub,
+        1,
+        Peer::Visitor {
+            site_key: "site".into(),
+            visitor_key: None,
+        },
+    );
+    t.hub.send(Command::Visitor(
+        1,
+        VisitorIn::Start {
+            consent: true,
+            notice_version: "v1".into(),
+            name: "Vera".into(),
+            email: String::new(),
+            lang: "de".into(),
+            department: None,
+            token: None,
+        },
+    ));
+    until(&mut rx, "\"welcome\"");
+    let mut n = 0u64;
+    let mut g = c.benchmark_group("hub");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function(
+        "persist 100 messages (group commit, ack after COMMIT)",
+        |b| {
+            b.iter(|| {
+                for _ in 0..100 {
+                    n += 1;
+                    assert!(t.hub.send(Command::Visitor(
+                        1,
+                        VisitorIn::Message {
+                            client_id: format!("m{n}"),
+                            text: "Wann kommt meine Bestellung?".into(),
+                        },
+                    )));
+                }
+                let mut acks = 0;
+                while acks < 100 {
+                    if rx.blocking_recv().unwrap().contains("\"ack\"") {
+                        acks += 1;
+                    }
+                }
+            })
+        },
+    );
+    g.finish();
+    t.hub.send(Command::Stop);
+    let _ = &t.store;
+}
+
+fn view(n: u64) -> TrackEvent {
+    TrackEvent {
+        site_key: "site".into(),
+        consented_site: false,
+        key: {
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&(n / 5).to_be_bytes());
+            k
+        },
+        vid: None,
+        pv: format!("{n:016x}"),
+        at: 1_764_220_000 + (n / 5) as i64,
+        kind: TrackKind::View(Box::new(PageView {
+            url: format!("https://shop.example/p{}", n % 5),
+            title: format!("Page {}", n % 5),
+            referrer: tracking::classify_referrer("https://www.google.de/", "shop.example"),
+            campaign: Campaign::default(),
+            agent: tracking::parse_agent(
+                "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+            ),
+            lang: "de-DE".into(),
+            screen: "1920x1080".into(),
+            ip: "203.0.113.0".into(),
+            country: None,
+        })),
+    }
+}
+
+/// 100 page views (20 visitors reading 5 pages each) handed to the hub at once, until every
+/// one is answered after its COMMIT.
+fn ingest(c: &mut Criterion) {
+    let t = tenant();
+    let mut n = 0u64;
+    let mut g = c.benchmark_group("hub");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("ingest 100 page views (durable answer)", |b| {
+        b.iter(|| {
+            let replies: Vec<_> = (0..100)
+                .map(|_| {
+                    n += 1;
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    assert!(t.hub.send(Command::Track(view(n), tx)));
+                    rx
+                })
+                .collect();
+            for r in replies {
+                assert!(matches!(r.blocking_recv(), Ok(TrackReply::Stored(_))));
+            }
+        })
+    });
+    g.finish();
+    t.hub.send(Command::Stop);
+}
+
+/// One page view, until the `visitor` frame has reached each of 200 agent sockets.
+fn fanout(c: &mut Criterion) {
+    let t = tenant();
+    let db = t.store.tenant_db(&t.uuid).unwrap();
+    let agent_id = db
+        .with(|c| {
+            Ok(kontor::store::tenant::insert_agent(c, "a@bench.example", "Ann", "agent", "x")?.id)
+        })
+        .unwrap();
+    let mut agents = Vec::new();
+    for i in 0..200u64 {
+        let token_hash = kontor::crypto::token_hash(&format!("session-{i}"));
+        db.with(|c| kontor::store::tenant::insert_session(c, &token_hash, agent_id))
+            .unwrap();
+        let mut rx = join(
+            &t.hub,
+            100 + i,
+            Peer::Agent {
+                agent_id,
+                name: "Ann".into(),
+                token_hash,
+            },
+        );
+        t.hub
+            .send(Command::Agent(100 + i, AgentIn::Hello { seen: Vec::new() }));
+        until(&mut rx, "\"visitors\"");
+        agents.push(rx);
+    }
+    let mut n = 0u64;
+    let mut g = c.benchmark_group("hub");
+    g.bench_function("fan out one visitor change to 200 agents", |b| {
+        b.iter(|| {
+            n += 1;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            assert!(t.hub.send(Command::Track(view(n * 5), tx)));
+            let _ = rx.blocking_recv();
+            for a in agents.iter_mut() {
+                until(a, "\"visitor\"");
+            }
+        })
+    });
+    g.finish();
+    t.hub.send(Command::Stop);
+}
+
+criterion_group!(benches, frames, persist, ingest, fanout);
+criterion_main!(benches);
