@@ -1,7 +1,7 @@
 //! Criterion benches of the hot paths, in process and on the real code: frame parsing and
 //! encoding, a tenant hub persisting chat messages with group commit (encrypted SQLCipher,
 //! WAL, `synchronous=FULL`), page-view ingest through the hub, and one visitor's change fanned
-//! out to 200 agent sockets. `cargo bench --bench hot_paths`; under `cargo test` each runs
+//! out to 200 agent sockets, and opening a tenant. `cargo bench --bench hot_paths`; under `cargo test` each runs
 //! once as a smoke test.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -235,5 +235,18 @@ fn fanout(c: &mut Criterion) {
     t.hub.send(Command::Stop);
 }
 
-criterion_group!(benches, frames, persist, ingest, fanout);
+/// Opening a tenant that is not open: unwrap its key, open the SQLCipher file with the raw
+/// key, check the schema version.
+fn open_tenant(c: &mut Criterion) {
+    let t = tenant();
+    t.hub.send(Command::Stop);
+    c.bench_function("store/open a tenant (cold)", |b| {
+        b.iter(|| {
+            t.store.evict(&t.uuid);
+            black_box(t.store.tenant_db(&t.uuid).unwrap());
+        })
+    });
+}
+
+criterion_group!(benches, frames, persist, ingest, fanout, open_tenant);
 criterion_main!(benches);

@@ -64,6 +64,10 @@ struct Args {
     /// Print one JSON object
     #[arg(long)]
     json: bool,
+    /// Visitor reconnects per second (a new socket resuming one of 100 chats, until its first
+    /// frame), alongside the held sockets; 0: none
+    #[arg(long, default_value_t = 0.0)]
+    reconnect_rate: f64,
     /// Exit with status 1 when anything was lost, duplicated or refused, or nothing was
     /// delivered (the CI smoke run)
     #[arg(long)]
@@ -157,6 +161,9 @@ struct Stats {
     replies_sent: u64,
     replies_seen: HashMap<String, u32>,
     errors: u64,
+    /// Reconnects: socket open to the first frame after `resume`.
+    reconnect_ms: Vec<f64>,
+    reconnect_failed: u64,
 }
 
 fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&str>) -> Value {
@@ -186,7 +193,9 @@ fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String) {
+/// Starts kontor; returns it, its address and the milliseconds from spawn to its "ready" line.
+fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64) {
+    let spawned = Instant::now();
     let mut child = Command::new(&args.kontor)
         .args(["--config", "/dev/null", "--data-dir"])
         .arg(data_dir)
@@ -208,7 +217,7 @@ fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String) {
     let base = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("kontor did not become ready");
-    (child, base)
+    (child, base, spawned.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// Raises the open-file limit as far as allowed: every socket is a file.
@@ -409,6 +418,56 @@ async fn agent_task(
     }
 }
 
+/// Starts a chat and returns its token (for the reconnect scenario).
+async fn chat_token(base: &str, site: &str, n: usize) -> Option<String> {
+    let ws = connect(base, &format!("/ws/visitor?site={site}"), ORIGIN, None, n).await?;
+    let (mut tx, mut rx) = ws.split();
+    tx.send(Message::text(
+        json!({"type": "start", "consent": true, "notice_version": "1"}).to_string(),
+    ))
+    .await
+    .ok()?;
+    while let Some(Ok(Message::Text(t))) = rx.next().await {
+        let f: Value = serde_json::from_str(&t).ok()?;
+        if f["type"] == "welcome" {
+            return f["token"].as_str().map(String::from);
+        }
+    }
+    None
+}
+
+/// One reconnect as a widget does it after a dropped connection: open the socket, resume the
+/// chat, and time until the first frame; then go away again.
+async fn reconnect(base: String, site: String, token: String, n: usize, stats: Arc<Mutex<Stats>>) {
+    let t = Instant::now();
+    let done = async {
+        let ws = connect(&base, &format!("/ws/visitor?site={site}"), ORIGIN, None, n).await?;
+        let (mut tx, mut rx) = ws.split();
+        tx.send(Message::text(
+            json!({"type": "resume", "token": token, "last_seq": i64::MAX}).to_string(),
+        ))
+        .await
+        .ok()?;
+        match rx.next().await {
+            Some(Ok(Message::Text(_))) => {
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                let _ = tx.send(Message::Close(None)).await;
+                Some(ms)
+            }
+            _ => None,
+        }
+    };
+    let ms = tokio::time::timeout(Duration::from_secs(10), done)
+        .await
+        .ok()
+        .flatten();
+    let mut s = stats.lock().unwrap();
+    match ms {
+        Some(ms) => s.reconnect_ms.push(ms),
+        None => s.reconnect_failed += 1,
+    }
+}
+
 async fn visitor_task(
     base: String,
     site: String,
@@ -497,13 +556,15 @@ fn main() {
     let args = Args::parse();
     let nofile = raise_nofile();
     let work = tempfile::tempdir().expect("temp dir");
+    let mut startup_ms = None;
     let (server, base, data_dir) = match (&args.url, &args.data_dir) {
         (Some(u), Some(d)) => (None, u.clone(), d.clone()),
         (Some(_), None) => panic!("--url needs --data-dir (for the CLI that sets up the tenant)"),
         _ => {
             let d = work.path().join("data");
             kontor(&args, &d, &["init"], None);
-            let (child, base) = start_server(&args, &d);
+            let (child, base, ms) = start_server(&args, &d);
+            startup_ms = Some(ms);
             (Some(child), base, d)
         }
     };
@@ -511,6 +572,12 @@ fn main() {
         .pid
         .map(|p| p.to_string())
         .or_else(|| server.as_ref().map(|c| c.id().to_string()));
+    // Memory of the idle server, before any tenant or socket exists.
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss_mb = pid
+        .as_deref()
+        .and_then(proc_usage)
+        .map(|(_, kb)| kb as f64 / 1024.0);
 
     // The tenant, its agents (capacity for their share of the chats) and a site, via the CLI.
     kontor(&args, &data_dir, &["tenant", "create", "load"], None);
@@ -609,6 +676,34 @@ fn main() {
                 stats.clone(),
             )));
         }
+        if args.reconnect_rate > 0.0 {
+            let mut tokens = Vec::new();
+            for i in 0..100 {
+                if let Some(t) = chat_token(&base, &site, args.visitors + i).await {
+                    tokens.push(t);
+                }
+            }
+            let every = Duration::from_secs_f64(1.0 / args.reconnect_rate);
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut i = 0usize;
+            let mut running = Vec::new();
+            while Instant::now() < until && !tokens.is_empty() {
+                tick.tick().await;
+                let token = tokens[i % tokens.len()].clone();
+                running.push(tokio::spawn(reconnect(
+                    base.clone(),
+                    site.clone(),
+                    token,
+                    i,
+                    stats.clone(),
+                )));
+                i += 1;
+            }
+            for r in running {
+                let _ = r.await;
+            }
+        }
         for v in visitors {
             let _ = v.await;
         }
@@ -647,7 +742,8 @@ fn main() {
     let mut a2v = s.a2v_ms.clone();
     let mut both: Vec<f64> = v2a.iter().chain(a2v.iter()).copied().collect();
     let mut connect = s.connect_ms.clone();
-    for v in [&mut v2a, &mut a2v, &mut both, &mut connect] {
+    let mut reconnects = s.reconnect_ms.clone();
+    for v in [&mut v2a, &mut a2v, &mut both, &mut connect, &mut reconnects] {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     }
     let delivered = s.delivered.len() as u64;
@@ -680,6 +776,12 @@ fn main() {
         "server_rss_mb": rss_mb,
         "loadgen_cpu_pct": self_cpu,
         "open_files_limit": nofile,
+        "startup_ms": startup_ms,
+        "idle_rss_mb": idle_rss_mb,
+        "reconnects": reconnects.len(),
+        "reconnects_failed": s.reconnect_failed,
+        "reconnect_p50_ms": percentile(&reconnects, 0.5),
+        "reconnect_p99_ms": percentile(&reconnects, 0.99),
         "views_sent": views.sent,
         "views_stored": views.ok,
         "views_failed": views.failed,
@@ -714,7 +816,13 @@ fn main() {
     if args.check {
         let n = |k: &str| summary[k].as_u64().unwrap_or(0);
         let mut failures = Vec::new();
-        for k in ["lost", "duplicated", "errors", "views_failed"] {
+        for k in [
+            "lost",
+            "duplicated",
+            "errors",
+            "views_failed",
+            "reconnects_failed",
+        ] {
             if n(k) > 0 {
                 failures.push(format!("{k} = {}", n(k)));
             }
