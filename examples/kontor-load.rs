@@ -494,9 +494,10 @@ async fn visitor_task(
             json!({"type": "start", "consent": true, "notice_version": "1"}).to_string(),
         ))
         .await;
-    // Send only once an agent has the chat, so latency is delivery, not queueing.
+    // Send only once an agent has the chat, so latency is delivery, not queueing. Visitors
+    // are spread over the interval (as independent people are), not all sending at once.
     let mut open = false;
-    let mut next = Instant::now();
+    let mut next = Instant::now() + interval.mul_f64((n as f64 * 0.618_034).fract());
     let mut k = 0u64;
     let drain_until = until + Duration::from_secs(3);
     loop {

@@ -2,11 +2,13 @@
 //!
 //! ring is the only source of randomness and symmetric crypto; argon2id hashes passwords.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
+use std::sync::OnceLock;
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 /// Length of every symmetric key we use (master, tenant, derived).
 pub const KEY_LEN: usize = 32;
@@ -145,25 +147,102 @@ pub fn generate_password() -> String {
         .collect()
 }
 
+/// One argon2id computation for the password thread.
+struct Job {
+    password: Vec<u8>,
+    salt: Vec<u8>,
+    params: Params,
+    out_len: usize,
+    reply: SyncSender<Option<Vec<u8>>>,
+}
+
+/// Runs argon2id on one dedicated thread with one reused memory buffer. Each computation
+/// needs 19 MiB; run on whatever thread asks, every blocking thread's malloc arena kept such
+/// a buffer after use (10 MB of resident memory per agent who signed in). One thread also
+/// bounds the CPU that sign-in attempts can take.
+fn argon2id(password: &[u8], salt: &[u8], params: Params, out_len: usize) -> Option<Vec<u8>> {
+    static JOBS: OnceLock<SyncSender<Job>> = OnceLock::new();
+    let jobs = JOBS.get_or_init(|| {
+        let (tx, rx) = sync_channel::<Job>(256);
+        std::thread::Builder::new()
+            .name("argon2".into())
+            .spawn(move || {
+                let mut blocks: Vec<Block> = Vec::new();
+                for job in rx {
+                    let need = job.params.block_count();
+                    if blocks.len() < need {
+                        blocks.resize(need, Block::default());
+                    }
+                    let mut out = vec![0u8; job.out_len];
+                    let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, job.params);
+                    let ok = a
+                        .hash_password_into_with_memory(
+                            &job.password,
+                            &job.salt,
+                            &mut out,
+                            &mut blocks[..need],
+                        )
+                        .is_ok();
+                    // Nothing derived from the password stays in memory.
+                    blocks[..need].fill(Block::default());
+                    let _ = job.reply.send(ok.then_some(out));
+                }
+            })
+            .expect("starting the password thread");
+        tx
+    });
+    let (reply, answer) = sync_channel(1);
+    jobs.send(Job {
+        password: password.to_vec(),
+        salt: salt.to_vec(),
+        params,
+        out_len,
+        reply,
+    })
+    .ok()?;
+    answer.recv().ok().flatten()
+}
+
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> String {
     let salt_bytes: [u8; 16] = random_array();
     let salt = SaltString::encode_b64(&salt_bytes).expect("16-byte salt encodes");
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters cannot fail")
-        .to_string()
+    let params = Params::default();
+    let out = argon2id(password.as_bytes(), &salt_bytes, params.clone(), 32)
+        .expect("argon2id with default parameters cannot fail");
+    PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).expect("default parameters encode"),
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).expect("32-byte output")),
+    }
+    .to_string()
 }
 
 /// Checks a password against a PHC hash; any malformed hash simply fails.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let Ok(h) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (h.hash, h.salt) else {
+        return false;
+    };
+    if h.algorithm != ARGON2ID_IDENT {
+        return false;
+    }
+    let Ok(params) = Params::try_from(&h) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    match argon2id(password.as_bytes(), salt, params, expected.len()) {
+        // Output's equality is constant-time.
+        Some(out) => Output::new(&out).is_ok_and(|o| o == expected),
+        None => false,
+    }
 }
 
 /// A fixed hash verified when the account does not exist, so both paths cost the same.
@@ -175,6 +254,36 @@ pub fn dummy_password_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_hashes_are_standard_argon2id() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash_password("correct horse");
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        assert!(verify_password("correct horse", &ours));
+        assert!(!verify_password("correct horsf", &ours));
+        // The argon2 crate's own verifier accepts ours, and ours accepts its hashes.
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("battery staple", &theirs));
+        assert!(!verify_password(
+            "battery staple",
+            "$argon2i$v=19$m=19456,t=2,p=1$AAAA$AAAA"
+        ));
+        assert!(!verify_password("x", "not a hash"));
+    }
 
     #[test]
     fn wrapped_key_opens_only_with_same_key_and_context() {
