@@ -468,12 +468,22 @@ async fn reconnect(base: String, site: String, token: String, n: usize, stats: A
     }
 }
 
+/// The measured period: it starts once every visitor's chat is open (connecting 10,000
+/// sockets is a ramp, reported as connect times, not mixed into delivery latency).
+#[derive(Default)]
+struct Window {
+    ready: std::sync::atomic::AtomicUsize,
+    start: std::sync::OnceLock<Instant>,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn visitor_task(
     base: String,
     site: String,
     n: usize,
     interval: Duration,
-    until: Instant,
+    duration: Duration,
+    win: Arc<Window>,
     t0: Instant,
     stats: Arc<Mutex<Stats>>,
 ) {
@@ -497,18 +507,36 @@ async fn visitor_task(
     // Send only once an agent has the chat, so latency is delivery, not queueing. Visitors
     // are spread over the interval (as independent people are), not all sending at once.
     let mut open = false;
-    let mut next = Instant::now() + interval.mul_f64((n as f64 * 0.618_034).fract());
+    let phase = interval.mul_f64((n as f64 * 0.618_034).fract());
+    let mut next: Option<Instant> = None;
     let mut k = 0u64;
-    let drain_until = until + Duration::from_secs(3);
     loop {
-        let wait = if open && Instant::now() < until {
-            next.saturating_duration_since(Instant::now())
-        } else {
-            drain_until.saturating_duration_since(Instant::now())
+        // Before the window opens, look again every 50 ms.
+        let (until, drain_until) = match win.start.get() {
+            Some(start) => (
+                *start + duration,
+                *start + duration + Duration::from_secs(3),
+            ),
+            None => {
+                let later = Instant::now() + Duration::from_secs(3600);
+                (later, later)
+            }
         };
+        if next.is_none()
+            && let Some(start) = win.start.get()
+        {
+            next = Some(*start + phase);
+        }
         if Instant::now() >= drain_until {
             break;
         }
+        let wait = match next {
+            Some(at) if open && Instant::now() < until => {
+                at.saturating_duration_since(Instant::now())
+            }
+            None => Duration::from_millis(50),
+            _ => drain_until.saturating_duration_since(Instant::now()),
+        };
         tokio::select! {
             msg = rx.next() => {
                 let Some(Ok(Message::Text(text))) = msg else {
@@ -516,7 +544,12 @@ async fn visitor_task(
                 };
                 let Ok(f) = serde_json::from_str::<Value>(&text) else { continue };
                 match f["type"].as_str() {
-                    Some("agent") => open = true,
+                    Some("agent") => {
+                        if !open {
+                            win.ready.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        open = true;
+                    }
                     Some("ack") => stats.lock().unwrap().acked += 1,
                     Some("error") => stats.lock().unwrap().errors += 1,
                     Some("message") if f["author"] == "agent" => {
@@ -538,7 +571,8 @@ async fn visitor_task(
                 }
             }
             _ = tokio::time::sleep(wait) => {
-                if open && Instant::now() < until && Instant::now() >= next {
+                let Some(at) = next else { continue };
+                if open && Instant::now() < until && Instant::now() >= at {
                     k += 1;
                     let id = format!("v{n}-{k}");
                     let text = format!("lt:{id}:{}", now_us(t0));
@@ -546,7 +580,7 @@ async fn visitor_task(
                         break;
                     }
                     stats.lock().unwrap().sent += 1;
-                    next += interval;
+                    next = Some(at + interval);
                 }
             }
         }
@@ -632,9 +666,15 @@ fn main() {
         .expect("runtime");
     let stats = Arc::new(Mutex::new(Stats::default()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let win = Arc::new(Window::default());
+    let ramp_s = Arc::new(Mutex::new(0.0f64));
     let t0 = Instant::now();
-    let before_server = pid.as_deref().and_then(proc_usage);
-    let before_self = proc_usage("self");
+    // CPU is counted from the window's start (after the ramp) when there is one.
+    let usage_at = Arc::new(Mutex::new((
+        pid.as_deref().and_then(proc_usage),
+        proc_usage("self"),
+        Instant::now(),
+    )));
     let bytes_before = tenant_bytes(&data_dir);
     let started = Instant::now();
     let view_threads: Vec<std::thread::JoinHandle<ViewStats>> = if args.views_rate > 0.0 {
@@ -662,9 +702,9 @@ fn main() {
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let until = Instant::now() + Duration::from_secs(args.duration);
         let per_visitor = args.msg_rate / args.visitors.max(1) as f64;
         let interval = Duration::from_secs_f64(1.0 / per_visitor.max(0.001));
+        let duration = Duration::from_secs(args.duration);
         let mut visitors = Vec::new();
         for n in 0..args.visitors {
             visitors.push(tokio::spawn(visitor_task(
@@ -672,11 +712,29 @@ fn main() {
                 site.clone(),
                 n,
                 interval,
-                until,
+                duration,
+                win.clone(),
                 t0,
                 stats.clone(),
             )));
         }
+        // The ramp: every visitor connected, started a chat and has an agent (at most 120 s).
+        let ramp = Instant::now();
+        while win.ready.load(std::sync::atomic::Ordering::Relaxed) < args.visitors
+            && ramp.elapsed() < Duration::from_secs(120)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        *ramp_s.lock().unwrap() = ramp.elapsed().as_secs_f64();
+        if args.visitors > 0 {
+            *usage_at.lock().unwrap() = (
+                pid.as_deref().and_then(proc_usage),
+                proc_usage("self"),
+                Instant::now(),
+            );
+        }
+        let _ = win.start.set(Instant::now());
+        let until = Instant::now() + duration;
         if args.reconnect_rate > 0.0 {
             let mut tokens = Vec::new();
             for i in 0..100 {
@@ -726,10 +784,12 @@ fn main() {
         .latency_ms
         .sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let elapsed = started.elapsed().as_secs_f64();
+    let (before_server, before_self, measured_from) = *usage_at.lock().unwrap();
+    let cpu_secs = measured_from.elapsed().as_secs_f64();
     let after_server = pid.as_deref().and_then(proc_usage);
     let after_self = proc_usage("self");
     let cpu = |b: Option<(u64, u64)>, a: Option<(u64, u64)>| match (b, a) {
-        (Some((t0, _)), Some((t1, _))) => (t1 - t0) as f64 / 100.0 / elapsed * 100.0,
+        (Some((t0, _)), Some((t1, _))) => (t1 - t0) as f64 / 100.0 / cpu_secs * 100.0,
         _ => 0.0,
     };
     let server_cpu = cpu(before_server, after_server);
@@ -777,6 +837,8 @@ fn main() {
         "server_rss_mb": rss_mb,
         "loadgen_cpu_pct": self_cpu,
         "open_files_limit": nofile,
+        "ramp_s": *ramp_s.lock().unwrap(),
+        "visitors_ready": win.ready.load(std::sync::atomic::Ordering::Relaxed),
         "startup_ms": startup_ms,
         "idle_rss_mb": idle_rss_mb,
         "reconnects": reconnects.len(),
