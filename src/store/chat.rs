@@ -173,8 +173,9 @@ pub struct NewMessage<'a> {
     pub at: i64,
 }
 
-/// Stores a message at `seq`, unless its client id was stored before.
-pub fn insert_message(c: &Connection, m: &NewMessage<'_>) -> Result<Inserted> {
+/// Stores a message at `seq`. Retries are recognised before this (the hub keeps the latest
+/// client ids of each open conversation, see `recent_client_ids`).
+pub fn insert_message(c: &Connection, m: &NewMessage<'_>) -> Result<()> {
     let NewMessage {
         conversation_id,
         seq,
@@ -185,23 +186,30 @@ pub fn insert_message(c: &Connection, m: &NewMessage<'_>) -> Result<Inserted> {
         file_id,
         at,
     } = *m;
-    if let Some(cid) = client_id {
-        let existing: Option<i64> = c
-            .prepare_cached(
-                "SELECT seq FROM messages WHERE conversation_id = ?1 AND client_id = ?2",
-            )?
-            .query_row(params![conversation_id, cid], |r| r.get(0))
-            .optional()?;
-        if let Some(seq) = existing {
-            return Ok(Inserted::Duplicate(seq));
-        }
-    }
     c.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, author, agent_id, body, client_id, file_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![conversation_id, seq, author, agent_id, body, client_id, file_id, at])?;
-    Ok(Inserted::New(seq))
+    Ok(())
+}
+
+/// The client ids of a conversation's latest `limit` messages, newest first, with their `seq`.
+pub fn recent_client_ids(
+    c: &Connection,
+    conversation_id: i64,
+    limit: usize,
+) -> Result<Vec<(String, i64)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT client_id, seq FROM messages WHERE conversation_id = ?1 AND client_id IS NOT NULL
+         ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![conversation_id, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// Messages after `after_seq`, in order, at most `limit`.

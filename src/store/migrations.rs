@@ -20,6 +20,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/003_offline_ratings.sql"),
     include_str!("migrations/tenant/004_notes_canned_files_settings.sql"),
     include_str!("migrations/tenant/005_visitors.sql"),
+    include_str!("migrations/tenant/006_client_ids_in_memory.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -368,6 +368,15 @@ fn acknowledged_messages_survive_a_server_restart() {
     let (_b2, mut agent2) = agent(&server, &pw);
     let s = say(&mut v, None, "after", "still there?");
     assert_eq!(message_with_seq(&mut agent2, s)["text"], "still there?");
+    // A message retried across the restart is recognised: acknowledged with its first seq,
+    // stored once.
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(say(&mut v, None, "v-3", "m3"), acked[3]);
+    drop(server);
+    assert_eq!(
+        db_count(&k, "SELECT count(*) FROM messages WHERE client_id = 'v-3'"),
+        1
+    );
 }
 
 #[test]

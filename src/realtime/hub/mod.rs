@@ -17,7 +17,7 @@ use crate::config::SessionConfig;
 use crate::domain::routing;
 use crate::error::Result;
 use crate::store::TenantDb;
-use crate::store::chat::{self as cstore, Inserted};
+use crate::store::chat::{self as cstore};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -207,6 +207,36 @@ struct Conv {
     last_seq: i64,
     offered_to: Option<i64>,
     visitors: HashSet<ConnId>,
+    /// The latest client ids and their `seq`: a retried message is recognised here.
+    client_ids: ClientIds,
+}
+
+/// How many client ids per conversation are remembered. A widget or dashboard retries only
+/// its own unacknowledged messages, which are always among the latest.
+const CLIENT_IDS: usize = 256;
+
+/// The latest client ids of a conversation, oldest evicted first.
+#[derive(Default)]
+struct ClientIds {
+    seq_of: HashMap<String, i64>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl ClientIds {
+    fn get(&self, id: &str) -> Option<i64> {
+        self.seq_of.get(id).copied()
+    }
+
+    fn insert(&mut self, id: &str, seq: i64) {
+        if self.seq_of.insert(id.to_string(), seq).is_none() {
+            self.order.push_back(id.to_string());
+            if self.order.len() > CLIENT_IDS
+                && let Some(old) = self.order.pop_front()
+            {
+                self.seq_of.remove(&old);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,6 +401,10 @@ impl Hub {
         let mut convs = BTreeMap::new();
         for row in cstore::active_conversations(c)? {
             let last_seq = cstore::last_seq(c, row.id)?;
+            let mut client_ids = ClientIds::default();
+            for (id, seq) in cstore::recent_client_ids(c, row.id, CLIENT_IDS)?.into_iter().rev() {
+                client_ids.insert(&id, seq);
+            }
             let visitors = self
                 .convs
                 .get(&row.id)
@@ -393,6 +427,7 @@ impl Hub {
                     last_seq,
                     offered_to: None,
                     visitors,
+                    client_ids,
                 },
             );
         }
@@ -596,21 +631,23 @@ impl Hub {
             file_id: e.file.as_ref().map(|f| f.id),
             at,
         };
-        match cstore::insert_message(c, &row)? {
-            Inserted::Duplicate(existing) => {
-                if let Some(cid) = e.client_id {
-                    out.send(
-                        sender,
-                        &Out::Ack {
-                            client_id: cid.into(),
-                            conversation_id,
-                            seq: existing,
-                        },
-                    );
-                }
-                return Ok(Some(existing));
-            }
-            Inserted::New(_) => conv.last_seq = seq,
+        if let Some(cid) = e.client_id
+            && let Some(existing) = conv.client_ids.get(cid)
+        {
+            out.send(
+                sender,
+                &Out::Ack {
+                    client_id: cid.into(),
+                    conversation_id,
+                    seq: existing,
+                },
+            );
+            return Ok(Some(existing));
+        }
+        cstore::insert_message(c, &row)?;
+        conv.last_seq = seq;
+        if let Some(cid) = e.client_id {
+            conv.client_ids.insert(cid, seq);
         }
         let agent_of_conv = conv.agent_id;
         if let Some(cid) = e.client_id {

@@ -134,6 +134,7 @@ impl Hub {
                         last_seq: 0,
                         offered_to: None,
                         visitors: HashSet::from([conn]),
+                        client_ids: Default::default(),
                     },
                 );
                 if let Some(s) = self.conns.get_mut(&conn) {
