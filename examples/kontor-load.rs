@@ -164,6 +164,9 @@ struct Stats {
     /// Reconnects: socket open to the first frame after `resume`.
     reconnect_ms: Vec<f64>,
     reconnect_failed: u64,
+    reconnect_secs: f64,
+    /// Error frames by code.
+    error_codes: HashMap<String, u64>,
 }
 
 fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&str>) -> Value {
@@ -551,7 +554,11 @@ async fn visitor_task(
                         open = true;
                     }
                     Some("ack") => stats.lock().unwrap().acked += 1,
-                    Some("error") => stats.lock().unwrap().errors += 1,
+                    Some("error") => {
+                        let mut st = stats.lock().unwrap();
+                        st.errors += 1;
+                        *st.error_codes.entry(f["code"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
+                    }
                     Some("message") if f["author"] == "agent" => {
                         if let Some(body) = f["text"].as_str() {
                             let mut p = body.split(':');
@@ -742,23 +749,29 @@ fn main() {
                     tokens.push(t);
                 }
             }
-            let every = Duration::from_secs_f64(1.0 / args.reconnect_rate);
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Timers tick at most every millisecond: start as many reconnects per tick as the
+            // rate asks for by then.
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let begun = Instant::now();
             let mut i = 0usize;
             let mut running = Vec::new();
             while Instant::now() < until && !tokens.is_empty() {
                 tick.tick().await;
-                let token = tokens[i % tokens.len()].clone();
-                running.push(tokio::spawn(reconnect(
-                    base.clone(),
-                    site.clone(),
-                    token,
-                    i,
-                    stats.clone(),
-                )));
-                i += 1;
+                let due = (begun.elapsed().as_secs_f64() * args.reconnect_rate) as usize;
+                while i < due {
+                    let token = tokens[i % tokens.len()].clone();
+                    running.push(tokio::spawn(reconnect(
+                        base.clone(),
+                        site.clone(),
+                        token,
+                        i,
+                        stats.clone(),
+                    )));
+                    i += 1;
+                }
             }
+            stats.lock().unwrap().reconnect_secs = begun.elapsed().as_secs_f64();
             for r in running {
                 let _ = r.await;
             }
@@ -825,6 +838,7 @@ fn main() {
         "replies": s.replies_sent,
         "replies_delivered": s.replies_seen.len(),
         "errors": s.errors,
+        "error_codes": s.error_codes,
         "p50_ms": percentile(&both, 0.50),
         "p95_ms": percentile(&both, 0.95),
         "p99_ms": percentile(&both, 0.99),
@@ -842,6 +856,7 @@ fn main() {
         "startup_ms": startup_ms,
         "idle_rss_mb": idle_rss_mb,
         "reconnects": reconnects.len(),
+        "reconnects_per_s": reconnects.len() as f64 / s.reconnect_secs.max(0.001),
         "reconnects_failed": s.reconnect_failed,
         "reconnect_p50_ms": percentile(&reconnects, 0.5),
         "reconnect_p99_ms": percentile(&reconnects, 0.99),

@@ -402,7 +402,10 @@ impl Hub {
         for row in cstore::active_conversations(c)? {
             let last_seq = cstore::last_seq(c, row.id)?;
             let mut client_ids = ClientIds::default();
-            for (id, seq) in cstore::recent_client_ids(c, row.id, CLIENT_IDS)?.into_iter().rev() {
+            for (id, seq) in cstore::recent_client_ids(c, row.id, CLIENT_IDS)?
+                .into_iter()
+                .rev()
+            {
                 client_ids.insert(&id, seq);
             }
             let visitors = self
