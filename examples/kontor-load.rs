@@ -61,6 +61,9 @@ struct Args {
     /// Pages each simulated visitor reads
     #[arg(long, default_value_t = 5)]
     pages_per_visitor: usize,
+    /// Heartbeats (`ping` reports) after each page view, counted in --views-rate
+    #[arg(long, default_value_t = 0)]
+    pings_per_view: usize,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
@@ -79,6 +82,7 @@ struct Args {
 struct ViewStats {
     sent: u64,
     ok: u64,
+    pings_ok: u64,
     failed: u64,
     latency_ms: Vec<f64>,
 }
@@ -97,19 +101,28 @@ fn view_sender(base: String, site: String, n: usize, args: Args, until: Instant)
     let mut st = ViewStats::default();
     let mut next = Instant::now();
     let mut i = 0u64;
+    let per_page = 1 + args.pings_per_view as u64;
     while Instant::now() < until {
-        let visitor = i / args.pages_per_visitor.max(1) as u64;
-        let page = i % args.pages_per_visitor.max(1) as u64;
+        // Event i: page view number i / per_page, then its heartbeats.
+        let view = i / per_page;
+        let is_ping = !i.is_multiple_of(per_page);
+        let visitor = view / args.pages_per_visitor.max(1) as u64;
+        let page = view % args.pages_per_visitor.max(1) as u64;
         let ua = format!("Mozilla/5.0 (X11; Linux x86_64) kontor-load/{n}-{visitor}");
-        let body = json!({
-            "t": "view",
-            "pv": format!("{:016x}", ((n as u64) << 40) | i),
-            "url": format!("https://load.example/p{page}?utm_source=load&id={i}"),
-            "title": format!("Page {page}"),
-            "ref": if page == 0 { "https://www.google.com/" } else { "" },
-            "lang": "de-DE",
-            "screen": "1920x1080",
-        })
+        let pv = format!("{:016x}", ((n as u64) << 40) | view);
+        let body = if is_ping {
+            json!({"t": "ping", "pv": pv})
+        } else {
+            json!({
+                "t": "view",
+                "pv": pv,
+                "url": format!("https://load.example/p{page}?utm_source=load&id={view}"),
+                "title": format!("Page {page}"),
+                "ref": if page == 0 { "https://www.google.com/" } else { "" },
+                "lang": "de-DE",
+                "screen": "1920x1080",
+            })
+        }
         .to_string();
         let t = Instant::now();
         st.sent += 1;
@@ -121,7 +134,11 @@ fn view_sender(base: String, site: String, n: usize, args: Args, until: Instant)
             .send(body.as_bytes());
         match res {
             Ok(r) if r.status() == 200 => {
-                st.ok += 1;
+                if is_ping {
+                    st.pings_ok += 1;
+                } else {
+                    st.ok += 1;
+                }
                 st.latency_ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             _ => st.failed += 1,
@@ -789,6 +806,7 @@ fn main() {
         if let Ok(v) = t.join() {
             views.sent += v.sent;
             views.ok += v.ok;
+            views.pings_ok += v.pings_ok;
             views.failed += v.failed;
             views.latency_ms.extend(v.latency_ms);
         }
@@ -860,7 +878,7 @@ fn main() {
         "reconnects_failed": s.reconnect_failed,
         "reconnect_p50_ms": percentile(&reconnects, 0.5),
         "reconnect_p99_ms": percentile(&reconnects, 0.99),
-        "views_sent": views.sent,
+        "track_reports_sent": views.sent,
         "views_stored": views.ok,
         "views_failed": views.failed,
         "views_per_s": views.ok as f64 / elapsed,
@@ -869,6 +887,8 @@ fn main() {
     });
     drop(s);
     let mut summary = summary;
+    summary["pings_stored"] = json!(views.pings_ok);
+    summary["track_events_per_s"] = json!((views.ok + views.pings_ok) as f64 / elapsed);
     let stopped_here = server.is_some();
     if let Some(mut child) = server {
         let _ = Command::new("kill")
