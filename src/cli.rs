@@ -61,6 +61,18 @@ pub enum Command {
     /// Encrypted backups: create (online), verify, restore, list
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// Headline statistics of a tenant: visitors, visits, page views, chats (default: the
+    /// last 30 days, UTC)
+    Stats {
+        /// Tenant slug
+        tenant: String,
+        /// First day, YYYY-MM-DD [default: 29 days before --to]
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Last day, included, YYYY-MM-DD [default: today]
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+    },
 }
 
 /// `kontor backup …`
@@ -388,6 +400,11 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Department(DepartmentCmd::List { tenant }) => Request::DepartmentList {
             tenant: tenant.clone(),
         },
+        Command::Stats { tenant, from, to } => Request::Stats {
+            tenant: tenant.clone(),
+            from: from.clone(),
+            to: to.clone(),
+        },
         Command::Agent(AgentCmd::Disable { tenant, email }) => Request::AgentDisable {
             tenant: tenant.clone(),
             email: email.clone(),
@@ -481,6 +498,7 @@ pub fn print_response(res: &Response, json: bool) {
             Response::Tenant(t) => serde_json::to_value(t),
             Response::TenantDetails(t) => serde_json::to_value(t),
             Response::Site(s) => serde_json::to_value(s),
+            Response::Stats(h) => serde_json::to_value(h),
             other => serde_json::to_value(other),
         }
         .unwrap_or_default();
@@ -543,6 +561,23 @@ pub fn print_response(res: &Response, json: bool) {
         }
         Response::BackupRestored { tenants } => {
             println!("restored: {}", tenants.join(" "));
+        }
+        Response::Stats(h) => {
+            println!("{} to {} (UTC)", h.from, h.to);
+            println!("visitors:          {}", h.visitors);
+            println!("visits:            {}", h.visits);
+            println!("page views:        {}", h.page_views);
+            println!("pages per visit:   {:.2}", h.pages_per_visit);
+            println!("bounce rate:       {:.1} %", h.bounce_rate * 100.0);
+            println!("median visit:      {:.0} s", h.median_visit_seconds);
+            println!("chats:             {}", h.chats);
+            println!("  accepted:        {}", h.accepted_chats);
+            println!("  missed:          {}", h.missed_chats);
+            println!("offline messages:  {}", h.offline_messages);
+            match h.median_first_response_seconds {
+                Some(s) => println!("median first answer: {s:.0} s"),
+                None => println!("median first answer: -"),
+            }
         }
         Response::Departments { departments } => {
             if departments.is_empty() {

@@ -193,6 +193,7 @@ fn command_name(req: &Request) -> &'static str {
         Request::DepartmentList { .. } => "department list",
         Request::SiteAdd { .. } => "site add",
         Request::SiteList { .. } => "site list",
+        Request::Stats { .. } => "stats",
         Request::SiteTracking { .. } => "site tracking",
         Request::BackupCreate { .. } => "backup create",
         Request::BackupRestore { .. } => "backup restore",

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod chat;
 pub mod connection;
 pub mod migrations;
+pub mod stats;
 pub mod system;
 pub mod tenant;
 pub mod visits;

@@ -13,6 +13,7 @@ mod doctor;
 mod files;
 mod login;
 mod server;
+mod stats;
 mod storage;
 mod team;
 mod tracking;
