@@ -499,38 +499,9 @@ pub fn execute_with(
         }
         Request::Stats { tenant, from, to } => {
             use crate::store::stats;
-            let day = |name: &str, v: &str| {
-                stats::day_start(v).ok_or_else(|| {
-                    Error::Invalid(format!("--{name} {v:?}: give a date as YYYY-MM-DD"))
-                })
-            };
-            let to_start = match &to {
-                Some(v) => day("to", v)?,
-                None => crate::clock::now().div_euclid(86_400) * 86_400,
-            };
-            let from_start = match &from {
-                Some(v) => day("from", v)?,
-                None => to_start - 29 * 86_400,
-            };
-            if from_start > to_start {
-                return Err(Error::Invalid("--from is after --to".into()));
-            }
-            if to_start - from_start > 3660 * 86_400 {
-                return Err(Error::Invalid("at most ten years at a time".into()));
-            }
-            let period = stats::Period {
-                start: from_start,
-                end: to_start + 86_400,
-            };
+            let p = stats::period(from.as_deref(), to.as_deref(), crate::clock::now())?;
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
-            let h = db.with(|c| {
-                stats::headline(
-                    c,
-                    period,
-                    &stats::day_of(from_start),
-                    &stats::day_of(to_start),
-                )
-            })?;
+            let h = db.with(|c| stats::headline(c, p, &p.first_day(), &p.last_day()))?;
             Ok(Response::Stats(h))
         }
         Request::DepartmentList { tenant } => {

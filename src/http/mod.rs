@@ -12,6 +12,7 @@ pub mod health;
 pub mod lang;
 pub mod login;
 pub mod session;
+pub mod stats;
 pub mod track;
 pub mod visitors;
 pub mod widget;
@@ -115,6 +116,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/sites/{key}/tracking",
         web::put().to(visitors::set_tracking),
     )
+    .route("/api/stats", web::get().to(stats::show))
+    .route("/api/stats.csv", web::get().to(stats::csv))
     .route("/api/rules", web::get().to(visitors::rules))
     .route("/api/rules", web::post().to(visitors::create_rule))
     .route("/api/rules/{id}", web::put().to(visitors::update_rule))

@@ -181,6 +181,295 @@ pub fn headline(c: &Connection, p: Period, from: &str, to: &str) -> Result<Headl
     })
 }
 
+/// A row of a ranked list: a page, a source or a browser with its count.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ranked {
+    /// What (an address, a browser, a language …).
+    pub name: String,
+    /// A page's title, a referrer's kind; empty otherwise.
+    pub extra: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// One day of a period.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DayFigures {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Visits started (or chats started) that day.
+    pub a: i64,
+    /// Page views (or accepted chats) that day.
+    pub b: i64,
+    /// Missed chats that day (0 for visits).
+    pub c: i64,
+}
+
+/// Everything the statistics page shows besides the headline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breakdown {
+    /// Visits and page views per day.
+    pub visits_by_day: Vec<DayFigures>,
+    /// Chats, accepted and missed per day.
+    pub chats_by_day: Vec<DayFigures>,
+    /// Visits per hour of day (UTC).
+    pub visits_by_hour: [i64; 24],
+    /// Visits per weekday, Monday first.
+    pub visits_by_weekday: [i64; 7],
+    /// Chats per hour of day (UTC).
+    pub chats_by_hour: [i64; 24],
+    /// Chats per weekday, Monday first.
+    pub chats_by_weekday: [i64; 7],
+    /// Most viewed pages (address, title, views).
+    pub top_pages: Vec<Ranked>,
+    /// First pages of the period's visits.
+    pub entry_pages: Vec<Ranked>,
+    /// Last pages of the period's visits.
+    pub exit_pages: Vec<Ranked>,
+    /// Visits by referrer kind.
+    pub referrers: Vec<Ranked>,
+    /// Visits by referring host (host, kind, visits).
+    pub referrer_hosts: Vec<Ranked>,
+    /// Visits by browser.
+    pub browsers: Vec<Ranked>,
+    /// Visits by operating system.
+    pub os: Vec<Ranked>,
+    /// Visits by device class.
+    pub devices: Vec<Ranked>,
+    /// Visits by browser language.
+    pub languages: Vec<Ranked>,
+    /// Visits by country (empty without a GeoIP database).
+    pub countries: Vec<Ranked>,
+}
+
+/// How long ranked lists are.
+const TOP: i64 = 20;
+
+fn ranked(c: &Connection, sql: &str, p: Period) -> Result<Vec<Ranked>> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt
+        .query_map(params![p.start, p.end, TOP], |r| {
+            Ok(Ranked {
+                name: r.get(0)?,
+                extra: r.get(1)?,
+                count: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Counts per bucket: `sql` yields (bucket, count) rows.
+fn buckets<const N: usize>(c: &Connection, sql: &str, p: Period) -> Result<[i64; N]> {
+    let mut out = [0i64; N];
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map(params![p.start, p.end], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (b, n) = row?;
+        if let Some(slot) = usize::try_from(b).ok().and_then(|b| out.get_mut(b)) {
+            *slot += n;
+        }
+    }
+    Ok(out)
+}
+
+/// Per day of the period: `sql` yields (day index, a, b, c) rows.
+fn per_day(c: &Connection, sql: &str, p: Period) -> Result<Vec<DayFigures>> {
+    let days = ((p.end - p.start) / 86_400).max(0) as usize;
+    let mut out: Vec<DayFigures> = (0..days)
+        .map(|i| DayFigures {
+            day: day_of(p.start + i as i64 * 86_400),
+            a: 0,
+            b: 0,
+            c: 0,
+        })
+        .collect();
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map(params![p.start, p.end], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (d, a, b, cc) = row?;
+        if let Some(slot) = usize::try_from(d).ok().and_then(|d| out.get_mut(d)) {
+            slot.a += a;
+            slot.b += b;
+            slot.c += cc;
+        }
+    }
+    Ok(out)
+}
+
+/// The breakdowns of a period (`docs/statistics.md`).
+pub fn breakdown(c: &Connection, p: Period) -> Result<Breakdown> {
+    const IN_VISITS: &str = "started_at >= ?1 AND started_at < ?2";
+    const IN_CHATS: &str = "created_at >= ?1 AND created_at < ?2";
+    let mut visits_by_day = per_day(
+        c,
+        &format!(
+            "SELECT (started_at - ?1) / 86400, count(*), 0, 0 FROM visits WHERE {IN_VISITS} GROUP BY 1"
+        ),
+        p,
+    )?;
+    let views_by_day = per_day(
+        c,
+        "SELECT (at - ?1) / 86400, 0, count(*), 0 FROM page_views WHERE at >= ?1 AND at < ?2 GROUP BY 1",
+        p,
+    )?;
+    for (d, v) in visits_by_day.iter_mut().zip(views_by_day) {
+        d.b = v.b;
+    }
+    let chats_by_day = per_day(
+        c,
+        &format!(
+            "SELECT (created_at - ?1) / 86400, count(*), sum(accepted_at IS NOT NULL),
+                    sum(accepted_at IS NULL AND status = 'closed')
+             FROM conversations WHERE {IN_CHATS} GROUP BY 1"
+        ),
+        p,
+    )?;
+    // 1970-01-01 was a Thursday: (day + 3) % 7 counts from Monday.
+    let hour = |col: &str, table: &str, cond: &str| {
+        format!("SELECT ({col} % 86400) / 3600, count(*) FROM {table} WHERE {cond} GROUP BY 1")
+    };
+    let weekday = |col: &str, table: &str, cond: &str| {
+        format!("SELECT ({col} / 86400 + 3) % 7, count(*) FROM {table} WHERE {cond} GROUP BY 1")
+    };
+    let page_list = |which: &str| {
+        format!(
+            "SELECT p.url, p.title, count(*) FROM visits vi
+             JOIN page_views v ON v.id = (SELECT {which}(id) FROM page_views WHERE visit_id = vi.id)
+             JOIN pages p ON p.id = v.page_id
+             WHERE vi.started_at >= ?1 AND vi.started_at < ?2
+             GROUP BY p.id ORDER BY 3 DESC, p.url LIMIT ?3"
+        )
+    };
+    let by = |col: &str| {
+        format!(
+            "SELECT {col}, '', count(*) FROM visits WHERE {IN_VISITS} AND ?3 > 0
+             GROUP BY {col} ORDER BY 3 DESC, 1 LIMIT ?3"
+        )
+    };
+    // Hosts are taken from the stored referrer addresses.
+    let mut hosts: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    {
+        let mut stmt = c.prepare(&format!(
+            "SELECT referrer, referrer_kind, count(*) FROM visits
+             WHERE {IN_VISITS} AND referrer_kind <> 'direct' GROUP BY 1, 2"
+        ))?;
+        let rows = stmt.query_map(params![p.start, p.end], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (url, kind, n) = row?;
+            let host = crate::domain::tracking::host_of(&url).unwrap_or_default();
+            *hosts.entry((host, kind)).or_insert(0) += n;
+        }
+    }
+    let mut referrer_hosts: Vec<Ranked> = hosts
+        .into_iter()
+        .map(|((name, extra), count)| Ranked { name, extra, count })
+        .collect();
+    referrer_hosts.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+    referrer_hosts.truncate(TOP as usize);
+    Ok(Breakdown {
+        visits_by_day,
+        chats_by_day,
+        visits_by_hour: buckets(c, &hour("started_at", "visits", IN_VISITS), p)?,
+        visits_by_weekday: buckets(c, &weekday("started_at", "visits", IN_VISITS), p)?,
+        chats_by_hour: buckets(c, &hour("created_at", "conversations", IN_CHATS), p)?,
+        chats_by_weekday: buckets(c, &weekday("created_at", "conversations", IN_CHATS), p)?,
+        top_pages: ranked(
+            c,
+            "SELECT p.url, p.title, count(*) FROM page_views v JOIN pages p ON p.id = v.page_id
+             WHERE v.at >= ?1 AND v.at < ?2 GROUP BY v.page_id ORDER BY 3 DESC, p.url LIMIT ?3",
+            p,
+        )?,
+        entry_pages: ranked(c, &page_list("min"), p)?,
+        exit_pages: ranked(c, &page_list("max"), p)?,
+        referrers: ranked(
+            c,
+            &format!(
+                "SELECT referrer_kind, '', count(*) FROM visits WHERE {IN_VISITS} AND ?3 > 0
+                 GROUP BY 1 ORDER BY 3 DESC, 1"
+            ),
+            p,
+        )?,
+        referrer_hosts,
+        browsers: ranked(c, &by("browser"), p)?,
+        os: ranked(c, &by("os"), p)?,
+        devices: ranked(c, &by("device"), p)?,
+        languages: ranked(c, &by("lang"), p)?,
+        countries: ranked(
+            c,
+            &format!(
+                "SELECT country, '', count(*) FROM visits WHERE {IN_VISITS} AND country <> ''
+                 AND ?3 > 0 GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT ?3"
+            ),
+            p,
+        )?,
+    })
+}
+
+/// The period `from`..=`to` (whole UTC days; default: the 30 days up to `now`'s day), checked.
+pub fn period(from: Option<&str>, to: Option<&str>, now: i64) -> crate::error::Result<Period> {
+    use crate::error::Error;
+    let day = |name: &str, v: &str| {
+        day_start(v)
+            .ok_or_else(|| Error::Invalid(format!("{name} {v:?}: give a date as YYYY-MM-DD")))
+    };
+    let to_start = match to {
+        Some(v) => day("to", v)?,
+        None => now.div_euclid(86_400) * 86_400,
+    };
+    let from_start = match from {
+        Some(v) => day("from", v)?,
+        None => to_start - 29 * 86_400,
+    };
+    if from_start > to_start {
+        return Err(Error::Invalid(
+            "the first day (from) is after the last (to)".into(),
+        ));
+    }
+    if to_start - from_start > 3660 * 86_400 {
+        return Err(Error::Invalid("at most ten years at a time".into()));
+    }
+    Ok(Period {
+        start: from_start,
+        end: to_start + 86_400,
+    })
+}
+
+impl Period {
+    /// The period of the same length just before this one.
+    pub fn previous(self) -> Period {
+        Period {
+            start: self.start - (self.end - self.start),
+            end: self.start,
+        }
+    }
+
+    /// Its first day, `YYYY-MM-DD`.
+    pub fn first_day(self) -> String {
+        day_of(self.start)
+    }
+
+    /// Its last day, `YYYY-MM-DD`.
+    pub fn last_day(self) -> String {
+        day_of(self.end - 1)
+    }
+}
+
 /// Parses `YYYY-MM-DD` to the unix second of that day's start (UTC).
 pub fn day_start(s: &str) -> Option<i64> {
     let mut parts = s.trim().splitn(3, '-');

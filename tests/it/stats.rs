@@ -16,7 +16,8 @@ fn fixture() -> (Kontor, String) {
         let sql = format!(
             "INSERT INTO visitors (id, site_key, mode, first_seen, last_seen) VALUES
                (1, 's', 'anonymous', {a}, {a}), (2, 's', 'anonymous', {a}, {a}), (3, 's', 'anonymous', {a}, {a});
-             INSERT INTO pages (id, url) VALUES (1, 'https://s.example/'), (2, 'https://s.example/b');
+             INSERT INTO pages (id, url, title) VALUES (1, 'https://s.example/', 'Home'),
+               (2, 'https://s.example/b', '=HYPERLINK(\"https://evil.example\")');
              -- A: visitor 1, day 1 10:00, 3 pages, 120 s.
              INSERT INTO visits (id, visitor_id, site_key, started_at, last_seen) VALUES (1, 1, 's', {va}, {va} + 120);
              INSERT INTO page_views (visit_id, page_id, at) VALUES (1, 1, {va}), (1, 2, {va} + 60), (1, 1, {va} + 120);
@@ -181,4 +182,71 @@ fn stats_work_through_a_running_server() {
         "2026-01-16",
     ]);
     assert_eq!(v["visits"], 3);
+}
+
+#[test]
+fn the_statistics_api_breaks_the_period_down_and_exports_safe_csv() {
+    let (k, pw) = fixture();
+    crate::chat::with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut b = crate::common::Browser::new(&server.base);
+    assert_eq!(b.login("acme", "ann@acme.example", &pw).status, 303);
+    let r = b.get("/api/stats?from=2026-01-15&to=2026-01-16");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["headline"]["visits"], 3);
+    assert_eq!(v["previous"]["from"], "2026-01-13");
+    assert_eq!(
+        v["previous"]["chats"], 1,
+        "chat 4 was in the two days before"
+    );
+    assert_eq!(
+        v["visits_by_day"],
+        json!([{"day": "2026-01-15", "visits": 2, "page_views": 5},
+               {"day": "2026-01-16", "visits": 1, "page_views": 2}])
+    );
+    assert_eq!(
+        v["chats_by_day"],
+        json!([{"day": "2026-01-15", "chats": 2, "accepted": 1, "missed": 1},
+               {"day": "2026-01-16", "chats": 2, "accepted": 1, "missed": 0}])
+    );
+    let mut hours = vec![0; 24];
+    hours[9] = 1;
+    hours[10] = 1;
+    hours[15] = 1;
+    assert_eq!(v["visits_by_hour"], json!(hours));
+    // 15 January 2026 was a Thursday.
+    assert_eq!(v["visits_by_weekday"], json!([0, 0, 0, 2, 1, 0, 0]));
+    assert_eq!(
+        v["top_pages"],
+        json!([{"url": "https://s.example/", "title": "Home", "views": 4},
+               {"url": "https://s.example/b", "title": "=HYPERLINK(\"https://evil.example\")", "views": 3}])
+    );
+    assert_eq!(
+        v["entry_pages"][0],
+        json!({"url": "https://s.example/", "title": "Home", "visits": 3})
+    );
+    assert_eq!(v["exit_pages"].as_array().unwrap().len(), 2);
+    assert_eq!(v["referrers"], json!([{"kind": "direct", "visits": 3}]));
+    assert_eq!(v["countries"], json!([]));
+
+    let csv = b.get("/api/stats.csv?table=top_pages&from=2026-01-15&to=2026-01-16");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("kontor-top_pages-2026-01-15-2026-01-16.csv")
+    );
+    assert_eq!(
+        csv.body,
+        "title,url,views\r\nHome,https://s.example/,4\r\n\"'=HYPERLINK(\"\"https://evil.example\"\")\",https://s.example/b,3\r\n"
+    );
+    assert_eq!(b.get("/api/stats.csv?table=passwords").status, 400);
+    assert_eq!(b.get("/api/stats?from=2026-13-01").status, 400);
+
+    let mut bob = crate::common::Browser::new(&server.base);
+    assert_eq!(bob.login("acme", "bob@acme.example", &pw).status, 303);
+    assert_eq!(bob.get("/api/stats").status, 403);
+    assert_eq!(bob.get("/api/stats.csv?table=top_pages").status, 403);
 }

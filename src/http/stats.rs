@@ -1,0 +1,235 @@
+//! The statistics page's data: `GET /api/stats` (headline, the previous period for comparison,
+//! breakdowns) and `GET /api/stats.csv` (one table as CSV, spreadsheet formulas neutralised).
+//! Admins only until fine-grained rights exist.
+
+use super::session::AgentSession;
+use crate::domain::auth::Session;
+use crate::error::{ApiError, Error};
+use crate::store::stats::{self, Breakdown, DayFigures, Period, Ranked};
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The period asked for.
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    /// For the CSV export: which table.
+    #[serde(default)]
+    table: Option<String>,
+}
+
+fn admin_only(s: &Session) -> Result<(), ApiError> {
+    if s.agent.role != "admin" {
+        return Err(Error::Forbidden("only admins see statistics".into()).into());
+    }
+    Ok(())
+}
+
+async fn compute(
+    s: &Session,
+    q: &PeriodQuery,
+) -> Result<(Period, stats::Headline, stats::Headline, Breakdown), ApiError> {
+    let p = stats::period(q.from.as_deref(), q.to.as_deref(), crate::clock::now())?;
+    let db = s.tenant.clone();
+    Ok(web::block(move || {
+        db.with(|c| {
+            let prev = p.previous();
+            Ok((
+                p,
+                stats::headline(c, p, &p.first_day(), &p.last_day())?,
+                stats::headline(c, prev, &prev.first_day(), &prev.last_day())?,
+                stats::breakdown(c, p)?,
+            ))
+        })
+    })
+    .await??)
+}
+
+fn ranked(list: &[Ranked], name: &str, extra: Option<&str>, count: &str) -> Value {
+    list.iter()
+        .map(|r| {
+            let mut o = serde_json::Map::new();
+            o.insert(name.into(), json!(r.name));
+            if let Some(e) = extra {
+                o.insert(e.into(), json!(r.extra));
+            }
+            o.insert(count.into(), json!(r.count));
+            Value::Object(o)
+        })
+        .collect()
+}
+
+fn days(list: &[DayFigures], a: &str, b: &str, c: Option<&str>) -> Value {
+    list.iter()
+        .map(|d| {
+            let mut o = serde_json::Map::new();
+            o.insert("day".into(), json!(d.day));
+            o.insert(a.into(), json!(d.a));
+            o.insert(b.into(), json!(d.b));
+            if let Some(c) = c {
+                o.insert(c.into(), json!(d.c));
+            }
+            Value::Object(o)
+        })
+        .collect()
+}
+
+/// The breakdowns as the API names them (`docs/http-api.md`, "Statistics").
+fn tables(b: &Breakdown) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "visits_by_day".into(),
+        days(&b.visits_by_day, "visits", "page_views", None),
+    );
+    m.insert(
+        "chats_by_day".into(),
+        days(&b.chats_by_day, "chats", "accepted", Some("missed")),
+    );
+    m.insert("visits_by_hour".into(), json!(b.visits_by_hour));
+    m.insert("visits_by_weekday".into(), json!(b.visits_by_weekday));
+    m.insert("chats_by_hour".into(), json!(b.chats_by_hour));
+    m.insert("chats_by_weekday".into(), json!(b.chats_by_weekday));
+    m.insert(
+        "top_pages".into(),
+        ranked(&b.top_pages, "url", Some("title"), "views"),
+    );
+    m.insert(
+        "entry_pages".into(),
+        ranked(&b.entry_pages, "url", Some("title"), "visits"),
+    );
+    m.insert(
+        "exit_pages".into(),
+        ranked(&b.exit_pages, "url", Some("title"), "visits"),
+    );
+    m.insert(
+        "referrers".into(),
+        ranked(&b.referrers, "kind", None, "visits"),
+    );
+    m.insert(
+        "referrer_hosts".into(),
+        ranked(&b.referrer_hosts, "host", Some("kind"), "visits"),
+    );
+    for (key, list) in [
+        ("browsers", &b.browsers),
+        ("os", &b.os),
+        ("devices", &b.devices),
+        ("languages", &b.languages),
+        ("countries", &b.countries),
+    ] {
+        m.insert(key.into(), ranked(list, "name", None, "visits"));
+    }
+    m
+}
+
+/// `GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (admins).
+pub async fn show(
+    session: AgentSession,
+    q: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    admin_only(&s)?;
+    let (_, headline, previous, b) = compute(&s, &q).await?;
+    let mut body = tables(&b);
+    body.insert("headline".into(), json!(headline));
+    body.insert("previous".into(), json!(previous));
+    Ok(HttpResponse::Ok().json(Value::Object(body)))
+}
+
+/// `GET /api/stats.csv?table=NAME&from=…&to=…` (admins): one table as a CSV download.
+pub async fn csv(
+    session: AgentSession,
+    q: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let s = session.0;
+    admin_only(&s)?;
+    let name = q.table.clone().unwrap_or_default();
+    let (p, _, _, b) = compute(&s, &q).await?;
+    let all = tables(&b);
+    let Some(table) = all.get(&name) else {
+        return Err(ApiError::bad_request(format!(
+            "table must be one of: {}",
+            all.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    };
+    let text = to_csv(table);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"kontor-{name}-{}-{}.csv\"",
+                p.first_day(),
+                p.last_day()
+            ),
+        ))
+        .body(text))
+}
+
+/// A JSON table (a list of flat objects, or a list of numbers by index) as CSV.
+fn to_csv(table: &Value) -> String {
+    let rows = table.as_array().cloned().unwrap_or_default();
+    let mut out = String::new();
+    match rows.first() {
+        Some(Value::Object(first)) => {
+            let cols: Vec<String> = first.keys().cloned().collect();
+            out.push_str(&cols.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+            for r in &rows {
+                let line: Vec<String> = cols.iter().map(|c| cell(&plain(&r[c]))).collect();
+                out.push_str(&line.join(","));
+                out.push_str("\r\n");
+            }
+        }
+        _ => {
+            out.push_str("index,count\r\n");
+            for (i, v) in rows.iter().enumerate() {
+                out.push_str(&format!("{i},{}\r\n", cell(&plain(v))));
+            }
+        }
+    }
+    out
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One CSV cell: text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR at the
+/// start) gets a leading `'`; quotes, commas and line breaks are quoted.
+pub fn cell(s: &str) -> String {
+    let is_number = !s.is_empty() && s.parse::<f64>().is_ok();
+    let mut v = s.to_string();
+    if !is_number && v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        v.insert(0, '\'');
+    }
+    if v.contains([',', '"', '\n', '\r']) {
+        v = format!("\"{}\"", v.replace('"', "\"\""));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("+49 30"), "'+49 30");
+        assert_eq!(cell("-cmd"), "'-cmd");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("-3"), "-3");
+        assert_eq!(cell("https://s.example/a,b"), "\"https://s.example/a,b\"");
+        assert_eq!(cell("plain"), "plain");
+    }
+}
