@@ -123,6 +123,8 @@ fn tables(b: &Breakdown) -> serde_json::Map<String, Value> {
     ] {
         m.insert(key.into(), ranked(list, "name", None, "visits"));
     }
+    m.insert("agents".into(), json!(b.agents));
+    m.insert("departments".into(), json!(b.departments));
     m
 }
 

@@ -240,6 +240,102 @@ pub struct Breakdown {
     pub languages: Vec<Ranked>,
     /// Visits by country (empty without a GeoIP database).
     pub countries: Vec<Ranked>,
+    /// Chats per agent who accepted them.
+    pub agents: Vec<AgentFigures>,
+    /// Chats per department they were asked for.
+    pub departments: Vec<DepartmentFigures>,
+}
+
+/// One agent's chats in a period.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentFigures {
+    /// The agent.
+    pub agent_id: i64,
+    /// Their display name.
+    pub name: String,
+    /// Chats of the period they accepted (or were transferred).
+    pub chats: i64,
+    /// Median seconds from a chat's start to their first message in it.
+    pub median_first_response_seconds: Option<f64>,
+    /// Mean of the ratings visitors gave their chats.
+    pub rating: Option<f64>,
+    /// How many chats were rated.
+    pub ratings: i64,
+}
+
+/// One department's chats in a period.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DepartmentFigures {
+    /// The department.
+    pub department_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Chats of the period routed to it.
+    pub chats: i64,
+    /// Those accepted.
+    pub accepted: i64,
+    /// Those missed.
+    pub missed: i64,
+}
+
+fn agent_figures(c: &Connection, p: Period) -> Result<Vec<AgentFigures>> {
+    let mut stmt = c.prepare(
+        "SELECT k.agent_id, a.display_name, count(*), avg(k.rating), count(k.rating)
+         FROM conversations k JOIN agents a ON a.id = k.agent_id
+         WHERE k.created_at >= ?1 AND k.created_at < ?2 AND k.agent_id IS NOT NULL
+         GROUP BY k.agent_id ORDER BY 3 DESC, 2",
+    )?;
+    let rows: Vec<(i64, String, i64, Option<f64>, i64)> = stmt
+        .query_map(params![p.start, p.end], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for (agent_id, name, chats, rating, ratings) in rows {
+        let mut stmt = c.prepare_cached(
+            "SELECT (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = k.id
+                     AND m.author = 'agent' AND m.agent_id = ?3) - k.created_at
+             FROM conversations k
+             WHERE k.created_at >= ?1 AND k.created_at < ?2 AND k.agent_id = ?3
+             AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = k.id
+                         AND m.author = 'agent' AND m.agent_id = ?3)",
+        )?;
+        let firsts: Vec<f64> = stmt
+            .query_map(params![p.start, p.end, agent_id], |r| r.get::<_, i64>(0))?
+            .map(|x| x.map(|n| n as f64))
+            .collect::<rusqlite::Result<_>>()?;
+        out.push(AgentFigures {
+            agent_id,
+            name,
+            chats,
+            median_first_response_seconds: median(firsts),
+            rating,
+            ratings,
+        });
+    }
+    Ok(out)
+}
+
+fn department_figures(c: &Connection, p: Period) -> Result<Vec<DepartmentFigures>> {
+    let mut stmt = c.prepare(
+        "SELECT d.id, d.name, count(*), sum(k.accepted_at IS NOT NULL),
+                sum(k.accepted_at IS NULL AND k.status = 'closed')
+         FROM conversations k JOIN departments d ON d.id = k.department_id
+         WHERE k.created_at >= ?1 AND k.created_at < ?2
+         GROUP BY d.id ORDER BY 3 DESC, 2",
+    )?;
+    let rows = stmt
+        .query_map(params![p.start, p.end], |r| {
+            Ok(DepartmentFigures {
+                department_id: r.get(0)?,
+                name: r.get(1)?,
+                chats: r.get(2)?,
+                accepted: r.get(3)?,
+                missed: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// How long ranked lists are.
@@ -418,6 +514,8 @@ pub fn breakdown(c: &Connection, p: Period) -> Result<Breakdown> {
             ),
             p,
         )?,
+        agents: agent_figures(c, p)?,
+        departments: department_figures(c, p)?,
     })
 }
 

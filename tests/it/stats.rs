@@ -72,6 +72,12 @@ fn fixture() -> (Kontor, String) {
         // 5: answered after 30 s.
         chat(5, D + 37 * H, "open", Some(D + 37 * H + 5))?;
         msg(5, 1, "agent", D + 37 * H + 30)?;
+        c.execute_batch(
+            "UPDATE conversations SET rating = 4 WHERE id = 1;
+             UPDATE conversations SET rating = 5 WHERE id = 5;
+             INSERT INTO departments (id, name) VALUES (1, 'Sales');
+             UPDATE conversations SET department_id = 1 WHERE id = 2;",
+        )?;
         for (id, at) in [(1, D + 3 * H), (2, D + 47 * H), (3, D + 48 * H)] {
             c.execute(
                 "INSERT INTO offline_messages (id, site_key, name, email, message, consent_at, created_at)
@@ -229,6 +235,15 @@ fn the_statistics_api_breaks_the_period_down_and_exports_safe_csv() {
     assert_eq!(v["exit_pages"].as_array().unwrap().len(), 2);
     assert_eq!(v["referrers"], json!([{"kind": "direct", "visits": 3}]));
     assert_eq!(v["countries"], json!([]));
+    assert_eq!(
+        v["agents"],
+        json!([{"agent_id": 1, "name": "Ann", "chats": 2, "median_first_response_seconds": 75.0,
+                "rating": 4.5, "ratings": 2}])
+    );
+    assert_eq!(
+        v["departments"],
+        json!([{"department_id": 1, "name": "Sales", "chats": 1, "accepted": 0, "missed": 1}])
+    );
 
     let csv = b.get("/api/stats.csv?table=top_pages&from=2026-01-15&to=2026-01-16");
     assert_eq!(csv.status, 200);
