@@ -37,7 +37,7 @@ fn shop(listener: std::net::TcpListener, base: String, key: String) {
     });
 }
 
-fn sign_in(agent: &Browser, base: &str, pw: &str) {
+pub fn sign_in(agent: &Browser, base: &str, pw: &str) {
     agent.goto(&format!("{base}/login?lang=en&next=/app/visitors"));
     agent.type_text(&agent.find("#tenant"), "acme");
     agent.type_text(&agent.find("#email"), "ann@acme.example");

@@ -5,6 +5,7 @@ mod webdriver;
 
 mod backup;
 mod browser;
+mod browser_statistics;
 mod browser_visitors;
 mod chat;
 mod cli;

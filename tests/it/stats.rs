@@ -8,7 +8,7 @@ use serde_json::json;
 const D: i64 = 1_768_435_200;
 const H: i64 = 3600;
 
-fn fixture() -> (Kontor, String) {
+pub fn fixture() -> (Kontor, String) {
     let (k, pw) = Kontor::with_tenant();
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();

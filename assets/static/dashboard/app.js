@@ -1,6 +1,6 @@
 // kontor agent dashboard: entry point. Loads the strings, opens the agent socket on every
 // section (for the waiting-chat badge and alerts) and mounts the section's UI: visitors, chats,
-// history or settings.
+// history, statistics or settings.
 
 import { load as loadStrings } from './i18n.js';
 import { Connection } from './connection.js';
@@ -11,6 +11,7 @@ import { mountChats } from './chats.js';
 import { mountVisitors } from './visitors.js';
 import { mountHistory } from './history.js';
 import { mountSettings } from './settings.js';
+import { mountStatistics } from './statistics.js';
 
 function currentSection() {
   const fromServer = document.body.dataset.section;
@@ -43,6 +44,9 @@ async function main() {
   } else if (root && section === 'history') {
     document.body.classList.add('app-section');
     mountHistory(root);
+  } else if (root && section === 'statistics') {
+    document.body.classList.add('app-section');
+    mountStatistics(root);
   } else if (root && section === 'settings') {
     document.body.classList.add('app-section');
     mountSettings(root);

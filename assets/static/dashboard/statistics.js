@@ -1,0 +1,891 @@
+// The Statistics section (admins only): `GET /api/stats` for a period of whole UTC days, shown as
+// headline figures compared with the period before, bar charts with their data as tables, and
+// ranked tables, each with a CSV download (`GET /api/stats.csv`). The period lives in the
+// address (?from=&to=), so a reload or a bookmark shows the same days.
+// Page titles, addresses and browser names come from visitors: they are only set as text.
+
+import { h, srOnly } from './dom.js';
+import { t, lang, formatNumber } from './i18n.js';
+import { request, httpError } from './api.js';
+import { barChart, legend } from './charts.js';
+import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
+
+export function mountStatistics(root) {
+  return new StatisticsView(root);
+}
+
+// ----- days (all in UTC, like the server) -----
+
+const DAY_MS = 86_400_000;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Milliseconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
+function parseDay(text) {
+  if (typeof text !== 'string' || !DAY_RE.test(text)) return null;
+  const [y, mo, d] = text.split('-').map(Number);
+  const ms = Date.UTC(y, mo - 1, d);
+  const back = new Date(ms);
+  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms : null;
+}
+
+const dayText = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+/** Today as the server counts it: the UTC day. */
+function todayUtc() {
+  const now = Date.now();
+  return now - (now % DAY_MS);
+}
+
+const PRESETS = [
+  { key: 'last7', range: (today) => [today - 6 * DAY_MS, today] },
+  { key: 'last30', range: (today) => [today - 29 * DAY_MS, today] },
+  {
+    key: 'this_month',
+    range: (today) => {
+      const d = new Date(today);
+      return [Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), today];
+    },
+  },
+  {
+    key: 'last_month',
+    range: (today) => {
+      const d = new Date(today);
+      const first = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+      return [first, Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) - DAY_MS];
+    },
+  },
+];
+
+// ----- formatting in the page's language -----
+
+function dateFormat(opts) {
+  try {
+    return new Intl.DateTimeFormat(lang, { timeZone: 'UTC', ...opts });
+  } catch {
+    return new Intl.DateTimeFormat('en', { timeZone: 'UTC', ...opts });
+  }
+}
+function numberFormat(opts) {
+  try {
+    return new Intl.NumberFormat(lang, opts);
+  } catch {
+    return new Intl.NumberFormat('en', opts);
+  }
+}
+
+const dayTick = dateFormat({ day: 'numeric', month: 'short' });
+const dayFull = dateFormat({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
+const dayWithYear = dateFormat({ day: 'numeric', month: 'short', year: 'numeric' });
+const monthTick = dateFormat({ month: 'short', year: '2-digit' });
+const monthFull = dateFormat({ month: 'long', year: 'numeric' });
+const weekdayShort = dateFormat({ weekday: 'short' });
+const weekdayLong = dateFormat({ weekday: 'long' });
+const decimal = numberFormat({ maximumFractionDigits: 2 });
+const percent = numberFormat({ style: 'percent', maximumFractionDigits: 1 });
+
+/** Monday first, as the API counts; 1 January 2024 was a Monday. */
+const WEEKDAYS = Array.from({ length: 7 }, (_, i) => {
+  const d = new Date(Date.UTC(2024, 0, 1 + i));
+  return { tick: weekdayShort.format(d), title: weekdayLong.format(d) };
+});
+
+const pad = (n) => String(n).padStart(2, '0');
+const HOURS = Array.from({ length: 24 }, (_, i) => ({ tick: String(i), title: `${pad(i)}:00` }));
+
+/** A period in words: "15 Jan 2026 – 16 Jan 2026", or one day. */
+function periodText(from, to) {
+  const a = new Date(from);
+  const b = new Date(to);
+  if (from === to) return dayWithYear.format(a);
+  try {
+    return dayWithYear.formatRange(a, b);
+  } catch {
+    return `${dayWithYear.format(a)} – ${dayWithYear.format(b)}`;
+  }
+}
+
+/** "02:35", or "1:02:35" from an hour on. */
+function clockText(seconds) {
+  const sec = Math.max(0, Math.round(seconds));
+  const hours = Math.floor(sec / 3600);
+  const mins = Math.floor((sec % 3600) / 60);
+  return hours ? `${hours}:${pad(mins)}:${pad(sec % 60)}` : `${pad(mins)}:${pad(sec % 60)}`;
+}
+
+/** The same duration in words for screen readers: "2 minutes, 35 seconds". */
+function durationWords(seconds) {
+  const sec = Math.max(0, Math.round(seconds));
+  const parts = [
+    [Math.floor(sec / 3600), 'hour'],
+    [Math.floor((sec % 3600) / 60), 'minute'],
+    [sec % 60, 'second'],
+  ]
+    .filter(([v], i, all) => v > 0 || (i === 2 && all.every(([x]) => x === 0)))
+    .map(([v, unit]) => numberFormat({ style: 'unit', unit, unitDisplay: 'long' }).format(v));
+  try {
+    return new Intl.ListFormat(lang, { style: 'long', type: 'unit' }).format(parts);
+  } catch {
+    return parts.join(', ');
+  }
+}
+
+// ----- reading the answer (anything odd counts as zero or is left out) -----
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const str = (v) => (typeof v === 'string' ? v : '');
+const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
+const counts = (v, len) => Array.from({ length: len }, (_, i) => (Array.isArray(v) ? num(v[i]) : 0));
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+function parseHeadline(raw) {
+  if (!raw || typeof raw !== 'object') return null;
+  const hl = { from: str(raw.from), to: str(raw.to) };
+  for (const f of FIGURES) {
+    const v = raw[f.key];
+    hl[f.key] = typeof v === 'number' && Number.isFinite(v) ? v : f.nullable ? null : 0;
+  }
+  return hl;
+}
+
+function parseStats(data) {
+  if (!data || typeof data !== 'object') return null;
+  const headline = parseHeadline(data.headline);
+  if (!headline || parseDay(headline.from) === null || parseDay(headline.to) === null) return null;
+  const days = (v) => list(v).filter((d) => parseDay(d.day) !== null);
+  return {
+    headline,
+    previous: parseHeadline(data.previous),
+    visitsByDay: days(data.visits_by_day).map((d) => ({ day: d.day, visits: num(d.visits), page_views: num(d.page_views) })),
+    chatsByDay: days(data.chats_by_day).map((d) => ({
+      day: d.day,
+      chats: num(d.chats),
+      accepted: num(d.accepted),
+      missed: num(d.missed),
+    })),
+    visitsByHour: counts(data.visits_by_hour, 24),
+    visitsByWeekday: counts(data.visits_by_weekday, 7),
+    chatsByHour: counts(data.chats_by_hour, 24),
+    chatsByWeekday: counts(data.chats_by_weekday, 7),
+    raw: data,
+  };
+}
+
+// ----- headline figures -----
+
+/** `better`: which way is good news (colours the change; the words say it anyway). */
+const FIGURES = [
+  { key: 'visitors', group: 'visits', kind: 'count', better: 'up' },
+  { key: 'visits', group: 'visits', kind: 'count', better: 'up' },
+  { key: 'page_views', group: 'visits', kind: 'count', better: 'up' },
+  { key: 'pages_per_visit', group: 'visits', kind: 'decimal', better: 'up' },
+  { key: 'bounce_rate', group: 'visits', kind: 'share', better: 'down' },
+  { key: 'median_visit_seconds', group: 'visits', kind: 'duration', better: 'up' },
+  { key: 'chats', group: 'chats', kind: 'count', better: 'up' },
+  { key: 'accepted_chats', group: 'chats', kind: 'count', better: 'up' },
+  { key: 'missed_chats', group: 'chats', kind: 'count', better: 'down' },
+  { key: 'offline_messages', group: 'chats', kind: 'count', better: null },
+  { key: 'median_first_response_seconds', group: 'chats', kind: 'duration', better: 'down', nullable: true },
+];
+
+/** A figure's value as text (no value: a dash). */
+function figureText(f, v) {
+  if (v === null) return '–';
+  if (f.kind === 'share') return percent.format(v);
+  if (f.kind === 'decimal') return decimal.format(v);
+  if (f.kind === 'duration') return clockText(v);
+  return formatNumber(v);
+}
+
+/** A figure's value as an element: durations read out in words, not as "02:35". */
+function figureEl(f, v, cls) {
+  if (v === null) {
+    return h('span', { class: cls }, h('span', { 'aria-hidden': 'true', text: '–' }), srOnly(t('dashboard.stats.no_value')));
+  }
+  if (f.kind === 'duration') {
+    return h('span', { class: cls }, h('span', { 'aria-hidden': 'true', text: clockText(v) }), srOnly(durationWords(v)));
+  }
+  return h('span', { class: cls, text: figureText(f, v) });
+}
+
+/** How `cur` compares with `prev`: {trend: up|down|same|new|none, ratio}. */
+function compare(cur, prev) {
+  if (cur === null || prev === null || prev === undefined) return { trend: 'none' };
+  if (cur === prev) return { trend: 'same' };
+  // From zero there is no percentage to give.
+  if (prev === 0) return { trend: 'new' };
+  const ratio = (cur - prev) / Math.abs(prev);
+  // What would round to "0 %" reads as no change.
+  if (Math.abs(ratio) < 0.0005) return { trend: 'same' };
+  return { trend: ratio > 0 ? 'up' : 'down', ratio: Math.abs(ratio) };
+}
+
+const MARKS = { up: '▲', down: '▼', same: '=', new: '▲', none: '' };
+
+function changeEl(f, cur, prev) {
+  const c = compare(cur, prev === undefined ? null : prev);
+  let sentiment = 'neutral';
+  if (f.better && (c.trend === 'up' || c.trend === 'new')) sentiment = f.better === 'up' ? 'good' : 'bad';
+  if (f.better && c.trend === 'down') sentiment = f.better === 'down' ? 'good' : 'bad';
+  const words =
+    c.trend === 'up' || c.trend === 'down'
+      ? t(`dashboard.stats.change.${c.trend}`, { pct: percent.format(c.ratio) })
+      : t(`dashboard.stats.change.${c.trend}`);
+  return h(
+    'p',
+    { class: 'stat-change', 'data-trend': c.trend, 'data-sentiment': sentiment },
+    MARKS[c.trend] ? h('span', { class: 'trend-mark', 'aria-hidden': 'true', text: MARKS[c.trend] }) : null,
+    h('span', { class: 'trend-text', text: words }),
+    c.trend !== 'none' && prev !== null && prev !== undefined
+      ? h('span', { class: 'stat-prev' }, ` · ${t('dashboard.stats.previously')} `, figureEl(f, prev, 'stat-prev-value'))
+      : null,
+  );
+}
+
+// ----- the view -----
+
+class StatisticsView {
+  constructor(root) {
+    this.root = root;
+    this.seq = 0;
+    this.blocks = []; // charts to draw again when the width changes
+    this.period = null; // {from, to} of the figures on screen
+    root.classList.add('dash-app', 'stats-app');
+    root.replaceChildren(this.buildPeriod(), this.buildStatus(), this.buildBody());
+
+    const fromUrl = this.readUrl();
+    this.setInputs(fromUrl.from, fromUrl.to);
+    this.load(fromUrl);
+
+    // Back and forward step through the periods looked at.
+    window.addEventListener('popstate', () => {
+      const p = this.readUrl();
+      this.setInputs(p.from, p.to);
+      this.load(p);
+    });
+    // Charts are drawn at their real width (so text keeps its size): again after a resize.
+    let timer = 0;
+    window.addEventListener('resize', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.blocks.forEach((b) => b.redrawIfResized()), 150);
+    });
+  }
+
+  // ----- the period -----
+
+  buildPeriod() {
+    this.from = h('input', { type: 'date', id: 'stats-from', name: 'from', onchange: () => this.applyInputs() });
+    this.to = h('input', { type: 'date', id: 'stats-to', name: 'to', onchange: () => this.applyInputs() });
+    this.presetButtons = PRESETS.map((p) =>
+      h('button', {
+        type: 'button',
+        class: 'btn-secondary btn-small',
+        'data-preset': p.key,
+        'aria-pressed': 'false',
+        text: t(`dashboard.stats.preset.${p.key}`),
+        onclick: () => {
+          const [a, b] = p.range(todayUtc());
+          this.from.value = dayText(a);
+          this.to.value = dayText(b);
+          this.applyInputs();
+        },
+      }),
+    );
+    this.periodError = h('p', { id: 'stats-period-error', class: 'form-error', role: 'alert' });
+    this.periodForm = h(
+      'form',
+      {
+        class: 'panel stats-period',
+        'aria-labelledby': 'stats-period-title',
+        novalidate: true,
+        onsubmit: (e) => {
+          e.preventDefault();
+          this.applyInputs();
+        },
+      },
+      h('h2', { id: 'stats-period-title', class: 'vh', text: t('dashboard.stats.period') }),
+      h('div', { class: 'field' }, h('label', { for: 'stats-from', text: t('dashboard.stats.from') }), this.from),
+      h('div', { class: 'field' }, h('label', { for: 'stats-to', text: t('dashboard.stats.to') }), this.to),
+      h(
+        'div',
+        { class: 'stats-presets', role: 'group', 'aria-label': t('dashboard.stats.presets') },
+        this.presetButtons,
+      ),
+      h('p', { class: 'hint stats-utc', text: t('dashboard.stats.utc_hint') }),
+      this.periodError,
+    );
+    return this.periodForm;
+  }
+
+  /** {from, to} from the address; a missing or broken day is left to the server's default. */
+  readUrl() {
+    const q = new URLSearchParams(location.search);
+    const ok = (v) => (parseDay(v) === null ? '' : v);
+    return { from: ok(q.get('from')), to: ok(q.get('to')) };
+  }
+
+  /** Puts the period into the address: a new history entry for a choice, else in place. */
+  writeUrl(from, to, push) {
+    const u = new URL(location.href);
+    u.searchParams.set('from', from);
+    u.searchParams.set('to', to);
+    if (u.href === location.href) return;
+    if (push) history.pushState(null, '', u);
+    else history.replaceState(null, '', u);
+  }
+
+  setInputs(from, to) {
+    this.from.value = from || '';
+    this.to.value = to || '';
+    this.markPresets();
+  }
+
+  markPresets() {
+    const today = todayUtc();
+    PRESETS.forEach((p, i) => {
+      const [a, b] = p.range(today);
+      const on = this.from.value === dayText(a) && this.to.value === dayText(b);
+      this.presetButtons[i].setAttribute('aria-pressed', on ? 'true' : 'false');
+    });
+  }
+
+  periodFail(field, text) {
+    this.periodError.textContent = text;
+    for (const f of [this.from, this.to]) {
+      if (f === field) {
+        f.setAttribute('aria-invalid', 'true');
+        f.setAttribute('aria-errormessage', 'stats-period-error');
+      } else {
+        f.removeAttribute('aria-invalid');
+        f.removeAttribute('aria-errormessage');
+      }
+    }
+  }
+
+  /** A changed date or preset: check it, remember it in the address, load it. */
+  applyInputs() {
+    this.markPresets();
+    const from = this.from.value;
+    const to = this.to.value;
+    // An empty field takes the server's default; a half-typed date is not sent.
+    if (from && parseDay(from) === null) return this.periodFail(this.from, t('dashboard.stats.bad_day'));
+    if (to && parseDay(to) === null) return this.periodFail(this.to, t('dashboard.stats.bad_day'));
+    if (from && to && from > to) return this.periodFail(this.to, t('dashboard.stats.bad_range'));
+    this.periodFail(null, '');
+    if (from && to) this.writeUrl(from, to, true);
+    this.load({ from, to });
+  }
+
+  // ----- loading -----
+
+  buildStatus() {
+    this.status = h('p', { class: 'stats-status', role: 'status' });
+    this.errorText = h('p', { class: 'stats-error-text' });
+    this.retry = h('button', { type: 'button', class: 'btn-secondary btn-small', text: t('dashboard.stats.retry'), onclick: () => this.load(this.lastAsked) });
+    this.errorBox = h('div', { class: 'panel stats-error', role: 'alert', hidden: true }, this.errorText, this.retry);
+    this.forbidden = h(
+      'div',
+      { class: 'panel stats-forbidden', hidden: true },
+      h('p', { class: 'stats-forbidden-text', text: t('dashboard.stats.forbidden') }),
+    );
+    return h('div', { class: 'stats-messages' }, this.status, this.errorBox, this.forbidden);
+  }
+
+  buildBody() {
+    this.body = h('div', { class: 'stats-body', hidden: true });
+    return this.body;
+  }
+
+  async load({ from, to }) {
+    this.lastAsked = { from, to };
+    const seq = ++this.seq;
+    const params = new URLSearchParams();
+    if (from) params.set('from', from);
+    if (to) params.set('to', to);
+    const qs = params.toString();
+    this.status.textContent = t('dashboard.stats.loading');
+    this.status.classList.remove('vh');
+    this.errorBox.hidden = true;
+    this.body.setAttribute('aria-busy', 'true');
+    this.body.classList.add('is-loading');
+    const res = await request('GET', `/api/stats${qs ? `?${qs}` : ''}`);
+    if (seq !== this.seq) return; // a newer period was asked for meanwhile
+    this.body.removeAttribute('aria-busy');
+    this.body.classList.remove('is-loading');
+    if (!res.ok) return this.fail(res);
+    const data = parseStats(res.data);
+    if (!data) return this.fail({ status: 500, code: '' });
+    const hl = data.headline;
+    // The server's days are the truth (it fills in defaults): the fields and the address follow.
+    this.setInputs(hl.from, hl.to);
+    this.writeUrl(hl.from, hl.to, false);
+    this.period = { from: hl.from, to: hl.to };
+    this.render(data);
+    // Said to screen readers only: the overview shows the period already.
+    this.status.classList.add('vh');
+    this.status.textContent = t('dashboard.stats.loaded', {
+      period: periodText(parseDay(hl.from), parseDay(hl.to)),
+    });
+  }
+
+  fail(res) {
+    this.status.textContent = '';
+    this.body.hidden = true;
+    this.blocks = [];
+    if (res.status === 403 && res.code !== 'csrf_rejected') {
+      // Not an error to retry: this agent is no admin. The period picker is of no use then.
+      this.forbidden.hidden = false;
+      this.periodForm.hidden = true;
+      return;
+    }
+    if (res.status === 400) {
+      this.errorText.textContent = res.message
+        ? t('dashboard.stats.bad_period_message', { message: res.message })
+        : t('dashboard.stats.bad_period');
+    } else if (res.status >= 500 || res.status === 0 || res.status === 429) {
+      this.errorText.textContent = `${t('dashboard.stats.failed')} ${httpError(res)}`;
+    } else {
+      this.errorText.textContent = httpError(res);
+    }
+    this.errorBox.hidden = false;
+  }
+
+  // ----- rendering -----
+
+  render(data) {
+    const hl = data.headline;
+    const empty = hl.visits === 0 && hl.page_views === 0 && hl.chats === 0 && hl.offline_messages === 0;
+    this.blocks = [];
+    const parts = [this.buildHeadline(data)];
+    if (empty) {
+      parts.push(h('p', { class: 'panel empty stats-empty', text: t('dashboard.stats.empty') }));
+    } else {
+      parts.push(this.buildVisitCharts(data), this.buildChatCharts(data), ...this.buildTables(data));
+    }
+    this.body.replaceChildren(...parts);
+    this.body.hidden = false;
+    // Drawn once in the page: each chart takes the width its place has.
+    this.blocks.forEach((b) => b.draw());
+  }
+
+  buildHeadline(data) {
+    const hl = data.headline;
+    const prev = data.previous;
+    const card = (f) =>
+      h(
+        'li',
+        { class: 'stat-card', 'data-figure': f.key },
+        h('p', { class: 'stat-label', text: t(`dashboard.stats.figure.${f.key}`) }),
+        h('p', { class: 'stat-value' }, figureEl(f, hl[f.key], 'stat-value-text')),
+        changeEl(f, hl[f.key], prev ? prev[f.key] : null),
+      );
+    const group = (name) =>
+      h(
+        'div',
+        { class: 'stat-card-group' },
+        h('h3', { id: `stats-cards-${name}`, text: t(`dashboard.stats.group.${name}`) }),
+        h('ul', { class: 'stat-cards', 'aria-labelledby': `stats-cards-${name}` }, FIGURES.filter((f) => f.group === name).map(card)),
+      );
+    const period = periodText(parseDay(hl.from), parseDay(hl.to));
+    const compared =
+      prev && parseDay(prev.from) !== null && parseDay(prev.to) !== null
+        ? t('dashboard.stats.compared', { period, previous: periodText(parseDay(prev.from), parseDay(prev.to)) })
+        : period;
+    return h(
+      'section',
+      { class: 'panel stats-headline', 'aria-labelledby': 'stats-headline-title' },
+      h('h2', { id: 'stats-headline-title', text: t('dashboard.stats.overview') }),
+      h('p', { class: 'stats-compared', text: compared }),
+      group('visits'),
+      group('chats'),
+    );
+  }
+
+  /** The address of a table's CSV for the period on screen. */
+  csvHref(name) {
+    const q = new URLSearchParams({ table: name, from: this.period.from, to: this.period.to });
+    return `/api/stats.csv?${q}`;
+  }
+
+  csvLink(name, title) {
+    return h('a', {
+      class: 'csv-link',
+      href: this.csvHref(name),
+      download: true,
+      'data-csv': name,
+      'aria-label': t('dashboard.stats.csv_label', { name: title }),
+      text: t('dashboard.stats.csv'),
+    });
+  }
+
+  /** Whether the period lies within one year: then summaries name the year only once. */
+  oneYear() {
+    return this.period.from.slice(0, 4) === this.period.to.slice(0, 4);
+  }
+
+  /** A day inside the period for chart summaries: "15 Jan" (with the year across years). */
+  dayWords(date) {
+    return (this.oneYear() ? dayTick : dayWithYear).format(date);
+  }
+
+  /** The period for chart summaries: "15 Jan to 16 Jan 2026". */
+  rangeWords() {
+    const a = new Date(parseDay(this.period.from));
+    const b = new Date(parseDay(this.period.to));
+    if (a.getTime() === b.getTime()) return dayWithYear.format(a);
+    return t('dashboard.stats.range', { from: this.dayWords(a), to: dayWithYear.format(b) });
+  }
+
+  /**
+   * One chart with its heading, legend, CSV link and data table.
+   * spec: {key, title, xTitle, yTitle, categories, series, stacked, at(i) (where the peak is,
+   * in words), note, columns, rows, wide}
+   */
+  chartBlock(spec) {
+    const headId = `stats-${spec.key}-title`;
+    const wrap = h('div', { class: 'chart-wrap' });
+    const label = this.chartSummary(spec);
+    const block = {
+      width: 0,
+      draw() {
+        const width = wrap.clientWidth || 640;
+        block.width = width;
+        wrap.replaceChildren(
+          barChart({
+            key: spec.key,
+            categories: spec.categories,
+            series: spec.series,
+            stacked: !!spec.stacked,
+            xTitle: spec.xTitle,
+            yTitle: spec.yTitle,
+            label,
+            width,
+          }),
+        );
+      },
+      redrawIfResized() {
+        if (wrap.isConnected && Math.abs((wrap.clientWidth || 0) - block.width) > 24) block.draw();
+      },
+    };
+    this.blocks.push(block);
+    return h(
+      'section',
+      { class: `stat-block stat-chart-block${spec.wide ? ' stat-block-wide' : ''}`, 'data-block': spec.key, 'aria-labelledby': headId },
+      h('div', { class: 'stat-block-head' }, h('h3', { id: headId, text: spec.title }), this.csvLink(spec.key, spec.title)),
+      spec.note ? h('p', { class: 'hint', text: spec.note }) : null,
+      spec.series.length > 1 ? legend(spec.series) : null,
+      wrap,
+      h(
+        'details',
+        { class: 'chart-data' },
+        h('summary', {}, t('dashboard.stats.data_table'), srOnly(`: ${spec.title}`)),
+        h('div', { class: 'table-wrap' }, dataTable(spec.key, spec.title, spec.columns, spec.rows)),
+      ),
+    );
+  }
+
+  /** "Visits per day, 1 Jan to 31 Jan: highest 12 on 5 Jan, 80 in total." */
+  chartSummary(spec) {
+    const one = spec.series.length === 1;
+    const details = spec.series.map((se) => {
+      const total = sum(se.values);
+      if (!total) return one ? t('dashboard.stats.chart.none') : t('dashboard.stats.chart.series_none', { series: se.name });
+      const peak = se.values.indexOf(Math.max(...se.values));
+      const vars = { series: se.name, n: formatNumber(se.values[peak]), at: spec.at(peak), total: formatNumber(total) };
+      return t(one ? 'dashboard.stats.chart.peak' : 'dashboard.stats.chart.series_peak', vars);
+    });
+    return t('dashboard.stats.chart.summary', { title: spec.title, range: this.rangeWords(), details: details.join('; ') });
+  }
+
+  /**
+   * Day charts: one bar per day, or per month when the period is long (thin bars would say
+   * nothing); the data table always lists every day, like the CSV.
+   */
+  dayCategories(days, fields) {
+    if (days.length <= 92) {
+      return {
+        monthly: false,
+        cats: days.map((d) => {
+          const date = new Date(parseDay(d.day));
+          return { tick: dayTick.format(date), title: dayFull.format(date), at: t('dashboard.stats.at.day', { day: this.dayWords(date) }) };
+        }),
+        values: (f) => days.map((d) => d[f]),
+      };
+    }
+    const months = [];
+    for (const d of days) {
+      const key = d.day.slice(0, 7);
+      let m = months[months.length - 1];
+      if (!m || m.key !== key) {
+        m = { key, sums: Object.fromEntries(fields.map((f) => [f, 0])) };
+        months.push(m);
+      }
+      for (const f of fields) m.sums[f] += d[f];
+    }
+    return {
+      monthly: true,
+      cats: months.map((m) => {
+        const date = new Date(parseDay(`${m.key}-01`));
+        return { tick: monthTick.format(date), title: monthFull.format(date), at: t('dashboard.stats.at.month', { month: monthFull.format(date) }) };
+      }),
+      values: (f) => months.map((m) => m.sums[f]),
+    };
+  }
+
+  buildVisitCharts(data) {
+    const visitsName = t('dashboard.stats.series.visits');
+    const viewsName = t('dashboard.stats.series.page_views');
+    const byDay = this.dayCategories(data.visitsByDay, ['visits', 'page_views']);
+    const dayCol = { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) };
+    const hourCol = { label: t('dashboard.stats.col.hour'), cell: (r) => r.label };
+    const weekdayCol = { label: t('dashboard.stats.col.weekday'), cell: (r) => r.label };
+    const countCol = (label) => ({ label, num: true, cell: (r) => formatNumber(r.n) });
+    const visitsTitle = t('dashboard.stats.chart.visits_by_hour');
+    const weekdayTitle = t('dashboard.stats.chart.visits_by_weekday');
+    return h(
+      'section',
+      { class: 'panel stats-panel', 'aria-labelledby': 'stats-visits-title' },
+      h('h2', { id: 'stats-visits-title', text: t('dashboard.stats.visits_title') }),
+      h(
+        'div',
+        { class: 'stats-charts' },
+        this.chartBlock({
+          key: 'visits_by_day',
+          wide: true,
+          title: t('dashboard.stats.chart.visits_by_day'),
+          xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
+          yTitle: t('dashboard.stats.axis.count'),
+          note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
+          categories: byDay.cats,
+          series: [
+            { name: visitsName, cls: 'visits', values: byDay.values('visits') },
+            { name: viewsName, cls: 'page_views', values: byDay.values('page_views') },
+          ],
+          at: (i) => byDay.cats[i].at,
+          columns: [dayCol, { label: visitsName, num: true, cell: (d) => formatNumber(d.visits) }, { label: viewsName, num: true, cell: (d) => formatNumber(d.page_views) }],
+          rows: data.visitsByDay,
+        }),
+        this.hourBlock('visits_by_hour', visitsTitle, visitsName, 'visits', data.visitsByHour, hourCol, countCol),
+        this.weekdayBlock('visits_by_weekday', weekdayTitle, visitsName, 'visits', data.visitsByWeekday, weekdayCol, countCol),
+      ),
+    );
+  }
+
+  buildChatCharts(data) {
+    const chatsName = t('dashboard.stats.series.chats');
+    const accName = t('dashboard.stats.series.accepted');
+    const missName = t('dashboard.stats.series.missed');
+    // Chats neither accepted nor missed are still waiting: the stack adds up to all chats.
+    const days = data.chatsByDay.map((d) => ({ ...d, waiting: Math.max(0, d.chats - d.accepted - d.missed) }));
+    const byDay = this.dayCategories(days, ['chats', 'accepted', 'missed', 'waiting']);
+    const series = [
+      { name: accName, cls: 'accepted', values: byDay.values('accepted') },
+      { name: missName, cls: 'missed', values: byDay.values('missed') },
+    ];
+    const waiting = byDay.values('waiting');
+    if (sum(waiting) > 0) series.push({ name: t('dashboard.stats.series.waiting'), cls: 'waiting', values: waiting });
+    const hourCol = { label: t('dashboard.stats.col.hour'), cell: (r) => r.label };
+    const weekdayCol = { label: t('dashboard.stats.col.weekday'), cell: (r) => r.label };
+    const countCol = (label) => ({ label, num: true, cell: (r) => formatNumber(r.n) });
+    const n = (f) => (d) => formatNumber(d[f]);
+    return h(
+      'section',
+      { class: 'panel stats-panel', 'aria-labelledby': 'stats-chats-title' },
+      h('h2', { id: 'stats-chats-title', text: t('dashboard.stats.chats_title') }),
+      h(
+        'div',
+        { class: 'stats-charts' },
+        this.chartBlock({
+          key: 'chats_by_day',
+          wide: true,
+          stacked: true,
+          title: t('dashboard.stats.chart.chats_by_day'),
+          xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
+          yTitle: chatsName,
+          note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
+          categories: byDay.cats,
+          series,
+          at: (i) => byDay.cats[i].at,
+          columns: [
+            { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) },
+            { label: chatsName, num: true, cell: n('chats') },
+            { label: accName, num: true, cell: n('accepted') },
+            { label: missName, num: true, cell: n('missed') },
+          ],
+          rows: data.chatsByDay,
+        }),
+        this.hourBlock('chats_by_hour', t('dashboard.stats.chart.chats_by_hour'), chatsName, 'chats', data.chatsByHour, hourCol, countCol),
+        this.weekdayBlock('chats_by_weekday', t('dashboard.stats.chart.chats_by_weekday'), chatsName, 'chats', data.chatsByWeekday, weekdayCol, countCol),
+      ),
+    );
+  }
+
+  hourBlock(key, title, seriesName, cls, values, hourCol, countCol) {
+    return this.chartBlock({
+      key,
+      title,
+      xTitle: t('dashboard.stats.axis.hour'),
+      yTitle: seriesName,
+      categories: HOURS,
+      series: [{ name: seriesName, cls, values }],
+      at: (i) => t('dashboard.stats.at.hour', { hour: HOURS[i].title }),
+      columns: [hourCol, countCol(seriesName)],
+      rows: values.map((v, i) => ({ label: HOURS[i].title, n: v })),
+    });
+  }
+
+  weekdayBlock(key, title, seriesName, cls, values, weekdayCol, countCol) {
+    return this.chartBlock({
+      key,
+      title,
+      xTitle: t('dashboard.stats.axis.weekday'),
+      yTitle: seriesName,
+      categories: WEEKDAYS,
+      series: [{ name: seriesName, cls, values }],
+      at: (i) => t('dashboard.stats.at.weekday', { weekday: WEEKDAYS[i].title }),
+      columns: [weekdayCol, countCol(seriesName)],
+      rows: values.map((v, i) => ({ label: WEEKDAYS[i].title, n: v })),
+    });
+  }
+
+  // ----- ranked tables -----
+
+  buildTables(data) {
+    const hl = data.headline;
+    const raw = data.raw;
+    const unknown = () => h('span', { class: 'muted', text: t('dashboard.stats.unknown') });
+    const name = (r) => (str(r.name) ? str(r.name) : unknown());
+    // The full address (as in the CSV): a link only when it is http(s).
+    const page = (r) => {
+      const url = str(r.url);
+      const title = str(r.title).trim();
+      const href = safeHref(url);
+      return h(
+        'span',
+        { class: 'stat-page' },
+        h('span', { class: 'stat-page-title', text: title || shortUrl(url, 60) || t('dashboard.visitors.untitled') }),
+        href
+          ? h('a', { class: 'stat-page-url', href, target: '_blank', rel: 'noopener noreferrer', text: url })
+          : h('span', { class: 'stat-page-url', text: url }),
+      );
+    };
+    const language = (r) => {
+      const code = str(r.name);
+      if (!code) return unknown();
+      const label = languageName(code);
+      return label === code ? code : h('span', {}, label, ' ', h('span', { class: 'muted', text: `(${code})` }));
+    };
+    const country = (r) => {
+      const code = str(r.name);
+      if (!code) return unknown();
+      const label = countryName(code);
+      return label === code ? code : h('span', {}, label, ' ', h('span', { class: 'muted', text: `(${code})` }));
+    };
+    const kind = (r) => referrerKindText(str(r.kind));
+    const device = (r) => (str(r.name) ? deviceText(str(r.name)) : unknown());
+
+    const col = (key, cell) => ({ label: t(`dashboard.stats.col.${key}`), cell });
+    const T = (key, first, countKey, total, extra = []) => ({ key, first, countKey, total, extra });
+    const groups = [
+      {
+        id: 'pages',
+        tables: [
+          T('top_pages', col('page', page), 'views', hl.page_views),
+          T('entry_pages', col('page', page), 'visits', hl.visits),
+          T('exit_pages', col('page', page), 'visits', hl.visits),
+        ],
+      },
+      {
+        id: 'sources',
+        tables: [
+          T('referrers', col('source', kind), 'visits', hl.visits),
+          T('referrer_hosts', col('website', (r) => str(r.host) || unknown()), 'visits', hl.visits, [col('kind', kind)]),
+        ],
+      },
+      {
+        id: 'tech',
+        tables: [
+          T('browsers', col('browser', name), 'visits', hl.visits),
+          T('os', col('os', name), 'visits', hl.visits),
+          T('devices', col('device', device), 'visits', hl.visits),
+        ],
+      },
+      {
+        id: 'places',
+        tables: [
+          T('languages', col('language', language), 'visits', hl.visits),
+          // Without a GeoIP database there are no countries at all: no empty table then.
+          list(raw.countries).length ? T('countries', col('country', country), 'visits', hl.visits) : null,
+        ].filter(Boolean),
+      },
+    ];
+    return groups.map((g) => {
+      const titleKey = g.id === 'places' && g.tables.length === 1 ? 'languages_only' : g.id;
+      return h(
+        'section',
+        { class: 'panel stats-panel', 'aria-labelledby': `stats-${g.id}-title` },
+        h('h2', { id: `stats-${g.id}-title`, text: t(`dashboard.stats.group_title.${titleKey}`) }),
+        h('div', { class: 'stats-tables' }, g.tables.map((tb) => this.rankedBlock(tb, list(raw[tb.key])))),
+      );
+    });
+  }
+
+  rankedBlock({ key, first, countKey, total, extra }, rows) {
+    const title = t(`dashboard.stats.table.${key}`);
+    const headId = `stats-${key}-title`;
+    const columns = [
+      first,
+      ...extra,
+      { label: t(`dashboard.stats.col.${countKey}`), num: true, cell: (r) => formatNumber(num(r[countKey])) },
+    ];
+    // The share of the period's total; only the top entries are listed, so it need not add up.
+    if (total > 0) columns.push({ label: t('dashboard.stats.col.share'), num: true, cell: (r) => percent.format(num(r[countKey]) / total) });
+    return h(
+      'section',
+      { class: 'stat-block stat-table-block', 'data-block': key, 'aria-labelledby': headId },
+      h('div', { class: 'stat-block-head' }, h('h3', { id: headId, text: title }), this.csvLink(key, title)),
+      h('div', { class: 'table-wrap' }, dataTable(key, title, columns, rows)),
+    );
+  }
+}
+
+/** A plain table: the first column heads each row; without rows, one row says so. */
+function dataTable(key, caption, columns, rows) {
+  const none = h('tr', { class: 'stat-none' }, h('td', { colspan: columns.length, class: 'empty', text: t('dashboard.stats.table_empty') }));
+  return h(
+    'table',
+    { class: 'data-table stat-table', 'data-table': key },
+    h('caption', { class: 'vh', text: caption }),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, text: c.label })))),
+    h(
+      'tbody',
+      {},
+      rows.length ? null : none,
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          columns.map((c, i) =>
+            i === 0 ? h('th', { scope: 'row' }, c.cell(r)) : h('td', { class: c.num ? 'num' : null }, c.cell(r)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+const languageNames = (() => {
+  try {
+    return new Intl.DisplayNames([lang], { type: 'language' });
+  } catch {
+    return null;
+  }
+})();
+
+/** "German (Germany)" for "de-DE" in the page's language; the code when unknown. */
+function languageName(code) {
+  try {
+    return (languageNames && languageNames.of(code)) || code;
+  } catch {
+    return code; // not a language tag the browser knows
+  }
+}

@@ -1,0 +1,55 @@
+//! The statistics page in headless Chromium: charts drawn as SVG with labelled axes and a text
+//! alternative, tables with CSV links, on hand-computed fixture data.
+
+use crate::browser_visitors::sign_in;
+use crate::webdriver::Driver;
+
+#[test]
+fn the_statistics_page_draws_labelled_charts_and_tables() {
+    let (k, pw) = crate::stats::fixture();
+    let server = k.server(&[]);
+    let driver = Driver::start();
+    let agent = driver.browser();
+    sign_in(&agent, &server.base, &pw);
+    agent.goto(&format!(
+        "{}/app/statistics?from=2026-01-15&to=2026-01-16",
+        server.base
+    ));
+    agent.wait_until(
+        "the visits chart",
+        "return !!document.querySelector('svg.stat-chart[data-chart=\"visits_by_day\"]')",
+    );
+    for chart in [
+        "visits_by_day",
+        "chats_by_day",
+        "visits_by_hour",
+        "visits_by_weekday",
+    ] {
+        let facts = agent.exec(&format!(
+            "const s = document.querySelector('svg.stat-chart[data-chart=\"{chart}\"]'); \
+             return s && [s.getAttribute('role'), (s.getAttribute('aria-label') || '').length > 0, \
+               s.querySelectorAll('rect').length > 0, \
+               [...s.querySelectorAll('.axis-title')].filter(t => t.textContent.trim()).length >= 2]"
+        ));
+        assert_eq!(
+            facts,
+            serde_json::json!(["img", true, true, true]),
+            "{chart}: role img, a text alternative, bars and two axis titles"
+        );
+    }
+    // The tables carry the figures, with CSV links.
+    agent.wait_until(
+        "the top pages table",
+        "const t = document.querySelector('[data-table=\"top_pages\"]'); \
+         return !!t && t.textContent.includes('https://s.example/')",
+    );
+    let csv = agent.exec(
+        "return [...document.querySelectorAll('a[href*=\"/api/stats.csv\"]')].some(a => a.getAttribute('href').includes('table=top_pages'))",
+    );
+    assert_eq!(csv, true);
+    // The hostile page title is shown as text.
+    assert_eq!(
+        agent.exec("return document.querySelectorAll('a[href^=\"https://evil\"]').length"),
+        0
+    );
+}
