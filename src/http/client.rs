@@ -9,6 +9,15 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use std::future::{Ready, ready};
 use std::net::{IpAddr, Ipv4Addr};
 
+/// The `Origin` header as sent, or "" when there is none.
+pub fn request_origin(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// The request id set by the header middleware.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

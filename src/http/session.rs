@@ -131,19 +131,31 @@ pub fn require_csrf(
 
 /// Records that the signed-in agent asked for an object they may not see (answered 404).
 pub async fn audit_denied(session: &Session, client: &super::client::Client, object: String) {
+    audit(session, client, "access", &object, "authz denied").await;
+}
+
+/// Writes one audit entry for the signed-in agent (never message content).
+pub async fn audit(
+    session: &Session,
+    client: &super::client::Client,
+    action: &'static str,
+    object: &str,
+    result: &'static str,
+) {
     let db = session.tenant.clone();
     let actor = session.agent.email.clone();
     let ip = crate::domain::ip::truncate(client.ip).to_string();
     let rid = client.request_id.clone();
+    let object = object.to_string();
     let written = web::block(move || {
         db.with(|c| {
             crate::store::tenant::audit(
                 c,
                 &crate::store::tenant::AuditEntry {
                     actor: &actor,
-                    action: "access",
+                    action,
                     object: &object,
-                    result: "authz denied",
+                    result,
                     ip: &ip,
                     request_id: &rid,
                 },

@@ -151,12 +151,7 @@ pub async fn report(
     q: web::Query<TrackQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let origin = super::client::request_origin(&req);
     let own = !origin.is_empty() && origin == client.origin;
     let site = state
         .tracking

@@ -3,7 +3,7 @@
 
 use super::State;
 use super::client::Client;
-use super::session::{AgentSession, audit_denied, require_csrf};
+use super::session::{AgentSession, audit, audit_denied, require_csrf};
 use crate::clock::now;
 use crate::domain::auth::Session;
 use crate::domain::{sites, tenants};
@@ -11,7 +11,6 @@ use crate::error::{ApiError, Error};
 use crate::realtime::hub::Command;
 use crate::store::SiteTracking;
 use crate::store::system as sstore;
-use crate::store::tenant::{self as tstore, AuditEntry};
 use crate::store::visits::{self as vstore, Rule};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -129,7 +128,7 @@ pub async fn set_tracking(
         return Err(ApiError::not_found());
     };
     state.tracking.forget_site(&key);
-    audit(&s, &client, "site.tracking", &key).await;
+    audit(&s, &client, "site.tracking", &key, "success").await;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "site_key": key,
         "tracking": t.mode,
@@ -158,7 +157,14 @@ pub async fn create_rule(
     let rule = check_rule(&state, &s, body.into_inner()).await?;
     let db = s.tenant.clone();
     let saved = web::block(move || db.with(|c| vstore::insert_rule(c, &rule, now()))).await??;
-    audit(&s, &client, "rule.create", &format!("rule#{}", saved.id)).await;
+    audit(
+        &s,
+        &client,
+        "rule.create",
+        &format!("rule#{}", saved.id),
+        "success",
+    )
+    .await;
     rules_changed(&state, &s).await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
@@ -183,7 +189,7 @@ pub async fn update_rule(
     if !found {
         return Err(ApiError::not_found());
     }
-    audit(&s, &client, "rule.update", &format!("rule#{id}")).await;
+    audit(&s, &client, "rule.update", &format!("rule#{id}"), "success").await;
     rules_changed(&state, &s).await?;
     Ok(HttpResponse::Ok().json(Rule { id, ..rule }))
 }
@@ -205,7 +211,7 @@ pub async fn delete_rule(
     if !found {
         return Err(ApiError::not_found());
     }
-    audit(&s, &client, "rule.delete", &format!("rule#{id}")).await;
+    audit(&s, &client, "rule.delete", &format!("rule#{id}"), "success").await;
     rules_changed(&state, &s).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -248,31 +254,4 @@ async fn rules_changed(state: &State, s: &Session) -> Result<(), ApiError> {
     let hub = web::block(move || st.realtime.hub(&uuid)).await??;
     hub.send(Command::RulesChanged);
     Ok(())
-}
-
-async fn audit(s: &Session, client: &Client, action: &'static str, object: &str) {
-    let db = s.tenant.clone();
-    let actor = s.agent.email.clone();
-    let ip = crate::domain::ip::truncate(client.ip).to_string();
-    let rid = client.request_id.clone();
-    let object = object.to_string();
-    let written = web::block(move || {
-        db.with(|c| {
-            tstore::audit(
-                c,
-                &AuditEntry {
-                    actor: &actor,
-                    action,
-                    object: &object,
-                    result: "success",
-                    ip: &ip,
-                    request_id: &rid,
-                },
-            )
-        })
-    })
-    .await;
-    if !matches!(written, Ok(Ok(()))) {
-        tracing::error!("writing the audit log failed");
-    }
 }

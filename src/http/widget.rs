@@ -41,14 +41,6 @@ async fn any_agent_online(state: &State, tenant_uuid: &str) -> Result<bool, ApiE
     Ok(hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false))
 }
 
-fn origin_of(req: &HttpRequest) -> String {
-    req.headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
 /// `GET /api/widget/config?site=KEY`: how the launcher looks and whether anyone is online.
 /// Only the site's origins get a CORS grant; to everyone else the answer is unreadable.
 pub async fn config(
@@ -57,7 +49,7 @@ pub async fn config(
     client: Client,
     q: web::Query<SiteQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut origin = origin_of(&req);
+    let mut origin = super::client::request_origin(&req);
     // Browsers send no Origin on same-origin GETs (our own chat frame, the demo page).
     let same_origin = req
         .headers()
@@ -219,7 +211,7 @@ pub async fn offline(
     let Some(site) = site(&state, &b.site).await? else {
         return Err(ApiError::not_found());
     };
-    let origin = origin_of(&req);
+    let origin = super::client::request_origin(&req);
     if origin != client.origin && !site.origins.contains(&origin) {
         return Err(ApiError::csrf());
     }

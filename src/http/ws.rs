@@ -33,12 +33,7 @@ pub async fn visitor(
     client: Client,
     query: web::Query<VisitorQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let origin = super::client::request_origin(&req);
     // Our own chat iframe connects from our origin; it only runs framed by the site's origins.
     let own = !origin.is_empty() && origin == client.origin;
     let st = state.clone();
