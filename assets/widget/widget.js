@@ -22,9 +22,12 @@
   let wantFocus = false;
   let frame, panel, btn, badge, unreadText, lang;
   let card, inv, greet;
+  let vp = Promise.resolve(); // the current page view's report
 
-  const api = (cmd) => {
-    if (!ready) return void queue.push(cmd);
+  const api = (cmd, ...a) => {
+    if (!ready) return void queue.push([cmd, ...a]);
+    // kontor('goal', 'order', 49.9): a goal reached on this page, after its page view.
+    if (cmd === "goal") return void (pv && vp.then(() => send({ t: "goal", pv, name: String(a[0]), value: +a[1] || undefined })));
     // Focus follows only when a visitor's action triggered the call (not on page load).
     const act = !navigator.userActivation || navigator.userActivation.isActive;
     if (cmd === "open") show(act);
@@ -33,7 +36,7 @@
   };
   api.loaded = true;
   w.kontor = api;
-  for (const args of earlier) api(typeof args === "string" ? args : args && args[0]);
+  for (const args of earlier) typeof args === "string" ? api(args) : args && api(...args);
 
   // Storage is touched only after the frame said the visitor opted in ("started").
   const remember = (v) => {
@@ -216,7 +219,7 @@
     const title = [...d.title].slice(0, 300).join(""); // whole characters
     const size = screen.width + "x" + screen.height;
     const url = clean(location.href);
-    send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", screen: size, vid });
+    vp = send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", screen: size, vid });
   };
   const ping = () => send({ t: "ping", pv, vid });
   const wake = () => {
@@ -388,8 +391,8 @@
       else makeFrame();
     }
     ready = true;
-    for (const cmd of queue.splice(0)) api(cmd);
     track(conf);
+    for (const cmd of queue.splice(0)) api(...cmd);
   };
 
   fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}`, { credentials: "omit" })

@@ -1,6 +1,7 @@
 //! The web server: routes, shared state, TLS, graceful shutdown.
 
 pub mod assets;
+pub mod campaigns;
 pub mod canned;
 pub mod chats;
 pub mod client;
@@ -116,6 +117,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/sites/{key}/tracking",
         web::put().to(visitors::set_tracking),
     )
+    .route("/api/campaigns", web::get().to(campaigns::list))
+    .route("/api/campaigns", web::post().to(campaigns::create))
+    .route("/api/campaigns/{id}", web::put().to(campaigns::update))
+    .route("/api/campaigns/{id}", web::delete().to(campaigns::delete))
+    .route("/api/goals", web::get().to(campaigns::goals))
+    .route("/api/goals", web::post().to(campaigns::create_goal))
+    .route("/api/goals/{id}", web::put().to(campaigns::update_goal))
+    .route("/api/goals/{id}", web::delete().to(campaigns::delete_goal))
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
     .route("/api/rules", web::get().to(visitors::rules))

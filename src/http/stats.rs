@@ -124,6 +124,7 @@ fn tables(b: &Breakdown) -> serde_json::Map<String, Value> {
         m.insert(key.into(), ranked(list, "name", None, "visits"));
     }
     m.insert("agents".into(), json!(b.agents));
+    m.insert("campaigns".into(), json!(b.campaigns));
     m.insert("departments".into(), json!(b.departments));
     m
 }

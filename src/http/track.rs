@@ -127,6 +127,12 @@ enum Report {
         id: i64,
         result: String,
     },
+    Goal {
+        pv: String,
+        name: String,
+        #[serde(default)]
+        value: Option<f64>,
+    },
 }
 
 fn refused() -> ApiError {
@@ -239,6 +245,19 @@ pub async fn report(
                 }
             };
             (pv, None, TrackKind::Invite { id, result })
+        }
+        Report::Goal { pv, name, value } => {
+            let value_cents = match value {
+                None => None,
+                Some(v) if v.is_finite() && (0.0..=1e9).contains(&v) => {
+                    Some((v * 100.0).round() as i64)
+                }
+                Some(_) => return Err(ApiError::bad_request("value: 0 to 1,000,000,000")),
+            };
+            if name.is_empty() || name.len() > 60 {
+                return Err(ApiError::bad_request("name: 1 to 60 characters"));
+            }
+            (pv, None, TrackKind::Goal { name, value_cents })
         }
     };
     if !is_hex(&pv, 16) {

@@ -4,6 +4,7 @@
 //! `web::block`/`spawn_blocking` only.
 
 pub mod backup;
+pub mod campaigns;
 pub mod chat;
 pub mod connection;
 pub mod migrations;

@@ -44,24 +44,8 @@ pub struct Headline {
     pub offline_messages: i64,
     /// Median seconds from a chat's start to its first agent message (answered chats).
     pub median_first_response_seconds: Option<f64>,
-    /// Campaigns with their figures (campaign management comes with the statistics issue's
-    /// second part; until then the list is empty).
-    pub campaigns: Vec<CampaignFigures>,
-}
-
-/// One campaign's figures.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct CampaignFigures {
-    /// Name.
-    pub name: String,
-    /// Visits it started.
-    pub visits: i64,
-    /// Chats in those visits.
-    pub chats: i64,
-    /// Goal conversions.
-    pub conversions: i64,
-    /// Cost in the period.
-    pub cost: f64,
+    /// Campaigns with a visit in the period or running in it, with their figures.
+    pub campaigns: Vec<super::campaigns::CampaignFigures>,
 }
 
 fn count(c: &Connection, sql: &str, p: Period) -> Result<i64> {
@@ -177,7 +161,7 @@ pub fn headline(c: &Connection, p: Period, from: &str, to: &str) -> Result<Headl
         missed_chats,
         offline_messages,
         median_first_response_seconds: median(first_responses),
-        campaigns: Vec::new(),
+        campaigns: super::campaigns::figures(c, p)?,
     })
 }
 
@@ -244,6 +228,8 @@ pub struct Breakdown {
     pub agents: Vec<AgentFigures>,
     /// Chats per department they were asked for.
     pub departments: Vec<DepartmentFigures>,
+    /// The campaigns' figures (as in the headline), for the CSV export.
+    pub campaigns: Vec<super::campaigns::CampaignFigures>,
 }
 
 /// One agent's chats in a period.
@@ -516,6 +502,7 @@ pub fn breakdown(c: &Connection, p: Period) -> Result<Breakdown> {
         )?,
         agents: agent_figures(c, p)?,
         departments: department_figures(c, p)?,
+        campaigns: super::campaigns::figures(c, p)?,
     })
 }
 

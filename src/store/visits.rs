@@ -306,10 +306,15 @@ pub fn visitor_detail(
     }))
 }
 
-/// Links a chat to the visitor who started it.
-pub fn link_conversation(c: &Connection, conversation_id: i64, visitor_id: i64) -> Result<()> {
-    c.prepare_cached("UPDATE conversations SET visitor_id = ?2 WHERE id = ?1")?
-        .execute(params![conversation_id, visitor_id])?;
+/// Links a chat to the visitor who started it and the visit it started in.
+pub fn link_conversation(
+    c: &Connection,
+    conversation_id: i64,
+    visitor_id: i64,
+    visit_id: i64,
+) -> Result<()> {
+    c.prepare_cached("UPDATE conversations SET visitor_id = ?2, visit_id = ?3 WHERE id = ?1")?
+        .execute(params![conversation_id, visitor_id, visit_id])?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod backup;
 mod browser;
 mod browser_statistics;
 mod browser_visitors;
+mod campaigns;
 mod chat;
 mod cli;
 mod config;

@@ -92,7 +92,7 @@ pub enum Command {
     SettingsChanged,
     /// A page view, heartbeat or invitation answer from a visitor's browser.
     Track(TrackEvent, tokio::sync::oneshot::Sender<TrackReply>),
-    /// An admin changed the invitation rules: reload them.
+    /// An admin changed the invitation rules, campaigns or goals: reload them.
     RulesChanged,
     /// Time passed: visitors without a heartbeat leave (sent by the hub itself).
     Sweep,

@@ -57,6 +57,13 @@ pub enum TrackKind {
         /// shown, accepted or dismissed.
         result: &'static str,
     },
+    /// The site reports a goal (`kontor('goal', NAME, VALUE)`).
+    Goal {
+        /// The goal's name.
+        name: String,
+        /// Its value in cents, when the site gave one.
+        value_cents: Option<i64>,
+    },
 }
 
 /// A page view's facts, cleaned by the HTTP layer.
@@ -168,6 +175,8 @@ pub(super) struct Visitors {
     by_chat: HashMap<i64, i64>,
     rules: Vec<Rule>,
     rules_loaded: bool,
+    /// Campaigns and goals, for attribution and conversions.
+    matchers: crate::store::campaigns::Matchers,
     /// Visitors whose frame must go out at the end of the batch.
     dirty: HashSet<i64>,
     left: Vec<i64>,
@@ -185,6 +194,7 @@ impl Visitors {
             by_chat: HashMap::new(),
             rules: Vec::new(),
             rules_loaded: false,
+            matchers: Default::default(),
             dirty: HashSet::new(),
             left: Vec::new(),
         }
@@ -244,6 +254,7 @@ impl Hub {
         self.roll_day(ev.at);
         if !self.visitors.rules_loaded {
             self.visitors.rules = vstore::list_rules(c)?;
+            self.visitors.matchers = crate::store::campaigns::matchers(c)?;
             self.visitors.rules_loaded = true;
         }
         let found = self.find_live(&ev);
@@ -280,6 +291,19 @@ impl Hub {
                         vstore::set_page_seconds(c, p.view_id, secs)?;
                     }
                     vstore::touch_visit(c, l.visit_id, ev.at, l.page_count)?;
+                }
+                Ok(TrackReply::Stored(None))
+            }
+            TrackKind::Goal {
+                ref name,
+                value_cents,
+            } => {
+                let goal = self.visitors.matchers.goal_named(name);
+                if let (Some(id), Some((goal_id, default))) = (found, goal)
+                    && let Some(l) = self.visitors.live.get(&id)
+                {
+                    let value = value_cents.unwrap_or(default);
+                    crate::store::campaigns::convert(c, l.visit_id, goal_id, value, ev.at)?;
                 }
                 Ok(TrackReply::Stored(None))
             }
@@ -405,6 +429,14 @@ impl Hub {
                 ],
             },
         )?;
+        let utm3 = [
+            utm.source.as_str(),
+            utm.medium.as_str(),
+            utm.campaign.as_str(),
+        ];
+        if let Some(campaign) = self.visitors.matchers.campaign_for(utm3, ev.at) {
+            crate::store::campaigns::attribute(c, visit_id, campaign)?;
+        }
         // An earlier visit of the same visitor may still be in memory: replace it.
         if let Some(old) = self.visitors.live.remove(&visitor_id) {
             self.forget(&old);
@@ -540,6 +572,9 @@ impl Hub {
         }
         let page_id = vstore::page_id(c, &view.url, &view.title)?;
         let view_id = vstore::insert_page_view(c, l.visit_id, page_id, ev.at)?;
+        for (goal_id, value) in self.visitors.matchers.goals_for_url(&view.url) {
+            crate::store::campaigns::convert(c, l.visit_id, goal_id, value, ev.at)?;
+        }
         l.pages.push(LivePage {
             pv: ev.pv.clone(),
             view_id,
@@ -727,7 +762,7 @@ impl Hub {
         let Some(l) = self.visitors.live.get_mut(&id) else {
             return Ok(());
         };
-        vstore::link_conversation(c, conversation_id, id)?;
+        vstore::link_conversation(c, conversation_id, id, l.visit_id)?;
         if let Some((old, _)) = l.chat {
             self.visitors.by_chat.remove(&old);
         }
