@@ -1,6 +1,7 @@
 // The Settings section: the tenant's typing preview (admins change it, others read it),
 // canned responses (everyone keeps their own; admins also share them with the team), visitor
-// tracking per website and invitation rules (admins change them, others read them).
+// tracking per website and invitation rules (admins change them, others read them), campaigns
+// and goals (admins only: others do not see them).
 
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
@@ -8,6 +9,7 @@ import { request, session, httpError } from './api.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
 import { RulesEditor } from './rules.js';
+import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -22,7 +24,16 @@ class SettingsView {
     root.classList.add('dash-app', 'settings-app');
     this.tracking = new TrackingBlock();
     this.rules = new RulesEditor();
-    root.replaceChildren(this.buildChat(), this.buildCanned(), this.tracking.el, this.rules.el);
+    this.campaigns = new CampaignsEditor();
+    this.goals = new GoalsEditor();
+    root.replaceChildren(
+      this.buildChat(),
+      this.buildCanned(),
+      this.tracking.el,
+      this.rules.el,
+      this.campaigns.el,
+      this.goals.el,
+    );
     this.start();
   }
 
@@ -36,6 +47,9 @@ class SettingsView {
       // The rule form offers the sites the tracking block loads.
       this.tracking.load().then((sites) => this.rules.setSites(sites)),
       this.rules.load(),
+      // Admins only (the API refuses others): not asked for otherwise.
+      this.campaigns.load(),
+      this.goals.load(),
     ]);
   }
 
@@ -70,6 +84,8 @@ class SettingsView {
   renderRole() {
     this.tracking.setAdmin(this.admin);
     this.rules.setAdmin(this.admin);
+    this.campaigns.setAdmin(this.admin);
+    this.goals.setAdmin(this.admin);
     this.previewWho.hidden = this.admin;
     this.shareField.hidden = !this.admin;
     if (!this.admin) this.share.checked = false;

@@ -1,14 +1,15 @@
 // The Statistics section (admins only): `GET /api/stats` for a period of whole UTC days, shown as
 // headline figures compared with the period before, bar charts with their data as tables, and
-// ranked tables, each with a CSV download (`GET /api/stats.csv`). The period lives in the
-// address (?from=&to=), so a reload or a bookmark shows the same days.
+// ranked tables and the campaigns' results, each with a CSV download (`GET /api/stats.csv`).
+// The period lives in the address (?from=&to=), so a reload or a bookmark shows the same days.
 // Page titles, addresses and browser names come from visitors: they are only set as text.
 
 import { h, srOnly } from './dom.js';
-import { t, lang, formatNumber } from './i18n.js';
+import { t, tn, lang, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
 import { barChart, legend } from './charts.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
+import { formatMoney } from './campaigns.js';
 
 export function mountStatistics(root) {
   return new StatisticsView(root);
@@ -144,7 +145,30 @@ function parseHeadline(raw) {
     const v = raw[f.key];
     hl[f.key] = typeof v === 'number' && Number.isFinite(v) ? v : f.nullable ? null : 0;
   }
+  hl.campaigns = list(raw.campaigns).map(parseCampaignRow);
   return hl;
+}
+
+const numOrNull = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** One campaign's results; the ratios are null where they would divide by zero. */
+function parseCampaignRow(r) {
+  return {
+    campaign_id: Number.isSafeInteger(r.campaign_id) ? r.campaign_id : null,
+    name: str(r.name),
+    channel: str(r.channel),
+    visits: num(r.visits),
+    visitors: num(r.visitors),
+    chats: num(r.chats),
+    conversions: num(r.conversions),
+    conversion_rate: num(r.conversion_rate),
+    revenue: num(r.revenue),
+    cost: num(r.cost),
+    cost_per_visit: numOrNull(r.cost_per_visit),
+    cost_per_chat: numOrNull(r.cost_per_chat),
+    cost_per_conversion: numOrNull(r.cost_per_conversion),
+    roi: numOrNull(r.roi),
+  };
 }
 
 function parseStats(data) {
@@ -458,8 +482,10 @@ class StatisticsView {
     const parts = [this.buildHeadline(data)];
     if (empty) {
       parts.push(h('p', { class: 'panel empty stats-empty', text: t('dashboard.stats.empty') }));
+      // Campaigns running without a single visit still cost: they are shown all the same.
+      if (hl.campaigns.length) parts.push(this.buildCampaigns(data));
     } else {
-      parts.push(this.buildVisitCharts(data), this.buildChatCharts(data), ...this.buildTables(data));
+      parts.push(this.buildVisitCharts(data), this.buildChatCharts(data), this.buildCampaigns(data), ...this.buildTables(data));
     }
     this.body.replaceChildren(...parts);
     this.body.hidden = false;
@@ -829,6 +855,84 @@ class StatisticsView {
     });
   }
 
+  // ----- campaigns -----
+
+  buildCampaigns(data) {
+    const rows = data.headline.campaigns;
+    const prev = data.previous ? data.previous.campaigns : null;
+    const title = t('dashboard.stats.table.campaigns');
+    const headId = 'stats-campaigns-table-title';
+    const none = () => h('span', {}, h('span', { 'aria-hidden': 'true', text: '–' }), srOnly(t('dashboard.stats.no_value')));
+    const count = (key) => ({ key, label: t(`dashboard.stats.col.${key}`), num: true, cell: (r) => formatNumber(r[key]) });
+    const money = (key) => ({
+      key,
+      label: t(`dashboard.stats.col.${key}`),
+      num: true,
+      cell: (r) => (r[key] === null ? none() : formatMoney(r[key])),
+    });
+    const share = (key) => ({
+      key,
+      label: t(`dashboard.stats.col.${key}`),
+      num: true,
+      cell: (r) => (r[key] === null ? none() : percent.format(r[key])),
+    });
+    const columns = [
+      {
+        key: 'campaign',
+        label: t('dashboard.stats.col.campaign'),
+        cell: (r) => r.name || h('span', { class: 'muted', text: t('dashboard.stats.unknown') }),
+      },
+      { key: 'channel', label: t('dashboard.stats.col.channel'), cell: (r) => r.channel || none() },
+      count('visits'),
+      count('visitors'),
+      count('chats'),
+      count('conversions'),
+      share('conversion_rate'),
+      money('revenue'),
+      money('cost'),
+      money('cost_per_visit'),
+      money('cost_per_chat'),
+      money('cost_per_conversion'),
+      share('roi'),
+    ];
+    if (prev) {
+      // The same campaign in the period before (by id): its visits and conversions.
+      const before = new Map(prev.filter((p) => p.campaign_id !== null).map((p) => [p.campaign_id, p]));
+      columns.push({
+        key: 'previous',
+        label: t('dashboard.stats.col.previous'),
+        num: true,
+        cell: (r) => {
+          const p = r.campaign_id === null ? null : before.get(r.campaign_id);
+          if (!p) return none();
+          return h(
+            'span',
+            { class: 'stat-prev-campaign' },
+            h('span', { class: 'stat-prev-visits' }, tn('dashboard.stats.prev_visits', p.visits), srOnly(', ')),
+            h('span', { class: 'stat-prev-conversions', text: tn('dashboard.stats.prev_conversions', p.conversions) }),
+          );
+        },
+      });
+    }
+    return h(
+      'section',
+      { class: 'panel stats-panel', id: 'stats-campaigns', 'aria-labelledby': 'stats-campaigns-title' },
+      h('h2', { id: 'stats-campaigns-title', text: t('dashboard.stats.campaigns_title') }),
+      h(
+        'section',
+        { class: 'stat-block stat-table-block stat-campaigns-block', 'data-block': 'campaigns', 'aria-labelledby': headId },
+        h('div', { class: 'stat-block-head' }, h('h3', { id: headId, text: title }), this.csvLink('campaigns', title)),
+        h(
+          'p',
+          { class: 'hint' },
+          `${t('dashboard.stats.campaigns_hint')} `,
+          h('a', { href: '/app/settings#campaigns-settings', text: t('dashboard.stats.campaigns_manage') }),
+        ),
+        h('div', { class: 'table-wrap' }, dataTable('campaigns', title, columns, rows)),
+      ),
+    );
+  }
+
   rankedBlock({ key, first, countKey, total, extra }, rows) {
     const title = t(`dashboard.stats.table.${key}`);
     const headId = `stats-${key}-title`;
@@ -855,7 +959,7 @@ function dataTable(key, caption, columns, rows) {
     'table',
     { class: 'data-table stat-table', 'data-table': key },
     h('caption', { class: 'vh', text: caption }),
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, text: c.label })))),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, 'data-col': c.key, text: c.label })))),
     h(
       'tbody',
       {},
@@ -865,7 +969,9 @@ function dataTable(key, caption, columns, rows) {
           'tr',
           {},
           columns.map((c, i) =>
-            i === 0 ? h('th', { scope: 'row' }, c.cell(r)) : h('td', { class: c.num ? 'num' : null }, c.cell(r)),
+            i === 0
+              ? h('th', { scope: 'row', 'data-col': c.key }, c.cell(r))
+              : h('td', { class: c.num ? 'num' : null, 'data-col': c.key }, c.cell(r)),
           ),
         ),
       ),
