@@ -83,14 +83,16 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        Command::CheckConfig => {
-            if cli.json {
-                println!("{}", config.display_value());
-            } else {
-                print!("{}", config.to_display_toml());
-            }
-            Ok(())
-        }
+        // Files the configuration names must be usable, not only well-formed.
+        Command::CheckConfig => kontor::http::track::Tracking::new(&config.tracking)
+            .map(|_| {
+                if cli.json {
+                    println!("{}", config.display_value());
+                } else {
+                    print!("{}", config.to_display_toml());
+                }
+            })
+            .map_err(Into::into),
         Command::Backup(
             b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
         ) => cli::run_backup_local(&config, b, cli.json),

@@ -937,6 +937,7 @@ fn countries_come_only_from_the_configured_offline_database() {
 
     // A file that is not a country database stops the start with a clear error.
     std::fs::write(&mmdb, b"not a database").unwrap();
+    assert!(k.fails(&["check-config"]).contains("geoip_db"));
     let started = k.run(&["serve", "--listen", "127.0.0.1:0"]);
     assert!(!started.status.success());
     let err = String::from_utf8_lossy(&started.stderr);
