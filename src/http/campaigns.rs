@@ -3,27 +3,16 @@
 
 use super::State;
 use super::client::Client;
-use super::session::{AgentSession, audit, require_csrf};
+use super::session::{AgentSession, audit, require_admin, require_csrf};
 use crate::clock::now;
 use crate::domain::auth::Session;
-use crate::error::{ApiError, Error};
-use crate::realtime::hub::Command;
+use crate::error::ApiError;
 use crate::store::campaigns::{self as cstore, Campaign, Goal};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 fn admin_only(s: &Session) -> Result<(), ApiError> {
-    if s.agent.role != "admin" {
-        return Err(Error::Forbidden("only admins manage campaigns and goals".into()).into());
-    }
-    Ok(())
-}
-
-async fn reload(state: &State, s: &Session) -> Result<(), ApiError> {
-    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
-        hub.send(Command::RulesChanged);
-    }
-    Ok(())
+    require_admin(s, "manage campaigns and goals")
 }
 
 /// `GET /api/campaigns` (admins).
@@ -56,7 +45,7 @@ pub async fn create(
         "success",
     )
     .await;
-    reload(&state, &s).await?;
+    super::visitors::rules_changed(&state, &s);
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
 
@@ -87,7 +76,7 @@ pub async fn update(
         "success",
     )
     .await;
-    reload(&state, &s).await?;
+    super::visitors::rules_changed(&state, &s);
     Ok(HttpResponse::Ok().json(saved))
 }
 
@@ -115,7 +104,7 @@ pub async fn delete(
         "success",
     )
     .await;
-    reload(&state, &s).await?;
+    super::visitors::rules_changed(&state, &s);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -150,7 +139,7 @@ pub async fn create_goal(
         "success",
     )
     .await;
-    reload(&state, &s).await?;
+    super::visitors::rules_changed(&state, &s);
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
 
@@ -174,7 +163,7 @@ pub async fn update_goal(
         return Err(ApiError::not_found());
     }
     audit(&s, &client, "goal.update", &format!("goal#{id}"), "success").await;
-    reload(&state, &s).await?;
+    super::visitors::rules_changed(&state, &s);
     Ok(HttpResponse::Ok().json(Goal { id, ..goal }))
 }
 
@@ -195,6 +184,6 @@ pub async fn delete_goal(
         return Err(ApiError::not_found());
     }
     audit(&s, &client, "goal.delete", &format!("goal#{id}"), "success").await;
-    reload(&state, &s).await?;
+    super::visitors::rules_changed(&state, &s);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -105,9 +105,7 @@ pub async fn update_settings(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    if s.agent.role != "admin" {
-        return Err(Error::Forbidden("only admins change settings".into()).into());
-    }
+    super::session::require_admin(&s, "change settings")?;
     let v = body.into_inner();
     let uuid = s.tenant.uuid.clone();
     let preview = v.typing_preview;

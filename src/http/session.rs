@@ -130,6 +130,14 @@ pub fn require_csrf(
 }
 
 /// Records that the signed-in agent asked for an object they may not see (answered 404).
+/// Refuses agents who are not admins: "only admins {what}".
+pub fn require_admin(session: &Session, what: &str) -> Result<(), ApiError> {
+    if session.agent.role != "admin" {
+        return Err(Error::Forbidden(format!("only admins {what}")).into());
+    }
+    Ok(())
+}
+
 pub async fn audit_denied(session: &Session, client: &super::client::Client, object: String) {
     audit(session, client, "access", &object, "authz denied").await;
 }

@@ -4,7 +4,7 @@
 
 use super::session::AgentSession;
 use crate::domain::auth::Session;
-use crate::error::{ApiError, Error};
+use crate::error::ApiError;
 use crate::store::stats::{self, Breakdown, DayFigures, Period, Ranked};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -24,10 +24,7 @@ pub struct PeriodQuery {
 }
 
 fn admin_only(s: &Session) -> Result<(), ApiError> {
-    if s.agent.role != "admin" {
-        return Err(Error::Forbidden("only admins see statistics".into()).into());
-    }
-    Ok(())
+    super::session::require_admin(s, "see statistics")
 }
 
 async fn compute(
@@ -79,8 +76,9 @@ fn days(list: &[DayFigures], a: &str, b: &str, c: Option<&str>) -> Value {
         .collect()
 }
 
-/// The breakdowns as the API names them (`docs/http-api.md`, "Statistics").
-fn tables(b: &Breakdown) -> serde_json::Map<String, Value> {
+/// The breakdowns as the API names them (`docs/http-api.md`, "Statistics"), and the
+/// headline's campaigns as a table of their own (for the CSV export).
+fn tables(b: &Breakdown, h: &stats::Headline) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     m.insert(
         "visits_by_day".into(),
@@ -124,7 +122,7 @@ fn tables(b: &Breakdown) -> serde_json::Map<String, Value> {
         m.insert(key.into(), ranked(list, "name", None, "visits"));
     }
     m.insert("agents".into(), json!(b.agents));
-    m.insert("campaigns".into(), json!(b.campaigns));
+    m.insert("campaigns".into(), json!(h.campaigns));
     m.insert("departments".into(), json!(b.departments));
     m
 }
@@ -137,7 +135,7 @@ pub async fn show(
     let s = session.0;
     admin_only(&s)?;
     let (_, headline, previous, b) = compute(&s, &q).await?;
-    let mut body = tables(&b);
+    let mut body = tables(&b, &headline);
     body.insert("headline".into(), json!(headline));
     body.insert("previous".into(), json!(previous));
     Ok(HttpResponse::Ok().json(Value::Object(body)))
@@ -151,8 +149,8 @@ pub async fn csv(
     let s = session.0;
     admin_only(&s)?;
     let name = q.table.clone().unwrap_or_default();
-    let (p, _, _, b) = compute(&s, &q).await?;
-    let all = tables(&b);
+    let (p, headline, _, b) = compute(&s, &q).await?;
+    let all = tables(&b, &headline);
     let Some(table) = all.get(&name) else {
         return Err(ApiError::bad_request(format!(
             "table must be one of: {}",

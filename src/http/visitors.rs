@@ -7,7 +7,7 @@ use super::session::{AgentSession, audit, audit_denied, require_csrf};
 use crate::clock::now;
 use crate::domain::auth::Session;
 use crate::domain::{sites, tenants};
-use crate::error::{ApiError, Error};
+use crate::error::ApiError;
 use crate::realtime::hub::Command;
 use crate::store::SiteTracking;
 use crate::store::system as sstore;
@@ -165,7 +165,7 @@ pub async fn create_rule(
         "success",
     )
     .await;
-    rules_changed(&state, &s).await?;
+    rules_changed(&state, &s);
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
 
@@ -190,7 +190,7 @@ pub async fn update_rule(
         return Err(ApiError::not_found());
     }
     audit(&s, &client, "rule.update", &format!("rule#{id}"), "success").await;
-    rules_changed(&state, &s).await?;
+    rules_changed(&state, &s);
     Ok(HttpResponse::Ok().json(Rule { id, ..rule }))
 }
 
@@ -212,15 +212,12 @@ pub async fn delete_rule(
         return Err(ApiError::not_found());
     }
     audit(&s, &client, "rule.delete", &format!("rule#{id}"), "success").await;
-    rules_changed(&state, &s).await?;
+    rules_changed(&state, &s);
     Ok(HttpResponse::NoContent().finish())
 }
 
 fn admin_only(s: &Session) -> Result<(), ApiError> {
-    if s.agent.role != "admin" {
-        return Err(Error::Forbidden("only admins change this".into()).into());
-    }
-    Ok(())
+    super::session::require_admin(s, "change this")
 }
 
 /// Checks a rule an admin sent: a site of this tenant, a name, a text, sane numbers.
@@ -248,10 +245,10 @@ async fn check_rule(state: &State, s: &Session, mut r: Rule) -> Result<Rule, Api
     Ok(r)
 }
 
-async fn rules_changed(state: &State, s: &Session) -> Result<(), ApiError> {
-    let st = state.clone();
-    let uuid = s.tenant.uuid.clone();
-    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
-    hub.send(Command::RulesChanged);
-    Ok(())
+/// Tells a running hub to read rules, campaigns and goals again (a hub that is not running
+/// reads them when it starts).
+pub(super) fn rules_changed(state: &State, s: &Session) {
+    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
+        hub.send(Command::RulesChanged);
+    }
 }

@@ -228,8 +228,6 @@ pub struct Breakdown {
     pub agents: Vec<AgentFigures>,
     /// Chats per department they were asked for.
     pub departments: Vec<DepartmentFigures>,
-    /// The campaigns' figures (as in the headline), for the CSV export.
-    pub campaigns: Vec<super::campaigns::CampaignFigures>,
 }
 
 /// One agent's chats in a period.
@@ -502,7 +500,6 @@ pub fn breakdown(c: &Connection, p: Period) -> Result<Breakdown> {
         )?,
         agents: agent_figures(c, p)?,
         departments: department_figures(c, p)?,
-        campaigns: super::campaigns::figures(c, p)?,
     })
 }
 

@@ -6,17 +6,7 @@ use crate::common::{Browser, Server, Ws};
 use serde_json::{Value, json};
 
 fn admin(server: &Server, pw: &str, email: &str) -> Browser {
-    let mut b = Browser::new(&server.base);
-    assert_eq!(b.login("acme", email, pw).status, 303);
-    let csrf = b.get("/api/session").json()["csrf"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.headers = vec![
-        ("Origin".into(), server.base.clone()),
-        ("X-CSRF-Token".into(), csrf),
-    ];
-    b
+    Browser::signed_in(&server.base, email, pw)
 }
 
 fn report(server: &Server, site: &str, ua: &str, body: Value) -> Value {

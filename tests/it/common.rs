@@ -415,6 +415,22 @@ impl Browser {
         self.post_form_from(path, Some(&origin), fields)
     }
 
+    /// An agent of `acme` signed in, sending our `Origin` and the session's CSRF token with
+    /// every request (as the dashboard does for writes).
+    pub fn signed_in(base: &str, email: &str, password: &str) -> Browser {
+        let mut b = Browser::new(base);
+        assert_eq!(b.login("acme", email, password).status, 303);
+        let csrf = b.get("/api/session").json()["csrf"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        b.headers = vec![
+            ("Origin".into(), base.to_string()),
+            ("X-CSRF-Token".into(), csrf),
+        ];
+        b
+    }
+
     /// The pre-login CSRF token from the login page.
     pub fn login_token(&mut self) -> String {
         let page = self.get("/login");

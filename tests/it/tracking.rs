@@ -63,17 +63,7 @@ fn visitor_where(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
 }
 
 fn admin_browser(server: &Server, pw: &str) -> Browser {
-    let mut b = Browser::new(&server.base);
-    assert_eq!(b.login("acme", "ann@acme.example", pw).status, 303);
-    let csrf = b.get("/api/session").json()["csrf"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.headers = vec![
-        ("Origin".into(), server.base.clone()),
-        ("X-CSRF-Token".into(), csrf),
-    ];
-    b
+    Browser::signed_in(&server.base, "ann@acme.example", pw)
 }
 
 fn db_query<T: rusqlite::types::FromSql>(k: &Kontor, sql: &str) -> T {
