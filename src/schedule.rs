@@ -1,4 +1,5 @@
-//! Scheduled backups: a daily archive at the configured time (UTC) and a weekly one on the
+//! Scheduled work. Statistics: every few minutes, each tenant's settled days are aggregated
+//! (`store::aggregates`). Backups: a daily archive at the configured time (UTC) and a weekly one on the
 //! configured day, each verified after it is written, older ones rotated away. Archive names
 //! carry the day or week, so a restart never repeats or skips one. The clock is a parameter,
 //! so tests can drive days and weeks.
@@ -164,5 +165,54 @@ pub fn run(
             }
         }
         std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+}
+
+/// How often the statistics job looks for newly settled days.
+const AGGREGATE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Aggregates every tenant's settled days, one day per step; returns the days done.
+/// Holds the store only for one step, so shutdown is never kept waiting by a backlog.
+pub fn aggregate_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
+    let Some(tenants) = store.upgrade().map(|s| s.list_tenants()) else {
+        return 0;
+    };
+    let tenants = match tenants {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "statistics aggregation: listing tenants failed");
+            return 0;
+        }
+    };
+    let mut done = 0;
+    for t in tenants {
+        loop {
+            let Some(store) = store.upgrade() else {
+                return done;
+            };
+            let step = store
+                .tenant_db(&t.uuid)
+                .and_then(|db| db.with(|c| crate::store::aggregates::refresh_one(c, now)));
+            match step {
+                Ok(Some(_)) => done += 1,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(tenant = %t.slug, error = %e, "statistics aggregation failed");
+                    break;
+                }
+            }
+        }
+    }
+    done
+}
+
+/// The statistics job inside `serve`: at start, then every few minutes, until the store is gone.
+pub fn aggregate(store: std::sync::Weak<Store>) {
+    while store.strong_count() > 0 {
+        let days = aggregate_all(&store, crate::clock::now());
+        if days > 0 {
+            tracing::info!(days, "statistics aggregated");
+        }
+        std::thread::sleep(AGGREGATE_EVERY);
     }
 }

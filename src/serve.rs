@@ -146,6 +146,11 @@ fn run(
             config.session.clone(),
             std::time::Duration::from_secs(config.tracking.grace_secs),
         ));
+        let aggregating = Arc::downgrade(&store);
+        std::thread::Builder::new()
+            .name("statistics".into())
+            .spawn(move || crate::schedule::aggregate(aggregating))
+            .map_err(|e| Error::io("starting the statistics job", e))?;
         let backups = Arc::new(crate::schedule::Tracker::default());
         if config.backup.enabled && !demo {
             let (st, cfg, dir, tracker) = (

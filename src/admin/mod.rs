@@ -501,7 +501,7 @@ pub fn execute_with(
             use crate::store::stats;
             let p = stats::period(from.as_deref(), to.as_deref(), crate::clock::now())?;
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
-            let h = db.with(|c| stats::headline(c, p, &p.first_day(), &p.last_day()))?;
+            let h = db.with(|c| stats::headline(c, p, crate::clock::now()))?;
             Ok(Response::Stats(h))
         }
         Request::DepartmentList { tenant } => {

@@ -31,17 +31,14 @@ async fn compute(
     s: &Session,
     q: &PeriodQuery,
 ) -> Result<(Period, stats::Headline, stats::Headline, Breakdown), ApiError> {
-    let p = stats::period(q.from.as_deref(), q.to.as_deref(), crate::clock::now())?;
+    let now = crate::clock::now();
+    let p = stats::period(q.from.as_deref(), q.to.as_deref(), now)?;
     let db = s.tenant.clone();
     Ok(web::block(move || {
         db.with(|c| {
-            let prev = p.previous();
-            Ok((
-                p,
-                stats::headline(c, p, &p.first_day(), &p.last_day())?,
-                stats::headline(c, prev, &prev.first_day(), &prev.last_day())?,
-                stats::breakdown(c, p)?,
-            ))
+            let (headline, breakdown) = stats::report(c, p, now)?;
+            let previous = stats::headline(c, p.previous(), now)?;
+            Ok((p, headline, previous, breakdown))
         })
     })
     .await??)

@@ -1,11 +1,13 @@
 //! Advertising campaigns and goals: what admins define, which campaign started a visit, the
 //! goals a visit reached, and each campaign's figures over a period.
 
+use super::aggregates::CampaignDay;
 use super::stats::{Period, day_of, day_start};
 use crate::domain::tracking::glob;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A campaign as the API shows and takes it (money in the tenant's currency).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -413,8 +415,12 @@ pub struct CampaignFigures {
 
 /// Every campaign with a visit in the period or running in it. The total cost is spread evenly
 /// over the campaign's days (an open campaign's over the days up to the period's end); the
-/// cost per visit counts the period's visits.
-pub fn figures(c: &Connection, p: Period) -> Result<Vec<CampaignFigures>> {
+/// cost per visit counts the period's visits. `counts` are the period's aggregated figures.
+pub fn figures(
+    c: &Connection,
+    p: Period,
+    counts: &BTreeMap<i64, CampaignDay>,
+) -> Result<Vec<CampaignFigures>> {
     let mut out = Vec::new();
     let mut stmt = c.prepare(
         "SELECT id, name, channel, starts_on, ends_on, cost_cents, cost_per_visit_cents
@@ -436,31 +442,10 @@ pub fn figures(c: &Connection, p: Period) -> Result<Vec<CampaignFigures>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     for (id, name, channel, starts, ends, cost_cents, per_visit_cents) in rows {
-        let q = |sql: &str| -> Result<i64> {
-            Ok(c.query_row(sql, params![id, p.start, p.end], |r| {
-                r.get::<_, Option<i64>>(0)
-            })?
-            .unwrap_or(0))
-        };
-        const V: &str =
-            "SELECT id FROM visits WHERE campaign_id = ?1 AND started_at >= ?2 AND started_at < ?3";
-        let visits = q(&format!("SELECT count(*) FROM ({V})"))?;
-        let visitors = q(
-            "SELECT count(DISTINCT visitor_id) FROM visits WHERE campaign_id = ?1
-             AND started_at >= ?2 AND started_at < ?3",
-        )?;
-        let chats = q(&format!(
-            "SELECT count(*) FROM conversations WHERE visit_id IN ({V})"
-        ))?;
-        let conversions = q(&format!(
-            "SELECT count(*) FROM conversions WHERE visit_id IN ({V})"
-        ))?;
-        let converted = q(&format!(
-            "SELECT count(DISTINCT visit_id) FROM conversions WHERE visit_id IN ({V})"
-        ))?;
-        let revenue_cents = q(&format!(
-            "SELECT sum(value_cents) FROM conversions WHERE visit_id IN ({V})"
-        ))?;
+        let k = counts.get(&id).cloned().unwrap_or_default();
+        let (visits, chats, conversions) = (k.visits as i64, k.chats as i64, k.conversions as i64);
+        let (visitors, converted) = (k.visitors.estimate() as i64, k.converted as i64);
+        let revenue_cents = k.revenue_cents;
         let last = ends
             .map(|e| e + 86_400)
             .unwrap_or(p.end)

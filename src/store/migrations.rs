@@ -22,6 +22,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/005_visitors.sql"),
     include_str!("migrations/tenant/006_client_ids_in_memory.sql"),
     include_str!("migrations/tenant/007_campaigns.sql"),
+    include_str!("migrations/tenant/008_stat_days.sql"),
 ];
 
 /// The number of migrations applied to a database.

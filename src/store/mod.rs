@@ -3,6 +3,7 @@
 //! Every function here is plain synchronous rusqlite; async code reaches it through
 //! `web::block`/`spawn_blocking` only.
 
+pub mod aggregates;
 pub mod backup;
 pub mod campaigns;
 pub mod chat;

@@ -1,10 +1,12 @@
-//! Headline statistics of a tenant over a period, computed from the raw visits, page views,
-//! chats and offline messages (`docs/statistics.md` defines each figure). Periods are whole
-//! UTC days, `from` and `to` included.
+//! Statistics of a tenant over a period: the headline figures and the breakdowns, from the
+//! daily aggregates (`super::aggregates`) merged over the period (`docs/statistics.md` defines
+//! each figure). Periods are whole UTC days, `from` and `to` included.
 
+use super::aggregates::{self, Figures};
 use crate::error::Result;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A period in unix seconds: `start` included, `end` excluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,125 +46,58 @@ pub struct Headline {
     pub offline_messages: i64,
     /// Median seconds from a chat's start to its first agent message (answered chats).
     pub median_first_response_seconds: Option<f64>,
+    /// 90th percentile of the same.
+    pub p90_first_response_seconds: Option<f64>,
+    /// Median seconds from a chat's start to its end (ended chats).
+    pub median_chat_seconds: Option<f64>,
+    /// Visits started in the period in which a chat was started.
+    pub visits_with_chat: i64,
+    /// Those of them that reached a goal.
+    pub chat_conversions: i64,
+    /// `chat_conversions / visits_with_chat`.
+    pub chat_conversion_rate: f64,
     /// Campaigns with a visit in the period or running in it, with their figures.
     pub campaigns: Vec<super::campaigns::CampaignFigures>,
 }
 
-fn count(c: &Connection, sql: &str, p: Period) -> Result<i64> {
-    Ok(c.query_row(sql, params![p.start, p.end], |r| r.get(0))?)
+/// The headline figures of `p` at `now` (stored aggregates merged with today's raw events).
+pub fn headline(c: &Connection, p: Period, now: i64) -> Result<Headline> {
+    let all = aggregates::collect(c, p.start, p.end, now)?;
+    headline_of(c, p, &all.total)
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-fn column(c: &Connection, sql: &str, p: Period) -> Result<Vec<f64>> {
-    let mut stmt = c.prepare(sql)?;
-    let v = stmt
-        .query_map(params![p.start, p.end], |r| r.get::<_, i64>(0))?
-        .map(|x| x.map(|n| n as f64))
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(v)
-}
-
-/// The headline figures of `p`; `from` and `to` are the days as the caller named them.
-pub fn headline(c: &Connection, p: Period, from: &str, to: &str) -> Result<Headline> {
-    const IN_VISITS: &str = "started_at >= ?1 AND started_at < ?2";
-    let visits = count(
-        c,
-        &format!("SELECT count(*) FROM visits WHERE {IN_VISITS}"),
-        p,
-    )?;
-    let visitors = count(
-        c,
-        &format!("SELECT count(DISTINCT visitor_id) FROM visits WHERE {IN_VISITS}"),
-        p,
-    )?;
-    let page_views = count(
-        c,
-        "SELECT count(*) FROM page_views WHERE at >= ?1 AND at < ?2",
-        p,
-    )?;
-    let views_of_visits = count(
-        c,
-        &format!(
-            "SELECT count(*) FROM page_views WHERE visit_id IN (SELECT id FROM visits WHERE {IN_VISITS})"
-        ),
-        p,
-    )?;
-    let bounces = count(
-        c,
-        &format!(
-            "SELECT count(*) FROM visits v WHERE {IN_VISITS}
-             AND (SELECT count(*) FROM page_views pv WHERE pv.visit_id = v.id) = 1"
-        ),
-        p,
-    )?;
-    let durations = column(
-        c,
-        &format!("SELECT last_seen - started_at FROM visits WHERE {IN_VISITS}"),
-        p,
-    )?;
-    const IN_CHATS: &str = "created_at >= ?1 AND created_at < ?2";
-    let chats = count(
-        c,
-        &format!("SELECT count(*) FROM conversations WHERE {IN_CHATS}"),
-        p,
-    )?;
-    let accepted_chats = count(
-        c,
-        &format!("SELECT count(*) FROM conversations WHERE {IN_CHATS} AND accepted_at IS NOT NULL"),
-        p,
-    )?;
-    let missed_chats = count(
-        c,
-        &format!(
-            "SELECT count(*) FROM conversations WHERE {IN_CHATS} AND accepted_at IS NULL
-             AND status = 'closed'"
-        ),
-        p,
-    )?;
-    let offline_messages = count(
-        c,
-        "SELECT count(*) FROM offline_messages WHERE created_at >= ?1 AND created_at < ?2",
-        p,
-    )?;
-    let first_responses = column(
-        c,
-        &format!(
-            "SELECT (SELECT min(m.created_at) FROM messages m
-                     WHERE m.conversation_id = k.id AND m.author = 'agent') - k.created_at
-             FROM conversations k WHERE {IN_CHATS}
-             AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = k.id AND m.author = 'agent')"
-        ),
-        p,
-    )?;
-    let ratio = |a: i64, b: i64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+fn headline_of(c: &Connection, p: Period, f: &Figures) -> Result<Headline> {
     Ok(Headline {
-        from: from.into(),
-        to: to.into(),
-        visitors,
-        visits,
-        page_views,
-        pages_per_visit: ratio(views_of_visits, visits),
-        bounce_rate: ratio(bounces, visits),
-        median_visit_seconds: median(durations).unwrap_or(0.0),
-        chats,
-        accepted_chats,
-        missed_chats,
-        offline_messages,
-        median_first_response_seconds: median(first_responses),
-        campaigns: super::campaigns::figures(c, p)?,
+        from: p.first_day(),
+        to: p.last_day(),
+        visitors: f.visitors.estimate() as i64,
+        visits: f.visits as i64,
+        page_views: f.page_views as i64,
+        pages_per_visit: ratio(f.views_of_visits, f.visits),
+        bounce_rate: ratio(f.bounces, f.visits),
+        median_visit_seconds: f.visit_seconds.median().unwrap_or(0.0),
+        chats: f.chats as i64,
+        accepted_chats: f.accepted as i64,
+        missed_chats: f.missed as i64,
+        offline_messages: f.offline_messages as i64,
+        median_first_response_seconds: f.first_response.median(),
+        p90_first_response_seconds: f.first_response.p90(),
+        median_chat_seconds: f.chat_seconds.median(),
+        visits_with_chat: f.visits_with_chat as i64,
+        chat_conversions: f.chat_conversions as i64,
+        chat_conversion_rate: ratio(f.chat_conversions, f.visits_with_chat),
+        campaigns: super::campaigns::figures(c, p, &f.campaigns)?,
     })
+}
+
+/// The headline and the breakdowns of `p` at `now`, from one pass over the days.
+pub fn report(c: &Connection, p: Period, now: i64) -> Result<(Headline, Breakdown)> {
+    let all = aggregates::collect(c, p.start, p.end, now)?;
+    Ok((headline_of(c, p, &all.total)?, breakdown_of(c, &all)?))
 }
 
 /// A row of a ranked list: a page, a source or a browser with its count.
@@ -262,244 +197,130 @@ pub struct DepartmentFigures {
     pub missed: i64,
 }
 
-fn agent_figures(c: &Connection, p: Period) -> Result<Vec<AgentFigures>> {
-    let mut stmt = c.prepare(
-        "SELECT k.agent_id, a.display_name, count(*), avg(k.rating), count(k.rating)
-         FROM conversations k JOIN agents a ON a.id = k.agent_id
-         WHERE k.created_at >= ?1 AND k.created_at < ?2 AND k.agent_id IS NOT NULL
-         GROUP BY k.agent_id ORDER BY 3 DESC, 2",
-    )?;
-    let rows: Vec<(i64, String, i64, Option<f64>, i64)> = stmt
-        .query_map(params![p.start, p.end], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+/// How long ranked lists are.
+const TOP: usize = 20;
+
+/// The `TOP` largest counts of `map`, named by `name` (which may look names up), ties by name.
+fn top<K>(
+    map: &BTreeMap<K, u64>,
+    limit: usize,
+    mut name: impl FnMut(&K) -> Result<(String, String)>,
+) -> Result<Vec<Ranked>> {
+    let mut counts: Vec<u64> = map.values().copied().collect();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    // Only keys that can make the list get their names looked up.
+    let threshold = counts.get(limit.saturating_sub(1)).copied().unwrap_or(0);
     let mut out = Vec::new();
-    for (agent_id, name, chats, rating, ratings) in rows {
-        let mut stmt = c.prepare_cached(
-            "SELECT (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = k.id
-                     AND m.author = 'agent' AND m.agent_id = ?3) - k.created_at
-             FROM conversations k
-             WHERE k.created_at >= ?1 AND k.created_at < ?2 AND k.agent_id = ?3
-             AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = k.id
-                         AND m.author = 'agent' AND m.agent_id = ?3)",
-        )?;
-        let firsts: Vec<f64> = stmt
-            .query_map(params![p.start, p.end, agent_id], |r| r.get::<_, i64>(0))?
-            .map(|x| x.map(|n| n as f64))
-            .collect::<rusqlite::Result<_>>()?;
+    for (k, &count) in map {
+        if count >= threshold && count > 0 {
+            let (name, extra) = name(k)?;
+            out.push(Ranked {
+                name,
+                extra,
+                count: count as i64,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    out.truncate(limit);
+    Ok(out)
+}
+
+fn plain(k: &str) -> Result<(String, String)> {
+    Ok((k.to_string(), String::new()))
+}
+
+fn pages(c: &Connection, map: &BTreeMap<i64, u64>) -> Result<Vec<Ranked>> {
+    let mut stmt = c.prepare_cached("SELECT url, title FROM pages WHERE id = ?1")?;
+    top(map, TOP, |id| {
+        Ok(stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or_else(|| (format!("#{id}"), String::new())))
+    })
+}
+
+fn agent_figures(c: &Connection, f: &Figures) -> Result<Vec<AgentFigures>> {
+    let mut stmt = c.prepare_cached("SELECT display_name FROM agents WHERE id = ?1")?;
+    let mut out = Vec::new();
+    for (&agent_id, a) in &f.agents {
+        let name: Option<String> = stmt.query_row([agent_id], |r| r.get(0)).optional()?;
         out.push(AgentFigures {
             agent_id,
-            name,
-            chats,
-            median_first_response_seconds: median(firsts),
-            rating,
-            ratings,
+            name: name.unwrap_or_else(|| format!("#{agent_id}")),
+            chats: a.chats as i64,
+            median_first_response_seconds: a.first_response.median(),
+            rating: (a.ratings > 0).then(|| a.rating_sum as f64 / a.ratings as f64),
+            ratings: a.ratings as i64,
         });
     }
+    out.sort_by(|a, b| b.chats.cmp(&a.chats).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
 }
 
-fn department_figures(c: &Connection, p: Period) -> Result<Vec<DepartmentFigures>> {
-    let mut stmt = c.prepare(
-        "SELECT d.id, d.name, count(*), sum(k.accepted_at IS NOT NULL),
-                sum(k.accepted_at IS NULL AND k.status = 'closed')
-         FROM conversations k JOIN departments d ON d.id = k.department_id
-         WHERE k.created_at >= ?1 AND k.created_at < ?2
-         GROUP BY d.id ORDER BY 3 DESC, 2",
-    )?;
-    let rows = stmt
-        .query_map(params![p.start, p.end], |r| {
-            Ok(DepartmentFigures {
-                department_id: r.get(0)?,
-                name: r.get(1)?,
-                chats: r.get(2)?,
-                accepted: r.get(3)?,
-                missed: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// How long ranked lists are.
-const TOP: i64 = 20;
-
-fn ranked(c: &Connection, sql: &str, p: Period) -> Result<Vec<Ranked>> {
-    let mut stmt = c.prepare(sql)?;
-    let rows = stmt
-        .query_map(params![p.start, p.end, TOP], |r| {
-            Ok(Ranked {
-                name: r.get(0)?,
-                extra: r.get(1)?,
-                count: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// Counts per bucket: `sql` yields (bucket, count) rows.
-fn buckets<const N: usize>(c: &Connection, sql: &str, p: Period) -> Result<[i64; N]> {
-    let mut out = [0i64; N];
-    let mut stmt = c.prepare(sql)?;
-    let rows = stmt.query_map(params![p.start, p.end], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    for row in rows {
-        let (b, n) = row?;
-        if let Some(slot) = usize::try_from(b).ok().and_then(|b| out.get_mut(b)) {
-            *slot += n;
-        }
+fn department_figures(c: &Connection, f: &Figures) -> Result<Vec<DepartmentFigures>> {
+    let mut stmt = c.prepare_cached("SELECT name FROM departments WHERE id = ?1")?;
+    let mut out = Vec::new();
+    for (&department_id, [chats, accepted, missed]) in &f.departments {
+        let name: Option<String> = stmt.query_row([department_id], |r| r.get(0)).optional()?;
+        out.push(DepartmentFigures {
+            department_id,
+            name: name.unwrap_or_else(|| format!("#{department_id}")),
+            chats: *chats as i64,
+            accepted: *accepted as i64,
+            missed: *missed as i64,
+        });
     }
+    out.sort_by(|a, b| b.chats.cmp(&a.chats).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
 }
 
-/// Per day of the period: `sql` yields (day index, a, b, c) rows.
-fn per_day(c: &Connection, sql: &str, p: Period) -> Result<Vec<DayFigures>> {
-    let days = ((p.end - p.start) / 86_400).max(0) as usize;
-    let mut out: Vec<DayFigures> = (0..days)
-        .map(|i| DayFigures {
-            day: day_of(p.start + i as i64 * 86_400),
-            a: 0,
-            b: 0,
+/// The breakdowns of collected days (`docs/statistics.md`).
+fn breakdown_of(c: &Connection, all: &aggregates::Collected) -> Result<Breakdown> {
+    let f = &all.total;
+    let mut visits_by_weekday = [0i64; 7];
+    let mut chats_by_weekday = [0i64; 7];
+    let mut visits_by_day = Vec::new();
+    let mut chats_by_day = Vec::new();
+    for (day, n) in &all.days {
+        // 1970-01-01 was a Thursday: (day + 3) % 7 counts from Monday.
+        let weekday = (day.div_euclid(86_400) + 3).rem_euclid(7) as usize;
+        visits_by_weekday[weekday] += n.visits as i64;
+        chats_by_weekday[weekday] += n.chats as i64;
+        visits_by_day.push(DayFigures {
+            day: day_of(*day),
+            a: n.visits as i64,
+            b: n.page_views as i64,
             c: 0,
-        })
-        .collect();
-    let mut stmt = c.prepare(sql)?;
-    let rows = stmt.query_map(params![p.start, p.end], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
-    for row in rows {
-        let (d, a, b, cc) = row?;
-        if let Some(slot) = usize::try_from(d).ok().and_then(|d| out.get_mut(d)) {
-            slot.a += a;
-            slot.b += b;
-            slot.c += cc;
-        }
+        });
+        chats_by_day.push(DayFigures {
+            day: day_of(*day),
+            a: n.chats as i64,
+            b: n.accepted as i64,
+            c: n.missed as i64,
+        });
     }
-    Ok(out)
-}
-
-/// The breakdowns of a period (`docs/statistics.md`).
-pub fn breakdown(c: &Connection, p: Period) -> Result<Breakdown> {
-    const IN_VISITS: &str = "started_at >= ?1 AND started_at < ?2";
-    const IN_CHATS: &str = "created_at >= ?1 AND created_at < ?2";
-    let mut visits_by_day = per_day(
-        c,
-        &format!(
-            "SELECT (started_at - ?1) / 86400, count(*), 0, 0 FROM visits WHERE {IN_VISITS} GROUP BY 1"
-        ),
-        p,
-    )?;
-    let views_by_day = per_day(
-        c,
-        "SELECT (at - ?1) / 86400, 0, count(*), 0 FROM page_views WHERE at >= ?1 AND at < ?2 GROUP BY 1",
-        p,
-    )?;
-    for (d, v) in visits_by_day.iter_mut().zip(views_by_day) {
-        d.b = v.b;
-    }
-    let chats_by_day = per_day(
-        c,
-        &format!(
-            "SELECT (created_at - ?1) / 86400, count(*), sum(accepted_at IS NOT NULL),
-                    sum(accepted_at IS NULL AND status = 'closed')
-             FROM conversations WHERE {IN_CHATS} GROUP BY 1"
-        ),
-        p,
-    )?;
-    // 1970-01-01 was a Thursday: (day + 3) % 7 counts from Monday.
-    let hour = |col: &str, table: &str, cond: &str| {
-        format!("SELECT ({col} % 86400) / 3600, count(*) FROM {table} WHERE {cond} GROUP BY 1")
-    };
-    let weekday = |col: &str, table: &str, cond: &str| {
-        format!("SELECT ({col} / 86400 + 3) % 7, count(*) FROM {table} WHERE {cond} GROUP BY 1")
-    };
-    let page_list = |which: &str| {
-        format!(
-            "SELECT p.url, p.title, count(*) FROM visits vi
-             JOIN page_views v ON v.id = (SELECT {which}(id) FROM page_views WHERE visit_id = vi.id)
-             JOIN pages p ON p.id = v.page_id
-             WHERE vi.started_at >= ?1 AND vi.started_at < ?2
-             GROUP BY p.id ORDER BY 3 DESC, p.url LIMIT ?3"
-        )
-    };
-    let by = |col: &str| {
-        format!(
-            "SELECT {col}, '', count(*) FROM visits WHERE {IN_VISITS} AND ?3 > 0
-             GROUP BY {col} ORDER BY 3 DESC, 1 LIMIT ?3"
-        )
-    };
-    // Hosts are taken from the stored referrer addresses.
-    let mut hosts: std::collections::BTreeMap<(String, String), i64> = Default::default();
-    {
-        let mut stmt = c.prepare(&format!(
-            "SELECT referrer, referrer_kind, count(*) FROM visits
-             WHERE {IN_VISITS} AND referrer_kind <> 'direct' GROUP BY 1, 2"
-        ))?;
-        let rows = stmt.query_map(params![p.start, p.end], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (url, kind, n) = row?;
-            let host = crate::domain::tracking::host_of(&url).unwrap_or_default();
-            *hosts.entry((host, kind)).or_insert(0) += n;
-        }
-    }
-    let mut referrer_hosts: Vec<Ranked> = hosts
-        .into_iter()
-        .map(|((name, extra), count)| Ranked { name, extra, count })
-        .collect();
-    referrer_hosts.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
-    referrer_hosts.truncate(TOP as usize);
+    let hours = |h: &[u64; 24]| h.map(|n| n as i64);
+    let host = |k: &(String, String)| Ok(k.clone());
     Ok(Breakdown {
         visits_by_day,
         chats_by_day,
-        visits_by_hour: buckets(c, &hour("started_at", "visits", IN_VISITS), p)?,
-        visits_by_weekday: buckets(c, &weekday("started_at", "visits", IN_VISITS), p)?,
-        chats_by_hour: buckets(c, &hour("created_at", "conversations", IN_CHATS), p)?,
-        chats_by_weekday: buckets(c, &weekday("created_at", "conversations", IN_CHATS), p)?,
-        top_pages: ranked(
-            c,
-            "SELECT p.url, p.title, count(*) FROM page_views v JOIN pages p ON p.id = v.page_id
-             WHERE v.at >= ?1 AND v.at < ?2 GROUP BY v.page_id ORDER BY 3 DESC, p.url LIMIT ?3",
-            p,
-        )?,
-        entry_pages: ranked(c, &page_list("min"), p)?,
-        exit_pages: ranked(c, &page_list("max"), p)?,
-        referrers: ranked(
-            c,
-            &format!(
-                "SELECT referrer_kind, '', count(*) FROM visits WHERE {IN_VISITS} AND ?3 > 0
-                 GROUP BY 1 ORDER BY 3 DESC, 1"
-            ),
-            p,
-        )?,
-        referrer_hosts,
-        browsers: ranked(c, &by("browser"), p)?,
-        os: ranked(c, &by("os"), p)?,
-        devices: ranked(c, &by("device"), p)?,
-        languages: ranked(c, &by("lang"), p)?,
-        countries: ranked(
-            c,
-            &format!(
-                "SELECT country, '', count(*) FROM visits WHERE {IN_VISITS} AND country <> ''
-                 AND ?3 > 0 GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT ?3"
-            ),
-            p,
-        )?,
-        agents: agent_figures(c, p)?,
-        departments: department_figures(c, p)?,
+        visits_by_hour: hours(&f.visits_by_hour),
+        visits_by_weekday,
+        chats_by_hour: hours(&f.chats_by_hour),
+        chats_by_weekday,
+        top_pages: pages(c, &f.pages)?,
+        entry_pages: pages(c, &f.entry_pages)?,
+        exit_pages: pages(c, &f.exit_pages)?,
+        referrers: top(&f.referrers, usize::MAX, |k| plain(k))?,
+        referrer_hosts: top(&f.referrer_hosts, TOP, host)?,
+        browsers: top(&f.browsers, TOP, |k| plain(k))?,
+        os: top(&f.os, TOP, |k| plain(k))?,
+        devices: top(&f.devices, TOP, |k| plain(k))?,
+        languages: top(&f.languages, TOP, |k| plain(k))?,
+        countries: top(&f.countries, TOP, |k| plain(k))?,
+        agents: agent_figures(c, f)?,
+        departments: department_figures(c, f)?,
     })
 }
 
@@ -582,12 +403,5 @@ mod tests {
         assert_eq!(day_start("2026-13-01"), None);
         assert_eq!(day_start("yesterday"), None);
         assert_eq!(day_of(86_400 * 2 - 1), "1970-01-02");
-    }
-
-    #[test]
-    fn medians() {
-        assert_eq!(median(vec![]), None);
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
     }
 }

@@ -3,6 +3,7 @@
 mod common;
 mod webdriver;
 
+mod aggregates;
 mod backup;
 mod browser;
 mod browser_statistics;

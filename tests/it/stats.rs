@@ -76,7 +76,12 @@ pub fn fixture() -> (Kontor, String) {
             "UPDATE conversations SET rating = 4 WHERE id = 1;
              UPDATE conversations SET rating = 5 WHERE id = 5;
              INSERT INTO departments (id, name) VALUES (1, 'Sales');
-             UPDATE conversations SET department_id = 1 WHERE id = 2;",
+             UPDATE conversations SET department_id = 1 WHERE id = 2;
+             -- 1 ran 240 s and started in visit A, which reached a goal; 2 ended after 60 s.
+             UPDATE conversations SET closed_at = created_at + 240, visit_id = 1 WHERE id = 1;
+             UPDATE conversations SET closed_at = created_at + 60 WHERE id = 2;
+             INSERT INTO goals (id, name, created_at) VALUES (1, 'contact form', 0);
+             INSERT INTO conversions (visit_id, goal_id, value_cents, at) VALUES (1, 1, 0, 0);",
         )?;
         for (id, at) in [(1, D + 3 * H), (2, D + 47 * H), (3, D + 48 * H)] {
             c.execute(
@@ -118,6 +123,11 @@ fn stats_match_hand_computed_figures() {
             "missed_chats": 1,        // 2
             "offline_messages": 2,    // the first two
             "median_first_response_seconds": 75.0, // of 120 and 30
+            "p90_first_response_seconds": 120.0,   // nearest rank 2 of 2
+            "median_chat_seconds": 150.0,          // of 240 and 60 (3 and 5 have not ended)
+            "visits_with_chat": 1,                 // A
+            "chat_conversions": 1,                 // A reached a goal
+            "chat_conversion_rate": 1.0,
             "campaigns": [],
         })
     );
@@ -202,6 +212,27 @@ fn the_statistics_api_breaks_the_period_down_and_exports_safe_csv() {
     let v = r.json();
     assert_eq!(v["headline"]["visits"], 3);
     assert_eq!(v["previous"]["from"], "2026-01-13");
+    // The server's statistics job aggregates the settled days at start; the answer stays.
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while db
+        .with(|c| kontor::store::aggregates::aggregated_through(c))
+        .unwrap()
+        .is_none_or(|t| t < D + 3 * 24 * H)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the days were aggregated"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        db.with(|c| kontor::store::aggregates::stored_day(c, D))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(b.get("/api/stats?from=2026-01-15&to=2026-01-16").json(), v);
     assert_eq!(
         v["previous"]["chats"], 1,
         "chat 4 was in the two days before"
