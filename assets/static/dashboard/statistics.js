@@ -209,6 +209,9 @@ const FIGURES = [
   { key: 'missed_chats', group: 'chats', kind: 'count', better: 'down' },
   { key: 'offline_messages', group: 'chats', kind: 'count', better: null },
   { key: 'median_first_response_seconds', group: 'chats', kind: 'duration', better: 'down', nullable: true },
+  { key: 'p90_first_response_seconds', group: 'chats', kind: 'duration', better: 'down', nullable: true },
+  { key: 'median_chat_seconds', group: 'chats', kind: 'duration', better: null, nullable: true },
+  { key: 'chat_conversion_rate', group: 'chats', kind: 'share', better: 'up' },
 ];
 
 /** A figure's value as text (no value: a dash). */
