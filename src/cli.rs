@@ -61,6 +61,9 @@ pub enum Command {
     /// Encrypted backups: create (online), verify, restore, list
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// The tenant's tamper-evident audit trail: verify the hash chain, list entries
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Headline statistics of a tenant: visitors, visits, page views, chats (default: the
     /// last 30 days, UTC)
     Stats {
@@ -120,6 +123,27 @@ pub enum BackupCmd {
         /// Backup key file
         #[arg(long, value_name = "FILE")]
         backup_key: Option<PathBuf>,
+    },
+}
+
+/// `kontor audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Recompute the hash chain; exits non-zero if any entry was changed, inserted or removed
+    Verify {
+        /// Tenant slug
+        tenant: String,
+    },
+    /// The newest entries
+    List {
+        /// Tenant slug
+        tenant: String,
+        /// How many (at most 500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only actions starting with this, e.g. login
+        #[arg(long)]
+        action: Option<String>,
     },
 }
 
@@ -400,6 +424,18 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Department(DepartmentCmd::List { tenant }) => Request::DepartmentList {
             tenant: tenant.clone(),
         },
+        Command::Audit(AuditCmd::Verify { tenant }) => Request::AuditVerify {
+            tenant: tenant.clone(),
+        },
+        Command::Audit(AuditCmd::List {
+            tenant,
+            limit,
+            action,
+        }) => Request::AuditList {
+            tenant: tenant.clone(),
+            limit: Some(*limit),
+            action: action.clone(),
+        },
         Command::Stats { tenant, from, to } => Request::Stats {
             tenant: tenant.clone(),
             from: from.clone(),
@@ -499,6 +535,7 @@ pub fn print_response(res: &Response, json: bool) {
             Response::TenantDetails(t) => serde_json::to_value(t),
             Response::Site(s) => serde_json::to_value(s),
             Response::Stats(h) => serde_json::to_value(h),
+            Response::Report { value, .. } => Ok(value.clone()),
             other => serde_json::to_value(other),
         }
         .unwrap_or_default();
@@ -509,6 +546,7 @@ pub fn print_response(res: &Response, json: bool) {
         return;
     }
     match res {
+        Response::Report { lines, .. } => lines.iter().for_each(|l| println!("{l}")),
         Response::Pong { version } => println!("kontor {version} is running"),
         Response::Tenant(t) => println!("tenant {} ({}), id {}", t.slug, t.name, t.uuid),
         Response::TenantDetails(d) => {

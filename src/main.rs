@@ -97,9 +97,18 @@ fn main() -> ExitCode {
             b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
         ) => cli::run_backup_local(&config, b, cli.json),
         other => cli::admin_request(&config, other).and_then(|req| match req {
-            Some(req) => {
-                cli::run_admin(&config, req).map(|res| cli::print_response(&res, cli.json))
-            }
+            Some(req) => cli::run_admin(&config, req).and_then(|res| {
+                cli::print_response(&res, cli.json);
+                match res {
+                    kontor::admin::Response::Report { ok: false, .. } => {
+                        Err(kontor::admin::Failure {
+                            code: "check_failed".into(),
+                            message: "the check failed (see above)".into(),
+                        })
+                    }
+                    _ => Ok(()),
+                }
+            }),
             None => Err(kontor::admin::Failure {
                 code: "internal_error".into(),
                 message: "this command is not an admin request".into(),

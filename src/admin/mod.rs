@@ -97,6 +97,22 @@ pub enum Request {
         /// Tenant slug.
         tenant: String,
     },
+    /// `audit verify`
+    AuditVerify {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// `audit list`
+    AuditList {
+        /// Tenant slug.
+        tenant: String,
+        /// At most this many, newest first.
+        #[serde(default)]
+        limit: Option<u32>,
+        /// Only actions starting with this.
+        #[serde(default)]
+        action: Option<String>,
+    },
     /// `site add`
     SiteAdd {
         /// Tenant slug.
@@ -283,6 +299,16 @@ pub enum Response {
     },
     /// Headline statistics.
     Stats(crate::store::stats::Headline),
+    /// A check or a listing: the machine-readable value, the lines a person reads, and
+    /// whether it passed (a failed check exits non-zero).
+    Report {
+        /// For `--json`.
+        value: serde_json::Value,
+        /// For people.
+        lines: Vec<String>,
+        /// Passed.
+        ok: bool,
+    },
     /// Departments.
     Departments {
         /// The list.
@@ -353,6 +379,14 @@ pub fn execute_with(
             let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
             let key = backup::backup_key(&key_path, true)?;
             let created = backup::create(store, &key, tenant.as_deref(), &out, progress)?;
+            let name = created
+                .file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
+            for slug in &created.tenants {
+                tenant_audit(store, slug, "backup.create", &name);
+            }
             store.system(|c| {
                 sstore::log_operator(
                     c,
@@ -381,6 +415,10 @@ pub fn execute_with(
                     tracing::info!("restore: {line}");
                 },
             )?;
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            for slug in &tenants {
+                tenant_audit(store, slug, "backup.restore", &name);
+            }
             Ok(Response::BackupRestored { tenants })
         }
         Request::Ping => Ok(Response::Pong {
@@ -504,6 +542,54 @@ pub fn execute_with(
             let h = db.with(|c| stats::headline(c, p, crate::clock::now()))?;
             Ok(Response::Stats(h))
         }
+        Request::AuditVerify { tenant } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let v = db.with(|c| crate::store::audit::verify(c))?;
+            let mut lines = vec![match &v.problem {
+                None => format!("audit trail of {tenant}: intact, {} entries", v.entries),
+                Some(p) => format!("audit trail of {tenant}: BROKEN: {p}"),
+            }];
+            lines.push(format!("head: {} (keep it to compare later)", v.head));
+            Ok(Response::Report {
+                ok: v.intact,
+                value: serde_json::to_value(&v).unwrap_or_default(),
+                lines,
+            })
+        }
+        Request::AuditList {
+            tenant,
+            limit,
+            action,
+        } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let filter = crate::store::audit::Filter {
+                limit: Some(limit.unwrap_or(50)),
+                action,
+                ..Default::default()
+            };
+            let rows = db.with(|c| crate::store::audit::list(c, &filter))?;
+            let lines = rows
+                .iter()
+                .map(|r| {
+                    let e = &r.entry;
+                    format!(
+                        "{} {} {} {} {} {} {}",
+                        crate::clock::rfc3339(e.at),
+                        e.actor,
+                        if e.role.is_empty() { "-" } else { &e.role },
+                        e.action,
+                        if e.object.is_empty() { "-" } else { &e.object },
+                        e.result,
+                        if e.ip.is_empty() { "-" } else { &e.ip },
+                    )
+                })
+                .collect();
+            Ok(Response::Report {
+                ok: true,
+                value: serde_json::to_value(&rows).unwrap_or_default(),
+                lines,
+            })
+        }
         Request::DepartmentList { tenant } => {
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             Ok(Response::Departments {
@@ -538,6 +624,7 @@ pub fn execute_with(
             let key = sites::new_site_key();
             let site = store
                 .system(|c| sstore::insert_site(c, &rec.uuid, &key, &origins, &look, &tracking))?;
+            tenant_audit(store, &tenant, "site.create", &key);
             Ok(Response::Site(SiteInfo::new(site, base_url)))
         }
         Request::SiteTracking {
@@ -556,6 +643,7 @@ pub fn execute_with(
                 Some(strip.as_deref().unwrap_or(&site.tracking.strip)),
             )?;
             store.system(|c| sstore::set_site_tracking(c, &site_key, &tracking))?;
+            tenant_audit(store, &tenant, "site.tracking", &site_key);
             let site = store
                 .system(|c| sstore::site_by_key(c, &site_key))?
                 .ok_or_else(|| Error::NotFound(format!("site {site_key}")))?;
@@ -574,11 +662,35 @@ pub fn execute_with(
     }
 }
 
-/// Records an operator change of an agent by id (no email, no content).
+/// Records an operator change of an agent by id (no email, no content), in the operator log
+/// and in the tenant's own audit trail.
 fn operator_log(store: &Store, action: &str, tenant: &str, agent_id: i64) {
     let object = format!("{tenant}/agent#{agent_id}");
     if let Err(e) = store.system(|c| sstore::log_operator(c, action, &object, "ok")) {
         tracing::error!(error = %e, "writing the operator audit failed");
+    }
+    tenant_audit(store, tenant, action, &format!("agent#{agent_id}"));
+}
+
+/// Records a successful operator command in the tenant's audit trail (actor `operator`).
+fn tenant_audit(store: &Store, tenant: &str, action: &str, object: &str) {
+    let written = store.tenant_db_by_slug(tenant).and_then(|(_, db)| {
+        db.with(|c| {
+            tstore::audit(
+                c,
+                &tstore::AuditEntry {
+                    actor: "operator",
+                    role: "operator",
+                    action,
+                    object,
+                    result: "success",
+                    ..Default::default()
+                },
+            )
+        })
+    });
+    if let Err(e) = written {
+        tracing::error!(error = %e, tenant, "writing the tenant audit failed");
     }
 }
 

@@ -194,6 +194,8 @@ fn command_name(req: &Request) -> &'static str {
         Request::SiteAdd { .. } => "site add",
         Request::SiteList { .. } => "site list",
         Request::Stats { .. } => "stats",
+        Request::AuditVerify { .. } => "audit verify",
+        Request::AuditList { .. } => "audit list",
         Request::SiteTracking { .. } => "site tracking",
         Request::BackupCreate { .. } => "backup create",
         Request::BackupRestore { .. } => "backup restore",

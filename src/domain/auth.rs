@@ -81,6 +81,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
     let audit = |db: &TenantDb, result: &str| {
         let entry = AuditEntry {
             actor: &email,
+            role: "",
             action: "login",
             object: "",
             result,
@@ -178,6 +179,7 @@ pub fn logout(session: &Session, ip: IpAddr, request_id: &str) -> Result<()> {
             c,
             &AuditEntry {
                 actor: &session.agent.email,
+                role: &session.agent.role,
                 action: "logout",
                 object: "",
                 result: "success",

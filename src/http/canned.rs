@@ -1,6 +1,7 @@
 //! Canned responses (`/shortcut` in the reply box) and the tenant's chat settings.
 
 use super::client::Client;
+use super::session::audit;
 use super::session::{AgentSession, require_csrf};
 use crate::clock::now;
 use crate::error::{ApiError, Error};
@@ -58,11 +59,21 @@ pub async fn create(
         return Err(Error::Forbidden("only admins create shared responses".into()).into());
     }
     let owner = (!b.shared).then_some(s.agent.id);
-    let row = web::block(move || {
-        s.tenant
-            .with(|c| cstore::insert_canned(c, owner, &shortcut, &text, now()))
-    })
-    .await??;
+    let db = s.tenant.clone();
+    let row =
+        web::block(move || db.with(|c| cstore::insert_canned(c, owner, &shortcut, &text, now())))
+            .await??;
+    let object = serde_json::to_value(&row)
+        .ok()
+        .and_then(|v| v["id"].as_i64());
+    audit(
+        &s,
+        &client,
+        "canned.create",
+        &format!("canned#{}", object.unwrap_or(0)),
+        "success",
+    )
+    .await;
     Ok(HttpResponse::build(StatusCode::CREATED).json(row))
 }
 
@@ -76,12 +87,18 @@ pub async fn delete(
     let s = session.0;
     require_csrf(&req, &client, &s)?;
     let (id, agent, admin) = (id.into_inner(), s.agent.id, s.agent.role == "admin");
-    let deleted = web::block(move || {
-        s.tenant
-            .with(|c| cstore::delete_canned(c, id, agent, admin))
-    })
-    .await??;
+    let db = s.tenant.clone();
+    let deleted =
+        web::block(move || db.with(|c| cstore::delete_canned(c, id, agent, admin))).await??;
     if deleted {
+        audit(
+            &s,
+            &client,
+            "canned.delete",
+            &format!("canned#{id}"),
+            "success",
+        )
+        .await;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found())
@@ -109,11 +126,12 @@ pub async fn update_settings(
     let v = body.into_inner();
     let uuid = s.tenant.uuid.clone();
     let preview = v.typing_preview;
+    let db = s.tenant.clone();
     web::block(move || {
-        s.tenant
-            .with(|c| cstore::set_setting(c, "typing_preview", if preview { "on" } else { "off" }))
+        db.with(|c| cstore::set_setting(c, "typing_preview", if preview { "on" } else { "off" }))
     })
     .await??;
+    audit(&s, &client, "settings.update", "typing_preview", "success").await;
     let st = state.clone();
     let hub = web::block(move || st.realtime.hub(&uuid)).await??;
     hub.send(crate::realtime::hub::Command::SettingsChanged);

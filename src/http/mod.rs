@@ -1,6 +1,7 @@
 //! The web server: routes, shared state, TLS, graceful shutdown.
 
 pub mod assets;
+pub mod audit;
 pub mod campaigns;
 pub mod canned;
 pub mod chats;
@@ -125,6 +126,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/goals", web::post().to(campaigns::create_goal))
     .route("/api/goals/{id}", web::put().to(campaigns::update_goal))
     .route("/api/goals/{id}", web::delete().to(campaigns::delete_goal))
+    .route("/api/audit", web::get().to(audit::list))
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
     .route("/api/rules", web::get().to(visitors::rules))

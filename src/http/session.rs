@@ -152,6 +152,7 @@ pub async fn audit(
 ) {
     let db = session.tenant.clone();
     let actor = session.agent.email.clone();
+    let role = session.agent.role.clone();
     let ip = crate::domain::ip::truncate(client.ip).to_string();
     let rid = client.request_id.clone();
     let object = object.to_string();
@@ -161,6 +162,7 @@ pub async fn audit(
                 c,
                 &crate::store::tenant::AuditEntry {
                     actor: &actor,
+                    role: &role,
                     action,
                     object: &object,
                     result,

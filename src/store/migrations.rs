@@ -23,6 +23,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/006_client_ids_in_memory.sql"),
     include_str!("migrations/tenant/007_campaigns.sql"),
     include_str!("migrations/tenant/008_stat_days.sql"),
+    include_str!("migrations/tenant/009_audit_chain.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -4,6 +4,7 @@
 //! `web::block`/`spawn_blocking` only.
 
 pub mod aggregates;
+pub mod audit;
 pub mod backup;
 pub mod campaigns;
 pub mod chat;
@@ -279,6 +280,8 @@ impl Store {
             other => other,
         })?;
         migrate(&mut conn, migrations::TENANT, &self.data_dir, uuid, &key)?;
+        // Entries written before the audit chain existed join it now.
+        audit::seal(&conn)?;
         let db = Arc::new(TenantDb {
             uuid: uuid.to_string(),
             conn: Mutex::new(conn),

@@ -47,6 +47,8 @@ pub struct SessionRecord {
 pub struct AuditEntry<'a> {
     /// Who: the agent's email, or what they typed when unknown.
     pub actor: &'a str,
+    /// The actor's role when known (`admin`, `agent`), else empty.
+    pub role: &'a str,
     /// What, e.g. `login`.
     pub action: &'a str,
     /// On what object.
@@ -214,31 +216,20 @@ pub fn delete_session(c: &Connection, token_hash: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Appends an audit entry.
+/// Appends an audit entry to the tenant's hash-chained audit trail.
 pub fn audit(c: &Connection, e: &AuditEntry<'_>) -> Result<()> {
-    c.execute(
-        "INSERT INTO audit_log (at, actor, action, object, result, ip, request_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            now(),
-            e.actor,
-            e.action,
-            e.object,
-            e.result,
-            e.ip,
-            e.request_id
-        ],
-    )?;
-    Ok(())
+    super::audit::append(c, now(), e)
 }
 
 /// One stored audit entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct AuditRecord {
     /// Unix seconds, UTC.
     pub at: i64,
     /// Who.
     pub actor: String,
+    /// Their role, when known.
+    pub role: String,
     /// What.
     pub action: String,
     /// On what.
@@ -251,23 +242,16 @@ pub struct AuditRecord {
     pub request_id: String,
 }
 
-/// The newest `limit` audit entries, newest first.
+/// The newest `limit` audit entries (at most 500), newest first.
 pub fn recent_audit(c: &Connection, limit: u32) -> Result<Vec<AuditRecord>> {
-    let mut stmt = c.prepare(
-        "SELECT at, actor, action, object, result, ip, request_id FROM audit_log ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
-        Ok(AuditRecord {
-            at: r.get(0)?,
-            actor: r.get(1)?,
-            action: r.get(2)?,
-            object: r.get(3)?,
-            result: r.get(4)?,
-            ip: r.get(5)?,
-            request_id: r.get(6)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let filter = super::audit::Filter {
+        limit: Some(limit),
+        ..Default::default()
+    };
+    Ok(super::audit::list(c, &filter)?
+        .into_iter()
+        .map(|l| l.entry)
+        .collect())
 }
 
 /// Number of agents (for `tenant show`).

@@ -4,6 +4,7 @@ mod common;
 mod webdriver;
 
 mod aggregates;
+mod audit;
 mod backup;
 mod browser;
 mod browser_statistics;

@@ -1,0 +1,276 @@
+//! The tenant's audit trail as a hash chain: each entry's hash covers the previous entry's
+//! hash and every field of its own, and `audit_chain` keeps the hash before the first entry
+//! (entries older than the audit retention are purged from the start) and the id and hash of
+//! the last one. Changing, inserting or removing any entry, at the start, in the middle or at
+//! the end, breaks the chain; [`verify`] finds where.
+//!
+//! Someone holding the database key could rewrite the whole chain; `kontor audit verify`
+//! prints the head hash so an operator can keep it elsewhere and compare later.
+
+use super::tenant::{AuditEntry, AuditRecord};
+use crate::error::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+fn entry_hash(prev: &[u8], id: i64, r: &AuditRecord) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"kontor audit v1");
+    ctx.update(prev);
+    ctx.update(&id.to_le_bytes());
+    ctx.update(&r.at.to_le_bytes());
+    for field in [
+        &r.actor,
+        &r.role,
+        &r.action,
+        &r.object,
+        &r.result,
+        &r.ip,
+        &r.request_id,
+    ] {
+        ctx.update(&(field.len() as u64).to_le_bytes());
+        ctx.update(field.as_bytes());
+    }
+    ctx.finish().as_ref().to_vec()
+}
+
+const COLUMNS: &str = "id, at, actor, role, action, object, result, ip, request_id";
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AuditRecord)> {
+    Ok((
+        r.get(0)?,
+        AuditRecord {
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            role: r.get(3)?,
+            action: r.get(4)?,
+            object: r.get(5)?,
+            result: r.get(6)?,
+            ip: r.get(7)?,
+            request_id: r.get(8)?,
+        },
+    ))
+}
+
+/// (hash before the first entry, last id, last hash).
+fn chain(c: &Connection) -> Result<(Vec<u8>, i64, Vec<u8>)> {
+    Ok(c.query_row(
+        "SELECT start_prev, head_id, head_hash FROM audit_chain WHERE id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
+}
+
+/// Chains every entry after the head (entries written before the chain existed, and the one
+/// just inserted).
+pub fn seal(c: &Connection) -> Result<()> {
+    let (_, head_id, mut prev) = chain(c)?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id"
+    ))?;
+    let rows: Vec<(i64, AuditRecord)> = stmt
+        .query_map([head_id], record)?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some(last) = rows.last().map(|r| r.0) else {
+        return Ok(());
+    };
+    for (id, r) in &rows {
+        prev = entry_hash(&prev, *id, r);
+        c.execute(
+            "UPDATE audit_log SET hash = ?2 WHERE id = ?1",
+            params![id, prev],
+        )?;
+    }
+    c.execute(
+        "UPDATE audit_chain SET head_id = ?1, head_hash = ?2 WHERE id = 1",
+        params![last, prev],
+    )?;
+    Ok(())
+}
+
+/// Appends one entry and chains it, atomically (inside the caller's transaction or not).
+pub fn append(c: &Connection, at: i64, e: &AuditEntry<'_>) -> Result<()> {
+    c.execute_batch("SAVEPOINT audit_append")?;
+    let done = c
+        .execute(
+            "INSERT INTO audit_log (at, actor, role, action, object, result, ip, request_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                at,
+                e.actor,
+                e.role,
+                e.action,
+                e.object,
+                e.result,
+                e.ip,
+                e.request_id
+            ],
+        )
+        .map_err(Into::into)
+        .and_then(|_| seal(c));
+    match done {
+        Ok(()) => c.execute_batch("RELEASE audit_append")?,
+        Err(e) => {
+            c.execute_batch("ROLLBACK TO audit_append; RELEASE audit_append")?;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// What `kontor audit verify` found.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Verification {
+    /// Entries checked.
+    pub entries: u64,
+    /// Whether the whole chain holds.
+    pub intact: bool,
+    /// The first entry where it does not (its id), and why.
+    pub broken_at: Option<i64>,
+    /// Why, in words.
+    pub problem: Option<String>,
+    /// Hex of the last entry's hash: keep it elsewhere to detect a rewritten chain later.
+    pub head: String,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Recomputes the chain from its start to its head.
+pub fn verify(c: &Connection) -> Result<Verification> {
+    let (start_prev, head_id, head_hash) = chain(c)?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS}, hash FROM audit_log ORDER BY id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut prev = start_prev;
+    let mut entries = 0;
+    let mut last_id = 0;
+    let broken = |id: i64, why: String, entries: u64| Verification {
+        entries,
+        intact: false,
+        broken_at: Some(id),
+        problem: Some(why),
+        head: hex(&head_hash),
+    };
+    while let Some(r) = rows.next()? {
+        let (id, rec) = record(r)?;
+        let stored: Option<Vec<u8>> = r.get(9)?;
+        entries += 1;
+        if id > head_id {
+            return Ok(broken(
+                id,
+                format!("entry {id} comes after the chain's last entry ({head_id})"),
+                entries,
+            ));
+        }
+        let expected = entry_hash(&prev, id, &rec);
+        if stored.as_deref() != Some(expected.as_slice()) {
+            return Ok(broken(
+                id,
+                format!(
+                    "entry {id} does not follow from the one before it: it was changed, \
+                     inserted, or an entry before it was removed"
+                ),
+                entries,
+            ));
+        }
+        prev = expected;
+        last_id = id;
+    }
+    if prev != head_hash || (entries > 0 && last_id != head_id) {
+        return Ok(broken(
+            head_id,
+            format!(
+                "the chain ends at entry {last_id}, but its last entry was {head_id}: entries were removed"
+            ),
+            entries,
+        ));
+    }
+    Ok(Verification {
+        entries,
+        intact: true,
+        broken_at: None,
+        problem: None,
+        head: hex(&head_hash),
+    })
+}
+
+/// Deletes the entries older than `cutoff` from the start of the chain, keeping it verifiable.
+pub fn purge_before(c: &Connection, cutoff: i64) -> Result<u64> {
+    let last_old: Option<(i64, Vec<u8>)> = c
+        .query_row(
+            "SELECT id, hash FROM audit_log WHERE id = (
+                 SELECT max(id) FROM audit_log WHERE at < ?1 AND hash IS NOT NULL)",
+            [cutoff],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, hash)) = last_old else {
+        return Ok(0);
+    };
+    // Entries are appended in time order, so everything up to the newest old one goes.
+    let n = c.execute("DELETE FROM audit_log WHERE id <= ?1", [id])?;
+    c.execute(
+        "UPDATE audit_chain SET start_prev = ?1 WHERE id = 1",
+        [hash],
+    )?;
+    Ok(n as u64)
+}
+
+/// Which entries the dashboard asks for.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Filter {
+    /// Entries from this unix second on.
+    pub since: Option<i64>,
+    /// Entries before this unix second.
+    pub until: Option<i64>,
+    /// Actor contains this.
+    pub actor: Option<String>,
+    /// Action starts with this.
+    pub action: Option<String>,
+    /// Exact result.
+    pub result: Option<String>,
+    /// Entries with an id below this (paging back).
+    pub before_id: Option<i64>,
+    /// At most this many (default 100, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// One entry as listed, with its id.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    /// Id (increasing).
+    pub id: i64,
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: AuditRecord,
+}
+
+/// Entries matching `f`, newest first.
+pub fn list(c: &Connection, f: &Filter) -> Result<Vec<Listed>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit_log
+         WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
+           AND (?3 IS NULL OR instr(lower(actor), lower(?3)) > 0)
+           AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
+           AND (?5 IS NULL OR result = ?5) AND (?6 IS NULL OR id < ?6)
+         ORDER BY id DESC LIMIT ?7"
+    ))?;
+    let limit = f.limit.unwrap_or(100).clamp(1, 500);
+    let rows = stmt
+        .query_map(
+            params![
+                f.since,
+                f.until,
+                f.actor.as_deref().filter(|s| !s.is_empty()),
+                f.action.as_deref().filter(|s| !s.is_empty()),
+                f.result.as_deref().filter(|s| !s.is_empty()),
+                f.before_id,
+                limit
+            ],
+            |r| record(r).map(|(id, entry)| Listed { id, entry }),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
