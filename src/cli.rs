@@ -61,6 +61,9 @@ pub enum Command {
     /// Encrypted backups: create (online), verify, restore, list
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// How long each kind of personal data is kept; purge what has expired
+    #[command(subcommand)]
+    Retention(RetentionCmd),
     /// The tenant's tamper-evident audit trail: verify the hash chain, list entries
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -123,6 +126,44 @@ pub enum BackupCmd {
         /// Backup key file
         #[arg(long, value_name = "FILE")]
         backup_key: Option<PathBuf>,
+    },
+}
+
+/// `kontor retention …`
+#[derive(Debug, Subcommand)]
+pub enum RetentionCmd {
+    /// Show the periods (days)
+    Show {
+        /// Tenant slug
+        tenant: String,
+    },
+    /// Change periods (1 to 3650 days each); the ones not given stay
+    Set {
+        /// Tenant slug
+        tenant: String,
+        /// Ended chats, their messages and transcripts
+        #[arg(long, value_name = "DAYS")]
+        chats: Option<u32>,
+        /// Files sent in chats
+        #[arg(long, value_name = "DAYS")]
+        files: Option<u32>,
+        /// Offline messages
+        #[arg(long, value_name = "DAYS")]
+        offline: Option<u32>,
+        /// Raw visits and page views (statistics aggregates stay)
+        #[arg(long, value_name = "DAYS")]
+        page_views: Option<u32>,
+        /// Visitor records
+        #[arg(long, value_name = "DAYS")]
+        visitors: Option<u32>,
+        /// The audit trail
+        #[arg(long, value_name = "DAYS")]
+        audit: Option<u32>,
+    },
+    /// Delete what has expired now (the server also does this daily)
+    Purge {
+        /// Tenant slug
+        tenant: String,
     },
 }
 
@@ -424,6 +465,42 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Department(DepartmentCmd::List { tenant }) => Request::DepartmentList {
             tenant: tenant.clone(),
         },
+        Command::Retention(RetentionCmd::Show { tenant }) => Request::RetentionShow {
+            tenant: tenant.clone(),
+        },
+        Command::Retention(RetentionCmd::Purge { tenant }) => Request::RetentionPurge {
+            tenant: tenant.clone(),
+        },
+        Command::Retention(RetentionCmd::Set {
+            tenant,
+            chats,
+            files,
+            offline,
+            page_views,
+            visitors,
+            audit,
+        }) => {
+            let changes: std::collections::BTreeMap<String, u32> = [
+                ("chats_days", chats),
+                ("files_days", files),
+                ("offline_days", offline),
+                ("page_views_days", page_views),
+                ("visitors_days", visitors),
+                ("audit_days", audit),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect();
+            if changes.is_empty() {
+                return Err(invalid(
+                    "give at least one period, e.g. --chats 180 (see kontor retention set --help)",
+                ));
+            }
+            Request::RetentionSet {
+                tenant: tenant.clone(),
+                changes,
+            }
+        }
         Command::Audit(AuditCmd::Verify { tenant }) => Request::AuditVerify {
             tenant: tenant.clone(),
         },

@@ -1,5 +1,6 @@
 //! Scheduled work. Statistics: every few minutes, each tenant's settled days are aggregated
-//! (`store::aggregates`). Backups: a daily archive at the configured time (UTC) and a weekly one on the
+//! (`store::aggregates`). Retention: once a day, expired data is purged (`store::retention`).
+//! Backups: a daily archive at the configured time (UTC) and a weekly one on the
 //! configured day, each verified after it is written, older ones rotated away. Archive names
 //! carry the day or week, so a restart never repeats or skips one. The clock is a parameter,
 //! so tests can drive days and weeks.
@@ -206,12 +207,45 @@ pub fn aggregate_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
     done
 }
 
-/// The statistics job inside `serve`: at start, then every few minutes, until the store is gone.
-pub fn aggregate(store: std::sync::Weak<Store>) {
+/// Purges every tenant's expired data (`store::retention`); returns how many tenants had some.
+pub fn purge_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
+    let Some(Ok(tenants)) = store.upgrade().map(|s| s.list_tenants()) else {
+        return 0;
+    };
+    let mut purged = 0;
+    for t in tenants {
+        let Some(store) = store.upgrade() else {
+            return purged;
+        };
+        let result = store
+            .tenant_db(&t.uuid)
+            .and_then(|db| db.with(|c| crate::store::retention::purge(c, now)));
+        match result {
+            Ok(p) if !p.is_empty() => {
+                purged += 1;
+                tracing::info!(tenant = %t.slug, deleted = %p.summary(), "retention purge");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(tenant = %t.slug, error = %e, "retention purge failed"),
+        }
+    }
+    purged
+}
+
+/// The maintenance job inside `serve`: statistics at start and every few minutes, the
+/// retention purge at start and then once a day, until the store is gone.
+pub fn maintain(store: std::sync::Weak<Store>) {
+    let mut purged_day = None;
     while store.strong_count() > 0 {
-        let days = aggregate_all(&store, crate::clock::now());
+        let now = crate::clock::now();
+        let days = aggregate_all(&store, now);
         if days > 0 {
             tracing::info!(days, "statistics aggregated");
+        }
+        let today = now.div_euclid(86_400);
+        if purged_day != Some(today) {
+            purge_all(&store, now);
+            purged_day = Some(today);
         }
         std::thread::sleep(AGGREGATE_EVERY);
     }

@@ -148,9 +148,9 @@ fn run(
         ));
         let aggregating = Arc::downgrade(&store);
         std::thread::Builder::new()
-            .name("statistics".into())
-            .spawn(move || crate::schedule::aggregate(aggregating))
-            .map_err(|e| Error::io("starting the statistics job", e))?;
+            .name("maintenance".into())
+            .spawn(move || crate::schedule::maintain(aggregating))
+            .map_err(|e| Error::io("starting the maintenance job", e))?;
         let backups = Arc::new(crate::schedule::Tracker::default());
         if config.backup.enabled && !demo {
             let (st, cfg, dir, tracker) = (

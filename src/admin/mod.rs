@@ -9,7 +9,7 @@ use crate::domain::{sites, tenants};
 use crate::error::{Error, Result};
 use crate::store::system::{self as sstore, SiteLook, SiteRecord, TenantRecord};
 use crate::store::tenant::{self as tstore, AgentRecord, DepartmentRecord};
-use crate::store::{Store, backup};
+use crate::store::{Store, backup, retention};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -94,6 +94,23 @@ pub enum Request {
     },
     /// `department list`
     DepartmentList {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// `retention show`
+    RetentionShow {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// `retention set`: the periods given change, the others stay.
+    RetentionSet {
+        /// Tenant slug.
+        tenant: String,
+        /// Changes, by field name (`chats_days` …).
+        changes: std::collections::BTreeMap<String, u32>,
+    },
+    /// `retention purge`: delete what has expired, now.
+    RetentionPurge {
         /// Tenant slug.
         tenant: String,
     },
@@ -542,6 +559,40 @@ pub fn execute_with(
             let h = db.with(|c| stats::headline(c, p, crate::clock::now()))?;
             Ok(Response::Stats(h))
         }
+        Request::RetentionShow { tenant } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let r = db.with(|c| retention::get(c))?;
+            Ok(retention_report(&tenant, &r))
+        }
+        Request::RetentionSet { tenant, changes } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let r = db.with(|c| {
+                let mut v = serde_json::to_value(retention::get(c)?).unwrap_or_default();
+                for (k, n) in &changes {
+                    v[k.as_str()] = serde_json::json!(n);
+                }
+                let r: retention::Retention = serde_json::from_value(v)
+                    .map_err(|e| Error::Invalid(format!("retention: {e}")))?;
+                retention::set(c, r)
+            })?;
+            let fields: Vec<&str> = changes.keys().map(String::as_str).collect();
+            tenant_audit(store, &tenant, "retention.update", &fields.join(","));
+            Ok(retention_report(&tenant, &r))
+        }
+        Request::RetentionPurge { tenant } => {
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let p = db.with(|c| retention::purge(c, crate::clock::now()))?;
+            let line = if p.is_empty() {
+                format!("{tenant}: nothing has expired")
+            } else {
+                format!("{tenant}: deleted {}", p.summary())
+            };
+            Ok(Response::Report {
+                value: serde_json::to_value(&p).unwrap_or_default(),
+                lines: vec![line],
+                ok: true,
+            })
+        }
         Request::AuditVerify { tenant } => {
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             let v = db.with(|c| crate::store::audit::verify(c))?;
@@ -670,6 +721,19 @@ fn operator_log(store: &Store, action: &str, tenant: &str, agent_id: i64) {
         tracing::error!(error = %e, "writing the operator audit failed");
     }
     tenant_audit(store, tenant, action, &format!("agent#{agent_id}"));
+}
+
+fn retention_report(tenant: &str, r: &retention::Retention) -> Response {
+    let v = serde_json::to_value(r).unwrap_or_default();
+    let mut lines = vec![format!("retention periods of {tenant} (days):")];
+    if let Some(o) = v.as_object() {
+        lines.extend(o.iter().map(|(k, n)| format!("  {k:<16} {n}")));
+    }
+    Response::Report {
+        value: v,
+        lines,
+        ok: true,
+    }
 }
 
 /// Records a successful operator command in the tenant's audit trail (actor `operator`).

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod health;
 pub mod lang;
 pub mod login;
+pub mod privacy;
 pub mod session;
 pub mod stats;
 pub mod track;
@@ -127,6 +128,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/goals/{id}", web::put().to(campaigns::update_goal))
     .route("/api/goals/{id}", web::delete().to(campaigns::delete_goal))
     .route("/api/audit", web::get().to(audit::list))
+    .route("/api/retention", web::get().to(privacy::show))
+    .route("/api/retention", web::put().to(privacy::update))
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
     .route("/api/rules", web::get().to(visitors::rules))

@@ -90,22 +90,26 @@ pub fn seal(c: &Connection) -> Result<()> {
 /// Appends one entry and chains it, atomically (inside the caller's transaction or not).
 pub fn append(c: &Connection, at: i64, e: &AuditEntry<'_>) -> Result<()> {
     c.execute_batch("SAVEPOINT audit_append")?;
-    let done = c
-        .execute(
-            "INSERT INTO audit_log (at, actor, role, action, object, result, ip, request_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                at,
+    // Ids never repeat, even after retention emptied the table: the next is the head's + 1.
+    let done = seal(c)
+        .and_then(|_| chain(c))
+        .and_then(|(_, head_id, _)| {
+            Ok(c.execute(
+                "INSERT INTO audit_log (id, at, actor, role, action, object, result, ip, request_id)
+                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    at,
                 e.actor,
                 e.role,
                 e.action,
                 e.object,
                 e.result,
-                e.ip,
-                e.request_id
-            ],
-        )
-        .map_err(Into::into)
+                    e.ip,
+                    e.request_id,
+                    head_id + 1
+                ],
+            )?)
+        })
         .and_then(|_| seal(c));
     match done {
         Ok(()) => c.execute_batch("RELEASE audit_append")?,
@@ -196,20 +200,26 @@ pub fn verify(c: &Connection) -> Result<Verification> {
     })
 }
 
-/// Deletes the entries older than `cutoff` from the start of the chain, keeping it verifiable.
+/// Deletes the entries older than `cutoff` from the start of the chain, keeping it verifiable:
+/// everything before the first entry that is still within the period (so an entry with an
+/// older time after a newer one, after a clock change, never takes newer ones with it).
 pub fn purge_before(c: &Connection, cutoff: i64) -> Result<u64> {
+    let keep_from: Option<i64> = c.query_row(
+        "SELECT min(id) FROM audit_log WHERE at >= ?1",
+        [cutoff],
+        |r| r.get(0),
+    )?;
     let last_old: Option<(i64, Vec<u8>)> = c
         .query_row(
-            "SELECT id, hash FROM audit_log WHERE id = (
-                 SELECT max(id) FROM audit_log WHERE at < ?1 AND hash IS NOT NULL)",
-            [cutoff],
+            "SELECT id, hash FROM audit_log WHERE id < ?1 AND hash IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+            [keep_from.unwrap_or(i64::MAX)],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let Some((id, hash)) = last_old else {
         return Ok(0);
     };
-    // Entries are appended in time order, so everything up to the newest old one goes.
     let n = c.execute("DELETE FROM audit_log WHERE id <= ?1", [id])?;
     c.execute(
         "UPDATE audit_chain SET start_prev = ?1 WHERE id = 1",

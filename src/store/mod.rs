@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod chat;
 pub mod connection;
 pub mod migrations;
+pub mod retention;
 pub mod stats;
 pub mod system;
 pub mod tenant;

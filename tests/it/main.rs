@@ -16,6 +16,7 @@ mod config;
 mod doctor;
 mod files;
 mod login;
+mod retention;
 mod server;
 mod stats;
 mod storage;
