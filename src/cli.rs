@@ -61,6 +61,9 @@ pub enum Command {
     /// Encrypted backups: create (online), verify, restore, list
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// Data-subject requests (GDPR Art. 15-17, 20): find, export, rectify, erase a person's data
+    #[command(subcommand)]
+    Gdpr(GdprCmd),
     /// How long each kind of personal data is kept; purge what has expired
     #[command(subcommand)]
     Retention(RetentionCmd),
@@ -127,6 +130,199 @@ pub enum BackupCmd {
         #[arg(long, value_name = "FILE")]
         backup_key: Option<PathBuf>,
     },
+}
+
+/// Who the request is about: exactly one of these.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct SubjectArgs {
+    /// The email address they gave
+    #[arg(long)]
+    email: Option<String>,
+    /// The name they gave (exact, any case)
+    #[arg(long)]
+    name: Option<String>,
+    /// A visitor id as the dashboard shows it
+    #[arg(long)]
+    visitor: Option<String>,
+    /// A chat id
+    #[arg(long)]
+    chat: Option<String>,
+}
+
+impl SubjectArgs {
+    fn pair(&self) -> (String, String) {
+        let pick = [
+            ("email", &self.email),
+            ("name", &self.name),
+            ("visitor", &self.visitor),
+            ("chat", &self.chat),
+        ];
+        pick.into_iter()
+            .find_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+            .unwrap_or_default()
+    }
+}
+
+/// `kontor gdpr …`
+#[derive(Debug, Subcommand)]
+pub enum GdprCmd {
+    /// What is stored about the person (counts and lists; audited)
+    Find {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+    },
+    /// Everything about the person: JSON on standard output, or with --out an archive
+    /// (subject.json, HTML transcripts, files)
+    Export {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Write the archive (.tar) here instead
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Correct the person's name and/or email everywhere (Art. 16)
+    Rectify {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// The correct name
+        #[arg(long)]
+        new_name: Option<String>,
+        /// The correct email
+        #[arg(long)]
+        new_email: Option<String>,
+    },
+    /// Delete everything about the person and print the deletion protocol (Art. 17)
+    Erase {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Really delete (see `kontor gdpr find` first)
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Runs a `kontor gdpr …` command.
+pub fn run_gdpr(config: &Config, cmd: &GdprCmd, json: bool) -> Result<(), Failure> {
+    let fail = |m: String| Failure {
+        code: "invalid_input".into(),
+        message: m,
+    };
+    let (tenant, subject, action, new_name, new_email) = match cmd {
+        GdprCmd::Find { tenant, subject } => (tenant, subject, "find", None, None),
+        GdprCmd::Export {
+            tenant,
+            subject,
+            out,
+        } => (
+            tenant,
+            subject,
+            if out.is_some() { "archive" } else { "export" },
+            None,
+            None,
+        ),
+        GdprCmd::Rectify {
+            tenant,
+            subject,
+            new_name,
+            new_email,
+        } => (
+            tenant,
+            subject,
+            "rectify",
+            new_name.clone(),
+            new_email.clone(),
+        ),
+        GdprCmd::Erase {
+            tenant,
+            subject,
+            yes,
+        } => {
+            if !yes {
+                return Err(fail(
+                    "refusing to erase without --yes: everything found would be deleted for good; \
+                     run `kontor gdpr find` with the same arguments to see what"
+                        .into(),
+                ));
+            }
+            (tenant, subject, "erase", None, None)
+        }
+    };
+    let (by, value) = subject.pair();
+    let res = run_admin(
+        config,
+        Request::Gdpr {
+            tenant: tenant.clone(),
+            action: action.into(),
+            by,
+            value,
+            new_name,
+            new_email,
+        },
+    )?;
+    match (&res, cmd) {
+        (Response::Archive { files }, GdprCmd::Export { out: Some(out), .. }) => {
+            write_archive(files, out)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "file": out, "files": files.len() })
+                );
+            } else {
+                println!("export written: {} ({} files)", out.display(), files.len());
+            }
+            Ok(())
+        }
+        (Response::Report { value, .. }, GdprCmd::Export { out: None, .. }) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
+            Ok(())
+        }
+        _ => {
+            print_response(&res, json);
+            Ok(())
+        }
+    }
+}
+
+/// Writes the export archive next to `out` and renames it into place (owner-only), so a
+/// failure never leaves half an archive under the name.
+fn write_archive(files: &[(String, String)], out: &Path) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure {
+        code: "io_error".into(),
+        message: format!("writing {}: {e}", out.display()),
+    };
+    let decoded: Vec<crate::store::gdpr::ArchiveFile> = files
+        .iter()
+        .map(|(path, hex)| crate::store::gdpr::ArchiveFile {
+            path: path.clone(),
+            bytes: (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect(),
+        })
+        .collect();
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kontor-export-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    crate::store::gdpr::write_tar(&decoded, tmp.as_file_mut(), crate::clock::now())?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(out).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 /// `kontor retention …`
@@ -624,6 +820,7 @@ pub fn print_response(res: &Response, json: bool) {
     }
     match res {
         Response::Report { lines, .. } => lines.iter().for_each(|l| println!("{l}")),
+        Response::Archive { files } => println!("{} files", files.len()),
         Response::Pong { version } => println!("kontor {version} is running"),
         Response::Tenant(t) => println!("tenant {} ({}), id {}", t.slug, t.name, t.uuid),
         Response::TenantDetails(d) => {

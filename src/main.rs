@@ -96,6 +96,7 @@ fn main() -> ExitCode {
         Command::Backup(
             b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
         ) => cli::run_backup_local(&config, b, cli.json),
+        Command::Gdpr(g) => cli::run_gdpr(&config, g, cli.json),
         other => cli::admin_request(&config, other).and_then(|req| match req {
             Some(req) => cli::run_admin(&config, req).and_then(|res| {
                 cli::print_response(&res, cli.json);

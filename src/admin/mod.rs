@@ -114,6 +114,23 @@ pub enum Request {
         /// Tenant slug.
         tenant: String,
     },
+    /// `gdpr find|export|rectify|erase`
+    Gdpr {
+        /// Tenant slug.
+        tenant: String,
+        /// find, export, archive (export as files), rectify or erase.
+        action: String,
+        /// email, name, visitor or chat.
+        by: String,
+        /// The email, name or id.
+        value: String,
+        /// rectify: the new name.
+        #[serde(default)]
+        new_name: Option<String>,
+        /// rectify: the new email.
+        #[serde(default)]
+        new_email: Option<String>,
+    },
     /// `audit verify`
     AuditVerify {
         /// Tenant slug.
@@ -316,6 +333,11 @@ pub enum Response {
     },
     /// Headline statistics.
     Stats(crate::store::stats::Headline),
+    /// A data-subject export's files (contents hex-encoded), for the CLI to write.
+    Archive {
+        /// (path inside the archive, hex contents).
+        files: Vec<(String, String)>,
+    },
     /// A check or a listing: the machine-readable value, the lines a person reads, and
     /// whether it passed (a failed check exits non-zero).
     Report {
@@ -435,6 +457,15 @@ pub fn execute_with(
             let name = file.file_name().unwrap_or_default().to_string_lossy();
             for slug in &tenants {
                 tenant_audit(store, slug, "backup.restore", &name);
+                // An older backup must not bring erased people back.
+                let rec = store.tenant_record(slug)?;
+                let again = crate::domain::privacy::replay(store, &rec.uuid)?;
+                if !again.is_empty() {
+                    progress(&format!(
+                        "{slug}: erased {} items again from the erasure ledger",
+                        again.total()
+                    ));
+                }
             }
             Ok(Response::BackupRestored { tenants })
         }
@@ -593,6 +624,74 @@ pub fn execute_with(
                 ok: true,
             })
         }
+        Request::Gdpr {
+            tenant,
+            action,
+            by,
+            value,
+            new_name,
+            new_email,
+        } => {
+            use crate::domain::privacy::{self, Actor};
+            let by = crate::store::gdpr::By::parse(&by, &value)?;
+            let (_, db) = store.tenant_db_by_slug(&tenant)?;
+            let op = Actor::OPERATOR;
+            let report = |value: serde_json::Value, lines: Vec<String>| Response::Report {
+                value,
+                lines,
+                ok: true,
+            };
+            match action.as_str() {
+                "find" => {
+                    let found = privacy::find(&db, &by, &op)?;
+                    let mut lines = vec![format!("stored about this person in {tenant}:")];
+                    lines.extend(count_lines(&found["counts"]));
+                    Ok(report(found, lines))
+                }
+                "export" => {
+                    let (doc, _) = privacy::export(&db, &by, &op)?;
+                    Ok(report(doc.clone(), vec![doc.to_string()]))
+                }
+                "archive" => {
+                    let (_, files) = privacy::export(&db, &by, &op)?;
+                    Ok(Response::Archive {
+                        files: files
+                            .into_iter()
+                            .map(|f| (f.path, f.bytes.iter().map(|b| format!("{b:02x}")).collect()))
+                            .collect(),
+                    })
+                }
+                "rectify" => {
+                    let u =
+                        privacy::rectify(&db, &by, new_name.as_deref(), new_email.as_deref(), &op)?;
+                    let line = format!(
+                        "updated {} chats and {} offline messages",
+                        u.conversations, u.offline_messages
+                    );
+                    Ok(report(
+                        serde_json::to_value(&u).unwrap_or_default(),
+                        vec![line],
+                    ))
+                }
+                "erase" => {
+                    let p = privacy::erase(store, &db, &by, &op)?;
+                    let value = serde_json::to_value(&p).unwrap_or_default();
+                    let mut lines = vec![
+                        format!("deletion protocol #{} of {tenant}", p.id),
+                        format!("time: {}", crate::clock::rfc3339(p.at)),
+                        format!("by:   {}", p.by),
+                        "deleted:".to_string(),
+                    ];
+                    lines.extend(count_lines(&value["deleted"]));
+                    lines.push(
+                        "recorded in the erasure ledger; a restore of an older backup erases it again"
+                            .into(),
+                    );
+                    Ok(report(value, lines))
+                }
+                other => Err(Error::Invalid(format!("unknown gdpr action {other:?}"))),
+            }
+        }
         Request::AuditVerify { tenant } => {
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             let v = db.with(|c| crate::store::audit::verify(c))?;
@@ -721,6 +820,14 @@ fn operator_log(store: &Store, action: &str, tenant: &str, agent_id: i64) {
         tracing::error!(error = %e, "writing the operator audit failed");
     }
     tenant_audit(store, tenant, action, &format!("agent#{agent_id}"));
+}
+
+/// `  conversations     2` lines of a counts object.
+fn count_lines(counts: &serde_json::Value) -> Vec<String> {
+    counts
+        .as_object()
+        .map(|o| o.iter().map(|(k, n)| format!("  {k:<17} {n}")).collect())
+        .unwrap_or_default()
 }
 
 fn retention_report(tenant: &str, r: &retention::Retention) -> Response {

@@ -195,6 +195,7 @@ fn command_name(req: &Request) -> &'static str {
         Request::SiteList { .. } => "site list",
         Request::Stats { .. } => "stats",
         Request::AuditVerify { .. } => "audit verify",
+        Request::Gdpr { .. } => "gdpr",
         Request::RetentionShow { .. } => "retention show",
         Request::RetentionSet { .. } => "retention set",
         Request::RetentionPurge { .. } => "retention purge",

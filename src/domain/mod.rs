@@ -4,6 +4,7 @@ pub mod agents;
 pub mod auth;
 pub mod files;
 pub mod ip;
+pub mod privacy;
 pub mod routing;
 pub mod sites;
 pub mod tenants;

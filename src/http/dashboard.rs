@@ -7,7 +7,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// The dashboard's areas, in navigation order.
-pub const SECTIONS: [&str; 5] = ["visitors", "chats", "history", "statistics", "settings"];
+pub const SECTIONS: [&str; 6] = [
+    "visitors",
+    "chats",
+    "history",
+    "statistics",
+    "settings",
+    "privacy",
+];
 
 /// `GET /`: to the dashboard.
 pub async fn root() -> HttpResponse {

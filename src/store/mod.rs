@@ -9,6 +9,7 @@ pub mod backup;
 pub mod campaigns;
 pub mod chat;
 pub mod connection;
+pub mod gdpr;
 pub mod migrations;
 pub mod retention;
 pub mod stats;

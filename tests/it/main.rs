@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod doctor;
 mod files;
+mod gdpr;
 mod login;
 mod retention;
 mod server;

@@ -1,6 +1,6 @@
 // kontor agent dashboard: entry point. Loads the strings, opens the agent socket on every
 // section (for the waiting-chat badge and alerts) and mounts the section's UI: visitors, chats,
-// history, statistics or settings.
+// history, statistics, settings or privacy.
 
 import { load as loadStrings } from './i18n.js';
 import { Connection } from './connection.js';
@@ -12,6 +12,7 @@ import { mountVisitors } from './visitors.js';
 import { mountHistory } from './history.js';
 import { mountSettings } from './settings.js';
 import { mountStatistics } from './statistics.js';
+import { mountPrivacy } from './privacy.js';
 
 function currentSection() {
   const fromServer = document.body.dataset.section;
@@ -50,6 +51,9 @@ async function main() {
   } else if (root && section === 'settings') {
     document.body.classList.add('app-section');
     mountSettings(root);
+  } else if (root && section === 'privacy') {
+    document.body.classList.add('app-section');
+    mountPrivacy(root);
   }
   model.syncClock();
   conn.start();
