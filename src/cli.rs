@@ -419,13 +419,31 @@ pub enum TenantCmd {
         /// Tenant slug
         slug: String,
     },
-    /// Delete a tenant for good: its key is destroyed first, then its database file
+    /// Delete a tenant for good: its key is destroyed first, then its database file; prints
+    /// and keeps a deletion certificate
     Delete {
         /// Tenant slug
         slug: String,
         /// Confirm that the tenant's data is to be destroyed irrecoverably
         #[arg(long)]
         yes: bool,
+    },
+    /// Write everything of a tenant to one file (contract end, moving servers); encrypted
+    /// under a passphrase read from standard input unless --plain
+    Export {
+        /// Tenant slug
+        slug: String,
+        /// The file to write
+        #[arg(long)]
+        out: PathBuf,
+        /// Write it unencrypted (the data then needs protecting by other means)
+        #[arg(long)]
+        plain: bool,
+    },
+    /// Create a tenant from an export file (its passphrase on standard input if encrypted)
+    Import {
+        /// The export file
+        file: PathBuf,
     },
 }
 
@@ -575,6 +593,32 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
             slug: slug.clone(),
             name: name.clone(),
         },
+        Command::Tenant(TenantCmd::Export { slug, out, plain }) => Request::TenantExport {
+            slug: slug.clone(),
+            out: absolute(out),
+            passphrase: if *plain {
+                None
+            } else {
+                Some(read_secret("passphrase")?)
+            },
+        },
+        Command::Tenant(TenantCmd::Import { file }) => {
+            let encrypted = std::fs::File::open(file)
+                .and_then(|mut f| {
+                    let mut head = [0u8; 16];
+                    f.read_exact(&mut head).map(|_| head)
+                })
+                .map(|head| crate::store::tenant_export::is_encrypted(&head))
+                .unwrap_or(false);
+            Request::TenantImport {
+                file: absolute(file),
+                passphrase: if encrypted {
+                    Some(read_secret("passphrase")?)
+                } else {
+                    None
+                },
+            }
+        }
         Command::Tenant(TenantCmd::List) => Request::TenantList,
         Command::Tenant(TenantCmd::Show { slug }) => Request::TenantShow { slug: slug.clone() },
         Command::Tenant(TenantCmd::Delete { slug, yes }) => {
@@ -757,20 +801,25 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
 
 /// Reads one password from standard input (the trailing newline is not part of it).
 fn read_password() -> Result<String, Failure> {
+    read_secret("password")
+}
+
+/// Reads one secret line from standard input (the trailing newline is not part of it).
+fn read_secret(what: &str) -> Result<String, Failure> {
     let mut s = String::new();
     std::io::stdin()
         .take(4096)
         .read_to_string(&mut s)
         .map_err(|e| Failure {
             code: "invalid_input".into(),
-            message: format!("reading the password from standard input: {e}"),
+            message: format!("reading the {what} from standard input: {e}"),
         })?;
     let p = s.strip_suffix('\n').unwrap_or(&s);
     let p = p.strip_suffix('\r').unwrap_or(p);
     if p.is_empty() {
         return Err(Failure {
             code: "invalid_input".into(),
-            message: "no password on standard input".into(),
+            message: format!("no {what} on standard input"),
         });
     }
     Ok(p.to_string())

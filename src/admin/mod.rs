@@ -38,6 +38,24 @@ pub enum Request {
         /// Slug.
         slug: String,
     },
+    /// `tenant export`
+    TenantExport {
+        /// Slug.
+        slug: String,
+        /// Absolute path to write.
+        out: PathBuf,
+        /// Encrypt under this; plain without.
+        #[serde(default)]
+        passphrase: Option<String>,
+    },
+    /// `tenant import`
+    TenantImport {
+        /// Absolute path of the export.
+        file: PathBuf,
+        /// For an encrypted export.
+        #[serde(default)]
+        passphrase: Option<String>,
+    },
     /// `agent add`
     AgentAdd {
         /// Tenant slug.
@@ -497,7 +515,87 @@ pub fn execute_with(
                 db_bytes,
             }))
         }
-        Request::TenantDelete { slug } => Ok(Response::Tenant(store.delete_tenant(&slug)?.into())),
+        Request::TenantDelete { slug } => {
+            let cert = crate::store::certificate::delete_with_certificate(store, &slug)?;
+            let mut lines = vec![
+                format!("tenant {slug} deleted; deletion certificate:"),
+                String::new(),
+            ];
+            lines.extend(cert.text().lines().map(String::from));
+            Ok(Response::Report {
+                value: serde_json::to_value(&cert).unwrap_or_default(),
+                lines,
+                ok: true,
+            })
+        }
+        Request::TenantExport {
+            slug,
+            out,
+            passphrase,
+        } => {
+            // Audited first, so the export itself carries the record of it.
+            tenant_audit(
+                store,
+                &slug,
+                "tenant.export",
+                if passphrase.is_some() {
+                    "encrypted"
+                } else {
+                    "plain"
+                },
+            );
+            let done = crate::store::tenant_export::export(
+                store,
+                &slug,
+                &out,
+                passphrase.as_deref(),
+                progress,
+            )?;
+            let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+            let lines = vec![
+                format!(
+                    "export written: {} ({} bytes, {})",
+                    done.file.display(),
+                    done.bytes,
+                    if done.encrypted {
+                        "encrypted"
+                    } else {
+                        "NOT encrypted"
+                    }
+                ),
+                format!("{} tables, {rows} rows", done.tables.len()),
+            ];
+            Ok(Response::Report {
+                value: serde_json::to_value(&done).unwrap_or_default(),
+                lines,
+                ok: true,
+            })
+        }
+        Request::TenantImport { file, passphrase } => {
+            let done =
+                crate::store::tenant_export::import(store, &file, passphrase.as_deref(), progress)?;
+            tenant_audit(
+                store,
+                &done.slug,
+                "tenant.import",
+                &file.file_name().unwrap_or_default().to_string_lossy(),
+            );
+            let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+            let lines = vec![
+                format!("tenant {} imported (id {})", done.slug, done.uuid),
+                format!(
+                    "{} tables, {rows} rows, {} sites",
+                    done.tables.len(),
+                    done.sites
+                ),
+                "agents sign in with their old passwords; sessions did not move".into(),
+            ];
+            Ok(Response::Report {
+                value: serde_json::to_value(&done).unwrap_or_default(),
+                lines,
+                ok: true,
+            })
+        }
         Request::AgentAdd {
             tenant,
             email,

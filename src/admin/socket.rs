@@ -184,6 +184,8 @@ fn command_name(req: &Request) -> &'static str {
         Request::TenantList => "tenant list",
         Request::TenantShow { .. } => "tenant show",
         Request::TenantDelete { .. } => "tenant delete",
+        Request::TenantExport { .. } => "tenant export",
+        Request::TenantImport { .. } => "tenant import",
         Request::AgentAdd { .. } => "agent add",
         Request::AgentList { .. } => "agent list",
         Request::AgentPasswd { .. } => "agent passwd",

@@ -12,6 +12,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/002_site_settings.sql"),
     include_str!("migrations/system/003_site_tracking.sql"),
     include_str!("migrations/system/004_erasure_ledger.sql"),
+    include_str!("migrations/system/005_deletion_certificates.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.

@@ -7,6 +7,7 @@ pub mod aggregates;
 pub mod audit;
 pub mod backup;
 pub mod campaigns;
+pub mod certificate;
 pub mod chat;
 pub mod connection;
 pub mod gdpr;
@@ -15,6 +16,7 @@ pub mod retention;
 pub mod stats;
 pub mod system;
 pub mod tenant;
+pub mod tenant_export;
 pub mod visits;
 
 use crate::crypto::Key;
@@ -245,6 +247,49 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Creates a tenant from elsewhere (an import): its uuid, slug, name and creation time
+    /// as given, the schema at `version`, filled by `fill`, then brought up to date. On any
+    /// failure nothing remains.
+    pub fn create_tenant_with(
+        &self,
+        uuid: &str,
+        slug: &str,
+        name: &str,
+        created_at: i64,
+        version: usize,
+        fill: impl FnOnce(&mut Connection) -> Result<()>,
+    ) -> Result<TenantRecord> {
+        if self.system(|c| system::tenant_by_slug(c, slug))?.is_some() {
+            return Err(Error::Conflict(format!(
+                "tenant {slug:?} exists already here; delete it first or import elsewhere"
+            )));
+        }
+        if self.system(|c| system::tenant_by_uuid(c, uuid))?.is_some() {
+            return Err(Error::Conflict(format!(
+                "a tenant with id {uuid} exists already here"
+            )));
+        }
+        let key = Key::generate();
+        let path = self.tenant_path(uuid);
+        create_private_dir(&tenants_dir(&self.data_dir))?;
+        let built = (|| {
+            let mut conn = connection::open(&path, &key, Mode::Create)?;
+            migrations::apply(&mut conn, &migrations::TENANT[..version])?;
+            fill(&mut conn)?;
+            migrations::apply(&mut conn, migrations::TENANT)?;
+            audit::seal(&conn)?;
+            let wrapped = self.wrap_key.wrap(&key, uuid);
+            self.system(|c| {
+                system::insert_tenant_with_uuid(c, uuid, slug, name, &wrapped, created_at)
+            })
+        })();
+        if let Err(e) = built {
+            remove_db_files(&path);
+            return Err(e);
+        }
+        self.tenant_record(slug)
     }
 
     /// Looks a tenant up by slug.

@@ -111,7 +111,12 @@ impl Kontor {
 
     /// Runs and asserts failure with exit code 1; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.fails_stdin(args, "")
+    }
+
+    /// Runs with `stdin`, asserts exit code 1; returns stderr.
+    pub fn fails_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run_stdin(args, stdin);
         assert_eq!(
             out.status.code(),
             Some(1),

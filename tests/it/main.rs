@@ -22,6 +22,7 @@ mod server;
 mod stats;
 mod storage;
 mod team;
+mod tenant_move;
 mod tracking;
 mod web;
 mod widget;

@@ -1,0 +1,622 @@
+//! Contract end: a tenant's whole data in a documented, machine-readable file
+//! (`docs/operator-guide.md`, "Moving a tenant"), brought into another kontor by import.
+//!
+//! The plain form is a tar archive: `manifest.json` (format, tenant, schema version, sites,
+//! and per table its columns, row count and checksum) and `tables/NAME.jsonl` (one JSON array
+//! per row, values in column order; blobs as `{"hex": "…"}`). Sign-in sessions are left out.
+//! Unless `--plain` is asked for, the archive is encrypted under a passphrase: argon2id derives
+//! the key, AES-256-GCM seals it in 1 MiB chunks whose nonces count up and mark the last one,
+//! so chunks can be neither reordered nor cut off.
+
+use super::backup::{SiteEntry, table_checksums};
+use super::{Store, migrations, system};
+use crate::error::{Error, Result};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use rusqlite::Connection;
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::Path;
+
+/// The format's name in the manifest.
+pub const FORMAT: &str = "kontor-tenant-export/1";
+/// The first bytes of an encrypted export.
+const MAGIC: &[u8; 16] = b"KONTOR-EXPORT-1\n";
+const CHUNK: usize = 1 << 20;
+/// Tables that do not move: sign-in sessions belong to this server.
+const SKIPPED: [&str; 1] = ["sessions"];
+
+/// One table in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TableInfo {
+    /// Table name.
+    pub name: String,
+    /// Column names, in the order of each row's values.
+    pub columns: Vec<String>,
+    /// Rows.
+    pub rows: u64,
+    /// SHA-256 over every row in key order (as `kontor backup verify` computes it).
+    pub checksum: String,
+}
+
+/// What the archive says about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: String,
+    /// The kontor that wrote it.
+    pub kontor_version: String,
+    /// RFC 3339.
+    pub exported_at: String,
+    /// The tenant.
+    pub tenant: TenantInfo,
+    /// Schema version of the tables (number of migrations applied).
+    pub schema_version: usize,
+    /// The tenant's sites (with their public keys, so embedded snippets keep working).
+    pub sites: Vec<SiteEntry>,
+    /// Every table.
+    pub tables: Vec<TableInfo>,
+}
+
+/// The tenant as the manifest names it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantInfo {
+    /// Stable id (kept across the move).
+    pub uuid: String,
+    /// Slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+fn to_json(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => json!(n),
+        ValueRef::Real(f) => json!(f),
+        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => json!({ "hex": hex(b) }),
+    }
+}
+
+fn from_json(v: &Value) -> Result<SqlValue> {
+    let bad = || Error::Invalid("the export holds a value of an unknown kind".into());
+    Ok(match v {
+        Value::Null => SqlValue::Null,
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64().ok_or_else(bad)?),
+        },
+        Value::String(s) => SqlValue::Text(s.clone()),
+        Value::Object(o) => SqlValue::Blob(
+            o.get("hex")
+                .and_then(Value::as_str)
+                .and_then(unhex)
+                .ok_or_else(bad)?,
+        ),
+        _ => return Err(bad()),
+    })
+}
+
+fn tables(c: &Connection) -> Result<Vec<String>> {
+    let mut stmt = c.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name",
+    )?;
+    let v: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v.into_iter()
+        .filter(|t| !SKIPPED.contains(&t.as_str()))
+        .collect())
+}
+
+fn checksums(c: &Connection) -> Result<Vec<(String, String)>> {
+    Ok(table_checksums(c)?
+        .into_iter()
+        .filter(|(t, _)| !SKIPPED.contains(&t.as_str()))
+        .collect())
+}
+
+/// Writes every table of the tenant (in one read transaction, so the export is a snapshot)
+/// as the archive's files.
+fn snapshot(
+    c: &mut Connection,
+    tenant: TenantInfo,
+    sites: Vec<SiteEntry>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let tx = c.transaction()?;
+    let sums = checksums(&tx)?;
+    let mut files = Vec::new();
+    let mut infos = Vec::new();
+    for name in tables(&tx)? {
+        let mut stmt = tx.prepare(&format!("SELECT * FROM \"{name}\""))?;
+        let columns: Vec<String> = stmt.column_names().map(String::from).collect();
+        let mut body = Vec::new();
+        let mut rows = 0u64;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let values: Vec<Value> = (0..columns.len())
+                .map(|i| r.get_ref(i).map(to_json))
+                .collect::<rusqlite::Result<_>>()?;
+            serde_json::to_writer(&mut body, &values)
+                .map_err(|e| Error::Internal(format!("export: {e}")))?;
+            body.push(b'\n');
+            rows += 1;
+        }
+        progress(&format!("{name}: {rows} rows"));
+        let checksum = sums
+            .iter()
+            .find(|(t, _)| *t == name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        infos.push(TableInfo {
+            name: name.clone(),
+            columns,
+            rows,
+            checksum,
+        });
+        files.push((format!("tables/{name}.jsonl"), body));
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        kontor_version: env!("CARGO_PKG_VERSION").into(),
+        exported_at: crate::clock::rfc3339(crate::clock::now()),
+        tenant,
+        schema_version: migrations::version(&tx)?,
+        sites,
+        tables: infos,
+    };
+    tx.commit()?;
+    let m = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::Internal(format!("export: {e}")))?;
+    files.insert(0, ("manifest.json".into(), m));
+    Ok(files)
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exported {
+    /// The file.
+    pub file: std::path::PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// Whether it is encrypted.
+    pub encrypted: bool,
+    /// Rows per table.
+    pub tables: Vec<(String, u64)>,
+}
+
+/// Exports the tenant `slug` to `out` (encrypted under `passphrase`, or plain without one).
+pub fn export(
+    store: &Store,
+    slug: &str,
+    out: &Path,
+    passphrase: Option<&str>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Exported> {
+    if let Some(p) = passphrase {
+        check_passphrase(p)?;
+    }
+    let (rec, db) = store.tenant_db_by_slug(slug)?;
+    let sites = store
+        .system(|c| system::list_sites(c, &rec.uuid))?
+        .into_iter()
+        .map(|s| SiteEntry {
+            site_key: s.site_key,
+            origins: s.origins,
+            look: s.look,
+            tracking: s.tracking,
+        })
+        .collect();
+    let info = TenantInfo {
+        uuid: rec.uuid.clone(),
+        slug: rec.slug.clone(),
+        name: rec.name.clone(),
+        created_at: rec.created_at,
+    };
+    let files = db.with(|c| snapshot(c, info, sites, progress))?;
+    let mut tables = Vec::new();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, body) in &files {
+        if let Some(t) = path
+            .strip_prefix("tables/")
+            .and_then(|p| p.strip_suffix(".jsonl"))
+        {
+            tables.push((
+                t.to_string(),
+                body.iter().filter(|b| **b == b'\n').count() as u64,
+            ));
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o600);
+        h.set_mtime(crate::clock::now().max(0) as u64);
+        h.set_cksum();
+        tar.append_data(&mut h, path, body.as_slice())
+            .map_err(|e| Error::io("building the export", e))?;
+    }
+    let plain = tar
+        .into_inner()
+        .map_err(|e| Error::io("building the export", e))?;
+    let bytes = match passphrase {
+        Some(p) => {
+            progress("encrypting");
+            seal(&plain, p)?
+        }
+        None => plain,
+    };
+    write_private(out, &bytes)?;
+    Ok(Exported {
+        file: out.to_path_buf(),
+        bytes: bytes.len() as u64,
+        encrypted: passphrase.is_some(),
+        tables,
+    })
+}
+
+/// Writes `bytes` to `path` owner-only, through a temporary file renamed into place.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| Error::io(format!("writing {}", path.display()), e);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kontor-export-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+fn check_passphrase(p: &str) -> Result<()> {
+    if p.chars().count() < 12 {
+        return Err(Error::Invalid(
+            "the passphrase needs at least 12 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn derive(passphrase: &str, salt: &[u8]) -> Result<LessSafeKey> {
+    let params = argon2::Params::new(64 * 1024, 3, 1, Some(32))
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = [0u8; 32];
+    argon
+        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))?;
+    let k = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| Error::Internal("aead".into()))?;
+    key.fill(0);
+    Ok(LessSafeKey::new(k))
+}
+
+fn nonce(prefix: &[u8; 7], counter: u32, last: bool) -> Nonce {
+    let mut n = [0u8; 12];
+    n[..7].copy_from_slice(prefix);
+    n[7..11].copy_from_slice(&counter.to_be_bytes());
+    n[11] = u8::from(last);
+    Nonce::assume_unique_for_key(n)
+}
+
+/// Encrypts an archive: MAGIC, salt (16), nonce prefix (7), then chunks (u32 length, sealed).
+fn seal(plain: &[u8], passphrase: &str) -> Result<Vec<u8>> {
+    let salt: [u8; 16] = crate::crypto::random_array();
+    let prefix: [u8; 7] = crate::crypto::random_array();
+    let key = derive(passphrase, &salt)?;
+    let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK * 20 + 64);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&prefix);
+    let chunks: Vec<&[u8]> = if plain.is_empty() {
+        vec![&[]]
+    } else {
+        plain.chunks(CHUNK).collect()
+    };
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut buf = chunk.to_vec();
+        let last = i + 1 == chunks.len();
+        key.seal_in_place_append_tag(nonce(&prefix, i as u32, last), Aad::empty(), &mut buf)
+            .map_err(|_| Error::Internal("encrypting the export".into()))?;
+        out.extend_from_slice(&(buf.len() as u32).to_be_bytes());
+        out.extend_from_slice(&buf);
+    }
+    Ok(out)
+}
+
+/// Whether `bytes` is an encrypted export.
+pub fn is_encrypted(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<u8>> {
+    let wrong = || {
+        Error::Invalid(
+            "the export cannot be decrypted: wrong passphrase, or the file was changed or cut off"
+                .into(),
+        )
+    };
+    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(wrong)?;
+    if rest.len() < 23 {
+        return Err(wrong());
+    }
+    let (salt, rest) = rest.split_at(16);
+    let (prefix, mut rest) = rest.split_at(7);
+    let prefix: [u8; 7] = prefix.try_into().map_err(|_| wrong())?;
+    let key = derive(passphrase, salt)?;
+    let mut plain = Vec::with_capacity(rest.len());
+    let mut i = 0u32;
+    loop {
+        if rest.len() < 4 {
+            return Err(wrong());
+        }
+        let len = u32::from_be_bytes(rest[..4].try_into().map_err(|_| wrong())?) as usize;
+        let body = rest.get(4..4 + len).ok_or_else(wrong)?;
+        rest = &rest[4 + len..];
+        let last = rest.is_empty();
+        let mut buf = body.to_vec();
+        let opened = key
+            .open_in_place(nonce(&prefix, i, last), Aad::empty(), &mut buf)
+            .map_err(|_| wrong())?;
+        plain.extend_from_slice(opened);
+        if last {
+            return Ok(plain);
+        }
+        i += 1;
+    }
+}
+
+/// What an import brought in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Imported {
+    /// The tenant's slug.
+    pub slug: String,
+    /// Its uuid (the same as on the source server).
+    pub uuid: String,
+    /// Rows per table.
+    pub tables: Vec<(String, u64)>,
+    /// Sites recreated.
+    pub sites: usize,
+}
+
+/// Reads an export (decrypting it with `passphrase` when it is encrypted) and creates the
+/// tenant here: same uuid, slug, sites and rows; checksums compared before it counts.
+pub fn import(
+    store: &Store,
+    file: &Path,
+    passphrase: Option<&str>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Imported> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+    if is_encrypted(&bytes) {
+        let p = passphrase.ok_or_else(|| {
+            Error::Invalid("this export is encrypted: give its passphrase".into())
+        })?;
+        progress("decrypting");
+        bytes = open(&bytes, p)?;
+    }
+    let mut manifest: Option<Manifest> = None;
+    let mut bodies = std::collections::BTreeMap::new();
+    let not_export = |e: std::io::Error| {
+        Error::Invalid(format!(
+            "{} is not a kontor tenant export: {e}",
+            file.display()
+        ))
+    };
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    for entry in archive.entries().map_err(not_export)? {
+        let mut entry = entry.map_err(not_export)?;
+        let path = entry
+            .path()
+            .map_err(not_export)?
+            .to_string_lossy()
+            .to_string();
+        let mut body = Vec::new();
+        entry.read_to_end(&mut body).map_err(not_export)?;
+        if path == "manifest.json" {
+            manifest = Some(serde_json::from_slice(&body).map_err(|e| {
+                Error::Invalid(format!("the export's manifest is not readable: {e}"))
+            })?);
+        } else {
+            bodies.insert(path, body);
+        }
+    }
+    let m = manifest.ok_or_else(|| {
+        Error::Invalid(format!(
+            "{} is not a kontor tenant export (no manifest)",
+            file.display()
+        ))
+    })?;
+    if m.format != FORMAT {
+        return Err(Error::Invalid(format!(
+            "export format {:?} is not one this kontor reads ({FORMAT})",
+            m.format
+        )));
+    }
+    if m.schema_version > migrations::TENANT.len() {
+        return Err(Error::Conflict(format!(
+            "the export comes from a newer kontor ({}); upgrade this one first",
+            m.kontor_version
+        )));
+    }
+    let t = &m.tenant;
+    crate::domain::tenants::validate_slug(&t.slug)?;
+    if uuid::Uuid::parse_str(&t.uuid).is_err() {
+        return Err(Error::Invalid(
+            "the export's tenant id is not a uuid".into(),
+        ));
+    }
+    let rec = store.create_tenant_with(
+        &t.uuid,
+        &t.slug,
+        &t.name,
+        t.created_at,
+        m.schema_version,
+        |c| {
+            c.execute_batch("PRAGMA foreign_keys = OFF")?;
+            let tx = c.transaction()?;
+            for table in &m.tables {
+                if SKIPPED.contains(&table.name.as_str()) {
+                    continue;
+                }
+                let body = bodies
+                    .get(&format!("tables/{}.jsonl", table.name))
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("the export lacks table {}", table.name))
+                    })?;
+                let cols = table
+                    .columns
+                    .iter()
+                    .map(|c| format!("\"{}\"", c.replace('"', "")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let marks = vec!["?"; table.columns.len()].join(", ");
+                let mut stmt = tx
+                    .prepare(&format!(
+                        "INSERT INTO \"{}\" ({cols}) VALUES ({marks})",
+                        table.name.replace('"', "")
+                    ))
+                    .map_err(|e| Error::Invalid(format!("table {}: {e}", table.name)))?;
+                // Migrations may have seeded a row (audit_chain, stat state): the export's wins.
+                tx.execute(
+                    &format!("DELETE FROM \"{}\"", table.name.replace('"', "")),
+                    [],
+                )?;
+                let mut rows = 0u64;
+                for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let values: Vec<Value> = serde_json::from_slice(line).map_err(|e| {
+                        Error::Invalid(format!("table {}, row {}: {e}", table.name, rows + 1))
+                    })?;
+                    if values.len() != table.columns.len() {
+                        return Err(Error::Invalid(format!(
+                            "table {}, row {}: {} values for {} columns",
+                            table.name,
+                            rows + 1,
+                            values.len(),
+                            table.columns.len()
+                        )));
+                    }
+                    let values = values.iter().map(from_json).collect::<Result<Vec<_>>>()?;
+                    stmt.execute(rusqlite::params_from_iter(values))?;
+                    rows += 1;
+                }
+                if rows != table.rows {
+                    return Err(Error::Invalid(format!(
+                        "table {}: {rows} rows, the manifest says {}",
+                        table.name, table.rows
+                    )));
+                }
+                progress(&format!("{}: {rows} rows", table.name));
+            }
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .ok();
+            if let Some(table) = broken {
+                return Err(Error::Invalid(format!(
+                    "the export's rows do not fit together (table {table})"
+                )));
+            }
+            let sums = checksums(&tx)?;
+            for table in &m.tables {
+                let ours = sums.iter().find(|(n, _)| *n == table.name).map(|(_, s)| s);
+                if ours != Some(&table.checksum) {
+                    return Err(Error::Invalid(format!(
+                        "table {} does not match the export's checksum; nothing was imported",
+                        table.name
+                    )));
+                }
+            }
+            tx.commit()?;
+            c.execute_batch("PRAGMA foreign_keys = ON")?;
+            Ok(())
+        },
+    )?;
+    store.system(|c| {
+        for s in &m.sites {
+            system::restore_site(c, &rec.uuid, s)?;
+        }
+        Ok(())
+    })?;
+    Ok(Imported {
+        slug: rec.slug,
+        uuid: rec.uuid,
+        tables: m.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
+        sites: m.sites.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_archives_open_only_whole_and_with_the_passphrase() {
+        let plain: Vec<u8> = (0..(CHUNK * 2 + 100)).map(|i| (i % 251) as u8).collect();
+        let sealed = seal(&plain, "correct horse battery").unwrap();
+        assert!(is_encrypted(&sealed));
+        assert_eq!(open(&sealed, "correct horse battery").unwrap(), plain);
+        assert!(open(&sealed, "wrong horse battery!").is_err());
+        // Cut off after the first chunk: refused, not a shorter archive.
+        let first = 16 + 16 + 7 + 4 + CHUNK + 16;
+        assert!(open(&sealed[..first], "correct horse battery").is_err());
+        let mut flipped = sealed.clone();
+        flipped[100] ^= 1;
+        assert!(open(&flipped, "correct horse battery").is_err());
+        assert!(open(b"short", "correct horse battery").is_err());
+        assert_eq!(
+            open(
+                &seal(&[], "correct horse battery").unwrap(),
+                "correct horse battery"
+            )
+            .unwrap(),
+            b""
+        );
+        assert!(check_passphrase("short").is_err());
+    }
+
+    #[test]
+    fn values_round_trip() {
+        for v in [
+            json!(null),
+            json!(42),
+            json!(-1.5),
+            json!("ä"),
+            json!({"hex": "00ff"}),
+        ] {
+            let back = to_json(match &from_json(&v).unwrap() {
+                SqlValue::Null => ValueRef::Null,
+                SqlValue::Integer(i) => ValueRef::Integer(*i),
+                SqlValue::Real(f) => ValueRef::Real(*f),
+                SqlValue::Text(t) => ValueRef::Text(t.as_bytes()),
+                SqlValue::Blob(b) => ValueRef::Blob(b),
+            });
+            assert_eq!(back, v);
+        }
+        assert!(from_json(&json!([1])).is_err());
+        assert!(from_json(&json!({"hex": "0g"})).is_err());
+    }
+}

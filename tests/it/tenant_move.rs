@@ -1,0 +1,203 @@
+//! Contract end: a tenant exported (encrypted, or plain) and imported on a second kontor
+//! reproduces every row and site; wrong passphrases, changed files and clashes are refused
+//! with nothing created; deleting a tenant prints and keeps a certificate.
+
+use crate::common::Kontor;
+use std::collections::BTreeMap;
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn checksums(k: &Kontor, slug: &str) -> BTreeMap<String, String> {
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug(slug).unwrap();
+    db.with(|c| kontor::store::backup::table_checksums(c))
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn an_encrypted_export_imports_on_another_server_with_every_row() {
+    let (k, _) = crate::stats::fixture();
+    let site = k.json(&["site", "add", "acme", "--origin", "https://shop.example"]);
+    let file = k.data_dir().join("../acme.kontor-export");
+    let out = k.ok_stdin(
+        &["tenant", "export", "acme", "--out", file.to_str().unwrap()],
+        PASSPHRASE,
+    );
+    assert!(out.contains("encrypted"), "{out}");
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"KONTOR-EXPORT-1\n"));
+    assert!(
+        !bytes.windows(4).any(|w| w == b"Home"),
+        "no plaintext in the file"
+    );
+    let source = checksums(&k, "acme");
+
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    // Wrong passphrase: refused, nothing created.
+    let out = other.run_stdin(
+        &["tenant", "import", file.to_str().unwrap()],
+        "wrong horse battery staple",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    assert_eq!(
+        other.json(&["tenant", "list"])["tenants"]
+            .as_array()
+            .map(|a| a.len()),
+        Some(0)
+    );
+
+    let out = other.ok_stdin(&["tenant", "import", file.to_str().unwrap()], PASSPHRASE);
+    assert!(out.contains("tenant acme imported"), "{out}");
+    let imported = checksums(&other, "acme");
+    for (table, sum) in &source {
+        if ["sessions", "audit_log", "audit_chain"].contains(&table.as_str()) {
+            continue;
+        }
+        assert_eq!(imported.get(table), Some(sum), "table {table}");
+    }
+    // The audit trail moved whole, plus the import itself, and still verifies.
+    let v = other.json(&["audit", "verify", "acme"]);
+    assert_eq!(v["intact"], true, "{v}");
+    let trail = other.json(&["audit", "list", "acme", "--limit", "500"]);
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions[0], "tenant.import");
+    assert_eq!(
+        actions[1], "tenant.export",
+        "the export carries its own record"
+    );
+    // The site kept its key, so embedded snippets keep working.
+    let sites = other.json(&["site", "list", "acme"]);
+    assert_eq!(sites["sites"][0]["site_key"], site["site_key"], "{sites}");
+    // The same statistics on both.
+    let stats = |k: &Kontor| {
+        k.json(&[
+            "stats",
+            "acme",
+            "--from",
+            "2026-01-15",
+            "--to",
+            "2026-01-16",
+        ])
+    };
+    assert_eq!(stats(&other), stats(&k));
+    // Importing again clashes.
+    let err = other.fails_stdin(&["tenant", "import", file.to_str().unwrap()], PASSPHRASE);
+    assert!(err.contains("exists already"), "{err}");
+}
+
+#[test]
+fn a_plain_export_is_readable_and_a_changed_one_is_refused() {
+    let (k, _) = crate::stats::fixture();
+    let file = k.data_dir().join("../acme.tar");
+    k.ok(&[
+        "tenant",
+        "export",
+        "acme",
+        "--out",
+        file.to_str().unwrap(),
+        "--plain",
+    ]);
+    let mut archive = tar::Archive::new(std::fs::File::open(&file).unwrap());
+    let mut files = BTreeMap::new();
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut e, &mut body).unwrap();
+        files.insert(e.path().unwrap().to_string_lossy().to_string(), body);
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["format"], "kontor-tenant-export/1");
+    assert_eq!(manifest["tenant"]["slug"], "acme");
+    let visits = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "visits")
+        .unwrap();
+    assert_eq!(visits["rows"], 5);
+    assert_eq!(files["tables/visits.jsonl"].lines().count(), 5);
+    assert!(
+        !files.contains_key("tables/sessions.jsonl"),
+        "sign-ins stay behind"
+    );
+
+    // One changed value: the checksum catches it and nothing is created.
+    let changed = files["tables/page_views.jsonl"].replacen("[1,1,1,", "[1,1,2,", 1);
+    assert_ne!(
+        changed, files["tables/page_views.jsonl"],
+        "the fixture row exists"
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, body) in &files {
+        let body = if path == "tables/page_views.jsonl" {
+            &changed
+        } else {
+            body
+        };
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o600);
+        h.set_cksum();
+        tar.append_data(&mut h, path, body.as_bytes()).unwrap();
+    }
+    let bad = k.data_dir().join("../changed.tar");
+    std::fs::write(&bad, tar.into_inner().unwrap()).unwrap();
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    let err = other.fails(&["tenant", "import", bad.to_str().unwrap()]);
+    assert!(
+        err.contains("page_views") && err.contains("checksum"),
+        "{err}"
+    );
+    assert_eq!(
+        other.json(&["tenant", "list"])["tenants"]
+            .as_array()
+            .map(|a| a.len()),
+        Some(0)
+    );
+    let junk = k.data_dir().join("../junk.tar");
+    std::fs::write(&junk, b"not an archive at all").unwrap();
+    assert!(
+        other
+            .fails(&["tenant", "import", junk.to_str().unwrap()])
+            .contains("not a kontor tenant export")
+    );
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+}
+
+#[test]
+fn deleting_a_tenant_prints_and_keeps_a_certificate() {
+    let (k, _) = crate::stats::fixture();
+    let rec = k.json(&["tenant", "show", "acme"]);
+    let cert = k.json(&["tenant", "delete", "acme", "--yes"]);
+    assert_eq!(cert["format"], "kontor-deletion-certificate/1");
+    assert_eq!(cert["key_destroyed"], true);
+    assert_eq!(cert["tenant_uuid"], rec["uuid"]);
+    let rows: BTreeMap<String, u64> = serde_json::from_value(serde_json::Value::Object(
+        cert["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_string(), r[1].clone()))
+            .collect(),
+    ))
+    .unwrap();
+    assert_eq!(rows["visits"], 5);
+    assert_eq!(rows["conversations"], 5);
+    assert!(cert["database_bytes"].as_u64().unwrap() > 0);
+    let uuid = rec["uuid"].as_str().unwrap();
+    let kept = k.data_dir().join(format!("certificates/acme-{uuid}.json"));
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(kept).unwrap()).unwrap();
+    assert_eq!(stored, cert);
+    assert!(!k.data_dir().join(format!("tenants/{uuid}.db")).exists());
+    assert!(k.fails(&["tenant", "show", "acme"]).contains("acme"));
+}
