@@ -13,6 +13,7 @@ pub mod headers;
 pub mod health;
 pub mod lang;
 pub mod login;
+pub mod notices;
 pub mod privacy;
 pub mod session;
 pub mod stats;
@@ -128,6 +129,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/goals/{id}", web::put().to(campaigns::update_goal))
     .route("/api/goals/{id}", web::delete().to(campaigns::delete_goal))
     .route("/api/audit", web::get().to(audit::list))
+    .route("/api/sites/{key}/notices", web::get().to(notices::list))
+    .route("/api/sites/{key}/notices", web::post().to(notices::create))
     .route("/api/retention", web::get().to(privacy::show))
     .route("/api/retention", web::put().to(privacy::update))
     .route("/api/gdpr/find", web::get().to(privacy::find))

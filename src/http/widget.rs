@@ -92,12 +92,24 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     let available = any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
-    let settings = web::block(move || -> Result<_, Error> {
-        st.store
+    let key = site.site_key.clone();
+    let (settings, notice) = web::block(move || -> Result<_, Error> {
+        let settings = st
+            .store
             .tenant_db(&uuid)?
-            .with(|c| cstore::chat_settings(c))
+            .with(|c| cstore::chat_settings(c))?;
+        let notice = st
+            .store
+            .system(|c| crate::store::notices::current(c, &key))?;
+        Ok((settings, notice))
     })
     .await??;
+    // The site's own notice when it has one, else kontor's built-in text (version 1).
+    let (notice_text, notice_version) = match &notice {
+        Some(n) if lang == Lang::De => (n.text_de.clone(), n.version.to_string()),
+        Some(n) => (n.text_en.clone(), n.version.to_string()),
+        None => (i18n::t(lang, "widget.notice").to_string(), "1".to_string()),
+    };
     let parents = site.origins.join(" ");
     let html = i18n::render(
         "widget_frame.html",
@@ -108,6 +120,8 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
             ("parents", &parents),
             ("color", &site.look.color),
             ("available", if available { "true" } else { "false" }),
+            ("notice", &notice_text),
+            ("notice_version", &notice_version),
             (
                 "typing_preview",
                 if settings.typing_preview {

@@ -59,6 +59,26 @@ pub struct TenantEntry {
     pub tables: Vec<(String, String)>,
 }
 
+impl SiteEntry {
+    /// Every site of a tenant with its origins, look, tracking and notices.
+    pub fn all_of(store: &Store, tenant_uuid: &str) -> Result<Vec<SiteEntry>> {
+        store.system(|c| {
+            system::list_sites(c, tenant_uuid)?
+                .into_iter()
+                .map(|s| {
+                    Ok(SiteEntry {
+                        notices: super::notices::list(c, &s.site_key)?,
+                        site_key: s.site_key,
+                        origins: s.origins,
+                        look: s.look,
+                        tracking: s.tracking,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
 /// A site as the archive records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SiteEntry {
@@ -71,6 +91,9 @@ pub struct SiteEntry {
     /// Visitor monitoring (archives written before it existed restore the default).
     #[serde(default)]
     pub tracking: SiteTracking,
+    /// Its own privacy notices (archives written before they existed have none).
+    #[serde(default)]
+    pub notices: Vec<super::notices::Notice>,
 }
 
 /// One file in the archive.
@@ -224,21 +247,13 @@ pub fn create(
             sha256: sha256_hex(&bytes),
             bytes: bytes.len() as u64,
         });
-        let sites = store.system(|c| system::list_sites(c, &t.uuid))?;
+        let sites = SiteEntry::all_of(store, &t.uuid)?;
         entries.push(TenantEntry {
             uuid: t.uuid.clone(),
             slug: t.slug.clone(),
             name: t.name.clone(),
             created_at: t.created_at,
-            sites: sites
-                .into_iter()
-                .map(|s| SiteEntry {
-                    site_key: s.site_key,
-                    origins: s.origins,
-                    look: s.look,
-                    tracking: s.tracking,
-                })
-                .collect(),
+            sites,
             member,
             tables,
         });

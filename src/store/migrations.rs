@@ -13,6 +13,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/003_site_tracking.sql"),
     include_str!("migrations/system/004_erasure_ledger.sql"),
     include_str!("migrations/system/005_deletion_certificates.sql"),
+    include_str!("migrations/system/006_privacy_notices.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.

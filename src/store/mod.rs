@@ -12,6 +12,7 @@ pub mod chat;
 pub mod connection;
 pub mod gdpr;
 pub mod migrations;
+pub mod notices;
 pub mod retention;
 pub mod stats;
 pub mod system;

@@ -215,6 +215,23 @@ pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &super::backup::SiteEn
             params![s.site_key, o, tenant_uuid],
         )?;
     }
+    for n in &s.notices {
+        c.execute(
+            "INSERT OR IGNORE INTO privacy_notices
+                 (site_key, version, text_de, text_en, created_at, created_by)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6
+             WHERE EXISTS (SELECT 1 FROM sites WHERE site_key = ?1 AND tenant_uuid = ?7)",
+            params![
+                s.site_key,
+                n.version,
+                n.text_de,
+                n.text_en,
+                n.created_at,
+                n.created_by,
+                tenant_uuid
+            ],
+        )?;
+    }
     Ok(())
 }
 

@@ -216,16 +216,7 @@ pub fn export(
         check_passphrase(p)?;
     }
     let (rec, db) = store.tenant_db_by_slug(slug)?;
-    let sites = store
-        .system(|c| system::list_sites(c, &rec.uuid))?
-        .into_iter()
-        .map(|s| SiteEntry {
-            site_key: s.site_key,
-            origins: s.origins,
-            look: s.look,
-            tracking: s.tracking,
-        })
-        .collect();
+    let sites = SiteEntry::all_of(store, &rec.uuid)?;
     let info = TenantInfo {
         uuid: rec.uuid.clone(),
         slug: rec.slug.clone(),

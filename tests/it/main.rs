@@ -17,6 +17,7 @@ mod doctor;
 mod files;
 mod gdpr;
 mod login;
+mod notices;
 mod retention;
 mod server;
 mod stats;

@@ -21,8 +21,9 @@ const cfg = {
   // The tenant lets agents see the visitor's draft while it is typed: the notice says so.
   typingPreview: body.dataset.typingPreview === "true",
 };
-// The notice text the visitor agreed to: version 1, plus the typing-preview sentence if shown.
-const NOTICE_VERSION = cfg.typingPreview ? "1+preview" : "1";
+// The notice text the visitor agreed to: the site's version (1 is kontor's built-in text),
+// plus the typing-preview sentence if shown.
+const NOTICE_VERSION = (body.dataset.noticeVersion || "1") + (cfg.typingPreview ? "+preview" : "");
 const STORE_KEY = "kontor-chat:" + cfg.site;
 const MAX_TEXT = 4000;
 const TYPING_EVERY = 2000; // at most one typing frame per 2 s
