@@ -211,6 +211,7 @@ fn fanout(c: &mut Criterion) {
                 agent_id,
                 name: "Ann".into(),
                 token_hash,
+                permissions: kontor::domain::rights::Permissions::all(),
             },
         );
         t.hub

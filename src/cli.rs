@@ -2,7 +2,6 @@
 
 use crate::admin::{self, Failure, Request, Response};
 use crate::config::{Config, Overrides};
-use crate::domain::agents::Role;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -459,9 +458,9 @@ pub enum AgentCmd {
         /// Name visitors see
         #[arg(long)]
         name: String,
-        /// admin or agent
+        /// admin, supervisor, agent, or a role the tenant defined
         #[arg(long, default_value = "agent")]
-        role: Role,
+        role: String,
         /// Read the password from standard input instead of generating one
         #[arg(long)]
         password_stdin: bool,
@@ -557,15 +556,6 @@ pub enum SiteCmd {
     },
 }
 
-impl clap::ValueEnum for Role {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[Role::Admin, Role::Agent]
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
-}
-
 impl Cli {
     /// The command-line part of the configuration.
     pub fn overrides(&self) -> Overrides {
@@ -639,7 +629,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
             tenant: tenant.clone(),
             email: email.clone(),
             name: name.clone(),
-            role: *role,
+            role: role.clone(),
             password: password_stdin.then(read_password).transpose()?,
         },
         Command::Agent(AgentCmd::List { tenant }) => Request::AgentList {

@@ -76,7 +76,7 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
             tenant: tenant.into(),
             email: email.into(),
             name: "Demo Agent".into(),
-            role: crate::domain::agents::Role::Admin,
+            role: "admin".into(),
             password: None,
         }
     };

@@ -4,7 +4,7 @@
 pub mod socket;
 
 use crate::crypto;
-use crate::domain::agents::{self, Role};
+use crate::domain::agents;
 use crate::domain::{sites, tenants};
 use crate::error::{Error, Result};
 use crate::store::system::{self as sstore, SiteLook, SiteRecord, TenantRecord};
@@ -65,7 +65,7 @@ pub enum Request {
         /// Display name.
         name: String,
         /// Role.
-        role: Role,
+        role: String,
         /// Password; generated when absent.
         password: Option<String>,
     },
@@ -608,8 +608,7 @@ pub fn execute_with(
             let (password, generated) = password_or_generated(password)?;
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             let hash = crypto::hash_password(&password);
-            let agent =
-                db.with(|c| tstore::insert_agent(c, &email, &name, role.as_str(), &hash))?;
+            let agent = db.with(|c| tstore::insert_agent(c, &email, &name, &role, &hash))?;
             operator_log(store, "agent.add", &tenant, agent.id);
             Ok(Response::Agent {
                 agent: agent.into(),

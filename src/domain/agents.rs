@@ -1,37 +1,6 @@
-//! Agent emails, roles and the password policy.
+//! Agent emails and the password policy (roles: `super::rights`).
 
 use crate::error::{Error, Result};
-
-/// What an agent may do in their tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything in the tenant, including agents and settings.
-    Admin,
-    /// Chats and visitors.
-    Agent,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Agent => "agent",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Role> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "agent" => Ok(Role::Agent),
-            _ => Err(Error::Invalid(format!("role {s:?} must be admin or agent"))),
-        }
-    }
-}
 
 /// Lower-cases and checks an email address: one `@`, non-empty parts, a dot in the domain,
 /// no spaces or control characters, at most 254 characters.
@@ -162,11 +131,5 @@ mod tests {
         assert!(check_password("short").is_err());
         assert!(check_password("Password123").is_err());
         assert!(check_password(&"x".repeat(129)).is_err());
-    }
-
-    #[test]
-    fn roles() {
-        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
-        assert!("root".parse::<Role>().is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! The audit trail for the dashboard: `GET /api/audit` lists entries with filters, newest
-//! first, and says whether the hash chain holds. Admins only until fine-grained rights exist.
+//! first, and says whether the hash chain holds. Needs the permission to read the audit trail.
 
-use super::session::{AgentSession, require_admin};
+use super::session::{AgentSession, require};
+use crate::domain::rights::Permission;
 use crate::error::ApiError;
 use crate::store::audit::{self, Filter};
 use actix_web::{HttpResponse, web};
@@ -12,7 +13,7 @@ pub async fn list(
     filter: web::Query<Filter>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    require_admin(&s, "read the audit log")?;
+    require(&s, Permission::AuditRead)?;
     let filter = filter.into_inner();
     let db = s.tenant.clone();
     let (entries, chain) =

@@ -3,16 +3,17 @@
 
 use super::State;
 use super::client::Client;
-use super::session::{AgentSession, audit, require_admin, require_csrf};
+use super::session::{AgentSession, audit, require, require_csrf};
 use crate::clock::now;
 use crate::domain::auth::Session;
+use crate::domain::rights::Permission;
 use crate::error::ApiError;
 use crate::store::campaigns::{self as cstore, Campaign, Goal};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 fn admin_only(s: &Session) -> Result<(), ApiError> {
-    require_admin(s, "manage campaigns and goals")
+    require(s, Permission::CampaignsManage)
 }
 
 /// `GET /api/campaigns` (admins).

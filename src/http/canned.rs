@@ -4,6 +4,7 @@ use super::client::Client;
 use super::session::audit;
 use super::session::{AgentSession, require_csrf};
 use crate::clock::now;
+use crate::domain::rights::Permission;
 use crate::error::{ApiError, Error};
 use crate::store::chat as cstore;
 use actix_web::http::StatusCode;
@@ -24,7 +25,7 @@ pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
 pub struct NewCanned {
     shortcut: String,
     text: String,
-    /// Shared with the whole tenant (admins only).
+    /// Shared with the whole tenant (needs the settings permission).
     #[serde(default)]
     shared: bool,
 }
@@ -55,7 +56,7 @@ pub async fn create(
             "the text must have 1 to 4000 characters",
         ));
     }
-    if b.shared && s.agent.role != "admin" {
+    if b.shared && !s.agent.may(Permission::SettingsManage) {
         return Err(Error::Forbidden("only admins create shared responses".into()).into());
     }
     let owner = (!b.shared).then_some(s.agent.id);
@@ -86,7 +87,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    let (id, agent, admin) = (id.into_inner(), s.agent.id, s.agent.role == "admin");
+    let (id, agent, admin) = (
+        id.into_inner(),
+        s.agent.id,
+        s.agent.may(Permission::SettingsManage),
+    );
     let db = s.tenant.clone();
     let deleted =
         web::block(move || db.with(|c| cstore::delete_canned(c, id, agent, admin))).await??;
@@ -122,7 +127,7 @@ pub async fn update_settings(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    super::session::require_admin(&s, "change settings")?;
+    super::session::require(&s, Permission::SettingsManage)?;
     let v = body.into_inner();
     let uuid = s.tenant.uuid.clone();
     let preview = v.typing_preview;

@@ -1,6 +1,9 @@
 //! Agent APIs around chats: history search, one conversation's log, the offline inbox.
+//! Each needs the chat permission; other agents' chats need the permission to see all chats.
 
-use super::session::AgentSession;
+use super::session::{AgentSession, require};
+use crate::domain::auth::Session;
+use crate::domain::rights::Permission;
 use crate::error::{ApiError, Error};
 use crate::store::chat as cstore;
 use actix_web::{HttpResponse, web};
@@ -21,6 +24,20 @@ pub struct HistoryQuery {
     to: Option<String>,
 }
 
+/// The agent whose chats alone this session may read, unless it may read every chat.
+pub fn own_only(s: &Session) -> Option<i64> {
+    (!s.agent.may(Permission::ChatsAll)).then_some(s.agent.id)
+}
+
+/// Whether the conversation exists and is readable with `only` (see [`own_only`]).
+pub fn may_read(
+    c: &rusqlite::Connection,
+    id: i64,
+    only: Option<i64>,
+) -> crate::error::Result<bool> {
+    Ok(cstore::conversation(c, id)?.is_some_and(|cv| only.is_none() || cv.agent_id == only))
+}
+
 /// Unix seconds of midnight UTC of a `YYYY-MM-DD` date.
 fn day_start(s: &str) -> Result<i64, ApiError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
@@ -34,6 +51,7 @@ pub async fn history(
     session: AgentSession,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&session.0, Permission::Chat)?;
     let q = query.into_inner();
     if q.q.chars().count() > 200 {
         return Err(ApiError::bad_request(
@@ -52,8 +70,9 @@ pub async fn history(
             .map(|s| day_start(s).map(|t| t + 86_400))
             .transpose()?;
     let db = session.0.tenant.clone();
-    let rows =
-        web::block(move || db.with(|c| cstore::search(c, q.q.trim(), from, to, 200))).await??;
+    let only = own_only(&session.0);
+    let rows = web::block(move || db.with(|c| cstore::search(c, q.q.trim(), from, to, only, 200)))
+        .await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": rows })))
 }
 
@@ -73,11 +92,13 @@ pub async fn messages(
     client: super::client::Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    require(&session.0, Permission::Chat)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
+    let only = own_only(&session.0);
     let log = web::block(move || {
         db.with(|c| {
-            if cstore::conversation(c, id)?.is_none() {
+            if !may_read(c, id, only)? {
                 return Ok(None);
             }
             cstore::all_messages(c, id)?
@@ -112,6 +133,7 @@ pub async fn messages(
 
 /// `GET /api/offline`: messages left while nobody was online, newest first.
 pub async fn offline_inbox(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    require(&session.0, Permission::Chat)?;
     let db = session.0.tenant.clone();
     let rows = web::block(move || db.with(|c| cstore::list_offline(c, 500))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows })))

@@ -211,9 +211,18 @@ pub async fn agent_download(
     client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    super::session::require(&session.0, crate::domain::rights::Permission::Chat)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
-    let found = web::block(move || db.with(|c| cstore::file(c, id))).await??;
+    let only = super::chats::own_only(&session.0);
+    // A file of a chat the agent may not read is as unknown as a missing one.
+    let found = web::block(move || {
+        db.with(|c| match cstore::file(c, id)? {
+            Some(f) if super::chats::may_read(c, f.0, only)? => Ok(Some(f)),
+            _ => Ok(None),
+        })
+    })
+    .await??;
     let Some((_, file, data)) = found else {
         super::session::audit_denied(&session.0, &client, format!("file#{id}")).await;
         return Err(ApiError::not_found());

@@ -17,6 +17,7 @@ pub mod notices;
 pub mod privacy;
 pub mod session;
 pub mod stats;
+pub mod team;
 pub mod track;
 pub mod visitors;
 pub mod widget;
@@ -129,6 +130,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/goals/{id}", web::put().to(campaigns::update_goal))
     .route("/api/goals/{id}", web::delete().to(campaigns::delete_goal))
     .route("/api/audit", web::get().to(audit::list))
+    .route("/api/agents", web::get().to(team::agents))
+    .route("/api/agents/{id}", web::put().to(team::change_agent))
+    .route("/api/roles", web::get().to(team::list))
+    .route("/api/roles", web::post().to(team::create))
+    .route("/api/roles/{id}", web::put().to(team::update))
+    .route("/api/roles/{id}", web::delete().to(team::delete))
     .route("/api/sites/{key}/notices", web::get().to(notices::list))
     .route("/api/sites/{key}/notices", web::post().to(notices::create))
     .route("/api/retention", web::get().to(privacy::show))

@@ -2,7 +2,8 @@
 //! with how many chats consented to it, `POST` adds the next version (admins, audited).
 
 use super::client::Client;
-use super::session::{AgentSession, audit, audit_denied, require_admin, require_csrf};
+use super::session::{AgentSession, audit, audit_denied, require, require_csrf};
+use crate::domain::rights::Permission;
 use crate::error::ApiError;
 use crate::store::notices;
 use crate::store::system as sstore;
@@ -18,7 +19,7 @@ pub async fn list(
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    require_admin(&s, "see the privacy notices")?;
+    require(&s, Permission::SitesManage)?;
     let key = key.into_inner();
     let (st, k, db) = (state.clone(), key.clone(), s.tenant.clone());
     let found = web::block(move || -> crate::error::Result<_> {
@@ -80,7 +81,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    require_admin(&s, "change the privacy notices")?;
+    require(&s, Permission::SitesManage)?;
     let key = key.into_inner();
     let b = body.into_inner();
     let (st, k, uuid, by) = (

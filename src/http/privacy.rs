@@ -1,11 +1,12 @@
 //! Data protection in the dashboard: the retention periods (`/api/retention`) and
 //! data-subject requests (`/api/gdpr/…`: find, export, rectify, erase, the deletion
-//! protocols). Admins only until fine-grained rights exist; every action is audited.
+//! protocols). Each needs its permission; every action is audited.
 
 use super::client::Client;
-use super::session::{AgentSession, audit, require_admin, require_csrf};
+use super::session::{AgentSession, audit, require, require_csrf};
 use crate::domain::auth::Session;
 use crate::domain::privacy::{self, Actor};
+use crate::domain::rights::Permission;
 use crate::error::ApiError;
 use crate::store::gdpr::{self, By};
 use crate::store::retention::{self, Retention};
@@ -16,7 +17,7 @@ use serde::Deserialize;
 /// `GET /api/retention`: the periods and their defaults.
 pub async fn show(session: AgentSession) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    require_admin(&s, "see the retention periods")?;
+    require(&s, Permission::SettingsManage)?;
     let r = web::block(move || s.tenant.with(|c| retention::get(c))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "retention": r,
@@ -34,7 +35,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    require_admin(&s, "change the retention periods")?;
+    require(&s, Permission::SettingsManage)?;
     let r = body.into_inner().check()?;
     let db = s.tenant.clone();
     let r = web::block(move || db.with(|c| retention::set(c, r))).await??;
@@ -65,7 +66,7 @@ pub async fn find(
     q: web::Query<SubjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    require_admin(&s, "handle data-subject requests")?;
+    require(&s, Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
     let found = web::block(move || {
         let ip = crate::domain::ip::truncate(client.ip).to_string();
@@ -84,7 +85,7 @@ pub async fn export(
     q: web::Query<SubjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    require_admin(&s, "handle data-subject requests")?;
+    require(&s, Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
     let kind = by.kind();
     let tar = web::block(move || -> crate::error::Result<Vec<u8>> {
@@ -127,7 +128,7 @@ pub async fn rectify(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    require_admin(&s, "handle data-subject requests")?;
+    require(&s, Permission::GdprHandle)?;
     let b = body.into_inner();
     let by = By::parse(&b.by, &b.value)?;
     let updated = web::block(move || {
@@ -163,7 +164,7 @@ pub async fn erase(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    require_admin(&s, "handle data-subject requests")?;
+    require(&s, Permission::GdprHandle)?;
     let b = body.into_inner();
     let by = By::parse(&b.by, &b.value)?;
     if !b.confirm {
@@ -183,7 +184,7 @@ pub async fn erasures(
     session: AgentSession,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    require_admin(&s, "handle data-subject requests")?;
+    require(&s, Permission::GdprHandle)?;
     let list = web::block(move || privacy::protocols(&state.store, &s.tenant)).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "erasures": list })))
 }

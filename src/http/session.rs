@@ -2,6 +2,7 @@
 
 use super::State;
 use crate::domain::auth::{self, Session};
+use crate::domain::rights::Permission;
 use crate::error::{ApiError, Error};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
@@ -92,6 +93,7 @@ struct SessionView<'a> {
     email: &'a str,
     name: &'a str,
     role: &'a str,
+    permissions: crate::domain::rights::Permissions,
     tenant: &'a str,
     csrf: &'a str,
 }
@@ -103,6 +105,7 @@ pub async fn show(session: AgentSession) -> HttpResponse {
         email: &s.agent.email,
         name: &s.agent.display_name,
         role: &s.agent.role,
+        permissions: s.agent.permissions,
         tenant: &s.tenant.uuid,
         csrf: &s.csrf,
     })
@@ -130,10 +133,12 @@ pub fn require_csrf(
 }
 
 /// Records that the signed-in agent asked for an object they may not see (answered 404).
-/// Refuses agents who are not admins: "only admins {what}".
-pub fn require_admin(session: &Session, what: &str) -> Result<(), ApiError> {
-    if session.agent.role != "admin" {
-        return Err(Error::Forbidden(format!("only admins {what}")).into());
+/// Refuses agents whose role lacks `p`: "your role does not allow you to {what}".
+pub fn require(session: &Session, p: Permission) -> Result<(), ApiError> {
+    if !session.agent.may(p) {
+        return Err(
+            Error::Forbidden(format!("your role does not allow you to {}", p.what())).into(),
+        );
     }
     Ok(())
 }

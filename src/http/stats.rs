@@ -1,6 +1,6 @@
 //! The statistics page's data: `GET /api/stats` (headline, the previous period for comparison,
 //! breakdowns) and `GET /api/stats.csv` (one table as CSV, spreadsheet formulas neutralised).
-//! Admins only until fine-grained rights exist.
+//! Needs the permission to see statistics.
 
 use super::session::AgentSession;
 use crate::domain::auth::Session;
@@ -24,7 +24,7 @@ pub struct PeriodQuery {
 }
 
 fn admin_only(s: &Session) -> Result<(), ApiError> {
-    super::session::require_admin(s, "see statistics")
+    super::session::require(s, crate::domain::rights::Permission::StatsView)
 }
 
 async fn compute(

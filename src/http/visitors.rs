@@ -217,7 +217,7 @@ pub async fn delete_rule(
 }
 
 fn admin_only(s: &Session) -> Result<(), ApiError> {
-    super::session::require_admin(s, "change this")
+    super::session::require(s, crate::domain::rights::Permission::SitesManage)
 }
 
 /// Checks a rule an admin sent: a site of this tenant, a name, a text, sane numbers.

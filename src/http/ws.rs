@@ -102,6 +102,13 @@ pub async fn agent(
         return Err(refused());
     }
     let s = session.0;
+    use crate::domain::rights::Permission;
+    if !s.agent.may(Permission::Chat) && !s.agent.may(Permission::VisitorsView) {
+        return Err(crate::error::Error::Forbidden(
+            "your role allows neither chats nor live visitors".into(),
+        )
+        .into());
+    }
     let st = state.clone();
     let uuid = s.tenant.uuid.clone();
     let hub = web::block(move || st.realtime.hub(&uuid)).await??;
@@ -112,6 +119,7 @@ pub async fn agent(
         agent_id: s.agent.id,
         name: s.agent.display_name.clone(),
         token_hash: s.token_hash.clone(),
+        permissions: s.agent.permissions,
     };
     actix_web::rt::spawn(session::run(hub, conn, peer, Side::Agent, ws, stream));
     Ok(res)

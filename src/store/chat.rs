@@ -387,6 +387,7 @@ pub fn search(
     text: &str,
     from: Option<i64>,
     to: Option<i64>,
+    only_agent: Option<i64>,
     limit: i64,
 ) -> Result<Vec<HistoryRow>> {
     // LIKE with escaped wildcards: the search text is data, never a pattern.
@@ -405,9 +406,10 @@ pub fn search(
                            AND m.author <> 'system' AND m.body LIKE ?1 ESCAPE '\\'))
            AND (?2 IS NULL OR c.created_at >= ?2)
            AND (?3 IS NULL OR c.created_at < ?3)
+           AND (?5 IS NULL OR c.agent_id = ?5)
          ORDER BY c.id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![pattern, from, to, limit], |r| {
+    let rows = stmt.query_map(params![pattern, from, to, limit, only_agent], |r| {
         Ok(HistoryRow {
             id: r.get(0)?,
             status: r.get(1)?,

@@ -27,6 +27,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/007_campaigns.sql"),
     include_str!("migrations/tenant/008_stat_days.sql"),
     include_str!("migrations/tenant/009_audit_chain.sql"),
+    include_str!("migrations/tenant/010_roles.sql"),
 ];
 
 /// The number of migrations applied to a database.

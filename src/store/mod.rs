@@ -14,6 +14,7 @@ pub mod gdpr;
 pub mod migrations;
 pub mod notices;
 pub mod retention;
+pub mod roles;
 pub mod stats;
 pub mod system;
 pub mod tenant;

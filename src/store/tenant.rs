@@ -1,6 +1,7 @@
 //! Queries on a tenant database: agents, sessions, audit log.
 
 use crate::clock::now;
+use crate::domain::rights::{self, Permission, Permissions};
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -14,12 +15,23 @@ pub struct AgentRecord {
     pub email: String,
     /// Name visitors see.
     pub display_name: String,
-    /// `admin` or `agent`.
+    /// Their role's name (`admin`, `supervisor`, `agent` or one of the tenant's own).
     pub role: String,
     /// Disabled agents cannot sign in.
     pub disabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// Their role's id.
+    pub role_id: i64,
+    /// What their role allows.
+    pub permissions: Permissions,
+}
+
+impl AgentRecord {
+    /// Whether their role allows `p`.
+    pub fn may(&self, p: Permission) -> bool {
+        self.permissions.has(p)
+    }
 }
 
 /// An agent with the hash needed to check a password.
@@ -61,17 +73,60 @@ pub struct AuditEntry<'a> {
     pub request_id: &'a str,
 }
 
-const AGENT_COLUMNS: &str = "a.id, a.email, a.display_name, a.role, a.disabled, a.created_at";
+/// An agent's columns with their role's name, id and stored permissions; columns after these
+/// start at [`AGENT_COLS`].
+const AGENT_COLUMNS: &str = "a.id, a.email, a.display_name,
+    (SELECT name FROM roles WHERE id = coalesce(a.role_id, 3)), a.disabled, a.created_at,
+    coalesce(a.role_id, 3), (SELECT permissions FROM roles WHERE id = coalesce(a.role_id, 3))";
+const AGENT_COLS: usize = 8;
 
 fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
+    let role_id: i64 = r.get(6)?;
+    let stored: Option<String> = r.get(7)?;
+    // Built-in roles get their permissions from the code, the tenant's own from the table;
+    // a stored name this kontor no longer knows grants nothing.
+    let permissions = rights::builtin(role_id)
+        .unwrap_or_else(|| Permissions::parse(stored.as_deref().unwrap_or("")).unwrap_or_default());
     Ok(AgentRecord {
         id: r.get(0)?,
         email: r.get(1)?,
         display_name: r.get(2)?,
-        role: r.get(3)?,
+        role: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
         disabled: r.get::<_, i64>(4)? != 0,
         created_at: r.get(5)?,
+        role_id,
+        permissions,
     })
+}
+
+/// The id of the role with this name (any case).
+pub fn role_id(c: &Connection, name: &str) -> Result<i64> {
+    c.query_row(
+        "SELECT id FROM roles WHERE name = ?1 COLLATE NOCASE",
+        [name.trim()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| {
+        let names: Vec<String> = c
+            .prepare("SELECT name FROM roles ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .unwrap_or_default();
+        Error::Invalid(format!(
+            "role {name:?} does not exist; roles: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// One agent by id.
+pub fn agent_by_id(c: &Connection, id: i64) -> Result<Option<AgentRecord>> {
+    Ok(c.query_row(
+        &format!("SELECT {AGENT_COLUMNS} FROM agents a WHERE a.id = ?1"),
+        [id],
+        agent_from_row,
+    )
+    .optional()?)
 }
 
 /// Adds an agent; the email must be unused in this tenant.
@@ -82,10 +137,17 @@ pub fn insert_agent(
     role: &str,
     password_hash: &str,
 ) -> Result<AgentRecord> {
-    let at = now();
+    let role_id = role_id(c, role)?;
+    // The old two-valued column, kept for older readers.
+    let legacy = if role_id == rights::ADMIN {
+        "admin"
+    } else {
+        "agent"
+    };
     c.execute(
-        "INSERT INTO agents (email, display_name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![email, display_name, role, password_hash, at],
+        "INSERT INTO agents (email, display_name, role, role_id, password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![email, display_name, legacy, role_id, password_hash, now()],
     )
     .map_err(|e| match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::ConstraintViolation) => {
@@ -93,14 +155,8 @@ pub fn insert_agent(
         }
         _ => e.into(),
     })?;
-    Ok(AgentRecord {
-        id: c.last_insert_rowid(),
-        email: email.into(),
-        display_name: display_name.into(),
-        role: role.into(),
-        disabled: false,
-        created_at: at,
-    })
+    agent_by_id(c, c.last_insert_rowid())?
+        .ok_or_else(|| Error::Internal("the new agent vanished".into()))
 }
 
 /// Every agent, by email.
@@ -120,7 +176,7 @@ pub fn agent_credentials(c: &Connection, email: &str) -> Result<Option<AgentCred
         |r| {
             Ok(AgentCredentials {
                 agent: agent_from_row(r)?,
-                password_hash: r.get(6)?,
+                password_hash: r.get(AGENT_COLS)?,
             })
         },
     )
@@ -193,8 +249,8 @@ pub fn session(c: &Connection, token_hash: &[u8]) -> Result<Option<SessionRecord
         |r| {
             Ok(SessionRecord {
                 agent: agent_from_row(r)?,
-                created_at: r.get(6)?,
-                last_seen_at: r.get(7)?,
+                created_at: r.get(AGENT_COLS)?,
+                last_seen_at: r.get(AGENT_COLS + 1)?,
             })
         },
     )

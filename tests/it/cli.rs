@@ -118,7 +118,7 @@ fn agent_commands_with_errors() {
         k.fails(&["agent", "add", "nope", "x@acme.example", "--name", "B"])
             .contains("not found")
     );
-    let usage = k.run(&[
+    let err = k.fails(&[
         "agent",
         "add",
         "acme",
@@ -128,6 +128,11 @@ fn agent_commands_with_errors() {
         "--role",
         "root",
     ]);
+    assert!(
+        err.contains("role \"root\" does not exist; roles: admin, supervisor, agent"),
+        "{err}"
+    );
+    let usage = k.run(&["agent", "add", "acme", "d@acme.example", "--nme", "D"]);
     assert_eq!(
         usage.status.code(),
         Some(2),

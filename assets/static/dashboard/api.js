@@ -20,7 +20,7 @@ export async function csrf() {
   return csrfToken;
 }
 
-/** `GET /api/session` (once per page): {email, name, role, tenant, csrf}, or null. */
+/** `GET /api/session` (once per page): {email, name, role, permissions, tenant, csrf}, or null. */
 export async function session() {
   if (sessionInfo) return sessionInfo;
   const res = await request('GET', '/api/session');

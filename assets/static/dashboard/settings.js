@@ -1,13 +1,15 @@
-// The Settings section: the tenant's typing preview (admins change it, others read it),
-// canned responses (everyone keeps their own; admins also share them with the team), visitor
-// tracking per website and invitation rules (admins change them, others read them), campaigns
-// and goals (admins only: others do not see them).
+// The Settings section: the tenant's typing preview (agents with the settings permission change
+// it, others read it), canned responses (everyone keeps their own; with the settings permission
+// also shared ones), visitor tracking per website, invitation rules and the privacy notices (the
+// sites permission changes them), campaigns and goals (the campaigns permission: others do not
+// see them).
 
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
 import { request, session, httpError } from './api.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
+import { NoticesBlock } from './notices.js';
 import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 
@@ -20,9 +22,12 @@ export function mountSettings(root) {
 class SettingsView {
   constructor(root) {
     this.admin = false;
+    this.sitesAdmin = false;
+    this.campaignsAdmin = false;
     this.items = [];
     root.classList.add('dash-app', 'settings-app');
     this.tracking = new TrackingBlock();
+    this.notices = new NoticesBlock();
     this.rules = new RulesEditor();
     this.campaigns = new CampaignsEditor();
     this.goals = new GoalsEditor();
@@ -30,6 +35,7 @@ class SettingsView {
       this.buildChat(),
       this.buildCanned(),
       this.tracking.el,
+      this.notices.el,
       this.rules.el,
       this.campaigns.el,
       this.goals.el,
@@ -39,13 +45,20 @@ class SettingsView {
 
   async start() {
     const s = await session();
-    this.admin = !!s && s.role === 'admin';
+    // Each panel follows its own permission (the server checks them again).
+    const may = (p) => !!s && Array.isArray(s.permissions) && s.permissions.includes(p);
+    this.admin = may('settings.manage');
+    this.sitesAdmin = may('sites.manage');
+    this.campaignsAdmin = may('campaigns.manage');
     this.renderRole();
     await Promise.all([
       this.loadSettings(),
       this.loadCanned(),
-      // The rule form offers the sites the tracking block loads.
-      this.tracking.load().then((sites) => this.rules.setSites(sites)),
+      // The rule form and the privacy notices (admins only) use the sites the tracking block loads.
+      this.tracking.load().then((sites) => {
+        this.rules.setSites(sites);
+        this.notices.setSites(sites);
+      }),
       this.rules.load(),
       // Admins only (the API refuses others): not asked for otherwise.
       this.campaigns.load(),
@@ -82,10 +95,11 @@ class SettingsView {
   }
 
   renderRole() {
-    this.tracking.setAdmin(this.admin);
-    this.rules.setAdmin(this.admin);
-    this.campaigns.setAdmin(this.admin);
-    this.goals.setAdmin(this.admin);
+    this.tracking.setAdmin(this.sitesAdmin);
+    this.notices.setAdmin(this.sitesAdmin);
+    this.rules.setAdmin(this.sitesAdmin);
+    this.campaigns.setAdmin(this.campaignsAdmin);
+    this.goals.setAdmin(this.campaignsAdmin);
     this.previewWho.hidden = this.admin;
     this.shareField.hidden = !this.admin;
     if (!this.admin) this.share.checked = false;

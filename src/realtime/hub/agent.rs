@@ -2,6 +2,7 @@
 
 use super::{ConnId, Hub, Outbox, Peer, Status, not_found};
 use crate::clock::now;
+use crate::domain::rights::Permission;
 use crate::error::Result;
 use crate::realtime::protocol::AgentStatus;
 use crate::realtime::protocol::{AgentIn, Out, check_message};
@@ -9,6 +10,20 @@ use crate::store::chat as cstore;
 use crate::store::tenant as tstore;
 use rusqlite::Connection;
 use std::collections::HashMap;
+
+/// The permission a frame needs, if any.
+fn needed(frame: &AgentIn) -> Option<Permission> {
+    match frame {
+        AgentIn::Ping {} | AgentIn::Hello { .. } | AgentIn::Status { .. } => None,
+        AgentIn::Invite { .. } => Some(Permission::VisitorsView),
+        AgentIn::Accept { .. }
+        | AgentIn::Message { .. }
+        | AgentIn::Typing { .. }
+        | AgentIn::Note { .. }
+        | AgentIn::Transfer { .. }
+        | AgentIn::Close { .. } => Some(Permission::Chat),
+    }
+}
 
 impl Hub {
     pub(super) fn agent_frame(
@@ -18,10 +33,36 @@ impl Hub {
         frame: AgentIn,
         out: &mut Outbox,
     ) -> Result<()> {
-        let Some(Peer::Agent { agent_id, .. }) = self.conns.get(&conn).map(|c| c.peer.clone())
+        let Some(Peer::Agent {
+            agent_id,
+            permissions,
+            ..
+        }) = self.conns.get(&conn).map(|c| c.peer.clone())
         else {
             return Ok(());
         };
+        if let Some(needed) = needed(&frame)
+            && !permissions.has(needed)
+        {
+            out.send(
+                conn,
+                &Out::error(
+                    "forbidden",
+                    format!("your role does not allow you to {}", needed.what()),
+                ),
+            );
+            let actor = format!("agent#{agent_id}");
+            return tstore::audit(
+                c,
+                &tstore::AuditEntry {
+                    actor: &actor,
+                    action: needed.name(),
+                    object: "socket",
+                    result: "authz denied",
+                    ..Default::default()
+                },
+            );
+        }
         match frame {
             AgentIn::Ping {} => out.send(conn, &Out::Pong {}),
             AgentIn::Hello { seen } => {
@@ -52,7 +93,9 @@ impl Hub {
                     self.replay(c, conn, id, after, out)?;
                     self.replay_notes(c, conn, id, out)?;
                 }
-                out.send(conn, &self.visitors_frame());
+                if permissions.has(Permission::VisitorsView) {
+                    out.send(conn, &self.visitors_frame());
+                }
                 // The queue and presence follow at the end of the batch, as they stand then;
                 // from there on this socket gets changes only.
                 self.fresh_agents.push(conn);
@@ -302,7 +345,7 @@ impl Hub {
         let room = self
             .agents
             .get(&to)
-            .is_some_and(|a| a.status == AgentStatus::Online && self.open_count(to) < a.capacity);
+            .is_some_and(|a| a.takes_chats() && self.open_count(to) < a.capacity);
         if to == from || !room {
             out.send(
                 conn,

@@ -14,6 +14,7 @@ use super::protocol::{
 };
 use crate::clock::now;
 use crate::config::SessionConfig;
+use crate::domain::rights::Permission;
 use crate::domain::routing;
 use crate::error::Result;
 use crate::store::TenantDb;
@@ -62,6 +63,8 @@ pub enum Peer {
         name: String,
         /// Their session, re-checked periodically.
         token_hash: Vec<u8>,
+        /// What their role allows (frames needing more are refused).
+        permissions: crate::domain::rights::Permissions,
     },
 }
 
@@ -193,6 +196,18 @@ struct AgentState {
     capacity: usize,
     departments: Vec<i64>,
     conns: HashSet<ConnId>,
+    permissions: crate::domain::rights::Permissions,
+}
+
+impl AgentState {
+    /// Online and allowed to chat: counts for routing and for "someone is there".
+    fn takes_chats(&self) -> bool {
+        self.status == AgentStatus::Online && self.may(Permission::Chat)
+    }
+
+    fn may(&self, p: Permission) -> bool {
+        self.permissions.has(p)
+    }
 }
 
 struct Conv {
@@ -502,10 +517,7 @@ impl Hub {
                 Err(e) => tracing::error!(error = %e, "reading settings failed"),
             },
             Command::Available(reply) => {
-                let online = self
-                    .agents
-                    .values()
-                    .any(|a| a.status == AgentStatus::Online);
+                let online = self.agents.values().any(AgentState::takes_chats);
                 let _ = reply.send(online);
             }
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
@@ -532,7 +544,13 @@ impl Hub {
         tx: mpsc::Sender<Frame>,
         out: &mut Outbox,
     ) {
-        if let Peer::Agent { agent_id, name, .. } = &peer {
+        if let Peer::Agent {
+            agent_id,
+            name,
+            permissions,
+            ..
+        } = &peer
+        {
             let capacity = cstore::agent_capacity(c, *agent_id).unwrap_or(0).max(0) as usize;
             let departments = cstore::agent_departments(c, *agent_id).unwrap_or_default();
             let state = self.agents.entry(*agent_id).or_insert_with(|| AgentState {
@@ -541,7 +559,9 @@ impl Hub {
                 capacity,
                 departments: Vec::new(),
                 conns: HashSet::new(),
+                permissions: *permissions,
             });
+            state.permissions = *permissions;
             state.capacity = capacity;
             state.departments = departments;
             state.conns.insert(conn);
@@ -830,7 +850,7 @@ impl Hub {
             .iter()
             .map(|(id, a)| routing::Candidate {
                 agent_id: *id,
-                online: a.status == AgentStatus::Online,
+                online: a.takes_chats(),
                 open: 0,
                 capacity: a.capacity,
                 departments: a.departments.clone(),
@@ -860,6 +880,13 @@ impl Hub {
             .flat_map(|a| a.conns.iter().copied())
             .filter(|c| !fresh.contains(c))
             .collect();
+        // The queue is for agents who may chat; presence is for every agent.
+        let chatters: HashSet<ConnId> = self.conns_that_may(Permission::Chat).into_iter().collect();
+        let others_chatting: Vec<ConnId> = others
+            .iter()
+            .copied()
+            .filter(|c| chatters.contains(c))
+            .collect();
         let queue: BTreeMap<i64, QueueEntry> = self
             .queue_entries()
             .into_iter()
@@ -867,7 +894,7 @@ impl Hub {
             .collect();
         let (upsert, remove) = diff(&self.sent_queue, &queue);
         if !upsert.is_empty() || !remove.is_empty() {
-            out.send_all(others.iter().copied(), &Out::QueueUpdate { upsert, remove });
+            out.send_all(others_chatting, &Out::QueueUpdate { upsert, remove });
         }
         let agents: BTreeMap<i64, AgentPresence> = self
             .presence_entries()
@@ -885,7 +912,7 @@ impl Hub {
             let live = |c: &ConnId| self.conns.contains_key(c);
             let fresh: Vec<ConnId> = fresh.into_iter().filter(live).collect();
             out.send_all(
-                fresh.iter().copied(),
+                fresh.iter().copied().filter(|c| chatters.contains(c)),
                 &Out::Queue {
                     waiting: queue.values().cloned().collect(),
                 },
@@ -997,6 +1024,15 @@ impl Hub {
             .get(&id)
             .map(|c| c.visitors.iter().copied().collect())
             .unwrap_or_default()
+    }
+
+    /// The sockets of agents whose role allows `p`.
+    fn conns_that_may(&self, p: Permission) -> Vec<ConnId> {
+        self.agents
+            .values()
+            .filter(|a| a.may(p))
+            .flat_map(|a| a.conns.iter().copied())
+            .collect()
     }
 
     fn agent_conns(&self, agent_id: i64) -> Vec<ConnId> {

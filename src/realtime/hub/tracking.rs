@@ -615,7 +615,7 @@ impl Hub {
         let Some(agent_name) = self
             .agents
             .values()
-            .find(|a| a.status == crate::realtime::protocol::AgentStatus::Online)
+            .find(|a| a.takes_chats())
             .map(|a| a.name.clone())
         else {
             return Ok(());
@@ -859,11 +859,7 @@ impl Hub {
         if self.visitors.dirty.is_empty() && self.visitors.left.is_empty() {
             return;
         }
-        let agents: Vec<ConnId> = self
-            .agents
-            .values()
-            .flat_map(|a| a.conns.iter().copied())
-            .collect();
+        let agents = self.conns_that_may(crate::domain::rights::Permission::VisitorsView);
         let at = now();
         for id in std::mem::take(&mut self.visitors.left) {
             if self.visitors.live.get(&id).is_none_or(|l| l.gone) {

@@ -1,0 +1,211 @@
+//! Fine-grained rights: named permissions, and roles as sets of them. Admin, Supervisor and
+//! Agent are built in (their permissions are defined here, so a new permission reaches them
+//! with the upgrade); admins create further roles. Every HTTP endpoint and every socket frame
+//! names the permission it needs.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// One thing an agent may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    /// See live visitors and their pages; invite them.
+    VisitorsView,
+    /// Take and answer chats; see one's own chats and the offline inbox.
+    Chat,
+    /// See every chat and the whole history, not only one's own.
+    ChatsAll,
+    /// See statistics.
+    StatsView,
+    /// Manage campaigns and goals.
+    CampaignsManage,
+    /// Manage agents and roles.
+    AgentsManage,
+    /// Manage sites: tracking, invitation rules, privacy notices.
+    SitesManage,
+    /// Manage chat settings, shared canned responses and retention periods.
+    SettingsManage,
+    /// Handle data-subject requests: find, export, rectify, erase.
+    GdprHandle,
+    /// Read the audit trail.
+    AuditRead,
+}
+
+/// Every permission, in the order the dashboard lists them.
+pub const ALL: [Permission; 10] = [
+    Permission::VisitorsView,
+    Permission::Chat,
+    Permission::ChatsAll,
+    Permission::StatsView,
+    Permission::CampaignsManage,
+    Permission::AgentsManage,
+    Permission::SitesManage,
+    Permission::SettingsManage,
+    Permission::GdprHandle,
+    Permission::AuditRead,
+];
+
+impl Permission {
+    /// The stored and API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::VisitorsView => "visitors.view",
+            Permission::Chat => "chat",
+            Permission::ChatsAll => "chats.all",
+            Permission::StatsView => "stats.view",
+            Permission::CampaignsManage => "campaigns.manage",
+            Permission::AgentsManage => "agents.manage",
+            Permission::SitesManage => "sites.manage",
+            Permission::SettingsManage => "settings.manage",
+            Permission::GdprHandle => "gdpr.handle",
+            Permission::AuditRead => "audit.read",
+        }
+    }
+
+    /// The permission with this name.
+    pub fn parse(name: &str) -> Result<Permission> {
+        ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown permission {name:?}; known: {}",
+                ALL.map(Permission::name).join(", ")
+            ))
+        })
+    }
+
+    /// What a refusal says: "you may not {what}".
+    pub fn what(self) -> &'static str {
+        match self {
+            Permission::VisitorsView => "see live visitors",
+            Permission::Chat => "chat",
+            Permission::ChatsAll => "see other agents' chats",
+            Permission::StatsView => "see statistics",
+            Permission::CampaignsManage => "manage campaigns and goals",
+            Permission::AgentsManage => "manage agents and roles",
+            Permission::SitesManage => "manage sites and the widget",
+            Permission::SettingsManage => "change settings and retention periods",
+            Permission::GdprHandle => "handle data-subject requests",
+            Permission::AuditRead => "read the audit trail",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A set of permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permissions(u16);
+
+impl Permissions {
+    /// Every permission.
+    pub fn all() -> Permissions {
+        ALL.into_iter().collect()
+    }
+
+    /// Whether `p` is in the set.
+    pub fn has(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The names, space-separated (the stored form).
+    pub fn to_text(self) -> String {
+        self.names().join(" ")
+    }
+
+    /// The names.
+    pub fn names(self) -> Vec<&'static str> {
+        ALL.into_iter()
+            .filter(|p| self.has(*p))
+            .map(Permission::name)
+            .collect()
+    }
+
+    /// Parses names separated by spaces or commas; unknown names are an error.
+    pub fn parse(text: &str) -> Result<Permissions> {
+        text.split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(Permission::parse)
+            .collect()
+    }
+}
+
+impl FromIterator<Permission> for Permissions {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Permissions {
+        Permissions(iter.into_iter().fold(0, |acc, p| acc | p.bit()))
+    }
+}
+
+impl Serialize for Permissions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.names().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Permissions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        names
+            .iter()
+            .map(|n| Permission::parse(n))
+            .collect::<Result<Permissions>>()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Ids of the built-in roles (rows 1 to 3 of `roles`).
+pub const ADMIN: i64 = 1;
+/// Supervisor.
+pub const SUPERVISOR: i64 = 2;
+/// Agent.
+pub const AGENT: i64 = 3;
+
+/// The permissions of a built-in role, if `role_id` is one.
+pub fn builtin(role_id: i64) -> Option<Permissions> {
+    use Permission::*;
+    match role_id {
+        ADMIN => Some(Permissions::all()),
+        SUPERVISOR => Some(
+            [
+                VisitorsView,
+                Chat,
+                ChatsAll,
+                StatsView,
+                CampaignsManage,
+                AuditRead,
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        AGENT => Some([VisitorsView, Chat].into_iter().collect()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_refused() {
+        for p in ALL {
+            assert_eq!(Permission::parse(p.name()).unwrap(), p);
+        }
+        let set = Permissions::parse("chat, stats.view audit.read").unwrap();
+        assert_eq!(set.to_text(), "chat stats.view audit.read");
+        assert!(set.has(Permission::Chat) && !set.has(Permission::ChatsAll));
+        assert!(Permissions::parse("chat root").is_err());
+        assert!(Permissions::parse("").unwrap().is_empty());
+        assert_eq!(builtin(ADMIN), Some(Permissions::all()));
+        assert!(!builtin(AGENT).unwrap().has(Permission::StatsView));
+        assert_eq!(builtin(99), None);
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(serde_json::from_str::<Permissions>(&json).unwrap(), set);
+        assert!(serde_json::from_str::<Permissions>("[\"root\"]").is_err());
+    }
+}
