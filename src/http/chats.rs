@@ -24,18 +24,28 @@ pub struct HistoryQuery {
     to: Option<String>,
 }
 
+/// Chats are for agents who may chat or see all chats.
+pub fn require_chats(s: &Session) -> Result<(), ApiError> {
+    if s.agent.may(Permission::ChatsAll) {
+        return Ok(());
+    }
+    require(s, Permission::Chat)
+}
+
 /// The agent whose chats alone this session may read, unless it may read every chat.
 pub fn own_only(s: &Session) -> Option<i64> {
     (!s.agent.may(Permission::ChatsAll)).then_some(s.agent.id)
 }
 
-/// Whether the conversation exists and is readable with `only` (see [`own_only`]).
+/// Whether the conversation exists and is readable with `only` (see [`own_only`]): one's own
+/// chats, and waiting ones (any agent who may chat may take them).
 pub fn may_read(
     c: &rusqlite::Connection,
     id: i64,
     only: Option<i64>,
 ) -> crate::error::Result<bool> {
-    Ok(cstore::conversation(c, id)?.is_some_and(|cv| only.is_none() || cv.agent_id == only))
+    Ok(cstore::conversation(c, id)?
+        .is_some_and(|cv| only.is_none() || cv.agent_id == only || cv.status == "waiting"))
 }
 
 /// Unix seconds of midnight UTC of a `YYYY-MM-DD` date.
@@ -51,7 +61,7 @@ pub async fn history(
     session: AgentSession,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&session.0, Permission::Chat)?;
+    require_chats(&session.0)?;
     let q = query.into_inner();
     if q.q.chars().count() > 200 {
         return Err(ApiError::bad_request(
@@ -92,7 +102,7 @@ pub async fn messages(
     client: super::client::Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&session.0, Permission::Chat)?;
+    require_chats(&session.0)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let only = own_only(&session.0);
@@ -133,7 +143,7 @@ pub async fn messages(
 
 /// `GET /api/offline`: messages left while nobody was online, newest first.
 pub async fn offline_inbox(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    require(&session.0, Permission::Chat)?;
+    require_chats(&session.0)?;
     let db = session.0.tenant.clone();
     let rows = web::block(move || db.with(|c| cstore::list_offline(c, 500))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows })))

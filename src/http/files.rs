@@ -211,7 +211,7 @@ pub async fn agent_download(
     client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::session::require(&session.0, crate::domain::rights::Permission::Chat)?;
+    super::chats::require_chats(&session.0)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let only = super::chats::own_only(&session.0);

@@ -22,6 +22,7 @@ pub async fn show(
     client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    super::session::require(&session.0, crate::domain::rights::Permission::VisitorsView)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let found = web::block(move || db.with(|c| vstore::visitor_detail(c, id, None))).await??;
@@ -40,11 +41,14 @@ pub async fn of_conversation(
     client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    super::session::require(&session.0, crate::domain::rights::Permission::VisitorsView)?;
+    super::chats::require_chats(&session.0)?;
     let conv = id.into_inner();
     let db = session.0.tenant.clone();
+    let only = super::chats::own_only(&session.0);
     let found = web::block(move || {
         db.with(|c| {
-            if crate::store::chat::conversation(c, conv)?.is_none() {
+            if !super::chats::may_read(c, conv, only)? {
                 return Ok(Err(false));
             }
             match vstore::conversation_visitor(c, conv)? {

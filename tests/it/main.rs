@@ -19,6 +19,7 @@ mod gdpr;
 mod login;
 mod notices;
 mod retention;
+mod rights;
 mod server;
 mod stats;
 mod storage;

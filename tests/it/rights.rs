@@ -1,0 +1,341 @@
+//! The permission matrix: for every permission, an agent whose role holds only that one may do
+//! exactly what it allows and is refused everything else, over HTTP and on the socket; and
+//! role and agent management (custom roles, display names, lockout protection, sessions ended
+//! on a change of role).
+
+use crate::chat::{setup, visitor};
+use crate::common::{Browser, Ws};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const PERMISSIONS: [&str; 10] = [
+    "visitors.view",
+    "chat",
+    "chats.all",
+    "stats.view",
+    "campaigns.manage",
+    "agents.manage",
+    "sites.manage",
+    "settings.manage",
+    "gdpr.handle",
+    "audit.read",
+];
+
+/// One HTTP action: the permissions that allow it, and whether the answer says it was allowed.
+struct Action {
+    what: &'static str,
+    allowed_by: &'static [&'static str],
+    run: fn(&mut Browser, &Ctx) -> bool,
+}
+
+struct Ctx {
+    site: String,
+    /// A closed chat nobody of the test roles had.
+    closed_chat: i64,
+}
+
+fn status(r: &crate::common::Res) -> u16 {
+    r.status
+}
+
+const ACTIONS: [Action; 13] = [
+    Action {
+        what: "see a visitor's pages",
+        allowed_by: &["visitors.view"],
+        // Allowed: the id is unknown (404); refused: 403.
+        run: |b, _| status(&b.get("/api/visitors/999999")) == 404,
+    },
+    Action {
+        what: "read the offline inbox",
+        allowed_by: &["chat", "chats.all"],
+        run: |b, _| status(&b.get("/api/offline")) == 200,
+    },
+    Action {
+        what: "read another agent's chat",
+        allowed_by: &["chats.all"],
+        run: |b, x| {
+            status(&b.get(&format!("/api/conversations/{}/messages", x.closed_chat))) == 200
+        },
+    },
+    Action {
+        what: "see statistics",
+        allowed_by: &["stats.view"],
+        run: |b, _| status(&b.get("/api/stats")) == 200,
+    },
+    Action {
+        what: "list campaigns",
+        allowed_by: &["campaigns.manage"],
+        run: |b, _| status(&b.get("/api/campaigns")) == 200,
+    },
+    Action {
+        what: "list roles",
+        allowed_by: &["agents.manage"],
+        run: |b, _| status(&b.get("/api/roles")) == 200,
+    },
+    Action {
+        what: "create a role",
+        allowed_by: &["agents.manage"],
+        run: |b, _| {
+            let name = format!("r{}", std::process::id() ^ rand_suffix());
+            status(&b.post_json("/api/roles", &json!({"name": name, "permissions": []}))) == 201
+        },
+    },
+    Action {
+        what: "see a site's privacy notices",
+        allowed_by: &["sites.manage"],
+        run: |b, x| status(&b.get(&format!("/api/sites/{}/notices", x.site))) == 200,
+    },
+    Action {
+        what: "see retention periods",
+        allowed_by: &["settings.manage"],
+        run: |b, _| status(&b.get("/api/retention")) == 200,
+    },
+    Action {
+        what: "change settings",
+        allowed_by: &["settings.manage"],
+        run: |b, _| status(&b.put_json("/api/settings", &json!({"typing_preview": false}))) == 200,
+    },
+    Action {
+        what: "list deletion protocols",
+        allowed_by: &["gdpr.handle"],
+        run: |b, _| status(&b.get("/api/gdpr/erasures")) == 200,
+    },
+    Action {
+        what: "find a person's data",
+        allowed_by: &["gdpr.handle"],
+        run: |b, _| status(&b.get("/api/gdpr/find?by=chat&value=1")) == 200,
+    },
+    Action {
+        what: "read the audit trail",
+        allowed_by: &["audit.read"],
+        run: |b, _| status(&b.get("/api/audit")) == 200,
+    },
+];
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(1);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Frames of `ws` until one of type `ty` (or an error) comes.
+fn frame_or_error(ws: &mut Ws, ty: &str) -> Value {
+    loop {
+        let f = ws.recv();
+        if f["type"] == ty || f["type"] == "error" {
+            return f;
+        }
+    }
+}
+
+#[test]
+fn every_permission_allows_exactly_its_actions() {
+    let (k, pw, site) = setup();
+    // A closed chat, had by nobody of the roles below.
+    {
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        // An hour ago: recent enough for the server's retention purge to keep it.
+        let t = kontor::clock::now() - 3600;
+        db.with(|c| {
+            c.execute_batch(&format!(
+                "INSERT INTO conversations (id, site_key, status, visitor_token_hash, consent_at,
+                     consent_version, created_at, closed_at, agent_id)
+                 VALUES (500, 's', 'closed', randomblob(32), {t}, '1', {t}, {t} + 60, 1);
+                 INSERT INTO messages (conversation_id, seq, author, body, created_at)
+                 VALUES (500, 1, 'visitor', 'hello', {t});",
+            ))?;
+            Ok(())
+        })
+        .unwrap();
+    }
+    let server = k.server(&[]);
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let ctx = Ctx {
+        site: site.clone(),
+        closed_chat: 500,
+    };
+    let roles: Vec<&str> = PERMISSIONS.iter().copied().chain(["(none)"]).collect();
+    for (i, perm) in roles.iter().enumerate() {
+        let perms: Vec<&str> = if *perm == "(none)" {
+            vec![]
+        } else {
+            vec![perm]
+        };
+        let name = format!("only {}", perm.replace('.', " ").replace(['(', ')'], ""));
+        let r = admin.post_json("/api/roles", &json!({"name": name, "permissions": perms}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let email = format!("p{i}@acme.example");
+        k.ok_stdin(
+            &[
+                "agent",
+                "add",
+                "acme",
+                &email,
+                "--name",
+                &format!("P{i}"),
+                "--role",
+                &name,
+                "--password-stdin",
+            ],
+            &pw,
+        );
+        let mut b = Browser::signed_in(&server.base, &email, &pw);
+        let session = b.get("/api/session").json();
+        assert_eq!(session["permissions"], json!(perms), "{perm}");
+
+        for a in &ACTIONS {
+            let expected = a.allowed_by.iter().any(|p| perms.contains(p));
+            assert_eq!((a.run)(&mut b, &ctx), expected, "{perm}: {}", a.what);
+        }
+
+        // The socket: open only with chats or live visitors.
+        let may_chat = perms.contains(&"chat");
+        let may_watch = perms.contains(&"visitors.view");
+        match Ws::agent_from(&b, &server.base) {
+            Err(code) => {
+                assert!(
+                    !may_chat && !may_watch,
+                    "{perm}: socket refused with {code}"
+                );
+                assert_eq!(code, 403);
+                continue;
+            }
+            Ok(ws) => {
+                assert!(may_chat || may_watch, "{perm}: socket opened");
+                let mut ws = ws;
+                ws.send(json!({"type": "hello"}));
+                let frames = ws.drain(Duration::from_millis(400));
+                let types: Vec<&str> = frames.iter().filter_map(|f| f["type"].as_str()).collect();
+                assert_eq!(
+                    types.contains(&"visitors"),
+                    may_watch,
+                    "{perm}: visitors frame {types:?}"
+                );
+                assert_eq!(
+                    types.contains(&"queue"),
+                    may_chat,
+                    "{perm}: queue frame {types:?}"
+                );
+                // Taking a chat needs the chat permission.
+                let (_v, conv, _) = visitor(&server, &site, &format!("V{i}"));
+                std::thread::sleep(Duration::from_millis(70));
+                ws.send(json!({"type": "accept", "conversation_id": conv}));
+                let f = frame_or_error(&mut ws, "conversation");
+                if may_chat {
+                    assert_eq!(f["type"], "conversation", "{perm}: {f}");
+                } else {
+                    assert_eq!(f["code"], "forbidden", "{perm}: {f}");
+                }
+                // Inviting needs the visitors permission (an unknown visitor: not found).
+                std::thread::sleep(Duration::from_millis(70));
+                ws.send(json!({"type": "invite", "visitor_id": 999999, "text": "Hi"}));
+                let f = frame_or_error(&mut ws, "never");
+                let code = f["code"].as_str().unwrap_or("");
+                assert_eq!(code == "forbidden", !may_watch, "{perm}: invite {f}");
+            }
+        }
+    }
+    // Every refusal on the socket is in the audit trail: the accept of the visitors-only
+    // role and the invite of the chat-only role (the other roles never got a socket).
+    let denied = k.json(&["audit", "list", "acme", "--limit", "500"]);
+    let socket_denials = denied
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["result"] == "authz denied" && e["object"] == "socket")
+        .count();
+    assert_eq!(socket_denials, 2);
+}
+
+#[test]
+fn roles_and_agents_are_managed_with_lockout_protection() {
+    let (k, pw, _) = setup();
+    crate::chat::with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let roles = admin.get("/api/roles").json();
+    let names: Vec<&str> = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "supervisor", "agent"]);
+    assert_eq!(roles["permissions"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        roles["roles"][2]["permissions"],
+        json!(["visitors.view", "chat"])
+    );
+
+    // Built-in roles stay as they are; names are unique; unknown permissions are refused.
+    assert_eq!(
+        admin
+            .put_json("/api/roles/1", &json!({"permissions": []}))
+            .status,
+        409
+    );
+    assert_eq!(admin.delete("/api/roles/3").status, 409);
+    let r = admin.post_json("/api/roles", &json!({"name": "Admin", "permissions": []}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = admin.post_json("/api/roles", &json!({"name": "x", "permissions": ["root"]}));
+    assert_eq!(r.status, 400);
+    let r = admin.post_json(
+        "/api/roles",
+        &json!({"name": "Reporting", "permissions": ["stats.view", "audit.read"]}),
+    );
+    assert_eq!(r.status, 201);
+    let reporting = r.json()["id"].as_i64().unwrap();
+
+    // Bob gets the role and a new display name; his session ends with the change.
+    let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
+    assert_eq!(bob.get("/api/stats").status, 403);
+    let agents = admin.get("/api/agents").json();
+    let bob_id = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "bob@acme.example")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin.put_json(
+        &format!("/api/agents/{bob_id}"),
+        &json!({"role_id": reporting, "display_name": "Bob from Support"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["role"], "Reporting");
+    assert_eq!(r.json()["display_name"], "Bob from Support");
+    assert_eq!(
+        bob.get("/api/session").status,
+        401,
+        "signed out by the change"
+    );
+    let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
+    assert_eq!(bob.get("/api/stats").status, 200);
+    assert_eq!(bob.get("/api/offline").status, 403);
+    assert_eq!(
+        admin.delete(&format!("/api/roles/{reporting}")).status,
+        409,
+        "in use"
+    );
+
+    // Nobody can take away the last agent who may manage agents.
+    let ann_id = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ann@acme.example")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin.put_json(&format!("/api/agents/{ann_id}"), &json!({"role_id": 3}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = admin.put_json(&format!("/api/agents/{ann_id}"), &json!({"disabled": true}));
+    assert_eq!(r.status, 409);
+    assert_eq!(admin.get("/api/roles").status, 200, "still an admin");
+    let trail = k.json(&["audit", "list", "acme", "--action", "role"]);
+    assert_eq!(trail.as_array().unwrap().len(), 1, "one role created");
+    let trail = k.json(&["audit", "list", "acme", "--action", "agent.update"]);
+    assert_eq!(trail.as_array().unwrap().len(), 1);
+}
