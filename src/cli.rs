@@ -968,6 +968,10 @@ pub fn print_response(res: &Response, json: bool) {
 
 /// Prints a failure as text on stderr, or as JSON on stdout with `--json`.
 pub fn print_failure(f: &Failure, json: bool) {
+    // A failed check has printed its own report (as JSON with --json): one object only.
+    if json && f.code == "check_failed" {
+        return;
+    }
     if json {
         println!(
             "{}",

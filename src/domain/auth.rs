@@ -78,10 +78,11 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
             None
         }
     };
-    let audit = |db: &TenantDb, result: &str| {
+    // The role is known (and recorded) only once the password matched.
+    let audit = |db: &TenantDb, result: &str, role: &str| {
         let entry = AuditEntry {
             actor: &email,
-            role: "",
+            role,
             action: "login",
             object: "",
             result,
@@ -98,7 +99,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
         .max(throttle.blocked_for(&ip_key, t0));
     if let Some(wait) = blocked {
         if let Some(db) = &tenant {
-            audit(db, "throttled");
+            audit(db, "throttled", "");
         }
         tracing::warn!(tenant = ?tenant_slug, ip = %shown_ip, "sign-in throttled");
         return Err(Error::Throttled(wait));
@@ -117,7 +118,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
         throttle.fail(&account_key, t0);
         throttle.fail(&ip_key, t0);
         if let Some(db) = &tenant {
-            audit(db, "failure");
+            audit(db, "failure", "");
         }
         tracing::info!(tenant = ?tenant_slug, ip = %shown_ip, "sign-in failed");
         return Err(Error::Unauthorized);
@@ -129,7 +130,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
     let token = crypto::random_token();
     db.with(|c| tstore::insert_session(c, &crypto::token_hash(&token), agent.id))?;
     throttle.clear(&account_key);
-    audit(&db, "success");
+    audit(&db, "success", &agent.role);
     tracing::info!(tenant = ?tenant_slug, agent = agent.id, "signed in");
     Ok(NewSession {
         cookie: format!("{}.{}", db.uuid, token),

@@ -132,7 +132,6 @@ pub fn require_csrf(
     }
 }
 
-/// Records that the signed-in agent asked for an object they may not see (answered 404).
 /// Refuses agents whose role lacks `p`: "your role does not allow you to {what}".
 pub fn require(session: &Session, p: Permission) -> Result<(), ApiError> {
     if !session.agent.may(p) {
@@ -143,6 +142,7 @@ pub fn require(session: &Session, p: Permission) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Records that the signed-in agent asked for an object they may not see (answered 404).
 pub async fn audit_denied(session: &Session, client: &super::client::Client, object: String) {
     audit(session, client, "access", &object, "authz denied").await;
 }

@@ -56,7 +56,8 @@ impl Certificate {
             self.database_bytes,
         );
         for (table, n) in self.rows.iter().filter(|(_, n)| *n > 0) {
-            t.push_str(&format!("  {table:<22} {n} rows\n"));
+            let rows = if *n == 1 { "row" } else { "rows" };
+            t.push_str(&format!("  {table:<22} {n} {rows}\n"));
         }
         t.push_str(&format!(
             "key destroyed: {}\n",

@@ -275,6 +275,23 @@ fn the_dashboard_api_finds_rectifies_and_erases_for_admins_only() {
     let (k, pw) = Kontor::with_tenant();
     fill(&k);
     crate::chat::with_bob(&k, &pw);
+    // Olga's chat is still waiting; Otto is on the site right now.
+    {
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        let now = kontor::clock::now();
+        db.with(|c| {
+            c.execute_batch(&format!(
+                "INSERT INTO conversations (id, site_key, status, visitor_token_hash, consent_at,
+                     consent_version, created_at, visitor_email)
+                 VALUES (7, 's', 'waiting', randomblob(32), {now}, '1', {now}, 'olga@example.org');
+                 INSERT INTO visitors (id, site_key, mode, first_seen, last_seen)
+                 VALUES (12, 's', 'consented', {now}, {now});"
+            ))?;
+            Ok(())
+        })
+        .unwrap();
+    }
     let server = k.server(&[]);
     let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
     let r = admin.get("/api/gdpr/find?by=email&value=erika%40example.org");
@@ -306,6 +323,27 @@ fn the_dashboard_api_finds_rectifies_and_erases_for_admins_only() {
         .json();
     assert_eq!(f["counts"], erika_counts());
     assert_eq!(f["conversations"][0]["visitor_name"], "Erika Musterfrau");
+
+    // Erasure waits for an open chat to end and for a visit to be over.
+    let r = admin.post_json(
+        "/api/gdpr/erase",
+        &json!({"by": "email", "value": "olga@example.org", "confirm": true}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("still open"), "{}", r.body);
+    let r = admin.post_json(
+        "/api/gdpr/erase",
+        &json!({"by": "visitor", "value": "12", "confirm": true}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("last 30 minutes"), "{}", r.body);
+    let f = admin
+        .get("/api/gdpr/find?by=email&value=olga%40example.org")
+        .json();
+    assert_eq!(
+        f["counts"]["conversations"], 1,
+        "nothing deleted by a refusal"
+    );
 
     let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
     assert_eq!(bob.get("/api/gdpr/find?by=chat&value=1").status, 403);

@@ -24,7 +24,7 @@ fn the_newest_notice_is_shown_and_each_consent_names_its_version() {
         .get(&format!("/widget/frame?site={site}&lang=en"))
         .body;
     assert!(frame.contains("data-notice-version=\"1\""));
-    assert!(frame.contains("Nothing is stored before you start the chat"));
+    assert!(frame.contains("Nothing of the chat is stored before you start it"));
 
     let r = admin.post_json(&path, &json!({"text_de": "zu kurz", "text_en": EN}));
     assert_eq!(r.status, 400);
