@@ -369,6 +369,9 @@ pub enum AuditCmd {
     Verify {
         /// Tenant slug
         tenant: String,
+        /// A head printed by an earlier verify: fails unless it is still in the chain
+        #[arg(long, value_name = "HEX")]
+        head: Option<String>,
     },
     /// The newest entries
     List {
@@ -731,8 +734,9 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
                 changes,
             }
         }
-        Command::Audit(AuditCmd::Verify { tenant }) => Request::AuditVerify {
+        Command::Audit(AuditCmd::Verify { tenant, head }) => Request::AuditVerify {
             tenant: tenant.clone(),
+            head: head.clone(),
         },
         Command::Audit(AuditCmd::List {
             tenant,

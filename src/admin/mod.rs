@@ -153,6 +153,9 @@ pub enum Request {
     AuditVerify {
         /// Tenant slug.
         tenant: String,
+        /// A head kept from an earlier verify, which must still be in the chain.
+        #[serde(default)]
+        head: Option<String>,
     },
     /// `audit list`
     AuditList {
@@ -789,19 +792,44 @@ pub fn execute_with(
                 other => Err(Error::Invalid(format!("unknown gdpr action {other:?}"))),
             }
         }
-        Request::AuditVerify { tenant } => {
+        Request::AuditVerify { tenant, head } => {
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
-            let v = db.with(|c| crate::store::audit::verify(c))?;
+            let (v, kept) = db.with(|c| {
+                let v = crate::store::audit::verify(c)?;
+                let kept = head
+                    .as_deref()
+                    .map(|h| crate::store::audit::contains(c, h.trim()))
+                    .transpose()?;
+                Ok((v, kept))
+            })?;
             let mut lines = vec![match &v.problem {
                 None => format!("audit trail of {tenant}: intact, {} entries", v.entries),
                 Some(p) => format!("audit trail of {tenant}: BROKEN: {p}"),
             }];
-            lines.push(format!("head: {} (keep it to compare later)", v.head));
-            Ok(Response::Report {
-                ok: v.intact,
-                value: serde_json::to_value(&v).unwrap_or_default(),
-                lines,
-            })
+            lines.push(format!(
+                "head: {} (keep it; later, --head checks it is still in the chain)",
+                v.head
+            ));
+            let mut value = serde_json::to_value(&v).unwrap_or_default();
+            let mut ok = v.intact;
+            match kept {
+                None => {}
+                Some(Some(id)) => {
+                    lines.push(format!(
+                        "the kept head is entry {id}: the trail was not rewritten since"
+                    ));
+                    value["kept_head_entry"] = serde_json::json!(id);
+                }
+                Some(None) => {
+                    ok = false;
+                    lines.push(
+                        "the kept head is NOT in the chain: the trail was rewritten, or retention removed that entry since"
+                            .into(),
+                    );
+                    value["kept_head_entry"] = serde_json::Value::Null;
+                }
+            }
+            Ok(Response::Report { ok, value, lines })
         }
         Request::AuditList {
             tenant,

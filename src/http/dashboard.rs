@@ -1,6 +1,8 @@
-//! The dashboard shell: navigation to the five areas, signed-in agents only.
+//! The dashboard shell: navigation to the areas, signed-in agents only; an area the agent's
+//! role cannot use is left out of the navigation.
 
 use super::{State, lang, session};
+use crate::domain::rights::{Permission, Permissions};
 use crate::error::ApiError;
 use crate::i18n::{self, Lang};
 use actix_web::http::header;
@@ -40,7 +42,14 @@ pub async fn section(
     };
     let (lang, lang_cookie) = lang::pick(&req);
     let tenant_name = tenant_name(&state, &s.tenant.uuid).await?;
-    let html = render(lang, &name, &tenant_name, &s.agent.display_name, &s.csrf);
+    let html = render(
+        lang,
+        &name,
+        &tenant_name,
+        &s.agent.display_name,
+        &s.csrf,
+        s.agent.permissions,
+    );
     let mut res = HttpResponse::Ok();
     if let Some(c) = lang_cookie {
         res.cookie(c);
@@ -59,7 +68,31 @@ async fn tenant_name(state: &State, uuid: &str) -> Result<String, ApiError> {
     Ok(rec.map(|r| r.name).unwrap_or_default())
 }
 
-fn render(lang: Lang, section: &str, tenant: &str, agent: &str, csrf: &str) -> String {
+/// Whether the navigation shows a section to an agent with `p` (the APIs check again).
+fn shows(section: &str, p: Permissions) -> bool {
+    let any = |list: &[Permission]| list.iter().any(|x| p.has(*x));
+    match section {
+        "visitors" => any(&[Permission::VisitorsView]),
+        "chats" => any(&[Permission::Chat]),
+        "history" => any(&[Permission::Chat, Permission::ChatsAll]),
+        "statistics" => any(&[Permission::StatsView]),
+        "privacy" => any(&[
+            Permission::GdprHandle,
+            Permission::SettingsManage,
+            Permission::AuditRead,
+        ]),
+        _ => true,
+    }
+}
+
+fn render(
+    lang: Lang,
+    section: &str,
+    tenant: &str,
+    agent: &str,
+    csrf: &str,
+    permissions: Permissions,
+) -> String {
     let title = i18n::t(lang, &format!("nav.{section}"));
     let text = i18n::t(lang, &format!("section.{section}"));
     let current: Vec<(String, &str)> = SECTIONS
@@ -71,6 +104,13 @@ fn render(lang: Lang, section: &str, tenant: &str, agent: &str, csrf: &str) -> S
             )
         })
         .collect();
+    let nav: Vec<(String, &str)> = SECTIONS
+        .iter()
+        .map(|s| {
+            let class = if shows(s, permissions) { "" } else { "nav-off" };
+            (format!("nav_{s}"), class)
+        })
+        .collect();
     let mut vars: Vec<(&str, &str)> = vec![
         ("section", section),
         ("section_title", title),
@@ -80,5 +120,6 @@ fn render(lang: Lang, section: &str, tenant: &str, agent: &str, csrf: &str) -> S
         ("csrf", csrf),
     ];
     vars.extend(current.iter().map(|(k, v)| (k.as_str(), *v)));
+    vars.extend(nav.iter().map(|(k, v)| (k.as_str(), *v)));
     i18n::render("dashboard.html", lang, &vars)
 }

@@ -200,6 +200,25 @@ pub fn verify(c: &Connection) -> Result<Verification> {
     })
 }
 
+/// Whether an entry with this hash (hex) is in the chain: a head kept from an earlier
+/// `verify` must still be there, unless retention has since removed it.
+pub fn contains(c: &Connection, hash_hex: &str) -> Result<Option<i64>> {
+    let hash = (0..hash_hex.len() / 2)
+        .map(|i| u8::from_str_radix(hash_hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16).ok())
+        .collect::<Option<Vec<u8>>>();
+    let Some(hash) = hash.filter(|h| h.len() == 32) else {
+        return Err(crate::error::Error::Invalid(
+            "a head is 64 hex digits, as `kontor audit verify` prints it".into(),
+        ));
+    };
+    Ok(
+        c.query_row("SELECT id FROM audit_log WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .optional()?,
+    )
+}
+
 /// Deletes the entries older than `cutoff` from the start of the chain, keeping it verifiable:
 /// everything before the first entry that is still within the period (so an entry with an
 /// older time after a newer one, after a clock change, never takes newer ones with it).
