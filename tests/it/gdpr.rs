@@ -17,7 +17,7 @@ fn two_days_ago() -> i64 {
 
 /// Erika (found by email, with a second chat without email from the same visitor record) and
 /// Max, who must stay untouched.
-fn fill(k: &Kontor) {
+pub fn fill(k: &Kontor) {
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
     #[allow(non_snake_case)]

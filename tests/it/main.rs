@@ -7,6 +7,7 @@ mod aggregates;
 mod audit;
 mod backup;
 mod browser;
+mod browser_privacy;
 mod browser_statistics;
 mod browser_visitors;
 mod campaigns;
