@@ -5,15 +5,21 @@ use super::session::audit;
 use super::session::{AgentSession, require_csrf};
 use crate::clock::now;
 use crate::domain::rights::Permission;
-use crate::error::{ApiError, Error};
+use crate::error::ApiError;
 use crate::store::chat as cstore;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+/// Canned responses are for agents who chat, and for those who manage the shared ones.
+fn for_canned(s: &crate::domain::auth::Session) -> Result<(), ApiError> {
+    super::session::require_any(s, &[Permission::Chat, Permission::SettingsManage])
+}
+
 /// `GET /api/canned`: the tenant's shared responses and the agent's own.
 pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
     let s = session.0;
+    for_canned(&s)?;
     let id = s.agent.id;
     let rows = web::block(move || s.tenant.with(|c| cstore::list_canned(c, id))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "canned": rows })))
@@ -39,6 +45,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
+    for_canned(&s)?;
     let b = body.into_inner();
     let shortcut = b.shortcut.trim().trim_start_matches('/').to_lowercase();
     let valid = (1..=32).contains(&shortcut.len())
@@ -56,8 +63,8 @@ pub async fn create(
             "the text must have 1 to 4000 characters",
         ));
     }
-    if b.shared && !s.agent.may(Permission::SettingsManage) {
-        return Err(Error::Forbidden("only admins create shared responses".into()).into());
+    if b.shared {
+        super::session::require(&s, Permission::SettingsManage)?;
     }
     let owner = (!b.shared).then_some(s.agent.id);
     let db = s.tenant.clone();
@@ -87,6 +94,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
+    for_canned(&s)?;
     let (id, agent, admin) = (
         id.into_inner(),
         s.agent.id,

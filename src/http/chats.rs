@@ -38,14 +38,25 @@ pub fn own_only(s: &Session) -> Option<i64> {
 }
 
 /// Whether the conversation exists and is readable with `only` (see [`own_only`]): one's own
-/// chats, and waiting ones (any agent who may chat may take them).
+/// chats, and the waiting ones the agent may take (departments scope them).
 pub fn may_read(
     c: &rusqlite::Connection,
     id: i64,
     only: Option<i64>,
 ) -> crate::error::Result<bool> {
-    Ok(cstore::conversation(c, id)?
-        .is_some_and(|cv| only.is_none() || cv.agent_id == only || cv.status == "waiting"))
+    let Some(cv) = cstore::conversation(c, id)? else {
+        return Ok(false);
+    };
+    let Some(agent) = only else { return Ok(true) };
+    if cv.agent_id == Some(agent) {
+        return Ok(true);
+    }
+    // Waiting chats without a department, or of one of the agent's departments.
+    Ok(cv.status == "waiting"
+        && match cv.department_id {
+            None => true,
+            Some(d) => cstore::agent_departments(c, agent)?.contains(&d),
+        })
 }
 
 /// Unix seconds of midnight UTC of a `YYYY-MM-DD` date.
@@ -151,6 +162,7 @@ pub async fn offline_inbox(session: AgentSession) -> Result<HttpResponse, ApiErr
 
 /// `GET /api/departments`: the tenant's departments (for transfers).
 pub async fn departments(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    require_chats(&session.0)?;
     let db = session.0.tenant.clone();
     let rows = web::block(move || db.with(|c| crate::store::tenant::list_departments(c))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": rows })))

@@ -140,6 +140,7 @@ pub async fn agent_upload(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     super::session::require_csrf(&req, &client, &s)?;
+    super::session::require(&s, crate::domain::rights::Permission::Chat)?;
     let q = q.into_inner();
     let conversation_id = q
         .conversation_id

@@ -132,6 +132,14 @@ pub fn require_csrf(
     }
 }
 
+/// Refuses agents whose role has none of `any` (the first one names the refusal).
+pub fn require_any(session: &Session, any: &[Permission]) -> Result<(), ApiError> {
+    match any.iter().find(|p| session.agent.may(**p)) {
+        Some(_) => Ok(()),
+        None => require(session, any[0]),
+    }
+}
+
 /// Refuses agents whose role lacks `p`: "your role does not allow you to {what}".
 pub fn require(session: &Session, p: Permission) -> Result<(), ApiError> {
     if !session.agent.may(p) {

@@ -23,6 +23,7 @@ pub async fn agents(session: AgentSession) -> Result<HttpResponse, ApiError> {
 /// `PUT /api/agents/{id}`: `{display_name?, role_id?, disabled?}`.
 pub async fn change_agent(
     req: HttpRequest,
+    state: super::State,
     client: Client,
     session: AgentSession,
     id: web::Path<i64>,
@@ -34,6 +35,10 @@ pub async fn change_agent(
     let (id, change) = (id.into_inner(), body.into_inner());
     let db = s.tenant.clone();
     let rec = web::block(move || db.with(|c| roles::change_agent(c, id, &change))).await??;
+    // A running hub takes the new name (and departments) at once.
+    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
+        hub.send(crate::realtime::hub::Command::AgentChanged(id));
+    }
     audit(
         &s,
         &client,

@@ -16,6 +16,28 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+/// Sites and rules are read by agents who see live visitors and by those who manage sites.
+fn sees_sites(s: &Session) -> Result<(), ApiError> {
+    use crate::domain::rights::Permission;
+    super::session::require_any(s, &[Permission::VisitorsView, Permission::SitesManage])
+}
+
+/// A visitor's earlier chats, as far as this agent may read them.
+fn visible_chats(
+    c: &rusqlite::Connection,
+    v: &mut vstore::VisitorDetail,
+    only: Option<i64>,
+) -> crate::error::Result<()> {
+    let mut keep = Vec::new();
+    for ch in std::mem::take(&mut v.chats) {
+        if super::chats::may_read(c, ch.conversation_id, only)? {
+            keep.push(ch);
+        }
+    }
+    v.chats = keep;
+    Ok(())
+}
+
 /// `GET /api/visitors/{id}`.
 pub async fn show(
     session: AgentSession,
@@ -25,7 +47,17 @@ pub async fn show(
     super::session::require(&session.0, crate::domain::rights::Permission::VisitorsView)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
-    let found = web::block(move || db.with(|c| vstore::visitor_detail(c, id, None))).await??;
+    let only = super::chats::own_only(&session.0);
+    let found = web::block(move || {
+        db.with(|c| match vstore::visitor_detail(c, id, None)? {
+            Some(mut v) => {
+                visible_chats(c, &mut v, only)?;
+                Ok(Some(v))
+            }
+            None => Ok(None),
+        })
+    })
+    .await??;
     match found {
         Some(v) => Ok(HttpResponse::Ok().json(v)),
         None => {
@@ -52,7 +84,13 @@ pub async fn of_conversation(
                 return Ok(Err(false));
             }
             match vstore::conversation_visitor(c, conv)? {
-                Some(v) => Ok(vstore::visitor_detail(c, v, Some(conv))?.ok_or(true)),
+                Some(v) => match vstore::visitor_detail(c, v, Some(conv))? {
+                    Some(mut d) => {
+                        visible_chats(c, &mut d, only)?;
+                        Ok(Ok(d))
+                    }
+                    None => Ok(Err(true)),
+                },
                 None => Ok(Err(true)),
             }
         })
@@ -71,6 +109,7 @@ pub async fn of_conversation(
 
 /// `GET /api/sites`: the tenant's sites with their tracking settings.
 pub async fn sites(state: State, session: AgentSession) -> Result<HttpResponse, ApiError> {
+    sees_sites(&session.0)?;
     let uuid = session.0.tenant.uuid.clone();
     let st = state.clone();
     let list = web::block(move || st.store.system(|c| sstore::list_sites(c, &uuid))).await??;
@@ -142,6 +181,7 @@ pub async fn set_tracking(
 
 /// `GET /api/rules`.
 pub async fn rules(session: AgentSession) -> Result<HttpResponse, ApiError> {
+    sees_sites(&session.0)?;
     let db = session.0.tenant.clone();
     let rules = web::block(move || db.with(|c| vstore::list_rules(c))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "rules": rules })))

@@ -272,6 +272,9 @@ pub struct QueueEntry {
     pub since: i64,
     /// The agent routing picked, if any.
     pub offered_to: Option<i64>,
+    /// The department it was asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<i64>,
 }
 
 /// A conversation as an agent's dashboard lists it.

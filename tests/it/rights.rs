@@ -347,3 +347,74 @@ fn roles_and_agents_are_managed_with_lockout_protection() {
     let trail = k.json(&["audit", "list", "acme", "--action", "agent.update"]);
     assert_eq!(trail.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn departments_scope_the_queue_for_agents_without_the_all_chats_permission() {
+    let (k, pw, site) = setup();
+    crate::chat::with_bob(&k, &pw);
+    let sales = k.json(&["department", "add", "acme", "Sales"])["departments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    k.json(&["department", "add", "acme", "Support"]);
+    k.ok(&[
+        "agent",
+        "set",
+        "acme",
+        "bob@acme.example",
+        "--department",
+        "Support",
+    ]);
+    let server = k.server(&[]);
+    let (_a, mut ann) = crate::chat::agent(&server, &pw);
+    let (mut bob_b, mut bob) = crate::chat::agent_as(&server, "bob@acme.example", &pw);
+    let mut v = Ws::visitor(&server.base, &site, crate::chat::SHOP).unwrap();
+    v.send(json!({"type": "start", "consent": true, "notice_version": "1", "department": sales}));
+    let sales_chat = v.recv_type("welcome")["conversation_id"].as_i64().unwrap();
+    let (_w, general_chat, _) = visitor(&server, &site, "Gina");
+    std::thread::sleep(Duration::from_millis(300));
+    let waiting = |ws: &mut Ws| -> Vec<i64> {
+        let frames = ws.drain(Duration::from_millis(400));
+        let last = frames
+            .iter()
+            .rev()
+            .find(|f| f["type"] == "queue")
+            .cloned()
+            .unwrap_or(json!({"waiting": []}));
+        last["waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["conversation_id"].as_i64().unwrap())
+            .collect()
+    };
+    let mut seen = waiting(&mut ann);
+    seen.sort();
+    assert_eq!(seen, [sales_chat, general_chat], "Ann sees all chats");
+    assert_eq!(
+        waiting(&mut bob),
+        [general_chat],
+        "Bob (Support) does not see the Sales chat"
+    );
+    // Neither on the socket nor over HTTP can Bob reach it.
+    bob.send(json!({"type": "accept", "conversation_id": sales_chat}));
+    let f = frame_or_error(&mut bob, "conversation");
+    assert_eq!(f["code"], "not_found", "{f}");
+    assert_eq!(
+        bob_b
+            .get(&format!("/api/conversations/{sales_chat}/messages"))
+            .status,
+        404
+    );
+    assert_eq!(
+        bob_b
+            .get(&format!("/api/conversations/{general_chat}/messages"))
+            .status,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(70));
+    bob.send(json!({"type": "accept", "conversation_id": general_chat}));
+    assert_eq!(
+        frame_or_error(&mut bob, "conversation")["type"],
+        "conversation"
+    );
+}

@@ -2,7 +2,7 @@
 // it, others read it), canned responses (everyone keeps their own; with the settings permission
 // also shared ones), visitor tracking per website, invitation rules and the privacy notices (the
 // sites permission changes them), campaigns and goals (the campaigns permission: others do not
-// see them).
+// see them), agents and roles (the agents permission: mounted for nobody else).
 
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
@@ -12,6 +12,7 @@ import { TrackingBlock } from './tracking.js';
 import { NoticesBlock } from './notices.js';
 import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
+import { TeamBlock } from './team.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -25,6 +26,8 @@ class SettingsView {
     this.sitesAdmin = false;
     this.campaignsAdmin = false;
     this.items = [];
+    this.root = root;
+    this.team = null; // only for agents who may manage agents and roles
     root.classList.add('dash-app', 'settings-app');
     this.tracking = new TrackingBlock();
     this.notices = new NoticesBlock();
@@ -50,6 +53,10 @@ class SettingsView {
     this.admin = may('settings.manage');
     this.sitesAdmin = may('sites.manage');
     this.campaignsAdmin = may('campaigns.manage');
+    if (may('agents.manage')) {
+      this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
+      this.root.append(this.team.el);
+    }
     this.renderRole();
     await Promise.all([
       this.loadSettings(),
@@ -63,6 +70,8 @@ class SettingsView {
       // Admins only (the API refuses others): not asked for otherwise.
       this.campaigns.load(),
       this.goals.load(),
+      // Not even asked for without the agents permission.
+      this.team ? this.team.load() : null,
     ]);
   }
 

@@ -113,7 +113,20 @@ impl Hub {
             AgentIn::Accept { conversation_id } => {
                 let capacity = self.agents.get(&agent_id).map(|a| a.capacity).unwrap_or(0);
                 let open = self.open_count(agent_id);
+                let department = self
+                    .convs
+                    .get(&conversation_id)
+                    .and_then(|cv| cv.department_id);
+                // A chat of another department is not in this agent's view: as unknown.
+                let in_view = self
+                    .agents
+                    .get(&agent_id)
+                    .is_some_and(|a| a.sees(department));
                 match self.convs.get(&conversation_id).map(|cv| cv.status) {
+                    Some(Status::Waiting) if !in_view => {
+                        self.deny(c, conn, agent_id, conversation_id, out)?;
+                        return Ok(());
+                    }
                     Some(Status::Waiting) => {}
                     Some(Status::Open) => {
                         out.send(

@@ -199,7 +199,27 @@ struct AgentState {
     permissions: crate::domain::rights::Permissions,
 }
 
+/// Which waiting chats an agent sees: all of them (`None`: the permission to see all chats), or
+/// those without a department and those of their departments (sorted ids).
+type View = Option<Vec<i64>>;
+
 impl AgentState {
+    /// The agent's view of the queue.
+    fn view(&self) -> View {
+        if self.may(Permission::ChatsAll) {
+            None
+        } else {
+            let mut d = self.departments.clone();
+            d.sort_unstable();
+            Some(d)
+        }
+    }
+
+    /// Whether a waiting chat of this department is in the agent's view.
+    fn sees(&self, department: Option<i64>) -> bool {
+        self.may(Permission::ChatsAll) || department.is_none_or(|d| self.departments.contains(&d))
+    }
+
     /// Online and allowed to chat: counts for routing and for "someone is there".
     fn takes_chats(&self) -> bool {
         self.status == AgentStatus::Online && self.may(Permission::Chat)
@@ -317,7 +337,8 @@ struct Hub {
     /// The queue, presence and queue positions as agents and visitors last heard them: each
     /// batch sends only what changed (a full list per batch to every agent would grow with
     /// agents × waiting chats).
-    sent_queue: BTreeMap<i64, QueueEntry>,
+    /// Per queue view (see [`AgentState::view`]).
+    sent_queue: BTreeMap<View, BTreeMap<i64, QueueEntry>>,
     sent_agents: BTreeMap<i64, AgentPresence>,
     sent_positions: HashMap<i64, usize>,
     /// Agent sockets that said hello in this batch: they get the whole queue and presence.
@@ -508,6 +529,11 @@ impl Hub {
                 if let Some(a) = self.agents.get_mut(&agent_id) {
                     a.capacity = cstore::agent_capacity(c, agent_id).unwrap_or(0).max(0) as usize;
                     a.departments = cstore::agent_departments(c, agent_id).unwrap_or_default();
+                    if let Ok(name) = cstore::agent_name(c, agent_id) {
+                        a.name = name;
+                    }
+                    // Their view of the queue may have changed: they get it whole again.
+                    self.fresh_agents.extend(a.conns.iter().copied());
                 }
                 self.reroute(out);
             }
@@ -880,21 +906,33 @@ impl Hub {
             .flat_map(|a| a.conns.iter().copied())
             .filter(|c| !fresh.contains(c))
             .collect();
-        // The queue is for agents who may chat; presence is for every agent.
-        let chatters: HashSet<ConnId> = self.conns_that_may(Permission::Chat).into_iter().collect();
-        let others_chatting: Vec<ConnId> = others
-            .iter()
-            .copied()
-            .filter(|c| chatters.contains(c))
-            .collect();
-        let queue: BTreeMap<i64, QueueEntry> = self
-            .queue_entries()
-            .into_iter()
-            .map(|e| (e.conversation_id, e))
-            .collect();
-        let (upsert, remove) = diff(&self.sent_queue, &queue);
-        if !upsert.is_empty() || !remove.is_empty() {
-            out.send_all(others_chatting, &Out::QueueUpdate { upsert, remove });
+        // The queue is for agents who may chat, each view (departments) with its own part;
+        // presence is for every agent.
+        let mut views: BTreeMap<View, Vec<ConnId>> = BTreeMap::new();
+        for a in self.agents.values().filter(|a| a.may(Permission::Chat)) {
+            views
+                .entry(a.view())
+                .or_default()
+                .extend(a.conns.iter().copied());
+        }
+        let all_waiting = self.queue_entries();
+        let mut queues: BTreeMap<View, BTreeMap<i64, QueueEntry>> = BTreeMap::new();
+        for (view, conns) in &views {
+            let queue: BTreeMap<i64, QueueEntry> = all_waiting
+                .iter()
+                .filter(|e| match view {
+                    None => true,
+                    Some(deps) => e.department_id.is_none_or(|d| deps.contains(&d)),
+                })
+                .map(|e| (e.conversation_id, e.clone()))
+                .collect();
+            let empty = BTreeMap::new();
+            let (upsert, remove) = diff(self.sent_queue.get(view).unwrap_or(&empty), &queue);
+            if !upsert.is_empty() || !remove.is_empty() {
+                let targets = conns.iter().copied().filter(|c| !fresh.contains(c));
+                out.send_all(targets, &Out::QueueUpdate { upsert, remove });
+            }
+            queues.insert(view.clone(), queue);
         }
         let agents: BTreeMap<i64, AgentPresence> = self
             .presence_entries()
@@ -911,12 +949,13 @@ impl Hub {
         if !fresh.is_empty() {
             let live = |c: &ConnId| self.conns.contains_key(c);
             let fresh: Vec<ConnId> = fresh.into_iter().filter(live).collect();
-            out.send_all(
-                fresh.iter().copied().filter(|c| chatters.contains(c)),
-                &Out::Queue {
-                    waiting: queue.values().cloned().collect(),
-                },
-            );
+            for (view, conns) in &views {
+                let waiting: Vec<QueueEntry> = queues[view].values().cloned().collect();
+                out.send_all(
+                    conns.iter().copied().filter(|c| fresh.contains(c)),
+                    &Out::Queue { waiting },
+                );
+            }
             out.send_all(
                 fresh,
                 &Out::Agents {
@@ -924,7 +963,7 @@ impl Hub {
                 },
             );
         }
-        self.sent_queue = queue;
+        self.sent_queue = queues;
         self.sent_agents = agents;
         // Visitors hear their place only when it changed.
         let mut positions = HashMap::new();
@@ -998,6 +1037,7 @@ impl Hub {
                 visitor_name: c.visitor_name.clone(),
                 since: c.created_at,
                 offered_to: c.offered_to,
+                department_id: c.department_id,
             })
             .collect()
     }

@@ -1,0 +1,712 @@
+// Settings → Agents and roles (the agents permission only: settings.js mounts this panel for
+// nobody else, so nobody else asks for it). `GET /api/agents`, `PUT /api/agents/{id}` (display
+// name, role, disabled), `GET/POST /api/roles`, `PUT/DELETE /api/roles/{id}`. Admin, Supervisor
+// and Agent are built in and cannot be changed; a new role or a disabling signs the agent out,
+// and so does a change of a role's permissions for everyone who has it.
+// Emails, names and role names are set as text only (dom.js).
+
+import { h, hasFocus } from './dom.js';
+import { t, has, formatNumber } from './i18n.js';
+import { request } from './api.js';
+import { serverError } from './tracking.js';
+
+/** Every permission in the order the server lists them (used until the server says otherwise). */
+const PERMISSIONS = [
+  'visitors.view',
+  'chat',
+  'chats.all',
+  'stats.view',
+  'campaigns.manage',
+  'agents.manage',
+  'sites.manage',
+  'settings.manage',
+  'gdpr.handle',
+  'audit.read',
+];
+const BUILTIN_NAMES = ['admin', 'supervisor', 'agent'];
+/** What the server takes as a role name: 1 to 40 letters, digits, spaces, '-' or '_'. */
+const ROLE_NAME = /^[\p{Alphabetic}\p{N} _-]{1,40}$/u;
+const DISPLAY_MAX = 100;
+
+const isInt = (v) => Number.isSafeInteger(v);
+const str = (v) => (typeof v === 'string' ? v : '');
+const chars = (s) => [...s].length;
+const names = (v) => (Array.isArray(v) ? v.filter((p) => typeof p === 'string') : []);
+/** Control characters (line breaks, escapes): the server refuses them in names. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** An agent from the API, or null. */
+export function parseAgent(a) {
+  if (!a || typeof a !== 'object' || !isInt(a.id)) return null;
+  return {
+    id: a.id,
+    email: str(a.email),
+    display_name: str(a.display_name),
+    role: str(a.role),
+    role_id: isInt(a.role_id) ? a.role_id : null,
+    disabled: a.disabled === true,
+    permissions: names(a.permissions),
+  };
+}
+
+/** A role from the API, or null. */
+export function parseRole(r) {
+  if (!r || typeof r !== 'object' || !isInt(r.id)) return null;
+  return {
+    id: r.id,
+    name: str(r.name),
+    builtin: r.builtin === true,
+    permissions: names(r.permissions),
+    agents: isInt(r.agents) && r.agents > 0 ? r.agents : 0,
+  };
+}
+
+/** The permission catalog from the API: [{name, what}]. */
+function parseCatalog(list) {
+  if (!Array.isArray(list)) return null;
+  const out = list
+    .filter((p) => p && typeof p === 'object' && typeof p.name === 'string' && p.name)
+    .map((p) => ({ name: p.name, what: str(p.what) }));
+  return out.length ? out : null;
+}
+
+/** A role's name as shown: the built-in ones translated. */
+export function roleName(r) {
+  if (r.builtin && BUILTIN_NAMES.includes(r.name)) return t(`dashboard.team.role.${r.name}`);
+  return r.name || t('dashboard.team.unknown_role', { id: r.id });
+}
+
+/** A permission in words: translated, else the server's text, else its name. */
+function permText(name, what) {
+  const key = `dashboard.team.perm.${name}`;
+  if (has(key)) return t(key);
+  return what || name;
+}
+
+/** An id fragment for a permission name (`visitors.view` → `visitors-view`). */
+const permId = (name) => `role-perm-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+
+/**
+ * Marks a button busy while `work` runs and ignores presses meanwhile. Not `disabled`: a
+ * focused button that gets disabled drops keyboard focus to the page.
+ */
+async function whileBusy(btn, work) {
+  if (btn.getAttribute('aria-disabled') === 'true') return;
+  btn.setAttribute('aria-disabled', 'true');
+  try {
+    await work();
+  } finally {
+    btn.removeAttribute('aria-disabled');
+  }
+}
+
+/** The panel. `me` is the signed-in agent's email (their own row says so). */
+export class TeamBlock {
+  constructor({ me = '' } = {}) {
+    this.me = me.toLowerCase();
+    this.agents = [];
+    this.roles = [];
+    this.catalog = PERMISSIONS.map((name) => ({ name, what: '' }));
+    this.editing = null; // the role in the form, or null for a new one
+    this.busy = new Set(); // agent ids with a change under way
+    this.seq = 0;
+    this.el = this.build();
+  }
+
+  // ----- building -----
+
+  build() {
+    this.title = h('h2', { id: 'team-title', tabindex: '-1', text: t('dashboard.team.title') });
+    this.loadError = h('p', { class: 'form-error', role: 'alert' });
+    return h(
+      'section',
+      { id: 'team', class: 'panel settings-panel team-panel', 'aria-labelledby': 'team-title' },
+      this.title,
+      h('p', { class: 'hint', text: t('dashboard.team.intro') }),
+      this.loadError,
+      this.buildAgents(),
+      this.buildRoles(),
+    );
+  }
+
+  buildAgents() {
+    this.agentsTitle = h('h3', { id: 'team-agents-title', tabindex: '-1', text: t('dashboard.team.agents_title') });
+    this.agentsBody = h('tbody');
+    this.agentsTable = h(
+      'table',
+      { id: 'team-agents', class: 'data-table team-agents' },
+      h('caption', { class: 'vh', text: t('dashboard.team.agents_caption') }),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col', text: t('dashboard.team.col.email') }),
+          h('th', { scope: 'col', text: t('dashboard.team.col.display_name') }),
+          h('th', { scope: 'col', text: t('dashboard.team.col.role') }),
+          h('th', { scope: 'col', text: t('dashboard.team.col.state') }),
+        ),
+      ),
+      this.agentsBody,
+    );
+    this.agentsError = h('p', { id: 'team-agents-error', class: 'form-error', role: 'alert' });
+    this.agentsStatus = h('p', { id: 'team-agents-status', class: 'form-status', role: 'status', 'aria-live': 'polite' });
+    return h(
+      'div',
+      { class: 'team-part' },
+      this.agentsTitle,
+      h('p', { id: 'team-signout-hint', class: 'hint team-signout-hint', text: t('dashboard.team.signout_hint') }),
+      this.agentsError,
+      h('div', { class: 'table-wrap' }, this.agentsTable),
+      this.agentsStatus,
+    );
+  }
+
+  buildRoles() {
+    this.rolesTitle = h('h3', { id: 'team-roles-title', tabindex: '-1', text: t('dashboard.team.roles_title') });
+    this.rolesBody = h('tbody');
+    this.rolesTable = h(
+      'table',
+      { id: 'team-roles', class: 'data-table team-roles' },
+      h('caption', { class: 'vh', text: t('dashboard.team.roles_caption') }),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col', text: t('dashboard.team.col.role') }),
+          h('th', { scope: 'col', text: t('dashboard.team.col.permissions') }),
+          h('th', { scope: 'col', class: 'num', text: t('dashboard.team.col.agents') }),
+          h('th', { scope: 'col' }, h('span', { class: 'vh', text: t('dashboard.team.col.actions') })),
+        ),
+      ),
+      this.rolesBody,
+    );
+    this.rolesError = h('p', { id: 'team-roles-error', class: 'form-error', role: 'alert' });
+    this.rolesStatus = h('p', { id: 'team-roles-status', class: 'form-status', role: 'status', 'aria-live': 'polite' });
+    return h(
+      'div',
+      { class: 'team-part' },
+      this.rolesTitle,
+      h('p', { class: 'hint', text: t('dashboard.team.roles_intro') }),
+      this.rolesError,
+      h('div', { class: 'table-wrap' }, this.rolesTable),
+      this.buildForm(),
+      this.rolesStatus,
+    );
+  }
+
+  buildForm() {
+    this.formTitle = h('h4', { id: 'role-form-title', text: t('dashboard.team.new_role') });
+    this.nameField = h('input', {
+      id: 'role-name',
+      name: 'name',
+      required: true,
+      maxlength: '40',
+      autocomplete: 'off',
+      'aria-describedby': 'role-name-hint',
+    });
+    this.checks = h('div', { class: 'team-perm-checks' });
+    this.editHint = h('p', { id: 'role-edit-hint', class: 'hint', hidden: true, text: t('dashboard.team.edit_hint') });
+    this.formError = h('p', { id: 'role-error', class: 'form-error', role: 'alert' });
+    this.submitBtn = h('button', { type: 'submit', text: t('dashboard.team.create') });
+    this.cancelBtn = h('button', {
+      type: 'button',
+      class: 'btn-secondary',
+      hidden: true,
+      text: t('dashboard.team.cancel'),
+      onclick: () => this.resetForm({ focus: true }),
+    });
+    this.renderChecks();
+    return h(
+      'form',
+      {
+        id: 'role-form',
+        class: 'rule-form team-role-form',
+        novalidate: true,
+        'aria-labelledby': 'role-form-title',
+        onsubmit: (e) => this.submit(e),
+      },
+      this.formTitle,
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'role-name', text: t('dashboard.team.field.name') }),
+        this.nameField,
+        h('span', { id: 'role-name-hint', class: 'hint', text: t('dashboard.team.name_hint') }),
+      ),
+      h(
+        'fieldset',
+        { class: 'rule-conditions team-perms-fieldset' },
+        h('legend', { text: t('dashboard.team.permissions_legend') }),
+        this.editHint,
+        this.checks,
+      ),
+      this.formError,
+      h('div', { class: 'form-buttons' }, this.submitBtn, this.cancelBtn),
+    );
+  }
+
+  /** One checkbox per permission of the catalog; the ticks survive a rebuild. */
+  renderChecks() {
+    const ticked = new Set(this.checkedPermissions());
+    this.checks.replaceChildren(
+      ...this.catalog.map((p) =>
+        h(
+          'div',
+          { class: 'check-field' },
+          h('input', { type: 'checkbox', id: permId(p.name), name: 'perm', value: p.name, checked: ticked.has(p.name) }),
+          h('label', { for: permId(p.name), text: permText(p.name, p.what) }),
+        ),
+      ),
+    );
+  }
+
+  permBoxes() {
+    return [...this.checks.querySelectorAll('input[name="perm"]')];
+  }
+
+  checkedPermissions() {
+    return this.permBoxes().filter((b) => b.checked).map((b) => b.value);
+  }
+
+  // ----- loading -----
+
+  /** Agents and roles together (the role menus need both). */
+  async load() {
+    const seq = ++this.seq;
+    this.agentsTable.setAttribute('aria-busy', 'true');
+    this.rolesTable.setAttribute('aria-busy', 'true');
+    const [agents, roles] = await Promise.all([request('GET', '/api/agents'), request('GET', '/api/roles')]);
+    if (seq !== this.seq) return false; // a newer load is under way
+    this.agentsTable.removeAttribute('aria-busy');
+    this.rolesTable.removeAttribute('aria-busy');
+    const agentsOk = agents.ok && agents.data && Array.isArray(agents.data.agents);
+    const rolesOk = roles.ok && roles.data && Array.isArray(roles.data.roles);
+    if (!agentsOk || !rolesOk) {
+      const bad = !agentsOk ? agents : roles;
+      this.loadError.textContent = bad.ok ? t('dashboard.settings.load_failed') : serverError(bad);
+    } else {
+      this.loadError.textContent = '';
+    }
+    if (rolesOk) {
+      this.roles = roles.data.roles.map(parseRole).filter(Boolean);
+      const catalog = parseCatalog(roles.data.permissions);
+      if (catalog) {
+        const changed = catalog.map((p) => `${p.name}=${p.what}`).join(',') !== this.catalog.map((p) => `${p.name}=${p.what}`).join(',');
+        this.catalog = catalog;
+        if (changed) this.renderChecks();
+      }
+      this.renderRoles();
+    }
+    if (agentsOk) this.agents = agents.data.agents.map(parseAgent).filter(Boolean);
+    // The role menus follow the roles too; an agent list that never loaded stays empty.
+    if (agentsOk || (rolesOk && this.agents.length)) this.renderAgents();
+    return agentsOk && rolesOk;
+  }
+
+  // ----- agents -----
+
+  /** Where focus was in a table, to put it back after the rows are rebuilt. */
+  focusSpot(tbody, key) {
+    if (!hasFocus(tbody)) return null;
+    const el = document.activeElement;
+    const row = el.closest('tr');
+    if (!row) return null;
+    return { id: row.getAttribute(key), control: el.getAttribute('data-control') };
+  }
+
+  restoreFocus(tbody, key, spot, fallback) {
+    if (!spot) return;
+    const row = [...tbody.rows].find((r) => r.getAttribute(key) === spot.id);
+    const el = row && spot.control ? row.querySelector(`[data-control="${spot.control}"]`) : null;
+    (el || fallback).focus();
+  }
+
+  renderAgents() {
+    const spot = this.focusSpot(this.agentsBody, 'data-agent-id');
+    // Names typed but not saved yet stay in their fields.
+    const drafts = new Map();
+    for (const input of this.agentsBody.querySelectorAll('input[name="display_name"]')) {
+      const id = Number(input.closest('tr').getAttribute('data-agent-id'));
+      if (input.value !== input.defaultValue) drafts.set(id, input.value);
+    }
+    if (!this.agents.length) {
+      this.agentsBody.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.agents_empty') })));
+    } else {
+      this.agentsBody.replaceChildren(...this.agents.map((a) => this.agentRow(a, drafts.get(a.id))));
+    }
+    this.restoreFocus(this.agentsBody, 'data-agent-id', spot, this.agentsTitle);
+  }
+
+  agentRow(a, draft) {
+    const base = `team-agent-${a.id}`;
+    const mine = !!this.me && a.email.toLowerCase() === this.me;
+    const input = h('input', {
+      id: `${base}-name`,
+      name: 'display_name',
+      required: true,
+      maxlength: String(DISPLAY_MAX),
+      autocomplete: 'off',
+      value: a.display_name,
+      'data-control': 'name',
+    });
+    if (draft !== undefined) input.value = draft;
+    const save = h('button', {
+      type: 'submit',
+      class: 'btn-secondary btn-small',
+      'data-control': 'save',
+      text: t('dashboard.team.save_name'),
+      'aria-label': t('dashboard.team.save_name_label', { email: a.email }),
+    });
+    const nameForm = h(
+      'form',
+      { class: 'team-name-form', novalidate: true, onsubmit: (e) => this.saveName(e, a, input, save) },
+      h('label', { for: `${base}-name`, class: 'vh', text: t('dashboard.team.display_name_label', { email: a.email }) }),
+      input,
+      save,
+    );
+
+    const select = h('select', {
+      id: `${base}-role`,
+      name: 'role_id',
+      'data-control': 'role',
+      'aria-describedby': 'team-signout-hint',
+    });
+    const options = this.roles.map((r) => h('option', { value: String(r.id), text: roleName(r) }));
+    if (a.role_id !== null && !this.roles.some((r) => r.id === a.role_id)) {
+      // Roles not loaded (or just gone): the agent's own role stays selectable as it is.
+      options.unshift(h('option', { value: String(a.role_id), text: a.role || t('dashboard.team.unknown_role', { id: a.role_id }) }));
+    }
+    select.replaceChildren(...options);
+    if (a.role_id !== null) select.value = String(a.role_id);
+    select.addEventListener('change', () => this.changeRole(a, select));
+
+    const stateBtn = h('button', {
+      type: 'button',
+      class: a.disabled ? 'btn-secondary btn-small' : 'btn-danger btn-small',
+      'data-control': 'state',
+      text: t(a.disabled ? 'dashboard.team.enable' : 'dashboard.team.disable'),
+      'aria-label': t(a.disabled ? 'dashboard.team.enable_label' : 'dashboard.team.disable_label', { email: a.email }),
+      'aria-describedby': 'team-signout-hint',
+      onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, !a.disabled)),
+    });
+
+    return h(
+      'tr',
+      { 'data-agent-id': a.id, 'data-disabled': a.disabled ? 'true' : null, class: a.disabled ? 'team-agent-disabled' : null },
+      h(
+        'th',
+        { scope: 'row', class: 'cell-email' },
+        h('span', { class: 'team-email', text: a.email }),
+        mine ? [' ', h('span', { class: 'tag tag-shared', text: t('dashboard.team.you') })] : null,
+      ),
+      h('td', {}, nameForm),
+      h('td', {}, h('label', { for: `${base}-role`, class: 'vh', text: t('dashboard.team.role_label', { email: a.email }) }), select),
+      h(
+        'td',
+        { class: 'team-state' },
+        h('span', { class: a.disabled ? 'tag tag-bad' : 'tag tag-on', text: t(a.disabled ? 'dashboard.team.state.disabled' : 'dashboard.team.state.active') }),
+        ' ',
+        stateBtn,
+      ),
+    );
+  }
+
+  agentsFieldError(field, text) {
+    this.agentsError.textContent = text;
+    for (const el of this.agentsBody.querySelectorAll('[aria-invalid]')) {
+      el.removeAttribute('aria-invalid');
+      el.removeAttribute('aria-errormessage');
+    }
+    if (field) {
+      field.setAttribute('aria-invalid', 'true');
+      field.setAttribute('aria-errormessage', this.agentsError.id);
+      field.focus();
+    }
+  }
+
+  /** `PUT /api/agents/{id}`; the answer's agent replaces the row's, then the lists reload. */
+  async change(a, body) {
+    if (this.busy.has(a.id)) return null;
+    this.busy.add(a.id);
+    this.agentsStatus.textContent = t('dashboard.settings.saving');
+    let res;
+    try {
+      res = await request('PUT', `/api/agents/${encodeURIComponent(a.id)}`, { json: body });
+    } finally {
+      this.busy.delete(a.id);
+    }
+    if (!res.ok) {
+      this.agentsStatus.textContent = '';
+      if (res.status === 404) {
+        this.agentsError.textContent = t('dashboard.team.agent_gone');
+        await this.load();
+        return null;
+      }
+      return res;
+    }
+    this.agentsError.textContent = '';
+    const saved = parseAgent(res.data);
+    if (saved) this.agents = this.agents.map((x) => (x.id === saved.id ? saved : x));
+    return res;
+  }
+
+  async saveName(e, a, input, btn) {
+    e.preventDefault();
+    const name = input.value.trim();
+    if (!name || chars(name) > DISPLAY_MAX || CONTROL.test(name)) {
+      this.agentsStatus.textContent = '';
+      this.agentsFieldError(input, t('dashboard.team.bad_display_name', { max: formatNumber(DISPLAY_MAX) }));
+      return;
+    }
+    await whileBusy(btn, async () => {
+      const res = await this.change(a, { display_name: name });
+      if (!res) return;
+      if (!res.ok) {
+        this.agentsFieldError(input, serverError(res));
+        return;
+      }
+      this.agentsFieldError(null, '');
+      input.defaultValue = input.value = name; // not a draft any more
+      await this.load();
+      const saved = this.agents.find((x) => x.id === a.id);
+      this.agentsStatus.textContent = t('dashboard.team.name_saved', { email: a.email, name: saved ? saved.display_name : name });
+    });
+  }
+
+  async changeRole(a, select) {
+    const roleId = Number(select.value);
+    const role = this.roles.find((r) => r.id === roleId);
+    if (this.busy.has(a.id) || !isInt(roleId) || roleId === a.role_id) {
+      if (a.role_id !== null) select.value = String(a.role_id);
+      return;
+    }
+    const res = await this.change(a, { role_id: roleId });
+    if (!res) {
+      if (a.role_id !== null && select.isConnected) select.value = String(a.role_id);
+      return;
+    }
+    if (!res.ok) {
+      if (a.role_id !== null) select.value = String(a.role_id);
+      this.agentsFieldError(select, serverError(res));
+      return;
+    }
+    this.agentsFieldError(null, '');
+    await this.load();
+    this.agentsStatus.textContent = t('dashboard.team.role_changed', {
+      email: a.email,
+      role: role ? roleName(role) : t('dashboard.team.unknown_role', { id: roleId }),
+    });
+  }
+
+  async setDisabled(a, disabled) {
+    const res = await this.change(a, { disabled });
+    if (!res) return;
+    const btn = this.agentsBody.querySelector(`tr[data-agent-id="${a.id}"] [data-control="state"]`);
+    if (!res.ok) {
+      this.agentsFieldError(null, serverError(res));
+      if (btn) btn.focus();
+      return;
+    }
+    this.agentsFieldError(null, '');
+    await this.load();
+    this.agentsStatus.textContent = t(disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done', { email: a.email });
+  }
+
+  // ----- roles -----
+
+  permissionList(r) {
+    if (!r.permissions.length) return h('span', { class: 'muted', text: t('dashboard.team.no_permissions') });
+    const order = this.catalog.map((p) => p.name);
+    const rank = (n) => (order.includes(n) ? order.indexOf(n) : order.length);
+    const sorted = [...r.permissions].sort((x, y) => rank(x) - rank(y));
+    return h(
+      'ul',
+      { class: 'team-perm-list' },
+      sorted.map((n) => {
+        const p = this.catalog.find((c) => c.name === n);
+        return h('li', { 'data-permission': n, text: permText(n, p ? p.what : '') });
+      }),
+    );
+  }
+
+  renderRoles() {
+    const spot = this.focusSpot(this.rolesBody, 'data-role-id');
+    if (!this.roles.length) {
+      this.rolesBody.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.roles_empty') })));
+    } else {
+      this.rolesBody.replaceChildren(...this.roles.map((r) => this.roleRow(r)));
+    }
+    this.restoreFocus(this.rolesBody, 'data-role-id', spot, this.rolesTitle);
+  }
+
+  roleRow(r) {
+    const name = roleName(r);
+    return h(
+      'tr',
+      { 'data-role-id': r.id, 'data-builtin': r.builtin ? 'true' : null },
+      h(
+        'th',
+        { scope: 'row' },
+        h('span', { class: 'team-role-name', text: name }),
+        r.builtin ? [' ', h('span', { class: 'tag', 'data-builtin': 'true', text: t('dashboard.team.builtin') })] : null,
+      ),
+      h('td', {}, this.permissionList(r)),
+      h('td', { class: 'num', text: formatNumber(r.agents) }),
+      h(
+        'td',
+        { class: 'cell-actions' },
+        r.builtin
+          ? null
+          : [
+              h('button', {
+                type: 'button',
+                class: 'btn-secondary btn-small role-edit',
+                'data-control': 'edit',
+                text: t('dashboard.team.edit'),
+                'aria-label': t('dashboard.team.edit_label', { name }),
+                onclick: () => this.edit(r),
+              }),
+              ' ',
+              h('button', {
+                type: 'button',
+                class: 'btn-danger btn-small role-delete',
+                'data-control': 'delete',
+                text: t('dashboard.team.delete'),
+                'aria-label': t('dashboard.team.delete_label', { name }),
+                onclick: (e) => whileBusy(e.currentTarget, () => this.remove(r)),
+              }),
+            ],
+      ),
+    );
+  }
+
+  // ----- the role form -----
+
+  fillForm(r) {
+    this.nameField.value = r ? r.name : '';
+    const ticked = new Set(r ? r.permissions : []);
+    for (const b of this.permBoxes()) b.checked = ticked.has(b.value);
+  }
+
+  edit(r) {
+    this.editing = r;
+    this.fillForm(r);
+    this.formFieldError(null, '');
+    this.formTitle.textContent = t('dashboard.team.edit_title', { name: r.name });
+    this.submitBtn.textContent = t('dashboard.team.save');
+    this.cancelBtn.hidden = false;
+    this.editHint.hidden = false;
+    this.editHint.parentElement.setAttribute('aria-describedby', this.editHint.id);
+    this.nameField.focus();
+  }
+
+  resetForm({ focus }) {
+    this.editing = null;
+    this.fillForm(null);
+    this.formFieldError(null, '');
+    this.formTitle.textContent = t('dashboard.team.new_role');
+    this.submitBtn.textContent = t('dashboard.team.create');
+    this.cancelBtn.hidden = true;
+    this.editHint.hidden = true;
+    if (this.editHint.parentElement) this.editHint.parentElement.removeAttribute('aria-describedby');
+    if (focus) this.nameField.focus();
+  }
+
+  formFieldError(field, text) {
+    this.formError.textContent = text;
+    for (const el of [this.nameField]) {
+      if (el === field) {
+        el.setAttribute('aria-invalid', 'true');
+        el.setAttribute('aria-errormessage', this.formError.id);
+      } else {
+        el.removeAttribute('aria-invalid');
+        el.removeAttribute('aria-errormessage');
+      }
+    }
+    if (field) field.focus();
+  }
+
+  async submit(e) {
+    e.preventDefault();
+    const name = this.nameField.value.trim();
+    if (!ROLE_NAME.test(name)) {
+      this.rolesStatus.textContent = '';
+      this.formFieldError(this.nameField, t('dashboard.team.bad_name'));
+      return;
+    }
+    const permissions = this.checkedPermissions();
+    this.formFieldError(null, '');
+    await whileBusy(this.submitBtn, () => (this.editing ? this.update(this.editing, name, permissions) : this.create(name, permissions)));
+  }
+
+  /** A refusal of the form: the server's words, focus where the problem is. */
+  formRefused(res) {
+    this.rolesStatus.textContent = '';
+    const aboutName = res.status === 400 || (res.status === 409 && /\bnamed?\b/i.test(res.message));
+    this.formFieldError(aboutName ? this.nameField : null, serverError(res));
+    if (!aboutName) this.submitBtn.focus();
+  }
+
+  async create(name, permissions) {
+    this.rolesStatus.textContent = t('dashboard.settings.saving');
+    const res = await request('POST', '/api/roles', { json: { name, permissions } });
+    if (!res.ok) {
+      this.formRefused(res);
+      return;
+    }
+    const saved = parseRole(res.data);
+    this.resetForm({ focus: false });
+    await this.load();
+    this.rolesStatus.textContent = t('dashboard.team.created', { name: saved ? saved.name : name });
+    this.nameField.focus();
+  }
+
+  async update(r, name, permissions) {
+    const body = {};
+    if (name !== r.name) body.name = name;
+    const before = [...r.permissions].sort().join(' ');
+    if ([...permissions].sort().join(' ') !== before) body.permissions = permissions;
+    if (!Object.keys(body).length) {
+      this.resetForm({ focus: true });
+      this.rolesStatus.textContent = t('dashboard.team.unchanged', { name: r.name });
+      return;
+    }
+    this.rolesStatus.textContent = t('dashboard.settings.saving');
+    const res = await request('PUT', `/api/roles/${encodeURIComponent(r.id)}`, { json: body });
+    if (!res.ok) {
+      if (res.status === 404) {
+        this.resetForm({ focus: true });
+        this.rolesStatus.textContent = '';
+        this.formError.textContent = t('dashboard.team.role_gone');
+        await this.load();
+        return;
+      }
+      this.formRefused(res);
+      return;
+    }
+    const signedOut = body.permissions !== undefined && r.agents > 0;
+    this.resetForm({ focus: false });
+    await this.load();
+    this.rolesStatus.textContent = t(signedOut ? 'dashboard.team.saved_signed_out' : 'dashboard.team.saved', { name });
+    this.nameField.focus();
+  }
+
+  async remove(r) {
+    if (!window.confirm(t('dashboard.team.confirm_delete', { name: r.name }))) return;
+    this.rolesError.textContent = '';
+    const res = await request('DELETE', `/api/roles/${encodeURIComponent(r.id)}`);
+    if (!res.ok && res.status !== 404) {
+      this.rolesStatus.textContent = '';
+      this.rolesError.textContent = serverError(res);
+      return;
+    }
+    if (this.editing && this.editing.id === r.id) this.resetForm({ focus: false });
+    await this.load();
+    this.rolesStatus.textContent = t('dashboard.team.deleted', { name: r.name });
+    this.rolesTitle.focus();
+  }
+}
