@@ -447,6 +447,11 @@ pub enum TenantCmd {
         /// The export file
         file: PathBuf,
     },
+    /// Put the tenant's database under a new key and destroy the old one
+    Rekey {
+        /// Tenant slug
+        slug: String,
+    },
 }
 
 /// `kontor agent …`
@@ -612,6 +617,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
                 },
             }
         }
+        Command::Tenant(TenantCmd::Rekey { slug }) => Request::TenantRekey { slug: slug.clone() },
         Command::Tenant(TenantCmd::List) => Request::TenantList,
         Command::Tenant(TenantCmd::Show { slug }) => Request::TenantShow { slug: slug.clone() },
         Command::Tenant(TenantCmd::Delete { slug, yes }) => {

@@ -38,6 +38,11 @@ pub enum Request {
         /// Slug.
         slug: String,
     },
+    /// `tenant rekey`
+    TenantRekey {
+        /// Slug.
+        slug: String,
+    },
     /// `tenant export`
     TenantExport {
         /// Slug.
@@ -528,6 +533,17 @@ pub fn execute_with(
             Ok(Response::Report {
                 value: serde_json::to_value(&cert).unwrap_or_default(),
                 lines,
+                ok: true,
+            })
+        }
+        Request::TenantRekey { slug } => {
+            crate::store::rekey::rekey(store, &slug, close)?;
+            tenant_audit(store, &slug, "key.change", "tenant key");
+            Ok(Response::Report {
+                value: serde_json::json!({ "tenant": slug, "rekeyed": true }),
+                lines: vec![format!(
+                    "{slug}: the database is now under a new key; the old one is destroyed"
+                )],
                 ok: true,
             })
         }

@@ -185,6 +185,7 @@ fn command_name(req: &Request) -> &'static str {
         Request::TenantShow { .. } => "tenant show",
         Request::TenantDelete { .. } => "tenant delete",
         Request::TenantExport { .. } => "tenant export",
+        Request::TenantRekey { .. } => "tenant rekey",
         Request::TenantImport { .. } => "tenant import",
         Request::AgentAdd { .. } => "agent add",
         Request::AgentList { .. } => "agent list",

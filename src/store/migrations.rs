@@ -14,6 +14,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/004_erasure_ledger.sql"),
     include_str!("migrations/system/005_deletion_certificates.sql"),
     include_str!("migrations/system/006_privacy_notices.sql"),
+    include_str!("migrations/system/007_pending_key.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod gdpr;
 pub mod migrations;
 pub mod notices;
+pub mod rekey;
 pub mod retention;
 pub mod roles;
 pub mod stats;
@@ -321,7 +322,33 @@ impl Store {
                 db: self.tenant_path(uuid),
             })?;
         let path = self.tenant_path(uuid);
-        let mut conn = connection::open(&path, &key, Mode::Existing).map_err(|e| match e {
+        let opened = match connection::open(&path, &key, Mode::Existing) {
+            // A key change stopped half-way with the file already under the new key.
+            Err(Error::WrongKey { .. }) => match self.system(|c| rekey::pending(c, uuid))? {
+                Some(pending) => {
+                    let new = self.wrap_key.unwrap_key(&pending, uuid);
+                    match new.map(|k| (connection::open(&path, &k, Mode::Existing), k)) {
+                        Some((Ok(conn), k)) => {
+                            rekey::promote(self, uuid)?;
+                            tracing::info!(tenant = uuid, "finished an interrupted key change");
+                            Ok((conn, k))
+                        }
+                        Some((Err(e), _)) => Err(e),
+                        None => Err(Error::WrongKey {
+                            key: "(pending)".into(),
+                            db: path.clone(),
+                        }),
+                    }
+                }
+                None => Err(Error::WrongKey {
+                    key: "(key)".into(),
+                    db: path.clone(),
+                }),
+            },
+            Ok(conn) => Ok((conn, key)),
+            Err(e) => Err(e),
+        };
+        let (mut conn, key) = opened.map_err(|e| match e {
             Error::WrongKey { .. } => Error::WrongKey {
                 key: self.key_source.path().to_path_buf(),
                 db: path.clone(),

@@ -201,3 +201,76 @@ fn deleting_a_tenant_prints_and_keeps_a_certificate() {
     assert!(!k.data_dir().join(format!("tenants/{uuid}.db")).exists());
     assert!(k.fails(&["tenant", "show", "acme"]).contains("acme"));
 }
+
+#[test]
+fn a_new_tenant_key_keeps_every_row_and_an_interrupted_change_finishes_on_open() {
+    let (k, _) = crate::stats::fixture();
+    let before = checksums(&k, "acme");
+    let (uuid, old_key) = {
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let rec = store.tenant_record("acme").unwrap();
+        let key = store.tenant_key(&rec.uuid).unwrap();
+        (rec.uuid, key)
+    };
+    let out = k.ok(&["tenant", "rekey", "acme"]);
+    assert!(out.contains("new key"), "{out}");
+    assert_eq!(checksums(&k, "acme").get("visits"), before.get("visits"));
+    assert_eq!(
+        checksums(&k, "acme").get("messages"),
+        before.get("messages")
+    );
+    let path = k.data_dir().join(format!("tenants/{uuid}.db"));
+    let old =
+        kontor::store::connection::open(&path, &old_key, kontor::store::connection::Mode::Existing);
+    assert!(old.is_err(), "the old key no longer opens the file");
+    let trail = k.json(&["audit", "list", "acme", "--action", "key"]);
+    assert_eq!(trail[0]["action"], "key.change");
+    assert_eq!(k.json(&["audit", "verify", "acme"])["intact"], true);
+
+    // A change interrupted after the new file went in but before its key was promoted: the
+    // next open tries the pending key and finishes the change.
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let current = store.tenant_key(&uuid).unwrap();
+    let next = kontor::crypto::Key::generate();
+    let wrapped = store.wrap(&next, &uuid);
+    store
+        .system(|c| {
+            c.execute(
+                "UPDATE tenants SET pending_key = ?2 WHERE uuid = ?1",
+                rusqlite::params![uuid, wrapped],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    {
+        let c = kontor::store::connection::open(
+            &path,
+            &current,
+            kontor::store::connection::Mode::Existing,
+        )
+        .unwrap();
+        c.execute_batch(&format!("PRAGMA rekey = {};", next.sqlcipher_literal()))
+            .unwrap();
+    }
+    drop(store);
+    assert_eq!(
+        checksums(&k, "acme").get("visits"),
+        before.get("visits"),
+        "opens with the pending key"
+    );
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let pending: Option<Vec<u8>> = store
+        .system(|c| {
+            Ok(c.query_row(
+                "SELECT pending_key FROM tenants WHERE uuid = ?1",
+                [&uuid],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(pending, None, "promoted");
+    assert_eq!(
+        store.tenant_key(&uuid).unwrap().sqlcipher_literal(),
+        next.sqlcipher_literal()
+    );
+}

@@ -1,0 +1,101 @@
+//! Replacing a tenant's database key (`kontor tenant rekey`): the database is copied under a
+//! fresh key, checked table by table, and swapped in. The new wrapped key is stored as
+//! `pending_key` before anything changes on disk, so after a crash at any step one of the two
+//! keys opens the file, and opening promotes the pending one when it is the one that fits.
+
+use super::Store;
+use super::backup::{export, table_checksums};
+use super::connection::{self, Mode};
+use crate::crypto::Key;
+use crate::error::{Error, Result};
+use rusqlite::params;
+use std::fs;
+use std::path::PathBuf;
+
+/// Gives the tenant `slug` a new key; `close` stops its live hub first.
+pub fn rekey(store: &Store, slug: &str, close: &mut dyn FnMut(&str)) -> Result<()> {
+    let rec = store.tenant_record(slug)?;
+    let old = store.tenant_key(&rec.uuid)?;
+    let new = Key::generate();
+    let wrapped = store.wrap(&new, &rec.uuid);
+    store.system(|c| {
+        c.execute(
+            "UPDATE tenants SET pending_key = ?2 WHERE uuid = ?1",
+            params![rec.uuid, wrapped],
+        )?;
+        Ok(())
+    })?;
+    // Nothing may write while the copy is made: the hub stops, the cached handle goes.
+    close(&rec.uuid);
+    store.evict(&rec.uuid);
+    let target = store.tenant_path(&rec.uuid);
+    let fresh = target.with_extension("db.rekey");
+    let _ = fs::remove_file(&fresh);
+    let expected = {
+        let src = connection::open(&target, &old, Mode::Existing)?;
+        export(&src, &fresh, &new)?;
+        table_checksums(&src)?
+    };
+    let copied = table_checksums(&connection::open(&fresh, &new, Mode::Existing)?)?;
+    side_files(&fresh).into_iter().for_each(|p| {
+        let _ = fs::remove_file(p);
+    });
+    if copied != expected {
+        let _ = fs::remove_file(&fresh);
+        return Err(Error::Internal(
+            "the copy under the new key does not match; nothing was changed".into(),
+        ));
+    }
+    fs::File::open(&fresh)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("syncing the new file", e))?;
+    for p in side_files(&target) {
+        let _ = fs::remove_file(p);
+    }
+    fs::rename(&fresh, &target).map_err(|e| Error::io("swapping the new file in", e))?;
+    if let Some(dir) = target.parent() {
+        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    promote(store, &rec.uuid)?;
+    Ok(())
+}
+
+/// Makes the pending key the tenant's key (its file is now under it), and shreds the old one.
+pub fn promote(store: &Store, uuid: &str) -> Result<()> {
+    store.system(|c| {
+        let tx = c.transaction()?;
+        tx.execute(
+            "UPDATE tenants SET wrapped_key = zeroblob(length(wrapped_key)) WHERE uuid = ?1
+             AND pending_key IS NOT NULL",
+            [uuid],
+        )?;
+        tx.execute(
+            "UPDATE tenants SET wrapped_key = pending_key, pending_key = NULL
+             WHERE uuid = ?1 AND pending_key IS NOT NULL",
+            [uuid],
+        )?;
+        tx.commit()?;
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    })
+}
+
+/// The wrapped key waiting to be promoted, if a key change was under way.
+pub fn pending(c: &rusqlite::Connection, uuid: &str) -> Result<Option<Vec<u8>>> {
+    Ok(c.query_row(
+        "SELECT pending_key FROM tenants WHERE uuid = ?1",
+        [uuid],
+        |r| r.get(0),
+    )?)
+}
+
+fn side_files(path: &std::path::Path) -> Vec<PathBuf> {
+    ["-wal", "-shm"]
+        .iter()
+        .map(|s| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(s);
+            PathBuf::from(p)
+        })
+        .collect()
+}
