@@ -9,6 +9,7 @@ mod backup;
 mod browser;
 mod browser_privacy;
 mod browser_statistics;
+mod browser_team;
 mod browser_visitors;
 mod campaigns;
 mod chat;
