@@ -265,21 +265,13 @@ pub fn run_gdpr(config: &Config, cmd: &GdprCmd, json: bool) -> Result<(), Failur
             value,
             new_name,
             new_email,
+            out: match cmd {
+                GdprCmd::Export { out: Some(out), .. } => Some(absolute(out)),
+                _ => None,
+            },
         },
     )?;
     match (&res, cmd) {
-        (Response::Archive { files }, GdprCmd::Export { out: Some(out), .. }) => {
-            write_archive(files, out)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "file": out, "files": files.len() })
-                );
-            } else {
-                println!("export written: {} ({} files)", out.display(), files.len());
-            }
-            Ok(())
-        }
         (Response::Report { value, .. }, GdprCmd::Export { out: None, .. }) => {
             println!(
                 "{}",
@@ -292,36 +284,6 @@ pub fn run_gdpr(config: &Config, cmd: &GdprCmd, json: bool) -> Result<(), Failur
             Ok(())
         }
     }
-}
-
-/// Writes the export archive next to `out` and renames it into place (owner-only), so a
-/// failure never leaves half an archive under the name.
-fn write_archive(files: &[(String, String)], out: &Path) -> Result<(), Failure> {
-    let io = |e: std::io::Error| Failure {
-        code: "io_error".into(),
-        message: format!("writing {}: {e}", out.display()),
-    };
-    let decoded: Vec<crate::store::gdpr::ArchiveFile> = files
-        .iter()
-        .map(|(path, hex)| crate::store::gdpr::ArchiveFile {
-            path: path.clone(),
-            bytes: (0..hex.len() / 2)
-                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-                .collect(),
-        })
-        .collect();
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kontor-export-")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    crate::store::gdpr::write_tar(&decoded, tmp.as_file_mut(), crate::clock::now())?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(out).map_err(|e| io(e.error))?;
-    Ok(())
 }
 
 /// `kontor retention …`
@@ -869,7 +831,6 @@ pub fn print_response(res: &Response, json: bool) {
     }
     match res {
         Response::Report { lines, .. } => lines.iter().for_each(|l| println!("{l}")),
-        Response::Archive { files } => println!("{} files", files.len()),
         Response::Pong { version } => println!("kontor {version} is running"),
         Response::Tenant(t) => println!("tenant {} ({}), id {}", t.slug, t.name, t.uuid),
         Response::TenantDetails(d) => {

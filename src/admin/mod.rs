@@ -153,6 +153,9 @@ pub enum Request {
         /// rectify: the new email.
         #[serde(default)]
         new_email: Option<String>,
+        /// archive: where the server writes it (absolute).
+        #[serde(default)]
+        out: Option<PathBuf>,
     },
     /// `audit verify`
     AuditVerify {
@@ -359,11 +362,6 @@ pub enum Response {
     },
     /// Headline statistics.
     Stats(crate::store::stats::Headline),
-    /// A data-subject export's files (contents hex-encoded), for the CLI to write.
-    Archive {
-        /// (path inside the archive, hex contents).
-        files: Vec<(String, String)>,
-    },
     /// A check or a listing: the machine-readable value, the lines a person reads, and
     /// whether it passed (a failed check exits non-zero).
     Report {
@@ -747,6 +745,7 @@ pub fn execute_with(
             value,
             new_name,
             new_email,
+            out,
         } => {
             use crate::domain::privacy::{self, Actor};
             let by = crate::store::gdpr::By::parse(&by, &value)?;
@@ -769,13 +768,20 @@ pub fn execute_with(
                     Ok(report(doc.clone(), vec![doc.to_string()]))
                 }
                 "archive" => {
+                    let out = out.ok_or_else(|| Error::Invalid("give --out FILE".into()))?;
                     let (_, files) = privacy::export(&db, &by, &op)?;
-                    Ok(Response::Archive {
-                        files: files
-                            .into_iter()
-                            .map(|f| (f.path, f.bytes.iter().map(|b| format!("{b:02x}")).collect()))
-                            .collect(),
-                    })
+                    let mut tar = Vec::new();
+                    crate::store::gdpr::write_tar(&files, &mut tar, crate::clock::now())?;
+                    crate::store::tenant_export::write_private(&out, &tar)?;
+                    Ok(report(
+                        serde_json::json!({ "file": out, "files": files.len(), "bytes": tar.len() }),
+                        vec![format!(
+                            "export written: {} ({} files, {} bytes)",
+                            out.display(),
+                            files.len(),
+                            tar.len()
+                        )],
+                    ))
                 }
                 "rectify" => {
                     let u =

@@ -264,7 +264,7 @@ pub fn export(
 }
 
 /// Writes `bytes` to `path` owner-only, through a temporary file renamed into place.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let io = |e: std::io::Error| Error::io(format!("writing {}", path.display()), e);
     let dir = path
