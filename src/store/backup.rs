@@ -540,8 +540,8 @@ pub fn restore(
             }
             system::log_operator(c, "backup.restore", &t.slug, "ok")
         })?;
-        close(&t.uuid);
-        store.evict(&t.uuid);
+        // Nobody writes to (or opens) the live file while it is replaced.
+        let hold = store.hold(&t.uuid, close)?;
         for suffix in ["-wal", "-shm"] {
             let mut p = target.as_os_str().to_owned();
             p.push(suffix);
@@ -551,6 +551,7 @@ pub fn restore(
         if let Some(dir) = target.parent() {
             let _ = fs::File::open(dir).and_then(|d| d.sync_all());
         }
+        drop(hold);
         restored.push(t.slug.clone());
     }
     Ok(restored)

@@ -88,6 +88,22 @@ pub struct Store {
     wrap_key: Key,
     system: Mutex<Connection>,
     tenants: Mutex<HashMap<String, Arc<TenantDb>>>,
+    /// Tenants whose file is being replaced (key change, restore): not opened meanwhile.
+    held: Mutex<std::collections::HashSet<String>>,
+}
+
+/// While alive, the tenant's database cannot be opened (see [`Store::hold`]).
+pub struct Hold<'a> {
+    store: &'a Store,
+    uuid: String,
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        // Whoever opens it next gets the file as it is now.
+        self.store.evict(&self.uuid);
+        lock(&self.store.held).remove(&self.uuid);
+    }
 }
 
 /// One open tenant database.
@@ -204,6 +220,7 @@ impl Store {
             wrap_key: key.derive(TENANT_WRAP_KEY),
             system: Mutex::new(conn),
             tenants: Mutex::new(HashMap::new()),
+            held: Mutex::new(Default::default()),
         })
     }
 
@@ -308,6 +325,11 @@ impl Store {
 
     /// Opens (or returns the cached) database of the tenant with this uuid.
     pub fn tenant_db(&self, uuid: &str) -> Result<Arc<TenantDb>> {
+        if lock(&self.held).contains(uuid) {
+            return Err(Error::Conflict(
+                "this tenant's database is being replaced; try again in a few seconds".into(),
+            ));
+        }
         if let Some(db) = lock(&self.tenants).get(uuid) {
             return Ok(db.clone());
         }
@@ -409,6 +431,36 @@ impl Store {
     /// Wraps a tenant key with the master key, bound to the tenant's uuid.
     pub fn wrap(&self, key: &Key, uuid: &str) -> Vec<u8> {
         self.wrap_key.wrap(key, uuid)
+    }
+
+    /// Takes a tenant's database out of use before its file is replaced: nobody may open it
+    /// until the returned hold is dropped, `close` stops its live hub, and this waits (up to
+    /// 15 s) until every user of the open database has let go, so no write can land in the
+    /// file being replaced.
+    pub fn hold(&self, uuid: &str, close: &mut dyn FnMut(&str)) -> Result<Hold<'_>> {
+        if !lock(&self.held).insert(uuid.to_string()) {
+            return Err(Error::Conflict(
+                "this tenant's database is already being replaced".into(),
+            ));
+        }
+        let hold = Hold {
+            store: self,
+            uuid: uuid.to_string(),
+        };
+        close(uuid);
+        let open = lock(&self.tenants)
+            .remove(uuid)
+            .map(|db| Arc::downgrade(&db));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while open.as_ref().is_some_and(|w| w.strong_count() > 0) {
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Conflict(
+                    "this tenant is still busy; try again in a moment".into(),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(hold)
     }
 
     /// Forgets a cached tenant database (it closes when the last user drops it).

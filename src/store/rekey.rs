@@ -25,18 +25,35 @@ pub fn rekey(store: &Store, slug: &str, close: &mut dyn FnMut(&str)) -> Result<(
         )?;
         Ok(())
     })?;
-    // Nothing may write while the copy is made: the hub stops, the cached handle goes.
-    close(&rec.uuid);
-    store.evict(&rec.uuid);
-    let target = store.tenant_path(&rec.uuid);
+    // Nothing may write while the copy is made: the hub stops, every user lets go, and
+    // nobody opens the file again until the new one is in place.
+    let hold = store.hold(&rec.uuid, close);
+    let result = hold.and_then(|_hold| swap(store, &rec.uuid, &old, &new));
+    if result.is_err() {
+        // The file was not replaced: neither the copy nor the pending key is needed.
+        let _ = fs::remove_file(store.tenant_path(&rec.uuid).with_extension("db.rekey"));
+        let _ = store.system(|c| {
+            c.execute(
+                "UPDATE tenants SET pending_key = NULL WHERE uuid = ?1",
+                [&rec.uuid],
+            )?;
+            Ok(())
+        });
+    }
+    result
+}
+
+/// Copies the file under `new`, checks it, swaps it in and promotes the key.
+fn swap(store: &Store, uuid: &str, old: &Key, new: &Key) -> Result<()> {
+    let target = store.tenant_path(uuid);
     let fresh = target.with_extension("db.rekey");
     let _ = fs::remove_file(&fresh);
     let expected = {
-        let src = connection::open(&target, &old, Mode::Existing)?;
-        export(&src, &fresh, &new)?;
+        let src = connection::open(&target, old, Mode::Existing)?;
+        export(&src, &fresh, new)?;
         table_checksums(&src)?
     };
-    let copied = table_checksums(&connection::open(&fresh, &new, Mode::Existing)?)?;
+    let copied = table_checksums(&connection::open(&fresh, new, Mode::Existing)?)?;
     side_files(&fresh).into_iter().for_each(|p| {
         let _ = fs::remove_file(p);
     });
@@ -56,8 +73,7 @@ pub fn rekey(store: &Store, slug: &str, close: &mut dyn FnMut(&str)) -> Result<(
     if let Some(dir) = target.parent() {
         let _ = fs::File::open(dir).and_then(|d| d.sync_all());
     }
-    promote(store, &rec.uuid)?;
-    Ok(())
+    promote(store, uuid)
 }
 
 /// Makes the pending key the tenant's key (its file is now under it), and shreds the old one.

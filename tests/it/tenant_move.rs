@@ -274,3 +274,62 @@ fn a_new_tenant_key_keeps_every_row_and_an_interrupted_change_finishes_on_open()
         next.sqlcipher_literal()
     );
 }
+
+#[test]
+fn a_key_change_on_a_running_server_loses_no_acknowledged_message() {
+    let (k, pw, site) = crate::chat::setup();
+    let server = k.server(&[]);
+    let (_b, mut ag) = crate::chat::agent(&server, &pw);
+    let (mut v, conv, _) = crate::chat::visitor(&server, &site, "Vera");
+    ag.send(serde_json::json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = {
+        let acked = acked.clone();
+        std::thread::spawn(move || {
+            // Runs until the key change closes the socket (recv panics then).
+            for i in 0.. {
+                v.send(serde_json::json!({"type": "message", "client_id": format!("w{i}"), "text": format!("line {i}")}));
+                let seq = v.recv_type("ack")["seq"].as_i64().unwrap();
+                acked.lock().unwrap().push((seq, format!("line {i}")));
+                std::thread::sleep(std::time::Duration::from_millis(60));
+            }
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let out = k.ok(&["tenant", "rekey", "acme"]); // through the running server
+    assert!(out.contains("new key"), "{out}");
+    let _ = writer.join();
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 3,
+        "traffic before the change: {}",
+        acked.len()
+    );
+    // The server goes on under the new key: a new chat works.
+    let (mut v2, _, _) = crate::chat::visitor(&server, &site, "Nina");
+    v2.send(serde_json::json!({"type": "message", "client_id": "n1", "text": "after the change"}));
+    v2.recv_type("ack");
+    drop(server);
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+    let stored: Vec<(i64, String)> = db
+        .with(|c| {
+            let mut s = c.prepare("SELECT seq, body FROM messages WHERE conversation_id = ?1 AND author = 'visitor' ORDER BY seq")?;
+            Ok(s.query_map([conv], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+        })
+        .unwrap();
+    for a in &acked {
+        assert!(stored.contains(a), "acknowledged {a:?} is stored");
+    }
+    let after: i64 = db
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM messages WHERE body = 'after the change'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(after, 1);
+}
