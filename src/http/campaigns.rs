@@ -1,4 +1,4 @@
-//! Campaigns and goals (admins): list, create, change, delete. Each change is audited and
+//! Campaigns and goals (the campaigns permission): list, create, change, delete. Each change is audited and
 //! makes the tenant's hub read them again.
 
 use super::State;
@@ -16,7 +16,7 @@ fn admin_only(s: &Session) -> Result<(), ApiError> {
     require(s, Permission::CampaignsManage)
 }
 
-/// `GET /api/campaigns` (admins).
+/// `GET /api/campaigns`.
 pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     admin_only(&s)?;
@@ -24,7 +24,7 @@ pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "campaigns": rows })))
 }
 
-/// `POST /api/campaigns` (admins).
+/// `POST /api/campaigns`.
 pub async fn create(
     req: HttpRequest,
     state: State,
@@ -50,7 +50,7 @@ pub async fn create(
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
 
-/// `PUT /api/campaigns/{id}` (admins).
+/// `PUT /api/campaigns/{id}`.
 pub async fn update(
     req: HttpRequest,
     state: State,
@@ -81,7 +81,7 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(saved))
 }
 
-/// `DELETE /api/campaigns/{id}` (admins).
+/// `DELETE /api/campaigns/{id}`.
 pub async fn delete(
     req: HttpRequest,
     state: State,
@@ -109,7 +109,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /api/goals` (admins).
+/// `GET /api/goals`.
 pub async fn goals(session: AgentSession) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     admin_only(&s)?;
@@ -117,7 +117,7 @@ pub async fn goals(session: AgentSession) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "goals": rows })))
 }
 
-/// `POST /api/goals` (admins).
+/// `POST /api/goals`.
 pub async fn create_goal(
     req: HttpRequest,
     state: State,
@@ -144,7 +144,7 @@ pub async fn create_goal(
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
 
-/// `PUT /api/goals/{id}` (admins).
+/// `PUT /api/goals/{id}`.
 pub async fn update_goal(
     req: HttpRequest,
     state: State,
@@ -168,7 +168,7 @@ pub async fn update_goal(
     Ok(HttpResponse::Ok().json(Goal { id, ..goal }))
 }
 
-/// `DELETE /api/goals/{id}` (admins).
+/// `DELETE /api/goals/{id}`.
 pub async fn delete_goal(
     req: HttpRequest,
     state: State,

@@ -125,7 +125,7 @@ pub async fn settings(session: AgentSession) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(v))
 }
 
-/// `PUT /api/settings` (admins).
+/// `PUT /api/settings` (the settings permission).
 pub async fn update_settings(
     req: HttpRequest,
     client: Client,

@@ -124,7 +124,7 @@ fn tables(b: &Breakdown, h: &stats::Headline) -> serde_json::Map<String, Value> 
     m
 }
 
-/// `GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (admins).
+/// `GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (the statistics permission).
 pub async fn show(
     session: AgentSession,
     q: web::Query<PeriodQuery>,
@@ -138,7 +138,7 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
 
-/// `GET /api/stats.csv?table=NAME&from=…&to=…` (admins): one table as a CSV download.
+/// `GET /api/stats.csv?table=NAME&from=…&to=…` (the statistics permission): one table as a CSV download.
 pub async fn csv(
     session: AgentSession,
     q: web::Query<PeriodQuery>,

@@ -1,5 +1,6 @@
 //! The dashboard's visitor API: a visitor's pages and earlier chats, the sites' tracking
-//! modes, and the automatic invitation rules. Reads for every agent; writes for admins.
+//! modes, and the automatic invitation rules. Reads need the permission to see live visitors
+//! (or to manage sites); writes need the permission to manage sites.
 
 use super::State;
 use super::client::Client;
@@ -27,8 +28,14 @@ fn visible_chats(
     c: &rusqlite::Connection,
     v: &mut vstore::VisitorDetail,
     only: Option<i64>,
+    may_chat: bool,
 ) -> crate::error::Result<()> {
     let mut keep = Vec::new();
+    if !may_chat {
+        // Without chats at all, no chat of theirs can be opened: none is listed.
+        v.chats.clear();
+        return Ok(());
+    }
     for ch in std::mem::take(&mut v.chats) {
         if super::chats::may_read(c, ch.conversation_id, only)? {
             keep.push(ch);
@@ -48,10 +55,11 @@ pub async fn show(
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let only = super::chats::own_only(&session.0);
+    let may_chat = super::chats::require_chats(&session.0).is_ok();
     let found = web::block(move || {
         db.with(|c| match vstore::visitor_detail(c, id, None)? {
             Some(mut v) => {
-                visible_chats(c, &mut v, only)?;
+                visible_chats(c, &mut v, only, may_chat)?;
                 Ok(Some(v))
             }
             None => Ok(None),
@@ -78,6 +86,7 @@ pub async fn of_conversation(
     let conv = id.into_inner();
     let db = session.0.tenant.clone();
     let only = super::chats::own_only(&session.0);
+    let may_chat = true;
     let found = web::block(move || {
         db.with(|c| {
             if !super::chats::may_read(c, conv, only)? {
@@ -86,7 +95,7 @@ pub async fn of_conversation(
             match vstore::conversation_visitor(c, conv)? {
                 Some(v) => match vstore::visitor_detail(c, v, Some(conv))? {
                     Some(mut d) => {
-                        visible_chats(c, &mut d, only)?;
+                        visible_chats(c, &mut d, only, may_chat)?;
                         Ok(Ok(d))
                     }
                     None => Ok(Err(true)),
@@ -136,7 +145,7 @@ pub struct TrackingBody {
     strip: Option<Vec<String>>,
 }
 
-/// `PUT /api/sites/{key}/tracking` (admins).
+/// `PUT /api/sites/{key}/tracking` (the sites permission).
 pub async fn set_tracking(
     req: HttpRequest,
     state: State,
@@ -187,7 +196,7 @@ pub async fn rules(session: AgentSession) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "rules": rules })))
 }
 
-/// `POST /api/rules` (admins).
+/// `POST /api/rules` (the sites permission).
 pub async fn create_rule(
     req: HttpRequest,
     state: State,
@@ -213,7 +222,7 @@ pub async fn create_rule(
     Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
 }
 
-/// `PUT /api/rules/{id}` (admins).
+/// `PUT /api/rules/{id}` (the sites permission).
 pub async fn update_rule(
     req: HttpRequest,
     state: State,
@@ -238,7 +247,7 @@ pub async fn update_rule(
     Ok(HttpResponse::Ok().json(Rule { id, ..rule }))
 }
 
-/// `DELETE /api/rules/{id}` (admins).
+/// `DELETE /api/rules/{id}` (the sites permission).
 pub async fn delete_rule(
     req: HttpRequest,
     state: State,

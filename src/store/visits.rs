@@ -337,7 +337,7 @@ pub struct Rule {
     pub id: i64,
     /// The site it applies to.
     pub site_key: String,
-    /// Shown to admins only.
+    /// Shown to agents, never to visitors.
     pub name: String,
     /// Off rules are kept but never fire.
     #[serde(default = "yes")]

@@ -38,7 +38,27 @@ fn status(r: &crate::common::Res) -> u16 {
     r.status
 }
 
-const ACTIONS: [Action; 13] = [
+const ACTIONS: [Action; 17] = [
+    Action {
+        what: "list canned responses",
+        allowed_by: &["chat", "settings.manage"],
+        run: |b, _| status(&b.get("/api/canned")) == 200,
+    },
+    Action {
+        what: "list departments",
+        allowed_by: &["chat", "chats.all"],
+        run: |b, _| status(&b.get("/api/departments")) == 200,
+    },
+    Action {
+        what: "list sites",
+        allowed_by: &["visitors.view", "sites.manage"],
+        run: |b, _| status(&b.get("/api/sites")) == 200,
+    },
+    Action {
+        what: "list invitation rules",
+        allowed_by: &["visitors.view", "sites.manage"],
+        run: |b, _| status(&b.get("/api/rules")) == 200,
+    },
     Action {
         what: "see a visitor's pages",
         allowed_by: &["visitors.view"],

@@ -123,7 +123,8 @@ impl Hub {
                     .get(&agent_id)
                     .is_some_and(|a| a.sees(department));
                 match self.convs.get(&conversation_id).map(|cv| cv.status) {
-                    Some(Status::Waiting) if !in_view => {
+                    // Outside the agent's view, taken or not: as unknown.
+                    Some(_) if !in_view => {
                         self.deny(c, conn, agent_id, conversation_id, out)?;
                         return Ok(());
                     }
