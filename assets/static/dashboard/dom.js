@@ -30,3 +30,17 @@ export function srOnly(text) {
 export function hasFocus(el) {
   return !!el && el.contains(document.activeElement);
 }
+
+/**
+ * Marks a button busy while `work` runs and ignores presses meanwhile. Not `disabled`: a
+ * focused button that gets disabled drops keyboard focus to the page.
+ */
+export async function whileBusy(btn, work) {
+  if (btn.getAttribute('aria-disabled') === 'true') return;
+  btn.setAttribute('aria-disabled', 'true');
+  try {
+    await work();
+  } finally {
+    btn.removeAttribute('aria-disabled');
+  }
+}

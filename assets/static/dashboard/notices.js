@@ -4,7 +4,7 @@
 // `GET/POST /api/sites/{key}/notices` (admins only: others do not see the panels).
 // The texts are set as text only (dom.js).
 
-import { h, srOnly } from './dom.js';
+import { h, srOnly, whileBusy } from './dom.js';
 import { t, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
 import { serverError } from './tracking.js';
@@ -31,20 +31,6 @@ export function parseNotice(n) {
     created_by: str(n.created_by),
     consents: num(n.consents),
   };
-}
-
-/**
- * Marks a button busy while `work` runs and ignores presses meanwhile. Not `disabled`: a
- * focused button that gets disabled drops keyboard focus to the page.
- */
-async function whileBusy(btn, work) {
-  if (btn.getAttribute('aria-disabled') === 'true') return;
-  btn.setAttribute('aria-disabled', 'true');
-  try {
-    await work();
-  } finally {
-    btn.removeAttribute('aria-disabled');
-  }
 }
 
 const dash = () => h('span', {}, h('span', { class: 'muted', 'aria-hidden': 'true', text: '–' }), srOnly(t('dashboard.notices.none')));

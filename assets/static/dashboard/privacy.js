@@ -3,7 +3,7 @@
 // retention periods (`/api/retention`) and the audit trail with its hash-chain check
 // (`/api/audit`). Names, addresses and log fields are set as text only (dom.js).
 
-import { h, srOnly } from './dom.js';
+import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
 
@@ -55,20 +55,6 @@ function dayStart(text) {
   const ms = Date.UTC(y, mo - 1, d);
   const back = new Date(ms);
   return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms / 1000 : null;
-}
-
-/**
- * Marks a button busy while `work` runs and ignores presses meanwhile. Not `disabled`: a
- * focused button that gets disabled drops keyboard focus to the page.
- */
-async function whileBusy(btn, work) {
-  if (btn.getAttribute('aria-disabled') === 'true') return;
-  btn.setAttribute('aria-disabled', 'true');
-  try {
-    await work();
-  } finally {
-    btn.removeAttribute('aria-disabled');
-  }
 }
 
 // ----- small builders -----

@@ -5,7 +5,7 @@
 // and so does a change of a role's permissions for everyone who has it.
 // Emails, names and role names are set as text only (dom.js).
 
-import { h, hasFocus } from './dom.js';
+import { h, hasFocus, whileBusy } from './dom.js';
 import { t, has, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { serverError } from './tracking.js';
@@ -85,20 +85,6 @@ function permText(name, what) {
 
 /** An id fragment for a permission name (`visitors.view` → `visitors-view`). */
 const permId = (name) => `role-perm-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
-
-/**
- * Marks a button busy while `work` runs and ignores presses meanwhile. Not `disabled`: a
- * focused button that gets disabled drops keyboard focus to the page.
- */
-async function whileBusy(btn, work) {
-  if (btn.getAttribute('aria-disabled') === 'true') return;
-  btn.setAttribute('aria-disabled', 'true');
-  try {
-    await work();
-  } finally {
-    btn.removeAttribute('aria-disabled');
-  }
-}
 
 /** The panel. `me` is the signed-in agent's email (their own row says so). */
 export class TeamBlock {
