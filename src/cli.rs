@@ -559,7 +559,12 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
             passphrase: if *plain {
                 None
             } else {
-                Some(read_secret("passphrase")?)
+                Some(read_secret("passphrase").map_err(|mut f| {
+                    f.message.push_str(
+                        " (pipe one in, at least 12 characters; --plain writes it unencrypted)",
+                    );
+                    f
+                })?)
             },
         },
         Command::Tenant(TenantCmd::Import { file }) => {
