@@ -75,6 +75,9 @@ pub struct TrackingConfig {
     pub grace_secs: u64,
     /// A MaxMind or DB-IP country database (`.mmdb`); countries are shown only with one.
     pub geoip_db: Option<PathBuf>,
+    /// Page-view reports accepted per client address and minute (a minute's worth at once);
+    /// 0 turns the limit off.
+    pub reports_per_minute: u32,
 }
 
 impl Default for TrackingConfig {
@@ -82,6 +85,7 @@ impl Default for TrackingConfig {
         TrackingConfig {
             grace_secs: 60,
             geoip_db: None,
+            reports_per_minute: 3000,
         }
     }
 }

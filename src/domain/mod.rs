@@ -5,6 +5,7 @@ pub mod auth;
 pub mod files;
 pub mod ip;
 pub mod privacy;
+pub mod ratelimit;
 pub mod rights;
 pub mod routing;
 pub mod sites;

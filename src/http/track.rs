@@ -31,6 +31,7 @@ pub struct Tracking {
     pub keys: DailyKeys,
     geo: Option<maxminddb::Reader<Vec<u8>>>,
     sites: Mutex<HashMap<String, (Instant, Option<SiteRecord>)>>,
+    limit: crate::domain::ratelimit::RateLimit,
 }
 
 impl Tracking {
@@ -47,6 +48,7 @@ impl Tracking {
             keys: DailyKeys::default(),
             geo,
             sites: Mutex::new(HashMap::new()),
+            limit: crate::domain::ratelimit::RateLimit::new(cfg.reports_per_minute),
         })
     }
 
@@ -157,6 +159,15 @@ pub async fn report(
     q: web::Query<TrackQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // One address cannot flood the tenant's hub (it answers 503 when its queue is full too).
+    if let Err(wait) = state.tracking.limit.take(client.ip, Instant::now()) {
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, wait.to_string()))
+            .json(serde_json::json!({"error": {
+                "code": "too_many_requests",
+                "message": "too many reports from this address; try again later",
+            }})));
+    }
     let origin = super::client::request_origin(&req);
     let own = !origin.is_empty() && origin == client.origin;
     let site = state

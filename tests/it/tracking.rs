@@ -933,3 +933,23 @@ fn countries_come_only_from_the_configured_offline_database() {
     let err = String::from_utf8_lossy(&started.stderr);
     assert!(err.contains("geoip_db"), "{err}");
 }
+
+#[test]
+fn one_address_cannot_flood_the_ingest() {
+    let (k, _, site) = setup();
+    let server = quick_server(&k, "reports_per_minute = 30\n");
+    let mut answers = Vec::new();
+    for i in 0..40 {
+        let body = json!({"t": "view", "pv": format!("{i:016x}"), "url": "https://shop.example/"});
+        answers.push(report(&server, &site, SHOP, CHROME, body));
+    }
+    let ok = answers.iter().filter(|r| r.status == 200).count();
+    let limited: Vec<&Res> = answers.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(ok, 30, "a minute's worth at once");
+    assert_eq!(limited.len(), 10);
+    assert_eq!(limited[0].json()["error"]["code"], "too_many_requests");
+    let wait: u64 = limited[0].header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "one report every 2 s: {wait}");
+    let stored: i64 = db_query(&k, "SELECT count(*) FROM page_views");
+    assert_eq!(stored, 30, "refused reports store nothing");
+}
