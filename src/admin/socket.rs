@@ -141,7 +141,9 @@ async fn handle(
                     realtime.stop(&rec.uuid);
                 }
                 let tenant = match &req {
-                    Request::AgentSet { tenant, .. } => Some(tenant.clone()),
+                    Request::AgentSet { tenant, .. } | Request::AgentDisable { tenant, .. } => {
+                        Some(tenant.clone())
+                    }
                     _ => None,
                 };
                 // A restored tenant's hub (and sockets) go before its file is replaced.

@@ -101,6 +101,7 @@ pub async fn create(
 /// `PUT /api/roles/{id}`: a new name and/or permissions (the role's agents sign in again).
 pub async fn update(
     req: HttpRequest,
+    state: super::State,
     client: Client,
     session: AgentSession,
     id: web::Path<i64>,
@@ -113,6 +114,9 @@ pub async fn update(
     let db = s.tenant.clone();
     web::block(move || db.with(|c| roles::update(c, id, b.name.as_deref(), b.permissions)))
         .await??;
+    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
+        hub.send(crate::realtime::hub::Command::RolesChanged);
+    }
     audit(&s, &client, "role.update", &format!("role#{id}"), "success").await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -497,6 +497,15 @@ pub fn requeue(c: &Connection, id: i64, department_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Puts an open chat back into the queue with its department.
+pub fn release(c: &Connection, id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET status = 'waiting', agent_id = NULL WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
 /// Sets the department a new conversation asked for.
 pub fn set_department(c: &Connection, id: i64, department_id: i64) -> Result<()> {
     c.execute(

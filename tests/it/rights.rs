@@ -438,3 +438,86 @@ fn departments_scope_the_queue_for_agents_without_the_all_chats_permission() {
         "conversation"
     );
 }
+
+/// The status and agent of a chat, read from the database.
+fn chat_state(k: &crate::common::Kontor, conv: i64) -> (String, Option<i64>) {
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+    db.with(|c| {
+        Ok(c.query_row(
+            "SELECT status, agent_id FROM conversations WHERE id = ?1",
+            [conv],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    })
+    .unwrap()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn chats_of_an_agent_who_may_no_longer_chat_go_back_to_the_queue() {
+    let (k, pw, site) = setup();
+    crate::chat::with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = admin.post_json(
+        "/api/roles",
+        &json!({"name": "Helpers", "permissions": ["chat"]}),
+    );
+    let helpers = r.json()["id"].as_i64().unwrap();
+    let agents = admin.get("/api/agents").json();
+    let bob_id = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "bob@acme.example")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    admin.put_json(
+        &format!("/api/agents/{bob_id}"),
+        &json!({"role_id": helpers}),
+    );
+
+    // Bob takes a chat; then his role loses the chat permission.
+    let (_bb, mut bob) = crate::chat::agent_as(&server, "bob@acme.example", &pw);
+    let (mut v, conv, _) = visitor(&server, &site, "Vera");
+    bob.send(json!({"type": "accept", "conversation_id": conv}));
+    bob.recv_type("conversation");
+    assert_eq!(chat_state(&k, conv), ("open".into(), Some(bob_id)));
+    let r = admin.put_json(
+        &format!("/api/roles/{helpers}"),
+        &json!({"permissions": ["stats.view"]}),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    wait_for("the chat is back in the queue", || {
+        chat_state(&k, conv) == ("waiting".into(), None)
+    });
+    // The visitor hears it, and another agent can take it.
+    let mut f = v.recv_type("conversation");
+    while f["status"] == "open" {
+        f = v.recv_type("conversation");
+    }
+    assert_eq!(f["status"], "waiting", "{f}");
+    let (_ab, mut ann) = crate::chat::agent(&server, &pw);
+    ann.send(json!({"type": "accept", "conversation_id": conv}));
+    assert_eq!(ann.recv_type("conversation")["status"], "open");
+
+    // Disabling an agent (from the command line) gives their chats back too.
+    admin.put_json(&format!("/api/agents/{bob_id}"), &json!({"role_id": 3}));
+    let (_bb, mut bob) = crate::chat::agent_as(&server, "bob@acme.example", &pw);
+    let (_v2, conv2, _) = visitor(&server, &site, "Nina");
+    bob.send(json!({"type": "accept", "conversation_id": conv2}));
+    bob.recv_type("conversation");
+    k.ok(&["agent", "disable", "acme", "bob@acme.example"]);
+    wait_for("the second chat is back in the queue", || {
+        chat_state(&k, conv2) == ("waiting".into(), None)
+    });
+}

@@ -417,6 +417,45 @@ impl Hub {
         Ok(())
     }
 
+    /// Open chats of agents who are gone, disabled or no longer allowed to chat go back to the
+    /// queue (their department kept), so no visitor waits on someone who cannot answer.
+    pub(super) fn release_lost_chats(&mut self, c: &Connection, out: &mut Outbox) -> Result<()> {
+        let holders: std::collections::BTreeSet<i64> = self
+            .convs
+            .values()
+            .filter(|cv| cv.status == Status::Open)
+            .filter_map(|cv| cv.agent_id)
+            .collect();
+        for agent in holders {
+            let keeps = tstore::agent_by_id(c, agent)?
+                .is_some_and(|a| !a.disabled && a.may(Permission::Chat));
+            if keeps {
+                continue;
+            }
+            let theirs: Vec<i64> = self
+                .convs
+                .iter()
+                .filter(|(_, cv)| cv.status == Status::Open && cv.agent_id == Some(agent))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in theirs {
+                cstore::release(c, id)?;
+                if let Some(cv) = self.convs.get_mut(&id) {
+                    cv.status = Status::Waiting;
+                    cv.agent_id = None;
+                }
+                self.tell_previous_agent(agent, id, out);
+                self.append(c, id, 0, "system", None, "transferred", None, out)?;
+                if let Some(cv) = self.conversation_out(id) {
+                    out.send_all(self.visitor_conns(id), &Out::Conversation(cv));
+                }
+                tracing::info!(agent, conversation = id, "chat given back to the queue");
+            }
+        }
+        self.reroute(out);
+        Ok(())
+    }
+
     /// The agent who gave a chat away loses it at once.
     fn tell_previous_agent(&self, from: i64, id: i64, out: &mut Outbox) {
         if let Some(mut cv) = self.conversation_out(id) {

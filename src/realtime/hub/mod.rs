@@ -87,8 +87,11 @@ pub enum Command {
     Leave(ConnId),
     /// Is any agent online? (The widget shows the offline form when not.)
     Available(tokio::sync::oneshot::Sender<bool>),
-    /// An admin changed an agent's capacity or departments: reload them.
+    /// An admin changed an agent (capacity, departments, name, role, state): reload them, and
+    /// give back the chats of agents who may no longer have them.
     AgentChanged(i64),
+    /// An admin changed a role's permissions: give back the chats of agents who lost `chat`.
+    RolesChanged,
     /// A file uploaded over HTTP, to be stored and posted into its conversation.
     PostFile(FileUpload),
     /// An admin changed the tenant's chat settings: reload them.
@@ -535,7 +538,15 @@ impl Hub {
                     // Their view of the queue may have changed: they get it whole again.
                     self.fresh_agents.extend(a.conns.iter().copied());
                 }
+                if let Err(e) = self.release_lost_chats(c, out) {
+                    tracing::error!(error = %e, "giving back chats failed");
+                }
                 self.reroute(out);
+            }
+            Command::RolesChanged => {
+                if let Err(e) = self.release_lost_chats(c, out) {
+                    tracing::error!(error = %e, "giving back chats failed");
+                }
             }
             Command::PostFile(upload) => self.post_file(c, upload, out),
             Command::SettingsChanged => match cstore::chat_settings(c) {
