@@ -90,13 +90,14 @@ fn persist(c: &mut Criterion) {
         Peer::Visitor {
             site_key: "site".into(),
             visitor_key: None,
+            notice_current: 1,
         },
     );
     t.hub.send(Command::Visitor(
         1,
         VisitorIn::Start {
             consent: true,
-            notice_version: "v1".into(),
+            notice_version: "1".into(),
             name: "Vera".into(),
             email: String::new(),
             lang: "de".into(),

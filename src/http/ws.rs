@@ -47,7 +47,11 @@ pub async fn visitor(
         match site {
             Some(s) if own || s.origins.contains(&origin) => {
                 let tracked = s.tracking.mode != "off";
-                Ok(Some((st.realtime.hub(&s.tenant_uuid)?, tracked)))
+                let notice = st
+                    .store
+                    .system(|c| crate::store::notices::current(c, &key))?
+                    .map_or(1, |n| n.version);
+                Ok(Some((st.realtime.hub(&s.tenant_uuid)?, tracked, notice)))
             }
             _ => Ok(None),
         }
@@ -59,16 +63,16 @@ pub async fn visitor(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let hub = found.map(|(hub, tracked)| {
+    let hub = found.map(|(hub, tracked, notice)| {
         let key = tracked.then(|| {
             state
                 .tracking
                 .keys
                 .key(crate::clock::now(), &site_key, client.ip, ua)
         });
-        (hub, key)
+        (hub, key, notice)
     });
-    let Some((hub, visitor_key)) = hub else {
+    let Some((hub, visitor_key, notice_current)) = hub else {
         tracing::warn!(site = ?site_key, "visitor socket refused: origin not allowed");
         return Err(refused());
     };
@@ -81,6 +85,7 @@ pub async fn visitor(
         Peer::Visitor {
             site_key,
             visitor_key,
+            notice_current,
         },
         Side::Visitor,
         ws,

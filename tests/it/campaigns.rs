@@ -88,7 +88,7 @@ fn campaigns_attribute_visits_and_goals_count_once_per_visit() {
         json!({"t": "goal", "pv": "a000000000000003", "name": "nosuchgoal"}),
     );
     let mut vs = Ws::visitor_as(&server.base, &site, SHOP, ua_a).unwrap();
-    vs.send(json!({"type": "start", "consent": true, "notice_version": "v1"}));
+    vs.send(json!({"type": "start", "consent": true, "notice_version": "1"}));
     vs.recv_type("welcome");
     // Visitor B: another source, not the campaign's.
     view(

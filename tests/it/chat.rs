@@ -47,7 +47,7 @@ pub fn agent_as(server: &Server, email: &str, pw: &str) -> (Browser, Ws) {
 /// Opens the widget socket, opts in, returns it with the conversation id and token.
 pub fn visitor(server: &Server, site: &str, name: &str) -> (Ws, i64, String) {
     let mut ws = Ws::visitor(&server.base, site, SHOP).unwrap();
-    ws.send(json!({"type": "start", "consent": true, "notice_version": "v1", "name": name, "lang": "de"}));
+    ws.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": name, "lang": "de"}));
     let w = ws.recv_type("welcome");
     (
         ws,
@@ -163,7 +163,7 @@ fn nothing_is_stored_without_opt_in() {
     let (k, _, site) = setup();
     let mut server = k.server(&[]);
     let mut ws = Ws::visitor(&server.base, &site, SHOP).unwrap();
-    ws.send(json!({"type": "start", "consent": false, "notice_version": "v1"}));
+    ws.send(json!({"type": "start", "consent": false, "notice_version": "1"}));
     assert_eq!(ws.recv_type("error")["code"], "consent_required");
     ws.send(json!({"type": "message", "client_id": "m1", "text": "hello?"}));
     assert_eq!(ws.recv_type("error")["code"], "no_conversation");
@@ -233,7 +233,7 @@ fn visitor_and_agent_chat_in_real_time() {
     assert_eq!(
         db_count(
             &k,
-            "SELECT count(*) FROM conversations WHERE status = 'closed' AND consent_version = 'v1'"
+            "SELECT count(*) FROM conversations WHERE status = 'closed' AND consent_version = '1'"
         ),
         1
     );
@@ -391,7 +391,7 @@ fn kill_9_during_traffic_loses_no_acknowledged_message() {
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
                 let Ok(mut ws) = Ws::visitor(&base, &site, SHOP) else { return acked };
-                ws.send(json!({"type": "start", "consent": true, "notice_version": "v1"}));
+                ws.send(json!({"type": "start", "consent": true, "notice_version": "1"}));
                 let conv = loop {
                     match ws.sock.read() {
                         Ok(tungstenite::Message::Text(t)) => {
@@ -682,7 +682,7 @@ fn the_visitor_sees_the_queue_position() {
     let server = k.server(&[]);
     let (_v1, _, _) = visitor(&server, &site, "first");
     let mut v2 = Ws::visitor(&server.base, &site, SHOP).unwrap();
-    v2.send(json!({"type": "start", "consent": true, "notice_version": "v1"}));
+    v2.send(json!({"type": "start", "consent": true, "notice_version": "1"}));
     let w = v2.recv_type("welcome");
     assert_eq!(w["status"], "waiting");
     assert_eq!(w["queue_position"], 2);

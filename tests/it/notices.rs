@@ -58,6 +58,13 @@ fn the_newest_notice_is_shown_and_each_consent_names_its_version() {
         .body;
     assert!(frame.contains(EN));
 
+    // A consent must name a version the site has shown.
+    for bad in ["4", "v3", "", "3+more"] {
+        let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
+        v.send(json!({"type": "start", "consent": true, "notice_version": bad, "lang": "de"}));
+        let f = v.recv_type("error");
+        assert_eq!(f["code"], "invalid_input", "{bad:?}: {f}");
+    }
     // A visitor consents to version 3; the chat records it.
     let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
     v.send(json!({"type": "start", "consent": true, "notice_version": "3", "name": "Vera", "lang": "de"}));

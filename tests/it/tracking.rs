@@ -290,7 +290,7 @@ fn invitation_round_trip_then_chat_with_the_visitors_pages() {
 
     // The visitor opts in and chats: the chat is linked to their visit.
     let mut vs = Ws::visitor_as(&server.base, &site, SHOP, CHROME).unwrap();
-    vs.send(json!({"type": "start", "consent": true, "notice_version": "v1", "name": "Eva"}));
+    vs.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Eva"}));
     let conv = vs.recv_type("welcome")["conversation_id"].as_i64().unwrap();
     let v = visitor_where(&mut ws, |v| !v["chat"].is_null());
     assert_eq!(
@@ -600,7 +600,7 @@ fn off_mode_ingests_nothing_and_links_no_chat() {
     assert_eq!(r.status, 409);
     assert_eq!(r.json()["error"]["code"], "tracking_off");
     let mut vs = Ws::visitor_as(&server.base, &site, SHOP, CHROME).unwrap();
-    vs.send(json!({"type": "start", "consent": true, "notice_version": "v1"}));
+    vs.send(json!({"type": "start", "consent": true, "notice_version": "1"}));
     let conv = vs.recv_type("welcome")["conversation_id"].as_i64().unwrap();
     assert_eq!(
         admin
@@ -709,7 +709,7 @@ fn consented_visitors_are_recognised_on_a_later_visit_with_their_chats() {
         "Home",
     );
     let mut vs = Ws::visitor_as(&server.base, &site, SHOP, CHROME).unwrap();
-    vs.send(json!({"type": "start", "consent": true, "notice_version": "v1", "name": "Eva"}));
+    vs.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Eva"}));
     let conv = vs.recv_type("welcome")["conversation_id"].as_i64().unwrap();
     let r = report(
         &server,

@@ -340,7 +340,7 @@ fn agent_responses_never_carry_visitor_tokens_hashes_or_keys() {
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let mut v = Ws::visitor_as(&server.base, &site, SHOP, ua).unwrap();
-    v.send(json!({"type": "start", "consent": true, "notice_version": "v1", "name": "Vera"}));
+    v.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera"}));
     let w = v.recv_type("welcome");
     let (conv, token) = (
         w["conversation_id"].as_i64().unwrap(),

@@ -54,6 +54,9 @@ pub enum Peer {
         /// The visitor's anonymous daily key (not when the site's tracking is off), to link
         /// a chat to the visitor's pages.
         visitor_key: Option<[u8; 16]>,
+        /// The site's newest privacy-notice version when the socket opened (1: built in); a
+        /// consent may name it or an older one (a page loaded before a change).
+        notice_current: i64,
     },
     /// A signed-in agent.
     Agent {

@@ -24,10 +24,12 @@ impl Hub {
         let Peer::Visitor {
             site_key,
             visitor_key,
+            notice_current,
         } = &state.peer
         else {
             return Ok(());
         };
+        let notice_current = *notice_current;
         let site_key = site_key.clone();
         let visitor_key = *visitor_key;
         let current = state.conversation;
@@ -80,7 +82,24 @@ impl Hub {
                     return Ok(());
                 }
                 let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
-                let notice_version: String = notice_version.chars().take(32).collect();
+                // The consent names the notice shown: one of the site's versions, with "+preview"
+                // when the typing-preview sentence was part of it.
+                let shown = notice_version
+                    .strip_suffix("+preview")
+                    .unwrap_or(&notice_version)
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| (1..=notice_current).contains(v));
+                if shown.is_none() {
+                    out.send(
+                        conn,
+                        &Out::error(
+                            "invalid_input",
+                            "unknown privacy notice version; reload the page",
+                        ),
+                    );
+                    return Ok(());
+                }
                 // The site key in front lets the transcript endpoint find the tenant. A widget
                 // may choose the token itself, so that a start retried after a dropped socket
                 // finds the chat the first one created instead of making a second.
