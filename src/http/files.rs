@@ -31,7 +31,7 @@ pub struct UploadQuery {
 }
 
 fn api_error(out: Out) -> ApiError {
-    let Out::Error { code, message } = out else {
+    let Out::Error { code, message, .. } = out else {
         return ApiError::not_found();
     };
     let status = match code.as_str() {

@@ -143,6 +143,27 @@ pub enum AgentIn {
     Ping {},
 }
 
+impl AgentIn {
+    /// The conversation the frame is about, if any.
+    pub fn conversation_id(&self) -> Option<i64> {
+        match self {
+            AgentIn::Accept { conversation_id }
+            | AgentIn::Message {
+                conversation_id, ..
+            }
+            | AgentIn::Typing { conversation_id }
+            | AgentIn::Close { conversation_id }
+            | AgentIn::Note {
+                conversation_id, ..
+            }
+            | AgentIn::Transfer {
+                conversation_id, ..
+            } => Some(*conversation_id),
+            _ => None,
+        }
+    }
+}
+
 /// A page of a visit, as agents see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PageOut {
@@ -447,6 +468,9 @@ pub enum Out {
         code: String,
         /// Human-readable.
         message: String,
+        /// The conversation the refused frame was about, if it named one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<i64>,
     },
 }
 
@@ -456,6 +480,7 @@ impl Out {
         Out::Error {
             code: code.into(),
             message: message.into(),
+            conversation_id: None,
         }
     }
 

@@ -312,10 +312,30 @@ struct Outbox {
     senders: Vec<ConnId>,
     /// Answers to HTTP callers, given once the batch's fate is known (`true`: committed).
     after_commit: Vec<Box<dyn FnOnce(bool) + Send>>,
+    /// The socket and conversation of the frame being handled: its error answers name it.
+    about: Option<(ConnId, i64)>,
 }
 
 impl Outbox {
     fn send(&mut self, conn: ConnId, out: &Out) {
+        if let (
+            Some((to, id)),
+            Out::Error {
+                code,
+                message,
+                conversation_id: None,
+            },
+        ) = (self.about, out)
+            && to == conn
+        {
+            let named = Out::Error {
+                code: code.clone(),
+                message: message.clone(),
+                conversation_id: Some(id),
+            };
+            self.frames.push((conn, named.encode().into()));
+            return;
+        }
         self.frames.push((conn, out.encode().into()));
     }
 
@@ -526,9 +546,11 @@ impl Hub {
             }
             Command::Agent(conn, frame) => {
                 out.senders.push(conn);
+                out.about = frame.conversation_id().map(|id| (conn, id));
                 if let Err(e) = self.agent_frame(c, conn, frame, out) {
                     self.internal(conn, e, out);
                 }
+                out.about = None;
             }
             Command::Leave(conn) => self.leave(conn, out),
             Command::AgentChanged(agent_id) => {
