@@ -419,7 +419,10 @@ fn departments_scope_the_queue_for_agents_without_the_all_chats_permission() {
     bob.send(json!({"type": "accept", "conversation_id": sales_chat}));
     let f = frame_or_error(&mut bob, "conversation");
     assert_eq!(f["code"], "not_found", "{f}");
-    assert_eq!(f["conversation_id"], sales_chat, "the error names the chat it is about");
+    assert_eq!(
+        f["conversation_id"], sales_chat,
+        "the error names the chat it is about"
+    );
     assert_eq!(
         bob_b
             .get(&format!("/api/conversations/{sales_chat}/messages"))

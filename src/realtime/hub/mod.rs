@@ -439,7 +439,12 @@ impl Hub {
                     conv.visitors.clear();
                 }
                 // Live visitors too: their next heartbeat is answered "again" and re-reported.
+                // Agents get the (now empty) list, so nobody stays shown who is not tracked.
                 self.visitors.reset();
+                let mut cleared = Outbox::default();
+                let watchers = self.conns_that_may(Permission::VisitorsView);
+                cleared.send_all(watchers, &self.visitors_frame());
+                self.flush(cleared);
                 // What this batch would have told agents and visitors was not sent: next time
                 // every agent gets the whole queue and presence, every visitor their place.
                 self.sent_queue.clear();
