@@ -316,12 +316,23 @@ pub struct NewOffline<'a> {
     pub at: i64,
 }
 
+/// The version of the offline form's notice (kontor's built-in text) its consents name.
+pub const OFFLINE_NOTICE_VERSION: &str = "offline-1";
+
 /// Stores an offline message.
 pub fn insert_offline(c: &Connection, m: &NewOffline<'_>) -> Result<i64> {
     c.execute(
-        "INSERT INTO offline_messages (site_key, name, email, message, consent_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![m.site_key, m.name, m.email, m.message, m.at],
+        "INSERT INTO offline_messages (site_key, name, email, message, consent_at, created_at,
+                                       consent_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![
+            m.site_key,
+            m.name,
+            m.email,
+            m.message,
+            m.at,
+            OFFLINE_NOTICE_VERSION
+        ],
     )?;
     Ok(c.last_insert_rowid())
 }

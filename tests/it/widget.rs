@@ -195,6 +195,18 @@ fn offline_messages_reach_the_agents_inbox() {
     assert_eq!(inbox["messages"].as_array().unwrap().len(), 1);
     assert_eq!(inbox["messages"][0]["message"], "Bitte um Rückruf");
     assert_eq!(inbox["messages"][0]["email"], "olga@example.com");
+    // The consent names the notice the form showed.
+    let found = a
+        .get("/api/gdpr/find?by=email&value=olga%40example.com")
+        .json();
+    assert_eq!(found["counts"]["offline_messages"], 1);
+    let export = a
+        .get("/api/gdpr/export?by=email&value=olga%40example.com")
+        .body;
+    assert!(
+        export.contains("\"consent_version\": \"offline-1\""),
+        "{export}"
+    );
 
     // A form is not a mail cannon: at most 10 per address in 15 minutes.
     let mut last = 0;
