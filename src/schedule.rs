@@ -172,63 +172,61 @@ pub fn run(
 /// How often the statistics job looks for newly settled days.
 const AGGREGATE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Aggregates every tenant's settled days, one day per step; returns the days done.
-/// Holds the store only for one step, so shutdown is never kept waiting by a backlog.
-pub fn aggregate_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
-    let Some(tenants) = store.upgrade().map(|s| s.list_tenants()) else {
-        return 0;
-    };
-    let tenants = match tenants {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "statistics aggregation: listing tenants failed");
-            return 0;
+/// Runs `step` on every tenant's database, again while it answers `Ok(true)`. The store is
+/// held only for one step, so shutdown is never kept waiting; a failure is logged and ends
+/// that tenant's turn.
+fn each_tenant(
+    store: &std::sync::Weak<Store>,
+    what: &str,
+    mut step: impl FnMut(&crate::store::system::TenantRecord, &crate::store::TenantDb) -> Result<bool>,
+) {
+    let tenants = match store.upgrade().map(|s| s.list_tenants()) {
+        None => return,
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "{what}: listing tenants failed");
+            return;
         }
     };
-    let mut done = 0;
     for t in tenants {
         loop {
             let Some(store) = store.upgrade() else {
-                return done;
+                return;
             };
-            let step = store
-                .tenant_db(&t.uuid)
-                .and_then(|db| db.with(|c| crate::store::aggregates::refresh_one(c, now)));
-            match step {
-                Ok(Some(_)) => done += 1,
-                Ok(None) => break,
+            match store.tenant_db(&t.uuid).and_then(|db| step(&t, &db)) {
+                Ok(true) => {}
+                Ok(false) => break,
                 Err(e) => {
-                    tracing::error!(tenant = %t.slug, error = %e, "statistics aggregation failed");
+                    tracing::error!(tenant = %t.slug, error = %e, "{what} failed");
                     break;
                 }
             }
         }
     }
+}
+
+/// Aggregates every tenant's settled days, one day per step; returns the days done.
+pub fn aggregate_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
+    let mut done = 0;
+    each_tenant(store, "statistics aggregation", |_, db| {
+        let day = db.with(|c| crate::store::aggregates::refresh_one(c, now))?;
+        done += usize::from(day.is_some());
+        Ok(day.is_some())
+    });
     done
 }
 
 /// Purges every tenant's expired data (`store::retention`); returns how many tenants had some.
 pub fn purge_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
-    let Some(Ok(tenants)) = store.upgrade().map(|s| s.list_tenants()) else {
-        return 0;
-    };
     let mut purged = 0;
-    for t in tenants {
-        let Some(store) = store.upgrade() else {
-            return purged;
-        };
-        let result = store
-            .tenant_db(&t.uuid)
-            .and_then(|db| db.with(|c| crate::store::retention::purge(c, now)));
-        match result {
-            Ok(p) if !p.is_empty() => {
-                purged += 1;
-                tracing::info!(tenant = %t.slug, deleted = %p.summary(), "retention purge");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(tenant = %t.slug, error = %e, "retention purge failed"),
+    each_tenant(store, "retention purge", |t, db| {
+        let p = db.with(|c| crate::store::retention::purge(c, now))?;
+        if !p.is_empty() {
+            purged += 1;
+            tracing::info!(tenant = %t.slug, deleted = %p.summary(), "retention purge");
         }
-    }
+        Ok(false)
+    });
     purged
 }
 

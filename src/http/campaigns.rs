@@ -12,14 +12,14 @@ use crate::store::campaigns::{self as cstore, Campaign, Goal};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-fn admin_only(s: &Session) -> Result<(), ApiError> {
+fn manages_campaigns(s: &Session) -> Result<(), ApiError> {
     require(s, Permission::CampaignsManage)
 }
 
 /// `GET /api/campaigns`.
 pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let rows = web::block(move || s.tenant.with(|c| cstore::list_campaigns(c))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "campaigns": rows })))
 }
@@ -34,7 +34,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let row = cstore::check_campaign(&body)?;
     let db = s.tenant.clone();
     let saved = web::block(move || db.with(|c| cstore::insert_campaign(c, &row, now()))).await??;
@@ -61,7 +61,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let id = id.into_inner();
     let row = cstore::check_campaign(&body)?;
     let db = s.tenant.clone();
@@ -91,7 +91,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let id = id.into_inner();
     let db = s.tenant.clone();
     if !web::block(move || db.with(|c| cstore::delete_campaign(c, id))).await?? {
@@ -112,7 +112,7 @@ pub async fn delete(
 /// `GET /api/goals`.
 pub async fn goals(session: AgentSession) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let rows = web::block(move || s.tenant.with(|c| cstore::list_goals(c))).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "goals": rows })))
 }
@@ -127,7 +127,7 @@ pub async fn create_goal(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let (goal, value) = cstore::check_goal(&body)?;
     let db = s.tenant.clone();
     let saved =
@@ -155,7 +155,7 @@ pub async fn update_goal(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let id = id.into_inner();
     let (goal, value) = cstore::check_goal(&body)?;
     let db = s.tenant.clone();
@@ -178,7 +178,7 @@ pub async fn delete_goal(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_campaigns(&s)?;
     let id = id.into_inner();
     let db = s.tenant.clone();
     if !web::block(move || db.with(|c| cstore::delete_goal(c, id))).await?? {

@@ -92,6 +92,11 @@ impl Client {
         }
     }
 
+    /// The address as records keep it: truncated (IPv4 /24, IPv6 /48).
+    pub fn shown_ip(&self) -> String {
+        crate::domain::ip::truncate(self.ip).to_string()
+    }
+
     /// Whether the client reaches us over HTTPS (our TLS, or the trusted proxy's).
     pub fn https(&self) -> bool {
         self.scheme == "https"

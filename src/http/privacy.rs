@@ -69,7 +69,7 @@ pub async fn find(
     require(&s, Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
     let found = web::block(move || {
-        let ip = crate::domain::ip::truncate(client.ip).to_string();
+        let ip = client.shown_ip();
         privacy::find(&s.tenant, &by, &actor_of(&s, &client, &ip))
     })
     .await??;
@@ -89,7 +89,7 @@ pub async fn export(
     let by = By::parse(&q.by, &q.value)?;
     let kind = by.kind();
     let tar = web::block(move || -> crate::error::Result<Vec<u8>> {
-        let ip = crate::domain::ip::truncate(client.ip).to_string();
+        let ip = client.shown_ip();
         let (_, files) = privacy::export(&s.tenant, &by, &actor_of(&s, &client, &ip))?;
         let mut out = Vec::new();
         gdpr::write_tar(&files, &mut out, crate::clock::now())?;
@@ -132,7 +132,7 @@ pub async fn rectify(
     let b = body.into_inner();
     let by = By::parse(&b.by, &b.value)?;
     let updated = web::block(move || {
-        let ip = crate::domain::ip::truncate(client.ip).to_string();
+        let ip = client.shown_ip();
         privacy::rectify(
             &s.tenant,
             &by,
@@ -171,7 +171,7 @@ pub async fn erase(
         return Err(crate::error::Error::Invalid("confirm the erasure".into()).into());
     }
     let protocol = web::block(move || {
-        let ip = crate::domain::ip::truncate(client.ip).to_string();
+        let ip = client.shown_ip();
         privacy::erase(&state.store, &s.tenant, &by, &actor_of(&s, &client, &ip))
     })
     .await??;

@@ -166,7 +166,7 @@ pub async fn audit(
     let db = session.tenant.clone();
     let actor = session.agent.email.clone();
     let role = session.agent.role.clone();
-    let ip = crate::domain::ip::truncate(client.ip).to_string();
+    let ip = client.shown_ip();
     let rid = client.request_id.clone();
     let object = object.to_string();
     let written = web::block(move || {

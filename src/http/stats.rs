@@ -23,7 +23,7 @@ pub struct PeriodQuery {
     table: Option<String>,
 }
 
-fn admin_only(s: &Session) -> Result<(), ApiError> {
+fn may_see_stats(s: &Session) -> Result<(), ApiError> {
     super::session::require(s, crate::domain::rights::Permission::StatsView)
 }
 
@@ -130,7 +130,7 @@ pub async fn show(
     q: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    admin_only(&s)?;
+    may_see_stats(&s)?;
     let (_, headline, previous, b) = compute(&s, &q).await?;
     let mut body = tables(&b, &headline);
     body.insert("headline".into(), json!(headline));
@@ -144,7 +144,7 @@ pub async fn csv(
     q: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
-    admin_only(&s)?;
+    may_see_stats(&s)?;
     let name = q.table.clone().unwrap_or_default();
     let (p, headline, _, b) = compute(&s, &q).await?;
     let all = tables(&b, &headline);

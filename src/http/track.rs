@@ -237,7 +237,7 @@ pub async fn report(
                 agent,
                 lang: clean_token(&lang, 35),
                 screen: clean_screen(&screen),
-                ip: crate::domain::ip::truncate(client.ip).to_string(),
+                ip: client.shown_ip(),
                 country: state.tracking.country(client.ip),
             };
             (pv, vid_hash(vid)?, TrackKind::View(Box::new(view)))

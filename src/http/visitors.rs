@@ -156,7 +156,7 @@ pub async fn set_tracking(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_sites(&s)?;
     let key = key.into_inner();
     let b = body.into_inner();
     let st = state.clone();
@@ -206,7 +206,7 @@ pub async fn create_rule(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_sites(&s)?;
     let rule = check_rule(&state, &s, body.into_inner()).await?;
     let db = s.tenant.clone();
     let saved = web::block(move || db.with(|c| vstore::insert_rule(c, &rule, now()))).await??;
@@ -233,7 +233,7 @@ pub async fn update_rule(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_sites(&s)?;
     let id = id.into_inner();
     let rule = check_rule(&state, &s, body.into_inner()).await?;
     let db = s.tenant.clone();
@@ -257,7 +257,7 @@ pub async fn delete_rule(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     require_csrf(&req, &client, &s)?;
-    admin_only(&s)?;
+    manages_sites(&s)?;
     let id = id.into_inner();
     let db = s.tenant.clone();
     let found = web::block(move || db.with(|c| vstore::delete_rule(c, id))).await??;
@@ -269,7 +269,7 @@ pub async fn delete_rule(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn admin_only(s: &Session) -> Result<(), ApiError> {
+fn manages_sites(s: &Session) -> Result<(), ApiError> {
     super::session::require(s, crate::domain::rights::Permission::SitesManage)
 }
 

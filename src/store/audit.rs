@@ -136,10 +136,6 @@ pub struct Verification {
     pub head: String,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Recomputes the chain from its start to its head.
 pub fn verify(c: &Connection) -> Result<Verification> {
     let (start_prev, head_id, head_hash) = chain(c)?;
@@ -155,7 +151,7 @@ pub fn verify(c: &Connection) -> Result<Verification> {
         intact: false,
         broken_at: Some(id),
         problem: Some(why),
-        head: hex(&head_hash),
+        head: crate::crypto::hex(&head_hash),
     };
     while let Some(r) = rows.next()? {
         let (id, rec) = record(r)?;
@@ -196,17 +192,14 @@ pub fn verify(c: &Connection) -> Result<Verification> {
         intact: true,
         broken_at: None,
         problem: None,
-        head: hex(&head_hash),
+        head: crate::crypto::hex(&head_hash),
     })
 }
 
 /// Whether an entry with this hash (hex) is in the chain: a head kept from an earlier
 /// `verify` must still be there, unless retention has since removed it.
 pub fn contains(c: &Connection, hash_hex: &str) -> Result<Option<i64>> {
-    let hash = (0..hash_hex.len() / 2)
-        .map(|i| u8::from_str_radix(hash_hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16).ok())
-        .collect::<Option<Vec<u8>>>();
-    let Some(hash) = hash.filter(|h| h.len() == 32) else {
+    let Some(hash) = crate::crypto::unhex(hash_hex).filter(|h| h.len() == 32) else {
         return Err(crate::error::Error::Invalid(
             "a head is 64 hex digits, as `kontor audit verify` prints it".into(),
         ));

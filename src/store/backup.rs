@@ -4,6 +4,7 @@
 //! everything first, then re-keys each member under the live tenant key and swaps it in.
 
 use super::connection::{self, Mode};
+use super::remove_side_files;
 use super::system::{self, SiteLook, SiteTracking};
 use super::{Store, migrations};
 use crate::clock::now;
@@ -542,11 +543,7 @@ pub fn restore(
         })?;
         // Nobody writes to (or opens) the live file while it is replaced.
         let hold = store.hold(&t.uuid, close)?;
-        for suffix in ["-wal", "-shm"] {
-            let mut p = target.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = fs::remove_file(PathBuf::from(p));
-        }
+        remove_side_files(&target);
         fs::rename(&fresh, &target).map_err(|e| Error::io("swapping the restored file in", e))?;
         if let Some(dir) = target.parent() {
             let _ = fs::File::open(dir).and_then(|d| d.sync_all());
@@ -666,15 +663,6 @@ pub fn table_checksums(c: &rusqlite::Connection) -> Result<Vec<(String, String)>
         out.push((t, crypto::hex(ctx.finish().as_ref())));
     }
     Ok(out)
-}
-
-/// Removes the `-wal`/`-shm` files an open left next to a database copy.
-fn remove_side_files(path: &Path) {
-    for suffix in ["-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = fs::remove_file(PathBuf::from(p));
-    }
 }
 
 fn archive_mac_key(backup: &Key) -> ring::hmac::Key {

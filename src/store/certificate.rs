@@ -71,14 +71,12 @@ impl Certificate {
 }
 
 fn file_bytes(path: &std::path::Path) -> u64 {
-    ["", "-wal", "-shm"]
-        .iter()
-        .map(|s| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(s);
-            std::fs::metadata(std::path::PathBuf::from(p)).map_or(0, |m| m.len())
-        })
-        .sum()
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    size(path)
+        + super::connection::side_files(path)
+            .iter()
+            .map(|p| size(p))
+            .sum::<u64>()
 }
 
 /// Deletes the tenant `slug` and returns its certificate (also stored and written to a file).

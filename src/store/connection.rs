@@ -23,6 +23,26 @@ pub enum Mode {
 
 /// Opens `path` with the raw `key`. A wrong key fails before anything is written: the check
 /// reads the first page, and WAL/journal settings are applied only after it passed.
+/// The write-ahead log and shared-memory files SQLite keeps next to `path`.
+pub fn side_files(path: &Path) -> [std::path::PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    })
+}
+
+/// Copies the write-ahead log into the database and truncates it, so content deleted (or a
+/// key overwritten) survives in neither.
+pub fn checkpoint(c: &Connection) -> Result<()> {
+    let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        // Another reader held the log; the next checkpoint or the close truncates it.
+        tracing::warn!("the write-ahead log could not be truncated yet (a reader held it)");
+    }
+    Ok(())
+}
+
 pub fn open(path: &Path, key: &Key, mode: Mode) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if mode == Mode::Create {

@@ -303,7 +303,7 @@ fn rows(c: &Connection, sql: &str, p: &[i64]) -> Result<Vec<Value>> {
                 ValueRef::Real(f) => json!(f),
                 ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
                 ValueRef::Blob(b) => {
-                    json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+                    json!(crate::crypto::hex(b))
                 }
             };
             o.insert(name.clone(), v);
@@ -607,11 +607,7 @@ pub fn identifier_hash(tenant_uuid: &str, kind: &str, value: &str) -> String {
         ctx.update(part.as_bytes());
         ctx.update(&[0]);
     }
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::crypto::hex(ctx.finish().as_ref())
 }
 
 /// The hashes of every identifier of `s`.

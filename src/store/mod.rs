@@ -405,8 +405,7 @@ impl Store {
         self.system(|c| {
             system::delete_tenant(c, &rec.uuid)?;
             // The old page with the wrapped key must not survive in the WAL file either.
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            Ok(())
+            connection::checkpoint(c)
         })?;
         if let Some(db) = lock(&self.tenants).remove(&rec.uuid) {
             drop(db);
@@ -519,9 +518,13 @@ fn write_new_key(path: &Path) -> Result<()> {
 }
 
 fn remove_db_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = fs::remove_file(PathBuf::from(p));
+    let _ = fs::remove_file(path);
+    remove_side_files(path);
+}
+
+/// Removes the `-wal`/`-shm` files an open left next to a database file.
+pub(crate) fn remove_side_files(path: &Path) {
+    for p in connection::side_files(path) {
+        let _ = fs::remove_file(p);
     }
 }

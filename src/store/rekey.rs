@@ -3,14 +3,13 @@
 //! `pending_key` before anything changes on disk, so after a crash at any step one of the two
 //! keys opens the file, and opening promotes the pending one when it is the one that fits.
 
-use super::Store;
 use super::backup::{export, table_checksums};
 use super::connection::{self, Mode};
+use super::{Store, remove_side_files};
 use crate::crypto::Key;
 use crate::error::{Error, Result};
 use rusqlite::params;
 use std::fs;
-use std::path::PathBuf;
 
 /// Gives the tenant `slug` a new key; `close` stops its live hub first.
 pub fn rekey(store: &Store, slug: &str, close: &mut dyn FnMut(&str)) -> Result<()> {
@@ -54,9 +53,7 @@ fn swap(store: &Store, uuid: &str, old: &Key, new: &Key) -> Result<()> {
         table_checksums(&src)?
     };
     let copied = table_checksums(&connection::open(&fresh, new, Mode::Existing)?)?;
-    side_files(&fresh).into_iter().for_each(|p| {
-        let _ = fs::remove_file(p);
-    });
+    remove_side_files(&fresh);
     if copied != expected {
         let _ = fs::remove_file(&fresh);
         return Err(Error::Internal(
@@ -66,9 +63,7 @@ fn swap(store: &Store, uuid: &str, old: &Key, new: &Key) -> Result<()> {
     fs::File::open(&fresh)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io("syncing the new file", e))?;
-    for p in side_files(&target) {
-        let _ = fs::remove_file(p);
-    }
+    remove_side_files(&target);
     fs::rename(&fresh, &target).map_err(|e| Error::io("swapping the new file in", e))?;
     if let Some(dir) = target.parent() {
         let _ = fs::File::open(dir).and_then(|d| d.sync_all());
@@ -91,8 +86,7 @@ pub fn promote(store: &Store, uuid: &str) -> Result<()> {
             [uuid],
         )?;
         tx.commit()?;
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        connection::checkpoint(c)
     })
 }
 
@@ -103,15 +97,4 @@ pub fn pending(c: &rusqlite::Connection, uuid: &str) -> Result<Option<Vec<u8>>> 
         [uuid],
         |r| r.get(0),
     )?)
-}
-
-fn side_files(path: &std::path::Path) -> Vec<PathBuf> {
-    ["-wal", "-shm"]
-        .iter()
-        .map(|s| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(s);
-            PathBuf::from(p)
-        })
-        .collect()
 }

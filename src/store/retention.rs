@@ -208,16 +208,7 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
     Ok(p)
 }
 
-/// Copies the write-ahead log into the database and truncates it, so deleted content
-/// survives in neither.
-pub fn checkpoint(c: &Connection) -> Result<()> {
-    let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-    if busy != 0 {
-        // Another reader held the log; the next purge or the close at shutdown truncates it.
-        tracing::warn!("the write-ahead log could not be truncated yet (a reader held it)");
-    }
-    Ok(())
-}
+pub use super::connection::checkpoint;
 
 #[cfg(test)]
 mod tests {

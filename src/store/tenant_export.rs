@@ -72,26 +72,13 @@ pub struct TenantInfo {
     pub created_at: i64,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
-}
-
 fn to_json(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(n) => json!(n),
         ValueRef::Real(f) => json!(f),
         ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) => json!({ "hex": hex(b) }),
+        ValueRef::Blob(b) => json!({ "hex": crate::crypto::hex(b) }),
     }
 }
 
@@ -107,7 +94,7 @@ fn from_json(v: &Value) -> Result<SqlValue> {
         Value::Object(o) => SqlValue::Blob(
             o.get("hex")
                 .and_then(Value::as_str)
-                .and_then(unhex)
+                .and_then(crate::crypto::unhex)
                 .ok_or_else(bad)?,
         ),
         _ => return Err(bad()),
