@@ -8,7 +8,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kontor::config::SessionConfig;
 use kontor::domain::tracking::{self, Campaign};
 use kontor::realtime::hub::{
-    self, Command, Frame, HubHandle, PageView, Peer, TrackEvent, TrackKind, TrackReply,
+    self, Command, Frame, HubHandle, Outgoing, PageView, Peer, TrackEvent, TrackKind, TrackReply,
 };
 use kontor::realtime::protocol::{AgentIn, MessageOut, Out, VisitorIn};
 use kontor::store::Store;
@@ -41,7 +41,7 @@ fn tenant() -> Tenant {
     }
 }
 
-fn join(hub: &HubHandle, conn: u64, peer: Peer) -> mpsc::Receiver<Frame> {
+fn join(hub: &HubHandle, conn: u64, peer: Peer) -> mpsc::Receiver<Outgoing> {
     let (tx, rx) = mpsc::channel(hub::OUTBOX);
     assert!(hub.send(Command::Join {
         conn,
@@ -52,10 +52,11 @@ fn join(hub: &HubHandle, conn: u64, peer: Peer) -> mpsc::Receiver<Frame> {
 }
 
 /// Receives frames until one contains `needle`.
-fn until(rx: &mut mpsc::Receiver<Frame>, needle: &str) -> Frame {
+fn until(rx: &mut mpsc::Receiver<Outgoing>, needle: &str) -> Frame {
     loop {
-        let f = rx.blocking_recv().expect("hub closed the socket");
-        if f.contains(needle) {
+        if let Outgoing::Frame(f) = rx.blocking_recv().expect("hub closed the socket")
+            && f.contains(needle)
+        {
             return f;
         }
     }
@@ -125,7 +126,9 @@ fn persist(c: &mut Criterion) {
                 }
                 let mut acks = 0;
                 while acks < 100 {
-                    if rx.blocking_recv().unwrap().contains("\"ack\"") {
+                    if let Outgoing::Frame(f) = rx.blocking_recv().unwrap()
+                        && f.contains("\"ack\"")
+                    {
                         acks += 1;
                     }
                 }
@@ -215,8 +218,13 @@ fn fanout(c: &mut Criterion) {
                 permissions: kontor::domain::rights::Permissions::all(),
             },
         );
-        t.hub
-            .send(Command::Agent(100 + i, AgentIn::Hello { seen: Vec::new() }));
+        t.hub.send(Command::Agent(
+            100 + i,
+            AgentIn::Hello {
+                seen: Vec::new(),
+                epoch: None,
+            },
+        ));
         until(&mut rx, "\"visitors\"");
         agents.push(rx);
     }

@@ -461,15 +461,16 @@ async fn chat_token(base: &str, site: &str, n: usize) -> Option<String> {
     None
 }
 
-/// One reconnect as a widget does it after a dropped connection: open the socket, resume the
-/// chat, and time until the first frame; then go away again.
+/// One reconnect as a widget does it after a page change: open the socket, resume the chat
+/// from the start (its log is one or two entries), and time until the first frame; then go
+/// away again.
 async fn reconnect(base: String, site: String, token: String, n: usize, stats: Arc<Mutex<Stats>>) {
     let t = Instant::now();
     let done = async {
         let ws = connect(&base, &format!("/ws/visitor?site={site}"), ORIGIN, None, n).await?;
         let (mut tx, mut rx) = ws.split();
         tx.send(Message::text(
-            json!({"type": "resume", "token": token, "last_seq": i64::MAX}).to_string(),
+            json!({"type": "resume", "token": token, "last_seq": 0}).to_string(),
         ))
         .await
         .ok()?;

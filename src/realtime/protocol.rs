@@ -41,8 +41,11 @@ pub enum VisitorIn {
     Resume {
         /// The token `welcome` gave.
         token: String,
-        /// The highest `seq` the widget has seen.
+        /// The last `seq` up to which the widget holds every entry.
         last_seq: i64,
+        /// The log identity from the last `welcome`, if the widget has one.
+        #[serde(default)]
+        epoch: Option<String>,
     },
     /// A chat message.
     Message {
@@ -81,6 +84,9 @@ pub enum AgentIn {
         /// `[conversation_id, last_seq]` pairs.
         #[serde(default)]
         seen: Vec<(i64, i64)>,
+        /// The log identity from the last `ready`, if the dashboard has one.
+        #[serde(default)]
+        epoch: Option<String>,
     },
     /// Online, away or offline.
     Status {
@@ -346,6 +352,8 @@ pub enum Out {
         /// Position in the queue while waiting (1 = next).
         #[serde(skip_serializing_if = "Option::is_none")]
         queue_position: Option<usize>,
+        /// The identity of the log the sequence numbers belong to.
+        epoch: String,
     },
     /// Answer to an agent's `hello`.
     Ready {
@@ -355,6 +363,14 @@ pub enum Out {
         status: AgentStatus,
         /// Open conversations of this agent.
         conversations: Vec<ConversationOut>,
+        /// The identity of the log the sequence numbers belong to.
+        epoch: String,
+    },
+    /// Forget every entry held of this conversation: its whole log follows from seq 1 (the
+    /// client's numbers are from another log, or beyond this one's end).
+    Reset {
+        /// The conversation.
+        conversation_id: i64,
     },
     /// A stored message was accepted: `seq` is its place in the conversation.
     Ack {
@@ -441,12 +457,25 @@ pub enum Out {
         /// The list.
         agents: Vec<AgentPresence>,
     },
-    /// Every visitor on the tenant's sites now (agents only, after `hello`).
+    /// The visitors on the tenant's sites now, first part (agents only, after `hello`).
     Visitors {
         /// Server time, unix seconds.
         now: i64,
-        /// The list.
+        /// The list, or its first part.
         visitors: Vec<VisitorOut>,
+        /// More parts follow (`visitors_more`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
+    },
+    /// A further part of the list `visitors` began.
+    VisitorsMore {
+        /// Server time, unix seconds.
+        now: i64,
+        /// Visitors to add.
+        visitors: Vec<VisitorOut>,
+        /// More parts follow.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// A visitor appeared or changed: replaces the one with this id.
     Visitor {

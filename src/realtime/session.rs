@@ -1,7 +1,7 @@
 //! One socket's loop: frames in (size-limited, rate-limited, strictly parsed) go to the hub;
 //! frames out come from the hub through a bounded queue; pings keep the line honest.
 
-use super::hub::{Command, ConnId, Frame, HubHandle, OUTBOX, Peer};
+use super::hub::{Command, ConnId, HubHandle, OUTBOX, Outgoing, Peer};
 use super::protocol::{AgentIn, MAX_FRAME_BYTES, Out, VisitorIn};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use std::time::{Duration, Instant};
@@ -57,7 +57,7 @@ pub async fn run(
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
 ) {
-    let (tx, mut rx) = mpsc::channel::<Frame>(OUTBOX);
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(OUTBOX);
     if !hub.send(Command::Join {
         conn,
         peer,
@@ -124,9 +124,15 @@ pub async fn run(
                 }
             }
             frame = rx.recv() => match frame {
-                Some(f) => {
+                Some(Outgoing::Frame(f)) => {
                     if ws.text(f.to_string()).await.is_err() {
                         break None;
+                    }
+                }
+                // The client took a page of its catching up: ask for the next.
+                Some(Outgoing::PageEnd) => {
+                    if !hub.send(Command::More(conn)) {
+                        break Some(busy());
                     }
                 }
                 // The hub dropped us: we fell behind, our session ended, or it stopped.

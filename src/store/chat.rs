@@ -152,6 +152,33 @@ pub fn last_seq(c: &Connection, conversation_id: i64) -> Result<i64> {
     )?)
 }
 
+/// The identity of the tenant's chat log (`docs/protocol.md`, "Log identity"): clients send it
+/// back with their sequence numbers, so numbers from before a restore are not trusted.
+pub fn log_epoch(c: &Connection) -> Result<String> {
+    Ok(
+        c.query_row("SELECT epoch FROM log_identity WHERE id = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Gives the chat log a new identity (after a restore replaced it).
+pub fn renew_log_epoch(c: &Connection) -> Result<()> {
+    c.execute(
+        "UPDATE log_identity SET epoch = lower(hex(randomblob(16))) WHERE id = 1",
+        [],
+    )?;
+    Ok(())
+}
+
+/// Highest sequence number of every conversation that has entries.
+pub fn last_seqs(c: &Connection) -> Result<std::collections::HashMap<i64, i64>> {
+    let mut st =
+        c.prepare("SELECT conversation_id, max(seq) FROM messages GROUP BY conversation_id")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// A log entry to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {

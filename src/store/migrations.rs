@@ -30,6 +30,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/009_audit_chain.sql"),
     include_str!("migrations/tenant/010_roles.sql"),
     include_str!("migrations/tenant/011_offline_consent_version.sql"),
+    include_str!("migrations/tenant/012_log_identity.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -953,3 +953,104 @@ fn one_address_cannot_flood_the_ingest() {
     let stored: i64 = db_query(&k, "SELECT count(*) FROM page_views");
     assert_eq!(stored, 30, "refused reports store nothing");
 }
+
+#[test]
+fn a_new_dashboard_gets_a_long_visitor_list_in_parts_and_whole() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let ua = |i: usize| format!("Mozilla/5.0 (X11; Linux x86_64) Firefox/{}.0", 100 + i);
+    for i in 0..450 {
+        view(
+            &server,
+            &site,
+            &ua(i),
+            &format!("p{i:015}"),
+            "https://shop.example/",
+            "Home",
+        );
+    }
+    let (_b, mut ws) = agent(&server, &pw);
+    // Apply the frames as a dashboard does: `visitors` replaces the list, `visitors_more`
+    // adds to it, `visitor` replaces one, `visitor_left` removes one.
+    let mut list: std::collections::BTreeMap<i64, Value> = Default::default();
+    let mut parts = Vec::new();
+    let mut moved = None;
+    loop {
+        let f = ws.recv();
+        match f["type"].as_str().unwrap() {
+            "visitors" | "visitors_more" => {
+                if f["type"] == "visitors" {
+                    list.clear();
+                }
+                let part: Vec<i64> = f["visitors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["visitor_id"].as_i64().unwrap())
+                    .collect();
+                assert!(part.windows(2).all(|w| w[0] < w[1]), "ordered by id");
+                if let Some(last) = list.keys().next_back() {
+                    assert!(
+                        part.first().is_none_or(|p| p > last),
+                        "parts follow each other"
+                    );
+                }
+                for v in f["visitors"].as_array().unwrap() {
+                    list.insert(v["visitor_id"].as_i64().unwrap(), v.clone());
+                }
+                parts.push((f["type"].as_str().unwrap().to_string(), part.len()));
+                if parts.len() == 1 {
+                    // The visitor with the highest id, in the last part, moves on meanwhile.
+                    let i = 449;
+                    moved = Some(view(
+                        &server,
+                        &site,
+                        &ua(i),
+                        &format!("q{i:015}"),
+                        "https://shop.example/cart",
+                        "Cart",
+                    ));
+                }
+                if f["more"] != json!(true) {
+                    break;
+                }
+            }
+            "visitor" => {
+                let v = &f["visitor"];
+                list.insert(v["visitor_id"].as_i64().unwrap(), v.clone());
+            }
+            "visitor_left" => {
+                list.remove(&f["visitor_id"].as_i64().unwrap());
+            }
+            _ => {}
+        }
+    }
+    assert!(moved.is_some());
+    assert_eq!(
+        parts,
+        vec![
+            ("visitors".to_string(), 200),
+            ("visitors_more".to_string(), 200),
+            ("visitors_more".to_string(), 50)
+        ]
+    );
+    // Whatever came after the last part (the move, if it was not in it) is applied too: the
+    // move was stored before this ping was sent, so its frame comes before the pong.
+    ws.send(json!({"type": "ping"}));
+    loop {
+        let f = ws.recv();
+        if f["type"] == "pong" {
+            break;
+        }
+        if f["type"] == "visitor" {
+            let v = &f["visitor"];
+            list.insert(v["visitor_id"].as_i64().unwrap(), v.clone());
+        }
+    }
+    assert_eq!(list.len(), 450);
+    let cart = list
+        .values()
+        .filter(|v| v["page"]["url"] == "https://shop.example/cart")
+        .count();
+    assert_eq!(cart, 1, "the move is in the dashboard's list");
+}

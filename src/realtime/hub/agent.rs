@@ -65,7 +65,8 @@ impl Hub {
         }
         match frame {
             AgentIn::Ping {} => out.send(conn, &Out::Pong {}),
-            AgentIn::Hello { seen } => {
+            AgentIn::Hello { seen, epoch } => {
+                self.enlist(c, conn, out);
                 let seen: HashMap<i64, i64> = seen.into_iter().collect();
                 let mine: Vec<i64> = self
                     .convs
@@ -86,16 +87,34 @@ impl Hub {
                             .iter()
                             .filter_map(|id| self.conversation_out(*id))
                             .collect(),
+                        epoch: self.epoch.clone(),
                     },
                 );
+                let other_log = epoch.is_some_and(|e| e != self.epoch);
                 for id in mine {
-                    let after = seen.get(&id).copied().unwrap_or(0);
-                    self.replay(c, conn, id, after, out)?;
-                    self.replay_notes(c, conn, id, out)?;
+                    let mut after = seen.get(&id).copied().unwrap_or(0);
+                    let end = self.convs.get(&id).map_or(0, |cv| cv.last_seq);
+                    if after > 0 && (other_log || after > end) {
+                        // The dashboard's numbers are from another log (a restore replaced
+                        // it) or beyond its end: it starts this chat over.
+                        out.send(
+                            conn,
+                            &Out::Reset {
+                                conversation_id: id,
+                            },
+                        );
+                        after = 0;
+                    }
+                    if let Some(s) = self.conns.get_mut(&conn) {
+                        s.backlog.log(id, after, true);
+                    }
                 }
-                if permissions.has(Permission::VisitorsView) {
-                    out.send(conn, &self.visitors_frame());
+                if permissions.has(Permission::VisitorsView)
+                    && let Some(s) = self.conns.get_mut(&conn)
+                {
+                    s.backlog.visitors();
                 }
+                self.pump(c, conn, out)?;
                 // The queue and presence follow at the end of the batch, as they stand then;
                 // from there on this socket gets changes only.
                 self.fresh_agents.push(conn);
@@ -168,8 +187,7 @@ impl Hub {
                 }
                 // The agent's other sockets and this one get the whole history.
                 for a in self.agent_conns(agent_id) {
-                    self.replay(c, a, conversation_id, 0, out)?;
-                    self.replay_notes(c, a, conversation_id, out)?;
+                    self.catch_up(c, a, conversation_id, 0, out)?;
                 }
                 self.append(
                     c,
@@ -241,10 +259,11 @@ impl Hub {
                         text,
                         at,
                     };
+                    // A socket still catching up on the chat gets the note with its replay.
                     let others: Vec<ConnId> = self
                         .agent_conns(agent_id)
                         .into_iter()
-                        .filter(|x| *x != conn)
+                        .filter(|x| *x != conn && !self.behind(*x, conversation_id))
                         .collect();
                     out.send_all(others, &note);
                 }
@@ -385,8 +404,7 @@ impl Hub {
             out.send_all(self.agent_conns(to), &Out::Conversation(cv));
         }
         for a in self.agent_conns(to) {
-            self.replay(c, a, id, 0, out)?;
-            self.replay_notes(c, a, id, out)?;
+            self.catch_up(c, a, id, 0, out)?;
         }
         self.append(c, id, conn, "system", Some(to), "transferred", None, out)?;
         self.reroute(out);
@@ -457,7 +475,13 @@ impl Hub {
     }
 
     /// The agent who gave a chat away loses it at once.
-    fn tell_previous_agent(&self, from: i64, id: i64, out: &mut Outbox) {
+    fn tell_previous_agent(&mut self, from: i64, id: i64, out: &mut Outbox) {
+        // Whatever of the chat's replay had not reached them yet, they no longer get.
+        for a in self.agent_conns(from) {
+            if let Some(s) = self.conns.get_mut(&a) {
+                s.backlog.forget(id);
+            }
+        }
         if let Some(mut cv) = self.conversation_out(id) {
             cv.status = "transferred".into();
             out.send_all(self.agent_conns(from), &Out::Conversation(cv));

@@ -4,6 +4,7 @@
 //! out, so nothing is acknowledged that a crash could lose.
 
 mod agent;
+mod backlog;
 mod tracking;
 mod visitor;
 
@@ -35,14 +36,22 @@ pub const COMMAND_QUEUE: usize = 8192;
 pub const OUTBOX: usize = 1024;
 /// How often agent sessions are re-checked, so logout or disabling ends sockets within 1 s.
 const SESSION_CHECK: Duration = Duration::from_millis(500);
-/// Replayed messages per query.
-const REPLAY_PAGE: i64 = 500;
 
 /// Identifies one socket.
 pub type ConnId = u64;
 
 /// A frame ready to send, shared between recipients.
 pub type Frame = Arc<str>;
+
+/// What the hub puts into a socket's queue.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// A frame for the client.
+    Frame(Frame),
+    /// The end of a page of catching up: the socket asks for the next with
+    /// [`Command::More`] once it got here (see `backlog.rs`).
+    PageEnd,
+}
 
 /// Who a socket belongs to.
 #[derive(Debug, Clone)]
@@ -80,12 +89,14 @@ pub enum Command {
         /// Whose it is.
         peer: Peer,
         /// Where the hub sends its frames.
-        out: mpsc::Sender<Frame>,
+        out: mpsc::Sender<Outgoing>,
     },
     /// A visitor frame.
     Visitor(ConnId, VisitorIn),
     /// An agent frame.
     Agent(ConnId, AgentIn),
+    /// A socket took the last page of its catching up: send the next.
+    More(ConnId),
     /// A socket closed.
     Leave(ConnId),
     /// Is any agent online? (The widget shows the offline form when not.)
@@ -181,6 +192,7 @@ pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig, grace: Duration) -> Hub
         sent_agents: BTreeMap::new(),
         sent_positions: HashMap::new(),
         fresh_agents: Vec::new(),
+        epoch: String::new(),
     };
     std::thread::Builder::new()
         .name(name)
@@ -190,10 +202,12 @@ pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig, grace: Duration) -> Hub
 }
 
 struct Conn {
-    out: mpsc::Sender<Frame>,
+    out: mpsc::Sender<Outgoing>,
     peer: Peer,
     /// The visitor's conversation, once started or resumed.
     conversation: Option<i64>,
+    /// What the socket still has to catch up on.
+    backlog: backlog::Backlog,
 }
 
 struct AgentState {
@@ -307,7 +321,10 @@ struct Entry<'a> {
 /// Frames to send once the batch is committed.
 #[derive(Default)]
 struct Outbox {
-    frames: Vec<(ConnId, Frame)>,
+    frames: Vec<(ConnId, Outgoing)>,
+    /// Sockets that got catching-up frames (of committed entries) in this batch: if the
+    /// batch fails they are closed and resume, or they would miss those entries.
+    paged: Vec<ConnId>,
     /// Senders of frames in this batch, told to retry if the commit fails.
     senders: Vec<ConnId>,
     /// Answers to HTTP callers, given once the batch's fate is known (`true`: committed).
@@ -333,17 +350,24 @@ impl Outbox {
                 message: message.clone(),
                 conversation_id: Some(id),
             };
-            self.frames.push((conn, named.encode().into()));
+            self.frames
+                .push((conn, Outgoing::Frame(named.encode().into())));
             return;
         }
-        self.frames.push((conn, out.encode().into()));
+        self.frames
+            .push((conn, Outgoing::Frame(out.encode().into())));
     }
 
     fn send_all(&mut self, conns: impl IntoIterator<Item = ConnId>, out: &Out) {
         let frame: Frame = out.encode().into();
         for c in conns {
-            self.frames.push((c, frame.clone()));
+            self.frames.push((c, Outgoing::Frame(frame.clone())));
         }
+    }
+
+    /// Marks the end of a page of catching up for a socket.
+    fn page_end(&mut self, conn: ConnId) {
+        self.frames.push((conn, Outgoing::PageEnd));
     }
 }
 
@@ -369,6 +393,8 @@ struct Hub {
     sent_positions: HashMap<i64, usize>,
     /// Agent sockets that said hello in this batch: they get the whole queue and presence.
     fresh_agents: Vec<ConnId>,
+    /// The identity of the tenant's chat log (`docs/protocol.md`, "Log identity").
+    epoch: String,
 }
 
 impl Hub {
@@ -433,6 +459,11 @@ impl Hub {
                 let mut failed = Outbox::default();
                 failed.send_all(outbox.senders, &retry);
                 self.flush(failed);
+                // Catching up sent in this batch was lost with it: those sockets close and
+                // resume from what they have.
+                for conn in outbox.paged {
+                    self.leave(conn, &mut Outbox::default());
+                }
                 // In-memory state may be ahead of the database now: reload it.
                 self.loaded = false;
                 for conv in self.convs.values_mut() {
@@ -503,6 +534,7 @@ impl Hub {
         }
         self.convs = convs;
         self.typing_preview = cstore::chat_settings(c)?.typing_preview;
+        self.epoch = cstore::log_epoch(c)?;
         let visitor_links: Vec<(ConnId, i64)> = self
             .conns
             .iter()
@@ -518,19 +550,22 @@ impl Hub {
     }
 
     fn flush(&mut self, outbox: Outbox) {
-        let mut slow = Vec::new();
+        let mut slow: Vec<ConnId> = Vec::new();
         for (conn, frame) in outbox.frames {
-            if let Some(c) = self.conns.get(&conn) {
-                match c.out.try_send(frame) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => slow.push(conn),
-                    Err(mpsc::error::TrySendError::Closed(_)) => slow.push(conn),
-                }
+            // Once a socket missed a frame it gets nothing more: what it has stays a gap-free
+            // prefix, and it resumes from there.
+            if slow.contains(&conn) {
+                continue;
+            }
+            if let Some(c) = self.conns.get(&conn)
+                && c.out.try_send(frame).is_err()
+            {
+                slow.push(conn);
             }
         }
         for conn in slow {
-            // Dropping our sender closes the socket's queue; the socket closes and the client
-            // resumes from its last sequence number.
+            // Dropping our sender closes the socket's queue: the socket sends what is queued,
+            // closes with 1013, and the client resumes from its last sequence number.
             tracing::info!(conn, "dropping a connection that fell behind");
             self.leave(conn, &mut Outbox::default());
         }
@@ -542,7 +577,7 @@ impl Hub {
                 conn,
                 peer,
                 out: tx,
-            } => self.join(c, conn, peer, tx, out),
+            } => self.join(conn, peer, tx),
             Command::Visitor(conn, frame) => {
                 out.senders.push(conn);
                 if let Err(e) = self.visitor_frame(c, conn, frame, out) {
@@ -556,6 +591,14 @@ impl Hub {
                     self.internal(conn, e, out);
                 }
                 out.about = None;
+            }
+            Command::More(conn) => {
+                if let Some(s) = self.conns.get_mut(&conn) {
+                    s.backlog.taken();
+                }
+                if let Err(e) = self.pump(c, conn, out) {
+                    self.internal(conn, e, out);
+                }
             }
             Command::Leave(conn) => self.leave(conn, out),
             Command::AgentChanged(agent_id) => {
@@ -603,49 +646,68 @@ impl Hub {
         out.send(conn, &Out::error("internal_error", "internal error; retry"));
     }
 
-    fn join(
-        &mut self,
-        c: &Connection,
-        conn: ConnId,
-        peer: Peer,
-        tx: mpsc::Sender<Frame>,
-        out: &mut Outbox,
-    ) {
-        if let Peer::Agent {
-            agent_id,
-            name,
-            permissions,
-            ..
-        } = &peer
-        {
-            let capacity = cstore::agent_capacity(c, *agent_id).unwrap_or(0).max(0) as usize;
-            let departments = cstore::agent_departments(c, *agent_id).unwrap_or_default();
-            let state = self.agents.entry(*agent_id).or_insert_with(|| AgentState {
-                name: name.clone(),
-                status: AgentStatus::Online,
-                capacity,
-                departments: Vec::new(),
-                conns: HashSet::new(),
-                permissions: *permissions,
-            });
-            state.permissions = *permissions;
-            state.capacity = capacity;
-            state.departments = departments;
-            state.conns.insert(conn);
-        }
-        let is_agent = matches!(peer, Peer::Agent { .. });
+    /// A socket opened. An agent's socket gets nothing until its `hello` (see `enlist`):
+    /// live frames before it would arrive again, out of order, in its replay.
+    fn join(&mut self, conn: ConnId, peer: Peer, tx: mpsc::Sender<Outgoing>) {
         self.conns.insert(
             conn,
             Conn {
                 out: tx,
                 peer,
                 conversation: None,
+                backlog: Default::default(),
             },
         );
-        if is_agent {
-            // A new agent may take a waiting chat nobody could take before.
-            self.reroute(out);
+    }
+
+    /// An agent's socket said hello: from now on it counts for presence and routing and gets
+    /// the frames of the agent's chats, the queue and the visitors.
+    fn enlist(&mut self, c: &Connection, conn: ConnId, out: &mut Outbox) {
+        let Some(Peer::Agent {
+            agent_id,
+            name,
+            permissions,
+            ..
+        }) = self.conns.get(&conn).map(|s| s.peer.clone())
+        else {
+            return;
+        };
+        let capacity = cstore::agent_capacity(c, agent_id).unwrap_or(0).max(0) as usize;
+        let departments = cstore::agent_departments(c, agent_id).unwrap_or_default();
+        let state = self.agents.entry(agent_id).or_insert_with(|| AgentState {
+            name,
+            status: AgentStatus::Online,
+            capacity,
+            departments: Vec::new(),
+            conns: HashSet::new(),
+            permissions,
+        });
+        state.permissions = permissions;
+        state.capacity = capacity;
+        state.departments = departments;
+        state.conns.insert(conn);
+        // A new agent may take a waiting chat nobody could take before.
+        self.reroute(out);
+    }
+
+    /// Queues a conversation's entries after `after` for a socket (with its notes for
+    /// agents) and sends what fits now; live entries of it follow the replay.
+    fn catch_up(
+        &mut self,
+        c: &Connection,
+        conn: ConnId,
+        id: i64,
+        after: i64,
+        out: &mut Outbox,
+    ) -> Result<()> {
+        let notes = matches!(
+            self.conns.get(&conn).map(|s| &s.peer),
+            Some(Peer::Agent { .. })
+        );
+        if let Some(s) = self.conns.get_mut(&conn) {
+            s.backlog.log(id, after, notes);
         }
+        self.pump(c, conn, out)
     }
 
     fn leave(&mut self, conn: ConnId, out: &mut Outbox) {
@@ -765,9 +827,11 @@ impl Hub {
         if let Some(a) = agent_of_conv {
             recipients.extend(self.agent_conns(a));
         }
-        // The sender knows its own message from the ack.
+        // The sender knows its own message from the ack; a socket still catching up on this
+        // conversation gets the entry with its replay.
         let skip = e.client_id.map(|_| sender);
-        out.send_all(recipients.into_iter().filter(|r| Some(*r) != skip), &msg);
+        recipients.retain(|r| Some(*r) != skip && !self.behind(*r, conversation_id));
+        out.send_all(recipients, &msg);
         Ok(Some(seq))
     }
 
@@ -860,45 +924,6 @@ impl Hub {
         // The queue (if it waited) and the agent's load changed.
         self.reroute(out);
         Ok(())
-    }
-
-    /// Sends a connection the entries of a conversation after `after`.
-    fn replay(
-        &self,
-        c: &Connection,
-        conn: ConnId,
-        id: i64,
-        after: i64,
-        out: &mut Outbox,
-    ) -> Result<()> {
-        let mut after = after.max(0);
-        loop {
-            let page = cstore::messages_after(c, id, after, REPLAY_PAGE)?;
-            let n = page.len() as i64;
-            for m in page {
-                after = m.seq;
-                out.send(
-                    conn,
-                    &Out::Message(Box::new(MessageOut {
-                        conversation_id: id,
-                        seq: m.seq,
-                        // Agent messages and agent-caused system entries (accepted,
-                        // transferred) name the agent, live and replayed alike.
-                        author_name: match m.agent_id {
-                            Some(a) if m.author != "visitor" => Some(self.agent_name(c, a)?),
-                            _ => None,
-                        },
-                        author: m.author,
-                        text: m.body,
-                        file: m.file,
-                        at: m.created_at,
-                    })),
-                );
-            }
-            if n < REPLAY_PAGE {
-                return Ok(());
-            }
-        }
     }
 
     /// Offers waiting chats to agents (routing) and tells everyone about the queue.

@@ -860,16 +860,29 @@ impl Hub {
             return;
         }
         let agents = self.conns_that_may(crate::domain::rights::Permission::VisitorsView);
+        // A socket still receiving the list in parts hears of a visitor with the part that
+        // holds them.
+        let told = |hub: &Hub, id: i64| -> Vec<ConnId> {
+            agents
+                .iter()
+                .copied()
+                .filter(|c| {
+                    hub.conns
+                        .get(c)
+                        .is_some_and(|s| !s.backlog.behind_on_visitor(id))
+                })
+                .collect()
+        };
         let at = now();
         for id in std::mem::take(&mut self.visitors.left) {
             if self.visitors.live.get(&id).is_none_or(|l| l.gone) {
-                out.send_all(agents.iter().copied(), &Out::VisitorLeft { visitor_id: id });
+                out.send_all(told(self, id), &Out::VisitorLeft { visitor_id: id });
             }
         }
         for id in std::mem::take(&mut self.visitors.dirty) {
             if let Some(v) = self.visitor_out(id) {
                 out.send_all(
-                    agents.iter().copied(),
+                    told(self, id),
                     &Out::Visitor {
                         now: at,
                         visitor: Box::new(v),
@@ -879,19 +892,33 @@ impl Hub {
         }
     }
 
-    /// Every live visitor, for an agent that just said hello.
+    /// Every live visitor in one frame (after a failed batch, when the list was emptied).
     pub(super) fn visitors_frame(&self) -> Out {
-        let mut visitors: Vec<VisitorOut> = self
-            .visitors
-            .live
-            .keys()
-            .filter_map(|id| self.visitor_out(*id))
-            .collect();
-        visitors.sort_by_key(|v| v.visitor_id);
+        let (visitors, _) = self.visitor_part(i64::MIN, usize::MAX);
         Out::Visitors {
             now: now(),
             visitors,
+            more: false,
         }
+    }
+
+    /// Up to `n` live visitors with ids above `after`, by id, and whether more follow.
+    pub(super) fn visitor_part(&self, after: i64, n: usize) -> (Vec<VisitorOut>, bool) {
+        let mut ids: Vec<i64> = self
+            .visitors
+            .live
+            .iter()
+            .filter(|(id, l)| **id > after && !l.gone)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        let more = ids.len() > n;
+        let part = ids
+            .into_iter()
+            .take(n)
+            .filter_map(|id| self.visitor_out(id))
+            .collect();
+        (part, more)
     }
 
     fn visitor_out(&self, id: i64) -> Option<VisitorOut> {

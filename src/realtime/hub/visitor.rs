@@ -119,7 +119,7 @@ impl Hub {
                         }
                         let existing = cstore::conversation_by_token(c, &crypto::token_hash(&t))?;
                         if let Some(row) = existing.filter(|r| r.site_key == site_key) {
-                            return self.attach(c, conn, row.id, Some(t), 0, out);
+                            return self.attach(c, conn, row.id, Some(t), 0, None, out);
                         }
                         t
                     }
@@ -167,11 +167,16 @@ impl Hub {
                         token: Some(token),
                         status: "waiting".into(),
                         queue_position: self.queue_position(id),
+                        epoch: self.epoch.clone(),
                     },
                 );
                 self.reroute(out);
             }
-            VisitorIn::Resume { token, last_seq } => {
+            VisitorIn::Resume {
+                token,
+                last_seq,
+                epoch,
+            } => {
                 if current.is_some() {
                     out.send(
                         conn,
@@ -188,7 +193,7 @@ impl Hub {
                     );
                     return Ok(());
                 };
-                self.attach(c, conn, row.id, None, last_seq, out)?;
+                self.attach(c, conn, row.id, None, last_seq, epoch, out)?;
             }
             VisitorIn::Message { client_id, text } => {
                 let Some(id) = self.open_conversation_of(conn, out) else {
@@ -281,7 +286,10 @@ impl Hub {
     }
 
     /// Attaches a socket to an existing conversation: welcome (with `token` echoed when a
-    /// retried start found it), the agent's name, and every entry after `last_seq`.
+    /// retried start found it), the agent's name, and every entry after `last_seq` (all of
+    /// them, after a `reset`, when the widget's numbers are from another log or beyond the
+    /// end of this one).
+    #[allow(clippy::too_many_arguments)]
     fn attach(
         &mut self,
         c: &Connection,
@@ -289,6 +297,7 @@ impl Hub {
         id: i64,
         token: Option<String>,
         last_seq: i64,
+        epoch: Option<String>,
         out: &mut Outbox,
     ) -> Result<()> {
         if let Some(s) = self.conns.get_mut(&conn) {
@@ -308,11 +317,27 @@ impl Hub {
                 token,
                 status: status.into(),
                 queue_position: position,
+                epoch: self.epoch.clone(),
             },
         );
         if let Some(name) = self.agent_name_of(id) {
             out.send(conn, &Out::Agent { name });
         }
-        self.replay(c, conn, id, last_seq, out)
+        let end = match self.convs.get(&id) {
+            Some(conv) => conv.last_seq,
+            None => cstore::last_seq(c, id)?,
+        };
+        let other_log = epoch.is_some_and(|e| e != self.epoch);
+        let mut after = last_seq.max(0);
+        if after > 0 && (other_log || after > end) {
+            out.send(
+                conn,
+                &Out::Reset {
+                    conversation_id: id,
+                },
+            );
+            after = 0;
+        }
+        self.catch_up(c, conn, id, after, out)
     }
 }

@@ -1,0 +1,225 @@
+//! What a socket still has to catch up on: the replay of conversations after `hello`,
+//! `resume`, an accept or a transfer, and the live visitor list after `hello`. It goes out in
+//! pages, the next one only when the socket has taken the last (the session answers a page's
+//! end with [`Command::More`](super::Command::More)), so a replay of any length reaches a
+//! client that reads while the socket's queue stays bounded. Until a conversation's replay
+//! has reached the socket, live entries of that conversation are not sent to it: the replay
+//! reads the log up to its end, those entries included, so each arrives once and in order.
+
+use super::{ConnId, Hub, Outbox};
+use crate::error::Result;
+use crate::realtime::protocol::{MessageOut, Out};
+use crate::store::chat as cstore;
+use rusqlite::Connection;
+use std::collections::VecDeque;
+
+/// Frames per page: well under the socket's queue, so live traffic of other conversations
+/// still fits beside a page.
+pub(super) const PAGE: usize = 256;
+/// Visitors per part of the live list (about 1 KB each).
+pub(super) const VISITOR_PART: usize = 200;
+
+/// One thing to catch up on.
+#[derive(Debug, Clone, PartialEq)]
+enum Item {
+    /// A conversation's entries after `after`, then (for agents) its notes.
+    Log {
+        conversation_id: i64,
+        after: i64,
+        notes: bool,
+    },
+    /// The live visitors with ids above `after`; `first`: the next part starts the list.
+    Visitors { after: i64, first: bool },
+}
+
+/// A socket's catching up, in order.
+#[derive(Debug, Default)]
+pub(super) struct Backlog {
+    items: VecDeque<Item>,
+    /// A page is on its way: the next goes when the socket has taken it.
+    in_flight: bool,
+}
+
+impl Backlog {
+    /// Queues the entries of a conversation after `after` (and its notes). A conversation
+    /// already queued is replayed once, from the lower point.
+    pub(super) fn log(&mut self, conversation_id: i64, after: i64, notes: bool) {
+        for item in &mut self.items {
+            if let Item::Log {
+                conversation_id: id,
+                after: a,
+                notes: n,
+            } = item
+                && *id == conversation_id
+            {
+                *a = (*a).min(after);
+                *n |= notes;
+                return;
+            }
+        }
+        self.items.push_back(Item::Log {
+            conversation_id,
+            after: after.max(0),
+            notes,
+        });
+    }
+
+    /// Queues the whole live visitor list.
+    pub(super) fn visitors(&mut self) {
+        self.items.retain(|i| !matches!(i, Item::Visitors { .. }));
+        self.items.push_back(Item::Visitors {
+            after: i64::MIN,
+            first: true,
+        });
+    }
+
+    /// Drops what is left of a conversation's replay (the agent lost it).
+    pub(super) fn forget(&mut self, conversation_id: i64) {
+        self.items.retain(
+            |i| !matches!(i, Item::Log { conversation_id: id, .. } if *id == conversation_id),
+        );
+    }
+
+    /// Whether the socket has yet to receive the replay of this conversation: live entries
+    /// of it wait for the replay.
+    pub(super) fn behind_on(&self, conversation_id: i64) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Log { conversation_id: id, .. } if *id == conversation_id))
+    }
+
+    /// Whether a change of this visitor would come before the part of the list holding them.
+    pub(super) fn behind_on_visitor(&self, visitor_id: i64) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Visitors { after, .. } if visitor_id > *after))
+    }
+
+    /// The socket took the page on its way.
+    pub(super) fn taken(&mut self) {
+        self.in_flight = false;
+    }
+}
+
+impl Hub {
+    /// Sends a socket the next page of its backlog, unless a page is still on its way.
+    pub(super) fn pump(&mut self, c: &Connection, conn: ConnId, out: &mut Outbox) -> Result<()> {
+        let mut budget = PAGE;
+        loop {
+            let Some(state) = self.conns.get_mut(&conn) else {
+                return Ok(());
+            };
+            if state.backlog.in_flight {
+                return Ok(());
+            }
+            if budget == 0 {
+                if !state.backlog.items.is_empty() {
+                    state.backlog.in_flight = true;
+                    out.page_end(conn);
+                }
+                return Ok(());
+            }
+            let Some(item) = state.backlog.items.pop_front() else {
+                return Ok(());
+            };
+            out.paged.push(conn);
+            let rest = match item {
+                Item::Log {
+                    conversation_id,
+                    after,
+                    notes,
+                } => {
+                    let (sent, last) =
+                        self.send_log(c, conn, conversation_id, after, budget, out)?;
+                    budget -= sent;
+                    if sent == 0 || last.is_none() {
+                        // The log ends here (this transaction sees everything stored so far):
+                        // from now on the socket gets this conversation's entries live.
+                        if notes {
+                            self.replay_notes(c, conn, conversation_id, out)?;
+                        }
+                        None
+                    } else {
+                        Some(Item::Log {
+                            conversation_id,
+                            after: last.unwrap_or(after),
+                            notes,
+                        })
+                    }
+                }
+                Item::Visitors { after, first } => {
+                    let (part, more) = self.visitor_part(after, VISITOR_PART);
+                    let next = part.last().map(|v| v.visitor_id).unwrap_or(after);
+                    let now = crate::clock::now();
+                    let frame = if first {
+                        Out::Visitors {
+                            now,
+                            visitors: part,
+                            more,
+                        }
+                    } else {
+                        Out::VisitorsMore {
+                            now,
+                            visitors: part,
+                            more,
+                        }
+                    };
+                    out.send(conn, &frame);
+                    // A part is large: it takes the rest of this page.
+                    budget = 0;
+                    more.then_some(Item::Visitors {
+                        after: next,
+                        first: false,
+                    })
+                }
+            };
+            if let (Some(item), Some(state)) = (rest, self.conns.get_mut(&conn)) {
+                state.backlog.items.push_front(item);
+            }
+        }
+    }
+
+    /// Sends up to `budget` entries of a conversation after `after`; returns how many, and
+    /// the last seq sent when the log may go on (`None`: its end was reached).
+    fn send_log(
+        &self,
+        c: &Connection,
+        conn: ConnId,
+        id: i64,
+        after: i64,
+        budget: usize,
+        out: &mut Outbox,
+    ) -> Result<(usize, Option<i64>)> {
+        let page = cstore::messages_after(c, id, after, budget as i64)?;
+        let n = page.len();
+        let mut last = after;
+        for m in page {
+            last = m.seq;
+            out.send(
+                conn,
+                &Out::Message(Box::new(MessageOut {
+                    conversation_id: id,
+                    seq: m.seq,
+                    // Agent messages and agent-caused system entries (accepted,
+                    // transferred) name the agent, live and replayed alike.
+                    author_name: match m.agent_id {
+                        Some(a) if m.author != "visitor" => Some(self.agent_name(c, a)?),
+                        _ => None,
+                    },
+                    author: m.author,
+                    text: m.body,
+                    file: m.file,
+                    at: m.created_at,
+                })),
+            );
+        }
+        Ok((n, (n == budget).then_some(last)))
+    }
+
+    /// Whether live frames of this conversation must wait for the socket's replay of it.
+    pub(super) fn behind(&self, conn: ConnId, conversation_id: i64) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|s| s.backlog.behind_on(conversation_id))
+    }
+}
