@@ -964,7 +964,7 @@ fn a_new_dashboard_gets_a_long_visitor_list_in_parts_and_whole() {
             &server,
             &site,
             &ua(i),
-            &format!("p{i:015}"),
+            &format!("a{i:015x}"),
             "https://shop.example/",
             "Home",
         );
@@ -1006,7 +1006,7 @@ fn a_new_dashboard_gets_a_long_visitor_list_in_parts_and_whole() {
                         &server,
                         &site,
                         &ua(i),
-                        &format!("q{i:015}"),
+                        &format!("b{i:015x}"),
                         "https://shop.example/cart",
                         "Cart",
                     ));
