@@ -887,7 +887,9 @@ pub fn print_response(res: &Response, json: bool) {
             println!("tenants: {}", c.tenants.join(" "));
         }
         Response::BackupRestored { tenants } => {
-            println!("restored: {}", tenants.join(" "));
+            for t in tenants {
+                println!("{}: restored; {}", t.slug, restore_loss(t));
+            }
         }
         Response::Stats(h) => {
             println!("{} to {} (UTC)", h.from, h.to);
@@ -939,6 +941,21 @@ pub fn print_response(res: &Response, json: bool) {
                 println!("  {}", s.snippet);
             }
         }
+    }
+}
+
+/// What a restore dropped from a tenant's chat log, in words.
+fn restore_loss(t: &crate::store::backup::Restored) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match (t.dropped_entries, t.dropped_chats) {
+        (Some(0), _) => "nothing acknowledged after the backup is lost".into(),
+        (Some(entries), Some(chats)) => format!(
+            "{} in {} acknowledged after this backup was made {} gone (the chats' visitors and agents see the restored log)",
+            plural(entries, "chat entry", "chat entries"),
+            plural(chats, "chat", "chats"),
+            if entries == 1 { "is" } else { "are" }
+        ),
+        _ => "the replaced chat log could not be read, so it is not known how many chat entries acknowledged after this backup was made are gone (see the log)".into(),
     }
 }
 

@@ -388,8 +388,8 @@ pub enum Response {
     BackupCreated(crate::store::backup::Created),
     /// Tenants were restored.
     BackupRestored {
-        /// Their slugs.
-        tenants: Vec<String>,
+        /// Each with what its chat log lost by the restore.
+        tenants: Vec<crate::store::backup::Restored>,
     },
 }
 
@@ -479,7 +479,7 @@ pub fn execute_with(
                 },
             )?;
             let name = file.file_name().unwrap_or_default().to_string_lossy();
-            for slug in &tenants {
+            for slug in tenants.iter().map(|t| &t.slug) {
                 tenant_audit(store, slug, "backup.restore", &name);
                 // An older backup must not bring erased people back.
                 let rec = store.tenant_record(slug)?;

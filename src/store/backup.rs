@@ -6,12 +6,13 @@
 use super::connection::{self, Mode};
 use super::remove_side_files;
 use super::system::{self, SiteLook, SiteTracking};
-use super::{Store, migrations};
+use super::{Store, chat, migrations};
 use crate::clock::now;
 use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -457,9 +458,48 @@ pub fn check(archive: &Path, backup: &Key, work_in: &Path) -> Result<Checked> {
     Ok(checked)
 }
 
+/// A tenant `backup restore` swapped in, with what its chat log lost by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    /// The tenant's slug.
+    pub slug: String,
+    /// Chat entries acknowledged after the backup was made (also while the restore ran) that
+    /// the restored log does not hold; `None` when the replaced log could not be read.
+    pub dropped_entries: Option<u64>,
+    /// Chats those entries belonged to; `None` when the replaced log could not be read.
+    pub dropped_chats: Option<u64>,
+}
+
+/// What replacing a chat log with another drops, from each log's last seq per conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Dropped {
+    /// Entries beyond the new log's last seq of their conversation.
+    entries: u64,
+    /// Conversations with such entries.
+    chats: u64,
+}
+
+impl Dropped {
+    /// Seqs are gap-free from 1 in every conversation, so what the live log holds beyond the
+    /// restored one's last seq is exactly what goes (a conversation the restored log lacks
+    /// loses all of it).
+    fn between(live: &HashMap<i64, i64>, restored: &HashMap<i64, i64>) -> Dropped {
+        let mut d = Dropped::default();
+        for (conversation, last) in live {
+            let lost = last - restored.get(conversation).copied().unwrap_or(0);
+            if lost > 0 {
+                d.entries += lost as u64;
+                d.chats += 1;
+            }
+        }
+        d
+    }
+}
+
 /// Restores every tenant of a checked archive (or one), re-keyed under live keys, swapped in
 /// atomically. `close` is called for each tenant just before its file is replaced, so a
-/// running server can drop its open handles.
+/// running server can drop its open handles. A tenant that existed here gets a new log epoch,
+/// so clients drop what they hold of the replaced log.
 pub fn restore(
     store: &Store,
     backup: &Key,
@@ -467,7 +507,7 @@ pub fn restore(
     only: Option<&str>,
     close: &mut dyn FnMut(&str),
     progress: &mut dyn FnMut(&str),
-) -> Result<Vec<String>> {
+) -> Result<Vec<Restored>> {
     let chosen: Vec<&TenantEntry> = checked
         .manifest
         .tenants
@@ -519,6 +559,17 @@ pub fn restore(
                 t.slug
             )));
         }
+        // After the comparison, which must see the snapshot as it was: a log that replaces
+        // one clients have seen gets a new identity. A move keeps the one its clients know.
+        let restored_seqs = {
+            let c = connection::open(&fresh, &live_key, Mode::Existing)?;
+            if existing.is_some() {
+                chat::renew_log_epoch(&c)?;
+            }
+            connection::checkpoint(&c)?;
+            chat::last_seqs(&c)?
+        };
+        remove_side_files(&fresh);
         fs::File::open(&fresh)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::io("syncing the restored file", e))?;
@@ -543,15 +594,37 @@ pub fn restore(
         })?;
         // Nobody writes to (or opens) the live file while it is replaced.
         let hold = store.hold(&t.uuid, close)?;
+        // Counted under the hold: entries acknowledged while the restore ran are in it too.
+        let dropped = match existing {
+            None => Some(Dropped::default()),
+            Some(_) => match live_last_seqs(&target, &live_key) {
+                Ok(live) => Some(Dropped::between(&live, &restored_seqs)),
+                Err(e) => {
+                    // A damaged live file is a reason to restore, not to refuse.
+                    tracing::warn!(tenant = %t.slug, error = %e, "restore: the replaced chat log could not be read; what the restore drops is not counted");
+                    None
+                }
+            },
+        };
         remove_side_files(&target);
         fs::rename(&fresh, &target).map_err(|e| Error::io("swapping the restored file in", e))?;
         if let Some(dir) = target.parent() {
             let _ = fs::File::open(dir).and_then(|d| d.sync_all());
         }
         drop(hold);
-        restored.push(t.slug.clone());
+        restored.push(Restored {
+            slug: t.slug.clone(),
+            dropped_entries: dropped.map(|d| d.entries),
+            dropped_chats: dropped.map(|d| d.chats),
+        });
     }
     Ok(restored)
+}
+
+/// The last seq of every conversation in a tenant's file (not open elsewhere: it is held).
+fn live_last_seqs(path: &Path, key: &Key) -> Result<HashMap<i64, i64>> {
+    let c = connection::open(path, key, Mode::Existing)?;
+    chat::last_seqs(&c)
 }
 
 /// An archive as `backup list` shows it.
@@ -708,4 +781,29 @@ fn archive_mac_ok(bytes: &[u8], backup: &Key) -> bool {
     let mut zeroed = bytes.to_vec();
     zeroed[offset..offset + 32].fill(0);
     ring::hmac::verify(&archive_mac_key(backup), &zeroed, &stored).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_drops_what_the_live_log_holds_beyond_the_restored_one() {
+        let live = HashMap::from([(1, 5), (2, 3), (3, 2), (4, 7)]);
+        // 1: two newer entries; 2: unchanged; 3: not in the backup at all; 4: the restored
+        // log holds more (nothing of it is lost); 5: only in the backup.
+        let restored = HashMap::from([(1, 3), (2, 3), (4, 9), (5, 1)]);
+        assert_eq!(
+            Dropped::between(&live, &restored),
+            Dropped {
+                entries: 4,
+                chats: 2
+            }
+        );
+        assert_eq!(Dropped::between(&live, &live), Dropped::default());
+        assert_eq!(
+            Dropped::between(&HashMap::new(), &restored),
+            Dropped::default()
+        );
+    }
 }

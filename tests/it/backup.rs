@@ -1,7 +1,7 @@
 //! Encrypted backups: online snapshots, complete verification, refusal of tampered or
 //! wrong-key archives with the live data untouched, per-tenant restore, moving servers.
 
-use crate::chat::{SHOP, agent, setup, visitor};
+use crate::chat::{SHOP, agent, say, setup, visitor};
 use crate::common::{Browser, Kontor, checksums};
 use serde_json::json;
 use std::path::PathBuf;
@@ -24,6 +24,13 @@ fn messages(k: &Kontor, slug: &str) -> Vec<(i64, i64, String)> {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     })
     .unwrap()
+}
+
+/// The identity of a tenant's chat log, read from its database (no server running).
+fn epoch(k: &Kontor, slug: &str) -> String {
+    let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug(slug).unwrap();
+    db.with(|c| kontor::store::chat::log_epoch(c)).unwrap()
 }
 
 #[test]
@@ -261,7 +268,13 @@ fn restoring_one_tenant_leaves_the_others_untouched() {
         "acme",
         "--yes",
     ]);
-    assert_eq!(out["tenants"], json!(["acme"]));
+    let slugs: Vec<&str> = out["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme"]);
     let after = checksums(&k.data_dir());
     assert_eq!(
         before.get(std::path::Path::new(&beta_file)),
@@ -323,6 +336,121 @@ fn restore_through_a_running_server_swaps_the_tenant_in_place() {
     assert_eq!(ag2.recv_type("conversation")["status"], "open");
     let list = b.get("/api/conversations").json();
     assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_restore_over_a_tenant_gives_its_log_a_new_epoch_and_a_move_keeps_it() {
+    let (k, _, site) = setup();
+    let before = epoch(&k, "acme");
+    assert_eq!(before.len(), 32);
+    assert!(
+        before
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+        "{before}"
+    );
+    let file = archive(&k);
+    let key = k.data_dir().join("backup.key");
+
+    // Over the live tenant: the restored log is not the one its clients hold.
+    k.ok(&["backup", "restore", file.to_str().unwrap(), "--yes"]);
+    let renewed = epoch(&k, "acme");
+    assert_ne!(renewed, before);
+    assert_eq!(renewed.len(), 32);
+    // Every other table is the snapshot's, as before (the restore adds its own audit entry).
+    let tables = |k: &Kontor| {
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        let mut t = db
+            .with(|c| kontor::store::backup::table_checksums(c))
+            .unwrap();
+        t.retain(|(name, _)| {
+            !["audit_chain", "audit_log", "log_identity"].contains(&name.as_str())
+        });
+        t
+    };
+    let verified = k.json(&["backup", "verify", file.to_str().unwrap()]);
+    let snapshot: Vec<(String, String)> =
+        serde_json::from_value(verified["tables"]["acme"].clone()).unwrap();
+    let mut snapshot_rest = snapshot.clone();
+    snapshot_rest
+        .retain(|(name, _)| !["audit_chain", "audit_log", "log_identity"].contains(&name.as_str()));
+    assert_eq!(tables(&k), snapshot_rest);
+
+    // A new server never had the tenant: a move, so the log keeps the identity it had.
+    let fresh = Kontor::new();
+    fresh.ok(&["init"]);
+    let with_key = [
+        "backup",
+        "restore",
+        file.to_str().unwrap(),
+        "--backup-key",
+        key.to_str().unwrap(),
+        "--yes",
+    ];
+    fresh.ok(&with_key);
+    assert_eq!(epoch(&fresh, "acme"), before);
+    // Restored there a second time, it replaces a log that server's clients may hold.
+    fresh.ok(&with_key);
+    let again = epoch(&fresh, "acme");
+    assert_ne!(again, before);
+    assert_ne!(again, renewed);
+
+    // Clients are told: a chat's welcome names the restored log's epoch.
+    let server = k.server(&[]);
+    let mut v = crate::common::Ws::visitor(&server.base, &site, SHOP).unwrap();
+    v.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera"}));
+    assert_eq!(v.recv_type("welcome")["epoch"], renewed.as_str());
+}
+
+#[test]
+fn restore_prints_exactly_what_was_acknowledged_after_the_backup() {
+    let (k, _, site) = setup();
+    let mut server = k.server(&[]);
+    let (mut v, conv, _) = visitor(&server, &site, "Vera");
+    let kept = say(&mut v, None, "v-1", "in the backup");
+    let file = archive(&k); // through the running server
+    let after = [
+        say(&mut v, None, "v-2", "after the backup"),
+        say(&mut v, None, "v-3", "after it too"),
+    ];
+    assert_eq!(after, [kept + 1, kept + 2]);
+
+    // Through the running server's admin socket: two entries of one chat are gone.
+    let out = k.ok(&["backup", "restore", file.to_str().unwrap(), "--yes"]);
+    assert!(
+        out.contains(
+            "acme: restored; 2 chat entries in 1 chat acknowledged after this backup was made are gone (the chats' visitors and agents see the restored log)"
+        ),
+        "{out}"
+    );
+    let restored = messages(&k, "acme");
+    assert_eq!(restored, [(conv, kept, "in the backup".to_string())]);
+    // Restored again right away: nothing newer was acknowledged.
+    let out = k.ok(&["backup", "restore", file.to_str().unwrap(), "--yes"]);
+    assert!(
+        out.contains("acme: restored; nothing acknowledged after the backup is lost"),
+        "{out}"
+    );
+
+    // Two new chats, one of them with one entry; then without a server, as JSON.
+    let (mut a, _, _) = visitor(&server, &site, "Alma");
+    let (mut b, _, _) = visitor(&server, &site, "Bert");
+    let mut last = 0;
+    for i in 0..3 {
+        last = say(&mut a, None, &format!("a-{i}"), "new chat");
+    }
+    let one = say(&mut b, None, "b-0", "another new chat");
+    drop((v, a, b));
+    server.stop();
+    let out = k.json(&["backup", "restore", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(
+        out["tenants"],
+        json!([{"slug": "acme", "dropped_entries": last + one, "dropped_chats": 2}]),
+        "{out}"
+    );
+    assert_eq!(last + one, 4);
+    assert_eq!(messages(&k, "acme").len(), 1);
 }
 
 #[test]

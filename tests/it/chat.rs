@@ -56,7 +56,8 @@ pub fn visitor(server: &Server, site: &str, name: &str) -> (Ws, i64, String) {
     )
 }
 
-fn say(ws: &mut Ws, conv: Option<i64>, id: &str, text: &str) -> i64 {
+/// Sends a message and returns the seq its ack names.
+pub fn say(ws: &mut Ws, conv: Option<i64>, id: &str, text: &str) -> i64 {
     let mut f = json!({"type": "message", "client_id": id, "text": text});
     if let Some(c) = conv {
         f["conversation_id"] = json!(c);
