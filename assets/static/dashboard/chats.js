@@ -81,6 +81,7 @@ class ChatsView {
     });
     model.addEventListener('conv', (e) => this.onConv(e.detail));
     model.addEventListener('removed', (e) => this.onRemoved(e.detail.id));
+    model.addEventListener('reset', (e) => this.onReset(e.detail.conv));
     model.addEventListener('message', (e) => this.onMessage(e.detail));
     model.addEventListener('note', (e) => this.onNote(e.detail));
     model.addEventListener('pending', (e) => this.onPending(e.detail.p));
@@ -728,11 +729,23 @@ class ChatsView {
     return before;
   }
 
+  /**
+   * The server's log of this chat is not the one shown (a restore): its entries and notes go;
+   * the whole log follows and is shown as it arrives. Replies, notes and files still being
+   * sent stay at the end.
+   */
+  onReset(conv) {
+    const it = this.items.get(conv.id);
+    if (!it) return;
+    for (const el of [...it.log.children]) if (el.dataset.seq || el.dataset.note) el.remove();
+  }
+
   onMessage({ conv, msg, live }) {
     const it = this.items.get(conv.id);
     if (!it) return;
     // A chat's history arriving in one go is not news: keep screen readers from reading it all.
     if (!live) it.log.setAttribute('aria-live', 'off');
+    else if (it.log.getAttribute('aria-live') === 'off') it.log.setAttribute('aria-live', 'polite');
     this.insert(it, this.buildMsg(conv, msg));
     if (msg.author === 'visitor') this.hideTyping(conv);
     if (msg.file) {

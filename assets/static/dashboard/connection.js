@@ -1,5 +1,7 @@
-// The agent socket (/ws/agent): connect, `hello`, automatic reconnect with exponential backoff
-// and jitter, an application-level heartbeat, and a session check after close code 1013.
+// The agent socket (/ws/agent): connect, `hello` (built by the model: the last contiguous seq
+// of each open chat and the log's epoch, so a reconnect resumes without holes), automatic
+// reconnect with exponential backoff and jitter, an application-level heartbeat, and a session
+// check after close code 1013.
 
 const FIRST_DELAY = 1000;
 const MAX_DELAY = 30000;
@@ -10,6 +12,8 @@ const PING_AFTER = 20000;
 const CHECK_EVERY = 5000;
 /** "Try again": sent when the session ended, the server was busy or we read too slowly. */
 const CLOSE_TRY_AGAIN = 1013;
+/** A socket open this long: earlier 1013s in a row no longer count for the backoff. */
+const STEADY_AFTER = 60000;
 
 /** Where to go when the session has ended. */
 function loginUrl() {
@@ -50,6 +54,8 @@ export class Connection extends EventTarget {
     this.stopped = false;
     this.lastHeard = 0;
     this.checker = null;
+    /** 1013 closes in a row: `ready` does not reset their backoff, a steady socket does. */
+    this.tryAgain = 0;
   }
 
   start() {
@@ -117,9 +123,11 @@ export class Connection extends EventTarget {
     this.ws = ws;
     this.setState(this.everReady ? 'reconnecting' : 'connecting');
     let opened = false;
+    let openedAt = 0;
     ws.addEventListener('open', () => {
       if (ws !== this.ws) return;
       opened = true;
+      openedAt = Date.now();
       this.lastHeard = Date.now();
       this.send(this.hello());
     });
@@ -144,6 +152,7 @@ export class Connection extends EventTarget {
     ws.addEventListener('close', (ev) => {
       if (ws !== this.ws) return;
       this.ws = null;
+      if (openedAt && Date.now() - openedAt > STEADY_AFTER) this.tryAgain = 0;
       this.dispatchEvent(new CustomEvent('down'));
       this.afterClose(ev.code, opened);
     });
@@ -183,12 +192,19 @@ export class Connection extends EventTarget {
         return;
       }
     }
-    this.scheduleRetry();
+    // A 1013 while still signed in: we did not read fast enough or the server is busy. The
+    // next `hello` resumes from the last contiguous seq of each chat; 1013s in a row back off.
+    let steps = this.attempt;
+    if (code === CLOSE_TRY_AGAIN) {
+      steps = Math.max(steps, this.tryAgain);
+      this.tryAgain = Math.min(this.tryAgain + 1, 16);
+    }
+    this.scheduleRetry(steps);
   }
 
-  scheduleRetry() {
+  scheduleRetry(steps = this.attempt) {
     clearTimeout(this.timer);
-    const base = Math.min(MAX_DELAY, FIRST_DELAY * 2 ** this.attempt);
+    const base = Math.min(MAX_DELAY, FIRST_DELAY * 2 ** steps);
     this.attempt = Math.min(this.attempt + 1, 16);
     // ±25 % jitter so that many dashboards do not reconnect in lockstep after a restart.
     const delay = Math.min(MAX_DELAY, Math.round(base * (0.75 + Math.random() * 0.5)));

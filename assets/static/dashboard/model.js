@@ -39,16 +39,19 @@ function storageSet(key, value) {
  * A conversation as the dashboard holds it.
  * @typedef {{id:number, visitorName:string, visitorEmail:string, status:string,
  *   msgs:Map<number,object>, notes:Map<number,object>, seq:number, unread:number,
- *   quiet:boolean, typingUntil:number, typingText:string, endReason:string,
- *   transferredTo:string}} Conv
- *   (endReason: '', 'closed', 'offline' or 'transferred'; transferredTo: when this page handed
- *   it over, the sentence that says to whom)
+ *   quiet:boolean, before:(null|{msgs:Map<number,object>, notes:Map<number,object>}),
+ *   typingUntil:number, typingText:string, endReason:string, transferredTo:string}} Conv
+ *   (seq: the last contiguous seq held; endReason: '', 'closed', 'offline' or 'transferred';
+ *   transferredTo: when this page handed it over, the sentence that says to whom; before:
+ *   after a `reset`, the entries shown until then, so that the replay's repeats of them are
+ *   not news again)
  */
 
 /**
  * Events (CustomEvent detail in brackets):
  * ready {first}, queue {waiting, added, first}, conv {conv, created, acceptedHere, handedToMe},
- * removed {id}, message {conv, msg, live}, note {conv, note, live}, pending {p},
+ * removed {id}, reset {conv} (its messages and notes were forgotten; the whole log follows),
+ * message {conv, msg, live}, note {conv, note, live}, pending {p},
  * ack {p, conv, msg}, noted {p, conv, note}, typing {conv}, error {code, message},
  * status {status}, unread {conv}, agents {agents}, transfer {convId, failed}.
  * A pending entry p is {clientId, convId, kind: 'message'|'note', text, sentAt, failed}.
@@ -76,6 +79,8 @@ export class ChatModel extends EventTarget {
     this.status = STATUSES.includes(storageGet('kontor.status')) ? storageGet('kontor.status') : 'online';
     this.statusChosenHere = false;
     this.clockOffset = 0; // server time − local time, ms
+    /** The chat log's identity from the last `ready` ('' before one carried it). */
+    this.epoch = '';
     this.conn = null;
   }
 
@@ -102,11 +107,17 @@ export class ChatModel extends EventTarget {
     return (Date.now() + this.clockOffset) / 1000;
   }
 
-  /** The `hello` frame: every open conversation we hold with the last contiguous seq seen. */
+  /**
+   * The `hello` frame: every open conversation we hold with the last contiguous seq seen, and
+   * the log's epoch from the last `ready` (if the log was replaced since, the server answers
+   * with `reset` and the whole log of each conversation).
+   */
   hello() {
     const seen = [];
     for (const c of this.convs.values()) if (c.status === 'open') seen.push([c.id, c.seq]);
-    return { type: 'hello', seen };
+    const frame = { type: 'hello', seen };
+    if (this.epoch) frame.epoch = this.epoch;
+    return frame;
   }
 
   statusKey() {
@@ -125,6 +136,8 @@ export class ChatModel extends EventTarget {
         return this.onReady(f);
       case 'message':
         return this.onMessage(f);
+      case 'reset':
+        return this.onReset(f);
       case 'ack':
         return this.onAck(f);
       case 'queue':
@@ -156,6 +169,12 @@ export class ChatModel extends EventTarget {
     this.readyCount += 1;
     this.agentId = f.agent_id;
     const server = STATUSES.includes(f.status) ? f.status : null;
+    const epoch = typeof f.epoch === 'string' && /^[\w-]{1,128}$/.test(f.epoch) ? f.epoch : '';
+    // Another log than the one our entries came from (a restore): a `reset` and the whole log
+    // follow for each open conversation. Forget ours now already, so that a drop before those
+    // arrive cannot leave entries of the old log standing under the new epoch.
+    const replaced = !!epoch && !!this.epoch && epoch !== this.epoch;
+    this.epoch = epoch;
     let restate = true;
     if (first && this.statusChosenHere) {
       storageSet(this.statusKey(), this.status);
@@ -176,7 +195,9 @@ export class ChatModel extends EventTarget {
       if (!c || !isInt(c.conversation_id) || c.status !== 'open') continue;
       open.add(c.conversation_id);
       // Chats new to this page get their whole history now: that is not "unread".
-      this.upsert(c, { quiet: !this.convs.has(c.conversation_id) });
+      const known = this.convs.get(c.conversation_id);
+      if (known && replaced) this.resetConv(known);
+      this.upsert(c, { quiet: !known });
     }
     for (const conv of this.convs.values()) {
       if (conv.status === 'open' && !open.has(conv.id)) {
@@ -212,6 +233,7 @@ export class ChatModel extends EventTarget {
         seq: 0,
         unread: 0,
         quiet,
+        before: null,
         typingUntil: 0,
         typingText: '',
         endReason: '',
@@ -253,7 +275,7 @@ export class ChatModel extends EventTarget {
           : null,
     };
     this.add(conv, msg);
-    const live = !conv.quiet;
+    const live = !conv.quiet && !this.repeated(conv, msg);
     if (live && author === 'visitor') {
       conv.unread += 1;
       conv.typingUntil = 0;
@@ -264,6 +286,46 @@ export class ChatModel extends EventTarget {
   add(conv, msg) {
     conv.msgs.set(msg.seq, msg);
     while (conv.msgs.has(conv.seq + 1)) conv.seq += 1;
+  }
+
+  /** `reset`: the server's log of this conversation is not the one we hold; it follows whole. */
+  onReset(f) {
+    if (!isInt(f.conversation_id)) return;
+    const conv = this.convs.get(f.conversation_id);
+    if (conv) this.resetConv(conv);
+  }
+
+  /**
+   * Forgets a conversation's messages (seq back to 0) and notes; the view drops them from its
+   * log and shows the replay as it arrives. The replay after `hello` brings every note of the
+   * chat again after its log (a restored log may give a new note the id of a dropped one, so
+   * notes are not kept across it). Replies and notes never acknowledged stay: they are sent
+   * again with the same client_id.
+   */
+  resetConv(conv) {
+    // (A second reset during a replay adds what the first part of it brought.)
+    const before = conv.before || { msgs: new Map(), notes: new Map() };
+    for (const [seq, msg] of conv.msgs) before.msgs.set(seq, msg);
+    for (const [id, note] of conv.notes) before.notes.set(id, note);
+    conv.before = before;
+    conv.msgs = new Map();
+    conv.notes = new Map();
+    conv.seq = 0;
+    this.emit('reset', { conv });
+  }
+
+  /**
+   * Whether a message after a `reset` is one this page showed before it (same seq, author and
+   * content): not news (no unread count, not read out again). New or changed entries are.
+   */
+  repeated(conv, msg) {
+    const old = conv.before ? conv.before.msgs.get(msg.seq) : null;
+    return (
+      !!old &&
+      old.author === msg.author &&
+      old.text === msg.text &&
+      (old.file ? old.file.id : null) === (msg.file ? msg.file.id : null)
+    );
   }
 
   onAck(f) {
@@ -377,7 +439,9 @@ export class ChatModel extends EventTarget {
       at: isInt(f.at) ? f.at : Math.floor(this.serverNow()),
     };
     conv.notes.set(note.id, note);
-    this.emit('note', { conv, note, live: !conv.quiet });
+    const old = conv.before ? conv.before.notes.get(note.id) : null;
+    const repeated = !!old && old.text === note.text;
+    this.emit('note', { conv, note, live: !conv.quiet && !repeated });
   }
 
   onNoted(f) {

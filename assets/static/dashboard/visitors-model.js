@@ -1,6 +1,6 @@
 // What the dashboard knows about the visitors on the website right now, built from the agent
-// socket's `visitors`, `visitor` and `visitor_left` frames (contract: visitor monitoring). The
-// views listen to its events and never talk to the socket themselves.
+// socket's `visitors` (and `visitors_more`), `visitor` and `visitor_left` frames (contract:
+// visitor monitoring). The views listen to its events and never talk to the socket themselves.
 
 import { countryName } from './visitor-text.js';
 
@@ -121,7 +121,8 @@ export function parseVisitor(o) {
  * Events (CustomEvent detail in brackets):
  * visitor {id, visitor} (appeared or changed; the whole visitor was replaced),
  * left {id, visitor} (gone; `visitor` is the last known state),
- * loaded {count} (a full list has been taken over),
+ * loaded {count, more} (a part of the list after `hello` has been taken over; `more`: parts
+ *   follow, the list is complete when it is false),
  * invited {visitorId} (the server took an invite from this page),
  * invite_error {visitorId, code, message}.
  */
@@ -134,6 +135,8 @@ export class VisitorsModel extends EventTarget {
     /** conversation id → visitor id */
     this.byConv = new Map();
     this.loaded = false;
+    /** While the parts of a list come: the ids they (and `visitor` frames) brought so far. */
+    this.incoming = null;
     this.clockSource = clockSource;
     this.offset = null; // server − local, ms, from the frames' `now`
     this.inviting = null; // {id, at} of the last invite sent from this page
@@ -178,7 +181,9 @@ export class VisitorsModel extends EventTarget {
   onFrame(f) {
     switch (f.type) {
       case 'visitors':
-        return this.onList(f);
+        return this.onList(f, true);
+      case 'visitors_more':
+        return this.onList(f, false);
       case 'visitor':
         return this.onVisitor(f);
       case 'visitor_left':
@@ -190,25 +195,38 @@ export class VisitorsModel extends EventTarget {
     }
   }
 
-  onList(f) {
+  /**
+   * The live list after `hello`, in parts: `visitors` (first) starts it, `visitors_more` adds
+   * to it while `more` was true. Each part is shown at once; the list replaces what this page
+   * held once the last part is in (visitors the page still shows from before stay until then).
+   */
+  onList(f, first) {
     this.noteNow(f.now);
-    const seen = new Set();
+    if (first || !this.incoming) this.incoming = new Set();
+    const seen = this.incoming;
     for (const o of Array.isArray(f.visitors) ? f.visitors : []) {
       const v = parseVisitor(o);
       if (!v) continue;
       seen.add(v.id);
       this.put(v);
     }
-    // Whoever is missing left while this page was disconnected.
-    for (const id of [...this.visitors.keys()]) if (!seen.has(id)) this.onLeft(id);
+    const more = f.more === true;
+    if (!more) {
+      this.incoming = null;
+      // Whoever is missing left while this page was disconnected.
+      for (const id of [...this.visitors.keys()]) if (!seen.has(id)) this.onLeft(id);
+    }
     this.loaded = true;
-    this.emit('loaded', { count: this.visitors.size });
+    this.emit('loaded', { count: this.visitors.size, more });
   }
 
   onVisitor(f) {
     this.noteNow(f.now);
     const v = parseVisitor(f.visitor);
-    if (v) this.put(v);
+    if (!v) return;
+    // Between parts: a visitor the list has brought, or one that came since: live either way.
+    if (this.incoming) this.incoming.add(v.id);
+    this.put(v);
   }
 
   put(v) {

@@ -1,8 +1,8 @@
 // kontor chat UI: runs inside the widget iframe (served by kontor, on kontor's origin).
 //
 // Before the visitor ticks the opt-in box and presses Start, this page stores nothing and
-// opens no socket. After that it keeps { token, conversation_id, last_seq, pending } in this
-// frame's sessionStorage (kontor's origin, this tab only) so that a page change on the
+// opens no socket. After that it keeps { token, conversation_id, last_seq, epoch, pending } in
+// this frame's sessionStorage (kontor's origin, this tab only) so that a page change on the
 // customer's site resumes the chat; it is removed after the rating or on "New chat".
 //
 // Every text from the network is rendered with textContent; links are made only for
@@ -153,7 +153,10 @@ async function loadCatalog() {
 
 // ---------------------------------------------------------------- storage (after opt-in only)
 
-let saved = null; // { token, conversation_id, last_seq, pending: [{id, text}] }
+let saved = null; // { token, conversation_id, last_seq, epoch, pending: [{id, text}] }
+
+// The log's identity from `welcome` (opaque; 32 hex digits today); "" while unknown.
+const epochOf = (v) => (typeof v === "string" && /^[\w-]{1,128}$/.test(v) ? v : "");
 
 function readSaved() {
   try {
@@ -165,6 +168,7 @@ function readSaved() {
         token: v.token,
         conversation_id: Number.isSafeInteger(v.conversation_id) ? v.conversation_id : 0,
         last_seq: Number.isSafeInteger(v.last_seq) ? v.last_seq : 0,
+        epoch: epochOf(v.epoch),
         pending: Array.isArray(v.pending)
           ? v.pending.filter((p) => p && typeof p.id === "string" && typeof p.text === "string")
           : [],
@@ -182,6 +186,7 @@ function persist() {
     token: chat.token,
     conversation_id: chat.conversationId,
     last_seq: chat.lastSeq,
+    epoch: chat.epoch || undefined,
     pending: [...chat.pending.entries()].map(([id, p]) => ({ id, text: p.text })),
   };
   try {
@@ -239,12 +244,13 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const chat = {
   token: "",
   conversationId: 0,
-  lastSeq: 0, // highest seq rendered
+  lastSeq: 0, // every seq from 1 up to this is held (shown, or an event not shown): resume from here
   seenSeq: 0, // entries up to this were shown before (on an earlier page): not unread
+  epoch: "", // the log's identity from the last `welcome`, sent back in `resume`
   status: "", // waiting | open | closed
   agentName: "",
   pending: new Map(), // client_id -> { text, el }
-  bySeq: new Map(), // seq -> element
+  bySeq: new Map(), // seq -> element (null: an entry held but not shown)
   startParams: null, // the start frame while no token exists yet
   startSent: false, // the start frame went out on a socket, no welcome yet
   ended: false,
@@ -261,6 +267,8 @@ let retryTimer = 0;
 let pingTimer = 0;
 let lastFrameAt = 0;
 let firstResume = true;
+let tryAgain = 0; // close 1013 ("try again") in a row; a socket that lasted a while resets it
+let openedAt = 0;
 
 function wsUrl() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -271,6 +279,16 @@ function setConn(state) {
   const el = $("conn");
   el.dataset.state = state;
   el.textContent = t("widget.conn_" + state);
+}
+
+// A fresh page asks for the whole conversation (the server is the truth, this page keeps no
+// transcript); a reconnect of this page asks only for what follows the last contiguous seq it
+// holds. The log's epoch goes along when known: if the log was replaced (a restore), the
+// server answers with `reset` and the whole log.
+function resumeFrame() {
+  const frame = { type: "resume", token: chat.token, last_seq: firstResume ? 0 : chat.lastSeq };
+  if (chat.epoch) frame.epoch = chat.epoch;
+  return frame;
 }
 
 function send(frame) {
@@ -296,12 +314,9 @@ function connect() {
   ws = sock;
   sock.onopen = () => {
     lastFrameAt = Date.now();
+    openedAt = Date.now();
     if (chat.token) {
-      // A fresh page replays the whole conversation (the server is the truth, this page
-      // keeps no transcript); a reconnect of this page asks only for what it missed.
-      sock.send(
-        JSON.stringify({ type: "resume", token: chat.token, last_seq: firstResume ? 0 : chat.lastSeq }),
-      );
+      sock.send(JSON.stringify(resumeFrame()));
     } else if (chat.startParams) {
       // The start carries our own token: sent again after a drop, it finds the chat the
       // first one created instead of making a second.
@@ -323,6 +338,9 @@ function connect() {
     if (ws !== sock) return;
     ws = null;
     welcomed = false;
+    // A socket that worked for a minute: earlier "try again" closes no longer count.
+    if (openedAt && Date.now() - openedAt > 60000) tryAgain = 0;
+    openedAt = 0;
     if (!stopped) dropped(e.code);
   };
   sock.onerror = () => {
@@ -339,13 +357,16 @@ function scheduleReconnect(code) {
   clearTimeout(retryTimer);
   setConn("reconnecting");
   let delay;
-  if (code === 1013 && attempt < 2) {
-    // "Try again": the server dropped us on purpose (we read too slowly); come back soon.
+  if (code === 1013 && tryAgain === 0 && attempt < 2) {
+    // "Try again": the server dropped us on purpose (we did not read fast enough, or it is
+    // busy); come back soon and resume from the last contiguous seq.
     delay = 200 + Math.random() * 800;
   } else {
-    const base = Math.min(30000, 1000 * 2 ** attempt);
+    // Repeated 1013s back off like any other drop.
+    const base = Math.min(30000, 1000 * 2 ** Math.max(attempt, code === 1013 ? tryAgain : 0));
     delay = base / 2 + Math.random() * (base / 2); // jitter: half to full
   }
+  if (code === 1013) tryAgain++;
   attempt++;
   retryTimer = setTimeout(connect, delay);
 }
@@ -370,6 +391,7 @@ function disconnect() {
 function startSocket() {
   stopped = false;
   attempt = 0;
+  tryAgain = 0;
   clearInterval(pingTimer);
   // A socket that went silent (laptop sleep, dead Wi-Fi) is only noticed by traffic: ping
   // every 25 s and give up on it when nothing came back for 50 s.
@@ -420,6 +442,13 @@ function handle(f) {
     case "message":
       onMessage(f);
       break;
+    case "reset":
+      // The server's log is not the one this page holds (restored from a backup): the whole
+      // log follows from seq 1.
+      if (!Number.isSafeInteger(f.conversation_id) || !chat.conversationId || f.conversation_id === chat.conversationId) {
+        resetLog();
+      }
+      break;
     case "typing":
       if (f.who === "agent") showTyping();
       break;
@@ -451,6 +480,12 @@ function onWelcome(f) {
     chat.startSent = false;
   }
   if (Number.isSafeInteger(f.conversation_id)) chat.conversationId = f.conversation_id;
+  const epoch = epochOf(f.epoch);
+  // Another log than the one our entries came from (a restore): the server follows with
+  // `reset` and the whole log; forget ours now already, so that a drop before the reset
+  // cannot leave entries of the old log standing under the new epoch.
+  if (epoch && chat.epoch && epoch !== chat.epoch) resetLog();
+  chat.epoch = epoch;
   welcomed = true;
   attempt = 0;
   firstResume = false;
@@ -470,6 +505,8 @@ function onWelcome(f) {
     onClosed();
     return;
   }
+  // Shown as ended, but the server's log has it running (restored from an earlier backup).
+  if (chat.ended && !chat.rated) reopen();
   updateFileInput();
   // Everything not yet acknowledged goes again, with the same client_id: the server keeps one.
   for (const [id, p] of chat.pending) send({ type: "message", client_id: id, text: p.text });
@@ -483,7 +520,7 @@ function onAck(f) {
   const p = chat.pending.get(f.client_id);
   if (!p || !Number.isSafeInteger(f.seq)) return;
   chat.pending.delete(f.client_id);
-  if (chat.bySeq.has(f.seq)) {
+  if (chat.bySeq.get(f.seq)) {
     // A replay already showed it (it was stored before the page changed): keep one copy.
     p.el.remove();
   } else {
@@ -491,7 +528,7 @@ function onAck(f) {
     p.el.querySelector(".state").textContent = t("widget.sent");
     place(p.el, f.seq);
   }
-  bump(f.seq);
+  bump();
   persist();
 }
 
@@ -500,7 +537,7 @@ function onMessage(f) {
   if (chat.bySeq.has(f.seq)) {
     // Shown already (a replay, or our own upload placed from its HTTP answer). The socket
     // delivers in order, so everything up to here has arrived.
-    bump(f.seq);
+    bump();
     return;
   }
   const file = fileOf(f.file);
@@ -508,7 +545,10 @@ function onMessage(f) {
   if (f.author === "system") {
     el = systemLine(f);
     if (!el) {
-      bump(f.seq);
+      // Not shown, but held: the next resume starts after it.
+      chat.bySeq.set(f.seq, null);
+      bump();
+      persist();
       return;
     }
   } else if (f.author === "agent") {
@@ -519,13 +559,17 @@ function onMessage(f) {
   } else if (f.author === "visitor") {
     el = file ? fileBubble("visitor", file, t("widget.you"), f.at) : bubble("visitor", f.text, t("widget.you"), f.at);
   } else {
+    // An author this version does not know: held, not shown.
+    chat.bySeq.set(f.seq, null);
+    bump();
+    persist();
     return;
   }
   place(el, f.seq);
   if (f.seq > chat.seenSeq && f.author !== "visitor" && (!visible || document.hidden)) {
     setUnread(unread + 1);
   }
-  bump(f.seq);
+  bump();
   persist();
   if (f.author === "system" && f.text === "closed") onClosed();
 }
@@ -546,8 +590,44 @@ function systemLine(f) {
   return p;
 }
 
-function bump(seq) {
-  if (seq > chat.lastSeq) chat.lastSeq = seq;
+// lastSeq is the last *contiguous* seq held: an entry after a hole does not move it, so that a
+// resume asks again for everything from the hole on (the replay skips what is shown already).
+function bump() {
+  while (chat.bySeq.has(chat.lastSeq + 1)) chat.lastSeq++;
+}
+
+// `reset` (or a welcome with another epoch): every entry of the log goes, acknowledged messages
+// of the visitor included; the whole log follows from seq 1 and is shown once. What the
+// visitor typed that was never acknowledged stays (at the end, still pending) and is sent
+// again with the same client_id, which the server stores once.
+function resetLog() {
+  for (const el of chat.bySeq.values()) el?.remove();
+  // Anything else placed by seq (nothing should be) goes too; pending entries have no seq.
+  for (const el of [...$("log").querySelectorAll("[data-seq]")]) el.remove();
+  chat.bySeq.clear();
+  chat.lastSeq = 0;
+  chat.seenSeq = 0;
+  persist();
+}
+
+// The server has the chat running again although this page showed its end (its log was
+// restored from a backup made before the end): back to the composer.
+function reopen() {
+  chat.ended = false;
+  chat.wantEnd = false;
+  const hadFocus = $("v-chat").contains(document.activeElement);
+  $("ended").hidden = true;
+  $("composer").hidden = false;
+  $("end-row").hidden = false;
+  $("end-btn").hidden = false;
+  $("end-confirm").hidden = true;
+  $("rate-form").reset();
+  $("rate-btn").disabled = false;
+  paintStars(0);
+  setError("rate-error", "");
+  updateFileInput();
+  tellParent({ kontor: "started" });
+  if (hadFocus) focusCurrent();
 }
 
 function setAgent(name) {
@@ -626,7 +706,7 @@ function onError(code) {
         if (!welcomed) {
           // The start or resume itself was refused for now: the same socket may send it
           // again (the server answers already_started if the first one did get through).
-          if (chat.token) send({ type: "resume", token: chat.token, last_seq: firstResume ? 0 : chat.lastSeq });
+          if (chat.token) send(resumeFrame());
           else if (chat.startParams && chat.startSent) send(chat.startParams);
           return;
         }
@@ -874,8 +954,10 @@ async function uploadFile(file) {
   el.classList.remove("pending");
   el.querySelector(".file").replaceWith(fileControl(stored));
   el.querySelector(".state").textContent = t("widget.sent");
-  // Placed, but lastSeq moves only with the socket, which may still bring earlier entries.
+  // Placed (held); lastSeq passes it once every entry before it is held too.
   place(el, seq);
+  bump();
+  persist();
 }
 
 const downloading = new Set();
@@ -955,6 +1037,7 @@ function resetChat() {
     conversationId: 0,
     lastSeq: 0,
     seenSeq: 0,
+    epoch: "",
     status: "",
     agentName: "",
     startParams: null,
@@ -1406,6 +1489,7 @@ async function main() {
     chat.token = saved.token;
     chat.conversationId = saved.conversation_id;
     chat.seenSeq = saved.last_seq;
+    chat.epoch = saved.epoch;
     for (const p of saved.pending) appendPending(p.id, p.text);
     show("v-chat");
     startSocket();
