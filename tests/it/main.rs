@@ -15,6 +15,7 @@ mod campaigns;
 mod chat;
 mod cli;
 mod config;
+mod crash_delivery;
 mod delivery;
 mod doctor;
 mod files;
