@@ -583,6 +583,50 @@ fn replay_of_3000_entries_arrives_whole_to_a_reading_client() {
     assert_eq!(w.ping_pong().0, End::Done);
 }
 
+/// A client that sends while its replay is still coming gets its `ack` at the entry's place
+/// in the replay, once, not before the entries ahead of it and not again as a `message`.
+#[test]
+fn an_ack_during_a_long_replay_comes_at_its_place_once() {
+    const N: i64 = 600;
+    let (k, pw, site) = setup();
+    let (conv, token, agent_id) = {
+        let mut server = k.server(&[]);
+        let (_b, mut a) = ann(&server, &pw);
+        let agent_id = a.frames.iter().find(|f| f["type"] == "ready").unwrap()["agent_id"]
+            .as_i64()
+            .unwrap();
+        let (_v, conv, token) = widget(&server, &site, "Vera");
+        accept(&mut a, conv); // seq 1
+        drop(a);
+        server.stop();
+        (conv, token, agent_id)
+    };
+    seed(&k, conv, Some(agent_id), 2, N, |s| format!("entry {s}"));
+    let server = k.server(&[]);
+    // The widget resumes from nothing and sends at once, as it does with what is pending.
+    let mut w = resume(&server, &site, &token, 0);
+    w.send(json!({"type": "message", "client_id": "fresh", "text": "sent during the replay"}));
+    let (end, got) = w.read_until(Duration::from_secs(20), |fs| {
+        ack_of(fs, "fresh").is_some() && has_seq(fs, conv, N)
+    });
+    assert_eq!(end, End::Done, "{}", brief(&got));
+    // Every seq-bearing frame, in order: entries as `message`, the widget's own as `ack`.
+    let order: Vec<i64> = got
+        .iter()
+        .filter(|f| (f["type"] == "message" || f["type"] == "ack") && f["conversation_id"] == conv)
+        .map(|f| f["seq"].as_i64().unwrap())
+        .collect();
+    let expected: Vec<i64> = (1..=N + 1).collect();
+    assert!(
+        order == expected,
+        "seq-bearing frames in this order: {} ({})",
+        runs(&order),
+        brief(&got)
+    );
+    assert_eq!(ack_of(&got, "fresh"), Some(N + 1));
+    assert!(w.view.problems.is_empty(), "{:?}", w.view.problems);
+}
+
 /// Defect 3: sockets that stop reading are closed with 1013, what each received is a
 /// contiguous prefix of every conversation (nothing after a refused frame), and resuming from
 /// there brings exactly the rest.

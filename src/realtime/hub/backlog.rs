@@ -22,11 +22,13 @@ pub(super) const VISITOR_PART: usize = 200;
 /// One thing to catch up on.
 #[derive(Debug, Clone, PartialEq)]
 enum Item {
-    /// A conversation's entries after `after`, then (for agents) its notes.
+    /// A conversation's entries after `after`, then (for agents) its notes. `acks`: entries
+    /// of this socket's own messages stored meanwhile, answered with `ack` at their place.
     Log {
         conversation_id: i64,
         after: i64,
         notes: bool,
+        acks: Vec<(i64, String)>,
     },
     /// The live visitors with ids above `after`; `first`: the next part starts the list.
     Visitors { after: i64, first: bool },
@@ -49,6 +51,7 @@ impl Backlog {
                 conversation_id: id,
                 after: a,
                 notes: n,
+                ..
             } = item
                 && *id == conversation_id
             {
@@ -61,7 +64,29 @@ impl Backlog {
             conversation_id,
             after: after.max(0),
             notes,
+            acks: Vec::new(),
         });
+    }
+
+    /// Keeps the `ack` of the socket's own message for its place in the replay, when the
+    /// replay has yet to reach it (the entry would come twice and out of order otherwise).
+    /// `false`: the replay is past it or not running; answer now.
+    pub(super) fn defer_ack(&mut self, conversation_id: i64, seq: i64, client_id: &str) -> bool {
+        for item in &mut self.items {
+            if let Item::Log {
+                conversation_id: id,
+                after,
+                acks,
+                ..
+            } = item
+                && *id == conversation_id
+                && seq > *after
+            {
+                acks.push((seq, client_id.to_string()));
+                return true;
+            }
+        }
+        false
     }
 
     /// Queues the whole live visitor list.
@@ -128,9 +153,10 @@ impl Hub {
                     conversation_id,
                     after,
                     notes,
+                    mut acks,
                 } => {
                     let (sent, last) =
-                        self.send_log(c, conn, conversation_id, after, budget, out)?;
+                        self.send_log(c, conn, conversation_id, after, budget, &mut acks, out)?;
                     budget -= sent;
                     if sent == 0 || last.is_none() {
                         // The log ends here (this transaction sees everything stored so far):
@@ -144,6 +170,7 @@ impl Hub {
                             conversation_id,
                             after: last.unwrap_or(after),
                             notes,
+                            acks,
                         })
                     }
                 }
@@ -179,8 +206,10 @@ impl Hub {
         }
     }
 
-    /// Sends up to `budget` entries of a conversation after `after`; returns how many, and
-    /// the last seq sent when the log may go on (`None`: its end was reached).
+    /// Sends up to `budget` entries of a conversation after `after` (the socket's own ones,
+    /// kept in `acks`, as their `ack`); returns how many, and the last seq sent when the log
+    /// may go on (`None`: its end was reached).
+    #[allow(clippy::too_many_arguments)]
     fn send_log(
         &self,
         c: &Connection,
@@ -188,6 +217,7 @@ impl Hub {
         id: i64,
         after: i64,
         budget: usize,
+        acks: &mut Vec<(i64, String)>,
         out: &mut Outbox,
     ) -> Result<(usize, Option<i64>)> {
         let page = cstore::messages_after(c, id, after, budget as i64)?;
@@ -195,6 +225,19 @@ impl Hub {
         let mut last = after;
         for m in page {
             last = m.seq;
+            // The socket's own message: its `ack`, at its place.
+            if let Some(i) = acks.iter().position(|(seq, _)| *seq == m.seq) {
+                let (seq, client_id) = acks.swap_remove(i);
+                out.send(
+                    conn,
+                    &Out::Ack {
+                        client_id,
+                        conversation_id: id,
+                        seq,
+                    },
+                );
+                continue;
+            }
             out.send(
                 conn,
                 &Out::Message(Box::new(MessageOut {

@@ -786,14 +786,7 @@ impl Hub {
         if let Some(cid) = e.client_id
             && let Some(existing) = conv.client_ids.get(cid)
         {
-            out.send(
-                sender,
-                &Out::Ack {
-                    client_id: cid.into(),
-                    conversation_id,
-                    seq: existing,
-                },
-            );
+            self.ack(sender, conversation_id, cid, existing, out);
             return Ok(Some(existing));
         }
         cstore::insert_message(c, &row)?;
@@ -803,14 +796,7 @@ impl Hub {
         }
         let agent_of_conv = conv.agent_id;
         if let Some(cid) = e.client_id {
-            out.send(
-                sender,
-                &Out::Ack {
-                    client_id: cid.into(),
-                    conversation_id,
-                    seq,
-                },
-            );
+            self.ack(sender, conversation_id, cid, seq, out);
         }
         let msg = Out::Message(Box::new(MessageOut {
             conversation_id,
@@ -833,6 +819,36 @@ impl Hub {
         recipients.retain(|r| Some(*r) != skip && !self.behind(*r, conversation_id));
         out.send_all(recipients, &msg);
         Ok(Some(seq))
+    }
+
+    /// Acknowledges a stored message to its sender: at once, or, while the sender's replay of
+    /// the conversation has yet to reach the entry, at its place in the replay.
+    fn ack(
+        &mut self,
+        sender: ConnId,
+        conversation_id: i64,
+        client_id: &str,
+        seq: i64,
+        out: &mut Outbox,
+    ) {
+        let deferred = self
+            .conns
+            .get_mut(&sender)
+            .is_some_and(|s| s.backlog.defer_ack(conversation_id, seq, client_id));
+        if deferred {
+            // If this batch fails, the entry is not stored: the socket must not keep waiting
+            // for it.
+            out.paged.push(sender);
+        } else {
+            out.send(
+                sender,
+                &Out::Ack {
+                    client_id: client_id.into(),
+                    conversation_id,
+                    seq,
+                },
+            );
+        }
     }
 
     /// Stores an uploaded file and posts it into its conversation; the uploader hears back
