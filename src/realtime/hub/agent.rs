@@ -476,10 +476,22 @@ impl Hub {
 
     /// The agent who gave a chat away loses it at once.
     fn tell_previous_agent(&mut self, from: i64, id: i64, out: &mut Outbox) {
-        // Whatever of the chat's replay had not reached them yet, they no longer get.
+        // Whatever of the chat's replay had not reached them yet, they no longer get; the
+        // acks of their own messages in it they still do.
         for a in self.agent_conns(from) {
-            if let Some(s) = self.conns.get_mut(&a) {
-                s.backlog.forget(id);
+            let owed = match self.conns.get_mut(&a) {
+                Some(s) => s.backlog.forget(id),
+                None => continue,
+            };
+            for (seq, client_id) in owed {
+                out.send(
+                    a,
+                    &Out::Ack {
+                        client_id,
+                        conversation_id: id,
+                        seq,
+                    },
+                );
             }
         }
         if let Some(mut cv) = self.conversation_out(id) {

@@ -98,11 +98,22 @@ impl Backlog {
         });
     }
 
-    /// Drops what is left of a conversation's replay (the agent lost it).
-    pub(super) fn forget(&mut self, conversation_id: i64) {
-        self.items.retain(
-            |i| !matches!(i, Item::Log { conversation_id: id, .. } if *id == conversation_id),
-        );
+    /// Drops what is left of a conversation's replay (the agent lost it); returns the acks
+    /// it kept, which are owed still.
+    pub(super) fn forget(&mut self, conversation_id: i64) -> Vec<(i64, String)> {
+        let mut owed = Vec::new();
+        self.items.retain_mut(|i| match i {
+            Item::Log {
+                conversation_id: id,
+                acks,
+                ..
+            } if *id == conversation_id => {
+                owed.append(acks);
+                false
+            }
+            _ => true,
+        });
+        owed
     }
 
     /// Whether the socket has yet to receive the replay of this conversation: live entries
@@ -264,5 +275,54 @@ impl Hub {
         self.conns
             .get(&conn)
             .is_some_and(|s| s.backlog.behind_on(conversation_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversation_queued_twice_is_replayed_once_from_the_lower_point() {
+        let mut b = Backlog::default();
+        b.log(7, 40, false);
+        b.log(8, 0, true);
+        b.log(7, 12, true);
+        assert_eq!(b.items.len(), 2);
+        assert_eq!(
+            b.items[0],
+            Item::Log {
+                conversation_id: 7,
+                after: 12,
+                notes: true,
+                acks: vec![]
+            }
+        );
+        assert!(b.behind_on(7) && b.behind_on(8) && !b.behind_on(9));
+    }
+
+    #[test]
+    fn acks_wait_only_for_entries_the_replay_has_yet_to_reach() {
+        let mut b = Backlog::default();
+        assert!(!b.defer_ack(7, 5, "a"), "no replay running: answer now");
+        b.log(7, 10, false);
+        assert!(!b.defer_ack(7, 9, "b"), "the replay is past it");
+        assert!(b.defer_ack(7, 11, "c"));
+        assert!(!b.defer_ack(8, 11, "d"), "another conversation");
+        assert_eq!(b.forget(7), vec![(11, "c".to_string())]);
+        assert!(!b.behind_on(7));
+    }
+
+    #[test]
+    fn visitor_changes_wait_for_the_part_that_holds_them() {
+        let mut b = Backlog::default();
+        assert!(!b.behind_on_visitor(5));
+        b.visitors();
+        assert!(b.behind_on_visitor(i64::MIN + 1) && b.behind_on_visitor(5));
+        b.items[0] = Item::Visitors {
+            after: 10,
+            first: false,
+        };
+        assert!(!b.behind_on_visitor(10) && b.behind_on_visitor(11));
     }
 }
