@@ -545,6 +545,18 @@ fn replay_of_3000_entries_arrives_whole_to_a_reading_client() {
         problems.push("agent hello: no pong".into());
     }
     problems.extend(dash.view.problems.iter().cloned());
+    // The queue comes after the replay: the dashboard takes what follows it as live.
+    let (end, _) = dash.read_since(0, Duration::from_secs(10), |fs| {
+        fs.iter().any(|f| f["type"] == "queue")
+    });
+    let at = |pred: &dyn Fn(&Value) -> bool| dash.frames.iter().position(pred);
+    let last_entry = at(&|f| f["type"] == "message" && f["seq"] == N);
+    let queue = at(&|f| f["type"] == "queue");
+    if end != End::Done || queue < last_entry {
+        problems.push(format!(
+            "agent hello: the queue (frame {queue:?}) came before the end of the replay (frame {last_entry:?})"
+        ));
+    }
 
     // The widget, resuming from nothing.
     let mut w = resume(&server, &site, &token, 0);

@@ -124,6 +124,11 @@ impl Backlog {
             .any(|i| matches!(i, Item::Log { conversation_id: id, .. } if *id == conversation_id))
     }
 
+    /// Whether a conversation's replay is still to come.
+    pub(super) fn replaying(&self) -> bool {
+        self.items.iter().any(|i| matches!(i, Item::Log { .. }))
+    }
+
     /// Whether a change of this visitor would come before the part of the list holding them.
     pub(super) fn behind_on_visitor(&self, visitor_id: i64) -> bool {
         self.items
@@ -158,6 +163,7 @@ impl Hub {
             let Some(item) = state.backlog.items.pop_front() else {
                 return Ok(());
             };
+            let was_replaying = matches!(item, Item::Log { .. });
             out.paged.push(conn);
             let rest = match item {
                 Item::Log {
@@ -213,6 +219,13 @@ impl Hub {
             };
             if let (Some(item), Some(state)) = (rest, self.conns.get_mut(&conn)) {
                 state.backlog.items.push_front(item);
+            }
+            // The replay after a hello is through: the queue and presence follow.
+            if was_replaying
+                && self.fresh_agents.contains(&conn)
+                && !self.conns.get(&conn).is_some_and(|s| s.backlog.replaying())
+            {
+                self.queue_dirty = true;
             }
         }
     }

@@ -981,12 +981,20 @@ impl Hub {
                 cv.offered_to = pick;
             }
         }
-        let fresh: HashSet<ConnId> = std::mem::take(&mut self.fresh_agents).into_iter().collect();
+        // A socket that said hello gets the queue and presence once its replay is through (the
+        // dashboard takes what comes after `queue` as live); until then it gets neither whole
+        // lists nor changes.
+        let (fresh, waiting_replay): (HashSet<ConnId>, HashSet<ConnId>) =
+            std::mem::take(&mut self.fresh_agents)
+                .into_iter()
+                .partition(|c| !self.conns.get(c).is_some_and(|s| s.backlog.replaying()));
+        self.fresh_agents = waiting_replay.iter().copied().collect();
+        let not_yet = |c: &ConnId| fresh.contains(c) || waiting_replay.contains(c);
         let others: Vec<ConnId> = self
             .agents
             .values()
             .flat_map(|a| a.conns.iter().copied())
-            .filter(|c| !fresh.contains(c))
+            .filter(|c| !not_yet(c))
             .collect();
         // The queue is for agents who may chat, each view (departments) with its own part;
         // presence is for every agent.
@@ -1011,7 +1019,7 @@ impl Hub {
             let empty = BTreeMap::new();
             let (upsert, remove) = diff(self.sent_queue.get(view).unwrap_or(&empty), &queue);
             if !upsert.is_empty() || !remove.is_empty() {
-                let targets = conns.iter().copied().filter(|c| !fresh.contains(c));
+                let targets = conns.iter().copied().filter(|c| !not_yet(c));
                 out.send_all(targets, &Out::QueueUpdate { upsert, remove });
             }
             queues.insert(view.clone(), queue);
