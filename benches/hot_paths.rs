@@ -6,7 +6,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kontor::config::SessionConfig;
-use kontor::domain::tracking::{self, Campaign};
+use kontor::model::tracking::{self, Campaign};
 use kontor::realtime::hub::{
     self, Command, Frame, HubHandle, Outgoing, PageView, Peer, TrackEvent, TrackKind, TrackReply,
 };
@@ -215,7 +215,7 @@ fn fanout(c: &mut Criterion) {
                 agent_id,
                 name: "Ann".into(),
                 token_hash,
-                permissions: kontor::domain::rights::Permissions::all(),
+                permissions: kontor::model::rights::Permissions::all(),
             },
         );
         t.hub.send(Command::Agent(

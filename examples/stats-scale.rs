@@ -8,6 +8,7 @@
 
 use clap::Parser;
 use kontor::store::Store;
+use kontor::store::period::Period;
 use kontor::store::{aggregates, stats};
 
 /// Distinct page addresses of the synthetic site.
@@ -112,7 +113,7 @@ fn main() -> kontor::error::Result<()> {
         days += 1;
     }
     let aggregated = t.elapsed();
-    let period = stats::Period { start, end };
+    let period = Period { start, end };
     let mut runs = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();

@@ -8,6 +8,167 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// How an error reaches a WebSocket client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSocket {
+    /// Not a socket error.
+    No,
+    /// An `error` frame with the code; the socket stays open.
+    Frame,
+}
+
+/// One registered error: its stable code and how each channel answers with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The stable snake_case code, the same on every channel.
+    pub code: &'static str,
+    /// The HTTP status, where the code is an HTTP answer (0: not one).
+    pub status: u16,
+    /// Whether sockets send it as an `error` frame.
+    pub socket: OnSocket,
+    /// The CLI's exit status when a command fails with it.
+    pub exit: u8,
+    /// When it happens, in a few words (for `docs/errors.md`).
+    pub means: &'static str,
+}
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $kind:ident = $code:literal, $status:literal, $socket:ident, $means:literal;)*) => {
+        /// Every error code kontor answers with, on HTTP, the sockets and the CLI
+        /// (`docs/errors.md` lists them; a test holds the two together).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl Code {
+            /// Every code, in the order of `docs/errors.md`.
+            pub const ALL: &'static [Code] = &[$(Code::$kind,)*];
+
+            /// Its registration.
+            pub const fn spec(self) -> Spec {
+                match self {
+                    $(Code::$kind => Spec {
+                        code: $code,
+                        status: $status,
+                        socket: OnSocket::$socket,
+                        // Every failure exits 1 (clap's usage errors: 2), as before the
+                        // registry; the column is where a finer status would go.
+                        exit: 1,
+                        means: $means,
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Bad input: a malformed form, JSON, frame field or value.
+    InvalidInput = "invalid_input", 400, Frame, "a malformed form, JSON body, query or frame field, or an invalid value";
+    /// Not signed in or wrong credentials.
+    Unauthorized = "unauthorized", 401, No, "not signed in, the session ended, or wrong credentials";
+    /// The role lacks the permission.
+    Forbidden = "forbidden", 403, Frame, "signed in, but the role lacks the permission";
+    /// The CSRF token or Origin check failed.
+    CsrfRejected = "csrf_rejected", 403, No, "the Origin check or the CSRF token failed";
+    /// A page-view report or socket from an origin the site does not allow.
+    OriginRefused = "origin_refused", 403, No, "a report or socket from an origin the site does not allow, or an unknown site";
+    /// No such object (or not one the caller may know of).
+    NotFound = "not_found", 404, Frame, "no such route or object; says nothing about whether anything exists";
+    /// Exists already, or conflicts with the current state.
+    Conflict = "conflict", 409, No, "the object exists already or conflicts with the current state";
+    /// An upload over the size limit.
+    FileTooLarge = "file_too_large", 413, No, "an upload over 10 MB";
+    /// A page-view report over its size limit.
+    TooLarge = "too_large", 413, No, "a page-view report over its size limit";
+    /// An upload of a type that is not accepted.
+    UnsupportedFileType = "unsupported_file_type", 415, No, "an upload that is not PNG, JPEG, GIF, WebP or PDF (decided from the bytes)";
+    /// Page views for a site whose tracking is off.
+    TrackingOff = "tracking_off", 409, No, "a page-view report for a site whose tracking mode is off";
+    /// Sign-in or an admin action throttled.
+    TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in or action; Retry-After gives the seconds";
+    /// Page-view reports of one address over its limit.
+    TooManyRequests = "too_many_requests", 429, No, "page-view reports of one address over its limit; Retry-After gives the seconds";
+    /// A socket sent frames faster than allowed.
+    RateLimited = "rate_limited", 0, Frame, "frames faster than 20/s (bursts of 40); after 200 in a row the socket closes with 1008";
+    /// A frame that is not one of the protocol's.
+    InvalidFrame = "invalid_frame", 0, Frame, "JSON that does not match a frame type exactly";
+    /// The hub's queue is full.
+    Busy = "busy", 0, Frame, "the server is overloaded: retry (with the same client_id)";
+    /// The batch holding the frame could not be stored.
+    NotStored = "not_stored", 0, Frame, "the server could not store this: retry (with the same client_id)";
+    /// An upload the server could not store now.
+    Retry = "retry", 503, No, "an upload the server could not store now (busy): retry with the same client_id";
+    /// A message without text.
+    EmptyMessage = "empty_message", 0, Frame, "a message without text";
+    /// A message over 4000 characters.
+    MessageTooLong = "message_too_long", 0, Frame, "a message over 4000 characters";
+    /// `start` without consent.
+    ConsentRequired = "consent_required", 0, Frame, "start without consent: true";
+    /// `start` or `resume` on a socket that has a chat.
+    AlreadyStarted = "already_started", 0, Frame, "start or resume on a socket that has a chat already";
+    /// A visitor token that names no chat of this site.
+    UnknownConversation = "unknown_conversation", 0, Frame, "a visitor token that names no chat (of this site)";
+    /// A visitor frame before `start` or `resume`.
+    NoConversation = "no_conversation", 0, Frame, "a visitor frame before start or resume";
+    /// The chat has ended.
+    ConversationClosed = "conversation_closed", 409, Frame, "the chat has ended";
+    /// A rating out of range.
+    InvalidRating = "invalid_rating", 0, Frame, "a score outside 1-5 or a comment over 1000 characters";
+    /// Another agent took the chat.
+    AlreadyTaken = "already_taken", 0, Frame, "accept of a chat another agent has";
+    /// The agent has as many chats as their capacity.
+    AtCapacity = "at_capacity", 0, Frame, "accept beyond the agent's capacity";
+    /// A transfer to an agent who is not online with room.
+    AgentUnavailable = "agent_unavailable", 0, Frame, "transfer to an agent who is not online with chat permission and room";
+    /// An invitation to a visitor who has an open one.
+    AlreadyInvited = "already_invited", 0, Frame, "invite of a visitor with an open invitation";
+    /// An invitation to a visitor who is chatting.
+    InChat = "in_chat", 0, Frame, "invite of a visitor who is in a chat";
+    /// The data directory is not initialised.
+    NotInitialized = "not_initialized", 500, No, "no kontor data directory (run kontor init)";
+    /// The master key is missing.
+    MissingMasterKey = "missing_master_key", 500, No, "the master key is missing although encrypted data exists";
+    /// The master key does not open the data.
+    WrongMasterKey = "wrong_master_key", 500, No, "the master key does not open a database (wrong key or damaged file)";
+    /// The configuration is wrong.
+    ConfigError = "config_error", 500, No, "the configuration is invalid (the message names the key or file)";
+    /// An operating-system error.
+    IoError = "io_error", 500, No, "an operating-system error (the message says what was being done)";
+    /// A database error.
+    DatabaseError = "database_error", 500, No, "a database error that is not the caller's fault";
+    /// A check (doctor, audit verify, backup verify) found a problem.
+    CheckFailed = "check_failed", 0, No, "a check (audit verify, backup verify) found a problem";
+    /// The running server's admin socket failed.
+    AdminSocketError = "admin_socket_error", 0, No, "talking to the running server's admin socket failed";
+    /// Anything that is the server's fault.
+    InternalError = "internal_error", 500, Frame, "anything that is the server's fault; the log has the cause";
+}
+
+impl Code {
+    /// The stable code string.
+    pub const fn as_str(self) -> &'static str {
+        self.spec().code
+    }
+
+    /// The code registered under this string, if any.
+    pub fn parse(code: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// The HTTP status; 500 for a code that is no HTTP answer.
+    pub fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.spec().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything that can go wrong below the HTTP edge and in the CLI.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -239,6 +400,61 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rows `docs/errors.md` must hold, one per registered code, in order.
+    fn doc_rows() -> Vec<String> {
+        Code::ALL
+            .iter()
+            .map(|c| {
+                let s = c.spec();
+                let status = if s.status == 0 {
+                    "-".to_string()
+                } else {
+                    s.status.to_string()
+                };
+                let socket = match s.socket {
+                    OnSocket::Frame => "frame",
+                    OnSocket::No => "-",
+                };
+                format!(
+                    "| `{}` | {status} | {socket} | {} | {} |",
+                    s.code, s.exit, s.means
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn errors_doc_lists_every_registered_code() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/errors.md"))
+            .expect("docs/errors.md");
+        let rows: Vec<String> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(str::to_string)
+            .collect();
+        let want = doc_rows();
+        assert!(
+            rows == want,
+            "docs/errors.md does not match the registry; its table rows should be:\n{}",
+            want.join("\n")
+        );
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            assert_eq!(Code::parse(s), Some(*c));
+        }
+        assert_eq!(Code::parse("no_such_code"), None);
+    }
 
     #[test]
     fn internal_errors_hide_their_cause() {

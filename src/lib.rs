@@ -1,7 +1,14 @@
 //! kontor: a self-hosted live-support appliance.
 //!
-//! Layers point one way: `http` → `domain` → `store`. `admin` is the operator's door (CLI and
-//! admin socket) onto the same domain and store code.
+//! Layers point one way, each using only those below it: `http` → `realtime` → `domain` →
+//! `store` → `model`. `realtime` holds the sockets and the per-tenant hub; `domain` the services
+//! (sign-in, agents, files, privacy requests, sites); `store` the SQLCipher files and their
+//! queries; `model` the pure types and rules that storage and everything above it share
+//! (rights, visitor tracking, tenant names, address truncation, routing, throttles, site
+//! values). `config`, `error`, `crypto` and `clock` are leaves: they import nothing but each
+//! other. `cli`, `admin` (the operator's door: CLI and admin socket) and `serve` start and
+//! steer the server through the same domain and store code; `schedule` runs the timed jobs and
+//! `doctor` checks a data directory.
 
 pub mod admin;
 pub mod assets;
@@ -14,6 +21,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod model;
 pub mod realtime;
 pub mod schedule;
 pub mod serve;

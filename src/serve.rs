@@ -3,9 +3,9 @@
 
 use crate::admin::{self, Request, Response};
 use crate::config::Config;
-use crate::domain::throttle::Throttle;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
+use crate::model::throttle::Throttle;
 use crate::realtime::Realtime;
 use crate::store::Store;
 use std::path::Path;

@@ -3,11 +3,15 @@
 
 pub mod socket;
 
+use crate::config::normalize_origin;
 use crate::crypto;
 use crate::domain::agents;
-use crate::domain::{sites, tenants};
+use crate::domain::sites;
 use crate::error::{Error, Result};
-use crate::store::system::{self as sstore, SiteLook, SiteRecord, TenantRecord};
+use crate::model::sites::{SiteLook, SiteTracking};
+use crate::model::tenants;
+use crate::store::audit as astore;
+use crate::store::system::{self as sstore, SiteRecord, TenantRecord};
 use crate::store::tenant::{self as tstore, AgentRecord, DepartmentRecord};
 use crate::store::{Store, backup, retention};
 use serde::{Deserialize, Serialize};
@@ -310,7 +314,7 @@ pub struct SiteInfo {
     pub look: SiteLook,
     /// Visitor monitoring.
     #[serde(flatten)]
-    pub tracking: sstore::SiteTracking,
+    pub tracking: SiteTracking,
     /// The snippet to embed in those origins' pages.
     pub snippet: String,
     /// Unix seconds.
@@ -698,8 +702,8 @@ pub fn execute_with(
             })
         }
         Request::Stats { tenant, from, to } => {
-            use crate::store::stats;
-            let p = stats::period(from.as_deref(), to.as_deref(), crate::clock::now())?;
+            use crate::store::{period::Period, stats};
+            let p = Period::days(from.as_deref(), to.as_deref(), crate::clock::now())?;
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
             let h = db.with(|c| stats::headline(c, p, crate::clock::now()))?;
             Ok(Response::Stats(h))
@@ -915,7 +919,7 @@ pub fn execute_with(
             }
             let origins = origins
                 .iter()
-                .map(|o| sites::normalize_origin(o))
+                .map(|o| normalize_origin(o))
                 .collect::<Result<Vec<_>>>()?;
             let rec = store.tenant_record(&tenant)?;
             let key = sites::new_site_key();
@@ -994,9 +998,9 @@ fn retention_report(tenant: &str, r: &retention::Retention) -> Response {
 fn tenant_audit(store: &Store, tenant: &str, action: &str, object: &str) {
     let written = store.tenant_db_by_slug(tenant).and_then(|(_, db)| {
         db.with(|c| {
-            tstore::audit(
+            astore::record(
                 c,
-                &tstore::AuditEntry {
+                &astore::AuditEntry {
                     actor: "operator",
                     role: "operator",
                     action,

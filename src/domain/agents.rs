@@ -1,4 +1,4 @@
-//! Agent emails and the password policy (roles: `super::rights`).
+//! Agent emails and the password policy (roles: `crate::model::rights`).
 
 use crate::error::{Error, Result};
 

@@ -3,13 +3,15 @@
 //! Unknown tenants, unknown agents, disabled agents and wrong passwords all take the same path
 //! (one argon2 verification, the same error), so responses do not reveal which accounts exist.
 
-use super::throttle::Throttle;
-use super::{agents, ip};
+use super::agents;
 use crate::clock::now;
 use crate::config::SessionConfig;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::store::tenant::{self as tstore, AgentRecord, AuditEntry};
+use crate::model::ip;
+use crate::model::throttle::Throttle;
+use crate::store::audit::{self as astore, AuditEntry};
+use crate::store::tenant::{self as tstore, AgentRecord};
 use crate::store::{Store, TenantDb};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -89,7 +91,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
             ip: &shown_ip,
             request_id: a.request_id,
         };
-        if let Err(e) = db.with(|c| tstore::audit(c, &entry)) {
+        if let Err(e) = db.with(|c| astore::record(c, &entry)) {
             tracing::error!(error = %e, "writing the audit log failed");
         }
     };
@@ -176,7 +178,7 @@ pub fn logout(session: &Session, ip: IpAddr, request_id: &str) -> Result<()> {
     let shown_ip = ip::truncate(ip).to_string();
     session.tenant.with(|c| {
         tstore::delete_session(c, &session.token_hash)?;
-        tstore::audit(
+        astore::record(
             c,
             &AuditEntry {
                 actor: &session.agent.email,

@@ -1,14 +1,8 @@
-//! Business rules: validation, sign-in, throttling. No actix, no SQL.
+//! Services above storage: sign-in, agents, uploaded files, privacy requests, sites. No actix,
+//! no SQL of their own; the pure rules they share with storage live in `crate::model`.
 
 pub mod agents;
 pub mod auth;
 pub mod files;
-pub mod ip;
 pub mod privacy;
-pub mod ratelimit;
-pub mod rights;
-pub mod routing;
 pub mod sites;
-pub mod tenants;
-pub mod throttle;
-pub mod tracking;

@@ -5,8 +5,8 @@
 
 use crate::clock::now;
 use crate::error::Result;
+use crate::store::audit::{self as astore, AuditEntry};
 use crate::store::gdpr::{self, ArchiveFile, By, Counts, Protocol};
-use crate::store::tenant::{self as tstore, AuditEntry};
 use crate::store::{Store, TenantDb};
 use serde_json::Value;
 
@@ -43,7 +43,7 @@ fn pseudonym(db: &TenantDb, by: &By) -> String {
 }
 
 fn audit(c: &rusqlite::Connection, actor: &Actor, action: &str, object: &str) -> Result<()> {
-    tstore::audit(
+    astore::record(
         c,
         &AuditEntry {
             actor: actor.name,

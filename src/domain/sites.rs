@@ -1,77 +1,7 @@
-//! Sites: widget keys and the origins allowed to embed them.
+//! Sites: checking a site's look and tracking settings, new widget keys, the embed snippet.
 
 use crate::error::{Error, Result};
-use crate::store::SiteTracking;
-
-/// Normalises an origin to `scheme://host[:port]`: http or https only, lower-case host, the
-/// default port dropped, no path, query, fragment or credentials. IDNs must be given in their
-/// `xn--` form so that what we compare is exactly what browsers send.
-pub fn normalize_origin(raw: &str) -> Result<String> {
-    let bad = |why: &str| Error::Invalid(format!("origin {raw:?}: {why}"));
-    let lower = raw.trim().to_ascii_lowercase();
-    let (scheme, rest) = lower
-        .split_once("://")
-        .ok_or_else(|| bad("must start with https:// or http://"))?;
-    let default_port = match scheme {
-        "https" => "443",
-        "http" => "80",
-        _ => return Err(bad("only http and https are allowed")),
-    };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest.is_empty() {
-        return Err(bad("has no host"));
-    }
-    if rest.contains(['/', '?', '#', '@', '\\']) {
-        return Err(bad(
-            "must be scheme and host only, without path, query or user",
-        ));
-    }
-    if !rest.is_ascii() {
-        return Err(bad(
-            "use the xn-- (punycode) form of international domain names",
-        ));
-    }
-    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-        let (addr, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
-        addr.parse::<std::net::Ipv6Addr>()
-            .map_err(|_| bad("invalid IPv6 address"))?;
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ]"))?),
-        };
-        (format!("[{addr}]"), port)
-    } else {
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (rest, None),
-        };
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        };
-        if host.len() > 253 || !host.split('.').all(label_ok) {
-            return Err(bad("invalid host name"));
-        }
-        (host.to_string(), port)
-    };
-    let port = match port {
-        None => None,
-        Some(p) => {
-            let n: u16 = p.parse().map_err(|_| bad("invalid port"))?;
-            if n == 0 {
-                return Err(bad("invalid port"));
-            }
-            (p != default_port).then(|| n.to_string())
-        }
-    };
-    Ok(match port {
-        Some(p) => format!("{scheme}://{host}:{p}"),
-        None => format!("{scheme}://{host}"),
-    })
-}
+use crate::model::sites::{SiteLook, SiteTracking};
 
 /// Checks a tracking mode and the list of stripped query parameters (`*`: all but `utm_*`).
 pub fn clean_tracking(mode: Option<&str>, strip: Option<&[String]>) -> Result<SiteTracking> {
@@ -126,8 +56,8 @@ pub fn clean_look(
     color: Option<&str>,
     privacy_url: Option<&str>,
     lang: Option<&str>,
-) -> Result<crate::store::system::SiteLook> {
-    let mut look = crate::store::system::SiteLook::default();
+) -> Result<SiteLook> {
+    let mut look = SiteLook::default();
     if let Some(p) = position {
         if p != "bottom-right" && p != "bottom-left" {
             return Err(Error::Invalid(format!(
@@ -188,41 +118,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins_normalise() {
-        let cases = [
-            ("https://Shop.Example", "https://shop.example"),
-            ("https://shop.example/", "https://shop.example"),
-            ("https://shop.example:443", "https://shop.example"),
-            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-            ("http://[::1]:8080", "http://[::1]:8080"),
-            ("https://xn--mller-kva.de", "https://xn--mller-kva.de"),
-        ];
-        for (raw, want) in cases {
-            assert_eq!(normalize_origin(raw).unwrap(), want, "{raw}");
-        }
-    }
-
-    #[test]
-    fn bad_origins_are_refused() {
-        for bad in [
-            "shop.example",
-            "javascript:alert(1)",
-            "ftp://shop.example",
-            "https://shop.example/path",
-            "https://user@shop.example",
-            "https://shop.example?x",
-            "https://",
-            "https://müller.de",
-            "https://shop.example:99999",
-            "https://shop..example",
-            "https://evil.example\\@shop.example",
-            "https://'or 1=1--",
-        ] {
-            assert!(normalize_origin(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn looks_are_checked() {
         let l = clean_look(
             Some("bottom-left"),
@@ -243,7 +138,7 @@ mod tests {
         assert!(clean_look(None, None, None, Some("fr")).is_err());
         assert_eq!(
             clean_look(None, None, None, None).unwrap(),
-            crate::store::system::SiteLook::default()
+            SiteLook::default()
         );
     }
 

@@ -37,6 +37,24 @@ pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, ApiErr
     serve(&format!("static/{p}"))
 }
 
+/// `GET /static/shared/codes.js`: the error codes of the registry as an ES module, so the
+/// widget and the dashboard name codes from the server's one list, not from a copy.
+pub async fn codes_module() -> HttpResponse {
+    let entries: Vec<String> = crate::error::Code::ALL
+        .iter()
+        .map(|c| format!("  {0}: \"{0}\",", c.as_str()))
+        .collect();
+    let body = format!(
+        "// Made by the server from its error registry (docs/errors.md): every error code.\n\
+         export const CODES = Object.freeze({{\n{}\n}});\n",
+        entries.join("\n")
+    );
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(body)
+}
+
 /// `GET /i18n/{file}`: a string catalog for the browser, e.g. `widget.de.json`.
 pub async fn catalog(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let f = file.into_inner();

@@ -2,8 +2,8 @@
 //! first, and says whether the hash chain holds. Needs the permission to read the audit trail.
 
 use super::session::{AgentSession, require};
-use crate::domain::rights::Permission;
 use crate::error::ApiError;
+use crate::model::rights::Permission;
 use crate::store::audit::{self, Filter};
 use actix_web::{HttpResponse, web};
 

@@ -3,8 +3,9 @@
 
 use super::session::{AgentSession, require};
 use crate::domain::auth::Session;
-use crate::domain::rights::Permission;
 use crate::error::{ApiError, Error};
+use crate::model::attachment::FileRef;
+use crate::model::rights::Permission;
 use crate::store::chat as cstore;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -103,7 +104,7 @@ struct LogEntry {
     author: String,
     author_name: Option<String>,
     text: String,
-    file: Option<cstore::FileRef>,
+    file: Option<FileRef>,
     at: i64,
 }
 

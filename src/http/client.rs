@@ -75,8 +75,7 @@ impl Client {
                     .map(str::to_string)
                     .or_else(|| req.uri().authority().map(|a| a.to_string()))
                     .unwrap_or_default();
-                crate::domain::sites::normalize_origin(&format!("{scheme}://{host}"))
-                    .unwrap_or_default()
+                crate::config::normalize_origin(&format!("{scheme}://{host}")).unwrap_or_default()
             }
         };
         let request_id = req
@@ -94,7 +93,7 @@ impl Client {
 
     /// The address as records keep it: truncated (IPv4 /24, IPv6 /48).
     pub fn shown_ip(&self) -> String {
-        crate::domain::ip::truncate(self.ip).to_string()
+        crate::model::ip::truncate(self.ip).to_string()
     }
 
     /// Whether the client reaches us over HTTPS (our TLS, or the trusted proxy's).

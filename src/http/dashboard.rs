@@ -2,9 +2,9 @@
 //! role cannot use is left out of the navigation.
 
 use super::{State, lang, session};
-use crate::domain::rights::{Permission, Permissions};
 use crate::error::ApiError;
 use crate::i18n::{self, Lang};
+use crate::model::rights::{Permission, Permissions};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 

@@ -7,9 +7,10 @@ use super::session::AgentSession;
 use crate::crypto;
 use crate::domain::files;
 use crate::error::{ApiError, Error};
+use crate::model::attachment::FileRef;
 use crate::realtime::hub::{Command, FileUpload, Posted, Uploader};
 use crate::realtime::protocol::Out;
-use crate::store::chat::{self as cstore, FileRef};
+use crate::store::chat as cstore;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -140,7 +141,7 @@ pub async fn agent_upload(
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     super::session::require_csrf(&req, &client, &s)?;
-    super::session::require(&s, crate::domain::rights::Permission::Chat)?;
+    super::session::require(&s, crate::model::rights::Permission::Chat)?;
     let q = q.into_inner();
     let conversation_id = q
         .conversation_id

@@ -24,8 +24,8 @@ pub mod widget;
 pub mod ws;
 
 use crate::config::Config;
-use crate::domain::throttle::Throttle;
 use crate::error::{Error, Result};
+use crate::model::throttle::Throttle;
 use crate::store::Store;
 use actix_web::{App, HttpServer, web};
 use std::net::SocketAddr;
@@ -158,6 +158,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/ws/agent", web::get().to(ws::agent))
     .route("/demo", web::get().to(demo::page))
     .route("/widget.js", web::get().to(assets::widget))
+    .route(
+        "/static/shared/codes.js",
+        web::get().to(assets::codes_module),
+    )
     .route("/static/{path:.*}", web::get().to(assets::static_file))
     .route("/i18n/{file}", web::get().to(assets::catalog))
     .default_service(web::to(assets::not_found));

@@ -3,8 +3,8 @@
 
 use super::client::Client;
 use super::session::{AgentSession, audit, audit_denied, require, require_csrf};
-use crate::domain::rights::Permission;
 use crate::error::ApiError;
+use crate::model::rights::Permission;
 use crate::store::notices;
 use crate::store::system as sstore;
 use actix_web::http::StatusCode;

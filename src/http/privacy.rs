@@ -6,8 +6,8 @@ use super::client::Client;
 use super::session::{AgentSession, audit, require, require_csrf};
 use crate::domain::auth::Session;
 use crate::domain::privacy::{self, Actor};
-use crate::domain::rights::Permission;
 use crate::error::ApiError;
+use crate::model::rights::Permission;
 use crate::store::gdpr::{self, By};
 use crate::store::retention::{self, Retention};
 use actix_web::http::header;
@@ -96,7 +96,7 @@ pub async fn export(
         Ok(out)
     })
     .await??;
-    let day = crate::store::stats::day_of(crate::clock::now());
+    let day = crate::store::period::day_of(crate::clock::now());
     Ok(HttpResponse::Ok()
         .content_type("application/x-tar")
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -2,8 +2,8 @@
 
 use super::State;
 use crate::domain::auth::{self, Session};
-use crate::domain::rights::Permission;
 use crate::error::{ApiError, Error};
+use crate::model::rights::Permission;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -93,7 +93,7 @@ struct SessionView<'a> {
     email: &'a str,
     name: &'a str,
     role: &'a str,
-    permissions: crate::domain::rights::Permissions,
+    permissions: crate::model::rights::Permissions,
     tenant: &'a str,
     csrf: &'a str,
 }
@@ -171,9 +171,9 @@ pub async fn audit(
     let object = object.to_string();
     let written = web::block(move || {
         db.with(|c| {
-            crate::store::tenant::audit(
+            crate::store::audit::record(
                 c,
-                &crate::store::tenant::AuditEntry {
+                &crate::store::audit::AuditEntry {
                     actor: &actor,
                     role: &role,
                     action,

@@ -5,7 +5,8 @@
 use super::session::AgentSession;
 use crate::domain::auth::Session;
 use crate::error::ApiError;
-use crate::store::stats::{self, Breakdown, DayFigures, Period, Ranked};
+use crate::store::period::Period;
+use crate::store::stats::{self, Breakdown, DayFigures, Ranked};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -24,7 +25,7 @@ pub struct PeriodQuery {
 }
 
 fn may_see_stats(s: &Session) -> Result<(), ApiError> {
-    super::session::require(s, crate::domain::rights::Permission::StatsView)
+    super::session::require(s, crate::model::rights::Permission::StatsView)
 }
 
 async fn compute(
@@ -32,7 +33,7 @@ async fn compute(
     q: &PeriodQuery,
 ) -> Result<(Period, stats::Headline, stats::Headline, Breakdown), ApiError> {
     let now = crate::clock::now();
-    let p = stats::period(q.from.as_deref(), q.to.as_deref(), now)?;
+    let p = Period::days(q.from.as_deref(), q.to.as_deref(), now)?;
     let db = s.tenant.clone();
     Ok(web::block(move || {
         db.with(|c| {

@@ -4,8 +4,8 @@
 
 use super::client::Client;
 use super::session::{AgentSession, audit, require, require_csrf};
-use crate::domain::rights::{self, Permission, Permissions};
 use crate::error::ApiError;
+use crate::model::rights::{self, Permission, Permissions};
 use crate::store::roles::{self, AgentChange};
 use crate::store::tenant as tstore;
 use actix_web::http::StatusCode;

@@ -7,8 +7,8 @@ use super::State;
 use super::client::Client;
 use crate::clock::now;
 use crate::config::TrackingConfig;
-use crate::domain::tracking::{self as track, DailyKeys};
 use crate::error::{ApiError, Error};
+use crate::model::tracking::{self as track, DailyKeys};
 use crate::realtime::hub::{Command, PageView, TrackEvent, TrackKind, TrackReply};
 use crate::store::SiteRecord;
 use actix_web::http::{StatusCode, header};
@@ -31,7 +31,7 @@ pub struct Tracking {
     pub keys: DailyKeys,
     geo: Option<maxminddb::Reader<Vec<u8>>>,
     sites: Mutex<HashMap<String, (Instant, Option<SiteRecord>)>>,
-    limit: crate::domain::ratelimit::RateLimit,
+    limit: crate::model::ratelimit::RateLimit,
 }
 
 impl Tracking {
@@ -48,7 +48,7 @@ impl Tracking {
             keys: DailyKeys::default(),
             geo,
             sites: Mutex::new(HashMap::new()),
-            limit: crate::domain::ratelimit::RateLimit::new(cfg.reports_per_minute),
+            limit: crate::model::ratelimit::RateLimit::new(cfg.reports_per_minute),
         })
     }
 

@@ -7,10 +7,11 @@ use super::client::Client;
 use super::session::{AgentSession, audit, audit_denied, require_csrf};
 use crate::clock::now;
 use crate::domain::auth::Session;
-use crate::domain::{sites, tenants};
+use crate::domain::sites;
 use crate::error::ApiError;
+use crate::model::sites::SiteTracking;
+use crate::model::tenants;
 use crate::realtime::hub::Command;
-use crate::store::SiteTracking;
 use crate::store::system as sstore;
 use crate::store::visits::{self as vstore, Rule};
 use actix_web::http::StatusCode;
@@ -19,7 +20,7 @@ use serde::Deserialize;
 
 /// Sites and rules are read by agents who see live visitors and by those who manage sites.
 fn sees_sites(s: &Session) -> Result<(), ApiError> {
-    use crate::domain::rights::Permission;
+    use crate::model::rights::Permission;
     super::session::require_any(s, &[Permission::VisitorsView, Permission::SitesManage])
 }
 
@@ -51,7 +52,7 @@ pub async fn show(
     client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::session::require(&session.0, crate::domain::rights::Permission::VisitorsView)?;
+    super::session::require(&session.0, crate::model::rights::Permission::VisitorsView)?;
     let id = id.into_inner();
     let db = session.0.tenant.clone();
     let only = super::chats::own_only(&session.0);
@@ -81,7 +82,7 @@ pub async fn of_conversation(
     client: Client,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    super::session::require(&session.0, crate::domain::rights::Permission::VisitorsView)?;
+    super::session::require(&session.0, crate::model::rights::Permission::VisitorsView)?;
     super::chats::require_chats(&session.0)?;
     let conv = id.into_inner();
     let db = session.0.tenant.clone();
@@ -270,7 +271,7 @@ pub async fn delete_rule(
 }
 
 fn manages_sites(s: &Session) -> Result<(), ApiError> {
-    super::session::require(s, crate::domain::rights::Permission::SitesManage)
+    super::session::require(s, crate::model::rights::Permission::SitesManage)
 }
 
 /// Checks a rule an admin sent: a site of this tenant, a name, a text, sane numbers.

@@ -4,9 +4,10 @@
 use super::State;
 use super::client::Client;
 use crate::clock::now;
-use crate::domain::{agents, tenants};
+use crate::domain::agents;
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
+use crate::model::tenants;
 use crate::store::SiteRecord;
 use crate::store::chat as cstore;
 use actix_web::http::{StatusCode, header};
@@ -246,7 +247,7 @@ pub async fn offline(
         ));
     }
     // At most 10 offline messages per address in 15 minutes: a form is not a mail cannon.
-    let key = format!("offline:{}", crate::domain::ip::throttle_key(client.ip));
+    let key = format!("offline:{}", crate::model::ip::throttle_key(client.ip));
     let t0 = std::time::Instant::now();
     if let Some(wait) = state.throttle.blocked_for(&key, t0) {
         return Err(Error::Throttled(wait).into());

@@ -107,7 +107,7 @@ pub async fn agent(
         return Err(refused());
     }
     let s = session.0;
-    use crate::domain::rights::Permission;
+    use crate::model::rights::Permission;
     if !s.agent.may(Permission::Chat) && !s.agent.may(Permission::VisitorsView) {
         return Err(crate::error::Error::Forbidden(
             "your role allows neither chats nor live visitors".into(),

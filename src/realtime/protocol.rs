@@ -1,6 +1,7 @@
 //! Wire frames of the visitor and agent sockets: JSON objects tagged by `type`, strictly typed
 //! (unknown fields and wrong types are refused). `docs/protocol.md` describes the same frames.
 
+use crate::model::attachment::FileRef;
 use serde::{Deserialize, Serialize};
 
 /// Largest frame a client may send.
@@ -233,7 +234,7 @@ pub struct VisitorOut {
     /// Referring host.
     pub referrer_host: String,
     /// The visit's `utm_*`, if any.
-    pub campaign: Option<crate::domain::tracking::Campaign>,
+    pub campaign: Option<crate::model::tracking::Campaign>,
     /// "Chrome 120".
     pub browser: String,
     /// "Windows 10".
@@ -283,7 +284,7 @@ pub struct MessageOut {
     pub text: String,
     /// An attached file, downloadable by id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<crate::store::chat::FileRef>,
+    pub file: Option<FileRef>,
     /// Unix seconds.
     pub at: i64,
 }

@@ -7,10 +7,50 @@
 //! Someone holding the database key could rewrite the whole chain; `kontor audit verify`
 //! prints the head hash so an operator can keep it elsewhere and compare later.
 
-use super::tenant::{AuditEntry, AuditRecord};
+use crate::clock::now;
 use crate::error::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+
+/// One audit entry to write.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry<'a> {
+    /// Who: the agent's email, or what they typed when unknown.
+    pub actor: &'a str,
+    /// The actor's role when known (`admin`, `agent`), else empty.
+    pub role: &'a str,
+    /// What, e.g. `login`.
+    pub action: &'a str,
+    /// On what object.
+    pub object: &'a str,
+    /// `success`, `failure`, `throttled`, …
+    pub result: &'a str,
+    /// Truncated client address.
+    pub ip: &'a str,
+    /// The request's id.
+    pub request_id: &'a str,
+}
+
+/// One stored audit entry.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct AuditRecord {
+    /// Unix seconds, UTC.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// Their role, when known.
+    pub role: String,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub object: String,
+    /// Outcome.
+    pub result: String,
+    /// Truncated client address.
+    pub ip: String,
+    /// Request id.
+    pub request_id: String,
+}
 
 fn entry_hash(prev: &[u8], id: i64, r: &AuditRecord) -> Vec<u8> {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -35,7 +75,7 @@ fn entry_hash(prev: &[u8], id: i64, r: &AuditRecord) -> Vec<u8> {
 
 const COLUMNS: &str = "id, at, actor, role, action, object, result, ip, request_id";
 
-fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AuditRecord)> {
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AuditRecord)> {
     Ok((
         r.get(0)?,
         AuditRecord {
@@ -68,7 +108,7 @@ pub fn seal(c: &Connection) -> Result<()> {
         "SELECT {COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id"
     ))?;
     let rows: Vec<(i64, AuditRecord)> = stmt
-        .query_map([head_id], record)?
+        .query_map([head_id], from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let Some(last) = rows.last().map(|r| r.0) else {
         return Ok(());
@@ -121,6 +161,11 @@ pub fn append(c: &Connection, at: i64, e: &AuditEntry<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Appends an entry, stamped now, to the tenant's hash-chained audit trail.
+pub fn record(c: &Connection, e: &AuditEntry<'_>) -> Result<()> {
+    append(c, now(), e)
+}
+
 /// What `kontor audit verify` found.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Verification {
@@ -154,7 +199,7 @@ pub fn verify(c: &Connection) -> Result<Verification> {
         head: crate::crypto::hex(&head_hash),
     };
     while let Some(r) = rows.next()? {
-        let (id, rec) = record(r)?;
+        let (id, rec) = from_row(r)?;
         let stored: Option<Vec<u8>> = r.get(9)?;
         entries += 1;
         if id > head_id {
@@ -291,8 +336,17 @@ pub fn list(c: &Connection, f: &Filter) -> Result<Vec<Listed>> {
                 f.before_id,
                 limit
             ],
-            |r| record(r).map(|(id, entry)| Listed { id, entry }),
+            |r| from_row(r).map(|(id, entry)| Listed { id, entry }),
         )?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// The newest `limit` audit entries (at most 500), newest first.
+pub fn recent(c: &Connection, limit: u32) -> Result<Vec<AuditRecord>> {
+    let filter = Filter {
+        limit: Some(limit),
+        ..Default::default()
+    };
+    Ok(list(c, &filter)?.into_iter().map(|l| l.entry).collect())
 }

@@ -5,7 +5,7 @@
 
 use super::connection::{self, Mode};
 use super::remove_side_files;
-use super::system::{self, SiteLook, SiteTracking};
+use super::system::{self, SiteEntry};
 use super::{Store, chat, migrations};
 use crate::clock::now;
 use crate::crypto::{self, Key};
@@ -59,43 +59,6 @@ pub struct TenantEntry {
     pub member: String,
     /// SHA-256 of every table's rows in key order, as the snapshot saw them.
     pub tables: Vec<(String, String)>,
-}
-
-impl SiteEntry {
-    /// Every site of a tenant with its origins, look, tracking and notices.
-    pub fn all_of(store: &Store, tenant_uuid: &str) -> Result<Vec<SiteEntry>> {
-        store.system(|c| {
-            system::list_sites(c, tenant_uuid)?
-                .into_iter()
-                .map(|s| {
-                    Ok(SiteEntry {
-                        notices: super::notices::list(c, &s.site_key)?,
-                        site_key: s.site_key,
-                        origins: s.origins,
-                        look: s.look,
-                        tracking: s.tracking,
-                    })
-                })
-                .collect()
-        })
-    }
-}
-
-/// A site as the archive records it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SiteEntry {
-    /// Public key.
-    pub site_key: String,
-    /// Allowed origins.
-    pub origins: Vec<String>,
-    /// Look.
-    pub look: SiteLook,
-    /// Visitor monitoring (archives written before it existed restore the default).
-    #[serde(default)]
-    pub tracking: SiteTracking,
-    /// Its own privacy notices (archives written before they existed have none).
-    #[serde(default)]
-    pub notices: Vec<super::notices::Notice>,
 }
 
 /// One file in the archive.
@@ -249,7 +212,7 @@ pub fn create(
             sha256: sha256_hex(&bytes),
             bytes: bytes.len() as u64,
         });
-        let sites = SiteEntry::all_of(store, &t.uuid)?;
+        let sites = store.system(|c| SiteEntry::all_of(c, &t.uuid))?;
         entries.push(TenantEntry {
             uuid: t.uuid.clone(),
             slug: t.slug.clone(),

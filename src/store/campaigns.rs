@@ -2,9 +2,9 @@
 //! goals a visit reached, and each campaign's figures over a period.
 
 use super::aggregates::CampaignDay;
-use super::stats::{Period, day_of, day_start};
-use crate::domain::tracking::glob;
+use super::period::{Period, day_of, day_start};
 use crate::error::{Error, Result};
+use crate::model::tracking::glob;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! Queries on conversations and their message log.
 
 use crate::error::Result;
+use crate::model::attachment::FileRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A conversation row.
@@ -43,19 +44,6 @@ pub struct MessageRow {
     pub file: Option<FileRef>,
     /// Unix seconds.
     pub created_at: i64,
-}
-
-/// A file attached to a message, without its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FileRef {
-    /// Id (used in download paths).
-    pub id: i64,
-    /// Display name.
-    pub name: String,
-    /// MIME type sniffed from the bytes.
-    pub mime: String,
-    /// Bytes.
-    pub size: i64,
 }
 
 /// What inserting a message did.

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod gdpr;
 pub mod migrations;
 pub mod notices;
+pub mod period;
 pub mod rekey;
 pub mod retention;
 pub mod roles;
@@ -33,7 +34,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use system::{SiteRecord, SiteTracking, TenantRecord};
+pub use system::{SiteRecord, TenantRecord};
 
 /// Purpose strings for keys derived from the master key.
 const SYSTEM_DB_KEY: &str = "kontor system.db key v1";

@@ -190,7 +190,7 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
             super::audit::append(
                 &tx,
                 now,
-                &super::tenant::AuditEntry {
+                &super::audit::AuditEntry {
                     actor: "system",
                     role: "system",
                     action: "retention.purge",

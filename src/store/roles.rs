@@ -5,8 +5,8 @@
 
 use super::tenant::{AgentRecord, agent_by_id};
 use crate::clock::now;
-use crate::domain::rights::{self, Permission, Permissions};
 use crate::error::{Error, Result};
+use crate::model::rights::{self, Permission, Permissions};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -187,7 +187,7 @@ pub fn change_agent(c: &mut Connection, id: i64, change: &AgentChange) -> Result
         return Err(Error::NotFound("agent".into()));
     }
     if let Some(name) = &change.display_name {
-        let name = crate::domain::tenants::clean_name("display name", name, 100)?;
+        let name = crate::model::tenants::clean_name("display name", name, 100)?;
         tx.execute(
             "UPDATE agents SET display_name = ?2 WHERE id = ?1",
             params![id, name],

@@ -1,9 +1,11 @@
 //! Queries on `system.db`: tenants, sites and their allowed origins, the operator audit.
 
+use super::notices;
 use crate::clock::now;
 use crate::error::{Error, Result};
+use crate::model::sites::{SiteLook, SiteTracking};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A tenant as listed by the operator (never its key).
 #[derive(Debug, Clone, Serialize)]
@@ -37,38 +39,6 @@ pub struct SiteRecord {
     pub created_at: i64,
 }
 
-/// How a site's widget looks, and the notice it links to.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct SiteLook {
-    /// `bottom-right` or `bottom-left`.
-    pub position: String,
-    /// `#rrggbb`.
-    pub color: String,
-    /// The site's privacy notice (http/https), or empty.
-    pub privacy_url: String,
-    /// `en` or `de`: the widget's language when the page does not say.
-    pub lang: String,
-}
-
-/// How a site's visitors are monitored (see `docs/widget.md`, "Tracking modes").
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct SiteTracking {
-    /// `off`, `anonymous` or `consented`.
-    #[serde(rename = "tracking")]
-    pub mode: String,
-    /// Query parameters removed from reported URLs; `*` removes all but `utm_*`.
-    pub strip: Vec<String>,
-}
-
-impl Default for SiteTracking {
-    fn default() -> Self {
-        SiteTracking {
-            mode: "anonymous".into(),
-            strip: vec!["*".into()],
-        }
-    }
-}
-
 fn split_params(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -87,17 +57,6 @@ pub fn set_site_tracking(c: &Connection, site_key: &str, t: &SiteTracking) -> Re
         log_operator(c, "site.tracking", site_key, "ok")?;
     }
     Ok(n == 1)
-}
-
-impl Default for SiteLook {
-    fn default() -> Self {
-        SiteLook {
-            position: "bottom-right".into(),
-            color: "#0a5bd3".into(),
-            privacy_url: String::new(),
-            lang: "en".into(),
-        }
-    }
 }
 
 const SITE_COLUMNS: &str =
@@ -184,9 +143,45 @@ pub fn insert_tenant_with_uuid(
     Ok(())
 }
 
+/// A site with all it owns in `system.db` (origins, look, tracking, privacy notices), as
+/// backups and tenant exports carry it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SiteEntry {
+    /// Public key.
+    pub site_key: String,
+    /// Allowed origins.
+    pub origins: Vec<String>,
+    /// Look.
+    pub look: SiteLook,
+    /// Visitor monitoring (archives written before it existed restore the default).
+    #[serde(default)]
+    pub tracking: SiteTracking,
+    /// Its own privacy notices (archives written before they existed have none).
+    #[serde(default)]
+    pub notices: Vec<notices::Notice>,
+}
+
+impl SiteEntry {
+    /// Every site of a tenant with its origins, look, tracking and notices.
+    pub fn all_of(c: &Connection, tenant_uuid: &str) -> Result<Vec<SiteEntry>> {
+        list_sites(c, tenant_uuid)?
+            .into_iter()
+            .map(|s| {
+                Ok(SiteEntry {
+                    notices: notices::list(c, &s.site_key)?,
+                    site_key: s.site_key,
+                    origins: s.origins,
+                    look: s.look,
+                    tracking: s.tracking,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Puts a site from a backup back (its key, origins, look and tracking), replacing what is
 /// there.
-pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &super::backup::SiteEntry) -> Result<()> {
+pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &SiteEntry) -> Result<()> {
     let (look, t) = (&s.look, &s.tracking);
     c.execute(
         "INSERT INTO sites (site_key, tenant_uuid, created_at, position, color, privacy_url, lang,

@@ -1,8 +1,8 @@
-//! Queries on a tenant database: agents, sessions, audit log.
+//! Queries on a tenant database: agents, sessions, departments.
 
 use crate::clock::now;
-use crate::domain::rights::{self, Permission, Permissions};
 use crate::error::{Error, Result};
+use crate::model::rights::{self, Permission, Permissions};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -52,25 +52,6 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Unix seconds of the last request.
     pub last_seen_at: i64,
-}
-
-/// One audit entry to write.
-#[derive(Debug, Clone, Default)]
-pub struct AuditEntry<'a> {
-    /// Who: the agent's email, or what they typed when unknown.
-    pub actor: &'a str,
-    /// The actor's role when known (`admin`, `agent`), else empty.
-    pub role: &'a str,
-    /// What, e.g. `login`.
-    pub action: &'a str,
-    /// On what object.
-    pub object: &'a str,
-    /// `success`, `failure`, `throttled`, …
-    pub result: &'a str,
-    /// Truncated client address.
-    pub ip: &'a str,
-    /// The request's id.
-    pub request_id: &'a str,
 }
 
 /// An agent's columns with their role's name, id and stored permissions; columns after these
@@ -270,44 +251,6 @@ pub fn touch_session(c: &Connection, token_hash: &[u8]) -> Result<()> {
 pub fn delete_session(c: &Connection, token_hash: &[u8]) -> Result<()> {
     c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
-}
-
-/// Appends an audit entry to the tenant's hash-chained audit trail.
-pub fn audit(c: &Connection, e: &AuditEntry<'_>) -> Result<()> {
-    super::audit::append(c, now(), e)
-}
-
-/// One stored audit entry.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct AuditRecord {
-    /// Unix seconds, UTC.
-    pub at: i64,
-    /// Who.
-    pub actor: String,
-    /// Their role, when known.
-    pub role: String,
-    /// What.
-    pub action: String,
-    /// On what.
-    pub object: String,
-    /// Outcome.
-    pub result: String,
-    /// Truncated client address.
-    pub ip: String,
-    /// Request id.
-    pub request_id: String,
-}
-
-/// The newest `limit` audit entries (at most 500), newest first.
-pub fn recent_audit(c: &Connection, limit: u32) -> Result<Vec<AuditRecord>> {
-    let filter = super::audit::Filter {
-        limit: Some(limit),
-        ..Default::default()
-    };
-    Ok(super::audit::list(c, &filter)?
-        .into_iter()
-        .map(|l| l.entry)
-        .collect())
 }
 
 /// Number of agents (for `tenant show`).

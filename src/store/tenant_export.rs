@@ -8,7 +8,8 @@
 //! the key, AES-256-GCM seals it in 1 MiB chunks whose nonces count up and mark the last one,
 //! so chunks can be neither reordered nor cut off.
 
-use super::backup::{SiteEntry, table_checksums};
+use super::backup::table_checksums;
+use super::system::SiteEntry;
 use super::{Store, migrations, system};
 use crate::error::{Error, Result};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -203,7 +204,7 @@ pub fn export(
         check_passphrase(p)?;
     }
     let (rec, db) = store.tenant_db_by_slug(slug)?;
-    let sites = SiteEntry::all_of(store, &rec.uuid)?;
+    let sites = store.system(|c| SiteEntry::all_of(c, &rec.uuid))?;
     let info = TenantInfo {
         uuid: rec.uuid.clone(),
         slug: rec.slug.clone(),
@@ -442,7 +443,7 @@ pub fn import(
         )));
     }
     let t = &m.tenant;
-    crate::domain::tenants::validate_slug(&t.slug)?;
+    crate::model::tenants::validate_slug(&t.slug)?;
     if uuid::Uuid::parse_str(&t.uuid).is_err() {
         return Err(Error::Invalid(
             "the export's tenant id is not a uuid".into(),

@@ -1,8 +1,8 @@
 //! Visitors, visits, page views, invitation rules and invitations in a tenant database.
 //! Only the tenant's hub writes visits and page views (group commit); the HTTP API reads.
 
-use crate::domain::tracking::Conditions;
 use crate::error::{Error, Result};
+use crate::model::tracking::Conditions;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 

@@ -5,6 +5,7 @@
 //! SQL counts over them.
 
 use kontor::store::aggregates::{self, Figures};
+use kontor::store::period::Period;
 use kontor::store::{Store, stats};
 use rusqlite::{Connection, params};
 
@@ -202,7 +203,7 @@ fn aggregates_equal_a_full_recomputation_after_random_inserts() {
         assert_ne!(aggregates::stored_day(c, D)?, Some(Figures::default()));
 
         // The whole period (stored days and the unsettled ones) against plain SQL.
-        let p = stats::period(Some("2026-01-15"), Some("2026-02-05"), now)?;
+        let p = Period::days(Some("2026-01-15"), Some("2026-02-05"), now)?;
         let (h, b) = stats::report(c, p, now)?;
         let (s, e) = (p.start, p.end);
         const V: &str = "FROM visits WHERE started_at >= ?1 AND started_at < ?2";
@@ -300,7 +301,7 @@ fn a_tenant_without_events_is_settled_at_once_and_shows_zeros() {
     db.with(|c| {
         assert_eq!(aggregates::refresh_one(c, now)?, None);
         assert_eq!(aggregates::aggregated_through(c)?, Some(D + 2 * DAY));
-        let p = stats::period(None, None, now)?;
+        let p = Period::days(None, None, now)?;
         let h = stats::headline(c, p, now)?;
         assert_eq!((h.visits, h.visitors, h.chats), (0, 0, 0));
         Ok(())

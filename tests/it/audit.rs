@@ -5,12 +5,10 @@
 use crate::common::{Browser, Kontor};
 use serde_json::json;
 
-fn entries(k: &Kontor) -> Vec<kontor::store::tenant::AuditRecord> {
+fn entries(k: &Kontor) -> Vec<kontor::store::audit::AuditRecord> {
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
-    let mut v = db
-        .with(|c| kontor::store::tenant::recent_audit(c, 500))
-        .unwrap();
+    let mut v = db.with(|c| kontor::store::audit::recent(c, 500)).unwrap();
     v.reverse();
     v
 }

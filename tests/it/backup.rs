@@ -110,7 +110,7 @@ fn an_online_backup_is_a_consistent_snapshot_that_restores_on_a_new_server() {
         let store = kontor::store::Store::open(&fresh.data_dir()).unwrap();
         let (_, db) = store.tenant_db_by_slug("acme").unwrap();
         let last = db
-            .with(|c| kontor::store::tenant::recent_audit(c, 1))
+            .with(|c| kontor::store::audit::recent(c, 1))
             .unwrap()
             .remove(0);
         assert_eq!(

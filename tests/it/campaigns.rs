@@ -32,8 +32,8 @@ fn campaigns_attribute_visits_and_goals_count_once_per_visit() {
     let mut a = admin(&server, &pw, "ann@acme.example");
     let now = kontor::clock::now();
     let (yesterday, today) = (
-        kontor::store::stats::day_of(now - 86_400),
-        kontor::store::stats::day_of(now),
+        kontor::store::period::day_of(now - 86_400),
+        kontor::store::period::day_of(now),
     );
     let r = a.post_json(
         "/api/campaigns",

@@ -111,7 +111,7 @@ fn accept(agent: &mut Ws, conv: i64) {
 pub fn audit_denials(k: &Kontor, tenant: &str) -> usize {
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug(tenant).unwrap();
-    db.with(|c| kontor::store::tenant::recent_audit(c, 1000))
+    db.with(|c| kontor::store::audit::recent(c, 1000))
         .unwrap()
         .iter()
         .filter(|r| r.result == "authz denied")

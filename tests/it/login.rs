@@ -147,7 +147,7 @@ fn failed_and_successful_sign_ins_are_audited() {
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
     let rows: Vec<_> = db
-        .with(|c| kontor::store::tenant::recent_audit(c, 10))
+        .with(|c| kontor::store::audit::recent(c, 10))
         .unwrap()
         .into_iter()
         .filter(|r| r.action == "login")

@@ -151,7 +151,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
         kontor::store::audit::append(
             c,
             NOW - 913 * DAY,
-            &kontor::store::tenant::AuditEntry {
+            &kontor::store::audit::AuditEntry {
                 actor: "old@acme.example",
                 action: "login",
                 result: "success",
@@ -174,7 +174,8 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
     let stats_before = db
         .with(|c| {
-            let p = kontor::store::stats::period(Some("2025-01-01"), Some("2026-05-31"), NOW)?;
+            let p =
+                kontor::store::period::Period::days(Some("2025-01-01"), Some("2026-05-31"), NOW)?;
             kontor::store::stats::headline(c, p, NOW)
         })
         .unwrap();
@@ -208,14 +209,14 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
         assert!(retention::purge(c, NOW)?.is_empty());
         let chain = kontor::store::audit::verify(c)?;
         assert!(chain.intact, "{chain:?}");
-        let last = kontor::store::tenant::recent_audit(c, 1)?.remove(0);
+        let last = kontor::store::audit::recent(c, 1)?.remove(0);
         assert_eq!(
             (last.actor.as_str(), last.action.as_str()),
             ("system", "retention.purge")
         );
         assert!(last.object.contains("conversations=1") && !last.object.contains("PURGE"));
         // Statistics of the purged days stay.
-        let p = kontor::store::stats::period(Some("2025-01-01"), Some("2026-05-31"), NOW)?;
+        let p = kontor::store::period::Period::days(Some("2025-01-01"), Some("2026-05-31"), NOW)?;
         assert_eq!(kontor::store::stats::headline(c, p, NOW)?, stats_before);
         Ok(())
     })

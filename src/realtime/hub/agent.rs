@@ -2,10 +2,11 @@
 
 use super::{ConnId, Hub, Outbox, Peer, Status, not_found};
 use crate::clock::now;
-use crate::domain::rights::Permission;
 use crate::error::Result;
+use crate::model::rights::Permission;
 use crate::realtime::protocol::AgentStatus;
 use crate::realtime::protocol::{AgentIn, Out, check_message};
+use crate::store::audit as astore;
 use crate::store::chat as cstore;
 use crate::store::tenant as tstore;
 use rusqlite::Connection;
@@ -52,9 +53,9 @@ impl Hub {
                 ),
             );
             let actor = format!("agent#{agent_id}");
-            return tstore::audit(
+            return astore::record(
                 c,
-                &tstore::AuditEntry {
+                &astore::AuditEntry {
                     actor: &actor,
                     action: needed.name(),
                     object: "socket",
@@ -513,9 +514,9 @@ impl Hub {
         out.send(conn, &not_found());
         let actor = format!("agent#{agent_id}");
         let object = format!("conversation#{conversation_id}");
-        tstore::audit(
+        astore::record(
             c,
-            &tstore::AuditEntry {
+            &astore::AuditEntry {
                 actor: &actor,
                 action: "chat.access",
                 object: &object,

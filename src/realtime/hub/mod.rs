@@ -15,9 +15,10 @@ use super::protocol::{
 };
 use crate::clock::now;
 use crate::config::SessionConfig;
-use crate::domain::rights::Permission;
-use crate::domain::routing;
 use crate::error::Result;
+use crate::model::attachment::FileRef;
+use crate::model::rights::Permission;
+use crate::model::routing;
 use crate::store::TenantDb;
 use crate::store::chat::{self as cstore};
 use rusqlite::Connection;
@@ -76,7 +77,7 @@ pub enum Peer {
         /// Their session, re-checked periodically.
         token_hash: Vec<u8>,
         /// What their role allows (frames needing more are refused).
-        permissions: crate::domain::rights::Permissions,
+        permissions: crate::model::rights::Permissions,
     },
 }
 
@@ -139,7 +140,7 @@ pub enum Uploader {
 }
 
 /// What an upload became: its place in the conversation and the stored file.
-pub type Posted = std::result::Result<(i64, cstore::FileRef), Out>;
+pub type Posted = std::result::Result<(i64, FileRef), Out>;
 
 /// A file to store and post.
 pub struct FileUpload {
@@ -216,7 +217,7 @@ struct AgentState {
     capacity: usize,
     departments: Vec<i64>,
     conns: HashSet<ConnId>,
-    permissions: crate::domain::rights::Permissions,
+    permissions: crate::model::rights::Permissions,
 }
 
 /// Which waiting chats an agent sees: all of them (`None`: the permission to see all chats), or
@@ -315,7 +316,7 @@ struct Entry<'a> {
     agent_id: Option<i64>,
     text: &'a str,
     client_id: Option<&'a str>,
-    file: Option<cstore::FileRef>,
+    file: Option<FileRef>,
 }
 
 /// Frames to send once the batch is committed.
@@ -862,7 +863,7 @@ impl Hub {
             client_id,
             reply,
         } = up;
-        let result: std::result::Result<(i64, cstore::FileRef), Out> = (|| {
+        let result: std::result::Result<(i64, FileRef), Out> = (|| {
             let (conversation_id, author, agent_id) = match &from {
                 Uploader::Visitor {
                     token_hash,

@@ -7,9 +7,9 @@
 
 use super::{ConnId, Hub, Outbox, Status};
 use crate::clock::now;
-use crate::domain::tracking::{Agent, Campaign, Facts, Referrer};
 use crate::error::Result;
 use crate::i18n::{self, Lang};
+use crate::model::tracking::{Agent, Campaign, Facts, Referrer};
 use crate::realtime::protocol::{InviteOut, Out, PageOut, VisitorChat, VisitorOut};
 use crate::store::visits::{self as vstore, NewVisit, Rule};
 use rusqlite::Connection;
@@ -859,7 +859,7 @@ impl Hub {
         if self.visitors.dirty.is_empty() && self.visitors.left.is_empty() {
             return;
         }
-        let agents = self.conns_that_may(crate::domain::rights::Permission::VisitorsView);
+        let agents = self.conns_that_may(crate::model::rights::Permission::VisitorsView);
         // A socket still receiving the list in parts hears of a visitor with the part that
         // holds them.
         let told = |hub: &Hub, id: i64| -> Vec<ConnId> {

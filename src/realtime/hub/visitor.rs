@@ -3,8 +3,9 @@
 use super::{ConnId, Conv, Hub, Outbox, Peer, Status, invalid};
 use crate::clock::now;
 use crate::crypto;
-use crate::domain::{agents, tenants};
+use crate::domain::agents;
 use crate::error::Result;
+use crate::model::tenants;
 use crate::realtime::protocol::{Out, VisitorIn, check_message};
 use crate::store::chat::{self as cstore, NewConversation};
 use rusqlite::Connection;

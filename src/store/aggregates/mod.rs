@@ -239,7 +239,7 @@ pub fn compute_day(c: &Connection, day: i64) -> Result<Figures> {
         let referrer: String = r.get(8)?;
         let kind: String = r.get(9)?;
         if kind != "direct" {
-            let host = crate::domain::tracking::host_of(&referrer).unwrap_or_default();
+            let host = crate::model::tracking::host_of(&referrer).unwrap_or_default();
             bump(&mut f.referrer_hosts, (host, kind.clone()));
         }
         bump(&mut f.referrers, kind);
