@@ -60,21 +60,18 @@ fn audit(c: &rusqlite::Connection, actor: &Actor, action: &str, object: &str) ->
 /// Art. 15: what is stored about the person (lists and counts).
 pub fn find(db: &TenantDb, by: &By, actor: &Actor) -> Result<Value> {
     let object = pseudonym(db, by);
-    db.with(|c| {
-        let found = gdpr::find(c, by)?;
-        audit(c, actor, "gdpr.find", &object)?;
-        Ok(found)
-    })
+    // Read beside the chat writer; the request is audited once the answer is ready.
+    let found = db.read(|c| gdpr::find(c, by))?;
+    db.with(|c| audit(c, actor, "gdpr.find", &object))?;
+    Ok(found)
 }
 
 /// Art. 15 and 20: the person's data as a document and an archive's files.
 pub fn export(db: &TenantDb, by: &By, actor: &Actor) -> Result<(Value, Vec<ArchiveFile>)> {
     let object = pseudonym(db, by);
-    db.with(|c| {
-        let out = gdpr::export(c, by, now())?;
-        audit(c, actor, "gdpr.export", &object)?;
-        Ok(out)
-    })
+    let out = db.read(|c| gdpr::export(c, by, now()))?;
+    db.with(|c| audit(c, actor, "gdpr.export", &object))?;
+    Ok(out)
 }
 
 /// Art. 16: a new name and/or email on everything found.

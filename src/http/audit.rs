@@ -17,7 +17,7 @@ pub async fn list(
     let filter = filter.into_inner();
     let db = s.tenant.clone();
     let (entries, chain) =
-        web::block(move || db.with(|c| Ok((audit::list(c, &filter)?, audit::verify(c)?))))
+        web::block(move || db.read(|c| Ok((audit::list(c, &filter)?, audit::verify(c)?))))
             .await??;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

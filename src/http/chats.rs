@@ -93,7 +93,7 @@ pub async fn history(
             .transpose()?;
     let db = session.0.tenant.clone();
     let only = own_only(&session.0);
-    let rows = web::block(move || db.with(|c| cstore::search(c, q.q.trim(), from, to, only, 200)))
+    let rows = web::block(move || db.read(|c| cstore::search(c, q.q.trim(), from, to, only, 200)))
         .await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": rows })))
 }
@@ -119,7 +119,7 @@ pub async fn messages(
     let db = session.0.tenant.clone();
     let only = own_only(&session.0);
     let log = web::block(move || {
-        db.with(|c| {
+        db.read(|c| {
             if !may_read(c, id, only)? {
                 return Ok(None);
             }

@@ -35,8 +35,9 @@ async fn compute(
     let now = crate::clock::now();
     let p = Period::days(q.from.as_deref(), q.to.as_deref(), now)?;
     let db = s.tenant.clone();
+    // A reader beside the chat writer: a year of figures does not hold up live chat.
     Ok(web::block(move || {
-        db.with(|c| {
+        db.read(|c| {
             let (headline, breakdown) = stats::report(c, p, now)?;
             let previous = stats::headline(c, p.previous(), now)?;
             Ok((p, headline, previous, breakdown))

@@ -107,17 +107,47 @@ impl Drop for Hold<'_> {
     }
 }
 
-/// One open tenant database.
+/// Idle read connections kept per open tenant (more are opened while many read at once).
+const READERS: usize = 4;
+
+/// One open tenant database: one connection that writes (the chat hub's, and short admin
+/// changes), and read-only connections beside it.
 pub struct TenantDb {
     /// The tenant's uuid (also its file name).
     pub uuid: String,
     conn: Mutex<Connection>,
+    /// Where readers open from, and with which key (in memory only, as in the writer).
+    path: PathBuf,
+    key: Key,
+    /// Idle readers.
+    readers: Mutex<Vec<Connection>>,
 }
 
 impl TenantDb {
-    /// Runs `f` with the tenant's connection (one writer at a time).
+    /// Runs `f` with the tenant's writing connection (one at a time).
     pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         f(&mut lock(&self.conn))
+    }
+
+    /// Runs `f` on a read-only connection beside the writer. Under WAL a long read (a year
+    /// of statistics, a history search, an export) sees one consistent state and neither
+    /// waits for the chat writer nor holds it up; a write through it fails.
+    pub fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let idle = lock(&self.readers).pop();
+        let mut conn = match idle {
+            Some(c) => c,
+            None => {
+                let c = connection::open(&self.path, &self.key, Mode::Existing)?;
+                c.pragma_update(None, "query_only", true)?;
+                c
+            }
+        };
+        let out = f(&mut conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < READERS {
+            idle.push(conn);
+        }
+        out
     }
 }
 
@@ -384,6 +414,9 @@ impl Store {
         let db = Arc::new(TenantDb {
             uuid: uuid.to_string(),
             conn: Mutex::new(conn),
+            path,
+            key,
+            readers: Mutex::new(Vec::new()),
         });
         // Two callers may race to open; keep whichever got in first.
         Ok(lock(&self.tenants)
@@ -527,5 +560,68 @@ fn remove_db_files(path: &Path) {
 pub(crate) fn remove_side_files(path: &Path) {
     for p in connection::side_files(path) {
         let _ = fs::remove_file(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn tenant() -> (tempfile::TempDir, Arc<TenantDb>) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Store::init(&data).unwrap();
+        let store = Store::open(&data).unwrap();
+        let t = store.create_tenant("acme", "Acme").unwrap();
+        let db = store.tenant_db(&t.uuid).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_read_does_not_wait_for_the_writer_and_sees_only_committed_data() {
+        let (_dir, db) = tenant();
+        db.with(|c| {
+            c.execute_batch("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1);")?;
+            Ok(())
+        })
+        .unwrap();
+        let (holding_tx, holding) = mpsc::channel();
+        let (done_tx, done) = mpsc::channel::<i64>();
+        let writer = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.with(|c| {
+                    // The writer is inside a transaction with an uncommitted row when the
+                    // reader runs.
+                    let tx = c.transaction()?;
+                    tx.execute("INSERT INTO t VALUES (2)", [])?;
+                    holding_tx.send(()).unwrap();
+                    let seen = done.recv_timeout(Duration::from_secs(10));
+                    tx.commit()?;
+                    Ok(seen.is_ok())
+                })
+                .unwrap()
+            })
+        };
+        holding.recv().unwrap();
+        let sum: i64 = db
+            .read(|c| Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?))
+            .unwrap();
+        done_tx.send(sum).unwrap();
+        assert!(writer.join().unwrap(), "the read finished while the writer held its lock");
+        assert_eq!(sum, 1, "the reader sees committed rows only");
+        let after: i64 = db
+            .read(|c| Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(after, 3);
+    }
+
+    #[test]
+    fn a_reader_cannot_write() {
+        let (_dir, db) = tenant();
+        let r = db.read(|c| Ok(c.execute("CREATE TABLE u(x)", [])?));
+        assert!(r.is_err());
     }
 }
