@@ -32,7 +32,12 @@ fn tenant() -> Tenant {
     let store = Arc::new(Store::open(&data).unwrap());
     let t = store.create_tenant("bench", "Bench").unwrap();
     let db = store.tenant_db(&t.uuid).unwrap();
-    let hub = hub::spawn(db, SessionConfig::default(), Duration::from_secs(60));
+    let hub = hub::spawn(
+        db,
+        SessionConfig::default(),
+        Duration::from_secs(60),
+        kontor::clock::Clock::system(),
+    );
     Tenant {
         _dir: dir,
         store,
@@ -206,8 +211,10 @@ fn fanout(c: &mut Criterion) {
     let mut agents = Vec::new();
     for i in 0..200u64 {
         let token_hash = kontor::crypto::token_hash(&format!("session-{i}"));
-        db.with(|c| kontor::store::tenant::insert_session(c, &token_hash, agent_id))
-            .unwrap();
+        db.with(|c| {
+            kontor::store::tenant::insert_session(c, &token_hash, agent_id, kontor::clock::now())
+        })
+        .unwrap();
         let mut rx = join(
             &t.hub,
             100 + i,

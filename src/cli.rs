@@ -1,7 +1,9 @@
 //! The command-line tree and how admin commands print their results.
 
 use crate::admin::{self, Failure, Request, Response};
+use crate::clock::Clock;
 use crate::config::{Config, Overrides};
+use crate::error::Code;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -23,6 +25,12 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text
     #[arg(long, global = true)]
     pub json: bool,
+    /// Tests only: add the offset in milliseconds written in FILE to every reading of this
+    /// process's clock, re-read at each reading, so an integration test moves the server's time
+    /// forward instead of sleeping (`src/clock.rs`). Hidden, and refused by release builds, so
+    /// no production server runs on it by accident.
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub test_clock_offset_file: Option<PathBuf>,
     /// What to do
     #[command(subcommand)]
     pub command: Command,
@@ -210,11 +218,8 @@ pub enum GdprCmd {
 }
 
 /// Runs a `kontor gdpr …` command.
-pub fn run_gdpr(config: &Config, cmd: &GdprCmd, json: bool) -> Result<(), Failure> {
-    let fail = |m: String| Failure {
-        code: "invalid_input".into(),
-        message: m,
-    };
+pub fn run_gdpr(config: &Config, clock: &Clock, cmd: &GdprCmd, json: bool) -> Result<(), Failure> {
+    let fail = |m: String| Failure::new(Code::InvalidInput, m);
     let (tenant, subject, action, new_name, new_email) = match cmd {
         GdprCmd::Find { tenant, subject } => (tenant, subject, "find", None, None),
         GdprCmd::Export {
@@ -258,6 +263,7 @@ pub fn run_gdpr(config: &Config, cmd: &GdprCmd, json: bool) -> Result<(), Failur
     let (by, value) = subject.pair();
     let res = run_admin(
         config,
+        clock,
         Request::Gdpr {
             tenant: tenant.clone(),
             action: action.into(),
@@ -527,6 +533,19 @@ pub enum SiteCmd {
 }
 
 impl Cli {
+    /// The clock this process reads: the system clock, or in a test a clock moved by a file.
+    pub fn clock(&self) -> Result<Clock, Failure> {
+        match &self.test_clock_offset_file {
+            None => Ok(Clock::system()),
+            Some(path) => Clock::offset_file(path).ok_or_else(|| {
+                Failure::new(
+                    Code::InvalidInput,
+                    "--test-clock-offset-file is for tests and works in debug builds only",
+                )
+            }),
+        }
+    }
+
     /// The command-line part of the configuration.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -544,10 +563,7 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// Turns an admin subcommand into a request; reads a password from stdin when asked.
 pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, Failure> {
-    let invalid = |m: &str| Failure {
-        code: "invalid_input".into(),
-        message: m.into(),
-    };
+    let invalid = |m: &str| Failure::new(Code::InvalidInput, m);
     Ok(Some(match cmd {
         Command::Tenant(TenantCmd::Create { slug, name }) => Request::TenantCreate {
             slug: slug.clone(),
@@ -777,23 +793,26 @@ fn read_secret(what: &str) -> Result<String, Failure> {
     std::io::stdin()
         .take(4096)
         .read_to_string(&mut s)
-        .map_err(|e| Failure {
-            code: "invalid_input".into(),
-            message: format!("reading the {what} from standard input: {e}"),
+        .map_err(|e| {
+            Failure::new(
+                Code::InvalidInput,
+                format!("reading the {what} from standard input: {e}"),
+            )
         })?;
     let p = s.strip_suffix('\n').unwrap_or(&s);
     let p = p.strip_suffix('\r').unwrap_or(p);
     if p.is_empty() {
-        return Err(Failure {
-            code: "invalid_input".into(),
-            message: format!("no {what} on standard input"),
-        });
+        return Err(Failure::new(
+            Code::InvalidInput,
+            format!("no {what} on standard input"),
+        ));
     }
     Ok(p.to_string())
 }
 
-/// Runs an admin request through a running server's socket, or on the files directly.
-pub fn run_admin(config: &Config, req: Request) -> Result<Response, Failure> {
+/// Runs an admin request through a running server's socket (at the server's time), or on the
+/// files directly at `clock`'s.
+pub fn run_admin(config: &Config, clock: &Clock, req: Request) -> Result<Response, Failure> {
     if let Some(answer) = admin::socket::call(&config.data_dir, &req) {
         return answer;
     }
@@ -809,7 +828,14 @@ pub fn run_admin(config: &Config, req: Request) -> Result<Response, Failure> {
             eprintln!("{line}");
         }
     };
-    let result = admin::execute_with(&store, &config.base_url(), req, &mut |_| {}, &mut progress);
+    let result = admin::execute_with(
+        &store,
+        clock,
+        &config.base_url(),
+        req,
+        &mut |_| {},
+        &mut progress,
+    );
     if tty {
         eprint!("\r\x1b[2K");
     }
@@ -962,7 +988,7 @@ fn restore_loss(t: &crate::store::backup::Restored) -> String {
 /// Prints a failure as text on stderr, or as JSON on stdout with `--json`.
 pub fn print_failure(f: &Failure, json: bool) {
     // A failed check has printed its own report (as JSON with --json): one object only.
-    if json && f.code == "check_failed" {
+    if json && f.code == Code::CheckFailed {
         return;
     }
     if json {
@@ -1035,9 +1061,9 @@ pub fn run_backup_local(config: &Config, cmd: &BackupCmd, json: bool) -> Result<
             }
             Ok(())
         }
-        _ => Err(Failure {
-            code: "internal_error".into(),
-            message: "not a local backup command".into(),
-        }),
+        _ => Err(Failure::new(
+            Code::InternalError,
+            "not a local backup command",
+        )),
     }
 }

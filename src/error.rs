@@ -5,7 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// How an error reaches a WebSocket client.
@@ -73,29 +73,32 @@ codes! {
     /// The CSRF token or Origin check failed.
     CsrfRejected = "csrf_rejected", 403, No, "the Origin check or the CSRF token failed";
     /// A page-view report or socket from an origin the site does not allow.
-    OriginRefused = "origin_refused", 403, No, "a report or socket from an origin the site does not allow, or an unknown site";
+    OriginRefused = "origin_refused", 403, No, "a page-view report (POST /api/track) or a widget socket from an origin the site does not allow, or for an unknown site";
     /// No such object (or not one the caller may know of).
     NotFound = "not_found", 404, Frame, "no such route or object; says nothing about whether anything exists";
     /// Exists already, or conflicts with the current state.
     Conflict = "conflict", 409, No, "the object exists already or conflicts with the current state";
-    /// An upload over the size limit.
-    FileTooLarge = "file_too_large", 413, No, "an upload over 10 MB";
-    /// A page-view report over its size limit.
-    TooLarge = "too_large", 413, No, "a page-view report over its size limit";
+    /// An upload over the size limit (a page-view report answers `too_large`).
+    FileTooLarge = "file_too_large", 413, No, "a file upload (POST /api/files, /api/widget/files) over 10 MB";
+    /// A page-view report over its size limit (an upload answers `file_too_large`).
+    TooLarge = "too_large", 413, No, "a page-view report (POST /api/track) over 4096 bytes";
     /// An upload of a type that is not accepted.
     UnsupportedFileType = "unsupported_file_type", 415, No, "an upload that is not PNG, JPEG, GIF, WebP or PDF (decided from the bytes)";
     /// Page views for a site whose tracking is off.
-    TrackingOff = "tracking_off", 409, No, "a page-view report for a site whose tracking mode is off";
-    /// Sign-in or an admin action throttled.
-    TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in or action; Retry-After gives the seconds";
+    TrackingOff = "tracking_off", 409, No, "a page-view report (POST /api/track) for a site whose tracking mode is off";
+    /// Sign-in or offline messages throttled (page-view reports answer `too_many_requests`,
+    /// sockets `rate_limited`).
+    TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in, or offline messages of one address (POST /api/widget/offline); Retry-After gives the seconds";
     /// Page-view reports of one address over its limit.
-    TooManyRequests = "too_many_requests", 429, No, "page-view reports of one address over its limit; Retry-After gives the seconds";
+    TooManyRequests = "too_many_requests", 429, No, "page-view reports (POST /api/track) of one address over its limit; Retry-After gives the seconds";
     /// A socket sent frames faster than allowed.
-    RateLimited = "rate_limited", 0, Frame, "frames faster than 20/s (bursts of 40); after 200 in a row the socket closes with 1008";
+    RateLimited = "rate_limited", 0, Frame, "socket frames faster than 20/s (bursts of 40); after 200 in a row the socket closes with 1008";
     /// A frame that is not one of the protocol's.
     InvalidFrame = "invalid_frame", 0, Frame, "JSON that does not match a frame type exactly";
+    /// A `client_id` that is not 1-64 characters of `A-Za-z0-9-_`.
+    InvalidClientId = "invalid_client_id", 0, Frame, "a message or note whose client_id is not 1-64 characters of A-Z, a-z, 0-9, - and _ (an upload's: invalid_input)";
     /// The hub's queue is full.
-    Busy = "busy", 0, Frame, "the server is overloaded: retry (with the same client_id)";
+    Busy = "busy", 503, Frame, "the server is overloaded: retry (with the same client_id); a page-view report (POST /api/track) gets 503";
     /// The batch holding the frame could not be stored.
     NotStored = "not_stored", 0, Frame, "the server could not store this: retry (with the same client_id)";
     /// An upload the server could not store now.
@@ -169,6 +172,20 @@ impl std::fmt::Display for Code {
     }
 }
 
+// On every wire (HTTP bodies, socket frames, the admin socket) a code is its string.
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Code::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown error code {s:?}")))
+    }
+}
+
 /// Everything that can go wrong below the HTTP edge and in the CLI.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -234,22 +251,22 @@ impl Error {
         }
     }
 
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    /// Its registered code.
+    pub fn code(&self) -> Code {
         match self {
-            Error::Invalid(_) => "invalid_input",
-            Error::NotFound(_) => "not_found",
-            Error::Conflict(_) => "conflict",
-            Error::Unauthorized => "unauthorized",
-            Error::Forbidden(_) => "forbidden",
-            Error::Throttled(_) => "too_many_attempts",
-            Error::NotInitialized(_) => "not_initialized",
-            Error::MissingKey(_) => "missing_master_key",
-            Error::WrongKey { .. } => "wrong_master_key",
-            Error::Config(_) => "config_error",
-            Error::Io { .. } => "io_error",
-            Error::Db(_) => "database_error",
-            Error::Internal(_) => "internal_error",
+            Error::Invalid(_) => Code::InvalidInput,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Conflict(_) => Code::Conflict,
+            Error::Unauthorized => Code::Unauthorized,
+            Error::Forbidden(_) => Code::Forbidden,
+            Error::Throttled(_) => Code::TooManyAttempts,
+            Error::NotInitialized(_) => Code::NotInitialized,
+            Error::MissingKey(_) => Code::MissingMasterKey,
+            Error::WrongKey { .. } => Code::WrongMasterKey,
+            Error::Config(_) => Code::ConfigError,
+            Error::Io { .. } => Code::IoError,
+            Error::Db(_) => Code::DatabaseError,
+            Error::Internal(_) => Code::InternalError,
         }
     }
 }
@@ -257,11 +274,11 @@ impl Error {
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The one error type at the HTTP edge: a status, a stable code and a safe message.
+/// The one error type at the HTTP edge: a registered code (which gives the status) and a
+/// safe message.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: Code,
     message: String,
     retry_after: Option<u64>,
 }
@@ -273,47 +290,53 @@ struct Body<'a> {
 
 #[derive(Serialize)]
 struct Inner<'a> {
-    code: &'a str,
+    code: Code,
     message: &'a str,
 }
 
 impl ApiError {
-    /// An error with an explicit status, code and client-safe message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An error with a registered code, answered with the code's status, and a client-safe
+    /// message.
+    pub fn of(code: Code, message: impl Into<String>) -> ApiError {
+        debug_assert!(code.spec().status != 0, "{code} is no HTTP answer");
         ApiError {
-            status,
             code,
             message: message.into(),
             retry_after: None,
         }
     }
 
+    /// The same error with `Retry-After: seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// 400 with a message that says what is wrong with the input.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        ApiError::of(Code::InvalidInput, message)
     }
 
     /// 403 for a failed CSRF or Origin check.
     pub fn csrf() -> ApiError {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf_rejected",
+        ApiError::of(
+            Code::CsrfRejected,
             "request rejected: missing or wrong CSRF token or origin",
         )
     }
 
     /// 404 without saying whether anything exists.
     pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found")
+        ApiError::of(Code::NotFound, "not found")
     }
 
-    /// The HTTP status.
+    /// The HTTP status, from the registry.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
+    /// The registered code.
+    pub fn code(&self) -> Code {
         self.code
     }
 
@@ -337,30 +360,19 @@ impl std::fmt::Display for ApiError {
 impl From<Error> for ApiError {
     #[track_caller]
     fn from(err: Error) -> ApiError {
-        let status = match &err {
-            Error::Invalid(_) => StatusCode::BAD_REQUEST,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let message = if status.is_server_error() {
+        let code = err.code();
+        let (code, message) = if code.status().is_server_error() {
             // Logged here, once, with the cause and where it arose; the client gets no details.
             let at = std::panic::Location::caller();
-            tracing::error!(code = err.code(), at = %at, error = %err, "internal error");
-            "internal error; the server log has details".to_string()
+            tracing::error!(code = code.as_str(), at = %at, error = %err, "internal error");
+            (
+                Code::InternalError,
+                "internal error; the server log has details".to_string(),
+            )
         } else {
-            err.to_string()
-        };
-        let code = if status.is_server_error() {
-            "internal_error"
-        } else {
-            err.code()
+            (code, err.to_string())
         };
         ApiError {
-            status,
             code,
             message,
             retry_after: match err {
@@ -380,11 +392,11 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status);
+        let mut res = HttpResponse::build(self.status());
         if let Some(s) = self.retry_after {
             res.insert_header(("Retry-After", s.to_string()));
         }
@@ -457,10 +469,26 @@ mod tests {
     }
 
     #[test]
+    fn codes_travel_as_their_strings() {
+        assert_eq!(
+            serde_json::to_string(&Code::TooManyRequests).unwrap(),
+            r#""too_many_requests""#
+        );
+        let back: Code = serde_json::from_str(r#""file_too_large""#).unwrap();
+        assert_eq!(back, Code::FileTooLarge);
+        assert!(serde_json::from_str::<Code>(r#""no_such_code""#).is_err());
+        let body = ApiError::of(Code::TooManyRequests, "slow down")
+            .with_retry_after(7)
+            .error_response();
+        assert_eq!(body.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body.headers().get("retry-after").unwrap(), "7");
+    }
+
+    #[test]
     fn internal_errors_hide_their_cause() {
         let e: ApiError = Error::Internal("SELECT secret FROM /var/lib/x".into()).into();
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(e.code(), "internal_error");
+        assert_eq!(e.code(), Code::InternalError);
         assert!(!e.message().contains("SELECT"));
         let e: ApiError = Error::WrongKey {
             key: "/k".into(),
@@ -474,9 +502,12 @@ mod tests {
     fn client_errors_keep_code_and_status() {
         let e: ApiError = Error::Throttled(30).into();
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(e.code(), "too_many_attempts");
+        assert_eq!(e.code(), Code::TooManyAttempts);
         assert_eq!(e.retry_after(), Some(30));
         let e: ApiError = Error::NotFound("tenant".into()).into();
-        assert_eq!((e.status(), e.code()), (StatusCode::NOT_FOUND, "not_found"));
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::NOT_FOUND, Code::NotFound)
+        );
     }
 }

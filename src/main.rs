@@ -1,8 +1,10 @@
 //! The `kontor` binary: parse the command line, start logging, dispatch.
 
 use clap::Parser;
+use kontor::admin::Failure;
 use kontor::cli::{self, Cli, Command};
 use kontor::config::Config;
+use kontor::error::Code;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -10,16 +12,26 @@ fn main() -> ExitCode {
     let config = match Config::load(&cli.overrides()) {
         Ok(c) => c,
         Err(e) => {
-            cli::print_failure(&e.into(), cli.json);
-            return ExitCode::FAILURE;
+            let f = Failure::from(e);
+            cli::print_failure(&f, cli.json);
+            return ExitCode::from(f.exit_status());
+        }
+    };
+    let clock = match cli.clock() {
+        Ok(c) => c,
+        Err(f) => {
+            cli::print_failure(&f, cli.json);
+            return ExitCode::from(f.exit_status());
         }
     };
     let server = matches!(cli.command, Command::Serve | Command::Demo);
     init_logging(if server { &config.log } else { "warn" }, server);
 
-    let result: Result<(), kontor::admin::Failure> = match &cli.command {
-        Command::Serve => kontor::serve::serve(config).map_err(Into::into),
-        Command::Demo => kontor::serve::demo(config, cli.data_dir.is_some()).map_err(Into::into),
+    let result: Result<(), Failure> = match &cli.command {
+        Command::Serve => kontor::serve::serve(config, clock).map_err(Into::into),
+        Command::Demo => {
+            kontor::serve::demo(config, cli.data_dir.is_some(), clock).map_err(Into::into)
+        }
         Command::Init => kontor::store::Store::init(&config.data_dir)
             .map(|r| {
                 if cli.json {
@@ -48,10 +60,7 @@ fn main() -> ExitCode {
                     use std::io::Write;
                     let _ = std::io::stdout().write_all(&out);
                 })
-                .map_err(|e| kontor::admin::Failure {
-                    code: "io_error".into(),
-                    message: format!("rendering the man page: {e}"),
-                })
+                .map_err(|e| Failure::new(Code::IoError, format!("rendering the man page: {e}")))
         }
         Command::Doctor => {
             let checks = kontor::doctor::run(&config);
@@ -80,7 +89,7 @@ fn main() -> ExitCode {
             if problems == 0 {
                 Ok(())
             } else {
-                return ExitCode::FAILURE;
+                return ExitCode::from(Code::CheckFailed.spec().exit);
             }
         }
         // Files the configuration names must be usable, not only well-formed.
@@ -96,31 +105,29 @@ fn main() -> ExitCode {
         Command::Backup(
             b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
         ) => cli::run_backup_local(&config, b, cli.json),
-        Command::Gdpr(g) => cli::run_gdpr(&config, g, cli.json),
+        Command::Gdpr(g) => cli::run_gdpr(&config, &clock, g, cli.json),
         other => cli::admin_request(&config, other).and_then(|req| match req {
-            Some(req) => cli::run_admin(&config, req).and_then(|res| {
+            Some(req) => cli::run_admin(&config, &clock, req).and_then(|res| {
                 cli::print_response(&res, cli.json);
                 match res {
-                    kontor::admin::Response::Report { ok: false, .. } => {
-                        Err(kontor::admin::Failure {
-                            code: "check_failed".into(),
-                            message: "the check failed (see above)".into(),
-                        })
-                    }
+                    kontor::admin::Response::Report { ok: false, .. } => Err(Failure::new(
+                        Code::CheckFailed,
+                        "the check failed (see above)",
+                    )),
                     _ => Ok(()),
                 }
             }),
-            None => Err(kontor::admin::Failure {
-                code: "internal_error".into(),
-                message: "this command is not an admin request".into(),
-            }),
+            None => Err(Failure::new(
+                Code::InternalError,
+                "this command is not an admin request",
+            )),
         }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             cli::print_failure(&f, cli.json);
-            ExitCode::FAILURE
+            ExitCode::from(f.exit_status())
         }
     }
 }

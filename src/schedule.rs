@@ -2,10 +2,10 @@
 //! (`store::aggregates`). Retention: once a day, expired data is purged (`store::retention`).
 //! Backups: a daily archive at the configured time (UTC) and a weekly one on the
 //! configured day, each verified after it is written, older ones rotated away. Archive names
-//! carry the day or week, so a restart never repeats or skips one. The clock is a parameter,
-//! so tests can drive days and weeks.
+//! carry the day or week, so a restart never repeats or skips one. The jobs read the server's
+//! [`Clock`] (and wait on it), so tests drive days and weeks by moving it.
 
-use crate::clock::rfc3339;
+use crate::clock::{Clock, rfc3339};
 use crate::config::BackupConfig;
 use crate::crypto::Key;
 use crate::error::{Error, Result};
@@ -71,7 +71,7 @@ pub fn tick(
     }
     let daily = dir.join(daily_name(now));
     if !daily.exists() {
-        written.push(take(store, key, dir, &daily)?);
+        written.push(take(store, key, dir, &daily, now.unix_timestamp())?);
         rotate(dir, "kontor-daily-", cfg.keep_daily)?;
     }
     let weekly = dir.join(weekly_name(now));
@@ -85,9 +85,9 @@ pub fn tick(
     Ok(written)
 }
 
-/// Writes one archive under `dest`'s name and verifies it before it counts.
-fn take(store: &Store, key: &Key, dir: &Path, dest: &Path) -> Result<PathBuf> {
-    let created = backup::create(store, key, None, dir, &mut |line| {
+/// Writes one archive, begun at `at`, under `dest`'s name and verifies it before it counts.
+fn take(store: &Store, key: &Key, dir: &Path, dest: &Path, at: i64) -> Result<PathBuf> {
+    let created = backup::create(store, key, None, dir, at, &mut |line| {
         tracing::info!("scheduled backup: {line}");
     })?;
     if let Err(e) = verify(key, &created.file) {
@@ -127,6 +127,7 @@ pub fn run(
     dir: PathBuf,
     key_path: PathBuf,
     tracker: std::sync::Arc<Tracker>,
+    clock: Clock,
 ) {
     // Until the first run here, the newest scheduled archive on disk is the last good one.
     let newest = fs::read_dir(&dir)
@@ -145,7 +146,7 @@ pub fn run(
         let Some(store) = store.upgrade() else {
             return;
         };
-        let now = OffsetDateTime::now_utc();
+        let now = clock.now_utc();
         let result =
             backup::backup_key(&key_path, true).and_then(|key| tick(&store, &key, &cfg, &dir, now));
         drop(store);
@@ -165,7 +166,7 @@ pub fn run(
                 tracker.set(|s| s.last_error = Some(e.to_string()));
             }
         }
-        std::thread::sleep(std::time::Duration::from_secs(60));
+        clock.sleep(std::time::Duration::from_secs(60));
     }
 }
 
@@ -232,10 +233,10 @@ pub fn purge_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
 
 /// The maintenance job inside `serve`: statistics at start and every few minutes, the
 /// retention purge at start and then once a day, until the store is gone.
-pub fn maintain(store: std::sync::Weak<Store>) {
+pub fn maintain(store: std::sync::Weak<Store>, clock: Clock) {
     let mut purged_day = None;
     while store.strong_count() > 0 {
-        let now = crate::clock::now();
+        let now = clock.now();
         let days = aggregate_all(&store, now);
         if days > 0 {
             tracing::info!(days, "statistics aggregated");
@@ -245,6 +246,6 @@ pub fn maintain(store: std::sync::Weak<Store>) {
             purge_all(&store, now);
             purged_day = Some(today);
         }
-        std::thread::sleep(AGGREGATE_EVERY);
+        clock.sleep(AGGREGATE_EVERY);
     }
 }

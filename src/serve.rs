@@ -2,6 +2,7 @@
 //! web server, run until SIGTERM/SIGINT, then close every database cleanly.
 
 use crate::admin::{self, Request, Response};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
@@ -24,10 +25,10 @@ fn open_or_init(data_dir: &Path) -> Result<Store> {
     Store::open(data_dir)
 }
 
-/// Runs the server until it is told to stop.
-pub fn serve(config: Config) -> Result<()> {
+/// Runs the server until it is told to stop; everything in it reads `clock`.
+pub fn serve(config: Config, clock: Clock) -> Result<()> {
     let store = Arc::new(open_or_init(&config.data_dir)?);
-    run(config, store, false, |_, _| Ok(()))
+    run(config, store, false, clock, |_, _| Ok(()))
 }
 
 /// What `kontor demo` prints once the server is up.
@@ -37,7 +38,7 @@ struct DemoAccess {
 
 /// Runs a demo: a demo tenant, an admin agent with a fresh password, a site for the server's
 /// own origin, and `/demo`. Uses a temporary data dir unless `--data-dir` was given.
-pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
+pub fn demo(mut config: Config, explicit_data_dir: bool, clock: Clock) -> Result<()> {
     let temp = if explicit_data_dir {
         None
     } else {
@@ -54,6 +55,7 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
     if store.tenant_record(tenant).is_err() {
         admin::execute(
             &store,
+            &clock,
             &config.base_url(),
             Request::TenantCreate {
                 slug: tenant.into(),
@@ -83,13 +85,13 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
     let Response::Agent {
         generated_password: Some(password),
         ..
-    } = admin::execute(&store, &config.base_url(), req)?
+    } = admin::execute(&store, &clock, &config.base_url(), req)?
     else {
         return Err(Error::Internal("demo agent has no password".into()));
     };
     let access = DemoAccess { password };
     let data_dir = config.data_dir.clone();
-    let result = run(config, store, true, move |store, base| {
+    let result = run(config, store, true, clock.clone(), move |store, base| {
         let port = base.rsplit(':').next().unwrap_or("");
         let origins = vec![base.to_string(), format!("http://localhost:{port}")];
         let rec = store.tenant_record(tenant)?;
@@ -97,6 +99,7 @@ pub fn demo(mut config: Config, explicit_data_dir: bool) -> Result<()> {
         if !sites.iter().any(|s| s.origins.iter().any(|o| o == base)) {
             admin::execute(
                 store,
+                &clock,
                 base,
                 Request::SiteAdd {
                     tenant: tenant.into(),
@@ -133,6 +136,7 @@ fn run(
     config: Config,
     store: Arc<Store>,
     demo: bool,
+    clock: Clock,
     ready: impl FnOnce(&Store, &str) -> Result<()>,
 ) -> Result<()> {
     let data_dir = config.data_dir.clone();
@@ -145,30 +149,33 @@ fn run(
             store.clone(),
             config.session.clone(),
             std::time::Duration::from_secs(config.tracking.grace_secs),
+            clock.clone(),
         ));
-        let aggregating = Arc::downgrade(&store);
+        let (aggregating, job_clock) = (Arc::downgrade(&store), clock.clone());
         std::thread::Builder::new()
             .name("maintenance".into())
-            .spawn(move || crate::schedule::maintain(aggregating))
+            .spawn(move || crate::schedule::maintain(aggregating, job_clock))
             .map_err(|e| Error::io("starting the maintenance job", e))?;
         let backups = Arc::new(crate::schedule::Tracker::default());
         if config.backup.enabled && !demo {
-            let (st, cfg, dir, tracker) = (
+            let (st, cfg, dir, tracker, job_clock) = (
                 Arc::downgrade(&store),
                 config.backup.clone(),
                 config.backup_dir(),
                 backups.clone(),
+                clock.clone(),
             );
             let key_path = crate::store::backup::backup_key_path(&config.data_dir, None);
             std::thread::Builder::new()
                 .name("backups".into())
-                .spawn(move || crate::schedule::run(st, cfg, dir, key_path, tracker))
+                .spawn(move || crate::schedule::run(st, cfg, dir, key_path, tracker, job_clock))
                 .map_err(|e| Error::io("starting the backup scheduler", e))?;
         }
         let state = AppState {
             store: store.clone(),
             config,
             throttle: Throttle::default(),
+            clock: clock.clone(),
             demo,
             realtime: realtime.clone(),
             backups,

@@ -3,11 +3,12 @@
 
 pub mod socket;
 
+use crate::clock::Clock;
 use crate::config::normalize_origin;
 use crate::crypto;
 use crate::domain::agents;
 use crate::domain::sites;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::sites::{SiteLook, SiteTracking};
 use crate::model::tenants;
 use crate::store::audit as astore;
@@ -421,9 +422,10 @@ impl From<AgentRecord> for AgentInfo {
     }
 }
 
-/// Runs one command against an open store; `base_url` is where widgets load from.
-pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> {
-    execute_with(store, base_url, req, &mut |_| {}, &mut |line| {
+/// Runs one command against an open store at `clock`'s time; `base_url` is where widgets
+/// load from.
+pub fn execute(store: &Store, clock: &Clock, base_url: &str, req: Request) -> Result<Response> {
+    execute_with(store, clock, base_url, req, &mut |_| {}, &mut |line| {
         tracing::info!("{line}");
     })
 }
@@ -432,6 +434,7 @@ pub fn execute(store: &Store, base_url: &str, req: Request) -> Result<Response> 
 /// its database, so a running server can let go of it; `progress` hears about long work.
 pub fn execute_with(
     store: &Store,
+    clock: &Clock,
     base_url: &str,
     req: Request,
     close: &mut dyn FnMut(&str),
@@ -445,7 +448,8 @@ pub fn execute_with(
         } => {
             let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
             let key = backup::backup_key(&key_path, true)?;
-            let created = backup::create(store, &key, tenant.as_deref(), &out, progress)?;
+            let created =
+                backup::create(store, &key, tenant.as_deref(), &out, clock.now(), progress)?;
             let name = created
                 .file
                 .file_name()
@@ -703,9 +707,10 @@ pub fn execute_with(
         }
         Request::Stats { tenant, from, to } => {
             use crate::store::{period::Period, stats};
-            let p = Period::days(from.as_deref(), to.as_deref(), crate::clock::now())?;
+            let now = clock.now();
+            let p = Period::days(from.as_deref(), to.as_deref(), now)?;
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
-            let h = db.with(|c| stats::headline(c, p, crate::clock::now()))?;
+            let h = db.with(|c| stats::headline(c, p, now))?;
             Ok(Response::Stats(h))
         }
         Request::RetentionShow { tenant } => {
@@ -730,7 +735,7 @@ pub fn execute_with(
         }
         Request::RetentionPurge { tenant } => {
             let (_, db) = store.tenant_db_by_slug(&tenant)?;
-            let p = db.with(|c| retention::purge(c, crate::clock::now()))?;
+            let p = db.with(|c| retention::purge(c, clock.now()))?;
             let line = if p.is_empty() {
                 format!("{tenant}: nothing has expired")
             } else {
@@ -775,7 +780,7 @@ pub fn execute_with(
                     let out = out.ok_or_else(|| Error::Invalid("give --out FILE".into()))?;
                     let (_, files) = privacy::export(&db, &by, &op)?;
                     let mut tar = Vec::new();
-                    crate::store::gdpr::write_tar(&files, &mut tar, crate::clock::now())?;
+                    crate::store::gdpr::write_tar(&files, &mut tar, clock.now())?;
                     crate::store::tenant_export::write_private(&out, &tar)?;
                     Ok(report(
                         serde_json::json!({ "file": out, "files": files.len(), "bytes": tar.len() }),
@@ -1029,10 +1034,25 @@ fn password_or_generated(password: Option<String>) -> Result<(String, bool)> {
 /// A command's failure as the CLI reports it, whether it happened here or in the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failure {
-    /// Stable code, e.g. `not_found`.
-    pub code: String,
+    /// Registered code, e.g. `not_found` (its string in JSON).
+    pub code: Code,
     /// Human-readable message.
     pub message: String,
+}
+
+impl Failure {
+    /// A failure with a registered code and a message for people.
+    pub fn new(code: Code, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The CLI's exit status for it, from the registry.
+    pub fn exit_status(&self) -> u8 {
+        self.code.spec().exit
+    }
 }
 
 impl From<Error> for Failure {
@@ -1040,10 +1060,7 @@ impl From<Error> for Failure {
         if matches!(e, Error::Db(_) | Error::Internal(_)) {
             tracing::error!(error = %e, "admin command failed");
         }
-        Failure {
-            code: e.code().into(),
-            message: e.to_string(),
-        }
+        Failure::new(e.code(), e.to_string())
     }
 }
 

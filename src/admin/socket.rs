@@ -3,6 +3,7 @@
 //! one process. One JSON request line in, one JSON response line out.
 
 use super::{Failure, Request, Response};
+use crate::error::Code;
 use crate::realtime::Realtime;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
@@ -34,12 +35,7 @@ pub fn path(data_dir: &Path) -> PathBuf {
 pub fn call(data_dir: &Path, req: &Request) -> Option<Result<Response, Failure>> {
     let mut stream = std::os::unix::net::UnixStream::connect(path(data_dir)).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-    let fail = |message: String| {
-        Some(Err(Failure {
-            code: "admin_socket_error".into(),
-            message,
-        }))
-    };
+    let fail = |message: String| Some(Err(Failure::new(Code::AdminSocketError, message)));
     let mut line = match serde_json::to_string(req) {
         Ok(l) => l,
         Err(e) => return fail(format!("encoding the request: {e}")),
@@ -127,10 +123,7 @@ async fn handle(
         .read_line(&mut line)
         .await?;
     let reply = match serde_json::from_str::<Request>(&line) {
-        Err(_) => Reply::Error(Failure {
-            code: "invalid_input".into(),
-            message: "malformed admin request".into(),
-        }),
+        Err(_) => Reply::Error(Failure::new(Code::InvalidInput, "malformed admin request")),
         Ok(req) => {
             let cmd = command_name(&req);
             let result = actix_web::rt::task::spawn_blocking(move || {
@@ -150,6 +143,7 @@ async fn handle(
                 let rt = realtime.clone();
                 let result = super::execute_with(
                     &store,
+                    realtime.clock(),
                     &base_url,
                     req,
                     &mut |uuid| rt.stop(uuid),

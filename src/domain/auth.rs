@@ -4,7 +4,7 @@
 //! (one argon2 verification, the same error), so responses do not reveal which accounts exist.
 
 use super::agents;
-use crate::clock::now;
+use crate::clock::Clock;
 use crate::config::SessionConfig;
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -15,7 +15,6 @@ use crate::store::tenant::{self as tstore, AgentRecord};
 use crate::store::{Store, TenantDb};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// How often at most a session's last-seen time is written (saves a write per request).
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -64,13 +63,18 @@ pub fn csrf_for(token: &str) -> String {
 }
 
 /// Checks credentials, applies throttling, creates a session and writes the audit log.
-pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result<NewSession> {
+pub fn login(
+    store: &Store,
+    throttle: &Throttle,
+    clock: &Clock,
+    a: &LoginAttempt<'_>,
+) -> Result<NewSession> {
     let email = agents::normalize_email(a.email).unwrap_or_else(|_| a.email.trim().to_lowercase());
     let tenant_slug = a.tenant.trim().to_lowercase();
     let account_key = format!("acct:{tenant_slug}/{email}");
     let ip_key = ip::throttle_key(a.ip);
     let shown_ip = ip::truncate(a.ip).to_string();
-    let t0 = Instant::now();
+    let t0 = clock.instant();
     let tenant = match store.tenant_db_by_slug(&tenant_slug) {
         Ok((_, db)) => Some(db),
         Err(Error::NotFound(_)) => None,
@@ -91,7 +95,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
             ip: &shown_ip,
             request_id: a.request_id,
         };
-        if let Err(e) = db.with(|c| astore::record(c, &entry)) {
+        if let Err(e) = db.with(|c| astore::append(c, clock.now(), &entry)) {
             tracing::error!(error = %e, "writing the audit log failed");
         }
     };
@@ -130,7 +134,7 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
     };
 
     let token = crypto::random_token();
-    db.with(|c| tstore::insert_session(c, &crypto::token_hash(&token), agent.id))?;
+    db.with(|c| tstore::insert_session(c, &crypto::token_hash(&token), agent.id, clock.now()))?;
     throttle.clear(&account_key);
     audit(&db, "success", &agent.role);
     tracing::info!(tenant = ?tenant_slug, agent = agent.id, "signed in");
@@ -140,8 +144,13 @@ pub fn login(store: &Store, throttle: &Throttle, a: &LoginAttempt<'_>) -> Result
     })
 }
 
-/// Finds the valid session for a cookie value; ends it when idle or too old.
-pub fn authenticate(store: &Store, timeouts: &SessionConfig, cookie: &str) -> Result<Session> {
+/// Finds the valid session for a cookie value; ends it when idle or too old on `clock`.
+pub fn authenticate(
+    store: &Store,
+    timeouts: &SessionConfig,
+    clock: &Clock,
+    cookie: &str,
+) -> Result<Session> {
     let (uuid, token) = cookie.split_once('.').ok_or(Error::Unauthorized)?;
     if uuid::Uuid::parse_str(uuid).is_err() || token.len() != 64 {
         return Err(Error::Unauthorized);
@@ -155,7 +164,7 @@ pub fn authenticate(store: &Store, timeouts: &SessionConfig, cookie: &str) -> Re
     let rec = tenant
         .with(|c| tstore::session(c, &token_hash))?
         .ok_or(Error::Unauthorized)?;
-    let t = now();
+    let t = clock.now();
     let idle = t - rec.last_seen_at > (timeouts.idle_minutes * 60) as i64;
     let expired = t - rec.created_at > (timeouts.absolute_hours * 3600) as i64;
     if idle || expired {
@@ -163,7 +172,7 @@ pub fn authenticate(store: &Store, timeouts: &SessionConfig, cookie: &str) -> Re
         return Err(Error::Unauthorized);
     }
     if t - rec.last_seen_at >= TOUCH_EVERY_SECS {
-        tenant.with(|c| tstore::touch_session(c, &token_hash))?;
+        tenant.with(|c| tstore::touch_session(c, &token_hash, t))?;
     }
     Ok(Session {
         tenant,
@@ -174,12 +183,13 @@ pub fn authenticate(store: &Store, timeouts: &SessionConfig, cookie: &str) -> Re
 }
 
 /// Ends a session and records it.
-pub fn logout(session: &Session, ip: IpAddr, request_id: &str) -> Result<()> {
+pub fn logout(session: &Session, clock: &Clock, ip: IpAddr, request_id: &str) -> Result<()> {
     let shown_ip = ip::truncate(ip).to_string();
     session.tenant.with(|c| {
         tstore::delete_session(c, &session.token_hash)?;
-        astore::record(
+        astore::append(
             c,
+            clock.now(),
             &AuditEntry {
                 actor: &session.agent.email,
                 role: &session.agent.role,

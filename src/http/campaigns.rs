@@ -4,7 +4,6 @@
 use super::State;
 use super::client::Client;
 use super::session::{AgentSession, audit, require, require_csrf};
-use crate::clock::now;
 use crate::domain::auth::Session;
 use crate::error::ApiError;
 use crate::model::rights::Permission;
@@ -36,8 +35,8 @@ pub async fn create(
     require_csrf(&req, &client, &s)?;
     manages_campaigns(&s)?;
     let row = cstore::check_campaign(&body)?;
-    let db = s.tenant.clone();
-    let saved = web::block(move || db.with(|c| cstore::insert_campaign(c, &row, now()))).await??;
+    let (db, at) = (s.tenant.clone(), state.clock.now());
+    let saved = web::block(move || db.with(|c| cstore::insert_campaign(c, &row, at))).await??;
     audit(
         &s,
         &client,
@@ -129,9 +128,8 @@ pub async fn create_goal(
     require_csrf(&req, &client, &s)?;
     manages_campaigns(&s)?;
     let (goal, value) = cstore::check_goal(&body)?;
-    let db = s.tenant.clone();
-    let saved =
-        web::block(move || db.with(|c| cstore::insert_goal(c, &goal, value, now()))).await??;
+    let (db, at) = (s.tenant.clone(), state.clock.now());
+    let saved = web::block(move || db.with(|c| cstore::insert_goal(c, &goal, value, at))).await??;
     audit(
         &s,
         &client,

@@ -3,7 +3,6 @@
 use super::client::Client;
 use super::session::audit;
 use super::session::{AgentSession, require_csrf};
-use crate::clock::now;
 use crate::error::ApiError;
 use crate::model::rights::Permission;
 use crate::store::chat as cstore;
@@ -39,6 +38,7 @@ pub struct NewCanned {
 /// `POST /api/canned`.
 pub async fn create(
     req: HttpRequest,
+    state: super::State,
     client: Client,
     session: AgentSession,
     body: web::Json<NewCanned>,
@@ -67,9 +67,9 @@ pub async fn create(
         super::session::require(&s, Permission::SettingsManage)?;
     }
     let owner = (!b.shared).then_some(s.agent.id);
-    let db = s.tenant.clone();
+    let (db, at) = (s.tenant.clone(), state.clock.now());
     let row =
-        web::block(move || db.with(|c| cstore::insert_canned(c, owner, &shortcut, &text, now())))
+        web::block(move || db.with(|c| cstore::insert_canned(c, owner, &shortcut, &text, at)))
             .await??;
     let object = serde_json::to_value(&row)
         .ok()

@@ -6,7 +6,7 @@ use super::client::Client;
 use super::session::AgentSession;
 use crate::crypto;
 use crate::domain::files;
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Code, Error};
 use crate::model::attachment::FileRef;
 use crate::realtime::hub::{Command, FileUpload, Posted, Uploader};
 use crate::realtime::protocol::Out;
@@ -31,25 +31,19 @@ pub struct UploadQuery {
     client_id: String,
 }
 
+/// The hub's refusal of an upload as an HTTP answer (its status comes from the registry).
 fn api_error(out: Out) -> ApiError {
     let Out::Error { code, message, .. } = out else {
         return ApiError::not_found();
     };
-    let status = match code.as_str() {
-        "unknown_conversation" | "not_found" => StatusCode::NOT_FOUND,
-        "conversation_closed" => StatusCode::CONFLICT,
-        "not_stored" | "busy" => StatusCode::SERVICE_UNAVAILABLE,
-        "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
+    let code = match code {
+        Code::UnknownConversation | Code::NotFound => Code::NotFound,
+        Code::ConversationClosed => Code::ConversationClosed,
+        Code::NotStored | Code::Busy => Code::Retry,
+        Code::InternalError => Code::InternalError,
+        _ => Code::InvalidInput,
     };
-    let code: &'static str = match code.as_str() {
-        "unknown_conversation" | "not_found" => "not_found",
-        "conversation_closed" => "conversation_closed",
-        "not_stored" | "busy" => "retry",
-        "internal_error" => "internal_error",
-        _ => "invalid_input",
-    };
-    ApiError::new(status, code, message)
+    ApiError::of(code, message)
 }
 
 /// Checks the bytes and the names, hands the file to the hub, waits for the commit.
@@ -62,19 +56,13 @@ async fn post(
 ) -> Result<HttpResponse, ApiError> {
     crate::realtime::protocol::check_message(&q.client_id, "x").map_err(api_error)?;
     if body.len() > files::MAX_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "file_too_large",
+        return Err(ApiError::of(
+            Code::FileTooLarge,
             "files may have at most 10 MB",
         ));
     }
-    let mime = files::sniff(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_file_type",
-            e.to_string(),
-        )
-    })?;
+    let mime =
+        files::sniff(&body).map_err(|e| ApiError::of(Code::UnsupportedFileType, e.to_string()))?;
     let st = state.clone();
     let uuid = tenant_uuid.to_string();
     let hub = web::block(move || st.realtime.hub(&uuid)).await??;
@@ -88,7 +76,10 @@ async fn post(
         reply: tx,
     };
     if !hub.send(Command::PostFile(upload)) {
-        return Err(api_error(Out::error("busy", "the server is busy; retry")));
+        return Err(api_error(Out::error(
+            Code::Busy,
+            "the server is busy; retry",
+        )));
     }
     let (seq, file): (i64, FileRef) = rx
         .await
@@ -230,4 +221,27 @@ pub async fn agent_download(
         return Err(ApiError::not_found());
     };
     Ok(attachment(file, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_refusals_of_uploads_keep_their_http_answers() {
+        for (refusal, status, code) in [
+            (Code::UnknownConversation, 404, Code::NotFound),
+            (Code::NotFound, 404, Code::NotFound),
+            (Code::ConversationClosed, 409, Code::ConversationClosed),
+            (Code::NotStored, 503, Code::Retry),
+            (Code::Busy, 503, Code::Retry),
+            (Code::InternalError, 500, Code::InternalError),
+            (Code::InvalidClientId, 400, Code::InvalidInput),
+            (Code::EmptyMessage, 400, Code::InvalidInput),
+        ] {
+            let e = api_error(Out::error(refusal, "why"));
+            assert_eq!((e.status().as_u16(), e.code()), (status, code), "{refusal}");
+            assert_eq!(e.message(), "why");
+        }
+    }
 }

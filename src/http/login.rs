@@ -145,6 +145,7 @@ pub async fn submit(
         auth::login(
             &st.store,
             &st.throttle,
+            &st.clock,
             &LoginAttempt {
                 tenant: &tenant,
                 email: &email,
@@ -183,6 +184,7 @@ pub struct LogoutForm {
 /// `POST /logout`: ends the session (Origin and CSRF token checked) and returns to sign-in.
 pub async fn logout(
     req: HttpRequest,
+    state: State,
     client: Client,
     session: AgentSession,
     form: web::Form<LogoutForm>,
@@ -193,7 +195,8 @@ pub async fn logout(
         return Err(ApiError::csrf());
     }
     let (ip, rid) = (client.ip, client.request_id.clone());
-    web::block(move || auth::logout(&s, ip, &rid)).await??;
+    let clock = state.clock.clone();
+    web::block(move || auth::logout(&s, &clock, ip, &rid)).await??;
     Ok(HttpResponse::SeeOther()
         .cookie(session::session_removal(client.https()))
         .insert_header((header::LOCATION, "/login"))

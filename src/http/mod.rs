@@ -39,6 +39,8 @@ pub struct AppState {
     pub config: Config,
     /// Sign-in failure counters.
     pub throttle: Throttle,
+    /// The server's clock (the one its hubs and jobs read).
+    pub clock: crate::clock::Clock,
     /// Whether `/demo` is served.
     pub demo: bool,
     /// The tenants' hubs.

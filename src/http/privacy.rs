@@ -80,6 +80,7 @@ pub async fn find(
 
 /// `GET /api/gdpr/export?by=&value=`: the archive (JSON, HTML transcripts, files) as a download.
 pub async fn export(
+    state: super::State,
     session: AgentSession,
     client: Client,
     q: web::Query<SubjectQuery>,
@@ -88,15 +89,16 @@ pub async fn export(
     require(&s, Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
     let kind = by.kind();
+    let now = state.clock.now();
     let tar = web::block(move || -> crate::error::Result<Vec<u8>> {
         let ip = client.shown_ip();
         let (_, files) = privacy::export(&s.tenant, &by, &actor_of(&s, &client, &ip))?;
         let mut out = Vec::new();
-        gdpr::write_tar(&files, &mut out, crate::clock::now())?;
+        gdpr::write_tar(&files, &mut out, now)?;
         Ok(out)
     })
     .await??;
-    let day = crate::store::period::day_of(crate::clock::now());
+    let day = crate::store::period::day_of(now);
     Ok(HttpResponse::Ok()
         .content_type("application/x-tar")
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -58,7 +58,8 @@ pub async fn current(req: &HttpRequest, state: &State) -> Result<Option<Session>
     let value = cookie.value().to_string();
     let st = state.clone();
     let found =
-        web::block(move || auth::authenticate(&st.store, &st.config.session, &value)).await?;
+        web::block(move || auth::authenticate(&st.store, &st.config.session, &st.clock, &value))
+            .await?;
     match found {
         Ok(s) => Ok(Some(s)),
         Err(Error::Unauthorized) => Ok(None),

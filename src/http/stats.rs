@@ -31,8 +31,8 @@ fn may_see_stats(s: &Session) -> Result<(), ApiError> {
 async fn compute(
     s: &Session,
     q: &PeriodQuery,
+    now: i64,
 ) -> Result<(Period, stats::Headline, stats::Headline, Breakdown), ApiError> {
-    let now = crate::clock::now();
     let p = Period::days(q.from.as_deref(), q.to.as_deref(), now)?;
     let db = s.tenant.clone();
     // A reader beside the chat writer: a year of figures does not hold up live chat.
@@ -128,12 +128,13 @@ fn tables(b: &Breakdown, h: &stats::Headline) -> serde_json::Map<String, Value> 
 
 /// `GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (the statistics permission).
 pub async fn show(
+    state: super::State,
     session: AgentSession,
     q: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     may_see_stats(&s)?;
-    let (_, headline, previous, b) = compute(&s, &q).await?;
+    let (_, headline, previous, b) = compute(&s, &q, state.clock.now()).await?;
     let mut body = tables(&b, &headline);
     body.insert("headline".into(), json!(headline));
     body.insert("previous".into(), json!(previous));
@@ -142,13 +143,14 @@ pub async fn show(
 
 /// `GET /api/stats.csv?table=NAME&from=…&to=…` (the statistics permission): one table as a CSV download.
 pub async fn csv(
+    state: super::State,
     session: AgentSession,
     q: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = session.0;
     may_see_stats(&s)?;
     let name = q.table.clone().unwrap_or_default();
-    let (p, headline, _, b) = compute(&s, &q).await?;
+    let (p, headline, _, b) = compute(&s, &q, state.clock.now()).await?;
     let all = tables(&b, &headline);
     let Some(table) = all.get(&name) else {
         return Err(ApiError::bad_request(format!(

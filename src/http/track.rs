@@ -5,13 +5,12 @@
 
 use super::State;
 use super::client::Client;
-use crate::clock::now;
 use crate::config::TrackingConfig;
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Code, Error};
 use crate::model::tracking::{self as track, DailyKeys};
 use crate::realtime::hub::{Command, PageView, TrackEvent, TrackKind, TrackReply};
 use crate::store::SiteRecord;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -77,7 +76,7 @@ impl Tracking {
         {
             let cache = self.sites.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((at, site)) = cache.get(key)
-                && at.elapsed() < SITE_TTL
+                && state.clock.instant() < *at + SITE_TTL
             {
                 return Ok(site.clone());
             }
@@ -87,7 +86,7 @@ impl Tracking {
         if cache.len() > 10_000 {
             cache.clear();
         }
-        cache.insert(key.to_string(), (Instant::now(), site.clone()));
+        cache.insert(key.to_string(), (state.clock.instant(), site.clone()));
         Ok(site)
     }
 }
@@ -138,9 +137,8 @@ enum Report {
 }
 
 fn refused() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_refused",
+    ApiError::of(
+        Code::OriginRefused,
         "this origin may not report to this site",
     )
 }
@@ -160,13 +158,12 @@ pub async fn report(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     // One address cannot flood the tenant's hub (it answers 503 when its queue is full too).
-    if let Err(wait) = state.tracking.limit.take(client.ip, Instant::now()) {
-        return Ok(HttpResponse::TooManyRequests()
-            .insert_header((header::RETRY_AFTER, wait.to_string()))
-            .json(serde_json::json!({"error": {
-                "code": "too_many_requests",
-                "message": "too many reports from this address; try again later",
-            }})));
+    if let Err(wait) = state.tracking.limit.take(client.ip, state.clock.instant()) {
+        return Err(ApiError::of(
+            Code::TooManyRequests,
+            "too many reports from this address; try again later",
+        )
+        .with_retry_after(wait));
     }
     let origin = super::client::request_origin(&req);
     let own = !origin.is_empty() && origin == client.origin;
@@ -182,16 +179,14 @@ pub async fn report(
         r
     };
     if site.tracking.mode == "off" {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "tracking_off",
+        return Err(ApiError::of(
+            Code::TrackingOff,
             "visitor monitoring is off for this site",
         ));
     }
     if body.len() > MAX_BODY {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+        return Err(ApiError::of(
+            Code::TooLarge,
             "a report may have at most 4096 bytes",
         ));
     }
@@ -210,7 +205,7 @@ pub async fn report(
             Some(_) => Err(ApiError::bad_request("vid must be 32 lowercase hex digits")),
         }
     };
-    let at = now();
+    let at = state.clock.now();
     let (pv, vid, kind) = match report {
         Report::View {
             pv,
@@ -307,11 +302,7 @@ pub async fn report(
 }
 
 fn busy() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        "the server could not store this now; retry",
-    )
+    ApiError::of(Code::Busy, "the server could not store this now; retry")
 }
 
 /// Letters, digits and `-` only (a language tag), at most `max` characters.

@@ -5,7 +5,6 @@
 use super::State;
 use super::client::Client;
 use super::session::{AgentSession, audit, audit_denied, require_csrf};
-use crate::clock::now;
 use crate::domain::auth::Session;
 use crate::domain::sites;
 use crate::error::ApiError;
@@ -209,8 +208,8 @@ pub async fn create_rule(
     require_csrf(&req, &client, &s)?;
     manages_sites(&s)?;
     let rule = check_rule(&state, &s, body.into_inner()).await?;
-    let db = s.tenant.clone();
-    let saved = web::block(move || db.with(|c| vstore::insert_rule(c, &rule, now()))).await??;
+    let (db, at) = (s.tenant.clone(), state.clock.now());
+    let saved = web::block(move || db.with(|c| vstore::insert_rule(c, &rule, at))).await??;
     audit(
         &s,
         &client,

@@ -3,7 +3,6 @@
 
 use super::State;
 use super::client::Client;
-use crate::clock::now;
 use crate::domain::agents;
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
@@ -248,7 +247,7 @@ pub async fn offline(
     }
     // At most 10 offline messages per address in 15 minutes: a form is not a mail cannon.
     let key = format!("offline:{}", crate::model::ip::throttle_key(client.ip));
-    let t0 = std::time::Instant::now();
+    let t0 = state.clock.instant();
     if let Some(wait) = state.throttle.blocked_for(&key, t0) {
         return Err(Error::Throttled(wait).into());
     }
@@ -264,7 +263,7 @@ pub async fn offline(
                     name: &name,
                     email: &email,
                     message: &message,
-                    at: now(),
+                    at: st.clock.now(),
                 },
             )
         })

@@ -4,10 +4,10 @@
 use super::State;
 use super::client::Client;
 use super::session::AgentSession;
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Code, Error};
 use crate::realtime::hub::Peer;
 use crate::realtime::session::{self, Side};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -18,11 +18,7 @@ pub struct VisitorQuery {
 }
 
 fn refused() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_refused",
-        "this origin may not open this socket",
-    )
+    ApiError::of(Code::OriginRefused, "this origin may not open this socket")
 }
 
 /// `GET /ws/visitor?site=KEY`.
@@ -68,7 +64,7 @@ pub async fn visitor(
             state
                 .tracking
                 .keys
-                .key(crate::clock::now(), &site_key, client.ip, ua)
+                .key(state.clock.now(), &site_key, client.ip, ua)
         });
         (hub, key, notice)
     });

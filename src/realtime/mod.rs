@@ -5,6 +5,7 @@ pub mod hub;
 pub mod protocol;
 pub mod session;
 
+use crate::clock::Clock;
 use crate::config::SessionConfig;
 use crate::error::Result;
 use crate::store::Store;
@@ -19,17 +20,24 @@ pub struct Realtime {
     store: Arc<Store>,
     sessions: SessionConfig,
     grace: Duration,
+    clock: Clock,
     hubs: Mutex<HashMap<String, HubHandle>>,
     next_conn: AtomicU64,
 }
 
 impl Realtime {
-    /// No hub runs until a socket needs one.
-    pub fn new(store: Arc<Store>, sessions: SessionConfig, grace: Duration) -> Realtime {
+    /// No hub runs until a socket needs one; each hub reads `clock`.
+    pub fn new(
+        store: Arc<Store>,
+        sessions: SessionConfig,
+        grace: Duration,
+        clock: Clock,
+    ) -> Realtime {
         Realtime {
             store,
             sessions,
             grace,
+            clock,
             hubs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
         }
@@ -43,7 +51,7 @@ impl Realtime {
             return Ok(h.clone());
         }
         let db = self.store.tenant_db(tenant_uuid)?;
-        let h = hub::spawn(db, self.sessions.clone(), self.grace);
+        let h = hub::spawn(db, self.sessions.clone(), self.grace, self.clock.clone());
         hubs.insert(tenant_uuid.to_string(), h.clone());
         Ok(h)
     }
@@ -82,6 +90,11 @@ impl Realtime {
         for h in all {
             h.send(hub::Command::Stop);
         }
+    }
+
+    /// The clock the hubs read (the server's).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// A fresh connection id.

@@ -1,6 +1,7 @@
 //! Wire frames of the visitor and agent sockets: JSON objects tagged by `type`, strictly typed
 //! (unknown fields and wrong types are refused). `docs/protocol.md` describes the same frames.
 
+use crate::error::Code;
 use crate::model::attachment::FileRef;
 use serde::{Deserialize, Serialize};
 
@@ -494,8 +495,8 @@ pub enum Out {
     Pong {},
     /// A frame was refused; the socket stays open.
     Error {
-        /// Stable code.
-        code: String,
+        /// Stable code, from the registry (its string on the wire).
+        code: Code,
         /// Human-readable.
         message: String,
         /// The conversation the refused frame was about, if it named one.
@@ -506,9 +507,9 @@ pub enum Out {
 
 impl Out {
     /// An error frame.
-    pub fn error(code: &str, message: impl Into<String>) -> Out {
+    pub fn error(code: Code, message: impl Into<String>) -> Out {
         Out::Error {
-            code: code.into(),
+            code,
             message: message.into(),
             conversation_id: None,
         }
@@ -517,7 +518,10 @@ impl Out {
     /// The frame as JSON text.
     pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","code":"internal_error","message":"encoding failed"}"#.into()
+            format!(
+                r#"{{"type":"error","code":"{}","message":"encoding failed"}}"#,
+                Code::InternalError
+            )
         })
     }
 }
@@ -531,17 +535,17 @@ pub fn check_message(client_id: &str, text: &str) -> Result<(), Out> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(Out::error(
-            "invalid_client_id",
+            Code::InvalidClientId,
             "client_id must be 1-64 characters of A-Z, a-z, 0-9, - and _",
         ));
     }
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(Out::error("empty_message", "the message is empty"));
+        return Err(Out::error(Code::EmptyMessage, "the message is empty"));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(Out::error(
-            "message_too_long",
+            Code::MessageTooLong,
             format!("a message may have at most {MAX_TEXT_CHARS} characters"),
         ));
     }

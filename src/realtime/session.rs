@@ -3,6 +3,7 @@
 
 use super::hub::{Command, ConnId, HubHandle, OUTBOX, Outgoing, Peer};
 use super::protocol::{AgentIn, MAX_FRAME_BYTES, Out, VisitorIn};
+use crate::error::Code;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -90,7 +91,7 @@ pub async fn run(
                             if refused > MAX_REFUSED {
                                 break Some(close(CloseCode::Policy, "too many frames"));
                             }
-                            if ws.text(Out::error("rate_limited", "slow down").encode()).await.is_err() {
+                            if ws.text(Out::error(Code::RateLimited, "slow down").encode()).await.is_err() {
                                 break None;
                             }
                             continue;
@@ -101,8 +102,8 @@ pub async fn run(
                             Side::Agent => serde_json::from_str::<AgentIn>(&text).map(|f| Command::Agent(conn, f)),
                         };
                         let reply = match cmd {
-                            Ok(cmd) => (!hub.send(cmd)).then(|| Out::error("busy", "the server is busy; retry")),
-                            Err(e) => Some(Out::error("invalid_frame", format!("invalid frame: {}", first_line(&e.to_string())))),
+                            Ok(cmd) => (!hub.send(cmd)).then(|| Out::error(Code::Busy, "the server is busy; retry")),
+                            Err(e) => Some(Out::error(Code::InvalidFrame, format!("invalid frame: {}", first_line(&e.to_string())))),
                         };
                         if let Some(r) = reply
                             && ws.text(r.encode()).await.is_err()

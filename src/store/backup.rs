@@ -7,7 +7,6 @@ use super::connection::{self, Mode};
 use super::remove_side_files;
 use super::system::{self, SiteEntry};
 use super::{Store, chat, migrations};
-use crate::clock::now;
 use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -174,12 +173,14 @@ pub struct Created {
     pub tenants: Vec<String>,
 }
 
-/// Takes an online backup of every tenant (or one) into a new archive in `out_dir`.
+/// Takes an online backup of every tenant (or one) into a new archive in `out_dir`, begun at
+/// `created_at` (unix seconds; its name and manifest carry it).
 pub fn create(
     store: &Store,
     backup: &Key,
     tenant: Option<&str>,
     out_dir: &Path,
+    created_at: i64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Created> {
     if !out_dir.exists() {
@@ -223,7 +224,6 @@ pub fn create(
             tables,
         });
     }
-    let created_at = now();
     let manifest = Manifest {
         format: FORMAT,
         kontor_version: env!("CARGO_PKG_VERSION").into(),
@@ -239,7 +239,7 @@ pub fn create(
         let file = fs::File::create(&partial).map_err(|e| Error::io("creating the archive", e))?;
         let mut tar = tar::Builder::new(file);
         let sealed = seal(backup, &manifest)?;
-        append(&mut tar, MANIFEST, &sealed)?;
+        append(&mut tar, MANIFEST, &sealed, created_at)?;
         for m in &manifest.members {
             let uuid = m
                 .path
@@ -247,9 +247,9 @@ pub fn create(
                 .trim_end_matches(".db");
             let bytes = fs::read(work.path().join(format!("{uuid}.db")))
                 .map_err(|e| Error::io("reading the export", e))?;
-            append(&mut tar, &m.path, &bytes)?;
+            append(&mut tar, &m.path, &bytes, created_at)?;
         }
-        append(&mut tar, MAC, &[0u8; 32])?;
+        append(&mut tar, MAC, &[0u8; 32], created_at)?;
         let mut file = tar
             .into_inner()
             .map_err(|e| Error::io("writing the archive", e))?;
@@ -268,11 +268,11 @@ pub fn create(
     })
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8]) -> Result<()> {
+fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8], at: i64) -> Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(bytes.len() as u64);
     header.set_mode(0o600);
-    header.set_mtime(now().max(0) as u64);
+    header.set_mtime(at.max(0) as u64);
     header.set_cksum();
     tar.append_data(&mut header, path, bytes)
         .map_err(|e| Error::io("writing the archive", e))

@@ -610,7 +610,10 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?))
             .unwrap();
         done_tx.send(sum).unwrap();
-        assert!(writer.join().unwrap(), "the read finished while the writer held its lock");
+        assert!(
+            writer.join().unwrap(),
+            "the read finished while the writer held its lock"
+        );
         assert_eq!(sum, 1, "the reader sees committed rows only");
         let after: i64 = db
             .read(|c| Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?))

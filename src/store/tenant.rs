@@ -209,9 +209,8 @@ fn change_and_end_sessions(
     Ok(rec)
 }
 
-/// Stores a new session under the hash of its token.
-pub fn insert_session(c: &Connection, token_hash: &[u8], agent_id: i64) -> Result<()> {
-    let at = now();
+/// Stores a new session, begun at `at`, under the hash of its token.
+pub fn insert_session(c: &Connection, token_hash: &[u8], agent_id: i64, at: i64) -> Result<()> {
     c.execute(
         "INSERT INTO sessions (token_hash, agent_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
         params![token_hash, agent_id, at],
@@ -238,11 +237,11 @@ pub fn session(c: &Connection, token_hash: &[u8]) -> Result<Option<SessionRecord
     .optional()?)
 }
 
-/// Marks a session as used now.
-pub fn touch_session(c: &Connection, token_hash: &[u8]) -> Result<()> {
+/// Marks a session as used at `at`.
+pub fn touch_session(c: &Connection, token_hash: &[u8], at: i64) -> Result<()> {
     c.execute(
         "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
-        params![token_hash, now()],
+        params![token_hash, at],
     )?;
     Ok(())
 }

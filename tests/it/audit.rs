@@ -18,12 +18,11 @@ fn one_entry(k: &Kontor, action: &str, result: &str, run: impl FnOnce()) {
     let before = entries(k).len();
     run();
     // Audit writes after the response may land a moment later.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let mut now = entries(k);
-    while now.len() == before && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut now = Vec::new();
+    crate::common::within(std::time::Duration::from_secs(5), || {
         now = entries(k);
-    }
+        now.len() != before
+    });
     assert_eq!(
         now.len(),
         before + 1,

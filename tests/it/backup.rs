@@ -42,18 +42,21 @@ fn an_online_backup_is_a_consistent_snapshot_that_restores_on_a_new_server() {
     ag.send(json!({"type": "accept", "conversation_id": conv}));
     ag.recv_type("conversation");
     // A visitor keeps writing while the backup runs.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
     let writer = {
-        let stop = stop.clone();
+        let (stop, count) = (stop.clone(), count.clone());
         std::thread::spawn(move || {
             let mut acked = Vec::new();
             let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 v.send(json!({"type": "message", "client_id": format!("w{i}"), "text": format!("line {i}")}));
                 acked.push((
                     v.recv_type("ack")["seq"].as_i64().unwrap(),
                     format!("line {i}"),
                 ));
+                count.store(acked.len(), Ordering::Relaxed);
                 i += 1;
                 // Below the per-socket rate limit (20 frames/s).
                 std::thread::sleep(std::time::Duration::from_millis(60));
@@ -61,10 +64,16 @@ fn an_online_backup_is_a_consistent_snapshot_that_restores_on_a_new_server() {
             acked
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    // Messages flow before, during and after the backup.
+    let acked_at_least = |n: usize| {
+        crate::common::wait_until("traffic", std::time::Duration::from_secs(10), || {
+            count.load(Ordering::Relaxed) >= n
+        })
+    };
+    acked_at_least(12);
     let file = archive(&k); // through the running server's admin socket
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    acked_at_least((count.load(Ordering::Relaxed) + 8).max(21));
+    stop.store(true, Ordering::Relaxed);
     let acked = writer.join().unwrap();
     assert!(acked.len() > 20, "too little traffic: {}", acked.len());
     drop(ag);
@@ -457,7 +466,7 @@ fn restore_prints_exactly_what_was_acknowledged_after_the_backup() {
 fn backup_list_shows_archives_newest_first() {
     let (k, _, _) = setup();
     let first = archive(&k);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    k.advance_clock(std::time::Duration::from_secs(1));
     let second = archive(&k);
     let list = k.json(&["backup", "list"]);
     let files: Vec<&str> = list["archives"]

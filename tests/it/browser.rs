@@ -97,8 +97,12 @@ fn visitor_and_agent_chat_in_real_browsers() {
     );
     visitor.press(&[ENTER]);
     // A message from the shop page itself (not kontor's origin) is ignored by the loader.
-    visitor.exec("window.postMessage({kontor: 'close'}, '*'); return true");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Messages are handled in order: once a marker posted after it arrived, so had it.
+    visitor.exec("window.addEventListener('message', (e) => { if (e.data === 'kontor-test-marker') window.kontorTestMarker = true; }); window.postMessage({kontor: 'close'}, '*'); window.postMessage('kontor-test-marker', '*'); return true");
+    visitor.wait_until(
+        "the foreign message was handled",
+        "return window.kontorTestMarker === true",
+    );
     assert_eq!(
         visitor.exec("return !document.querySelector('kontor-chat').shadowRoot.querySelector('[role=region]').hidden"),
         true,
@@ -109,6 +113,11 @@ fn visitor_and_agent_chat_in_real_browsers() {
     );
     visitor.enter_frame(&frame);
     visitor.find("#s-consent");
+    // The form is in the page from the start, hidden until the frame's modules have run.
+    visitor.wait_until(
+        "the start form is shown",
+        "return !document.getElementById('v-start').hidden",
+    );
     let consent_label = visitor.text(&visitor.find("label[for='s-consent']"));
     assert!(
         consent_label.to_lowercase().contains("privacy"),

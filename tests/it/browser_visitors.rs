@@ -199,8 +199,11 @@ fn anonymous_tracking_leaves_no_cookie_and_no_storage_in_the_browser() {
             "return !!document.querySelector('kontor-chat')",
         );
     }
-    // Let the heartbeat run once.
-    std::thread::sleep(std::time::Duration::from_millis(5500));
+    // Let the heartbeat (every 5 s in the browser) run once: the page view and one ping.
+    visitor.wait_until(
+        "a heartbeat",
+        "return performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/track')).length >= 2",
+    );
     assert!(visitor.cookies().is_empty(), "cookies on the shop");
     assert_eq!(
         visitor.exec("return [document.cookie, localStorage.length, sessionStorage.length]"),

@@ -165,7 +165,11 @@ fn nothing_is_stored_without_opt_in() {
     let mut server = k.server(&[]);
     let mut ws = Ws::visitor(&server.base, &site, SHOP).unwrap();
     ws.send(json!({"type": "start", "consent": false, "notice_version": "1"}));
-    assert_eq!(ws.recv_type("error")["code"], "consent_required");
+    let refused = ws.recv_type("error");
+    assert_eq!(refused["code"], "consent_required");
+    // The code is one of the registry's (docs/errors.md).
+    let code = refused["code"].as_str().unwrap_or_default();
+    assert!(kontor::error::Code::parse(code).is_some(), "{refused}");
     ws.send(json!({"type": "message", "client_id": "m1", "text": "hello?"}));
     assert_eq!(ws.recv_type("error")["code"], "no_conversation");
     drop(ws);
@@ -371,7 +375,6 @@ fn acknowledged_messages_survive_a_server_restart() {
     assert_eq!(message_with_seq(&mut agent2, s)["text"], "still there?");
     // A message retried across the restart is recognised: acknowledged with its first seq,
     // stored once.
-    std::thread::sleep(Duration::from_millis(60));
     assert_eq!(say(&mut v, None, "v-3", "m3"), acked[3]);
     drop(server);
     assert_eq!(
@@ -385,10 +388,12 @@ fn kill_9_during_traffic_loses_no_acknowledged_message() {
     let (k, _, site) = setup();
     let mut server = k.server(&[]);
     let base = server.base.clone();
-    let stop_at = Instant::now() + Duration::from_millis(1500);
+    // The writers stop when the server dies; this only bounds them if it never does.
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let handles: Vec<_> = (0..100)
         .map(|i| {
-            let (base, site) = (base.clone(), site.clone());
+            let (base, site, count) = (base.clone(), site.clone(), count.clone());
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
                 let Ok(mut ws) = Ws::visitor(&base, &site, SHOP) else { return acked };
@@ -406,7 +411,7 @@ fn kill_9_during_traffic_loses_no_acknowledged_message() {
                     }
                 };
                 let mut n = 0;
-                while Instant::now() < stop_at + Duration::from_secs(5) {
+                while Instant::now() < give_up {
                     let id = format!("c{i}-{n}");
                     if ws.send_raw(tungstenite::Message::text(json!({"type": "message", "client_id": id, "text": format!("load {i} {n}")}).to_string())).is_err() {
                         return acked;
@@ -417,6 +422,7 @@ fn kill_9_during_traffic_loses_no_acknowledged_message() {
                                 let f: Value = serde_json::from_str(&t).unwrap();
                                 if f["type"] == "ack" {
                                     acked.push((conv, f["seq"].as_i64().unwrap(), id.clone()));
+                                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                     break;
                                 }
                             }
@@ -431,7 +437,10 @@ fn kill_9_during_traffic_loses_no_acknowledged_message() {
             })
         })
         .collect();
-    std::thread::sleep(stop_at - Instant::now());
+    // Killed while traffic flows, once there is enough of it to prove something.
+    crate::common::wait_until("traffic", Duration::from_secs(15), || {
+        count.load(std::sync::atomic::Ordering::Relaxed) >= 400
+    });
     server.kill9();
     let acked: Vec<(i64, i64, String)> = handles
         .into_iter()
@@ -581,6 +590,13 @@ fn bad_frames_get_errors_or_close_codes_never_a_crash() {
     // Still usable afterwards.
     v.send(json!({"type": "ping"}));
     assert_eq!(v.recv_type("pong")["type"], "pong");
+    // A malformed client_id has a code of its own, a registered one.
+    v.send(json!({"type": "start", "consent": true, "notice_version": "1"}));
+    v.recv_type("welcome");
+    v.send(json!({"type": "message", "client_id": "a b", "text": "hi"}));
+    let refused = v.recv_type("error");
+    assert_eq!(refused["code"], "invalid_client_id", "{refused}");
+    assert!(kontor::error::Code::parse("invalid_client_id").is_some());
 
     let mut big = Ws::visitor(&server.base, &site, SHOP).unwrap();
     let _ = big.send_raw(tungstenite::Message::text("x".repeat(16 * 1024 * 1024)));

@@ -63,9 +63,30 @@ impl Kontor {
         c.arg("--config")
             .arg(self.config_file())
             .arg("--data-dir")
-            .arg(self.data_dir())
-            .args(args);
+            .arg(self.data_dir());
+        // Release builds refuse the test clock; tests that move it need a debug build.
+        if cfg!(debug_assertions) {
+            c.arg("--test-clock-offset-file").arg(self.clock_file());
+        }
+        c.args(args);
         c
+    }
+
+    /// The file every process of this fixture (servers and commands) adds to its clock, so a
+    /// test moves their time forward instead of sleeping (`kontor::clock`).
+    pub fn clock_file(&self) -> PathBuf {
+        self.dir.path().join("clock-offset")
+    }
+
+    /// The fixture's clock, as its processes read it.
+    pub fn clock(&self) -> kontor::clock::Clock {
+        kontor::clock::Clock::offset_file(&self.clock_file())
+            .expect("moving the clock needs a debug build (cargo test without --release)")
+    }
+
+    /// Moves the time of every process of this fixture forward by `d`, at once.
+    pub fn advance_clock(&self, d: Duration) {
+        self.clock().advance(d);
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -141,6 +162,27 @@ impl Kontor {
     }
 }
 
+/// Whether `done` becomes true within `limit`, asked every 20 ms: how tests await an event they
+/// can only look at (a row written, a line logged, a process gone). Time that must pass is never
+/// waited for: tests move the clock (`Kontor::advance_clock`).
+pub fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `done` is true; fails the test with `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, done: impl FnMut() -> bool) {
+    assert!(within(limit, done), "{what}");
+}
+
 pub fn assert_success(out: &Output, args: &[&str]) {
     assert!(
         out.status.success(),
@@ -204,14 +246,7 @@ impl Server {
     /// Whether `needle` shows up in the server's output within 5 s (output is read by a
     /// separate thread, so it may lag the HTTP response).
     pub fn log_shows(&self, needle: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if self.log().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        within(Duration::from_secs(5), || self.log().contains(needle))
     }
 
     /// SIGTERM and wait; returns the exit code.
@@ -220,14 +255,16 @@ impl Server {
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut status = None;
+        wait_until(
+            "server did not stop on SIGTERM",
+            Duration::from_secs(20),
+            || {
+                status = self.child.try_wait().unwrap();
+                status.is_some()
+            },
+        );
+        status.and_then(|s| s.code())
     }
 }
 

@@ -423,6 +423,26 @@ fn seed(
     .unwrap();
 }
 
+/// A chat Ann accepted (seq 1) whose log then grows to `n` entries ("entry SEQ") while no
+/// server runs; returns the tenant, Ann's password, the site, the chat and its token.
+fn long_chat(n: i64) -> (Kontor, String, String, i64, String) {
+    let (k, pw, site) = setup();
+    let (conv, token, agent_id) = {
+        let mut server = k.server(&[]);
+        let (_b, mut a) = ann(&server, &pw);
+        let agent_id = a.frames.iter().find(|f| f["type"] == "ready").unwrap()["agent_id"]
+            .as_i64()
+            .unwrap();
+        let (_v, conv, token) = widget(&server, &site, "Vera");
+        accept(&mut a, conv); // seq 1
+        drop(a);
+        server.stop();
+        (conv, token, agent_id)
+    };
+    seed(&k, conv, Some(agent_id), 2, n, |s| format!("entry {s}"));
+    (k, pw, site, conv, token)
+}
+
 /// The epoch a `welcome` or `ready` carried, if any.
 fn epoch(f: &Value) -> Option<String> {
     f["epoch"].as_str().map(str::to_string)
@@ -509,20 +529,7 @@ fn agent_socket_gets_no_live_entry_before_hello_and_each_entry_once() {
 #[test]
 fn replay_of_3000_entries_arrives_whole_to_a_reading_client() {
     const N: i64 = 3000;
-    let (k, pw, site) = setup();
-    let (conv, token, agent_id) = {
-        let mut server = k.server(&[]);
-        let (_b, mut a) = ann(&server, &pw);
-        let agent_id = a.frames.iter().find(|f| f["type"] == "ready").unwrap()["agent_id"]
-            .as_i64()
-            .unwrap();
-        let (_v, conv, token) = widget(&server, &site, "Vera");
-        accept(&mut a, conv); // seq 1
-        drop(a);
-        server.stop();
-        (conv, token, agent_id)
-    };
-    seed(&k, conv, Some(agent_id), 2, N, |s| format!("entry {s}"));
+    let (k, pw, site, conv, token) = long_chat(N);
     let server = k.server(&[]);
     let expected: Vec<i64> = (1..=N).collect();
     let complete = |fs: &[Value]| has_seq(fs, conv, N) && fs.iter().any(|f| f["type"] == "pong");
@@ -600,20 +607,7 @@ fn replay_of_3000_entries_arrives_whole_to_a_reading_client() {
 #[test]
 fn an_ack_during_a_long_replay_comes_at_its_place_once() {
     const N: i64 = 600;
-    let (k, pw, site) = setup();
-    let (conv, token, agent_id) = {
-        let mut server = k.server(&[]);
-        let (_b, mut a) = ann(&server, &pw);
-        let agent_id = a.frames.iter().find(|f| f["type"] == "ready").unwrap()["agent_id"]
-            .as_i64()
-            .unwrap();
-        let (_v, conv, token) = widget(&server, &site, "Vera");
-        accept(&mut a, conv); // seq 1
-        drop(a);
-        server.stop();
-        (conv, token, agent_id)
-    };
-    seed(&k, conv, Some(agent_id), 2, N, |s| format!("entry {s}"));
+    let (k, _pw, site, conv, token) = long_chat(N);
     let server = k.server(&[]);
     // The widget resumes from nothing and sends at once, as it does with what is pending.
     let mut w = resume(&server, &site, &token, 0);

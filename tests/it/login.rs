@@ -471,3 +471,68 @@ fn hostile_input_in_the_form_is_harmless() {
     assert_eq!(res.json()["error"]["code"], "invalid_input");
     assert!(!server.log().contains("panicked"));
 }
+
+/// The server's clock moves; the session's age and idleness are measured on it.
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[test]
+fn a_session_idles_out_after_120_minutes_without_a_request() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    assert_eq!(b.login("acme", "ann@acme.example", &pw).status, 303);
+    // Each request within the idle time keeps the session.
+    for _ in 0..3 {
+        k.advance_clock(119 * MINUTE);
+        assert_eq!(b.get("/api/session").status, 200);
+    }
+    k.advance_clock(121 * MINUTE);
+    assert_eq!(b.get("/api/session").status, 401, "idle for 121 min");
+}
+
+#[test]
+fn an_active_session_and_its_dashboard_socket_end_at_the_absolute_timeout() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let (mut b, mut ws) = crate::chat::agent(&server, &pw);
+    // Never idle (a request every 110 min), yet over after 12 h.
+    for step in 1..=6 {
+        k.advance_clock(110 * MINUTE);
+        assert_eq!(b.get("/api/session").status, 200, "{} min", step * 110);
+    }
+    k.advance_clock(110 * MINUTE);
+    assert_eq!(b.get("/api/session").status, 401, "older than 12 h");
+    // The hub's session check ends the open socket too; the client resumes into a sign-in.
+    assert_eq!(ws.close_code(), Some(1013));
+}
+
+#[test]
+fn a_throttled_account_may_try_again_once_its_window_has_passed() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    for _ in 0..10 {
+        let mut b = Browser::new(&server.base);
+        assert_eq!(
+            b.login("acme", "ann@acme.example", "wrong password!")
+                .status,
+            401
+        );
+    }
+    let mut b = Browser::new(&server.base);
+    let res = b.login("acme", "ann@acme.example", &pw);
+    assert_eq!(res.status, 429);
+    let wait: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    k.advance_clock(std::time::Duration::from_secs(wait - 1));
+    assert_eq!(
+        Browser::new(&server.base)
+            .login("acme", "ann@acme.example", &pw)
+            .status,
+        429,
+        "still inside the window"
+    );
+    // Retry-After counts whole seconds, rounded down.
+    k.advance_clock(std::time::Duration::from_secs(2));
+    let mut b = Browser::new(&server.base);
+    assert_eq!(b.login("acme", "ann@acme.example", &pw).status, 303);
+    assert!(b.session().is_some());
+}

@@ -291,3 +291,34 @@ fn periods_are_set_through_the_cli_and_the_api_by_admins_only() {
     assert_eq!(bob.put_json("/api/retention", &all).status, 403);
     assert_eq!(k.json(&["retention", "show", "acme"])["visitors_days"], 180);
 }
+
+#[test]
+fn the_running_server_purges_on_its_clock_once_a_new_day_comes() {
+    let (k, pw, site) = crate::chat::setup();
+    k.ok(&["retention", "set", "acme", "--chats", "1"]);
+    let server = k.server(&[]);
+    let (_b, mut agent) = crate::chat::agent(&server, &pw);
+    let (mut v, conv, _) = crate::chat::visitor(&server, &site, "Vera");
+    agent.send(json!({"type": "accept", "conversation_id": conv}));
+    agent.recv_type("conversation");
+    agent.send(json!({"type": "close", "conversation_id": conv}));
+    while v.recv_type("conversation")["status"] != "closed" {}
+    let chats = || {
+        let store = Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        db.with(|c| {
+            Ok(c.query_row("SELECT count(*) FROM conversations", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        })
+        .unwrap()
+    };
+    assert_eq!(chats(), 1, "an ended chat is kept for its period");
+    // Two days later on the server's clock, its maintenance job wakes and purges.
+    k.advance_clock(std::time::Duration::from_secs(2 * DAY as u64));
+    crate::common::wait_until(
+        "the expired chat was purged",
+        std::time::Duration::from_secs(10),
+        || chats() == 0,
+    );
+}

@@ -247,7 +247,6 @@ fn every_permission_allows_exactly_its_actions() {
                 );
                 // Taking a chat needs the chat permission.
                 let (_v, conv, _) = visitor(&server, &site, &format!("V{i}"));
-                std::thread::sleep(Duration::from_millis(70));
                 ws.send(json!({"type": "accept", "conversation_id": conv}));
                 let f = frame_or_error(&mut ws, "conversation");
                 if may_chat {
@@ -256,7 +255,6 @@ fn every_permission_allows_exactly_its_actions() {
                     assert_eq!(f["code"], "forbidden", "{perm}: {f}");
                 }
                 // Inviting needs the visitors permission (an unknown visitor: not found).
-                std::thread::sleep(Duration::from_millis(70));
                 ws.send(json!({"type": "invite", "visitor_id": 999999, "text": "Hi"}));
                 let f = frame_or_error(&mut ws, "never");
                 let code = f["code"].as_str().unwrap_or("");
@@ -391,21 +389,20 @@ fn departments_scope_the_queue_for_agents_without_the_all_chats_permission() {
     v.send(json!({"type": "start", "consent": true, "notice_version": "1", "department": sales}));
     let sales_chat = v.recv_type("welcome")["conversation_id"].as_i64().unwrap();
     let (_w, general_chat, _) = visitor(&server, &site, "Gina");
-    std::thread::sleep(Duration::from_millis(300));
+    // An agent's queue once the hub told them of Gina's chat, the later one: each batch tells
+    // every view its changes, so the Sales chat would have come with it or before.
     let waiting = |ws: &mut Ws| -> Vec<i64> {
-        let frames = ws.drain(Duration::from_millis(400));
-        let last = frames
-            .iter()
-            .rev()
-            .find(|f| f["type"] == "queue")
-            .cloned()
-            .unwrap_or(json!({"waiting": []}));
-        last["waiting"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["conversation_id"].as_i64().unwrap())
-            .collect()
+        loop {
+            let ids: Vec<i64> = ws.recv_type("queue")["waiting"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["conversation_id"].as_i64().unwrap())
+                .collect();
+            if ids.contains(&general_chat) {
+                return ids;
+            }
+        }
     };
     let mut seen = waiting(&mut ann);
     seen.sort();
@@ -435,7 +432,6 @@ fn departments_scope_the_queue_for_agents_without_the_all_chats_permission() {
             .status,
         200
     );
-    std::thread::sleep(Duration::from_millis(70));
     bob.send(json!({"type": "accept", "conversation_id": general_chat}));
     assert_eq!(
         frame_or_error(&mut bob, "conversation")["type"],
@@ -457,12 +453,8 @@ fn chat_state(k: &crate::common::Kontor, conv: i64) -> (String, Option<i64>) {
     .unwrap()
 }
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !f() {
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    crate::common::wait_until(what, Duration::from_secs(5), f);
 }
 
 #[test]

@@ -215,18 +215,15 @@ fn the_statistics_api_breaks_the_period_down_and_exports_safe_csv() {
     // The server's statistics job aggregates the settled days at start; the answer stays.
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while db
-        .with(|c| kontor::store::aggregates::aggregated_through(c))
-        .unwrap()
-        .is_none_or(|t| t < D + 3 * 24 * H)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the days were aggregated"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::common::wait_until(
+        "the days were aggregated",
+        std::time::Duration::from_secs(10),
+        || {
+            db.with(|c| kontor::store::aggregates::aggregated_through(c))
+                .unwrap()
+                .is_some_and(|t| t >= D + 3 * 24 * H)
+        },
+    );
     assert!(
         db.with(|c| kontor::store::aggregates::stored_day(c, D))
             .unwrap()

@@ -296,7 +296,12 @@ fn a_key_change_on_a_running_server_loses_no_acknowledged_message() {
             }
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    // Traffic first: the change comes while messages flow.
+    crate::common::wait_until(
+        "traffic before the change",
+        std::time::Duration::from_secs(10),
+        || acked.lock().unwrap().len() > 5,
+    );
     let out = k.ok(&["tenant", "rekey", "acme"]); // through the running server
     assert!(out.contains("new key"), "{out}");
     let _ = writer.join();

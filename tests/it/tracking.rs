@@ -5,7 +5,7 @@
 use crate::chat::{SHOP, agent, setup};
 use crate::common::{Browser, Kontor, Res, Server, Ws};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 
@@ -201,26 +201,28 @@ fn visitors_appear_live_with_their_pages_and_leave_after_the_grace_period() {
     let other = visitor_where(&mut ws, |v| v["visitor_id"] != id);
     assert_eq!(other["browser"], "Firefox 121");
 
-    // Heartbeats keep the first one; silence ends the second within the grace period.
-    let t0 = Instant::now();
-    let mut left = None;
-    while t0.elapsed() < Duration::from_secs(6) && left.is_none() {
+    // Heartbeats keep the first one; silence ends the second within the grace period (2 s),
+    // on the server's clock, which the test moves instead of waiting.
+    let clock = k.clock();
+    let t0 = clock.instant();
+    for _ in 0..3 {
         assert_eq!(
             ping(&server, &site, CHROME, "aaaaaaaaaaaaaaa3"),
             json!({"invite": null})
         );
-        for f in ws.drain(Duration::from_millis(400)) {
-            if f["type"] == "visitor_left" {
-                left = Some(f["visitor_id"].as_i64().unwrap());
-            }
-        }
+        k.advance_clock(Duration::from_millis(900));
     }
+    assert_eq!(
+        ping(&server, &site, CHROME, "aaaaaaaaaaaaaaa3"),
+        json!({"invite": null})
+    );
+    let left = ws.recv_type("visitor_left")["visitor_id"].as_i64();
     assert_eq!(
         left,
         other["visitor_id"].as_i64(),
         "the silent visitor left, not the pinging one"
     );
-    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(clock.instant() - t0 < Duration::from_secs(5));
 
     // A heartbeat for a page the server never saw asks for the view again.
     assert_eq!(
@@ -256,12 +258,10 @@ fn invitation_round_trip_then_chat_with_the_visitors_pages() {
 
     ws.send(json!({"type": "invite", "visitor_id": 999_999}));
     assert_eq!(ws.recv_type("error")["code"], "not_found");
-    std::thread::sleep(Duration::from_millis(80));
     ws.send(json!({"type": "invite", "visitor_id": id, "text": "Fragen zu den Preisen?"}));
     let v = visitor_where(&mut ws, |v| !v["invite"].is_null());
     assert_eq!(v["invite"]["state"], "pending");
     assert_eq!(v["invite"]["agent_name"], "Ann");
-    std::thread::sleep(Duration::from_millis(80));
     ws.send(json!({"type": "invite", "visitor_id": id}));
     assert_eq!(ws.recv_type("error")["code"], "already_invited");
 
@@ -300,7 +300,6 @@ fn invitation_round_trip_then_chat_with_the_visitors_pages() {
     ws.send(json!({"type": "accept", "conversation_id": conv}));
     let v = visitor_where(&mut ws, |v| v["chat"]["status"] == "open");
     assert_eq!(v["visitor_id"], id);
-    std::thread::sleep(Duration::from_millis(80));
     ws.send(json!({"type": "invite", "visitor_id": id}));
     assert_eq!(ws.recv_type("error")["code"], "in_chat");
 
@@ -455,7 +454,7 @@ fn each_rule_condition_fires_only_when_it_holds() {
         &|ua| v(ua, "5000000000000001", home, ""),
         &|ua| {
             v(ua, "5000000000000002", home, "");
-            std::thread::sleep(Duration::from_millis(2100));
+            k.advance_clock(Duration::from_millis(2100));
             ping(s, &site, ua, "5000000000000002")
         },
         5,
@@ -502,7 +501,7 @@ fn each_rule_condition_fires_only_when_it_holds() {
     assert_eq!(r.status, 201);
     let ua = format!("{CHROME} delayed");
     assert_eq!(v(&ua, "8000000000000001", home, "")["invite"], Value::Null);
-    std::thread::sleep(Duration::from_millis(2100));
+    k.advance_clock(Duration::from_millis(2100));
     assert_eq!(
         ping(s, &site, &ua, "8000000000000001")["invite"]["text"],
         "Später"
@@ -935,6 +934,25 @@ fn countries_come_only_from_the_configured_offline_database() {
 }
 
 #[test]
+fn the_ingest_limit_refills_as_time_passes() {
+    let (k, _, site) = setup();
+    let server = quick_server(&k, "reports_per_minute = 30\n");
+    let view = |i: usize| {
+        let body = json!({"t": "view", "pv": format!("{i:016x}"), "url": "https://shop.example/"});
+        report(&server, &site, SHOP, CHROME, body)
+    };
+    for i in 0..30 {
+        assert_eq!(view(i).status, 200, "report {i}");
+    }
+    let refused = view(30);
+    assert_eq!(refused.status, 429);
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    k.advance_clock(Duration::from_secs(wait));
+    assert_eq!(view(31).status, 200, "one report every 2 s");
+    assert_eq!(view(32).status, 429);
+}
+
+#[test]
 fn one_address_cannot_flood_the_ingest() {
     let (k, _, site) = setup();
     let server = quick_server(&k, "reports_per_minute = 30\n");
@@ -947,7 +965,22 @@ fn one_address_cannot_flood_the_ingest() {
     let limited: Vec<&Res> = answers.iter().filter(|r| r.status == 429).collect();
     assert_eq!(ok, 30, "a minute's worth at once");
     assert_eq!(limited.len(), 10);
-    assert_eq!(limited[0].json()["error"]["code"], "too_many_requests");
+    assert_eq!(
+        limited[0].json(),
+        json!({"error": {
+            "code": "too_many_requests",
+            "message": "too many reports from this address; try again later",
+        }})
+    );
+    // The code is one of the registry's (docs/errors.md).
+    let code = limited[0].json()["error"]["code"]
+        .as_str()
+        .map(str::to_string);
+    assert!(
+        code.as_deref()
+            .and_then(kontor::error::Code::parse)
+            .is_some()
+    );
     let wait: u64 = limited[0].header("retry-after").unwrap().parse().unwrap();
     assert!((1..=2).contains(&wait), "one report every 2 s: {wait}");
     let stored: i64 = db_query(&k, "SELECT count(*) FROM page_views");

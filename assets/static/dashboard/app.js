@@ -3,7 +3,7 @@
 // history, statistics, settings or privacy.
 
 import { load as loadStrings } from './i18n.js';
-import { Connection } from './connection.js';
+import { agentSocket } from './connection.js';
 import { ChatModel } from './model.js';
 import { VisitorsModel } from './visitors-model.js';
 import { mountAlerts } from './alerts.js';
@@ -26,7 +26,7 @@ async function main() {
   await loadStrings();
   const me = document.querySelector('.topbar .me strong');
   const model = new ChatModel(me ? me.textContent.trim() : '');
-  const conn = new Connection(() => model.hello());
+  const conn = agentSocket(() => model.hello());
   model.attach(conn);
   mountAlerts(model, { section });
   const root = document.getElementById('section-app');

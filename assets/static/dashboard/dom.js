@@ -44,3 +44,9 @@ export async function whileBusy(btn, work) {
     btn.removeAttribute('aria-disabled');
   }
 }
+
+/** Disabled for the user (announced, not clickable) while staying focusable. */
+export function setDisabled(button, off) {
+  if (off) button.setAttribute('aria-disabled', 'true');
+  else button.removeAttribute('aria-disabled');
+}

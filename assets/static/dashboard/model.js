@@ -1,23 +1,30 @@
 // What the dashboard knows about chats, built from the agent socket's frames (docs/protocol.md).
-// The view listens to its events; it never talks to the socket itself.
+// The view listens to its events; it never talks to the socket itself. Seq, epoch and the
+// replies and notes awaiting their ack are kept with the shared client (../shared/socket.js).
+
+import { ChatLog, Outbox, takeEpoch, withEpoch, retrySoon } from '../shared/socket.js';
+import { RETRY_LATER, TRANSFER_ERRORS } from '../shared/errors.js';
 
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
 const RESEND_AFTER_MS = 10000;
 const STATUSES = ['online', 'away', 'offline'];
-/** Errors that answer a `transfer` frame. */
-const TRANSFER_ERRORS = new Set(['agent_unavailable', 'not_found', 'invalid_input', 'busy', 'rate_limited']);
-
-/** A fresh id for a message, note or upload (retries reuse it). */
-export function newClientId() {
-  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  // randomUUID needs a secure context; plain-HTTP installs behind a LAN address still work.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
+
+/** The entries of a list frame (`queue`, `agents`), unusable ones left out. */
+function listOf(v, entryOf) {
+  return (Array.isArray(v) ? v : []).map(entryOf).filter(Boolean);
+}
+
+/** A list after its `…_update` frame: `upsert` by id, `remove` ids; ordered by id. */
+function updated(list, f, entryOf) {
+  const byId = new Map(list.map((e) => [e.id, e]));
+  for (const id of Array.isArray(f.remove) ? f.remove : []) byId.delete(id);
+  for (const e of listOf(f.upsert, entryOf)) byId.set(e.id, e);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
 
 function storageGet(key) {
   try {
@@ -38,10 +45,11 @@ function storageSet(key, value) {
 /**
  * A conversation as the dashboard holds it.
  * @typedef {{id:number, visitorName:string, visitorEmail:string, status:string,
- *   msgs:Map<number,object>, notes:Map<number,object>, seq:number, unread:number,
+ *   log:ChatLog, notes:Map<number,object>, unread:number,
  *   quiet:boolean, before:(null|{msgs:Map<number,object>, notes:Map<number,object>}),
  *   typingUntil:number, typingText:string, endReason:string, transferredTo:string}} Conv
- *   (seq: the last contiguous seq held; endReason: '', 'closed', 'offline' or 'transferred';
+ *   (log: its messages by seq, log.last the last contiguous seq held; endReason: '', 'closed',
+ *   'offline' or 'transferred';
  *   transferredTo: when this page handed it over, the sentence that says to whom; before:
  *   after a `reset`, the entries shown until then, so that the replay's repeats of them are
  *   not news again)
@@ -63,8 +71,8 @@ export class ChatModel extends EventTarget {
     this.agentId = null;
     /** @type {Map<number, Conv>} */
     this.convs = new Map();
-    /** client_id → {clientId, convId, text, sentAt, failed, createdAt} */
-    this.pending = new Map();
+    /** client_id → {clientId, convId, kind, text, sentAt, failed}: replies and notes without their answer */
+    this.pending = new Outbox((p) => ({ type: p.kind, conversation_id: p.convId, client_id: p.clientId, text: p.text }));
     this.queue = [];
     this.queueKnown = null; // ids in the last queue frame; null before the first one
     this.readyCount = 0;
@@ -84,7 +92,7 @@ export class ChatModel extends EventTarget {
     this.conn = null;
   }
 
-  /** Wires the model to a Connection. */
+  /** Wires the model to the socket (connection.js). */
   attach(conn) {
     this.conn = conn;
     conn.addEventListener('frame', (e) => this.onFrame(e.detail));
@@ -114,10 +122,8 @@ export class ChatModel extends EventTarget {
    */
   hello() {
     const seen = [];
-    for (const c of this.convs.values()) if (c.status === 'open') seen.push([c.id, c.seq]);
-    const frame = { type: 'hello', seen };
-    if (this.epoch) frame.epoch = this.epoch;
-    return frame;
+    for (const c of this.convs.values()) if (c.status === 'open') seen.push([c.id, c.log.last]);
+    return withEpoch({ type: 'hello', seen }, this.epoch);
   }
 
   statusKey() {
@@ -169,11 +175,9 @@ export class ChatModel extends EventTarget {
     this.readyCount += 1;
     this.agentId = f.agent_id;
     const server = STATUSES.includes(f.status) ? f.status : null;
-    const epoch = typeof f.epoch === 'string' && /^[\w-]{1,128}$/.test(f.epoch) ? f.epoch : '';
     // Another log than the one our entries came from (a restore): a `reset` and the whole log
-    // follow for each open conversation. Forget ours now already, so that a drop before those
-    // arrive cannot leave entries of the old log standing under the new epoch.
-    const replaced = !!epoch && !!this.epoch && epoch !== this.epoch;
+    // follow for each open conversation; ours are forgotten now already (see takeEpoch).
+    const { epoch, replaced } = takeEpoch(this.epoch, f.epoch);
     this.epoch = epoch;
     let restate = true;
     if (first && this.statusChosenHere) {
@@ -229,8 +233,7 @@ export class ChatModel extends EventTarget {
         visitorName: '',
         visitorEmail: '',
         status: 'open',
-        msgs: new Map(),
-        seq: 0,
+        log: new ChatLog(),
         unread: 0,
         quiet,
         before: null,
@@ -262,7 +265,7 @@ export class ChatModel extends EventTarget {
       // Should not happen (ready/conversation come first); keep the entry rather than lose it.
       conv = this.upsert({ conversation_id: f.conversation_id, status: 'open' }, { quiet: true });
     }
-    if (conv.msgs.has(f.seq)) return;
+    if (conv.log.has(f.seq)) return;
     const msg = {
       seq: f.seq,
       author,
@@ -274,18 +277,13 @@ export class ChatModel extends EventTarget {
           ? { id: f.file.id, name: str(f.file.name), size: isInt(f.file.size) ? f.file.size : 0 }
           : null,
     };
-    this.add(conv, msg);
+    conv.log.hold(msg.seq, msg);
     const live = !conv.quiet && !this.repeated(conv, msg);
     if (live && author === 'visitor') {
       conv.unread += 1;
       conv.typingUntil = 0;
     }
     this.emit('message', { conv, msg, live });
-  }
-
-  add(conv, msg) {
-    conv.msgs.set(msg.seq, msg);
-    while (conv.msgs.has(conv.seq + 1)) conv.seq += 1;
   }
 
   /** `reset`: the server's log of this conversation is not the one we hold; it follows whole. */
@@ -305,12 +303,10 @@ export class ChatModel extends EventTarget {
   resetConv(conv) {
     // (A second reset during a replay adds what the first part of it brought.)
     const before = conv.before || { msgs: new Map(), notes: new Map() };
-    for (const [seq, msg] of conv.msgs) before.msgs.set(seq, msg);
+    for (const [seq, msg] of conv.log.clear()) before.msgs.set(seq, msg);
     for (const [id, note] of conv.notes) before.notes.set(id, note);
     conv.before = before;
-    conv.msgs = new Map();
     conv.notes = new Map();
-    conv.seq = 0;
     this.emit('reset', { conv });
   }
 
@@ -329,12 +325,11 @@ export class ChatModel extends EventTarget {
   }
 
   onAck(f) {
-    const p = this.pending.get(f.client_id);
-    if (!p || p.kind !== 'message' || !isInt(f.seq)) return;
-    this.pending.delete(f.client_id);
+    const p = this.pending.answered(f.client_id, (e) => e.kind === 'message' && isInt(f.seq));
+    if (!p) return;
     const conv = this.convs.get(p.convId);
     let msg = null;
-    if (conv && !conv.msgs.has(f.seq)) {
+    if (conv && !conv.log.has(f.seq)) {
       msg = {
         seq: f.seq,
         author: 'agent',
@@ -343,7 +338,7 @@ export class ChatModel extends EventTarget {
         at: Math.floor(this.serverNow()),
         file: null,
       };
-      this.add(conv, msg);
+      conv.log.hold(msg.seq, msg);
     }
     this.emit('ack', { p, conv, msg });
   }
@@ -359,19 +354,12 @@ export class ChatModel extends EventTarget {
   }
 
   onQueue(f) {
-    const waiting = (Array.isArray(f.waiting) ? f.waiting : []).map((w) => this.queueEntry(w)).filter(Boolean);
-    this.setQueue(waiting);
+    this.setQueue(listOf(f.waiting, (w) => this.queueEntry(w)));
   }
 
   /** Changes since the last queue: upserts by conversation id, removals; order is by id. */
   onQueueUpdate(f) {
-    const byId = new Map(this.queue.map((w) => [w.id, w]));
-    for (const id of Array.isArray(f.remove) ? f.remove : []) byId.delete(id);
-    for (const w of Array.isArray(f.upsert) ? f.upsert : []) {
-      const e = this.queueEntry(w);
-      if (e) byId.set(e.id, e);
-    }
-    this.setQueue([...byId.values()].sort((a, b) => a.id - b.id));
+    this.setQueue(updated(this.queue, f, (w) => this.queueEntry(w)));
   }
 
   setQueue(waiting) {
@@ -445,9 +433,8 @@ export class ChatModel extends EventTarget {
   }
 
   onNoted(f) {
-    const p = this.pending.get(f.client_id);
-    if (!p || p.kind !== 'note' || !isInt(f.id)) return;
-    this.pending.delete(f.client_id);
+    const p = this.pending.answered(f.client_id, (e) => e.kind === 'note' && isInt(f.id));
+    if (!p) return;
     const conv = this.convs.get(p.convId);
     let note = null;
     // A retry after a reconnect may be answered for a note the replay has shown already.
@@ -471,19 +458,12 @@ export class ChatModel extends EventTarget {
   }
 
   onAgents(f) {
-    const agents = (Array.isArray(f.agents) ? f.agents : []).map((a) => this.presenceEntry(a)).filter(Boolean);
-    this.setAgents(agents);
+    this.setAgents(listOf(f.agents, (a) => this.presenceEntry(a)));
   }
 
   /** Changes since the last presence list: upserts by agent id, removals; order is by id. */
   onAgentsUpdate(f) {
-    const byId = new Map(this.agents.map((a) => [a.id, a]));
-    for (const id of Array.isArray(f.remove) ? f.remove : []) byId.delete(id);
-    for (const a of Array.isArray(f.upsert) ? f.upsert : []) {
-      const e = this.presenceEntry(a);
-      if (e) byId.set(e.id, e);
-    }
-    this.setAgents([...byId.values()].sort((a, b) => a.id - b.id));
+    this.setAgents(updated(this.agents, f, (a) => this.presenceEntry(a)));
   }
 
   setAgents(agents) {
@@ -510,9 +490,7 @@ export class ChatModel extends EventTarget {
     }
     this.emit('error', { code, message: str(f.message), transfer });
     // The frame was refused, not lost: replies go out again with the same client_id.
-    if (code === 'busy' || code === 'rate_limited' || code === 'not_stored') {
-      setTimeout(() => this.resendPending(), 1500 + Math.random() * 1000);
-    }
+    if (RETRY_LATER.has(code)) retrySoon(() => this.resendPending());
   }
 
   // ----- actions -----
@@ -524,8 +502,7 @@ export class ChatModel extends EventTarget {
   sendMessage(convId, text, kind = 'message') {
     const conv = this.convs.get(convId);
     if (!conv || conv.status !== 'open') return null;
-    const p = { clientId: newClientId(), convId, kind, text, sentAt: 0, failed: false };
-    this.pending.set(p.clientId, p);
+    const p = this.pending.add({ convId, kind, text });
     this.emit('pending', { p });
     this.transmit(p);
     if (kind === 'message') this.lastTypingSent.delete(convId);
@@ -533,23 +510,17 @@ export class ChatModel extends EventTarget {
   }
 
   transmit(p) {
-    if (p.failed) return;
-    if (this.conn.send({ type: p.kind, conversation_id: p.convId, client_id: p.clientId, text: p.text })) {
-      p.sentAt = Date.now();
-    }
+    this.pending.transmit(this.conn, p);
   }
 
   resendPending() {
     if (!this.conn.open) return;
-    for (const p of this.pending.values()) this.transmit(p);
+    this.pending.resend(this.conn);
   }
 
   resendStale() {
     if (!this.conn.open || this.readyCount === 0) return;
-    const now = Date.now();
-    for (const p of this.pending.values()) {
-      if (!p.failed && now - p.sentAt > RESEND_AFTER_MS) this.transmit(p);
-    }
+    this.pending.resendStale(this.conn, RESEND_AFTER_MS);
   }
 
   /** Forgets a reply that can no longer be delivered. */
@@ -624,7 +595,7 @@ export class ChatModel extends EventTarget {
   /** Drops a closed chat from the list. */
   remove(convId) {
     if (!this.convs.delete(convId)) return;
-    for (const [id, p] of this.pending) if (p.convId === convId) this.pending.delete(id);
+    for (const p of [...this.pending.values()]) if (p.convId === convId) this.pending.delete(p.clientId);
     this.emit('removed', { id: convId });
   }
 

@@ -6,13 +6,13 @@ import { t, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { serverError } from './tracking.js';
 import { referrerKindText } from './visitor-text.js';
+import { MAX_INVITE_CHARS, charCount, limitField } from '../shared/limits.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
 const intOrNull = (v) => (isInt(v) ? v : null);
 const strOrNull = (v) => (typeof v === 'string' && v !== '' ? v : null);
 const REFERRERS = ['search', 'social', 'site', 'direct'];
-const TEXT_MAX = 500;
 const NAME_MAX = 100;
 /** The whole-number fields (JSON names); empty means null (any), but a delay of 0. */
 const NUMBERS = ['delay_seconds', 'min_seconds_on_page', 'min_pages', 'min_visits'];
@@ -169,7 +169,8 @@ export class RulesEditor {
     f.name = input('name', { maxlength: String(NAME_MAX), required: true });
     f.siteBox = h('div', { class: 'field' });
     f.enabled = h('input', { type: 'checkbox', id: 'rule-enabled', name: 'enabled' });
-    f.text = h('textarea', { id: 'rule-text', name: 'text', rows: '2', maxlength: String(TEXT_MAX), required: true });
+    f.text = h('textarea', { id: 'rule-text', name: 'text', rows: '2', required: true });
+    limitField(f.text, MAX_INVITE_CHARS);
     f.delay_seconds = input('delay_seconds', { type: 'number', min: '0', step: '1', inputmode: 'numeric', 'aria-describedby': 'rule-delay-hint' });
     f.once_per_visit = h('input', { type: 'checkbox', id: 'rule-once_per_visit', name: 'once_per_visit' });
     f.url = input('url', { maxlength: '2000', spellcheck: 'false', 'aria-describedby': 'rule-url-hint rule-any-hint' });
@@ -325,7 +326,7 @@ export class RulesEditor {
     };
     if (!name) return fail(f.name, 'dashboard.rules.bad_name');
     if (!site) return fail(f.site_key, 'dashboard.rules.bad_site');
-    if (!text || [...text].length > TEXT_MAX) return fail(f.text, 'dashboard.rules.bad_text');
+    if (!text || charCount(text) > MAX_INVITE_CHARS) return fail(f.text, 'dashboard.rules.bad_text');
     const nums = {};
     for (const key of NUMBERS) {
       const raw = f[key].value.trim();

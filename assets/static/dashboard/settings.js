@@ -10,6 +10,7 @@ import { request, session, httpError } from './api.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
 import { NoticesBlock } from './notices.js';
+import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
@@ -175,7 +176,8 @@ class SettingsView {
       spellcheck: 'false',
       'aria-describedby': 'canned-shortcut-hint',
     });
-    this.text = h('textarea', { id: 'canned-text', name: 'text', rows: '3', maxlength: '4000', required: true });
+    this.text = h('textarea', { id: 'canned-text', name: 'text', rows: '3', required: true });
+    limitField(this.text, MAX_TEXT_CHARS);
     this.share = h('input', { type: 'checkbox', id: 'canned-shared', name: 'shared' });
     this.shareField = h(
       'div',
@@ -287,7 +289,7 @@ class SettingsView {
       this.fieldError(this.text, t('dashboard.canned.bad_text'));
       return;
     }
-    if ([...text].length > 4000) {
+    if (charCount(text) > MAX_TEXT_CHARS) {
       this.fieldError(this.text, t('dashboard.canned.text_too_long'));
       return;
     }

@@ -12,6 +12,9 @@
 import { h, hasFocus } from './dom.js';
 import { t, has, formatNumber, formatTime, formatDateTime } from './i18n.js';
 import { request } from './api.js';
+import { AlertBox, ConnState } from './section-status.js';
+import { MAX_INVITE_CHARS, charCount, limitField } from '../shared/limits.js';
+import { INVITE_ERRORS } from '../shared/errors.js';
 import {
   clock,
   shortUrl,
@@ -47,8 +50,6 @@ const FLUSH_LATEST_MS = 250;
 const FILTER_DELAY_MS = 150;
 /** No answer to an invite for this long: the button works again. */
 const INVITE_WAIT_MS = 10000;
-const INVITE_MAX_CHARS = 500;
-const KNOWN_INVITE_ERRORS = new Set(['not_found', 'already_invited', 'in_chat', 'rate_limited', 'busy']);
 
 function lastActivity(v) {
   return Math.max(v.lastSeen, v.page.at);
@@ -132,13 +133,7 @@ class VisitorsView {
   // ----- building -----
 
   buildBar() {
-    this.connText = h('span', { class: 'conn-text', text: t('dashboard.conn.connecting') });
-    this.connEl = h(
-      'p',
-      { class: 'conn', role: 'status', 'data-state': 'connecting' },
-      h('span', { class: 'conn-dot', 'aria-hidden': 'true' }),
-      this.connText,
-    );
+    this.connState = new ConnState();
     this.filterInput = h('input', {
       type: 'search',
       id: 'visitor-filter',
@@ -159,7 +154,7 @@ class VisitorsView {
     return h(
       'div',
       { class: 'panel visitors-bar' },
-      this.connEl,
+      this.connState.el,
       h(
         'div',
         { class: 'visitors-filters', role: 'search', 'aria-label': t('dashboard.visitors.filter_label') },
@@ -181,17 +176,8 @@ class VisitorsView {
   }
 
   buildAlert() {
-    this.alertText = h('p', { class: 'alert-text' });
-    this.alertBox = h('div', { class: 'alert-box', role: 'alert' }, this.alertText);
-    this.alertDismiss = h('button', {
-      type: 'button',
-      class: 'btn-secondary btn-small',
-      hidden: true,
-      text: t('dashboard.error.dismiss'),
-      onclick: () => this.clearAlert(),
-    });
-    this.alertWrap = h('div', { class: 'alert-wrap', 'data-empty': 'true' }, this.alertBox, this.alertDismiss);
-    return this.alertWrap;
+    this.alert = new AlertBox(() => this.filterInput.focus());
+    return this.alert.el;
   }
 
   buildGrid() {
@@ -263,9 +249,9 @@ class VisitorsView {
       id: 'visitor-invite-text',
       name: 'text',
       rows: '2',
-      maxlength: String(INVITE_MAX_CHARS),
       'aria-describedby': 'visitor-invite-hint',
     });
+    limitField(d.inviteText, MAX_INVITE_CHARS);
     d.inviteBtn = h('button', { type: 'submit', class: 'v-invite', text: t('dashboard.visitors.invite') });
     d.inviteStatus = h('p', { class: 'form-status invite-status', role: 'status' });
     d.inviteForm = h(
@@ -629,9 +615,7 @@ class VisitorsView {
   }
 
   renderConn(state) {
-    this.connEl.dataset.state = state;
-    const text = t(`dashboard.conn.${state}`);
-    if (this.connText.textContent !== text) this.connText.textContent = text;
+    this.connState.render(state);
   }
 
   // ----- the clock -----
@@ -875,7 +859,7 @@ class VisitorsView {
     e.preventDefault();
     if (this.selectedId === null) return;
     const text = this.detail.inviteText.value.trim();
-    if ([...text].length > INVITE_MAX_CHARS) {
+    if (charCount(text) > MAX_INVITE_CHARS) {
       this.detail.inviteStatus.textContent = t('dashboard.visitors.invite_too_long');
       this.detail.inviteText.focus();
       return;
@@ -888,7 +872,7 @@ class VisitorsView {
     if (!v || !canInvite(v) || this.isSending(id)) return;
     const name = visitorName(id);
     if (!this.model.invite(id, text)) {
-      this.showAlert(t('dashboard.error.offline'));
+      this.alert.show(t('dashboard.error.offline'));
       if (id === this.selectedId) this.detail.inviteStatus.textContent = t('dashboard.error.offline');
       return;
     }
@@ -908,29 +892,15 @@ class VisitorsView {
 
   onInviteError({ visitorId, code, message }) {
     this.sending.delete(visitorId);
-    const reason = KNOWN_INVITE_ERRORS.has(code) ? t(`dashboard.visitors.invite_error.${code}`) : '';
+    const reason = INVITE_ERRORS.has(code) ? t(`dashboard.visitors.invite_error.${code}`) : '';
     // Our sentence when we know the code; the server's own message is shown with it.
     const text = t('dashboard.visitors.invite_failed', {
       name: visitorName(visitorId),
       reason: reason || message || t('dashboard.error.unknown'),
     });
     const full = reason && message && message !== reason ? `${text} (${message})` : text;
-    this.showAlert(full);
+    this.alert.show(full);
     if (visitorId === this.selectedId) this.detail.inviteStatus.textContent = full;
     this.markDirty(visitorId);
-  }
-
-  showAlert(text) {
-    this.alertText.textContent = text;
-    this.alertWrap.dataset.empty = 'false';
-    this.alertDismiss.hidden = false;
-  }
-
-  clearAlert() {
-    const hadFocus = hasFocus(this.alertWrap);
-    this.alertText.textContent = '';
-    this.alertWrap.dataset.empty = 'true';
-    this.alertDismiss.hidden = true;
-    if (hadFocus) this.filterInput.focus();
   }
 }

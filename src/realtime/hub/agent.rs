@@ -1,8 +1,7 @@
 //! What the hub does with an agent's frames, and how it notices ended sessions.
 
 use super::{ConnId, Hub, Outbox, Peer, Status, not_found};
-use crate::clock::now;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::model::rights::Permission;
 use crate::realtime::protocol::AgentStatus;
 use crate::realtime::protocol::{AgentIn, Out, check_message};
@@ -48,13 +47,14 @@ impl Hub {
             out.send(
                 conn,
                 &Out::error(
-                    "forbidden",
+                    Code::Forbidden,
                     format!("your role does not allow you to {}", needed.what()),
                 ),
             );
             let actor = format!("agent#{agent_id}");
-            return astore::record(
+            return astore::append(
                 c,
+                self.clock.now(),
                 &astore::AuditEntry {
                     actor: &actor,
                     action: needed.name(),
@@ -91,21 +91,10 @@ impl Hub {
                         epoch: self.epoch.clone(),
                     },
                 );
-                let other_log = epoch.is_some_and(|e| e != self.epoch);
                 for id in mine {
-                    let mut after = seen.get(&id).copied().unwrap_or(0);
+                    let held = seen.get(&id).copied().unwrap_or(0);
                     let end = self.convs.get(&id).map_or(0, |cv| cv.last_seq);
-                    if after > 0 && (other_log || after > end) {
-                        // The dashboard's numbers are from another log (a restore replaced
-                        // it) or beyond its end: it starts this chat over.
-                        out.send(
-                            conn,
-                            &Out::Reset {
-                                conversation_id: id,
-                            },
-                        );
-                        after = 0;
-                    }
+                    let after = self.resume_point(conn, id, held, epoch.as_deref(), end, out);
                     if let Some(s) = self.conns.get_mut(&conn) {
                         s.backlog.log(id, after, true);
                     }
@@ -152,7 +141,7 @@ impl Hub {
                     Some(Status::Open) => {
                         out.send(
                             conn,
-                            &Out::error("already_taken", "another agent has this chat"),
+                            &Out::error(Code::AlreadyTaken, "another agent has this chat"),
                         );
                         return Ok(());
                     }
@@ -164,11 +153,11 @@ impl Hub {
                 if open >= capacity {
                     out.send(
                         conn,
-                        &Out::error("at_capacity", "you have as many chats as you can take"),
+                        &Out::error(Code::AtCapacity, "you have as many chats as you can take"),
                     );
                     return Ok(());
                 }
-                cstore::accept(c, conversation_id, agent_id, now())?;
+                cstore::accept(c, conversation_id, agent_id, self.clock.now())?;
                 if let Some(cv) = self.convs.get_mut(&conversation_id) {
                     cv.status = Status::Open;
                     cv.agent_id = Some(agent_id);
@@ -241,7 +230,7 @@ impl Hub {
                 if !self.may_write(c, conn, agent_id, conversation_id, &client_id, &text, out)? {
                     return Ok(());
                 }
-                let at = now();
+                let at = self.clock.now();
                 let (id, new) =
                     cstore::insert_note(c, conversation_id, agent_id, &text, &client_id, at)?;
                 out.send(
@@ -284,7 +273,7 @@ impl Hub {
                     }
                     (None, Some(dep)) => {
                         if !cstore::department_exists(c, dep)? {
-                            out.send(conn, &Out::error("not_found", "no such department"));
+                            out.send(conn, &Out::error(Code::NotFound, "no such department"));
                             return Ok(());
                         }
                         self.transfer_to_department(c, agent_id, conversation_id, dep, out)?;
@@ -292,7 +281,7 @@ impl Hub {
                     _ => out.send(
                         conn,
                         &Out::error(
-                            "invalid_input",
+                            Code::InvalidInput,
                             "give exactly one of to_agent, to_department",
                         ),
                     ),
@@ -327,7 +316,7 @@ impl Hub {
         if checks.is_empty() {
             return;
         }
-        let t = now();
+        let t = self.clock.now();
         let (idle, absolute) = (
             (self.sessions.idle_minutes * 60) as i64,
             (self.sessions.absolute_hours * 3600) as i64,
@@ -339,7 +328,7 @@ impl Hub {
                     Some(s) if t - s.created_at <= absolute && t - s.last_seen_at <= idle => {
                         // An open dashboard socket is activity: keep the session from idling out.
                         if t - s.last_seen_at >= 60 {
-                            tstore::touch_session(c, hash)?;
+                            tstore::touch_session(c, hash, t)?;
                         }
                     }
                     _ => dead.push(*conn),
@@ -384,7 +373,7 @@ impl Hub {
             out.send(
                 conn,
                 &Out::error(
-                    "agent_unavailable",
+                    Code::AgentUnavailable,
                     "that agent is not online or has no room",
                 ),
             );
@@ -514,8 +503,9 @@ impl Hub {
         out.send(conn, &not_found());
         let actor = format!("agent#{agent_id}");
         let object = format!("conversation#{conversation_id}");
-        astore::record(
+        astore::append(
             c,
+            self.clock.now(),
             &astore::AuditEntry {
                 actor: &actor,
                 action: "chat.access",

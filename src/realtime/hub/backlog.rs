@@ -194,7 +194,7 @@ impl Hub {
                 Item::Visitors { after, first } => {
                     let (part, more) = self.visitor_part(after, VISITOR_PART);
                     let next = part.last().map(|v| v.visitor_id).unwrap_or(after);
-                    let now = crate::clock::now();
+                    let now = self.clock.now();
                     let frame = if first {
                         Out::Visitors {
                             now,
@@ -281,6 +281,26 @@ impl Hub {
             );
         }
         Ok((n, (n == budget).then_some(last)))
+    }
+
+    /// Where a client's replay of a conversation starts: after the last seq it holds, or from
+    /// the beginning, after a `reset`, when its numbers are from another log (its `epoch`
+    /// differs: a restore replaced the log) or beyond the log's `end`.
+    pub(super) fn resume_point(
+        &self,
+        conn: ConnId,
+        conversation_id: i64,
+        held: i64,
+        epoch: Option<&str>,
+        end: i64,
+        out: &mut Outbox,
+    ) -> i64 {
+        let other_log = epoch.is_some_and(|e| e != self.epoch);
+        if held > 0 && (other_log || held > end) {
+            out.send(conn, &Out::Reset { conversation_id });
+            return 0;
+        }
+        held.max(0)
     }
 
     /// Whether live frames of this conversation must wait for the socket's replay of it.

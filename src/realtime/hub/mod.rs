@@ -13,9 +13,9 @@ pub use tracking::{MAX_INVITE_TEXT, Offer, PageView, TrackEvent, TrackKind, Trac
 use super::protocol::{
     AgentIn, AgentPresence, AgentStatus, ConversationOut, MessageOut, Out, QueueEntry, VisitorIn,
 };
-use crate::clock::now;
+use crate::clock::Clock;
 use crate::config::SessionConfig;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::model::attachment::FileRef;
 use crate::model::rights::Permission;
 use crate::model::routing;
@@ -25,7 +25,7 @@ use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Commands a hub accepts at most in one batch (one transaction).
@@ -176,12 +176,18 @@ impl HubHandle {
 }
 
 /// Starts the hub thread of a tenant.
-pub fn spawn(db: Arc<TenantDb>, sessions: SessionConfig, grace: Duration) -> HubHandle {
+pub fn spawn(
+    db: Arc<TenantDb>,
+    sessions: SessionConfig,
+    grace: Duration,
+    clock: Clock,
+) -> HubHandle {
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
     let hub = Hub {
         db,
         sessions,
+        clock,
         conns: HashMap::new(),
         agents: BTreeMap::new(),
         convs: BTreeMap::new(),
@@ -347,7 +353,7 @@ impl Outbox {
             && to == conn
         {
             let named = Out::Error {
-                code: code.clone(),
+                code: *code,
                 message: message.clone(),
                 conversation_id: Some(id),
             };
@@ -375,6 +381,8 @@ impl Outbox {
 struct Hub {
     db: Arc<TenantDb>,
     sessions: SessionConfig,
+    /// Every time the hub reads: message and visit times, session ages, heartbeats.
+    clock: Clock,
     conns: HashMap<ConnId, Conn>,
     agents: BTreeMap<i64, AgentState>,
     convs: BTreeMap<i64, Conv>,
@@ -400,7 +408,7 @@ struct Hub {
 
 impl Hub {
     fn run(mut self, rx: Receiver<Command>) {
-        let mut last_check = Instant::now();
+        let mut last_check = self.clock.instant();
         loop {
             let first = match rx.recv_timeout(SESSION_CHECK) {
                 Ok(cmd) => Some(cmd),
@@ -421,12 +429,12 @@ impl Hub {
             if !batch.is_empty() {
                 self.process(batch);
             }
-            if last_check.elapsed() >= SESSION_CHECK {
+            if self.clock.instant() >= last_check + SESSION_CHECK {
                 self.check_agent_sessions();
                 if self.visitors.any() {
                     self.process(vec![Command::Sweep]);
                 }
-                last_check = Instant::now();
+                last_check = self.clock.instant();
             }
         }
     }
@@ -456,7 +464,7 @@ impl Hub {
             Ok(()) => self.flush(outbox),
             Err(e) => {
                 tracing::error!(tenant = %self.db.uuid, error = %e, "chat batch not stored");
-                let retry = Out::error("not_stored", "the server could not store this; retry");
+                let retry = Out::error(Code::NotStored, "the server could not store this; retry");
                 let mut failed = Outbox::default();
                 failed.send_all(outbox.senders, &retry);
                 self.flush(failed);
@@ -644,7 +652,10 @@ impl Hub {
 
     fn internal(&self, conn: ConnId, e: crate::error::Error, out: &mut Outbox) {
         tracing::error!(conn, error = %e, "chat frame failed");
-        out.send(conn, &Out::error("internal_error", "internal error; retry"));
+        out.send(
+            conn,
+            &Out::error(Code::InternalError, "internal error; retry"),
+        );
     }
 
     /// A socket opened. An agent's socket gets nothing until its `hello` (see `enlist`):
@@ -772,7 +783,7 @@ impl Hub {
         let Some(conv) = self.convs.get_mut(&conversation_id) else {
             return Ok(None);
         };
-        let at = now();
+        let at = self.clock.now();
         let seq = conv.last_seq + 1;
         let row = cstore::NewMessage {
             conversation_id,
@@ -873,7 +884,7 @@ impl Hub {
                         .map_err(internal_out)?
                         .filter(|r| &r.site_key == site_key)
                         .ok_or_else(|| {
-                            Out::error("unknown_conversation", "no such conversation")
+                            Out::error(Code::UnknownConversation, "no such conversation")
                         })?;
                     (row.id, "visitor", None)
                 }
@@ -891,10 +902,11 @@ impl Hub {
                 }
             };
             if !self.convs.contains_key(&conversation_id) {
-                return Err(Out::error("conversation_closed", "this chat has ended"));
+                return Err(Out::error(Code::ConversationClosed, "this chat has ended"));
             }
-            let file = cstore::insert_file(c, conversation_id, &name, mime, &data, now())
-                .map_err(internal_out)?;
+            let file =
+                cstore::insert_file(c, conversation_id, &name, mime, &data, self.clock.now())
+                    .map_err(internal_out)?;
             let entry = Entry {
                 author,
                 agent_id,
@@ -906,14 +918,14 @@ impl Hub {
             let seq = self
                 .append_entry(c, conversation_id, 0, entry, out)
                 .map_err(internal_out)?
-                .ok_or_else(|| Out::error("conversation_closed", "this chat has ended"))?;
+                .ok_or_else(|| Out::error(Code::ConversationClosed, "this chat has ended"))?;
             Ok((seq, file))
         })();
         out.after_commit.push(Box::new(move |committed| {
             let answer = match result {
                 Ok(v) if committed => Ok(v),
                 Ok(_) => Err(Out::error(
-                    "not_stored",
+                    Code::NotStored,
                     "the server could not store this; retry",
                 )),
                 Err(e) => Err(e),
@@ -927,7 +939,7 @@ impl Hub {
             return Ok(());
         }
         self.append(c, id, 0, "system", None, "closed", None, out)?;
-        cstore::close(c, id, now())?;
+        cstore::close(c, id, self.clock.now())?;
         let Some(mut closed) = self.conversation_out(id) else {
             return Ok(());
         };
@@ -1207,7 +1219,7 @@ fn diff<T: Clone + PartialEq>(
 
 fn internal_out(e: crate::error::Error) -> Out {
     tracing::error!(error = %e, "storing a file failed");
-    Out::error("internal_error", "internal error; retry")
+    Out::error(Code::InternalError, "internal error; retry")
 }
 
 /// Whether the accepted notice told the visitor about the typing preview.
@@ -1216,10 +1228,10 @@ fn preview_told(consent_version: &str) -> bool {
 }
 
 fn not_found() -> Out {
-    Out::error("not_found", "no such conversation")
+    Out::error(Code::NotFound, "no such conversation")
 }
 
 fn invalid(conn: ConnId, e: crate::error::Error, out: &mut Outbox) -> Result<()> {
-    out.send(conn, &Out::error("invalid_input", e.to_string()));
+    out.send(conn, &Out::error(Code::InvalidInput, e.to_string()));
     Ok(())
 }

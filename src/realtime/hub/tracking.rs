@@ -6,8 +6,7 @@
 //! leaves the live list after the grace period without a heartbeat.
 
 use super::{ConnId, Hub, Outbox, Status};
-use crate::clock::now;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::i18n::{self, Lang};
 use crate::model::tracking::{Agent, Campaign, Facts, Referrer};
 use crate::realtime::protocol::{InviteOut, Out, PageOut, VisitorChat, VisitorOut};
@@ -372,7 +371,7 @@ impl Hub {
     fn alive(&mut self, id: i64, at: i64) {
         if let Some(l) = self.visitors.live.get_mut(&id) {
             l.last_seen = at;
-            l.beat = Instant::now();
+            l.beat = self.clock.instant();
             if l.gone {
                 l.gone = false;
                 self.visitors.dirty.insert(id);
@@ -453,7 +452,7 @@ impl Hub {
             vid: if consented { ev.vid.clone() } else { None },
             started_at: ev.at,
             last_seen: ev.at,
-            beat: Instant::now(),
+            beat: self.clock.instant(),
             gone: false,
             pages: Vec::new(),
             page_count: 0,
@@ -696,13 +695,13 @@ impl Hub {
             .map(|a| a.name.clone())
             .unwrap_or_default();
         let Some(l) = self.visitors.live.get_mut(&visitor_id).filter(|l| !l.gone) else {
-            out.send(conn, &Out::error("not_found", "this visitor has left"));
+            out.send(conn, &Out::error(Code::NotFound, "this visitor has left"));
             return Ok(());
         };
         if l.chat.is_some_and(|(_, s)| s != "closed") {
             out.send(
                 conn,
-                &Out::error("in_chat", "this visitor is in a chat already"),
+                &Out::error(Code::InChat, "this visitor is in a chat already"),
             );
             return Ok(());
         }
@@ -712,7 +711,7 @@ impl Hub {
         if l.invite.as_ref().is_some_and(open) {
             out.send(
                 conn,
-                &Out::error("already_invited", "this visitor has an open invitation"),
+                &Out::error(Code::AlreadyInvited, "this visitor has an open invitation"),
             );
             return Ok(());
         }
@@ -727,7 +726,7 @@ impl Hub {
                 out.send(
                     conn,
                     &Out::error(
-                        "invalid_input",
+                        Code::InvalidInput,
                         "the invitation may have at most 500 characters",
                     ),
                 );
@@ -735,7 +734,14 @@ impl Hub {
             }
             Some(t) => t.to_string(),
         };
-        let id = vstore::insert_invitation(c, l.visit_id, Some(agent_id), None, &text, now())?;
+        let id = vstore::insert_invitation(
+            c,
+            l.visit_id,
+            Some(agent_id),
+            None,
+            &text,
+            self.clock.now(),
+        )?;
         l.invite = Some(LiveInvite {
             id,
             state: "pending",
@@ -783,11 +789,11 @@ impl Hub {
     /// Ends visits of visitors who went silent; forgets visits older than the visit timeout.
     pub(super) fn sweep(&mut self, c: &Connection) -> Result<()> {
         let grace = self.visitors.grace;
-        let at = now();
+        let (at, beat_now) = (self.clock.now(), self.clock.instant());
         let mut silent = Vec::new();
         let mut expired = Vec::new();
         for (id, l) in &self.visitors.live {
-            if !l.gone && l.beat.elapsed() > grace {
+            if !l.gone && beat_now.saturating_duration_since(l.beat) > grace {
                 silent.push(*id);
             } else if l.gone && at - l.last_seen > VISIT_TIMEOUT {
                 expired.push(*id);
@@ -873,7 +879,7 @@ impl Hub {
                 })
                 .collect()
         };
-        let at = now();
+        let at = self.clock.now();
         for id in std::mem::take(&mut self.visitors.left) {
             if self.visitors.live.get(&id).is_none_or(|l| l.gone) {
                 out.send_all(told(self, id), &Out::VisitorLeft { visitor_id: id });
@@ -896,7 +902,7 @@ impl Hub {
     pub(super) fn visitors_frame(&self) -> Out {
         let (visitors, _) = self.visitor_part(i64::MIN, usize::MAX);
         Out::Visitors {
-            now: now(),
+            now: self.clock.now(),
             visitors,
             more: false,
         }

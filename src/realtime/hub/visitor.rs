@@ -1,10 +1,9 @@
 //! What the hub does with a visitor's frames.
 
 use super::{ConnId, Conv, Hub, Outbox, Peer, Status, invalid};
-use crate::clock::now;
 use crate::crypto;
 use crate::domain::agents;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::model::tenants;
 use crate::realtime::protocol::{Out, VisitorIn, check_message};
 use crate::store::chat::{self as cstore, NewConversation};
@@ -48,7 +47,7 @@ impl Hub {
                 if current.is_some() {
                     out.send(
                         conn,
-                        &Out::error("already_started", "this socket has a chat already"),
+                        &Out::error(Code::AlreadyStarted, "this socket has a chat already"),
                     );
                     return Ok(());
                 }
@@ -56,7 +55,7 @@ impl Hub {
                     out.send(
                         conn,
                         &Out::error(
-                            "consent_required",
+                            Code::ConsentRequired,
                             "the privacy notice must be accepted first",
                         ),
                     );
@@ -79,7 +78,7 @@ impl Hub {
                 if let Some(d) = department
                     && !cstore::department_exists(c, d)?
                 {
-                    out.send(conn, &Out::error("invalid_input", "no such department"));
+                    out.send(conn, &Out::error(Code::InvalidInput, "no such department"));
                     return Ok(());
                 }
                 let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
@@ -95,7 +94,7 @@ impl Hub {
                     out.send(
                         conn,
                         &Out::error(
-                            "invalid_input",
+                            Code::InvalidInput,
                             "unknown privacy notice version; reload the page",
                         ),
                     );
@@ -112,7 +111,7 @@ impl Hub {
                             out.send(
                                 conn,
                                 &Out::error(
-                                    "invalid_input",
+                                    Code::InvalidInput,
                                     "token must be SITE_KEY.<64 hex digits>",
                                 ),
                             );
@@ -125,7 +124,7 @@ impl Hub {
                         t
                     }
                 };
-                let at = now();
+                let at = self.clock.now();
                 let id = cstore::insert_conversation(
                     c,
                     &NewConversation {
@@ -181,7 +180,7 @@ impl Hub {
                 if current.is_some() {
                     out.send(
                         conn,
-                        &Out::error("already_started", "this socket has a chat already"),
+                        &Out::error(Code::AlreadyStarted, "this socket has a chat already"),
                     );
                     return Ok(());
                 }
@@ -190,7 +189,7 @@ impl Hub {
                     // Same answer for a wrong token and a token of another site or tenant.
                     out.send(
                         conn,
-                        &Out::error("unknown_conversation", "no such conversation"),
+                        &Out::error(Code::UnknownConversation, "no such conversation"),
                     );
                     return Ok(());
                 };
@@ -233,7 +232,7 @@ impl Hub {
                 let Some(id) = current else {
                     out.send(
                         conn,
-                        &Out::error("no_conversation", "send start or resume first"),
+                        &Out::error(Code::NoConversation, "send start or resume first"),
                     );
                     return Ok(());
                 };
@@ -241,7 +240,7 @@ impl Hub {
                     out.send(
                         conn,
                         &Out::error(
-                            "invalid_rating",
+                            Code::InvalidRating,
                             "score 1 to 5, comment up to 1000 characters",
                         ),
                     );
@@ -272,14 +271,14 @@ impl Hub {
             Some(_) => {
                 out.send(
                     conn,
-                    &Out::error("conversation_closed", "this chat has ended"),
+                    &Out::error(Code::ConversationClosed, "this chat has ended"),
                 );
                 None
             }
             None => {
                 out.send(
                     conn,
-                    &Out::error("no_conversation", "send start or resume first"),
+                    &Out::error(Code::NoConversation, "send start or resume first"),
                 );
                 None
             }
@@ -328,17 +327,7 @@ impl Hub {
             Some(conv) => conv.last_seq,
             None => cstore::last_seq(c, id)?,
         };
-        let other_log = epoch.is_some_and(|e| e != self.epoch);
-        let mut after = last_seq.max(0);
-        if after > 0 && (other_log || after > end) {
-            out.send(
-                conn,
-                &Out::Reset {
-                    conversation_id: id,
-                },
-            );
-            after = 0;
-        }
+        let after = self.resume_point(conn, id, last_seq, epoch.as_deref(), end, out);
         self.catch_up(c, conn, id, after, out)
     }
 }

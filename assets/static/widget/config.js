@@ -1,0 +1,26 @@
+// What the frame page says about the site and the tenant's settings (data-* of <body>), read
+// once at start-up.
+
+const body = document.body;
+
+/** The element with this id. */
+export const $ = (id) => document.getElementById(id);
+
+export const cfg = {
+  site: body.dataset.site || "",
+  lang: body.dataset.lang === "de" ? "de" : "en",
+  parents: (body.dataset.parents || "").split(/\s+/).filter(Boolean),
+  privacyUrl: body.dataset.privacyUrl || "",
+  color: body.dataset.color || "",
+  // Someone is available: the start form; else the offline form (changes when one comes online).
+  available: body.dataset.available !== "false",
+  // The tenant lets agents see the visitor's draft while it is typed: the notice says so.
+  typingPreview: body.dataset.typingPreview === "true",
+};
+
+// The notice text the visitor agreed to: the site's version (1 is kontor's built-in text),
+// plus the typing-preview sentence if shown.
+export const NOTICE_VERSION = (body.dataset.noticeVersion || "1") + (cfg.typingPreview ? "+preview" : "");
+
+/** Framed by the customer's page (the loader), or opened on its own. */
+export const inFrame = window.parent !== window;
