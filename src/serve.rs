@@ -1,6 +1,7 @@
 //! `kontor serve` and `kontor demo`: open the data directory, start the admin socket and the
 //! web server, run until SIGTERM/SIGINT, then close every database cleanly.
 
+use crate::admin::commands::{agent::AgentRequest, site::SiteRequest, tenant::TenantRequest};
 use crate::admin::{self, Request, Response};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -57,10 +58,10 @@ pub fn demo(mut config: Config, explicit_data_dir: bool, clock: Clock) -> Result
             &store,
             &clock,
             &config.base_url(),
-            Request::TenantCreate {
+            Request::Tenant(TenantRequest::Create {
                 slug: tenant.into(),
                 name: Some("Demo Shop".into()),
-            },
+            }),
         )?;
     }
     let (_, db) = store.tenant_db_by_slug(tenant)?;
@@ -68,19 +69,19 @@ pub fn demo(mut config: Config, explicit_data_dir: bool, clock: Clock) -> Result
         .with(|c| crate::store::tenant::agent_credentials(c, email))?
         .is_some();
     let req = if exists {
-        Request::AgentPasswd {
+        Request::Agent(AgentRequest::Passwd {
             tenant: tenant.into(),
             email: email.into(),
             password: None,
-        }
+        })
     } else {
-        Request::AgentAdd {
+        Request::Agent(AgentRequest::Add {
             tenant: tenant.into(),
             email: email.into(),
             name: "Demo Agent".into(),
             role: "admin".into(),
             password: None,
-        }
+        })
     };
     let Response::Agent {
         generated_password: Some(password),
@@ -101,7 +102,7 @@ pub fn demo(mut config: Config, explicit_data_dir: bool, clock: Clock) -> Result
                 store,
                 &clock,
                 base,
-                Request::SiteAdd {
+                Request::Site(SiteRequest::Add {
                     tenant: tenant.into(),
                     origins,
                     position: None,
@@ -110,7 +111,7 @@ pub fn demo(mut config: Config, explicit_data_dir: bool, clock: Clock) -> Result
                     lang: None,
                     tracking: None,
                     strip: None,
-                },
+                }),
             )?;
         }
         println!();

@@ -2,6 +2,7 @@
 //! (mode 0600, caller's uid checked), so CLI changes take effect at once and the keys stay in
 //! one process. One JSON request line in, one JSON response line out.
 
+use super::commands::tenant::TenantRequest;
 use super::{Failure, Request, Response};
 use crate::error::Code;
 use crate::realtime::Realtime;
@@ -65,7 +66,7 @@ pub fn bind(data_dir: &Path) -> crate::error::Result<tokio::net::UnixListener> {
     use crate::error::Error;
     let p = path(data_dir);
     if p.exists() {
-        if let Some(Ok(_)) = call(data_dir, &Request::Ping) {
+        if let Some(Ok(_)) = call(data_dir, &Request::PING) {
             return Err(Error::Conflict(format!(
                 "another kontor server is running on {} (its admin socket answers)",
                 data_dir.display()
@@ -125,18 +126,16 @@ async fn handle(
     let reply = match serde_json::from_str::<Request>(&line) {
         Err(_) => Reply::Error(Failure::new(Code::InvalidInput, "malformed admin request")),
         Ok(req) => {
-            let cmd = command_name(&req);
+            let cmd = req.name();
             let result = actix_web::rt::task::spawn_blocking(move || {
                 // A tenant about to be deleted loses its hub (and sockets) first.
-                if let Request::TenantDelete { slug } = &req
+                if let Request::Tenant(TenantRequest::Delete { slug }) = &req
                     && let Ok(rec) = store.tenant_record(slug)
                 {
                     realtime.stop(&rec.uuid);
                 }
                 let tenant = match &req {
-                    Request::AgentSet { tenant, .. } | Request::AgentDisable { tenant, .. } => {
-                        Some(tenant.clone())
-                    }
+                    Request::Agent(r) => r.changes_hub().map(String::from),
                     _ => None,
                 };
                 // A restored tenant's hub (and sockets) go before its file is replaced.
@@ -171,36 +170,4 @@ async fn handle(
     out.push('\n');
     write.write_all(out.as_bytes()).await?;
     write.shutdown().await
-}
-
-fn command_name(req: &Request) -> &'static str {
-    match req {
-        Request::Ping => "ping",
-        Request::TenantCreate { .. } => "tenant create",
-        Request::TenantList => "tenant list",
-        Request::TenantShow { .. } => "tenant show",
-        Request::TenantDelete { .. } => "tenant delete",
-        Request::TenantExport { .. } => "tenant export",
-        Request::TenantRekey { .. } => "tenant rekey",
-        Request::TenantImport { .. } => "tenant import",
-        Request::AgentAdd { .. } => "agent add",
-        Request::AgentList { .. } => "agent list",
-        Request::AgentPasswd { .. } => "agent passwd",
-        Request::AgentDisable { .. } => "agent disable",
-        Request::AgentSet { .. } => "agent set",
-        Request::DepartmentAdd { .. } => "department add",
-        Request::DepartmentList { .. } => "department list",
-        Request::SiteAdd { .. } => "site add",
-        Request::SiteList { .. } => "site list",
-        Request::Stats { .. } => "stats",
-        Request::AuditVerify { .. } => "audit verify",
-        Request::Gdpr { .. } => "gdpr",
-        Request::RetentionShow { .. } => "retention show",
-        Request::RetentionSet { .. } => "retention set",
-        Request::RetentionPurge { .. } => "retention purge",
-        Request::AuditList { .. } => "audit list",
-        Request::SiteTracking { .. } => "site tracking",
-        Request::BackupCreate { .. } => "backup create",
-        Request::BackupRestore { .. } => "backup restore",
-    }
 }

@@ -32,6 +32,19 @@ pub fn clean_name(what: &str, name: &str, max: usize) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// A tenant as the admin socket and export manifests name it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TenantInfo {
+    /// Stable id (kept across a move).
+    pub uuid: String,
+    /// Slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

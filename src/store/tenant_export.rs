@@ -12,6 +12,7 @@ use super::backup::table_checksums;
 use super::system::SiteEntry;
 use super::{Store, migrations, system};
 use crate::error::{Error, Result};
+use crate::model::tenants::TenantInfo;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rusqlite::Connection;
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -58,19 +59,6 @@ pub struct Manifest {
     pub sites: Vec<SiteEntry>,
     /// Every table.
     pub tables: Vec<TableInfo>,
-}
-
-/// The tenant as the manifest names it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TenantInfo {
-    /// Stable id (kept across the move).
-    pub uuid: String,
-    /// Slug.
-    pub slug: String,
-    /// Display name.
-    pub name: String,
-    /// Unix seconds.
-    pub created_at: i64,
 }
 
 fn to_json(v: ValueRef<'_>) -> Value {

@@ -1,0 +1,340 @@
+//! `kontor agent …`: add, list, change and block a tenant's agents.
+
+use crate::admin::{Ctx, Failure, Request, Response, operator_log, read_secret};
+use crate::crypto;
+use crate::domain::agents;
+use crate::error::{Error, Result};
+use crate::model::tenants;
+use crate::store::tenant::{self as tstore, AgentRecord};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+
+/// `kontor agent …`
+#[derive(Debug, Subcommand)]
+pub enum AgentCmd {
+    /// Add an agent; prints a generated password unless --password-stdin is given
+    Add {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+        /// Name visitors see
+        #[arg(long)]
+        name: String,
+        /// admin, supervisor, agent, or a role the tenant defined
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Read the password from standard input instead of generating one
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a tenant's agents
+    List {
+        /// Tenant slug
+        tenant: String,
+    },
+    /// Set a new password (generated unless --password-stdin); ends the agent's sessions
+    Passwd {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+        /// Read the password from standard input instead of generating one
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an agent's capacity or departments (takes effect at once)
+    Set {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+        /// Chats the agent takes at once (1-50)
+        #[arg(long)]
+        capacity: Option<i64>,
+        /// Department by name (repeatable; replaces the agent's departments)
+        #[arg(long = "department", value_name = "NAME")]
+        departments: Vec<String>,
+        /// Remove the agent from every department
+        #[arg(long, conflicts_with = "departments")]
+        no_departments: bool,
+    },
+    /// Block an agent from signing in; ends their sessions
+    Disable {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
+}
+
+/// The agent requests on the admin socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum AgentRequest {
+    /// `agent add`
+    #[serde(rename = "agent_add")]
+    Add {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+        /// Display name.
+        name: String,
+        /// Role.
+        role: String,
+        /// Password; generated when absent.
+        password: Option<String>,
+    },
+    /// `agent list`
+    #[serde(rename = "agent_list")]
+    List {
+        /// Tenant slug.
+        tenant: String,
+    },
+    /// `agent passwd`
+    #[serde(rename = "agent_passwd")]
+    Passwd {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+        /// New password; generated when absent.
+        password: Option<String>,
+    },
+    /// `agent disable`
+    #[serde(rename = "agent_disable")]
+    Disable {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+    },
+    /// `agent set`
+    #[serde(rename = "agent_set")]
+    Set {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+        /// Chats at once.
+        #[serde(default)]
+        capacity: Option<i64>,
+        /// Departments by name (replaces the current ones).
+        #[serde(default)]
+        departments: Option<Vec<String>>,
+    },
+}
+
+/// Agent as sent over the socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// Agent id.
+    pub id: i64,
+    /// Login email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Whether sign-in is blocked.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<AgentRecord> for AgentInfo {
+    fn from(a: AgentRecord) -> Self {
+        AgentInfo {
+            id: a.id,
+            email: a.email,
+            name: a.display_name,
+            role: a.role,
+            disabled: a.disabled,
+            created_at: a.created_at,
+        }
+    }
+}
+
+impl AgentCmd {
+    /// The request this command sends; reads a password from stdin when asked.
+    pub fn request(&self) -> std::result::Result<Request, Failure> {
+        let read_password = || read_secret("password");
+        Ok(Request::Agent(match self {
+            AgentCmd::Add {
+                tenant,
+                email,
+                name,
+                role,
+                password_stdin,
+            } => AgentRequest::Add {
+                tenant: tenant.clone(),
+                email: email.clone(),
+                name: name.clone(),
+                role: role.clone(),
+                password: password_stdin.then(read_password).transpose()?,
+            },
+            AgentCmd::List { tenant } => AgentRequest::List {
+                tenant: tenant.clone(),
+            },
+            AgentCmd::Passwd {
+                tenant,
+                email,
+                password_stdin,
+            } => AgentRequest::Passwd {
+                tenant: tenant.clone(),
+                email: email.clone(),
+                password: password_stdin.then(read_password).transpose()?,
+            },
+            AgentCmd::Set {
+                tenant,
+                email,
+                capacity,
+                departments,
+                no_departments,
+            } => AgentRequest::Set {
+                tenant: tenant.clone(),
+                email: email.clone(),
+                capacity: *capacity,
+                departments: if *no_departments {
+                    Some(Vec::new())
+                } else if departments.is_empty() {
+                    None
+                } else {
+                    Some(departments.clone())
+                },
+            },
+            AgentCmd::Disable { tenant, email } => AgentRequest::Disable {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            },
+        }))
+    }
+}
+
+impl AgentRequest {
+    /// The command's name in the server log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentRequest::Add { .. } => "agent add",
+            AgentRequest::List { .. } => "agent list",
+            AgentRequest::Passwd { .. } => "agent passwd",
+            AgentRequest::Disable { .. } => "agent disable",
+            AgentRequest::Set { .. } => "agent set",
+        }
+    }
+
+    /// The tenant whose hub must hear of a changed agent (capacity, departments, blocked).
+    pub fn changes_hub(&self) -> Option<&str> {
+        match self {
+            AgentRequest::Set { tenant, .. } | AgentRequest::Disable { tenant, .. } => Some(tenant),
+            _ => None,
+        }
+    }
+
+    /// Runs it.
+    pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
+        let store = cx.store;
+        let (tenant, action, agent, generated_password) = match self {
+            AgentRequest::List { tenant } => {
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                return Ok(Response::Agents {
+                    agents: db
+                        .with(|c| tstore::list_agents(c))?
+                        .into_iter()
+                        .map(Into::into)
+                        .collect(),
+                });
+            }
+            AgentRequest::Add {
+                tenant,
+                email,
+                name,
+                role,
+                password,
+            } => {
+                let email = agents::normalize_email(&email)?;
+                let name = tenants::clean_name("display name", &name, 100)?;
+                let (password, generated) = password_or_generated(password)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let hash = crypto::hash_password(&password);
+                let agent = db.with(|c| tstore::insert_agent(c, &email, &name, &role, &hash))?;
+                (tenant, "agent.add", agent, generated.then_some(password))
+            }
+            AgentRequest::Passwd {
+                tenant,
+                email,
+                password,
+            } => {
+                let email = agents::normalize_email(&email)?;
+                let (password, generated) = password_or_generated(password)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let hash = crypto::hash_password(&password);
+                let agent = db.with(|c| tstore::set_password(c, &email, &hash))?;
+                (tenant, "agent.passwd", agent, generated.then_some(password))
+            }
+            AgentRequest::Disable { tenant, email } => {
+                let email = agents::normalize_email(&email)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent = db.with(|c| tstore::disable_agent(c, &email))?;
+                (tenant, "agent.disable", agent, None)
+            }
+            AgentRequest::Set {
+                tenant,
+                email,
+                capacity,
+                departments,
+            } => {
+                let email = agents::normalize_email(&email)?;
+                if let Some(cap) = capacity
+                    && !(1..=50).contains(&cap)
+                {
+                    return Err(Error::Invalid("capacity must be 1 to 50 chats".into()));
+                }
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent =
+                    db.with(|c| tstore::update_agent(c, &email, capacity, departments.as_deref()))?;
+                (tenant, "agent.update", agent, None)
+            }
+        };
+        operator_log(store, action, &tenant, agent.id);
+        Ok(Response::Agent {
+            agent: agent.into(),
+            generated_password,
+        })
+    }
+}
+
+fn password_or_generated(password: Option<String>) -> Result<(String, bool)> {
+    match password {
+        Some(p) => {
+            agents::check_password(&p)?;
+            Ok((p, false))
+        }
+        None => Ok((crypto::generate_password(), true)),
+    }
+}
+
+/// Prints one agent as text, with a generated password once.
+pub fn print_agent(agent: &AgentInfo, generated_password: Option<&str>) {
+    let state = if agent.disabled { ", disabled" } else { "" };
+    println!(
+        "agent {} ({}, {}{state})",
+        agent.email, agent.name, agent.role
+    );
+    if let Some(p) = generated_password {
+        println!("password: {p}");
+        println!("(shown once; kontor stores only its argon2id hash)");
+    }
+}
+
+/// Prints `agent list` as text.
+pub fn print_list(agents: &[AgentInfo]) {
+    if agents.is_empty() {
+        println!("no agents yet; add one with `kontor agent add TENANT EMAIL --name NAME`");
+    }
+    for a in agents {
+        let state = if a.disabled { "disabled" } else { "active" };
+        println!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
+    }
+}

@@ -1,0 +1,312 @@
+//! `kontor backup …`: encrypted archives; create and restore go through the server when one
+//! runs, verify and list only read files.
+
+use crate::admin::{Ctx, Failure, Request, Response, absolute, tenant_audit};
+use crate::config::Config;
+use crate::error::{Code, Result};
+use crate::store::backup;
+use crate::store::system as sstore;
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `kontor backup …`
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Write an encrypted archive of every tenant (or one) while the server keeps serving
+    Create {
+        /// Only this tenant
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Directory for the archive [default: DATA_DIR/backups]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Backup key file [default: $CREDENTIALS_DIRECTORY/backup.key, else DATA_DIR/backup.key, created if missing]
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
+    /// Check an archive completely: key, checksums, and every database's integrity
+    Verify {
+        /// The archive
+        file: PathBuf,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
+    /// Replace live tenants with their state in an archive (checked first; atomic per tenant)
+    Restore {
+        /// The archive
+        file: PathBuf,
+        /// Only this tenant
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+        /// Confirm that newer data of the restored tenants is replaced
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List the archives in a directory with time, size and tenants
+    List {
+        /// Directory [default: DATA_DIR/backups]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
+}
+
+/// The backup requests on the admin socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum BackupRequest {
+    /// `backup create`
+    #[serde(rename = "backup_create")]
+    Create {
+        /// Only this tenant.
+        #[serde(default)]
+        tenant: Option<String>,
+        /// Directory for the archive (absolute).
+        out: PathBuf,
+        /// Backup key file (absolute), if not the default.
+        #[serde(default)]
+        backup_key: Option<PathBuf>,
+    },
+    /// `backup restore`
+    #[serde(rename = "backup_restore")]
+    Restore {
+        /// The archive (absolute).
+        file: PathBuf,
+        /// Only this tenant.
+        #[serde(default)]
+        tenant: Option<String>,
+        /// Backup key file (absolute), if not the default.
+        #[serde(default)]
+        backup_key: Option<PathBuf>,
+    },
+}
+
+impl BackupCmd {
+    /// The request this command sends; `None` for verify and list, which run here
+    /// ([`BackupCmd::run_local`]).
+    pub fn request(&self, config: &Config) -> std::result::Result<Option<Request>, Failure> {
+        Ok(Some(Request::Backup(match self {
+            BackupCmd::Create {
+                tenant,
+                out,
+                backup_key,
+            } => BackupRequest::Create {
+                tenant: tenant.clone(),
+                out: absolute(out.as_deref().unwrap_or(&config.data_dir.join("backups"))),
+                backup_key: backup_key.as_deref().map(absolute),
+            },
+            BackupCmd::Restore {
+                file,
+                tenant,
+                backup_key,
+                yes,
+            } => {
+                if !yes {
+                    return Err(Failure::new(
+                        Code::InvalidInput,
+                        "refusing to restore without --yes: the restored tenants' newer data would be replaced",
+                    ));
+                }
+                BackupRequest::Restore {
+                    file: absolute(file),
+                    tenant: tenant.clone(),
+                    backup_key: backup_key.as_deref().map(absolute),
+                }
+            }
+            BackupCmd::Verify { .. } | BackupCmd::List { .. } => return Ok(None),
+        })))
+    }
+
+    /// `backup verify` and `backup list`: read-only, on files, no server needed.
+    pub fn run_local(&self, config: &Config, json: bool) -> std::result::Result<(), Failure> {
+        match self {
+            BackupCmd::Verify { file, backup_key } => {
+                let key_path = backup::backup_key_path(&config.data_dir, backup_key.as_deref());
+                let key = backup::backup_key(&key_path, false)?;
+                let work = std::env::temp_dir();
+                let checked = backup::check(file, &key, &work)?;
+                print_verified(file, &checked.manifest, json);
+                Ok(())
+            }
+            BackupCmd::List { dir, backup_key } => {
+                let key_path = backup::backup_key_path(&config.data_dir, backup_key.as_deref());
+                let key = backup::backup_key(&key_path, false)?;
+                let dir = dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("backups"));
+                let all = backup::list(&dir, &key)?;
+                print_archives(&dir, all, json);
+                Ok(())
+            }
+            _ => Err(Failure::new(
+                Code::InternalError,
+                "not a local backup command",
+            )),
+        }
+    }
+}
+
+impl BackupRequest {
+    /// The command's name in the server log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BackupRequest::Create { .. } => "backup create",
+            BackupRequest::Restore { .. } => "backup restore",
+        }
+    }
+
+    /// Runs it.
+    pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
+        let store = cx.store;
+        match self {
+            BackupRequest::Create {
+                tenant,
+                out,
+                backup_key,
+            } => {
+                let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
+                let key = backup::backup_key(&key_path, true)?;
+                let created = backup::create(
+                    store,
+                    &key,
+                    tenant.as_deref(),
+                    &out,
+                    cx.clock.now(),
+                    cx.progress,
+                )?;
+                let name = created
+                    .file
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy();
+                for slug in &created.tenants {
+                    tenant_audit(store, slug, "backup.create", &name);
+                }
+                store.system(|c| {
+                    sstore::log_operator(
+                        c,
+                        "backup.create",
+                        &created.file.display().to_string(),
+                        "ok",
+                    )
+                })?;
+                Ok(Response::BackupCreated(created))
+            }
+            BackupRequest::Restore {
+                file,
+                tenant,
+                backup_key,
+            } => {
+                let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
+                let key = backup::backup_key(&key_path, false)?;
+                let checked = backup::check(&file, &key, store.data_dir())?;
+                let tenants = backup::restore(
+                    store,
+                    &key,
+                    &checked,
+                    tenant.as_deref(),
+                    cx.close,
+                    &mut |line| {
+                        tracing::info!("restore: {line}");
+                    },
+                )?;
+                let name = file.file_name().unwrap_or_default().to_string_lossy();
+                for slug in tenants.iter().map(|t| &t.slug) {
+                    tenant_audit(store, slug, "backup.restore", &name);
+                    // An older backup must not bring erased people back.
+                    let rec = store.tenant_record(slug)?;
+                    let again = crate::domain::privacy::replay(store, &rec.uuid)?;
+                    if !again.is_empty() {
+                        (cx.progress)(&format!(
+                            "{slug}: erased {} items again from the erasure ledger",
+                            again.total()
+                        ));
+                    }
+                }
+                Ok(Response::BackupRestored { tenants })
+            }
+        }
+    }
+}
+
+/// Prints what `backup verify` found.
+fn print_verified(file: &std::path::Path, m: &backup::Manifest, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": true, "created_at": m.created_at, "kontor_version": m.kontor_version,
+                "tenants": m.tenants.iter().map(|t| &t.slug).collect::<Vec<_>>(), "members": m.members.len(),
+                "tables": m.tenants.iter().map(|t| (t.slug.clone(), t.tables.clone())).collect::<std::collections::BTreeMap<_, _>>()})
+        );
+    } else {
+        println!("ok: {} verified", file.display());
+        println!(
+            "written {} by kontor {}",
+            crate::clock::rfc3339(m.created_at),
+            m.kontor_version
+        );
+        for t in &m.tenants {
+            println!(
+                "  tenant {}: keys, checksum, cipher_integrity_check and integrity_check pass",
+                t.slug
+            );
+        }
+    }
+}
+
+/// Prints what `backup list` found.
+fn print_archives(dir: &std::path::Path, all: Vec<backup::Listed>, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "archives": all }));
+    } else if all.is_empty() {
+        println!("no archives in {}", dir.display());
+    } else {
+        for a in all {
+            let when = a
+                .created_at
+                .map(crate::clock::rfc3339)
+                .unwrap_or_else(|| "(does not open with this key)".into());
+            println!(
+                "{when}  {:>12} bytes  {}  {}",
+                a.bytes,
+                a.file.display(),
+                a.tenants.join(" ")
+            );
+        }
+    }
+}
+
+/// Prints a written backup as text.
+pub fn print_created(c: &backup::Created) {
+    println!("backup written: {} ({} bytes)", c.file.display(), c.bytes);
+    println!("tenants: {}", c.tenants.join(" "));
+}
+
+/// Prints a restore as text: per tenant, what its chat log lost.
+pub fn print_restored(tenants: &[backup::Restored]) {
+    for t in tenants {
+        println!("{}: restored; {}", t.slug, restore_loss(t));
+    }
+}
+
+/// What a restore dropped from a tenant's chat log, in words.
+fn restore_loss(t: &backup::Restored) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match (t.dropped_entries, t.dropped_chats) {
+        (Some(0), _) => "nothing acknowledged after the backup is lost".into(),
+        (Some(entries), Some(chats)) => format!(
+            "{} in {} acknowledged after this backup was made {} gone (the chats' visitors and agents see the restored log)",
+            plural(entries, "chat entry", "chat entries"),
+            plural(chats, "chat", "chats"),
+            if entries == 1 { "is" } else { "are" }
+        ),
+        _ => "the replaced chat log could not be read, so it is not known how many chat entries acknowledged after this backup was made are gone (see the log)".into(),
+    }
+}

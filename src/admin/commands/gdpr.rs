@@ -1,0 +1,287 @@
+//! `kontor gdpr …`: data-subject requests (find, export, rectify, erase a person's data).
+
+use crate::admin::{Ctx, Failure, Request, Response, absolute, print_response, run_admin};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::privacy::{self, Actor};
+use crate::error::{Code, Error, Result};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Who the request is about: exactly one of these.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct SubjectArgs {
+    /// The email address they gave
+    #[arg(long)]
+    email: Option<String>,
+    /// The name they gave (exact, any case)
+    #[arg(long)]
+    name: Option<String>,
+    /// A visitor id as the dashboard shows it
+    #[arg(long)]
+    visitor: Option<String>,
+    /// A chat id
+    #[arg(long)]
+    chat: Option<String>,
+}
+
+impl SubjectArgs {
+    fn pair(&self) -> (String, String) {
+        let pick = [
+            ("email", &self.email),
+            ("name", &self.name),
+            ("visitor", &self.visitor),
+            ("chat", &self.chat),
+        ];
+        pick.into_iter()
+            .find_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+            .unwrap_or_default()
+    }
+}
+
+/// `kontor gdpr …`
+#[derive(Debug, Subcommand)]
+pub enum GdprCmd {
+    /// What is stored about the person (counts and lists; audited)
+    Find {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+    },
+    /// Everything about the person: JSON on standard output, or with --out an archive
+    /// (subject.json, HTML transcripts, files)
+    Export {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Write the archive (.tar) here instead
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Correct the person's name and/or email everywhere (Art. 16)
+    Rectify {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// The correct name
+        #[arg(long)]
+        new_name: Option<String>,
+        /// The correct email
+        #[arg(long)]
+        new_email: Option<String>,
+    },
+    /// Delete everything about the person and print the deletion protocol (Art. 17)
+    Erase {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Really delete (see `kontor gdpr find` first)
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// The data-subject request on the admin socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum GdprRequest {
+    /// `gdpr find|export|rectify|erase`
+    Gdpr {
+        /// Tenant slug.
+        tenant: String,
+        /// find, export, archive (export as files), rectify or erase.
+        action: String,
+        /// email, name, visitor or chat.
+        by: String,
+        /// The email, name or id.
+        value: String,
+        /// rectify: the new name.
+        #[serde(default)]
+        new_name: Option<String>,
+        /// rectify: the new email.
+        #[serde(default)]
+        new_email: Option<String>,
+        /// archive: where the server writes it (absolute).
+        #[serde(default)]
+        out: Option<PathBuf>,
+    },
+}
+
+impl GdprCmd {
+    /// The request this command sends.
+    pub fn request(&self) -> std::result::Result<Request, Failure> {
+        let (tenant, subject, action, new_name, new_email) = match self {
+            GdprCmd::Find { tenant, subject } => (tenant, subject, "find", None, None),
+            GdprCmd::Export {
+                tenant,
+                subject,
+                out,
+            } => (
+                tenant,
+                subject,
+                if out.is_some() { "archive" } else { "export" },
+                None,
+                None,
+            ),
+            GdprCmd::Rectify {
+                tenant,
+                subject,
+                new_name,
+                new_email,
+            } => (
+                tenant,
+                subject,
+                "rectify",
+                new_name.clone(),
+                new_email.clone(),
+            ),
+            GdprCmd::Erase {
+                tenant,
+                subject,
+                yes,
+            } => {
+                if !yes {
+                    return Err(Failure::new(
+                        Code::InvalidInput,
+                        "refusing to erase without --yes: everything found would be deleted for good; \
+                         run `kontor gdpr find` with the same arguments to see what",
+                    ));
+                }
+                (tenant, subject, "erase", None, None)
+            }
+        };
+        let (by, value) = subject.pair();
+        Ok(Request::Gdpr(GdprRequest::Gdpr {
+            tenant: tenant.clone(),
+            action: action.into(),
+            by,
+            value,
+            new_name,
+            new_email,
+            out: match self {
+                GdprCmd::Export { out: Some(out), .. } => Some(absolute(out)),
+                _ => None,
+            },
+        }))
+    }
+
+    /// Runs it and prints the result; `gdpr export` without `--out` prints the document
+    /// itself, pretty.
+    pub fn run(
+        &self,
+        config: &Config,
+        clock: &Clock,
+        json: bool,
+    ) -> std::result::Result<(), Failure> {
+        let res = run_admin(config, clock, self.request()?)?;
+        match (&res, self) {
+            (Response::Report { value, .. }, GdprCmd::Export { out: None, .. }) => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(value).unwrap_or_default()
+                );
+            }
+            _ => print_response(&res, json),
+        }
+        Ok(())
+    }
+}
+
+impl GdprRequest {
+    /// The command's name in the server log.
+    pub fn name(&self) -> &'static str {
+        "gdpr"
+    }
+
+    /// Runs it.
+    pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
+        let GdprRequest::Gdpr {
+            tenant,
+            action,
+            by,
+            value,
+            new_name,
+            new_email,
+            out,
+        } = self;
+        let store = cx.store;
+        let by = crate::store::gdpr::By::parse(&by, &value)?;
+        let (_, db) = store.tenant_db_by_slug(&tenant)?;
+        let op = Actor::OPERATOR;
+        let report = |value: serde_json::Value, lines: Vec<String>| Response::Report {
+            value,
+            lines,
+            ok: true,
+        };
+        match action.as_str() {
+            "find" => {
+                let found = privacy::find(&db, &by, &op)?;
+                let mut lines = vec![format!("stored about this person in {tenant}:")];
+                lines.extend(count_lines(&found["counts"]));
+                Ok(report(found, lines))
+            }
+            "export" => {
+                let (doc, _) = privacy::export(&db, &by, &op)?;
+                Ok(report(doc.clone(), vec![doc.to_string()]))
+            }
+            "archive" => {
+                let out = out.ok_or_else(|| Error::Invalid("give --out FILE".into()))?;
+                let (_, files) = privacy::export(&db, &by, &op)?;
+                let mut tar = Vec::new();
+                crate::store::gdpr::write_tar(&files, &mut tar, cx.clock.now())?;
+                crate::store::tenant_export::write_private(&out, &tar)?;
+                Ok(report(
+                    serde_json::json!({ "file": out, "files": files.len(), "bytes": tar.len() }),
+                    vec![format!(
+                        "export written: {} ({} files, {} bytes)",
+                        out.display(),
+                        files.len(),
+                        tar.len()
+                    )],
+                ))
+            }
+            "rectify" => {
+                let u = privacy::rectify(&db, &by, new_name.as_deref(), new_email.as_deref(), &op)?;
+                let line = format!(
+                    "updated {} chats and {} offline messages",
+                    u.conversations, u.offline_messages
+                );
+                Ok(report(
+                    serde_json::to_value(&u).unwrap_or_default(),
+                    vec![line],
+                ))
+            }
+            "erase" => {
+                let p = privacy::erase(store, &db, &by, &op)?;
+                let value = serde_json::to_value(&p).unwrap_or_default();
+                let mut lines = vec![
+                    format!("deletion protocol #{} of {tenant}", p.id),
+                    format!("time: {}", crate::clock::rfc3339(p.at)),
+                    format!("by:   {}", p.by),
+                    "deleted:".to_string(),
+                ];
+                lines.extend(count_lines(&value["deleted"]));
+                lines.push(
+                    "recorded in the erasure ledger; a restore of an older backup erases it again"
+                        .into(),
+                );
+                Ok(report(value, lines))
+            }
+            other => Err(Error::Invalid(format!("unknown gdpr action {other:?}"))),
+        }
+    }
+}
+
+/// `  conversations     2` lines of a counts object.
+fn count_lines(counts: &serde_json::Value) -> Vec<String> {
+    counts
+        .as_object()
+        .map(|o| o.iter().map(|(k, n)| format!("  {k:<17} {n}")).collect())
+        .unwrap_or_default()
+}

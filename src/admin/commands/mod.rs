@@ -1,0 +1,12 @@
+//! The admin commands, one file per noun: each holds its clap subcommands, the requests they
+//! become, how a request is executed and how its result prints.
+
+pub mod agent;
+pub mod audit;
+pub mod backup;
+pub mod department;
+pub mod gdpr;
+pub mod retention;
+pub mod site;
+pub mod stats;
+pub mod tenant;

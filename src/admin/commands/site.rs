@@ -1,0 +1,300 @@
+//! `kontor site …`: a tenant's sites, their allowed origins and visitor monitoring.
+
+use crate::admin::{Ctx, Request, Response, tenant_audit};
+use crate::config::normalize_origin;
+use crate::domain::sites;
+use crate::error::{Error, Result};
+use crate::model::sites::{SiteLook, SiteTracking};
+use crate::store::system::{self as sstore, SiteRecord};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+
+/// `kontor site …`
+#[derive(Debug, Subcommand)]
+pub enum SiteCmd {
+    /// Add a site; prints its key and the snippet to embed
+    Add {
+        /// Tenant slug
+        tenant: String,
+        /// Origin allowed to embed the widget, e.g. https://shop.example (repeatable)
+        #[arg(long = "origin", value_name = "ORIGIN")]
+        origins: Vec<String>,
+        /// Corner of the chat button: bottom-right or bottom-left [default: bottom-right]
+        #[arg(long)]
+        position: Option<String>,
+        /// Colour of the chat button, #rrggbb [default: #0a5bd3]
+        #[arg(long)]
+        color: Option<String>,
+        /// Address of the site's privacy notice, linked before the visitor opts in
+        #[arg(long)]
+        privacy_url: Option<String>,
+        /// Widget language when the page does not say: en or de [default: en]
+        #[arg(long)]
+        lang: Option<String>,
+        /// Visitor monitoring: off, anonymous or consented [default: anonymous]
+        #[arg(long)]
+        tracking: Option<String>,
+        /// Query parameters removed from reported page addresses, comma-separated; `*` removes
+        /// all but utm_* [default: *]
+        #[arg(long, value_name = "NAMES")]
+        strip: Option<String>,
+    },
+    /// Change how a site's visitors are monitored (see the widget guide, "Tracking modes")
+    Tracking {
+        /// Tenant slug
+        tenant: String,
+        /// The site's key
+        site_key: String,
+        /// off, anonymous or consented
+        #[arg(long)]
+        mode: Option<String>,
+        /// Query parameters removed from reported page addresses, comma-separated; `*` removes
+        /// all but utm_*
+        #[arg(long, value_name = "NAMES")]
+        strip: Option<String>,
+    },
+    /// List a tenant's sites
+    List {
+        /// Tenant slug
+        tenant: String,
+    },
+}
+
+/// The site requests on the admin socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum SiteRequest {
+    /// `site add`
+    #[serde(rename = "site_add")]
+    Add {
+        /// Tenant slug.
+        tenant: String,
+        /// Allowed origins.
+        origins: Vec<String>,
+        /// bottom-right or bottom-left.
+        #[serde(default)]
+        position: Option<String>,
+        /// `#rrggbb`.
+        #[serde(default)]
+        color: Option<String>,
+        /// The site's privacy notice.
+        #[serde(default)]
+        privacy_url: Option<String>,
+        /// Default widget language.
+        #[serde(default)]
+        lang: Option<String>,
+        /// off, anonymous or consented.
+        #[serde(default)]
+        tracking: Option<String>,
+        /// Query parameters stripped from reported URLs.
+        #[serde(default)]
+        strip: Option<Vec<String>>,
+    },
+    /// `site tracking`
+    #[serde(rename = "site_tracking")]
+    Tracking {
+        /// Tenant slug.
+        tenant: String,
+        /// The site.
+        site_key: String,
+        /// off, anonymous or consented.
+        #[serde(default)]
+        mode: Option<String>,
+        /// Query parameters stripped from reported URLs.
+        #[serde(default)]
+        strip: Option<Vec<String>>,
+    },
+    /// `site list`
+    #[serde(rename = "site_list")]
+    List {
+        /// Tenant slug.
+        tenant: String,
+    },
+}
+
+/// Site as sent over the socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SiteInfo {
+    /// Public site key.
+    pub site_key: String,
+    /// Allowed origins.
+    pub origins: Vec<String>,
+    /// How the widget looks.
+    #[serde(flatten)]
+    pub look: SiteLook,
+    /// Visitor monitoring.
+    #[serde(flatten)]
+    pub tracking: SiteTracking,
+    /// The snippet to embed in those origins' pages.
+    pub snippet: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl SiteInfo {
+    /// A stored site with the snippet that loads the widget from `base_url`.
+    pub fn new(s: SiteRecord, base_url: &str) -> SiteInfo {
+        SiteInfo {
+            snippet: sites::embed_snippet(base_url, &s.site_key),
+            site_key: s.site_key,
+            origins: s.origins,
+            look: s.look,
+            tracking: s.tracking,
+            created_at: s.created_at,
+        }
+    }
+}
+
+impl SiteCmd {
+    /// The request this command sends.
+    pub fn request(&self) -> Request {
+        Request::Site(match self {
+            SiteCmd::Add {
+                tenant,
+                origins,
+                position,
+                color,
+                privacy_url,
+                lang,
+                tracking,
+                strip,
+            } => SiteRequest::Add {
+                tenant: tenant.clone(),
+                origins: origins.clone(),
+                position: position.clone(),
+                color: color.clone(),
+                privacy_url: privacy_url.clone(),
+                lang: lang.clone(),
+                tracking: tracking.clone(),
+                strip: strip.clone().map(|s| vec![s]),
+            },
+            SiteCmd::Tracking {
+                tenant,
+                site_key,
+                mode,
+                strip,
+            } => SiteRequest::Tracking {
+                tenant: tenant.clone(),
+                site_key: site_key.clone(),
+                mode: mode.clone(),
+                strip: strip.clone().map(|s| vec![s]),
+            },
+            SiteCmd::List { tenant } => SiteRequest::List {
+                tenant: tenant.clone(),
+            },
+        })
+    }
+}
+
+impl SiteRequest {
+    /// The command's name in the server log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SiteRequest::Add { .. } => "site add",
+            SiteRequest::List { .. } => "site list",
+            SiteRequest::Tracking { .. } => "site tracking",
+        }
+    }
+
+    /// Runs it.
+    pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
+        let (store, base_url) = (cx.store, cx.base_url);
+        match self {
+            SiteRequest::Add {
+                tenant,
+                origins,
+                position,
+                color,
+                privacy_url,
+                lang,
+                tracking,
+                strip,
+            } => {
+                let look = sites::clean_look(
+                    position.as_deref(),
+                    color.as_deref(),
+                    privacy_url.as_deref(),
+                    lang.as_deref(),
+                )?;
+                let tracking = sites::clean_tracking(tracking.as_deref(), strip.as_deref())?;
+                if origins.is_empty() {
+                    return Err(Error::Invalid("give at least one --origin".into()));
+                }
+                let origins = origins
+                    .iter()
+                    .map(|o| normalize_origin(o))
+                    .collect::<Result<Vec<_>>>()?;
+                let rec = store.tenant_record(&tenant)?;
+                let key = sites::new_site_key();
+                let site = store.system(|c| {
+                    sstore::insert_site(c, &rec.uuid, &key, &origins, &look, &tracking)
+                })?;
+                tenant_audit(store, &tenant, "site.create", &key);
+                Ok(Response::Site(SiteInfo::new(site, base_url)))
+            }
+            SiteRequest::Tracking {
+                tenant,
+                site_key,
+                mode,
+                strip,
+            } => {
+                let rec = store.tenant_record(&tenant)?;
+                let site = store
+                    .system(|c| sstore::site_by_key(c, &site_key))?
+                    .filter(|s| s.tenant_uuid == rec.uuid)
+                    .ok_or_else(|| {
+                        Error::NotFound(format!("site {site_key} of tenant {tenant}"))
+                    })?;
+                let tracking = sites::clean_tracking(
+                    Some(mode.as_deref().unwrap_or(&site.tracking.mode)),
+                    Some(strip.as_deref().unwrap_or(&site.tracking.strip)),
+                )?;
+                store.system(|c| sstore::set_site_tracking(c, &site_key, &tracking))?;
+                tenant_audit(store, &tenant, "site.tracking", &site_key);
+                let site = store
+                    .system(|c| sstore::site_by_key(c, &site_key))?
+                    .ok_or_else(|| Error::NotFound(format!("site {site_key}")))?;
+                Ok(Response::Site(SiteInfo::new(site, base_url)))
+            }
+            SiteRequest::List { tenant } => {
+                let rec = store.tenant_record(&tenant)?;
+                let list = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
+                Ok(Response::Sites {
+                    sites: list
+                        .into_iter()
+                        .map(|s| SiteInfo::new(s, base_url))
+                        .collect(),
+                })
+            }
+        }
+    }
+}
+
+/// Prints one site as text, with the snippet to embed.
+pub fn print_site(s: &SiteInfo) {
+    println!("site key: {}", s.site_key);
+    println!("allowed origins: {}", s.origins.join(" "));
+    println!(
+        "visitor monitoring: {} (query parameters stripped: {})",
+        s.tracking.mode,
+        s.tracking.strip.join(",")
+    );
+    println!("embed this in the pages of those origins:");
+    println!("{}", s.snippet);
+}
+
+/// Prints `site list` as text.
+pub fn print_list(list: &[SiteInfo]) {
+    if list.is_empty() {
+        println!("no sites yet; add one with `kontor site add TENANT --origin https://…`");
+    }
+    for s in list {
+        println!(
+            "{}  {}  (tracking: {})",
+            s.site_key,
+            s.origins.join(" "),
+            s.tracking.mode
+        );
+        println!("  {}", s.snippet);
+    }
+}

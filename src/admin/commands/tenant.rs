@@ -1,0 +1,372 @@
+//! `kontor tenant …`: create, list, show, delete, export, import and rekey tenants.
+
+use crate::admin::{Ctx, Failure, Request, Response, absolute, read_secret, tenant_audit};
+use crate::error::{Code, Result};
+use crate::model::tenants::{self, TenantInfo};
+use crate::store::system as sstore;
+use crate::store::tenant as tstore;
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::PathBuf;
+
+use super::site::SiteInfo;
+
+/// `kontor tenant …`
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant with its own encrypted database
+    Create {
+        /// Short name: a-z, 0-9 and '-'
+        slug: String,
+        /// Display name [default: the slug]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants
+    List,
+    /// Show one tenant
+    Show {
+        /// Tenant slug
+        slug: String,
+    },
+    /// Delete a tenant for good: its key is destroyed first, then its database file; prints
+    /// and keeps a deletion certificate
+    Delete {
+        /// Tenant slug
+        slug: String,
+        /// Confirm that the tenant's data is to be destroyed irrecoverably
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write everything of a tenant to one file (contract end, moving servers); encrypted
+    /// under a passphrase read from standard input unless --plain
+    Export {
+        /// Tenant slug
+        slug: String,
+        /// The file to write
+        #[arg(long)]
+        out: PathBuf,
+        /// Write it unencrypted (the data then needs protecting by other means)
+        #[arg(long)]
+        plain: bool,
+    },
+    /// Create a tenant from an export file (its passphrase on standard input if encrypted)
+    Import {
+        /// The export file
+        file: PathBuf,
+    },
+    /// Put the tenant's database under a new key and destroy the old one
+    Rekey {
+        /// Tenant slug
+        slug: String,
+    },
+}
+
+/// The tenant requests on the admin socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum TenantRequest {
+    /// `tenant create`
+    #[serde(rename = "tenant_create")]
+    Create {
+        /// Slug.
+        slug: String,
+        /// Display name (defaults to the slug).
+        name: Option<String>,
+    },
+    /// `tenant list`
+    #[serde(rename = "tenant_list")]
+    List,
+    /// `tenant show`
+    #[serde(rename = "tenant_show")]
+    Show {
+        /// Slug.
+        slug: String,
+    },
+    /// `tenant delete`
+    #[serde(rename = "tenant_delete")]
+    Delete {
+        /// Slug.
+        slug: String,
+    },
+    /// `tenant rekey`
+    #[serde(rename = "tenant_rekey")]
+    Rekey {
+        /// Slug.
+        slug: String,
+    },
+    /// `tenant export`
+    #[serde(rename = "tenant_export")]
+    Export {
+        /// Slug.
+        slug: String,
+        /// Absolute path to write.
+        out: PathBuf,
+        /// Encrypt under this; plain without.
+        #[serde(default)]
+        passphrase: Option<String>,
+    },
+    /// `tenant import`
+    #[serde(rename = "tenant_import")]
+    Import {
+        /// Absolute path of the export.
+        file: PathBuf,
+        /// For an encrypted export.
+        #[serde(default)]
+        passphrase: Option<String>,
+    },
+}
+
+/// A tenant with what `tenant show` adds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantDetails {
+    /// The tenant.
+    #[serde(flatten)]
+    pub tenant: TenantInfo,
+    /// Number of agents.
+    pub agents: i64,
+    /// Its sites.
+    pub sites: Vec<SiteInfo>,
+    /// Size of its database file in bytes.
+    pub db_bytes: u64,
+}
+
+impl From<sstore::TenantRecord> for TenantInfo {
+    fn from(t: sstore::TenantRecord) -> Self {
+        TenantInfo {
+            uuid: t.uuid,
+            slug: t.slug,
+            name: t.name,
+            created_at: t.created_at,
+        }
+    }
+}
+
+impl TenantCmd {
+    /// The request this command sends; reads a passphrase from stdin when one is needed.
+    pub fn request(&self) -> std::result::Result<Request, Failure> {
+        Ok(Request::Tenant(match self {
+            TenantCmd::Create { slug, name } => TenantRequest::Create {
+                slug: slug.clone(),
+                name: name.clone(),
+            },
+            TenantCmd::Export { slug, out, plain } => TenantRequest::Export {
+                slug: slug.clone(),
+                out: absolute(out),
+                passphrase: if *plain {
+                    None
+                } else {
+                    Some(read_secret("passphrase").map_err(|mut f| {
+                        f.message.push_str(
+                            " (pipe one in, at least 12 characters; --plain writes it unencrypted)",
+                        );
+                        f
+                    })?)
+                },
+            },
+            TenantCmd::Import { file } => {
+                let encrypted = std::fs::File::open(file)
+                    .and_then(|mut f| {
+                        let mut head = [0u8; 16];
+                        f.read_exact(&mut head).map(|_| head)
+                    })
+                    .map(|head| crate::store::tenant_export::is_encrypted(&head))
+                    .unwrap_or(false);
+                TenantRequest::Import {
+                    file: absolute(file),
+                    passphrase: if encrypted {
+                        Some(read_secret("passphrase")?)
+                    } else {
+                        None
+                    },
+                }
+            }
+            TenantCmd::Rekey { slug } => TenantRequest::Rekey { slug: slug.clone() },
+            TenantCmd::List => TenantRequest::List,
+            TenantCmd::Show { slug } => TenantRequest::Show { slug: slug.clone() },
+            TenantCmd::Delete { slug, yes } => {
+                if !yes {
+                    return Err(Failure::new(
+                        Code::InvalidInput,
+                        format!(
+                            "refusing to delete tenant {slug:?} without --yes: its data would be destroyed irrecoverably"
+                        ),
+                    ));
+                }
+                TenantRequest::Delete { slug: slug.clone() }
+            }
+        }))
+    }
+}
+
+impl TenantRequest {
+    /// The command's name in the server log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TenantRequest::Create { .. } => "tenant create",
+            TenantRequest::List => "tenant list",
+            TenantRequest::Show { .. } => "tenant show",
+            TenantRequest::Delete { .. } => "tenant delete",
+            TenantRequest::Export { .. } => "tenant export",
+            TenantRequest::Rekey { .. } => "tenant rekey",
+            TenantRequest::Import { .. } => "tenant import",
+        }
+    }
+
+    /// Runs it.
+    pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
+        let store = cx.store;
+        match self {
+            TenantRequest::Create { slug, name } => {
+                tenants::validate_slug(&slug)?;
+                let name =
+                    tenants::clean_name("tenant name", name.as_deref().unwrap_or(&slug), 200)?;
+                Ok(Response::Tenant(store.create_tenant(&slug, &name)?.into()))
+            }
+            TenantRequest::List => Ok(Response::Tenants {
+                tenants: store.list_tenants()?.into_iter().map(Into::into).collect(),
+            }),
+            TenantRequest::Show { slug } => {
+                let (rec, db) = store.tenant_db_by_slug(&slug)?;
+                let agents = db.with(|c| tstore::agent_count(c))?;
+                let sites = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
+                let db_bytes = std::fs::metadata(store.tenant_path(&rec.uuid))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                Ok(Response::TenantDetails(TenantDetails {
+                    tenant: rec.into(),
+                    agents,
+                    sites: sites
+                        .into_iter()
+                        .map(|s| SiteInfo::new(s, cx.base_url))
+                        .collect(),
+                    db_bytes,
+                }))
+            }
+            TenantRequest::Delete { slug } => {
+                let cert = crate::store::certificate::delete_with_certificate(store, &slug)?;
+                let mut lines = vec![
+                    format!("tenant {slug} deleted; deletion certificate:"),
+                    String::new(),
+                ];
+                lines.extend(cert.text().lines().map(String::from));
+                Ok(Response::Report {
+                    value: serde_json::to_value(&cert).unwrap_or_default(),
+                    lines,
+                    ok: true,
+                })
+            }
+            TenantRequest::Rekey { slug } => {
+                crate::store::rekey::rekey(store, &slug, cx.close)?;
+                tenant_audit(store, &slug, "key.change", "tenant key");
+                Ok(Response::Report {
+                    value: serde_json::json!({ "tenant": slug, "rekeyed": true }),
+                    lines: vec![format!(
+                        "{slug}: the database is now under a new key; the old one is destroyed"
+                    )],
+                    ok: true,
+                })
+            }
+            TenantRequest::Export {
+                slug,
+                out,
+                passphrase,
+            } => export(cx, &slug, &out, passphrase.as_deref()),
+            TenantRequest::Import { file, passphrase } => {
+                let done = crate::store::tenant_export::import(
+                    store,
+                    &file,
+                    passphrase.as_deref(),
+                    cx.progress,
+                )?;
+                tenant_audit(
+                    store,
+                    &done.slug,
+                    "tenant.import",
+                    &file.file_name().unwrap_or_default().to_string_lossy(),
+                );
+                let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+                let lines = vec![
+                    format!("tenant {} imported (id {})", done.slug, done.uuid),
+                    format!(
+                        "{} tables, {rows} rows, {} sites",
+                        done.tables.len(),
+                        done.sites
+                    ),
+                    "agents sign in with their old passwords; sessions did not move".into(),
+                ];
+                Ok(Response::Report {
+                    value: serde_json::to_value(&done).unwrap_or_default(),
+                    lines,
+                    ok: true,
+                })
+            }
+        }
+    }
+}
+
+/// `tenant export`: audited first, so the export itself carries the record of it.
+fn export(
+    cx: &mut Ctx<'_>,
+    slug: &str,
+    out: &std::path::Path,
+    passphrase: Option<&str>,
+) -> Result<Response> {
+    let how = if passphrase.is_some() {
+        "encrypted"
+    } else {
+        "plain"
+    };
+    tenant_audit(cx.store, slug, "tenant.export", how);
+    let done = crate::store::tenant_export::export(cx.store, slug, out, passphrase, cx.progress)?;
+    let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+    let lines = vec![
+        format!(
+            "export written: {} ({} bytes, {})",
+            done.file.display(),
+            done.bytes,
+            if done.encrypted {
+                "encrypted"
+            } else {
+                "NOT encrypted"
+            }
+        ),
+        format!("{} tables, {rows} rows", done.tables.len()),
+    ];
+    Ok(Response::Report {
+        value: serde_json::to_value(&done).unwrap_or_default(),
+        lines,
+        ok: true,
+    })
+}
+
+/// Prints one tenant as text.
+pub fn print_tenant(t: &TenantInfo) {
+    println!("tenant {} ({}), id {}", t.slug, t.name, t.uuid);
+}
+
+/// Prints `tenant show` as text.
+pub fn print_details(d: &TenantDetails) {
+    let t = &d.tenant;
+    println!("slug:     {}", t.slug);
+    println!("name:     {}", t.name);
+    println!("id:       {}", t.uuid);
+    println!("created:  {}", crate::clock::rfc3339(t.created_at));
+    println!("agents:   {}", d.agents);
+    println!("database: {} bytes (encrypted)", d.db_bytes);
+    println!("sites:    {}", d.sites.len());
+    for s in &d.sites {
+        println!("  {}  {}", s.site_key, s.origins.join(" "));
+    }
+}
+
+/// Prints `tenant list` as text.
+pub fn print_list(tenants: &[TenantInfo]) {
+    if tenants.is_empty() {
+        println!("no tenants yet; create one with `kontor tenant create SLUG`");
+    }
+    for t in tenants {
+        println!("{:<24} {:<30} {}", t.slug, t.name, t.uuid);
+    }
+}
