@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod conversation;
 pub mod files;
 pub mod privacy;
 pub mod sites;

@@ -15,6 +15,7 @@ use super::protocol::{
 };
 use crate::clock::Clock;
 use crate::config::SessionConfig;
+use crate::domain::conversation::{self, CLIENT_IDS, ClientIds, Status};
 use crate::error::{Code, Result};
 use crate::model::attachment::FileRef;
 use crate::model::rights::Permission;
@@ -271,49 +272,6 @@ struct Conv {
     visitors: HashSet<ConnId>,
     /// The latest client ids and their `seq`: a retried message is recognised here.
     client_ids: ClientIds,
-}
-
-/// How many client ids per conversation are remembered. A widget or dashboard retries only
-/// its own unacknowledged messages, which are always among the latest.
-const CLIENT_IDS: usize = 256;
-
-/// The latest client ids of a conversation, oldest evicted first.
-#[derive(Default)]
-struct ClientIds {
-    seq_of: HashMap<String, i64>,
-    order: std::collections::VecDeque<String>,
-}
-
-impl ClientIds {
-    fn get(&self, id: &str) -> Option<i64> {
-        self.seq_of.get(id).copied()
-    }
-
-    fn insert(&mut self, id: &str, seq: i64) {
-        if self.seq_of.insert(id.to_string(), seq).is_none() {
-            self.order.push_back(id.to_string());
-            if self.order.len() > CLIENT_IDS
-                && let Some(old) = self.order.pop_front()
-            {
-                self.seq_of.remove(&old);
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Waiting,
-    Open,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Waiting => "waiting",
-            Status::Open => "open",
-        }
-    }
 }
 
 /// One log entry to append.
@@ -966,31 +924,24 @@ impl Hub {
     /// Offers waiting chats to agents (routing) and sends the queue, presence and positions.
     fn broadcast_queue(&mut self, out: &mut Outbox) {
         self.queue_dirty = false;
-        let mut candidates: Vec<routing::Candidate> = self
+        let candidates: Vec<routing::Candidate> = self
             .agents
             .iter()
             .map(|(id, a)| routing::Candidate {
                 agent_id: *id,
                 online: a.takes_chats(),
-                open: 0,
+                open: self.open_count(*id),
                 capacity: a.capacity,
                 departments: a.departments.clone(),
             })
             .collect();
-        for cand in &mut candidates {
-            cand.open = self.open_count(cand.agent_id);
-        }
         let waiting: Vec<i64> = self.waiting_ids();
-        for id in &waiting {
-            let department = self.convs.get(id).and_then(|c| c.department_id);
-            let pick = routing::pick(&candidates, department);
-            if let Some(a) = pick
-                && let Some(cand) = candidates.iter_mut().find(|c| c.agent_id == a)
-            {
-                // Count the offer so the next waiting chat goes to someone else.
-                cand.open += 1;
-            }
-            if let Some(cv) = self.convs.get_mut(id) {
+        let chats: Vec<(i64, Option<i64>)> = waiting
+            .iter()
+            .map(|id| (*id, self.convs.get(id).and_then(|c| c.department_id)))
+            .collect();
+        for (id, pick) in conversation::offers(candidates, &chats) {
+            if let Some(cv) = self.convs.get_mut(&id) {
                 cv.offered_to = pick;
             }
         }
