@@ -119,8 +119,26 @@ fn rotate(dir: &Path, prefix: &str, keep: usize) -> Result<()> {
     Ok(())
 }
 
-/// The scheduler loop inside `serve`: checks once a minute until the store is gone. It holds
-/// the store only while it works, so shutdown can close every database.
+/// Lets shutdown wait for a job's step in progress (a backup being written and verified, a
+/// purge) instead of cutting it off at exit, which would leave its working files behind.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(std::sync::Arc<std::sync::Mutex<bool>>);
+
+impl Gate {
+    /// Runs one step of a job, unless the server is stopping (`None`).
+    pub fn step<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
+        let closed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if *closed { None } else { Some(f()) }
+    }
+
+    /// Waits for a step in progress to end; no step starts after this.
+    pub fn close(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+}
+
+/// The scheduler loop inside `serve`: checks once a minute until the store is gone or the
+/// server stops. It holds the store only while it works, so shutdown can close every database.
 pub fn run(
     store: std::sync::Weak<Store>,
     cfg: BackupConfig,
@@ -128,6 +146,7 @@ pub fn run(
     key_path: PathBuf,
     tracker: std::sync::Arc<Tracker>,
     clock: Clock,
+    gate: Gate,
 ) {
     // Until the first run here, the newest scheduled archive on disk is the last good one.
     let newest = fs::read_dir(&dir)
@@ -143,13 +162,17 @@ pub fn run(
         tracker.set(|s| s.last_good = Some(rfc3339(d.as_secs() as i64)));
     }
     loop {
-        let Some(store) = store.upgrade() else {
+        let now = clock.now_utc();
+        let step = gate.step(|| {
+            let store = store.upgrade()?;
+            Some(
+                backup::backup_key(&key_path, true)
+                    .and_then(|key| tick(&store, &key, &cfg, &dir, now)),
+            )
+        });
+        let Some(Some(result)) = step else {
             return;
         };
-        let now = clock.now_utc();
-        let result =
-            backup::backup_key(&key_path, true).and_then(|key| tick(&store, &key, &cfg, &dir, now));
-        drop(store);
         match result {
             Ok(files) if !files.is_empty() => {
                 for f in &files {
@@ -233,18 +256,23 @@ pub fn purge_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
 
 /// The maintenance job inside `serve`: statistics at start and every few minutes, the
 /// retention purge at start and then once a day, until the store is gone.
-pub fn maintain(store: std::sync::Weak<Store>, clock: Clock) {
+pub fn maintain(store: std::sync::Weak<Store>, clock: Clock, gate: Gate) {
     let mut purged_day = None;
     while store.strong_count() > 0 {
-        let now = clock.now();
-        let days = aggregate_all(&store, now);
-        if days > 0 {
-            tracing::info!(days, "statistics aggregated");
-        }
-        let today = now.div_euclid(86_400);
-        if purged_day != Some(today) {
-            purge_all(&store, now);
-            purged_day = Some(today);
+        let stepped = gate.step(|| {
+            let now = clock.now();
+            let days = aggregate_all(&store, now);
+            if days > 0 {
+                tracing::info!(days, "statistics aggregated");
+            }
+            let today = now.div_euclid(86_400);
+            if purged_day != Some(today) {
+                purge_all(&store, now);
+                purged_day = Some(today);
+            }
+        });
+        if stepped.is_none() {
+            return;
         }
         clock.sleep(AGGREGATE_EVERY);
     }

@@ -152,24 +152,28 @@ fn run(
             std::time::Duration::from_secs(config.tracking.grace_secs),
             clock.clone(),
         ));
-        let (aggregating, job_clock) = (Arc::downgrade(&store), clock.clone());
+        let jobs = crate::schedule::Gate::default();
+        let (aggregating, job_clock, gate) = (Arc::downgrade(&store), clock.clone(), jobs.clone());
         std::thread::Builder::new()
             .name("maintenance".into())
-            .spawn(move || crate::schedule::maintain(aggregating, job_clock))
+            .spawn(move || crate::schedule::maintain(aggregating, job_clock, gate))
             .map_err(|e| Error::io("starting the maintenance job", e))?;
         let backups = Arc::new(crate::schedule::Tracker::default());
         if config.backup.enabled && !demo {
-            let (st, cfg, dir, tracker, job_clock) = (
+            let (st, cfg, dir, tracker, job_clock, gate) = (
                 Arc::downgrade(&store),
                 config.backup.clone(),
                 config.backup_dir(),
                 backups.clone(),
                 clock.clone(),
+                jobs.clone(),
             );
             let key_path = crate::store::backup::backup_key_path(&config.data_dir, None);
             std::thread::Builder::new()
                 .name("backups".into())
-                .spawn(move || crate::schedule::run(st, cfg, dir, key_path, tracker, job_clock))
+                .spawn(move || {
+                    crate::schedule::run(st, cfg, dir, key_path, tracker, job_clock, gate)
+                })
                 .map_err(|e| Error::io("starting the backup scheduler", e))?;
         }
         let state = AppState {
@@ -215,6 +219,9 @@ fn run(
         });
         let served = bound.run().await;
         realtime.stop_all();
+        // A backup or purge in progress ends first: cut off at exit, it would leave its
+        // working files and open databases behind.
+        jobs.close();
         admin_task.abort();
         let _ = admin_task.await;
         served.map_err(|e| Error::io("serving", e))
