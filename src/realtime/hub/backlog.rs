@@ -164,7 +164,7 @@ impl Hub {
                 return Ok(());
             };
             let was_replaying = matches!(item, Item::Log { .. });
-            out.paged.push(conn);
+            out.mark_paged(conn);
             let rest = match item {
                 Item::Log {
                     conversation_id,

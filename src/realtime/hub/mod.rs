@@ -330,6 +330,14 @@ impl Outbox {
         }
     }
 
+    /// Notes that a socket got catching-up frames (or an ack kept for its replay) in this
+    /// batch, once per socket.
+    fn mark_paged(&mut self, conn: ConnId) {
+        if !self.paged.contains(&conn) {
+            self.paged.push(conn);
+        }
+    }
+
     /// Marks the end of a page of catching up for a socket.
     fn page_end(&mut self, conn: ConnId) {
         self.frames.push((conn, Outgoing::PageEnd));
@@ -808,7 +816,7 @@ impl Hub {
         if deferred {
             // If this batch fails, the entry is not stored: the socket must not keep waiting
             // for it.
-            out.paged.push(sender);
+            out.mark_paged(sender);
         } else {
             out.send(
                 sender,
