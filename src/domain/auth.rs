@@ -202,3 +202,28 @@ pub fn logout(session: &Session, clock: &Clock, ip: IpAddr, request_id: &str) ->
         )
     })
 }
+
+/// Which of these sessions (token hashes, each with the caller's key) have ended: logged
+/// out, idle too long or past their absolute limit. The others count as active: an open
+/// dashboard socket keeps its session from idling out.
+pub fn ended_sessions<K: Copy>(
+    c: &rusqlite::Connection,
+    tokens: &[(K, Vec<u8>)],
+    now: i64,
+    timeouts: &SessionConfig,
+) -> Result<Vec<K>> {
+    let idle = (timeouts.idle_minutes * 60) as i64;
+    let absolute = (timeouts.absolute_hours * 3600) as i64;
+    let mut ended = Vec::new();
+    for (key, hash) in tokens {
+        match tstore::session(c, hash)? {
+            Some(s) if now - s.created_at <= absolute && now - s.last_seen_at <= idle => {
+                if now - s.last_seen_at >= 60 {
+                    tstore::touch_session(c, hash, now)?;
+                }
+            }
+            _ => ended.push(*key),
+        }
+    }
+    Ok(ended)
+}

@@ -1,9 +1,13 @@
-//! Services above storage: sign-in, agents, uploaded files, privacy requests, sites. No actix,
+//! The rules of the product and the services above storage: conversations and live visitors
+//! (state machines: events in, effects out, rows through a ledger), the wire protocol they
+//! speak, sign-in, agents, uploaded files, privacy requests, sites. No actix,
 //! no SQL of their own; the pure rules they share with storage live in `crate::model`.
 
 pub mod agents;
 pub mod auth;
 pub mod conversation;
 pub mod files;
+pub mod live_visitors;
 pub mod privacy;
+pub mod protocol;
 pub mod sites;

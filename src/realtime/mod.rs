@@ -2,8 +2,10 @@
 //! the wire protocol.
 
 pub mod hub;
-pub mod protocol;
 pub mod session;
+
+/// The wire frames (the conversation rules speak them, so they live in `domain`).
+pub use crate::domain::protocol;
 
 use crate::clock::Clock;
 use crate::config::SessionConfig;

@@ -7,6 +7,7 @@
 //! reads the log up to its end, those entries included, so each arrives once and in order.
 
 use super::{ConnId, Hub, Outbox};
+use crate::domain::conversation::ledger::Tx;
 use crate::error::Result;
 use crate::realtime::protocol::{MessageOut, Out};
 use crate::store::chat as cstore;
@@ -192,7 +193,7 @@ impl Hub {
                     }
                 }
                 Item::Visitors { after, first } => {
-                    let (part, more) = self.visitor_part(after, VISITOR_PART);
+                    let (part, more) = self.visitors.visitor_part(after, VISITOR_PART);
                     let next = part.last().map(|v| v.visitor_id).unwrap_or(after);
                     let now = self.clock.now();
                     let frame = if first {
@@ -225,7 +226,7 @@ impl Hub {
                 && self.fresh_agents.contains(&conn)
                 && !self.conns.get(&conn).is_some_and(|s| s.backlog.replaying())
             {
-                self.queue_dirty = true;
+                self.chats.mark_dirty();
             }
         }
     }
@@ -270,7 +271,9 @@ impl Hub {
                     // Agent messages and agent-caused system entries (accepted,
                     // transferred) name the agent, live and replayed alike.
                     author_name: match m.agent_id {
-                        Some(a) if m.author != "visitor" => Some(self.agent_name(c, a)?),
+                        Some(a) if m.author != "visitor" => {
+                            Some(self.chats.agent_name(&mut Tx(c), a)?)
+                        }
                         _ => None,
                     },
                     author: m.author,
@@ -295,7 +298,7 @@ impl Hub {
         end: i64,
         out: &mut Outbox,
     ) -> i64 {
-        let other_log = epoch.is_some_and(|e| e != self.epoch);
+        let other_log = epoch.is_some_and(|e| e != self.chats.epoch());
         if held > 0 && (other_log || held > end) {
             out.send(conn, &Out::Reset { conversation_id });
             return 0;

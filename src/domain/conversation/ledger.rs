@@ -1,0 +1,172 @@
+//! The rows the conversation rules write and the few they read, as one trait: the hub's
+//! shell implements it over the batch's transaction ([`Tx`]), unit tests over memory. The
+//! rules themselves never touch a connection.
+
+use crate::error::Result;
+use crate::model::attachment::FileRef;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::chat::{self, NewConversation, NewMessage};
+use crate::store::tenant;
+use rusqlite::Connection;
+
+/// What the conversation rules store and look up.
+pub trait Ledger {
+    /// Appends an audit entry (a refused frame).
+    fn audit(&mut self, at: i64, actor: &str, action: &str, object: &str) -> Result<()>;
+    /// A conversation's id and site, by the hash of its visitor token.
+    fn conversation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<(i64, String)>>;
+    /// The last seq of a conversation (closed ones too).
+    fn last_seq(&mut self, id: i64) -> Result<i64>;
+    /// Whether a department exists.
+    fn department_exists(&mut self, id: i64) -> Result<bool>;
+    /// A new waiting conversation; its id.
+    fn insert_conversation(
+        &mut self,
+        n: &NewConversation<'_>,
+        department: Option<i64>,
+    ) -> Result<i64>;
+    /// A log entry.
+    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()>;
+    /// An internal note (once per client id): its id, and whether it is new.
+    fn insert_note(
+        &mut self,
+        id: i64,
+        agent_id: i64,
+        text: &str,
+        client_id: &str,
+        at: i64,
+    ) -> Result<(i64, bool)>;
+    /// An uploaded file of a conversation.
+    fn insert_file(
+        &mut self,
+        id: i64,
+        name: &str,
+        mime: &str,
+        data: &[u8],
+        at: i64,
+    ) -> Result<FileRef>;
+    /// An agent took a waiting chat.
+    fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()>;
+    /// An open chat goes to another agent.
+    fn reassign(&mut self, id: i64, agent_id: i64) -> Result<()>;
+    /// An open chat goes back to the queue, for a department.
+    fn requeue(&mut self, id: i64, department_id: i64) -> Result<()>;
+    /// An open chat goes back to the queue, its department kept.
+    fn release(&mut self, id: i64) -> Result<()>;
+    /// The chat ended.
+    fn close(&mut self, id: i64, at: i64) -> Result<()>;
+    /// The visitor's rating.
+    fn rate(&mut self, id: i64, score: i64, comment: &str) -> Result<()>;
+    /// An agent's display name.
+    fn agent_name(&mut self, agent_id: i64) -> Result<String>;
+    /// An agent's capacity and departments.
+    fn agent_load(&mut self, agent_id: i64) -> Result<(usize, Vec<i64>)>;
+    /// Whether an agent may still hold chats (exists, enabled, allowed to chat).
+    fn agent_may_chat(&mut self, agent_id: i64) -> Result<bool>;
+}
+
+/// The ledger over a tenant's connection (the hub's open transaction).
+pub struct Tx<'a>(pub &'a Connection);
+
+impl Ledger for Tx<'_> {
+    fn audit(&mut self, at: i64, actor: &str, action: &str, object: &str) -> Result<()> {
+        let entry = AuditEntry {
+            actor,
+            action,
+            object,
+            result: "authz denied",
+            ..Default::default()
+        };
+        audit::append(self.0, at, &entry)
+    }
+
+    fn conversation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<(i64, String)>> {
+        Ok(chat::conversation_by_token(self.0, token_hash)?.map(|r| (r.id, r.site_key)))
+    }
+
+    fn last_seq(&mut self, id: i64) -> Result<i64> {
+        chat::last_seq(self.0, id)
+    }
+
+    fn department_exists(&mut self, id: i64) -> Result<bool> {
+        chat::department_exists(self.0, id)
+    }
+
+    fn insert_conversation(
+        &mut self,
+        n: &NewConversation<'_>,
+        department: Option<i64>,
+    ) -> Result<i64> {
+        let id = chat::insert_conversation(self.0, n)?;
+        if let Some(d) = department {
+            chat::set_department(self.0, id, d)?;
+        }
+        Ok(id)
+    }
+
+    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
+        chat::insert_message(self.0, m)
+    }
+
+    fn insert_note(
+        &mut self,
+        id: i64,
+        agent_id: i64,
+        text: &str,
+        client_id: &str,
+        at: i64,
+    ) -> Result<(i64, bool)> {
+        chat::insert_note(self.0, id, agent_id, text, client_id, at)
+    }
+
+    fn insert_file(
+        &mut self,
+        id: i64,
+        name: &str,
+        mime: &str,
+        data: &[u8],
+        at: i64,
+    ) -> Result<FileRef> {
+        chat::insert_file(self.0, id, name, mime, data, at)
+    }
+
+    fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()> {
+        chat::accept(self.0, id, agent_id, at)
+    }
+
+    fn reassign(&mut self, id: i64, agent_id: i64) -> Result<()> {
+        chat::reassign(self.0, id, agent_id)
+    }
+
+    fn requeue(&mut self, id: i64, department_id: i64) -> Result<()> {
+        chat::requeue(self.0, id, department_id)
+    }
+
+    fn release(&mut self, id: i64) -> Result<()> {
+        chat::release(self.0, id)
+    }
+
+    fn close(&mut self, id: i64, at: i64) -> Result<()> {
+        chat::close(self.0, id, at)
+    }
+
+    fn rate(&mut self, id: i64, score: i64, comment: &str) -> Result<()> {
+        chat::rate(self.0, id, score, comment)
+    }
+
+    fn agent_name(&mut self, agent_id: i64) -> Result<String> {
+        chat::agent_name(self.0, agent_id)
+    }
+
+    fn agent_load(&mut self, agent_id: i64) -> Result<(usize, Vec<i64>)> {
+        // An agent whose row cannot be read takes no chats rather than failing the batch.
+        let capacity = chat::agent_capacity(self.0, agent_id).unwrap_or(0).max(0) as usize;
+        let departments = chat::agent_departments(self.0, agent_id).unwrap_or_default();
+        Ok((capacity, departments))
+    }
+
+    fn agent_may_chat(&mut self, agent_id: i64) -> Result<bool> {
+        Ok(tenant::agent_by_id(self.0, agent_id)?
+            .is_some_and(|a| !a.disabled && a.may(crate::model::rights::Permission::Chat)))
+    }
+}

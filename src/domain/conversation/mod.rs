@@ -1,0 +1,551 @@
+//! Conversations as a state machine: which chats are waiting or open, their sequence numbers
+//! and client ids, the agents present with their status, capacity and departments, routing,
+//! transfers, and what each visitor or agent frame does. Events come in (a frame with its
+//! sender's context, an agent arriving or leaving), effects go out ([`Effect`]: frames for
+//! audiences, replays, links), and the rows to write go through a [`Ledger`]. No socket, no
+//! connection, no clock: the hub's shell (`realtime/hub`) turns audiences into sockets,
+//! applies the writes inside its batch's transaction and sends the frames after COMMIT.
+
+mod agent;
+pub mod ledger;
+mod queue;
+mod rules;
+#[cfg(test)]
+mod tests;
+mod visitor;
+
+pub use agent::{AgentCtx, needed, refuse_accept};
+pub use ledger::Ledger;
+pub use queue::{QueueNews, View, ViewNews};
+pub use rules::{CLIENT_IDS, ClientIds, Status, offers};
+pub use visitor::{Posted, Uploader, VisitorCtx, check_contact, notice_known, token_well_formed};
+
+use crate::domain::protocol::{AgentStatus, ConversationOut, MessageOut, Out};
+use crate::error::{Code, Result};
+use crate::model::attachment::FileRef;
+use crate::model::rights::{Permission, Permissions};
+use crate::store::chat::{ConversationRow, NewMessage};
+use std::collections::BTreeMap;
+
+/// Who a frame is for; the shell knows the sockets behind each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    /// The socket the event came from (none for an upload over HTTP).
+    Sender,
+    /// Every visitor socket of a conversation.
+    Visitors(i64),
+    /// Every socket of an agent.
+    Agent(i64),
+}
+
+/// What handling an event leads to, in order.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// A frame for an audience.
+    Send(To, Out),
+    /// A new entry of a conversation's log (message or note) for its audiences. A socket
+    /// still catching up on the conversation gets it with its replay instead; the sender
+    /// (when `skip_sender`: it hears of its own entry by `ack`) not at all.
+    Entry {
+        /// The conversation.
+        conversation_id: i64,
+        /// Who gets it.
+        to: Vec<To>,
+        /// The frame.
+        frame: Out,
+        /// Leave out the sender.
+        skip_sender: bool,
+    },
+    /// The sender's entry is stored under `seq`: acknowledge it (at its place in the
+    /// sender's replay of the conversation, if that has yet to reach it).
+    Ack {
+        /// The conversation.
+        conversation_id: i64,
+        /// The sender's id for the entry.
+        client_id: String,
+        /// Where it is stored.
+        seq: i64,
+    },
+    /// The sender (a visitor socket) now belongs to this conversation; `live`: it is not
+    /// closed, so the socket gets its frames.
+    Attach {
+        /// The conversation.
+        conversation_id: i64,
+        /// Not closed.
+        live: bool,
+    },
+    /// Replay a conversation to the sender after the seq it holds (`held`), from the start
+    /// when its numbers are from another log (`epoch`) or beyond `end`.
+    Resume {
+        /// The conversation.
+        conversation_id: i64,
+        /// The last seq the client holds.
+        held: i64,
+        /// The log identity the client's numbers are from.
+        epoch: Option<String>,
+        /// The log's last seq.
+        end: i64,
+    },
+    /// Replay a conversation whole to every socket of an agent (accepted, transferred).
+    CatchUp {
+        /// The agent.
+        agent_id: i64,
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// An agent lost a chat: what of its replay had not reached them they no longer get
+    /// (the acks of their own messages in it they still do).
+    Forget {
+        /// The agent.
+        agent_id: i64,
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// The conversation closed: its visitor sockets get nothing more of it.
+    Closed(i64),
+    /// A chat started from a visitor with this anonymous key (links it to their visit).
+    ChatStarted {
+        /// The conversation.
+        conversation_id: i64,
+        /// The visitor's daily key.
+        visitor_key: [u8; 16],
+    },
+    /// An agent said hello: it gets the live visitor list (when allowed) and, after its
+    /// replay, the queue and presence.
+    Enlisted {
+        /// Whether its role may see visitors.
+        visitors: bool,
+    },
+    /// An agent invites a live visitor (live-visitor rules decide).
+    Invite {
+        /// The inviting agent.
+        agent_id: i64,
+        /// The visitor.
+        visitor_id: i64,
+        /// The inviting agent's name.
+        agent_name: String,
+        /// The text, if the agent wrote one.
+        text: Option<String>,
+    },
+}
+
+/// The effects of one event, collected in order.
+#[derive(Debug, Default)]
+pub struct Effects(pub Vec<Effect>);
+
+impl Effects {
+    fn send(&mut self, to: To, out: Out) {
+        self.0.push(Effect::Send(to, out));
+    }
+
+    fn reply(&mut self, out: Out) {
+        self.send(To::Sender, out);
+    }
+
+    fn refuse(&mut self, code: Code, message: impl Into<String>) {
+        self.reply(Out::error(code, message));
+    }
+}
+
+/// A chat that is not closed.
+#[derive(Debug)]
+struct Conv {
+    status: Status,
+    /// The visitor was told that agents may see their draft (notice version `…+preview`).
+    preview_told: bool,
+    agent_id: Option<i64>,
+    department_id: Option<i64>,
+    visitor_name: String,
+    visitor_email: String,
+    created_at: i64,
+    last_seq: i64,
+    offered_to: Option<i64>,
+    /// The latest client ids and their `seq`: a retried message is recognised here.
+    client_ids: ClientIds,
+}
+
+/// An agent with at least one socket that said hello.
+#[derive(Debug, Clone)]
+struct Present {
+    name: String,
+    status: AgentStatus,
+    capacity: usize,
+    departments: Vec<i64>,
+    permissions: Permissions,
+}
+
+impl Present {
+    /// Whether a waiting chat of this department is in the agent's view.
+    fn sees(&self, department: Option<i64>) -> bool {
+        self.may(Permission::ChatsAll) || department.is_none_or(|d| self.departments.contains(&d))
+    }
+
+    /// Online and allowed to chat: counts for routing and for "someone is there".
+    fn takes_chats(&self) -> bool {
+        self.status == AgentStatus::Online && self.may(Permission::Chat)
+    }
+
+    fn may(&self, p: Permission) -> bool {
+        self.permissions.has(p)
+    }
+}
+
+/// A log entry to append.
+struct Entry<'a> {
+    author: &'a str,
+    agent_id: Option<i64>,
+    text: &'a str,
+    client_id: Option<&'a str>,
+    file: Option<FileRef>,
+}
+
+impl<'a> Entry<'a> {
+    /// A system entry (`accepted`, `transferred`, `closed`), naming the agent who caused it.
+    fn system(text: &'a str, agent_id: Option<i64>) -> Self {
+        Entry {
+            author: "system",
+            agent_id,
+            text,
+            client_id: None,
+            file: None,
+        }
+    }
+}
+
+/// A conversation that is not closed, as stored.
+pub struct Stored {
+    /// Its row.
+    pub row: ConversationRow,
+    /// Its last seq.
+    pub last_seq: i64,
+    /// Its latest client ids with their seq, oldest first.
+    pub recent: Vec<(String, i64)>,
+}
+
+/// Every conversation of a tenant that is not closed, and the agents present.
+#[derive(Debug, Default)]
+pub struct Conversations {
+    convs: BTreeMap<i64, Conv>,
+    agents: BTreeMap<i64, Present>,
+    /// Whether agents see the visitor's draft.
+    typing_preview: bool,
+    /// The identity of the tenant's chat log (`docs/protocol.md`, "Log identity").
+    epoch: String,
+    /// The queue or presence changed since they were last sent.
+    dirty: bool,
+    /// What agents and visitors last heard of the queue (see `queue.rs`).
+    sent: queue::Sent,
+}
+
+impl Conversations {
+    /// Takes the conversations that are not closed as stored; agents present stay.
+    pub fn load(&mut self, rows: Vec<Stored>, epoch: String) {
+        self.convs = rows
+            .into_iter()
+            .map(
+                |Stored {
+                     row,
+                     last_seq,
+                     recent,
+                 }| {
+                    let mut client_ids = ClientIds::default();
+                    for (id, seq) in recent {
+                        client_ids.insert(&id, seq);
+                    }
+                    let conv = Conv {
+                        preview_told: preview_told(&row.consent_version),
+                        status: if row.status == "open" {
+                            Status::Open
+                        } else {
+                            Status::Waiting
+                        },
+                        agent_id: row.agent_id,
+                        department_id: row.department_id,
+                        visitor_name: row.visitor_name,
+                        visitor_email: row.visitor_email,
+                        created_at: row.created_at,
+                        last_seq,
+                        offered_to: None,
+                        client_ids,
+                    };
+                    (row.id, conv)
+                },
+            )
+            .collect();
+        self.epoch = epoch;
+    }
+
+    /// The tenant switched the typing preview on or off.
+    pub fn set_typing_preview(&mut self, on: bool) {
+        self.typing_preview = on;
+    }
+
+    /// The log identity sent in `welcome` and `ready`.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Whether the conversation is waiting or open.
+    pub fn status(&self, id: i64) -> Option<Status> {
+        self.convs.get(&id).map(|c| c.status)
+    }
+
+    /// Whether any agent takes chats now (the widget shows the offline form when not).
+    pub fn anyone_online(&self) -> bool {
+        self.agents.values().any(Present::takes_chats)
+    }
+
+    /// The name of an agent who takes chats now (who an automatic invitation comes from).
+    pub fn inviter(&self) -> Option<String> {
+        self.agents
+            .values()
+            .find(|a| a.takes_chats())
+            .map(|a| a.name.clone())
+    }
+
+    /// An agent's first socket said hello: they count for presence and routing now.
+    pub fn agent_arrived(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        agent_id: i64,
+        name: String,
+        permissions: Permissions,
+    ) -> Result<()> {
+        let (capacity, departments) = ledger.agent_load(agent_id)?;
+        let state = self.agents.entry(agent_id).or_insert_with(|| Present {
+            name,
+            status: AgentStatus::Online,
+            capacity,
+            departments: Vec::new(),
+            permissions,
+        });
+        state.permissions = permissions;
+        state.capacity = capacity;
+        state.departments = departments;
+        // A new agent may take a waiting chat nobody could take before.
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// An agent's last socket closed.
+    pub fn agent_left(&mut self, agent_id: i64) {
+        if self.agents.remove(&agent_id).is_some() {
+            self.dirty = true;
+        }
+    }
+
+    /// An admin changed an agent: read their capacity, departments and name again, and give
+    /// back the chats of agents who may no longer hold them.
+    pub fn agent_changed(&mut self, ledger: &mut dyn Ledger, agent_id: i64) -> Result<Effects> {
+        if self.agents.contains_key(&agent_id) {
+            let (capacity, departments) = ledger.agent_load(agent_id)?;
+            let name = ledger.agent_name(agent_id).ok();
+            if let Some(a) = self.agents.get_mut(&agent_id) {
+                a.capacity = capacity;
+                a.departments = departments;
+                if let Some(name) = name {
+                    a.name = name;
+                }
+            }
+        }
+        self.dirty = true;
+        self.release_lost_chats(ledger)
+    }
+
+    /// Open chats of agents who are gone, disabled or no longer allowed to chat go back to the
+    /// queue (their department kept), so no visitor waits on someone who cannot answer.
+    pub fn release_lost_chats(&mut self, ledger: &mut dyn Ledger) -> Result<Effects> {
+        let mut fx = Effects::default();
+        let holders: std::collections::BTreeSet<i64> = self
+            .convs
+            .values()
+            .filter_map(|cv| self.holder(cv))
+            .collect();
+        for agent in holders {
+            if ledger.agent_may_chat(agent)? {
+                continue;
+            }
+            let theirs: Vec<i64> = self
+                .convs
+                .iter()
+                .filter(|(_, cv)| self.holder(cv) == Some(agent))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in theirs {
+                ledger.release(id)?;
+                if let Some(cv) = self.convs.get_mut(&id) {
+                    cv.status = Status::Waiting;
+                    cv.agent_id = None;
+                }
+                self.lose(agent, id, &mut fx);
+                self.append(ledger, id, Entry::system("transferred", None), 0, &mut fx)?;
+                if let Some(cv) = self.conversation_out(id) {
+                    fx.send(To::Visitors(id), Out::Conversation(cv));
+                }
+                tracing::info!(agent, conversation = id, "chat given back to the queue");
+            }
+        }
+        self.dirty = true;
+        Ok(fx)
+    }
+
+    /// The agent holding an open chat.
+    fn holder(&self, cv: &Conv) -> Option<i64> {
+        cv.agent_id.filter(|_| cv.status == Status::Open)
+    }
+
+    /// Whether this agent holds this open chat.
+    fn owns(&self, agent_id: i64, id: i64) -> bool {
+        self.convs
+            .get(&id)
+            .is_some_and(|cv| self.holder(cv) == Some(agent_id))
+    }
+
+    /// The agent's open chats.
+    fn open_of(&self, agent_id: i64) -> Vec<i64> {
+        self.convs
+            .iter()
+            .filter(|(_, cv)| self.holder(cv) == Some(agent_id))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn open_count(&self, agent_id: i64) -> usize {
+        self.convs
+            .values()
+            .filter(|cv| self.holder(cv) == Some(agent_id))
+            .count()
+    }
+
+    /// Stores a log entry under the conversation's next seq (or finds its client id among
+    /// the latest and answers with the first copy's seq), acknowledges it to the sender and
+    /// sends it to everyone else in the conversation. `None`: the conversation is closed.
+    fn append(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        conversation_id: i64,
+        e: Entry<'_>,
+        at: i64,
+        fx: &mut Effects,
+    ) -> Result<Option<i64>> {
+        let Some(conv) = self.convs.get_mut(&conversation_id) else {
+            return Ok(None);
+        };
+        let ack = |fx: &mut Effects, cid: &str, seq| {
+            fx.0.push(Effect::Ack {
+                conversation_id,
+                client_id: cid.into(),
+                seq,
+            })
+        };
+        if let Some(cid) = e.client_id
+            && let Some(existing) = conv.client_ids.get(cid)
+        {
+            ack(fx, cid, existing);
+            return Ok(Some(existing));
+        }
+        let seq = conv.last_seq + 1;
+        ledger.insert_message(&NewMessage {
+            conversation_id,
+            seq,
+            author: e.author,
+            agent_id: e.agent_id,
+            body: e.text,
+            client_id: e.client_id,
+            file_id: e.file.as_ref().map(|f| f.id),
+            at,
+        })?;
+        conv.last_seq = seq;
+        let agent_of_conv = conv.agent_id;
+        if let Some(cid) = e.client_id {
+            conv.client_ids.insert(cid, seq);
+            ack(fx, cid, seq);
+        }
+        let frame = Out::Message(Box::new(MessageOut {
+            conversation_id,
+            seq,
+            author: e.author.into(),
+            author_name: e
+                .agent_id
+                .and_then(|a| self.agents.get(&a).map(|s| s.name.clone())),
+            text: e.text.into(),
+            file: e.file,
+            at,
+        }));
+        let mut to = vec![To::Visitors(conversation_id)];
+        to.extend(agent_of_conv.map(To::Agent));
+        fx.0.push(Effect::Entry {
+            conversation_id,
+            to,
+            frame,
+            skip_sender: e.client_id.is_some(),
+        });
+        Ok(Some(seq))
+    }
+
+    /// Ends a chat: a `closed` entry, then everyone in it hears it closed.
+    fn close(&mut self, ledger: &mut dyn Ledger, id: i64, at: i64, fx: &mut Effects) -> Result<()> {
+        if !self.convs.contains_key(&id) {
+            return Ok(());
+        }
+        self.append(ledger, id, Entry::system("closed", None), at, fx)?;
+        ledger.close(id, at)?;
+        if let Some(mut closed) = self.conversation_out(id) {
+            closed.status = "closed".into();
+            fx.send(To::Visitors(id), Out::Conversation(closed.clone()));
+            if let Some(a) = closed.agent_id {
+                fx.send(To::Agent(a), Out::Conversation(closed));
+            }
+            fx.0.push(Effect::Closed(id));
+        }
+        self.convs.remove(&id);
+        // The queue (if it waited) and the agent's load changed.
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The agent who gave a chat away loses it at once.
+    fn lose(&self, from: i64, id: i64, fx: &mut Effects) {
+        fx.0.push(Effect::Forget {
+            agent_id: from,
+            conversation_id: id,
+        });
+        if let Some(mut cv) = self.conversation_out(id) {
+            cv.status = "transferred".into();
+            fx.send(To::Agent(from), Out::Conversation(cv));
+        }
+    }
+
+    fn conversation_out(&self, id: i64) -> Option<ConversationOut> {
+        self.convs.get(&id).map(|c| ConversationOut {
+            conversation_id: id,
+            status: c.status.as_str().into(),
+            visitor_name: c.visitor_name.clone(),
+            visitor_email: c.visitor_email.clone(),
+            agent_id: c.agent_id,
+        })
+    }
+
+    /// An agent's display name, from presence or else from the ledger.
+    pub fn agent_name(&self, ledger: &mut dyn Ledger, agent_id: i64) -> Result<String> {
+        match self.agents.get(&agent_id) {
+            Some(a) => Ok(a.name.clone()),
+            None => ledger.agent_name(agent_id),
+        }
+    }
+
+    fn agent_name_of(&self, conv: i64) -> Option<String> {
+        let a = self.convs.get(&conv)?.agent_id?;
+        self.agents.get(&a).map(|s| s.name.clone())
+    }
+
+    /// Whether an agent's role allows `p` (present agents only).
+    pub fn agent_may(&self, agent_id: i64, p: Permission) -> bool {
+        self.agents.get(&agent_id).is_some_and(|a| a.may(p))
+    }
+}
+
+/// Whether the accepted notice told the visitor about the typing preview.
+fn preview_told(consent_version: &str) -> bool {
+    consent_version.ends_with("+preview")
+}

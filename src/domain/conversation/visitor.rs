@@ -1,0 +1,412 @@
+//! What a visitor's frames do: starting a chat (consent, notice version, name, e-mail,
+//! department, a retried start finding its chat), resuming, writing, typing, rating and
+//! ending; and files uploaded into a chat.
+
+use super::{Conv, Conversations, Effect, Effects, Entry, Ledger, Status, To, preview_told};
+use crate::crypto;
+use crate::domain::agents;
+use crate::domain::protocol::{MAX_TEXT_CHARS, Out, VisitorIn, check_message};
+use crate::error::{Code, Error, Result};
+use crate::model::attachment::FileRef;
+use crate::model::tenants;
+use crate::store::chat::NewConversation;
+
+/// Who sent a visitor frame: the socket's site and state, and when.
+#[derive(Debug, Clone)]
+pub struct VisitorCtx {
+    /// The site the widget is embedded in.
+    pub site_key: String,
+    /// The visitor's anonymous daily key (not when the site's tracking is off).
+    pub visitor_key: Option<[u8; 16]>,
+    /// The site's newest privacy-notice version when the socket opened (1: built in).
+    pub notice_current: i64,
+    /// The socket's conversation, once started or resumed.
+    pub current: Option<i64>,
+    /// Unix seconds now.
+    pub at: i64,
+}
+
+/// What an upload became: its place in the conversation and the stored file, or the
+/// refusal for the uploader.
+pub type Posted = std::result::Result<(i64, FileRef), Out>;
+
+/// Who uploads a file, and into which conversation.
+pub enum Uploader {
+    /// The visitor holding this token (on this site).
+    Visitor {
+        /// SHA-256 of the visitor token.
+        token_hash: Vec<u8>,
+        /// The site the upload came through.
+        site_key: String,
+    },
+    /// An agent, into one of their open conversations.
+    Agent {
+        /// The agent.
+        agent_id: i64,
+        /// The conversation.
+        conversation_id: i64,
+    },
+}
+
+/// A visitor's name and e-mail from `start`, cleaned (both may be empty). `Err`: the
+/// refusal to send.
+pub fn check_contact(name: &str, email: &str) -> std::result::Result<(String, String), Out> {
+    let invalid = |e: Error| Out::error(Code::InvalidInput, e.to_string());
+    let name = match name.trim() {
+        "" => String::new(),
+        n => tenants::clean_name("name", n, 100).map_err(invalid)?,
+    };
+    let email = match email.trim() {
+        "" => String::new(),
+        e => agents::normalize_email(e).map_err(invalid)?,
+    };
+    Ok((name, email))
+}
+
+/// Whether the consent names a notice the site showed: one of its versions, with "+preview"
+/// when the typing-preview sentence was part of it.
+pub fn notice_known(notice_version: &str, notice_current: i64) -> bool {
+    notice_version
+        .strip_suffix("+preview")
+        .unwrap_or(notice_version)
+        .parse::<i64>()
+        .is_ok_and(|v| (1..=notice_current).contains(&v))
+}
+
+/// Whether a widget-chosen token has the form `SITE_KEY.<64 hex digits>`.
+pub fn token_well_formed(site_key: &str, token: &str) -> bool {
+    let secret = token
+        .strip_prefix(site_key)
+        .and_then(|t| t.strip_prefix('.'))
+        .unwrap_or("");
+    secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Conversations {
+    /// Handles one visitor frame.
+    pub fn visitor_frame(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        ctx: &VisitorCtx,
+        frame: VisitorIn,
+    ) -> Result<Effects> {
+        let mut fx = Effects::default();
+        match frame {
+            VisitorIn::Ping {} => fx.reply(Out::Pong {}),
+            VisitorIn::Start {
+                consent,
+                notice_version,
+                name,
+                email,
+                lang,
+                department,
+                token,
+            } => {
+                if ctx.current.is_some() {
+                    fx.refuse(Code::AlreadyStarted, "this socket has a chat already");
+                } else if !consent {
+                    fx.refuse(
+                        Code::ConsentRequired,
+                        "the privacy notice must be accepted first",
+                    );
+                } else {
+                    let start = Start {
+                        notice_version,
+                        name,
+                        email,
+                        lang,
+                        department,
+                        token,
+                    };
+                    self.start(ledger, ctx, start, &mut fx)?;
+                }
+            }
+            VisitorIn::Resume {
+                token,
+                last_seq,
+                epoch,
+            } => {
+                if ctx.current.is_some() {
+                    fx.refuse(Code::AlreadyStarted, "this socket has a chat already");
+                    return Ok(fx);
+                }
+                let found = ledger.conversation_by_token(&crypto::token_hash(&token))?;
+                match found.filter(|(_, site)| *site == ctx.site_key) {
+                    Some((id, _)) => self.attach(ledger, id, None, last_seq, epoch, &mut fx)?,
+                    // Same answer for a wrong token and a token of another site or tenant.
+                    None => fx.refuse(Code::UnknownConversation, "no such conversation"),
+                }
+            }
+            VisitorIn::Message { client_id, text } => {
+                let Some(id) = self.running(ctx.current, &mut fx) else {
+                    return Ok(fx);
+                };
+                if let Err(e) = check_message(&client_id, &text) {
+                    fx.reply(e);
+                    return Ok(fx);
+                }
+                let entry = Entry {
+                    author: "visitor",
+                    agent_id: None,
+                    text: &text,
+                    client_id: Some(&client_id),
+                    file: None,
+                };
+                self.append(ledger, id, entry, ctx.at, &mut fx)?;
+            }
+            VisitorIn::Typing { text } => {
+                if let Some(id) = ctx.current
+                    && let Some(cv) = self.convs.get(&id)
+                    && let Some(agent) = cv.agent_id
+                {
+                    // The draft goes to the agent only when the tenant enabled the preview
+                    // and the notice this visitor accepted said so.
+                    let shown = self.typing_preview && cv.preview_told;
+                    let text = text
+                        .filter(|_| shown)
+                        .map(|t| t.chars().take(MAX_TEXT_CHARS).collect());
+                    let typing = Out::Typing {
+                        conversation_id: id,
+                        who: "visitor".into(),
+                        text,
+                    };
+                    fx.send(To::Agent(agent), typing);
+                }
+            }
+            VisitorIn::Rate { score, comment } => {
+                let Some(id) = ctx.current else {
+                    fx.refuse(Code::NoConversation, "send start or resume first");
+                    return Ok(fx);
+                };
+                if !(1..=5).contains(&score) || comment.chars().count() > 1000 {
+                    fx.refuse(
+                        Code::InvalidRating,
+                        "score 1 to 5, comment up to 1000 characters",
+                    );
+                    return Ok(fx);
+                }
+                ledger.rate(id, score, comment.trim())?;
+                fx.reply(Out::Rated {
+                    conversation_id: id,
+                });
+            }
+            VisitorIn::End {} => {
+                if let Some(id) = self.running(ctx.current, &mut fx) {
+                    self.close(ledger, id, ctx.at, &mut fx)?;
+                }
+            }
+        }
+        Ok(fx)
+    }
+
+    fn start(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        ctx: &VisitorCtx,
+        s: Start,
+        fx: &mut Effects,
+    ) -> Result<()> {
+        let (name, email) = match check_contact(&s.name, &s.email) {
+            Ok(v) => v,
+            Err(refusal) => {
+                fx.reply(refusal);
+                return Ok(());
+            }
+        };
+        if let Some(d) = s.department
+            && !ledger.department_exists(d)?
+        {
+            fx.refuse(Code::InvalidInput, "no such department");
+            return Ok(());
+        }
+        if !notice_known(&s.notice_version, ctx.notice_current) {
+            fx.refuse(
+                Code::InvalidInput,
+                "unknown privacy notice version; reload the page",
+            );
+            return Ok(());
+        }
+        let lang = crate::i18n::Lang::parse(&s.lang).unwrap_or(crate::i18n::Lang::En);
+        // The site key in front lets the transcript endpoint find the tenant. A widget may
+        // choose the token itself, so that a start retried after a dropped socket finds the
+        // chat the first one created instead of making a second.
+        let token = match s.token {
+            None => format!("{}.{}", ctx.site_key, crypto::random_token()),
+            Some(t) => {
+                if !token_well_formed(&ctx.site_key, &t) {
+                    fx.refuse(Code::InvalidInput, "token must be SITE_KEY.<64 hex digits>");
+                    return Ok(());
+                }
+                let existing = ledger.conversation_by_token(&crypto::token_hash(&t))?;
+                if let Some((id, _)) = existing.filter(|(_, site)| *site == ctx.site_key) {
+                    return self.attach(ledger, id, Some(t), 0, None, fx);
+                }
+                t
+            }
+        };
+        let new = NewConversation {
+            site_key: &ctx.site_key,
+            token_hash: &crypto::token_hash(&token),
+            name: &name,
+            email: &email,
+            lang: lang.code(),
+            consent_version: &s.notice_version,
+            at: ctx.at,
+        };
+        let id = ledger.insert_conversation(&new, s.department)?;
+        self.convs.insert(
+            id,
+            Conv {
+                preview_told: preview_told(&s.notice_version),
+                status: Status::Waiting,
+                agent_id: None,
+                department_id: s.department,
+                visitor_name: name,
+                visitor_email: email,
+                created_at: ctx.at,
+                last_seq: 0,
+                offered_to: None,
+                client_ids: Default::default(),
+            },
+        );
+        fx.0.push(Effect::Attach {
+            conversation_id: id,
+            live: true,
+        });
+        if let Some(visitor_key) = ctx.visitor_key {
+            fx.0.push(Effect::ChatStarted {
+                conversation_id: id,
+                visitor_key,
+            });
+        }
+        fx.reply(Out::Welcome {
+            conversation_id: id,
+            token: Some(token),
+            status: "waiting".into(),
+            queue_position: self.queue_position(id),
+            epoch: self.epoch.clone(),
+        });
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The socket's conversation if it is still running; a refusal otherwise.
+    fn running(&self, current: Option<i64>, fx: &mut Effects) -> Option<i64> {
+        match current {
+            Some(id) if self.convs.contains_key(&id) => Some(id),
+            Some(_) => {
+                fx.refuse(Code::ConversationClosed, "this chat has ended");
+                None
+            }
+            None => {
+                fx.refuse(Code::NoConversation, "send start or resume first");
+                None
+            }
+        }
+    }
+
+    /// Attaches the sender to an existing conversation: welcome (with `token` echoed when a
+    /// retried start found it), the agent's name, and every entry after `last_seq`.
+    fn attach(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        id: i64,
+        token: Option<String>,
+        last_seq: i64,
+        epoch: Option<String>,
+        fx: &mut Effects,
+    ) -> Result<()> {
+        let live = self.convs.contains_key(&id);
+        fx.0.push(Effect::Attach {
+            conversation_id: id,
+            live,
+        });
+        let status = self.status(id).map_or("closed", Status::as_str);
+        fx.reply(Out::Welcome {
+            conversation_id: id,
+            token,
+            status: status.into(),
+            queue_position: self.queue_position(id),
+            epoch: self.epoch.clone(),
+        });
+        if let Some(name) = self.agent_name_of(id) {
+            fx.reply(Out::Agent { name });
+        }
+        let end = match self.convs.get(&id) {
+            Some(conv) => conv.last_seq,
+            None => ledger.last_seq(id)?,
+        };
+        fx.0.push(Effect::Resume {
+            conversation_id: id,
+            held: last_seq,
+            epoch,
+            end,
+        });
+        Ok(())
+    }
+
+    /// Stores an uploaded file and posts it into its conversation: its seq and the stored
+    /// file, or the refusal for the uploader.
+    #[allow(clippy::too_many_arguments)]
+    pub fn post_file(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        from: &Uploader,
+        name: &str,
+        mime: &str,
+        data: &[u8],
+        client_id: &str,
+        at: i64,
+    ) -> Result<(Posted, Effects)> {
+        let mut fx = Effects::default();
+        let (id, author, agent_id) = match from {
+            Uploader::Visitor {
+                token_hash,
+                site_key,
+            } => match ledger.conversation_by_token(token_hash)? {
+                Some((id, site)) if site == *site_key => (id, "visitor", None),
+                _ => {
+                    let refusal = Out::error(Code::UnknownConversation, "no such conversation");
+                    return Ok((Err(refusal), fx));
+                }
+            },
+            Uploader::Agent {
+                agent_id,
+                conversation_id,
+            } => {
+                if !self.owns(*agent_id, *conversation_id) {
+                    let refusal = Out::error(Code::NotFound, "no such conversation");
+                    return Ok((Err(refusal), fx));
+                }
+                (*conversation_id, "agent", Some(*agent_id))
+            }
+        };
+        let ended = || Out::error(Code::ConversationClosed, "this chat has ended");
+        if !self.convs.contains_key(&id) {
+            return Ok((Err(ended()), fx));
+        }
+        let file = ledger.insert_file(id, name, mime, data, at)?;
+        let entry = Entry {
+            author,
+            agent_id,
+            text: name,
+            client_id: Some(client_id),
+            file: Some(file.clone()),
+        };
+        let posted = match self.append(ledger, id, entry, at, &mut fx)? {
+            Some(seq) => Ok((seq, file)),
+            None => Err(ended()),
+        };
+        Ok((posted, fx))
+    }
+}
+
+/// The fields of a `start` frame.
+struct Start {
+    notice_version: String,
+    name: String,
+    email: String,
+    lang: String,
+    department: Option<i64>,
+    token: Option<String>,
+}

@@ -1,0 +1,140 @@
+//! The rows the live-visitor rules write and the few they read, as one trait: the hub's
+//! shell implements it over the batch's transaction, unit tests over memory.
+
+use crate::domain::conversation::ledger::Tx;
+use crate::error::Result;
+use crate::store::campaigns::{self, Matchers};
+use crate::store::visits::{self, NewVisit, Rule};
+
+/// What the live-visitor rules store and look up.
+pub trait VisitLedger {
+    /// The invitation rules.
+    fn rules(&mut self) -> Result<Vec<Rule>>;
+    /// Campaigns and goals, for attribution and conversions.
+    fn matchers(&mut self) -> Result<Matchers>;
+    /// A consented visitor by the hash of their browser's id: `(id, visits)`.
+    fn visitor_by_vid(&mut self, vid_hash: &[u8]) -> Result<Option<(i64, i64)>>;
+    /// A new visitor; their id.
+    fn insert_visitor(
+        &mut self,
+        site_key: &str,
+        mode: &str,
+        vid_hash: Option<&[u8]>,
+        at: i64,
+    ) -> Result<i64>;
+    /// A consented visitor's browser id.
+    fn set_vid(&mut self, visitor_id: i64, vid_hash: &[u8]) -> Result<()>;
+    /// A visit moves to the visitor it turned out to be.
+    fn move_visit(&mut self, visit_id: i64, from: i64, to: i64) -> Result<()>;
+    /// Counts a visit; the visitor's visits so far.
+    fn count_visit(&mut self, visitor_id: i64, at: i64) -> Result<i64>;
+    /// A new visit; its id.
+    fn insert_visit(&mut self, v: &NewVisit<'_>) -> Result<i64>;
+    /// The visit came through a campaign.
+    fn attribute(&mut self, visit_id: i64, campaign_id: i64) -> Result<()>;
+    /// The visit reached a goal.
+    fn convert(&mut self, visit_id: i64, goal_id: i64, value_cents: i64, at: i64) -> Result<()>;
+    /// A visit's last sign of life and page count.
+    fn touch_visit(&mut self, visit_id: i64, last_seen: i64, pages: i64) -> Result<()>;
+    /// A visitor's last sign of life.
+    fn touch_visitor(&mut self, visitor_id: i64, last_seen: i64) -> Result<()>;
+    /// The id of a page (address and title).
+    fn page_id(&mut self, url: &str, title: &str) -> Result<i64>;
+    /// A page view; its id.
+    fn insert_page_view(&mut self, visit_id: i64, page_id: i64, at: i64) -> Result<i64>;
+    /// The time spent on a page.
+    fn set_page_seconds(&mut self, view_id: i64, seconds: i64) -> Result<()>;
+    /// A new invitation; its id.
+    fn insert_invitation(
+        &mut self,
+        visit_id: i64,
+        agent_id: Option<i64>,
+        rule_id: Option<i64>,
+        text: &str,
+        at: i64,
+    ) -> Result<i64>;
+    /// What became of an invitation.
+    fn set_invitation_state(&mut self, id: i64, state: &str) -> Result<()>;
+    /// A chat started during a visit.
+    fn link_conversation(
+        &mut self,
+        conversation_id: i64,
+        visitor_id: i64,
+        visit_id: i64,
+    ) -> Result<()>;
+}
+
+impl VisitLedger for Tx<'_> {
+    fn rules(&mut self) -> Result<Vec<Rule>> {
+        visits::list_rules(self.0)
+    }
+    fn matchers(&mut self) -> Result<Matchers> {
+        campaigns::matchers(self.0)
+    }
+    fn visitor_by_vid(&mut self, vid_hash: &[u8]) -> Result<Option<(i64, i64)>> {
+        visits::visitor_by_vid(self.0, vid_hash)
+    }
+    fn insert_visitor(
+        &mut self,
+        site_key: &str,
+        mode: &str,
+        vid_hash: Option<&[u8]>,
+        at: i64,
+    ) -> Result<i64> {
+        visits::insert_visitor(self.0, site_key, mode, vid_hash, at)
+    }
+    fn set_vid(&mut self, visitor_id: i64, vid_hash: &[u8]) -> Result<()> {
+        visits::set_vid(self.0, visitor_id, vid_hash)
+    }
+    fn move_visit(&mut self, visit_id: i64, from: i64, to: i64) -> Result<()> {
+        visits::move_visit(self.0, visit_id, from, to)
+    }
+    fn count_visit(&mut self, visitor_id: i64, at: i64) -> Result<i64> {
+        visits::count_visit(self.0, visitor_id, at)
+    }
+    fn insert_visit(&mut self, v: &NewVisit<'_>) -> Result<i64> {
+        visits::insert_visit(self.0, v)
+    }
+    fn attribute(&mut self, visit_id: i64, campaign_id: i64) -> Result<()> {
+        campaigns::attribute(self.0, visit_id, campaign_id)
+    }
+    fn convert(&mut self, visit_id: i64, goal_id: i64, value_cents: i64, at: i64) -> Result<()> {
+        campaigns::convert(self.0, visit_id, goal_id, value_cents, at)
+    }
+    fn touch_visit(&mut self, visit_id: i64, last_seen: i64, pages: i64) -> Result<()> {
+        visits::touch_visit(self.0, visit_id, last_seen, pages)
+    }
+    fn touch_visitor(&mut self, visitor_id: i64, last_seen: i64) -> Result<()> {
+        visits::touch_visitor(self.0, visitor_id, last_seen)
+    }
+    fn page_id(&mut self, url: &str, title: &str) -> Result<i64> {
+        visits::page_id(self.0, url, title)
+    }
+    fn insert_page_view(&mut self, visit_id: i64, page_id: i64, at: i64) -> Result<i64> {
+        visits::insert_page_view(self.0, visit_id, page_id, at)
+    }
+    fn set_page_seconds(&mut self, view_id: i64, seconds: i64) -> Result<()> {
+        visits::set_page_seconds(self.0, view_id, seconds)
+    }
+    fn insert_invitation(
+        &mut self,
+        visit_id: i64,
+        agent_id: Option<i64>,
+        rule_id: Option<i64>,
+        text: &str,
+        at: i64,
+    ) -> Result<i64> {
+        visits::insert_invitation(self.0, visit_id, agent_id, rule_id, text, at)
+    }
+    fn set_invitation_state(&mut self, id: i64, state: &str) -> Result<()> {
+        visits::set_invitation_state(self.0, id, state)
+    }
+    fn link_conversation(
+        &mut self,
+        conversation_id: i64,
+        visitor_id: i64,
+        visit_id: i64,
+    ) -> Result<()> {
+        visits::link_conversation(self.0, conversation_id, visitor_id, visit_id)
+    }
+}
