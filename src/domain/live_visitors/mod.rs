@@ -436,3 +436,6 @@ impl Visitors {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
