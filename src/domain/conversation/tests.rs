@@ -415,7 +415,13 @@ fn frames_need_their_permission_and_refusals_are_audited() {
 #[test]
 fn transfers_follow_their_rules() {
     // (to_agent, to_department, expected refusal, expected writes)
-    let cases: [(Option<i64>, Option<i64>, Option<&str>, &[&str]); 6] = [
+    type Case = (
+        Option<i64>,
+        Option<i64>,
+        Option<&'static str>,
+        &'static [&'static str],
+    );
+    let cases: [Case; 6] = [
         (
             Some(2),
             None,
