@@ -8,6 +8,7 @@ import { h, hasFocus } from './dom.js';
 import { t, lang } from './i18n.js';
 import { request } from './api.js';
 import { serverError } from './tracking.js';
+import { showFieldError } from './form.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
@@ -329,18 +330,7 @@ class Editor {
   }
 
   fieldError(field, text) {
-    const f = this.f;
-    f.error.textContent = text;
-    for (const el of f.fields) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', f.error.id);
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.f.error, this.f.fields, field, text);
   }
 
   /** A failed check: says what is wrong next to the form; returns null for readForm. */

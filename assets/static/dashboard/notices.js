@@ -8,6 +8,7 @@ import { h, srOnly, whileBusy } from './dom.js';
 import { t, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
 import { serverError } from './tracking.js';
+import { showFieldError } from './form.js';
 
 /** Characters per text, as the server counts them (after trimming). */
 const MIN_CHARS = 20;
@@ -267,17 +268,7 @@ class NoticePanel {
   }
 
   fieldError(field, text) {
-    this.error.textContent = text;
-    for (const el of Object.values(this.fields)) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', this.error.id);
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.error, Object.values(this.fields), field, text);
   }
 
   async submit(e) {

@@ -6,6 +6,7 @@
 import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
+import { showFieldError } from './form.js';
 
 export function mountPrivacy(root) {
   return new PrivacyView(root);
@@ -591,17 +592,7 @@ class PrivacyView {
   }
 
   retFieldError(field, text) {
-    this.retError.textContent = text;
-    for (const el of Object.values(this.retInputs)) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', 'retention-error');
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.retError, Object.values(this.retInputs), field, text);
   }
 
   async saveRetention(e) {
@@ -725,17 +716,7 @@ class PrivacyView {
   }
 
   dateFail(field, text) {
-    this.auditError.textContent = text;
-    for (const f of [this.fFrom, this.fTo]) {
-      if (f === field) {
-        f.setAttribute('aria-invalid', 'true');
-        f.setAttribute('aria-errormessage', 'audit-error');
-      } else {
-        f.removeAttribute('aria-invalid');
-        f.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.auditError, [this.fFrom, this.fTo], field, text);
   }
 
   filterAudit(e) {

@@ -5,6 +5,7 @@ import { h, hasFocus } from './dom.js';
 import { t, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { serverError } from './tracking.js';
+import { showFieldError } from './form.js';
 import { referrerKindText } from './visitor-text.js';
 import { MAX_INVITE_CHARS, charCount, limitField } from '../shared/limits.js';
 
@@ -300,18 +301,7 @@ export class RulesEditor {
 
   fieldError(field, text) {
     const f = this.f;
-    f.error.textContent = text;
-    for (const el of [f.name, f.site_key, f.text, f.delay_seconds, f.url, f.min_seconds_on_page, f.min_pages, f.campaign, f.min_visits]) {
-      if (!el) continue;
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', 'rule-error');
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(f.error, [f.name, f.site_key, f.text, f.delay_seconds, f.url, f.min_seconds_on_page, f.min_pages, f.campaign, f.min_visits], field, text);
   }
 
   /** The form as a RULE body (without id), or null after saying what is wrong. */

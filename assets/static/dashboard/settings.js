@@ -7,6 +7,7 @@
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
 import { request, session, httpError } from './api.js';
+import { showFieldError } from './form.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
 import { NoticesBlock } from './notices.js';
@@ -264,17 +265,7 @@ class SettingsView {
   }
 
   fieldError(field, text) {
-    this.formError.textContent = text;
-    for (const f of [this.shortcut, this.text]) {
-      if (f === field) {
-        f.setAttribute('aria-invalid', 'true');
-        f.setAttribute('aria-errormessage', 'canned-error');
-      } else {
-        f.removeAttribute('aria-invalid');
-        f.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.formError, [this.shortcut, this.text], field, text);
   }
 
   async add(e) {

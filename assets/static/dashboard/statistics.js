@@ -7,6 +7,7 @@
 import { h, srOnly } from './dom.js';
 import { t, tn, lang, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
+import { showFieldError } from './form.js';
 import { barChart, legend } from './charts.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
 import { formatMoney } from './campaigns.js';
@@ -376,16 +377,7 @@ class StatisticsView {
   }
 
   periodFail(field, text) {
-    this.periodError.textContent = text;
-    for (const f of [this.from, this.to]) {
-      if (f === field) {
-        f.setAttribute('aria-invalid', 'true');
-        f.setAttribute('aria-errormessage', 'stats-period-error');
-      } else {
-        f.removeAttribute('aria-invalid');
-        f.removeAttribute('aria-errormessage');
-      }
-    }
+    showFieldError(this.periodError, [this.from, this.to], field, text, { focus: false });
   }
 
   /** A changed date or preset: check it, remember it in the address, load it. */

@@ -9,6 +9,7 @@ import { h, hasFocus, whileBusy } from './dom.js';
 import { t, has, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { serverError } from './tracking.js';
+import { showFieldError } from './form.js';
 
 /** Every permission in the order the server lists them (used until the server says otherwise). */
 const PERMISSIONS = [
@@ -603,17 +604,7 @@ export class TeamBlock {
   }
 
   formFieldError(field, text) {
-    this.formError.textContent = text;
-    for (const el of [this.nameField]) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', this.formError.id);
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.formError, [this.nameField], field, text);
   }
 
   async submit(e) {

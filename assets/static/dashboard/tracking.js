@@ -5,6 +5,7 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { request, httpError } from './api.js';
+import { showFieldError } from './form.js';
 
 export const MODES = ['off', 'anonymous', 'consented'];
 /** Parameter names as the widget sees them; `*` = all but utm_*. */
@@ -162,15 +163,10 @@ export class TrackingBlock {
     const bad = strip.find((p) => p !== '*' && !PARAM.test(p));
     f.status.textContent = '';
     if (bad !== undefined) {
-      f.error.textContent = t('dashboard.tracking.bad_param', { name: bad });
-      f.strip.setAttribute('aria-invalid', 'true');
-      f.strip.setAttribute('aria-errormessage', f.error.id);
-      f.strip.focus();
+      showFieldError(f.error, [f.strip], f.strip, t('dashboard.tracking.bad_param', { name: bad }));
       return;
     }
-    f.error.textContent = '';
-    f.strip.removeAttribute('aria-invalid');
-    f.strip.removeAttribute('aria-errormessage');
+    showFieldError(f.error, [f.strip], null, '');
     f.save.disabled = true;
     f.status.textContent = t('dashboard.settings.saving');
     const res = await request('PUT', `/api/sites/${encodeURIComponent(site.key)}/tracking`, { json: { tracking, strip } });
