@@ -23,3 +23,8 @@ export function showFieldError(error, fields, field, text, { focus = true } = {}
   }
   if (field && focus) field.focus();
 }
+
+/** A checkbox (or radio) followed by its label. */
+export function checkField(control, label, props = {}) {
+  return h('div', { class: 'check-field', ...props }, control, h('label', { for: control.id, text: label }));
+}
