@@ -5,14 +5,14 @@
 // Names, utm values and patterns are set as text only (dom.js).
 
 import { h } from './dom.js';
-import { t, lang } from './i18n.js';
+import { t, numberFormat } from './i18n.js';
+import { parseDay, dayText, dayWords, periodText } from './days.js';
 import { ListEditor } from './list-editor.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
 const amount = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
 const chars = (s) => [...s].length;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const GOAL_NAME = /^[A-Za-z0-9_-]{1,60}$/;
 const MONEY_MAX = 1e9;
 export const UTM = ['utm_source', 'utm_medium', 'utm_campaign'];
@@ -21,53 +21,23 @@ const CHANNELS = ['email', 'newsletter', 'social', 'search', 'display', 'affilia
 
 // ----- formatting -----
 
-const moneyFmt = (() => {
-  const opts = { minimumFractionDigits: 2, maximumFractionDigits: 2 };
-  try {
-    return new Intl.NumberFormat(lang, opts);
-  } catch {
-    return new Intl.NumberFormat('en', opts);
-  }
-})();
+const moneyFmt = numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /** An amount in the tenant's currency, without a symbol: "1,250.00" / "1.250,00". */
 export function formatMoney(n) {
   return moneyFmt.format(n);
 }
 
-const dayFmt = (() => {
-  const opts = { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' };
-  try {
-    return new Intl.DateTimeFormat(lang, opts);
-  } catch {
-    return new Intl.DateTimeFormat('en', opts);
-  }
-})();
-
-/** Milliseconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
-function parseDay(text) {
-  if (typeof text !== 'string' || !DAY_RE.test(text)) return null;
-  const [y, mo, d] = text.split('-').map(Number);
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms : null;
-}
-
 /** Today as the server counts days: in UTC. */
-const todayText = () => new Date().toISOString().slice(0, 10);
+const todayText = () => dayText(Date.now());
 
 /** "1 Mar 2026 – 31 Mar 2026", or "from 1 Mar 2026" without an end. */
-function periodText(c) {
+function campaignPeriod(c) {
   const a = parseDay(c.starts_on);
   const b = parseDay(c.ends_on);
   if (a === null) return '';
-  if (b === null) return t('dashboard.campaigns.period_open', { from: dayFmt.format(new Date(a)) });
-  if (a === b) return dayFmt.format(new Date(a));
-  try {
-    return dayFmt.formatRange(new Date(a), new Date(b));
-  } catch {
-    return `${dayFmt.format(new Date(a))} – ${dayFmt.format(new Date(b))}`;
-  }
+  if (b === null) return t('dashboard.campaigns.period_open', { from: dayWords(a) });
+  return periodText(a, b);
 }
 
 /** planned, running or ended, by today's UTC day. */
@@ -197,7 +167,7 @@ export class CampaignsEditor extends ListEditor {
         h('span', { class: state === 'running' ? 'tag tag-on' : 'tag', 'data-state': state, text: this.t(`state.${state}`) }),
         c.channel ? h('span', { class: 'campaign-channel muted', text: this.t('on_channel', { channel: c.channel }) }) : null,
       ),
-      h('p', { class: 'campaign-period', text: periodText(c) }),
+      h('p', { class: 'campaign-period', text: campaignPeriod(c) }),
       h(
         'p',
         { class: 'campaign-utm' },

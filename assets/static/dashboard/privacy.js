@@ -7,6 +7,7 @@ import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
 import { showFieldError } from './form.js';
+import { parseDay } from './days.js';
 
 export function mountPrivacy(root) {
   return new PrivacyView(root);
@@ -27,7 +28,6 @@ const RETENTION = ['chats_days', 'files_days', 'offline_days', 'page_views_days'
 const RESULTS = ['success', 'failure', 'throttled', 'authz denied'];
 const AUDIT_LIMIT = 100;
 const DAY_S = 86_400;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** {kind: count} for every kind. */
 function parseCounts(v) {
@@ -51,11 +51,8 @@ function failText(res) {
 
 /** Unix seconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
 function dayStart(text) {
-  if (!DAY_RE.test(text)) return null;
-  const [y, mo, d] = text.split('-').map(Number);
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms / 1000 : null;
+  const ms = parseDay(text);
+  return ms === null ? null : ms / 1000;
 }
 
 // ----- small builders -----

@@ -5,7 +5,8 @@
 // Page titles, addresses and browser names come from visitors: they are only set as text.
 
 import { h, srOnly } from './dom.js';
-import { t, tn, lang, formatNumber } from './i18n.js';
+import { t, tn, lang, formatNumber, numberFormat } from './i18n.js';
+import { DAY_MS, parseDay, dayText, todayUtc, dateFormat, dayWords, periodText } from './days.js';
 import { request, httpError } from './api.js';
 import { showFieldError } from './form.js';
 import { barChart, legend } from './charts.js';
@@ -17,26 +18,6 @@ export function mountStatistics(root) {
 }
 
 // ----- days (all in UTC, like the server) -----
-
-const DAY_MS = 86_400_000;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** Milliseconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
-function parseDay(text) {
-  if (typeof text !== 'string' || !DAY_RE.test(text)) return null;
-  const [y, mo, d] = text.split('-').map(Number);
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms : null;
-}
-
-const dayText = (ms) => new Date(ms).toISOString().slice(0, 10);
-
-/** Today as the server counts it: the UTC day. */
-function todayUtc() {
-  const now = Date.now();
-  return now - (now % DAY_MS);
-}
 
 const PRESETS = [
   { key: 'last7', range: (today) => [today - 6 * DAY_MS, today] },
@@ -60,24 +41,8 @@ const PRESETS = [
 
 // ----- formatting in the page's language -----
 
-function dateFormat(opts) {
-  try {
-    return new Intl.DateTimeFormat(lang, { timeZone: 'UTC', ...opts });
-  } catch {
-    return new Intl.DateTimeFormat('en', { timeZone: 'UTC', ...opts });
-  }
-}
-function numberFormat(opts) {
-  try {
-    return new Intl.NumberFormat(lang, opts);
-  } catch {
-    return new Intl.NumberFormat('en', opts);
-  }
-}
-
 const dayTick = dateFormat({ day: 'numeric', month: 'short' });
 const dayFull = dateFormat({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
-const dayWithYear = dateFormat({ day: 'numeric', month: 'short', year: 'numeric' });
 const monthTick = dateFormat({ month: 'short', year: '2-digit' });
 const monthFull = dateFormat({ month: 'long', year: 'numeric' });
 const weekdayShort = dateFormat({ weekday: 'short' });
@@ -93,18 +58,6 @@ const WEEKDAYS = Array.from({ length: 7 }, (_, i) => {
 
 const pad = (n) => String(n).padStart(2, '0');
 const HOURS = Array.from({ length: 24 }, (_, i) => ({ tick: String(i), title: `${pad(i)}:00` }));
-
-/** A period in words: "15 Jan 2026 – 16 Jan 2026", or one day. */
-function periodText(from, to) {
-  const a = new Date(from);
-  const b = new Date(to);
-  if (from === to) return dayWithYear.format(a);
-  try {
-    return dayWithYear.formatRange(a, b);
-  } catch {
-    return `${dayWithYear.format(a)} – ${dayWithYear.format(b)}`;
-  }
-}
 
 /** "02:35", or "1:02:35" from an hour on. */
 function clockText(seconds) {
@@ -545,15 +498,15 @@ class StatisticsView {
 
   /** A day inside the period for chart summaries: "15 Jan" (with the year across years). */
   dayWords(date) {
-    return (this.oneYear() ? dayTick : dayWithYear).format(date);
+    return this.oneYear() ? dayTick.format(date) : dayWords(date);
   }
 
   /** The period for chart summaries: "15 Jan to 16 Jan 2026". */
   rangeWords() {
     const a = new Date(parseDay(this.period.from));
     const b = new Date(parseDay(this.period.to));
-    if (a.getTime() === b.getTime()) return dayWithYear.format(a);
-    return t('dashboard.stats.range', { from: this.dayWords(a), to: dayWithYear.format(b) });
+    if (a.getTime() === b.getTime()) return dayWords(a);
+    return t('dashboard.stats.range', { from: this.dayWords(a), to: dayWords(b) });
   }
 
   /**
@@ -657,11 +610,6 @@ class StatisticsView {
     const viewsName = t('dashboard.stats.series.page_views');
     const byDay = this.dayCategories(data.visitsByDay, ['visits', 'page_views']);
     const dayCol = { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) };
-    const hourCol = { label: t('dashboard.stats.col.hour'), cell: (r) => r.label };
-    const weekdayCol = { label: t('dashboard.stats.col.weekday'), cell: (r) => r.label };
-    const countCol = (label) => ({ label, num: true, cell: (r) => formatNumber(r.n) });
-    const visitsTitle = t('dashboard.stats.chart.visits_by_hour');
-    const weekdayTitle = t('dashboard.stats.chart.visits_by_weekday');
     return h(
       'section',
       { class: 'panel stats-panel', 'aria-labelledby': 'stats-visits-title' },
@@ -685,8 +633,7 @@ class StatisticsView {
           columns: [dayCol, { label: visitsName, num: true, cell: (d) => formatNumber(d.visits) }, { label: viewsName, num: true, cell: (d) => formatNumber(d.page_views) }],
           rows: data.visitsByDay,
         }),
-        this.hourBlock('visits_by_hour', visitsTitle, visitsName, 'visits', data.visitsByHour, hourCol, countCol),
-        this.weekdayBlock('visits_by_weekday', weekdayTitle, visitsName, 'visits', data.visitsByWeekday, weekdayCol, countCol),
+        this.spreadBlocks('visits', visitsName, data.visitsByHour, data.visitsByWeekday),
       ),
     );
   }
@@ -704,9 +651,6 @@ class StatisticsView {
     ];
     const waiting = byDay.values('waiting');
     if (sum(waiting) > 0) series.push({ name: t('dashboard.stats.series.waiting'), cls: 'waiting', values: waiting });
-    const hourCol = { label: t('dashboard.stats.col.hour'), cell: (r) => r.label };
-    const weekdayCol = { label: t('dashboard.stats.col.weekday'), cell: (r) => r.label };
-    const countCol = (label) => ({ label, num: true, cell: (r) => formatNumber(r.n) });
     const n = (f) => (d) => formatNumber(d[f]);
     return h(
       'section',
@@ -734,38 +678,30 @@ class StatisticsView {
           ],
           rows: data.chatsByDay,
         }),
-        this.hourBlock('chats_by_hour', t('dashboard.stats.chart.chats_by_hour'), chatsName, 'chats', data.chatsByHour, hourCol, countCol),
-        this.weekdayBlock('chats_by_weekday', t('dashboard.stats.chart.chats_by_weekday'), chatsName, 'chats', data.chatsByWeekday, weekdayCol, countCol),
+        this.spreadBlocks('chats', chatsName, data.chatsByHour, data.chatsByWeekday),
       ),
     );
   }
 
-  hourBlock(key, title, seriesName, cls, values, hourCol, countCol) {
-    return this.chartBlock({
-      key,
-      title,
-      xTitle: t('dashboard.stats.axis.hour'),
-      yTitle: seriesName,
-      categories: HOURS,
-      series: [{ name: seriesName, cls, values }],
-      at: (i) => t('dashboard.stats.at.hour', { hour: HOURS[i].title }),
-      columns: [hourCol, countCol(seriesName)],
-      rows: values.map((v, i) => ({ label: HOURS[i].title, n: v })),
-    });
-  }
-
-  weekdayBlock(key, title, seriesName, cls, values, weekdayCol, countCol) {
-    return this.chartBlock({
-      key,
-      title,
-      xTitle: t('dashboard.stats.axis.weekday'),
-      yTitle: seriesName,
-      categories: WEEKDAYS,
-      series: [{ name: seriesName, cls, values }],
-      at: (i) => t('dashboard.stats.at.weekday', { weekday: WEEKDAYS[i].title }),
-      columns: [weekdayCol, countCol(seriesName)],
-      rows: values.map((v, i) => ({ label: WEEKDAYS[i].title, n: v })),
-    });
+  /** A series over the hours of the day and the days of the week: two charts with tables. */
+  spreadBlocks(what, seriesName, byHour, byWeekday) {
+    const spreads = [['hour', HOURS, byHour], ['weekday', WEEKDAYS, byWeekday]];
+    return spreads.map(([scale, cats, values]) =>
+      this.chartBlock({
+        key: `${what}_by_${scale}`,
+        title: t(`dashboard.stats.chart.${what}_by_${scale}`),
+        xTitle: t(`dashboard.stats.axis.${scale}`),
+        yTitle: seriesName,
+        categories: cats,
+        series: [{ name: seriesName, cls: what, values }],
+        at: (i) => t(`dashboard.stats.at.${scale}`, { [scale]: cats[i].title }),
+        columns: [
+          { label: t(`dashboard.stats.col.${scale}`), cell: (r) => r.label },
+          { label: seriesName, num: true, cell: (r) => formatNumber(r.n) },
+        ],
+        rows: values.map((v, i) => ({ label: cats[i].title, n: v })),
+      }),
+    );
   }
 
   // ----- ranked tables -----
