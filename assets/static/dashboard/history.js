@@ -6,6 +6,7 @@ import { h, srOnly, hasFocus } from './dom.js';
 import { t, tn, formatDateTime, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { buildEntry, parseFile } from './messages.js';
+import { captionedTable } from './tables.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
@@ -68,25 +69,10 @@ class HistoryView {
   buildResults() {
     this.resultStatus = h('p', { class: 'hist-status', role: 'status' });
     this.tbody = h('tbody');
-    const th = (key) => h('th', { scope: 'col', text: t(key) });
-    this.table = h(
-      'table',
+    this.table = captionedTable(
       { class: 'data-table hist-table', hidden: true },
-      h('caption', { class: 'vh', text: t('dashboard.history.results_caption') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          th('dashboard.history.col.date'),
-          th('dashboard.history.col.name'),
-          th('dashboard.history.col.email'),
-          th('dashboard.history.col.agent'),
-          th('dashboard.history.col.status'),
-          th('dashboard.history.col.rating'),
-        ),
-      ),
+      t('dashboard.history.results_caption'),
+      ['date', 'name', 'email', 'agent', 'status', 'rating'].map((k) => t(`dashboard.history.col.${k}`)),
       this.tbody,
     );
 

@@ -7,6 +7,7 @@ import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
 import { showFieldError } from './form.js';
+import { captionedTable } from './tables.js';
 import { parseDay } from './days.js';
 
 export function mountPrivacy(root) {
@@ -89,17 +90,12 @@ function tableRow(columns, r) {
   );
 }
 
-function tableHead(columns) {
-  return h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, text: c.label }))));
-}
-
 /** A plain table with a caption for screen readers; without rows, one row says so. */
 function dataTable(caption, columns, rows, props = {}) {
-  return h(
-    'table',
+  return captionedTable(
     { class: 'data-table privacy-table', ...props },
-    h('caption', { class: 'vh', text: caption }),
-    tableHead(columns),
+    caption,
+    columns,
     h(
       'tbody',
       {},
@@ -666,11 +662,10 @@ class PrivacyView {
       { label: t('dashboard.privacy.col.request_id'), cell: (e) => (str(e.request_id) ? h('code', { text: str(e.request_id) }) : dash()) },
     ];
     this.auditBody = h('tbody');
-    this.auditTable = h(
-      'table',
+    this.auditTable = captionedTable(
       { id: 'audit-table', class: 'data-table privacy-table audit-table' },
-      h('caption', { class: 'vh', text: t('dashboard.privacy.audit.caption') }),
-      tableHead(this.auditColumns),
+      t('dashboard.privacy.audit.caption'),
+      this.auditColumns,
       this.auditBody,
     );
     this.olderBtn = h('button', {

@@ -8,6 +8,7 @@ import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
 import { request, session, httpError } from './api.js';
 import { showFieldError } from './form.js';
+import { captionedTable } from './tables.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
 import { NoticesBlock } from './notices.js';
@@ -148,22 +149,15 @@ class SettingsView {
     this.cannedTitle = h('h2', { id: 'set-canned-title', tabindex: '-1', text: t('dashboard.canned.title') });
     this.cannedStatus = h('p', { class: 'form-status', role: 'status' });
     this.tbody = h('tbody');
-    this.table = h(
-      'table',
+    this.table = captionedTable(
       { class: 'data-table canned-table', hidden: true },
-      h('caption', { class: 'vh', text: t('dashboard.canned.title') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.canned.col.shortcut') }),
-          h('th', { scope: 'col', text: t('dashboard.canned.col.text') }),
-          h('th', { scope: 'col', text: t('dashboard.canned.col.scope') }),
-          h('th', { scope: 'col' }, h('span', { class: 'vh', text: t('dashboard.canned.col.actions') })),
-        ),
-      ),
+      t('dashboard.canned.title'),
+      [
+        t('dashboard.canned.col.shortcut'),
+        t('dashboard.canned.col.text'),
+        t('dashboard.canned.col.scope'),
+        { label: t('dashboard.canned.col.actions'), hidden: true },
+      ],
       this.tbody,
     );
     this.empty = h('p', { class: 'empty', hidden: true, text: t('dashboard.canned.empty') });

@@ -9,6 +9,7 @@ import { t, tn, lang, formatNumber, numberFormat } from './i18n.js';
 import { DAY_MS, parseDay, dayText, todayUtc, dateFormat, dayWords, periodText } from './days.js';
 import { request, httpError } from './api.js';
 import { showFieldError } from './form.js';
+import { captionedTable } from './tables.js';
 import { barChart, legend } from './charts.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
 import { formatMoney } from './campaigns.js';
@@ -886,11 +887,10 @@ class StatisticsView {
 /** A plain table: the first column heads each row; without rows, one row says so. */
 function dataTable(key, caption, columns, rows) {
   const none = h('tr', { class: 'stat-none' }, h('td', { colspan: columns.length, class: 'empty', text: t('dashboard.stats.table_empty') }));
-  return h(
-    'table',
+  return captionedTable(
     { class: 'data-table stat-table', 'data-table': key },
-    h('caption', { class: 'vh', text: caption }),
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, 'data-col': c.key, text: c.label })))),
+    caption,
+    columns,
     h(
       'tbody',
       {},

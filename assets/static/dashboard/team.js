@@ -10,6 +10,7 @@ import { t, has, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { serverError } from './tracking.js';
 import { showFieldError } from './form.js';
+import { captionedTable } from './tables.js';
 
 /** Every permission in the order the server lists them (used until the server says otherwise). */
 const PERMISSIONS = [
@@ -119,22 +120,10 @@ export class TeamBlock {
   buildAgents() {
     this.agentsTitle = h('h3', { id: 'team-agents-title', tabindex: '-1', text: t('dashboard.team.agents_title') });
     this.agentsBody = h('tbody');
-    this.agentsTable = h(
-      'table',
+    this.agentsTable = captionedTable(
       { id: 'team-agents', class: 'data-table team-agents' },
-      h('caption', { class: 'vh', text: t('dashboard.team.agents_caption') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.team.col.email') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.display_name') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.role') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.state') }),
-        ),
-      ),
+      t('dashboard.team.agents_caption'),
+      ['email', 'display_name', 'role', 'state'].map((k) => t(`dashboard.team.col.${k}`)),
       this.agentsBody,
     );
     this.agentsError = h('p', { id: 'team-agents-error', class: 'form-error', role: 'alert' });
@@ -153,22 +142,15 @@ export class TeamBlock {
   buildRoles() {
     this.rolesTitle = h('h3', { id: 'team-roles-title', tabindex: '-1', text: t('dashboard.team.roles_title') });
     this.rolesBody = h('tbody');
-    this.rolesTable = h(
-      'table',
+    this.rolesTable = captionedTable(
       { id: 'team-roles', class: 'data-table team-roles' },
-      h('caption', { class: 'vh', text: t('dashboard.team.roles_caption') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.team.col.role') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.permissions') }),
-          h('th', { scope: 'col', class: 'num', text: t('dashboard.team.col.agents') }),
-          h('th', { scope: 'col' }, h('span', { class: 'vh', text: t('dashboard.team.col.actions') })),
-        ),
-      ),
+      t('dashboard.team.roles_caption'),
+      [
+        t('dashboard.team.col.role'),
+        t('dashboard.team.col.permissions'),
+        { label: t('dashboard.team.col.agents'), num: true },
+        { label: t('dashboard.team.col.actions'), hidden: true },
+      ],
       this.rolesBody,
     );
     this.rolesError = h('p', { id: 'team-roles-error', class: 'form-error', role: 'alert' });
