@@ -28,3 +28,22 @@ export function showFieldError(error, fields, field, text, { focus = true } = {}
 export function checkField(control, label, props = {}) {
   return h('div', { class: 'check-field', ...props }, control, h('label', { for: control.id, text: label }));
 }
+
+/** A control under its label (`for` the control's id), then what follows it (a hint). */
+export function field(label, control, ...after) {
+  return labelled('field', label, control, after);
+}
+
+/** A field that takes the room left in its row. */
+export function growField(label, control, ...after) {
+  return labelled('field field-grow', label, control, after);
+}
+
+function labelled(cls, label, control, after) {
+  return h('div', { class: cls }, h('label', { for: control.id, text: label }), control, ...after);
+}
+
+/** A hint under a field, named by the field's `aria-describedby`. */
+export function hint(id, text) {
+  return h('span', { id, class: 'hint', text });
+}

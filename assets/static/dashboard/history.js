@@ -3,6 +3,7 @@
 // Everything from visitors is set as text.
 
 import { h, srOnly, hasFocus } from './dom.js';
+import { field, growField, hint } from './form.js';
 import { t, tn, formatDateTime, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { buildEntry, parseFile } from './messages.js';
@@ -58,10 +59,9 @@ class HistoryView {
           this.search();
         },
       },
-      h('div', { class: 'field field-grow' }, h('label', { for: 'hist-q', text: t('dashboard.history.q') }), this.q,
-        h('span', { class: 'hint', id: 'hist-q-hint', text: t('dashboard.history.q_hint') })),
-      h('div', { class: 'field' }, h('label', { for: 'hist-from', text: t('dashboard.history.from') }), this.from),
-      h('div', { class: 'field' }, h('label', { for: 'hist-to', text: t('dashboard.history.to') }), this.to),
+      growField(t('dashboard.history.q'), this.q, hint('hist-q-hint', t('dashboard.history.q_hint'))),
+      field(t('dashboard.history.from'), this.from),
+      field(t('dashboard.history.to'), this.to),
       h('div', { class: 'field field-button' }, this.searchBtn),
     );
   }

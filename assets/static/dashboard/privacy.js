@@ -6,7 +6,7 @@
 import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
-import { showFieldError } from './form.js';
+import { showFieldError, field, growField, checkField, hint } from './form.js';
 import { captionedTable } from './tables.js';
 import { parseDay } from './days.js';
 
@@ -189,8 +189,8 @@ class PrivacyView {
             this.newSearch();
           },
         },
-        h('div', { class: 'field' }, h('label', { for: 'dsr-by', text: t('dashboard.privacy.dsr.by_label') }), this.bySelect),
-        h('div', { class: 'field field-grow' }, h('label', { for: 'dsr-value', text: t('dashboard.privacy.dsr.value') }), this.valueInput, this.valueHint),
+        field(t('dashboard.privacy.dsr.by_label'), this.bySelect),
+        growField(t('dashboard.privacy.dsr.value'), this.valueInput, this.valueHint),
         h('div', { class: 'field field-button' }, this.findBtn),
       ),
       this.dsrError,
@@ -213,15 +213,12 @@ class PrivacyView {
   /** A search the agent asked for: what an earlier action said no longer applies. */
   newSearch() {
     const value = this.valueInput.value.trim();
+    const fields = [this.valueInput];
     if (!value) {
-      this.dsrError.textContent = t('dashboard.privacy.dsr.need_value');
-      this.valueInput.setAttribute('aria-invalid', 'true');
-      this.valueInput.setAttribute('aria-errormessage', 'dsr-error');
-      this.valueInput.focus();
+      showFieldError(this.dsrError, fields, this.valueInput, t('dashboard.privacy.dsr.need_value'));
       return;
     }
-    this.valueInput.removeAttribute('aria-invalid');
-    this.valueInput.removeAttribute('aria-errormessage');
+    showFieldError(this.dsrError, fields, null, '');
     this.protocol.hidden = true;
     this.rectifyStatus.textContent = '';
     this.find({ by: this.bySelect.value, value });
@@ -360,8 +357,8 @@ class PrivacyView {
       h(
         'div',
         { class: 'privacy-fields' },
-        h('div', { class: 'field' }, h('label', { for: 'dsr-new-name', text: t('dashboard.privacy.dsr.new_name') }), this.newName),
-        h('div', { class: 'field' }, h('label', { for: 'dsr-new-email', text: t('dashboard.privacy.dsr.new_email') }), this.newEmail),
+        field(t('dashboard.privacy.dsr.new_name'), this.newName),
+        field(t('dashboard.privacy.dsr.new_email'), this.newEmail),
       ),
       this.rectifyError,
       h('div', { class: 'form-buttons' }, this.rectifyBtn),
@@ -376,16 +373,12 @@ class PrivacyView {
     const name = this.newName.value.trim();
     const email = this.newEmail.value.trim();
     this.rectifyStatus.textContent = '';
+    const fields = [this.newName];
     if (!name && !email) {
-      this.rectifyError.textContent = t('dashboard.privacy.dsr.rectify_need');
-      this.newName.setAttribute('aria-invalid', 'true');
-      this.newName.setAttribute('aria-errormessage', 'dsr-rectify-error');
-      this.newName.focus();
+      showFieldError(this.rectifyError, fields, this.newName, t('dashboard.privacy.dsr.rectify_need'));
       return;
     }
-    this.newName.removeAttribute('aria-invalid');
-    this.newName.removeAttribute('aria-errormessage');
-    this.rectifyError.textContent = '';
+    showFieldError(this.rectifyError, fields, null, '');
     await whileBusy(this.rectifyBtn, () => this.sendRectify(subject, name, email));
   }
 
@@ -427,7 +420,7 @@ class PrivacyView {
       { id: 'dsr-erase', class: 'privacy-action privacy-erase', novalidate: true, 'aria-labelledby': 'dsr-erase-title', onsubmit: (e) => this.erase(e) },
       h('h3', { id: 'dsr-erase-title', text: t('dashboard.privacy.dsr.erase_title') }),
       h('p', { class: 'hint', text: t('dashboard.privacy.dsr.erase_hint') }),
-      h('div', { class: 'check-field' }, this.confirm, h('label', { for: 'dsr-confirm', text: t('dashboard.privacy.dsr.confirm') })),
+      checkField(this.confirm, t('dashboard.privacy.dsr.confirm')),
       this.eraseError,
       h('div', { class: 'form-buttons' }, this.eraseBtn),
     );
@@ -511,7 +504,7 @@ class PrivacyView {
     this.retInputs = {};
     this.retDefaults = {};
     this.maxDays = 3650;
-    const field = (key) => {
+    const retentionField = (key) => {
       const input = h('input', {
         type: 'number',
         id: `ret-${key}`,
@@ -526,12 +519,10 @@ class PrivacyView {
       });
       this.retInputs[key] = input;
       this.retDefaults[key] = h('span', { id: `ret-${key}-default`, class: 'hint' });
-      return h(
-        'div',
-        { class: 'field' },
-        h('label', { for: `ret-${key}`, text: t(`dashboard.privacy.retention.field.${key}`) }),
+      return field(
+        t(`dashboard.privacy.retention.field.${key}`),
         input,
-        h('span', { id: `ret-${key}-help`, class: 'hint', text: t(`dashboard.privacy.retention.help.${key}`) }),
+        hint(`ret-${key}-help`, t(`dashboard.privacy.retention.help.${key}`)),
         this.retDefaults[key],
       );
     };
@@ -550,7 +541,7 @@ class PrivacyView {
           'fieldset',
           { class: 'privacy-fieldset' },
           h('legend', { text: t('dashboard.privacy.retention.legend') }),
-          h('div', { class: 'privacy-grid' }, RETENTION.map(field)),
+          h('div', { class: 'privacy-grid' }, RETENTION.map(retentionField)),
         ),
         this.retError,
         h('div', { class: 'form-buttons' }, this.retBtn),
@@ -621,14 +612,8 @@ class PrivacyView {
 
   buildAudit() {
     const input = (name, props = {}) => h('input', { id: `audit-${name}`, name, autocomplete: 'off', ...props });
-    const field = (name, el, hint) =>
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: `audit-${name}`, text: t(`dashboard.privacy.audit.filter.${name}`) }),
-        el,
-        hint ? h('span', { id: `audit-${name}-hint`, class: 'hint', text: hint }) : null,
-      );
+    const filterField = (name, el, hintText) =>
+      field(t(`dashboard.privacy.audit.filter.${name}`), el, hintText ? hint(`audit-${name}-hint`, hintText) : null);
     this.fActor = input('actor', { maxlength: '200', spellcheck: 'false' });
     this.fAction = input('action', { maxlength: '100', spellcheck: 'false', 'aria-describedby': 'audit-action-hint' });
     this.fResult = h(
@@ -688,11 +673,11 @@ class PrivacyView {
         'form',
         { id: 'audit-filter', class: 'privacy-filter', novalidate: true, 'aria-labelledby': 'audit-filter-title', onsubmit: (e) => this.filterAudit(e) },
         h('h3', { id: 'audit-filter-title', class: 'vh', text: t('dashboard.privacy.audit.filter_title') }),
-        field('actor', this.fActor),
-        field('action', this.fAction, t('dashboard.privacy.audit.action_hint')),
-        field('result', this.fResult),
-        field('from', this.fFrom),
-        field('to', this.fTo),
+        filterField('actor', this.fActor),
+        filterField('action', this.fAction, t('dashboard.privacy.audit.action_hint')),
+        filterField('result', this.fResult),
+        filterField('from', this.fFrom),
+        filterField('to', this.fTo),
         h('div', { class: 'field field-button' }, h('button', { type: 'submit', text: t('dashboard.privacy.audit.apply') })),
         h('p', { id: 'audit-utc-hint', class: 'hint privacy-utc', text: t('dashboard.privacy.audit.utc_hint') }),
       ),

@@ -7,7 +7,7 @@
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
 import { request, session, httpError } from './api.js';
-import { showFieldError } from './form.js';
+import { showFieldError, field, checkField } from './form.js';
 import { captionedTable } from './tables.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
@@ -94,12 +94,7 @@ class SettingsView {
       'section',
       { class: 'panel settings-panel', 'aria-labelledby': 'set-chat-title' },
       h('h2', { id: 'set-chat-title', text: t('dashboard.settings.chat_title') }),
-      h(
-        'div',
-        { class: 'check-field' },
-        this.preview,
-        h('label', { for: 'set-typing-preview', text: t('dashboard.settings.typing_preview') }),
-      ),
+      checkField(this.preview, t('dashboard.settings.typing_preview')),
       h('p', { id: 'set-typing-preview-text', class: 'hint', text: t('dashboard.settings.typing_preview_text') }),
       this.previewWho,
       this.previewStatus,
@@ -174,12 +169,7 @@ class SettingsView {
     this.text = h('textarea', { id: 'canned-text', name: 'text', rows: '3', required: true });
     limitField(this.text, MAX_TEXT_CHARS);
     this.share = h('input', { type: 'checkbox', id: 'canned-shared', name: 'shared' });
-    this.shareField = h(
-      'div',
-      { class: 'check-field', hidden: true },
-      this.share,
-      h('label', { for: 'canned-shared', text: t('dashboard.canned.share') }),
-    );
+    this.shareField = checkField(this.share, t('dashboard.canned.share'), { hidden: true });
     this.formError = h('p', { id: 'canned-error', class: 'form-error', role: 'alert' });
     this.addBtn = h('button', { type: 'submit', text: t('dashboard.canned.add') });
     const form = h(
@@ -193,7 +183,7 @@ class SettingsView {
         h('span', { class: 'shortcut-input' }, h('span', { class: 'slash', 'aria-hidden': 'true', text: '/' }), this.shortcut),
         h('span', { id: 'canned-shortcut-hint', class: 'hint', text: t('dashboard.canned.shortcut_hint') }),
       ),
-      h('div', { class: 'field' }, h('label', { for: 'canned-text', text: t('dashboard.canned.text') }), this.text),
+      field(t('dashboard.canned.text'), this.text),
       this.shareField,
       this.formError,
       h('div', { class: 'field-button' }, this.addBtn),

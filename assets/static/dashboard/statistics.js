@@ -8,7 +8,7 @@ import { h, srOnly } from './dom.js';
 import { t, tn, lang, formatNumber, numberFormat } from './i18n.js';
 import { DAY_MS, parseDay, dayText, todayUtc, dateFormat, dayWords, periodText } from './days.js';
 import { request, httpError } from './api.js';
-import { showFieldError } from './form.js';
+import { showFieldError, field } from './form.js';
 import { captionedTable } from './tables.js';
 import { barChart, legend } from './charts.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
@@ -285,8 +285,8 @@ class StatisticsView {
         },
       },
       h('h2', { id: 'stats-period-title', class: 'vh', text: t('dashboard.stats.period') }),
-      h('div', { class: 'field' }, h('label', { for: 'stats-from', text: t('dashboard.stats.from') }), this.from),
-      h('div', { class: 'field' }, h('label', { for: 'stats-to', text: t('dashboard.stats.to') }), this.to),
+      field(t('dashboard.stats.from'), this.from),
+      field(t('dashboard.stats.to'), this.to),
       h(
         'div',
         { class: 'stats-presets', role: 'group', 'aria-label': t('dashboard.stats.presets') },

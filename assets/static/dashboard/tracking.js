@@ -5,7 +5,7 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { request, httpError } from './api.js';
-import { showFieldError } from './form.js';
+import { showFieldError, field, growField, hint } from './form.js';
 
 export const MODES = ['off', 'anonymous', 'consented'];
 /** Parameter names as the widget sees them; `*` = all but utm_*. */
@@ -140,14 +140,8 @@ export class TrackingBlock {
       h(
         'div',
         { class: 'site-fields' },
-        h('div', { class: 'field' }, h('label', { for: `${base}-tracking`, text: t('dashboard.tracking.mode_label') }), mode, help),
-        h(
-          'div',
-          { class: 'field field-grow' },
-          h('label', { for: `${base}-strip`, text: t('dashboard.tracking.strip') }),
-          strip,
-          h('span', { id: `${base}-strip-hint`, class: 'hint', text: t('dashboard.tracking.strip_hint') }),
-        ),
+        field(t('dashboard.tracking.mode_label'), mode, help),
+        growField(t('dashboard.tracking.strip'), strip, hint(`${base}-strip-hint`, t('dashboard.tracking.strip_hint'))),
         h('div', { class: 'field field-button' }, save),
       ),
       error,
