@@ -5,8 +5,7 @@
 
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
-import { request } from './api.js';
-import { serverError } from './tracking.js';
+import { request, serverError } from './api.js';
 import { showFieldError } from './form.js';
 
 /** `base` and the panel's own `own` class, once when they are the same. */

@@ -6,8 +6,7 @@
 
 import { h, srOnly, whileBusy } from './dom.js';
 import { t, formatDateTime, formatNumber } from './i18n.js';
-import { request, httpError } from './api.js';
-import { serverError } from './tracking.js';
+import { request, httpError, serverError } from './api.js';
 import { showFieldError } from './form.js';
 import { captionedTable } from './tables.js';
 

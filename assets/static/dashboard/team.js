@@ -7,8 +7,7 @@
 
 import { h, hasFocus, whileBusy } from './dom.js';
 import { t, has, formatNumber } from './i18n.js';
-import { request } from './api.js';
-import { serverError } from './tracking.js';
+import { request, serverError } from './api.js';
 import { showFieldError, field, hint } from './form.js';
 import { captionedTable } from './tables.js';
 

@@ -4,7 +4,7 @@
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { request, httpError } from './api.js';
+import { request, serverError } from './api.js';
 import { showFieldError, field, growField, hint } from './form.js';
 
 export const MODES = ['off', 'anonymous', 'consented'];
@@ -177,11 +177,4 @@ export class TrackingBlock {
     f.strip.value = site.strip.join(', ');
     f.status.textContent = t('dashboard.tracking.saved', { mode: t(`dashboard.tracking.mode.${site.tracking}`) });
   }
-}
-
-/** The server's refusal with its own message (validation details), else the usual words. */
-export function serverError(res) {
-  if (res.status === 0 || res.status === 403 || res.status === 429) return httpError(res);
-  if (res.message) return t('dashboard.settings.refused', { message: res.message });
-  return httpError(res);
 }
