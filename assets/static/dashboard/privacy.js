@@ -90,6 +90,17 @@ function tableRow(columns, r) {
   );
 }
 
+/** One of the section's panels (`dsr`, `retention`, `audit`): its heading and intro, then `children`. */
+function panel(part, ...children) {
+  return h(
+    'section',
+    { id: part, class: 'panel privacy-panel', 'aria-labelledby': `${part}-title` },
+    h('h2', { id: `${part}-title`, text: t(`dashboard.privacy.${part}.title`) }),
+    h('p', { class: 'hint', text: t(`dashboard.privacy.${part}.intro`) }),
+    ...children,
+  );
+}
+
 /** A plain table with a caption for screen readers; without rows, one row says so. */
 function dataTable(caption, columns, rows, props = {}) {
   return captionedTable(
@@ -171,11 +182,8 @@ class PrivacyView {
     this.protocolsStatus = h('p', { class: 'form-status', role: 'status' });
     this.protocols = h('div', { id: 'dsr-protocols', class: 'privacy-protocols' });
     this.byHint();
-    return h(
-      'section',
-      { id: 'dsr', class: 'panel privacy-panel', 'aria-labelledby': 'dsr-title' },
-      h('h2', { id: 'dsr-title', text: t('dashboard.privacy.dsr.title') }),
-      h('p', { class: 'hint', text: t('dashboard.privacy.dsr.intro') }),
+    return panel(
+      'dsr',
       h(
         'form',
         {
@@ -529,11 +537,8 @@ class PrivacyView {
     this.retBtn = h('button', { type: 'submit', disabled: true, text: t('dashboard.privacy.retention.save') });
     this.retError = h('p', { id: 'retention-error', class: 'form-error', role: 'alert' });
     this.retStatus = h('p', { class: 'form-status', role: 'status' });
-    return h(
-      'section',
-      { id: 'retention', class: 'panel privacy-panel', 'aria-labelledby': 'retention-title' },
-      h('h2', { id: 'retention-title', text: t('dashboard.privacy.retention.title') }),
-      h('p', { class: 'hint', text: t('dashboard.privacy.retention.intro') }),
+    return panel(
+      'retention',
       h(
         'form',
         { id: 'retention-form', novalidate: true, onsubmit: (e) => this.saveRetention(e) },
@@ -662,11 +667,8 @@ class PrivacyView {
       onclick: () => whileBusy(this.olderBtn, () => this.loadAudit(true)),
     });
 
-    return h(
-      'section',
-      { id: 'audit', class: 'panel privacy-panel', 'aria-labelledby': 'audit-title' },
-      h('h2', { id: 'audit-title', text: t('dashboard.privacy.audit.title') }),
-      h('p', { class: 'hint', text: t('dashboard.privacy.audit.intro') }),
+    return panel(
+      'audit',
       this.chain,
       this.headBox,
       h(

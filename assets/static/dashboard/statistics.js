@@ -610,32 +610,22 @@ class StatisticsView {
     const visitsName = t('dashboard.stats.series.visits');
     const viewsName = t('dashboard.stats.series.page_views');
     const byDay = this.dayCategories(data.visitsByDay, ['visits', 'page_views']);
-    const dayCol = { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) };
-    return h(
-      'section',
-      { class: 'panel stats-panel', 'aria-labelledby': 'stats-visits-title' },
-      h('h2', { id: 'stats-visits-title', text: t('dashboard.stats.visits_title') }),
-      h(
-        'div',
-        { class: 'stats-charts' },
-        this.chartBlock({
-          key: 'visits_by_day',
-          wide: true,
-          title: t('dashboard.stats.chart.visits_by_day'),
-          xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
-          yTitle: t('dashboard.stats.axis.count'),
-          note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
-          categories: byDay.cats,
-          series: [
-            { name: visitsName, cls: 'visits', values: byDay.values('visits') },
-            { name: viewsName, cls: 'page_views', values: byDay.values('page_views') },
-          ],
-          at: (i) => byDay.cats[i].at,
-          columns: [dayCol, { label: visitsName, num: true, cell: (d) => formatNumber(d.visits) }, { label: viewsName, num: true, cell: (d) => formatNumber(d.page_views) }],
-          rows: data.visitsByDay,
-        }),
-        this.spreadBlocks('visits', visitsName, data.visitsByHour, data.visitsByWeekday),
-      ),
+    const n = (f) => (d) => formatNumber(d[f]);
+    return chartsPanel(
+      'visits',
+      this.dayBlock('visits', byDay, {
+        yTitle: t('dashboard.stats.axis.count'),
+        series: [
+          { name: visitsName, cls: 'visits', values: byDay.values('visits') },
+          { name: viewsName, cls: 'page_views', values: byDay.values('page_views') },
+        ],
+        columns: [
+          { label: visitsName, num: true, cell: n('visits') },
+          { label: viewsName, num: true, cell: n('page_views') },
+        ],
+        rows: data.visitsByDay,
+      }),
+      this.spreadBlocks('visits', visitsName, data.visitsByHour, data.visitsByWeekday),
     );
   }
 
@@ -653,35 +643,39 @@ class StatisticsView {
     const waiting = byDay.values('waiting');
     if (sum(waiting) > 0) series.push({ name: t('dashboard.stats.series.waiting'), cls: 'waiting', values: waiting });
     const n = (f) => (d) => formatNumber(d[f]);
-    return h(
-      'section',
-      { class: 'panel stats-panel', 'aria-labelledby': 'stats-chats-title' },
-      h('h2', { id: 'stats-chats-title', text: t('dashboard.stats.chats_title') }),
-      h(
-        'div',
-        { class: 'stats-charts' },
-        this.chartBlock({
-          key: 'chats_by_day',
-          wide: true,
-          stacked: true,
-          title: t('dashboard.stats.chart.chats_by_day'),
-          xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
-          yTitle: chatsName,
-          note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
-          categories: byDay.cats,
-          series,
-          at: (i) => byDay.cats[i].at,
-          columns: [
-            { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) },
-            { label: chatsName, num: true, cell: n('chats') },
-            { label: accName, num: true, cell: n('accepted') },
-            { label: missName, num: true, cell: n('missed') },
-          ],
-          rows: data.chatsByDay,
-        }),
-        this.spreadBlocks('chats', chatsName, data.chatsByHour, data.chatsByWeekday),
-      ),
+    return chartsPanel(
+      'chats',
+      this.dayBlock('chats', byDay, {
+        stacked: true,
+        yTitle: chatsName,
+        series,
+        columns: [
+          { label: chatsName, num: true, cell: n('chats') },
+          { label: accName, num: true, cell: n('accepted') },
+          { label: missName, num: true, cell: n('missed') },
+        ],
+        rows: data.chatsByDay,
+      }),
+      this.spreadBlocks('chats', chatsName, data.chatsByHour, data.chatsByWeekday),
     );
+  }
+
+  /**
+   * A series over the days of the period (months over a long one): a wide chart, and its table
+   * with a day column before `spec.columns`.
+   */
+  dayBlock(what, byDay, spec) {
+    return this.chartBlock({
+      ...spec,
+      key: `${what}_by_day`,
+      wide: true,
+      title: t(`dashboard.stats.chart.${what}_by_day`),
+      xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
+      note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
+      categories: byDay.cats,
+      at: (i) => byDay.cats[i].at,
+      columns: [{ label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) }, ...spec.columns],
+    });
   }
 
   /** A series over the hours of the day and the days of the week: two charts with tables. */
@@ -743,36 +737,18 @@ class StatisticsView {
 
     const col = (key, cell) => ({ label: t(`dashboard.stats.col.${key}`), cell });
     const T = (key, first, countKey, total, extra = []) => ({ key, first, countKey, total, extra });
+    // Every table but the top pages counts visits.
+    const V = (key, first, extra) => T(key, first, 'visits', hl.visits, extra);
     const groups = [
-      {
-        id: 'pages',
-        tables: [
-          T('top_pages', col('page', page), 'views', hl.page_views),
-          T('entry_pages', col('page', page), 'visits', hl.visits),
-          T('exit_pages', col('page', page), 'visits', hl.visits),
-        ],
-      },
-      {
-        id: 'sources',
-        tables: [
-          T('referrers', col('source', kind), 'visits', hl.visits),
-          T('referrer_hosts', col('website', (r) => str(r.host) || unknown()), 'visits', hl.visits, [col('kind', kind)]),
-        ],
-      },
-      {
-        id: 'tech',
-        tables: [
-          T('browsers', col('browser', name), 'visits', hl.visits),
-          T('os', col('os', name), 'visits', hl.visits),
-          T('devices', col('device', device), 'visits', hl.visits),
-        ],
-      },
+      { id: 'pages', tables: [T('top_pages', col('page', page), 'views', hl.page_views), V('entry_pages', col('page', page)), V('exit_pages', col('page', page))] },
+      { id: 'sources', tables: [V('referrers', col('source', kind)), V('referrer_hosts', col('website', (r) => str(r.host) || unknown()), [col('kind', kind)])] },
+      { id: 'tech', tables: [V('browsers', col('browser', name)), V('os', col('os', name)), V('devices', col('device', device))] },
       {
         id: 'places',
         tables: [
-          T('languages', col('language', language), 'visits', hl.visits),
+          V('languages', col('language', language)),
           // Without a GeoIP database there are no countries at all: no empty table then.
-          list(raw.countries).length ? T('countries', col('country', country), 'visits', hl.visits) : null,
+          list(raw.countries).length ? V('countries', col('country', country)) : null,
         ].filter(Boolean),
       },
     ];
@@ -882,6 +858,16 @@ class StatisticsView {
       h('div', { class: 'table-wrap' }, dataTable(key, title, columns, rows)),
     );
   }
+}
+
+/** A panel of charts (`visits`, `chats`) under its heading. */
+function chartsPanel(part, ...blocks) {
+  return h(
+    'section',
+    { class: 'panel stats-panel', 'aria-labelledby': `stats-${part}-title` },
+    h('h2', { id: `stats-${part}-title`, text: t(`dashboard.stats.${part}_title`) }),
+    h('div', { class: 'stats-charts' }, ...blocks),
+  );
 }
 
 /** A plain table: the first column heads each row; without rows, one row says so. */
