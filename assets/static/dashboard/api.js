@@ -90,3 +90,10 @@ export function httpError(res) {
   if (res.status === 429) return t('dashboard.http.too_many');
   return t('dashboard.http.failed');
 }
+
+/** The server's refusal with its own message (validation details), else the usual words. */
+export function serverError(res) {
+  if (res.status === 0 || res.status === 403 || res.status === 429) return httpError(res);
+  if (res.message) return t('dashboard.settings.refused', { message: res.message });
+  return httpError(res);
+}

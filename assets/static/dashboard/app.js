@@ -21,6 +21,16 @@ function currentSection() {
   return m ? m[1] : '';
 }
 
+/** Each section's classes on the page's body and what it mounts. */
+const SECTIONS = {
+  visitors: { classes: ['app-section', 'visitors-section'], start: (root, { visitors, conn }) => mountVisitors(root, visitors, conn) },
+  chats: { classes: ['chats-section'], start: (root, { model, conn, visitors }) => mountChats(root, model, conn, visitors) },
+  history: { classes: ['app-section'], start: (root) => mountHistory(root) },
+  statistics: { classes: ['app-section'], start: (root) => mountStatistics(root) },
+  settings: { classes: ['app-section'], start: (root) => mountSettings(root) },
+  privacy: { classes: ['app-section'], start: (root) => mountPrivacy(root) },
+};
+
 async function main() {
   const section = currentSection();
   await loadStrings();
@@ -36,24 +46,10 @@ async function main() {
     visitors = new VisitorsModel(model);
     visitors.attach(conn);
   }
-  if (root && section === 'visitors') {
-    document.body.classList.add('app-section', 'visitors-section');
-    mountVisitors(root, visitors, conn);
-  } else if (root && section === 'chats') {
-    document.body.classList.add('chats-section');
-    mountChats(root, model, conn, visitors);
-  } else if (root && section === 'history') {
-    document.body.classList.add('app-section');
-    mountHistory(root);
-  } else if (root && section === 'statistics') {
-    document.body.classList.add('app-section');
-    mountStatistics(root);
-  } else if (root && section === 'settings') {
-    document.body.classList.add('app-section');
-    mountSettings(root);
-  } else if (root && section === 'privacy') {
-    document.body.classList.add('app-section');
-    mountPrivacy(root);
+  const mount = root && Object.hasOwn(SECTIONS, section) ? SECTIONS[section] : null;
+  if (mount) {
+    document.body.classList.add(...mount.classes);
+    mount.start(root, { model, conn, visitors });
   }
   model.syncClock();
   conn.start();

@@ -4,16 +4,15 @@
 // `kontor('goal', …)` call on the site, with a value. Statistics reads the results.
 // Names, utm values and patterns are set as text only (dom.js).
 
-import { h, hasFocus } from './dom.js';
-import { t, lang } from './i18n.js';
-import { request } from './api.js';
-import { serverError } from './tracking.js';
+import { h } from './dom.js';
+import { t, numberFormat } from './i18n.js';
+import { parseDay, dayText, dayWords, periodText } from './days.js';
+import { ListEditor } from './list-editor.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
 const amount = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
 const chars = (s) => [...s].length;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const GOAL_NAME = /^[A-Za-z0-9_-]{1,60}$/;
 const MONEY_MAX = 1e9;
 export const UTM = ['utm_source', 'utm_medium', 'utm_campaign'];
@@ -22,53 +21,23 @@ const CHANNELS = ['email', 'newsletter', 'social', 'search', 'display', 'affilia
 
 // ----- formatting -----
 
-const moneyFmt = (() => {
-  const opts = { minimumFractionDigits: 2, maximumFractionDigits: 2 };
-  try {
-    return new Intl.NumberFormat(lang, opts);
-  } catch {
-    return new Intl.NumberFormat('en', opts);
-  }
-})();
+const moneyFmt = numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /** An amount in the tenant's currency, without a symbol: "1,250.00" / "1.250,00". */
 export function formatMoney(n) {
   return moneyFmt.format(n);
 }
 
-const dayFmt = (() => {
-  const opts = { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' };
-  try {
-    return new Intl.DateTimeFormat(lang, opts);
-  } catch {
-    return new Intl.DateTimeFormat('en', opts);
-  }
-})();
-
-/** Milliseconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
-function parseDay(text) {
-  if (typeof text !== 'string' || !DAY_RE.test(text)) return null;
-  const [y, mo, d] = text.split('-').map(Number);
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms : null;
-}
-
 /** Today as the server counts days: in UTC. */
-const todayText = () => new Date().toISOString().slice(0, 10);
+const todayText = () => dayText(Date.now());
 
 /** "1 Mar 2026 – 31 Mar 2026", or "from 1 Mar 2026" without an end. */
-function periodText(c) {
+function campaignPeriod(c) {
   const a = parseDay(c.starts_on);
   const b = parseDay(c.ends_on);
   if (a === null) return '';
-  if (b === null) return t('dashboard.campaigns.period_open', { from: dayFmt.format(new Date(a)) });
-  if (a === b) return dayFmt.format(new Date(a));
-  try {
-    return dayFmt.formatRange(new Date(a), new Date(b));
-  } catch {
-    return `${dayFmt.format(new Date(a))} – ${dayFmt.format(new Date(b))}`;
-  }
+  if (b === null) return t('dashboard.campaigns.period_open', { from: dayWords(a) });
+  return periodText(a, b);
 }
 
 /** planned, running or ended, by today's UTC day. */
@@ -169,239 +138,11 @@ async function copyText(text, el) {
   }
 }
 
-// ----- the shared list and form machinery (like rules.js) -----
-
-/**
- * One list with a create/edit form. Subclasses set `kind` ('campaigns' / 'goals': the API's
- * path, the answer's key and the strings' prefix), `one` ('campaign' / 'goal': ids and data
- * attributes) and provide parse, buildItem, buildFields, fillForm and readForm.
- */
-class Editor {
-  constructor(kind, one) {
-    this.kind = kind;
-    this.one = one;
-    this.admin = false;
-    this.items = [];
-    this.editing = null;
-    this.loaded = false;
-    const p = `dashboard.${kind}`;
-    this.title = h('h2', { id: `set-${kind}-title`, tabindex: '-1', text: t(`${p}.title`) });
-    this.status = h('p', { class: 'form-status', role: 'status' });
-    this.list = h('ul', { id: `${one}-list`, class: `rule-list ${one}-list`, 'aria-labelledby': `set-${kind}-title` });
-    this.empty = h('p', { class: 'empty', hidden: true, text: t(`${p}.empty`) });
-    this.form = this.buildForm();
-    // Nothing to see until the session says this is an admin (the API answers others 403).
-    this.el = h(
-      'section',
-      { class: 'panel settings-panel', id: `${kind}-settings`, hidden: true, 'aria-labelledby': `set-${kind}-title` },
-      this.title,
-      h('p', { class: 'hint', text: t(`${p}.intro`) }),
-      this.status,
-      this.list,
-      this.empty,
-      this.form,
-    );
-  }
-
-  t(key, vars) {
-    return t(`dashboard.${this.kind}.${key}`, vars);
-  }
-
-  setAdmin(admin) {
-    this.admin = admin;
-    this.el.hidden = !admin;
-    this.renderList();
-  }
-
-  // ----- the list -----
-
-  async load() {
-    if (!this.admin) return false;
-    const res = await request('GET', `/api/${this.kind}`);
-    if (!res.ok || !res.data || !Array.isArray(res.data[this.kind])) {
-      this.status.textContent = res.status === 403 ? serverError(res) : t('dashboard.settings.load_failed');
-      return false;
-    }
-    this.items = res.data[this.kind].map((x) => this.parse(x)).filter(Boolean);
-    this.loaded = true;
-    this.renderList();
-    return true;
-  }
-
-  renderList() {
-    const hadFocus = hasFocus(this.list);
-    this.list.replaceChildren(...this.items.map((x) => this.buildItem(x)));
-    this.empty.hidden = !this.loaded || this.items.length > 0;
-    if (hadFocus) this.title.focus();
-  }
-
-  itemName(x) {
-    return x.name || this.t('unnamed', { id: x.id });
-  }
-
-  actions(x) {
-    const name = this.itemName(x);
-    return h(
-      'p',
-      { class: 'rule-actions' },
-      h('button', {
-        type: 'button',
-        class: `btn-secondary btn-small ${this.one}-edit`,
-        text: this.t('edit'),
-        'aria-label': this.t('edit_label', { name }),
-        onclick: () => this.edit(x),
-      }),
-      h('button', {
-        type: 'button',
-        class: `btn-danger btn-small ${this.one}-delete`,
-        text: this.t('delete'),
-        'aria-label': this.t('delete_label', { name }),
-        onclick: () => this.remove(x),
-      }),
-    );
-  }
-
-  // ----- the form -----
-
-  input(name, props = {}) {
-    return h('input', { id: `${this.one}-${name}`, name, autocomplete: 'off', ...props });
-  }
-
-  field(name, el, hint, cls) {
-    return h(
-      'div',
-      { class: cls ? `field ${cls}` : 'field' },
-      h('label', { for: `${this.one}-${name}`, text: this.t(`field.${name}`) }),
-      el,
-      hint ? h('span', { id: `${this.one}-${name}-hint`, class: 'hint', text: hint }) : null,
-    );
-  }
-
-  buildForm() {
-    const f = { fields: [] };
-    this.f = f;
-    f.heading = h('h3', { id: `${this.one}-form-title`, text: this.t('new') });
-    f.error = h('p', { id: `${this.one}-error`, class: 'form-error', role: 'alert' });
-    f.submit = h('button', { type: 'submit', text: this.t('create') });
-    f.cancel = h('button', {
-      type: 'button',
-      class: 'btn-secondary',
-      hidden: true,
-      text: this.t('cancel'),
-      onclick: () => this.resetForm({ focus: true }),
-    });
-    const form = h(
-      'form',
-      {
-        id: `${this.one}-form`,
-        class: `rule-form ${this.one}-form`,
-        novalidate: true,
-        'aria-labelledby': `${this.one}-form-title`,
-        onsubmit: (e) => this.submit(e),
-      },
-      f.heading,
-      this.buildFields(f),
-      f.error,
-      h('div', { class: 'form-buttons' }, f.submit, f.cancel),
-    );
-    this.fillForm(null);
-    return form;
-  }
-
-  edit(x) {
-    this.editing = x;
-    this.fillForm(x);
-    this.fieldError(null, '');
-    this.f.heading.textContent = this.t('edit_title', { name: this.itemName(x) });
-    this.f.submit.textContent = this.t('save');
-    this.f.cancel.hidden = false;
-    this.f.name.focus();
-  }
-
-  resetForm({ focus }) {
-    this.editing = null;
-    this.fillForm(null);
-    this.fieldError(null, '');
-    this.f.heading.textContent = this.t('new');
-    this.f.submit.textContent = this.t('create');
-    this.f.cancel.hidden = true;
-    if (focus) this.f.name.focus();
-  }
-
-  fieldError(field, text) {
-    const f = this.f;
-    f.error.textContent = text;
-    for (const el of f.fields) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', f.error.id);
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
-  }
-
-  /** A failed check: says what is wrong next to the form; returns null for readForm. */
-  fail(field, key, vars) {
-    this.fieldError(field, this.t(key, vars));
-    return null;
-  }
-
-  async submit(e) {
-    e.preventDefault();
-    if (!this.admin) return;
-    const body = this.readForm();
-    if (!body) return;
-    this.fieldError(null, '');
-    const editing = this.editing;
-    this.f.submit.disabled = true;
-    const res = editing
-      ? await request('PUT', `/api/${this.kind}/${encodeURIComponent(editing.id)}`, { json: body })
-      : await request('POST', `/api/${this.kind}`, { json: body });
-    this.f.submit.disabled = false;
-    if (!res.ok) {
-      if (editing && res.status === 404) {
-        // Deleted meanwhile (another admin): back to a new one, with the list as it is now.
-        this.resetForm({ focus: false });
-        this.f.error.textContent = this.t('gone');
-        await this.load();
-        return;
-      }
-      if (res.status === 409) {
-        this.fieldError(this.f.name, this.t('taken', { name: body.name }));
-        return;
-      }
-      this.fieldError(this.f.submit, serverError(res));
-      return;
-    }
-    const saved = this.parse(res.data);
-    await this.load();
-    this.status.textContent = this.t(editing ? 'saved' : 'created', { name: saved ? saved.name : body.name });
-    this.resetForm({ focus: true });
-  }
-
-  async remove(x) {
-    const name = this.itemName(x);
-    if (!window.confirm(this.t('confirm_delete', { name }))) return;
-    const res = await request('DELETE', `/api/${this.kind}/${encodeURIComponent(x.id)}`);
-    if (!res.ok && res.status !== 404) {
-      this.status.textContent = serverError(res);
-      return;
-    }
-    if (this.editing && this.editing.id === x.id) this.resetForm({ focus: false });
-    await this.load();
-    this.status.textContent = this.t('deleted', { name });
-    this.title.focus();
-  }
-}
-
 // ----- campaigns -----
 
-export class CampaignsEditor extends Editor {
+export class CampaignsEditor extends ListEditor {
   constructor() {
-    super('campaigns', 'campaign');
+    super('campaigns', 'campaign', { uniqueNames: true });
     this.linkAddresses = new Map(); // campaign id → the page address typed for its link
   }
 
@@ -426,7 +167,7 @@ export class CampaignsEditor extends Editor {
         h('span', { class: state === 'running' ? 'tag tag-on' : 'tag', 'data-state': state, text: this.t(`state.${state}`) }),
         c.channel ? h('span', { class: 'campaign-channel muted', text: this.t('on_channel', { channel: c.channel }) }) : null,
       ),
-      h('p', { class: 'campaign-period', text: periodText(c) }),
+      h('p', { class: 'campaign-period', text: campaignPeriod(c) }),
       h(
         'p',
         { class: 'campaign-utm' },
@@ -597,9 +338,9 @@ export class CampaignsEditor extends Editor {
 
 // ----- goals -----
 
-export class GoalsEditor extends Editor {
+export class GoalsEditor extends ListEditor {
   constructor() {
-    super('goals', 'goal');
+    super('goals', 'goal', { uniqueNames: true });
   }
 
   parse(x) {

@@ -3,9 +3,11 @@
 // Everything from visitors is set as text.
 
 import { h, srOnly, hasFocus } from './dom.js';
+import { field, growField, hint } from './form.js';
 import { t, tn, formatDateTime, formatNumber } from './i18n.js';
 import { request } from './api.js';
 import { buildEntry, parseFile } from './messages.js';
+import { captionedTable } from './tables.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
@@ -57,10 +59,9 @@ class HistoryView {
           this.search();
         },
       },
-      h('div', { class: 'field field-grow' }, h('label', { for: 'hist-q', text: t('dashboard.history.q') }), this.q,
-        h('span', { class: 'hint', id: 'hist-q-hint', text: t('dashboard.history.q_hint') })),
-      h('div', { class: 'field' }, h('label', { for: 'hist-from', text: t('dashboard.history.from') }), this.from),
-      h('div', { class: 'field' }, h('label', { for: 'hist-to', text: t('dashboard.history.to') }), this.to),
+      growField(t('dashboard.history.q'), this.q, hint('hist-q-hint', t('dashboard.history.q_hint'))),
+      field(t('dashboard.history.from'), this.from),
+      field(t('dashboard.history.to'), this.to),
       h('div', { class: 'field field-button' }, this.searchBtn),
     );
   }
@@ -68,25 +69,10 @@ class HistoryView {
   buildResults() {
     this.resultStatus = h('p', { class: 'hist-status', role: 'status' });
     this.tbody = h('tbody');
-    const th = (key) => h('th', { scope: 'col', text: t(key) });
-    this.table = h(
-      'table',
+    this.table = captionedTable(
       { class: 'data-table hist-table', hidden: true },
-      h('caption', { class: 'vh', text: t('dashboard.history.results_caption') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          th('dashboard.history.col.date'),
-          th('dashboard.history.col.name'),
-          th('dashboard.history.col.email'),
-          th('dashboard.history.col.agent'),
-          th('dashboard.history.col.status'),
-          th('dashboard.history.col.rating'),
-        ),
-      ),
+      t('dashboard.history.results_caption'),
+      ['date', 'name', 'email', 'agent', 'status', 'rating'].map((k) => t(`dashboard.history.col.${k}`)),
       this.tbody,
     );
 

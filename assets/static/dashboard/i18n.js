@@ -60,6 +60,15 @@ export function tn(key, n, vars = {}) {
   return t(k, { n: formatNumber(n), ...vars });
 }
 
+/** A number format in the page's language (English when the browser lacks it). */
+export function numberFormat(opts) {
+  try {
+    return new Intl.NumberFormat(lang, opts);
+  } catch {
+    return new Intl.NumberFormat('en', opts);
+  }
+}
+
 export function formatNumber(n) {
   try {
     return new Intl.NumberFormat(lang).format(n);

@@ -6,8 +6,9 @@
 
 import { h, srOnly, whileBusy } from './dom.js';
 import { t, formatDateTime, formatNumber } from './i18n.js';
-import { request, httpError } from './api.js';
-import { serverError } from './tracking.js';
+import { request, httpError, serverError } from './api.js';
+import { showFieldError } from './form.js';
+import { captionedTable } from './tables.js';
 
 /** Characters per text, as the server counts them (after trimming). */
 const MIN_CHARS = 20;
@@ -95,23 +96,16 @@ class NoticePanel {
     this.status = h('p', { class: 'form-status', role: 'status', 'aria-live': 'polite' });
     this.loadError = h('p', { class: 'form-error', role: 'alert' });
     this.tbody = h('tbody');
-    this.table = h(
-      'table',
+    this.table = captionedTable(
       { class: 'data-table notice-versions', id: this.id('versions') },
-      h('caption', { class: 'vh', text: t('dashboard.notices.caption', { site: key }) }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.notices.col.version') }),
-          h('th', { scope: 'col', text: t('dashboard.notices.col.created') }),
-          h('th', { scope: 'col', text: t('dashboard.notices.col.by') }),
-          h('th', { scope: 'col', class: 'num', text: t('dashboard.notices.col.consents') }),
-          h('th', { scope: 'col', text: t('dashboard.notices.col.text') }),
-        ),
-      ),
+      t('dashboard.notices.caption', { site: key }),
+      [
+        t('dashboard.notices.col.version'),
+        t('dashboard.notices.col.created'),
+        t('dashboard.notices.col.by'),
+        { label: t('dashboard.notices.col.consents'), num: true },
+        t('dashboard.notices.col.text'),
+      ],
       this.tbody,
     );
     return h(
@@ -267,17 +261,7 @@ class NoticePanel {
   }
 
   fieldError(field, text) {
-    this.error.textContent = text;
-    for (const el of Object.values(this.fields)) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', this.error.id);
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.error, Object.values(this.fields), field, text);
   }
 
   async submit(e) {

@@ -6,6 +6,9 @@
 import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
 import { request, httpError } from './api.js';
+import { showFieldError, field, growField, checkField, hint } from './form.js';
+import { captionedTable } from './tables.js';
+import { parseDay } from './days.js';
 
 export function mountPrivacy(root) {
   return new PrivacyView(root);
@@ -26,7 +29,6 @@ const RETENTION = ['chats_days', 'files_days', 'offline_days', 'page_views_days'
 const RESULTS = ['success', 'failure', 'throttled', 'authz denied'];
 const AUDIT_LIMIT = 100;
 const DAY_S = 86_400;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** {kind: count} for every kind. */
 function parseCounts(v) {
@@ -50,11 +52,8 @@ function failText(res) {
 
 /** Unix seconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
 function dayStart(text) {
-  if (!DAY_RE.test(text)) return null;
-  const [y, mo, d] = text.split('-').map(Number);
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms / 1000 : null;
+  const ms = parseDay(text);
+  return ms === null ? null : ms / 1000;
 }
 
 // ----- small builders -----
@@ -91,17 +90,23 @@ function tableRow(columns, r) {
   );
 }
 
-function tableHead(columns) {
-  return h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, text: c.label }))));
+/** One of the section's panels (`dsr`, `retention`, `audit`): its heading and intro, then `children`. */
+function panel(part, ...children) {
+  return h(
+    'section',
+    { id: part, class: 'panel privacy-panel', 'aria-labelledby': `${part}-title` },
+    h('h2', { id: `${part}-title`, text: t(`dashboard.privacy.${part}.title`) }),
+    h('p', { class: 'hint', text: t(`dashboard.privacy.${part}.intro`) }),
+    ...children,
+  );
 }
 
 /** A plain table with a caption for screen readers; without rows, one row says so. */
 function dataTable(caption, columns, rows, props = {}) {
-  return h(
-    'table',
+  return captionedTable(
     { class: 'data-table privacy-table', ...props },
-    h('caption', { class: 'vh', text: caption }),
-    tableHead(columns),
+    caption,
+    columns,
     h(
       'tbody',
       {},
@@ -177,11 +182,8 @@ class PrivacyView {
     this.protocolsStatus = h('p', { class: 'form-status', role: 'status' });
     this.protocols = h('div', { id: 'dsr-protocols', class: 'privacy-protocols' });
     this.byHint();
-    return h(
-      'section',
-      { id: 'dsr', class: 'panel privacy-panel', 'aria-labelledby': 'dsr-title' },
-      h('h2', { id: 'dsr-title', text: t('dashboard.privacy.dsr.title') }),
-      h('p', { class: 'hint', text: t('dashboard.privacy.dsr.intro') }),
+    return panel(
+      'dsr',
       h(
         'form',
         {
@@ -195,8 +197,8 @@ class PrivacyView {
             this.newSearch();
           },
         },
-        h('div', { class: 'field' }, h('label', { for: 'dsr-by', text: t('dashboard.privacy.dsr.by_label') }), this.bySelect),
-        h('div', { class: 'field field-grow' }, h('label', { for: 'dsr-value', text: t('dashboard.privacy.dsr.value') }), this.valueInput, this.valueHint),
+        field(t('dashboard.privacy.dsr.by_label'), this.bySelect),
+        growField(t('dashboard.privacy.dsr.value'), this.valueInput, this.valueHint),
         h('div', { class: 'field field-button' }, this.findBtn),
       ),
       this.dsrError,
@@ -219,15 +221,12 @@ class PrivacyView {
   /** A search the agent asked for: what an earlier action said no longer applies. */
   newSearch() {
     const value = this.valueInput.value.trim();
+    const fields = [this.valueInput];
     if (!value) {
-      this.dsrError.textContent = t('dashboard.privacy.dsr.need_value');
-      this.valueInput.setAttribute('aria-invalid', 'true');
-      this.valueInput.setAttribute('aria-errormessage', 'dsr-error');
-      this.valueInput.focus();
+      showFieldError(this.dsrError, fields, this.valueInput, t('dashboard.privacy.dsr.need_value'));
       return;
     }
-    this.valueInput.removeAttribute('aria-invalid');
-    this.valueInput.removeAttribute('aria-errormessage');
+    showFieldError(this.dsrError, fields, null, '');
     this.protocol.hidden = true;
     this.rectifyStatus.textContent = '';
     this.find({ by: this.bySelect.value, value });
@@ -366,8 +365,8 @@ class PrivacyView {
       h(
         'div',
         { class: 'privacy-fields' },
-        h('div', { class: 'field' }, h('label', { for: 'dsr-new-name', text: t('dashboard.privacy.dsr.new_name') }), this.newName),
-        h('div', { class: 'field' }, h('label', { for: 'dsr-new-email', text: t('dashboard.privacy.dsr.new_email') }), this.newEmail),
+        field(t('dashboard.privacy.dsr.new_name'), this.newName),
+        field(t('dashboard.privacy.dsr.new_email'), this.newEmail),
       ),
       this.rectifyError,
       h('div', { class: 'form-buttons' }, this.rectifyBtn),
@@ -382,16 +381,12 @@ class PrivacyView {
     const name = this.newName.value.trim();
     const email = this.newEmail.value.trim();
     this.rectifyStatus.textContent = '';
+    const fields = [this.newName];
     if (!name && !email) {
-      this.rectifyError.textContent = t('dashboard.privacy.dsr.rectify_need');
-      this.newName.setAttribute('aria-invalid', 'true');
-      this.newName.setAttribute('aria-errormessage', 'dsr-rectify-error');
-      this.newName.focus();
+      showFieldError(this.rectifyError, fields, this.newName, t('dashboard.privacy.dsr.rectify_need'));
       return;
     }
-    this.newName.removeAttribute('aria-invalid');
-    this.newName.removeAttribute('aria-errormessage');
-    this.rectifyError.textContent = '';
+    showFieldError(this.rectifyError, fields, null, '');
     await whileBusy(this.rectifyBtn, () => this.sendRectify(subject, name, email));
   }
 
@@ -433,7 +428,7 @@ class PrivacyView {
       { id: 'dsr-erase', class: 'privacy-action privacy-erase', novalidate: true, 'aria-labelledby': 'dsr-erase-title', onsubmit: (e) => this.erase(e) },
       h('h3', { id: 'dsr-erase-title', text: t('dashboard.privacy.dsr.erase_title') }),
       h('p', { class: 'hint', text: t('dashboard.privacy.dsr.erase_hint') }),
-      h('div', { class: 'check-field' }, this.confirm, h('label', { for: 'dsr-confirm', text: t('dashboard.privacy.dsr.confirm') })),
+      checkField(this.confirm, t('dashboard.privacy.dsr.confirm')),
       this.eraseError,
       h('div', { class: 'form-buttons' }, this.eraseBtn),
     );
@@ -517,7 +512,7 @@ class PrivacyView {
     this.retInputs = {};
     this.retDefaults = {};
     this.maxDays = 3650;
-    const field = (key) => {
+    const retentionField = (key) => {
       const input = h('input', {
         type: 'number',
         id: `ret-${key}`,
@@ -532,23 +527,18 @@ class PrivacyView {
       });
       this.retInputs[key] = input;
       this.retDefaults[key] = h('span', { id: `ret-${key}-default`, class: 'hint' });
-      return h(
-        'div',
-        { class: 'field' },
-        h('label', { for: `ret-${key}`, text: t(`dashboard.privacy.retention.field.${key}`) }),
+      return field(
+        t(`dashboard.privacy.retention.field.${key}`),
         input,
-        h('span', { id: `ret-${key}-help`, class: 'hint', text: t(`dashboard.privacy.retention.help.${key}`) }),
+        hint(`ret-${key}-help`, t(`dashboard.privacy.retention.help.${key}`)),
         this.retDefaults[key],
       );
     };
     this.retBtn = h('button', { type: 'submit', disabled: true, text: t('dashboard.privacy.retention.save') });
     this.retError = h('p', { id: 'retention-error', class: 'form-error', role: 'alert' });
     this.retStatus = h('p', { class: 'form-status', role: 'status' });
-    return h(
-      'section',
-      { id: 'retention', class: 'panel privacy-panel', 'aria-labelledby': 'retention-title' },
-      h('h2', { id: 'retention-title', text: t('dashboard.privacy.retention.title') }),
-      h('p', { class: 'hint', text: t('dashboard.privacy.retention.intro') }),
+    return panel(
+      'retention',
       h(
         'form',
         { id: 'retention-form', novalidate: true, onsubmit: (e) => this.saveRetention(e) },
@@ -556,7 +546,7 @@ class PrivacyView {
           'fieldset',
           { class: 'privacy-fieldset' },
           h('legend', { text: t('dashboard.privacy.retention.legend') }),
-          h('div', { class: 'privacy-grid' }, RETENTION.map(field)),
+          h('div', { class: 'privacy-grid' }, RETENTION.map(retentionField)),
         ),
         this.retError,
         h('div', { class: 'form-buttons' }, this.retBtn),
@@ -591,17 +581,7 @@ class PrivacyView {
   }
 
   retFieldError(field, text) {
-    this.retError.textContent = text;
-    for (const el of Object.values(this.retInputs)) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', 'retention-error');
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.retError, Object.values(this.retInputs), field, text);
   }
 
   async saveRetention(e) {
@@ -637,14 +617,8 @@ class PrivacyView {
 
   buildAudit() {
     const input = (name, props = {}) => h('input', { id: `audit-${name}`, name, autocomplete: 'off', ...props });
-    const field = (name, el, hint) =>
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: `audit-${name}`, text: t(`dashboard.privacy.audit.filter.${name}`) }),
-        el,
-        hint ? h('span', { id: `audit-${name}-hint`, class: 'hint', text: hint }) : null,
-      );
+    const filterField = (name, el, hintText) =>
+      field(t(`dashboard.privacy.audit.filter.${name}`), el, hintText ? hint(`audit-${name}-hint`, hintText) : null);
     this.fActor = input('actor', { maxlength: '200', spellcheck: 'false' });
     this.fAction = input('action', { maxlength: '100', spellcheck: 'false', 'aria-describedby': 'audit-action-hint' });
     this.fResult = h(
@@ -678,11 +652,10 @@ class PrivacyView {
       { label: t('dashboard.privacy.col.request_id'), cell: (e) => (str(e.request_id) ? h('code', { text: str(e.request_id) }) : dash()) },
     ];
     this.auditBody = h('tbody');
-    this.auditTable = h(
-      'table',
+    this.auditTable = captionedTable(
       { id: 'audit-table', class: 'data-table privacy-table audit-table' },
-      h('caption', { class: 'vh', text: t('dashboard.privacy.audit.caption') }),
-      tableHead(this.auditColumns),
+      t('dashboard.privacy.audit.caption'),
+      this.auditColumns,
       this.auditBody,
     );
     this.olderBtn = h('button', {
@@ -694,22 +667,19 @@ class PrivacyView {
       onclick: () => whileBusy(this.olderBtn, () => this.loadAudit(true)),
     });
 
-    return h(
-      'section',
-      { id: 'audit', class: 'panel privacy-panel', 'aria-labelledby': 'audit-title' },
-      h('h2', { id: 'audit-title', text: t('dashboard.privacy.audit.title') }),
-      h('p', { class: 'hint', text: t('dashboard.privacy.audit.intro') }),
+    return panel(
+      'audit',
       this.chain,
       this.headBox,
       h(
         'form',
         { id: 'audit-filter', class: 'privacy-filter', novalidate: true, 'aria-labelledby': 'audit-filter-title', onsubmit: (e) => this.filterAudit(e) },
         h('h3', { id: 'audit-filter-title', class: 'vh', text: t('dashboard.privacy.audit.filter_title') }),
-        field('actor', this.fActor),
-        field('action', this.fAction, t('dashboard.privacy.audit.action_hint')),
-        field('result', this.fResult),
-        field('from', this.fFrom),
-        field('to', this.fTo),
+        filterField('actor', this.fActor),
+        filterField('action', this.fAction, t('dashboard.privacy.audit.action_hint')),
+        filterField('result', this.fResult),
+        filterField('from', this.fFrom),
+        filterField('to', this.fTo),
         h('div', { class: 'field field-button' }, h('button', { type: 'submit', text: t('dashboard.privacy.audit.apply') })),
         h('p', { id: 'audit-utc-hint', class: 'hint privacy-utc', text: t('dashboard.privacy.audit.utc_hint') }),
       ),
@@ -725,17 +695,7 @@ class PrivacyView {
   }
 
   dateFail(field, text) {
-    this.auditError.textContent = text;
-    for (const f of [this.fFrom, this.fTo]) {
-      if (f === field) {
-        f.setAttribute('aria-invalid', 'true');
-        f.setAttribute('aria-errormessage', 'audit-error');
-      } else {
-        f.removeAttribute('aria-invalid');
-        f.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.auditError, [this.fFrom, this.fTo], field, text);
   }
 
   filterAudit(e) {

@@ -7,6 +7,8 @@
 import { h, hasFocus } from './dom.js';
 import { t } from './i18n.js';
 import { request, session, httpError } from './api.js';
+import { showFieldError, field, checkField } from './form.js';
+import { captionedTable } from './tables.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
 import { NoticesBlock } from './notices.js';
@@ -92,12 +94,7 @@ class SettingsView {
       'section',
       { class: 'panel settings-panel', 'aria-labelledby': 'set-chat-title' },
       h('h2', { id: 'set-chat-title', text: t('dashboard.settings.chat_title') }),
-      h(
-        'div',
-        { class: 'check-field' },
-        this.preview,
-        h('label', { for: 'set-typing-preview', text: t('dashboard.settings.typing_preview') }),
-      ),
+      checkField(this.preview, t('dashboard.settings.typing_preview')),
       h('p', { id: 'set-typing-preview-text', class: 'hint', text: t('dashboard.settings.typing_preview_text') }),
       this.previewWho,
       this.previewStatus,
@@ -147,22 +144,15 @@ class SettingsView {
     this.cannedTitle = h('h2', { id: 'set-canned-title', tabindex: '-1', text: t('dashboard.canned.title') });
     this.cannedStatus = h('p', { class: 'form-status', role: 'status' });
     this.tbody = h('tbody');
-    this.table = h(
-      'table',
+    this.table = captionedTable(
       { class: 'data-table canned-table', hidden: true },
-      h('caption', { class: 'vh', text: t('dashboard.canned.title') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.canned.col.shortcut') }),
-          h('th', { scope: 'col', text: t('dashboard.canned.col.text') }),
-          h('th', { scope: 'col', text: t('dashboard.canned.col.scope') }),
-          h('th', { scope: 'col' }, h('span', { class: 'vh', text: t('dashboard.canned.col.actions') })),
-        ),
-      ),
+      t('dashboard.canned.title'),
+      [
+        t('dashboard.canned.col.shortcut'),
+        t('dashboard.canned.col.text'),
+        t('dashboard.canned.col.scope'),
+        { label: t('dashboard.canned.col.actions'), hidden: true },
+      ],
       this.tbody,
     );
     this.empty = h('p', { class: 'empty', hidden: true, text: t('dashboard.canned.empty') });
@@ -179,12 +169,7 @@ class SettingsView {
     this.text = h('textarea', { id: 'canned-text', name: 'text', rows: '3', required: true });
     limitField(this.text, MAX_TEXT_CHARS);
     this.share = h('input', { type: 'checkbox', id: 'canned-shared', name: 'shared' });
-    this.shareField = h(
-      'div',
-      { class: 'check-field', hidden: true },
-      this.share,
-      h('label', { for: 'canned-shared', text: t('dashboard.canned.share') }),
-    );
+    this.shareField = checkField(this.share, t('dashboard.canned.share'), { hidden: true });
     this.formError = h('p', { id: 'canned-error', class: 'form-error', role: 'alert' });
     this.addBtn = h('button', { type: 'submit', text: t('dashboard.canned.add') });
     const form = h(
@@ -198,7 +183,7 @@ class SettingsView {
         h('span', { class: 'shortcut-input' }, h('span', { class: 'slash', 'aria-hidden': 'true', text: '/' }), this.shortcut),
         h('span', { id: 'canned-shortcut-hint', class: 'hint', text: t('dashboard.canned.shortcut_hint') }),
       ),
-      h('div', { class: 'field' }, h('label', { for: 'canned-text', text: t('dashboard.canned.text') }), this.text),
+      field(t('dashboard.canned.text'), this.text),
       this.shareField,
       this.formError,
       h('div', { class: 'field-button' }, this.addBtn),
@@ -264,17 +249,7 @@ class SettingsView {
   }
 
   fieldError(field, text) {
-    this.formError.textContent = text;
-    for (const f of [this.shortcut, this.text]) {
-      if (f === field) {
-        f.setAttribute('aria-invalid', 'true');
-        f.setAttribute('aria-errormessage', 'canned-error');
-      } else {
-        f.removeAttribute('aria-invalid');
-        f.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.formError, [this.shortcut, this.text], field, text);
   }
 
   async add(e) {

@@ -5,8 +5,11 @@
 // Page titles, addresses and browser names come from visitors: they are only set as text.
 
 import { h, srOnly } from './dom.js';
-import { t, tn, lang, formatNumber } from './i18n.js';
+import { t, tn, lang, formatNumber, numberFormat } from './i18n.js';
+import { DAY_MS, parseDay, dayText, todayUtc, dateFormat, dayWords, periodText } from './days.js';
 import { request, httpError } from './api.js';
+import { showFieldError, field } from './form.js';
+import { captionedTable } from './tables.js';
 import { barChart, legend } from './charts.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
 import { formatMoney } from './campaigns.js';
@@ -16,26 +19,6 @@ export function mountStatistics(root) {
 }
 
 // ----- days (all in UTC, like the server) -----
-
-const DAY_MS = 86_400_000;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** Milliseconds of a `YYYY-MM-DD` day at 00:00 UTC, or null when it is no real date. */
-function parseDay(text) {
-  if (typeof text !== 'string' || !DAY_RE.test(text)) return null;
-  const [y, mo, d] = text.split('-').map(Number);
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d ? ms : null;
-}
-
-const dayText = (ms) => new Date(ms).toISOString().slice(0, 10);
-
-/** Today as the server counts it: the UTC day. */
-function todayUtc() {
-  const now = Date.now();
-  return now - (now % DAY_MS);
-}
 
 const PRESETS = [
   { key: 'last7', range: (today) => [today - 6 * DAY_MS, today] },
@@ -59,24 +42,8 @@ const PRESETS = [
 
 // ----- formatting in the page's language -----
 
-function dateFormat(opts) {
-  try {
-    return new Intl.DateTimeFormat(lang, { timeZone: 'UTC', ...opts });
-  } catch {
-    return new Intl.DateTimeFormat('en', { timeZone: 'UTC', ...opts });
-  }
-}
-function numberFormat(opts) {
-  try {
-    return new Intl.NumberFormat(lang, opts);
-  } catch {
-    return new Intl.NumberFormat('en', opts);
-  }
-}
-
 const dayTick = dateFormat({ day: 'numeric', month: 'short' });
 const dayFull = dateFormat({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
-const dayWithYear = dateFormat({ day: 'numeric', month: 'short', year: 'numeric' });
 const monthTick = dateFormat({ month: 'short', year: '2-digit' });
 const monthFull = dateFormat({ month: 'long', year: 'numeric' });
 const weekdayShort = dateFormat({ weekday: 'short' });
@@ -92,18 +59,6 @@ const WEEKDAYS = Array.from({ length: 7 }, (_, i) => {
 
 const pad = (n) => String(n).padStart(2, '0');
 const HOURS = Array.from({ length: 24 }, (_, i) => ({ tick: String(i), title: `${pad(i)}:00` }));
-
-/** A period in words: "15 Jan 2026 – 16 Jan 2026", or one day. */
-function periodText(from, to) {
-  const a = new Date(from);
-  const b = new Date(to);
-  if (from === to) return dayWithYear.format(a);
-  try {
-    return dayWithYear.formatRange(a, b);
-  } catch {
-    return `${dayWithYear.format(a)} – ${dayWithYear.format(b)}`;
-  }
-}
 
 /** "02:35", or "1:02:35" from an hour on. */
 function clockText(seconds) {
@@ -330,8 +285,8 @@ class StatisticsView {
         },
       },
       h('h2', { id: 'stats-period-title', class: 'vh', text: t('dashboard.stats.period') }),
-      h('div', { class: 'field' }, h('label', { for: 'stats-from', text: t('dashboard.stats.from') }), this.from),
-      h('div', { class: 'field' }, h('label', { for: 'stats-to', text: t('dashboard.stats.to') }), this.to),
+      field(t('dashboard.stats.from'), this.from),
+      field(t('dashboard.stats.to'), this.to),
       h(
         'div',
         { class: 'stats-presets', role: 'group', 'aria-label': t('dashboard.stats.presets') },
@@ -376,16 +331,7 @@ class StatisticsView {
   }
 
   periodFail(field, text) {
-    this.periodError.textContent = text;
-    for (const f of [this.from, this.to]) {
-      if (f === field) {
-        f.setAttribute('aria-invalid', 'true');
-        f.setAttribute('aria-errormessage', 'stats-period-error');
-      } else {
-        f.removeAttribute('aria-invalid');
-        f.removeAttribute('aria-errormessage');
-      }
-    }
+    showFieldError(this.periodError, [this.from, this.to], field, text, { focus: false });
   }
 
   /** A changed date or preset: check it, remember it in the address, load it. */
@@ -553,15 +499,15 @@ class StatisticsView {
 
   /** A day inside the period for chart summaries: "15 Jan" (with the year across years). */
   dayWords(date) {
-    return (this.oneYear() ? dayTick : dayWithYear).format(date);
+    return this.oneYear() ? dayTick.format(date) : dayWords(date);
   }
 
   /** The period for chart summaries: "15 Jan to 16 Jan 2026". */
   rangeWords() {
     const a = new Date(parseDay(this.period.from));
     const b = new Date(parseDay(this.period.to));
-    if (a.getTime() === b.getTime()) return dayWithYear.format(a);
-    return t('dashboard.stats.range', { from: this.dayWords(a), to: dayWithYear.format(b) });
+    if (a.getTime() === b.getTime()) return dayWords(a);
+    return t('dashboard.stats.range', { from: this.dayWords(a), to: dayWords(b) });
   }
 
   /**
@@ -664,38 +610,22 @@ class StatisticsView {
     const visitsName = t('dashboard.stats.series.visits');
     const viewsName = t('dashboard.stats.series.page_views');
     const byDay = this.dayCategories(data.visitsByDay, ['visits', 'page_views']);
-    const dayCol = { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) };
-    const hourCol = { label: t('dashboard.stats.col.hour'), cell: (r) => r.label };
-    const weekdayCol = { label: t('dashboard.stats.col.weekday'), cell: (r) => r.label };
-    const countCol = (label) => ({ label, num: true, cell: (r) => formatNumber(r.n) });
-    const visitsTitle = t('dashboard.stats.chart.visits_by_hour');
-    const weekdayTitle = t('dashboard.stats.chart.visits_by_weekday');
-    return h(
-      'section',
-      { class: 'panel stats-panel', 'aria-labelledby': 'stats-visits-title' },
-      h('h2', { id: 'stats-visits-title', text: t('dashboard.stats.visits_title') }),
-      h(
-        'div',
-        { class: 'stats-charts' },
-        this.chartBlock({
-          key: 'visits_by_day',
-          wide: true,
-          title: t('dashboard.stats.chart.visits_by_day'),
-          xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
-          yTitle: t('dashboard.stats.axis.count'),
-          note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
-          categories: byDay.cats,
-          series: [
-            { name: visitsName, cls: 'visits', values: byDay.values('visits') },
-            { name: viewsName, cls: 'page_views', values: byDay.values('page_views') },
-          ],
-          at: (i) => byDay.cats[i].at,
-          columns: [dayCol, { label: visitsName, num: true, cell: (d) => formatNumber(d.visits) }, { label: viewsName, num: true, cell: (d) => formatNumber(d.page_views) }],
-          rows: data.visitsByDay,
-        }),
-        this.hourBlock('visits_by_hour', visitsTitle, visitsName, 'visits', data.visitsByHour, hourCol, countCol),
-        this.weekdayBlock('visits_by_weekday', weekdayTitle, visitsName, 'visits', data.visitsByWeekday, weekdayCol, countCol),
-      ),
+    const n = (f) => (d) => formatNumber(d[f]);
+    return chartsPanel(
+      'visits',
+      this.dayBlock('visits', byDay, {
+        yTitle: t('dashboard.stats.axis.count'),
+        series: [
+          { name: visitsName, cls: 'visits', values: byDay.values('visits') },
+          { name: viewsName, cls: 'page_views', values: byDay.values('page_views') },
+        ],
+        columns: [
+          { label: visitsName, num: true, cell: n('visits') },
+          { label: viewsName, num: true, cell: n('page_views') },
+        ],
+        rows: data.visitsByDay,
+      }),
+      this.spreadBlocks('visits', visitsName, data.visitsByHour, data.visitsByWeekday),
     );
   }
 
@@ -712,68 +642,61 @@ class StatisticsView {
     ];
     const waiting = byDay.values('waiting');
     if (sum(waiting) > 0) series.push({ name: t('dashboard.stats.series.waiting'), cls: 'waiting', values: waiting });
-    const hourCol = { label: t('dashboard.stats.col.hour'), cell: (r) => r.label };
-    const weekdayCol = { label: t('dashboard.stats.col.weekday'), cell: (r) => r.label };
-    const countCol = (label) => ({ label, num: true, cell: (r) => formatNumber(r.n) });
     const n = (f) => (d) => formatNumber(d[f]);
-    return h(
-      'section',
-      { class: 'panel stats-panel', 'aria-labelledby': 'stats-chats-title' },
-      h('h2', { id: 'stats-chats-title', text: t('dashboard.stats.chats_title') }),
-      h(
-        'div',
-        { class: 'stats-charts' },
-        this.chartBlock({
-          key: 'chats_by_day',
-          wide: true,
-          stacked: true,
-          title: t('dashboard.stats.chart.chats_by_day'),
-          xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
-          yTitle: chatsName,
-          note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
-          categories: byDay.cats,
-          series,
-          at: (i) => byDay.cats[i].at,
-          columns: [
-            { label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) },
-            { label: chatsName, num: true, cell: n('chats') },
-            { label: accName, num: true, cell: n('accepted') },
-            { label: missName, num: true, cell: n('missed') },
-          ],
-          rows: data.chatsByDay,
-        }),
-        this.hourBlock('chats_by_hour', t('dashboard.stats.chart.chats_by_hour'), chatsName, 'chats', data.chatsByHour, hourCol, countCol),
-        this.weekdayBlock('chats_by_weekday', t('dashboard.stats.chart.chats_by_weekday'), chatsName, 'chats', data.chatsByWeekday, weekdayCol, countCol),
-      ),
+    return chartsPanel(
+      'chats',
+      this.dayBlock('chats', byDay, {
+        stacked: true,
+        yTitle: chatsName,
+        series,
+        columns: [
+          { label: chatsName, num: true, cell: n('chats') },
+          { label: accName, num: true, cell: n('accepted') },
+          { label: missName, num: true, cell: n('missed') },
+        ],
+        rows: data.chatsByDay,
+      }),
+      this.spreadBlocks('chats', chatsName, data.chatsByHour, data.chatsByWeekday),
     );
   }
 
-  hourBlock(key, title, seriesName, cls, values, hourCol, countCol) {
+  /**
+   * A series over the days of the period (months over a long one): a wide chart, and its table
+   * with a day column before `spec.columns`.
+   */
+  dayBlock(what, byDay, spec) {
     return this.chartBlock({
-      key,
-      title,
-      xTitle: t('dashboard.stats.axis.hour'),
-      yTitle: seriesName,
-      categories: HOURS,
-      series: [{ name: seriesName, cls, values }],
-      at: (i) => t('dashboard.stats.at.hour', { hour: HOURS[i].title }),
-      columns: [hourCol, countCol(seriesName)],
-      rows: values.map((v, i) => ({ label: HOURS[i].title, n: v })),
+      ...spec,
+      key: `${what}_by_day`,
+      wide: true,
+      title: t(`dashboard.stats.chart.${what}_by_day`),
+      xTitle: t(byDay.monthly ? 'dashboard.stats.axis.month' : 'dashboard.stats.axis.day'),
+      note: byDay.monthly ? t('dashboard.stats.monthly_note') : '',
+      categories: byDay.cats,
+      at: (i) => byDay.cats[i].at,
+      columns: [{ label: t('dashboard.stats.col.day'), cell: (d) => dayFull.format(new Date(parseDay(d.day))) }, ...spec.columns],
     });
   }
 
-  weekdayBlock(key, title, seriesName, cls, values, weekdayCol, countCol) {
-    return this.chartBlock({
-      key,
-      title,
-      xTitle: t('dashboard.stats.axis.weekday'),
-      yTitle: seriesName,
-      categories: WEEKDAYS,
-      series: [{ name: seriesName, cls, values }],
-      at: (i) => t('dashboard.stats.at.weekday', { weekday: WEEKDAYS[i].title }),
-      columns: [weekdayCol, countCol(seriesName)],
-      rows: values.map((v, i) => ({ label: WEEKDAYS[i].title, n: v })),
-    });
+  /** A series over the hours of the day and the days of the week: two charts with tables. */
+  spreadBlocks(what, seriesName, byHour, byWeekday) {
+    const spreads = [['hour', HOURS, byHour], ['weekday', WEEKDAYS, byWeekday]];
+    return spreads.map(([scale, cats, values]) =>
+      this.chartBlock({
+        key: `${what}_by_${scale}`,
+        title: t(`dashboard.stats.chart.${what}_by_${scale}`),
+        xTitle: t(`dashboard.stats.axis.${scale}`),
+        yTitle: seriesName,
+        categories: cats,
+        series: [{ name: seriesName, cls: what, values }],
+        at: (i) => t(`dashboard.stats.at.${scale}`, { [scale]: cats[i].title }),
+        columns: [
+          { label: t(`dashboard.stats.col.${scale}`), cell: (r) => r.label },
+          { label: seriesName, num: true, cell: (r) => formatNumber(r.n) },
+        ],
+        rows: values.map((v, i) => ({ label: cats[i].title, n: v })),
+      }),
+    );
   }
 
   // ----- ranked tables -----
@@ -814,36 +737,18 @@ class StatisticsView {
 
     const col = (key, cell) => ({ label: t(`dashboard.stats.col.${key}`), cell });
     const T = (key, first, countKey, total, extra = []) => ({ key, first, countKey, total, extra });
+    // Every table but the top pages counts visits.
+    const V = (key, first, extra) => T(key, first, 'visits', hl.visits, extra);
     const groups = [
-      {
-        id: 'pages',
-        tables: [
-          T('top_pages', col('page', page), 'views', hl.page_views),
-          T('entry_pages', col('page', page), 'visits', hl.visits),
-          T('exit_pages', col('page', page), 'visits', hl.visits),
-        ],
-      },
-      {
-        id: 'sources',
-        tables: [
-          T('referrers', col('source', kind), 'visits', hl.visits),
-          T('referrer_hosts', col('website', (r) => str(r.host) || unknown()), 'visits', hl.visits, [col('kind', kind)]),
-        ],
-      },
-      {
-        id: 'tech',
-        tables: [
-          T('browsers', col('browser', name), 'visits', hl.visits),
-          T('os', col('os', name), 'visits', hl.visits),
-          T('devices', col('device', device), 'visits', hl.visits),
-        ],
-      },
+      { id: 'pages', tables: [T('top_pages', col('page', page), 'views', hl.page_views), V('entry_pages', col('page', page)), V('exit_pages', col('page', page))] },
+      { id: 'sources', tables: [V('referrers', col('source', kind)), V('referrer_hosts', col('website', (r) => str(r.host) || unknown()), [col('kind', kind)])] },
+      { id: 'tech', tables: [V('browsers', col('browser', name)), V('os', col('os', name)), V('devices', col('device', device))] },
       {
         id: 'places',
         tables: [
-          T('languages', col('language', language), 'visits', hl.visits),
+          V('languages', col('language', language)),
           // Without a GeoIP database there are no countries at all: no empty table then.
-          list(raw.countries).length ? T('countries', col('country', country), 'visits', hl.visits) : null,
+          list(raw.countries).length ? V('countries', col('country', country)) : null,
         ].filter(Boolean),
       },
     ];
@@ -955,14 +860,23 @@ class StatisticsView {
   }
 }
 
+/** A panel of charts (`visits`, `chats`) under its heading. */
+function chartsPanel(part, ...blocks) {
+  return h(
+    'section',
+    { class: 'panel stats-panel', 'aria-labelledby': `stats-${part}-title` },
+    h('h2', { id: `stats-${part}-title`, text: t(`dashboard.stats.${part}_title`) }),
+    h('div', { class: 'stats-charts' }, ...blocks),
+  );
+}
+
 /** A plain table: the first column heads each row; without rows, one row says so. */
 function dataTable(key, caption, columns, rows) {
   const none = h('tr', { class: 'stat-none' }, h('td', { colspan: columns.length, class: 'empty', text: t('dashboard.stats.table_empty') }));
-  return h(
-    'table',
+  return captionedTable(
     { class: 'data-table stat-table', 'data-table': key },
-    h('caption', { class: 'vh', text: caption }),
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, 'data-col': c.key, text: c.label })))),
+    caption,
+    columns,
     h(
       'tbody',
       {},

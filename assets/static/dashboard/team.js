@@ -7,8 +7,9 @@
 
 import { h, hasFocus, whileBusy } from './dom.js';
 import { t, has, formatNumber } from './i18n.js';
-import { request } from './api.js';
-import { serverError } from './tracking.js';
+import { request, serverError } from './api.js';
+import { showFieldError, field, hint } from './form.js';
+import { captionedTable } from './tables.js';
 
 /** Every permission in the order the server lists them (used until the server says otherwise). */
 const PERMISSIONS = [
@@ -115,73 +116,44 @@ export class TeamBlock {
     );
   }
 
+  /**
+   * One part of the block (`agents`, `roles`): a heading, the intro, an error line, the table
+   * and a status line; `form` (if any) between the table and the status line.
+   */
+  buildPart(part, intro, columns, form = null) {
+    const p = {
+      title: h('h3', { id: `team-${part}-title`, tabindex: '-1', text: t(`dashboard.team.${part}_title`) }),
+      body: h('tbody'),
+      error: h('p', { id: `team-${part}-error`, class: 'form-error', role: 'alert' }),
+      status: h('p', { id: `team-${part}-status`, class: 'form-status', role: 'status', 'aria-live': 'polite' }),
+    };
+    p.table = captionedTable({ id: `team-${part}`, class: `data-table team-${part}` }, t(`dashboard.team.${part}_caption`), columns, p.body);
+    p.el = h('div', { class: 'team-part' }, p.title, intro, p.error, h('div', { class: 'table-wrap' }, p.table), form, p.status);
+    return p;
+  }
+
   buildAgents() {
-    this.agentsTitle = h('h3', { id: 'team-agents-title', tabindex: '-1', text: t('dashboard.team.agents_title') });
-    this.agentsBody = h('tbody');
-    this.agentsTable = h(
-      'table',
-      { id: 'team-agents', class: 'data-table team-agents' },
-      h('caption', { class: 'vh', text: t('dashboard.team.agents_caption') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.team.col.email') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.display_name') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.role') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.state') }),
-        ),
-      ),
-      this.agentsBody,
-    );
-    this.agentsError = h('p', { id: 'team-agents-error', class: 'form-error', role: 'alert' });
-    this.agentsStatus = h('p', { id: 'team-agents-status', class: 'form-status', role: 'status', 'aria-live': 'polite' });
-    return h(
-      'div',
-      { class: 'team-part' },
-      this.agentsTitle,
+    this.agentsPart = this.buildPart(
+      'agents',
       h('p', { id: 'team-signout-hint', class: 'hint team-signout-hint', text: t('dashboard.team.signout_hint') }),
-      this.agentsError,
-      h('div', { class: 'table-wrap' }, this.agentsTable),
-      this.agentsStatus,
+      ['email', 'display_name', 'role', 'state'].map((k) => t(`dashboard.team.col.${k}`)),
     );
+    return this.agentsPart.el;
   }
 
   buildRoles() {
-    this.rolesTitle = h('h3', { id: 'team-roles-title', tabindex: '-1', text: t('dashboard.team.roles_title') });
-    this.rolesBody = h('tbody');
-    this.rolesTable = h(
-      'table',
-      { id: 'team-roles', class: 'data-table team-roles' },
-      h('caption', { class: 'vh', text: t('dashboard.team.roles_caption') }),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('dashboard.team.col.role') }),
-          h('th', { scope: 'col', text: t('dashboard.team.col.permissions') }),
-          h('th', { scope: 'col', class: 'num', text: t('dashboard.team.col.agents') }),
-          h('th', { scope: 'col' }, h('span', { class: 'vh', text: t('dashboard.team.col.actions') })),
-        ),
-      ),
-      this.rolesBody,
-    );
-    this.rolesError = h('p', { id: 'team-roles-error', class: 'form-error', role: 'alert' });
-    this.rolesStatus = h('p', { id: 'team-roles-status', class: 'form-status', role: 'status', 'aria-live': 'polite' });
-    return h(
-      'div',
-      { class: 'team-part' },
-      this.rolesTitle,
+    this.rolesPart = this.buildPart(
+      'roles',
       h('p', { class: 'hint', text: t('dashboard.team.roles_intro') }),
-      this.rolesError,
-      h('div', { class: 'table-wrap' }, this.rolesTable),
+      [
+        t('dashboard.team.col.role'),
+        t('dashboard.team.col.permissions'),
+        { label: t('dashboard.team.col.agents'), num: true },
+        { label: t('dashboard.team.col.actions'), hidden: true },
+      ],
       this.buildForm(),
-      this.rolesStatus,
     );
+    return this.rolesPart.el;
   }
 
   buildForm() {
@@ -216,13 +188,7 @@ export class TeamBlock {
         onsubmit: (e) => this.submit(e),
       },
       this.formTitle,
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: 'role-name', text: t('dashboard.team.field.name') }),
-        this.nameField,
-        h('span', { id: 'role-name-hint', class: 'hint', text: t('dashboard.team.name_hint') }),
-      ),
+      field(t('dashboard.team.field.name'), this.nameField, hint('role-name-hint', t('dashboard.team.name_hint'))),
       h(
         'fieldset',
         { class: 'rule-conditions team-perms-fieldset' },
@@ -263,12 +229,12 @@ export class TeamBlock {
   /** Agents and roles together (the role menus need both). */
   async load() {
     const seq = ++this.seq;
-    this.agentsTable.setAttribute('aria-busy', 'true');
-    this.rolesTable.setAttribute('aria-busy', 'true');
+    this.agentsPart.table.setAttribute('aria-busy', 'true');
+    this.rolesPart.table.setAttribute('aria-busy', 'true');
     const [agents, roles] = await Promise.all([request('GET', '/api/agents'), request('GET', '/api/roles')]);
     if (seq !== this.seq) return false; // a newer load is under way
-    this.agentsTable.removeAttribute('aria-busy');
-    this.rolesTable.removeAttribute('aria-busy');
+    this.agentsPart.table.removeAttribute('aria-busy');
+    this.rolesPart.table.removeAttribute('aria-busy');
     const agentsOk = agents.ok && agents.data && Array.isArray(agents.data.agents);
     const rolesOk = roles.ok && roles.data && Array.isArray(roles.data.roles);
     if (!agentsOk || !rolesOk) {
@@ -312,19 +278,19 @@ export class TeamBlock {
   }
 
   renderAgents() {
-    const spot = this.focusSpot(this.agentsBody, 'data-agent-id');
+    const spot = this.focusSpot(this.agentsPart.body, 'data-agent-id');
     // Names typed but not saved yet stay in their fields.
     const drafts = new Map();
-    for (const input of this.agentsBody.querySelectorAll('input[name="display_name"]')) {
+    for (const input of this.agentsPart.body.querySelectorAll('input[name="display_name"]')) {
       const id = Number(input.closest('tr').getAttribute('data-agent-id'));
       if (input.value !== input.defaultValue) drafts.set(id, input.value);
     }
     if (!this.agents.length) {
-      this.agentsBody.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.agents_empty') })));
+      this.agentsPart.body.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.agents_empty') })));
     } else {
-      this.agentsBody.replaceChildren(...this.agents.map((a) => this.agentRow(a, drafts.get(a.id))));
+      this.agentsPart.body.replaceChildren(...this.agents.map((a) => this.agentRow(a, drafts.get(a.id))));
     }
-    this.restoreFocus(this.agentsBody, 'data-agent-id', spot, this.agentsTitle);
+    this.restoreFocus(this.agentsPart.body, 'data-agent-id', spot, this.agentsPart.title);
   }
 
   agentRow(a, draft) {
@@ -402,23 +368,16 @@ export class TeamBlock {
   }
 
   agentsFieldError(field, text) {
-    this.agentsError.textContent = text;
-    for (const el of this.agentsBody.querySelectorAll('[aria-invalid]')) {
-      el.removeAttribute('aria-invalid');
-      el.removeAttribute('aria-errormessage');
-    }
-    if (field) {
-      field.setAttribute('aria-invalid', 'true');
-      field.setAttribute('aria-errormessage', this.agentsError.id);
-      field.focus();
-    }
+    // The fields of any row: those marked before, and this one.
+    const marked = [...this.agentsPart.body.querySelectorAll('[aria-invalid]')];
+    showFieldError(this.agentsPart.error, [...marked, field], field, text);
   }
 
   /** `PUT /api/agents/{id}`; the answer's agent replaces the row's, then the lists reload. */
   async change(a, body) {
     if (this.busy.has(a.id)) return null;
     this.busy.add(a.id);
-    this.agentsStatus.textContent = t('dashboard.settings.saving');
+    this.agentsPart.status.textContent = t('dashboard.settings.saving');
     let res;
     try {
       res = await request('PUT', `/api/agents/${encodeURIComponent(a.id)}`, { json: body });
@@ -426,15 +385,15 @@ export class TeamBlock {
       this.busy.delete(a.id);
     }
     if (!res.ok) {
-      this.agentsStatus.textContent = '';
+      this.agentsPart.status.textContent = '';
       if (res.status === 404) {
-        this.agentsError.textContent = t('dashboard.team.agent_gone');
+        this.agentsPart.error.textContent = t('dashboard.team.agent_gone');
         await this.load();
         return null;
       }
       return res;
     }
-    this.agentsError.textContent = '';
+    this.agentsPart.error.textContent = '';
     const saved = parseAgent(res.data);
     if (saved) this.agents = this.agents.map((x) => (x.id === saved.id ? saved : x));
     return res;
@@ -444,7 +403,7 @@ export class TeamBlock {
     e.preventDefault();
     const name = input.value.trim();
     if (!name || chars(name) > DISPLAY_MAX || CONTROL.test(name)) {
-      this.agentsStatus.textContent = '';
+      this.agentsPart.status.textContent = '';
       this.agentsFieldError(input, t('dashboard.team.bad_display_name', { max: formatNumber(DISPLAY_MAX) }));
       return;
     }
@@ -459,7 +418,7 @@ export class TeamBlock {
       input.defaultValue = input.value = name; // not a draft any more
       await this.load();
       const saved = this.agents.find((x) => x.id === a.id);
-      this.agentsStatus.textContent = t('dashboard.team.name_saved', { email: a.email, name: saved ? saved.display_name : name });
+      this.agentsPart.status.textContent = t('dashboard.team.name_saved', { email: a.email, name: saved ? saved.display_name : name });
     });
   }
 
@@ -482,7 +441,7 @@ export class TeamBlock {
     }
     this.agentsFieldError(null, '');
     await this.load();
-    this.agentsStatus.textContent = t('dashboard.team.role_changed', {
+    this.agentsPart.status.textContent = t('dashboard.team.role_changed', {
       email: a.email,
       role: role ? roleName(role) : t('dashboard.team.unknown_role', { id: roleId }),
     });
@@ -491,7 +450,7 @@ export class TeamBlock {
   async setDisabled(a, disabled) {
     const res = await this.change(a, { disabled });
     if (!res) return;
-    const btn = this.agentsBody.querySelector(`tr[data-agent-id="${a.id}"] [data-control="state"]`);
+    const btn = this.agentsPart.body.querySelector(`tr[data-agent-id="${a.id}"] [data-control="state"]`);
     if (!res.ok) {
       this.agentsFieldError(null, serverError(res));
       if (btn) btn.focus();
@@ -499,7 +458,7 @@ export class TeamBlock {
     }
     this.agentsFieldError(null, '');
     await this.load();
-    this.agentsStatus.textContent = t(disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done', { email: a.email });
+    this.agentsPart.status.textContent = t(disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done', { email: a.email });
   }
 
   // ----- roles -----
@@ -520,13 +479,13 @@ export class TeamBlock {
   }
 
   renderRoles() {
-    const spot = this.focusSpot(this.rolesBody, 'data-role-id');
+    const spot = this.focusSpot(this.rolesPart.body, 'data-role-id');
     if (!this.roles.length) {
-      this.rolesBody.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.roles_empty') })));
+      this.rolesPart.body.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.roles_empty') })));
     } else {
-      this.rolesBody.replaceChildren(...this.roles.map((r) => this.roleRow(r)));
+      this.rolesPart.body.replaceChildren(...this.roles.map((r) => this.roleRow(r)));
     }
-    this.restoreFocus(this.rolesBody, 'data-role-id', spot, this.rolesTitle);
+    this.restoreFocus(this.rolesPart.body, 'data-role-id', spot, this.rolesPart.title);
   }
 
   roleRow(r) {
@@ -603,24 +562,14 @@ export class TeamBlock {
   }
 
   formFieldError(field, text) {
-    this.formError.textContent = text;
-    for (const el of [this.nameField]) {
-      if (el === field) {
-        el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', this.formError.id);
-      } else {
-        el.removeAttribute('aria-invalid');
-        el.removeAttribute('aria-errormessage');
-      }
-    }
-    if (field) field.focus();
+    showFieldError(this.formError, [this.nameField], field, text);
   }
 
   async submit(e) {
     e.preventDefault();
     const name = this.nameField.value.trim();
     if (!ROLE_NAME.test(name)) {
-      this.rolesStatus.textContent = '';
+      this.rolesPart.status.textContent = '';
       this.formFieldError(this.nameField, t('dashboard.team.bad_name'));
       return;
     }
@@ -631,14 +580,14 @@ export class TeamBlock {
 
   /** A refusal of the form: the server's words, focus where the problem is. */
   formRefused(res) {
-    this.rolesStatus.textContent = '';
+    this.rolesPart.status.textContent = '';
     const aboutName = res.status === 400 || (res.status === 409 && /\bnamed?\b/i.test(res.message));
     this.formFieldError(aboutName ? this.nameField : null, serverError(res));
     if (!aboutName) this.submitBtn.focus();
   }
 
   async create(name, permissions) {
-    this.rolesStatus.textContent = t('dashboard.settings.saving');
+    this.rolesPart.status.textContent = t('dashboard.settings.saving');
     const res = await request('POST', '/api/roles', { json: { name, permissions } });
     if (!res.ok) {
       this.formRefused(res);
@@ -647,7 +596,7 @@ export class TeamBlock {
     const saved = parseRole(res.data);
     this.resetForm({ focus: false });
     await this.load();
-    this.rolesStatus.textContent = t('dashboard.team.created', { name: saved ? saved.name : name });
+    this.rolesPart.status.textContent = t('dashboard.team.created', { name: saved ? saved.name : name });
     this.nameField.focus();
   }
 
@@ -658,15 +607,15 @@ export class TeamBlock {
     if ([...permissions].sort().join(' ') !== before) body.permissions = permissions;
     if (!Object.keys(body).length) {
       this.resetForm({ focus: true });
-      this.rolesStatus.textContent = t('dashboard.team.unchanged', { name: r.name });
+      this.rolesPart.status.textContent = t('dashboard.team.unchanged', { name: r.name });
       return;
     }
-    this.rolesStatus.textContent = t('dashboard.settings.saving');
+    this.rolesPart.status.textContent = t('dashboard.settings.saving');
     const res = await request('PUT', `/api/roles/${encodeURIComponent(r.id)}`, { json: body });
     if (!res.ok) {
       if (res.status === 404) {
         this.resetForm({ focus: true });
-        this.rolesStatus.textContent = '';
+        this.rolesPart.status.textContent = '';
         this.formError.textContent = t('dashboard.team.role_gone');
         await this.load();
         return;
@@ -677,22 +626,22 @@ export class TeamBlock {
     const signedOut = body.permissions !== undefined && r.agents > 0;
     this.resetForm({ focus: false });
     await this.load();
-    this.rolesStatus.textContent = t(signedOut ? 'dashboard.team.saved_signed_out' : 'dashboard.team.saved', { name });
+    this.rolesPart.status.textContent = t(signedOut ? 'dashboard.team.saved_signed_out' : 'dashboard.team.saved', { name });
     this.nameField.focus();
   }
 
   async remove(r) {
     if (!window.confirm(t('dashboard.team.confirm_delete', { name: r.name }))) return;
-    this.rolesError.textContent = '';
+    this.rolesPart.error.textContent = '';
     const res = await request('DELETE', `/api/roles/${encodeURIComponent(r.id)}`);
     if (!res.ok && res.status !== 404) {
-      this.rolesStatus.textContent = '';
-      this.rolesError.textContent = serverError(res);
+      this.rolesPart.status.textContent = '';
+      this.rolesPart.error.textContent = serverError(res);
       return;
     }
     if (this.editing && this.editing.id === r.id) this.resetForm({ focus: false });
     await this.load();
-    this.rolesStatus.textContent = t('dashboard.team.deleted', { name: r.name });
-    this.rolesTitle.focus();
+    this.rolesPart.status.textContent = t('dashboard.team.deleted', { name: r.name });
+    this.rolesPart.title.focus();
   }
 }

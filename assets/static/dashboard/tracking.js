@@ -4,7 +4,8 @@
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { request, httpError } from './api.js';
+import { request, serverError } from './api.js';
+import { showFieldError, field, growField, hint } from './form.js';
 
 export const MODES = ['off', 'anonymous', 'consented'];
 /** Parameter names as the widget sees them; `*` = all but utm_*. */
@@ -139,14 +140,8 @@ export class TrackingBlock {
       h(
         'div',
         { class: 'site-fields' },
-        h('div', { class: 'field' }, h('label', { for: `${base}-tracking`, text: t('dashboard.tracking.mode_label') }), mode, help),
-        h(
-          'div',
-          { class: 'field field-grow' },
-          h('label', { for: `${base}-strip`, text: t('dashboard.tracking.strip') }),
-          strip,
-          h('span', { id: `${base}-strip-hint`, class: 'hint', text: t('dashboard.tracking.strip_hint') }),
-        ),
+        field(t('dashboard.tracking.mode_label'), mode, help),
+        growField(t('dashboard.tracking.strip'), strip, hint(`${base}-strip-hint`, t('dashboard.tracking.strip_hint'))),
         h('div', { class: 'field field-button' }, save),
       ),
       error,
@@ -162,15 +157,10 @@ export class TrackingBlock {
     const bad = strip.find((p) => p !== '*' && !PARAM.test(p));
     f.status.textContent = '';
     if (bad !== undefined) {
-      f.error.textContent = t('dashboard.tracking.bad_param', { name: bad });
-      f.strip.setAttribute('aria-invalid', 'true');
-      f.strip.setAttribute('aria-errormessage', f.error.id);
-      f.strip.focus();
+      showFieldError(f.error, [f.strip], f.strip, t('dashboard.tracking.bad_param', { name: bad }));
       return;
     }
-    f.error.textContent = '';
-    f.strip.removeAttribute('aria-invalid');
-    f.strip.removeAttribute('aria-errormessage');
+    showFieldError(f.error, [f.strip], null, '');
     f.save.disabled = true;
     f.status.textContent = t('dashboard.settings.saving');
     const res = await request('PUT', `/api/sites/${encodeURIComponent(site.key)}/tracking`, { json: { tracking, strip } });
@@ -187,11 +177,4 @@ export class TrackingBlock {
     f.strip.value = site.strip.join(', ');
     f.status.textContent = t('dashboard.tracking.saved', { mode: t(`dashboard.tracking.mode.${site.tracking}`) });
   }
-}
-
-/** The server's refusal with its own message (validation details), else the usual words. */
-export function serverError(res) {
-  if (res.status === 0 || res.status === 403 || res.status === 429) return httpError(res);
-  if (res.message) return t('dashboard.settings.refused', { message: res.message });
-  return httpError(res);
 }

@@ -10,6 +10,7 @@
 // parsed as HTML.
 
 import { h, hasFocus } from './dom.js';
+import { field, growField, hint } from './form.js';
 import { t, has, formatNumber, formatTime, formatDateTime } from './i18n.js';
 import { request } from './api.js';
 import { AlertBox, ConnState } from './section-status.js';
@@ -158,19 +159,8 @@ class VisitorsView {
       h(
         'div',
         { class: 'visitors-filters', role: 'search', 'aria-label': t('dashboard.visitors.filter_label') },
-        h(
-          'div',
-          { class: 'field field-grow' },
-          h('label', { for: 'visitor-filter', text: t('dashboard.visitors.filter') }),
-          this.filterInput,
-          h('span', { id: 'visitor-filter-hint', class: 'hint', text: t('dashboard.visitors.filter_hint') }),
-        ),
-        h(
-          'div',
-          { class: 'field' },
-          h('label', { for: 'visitor-chat-filter', text: t('dashboard.visitors.filter.chat') }),
-          this.chatSelect,
-        ),
+        growField(t('dashboard.visitors.filter'), this.filterInput, hint('visitor-filter-hint', t('dashboard.visitors.filter_hint'))),
+        field(t('dashboard.visitors.filter.chat'), this.chatSelect),
       ),
     );
   }

@@ -1,0 +1,24 @@
+// The dashboard's data tables: a caption that only screen readers see, then a row of column
+// heads.
+
+import { h } from './dom.js';
+
+/**
+ * A column head: a label, or {label, num, hidden, key}: `num` for a column of figures, `hidden`
+ * for a label only screen readers need (a column of buttons), `key` the column's `data-col`.
+ */
+function columnHead(c) {
+  const col = typeof c === 'string' ? { label: c } : c;
+  const props = { scope: 'col', class: col.num ? 'num' : null, 'data-col': col.key };
+  return col.hidden ? h('th', props, h('span', { class: 'vh', text: col.label })) : h('th', { ...props, text: col.label });
+}
+
+/** The head row of a table with these columns. */
+export function tableHead(columns) {
+  return h('thead', {}, h('tr', {}, columns.map(columnHead)));
+}
+
+/** A table (`props` on the table element) with a caption for screen readers, its heads and `body`. */
+export function captionedTable(props, caption, columns, body) {
+  return h('table', props, h('caption', { class: 'vh', text: caption }), tableHead(columns), body);
+}
