@@ -1,8 +1,10 @@
 //! kontor: a self-hosted live-support appliance.
 //!
 //! Layers point one way, each using only those below it: `http` → `realtime` → `domain` →
-//! `store` → `model`. `realtime` holds the sockets and the per-tenant hub; `domain` the services
-//! (sign-in, agents, files, privacy requests, sites); `store` the SQLCipher files and their
+//! `store` → `model`. `realtime` holds the sockets and the per-tenant hub shell (batch, commit,
+//! flush); `domain` the conversation and live-visitor state machines (events in, effects out,
+//! rows through a ledger), the wire frames they speak, and the services (sign-in, agents,
+//! files, privacy requests, sites); `store` the SQLCipher files and their
 //! queries; `model` the pure types and rules that storage and everything above it share
 //! (rights, visitor tracking, tenant names, address truncation, routing, throttles, site
 //! values). `config`, `error`, `crypto` and `clock` are leaves: they import nothing but each

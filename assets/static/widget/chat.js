@@ -28,12 +28,12 @@ import { setupStart, setGreeting, hasGreeting, showGreeting } from "./start.js";
 import { setupOffline, showFirst, availabilityDue } from "./offline.js";
 import { chat } from "./state.js";
 import { readSaved } from "./storage.js";
-import { startSocket } from "./session.js";
+import { startSocket, connectParts } from "./session.js";
 import { appendPending } from "./log.js";
-import { setupComposer } from "./composer.js";
+import { setupComposer, resetComposer } from "./composer.js";
 import { setupFiles } from "./files.js";
-import { setupEnd, confirming, cancelEnd } from "./end.js";
-import { setupRating } from "./rating.js";
+import { setupEnd, confirming, cancelEnd, onClosed, reopen, showComposer } from "./end.js";
+import { setupRating, onRated, resetRating } from "./rating.js";
 import { MAX_TEXT_CHARS, MAX_COMMENT_CHARS, MAX_NAME_CHARS, limitField } from "../shared/limits.js";
 
 function applyColor() {
@@ -117,6 +117,14 @@ async function main() {
   setupFiles();
   setupEnd();
   setupRating();
+  connectParts({
+    closed: onClosed,
+    rated: onRated,
+    reopen,
+    showComposer,
+    resetRating,
+    resetComposer,
+  });
   applyColor();
   setupPrivacyLink();
   setupTypingPreview();

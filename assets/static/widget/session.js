@@ -11,9 +11,22 @@ import { panel, tellParent, setUnread } from "./parent.js";
 import { show, setError } from "./views.js";
 import { bubble, place, settle, systemLine, setAgent, showTyping, hideTyping } from "./log.js";
 import { fileOf, fileBubble, updateFileInput } from "./files.js";
-import { resetComposer } from "./composer.js";
-import { onClosed, reopen, showComposer } from "./end.js";
-import { onRated, resetRating } from "./rating.js";
+
+// What the end, rating and composer parts do when the socket says so. They import this module
+// (to send), so they are handed in by chat.js instead of imported here.
+const parts = {
+  closed() {},
+  rated() {},
+  reopen() {},
+  showComposer() {},
+  resetRating() {},
+  resetComposer() {},
+};
+
+/** Hands in the parts' reactions (chat.js, at start-up). */
+export function connectParts(p) {
+  Object.assign(parts, p);
+}
 
 const socket = new SocketClient({
   url: () => {
@@ -121,11 +134,11 @@ function handle(f) {
         chat.status = "open";
         $("info").textContent = "";
       } else if (f.status === "closed") {
-        onClosed();
+        parts.closed();
       }
       break;
     case "rated":
-      onRated();
+      parts.rated();
       break;
     case "error":
       onError(typeof f.code === "string" ? f.code : "");
@@ -160,11 +173,11 @@ function onWelcome(f) {
   // Tell the loader that this tab has an opted-in chat (it may then reopen it on the next page).
   if (fresh || (firstOfPage && f.status !== "closed")) tellParent({ kontor: "started" });
   if (f.status === "closed") {
-    onClosed();
+    parts.closed();
     return;
   }
   // Shown as ended, but the server's log has it running (restored from an earlier backup).
-  if (chat.ended && !chat.rated) reopen();
+  if (chat.ended && !chat.rated) parts.reopen();
   updateFileInput();
   // Everything not yet acknowledged goes again, with the same client_id: the server keeps one.
   chat.pending.resend(socket);
@@ -211,7 +224,7 @@ function onMessage(f) {
     setUnread(panel.unread + 1);
   }
   persist();
-  if (f.author === "system" && f.text === "closed") onClosed();
+  if (f.author === "system" && f.text === "closed") parts.closed();
 }
 
 // `reset` (or a welcome with another epoch): every entry of the log goes, acknowledged messages
@@ -245,7 +258,7 @@ function onError(code) {
       }
       break;
     case "conversation_closed":
-      onClosed();
+      parts.closed();
       break;
     case "invalid_rating":
       chat.rateFrame = null;
@@ -291,9 +304,9 @@ export function resetChat() {
   $("info").textContent = "";
   $("subtitle").textContent = "";
   $("subtitle").hidden = true;
-  showComposer();
-  resetRating();
+  parts.showComposer();
+  parts.resetRating();
   setError("msg-error", "");
-  resetComposer();
+  parts.resetComposer();
   updateFileInput();
 }
