@@ -253,13 +253,7 @@ impl Conversations {
             agent_id,
             conversation_id: id,
         });
-        self.append(
-            ledger,
-            id,
-            Entry::system("accepted", Some(agent_id)),
-            ctx.at,
-            fx,
-        )?;
+        self.system(ledger, id, "accepted", Some(agent_id), ctx.at, fx)?;
         self.dirty = true;
         Ok(())
     }
@@ -273,8 +267,7 @@ impl Conversations {
         text: String,
         fx: &mut Effects,
     ) -> Result<()> {
-        let (id, new) =
-            ledger.insert_note(conversation_id, ctx.agent_id, &text, &client_id, ctx.at)?;
+        let (id, new) = ledger.note(conversation_id, ctx.agent_id, &text, &client_id, ctx.at)?;
         fx.reply(Out::Noted {
             client_id,
             conversation_id,
@@ -338,13 +331,7 @@ impl Conversations {
             agent_id: to,
             conversation_id: id,
         });
-        self.append(
-            ledger,
-            id,
-            Entry::system("transferred", Some(to)),
-            ctx.at,
-            fx,
-        )?;
+        self.system(ledger, id, "transferred", Some(to), ctx.at, fx)?;
         self.dirty = true;
         Ok(())
     }
@@ -366,7 +353,7 @@ impl Conversations {
         }
         self.lose(ctx.agent_id, id, fx);
         // No sender: the system entry is not the agent's own message.
-        self.append(ledger, id, Entry::system("transferred", None), ctx.at, fx)?;
+        self.system(ledger, id, "transferred", None, ctx.at, fx)?;
         if let Some(cv) = self.conversation_out(id) {
             fx.send(To::Visitors(id), Out::Conversation(cv));
         }

@@ -20,31 +20,13 @@ pub trait Ledger {
     /// Whether a department exists.
     fn department_exists(&mut self, id: i64) -> Result<bool>;
     /// A new waiting conversation; its id.
-    fn insert_conversation(
-        &mut self,
-        n: &NewConversation<'_>,
-        department: Option<i64>,
-    ) -> Result<i64>;
+    fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64>;
     /// A log entry.
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()>;
     /// An internal note (once per client id): its id, and whether it is new.
-    fn insert_note(
-        &mut self,
-        id: i64,
-        agent_id: i64,
-        text: &str,
-        client_id: &str,
-        at: i64,
-    ) -> Result<(i64, bool)>;
+    fn note(&mut self, id: i64, agent: i64, text: &str, cid: &str, at: i64) -> Result<(i64, bool)>;
     /// An uploaded file of a conversation.
-    fn insert_file(
-        &mut self,
-        id: i64,
-        name: &str,
-        mime: &str,
-        data: &[u8],
-        at: i64,
-    ) -> Result<FileRef>;
+    fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], at: i64) -> Result<FileRef>;
     /// An agent took a waiting chat.
     fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()>;
     /// An open chat goes to another agent.
@@ -92,13 +74,9 @@ impl Ledger for Tx<'_> {
         chat::department_exists(self.0, id)
     }
 
-    fn insert_conversation(
-        &mut self,
-        n: &NewConversation<'_>,
-        department: Option<i64>,
-    ) -> Result<i64> {
+    fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64> {
         let id = chat::insert_conversation(self.0, n)?;
-        if let Some(d) = department {
+        if let Some(d) = dep {
             chat::set_department(self.0, id, d)?;
         }
         Ok(id)
@@ -108,25 +86,11 @@ impl Ledger for Tx<'_> {
         chat::insert_message(self.0, m)
     }
 
-    fn insert_note(
-        &mut self,
-        id: i64,
-        agent_id: i64,
-        text: &str,
-        client_id: &str,
-        at: i64,
-    ) -> Result<(i64, bool)> {
-        chat::insert_note(self.0, id, agent_id, text, client_id, at)
+    fn note(&mut self, id: i64, agent: i64, text: &str, cid: &str, at: i64) -> Result<(i64, bool)> {
+        chat::insert_note(self.0, id, agent, text, cid, at)
     }
 
-    fn insert_file(
-        &mut self,
-        id: i64,
-        name: &str,
-        mime: &str,
-        data: &[u8],
-        at: i64,
-    ) -> Result<FileRef> {
+    fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], at: i64) -> Result<FileRef> {
         chat::insert_file(self.0, id, name, mime, data, at)
     }
 

@@ -199,19 +199,6 @@ struct Entry<'a> {
     file: Option<FileRef>,
 }
 
-impl<'a> Entry<'a> {
-    /// A system entry (`accepted`, `transferred`, `closed`), naming the agent who caused it.
-    fn system(text: &'a str, agent_id: Option<i64>) -> Self {
-        Entry {
-            author: "system",
-            agent_id,
-            text,
-            client_id: None,
-            file: None,
-        }
-    }
-}
-
 /// A conversation that is not closed, as stored.
 pub struct Stored {
     /// Its row.
@@ -336,7 +323,12 @@ impl Conversations {
 
     /// An admin changed an agent: read their capacity, departments and name again, and give
     /// back the chats of agents who may no longer hold them.
-    pub fn agent_changed(&mut self, ledger: &mut dyn Ledger, agent_id: i64) -> Result<Effects> {
+    pub fn agent_changed(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        agent_id: i64,
+        at: i64,
+    ) -> Result<Effects> {
         if self.agents.contains_key(&agent_id) {
             let (capacity, departments) = ledger.agent_load(agent_id)?;
             let name = ledger.agent_name(agent_id).ok();
@@ -349,12 +341,12 @@ impl Conversations {
             }
         }
         self.dirty = true;
-        self.release_lost_chats(ledger)
+        self.release_lost_chats(ledger, at)
     }
 
     /// Open chats of agents who are gone, disabled or no longer allowed to chat go back to the
     /// queue (their department kept), so no visitor waits on someone who cannot answer.
-    pub fn release_lost_chats(&mut self, ledger: &mut dyn Ledger) -> Result<Effects> {
+    pub fn release_lost_chats(&mut self, ledger: &mut dyn Ledger, at: i64) -> Result<Effects> {
         let mut fx = Effects::default();
         let holders: std::collections::BTreeSet<i64> = self
             .convs
@@ -378,7 +370,7 @@ impl Conversations {
                     cv.agent_id = None;
                 }
                 self.lose(agent, id, &mut fx);
-                self.append(ledger, id, Entry::system("transferred", None), 0, &mut fx)?;
+                self.system(ledger, id, "transferred", None, at, &mut fx)?;
                 if let Some(cv) = self.conversation_out(id) {
                     fx.send(To::Visitors(id), Out::Conversation(cv));
                 }
@@ -483,12 +475,33 @@ impl Conversations {
         Ok(Some(seq))
     }
 
+    /// Appends a system entry (`accepted`, `transferred`, `closed`) naming the agent who
+    /// caused it, if any.
+    fn system(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        id: i64,
+        text: &str,
+        agent_id: Option<i64>,
+        at: i64,
+        fx: &mut Effects,
+    ) -> Result<()> {
+        let entry = Entry {
+            author: "system",
+            agent_id,
+            text,
+            client_id: None,
+            file: None,
+        };
+        self.append(ledger, id, entry, at, fx).map(|_| ())
+    }
+
     /// Ends a chat: a `closed` entry, then everyone in it hears it closed.
     fn close(&mut self, ledger: &mut dyn Ledger, id: i64, at: i64, fx: &mut Effects) -> Result<()> {
         if !self.convs.contains_key(&id) {
             return Ok(());
         }
-        self.append(ledger, id, Entry::system("closed", None), at, fx)?;
+        self.system(ledger, id, "closed", None, at, fx)?;
         ledger.close(id, at)?;
         if let Some(mut closed) = self.conversation_out(id) {
             closed.status = "closed".into();

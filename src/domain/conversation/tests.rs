@@ -17,6 +17,8 @@ struct Mem {
     /// id -> (name, capacity, departments, may chat)
     agents: HashMap<i64, (String, usize, Vec<i64>, bool)>,
     notes: Vec<(i64, String)>,
+    /// When each message was written.
+    message_at: Vec<i64>,
     writes: Vec<String>,
 }
 
@@ -35,16 +37,17 @@ impl Ledger for Mem {
     fn department_exists(&mut self, id: i64) -> Result<bool> {
         Ok(self.departments.contains(&id))
     }
-    fn insert_conversation(&mut self, n: &NewConversation<'_>, d: Option<i64>) -> Result<i64> {
+    fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64> {
         let id = self.convs.len() as i64 + 1;
         self.convs
             .push((id, n.site_key.into(), n.token_hash.to_vec()));
         self.writes
-            .push(format!("conversation {id} department {d:?}"));
+            .push(format!("conversation {id} department {dep:?}"));
         Ok(id)
     }
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
         self.seqs.insert(m.conversation_id, m.seq);
+        self.message_at.push(m.at);
         let w = format!(
             "message {}#{} {} {}",
             m.conversation_id, m.seq, m.author, m.body
@@ -52,10 +55,10 @@ impl Ledger for Mem {
         self.writes.push(w);
         Ok(())
     }
-    fn insert_note(
+    fn note(
         &mut self,
         id: i64,
-        _a: i64,
+        _agent: i64,
         text: &str,
         cid: &str,
         _at: i64,
@@ -67,14 +70,7 @@ impl Ledger for Mem {
         self.writes.push(format!("note {id} {text}"));
         Ok((self.notes.len() as i64, true))
     }
-    fn insert_file(
-        &mut self,
-        id: i64,
-        name: &str,
-        mime: &str,
-        data: &[u8],
-        _at: i64,
-    ) -> Result<FileRef> {
+    fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], _at: i64) -> Result<FileRef> {
         self.writes.push(format!("file {id} {name}"));
         Ok(FileRef {
             id: 1,
@@ -518,7 +514,12 @@ fn chats_of_an_agent_who_may_no_longer_chat_go_back_to_the_queue() {
         .unwrap();
     mem.agents.get_mut(&1).unwrap().3 = false;
     mem.writes.clear();
-    let fx = chats.release_lost_chats(&mut mem).unwrap();
+    let fx = chats.release_lost_chats(&mut mem, 2_000).unwrap();
+    assert_eq!(
+        mem.message_at.last(),
+        Some(&2_000),
+        "the entry is stamped now"
+    );
     assert_eq!(
         mem.writes,
         [

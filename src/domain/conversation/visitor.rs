@@ -93,34 +93,7 @@ impl Conversations {
         let mut fx = Effects::default();
         match frame {
             VisitorIn::Ping {} => fx.reply(Out::Pong {}),
-            VisitorIn::Start {
-                consent,
-                notice_version,
-                name,
-                email,
-                lang,
-                department,
-                token,
-            } => {
-                if ctx.current.is_some() {
-                    fx.refuse(Code::AlreadyStarted, "this socket has a chat already");
-                } else if !consent {
-                    fx.refuse(
-                        Code::ConsentRequired,
-                        "the privacy notice must be accepted first",
-                    );
-                } else {
-                    let start = Start {
-                        notice_version,
-                        name,
-                        email,
-                        lang,
-                        department,
-                        token,
-                    };
-                    self.start(ledger, ctx, start, &mut fx)?;
-                }
-            }
+            start @ VisitorIn::Start { .. } => self.start(ledger, ctx, start, &mut fx)?,
             VisitorIn::Resume {
                 token,
                 last_seq,
@@ -203,34 +176,57 @@ impl Conversations {
         &mut self,
         ledger: &mut dyn Ledger,
         ctx: &VisitorCtx,
-        s: Start,
+        frame: VisitorIn,
         fx: &mut Effects,
     ) -> Result<()> {
-        let (name, email) = match check_contact(&s.name, &s.email) {
+        let VisitorIn::Start {
+            consent,
+            notice_version,
+            name,
+            email,
+            lang,
+            department,
+            token,
+        } = frame
+        else {
+            return Ok(());
+        };
+        if ctx.current.is_some() {
+            fx.refuse(Code::AlreadyStarted, "this socket has a chat already");
+            return Ok(());
+        }
+        if !consent {
+            fx.refuse(
+                Code::ConsentRequired,
+                "the privacy notice must be accepted first",
+            );
+            return Ok(());
+        }
+        let (name, email) = match check_contact(&name, &email) {
             Ok(v) => v,
             Err(refusal) => {
                 fx.reply(refusal);
                 return Ok(());
             }
         };
-        if let Some(d) = s.department
+        if let Some(d) = department
             && !ledger.department_exists(d)?
         {
             fx.refuse(Code::InvalidInput, "no such department");
             return Ok(());
         }
-        if !notice_known(&s.notice_version, ctx.notice_current) {
+        if !notice_known(&notice_version, ctx.notice_current) {
             fx.refuse(
                 Code::InvalidInput,
                 "unknown privacy notice version; reload the page",
             );
             return Ok(());
         }
-        let lang = crate::i18n::Lang::parse(&s.lang).unwrap_or(crate::i18n::Lang::En);
+        let lang = crate::i18n::Lang::parse(&lang).unwrap_or(crate::i18n::Lang::En);
         // The site key in front lets the transcript endpoint find the tenant. A widget may
         // choose the token itself, so that a start retried after a dropped socket finds the
         // chat the first one created instead of making a second.
-        let token = match s.token {
+        let token = match token {
             None => format!("{}.{}", ctx.site_key, crypto::random_token()),
             Some(t) => {
                 if !token_well_formed(&ctx.site_key, &t) {
@@ -250,17 +246,17 @@ impl Conversations {
             name: &name,
             email: &email,
             lang: lang.code(),
-            consent_version: &s.notice_version,
+            consent_version: &notice_version,
             at: ctx.at,
         };
-        let id = ledger.insert_conversation(&new, s.department)?;
+        let id = ledger.open_chat(&new, department)?;
         self.convs.insert(
             id,
             Conv {
-                preview_told: preview_told(&s.notice_version),
+                preview_told: preview_told(&notice_version),
                 status: Status::Waiting,
                 agent_id: None,
-                department_id: s.department,
+                department_id: department,
                 visitor_name: name,
                 visitor_email: email,
                 created_at: ctx.at,
@@ -385,7 +381,7 @@ impl Conversations {
         if !self.convs.contains_key(&id) {
             return Ok((Err(ended()), fx));
         }
-        let file = ledger.insert_file(id, name, mime, data, at)?;
+        let file = ledger.file(id, name, mime, data, at)?;
         let entry = Entry {
             author,
             agent_id,
@@ -399,14 +395,4 @@ impl Conversations {
         };
         Ok((posted, fx))
     }
-}
-
-/// The fields of a `start` frame.
-struct Start {
-    notice_version: String,
-    name: String,
-    email: String,
-    lang: String,
-    department: Option<i64>,
-    token: Option<String>,
 }

@@ -159,16 +159,12 @@ impl Visitors {
         let Some(l) = self.live.get_mut(&id) else {
             return Ok(());
         };
-        ledger.link_conversation(conversation_id, id, l.visit_id)?;
+        ledger.link_chat(conversation_id, id, l.visit_id)?;
         if let Some((old, _)) = l.chat {
             self.by_chat.remove(&old);
         }
         l.chat = Some((conversation_id, "waiting"));
-        if let Some(inv) = l
-            .invite
-            .as_mut()
-            .filter(|i| matches!(i.state, "pending" | "shown"))
-        {
+        if let Some(inv) = undecided(&mut l.invite) {
             inv.state = "accepted";
             ledger.set_invitation_state(inv.id, "accepted")?;
         }
@@ -204,11 +200,7 @@ impl Visitors {
             }
             ledger.touch_visit(l.visit_id, l.last_seen, l.page_count)?;
             ledger.touch_visitor(l.visitor_id, l.last_seen)?;
-            if let Some(inv) = l
-                .invite
-                .as_mut()
-                .filter(|i| matches!(i.state, "pending" | "shown"))
-            {
+            if let Some(inv) = undecided(&mut l.invite) {
                 inv.state = "dismissed";
                 ledger.set_invitation_state(inv.id, "expired")?;
             }
@@ -225,4 +217,11 @@ impl Visitors {
         }
         Ok(())
     }
+}
+
+/// The invitation, if the visitor has not answered it yet (pending or on screen).
+fn undecided(invite: &mut Option<LiveInvite>) -> Option<&mut LiveInvite> {
+    invite
+        .as_mut()
+        .filter(|i| matches!(i.state, "pending" | "shown"))
 }

@@ -15,13 +15,7 @@ pub trait VisitLedger {
     /// A consented visitor by the hash of their browser's id: `(id, visits)`.
     fn visitor_by_vid(&mut self, vid_hash: &[u8]) -> Result<Option<(i64, i64)>>;
     /// A new visitor; their id.
-    fn insert_visitor(
-        &mut self,
-        site_key: &str,
-        mode: &str,
-        vid_hash: Option<&[u8]>,
-        at: i64,
-    ) -> Result<i64>;
+    fn new_visitor(&mut self, site: &str, mode: &str, vid: Option<&[u8]>, at: i64) -> Result<i64>;
     /// A consented visitor's browser id.
     fn set_vid(&mut self, visitor_id: i64, vid_hash: &[u8]) -> Result<()>;
     /// A visit moves to the visitor it turned out to be.
@@ -56,12 +50,7 @@ pub trait VisitLedger {
     /// What became of an invitation.
     fn set_invitation_state(&mut self, id: i64, state: &str) -> Result<()>;
     /// A chat started during a visit.
-    fn link_conversation(
-        &mut self,
-        conversation_id: i64,
-        visitor_id: i64,
-        visit_id: i64,
-    ) -> Result<()>;
+    fn link_chat(&mut self, chat: i64, visitor_id: i64, visit: i64) -> Result<()>;
 }
 
 impl VisitLedger for Tx<'_> {
@@ -74,14 +63,8 @@ impl VisitLedger for Tx<'_> {
     fn visitor_by_vid(&mut self, vid_hash: &[u8]) -> Result<Option<(i64, i64)>> {
         visits::visitor_by_vid(self.0, vid_hash)
     }
-    fn insert_visitor(
-        &mut self,
-        site_key: &str,
-        mode: &str,
-        vid_hash: Option<&[u8]>,
-        at: i64,
-    ) -> Result<i64> {
-        visits::insert_visitor(self.0, site_key, mode, vid_hash, at)
+    fn new_visitor(&mut self, site: &str, mode: &str, vid: Option<&[u8]>, at: i64) -> Result<i64> {
+        visits::insert_visitor(self.0, site, mode, vid, at)
     }
     fn set_vid(&mut self, visitor_id: i64, vid_hash: &[u8]) -> Result<()> {
         visits::set_vid(self.0, visitor_id, vid_hash)
@@ -129,12 +112,7 @@ impl VisitLedger for Tx<'_> {
     fn set_invitation_state(&mut self, id: i64, state: &str) -> Result<()> {
         visits::set_invitation_state(self.0, id, state)
     }
-    fn link_conversation(
-        &mut self,
-        conversation_id: i64,
-        visitor_id: i64,
-        visit_id: i64,
-    ) -> Result<()> {
-        visits::link_conversation(self.0, conversation_id, visitor_id, visit_id)
+    fn link_chat(&mut self, chat: i64, visitor_id: i64, visit: i64) -> Result<()> {
+        visits::link_conversation(self.0, chat, visitor_id, visit)
     }
 }

@@ -30,7 +30,13 @@ impl VisitLedger for Mem {
     fn visitor_by_vid(&mut self, _vid: &[u8]) -> Result<Option<(i64, i64)>> {
         Ok(None)
     }
-    fn insert_visitor(&mut self, _s: &str, mode: &str, _v: Option<&[u8]>, _at: i64) -> Result<i64> {
+    fn new_visitor(
+        &mut self,
+        _site: &str,
+        mode: &str,
+        _vid: Option<&[u8]>,
+        _at: i64,
+    ) -> Result<i64> {
         let id = self.id();
         self.writes.push(format!("visitor {id} {mode}"));
         Ok(id)
@@ -99,8 +105,8 @@ impl VisitLedger for Mem {
         self.writes.push(format!("invitation {id} {state}"));
         Ok(())
     }
-    fn link_conversation(&mut self, conv: i64, visitor_id: i64, _visit: i64) -> Result<()> {
-        self.writes.push(format!("chat {conv} of {visitor_id}"));
+    fn link_chat(&mut self, chat: i64, visitor_id: i64, _visit: i64) -> Result<()> {
+        self.writes.push(format!("chat {chat} of {visitor_id}"));
         Ok(())
     }
 }

@@ -78,7 +78,7 @@ impl Visitors {
         let consented = ev.consented_site && ev.vid.is_some();
         let visitor_id = match known {
             Some((id, _)) => id,
-            None => ledger.insert_visitor(
+            None => ledger.new_visitor(
                 &ev.site_key,
                 if consented { "consented" } else { "anonymous" },
                 if consented { ev.vid.as_deref() } else { None },

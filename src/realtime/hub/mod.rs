@@ -459,11 +459,11 @@ impl Hub {
                 // Their view of the queue may have changed: they get it whole again.
                 let socks = self.agent_socks.get(&agent_id).into_iter().flatten();
                 self.fresh_agents.extend(socks.copied());
-                let fx = self.chats.agent_changed(ledger, agent_id);
+                let fx = self.chats.agent_changed(ledger, agent_id, self.clock.now());
                 self.apply_logged(c, fx, out, "giving back chats failed");
             }
             Command::RolesChanged => {
-                let fx = self.chats.release_lost_chats(ledger);
+                let fx = self.chats.release_lost_chats(ledger, self.clock.now());
                 self.apply_logged(c, fx, out, "giving back chats failed");
             }
             Command::PostFile(upload) => self.post_file(c, upload, out),
