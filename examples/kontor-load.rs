@@ -6,6 +6,9 @@
 //! a fresh data directory, sets up a tenant, agents and a site through the CLI, and runs the
 //! scenario. With `--url` and `--data-dir` it uses a running kontor instead.
 
+#[path = "common/year.rs"]
+mod year;
+
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -75,6 +78,14 @@ struct Args {
     /// delivered (the CI smoke run)
     #[arg(long)]
     check: bool,
+    /// Before the server starts, fill the tenant with a year of synthetic visits of this many
+    /// page views (aggregated, as after the statistics job), so statistics requests have work
+    #[arg(long, default_value_t = 0)]
+    stats_fill: u64,
+    /// During the window, an admin asks for 12 months of statistics (`GET /api/stats`) every
+    /// this many seconds; 0: never
+    #[arg(long, default_value_t = 0.0)]
+    stats_every: f64,
 }
 
 /// What the page-view senders record.
@@ -344,6 +355,52 @@ fn login(base: &str, email: &str) -> String {
         .and_then(|v| v.split(';').next())
         .expect("session cookie")
         .to_string()
+}
+
+/// Creates the tenant `load` in a stopped server's data directory and fills it with a year of
+/// aggregated synthetic visits.
+fn fill_tenant(data: &std::path::Path, page_views: u64) {
+    let store = kontor::store::Store::open(data).expect("opening the data directory");
+    let tenant = store
+        .create_tenant("load", "load")
+        .expect("creating the tenant");
+    let db = store.tenant_db(&tenant.uuid).expect("opening the tenant");
+    let end = kontor::clock::now().div_euclid(86_400) * 86_400;
+    let t = Instant::now();
+    year::fill_year(&db, page_views / 5, end).expect("filling the tenant");
+    let days = year::settle(&db).expect("aggregating the year");
+    eprintln!(
+        "kontor-load: filled {page_views} page views and settled {days} days in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Asks for 12 months of statistics every `every` seconds until `until`, as a signed-in admin;
+/// returns each request's time in milliseconds.
+fn stats_requests(base: &str, cookie: &str, every: f64, until: Instant) -> Vec<f64> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let today = kontor::clock::now().div_euclid(86_400) * 86_400;
+    let day = |secs: i64| kontor::clock::rfc3339(secs)[..10].to_string();
+    let url = format!(
+        "{base}/api/stats?from={}&to={}",
+        day(today - 365 * 86_400),
+        day(today)
+    );
+    let mut times = Vec::new();
+    while Instant::now() < until {
+        let t = Instant::now();
+        let res = agent.get(&url).header("Cookie", cookie).call();
+        match res {
+            Ok(r) if r.status() == 200 => times.push(t.elapsed().as_secs_f64() * 1000.0),
+            Ok(r) => eprintln!("kontor-load: statistics answered {}", r.status()),
+            Err(e) => eprintln!("kontor-load: statistics failed: {e}"),
+        }
+        std::thread::sleep(Duration::from_secs_f64(every).saturating_sub(t.elapsed()));
+    }
+    times
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -628,6 +685,9 @@ fn main() {
         _ => {
             let d = work.path().join("data");
             kontor(&args, &d, &["init"], None);
+            if args.stats_fill > 0 {
+                fill_tenant(&d, args.stats_fill);
+            }
             let (child, base, ms) = start_server(&args, &d);
             startup_ms = Some(ms);
             (Some(child), base, d)
@@ -645,7 +705,29 @@ fn main() {
         .map(|(_, kb)| kb as f64 / 1024.0);
 
     // The tenant, its agents (capacity for their share of the chats) and a site, via the CLI.
-    kontor(&args, &data_dir, &["tenant", "create", "load"], None);
+    if args.stats_fill == 0 || args.url.is_some() {
+        kontor(&args, &data_dir, &["tenant", "create", "load"], None);
+    }
+    let stats_cookie = (args.stats_every > 0.0).then(|| {
+        let email = "stats@load.example";
+        kontor(
+            &args,
+            &data_dir,
+            &[
+                "agent",
+                "add",
+                "load",
+                email,
+                "--name",
+                "Stats",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+        login(&base, email)
+    });
     let per_agent = args.visitors.div_ceil(args.agents.max(1)).clamp(1, 50);
     for a in 0..args.agents {
         let email = format!("a{a}@load.example");
@@ -707,6 +789,7 @@ fn main() {
     )));
     let bytes_before = tenant_bytes(&data_dir);
     let started = Instant::now();
+    let stats_thread: Mutex<Option<std::thread::JoinHandle<Vec<f64>>>> = Mutex::new(None);
     let view_threads: Vec<std::thread::JoinHandle<ViewStats>> = if args.views_rate > 0.0 {
         let until =
             Instant::now() + Duration::from_secs(args.duration) + Duration::from_millis(500);
@@ -765,6 +848,12 @@ fn main() {
         }
         let _ = win.start.set(Instant::now());
         let until = Instant::now() + duration;
+        if let Some(cookie) = stats_cookie.clone() {
+            let (b, every) = (base.clone(), args.stats_every);
+            *stats_thread.lock().unwrap() = Some(std::thread::spawn(move || {
+                stats_requests(&b, &cookie, every, until)
+            }));
+        }
         if args.reconnect_rate > 0.0 {
             let mut tokens = Vec::new();
             for i in 0..100 {
@@ -893,6 +982,14 @@ fn main() {
     });
     drop(s);
     let mut summary = summary;
+    if let Some(t) = stats_thread.into_inner().unwrap() {
+        let mut ms = t.join().unwrap_or_default();
+        ms.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        summary["stats_requests"] = json!(ms.len());
+        summary["stats_p50_ms"] = json!(percentile(&ms, 0.5));
+        summary["stats_max_ms"] = json!(ms.last().copied().unwrap_or(0.0));
+    }
+    summary["stats_fill_page_views"] = json!(args.stats_fill);
     summary["pings_stored"] = json!(views.pings_ok);
     summary["track_events_per_s"] = json!((views.ok + views.pings_ok) as f64 / elapsed);
     let stopped_here = server.is_some();
