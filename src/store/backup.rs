@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The archive format this kontor writes and reads.
@@ -96,17 +95,7 @@ pub fn backup_key(path: &Path, create: bool) -> Result<Key> {
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            let key = Key::generate();
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| Error::io(format!("creating backup key {}", path.display()), e))?;
-            f.write_all(key.expose())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| Error::io(format!("writing backup key {}", path.display()), e))?;
-            Ok(key)
+            super::write_new_key(path, "backup key")
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Invalid(format!(
             "no backup key at {}; pass --backup-key FILE",

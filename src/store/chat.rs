@@ -1,5 +1,6 @@
 //! Queries on conversations and their message log.
 
+use super::rows;
 use crate::error::Result;
 use crate::model::attachment::FileRef;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -77,18 +78,10 @@ pub struct NewConversation<'a> {
 const CONVERSATION_COLUMNS: &str = "id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at, lang, consent_version";
 
 fn conversation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
-    Ok(ConversationRow {
-        id: r.get(0)?,
-        site_key: r.get(1)?,
-        status: r.get(2)?,
-        visitor_name: r.get(3)?,
-        visitor_email: r.get(4)?,
-        department_id: r.get(5)?,
-        agent_id: r.get(6)?,
-        created_at: r.get(7)?,
-        lang: r.get(8)?,
-        consent_version: r.get(9)?,
-    })
+    Ok(from_row!(r => ConversationRow {
+        id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at,
+        lang, consent_version,
+    }))
 }
 
 /// Stores a new waiting conversation; returns its id.
@@ -124,11 +117,14 @@ pub fn conversation(c: &Connection, id: i64) -> Result<Option<ConversationRow>> 
 
 /// Every conversation not yet closed, oldest first.
 pub fn active_conversations(c: &Connection) -> Result<Vec<ConversationRow>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE status <> 'closed' ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([], conversation_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows::all(
+        c,
+        &format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE status <> 'closed' ORDER BY id"
+        ),
+        [],
+        conversation_from_row,
+    )
 }
 
 /// Highest sequence number of a conversation (0 when empty).
@@ -161,10 +157,12 @@ pub fn renew_log_epoch(c: &Connection) -> Result<()> {
 
 /// Highest sequence number of every conversation that has entries.
 pub fn last_seqs(c: &Connection) -> Result<std::collections::HashMap<i64, i64>> {
-    let mut st =
-        c.prepare("SELECT conversation_id, max(seq) FROM messages GROUP BY conversation_id")?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows::all(
+        c,
+        "SELECT conversation_id, max(seq) FROM messages GROUP BY conversation_id",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// A log entry to store.
@@ -215,16 +213,13 @@ pub fn recent_client_ids(
     conversation_id: i64,
     limit: usize,
 ) -> Result<Vec<(String, i64)>> {
-    let mut stmt = c.prepare_cached(
+    rows::all_cached(
+        c,
         "SELECT client_id, seq FROM messages WHERE conversation_id = ?1 AND client_id IS NOT NULL
          ORDER BY seq DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![conversation_id, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        params![conversation_id, limit as i64],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// Messages after `after_seq`, in order, at most `limit`.
@@ -234,31 +229,28 @@ pub fn messages_after(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<MessageRow>> {
-    let mut stmt = c.prepare_cached(
+    rows::all_cached(
+        c,
         "SELECT m.seq, m.author, m.agent_id, m.body, m.created_at, f.id, f.name, f.mime, f.size
          FROM messages m LEFT JOIN files f ON f.id = m.file_id
          WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(params![conversation_id, after_seq, limit], |r| {
-        let file = match r.get::<_, Option<i64>>(5)? {
-            Some(id) => Some(FileRef {
-                id,
-                name: r.get(6)?,
-                mime: r.get(7)?,
-                size: r.get(8)?,
-            }),
-            None => None,
-        };
-        Ok(MessageRow {
-            seq: r.get(0)?,
-            author: r.get(1)?,
-            agent_id: r.get(2)?,
-            body: r.get(3)?,
-            file,
-            created_at: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![conversation_id, after_seq, limit],
+        |r| {
+            // The file's columns are NULL when the entry has none.
+            let file = match r.get::<_, Option<i64>>(5)? {
+                Some(_) => Some(from_row!(r, 5 => FileRef { id, name, mime, size })),
+                None => None,
+            };
+            Ok(MessageRow {
+                seq: r.get(0)?,
+                author: r.get(1)?,
+                agent_id: r.get(2)?,
+                body: r.get(3)?,
+                created_at: r.get(4)?,
+                file,
+            })
+        },
+    )
 }
 
 /// Assigns a conversation to an agent and opens it.
@@ -369,20 +361,13 @@ pub struct OfflineRow {
 
 /// The newest offline messages first.
 pub fn list_offline(c: &Connection, limit: i64) -> Result<Vec<OfflineRow>> {
-    let mut stmt = c.prepare(
+    rows::all(
+        c,
         "SELECT id, name, email, message, created_at FROM offline_messages
          ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
-        Ok(OfflineRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            email: r.get(2)?,
-            message: r.get(3)?,
-            created_at: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        [limit],
+        |r| Ok(from_row!(r => OfflineRow { id, name, email, message, created_at })),
+    )
 }
 
 /// A past or current conversation as history lists it.
@@ -423,7 +408,8 @@ pub fn search(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let mut stmt = c.prepare(
+    rows::all(
+        c,
         "SELECT c.id, c.status, c.visitor_name, c.visitor_email, a.display_name, c.created_at,
                 c.closed_at, c.rating
          FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id
@@ -434,20 +420,13 @@ pub fn search(
            AND (?3 IS NULL OR c.created_at < ?3)
            AND (?5 IS NULL OR c.agent_id = ?5)
          ORDER BY c.id DESC LIMIT ?4",
-    )?;
-    let rows = stmt.query_map(params![pattern, from, to, limit, only_agent], |r| {
-        Ok(HistoryRow {
-            id: r.get(0)?,
-            status: r.get(1)?,
-            visitor_name: r.get(2)?,
-            visitor_email: r.get(3)?,
-            agent_name: r.get(4)?,
-            created_at: r.get(5)?,
-            closed_at: r.get(6)?,
-            rating: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![pattern, from, to, limit, only_agent],
+        |r| {
+            Ok(from_row!(r => HistoryRow {
+                id, status, visitor_name, visitor_email, agent_name, created_at, closed_at, rating,
+            }))
+        },
+    )
 }
 
 /// A stored internal note.
@@ -491,18 +470,12 @@ pub fn insert_note(
 
 /// A conversation's notes, oldest first.
 pub fn notes(c: &Connection, conversation_id: i64) -> Result<Vec<NoteRow>> {
-    let mut stmt = c.prepare_cached(
+    rows::all_cached(
+        c,
         "SELECT id, agent_id, body, created_at FROM notes WHERE conversation_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([conversation_id], |r| {
-        Ok(NoteRow {
-            id: r.get(0)?,
-            agent_id: r.get(1)?,
-            body: r.get(2)?,
-            created_at: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        [conversation_id],
+        |r| Ok(from_row!(r => NoteRow { id, agent_id, body, created_at })),
+    )
 }
 
 /// Hands a conversation to another agent (it stays open).
@@ -552,11 +525,12 @@ pub fn department_exists(c: &Connection, id: i64) -> Result<bool> {
 
 /// The departments an agent belongs to.
 pub fn agent_departments(c: &Connection, agent_id: i64) -> Result<Vec<i64>> {
-    let mut stmt = c.prepare_cached(
+    rows::all_cached(
+        c,
         "SELECT department_id FROM agent_departments WHERE agent_id = ?1 ORDER BY department_id",
-    )?;
-    let rows = stmt.query_map([agent_id], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        [agent_id],
+        |r| r.get(0),
+    )
 }
 
 /// A tenant setting, if set.
@@ -608,12 +582,7 @@ pub fn file(c: &Connection, id: i64) -> Result<Option<(i64, FileRef, Vec<u8>)>> 
         |r| {
             Ok((
                 r.get(0)?,
-                FileRef {
-                    id: r.get(1)?,
-                    name: r.get(2)?,
-                    mime: r.get(3)?,
-                    size: r.get(4)?,
-                },
+                from_row!(r, 1 => FileRef { id, name, mime, size }),
                 r.get(5)?,
             ))
         },
@@ -636,19 +605,13 @@ pub struct CannedRow {
 
 /// The tenant's shared canned responses and the agent's own, by shortcut.
 pub fn list_canned(c: &Connection, agent_id: i64) -> Result<Vec<CannedRow>> {
-    let mut stmt = c.prepare(
+    rows::all(
+        c,
         "SELECT id, shortcut, body, agent_id IS NULL FROM canned_responses
          WHERE agent_id IS NULL OR agent_id = ?1 ORDER BY shortcut, agent_id IS NULL",
-    )?;
-    let rows = stmt.query_map([agent_id], |r| {
-        Ok(CannedRow {
-            id: r.get(0)?,
-            shortcut: r.get(1)?,
-            text: r.get(2)?,
-            shared: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        [agent_id],
+        |r| Ok(from_row!(r => CannedRow { id, shortcut, text, shared })),
+    )
 }
 
 /// Adds a canned response (`owner` None: shared by the tenant).
@@ -663,12 +626,7 @@ pub fn insert_canned(
         "INSERT INTO canned_responses (agent_id, shortcut, body, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![owner, shortcut, text, at],
     )
-    .map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            crate::error::Error::Conflict(format!("the shortcut /{shortcut} exists already"))
-        }
-        _ => e.into(),
-    })?;
+    .map_err(|e| rows::conflict(e, || format!("the shortcut /{shortcut} exists already")))?;
     Ok(CannedRow {
         id: c.last_insert_rowid(),
         shortcut: shortcut.into(),
