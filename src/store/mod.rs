@@ -20,6 +20,7 @@ pub mod period;
 pub mod rekey;
 pub mod retention;
 pub mod roles;
+pub mod snapshot;
 pub mod stats;
 pub mod system;
 pub mod tenant;
@@ -511,7 +512,7 @@ fn migrate(
         let dir = data_dir.join("backups").join("pre-migration");
         create_private_dir(&dir)?;
         let dest = dir.join(format!("{name}-v{current}-{}.db", crate::clock::now()));
-        backup::export(conn, &dest, key)?;
+        snapshot::export(conn, &dest, key)?;
         tracing::info!(database = name, from = current, to = steps.len(), copy = %dest.display(), "migrating; copy taken first");
     }
     migrations::apply(conn, steps)

@@ -8,7 +8,7 @@
 //! the key, AES-256-GCM seals it in 1 MiB chunks whose nonces count up and mark the last one,
 //! so chunks can be neither reordered nor cut off.
 
-use super::backup::table_checksums;
+use super::snapshot::{self, table_checksums};
 use super::system::SiteEntry;
 use super::{Store, migrations, system};
 use crate::error::{Error, Result};
@@ -90,15 +90,10 @@ fn from_json(v: &Value) -> Result<SqlValue> {
     })
 }
 
+/// The tables that move, by name.
 fn tables(c: &Connection) -> Result<Vec<String>> {
-    let mut stmt = c.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-         ORDER BY name",
-    )?;
-    let v: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(v.into_iter()
+    Ok(snapshot::tables(c)?
+        .into_iter()
         .filter(|t| !SKIPPED.contains(&t.as_str()))
         .collect())
 }
