@@ -10,7 +10,7 @@
 
 use super::snapshot::{self, table_checksums};
 use super::system::SiteEntry;
-use super::{Store, migrations, system};
+use super::{Store, archive, migrations, system};
 use crate::error::{Error, Result};
 use crate::model::tenants::TenantInfo;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -208,12 +208,7 @@ pub fn export(
                 body.iter().filter(|b| **b == b'\n').count() as u64,
             ));
         }
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o600);
-        h.set_mtime(crate::clock::now().max(0) as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, path, body.as_slice())
+        archive::append(&mut tar, path, body, crate::clock::now())
             .map_err(|e| Error::io("building the export", e))?;
     }
     let plain = tar

@@ -8,6 +8,7 @@ use super::manifest::{
 use super::seal::{seal, seal_archive};
 use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
+use crate::store::archive;
 use crate::store::connection::{self, Mode};
 use crate::store::snapshot::{export, table_checksums};
 use crate::store::system::SiteEntry;
@@ -124,11 +125,5 @@ pub fn create(
 }
 
 fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8], at: i64) -> Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(bytes.len() as u64);
-    header.set_mode(0o600);
-    header.set_mtime(at.max(0) as u64);
-    header.set_cksum();
-    tar.append_data(&mut header, path, bytes)
-        .map_err(|e| Error::io("writing the archive", e))
+    archive::append(tar, path, bytes, at).map_err(|e| Error::io("writing the archive", e))
 }

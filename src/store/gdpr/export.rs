@@ -4,7 +4,7 @@
 
 use super::subject::{By, Subject, counts, list, resolve};
 use crate::error::{Error, Result};
-use crate::store::chat;
+use crate::store::{archive, chat};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::{Map, Value, json};
@@ -265,12 +265,7 @@ fn visitors(c: &Connection, s: &Subject) -> Result<Vec<Value>> {
 pub fn write_tar(files: &[ArchiveFile], out: impl std::io::Write, now: i64) -> Result<()> {
     let mut tar = tar::Builder::new(out);
     for f in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(f.bytes.len() as u64);
-        h.set_mode(0o600);
-        h.set_mtime(now.max(0) as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, &f.path, f.bytes.as_slice())
+        archive::append(&mut tar, &f.path, &f.bytes, now)
             .map_err(|e| Error::io("writing the export archive", e))?;
     }
     tar.into_inner()
