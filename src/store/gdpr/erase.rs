@@ -47,24 +47,20 @@ pub fn rectify(
     let s = resolve(&tx, by)?;
     let (k, o) = (list(&s.conversations), list(&s.offline));
     let mut u = Updated::default();
-    if let Some(n) = name {
+    // (new value, its column in conversations, in offline_messages)
+    let changes = [
+        (name, "visitor_name", "name"),
+        (email.as_deref(), "visitor_email", "email"),
+    ];
+    for (value, chat_column, offline_column) in changes {
+        let Some(value) = value else { continue };
         u.conversations = tx.execute(
-            &format!("UPDATE conversations SET visitor_name = ?1 WHERE id IN ({k})"),
-            [n],
+            &format!("UPDATE conversations SET {chat_column} = ?1 WHERE id IN ({k})"),
+            [value],
         )? as u64;
         u.offline_messages = tx.execute(
-            &format!("UPDATE offline_messages SET name = ?1 WHERE id IN ({o})"),
-            [n],
-        )? as u64;
-    }
-    if let Some(e) = &email {
-        u.conversations = tx.execute(
-            &format!("UPDATE conversations SET visitor_email = ?1 WHERE id IN ({k})"),
-            [e],
-        )? as u64;
-        u.offline_messages = tx.execute(
-            &format!("UPDATE offline_messages SET email = ?1 WHERE id IN ({o})"),
-            [e],
+            &format!("UPDATE offline_messages SET {offline_column} = ?1 WHERE id IN ({o})"),
+            [value],
         )? as u64;
     }
     tx.commit()?;

@@ -8,6 +8,7 @@ use crate::store::{archive, chat};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 
 /// Columns never exported: security hashes that mean nothing to the person and would weaken
 /// the tokens they protect.
@@ -39,6 +40,21 @@ fn rows(c: &Connection, sql: &str, p: &[i64]) -> Result<Vec<Value>> {
         out.push(Value::Object(o));
     }
     Ok(out)
+}
+
+/// The rows of `table` with these ids, every column (but the secret ones), by id.
+fn every_column(c: &Connection, table: &str, ids: &BTreeSet<i64>) -> Result<Vec<Value>> {
+    let sql = format!(
+        "SELECT * FROM {table} WHERE id IN ({}) ORDER BY id",
+        list(ids)
+    );
+    rows(c, &sql, &[])
+}
+
+/// The rows of `table` that belong to the row `id` through `parent`, every column, by id.
+fn children(c: &Connection, table: &str, parent: &str, id: i64) -> Result<Vec<Value>> {
+    let sql = format!("SELECT * FROM {table} WHERE {parent} = ?1 ORDER BY id");
+    rows(c, &sql, &[id])
 }
 
 /// Everything found, as the dashboard lists it.
@@ -143,8 +159,7 @@ pub fn export(c: &Connection, by: &By, now: i64) -> Result<(Value, Vec<ArchiveFi
         "subject": by,
         "counts": counts(c, &s)?,
         "conversations": conversations(c, &s, &mut files)?,
-        "offline_messages": rows(c, &format!(
-            "SELECT * FROM offline_messages WHERE id IN ({}) ORDER BY id", list(&s.offline)), &[])?,
+        "offline_messages": every_column(c, "offline_messages", &s.offline)?,
         "visitors": visitors(c, &s)?,
     });
     let mut all = vec![
@@ -166,30 +181,15 @@ pub fn export(c: &Connection, by: &By, now: i64) -> Result<(Value, Vec<ArchiveFi
 /// and files to `files`.
 fn conversations(c: &Connection, s: &Subject, files: &mut Vec<ArchiveFile>) -> Result<Vec<Value>> {
     let mut out = Vec::new();
-    for mut conv in rows(
-        c,
-        &format!(
-            "SELECT * FROM conversations WHERE id IN ({}) ORDER BY id",
-            list(&s.conversations)
-        ),
-        &[],
-    )? {
+    for mut conv in every_column(c, "conversations", &s.conversations)? {
         let id = conv["id"].as_i64().unwrap_or(0);
         let messages = rows(
             c,
             "SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY seq",
             &[id],
         )?;
-        let notes = rows(
-            c,
-            "SELECT * FROM notes WHERE conversation_id = ?1 ORDER BY id",
-            &[id],
-        )?;
-        let mut file_rows = rows(
-            c,
-            "SELECT * FROM files WHERE conversation_id = ?1 ORDER BY id",
-            &[id],
-        )?;
+        let notes = children(c, "notes", "conversation_id", id)?;
+        let mut file_rows = children(c, "files", "conversation_id", id)?;
         for f in &mut file_rows {
             let fid = f["id"].as_i64().unwrap_or(0);
             let path = format!(
@@ -220,21 +220,10 @@ fn conversations(c: &Connection, s: &Subject, files: &mut Vec<ArchiveFile>) -> R
 /// and invitations.
 fn visitors(c: &Connection, s: &Subject) -> Result<Vec<Value>> {
     let mut out = Vec::new();
-    for mut visitor in rows(
-        c,
-        &format!(
-            "SELECT * FROM visitors WHERE id IN ({}) ORDER BY id",
-            list(&s.visitors)
-        ),
-        &[],
-    )? {
+    for mut visitor in every_column(c, "visitors", &s.visitors)? {
         let vid = visitor["id"].as_i64().unwrap_or(0);
         let mut visits = Vec::new();
-        for mut visit in rows(
-            c,
-            "SELECT * FROM visits WHERE visitor_id = ?1 ORDER BY id",
-            &[vid],
-        )? {
+        for mut visit in children(c, "visits", "visitor_id", vid)? {
             let id = visit["id"].as_i64().unwrap_or(0);
             visit["page_views"] = json!(rows(
                 c,
@@ -248,11 +237,7 @@ fn visitors(c: &Connection, s: &Subject) -> Result<Vec<Value>> {
                  JOIN goals g ON g.id = x.goal_id WHERE x.visit_id = ?1 ORDER BY x.id",
                 &[id]
             )?);
-            visit["invitations"] = json!(rows(
-                c,
-                "SELECT * FROM invitations WHERE visit_id = ?1 ORDER BY id",
-                &[id]
-            )?);
+            visit["invitations"] = json!(children(c, "invitations", "visit_id", id)?);
             visits.push(visit);
         }
         visitor["visits"] = json!(visits);
