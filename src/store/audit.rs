@@ -7,6 +7,7 @@
 //! Someone holding the database key could rewrite the whole chain; `kontor audit verify`
 //! prints the head hash so an operator can keep it elsewhere and compare later.
 
+use super::rows;
 use crate::clock::now;
 use crate::error::Result;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -75,19 +76,11 @@ fn entry_hash(prev: &[u8], id: i64, r: &AuditRecord) -> Vec<u8> {
 
 const COLUMNS: &str = "id, at, actor, role, action, object, result, ip, request_id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AuditRecord)> {
+/// An entry's id and the entry, from the columns [`COLUMNS`] names.
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AuditRecord)> {
     Ok((
         r.get(0)?,
-        AuditRecord {
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            role: r.get(3)?,
-            action: r.get(4)?,
-            object: r.get(5)?,
-            result: r.get(6)?,
-            ip: r.get(7)?,
-            request_id: r.get(8)?,
-        },
+        from_row!(r, 1 => AuditRecord { at, actor, role, action, object, result, ip, request_id }),
     ))
 }
 
@@ -104,12 +97,12 @@ fn chain(c: &Connection) -> Result<(Vec<u8>, i64, Vec<u8>)> {
 /// just inserted).
 pub fn seal(c: &Connection) -> Result<()> {
     let (_, head_id, mut prev) = chain(c)?;
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id"
-    ))?;
-    let rows: Vec<(i64, AuditRecord)> = stmt
-        .query_map([head_id], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<(i64, AuditRecord)> = rows::all_cached(
+        c,
+        &format!("SELECT {COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id"),
+        [head_id],
+        entry_from_row,
+    )?;
     let Some(last) = rows.last().map(|r| r.0) else {
         return Ok(());
     };
@@ -199,7 +192,7 @@ pub fn verify(c: &Connection) -> Result<Verification> {
         head: crate::crypto::hex(&head_hash),
     };
     while let Some(r) = rows.next()? {
-        let (id, rec) = from_row(r)?;
+        let (id, rec) = entry_from_row(r)?;
         let stored: Option<Vec<u8>> = r.get(9)?;
         entries += 1;
         if id > head_id {
@@ -316,30 +309,28 @@ pub struct Listed {
 
 /// Entries matching `f`, newest first.
 pub fn list(c: &Connection, f: &Filter) -> Result<Vec<Listed>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {COLUMNS} FROM audit_log
+    let limit = f.limit.unwrap_or(100).clamp(1, 500);
+    rows::all(
+        c,
+        &format!(
+            "SELECT {COLUMNS} FROM audit_log
          WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
            AND (?3 IS NULL OR instr(lower(actor), lower(?3)) > 0)
            AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
            AND (?5 IS NULL OR result = ?5) AND (?6 IS NULL OR id < ?6)
          ORDER BY id DESC LIMIT ?7"
-    ))?;
-    let limit = f.limit.unwrap_or(100).clamp(1, 500);
-    let rows = stmt
-        .query_map(
-            params![
-                f.since,
-                f.until,
-                f.actor.as_deref().filter(|s| !s.is_empty()),
-                f.action.as_deref().filter(|s| !s.is_empty()),
-                f.result.as_deref().filter(|s| !s.is_empty()),
-                f.before_id,
-                limit
-            ],
-            |r| from_row(r).map(|(id, entry)| Listed { id, entry }),
-        )?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        ),
+        params![
+            f.since,
+            f.until,
+            f.actor.as_deref().filter(|s| !s.is_empty()),
+            f.action.as_deref().filter(|s| !s.is_empty()),
+            f.result.as_deref().filter(|s| !s.is_empty()),
+            f.before_id,
+            limit
+        ],
+        |r| entry_from_row(r).map(|(id, entry)| Listed { id, entry }),
+    )
 }
 
 /// The newest `limit` audit entries (at most 500), newest first.

@@ -3,9 +3,10 @@
 
 use super::aggregates::CampaignDay;
 use super::period::{Period, day_of, day_start};
+use super::rows;
 use crate::error::{Error, Result};
 use crate::model::tracking::glob;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Params, ToSql, params};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -123,40 +124,36 @@ pub fn check_campaign(c: &Campaign) -> Result<CampaignRow> {
 }
 
 fn conflict(e: rusqlite::Error, what: &str) -> Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            Error::Conflict(format!("a {what} with this name exists already"))
-        }
-        _ => e.into(),
-    }
+    rows::conflict(e, || format!("a {what} with this name exists already"))
+}
+
+/// Money as the API shows it, from the cents stored.
+fn money(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// A stored day as the API shows it, if there is one.
+fn optional_day(start: Option<i64>) -> Option<String> {
+    start.map(day_of)
 }
 
 const CAMPAIGN_COLUMNS: &str = "id, name, channel, utm_source, utm_medium, utm_campaign, starts_on, ends_on, cost_cents, cost_per_visit_cents";
 
 fn campaign_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Campaign> {
-    Ok(Campaign {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        channel: r.get(2)?,
-        utm_source: r.get(3)?,
-        utm_medium: r.get(4)?,
-        utm_campaign: r.get(5)?,
-        starts_on: day_of(r.get(6)?),
-        ends_on: r.get::<_, Option<i64>>(7)?.map(day_of),
-        cost: r.get::<_, i64>(8)? as f64 / 100.0,
-        cost_per_visit: r.get::<_, i64>(9)? as f64 / 100.0,
-    })
+    Ok(from_row!(r => Campaign {
+        id, name, channel, utm_source, utm_medium, utm_campaign, starts_on = day_of,
+        ends_on = optional_day, cost = money, cost_per_visit = money,
+    }))
 }
 
 /// Every campaign, oldest first.
 pub fn list_campaigns(c: &Connection) -> Result<Vec<Campaign>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id"
-    ))?;
-    let rows = stmt
-        .query_map([], campaign_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    rows::all(
+        c,
+        &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id"),
+        [],
+        campaign_from_row,
+    )
 }
 
 fn campaign(c: &Connection, id: i64) -> Result<Option<Campaign>> {
@@ -168,24 +165,34 @@ fn campaign(c: &Connection, id: i64) -> Result<Option<Campaign>> {
     .optional()?)
 }
 
+impl CampaignRow {
+    /// `first` as `?1`, then the row's columns as `?2` to `?10`: name, channel, utm_source,
+    /// utm_medium, utm_campaign, starts_on, ends_on, cost_cents, cost_per_visit_cents.
+    fn params<'a>(&'a self, first: &'a dyn ToSql) -> impl Params + 'a {
+        rows::first_then(
+            first,
+            [
+                &self.name,
+                &self.channel,
+                &self.utm[0],
+                &self.utm[1],
+                &self.utm[2],
+                &self.starts_on,
+                &self.ends_on,
+                &self.cost_cents,
+                &self.cost_per_visit_cents,
+            ],
+        )
+    }
+}
+
 /// Stores a new campaign.
 pub fn insert_campaign(c: &Connection, r: &CampaignRow, at: i64) -> Result<Campaign> {
     c.execute(
-        "INSERT INTO campaigns (name, channel, utm_source, utm_medium, utm_campaign, starts_on,
-                                ends_on, cost_cents, cost_per_visit_cents, created_at)
+        "INSERT INTO campaigns (created_at, name, channel, utm_source, utm_medium, utm_campaign,
+                                starts_on, ends_on, cost_cents, cost_per_visit_cents)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            r.name,
-            r.channel,
-            r.utm[0],
-            r.utm[1],
-            r.utm[2],
-            r.starts_on,
-            r.ends_on,
-            r.cost_cents,
-            r.cost_per_visit_cents,
-            at
-        ],
+        r.params(&at),
     )
     .map_err(|e| conflict(e, "campaign"))?;
     campaign(c, c.last_insert_rowid())?.ok_or_else(|| Error::Internal("campaign vanished".into()))
@@ -198,18 +205,7 @@ pub fn update_campaign(c: &Connection, id: i64, r: &CampaignRow) -> Result<Optio
             "UPDATE campaigns SET name = ?2, channel = ?3, utm_source = ?4, utm_medium = ?5,
                  utm_campaign = ?6, starts_on = ?7, ends_on = ?8, cost_cents = ?9,
                  cost_per_visit_cents = ?10 WHERE id = ?1",
-            params![
-                id,
-                r.name,
-                r.channel,
-                r.utm[0],
-                r.utm[1],
-                r.utm[2],
-                r.starts_on,
-                r.ends_on,
-                r.cost_cents,
-                r.cost_per_visit_cents
-            ],
+            r.params(&id),
         )
         .map_err(|e| conflict(e, "campaign"))?;
     if n == 0 {
@@ -242,28 +238,20 @@ pub fn check_goal(g: &Goal) -> Result<(Goal, i64)> {
             id: g.id,
             name,
             url_pattern,
-            value: value as f64 / 100.0,
+            value: money(value),
         },
         value,
     ))
 }
 
-fn goal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Goal> {
-    Ok(Goal {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        url_pattern: r.get(2)?,
-        value: r.get::<_, i64>(3)? as f64 / 100.0,
-    })
-}
-
 /// Every goal.
 pub fn list_goals(c: &Connection) -> Result<Vec<Goal>> {
-    let mut stmt = c.prepare("SELECT id, name, url_pattern, value_cents FROM goals ORDER BY id")?;
-    let rows = stmt
-        .query_map([], goal_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    rows::all(
+        c,
+        "SELECT id, name, url_pattern, value_cents FROM goals ORDER BY id",
+        [],
+        |r| Ok(from_row!(r => Goal { id, name, url_pattern, value = money })),
+    )
 }
 
 /// Stores a new goal.
@@ -305,23 +293,25 @@ pub struct Matchers {
 
 /// Loads the matchers.
 pub fn matchers(c: &Connection) -> Result<Matchers> {
-    let mut stmt = c.prepare(
+    let campaigns = rows::all(
+        c,
         "SELECT id, utm_source, utm_medium, utm_campaign, starts_on, ends_on FROM campaigns ORDER BY id",
-    )?;
-    let campaigns = stmt
-        .query_map([], |r| {
+        [],
+        |r| {
             Ok((
                 r.get(0)?,
                 [r.get(1)?, r.get(2)?, r.get(3)?],
                 r.get(4)?,
                 r.get(5)?,
             ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut stmt = c.prepare("SELECT id, name, url_pattern, value_cents FROM goals ORDER BY id")?;
-    let goals = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        },
+    )?;
+    let goals = rows::all(
+        c,
+        "SELECT id, name, url_pattern, value_cents FROM goals ORDER BY id",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     Ok(Matchers { campaigns, goals })
 }
 
@@ -422,26 +412,16 @@ pub fn figures(
     counts: &BTreeMap<i64, CampaignDay>,
 ) -> Result<Vec<CampaignFigures>> {
     let mut out = Vec::new();
-    let mut stmt = c.prepare(
-        "SELECT id, name, channel, starts_on, ends_on, cost_cents, cost_per_visit_cents
-         FROM campaigns ORDER BY id",
-    )?;
     // (id, name, channel, starts_on, ends_on, cost_cents, cost_per_visit_cents)
     type Row = (i64, String, String, i64, Option<i64>, i64, i64);
-    let rows: Vec<Row> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    for (id, name, channel, starts, ends, cost_cents, per_visit_cents) in rows {
+    let campaigns: Vec<Row> = rows::all(
+        c,
+        "SELECT id, name, channel, starts_on, ends_on, cost_cents, cost_per_visit_cents
+         FROM campaigns ORDER BY id",
+        [],
+        |r| Row::try_from(r),
+    )?;
+    for (id, name, channel, starts, ends, cost_cents, per_visit_cents) in campaigns {
         let k = counts.get(&id).cloned().unwrap_or_default();
         let (visits, chats, conversions) = (k.visits as i64, k.chats as i64, k.conversions as i64);
         let (visitors, converted) = (k.visitors.estimate() as i64, k.converted as i64);
@@ -458,7 +438,7 @@ pub fn figures(
         let share = overlap as f64 / (last - starts) as f64;
         let cost = (cost_cents as f64 * share + (per_visit_cents * visits) as f64) / 100.0;
         let per = |n: i64| (n > 0).then(|| cost / n as f64);
-        let revenue = revenue_cents as f64 / 100.0;
+        let revenue = money(revenue_cents);
         out.push(CampaignFigures {
             campaign_id: id,
             name,

@@ -85,7 +85,7 @@ pub fn delete_with_certificate(store: &Store, slug: &str) -> Result<Certificate>
     let path = store.tenant_path(&rec.uuid);
     let rows = store.tenant_db(&rec.uuid)?.with(|c| {
         let mut out = Vec::new();
-        for (table, _) in super::backup::table_checksums(c)? {
+        for (table, _) in super::snapshot::table_checksums(c)? {
             let n: i64 = c.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
                 r.get(0)
             })?;

@@ -3,7 +3,11 @@
 //! Every function here is plain synchronous rusqlite; async code reaches it through
 //! `web::block`/`spawn_blocking` only.
 
+#[macro_use]
+mod rows;
+
 pub mod aggregates;
+mod archive;
 pub mod audit;
 pub mod backup;
 pub mod campaigns;
@@ -17,6 +21,7 @@ pub mod period;
 pub mod rekey;
 pub mod retention;
 pub mod roles;
+pub mod snapshot;
 pub mod stats;
 pub mod system;
 pub mod tenant;
@@ -208,18 +213,11 @@ impl Store {
             if db_exists || source != KeySource::File(data_dir.join("master.key")) {
                 return Err(Error::MissingKey(source.path().to_path_buf()));
             }
-            write_new_key(source.path())?;
+            write_new_key(source.path(), "master key")?;
             created_key = true;
         }
         let key = read_key(&source)?;
-        let mut conn = open_system(&db_path, &key, &source, Mode::Create)?;
-        migrate(
-            &mut conn,
-            migrations::SYSTEM,
-            data_dir,
-            "system",
-            &key.derive(SYSTEM_DB_KEY),
-        )?;
+        open_system(data_dir, &key, &source, Mode::Create)?;
         Ok(InitReport {
             data_dir: data_dir.to_path_buf(),
             master_key: source.path().to_path_buf(),
@@ -237,14 +235,7 @@ impl Store {
             return Err(Error::NotInitialized(data_dir.to_path_buf()));
         }
         let key = read_key(&source)?;
-        let mut conn = open_system(&db_path, &key, &source, Mode::Existing)?;
-        migrate(
-            &mut conn,
-            migrations::SYSTEM,
-            data_dir,
-            "system",
-            &key.derive(SYSTEM_DB_KEY),
-        )?;
+        let conn = open_system(data_dir, &key, &source, Mode::Existing)?;
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
             key_source: source,
@@ -522,33 +513,48 @@ fn migrate(
         let dir = data_dir.join("backups").join("pre-migration");
         create_private_dir(&dir)?;
         let dest = dir.join(format!("{name}-v{current}-{}.db", crate::clock::now()));
-        backup::export(conn, &dest, key)?;
+        snapshot::export(conn, &dest, key)?;
         tracing::info!(database = name, from = current, to = steps.len(), copy = %dest.display(), "migrating; copy taken first");
     }
     migrations::apply(conn, steps)
 }
 
-fn open_system(db_path: &Path, key: &Key, source: &KeySource, mode: Mode) -> Result<Connection> {
-    connection::open(db_path, &key.derive(SYSTEM_DB_KEY), mode).map_err(|e| match e {
+/// Opens `system.db` under the key derived from the master key and brings its schema up to
+/// date. A wrong key names the master key's file.
+fn open_system(data_dir: &Path, key: &Key, source: &KeySource, mode: Mode) -> Result<Connection> {
+    let db_path = system_db_path(data_dir);
+    let system_key = key.derive(SYSTEM_DB_KEY);
+    let mut conn = connection::open(&db_path, &system_key, mode).map_err(|e| match e {
         Error::WrongKey { .. } => Error::WrongKey {
             key: source.path().to_path_buf(),
-            db: db_path.to_path_buf(),
+            db: db_path.clone(),
         },
         other => other,
-    })
+    })?;
+    migrate(
+        &mut conn,
+        migrations::SYSTEM,
+        data_dir,
+        "system",
+        &system_key,
+    )?;
+    Ok(conn)
 }
 
-fn write_new_key(path: &Path) -> Result<()> {
+/// Generates a key and writes it to a new file (owner-only, never replacing one); `what`
+/// names it in errors ("master key", "backup key").
+pub(crate) fn write_new_key(path: &Path, what: &str) -> Result<Key> {
     let key = Key::generate();
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| Error::io(format!("creating master key {}", path.display()), e))?;
+        .map_err(|e| Error::io(format!("creating {what} {}", path.display()), e))?;
     f.write_all(key.expose())
         .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(format!("writing master key {}", path.display()), e))
+        .map_err(|e| Error::io(format!("writing {what} {}", path.display()), e))?;
+    Ok(key)
 }
 
 fn remove_db_files(path: &Path) {

@@ -3,6 +3,7 @@
 //! next number and is never changed, so the version stored with a consent always says exactly
 //! which words were shown.
 
+use super::rows;
 use crate::clock::now;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, params};
@@ -59,22 +60,13 @@ pub fn create(c: &Connection, site_key: &str, de: &str, en: &str, by: &str) -> R
 
 /// Every version of the site's own notices, newest first.
 pub fn list(c: &Connection, site_key: &str) -> Result<Vec<Notice>> {
-    let mut stmt = c.prepare(
+    rows::all(
+        c,
         "SELECT version, text_de, text_en, created_at, created_by FROM privacy_notices
          WHERE site_key = ?1 ORDER BY version DESC",
-    )?;
-    let rows = stmt
-        .query_map([site_key], |r| {
-            Ok(Notice {
-                version: r.get(0)?,
-                text_de: r.get(1)?,
-                text_en: r.get(2)?,
-                created_at: r.get(3)?,
-                created_by: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        [site_key],
+        |r| Ok(from_row!(r => Notice { version, text_de, text_en, created_at, created_by })),
+    )
 }
 
 /// The notice shown now: the site's newest, if it has one.
@@ -84,12 +76,11 @@ pub fn current(c: &Connection, site_key: &str) -> Result<Option<Notice>> {
 
 /// Consents per notice version in a tenant's chats of this site (`"1+preview"` counts for 1).
 pub fn consents(c: &Connection, site_key: &str) -> Result<Vec<(i64, i64)>> {
-    let mut stmt = c.prepare(
+    rows::all(
+        c,
         "SELECT CAST(consent_version AS INTEGER), count(*) FROM conversations
          WHERE site_key = ?1 GROUP BY 1 ORDER BY 1 DESC",
-    )?;
-    let rows = stmt
-        .query_map([site_key], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        [site_key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }

@@ -3,9 +3,9 @@
 //! `pending_key` before anything changes on disk, so after a crash at any step one of the two
 //! keys opens the file, and opening promotes the pending one when it is the one that fits.
 
-use super::backup::{export, table_checksums};
+use super::Store;
 use super::connection::{self, Mode};
-use super::{Store, remove_side_files};
+use super::snapshot::{copy_checked, swap_in, sync_file};
 use crate::crypto::Key;
 use crate::error::{Error, Result};
 use rusqlite::params;
@@ -46,28 +46,15 @@ pub fn rekey(store: &Store, slug: &str, close: &mut dyn FnMut(&str)) -> Result<(
 fn swap(store: &Store, uuid: &str, old: &Key, new: &Key) -> Result<()> {
     let target = store.tenant_path(uuid);
     let fresh = target.with_extension("db.rekey");
-    let _ = fs::remove_file(&fresh);
-    let expected = {
-        let src = connection::open(&target, old, Mode::Existing)?;
-        export(&src, &fresh, new)?;
-        table_checksums(&src)?
-    };
-    let copied = table_checksums(&connection::open(&fresh, new, Mode::Existing)?)?;
-    remove_side_files(&fresh);
-    if copied != expected {
-        let _ = fs::remove_file(&fresh);
+    let src = connection::open(&target, old, Mode::Existing)?;
+    if !copy_checked(&src, &fresh, new)? {
         return Err(Error::Internal(
             "the copy under the new key does not match; nothing was changed".into(),
         ));
     }
-    fs::File::open(&fresh)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing the new file", e))?;
-    remove_side_files(&target);
-    fs::rename(&fresh, &target).map_err(|e| Error::io("swapping the new file in", e))?;
-    if let Some(dir) = target.parent() {
-        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
-    }
+    drop(src);
+    sync_file(&fresh, "the new file")?;
+    swap_in(&fresh, &target, "the new file")?;
     promote(store, uuid)
 }
 

@@ -1,8 +1,8 @@
 //! Queries on `system.db`: tenants, sites and their allowed origins, the operator audit.
 
-use super::notices;
+use super::{notices, rows};
 use crate::clock::now;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::sites::{SiteLook, SiteTracking};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -82,21 +82,16 @@ fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRecord> {
 }
 
 fn site_origins(c: &Connection, site_key: &str) -> Result<Vec<String>> {
-    let mut stmt =
-        c.prepare_cached("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?;
-    let list = stmt
-        .query_map([site_key], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(list)
+    rows::all_cached(
+        c,
+        "SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin",
+        [site_key],
+        |r| r.get(0),
+    )
 }
 
 fn tenant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenantRecord> {
-    Ok(TenantRecord {
-        uuid: r.get(0)?,
-        slug: r.get(1)?,
-        name: r.get(2)?,
-        created_at: r.get(3)?,
-    })
+    Ok(from_row!(r => TenantRecord { uuid, slug, name, created_at }))
 }
 
 /// Inserts a tenant row with its wrapped key.
@@ -112,12 +107,7 @@ pub fn insert_tenant(
         "INSERT INTO tenants (uuid, slug, name, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![uuid, slug, name, wrapped_key, at],
     )
-    .map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            Error::Conflict(format!("tenant {slug:?} exists already"))
-        }
-        _ => e.into(),
-    })?;
+    .map_err(|e| rows::conflict(e, || format!("tenant {slug:?} exists already")))?;
     log_operator(c, "tenant.create", slug, "ok")?;
     Ok(TenantRecord {
         uuid: uuid.into(),
@@ -252,9 +242,12 @@ pub fn tenant_by_uuid(c: &Connection, uuid: &str) -> Result<Option<TenantRecord>
 
 /// Every tenant, ordered by slug.
 pub fn list_tenants(c: &Connection) -> Result<Vec<TenantRecord>> {
-    let mut stmt = c.prepare("SELECT uuid, slug, name, created_at FROM tenants ORDER BY slug")?;
-    let rows = stmt.query_map([], tenant_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows::all(
+        c,
+        "SELECT uuid, slug, name, created_at FROM tenants ORDER BY slug",
+        [],
+        tenant_from_row,
+    )
 }
 
 /// The wrapped key of a tenant, if the tenant exists.
@@ -332,12 +325,14 @@ pub fn insert_site(
 
 /// A tenant's sites with their origins.
 pub fn list_sites(c: &Connection, tenant_uuid: &str) -> Result<Vec<SiteRecord>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {SITE_COLUMNS} FROM sites WHERE tenant_uuid = ?1 ORDER BY created_at, site_key"
-    ))?;
-    let sites: Vec<SiteRecord> = stmt
-        .query_map([tenant_uuid], site_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let sites: Vec<SiteRecord> = rows::all(
+        c,
+        &format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE tenant_uuid = ?1 ORDER BY created_at, site_key"
+        ),
+        [tenant_uuid],
+        site_from_row,
+    )?;
     sites
         .into_iter()
         .map(|mut s| {

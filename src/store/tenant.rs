@@ -1,5 +1,6 @@
 //! Queries on a tenant database: agents, sessions, departments.
 
+use super::rows;
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::model::rights::{self, Permission, Permissions};
@@ -130,11 +131,10 @@ pub fn insert_agent(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![email, display_name, legacy, role_id, password_hash, now()],
     )
-    .map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            Error::Conflict(format!("an agent with email {email:?} exists already"))
-        }
-        _ => e.into(),
+    .map_err(|e| {
+        rows::conflict(e, || {
+            format!("an agent with email {email:?} exists already")
+        })
     })?;
     agent_by_id(c, c.last_insert_rowid())?
         .ok_or_else(|| Error::Internal("the new agent vanished".into()))
@@ -142,11 +142,12 @@ pub fn insert_agent(
 
 /// Every agent, by email.
 pub fn list_agents(c: &Connection) -> Result<Vec<AgentRecord>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {AGENT_COLUMNS} FROM agents a ORDER BY a.email"
-    ))?;
-    let rows = stmt.query_map([], agent_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows::all(
+        c,
+        &format!("SELECT {AGENT_COLUMNS} FROM agents a ORDER BY a.email"),
+        [],
+        agent_from_row,
+    )
 }
 
 /// The agent with this email and its password hash, if any.
@@ -269,12 +270,7 @@ pub struct DepartmentRecord {
 /// Adds a department; names are unique.
 pub fn insert_department(c: &Connection, name: &str) -> Result<DepartmentRecord> {
     c.execute("INSERT INTO departments (name) VALUES (?1)", [name])
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                Error::Conflict(format!("department {name:?} exists already"))
-            }
-            _ => e.into(),
-        })?;
+        .map_err(|e| rows::conflict(e, || format!("department {name:?} exists already")))?;
     Ok(DepartmentRecord {
         id: c.last_insert_rowid(),
         name: name.into(),
@@ -283,14 +279,12 @@ pub fn insert_department(c: &Connection, name: &str) -> Result<DepartmentRecord>
 
 /// Every department, by name.
 pub fn list_departments(c: &Connection) -> Result<Vec<DepartmentRecord>> {
-    let mut stmt = c.prepare("SELECT id, name FROM departments ORDER BY name")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(DepartmentRecord {
-            id: r.get(0)?,
-            name: r.get(1)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows::all(
+        c,
+        "SELECT id, name FROM departments ORDER BY name",
+        [],
+        |r| Ok(from_row!(r => DepartmentRecord { id, name })),
+    )
 }
 
 /// Sets an agent's capacity and, when given, replaces their departments (by name).

@@ -8,9 +8,9 @@
 //! the key, AES-256-GCM seals it in 1 MiB chunks whose nonces count up and mark the last one,
 //! so chunks can be neither reordered nor cut off.
 
-use super::backup::table_checksums;
+use super::snapshot::{self, table_checksums};
 use super::system::SiteEntry;
-use super::{Store, migrations, system};
+use super::{Store, archive, migrations, system};
 use crate::error::{Error, Result};
 use crate::model::tenants::TenantInfo;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -18,6 +18,7 @@ use rusqlite::Connection;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -90,15 +91,10 @@ fn from_json(v: &Value) -> Result<SqlValue> {
     })
 }
 
+/// The tables that move, by name.
 fn tables(c: &Connection) -> Result<Vec<String>> {
-    let mut stmt = c.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-         ORDER BY name",
-    )?;
-    let v: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(v.into_iter()
+    Ok(snapshot::tables(c)?
+        .into_iter()
         .filter(|t| !SKIPPED.contains(&t.as_str()))
         .collect())
 }
@@ -212,12 +208,7 @@ pub fn export(
                 body.iter().filter(|b| **b == b'\n').count() as u64,
             ));
         }
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o600);
-        h.set_mtime(crate::clock::now().max(0) as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, path, body.as_slice())
+        archive::append(&mut tar, path, body, crate::clock::now())
             .map_err(|e| Error::io("building the export", e))?;
     }
     let plain = tar
@@ -375,6 +366,38 @@ pub fn import(
     passphrase: Option<&str>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Imported> {
+    let bytes = read_export(file, passphrase, progress)?;
+    let (m, bodies) = unpack(file, &bytes)?;
+    check_manifest(&m)?;
+    let t = &m.tenant;
+    let rec = store.create_tenant_with(
+        &t.uuid,
+        &t.slug,
+        &t.name,
+        t.created_at,
+        m.schema_version,
+        |c| fill(c, &m, &bodies, progress),
+    )?;
+    store.system(|c| {
+        for s in &m.sites {
+            system::restore_site(c, &rec.uuid, s)?;
+        }
+        Ok(())
+    })?;
+    Ok(Imported {
+        slug: rec.slug,
+        uuid: rec.uuid,
+        tables: m.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
+        sites: m.sites.len(),
+    })
+}
+
+/// The export's plain bytes: the file as it is, or decrypted with `passphrase`.
+fn read_export(
+    file: &Path,
+    passphrase: Option<&str>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::open(file)
         .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -386,15 +409,20 @@ pub fn import(
         progress("decrypting");
         bytes = open(&bytes, p)?;
     }
+    Ok(bytes)
+}
+
+/// The archive's manifest and its other files by path.
+fn unpack(file: &Path, bytes: &[u8]) -> Result<(Manifest, BTreeMap<String, Vec<u8>>)> {
     let mut manifest: Option<Manifest> = None;
-    let mut bodies = std::collections::BTreeMap::new();
+    let mut bodies = BTreeMap::new();
     let not_export = |e: std::io::Error| {
         Error::Invalid(format!(
             "{} is not a kontor tenant export: {e}",
             file.display()
         ))
     };
-    let mut archive = tar::Archive::new(bytes.as_slice());
+    let mut archive = tar::Archive::new(bytes);
     for entry in archive.entries().map_err(not_export)? {
         let mut entry = entry.map_err(not_export)?;
         let path = entry
@@ -418,6 +446,12 @@ pub fn import(
             file.display()
         ))
     })?;
+    Ok((m, bodies))
+}
+
+/// Refuses an export this kontor cannot take: another format, a newer schema, a tenant whose
+/// slug or id is not valid here.
+fn check_manifest(m: &Manifest) -> Result<()> {
     if m.format != FORMAT {
         return Err(Error::Invalid(format!(
             "export format {:?} is not one this kontor reads ({FORMAT})",
@@ -430,110 +464,110 @@ pub fn import(
             m.kontor_version
         )));
     }
-    let t = &m.tenant;
-    crate::model::tenants::validate_slug(&t.slug)?;
-    if uuid::Uuid::parse_str(&t.uuid).is_err() {
+    crate::model::tenants::validate_slug(&m.tenant.slug)?;
+    if uuid::Uuid::parse_str(&m.tenant.uuid).is_err() {
         return Err(Error::Invalid(
             "the export's tenant id is not a uuid".into(),
         ));
     }
-    let rec = store.create_tenant_with(
-        &t.uuid,
-        &t.slug,
-        &t.name,
-        t.created_at,
-        m.schema_version,
-        |c| {
-            c.execute_batch("PRAGMA foreign_keys = OFF")?;
-            let tx = c.transaction()?;
-            for table in &m.tables {
-                if SKIPPED.contains(&table.name.as_str()) {
-                    continue;
-                }
-                let body = bodies
-                    .get(&format!("tables/{}.jsonl", table.name))
-                    .ok_or_else(|| {
-                        Error::Invalid(format!("the export lacks table {}", table.name))
-                    })?;
-                let cols = table
-                    .columns
-                    .iter()
-                    .map(|c| format!("\"{}\"", c.replace('"', "")))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let marks = vec!["?"; table.columns.len()].join(", ");
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "INSERT INTO \"{}\" ({cols}) VALUES ({marks})",
-                        table.name.replace('"', "")
-                    ))
-                    .map_err(|e| Error::Invalid(format!("table {}: {e}", table.name)))?;
-                // Migrations may have seeded a row (audit_chain, stat state): the export's wins.
-                tx.execute(
-                    &format!("DELETE FROM \"{}\"", table.name.replace('"', "")),
-                    [],
-                )?;
-                let mut rows = 0u64;
-                for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    let values: Vec<Value> = serde_json::from_slice(line).map_err(|e| {
-                        Error::Invalid(format!("table {}, row {}: {e}", table.name, rows + 1))
-                    })?;
-                    if values.len() != table.columns.len() {
-                        return Err(Error::Invalid(format!(
-                            "table {}, row {}: {} values for {} columns",
-                            table.name,
-                            rows + 1,
-                            values.len(),
-                            table.columns.len()
-                        )));
-                    }
-                    let values = values.iter().map(from_json).collect::<Result<Vec<_>>>()?;
-                    stmt.execute(rusqlite::params_from_iter(values))?;
-                    rows += 1;
-                }
-                if rows != table.rows {
-                    return Err(Error::Invalid(format!(
-                        "table {}: {rows} rows, the manifest says {}",
-                        table.name, table.rows
-                    )));
-                }
-                progress(&format!("{}: {rows} rows", table.name));
-            }
-            let broken: Option<String> = tx
-                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-                .ok();
-            if let Some(table) = broken {
-                return Err(Error::Invalid(format!(
-                    "the export's rows do not fit together (table {table})"
-                )));
-            }
-            let sums = checksums(&tx)?;
-            for table in &m.tables {
-                let ours = sums.iter().find(|(n, _)| *n == table.name).map(|(_, s)| s);
-                if ours != Some(&table.checksum) {
-                    return Err(Error::Invalid(format!(
-                        "table {} does not match the export's checksum; nothing was imported",
-                        table.name
-                    )));
-                }
-            }
-            tx.commit()?;
-            c.execute_batch("PRAGMA foreign_keys = ON")?;
-            Ok(())
-        },
-    )?;
-    store.system(|c| {
-        for s in &m.sites {
-            system::restore_site(c, &rec.uuid, s)?;
+    Ok(())
+}
+
+/// Fills a new tenant database (at the export's schema version) with the export's rows, in
+/// one transaction, and checks they fit together and match the manifest's checksums.
+fn fill(
+    c: &mut Connection,
+    m: &Manifest,
+    bodies: &BTreeMap<String, Vec<u8>>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    c.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let tx = c.transaction()?;
+    for table in &m.tables {
+        if SKIPPED.contains(&table.name.as_str()) {
+            continue;
         }
-        Ok(())
-    })?;
-    Ok(Imported {
-        slug: rec.slug,
-        uuid: rec.uuid,
-        tables: m.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
-        sites: m.sites.len(),
-    })
+        let body = bodies
+            .get(&format!("tables/{}.jsonl", table.name))
+            .ok_or_else(|| Error::Invalid(format!("the export lacks table {}", table.name)))?;
+        let rows = insert_rows(&tx, table, body)?;
+        progress(&format!("{}: {rows} rows", table.name));
+    }
+    check_rows(&tx, m)?;
+    tx.commit()?;
+    c.execute_batch("PRAGMA foreign_keys = ON")?;
+    Ok(())
+}
+
+/// Replaces the rows of one table with the export's (one JSON array per line); returns how
+/// many, which must be the number the manifest gives.
+fn insert_rows(tx: &Connection, table: &TableInfo, body: &[u8]) -> Result<u64> {
+    let cols = table
+        .columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let marks = vec!["?"; table.columns.len()].join(", ");
+    let mut stmt = tx
+        .prepare(&format!(
+            "INSERT INTO \"{}\" ({cols}) VALUES ({marks})",
+            table.name.replace('"', "")
+        ))
+        .map_err(|e| Error::Invalid(format!("table {}: {e}", table.name)))?;
+    // Migrations may have seeded a row (audit_chain, stat state): the export's wins.
+    tx.execute(
+        &format!("DELETE FROM \"{}\"", table.name.replace('"', "")),
+        [],
+    )?;
+    let mut rows = 0u64;
+    for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let values: Vec<Value> = serde_json::from_slice(line)
+            .map_err(|e| Error::Invalid(format!("table {}, row {}: {e}", table.name, rows + 1)))?;
+        if values.len() != table.columns.len() {
+            return Err(Error::Invalid(format!(
+                "table {}, row {}: {} values for {} columns",
+                table.name,
+                rows + 1,
+                values.len(),
+                table.columns.len()
+            )));
+        }
+        let values = values.iter().map(from_json).collect::<Result<Vec<_>>>()?;
+        stmt.execute(rusqlite::params_from_iter(values))?;
+        rows += 1;
+    }
+    if rows != table.rows {
+        return Err(Error::Invalid(format!(
+            "table {}: {rows} rows, the manifest says {}",
+            table.name, table.rows
+        )));
+    }
+    Ok(rows)
+}
+
+/// Checks the imported rows: every reference points at a row, and every table matches the
+/// checksum the export was made with.
+fn check_rows(tx: &Connection, m: &Manifest) -> Result<()> {
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .ok();
+    if let Some(table) = broken {
+        return Err(Error::Invalid(format!(
+            "the export's rows do not fit together (table {table})"
+        )));
+    }
+    let sums = checksums(tx)?;
+    for table in &m.tables {
+        let ours = sums.iter().find(|(n, _)| *n == table.name).map(|(_, s)| s);
+        if ours != Some(&table.checksum) {
+            return Err(Error::Invalid(format!(
+                "table {} does not match the export's checksum; nothing was imported",
+                table.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Visitors, visits, page views, invitation rules and invitations in a tenant database.
 //! Only the tenant's hub writes visits and page views (group commit); the HTTP API reads.
 
+use super::rows;
 use crate::error::{Error, Result};
 use crate::model::tracking::Conditions;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde::Serialize;
 
 /// A new visit's facts.
@@ -188,21 +189,13 @@ pub struct PageRow {
 
 /// The pages of a visit, in order.
 pub fn visit_pages(c: &Connection, visit_id: i64) -> Result<Vec<PageRow>> {
-    let mut stmt = c.prepare_cached(
+    rows::all_cached(
+        c,
         "SELECT p.url, p.title, v.at, v.seconds FROM page_views v JOIN pages p ON p.id = v.page_id
          WHERE v.visit_id = ?1 ORDER BY v.id",
-    )?;
-    let rows = stmt
-        .query_map([visit_id], |r| {
-            Ok(PageRow {
-                url: r.get(0)?,
-                title: r.get(1)?,
-                at: r.get(2)?,
-                seconds: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        [visit_id],
+        |r| Ok(from_row!(r => PageRow { url, title, at, seconds })),
+    )
 }
 
 /// A visitor with their latest visit and their chats, as the dashboard shows them.
@@ -280,19 +273,13 @@ pub fn visitor_detail(
         None => Vec::new(),
     };
     let chats = if mode == "consented" {
-        let mut stmt = c.prepare(
+        rows::all(
+            c,
             "SELECT id, created_at, status, visitor_name FROM conversations
              WHERE visitor_id = ?1 AND id IS NOT ?2 ORDER BY created_at DESC, id DESC LIMIT 50",
-        )?;
-        stmt.query_map(params![visitor_id, for_chat], |r| {
-            Ok(ChatRef {
-                conversation_id: r.get(0)?,
-                created_at: r.get(1)?,
-                status: r.get(2)?,
-                visitor_name: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?
+            params![visitor_id, for_chat],
+            |r| Ok(from_row!(r => ChatRef { conversation_id, created_at, status, visitor_name })),
+        )?
     } else {
         Vec::new()
     };
@@ -377,14 +364,15 @@ fn rule_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Rule, String)> {
 
 /// Every rule, oldest first.
 pub fn list_rules(c: &Connection) -> Result<Vec<Rule>> {
-    let mut stmt = c.prepare(
+    let rules: Vec<(Rule, String)> = rows::all(
+        c,
         "SELECT id, site_key, name, enabled, conditions, text, delay_seconds, once_per_visit
          FROM invite_rules ORDER BY id",
+        [],
+        rule_from_row,
     )?;
-    let rows: Vec<(Rule, String)> = stmt
-        .query_map([], rule_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    rows.into_iter()
+    rules
+        .into_iter()
         .map(|(mut rule, json)| {
             rule.conditions = serde_json::from_str(&json)
                 .map_err(|e| Error::Internal(format!("rule {}: {e}", rule.id)))?;
@@ -395,20 +383,13 @@ pub fn list_rules(c: &Connection) -> Result<Vec<Rule>> {
 
 /// Stores a new rule (checked by the caller).
 pub fn insert_rule(c: &Connection, r: &Rule, at: i64) -> Result<Rule> {
-    c.execute(
-        "INSERT INTO invite_rules (site_key, name, enabled, conditions, text, delay_seconds,
-                                   once_per_visit, created_at)
+    execute_with_rule(
+        c,
+        "INSERT INTO invite_rules (created_at, site_key, name, enabled, conditions, text,
+                                   delay_seconds, once_per_visit)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            r.site_key,
-            r.name,
-            r.enabled,
-            conditions_json(&r.conditions)?,
-            r.text,
-            r.delay_seconds,
-            r.once_per_visit,
-            at
-        ],
+        &at,
+        r,
     )?;
     Ok(Rule {
         id: c.last_insert_rowid(),
@@ -418,21 +399,30 @@ pub fn insert_rule(c: &Connection, r: &Rule, at: i64) -> Result<Rule> {
 
 /// Replaces a rule; `false` when there is none with this id.
 pub fn update_rule(c: &Connection, id: i64, r: &Rule) -> Result<bool> {
-    let n = c.execute(
+    let n = execute_with_rule(
+        c,
         "UPDATE invite_rules SET site_key = ?2, name = ?3, enabled = ?4, conditions = ?5,
              text = ?6, delay_seconds = ?7, once_per_visit = ?8 WHERE id = ?1",
-        params![
-            id,
-            r.site_key,
-            r.name,
-            r.enabled,
-            conditions_json(&r.conditions)?,
-            r.text,
-            r.delay_seconds,
-            r.once_per_visit
-        ],
+        &id,
+        r,
     )?;
     Ok(n == 1)
+}
+
+/// Runs `sql` with `first` as `?1` and the rule's columns as `?2` to `?8`: site_key, name,
+/// enabled, conditions, text, delay_seconds, once_per_visit.
+fn execute_with_rule(c: &Connection, sql: &str, first: &dyn ToSql, r: &Rule) -> Result<usize> {
+    let conditions = conditions_json(&r.conditions)?;
+    let columns: [&dyn ToSql; 7] = [
+        &r.site_key,
+        &r.name,
+        &r.enabled,
+        &conditions,
+        &r.text,
+        &r.delay_seconds,
+        &r.once_per_visit,
+    ];
+    Ok(c.execute(sql, rows::first_then(first, columns))?)
 }
 
 /// Deletes a rule; `false` when there is none with this id.

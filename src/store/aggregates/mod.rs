@@ -16,6 +16,7 @@ mod sketch;
 pub use histogram::Histogram;
 pub use sketch::Sketch;
 
+use super::rows;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -195,7 +196,20 @@ fn n(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
 pub fn compute_day(c: &Connection, day: i64) -> Result<Figures> {
     let (start, end) = (day, day + DAY);
     let mut f = Figures::default();
-    let mut stmt = c.prepare_cached(
+    add_visits(c, start, end, &mut f)?;
+    add_page_views(c, start, end, &mut f)?;
+    add_chats(c, start, end, &mut f)?;
+    f.offline_messages = c.query_row(
+        "SELECT count(*) FROM offline_messages WHERE created_at >= ?1 AND created_at < ?2",
+        params![start, end],
+        |r| n(r, 0),
+    )?;
+    Ok(f)
+}
+
+/// Adds the visits that started in `[start, end)`, with what came of each.
+fn add_visits(c: &Connection, start: i64, end: i64, f: &mut Figures) -> Result<()> {
+    const VISITS: &str =
         "SELECT v.visitor_id, v.started_at, v.last_seen, v.browser, v.os, v.device, v.lang,
                 v.country, v.referrer, v.referrer_kind, v.campaign_id,
                 (SELECT count(*) FROM page_views WHERE visit_id = v.id),
@@ -204,10 +218,8 @@ pub fn compute_day(c: &Connection, day: i64) -> Result<Figures> {
                 (SELECT count(*) FROM conversations WHERE visit_id = v.id),
                 (SELECT count(*) FROM conversions WHERE visit_id = v.id),
                 (SELECT coalesce(sum(value_cents), 0) FROM conversions WHERE visit_id = v.id)
-         FROM visits v WHERE v.started_at >= ?1 AND v.started_at < ?2",
-    )?;
-    let mut rows = stmt.query(params![start, end])?;
-    while let Some(r) = rows.next()? {
+         FROM visits v WHERE v.started_at >= ?1 AND v.started_at < ?2";
+    rows::each(c, VISITS, params![start, end], |r| {
         let visitor: i64 = r.get(0)?;
         let started: i64 = r.get(1)?;
         let last_seen: i64 = r.get(2)?;
@@ -252,28 +264,36 @@ pub fn compute_day(c: &Connection, day: i64) -> Result<Figures> {
             k.converted += u64::from(conversions > 0);
             k.revenue_cents += r.get::<_, i64>(16)?;
         }
-    }
-    let mut stmt = c.prepare_cached(
+        Ok(())
+    })
+}
+
+/// Adds the page views made in `[start, end)` (whenever their visit started).
+fn add_page_views(c: &Connection, start: i64, end: i64, f: &mut Figures) -> Result<()> {
+    rows::each(
+        c,
         "SELECT page_id, count(*) FROM page_views WHERE at >= ?1 AND at < ?2 GROUP BY page_id",
-    )?;
-    let mut rows = stmt.query(params![start, end])?;
-    while let Some(r) = rows.next()? {
-        let views = n(r, 1)?;
-        f.pages.insert(r.get(0)?, views);
-        f.page_views += views;
-    }
-    let mut stmt = c.prepare_cached(
-        "SELECT k.created_at, k.accepted_at IS NOT NULL,
+        params![start, end],
+        |r| {
+            let views = n(r, 1)?;
+            f.pages.insert(r.get(0)?, views);
+            f.page_views += views;
+            Ok(())
+        },
+    )
+}
+
+/// Adds the chats that started in `[start, end)`, with their agents and departments.
+fn add_chats(c: &Connection, start: i64, end: i64, f: &mut Figures) -> Result<()> {
+    const CHATS: &str = "SELECT k.created_at, k.accepted_at IS NOT NULL,
                 k.accepted_at IS NULL AND k.status = 'closed', k.closed_at, k.agent_id,
                 k.department_id, k.rating,
                 (SELECT min(created_at) FROM messages WHERE conversation_id = k.id
                  AND author = 'agent'),
                 (SELECT min(created_at) FROM messages WHERE conversation_id = k.id
                  AND author = 'agent' AND agent_id = k.agent_id)
-         FROM conversations k WHERE k.created_at >= ?1 AND k.created_at < ?2",
-    )?;
-    let mut rows = stmt.query(params![start, end])?;
-    while let Some(r) = rows.next()? {
+         FROM conversations k WHERE k.created_at >= ?1 AND k.created_at < ?2";
+    rows::each(c, CHATS, params![start, end], |r| {
         let created: i64 = r.get(0)?;
         let accepted: bool = r.get(1)?;
         let missed: bool = r.get(2)?;
@@ -304,13 +324,8 @@ pub fn compute_day(c: &Connection, day: i64) -> Result<Figures> {
             d[1] += u64::from(accepted);
             d[2] += u64::from(missed);
         }
-    }
-    f.offline_messages = c.query_row(
-        "SELECT count(*) FROM offline_messages WHERE created_at >= ?1 AND created_at < ?2",
-        params![start, end],
-        |r| n(r, 0),
-    )?;
-    Ok(f)
+        Ok(())
+    })
 }
 
 fn encode(f: &Figures) -> Result<Vec<u8>> {

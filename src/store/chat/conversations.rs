@@ -1,0 +1,226 @@
+//! Conversations: starting one, finding it by id or visitor token, the state changes an
+//! agent causes (accept, transfer, requeue, close), the visitor's rating, and the history
+//! search.
+
+use crate::error::Result;
+use crate::store::rows;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A conversation row.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    /// Id.
+    pub id: i64,
+    /// The site it came from.
+    pub site_key: String,
+    /// waiting, open or closed.
+    pub status: String,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// Visitor's email.
+    pub visitor_email: String,
+    /// Department, if routed to one.
+    pub department_id: Option<i64>,
+    /// The agent who has it.
+    pub agent_id: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The visitor's UI language.
+    pub lang: String,
+    /// The version of the notice the visitor accepted.
+    pub consent_version: String,
+}
+
+/// A new conversation to store.
+#[derive(Debug, Clone)]
+pub struct NewConversation<'a> {
+    /// The site.
+    pub site_key: &'a str,
+    /// SHA-256 of the visitor token.
+    pub token_hash: &'a [u8],
+    /// Name (may be empty).
+    pub name: &'a str,
+    /// Email (may be empty).
+    pub email: &'a str,
+    /// UI language.
+    pub lang: &'a str,
+    /// Notice version the visitor accepted.
+    pub consent_version: &'a str,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+const CONVERSATION_COLUMNS: &str = "id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at, lang, consent_version";
+
+fn conversation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
+    Ok(from_row!(r => ConversationRow {
+        id, site_key, status, visitor_name, visitor_email, department_id, agent_id, created_at,
+        lang, consent_version,
+    }))
+}
+
+/// Stores a new waiting conversation; returns its id.
+pub fn insert_conversation(c: &Connection, n: &NewConversation<'_>) -> Result<i64> {
+    c.execute(
+        "INSERT INTO conversations (site_key, status, visitor_token_hash, visitor_name, visitor_email,
+             lang, consent_at, consent_version, created_at)
+         VALUES (?1, 'waiting', ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
+        params![n.site_key, n.token_hash, n.name, n.email, n.lang, n.at, n.consent_version],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The conversation a visitor token belongs to.
+pub fn conversation_by_token(c: &Connection, token_hash: &[u8]) -> Result<Option<ConversationRow>> {
+    Ok(c.query_row(
+        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE visitor_token_hash = ?1"),
+        [token_hash],
+        conversation_from_row,
+    )
+    .optional()?)
+}
+
+/// One conversation.
+pub fn conversation(c: &Connection, id: i64) -> Result<Option<ConversationRow>> {
+    Ok(c.query_row(
+        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
+        [id],
+        conversation_from_row,
+    )
+    .optional()?)
+}
+
+/// Every conversation not yet closed, oldest first.
+pub fn active_conversations(c: &Connection) -> Result<Vec<ConversationRow>> {
+    rows::all(
+        c,
+        &format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE status <> 'closed' ORDER BY id"
+        ),
+        [],
+        conversation_from_row,
+    )
+}
+
+/// Assigns a conversation to an agent and opens it.
+pub fn accept(c: &Connection, id: i64, agent_id: i64, at: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET status = 'open', agent_id = ?2, accepted_at = coalesce(accepted_at, ?3)
+         WHERE id = ?1",
+        params![id, agent_id, at],
+    )?;
+    Ok(())
+}
+
+/// Closes a conversation.
+pub fn close(c: &Connection, id: i64, at: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET status = 'closed', closed_at = ?2 WHERE id = ?1",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+/// Stores the visitor's rating.
+pub fn rate(c: &Connection, id: i64, score: i64, comment: &str) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET rating = ?2, rating_comment = ?3 WHERE id = ?1",
+        params![id, score, comment],
+    )?;
+    Ok(())
+}
+
+/// Hands a conversation to another agent (it stays open).
+pub fn reassign(c: &Connection, id: i64, agent_id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET agent_id = ?2 WHERE id = ?1",
+        params![id, agent_id],
+    )?;
+    Ok(())
+}
+
+/// Puts a conversation back into the queue of a department.
+pub fn requeue(c: &Connection, id: i64, department_id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET status = 'waiting', agent_id = NULL, department_id = ?2 WHERE id = ?1",
+        params![id, department_id],
+    )?;
+    Ok(())
+}
+
+/// Puts an open chat back into the queue with its department.
+pub fn release(c: &Connection, id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET status = 'waiting', agent_id = NULL WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Sets the department a new conversation asked for.
+pub fn set_department(c: &Connection, id: i64, department_id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE conversations SET department_id = ?2 WHERE id = ?1",
+        params![id, department_id],
+    )?;
+    Ok(())
+}
+
+/// A past or current conversation as history lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryRow {
+    /// Id.
+    pub id: i64,
+    /// waiting, open, closed.
+    pub status: String,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// Visitor's email.
+    pub visitor_email: String,
+    /// The agent who had it.
+    pub agent_name: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub closed_at: Option<i64>,
+    /// 1-5.
+    pub rating: Option<i64>,
+}
+
+/// Conversations matching a search: `text` in name, email or any message; `from`/`to` unix
+/// seconds on the start time. Newest first.
+pub fn search(
+    c: &Connection,
+    text: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    only_agent: Option<i64>,
+    limit: i64,
+) -> Result<Vec<HistoryRow>> {
+    // LIKE with escaped wildcards: the search text is data, never a pattern.
+    let pattern = format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    rows::all(
+        c,
+        "SELECT c.id, c.status, c.visitor_name, c.visitor_email, a.display_name, c.created_at,
+                c.closed_at, c.rating
+         FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id
+         WHERE (?1 = '%%' OR c.visitor_name LIKE ?1 ESCAPE '\\' OR c.visitor_email LIKE ?1 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
+                           AND m.author <> 'system' AND m.body LIKE ?1 ESCAPE '\\'))
+           AND (?2 IS NULL OR c.created_at >= ?2)
+           AND (?3 IS NULL OR c.created_at < ?3)
+           AND (?5 IS NULL OR c.agent_id = ?5)
+         ORDER BY c.id DESC LIMIT ?4",
+        params![pattern, from, to, limit, only_agent],
+        |r| {
+            Ok(from_row!(r => HistoryRow {
+                id, status, visitor_name, visitor_email, agent_name, created_at, closed_at, rating,
+            }))
+        },
+    )
+}

@@ -1,0 +1,68 @@
+//! Offline messages: what visitors leave while no agent is online, and the inbox that lists
+//! them.
+
+use crate::error::Result;
+use crate::store::rows;
+use rusqlite::{Connection, params};
+
+/// An offline message to store.
+#[derive(Debug, Clone)]
+pub struct NewOffline<'a> {
+    /// The site.
+    pub site_key: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Email to answer to.
+    pub email: &'a str,
+    /// The message.
+    pub message: &'a str,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// The version of the offline form's notice (kontor's built-in text) its consents name.
+pub const OFFLINE_NOTICE_VERSION: &str = "offline-1";
+
+/// Stores an offline message.
+pub fn insert_offline(c: &Connection, m: &NewOffline<'_>) -> Result<i64> {
+    c.execute(
+        "INSERT INTO offline_messages (site_key, name, email, message, consent_at, created_at,
+                                       consent_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![
+            m.site_key,
+            m.name,
+            m.email,
+            m.message,
+            m.at,
+            OFFLINE_NOTICE_VERSION
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// An offline message as the inbox shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfflineRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Message.
+    pub message: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The newest offline messages first.
+pub fn list_offline(c: &Connection, limit: i64) -> Result<Vec<OfflineRow>> {
+    rows::all(
+        c,
+        "SELECT id, name, email, message, created_at FROM offline_messages
+         ORDER BY id DESC LIMIT ?1",
+        [limit],
+        |r| Ok(from_row!(r => OfflineRow { id, name, email, message, created_at })),
+    )
+}
