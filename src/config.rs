@@ -580,28 +580,19 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_by_name() {
-        let f = write("listne = \"127.0.0.1:1\"\n");
-        let err = Config::load_from(
-            &Overrides {
+        let refusal = |text: &str| {
+            let f = write(text);
+            let overrides = Overrides {
                 config: Some(f.path().into()),
                 ..Default::default()
-            },
-            &env(&[]),
-        )
-        .unwrap_err()
-        .to_string();
+            };
+            Config::load_from(&overrides, &env(&[]))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = refusal("listne = \"127.0.0.1:1\"\n");
         assert!(err.contains("listne"), "{err}");
-
-        let f = write("[tls]\ncert = \"a\"\nkey = \"b\"\nciphers = \"x\"\n");
-        let err = Config::load_from(
-            &Overrides {
-                config: Some(f.path().into()),
-                ..Default::default()
-            },
-            &env(&[]),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = refusal("[tls]\ncert = \"a\"\nkey = \"b\"\nciphers = \"x\"\n");
         assert!(err.contains("ciphers"), "{err}");
 
         let err = Config::load_from(&Overrides::default(), &env(&[("KONTOR_DATADIR", "/x")]))

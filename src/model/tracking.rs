@@ -568,55 +568,26 @@ mod tests {
             campaign: "spring",
             visits: 2,
         };
-        assert!(Conditions::default().hold(&f));
-        let one = |c: Conditions| c.hold(&f);
-        assert!(one(Conditions {
-            url: Some("*/checkout".into()),
-            ..Default::default()
-        }));
-        assert!(!one(Conditions {
-            url: Some("*/cart".into()),
-            ..Default::default()
-        }));
-        assert!(one(Conditions {
-            min_seconds_on_page: Some(30),
-            ..Default::default()
-        }));
-        assert!(!one(Conditions {
-            min_seconds_on_page: Some(31),
-            ..Default::default()
-        }));
-        assert!(one(Conditions {
-            min_pages: Some(3),
-            ..Default::default()
-        }));
-        assert!(!one(Conditions {
-            min_pages: Some(4),
-            ..Default::default()
-        }));
-        assert!(one(Conditions {
-            referrer: Some("search".into()),
-            ..Default::default()
-        }));
-        assert!(!one(Conditions {
-            referrer: Some("direct".into()),
-            ..Default::default()
-        }));
-        assert!(one(Conditions {
-            campaign: Some("spring".into()),
-            ..Default::default()
-        }));
-        assert!(!one(Conditions {
-            campaign: Some("autumn".into()),
-            ..Default::default()
-        }));
-        assert!(one(Conditions {
-            min_visits: Some(2),
-            ..Default::default()
-        }));
-        assert!(!one(Conditions {
-            min_visits: Some(3),
-            ..Default::default()
-        }));
+        // (conditions as an admin saves them, whether they hold for the facts above)
+        let table = [
+            (r#"{}"#, true),
+            (r#"{"url": "*/checkout"}"#, true),
+            (r#"{"url": "*/cart"}"#, false),
+            (r#"{"min_seconds_on_page": 30}"#, true),
+            (r#"{"min_seconds_on_page": 31}"#, false),
+            (r#"{"min_pages": 3}"#, true),
+            (r#"{"min_pages": 4}"#, false),
+            (r#"{"referrer": "search"}"#, true),
+            (r#"{"referrer": "direct"}"#, false),
+            (r#"{"campaign": "spring"}"#, true),
+            (r#"{"campaign": "autumn"}"#, false),
+            (r#"{"min_visits": 2}"#, true),
+            (r#"{"min_visits": 3}"#, false),
+            (r#"{"url": "*/checkout", "min_visits": 3}"#, false),
+        ];
+        for (json, holds) in table {
+            let c: Conditions = serde_json::from_str(json).unwrap();
+            assert_eq!(c.hold(&f), holds, "{json}");
+        }
     }
 }

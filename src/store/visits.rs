@@ -434,20 +434,27 @@ fn conditions_json(c: &Conditions) -> Result<String> {
     serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// A new invitation: by an agent or by a rule.
+pub struct NewInvitation<'a> {
+    /// The visit it is for.
+    pub visit_id: i64,
+    /// The inviting agent (by hand).
+    pub agent_id: Option<i64>,
+    /// The rule that fired (automatic).
+    pub rule_id: Option<i64>,
+    /// What it says.
+    pub text: &'a str,
+    /// Unix seconds.
+    pub at: i64,
+}
+
 /// Records an invitation.
-pub fn insert_invitation(
-    c: &Connection,
-    visit_id: i64,
-    agent_id: Option<i64>,
-    rule_id: Option<i64>,
-    text: &str,
-    at: i64,
-) -> Result<i64> {
+pub fn insert_invitation(c: &Connection, n: &NewInvitation<'_>) -> Result<i64> {
     c.prepare_cached(
         "INSERT INTO invitations (visit_id, agent_id, rule_id, text, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![visit_id, agent_id, rule_id, text, at])?;
+    .execute(params![n.visit_id, n.agent_id, n.rule_id, n.text, n.at])?;
     Ok(c.last_insert_rowid())
 }
 

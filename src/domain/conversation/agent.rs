@@ -242,18 +242,37 @@ impl Conversations {
             cv.agent_id = Some(agent_id);
             cv.offered_to = None;
         }
-        let name = agent.map(|a| a.name.clone()).unwrap_or_default();
+        self.hand_over(ledger, id, agent_id, "accepted", ctx.at, fx)
+    }
+
+    /// A chat is now `to`'s: the visitor hears their name (and, when it was waiting, that it
+    /// is open), every socket of `to` gets the whole history, and the log says `what`.
+    fn hand_over(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        id: i64,
+        to: i64,
+        what: &str,
+        at: i64,
+        fx: &mut Effects,
+    ) -> Result<()> {
+        let name = self
+            .agents
+            .get(&to)
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
         fx.send(To::Visitors(id), Out::Agent { name });
         if let Some(cv) = self.conversation_out(id) {
-            fx.send(To::Agent(agent_id), Out::Conversation(cv.clone()));
-            fx.send(To::Visitors(id), Out::Conversation(cv));
+            fx.send(To::Agent(to), Out::Conversation(cv.clone()));
+            if what == "accepted" {
+                fx.send(To::Visitors(id), Out::Conversation(cv));
+            }
         }
-        // The agent's other sockets and this one get the whole history.
         fx.0.push(Effect::CatchUp {
-            agent_id,
+            agent_id: to,
             conversation_id: id,
         });
-        self.system(ledger, id, "accepted", Some(agent_id), ctx.at, fx)?;
+        self.system(ledger, id, what, Some(to), at, fx)?;
         self.dirty = true;
         Ok(())
     }
@@ -318,22 +337,7 @@ impl Conversations {
             cv.agent_id = Some(to);
         }
         self.lose(ctx.agent_id, id, fx);
-        let name = self
-            .agents
-            .get(&to)
-            .map(|a| a.name.clone())
-            .unwrap_or_default();
-        fx.send(To::Visitors(id), Out::Agent { name });
-        if let Some(cv) = self.conversation_out(id) {
-            fx.send(To::Agent(to), Out::Conversation(cv));
-        }
-        fx.0.push(Effect::CatchUp {
-            agent_id: to,
-            conversation_id: id,
-        });
-        self.system(ledger, id, "transferred", Some(to), ctx.at, fx)?;
-        self.dirty = true;
-        Ok(())
+        self.hand_over(ledger, id, to, "transferred", ctx.at, fx)
     }
 
     /// Puts an open chat back into the queue, for the agents of a department.

@@ -6,6 +6,7 @@ use crate::domain::protocol::Out;
 use crate::error::{Code, Result};
 use crate::i18n::{self, Lang};
 use crate::model::tracking::Facts;
+use crate::store::visits::NewInvitation;
 
 impl Visitors {
     /// The invitation to hand to the widget now, once.
@@ -81,7 +82,13 @@ impl Visitors {
         };
         l.fired_visit.insert(rule_id);
         l.fired_page.insert(rule_id);
-        let invite_id = ledger.insert_invitation(l.visit_id, None, Some(rule_id), &text, at)?;
+        let invite_id = ledger.insert_invitation(&NewInvitation {
+            visit_id: l.visit_id,
+            agent_id: None,
+            rule_id: Some(rule_id),
+            text: &text,
+            at,
+        })?;
         l.invite = Some(LiveInvite {
             id: invite_id,
             state: "pending",
@@ -132,7 +139,13 @@ impl Visitors {
             Some(t) => t.to_string(),
         };
         let at = self.clock.now();
-        let id = ledger.insert_invitation(l.visit_id, Some(agent_id), None, &text, at)?;
+        let id = ledger.insert_invitation(&NewInvitation {
+            visit_id: l.visit_id,
+            agent_id: Some(agent_id),
+            rule_id: None,
+            text: &text,
+            at,
+        })?;
         l.invite = Some(LiveInvite {
             id,
             state: "pending",

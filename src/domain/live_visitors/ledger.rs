@@ -4,7 +4,7 @@
 use crate::domain::conversation::ledger::Tx;
 use crate::error::Result;
 use crate::store::campaigns::{self, Matchers};
-use crate::store::visits::{self, NewVisit, Rule};
+use crate::store::visits::{self, NewInvitation, NewVisit, Rule};
 
 /// What the live-visitor rules store and look up.
 pub trait VisitLedger {
@@ -39,14 +39,7 @@ pub trait VisitLedger {
     /// The time spent on a page.
     fn set_page_seconds(&mut self, view_id: i64, seconds: i64) -> Result<()>;
     /// A new invitation; its id.
-    fn insert_invitation(
-        &mut self,
-        visit_id: i64,
-        agent_id: Option<i64>,
-        rule_id: Option<i64>,
-        text: &str,
-        at: i64,
-    ) -> Result<i64>;
+    fn insert_invitation(&mut self, n: &NewInvitation<'_>) -> Result<i64>;
     /// What became of an invitation.
     fn set_invitation_state(&mut self, id: i64, state: &str) -> Result<()>;
     /// A chat started during a visit.
@@ -99,15 +92,8 @@ impl VisitLedger for Tx<'_> {
     fn set_page_seconds(&mut self, view_id: i64, seconds: i64) -> Result<()> {
         visits::set_page_seconds(self.0, view_id, seconds)
     }
-    fn insert_invitation(
-        &mut self,
-        visit_id: i64,
-        agent_id: Option<i64>,
-        rule_id: Option<i64>,
-        text: &str,
-        at: i64,
-    ) -> Result<i64> {
-        visits::insert_invitation(self.0, visit_id, agent_id, rule_id, text, at)
+    fn insert_invitation(&mut self, n: &NewInvitation<'_>) -> Result<i64> {
+        visits::insert_invitation(self.0, n)
     }
     fn set_invitation_state(&mut self, id: i64, state: &str) -> Result<()> {
         visits::set_invitation_state(self.0, id, state)

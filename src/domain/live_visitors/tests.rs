@@ -4,7 +4,7 @@
 use super::*;
 use crate::model::tracking::Conditions;
 use crate::store::campaigns::Matchers;
-use crate::store::visits::NewVisit;
+use crate::store::visits::{NewInvitation, NewVisit};
 
 #[derive(Default)]
 struct Mem {
@@ -87,17 +87,11 @@ impl VisitLedger for Mem {
         self.writes.push(format!("seconds {view_id} {seconds}"));
         Ok(())
     }
-    fn insert_invitation(
-        &mut self,
-        _visit: i64,
-        agent_id: Option<i64>,
-        rule_id: Option<i64>,
-        text: &str,
-        _at: i64,
-    ) -> Result<i64> {
+    fn insert_invitation(&mut self, n: &NewInvitation<'_>) -> Result<i64> {
         let id = self.id();
+        let (agent, rule, text) = (n.agent_id, n.rule_id, n.text);
         self.writes.push(format!(
-            "invitation {id} agent {agent_id:?} rule {rule_id:?} {text}"
+            "invitation {id} agent {agent:?} rule {rule:?} {text}"
         ));
         Ok(id)
     }
