@@ -1,4 +1,5 @@
-//! Agent sessions at the edge: the cookie, the `AgentSession` extractor, `GET /api/session`.
+//! Agent sessions at the edge: the cookie, the `AgentSession` extractor, `GET /api/session`,
+//! and the CSRF and permission checks (most handlers reach them through [`super::agent`]).
 
 use super::State;
 use crate::domain::auth::{self, Session};
@@ -149,45 +150,4 @@ pub fn require(session: &Session, p: Permission) -> Result<(), ApiError> {
         );
     }
     Ok(())
-}
-
-/// Records that the signed-in agent asked for an object they may not see (answered 404).
-pub async fn audit_denied(session: &Session, client: &super::client::Client, object: String) {
-    audit(session, client, "access", &object, "authz denied").await;
-}
-
-/// Writes one audit entry for the signed-in agent (never message content).
-pub async fn audit(
-    session: &Session,
-    client: &super::client::Client,
-    action: &'static str,
-    object: &str,
-    result: &'static str,
-) {
-    let db = session.tenant.clone();
-    let actor = session.agent.email.clone();
-    let role = session.agent.role.clone();
-    let ip = client.shown_ip();
-    let rid = client.request_id.clone();
-    let object = object.to_string();
-    let written = web::block(move || {
-        db.with(|c| {
-            crate::store::audit::record(
-                c,
-                &crate::store::audit::AuditEntry {
-                    actor: &actor,
-                    role: &role,
-                    action,
-                    object: &object,
-                    result,
-                    ip: &ip,
-                    request_id: &rid,
-                },
-            )
-        })
-    })
-    .await;
-    if !matches!(written, Ok(Ok(()))) {
-        tracing::error!("writing the audit log failed");
-    }
 }
