@@ -7,7 +7,7 @@
 
 use super::State;
 use super::client::Client;
-use super::session::{self, AgentSession};
+use super::session;
 use crate::domain::auth::Session;
 use crate::error::{ApiError, Error};
 use crate::model::rights::Permission;
@@ -21,7 +21,20 @@ use std::pin::Pin;
 /// What a handler answers.
 pub type Reply = Result<HttpResponse, ApiError>;
 
-/// A signed-in agent's call: the session, the caller's facts and the app state.
+/// Work on one database connection, run off the async threads.
+pub trait DbWork<T>: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static {}
+
+impl<T, F: FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static> DbWork<T> for F {}
+
+/// Runs blocking work (a database, files) on actix's blocking threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(web::block(f).await??)
+}
+
+/// A signed-in agent's call: the session, the caller's facts and the app state. Extracting it
+/// answers 401 when there is no valid session.
 pub struct Agent {
     /// The session: the tenant's database, the agent, the CSRF token.
     pub session: Session,
@@ -40,12 +53,14 @@ impl FromRequest for Agent {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let AgentSession(session) = AgentSession::extract(&req).await?;
-            let client = Client::extract(&req).await?;
             let state = req
                 .app_data::<State>()
                 .cloned()
                 .ok_or_else(|| ApiError::from(Error::Internal("app state missing".into())))?;
+            let session = session::current(&req, &state)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let client = Client::of(&req, &state);
             Ok(Agent {
                 session,
                 client,
@@ -73,6 +88,11 @@ impl Agent {
         self.may(p)
     }
 
+    /// Whether the request's `Origin` is exactly our own.
+    pub fn same_origin(&self) -> bool {
+        self.client.same_origin(&self.req)
+    }
+
     /// The CSRF check alone (our own `Origin` and the session's token), for changes whose
     /// permission depends on what is asked.
     pub fn csrf(&self) -> Result<(), ApiError> {
@@ -90,30 +110,21 @@ impl Agent {
     }
 
     /// Runs `f` on the tenant database's writer connection, off the async threads.
-    pub async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
+    pub async fn db<T: Send + 'static>(&self, f: impl DbWork<T>) -> Result<T, ApiError> {
         let db = self.session.tenant.clone();
-        Ok(web::block(move || db.with(f)).await??)
+        blocking(move || db.with(f)).await
     }
 
     /// Like [`Agent::db`] on a reader connection: long reads do not hold up live chat.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
+    pub async fn read<T: Send + 'static>(&self, f: impl DbWork<T>) -> Result<T, ApiError> {
         let db = self.session.tenant.clone();
-        Ok(web::block(move || db.read(f)).await??)
+        blocking(move || db.read(f)).await
     }
 
     /// Runs `f` on the system database (sites, notices), off the async threads.
-    pub async fn system<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> crate::error::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let st = self.state.clone();
-        Ok(web::block(move || st.store.system(f)).await??)
+    pub async fn system<T: Send + 'static>(&self, f: impl DbWork<T>) -> Result<T, ApiError> {
+        let store = self.state.store.clone();
+        blocking(move || store.system(f)).await
     }
 
     /// Tells the tenant's hub, if it runs (one that does not reads everything when it starts).
@@ -125,9 +136,8 @@ impl Agent {
 
     /// Tells the tenant's hub, starting it first if need be.
     pub async fn tell_started_hub(&self, command: Command) -> Result<(), ApiError> {
-        let st = self.state.clone();
-        let uuid = self.tenant_uuid().to_string();
-        let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+        let (st, uuid) = (self.state.clone(), self.tenant_uuid().to_string());
+        let hub = blocking(move || st.realtime.hub(&uuid)).await?;
         hub.send(command);
         Ok(())
     }
@@ -171,4 +181,27 @@ impl Agent {
             tracing::error!("writing the audit log failed");
         }
     }
+}
+
+#[derive(serde::Serialize)]
+struct SessionView<'a> {
+    email: &'a str,
+    name: &'a str,
+    role: &'a str,
+    permissions: crate::model::rights::Permissions,
+    tenant: &'a str,
+    csrf: &'a str,
+}
+
+/// `GET /api/session`: who is signed in, and the CSRF token for state-changing calls.
+pub async fn show(a: Agent) -> HttpResponse {
+    let s = &a.session;
+    HttpResponse::Ok().json(SessionView {
+        email: &s.agent.email,
+        name: &s.agent.display_name,
+        role: &s.agent.role,
+        permissions: s.agent.permissions,
+        tenant: &s.tenant.uuid,
+        csrf: &s.csrf,
+    })
 }

@@ -1,37 +1,27 @@
-//! Campaigns and goals (the campaigns permission): list, create, change, delete. Changes go
-//! through [`super::crud`]: each is audited and makes the tenant's hub read them again.
+//! Campaigns and goals (the campaigns permission): list, create, change, delete, through
+//! [`super::crud`]; each change is audited and makes the tenant's hub read them again.
 
-use super::agent::{Agent, Reply};
+use super::agent::Agent;
 use super::crud::HubRows;
 use crate::error::{ApiError, Result};
 use crate::model::rights::Permission;
 use crate::store::campaigns::{self as cstore, Campaign, CampaignRow, Goal};
-use actix_web::HttpResponse;
 use rusqlite::Connection;
 
-/// `GET /api/campaigns`.
-pub async fn list(a: Agent) -> Reply {
-    a.may(Permission::CampaignsManage)?;
-    let rows = a.db(|c| cstore::list_campaigns(c)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "campaigns": rows })))
-}
-
-/// `GET /api/goals`.
-pub async fn goals(a: Agent) -> Reply {
-    a.may(Permission::CampaignsManage)?;
-    let rows = a.db(|c| cstore::list_goals(c)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "goals": rows })))
-}
-
-/// `POST`, `PUT` and `DELETE` of `/api/campaigns[/{id}]`.
+/// `/api/campaigns[/{id}]`.
 pub struct Campaigns;
 
 impl HubRows for Campaigns {
     const KIND: &'static str = "campaign";
+    const LIST: &'static str = "campaigns";
+    const READ: &'static [Permission] = &[Permission::CampaignsManage];
     const PERMISSION: Permission = Permission::CampaignsManage;
     type Row = Campaign;
     type Checked = CampaignRow;
 
+    fn list(c: &Connection) -> Result<Vec<Campaign>> {
+        cstore::list_campaigns(c)
+    }
     async fn check(_: &Agent, row: Campaign) -> std::result::Result<CampaignRow, ApiError> {
         Ok(cstore::check_campaign(&row)?)
     }
@@ -49,15 +39,20 @@ impl HubRows for Campaigns {
     }
 }
 
-/// `POST`, `PUT` and `DELETE` of `/api/goals[/{id}]`; a goal is stored with its value in cents.
+/// `/api/goals[/{id}]`; a goal is stored with its value in cents.
 pub struct Goals;
 
 impl HubRows for Goals {
     const KIND: &'static str = "goal";
+    const LIST: &'static str = "goals";
+    const READ: &'static [Permission] = &[Permission::CampaignsManage];
     const PERMISSION: Permission = Permission::CampaignsManage;
     type Row = Goal;
     type Checked = (Goal, i64);
 
+    fn list(c: &Connection) -> Result<Vec<Goal>> {
+        cstore::list_goals(c)
+    }
     async fn check(_: &Agent, row: Goal) -> std::result::Result<(Goal, i64), ApiError> {
         Ok(cstore::check_goal(&row)?)
     }

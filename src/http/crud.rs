@@ -1,6 +1,6 @@
 //! Invitation rules, campaigns and goals are rows the tenant's hub reads. The dashboard
-//! creates, changes and deletes each kind by id in the same steps, written here once: the
-//! CSRF check and the permission, the row checked, the change, its audit entry
+//! lists them, and creates, changes and deletes each kind by id in the same steps, written
+//! here once: the CSRF check and the permission, the row checked, the change, its audit entry
 //! (`{kind}.create` on `{kind}#{id}`, likewise `update` and `delete`), and the hub told to
 //! read them again.
 
@@ -18,6 +18,10 @@ use serde::de::DeserializeOwned;
 pub(crate) trait HubRows {
     /// Its name in audit entries.
     const KIND: &'static str;
+    /// The list's name in the answer of `GET`.
+    const LIST: &'static str;
+    /// Who may list such rows (any of these).
+    const READ: &'static [Permission];
     /// Who may change such rows.
     const PERMISSION: Permission;
     /// A row as sent, and as answered.
@@ -25,6 +29,8 @@ pub(crate) trait HubRows {
     /// A row as checked, ready to store.
     type Checked: Send + 'static;
 
+    /// Every row, by id.
+    fn list(c: &Connection) -> Result<Vec<Self::Row>>;
     /// Checks a row sent (its id is ignored).
     async fn check(a: &Agent, row: Self::Row) -> std::result::Result<Self::Checked, ApiError>;
     /// Stores a new row.
@@ -37,14 +43,24 @@ pub(crate) trait HubRows {
     fn id(row: &Self::Row) -> i64;
 }
 
-/// Registers `POST {path}`, `PUT {path}/{id}` and `DELETE {path}/{id}` for rows of kind `K`.
+/// Registers `GET` and `POST {path}`, `PUT` and `DELETE {path}/{id}` for rows of kind `K`.
 pub(crate) fn routes<K: HubRows + 'static>(path: &'static str) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg| {
         let one = format!("{path}/{{id}}");
-        cfg.route(path, web::post().to(create::<K>))
+        cfg.route(path, web::get().to(list::<K>))
+            .route(path, web::post().to(create::<K>))
             .route(&one, web::put().to(update::<K>))
             .route(&one, web::delete().to(delete::<K>));
     }
+}
+
+/// `GET` of every row: `{"<list>": [...]}`.
+pub(crate) async fn list<K: HubRows>(a: Agent) -> Reply {
+    a.may_any(K::READ)?;
+    let rows = a.db(|c| K::list(c)).await?;
+    let mut body = serde_json::Map::new();
+    body.insert(K::LIST.into(), serde_json::json!(rows));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `POST` of a new row: 201 with the row as stored.

@@ -79,7 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/login", web::get().to(login::page))
     .route("/login", web::post().to(login::submit))
     .route("/logout", web::post().to(login::logout))
-    .route("/api/session", web::get().to(session::show))
+    .route("/api/session", web::get().to(agent::show))
     .route("/", web::get().to(dashboard::root))
     .route("/app/{section}", web::get().to(dashboard::section))
     .route("/api/conversations", web::get().to(chats::history))
@@ -125,9 +125,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/sites/{key}/tracking",
         web::put().to(visitors::set_tracking),
     )
-    .route("/api/campaigns", web::get().to(campaigns::list))
     .configure(crud::routes::<campaigns::Campaigns>("/api/campaigns"))
-    .route("/api/goals", web::get().to(campaigns::goals))
     .configure(crud::routes::<campaigns::Goals>("/api/goals"))
     .route("/api/audit", web::get().to(audit::list))
     .route("/api/agents", web::get().to(team::agents))
@@ -147,7 +145,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/gdpr/erasures", web::get().to(privacy::erasures))
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
-    .route("/api/rules", web::get().to(visitors::rules))
     .configure(crud::routes::<visitors::Rules>("/api/rules"))
     .route("/api/widget/transcript", web::post().to(widget::transcript))
     .route("/api/widget/offline", web::post().to(widget::offline))

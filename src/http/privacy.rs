@@ -2,7 +2,7 @@
 //! data-subject requests (`/api/gdpr/…`: find, export, rectify, erase, the deletion
 //! protocols). Each needs its permission; every action is audited.
 
-use super::agent::{Agent, Reply};
+use super::agent::{Agent, Reply, blocking};
 use crate::domain::privacy::{self, Actor};
 use crate::error::ApiError;
 use crate::model::rights::Permission;
@@ -11,7 +11,7 @@ use crate::store::retention::{self, Retention};
 use crate::store::{Store, TenantDb};
 use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::web::{self, Json, Query};
+use actix_web::web::{Json, Query};
 use serde::Deserialize;
 
 /// `GET /api/retention`: the periods and their defaults.
@@ -59,7 +59,7 @@ async fn as_agent<T: Send + 'static>(
         };
         f(&store, &db, &actor)
     };
-    Ok(web::block(run).await??)
+    blocking(run).await
 }
 
 /// `GET /api/gdpr/find?by=&value=`: what is stored about the person.

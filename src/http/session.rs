@@ -1,15 +1,12 @@
-//! Agent sessions at the edge: the cookie, the `AgentSession` extractor, `GET /api/session`,
-//! and the CSRF and permission checks (most handlers reach them through [`super::agent`]).
+//! Agent sessions at the edge: the cookie, the session it names, and the CSRF and permission
+//! checks (handlers reach them through the [`super::agent::Agent`] extractor).
 
 use super::State;
 use crate::domain::auth::{self, Session};
 use crate::error::{ApiError, Error};
 use crate::model::rights::Permission;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use std::future::Future;
-use std::pin::Pin;
+use actix_web::{HttpRequest, web};
 
 const SESSION: &str = "kontor_session";
 
@@ -66,51 +63,6 @@ pub async fn current(req: &HttpRequest, state: &State) -> Result<Option<Session>
         Err(Error::Unauthorized) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Extractor for handlers that need a signed-in agent; 401 otherwise.
-pub struct AgentSession(pub Session);
-
-impl FromRequest for AgentSession {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<AgentSession, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<State>()
-                .cloned()
-                .ok_or_else(|| ApiError::from(Error::Internal("app state missing".into())))?;
-            match current(&req, &state).await? {
-                Some(s) => Ok(AgentSession(s)),
-                None => Err(Error::Unauthorized.into()),
-            }
-        })
-    }
-}
-
-#[derive(serde::Serialize)]
-struct SessionView<'a> {
-    email: &'a str,
-    name: &'a str,
-    role: &'a str,
-    permissions: crate::model::rights::Permissions,
-    tenant: &'a str,
-    csrf: &'a str,
-}
-
-/// `GET /api/session`: who is signed in, and the CSRF token for state-changing calls.
-pub async fn show(session: AgentSession) -> HttpResponse {
-    let s = &session.0;
-    HttpResponse::Ok().json(SessionView {
-        email: &s.agent.email,
-        name: &s.agent.display_name,
-        role: &s.agent.role,
-        permissions: s.agent.permissions,
-        tenant: &s.tenant.uuid,
-        csrf: &s.csrf,
-    })
 }
 
 /// The CSRF check for state-changing API calls: our own `Origin` and the session's token in

@@ -153,22 +153,20 @@ pub async fn set_tracking(a: Agent, key: Path<String>, body: Json<TrackingBody>)
     })))
 }
 
-/// `GET /api/rules`.
-pub async fn rules(a: Agent) -> Reply {
-    a.may_any(&SEES_SITES)?;
-    let rules = a.db(|c| vstore::list_rules(c)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "rules": rules })))
-}
-
-/// `POST`, `PUT` and `DELETE` of `/api/rules[/{id}]` (the sites permission).
+/// `/api/rules[/{id}]`: read by those who see sites, changed with the sites permission.
 pub struct Rules;
 
 impl HubRows for Rules {
     const KIND: &'static str = "rule";
+    const LIST: &'static str = "rules";
+    const READ: &'static [Permission] = &SEES_SITES;
     const PERMISSION: Permission = Permission::SitesManage;
     type Row = Rule;
     type Checked = Rule;
 
+    fn list(c: &Connection) -> Result<Vec<Rule>> {
+        vstore::list_rules(c)
+    }
     /// A site of this tenant, a name, a text, sane numbers.
     async fn check(a: &Agent, mut r: Rule) -> std::result::Result<Rule, ApiError> {
         r.name = tenants::clean_name("name", r.name.trim(), 100)?;

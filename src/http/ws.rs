@@ -96,7 +96,7 @@ pub async fn agent(
     body: web::Payload,
     a: Agent,
 ) -> Result<HttpResponse, ApiError> {
-    if !a.client.same_origin(&req) {
+    if !a.same_origin() {
         tracing::warn!(ip = %a.client.ip, "agent socket refused: foreign origin");
         return Err(refused());
     }
