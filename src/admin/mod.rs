@@ -64,20 +64,11 @@ impl Request {
     /// Is a server there?
     pub const PING: Request = Request::Server(ServerRequest::Ping);
 
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Request::Server(ServerRequest::Ping) => "ping",
-            Request::Tenant(r) => r.name(),
-            Request::Agent(r) => r.name(),
-            Request::Department(r) => r.name(),
-            Request::Site(r) => r.name(),
-            Request::Backup(r) => r.name(),
-            Request::Gdpr(r) => r.name(),
-            Request::Retention(r) => r.name(),
-            Request::Audit(r) => r.name(),
-            Request::Stats(r) => r.name(),
-        }
+    /// The command's name in the server log: its wire name, spaced (`site_add` is
+    /// `site add`), so that each command is named once, where its wire form is defined.
+    pub fn name(&self) -> String {
+        let wire = serde_json::to_value(self).unwrap_or_default();
+        wire["cmd"].as_str().unwrap_or_default().replace('_', " ")
     }
 }
 
@@ -301,6 +292,18 @@ pub fn read_secret(what: &str) -> std::result::Result<String, Failure> {
     Ok(p.to_string())
 }
 
+/// Refuses a destructive command the operator did not confirm with `--yes`: "refusing to
+/// {what} without --yes: {loss}".
+pub fn confirmed(yes: bool, what: &str, loss: &str) -> std::result::Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    Err(Failure::new(
+        Code::InvalidInput,
+        format!("refusing to {what} without --yes: {loss}"),
+    ))
+}
+
 /// Records an operator change of an agent by id (no email, no content), in the operator log
 /// and in the tenant's own audit trail.
 pub fn operator_log(store: &Store, action: &str, tenant: &str, agent_id: i64) {
@@ -423,5 +426,38 @@ mod tests {
             assert_eq!(serde_json::to_string(&back).unwrap(), wire);
         }
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"nope"}"#).is_err());
+    }
+
+    /// The server log names a command as it always did.
+    #[test]
+    fn requests_are_named_by_their_wire_name() {
+        let named = [
+            (Request::PING, "ping"),
+            (Request::Tenant(TenantRequest::List), "tenant list"),
+            (
+                Request::Agent(AgentRequest::Disable {
+                    tenant: "acme".into(),
+                    email: "a@b.c".into(),
+                }),
+                "agent disable",
+            ),
+            (
+                Request::Stats(StatsRequest::Stats {
+                    tenant: "acme".into(),
+                    from: None,
+                    to: None,
+                }),
+                "stats",
+            ),
+            (
+                Request::Retention(RetentionRequest::Purge {
+                    tenant: "acme".into(),
+                }),
+                "retention purge",
+            ),
+        ];
+        for (req, name) in named {
+            assert_eq!(req.name(), name);
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Agent APIs around chats: history search, one conversation's log, the offline inbox.
 //! Each needs the chat permission; other agents' chats need the permission to see all chats.
 
-use super::session::{AgentSession, require};
+use super::agent::{Agent, Reply};
+use super::session::require;
 use crate::domain::auth::Session;
 use crate::error::{ApiError, Error};
 use crate::model::attachment::FileRef;
@@ -69,11 +70,8 @@ fn day_start(s: &str) -> Result<i64, ApiError> {
 }
 
 /// `GET /api/conversations?q=&from=&to=`: history, newest first.
-pub async fn history(
-    session: AgentSession,
-    query: web::Query<HistoryQuery>,
-) -> Result<HttpResponse, ApiError> {
-    require_chats(&session.0)?;
+pub async fn history(a: Agent, query: web::Query<HistoryQuery>) -> Reply {
+    require_chats(&a.session)?;
     let q = query.into_inner();
     if q.q.chars().count() > 200 {
         return Err(ApiError::bad_request(
@@ -91,10 +89,10 @@ pub async fn history(
             .filter(|s| !s.is_empty())
             .map(|s| day_start(s).map(|t| t + 86_400))
             .transpose()?;
-    let db = session.0.tenant.clone();
-    let only = own_only(&session.0);
-    let rows = web::block(move || db.read(|c| cstore::search(c, q.q.trim(), from, to, only, 200)))
-        .await??;
+    let only = own_only(&a.session);
+    let rows = a
+        .read(move |c| cstore::search(c, q.q.trim(), from, to, only, 200))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": rows })))
 }
 
@@ -109,17 +107,12 @@ struct LogEntry {
 }
 
 /// `GET /api/conversations/{id}/messages`: one conversation's whole log.
-pub async fn messages(
-    session: AgentSession,
-    client: super::client::Client,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    require_chats(&session.0)?;
+pub async fn messages(a: Agent, id: web::Path<i64>) -> Reply {
+    require_chats(&a.session)?;
     let id = id.into_inner();
-    let db = session.0.tenant.clone();
-    let only = own_only(&session.0);
-    let log = web::block(move || {
-        db.read(|c| {
+    let only = own_only(&a.session);
+    let log = a
+        .read(move |c| {
             if !may_read(c, id, only)? {
                 return Ok(None);
             }
@@ -144,27 +137,23 @@ pub async fn messages(
                 .collect::<Result<Vec<_>, Error>>()
                 .map(Some)
         })
-    })
-    .await??;
+        .await?;
     let Some(log) = log else {
-        super::session::audit_denied(&session.0, &client, format!("conversation#{id}")).await;
-        return Err(ApiError::not_found());
+        return Err(a.denied(format!("conversation#{id}")).await);
     };
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversation_id": id, "messages": log })))
 }
 
 /// `GET /api/offline`: messages left while nobody was online, newest first.
-pub async fn offline_inbox(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    require_chats(&session.0)?;
-    let db = session.0.tenant.clone();
-    let rows = web::block(move || db.with(|c| cstore::list_offline(c, 500))).await??;
+pub async fn offline_inbox(a: Agent) -> Reply {
+    require_chats(&a.session)?;
+    let rows = a.db(|c| cstore::list_offline(c, 500)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows })))
 }
 
 /// `GET /api/departments`: the tenant's departments (for transfers).
-pub async fn departments(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    require_chats(&session.0)?;
-    let db = session.0.tenant.clone();
-    let rows = web::block(move || db.with(|c| crate::store::tenant::list_departments(c))).await??;
+pub async fn departments(a: Agent) -> Reply {
+    require_chats(&a.session)?;
+    let rows = a.db(|c| crate::store::tenant::list_departments(c)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": rows })))
 }

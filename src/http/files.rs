@@ -2,8 +2,8 @@
 //! with the sniffed type, `nosniff` and a sandboxing CSP, from an id path, never rendered.
 
 use super::State;
+use super::agent::{Agent, Reply};
 use super::client::Client;
-use super::session::AgentSession;
 use crate::crypto;
 use crate::domain::files;
 use crate::error::{ApiError, Code, Error};
@@ -122,26 +122,17 @@ pub async fn visitor_upload(
 }
 
 /// `POST /api/files?conversation_id=&name=&client_id=` (agents; Origin and CSRF header).
-pub async fn agent_upload(
-    req: HttpRequest,
-    state: State,
-    client: Client,
-    session: AgentSession,
-    q: web::Query<UploadQuery>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    super::session::require_csrf(&req, &client, &s)?;
-    super::session::require(&s, crate::model::rights::Permission::Chat)?;
+pub async fn agent_upload(a: Agent, q: web::Query<UploadQuery>, body: web::Bytes) -> Reply {
+    a.may_change(crate::model::rights::Permission::Chat)?;
     let q = q.into_inner();
     let conversation_id = q
         .conversation_id
         .ok_or_else(|| ApiError::bad_request("conversation_id is missing"))?;
     let from = Uploader::Agent {
-        agent_id: s.agent.id,
+        agent_id: a.session.agent.id,
         conversation_id,
     };
-    post(&state, &s.tenant.uuid, from, q, body).await
+    post(&a.state, a.tenant_uuid(), from, q, body).await
 }
 
 fn attachment(file: FileRef, data: Vec<u8>) -> HttpResponse {
@@ -199,26 +190,19 @@ pub async fn visitor_download(
 }
 
 /// `GET /api/files/{id}`: a file of the agent's tenant.
-pub async fn agent_download(
-    session: AgentSession,
-    client: Client,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    super::chats::require_chats(&session.0)?;
+pub async fn agent_download(a: Agent, id: web::Path<i64>) -> Reply {
+    super::chats::require_chats(&a.session)?;
     let id = id.into_inner();
-    let db = session.0.tenant.clone();
-    let only = super::chats::own_only(&session.0);
+    let only = super::chats::own_only(&a.session);
     // A file of a chat the agent may not read is as unknown as a missing one.
-    let found = web::block(move || {
-        db.with(|c| match cstore::file(c, id)? {
+    let found = a
+        .db(move |c| match cstore::file(c, id)? {
             Some(f) if super::chats::may_read(c, f.0, only)? => Ok(Some(f)),
             _ => Ok(None),
         })
-    })
-    .await??;
+        .await?;
     let Some((_, file, data)) = found else {
-        super::session::audit_denied(&session.0, &client, format!("file#{id}")).await;
-        return Err(ApiError::not_found());
+        return Err(a.denied(format!("file#{id}")).await);
     };
     Ok(attachment(file, data))
 }

@@ -4,8 +4,9 @@
 //! by the Origin check plus a double-submit token bound to a pre-login cookie; the session
 //! token is created fresh at sign-in, so a planted pre-login value is worthless.
 
+use super::agent::Agent;
 use super::client::Client;
-use super::session::{self, AgentSession};
+use super::session;
 use super::{State, lang};
 use crate::crypto;
 use crate::domain::auth::{self, LoginAttempt};
@@ -182,23 +183,17 @@ pub struct LogoutForm {
 }
 
 /// `POST /logout`: ends the session (Origin and CSRF token checked) and returns to sign-in.
-pub async fn logout(
-    req: HttpRequest,
-    state: State,
-    client: Client,
-    session: AgentSession,
-    form: web::Form<LogoutForm>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    if !client.same_origin(&req) || !crypto::secure_eq(s.csrf.as_bytes(), form.csrf.as_bytes()) {
-        tracing::warn!(ip = %client.ip, "logout rejected by the CSRF/origin check");
+pub async fn logout(a: Agent, form: web::Form<LogoutForm>) -> Result<HttpResponse, ApiError> {
+    let token_ok = crypto::secure_eq(a.session.csrf.as_bytes(), form.csrf.as_bytes());
+    if !a.same_origin() || !token_ok {
+        tracing::warn!(ip = %a.client.ip, "logout rejected by the CSRF/origin check");
         return Err(ApiError::csrf());
     }
-    let (ip, rid) = (client.ip, client.request_id.clone());
-    let clock = state.clock.clone();
+    let (ip, rid) = (a.client.ip, a.client.request_id.clone());
+    let (s, clock) = (a.session, a.state.clock.clone());
     web::block(move || auth::logout(&s, &clock, ip, &rid)).await??;
     Ok(HttpResponse::SeeOther()
-        .cookie(session::session_removal(client.https()))
+        .cookie(session::session_removal(a.client.https()))
         .insert_header((header::LOCATION, "/login"))
         .finish())
 }

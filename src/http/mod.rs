@@ -1,11 +1,13 @@
 //! The web server: routes, shared state, TLS, graceful shutdown.
 
+pub mod agent;
 pub mod assets;
 pub mod audit;
 pub mod campaigns;
 pub mod canned;
 pub mod chats;
 pub mod client;
+pub mod crud;
 pub mod dashboard;
 pub mod demo;
 pub mod files;
@@ -77,7 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/login", web::get().to(login::page))
     .route("/login", web::post().to(login::submit))
     .route("/logout", web::post().to(login::logout))
-    .route("/api/session", web::get().to(session::show))
+    .route("/api/session", web::get().to(agent::show))
     .route("/", web::get().to(dashboard::root))
     .route("/app/{section}", web::get().to(dashboard::section))
     .route("/api/conversations", web::get().to(chats::history))
@@ -123,14 +125,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/sites/{key}/tracking",
         web::put().to(visitors::set_tracking),
     )
-    .route("/api/campaigns", web::get().to(campaigns::list))
-    .route("/api/campaigns", web::post().to(campaigns::create))
-    .route("/api/campaigns/{id}", web::put().to(campaigns::update))
-    .route("/api/campaigns/{id}", web::delete().to(campaigns::delete))
-    .route("/api/goals", web::get().to(campaigns::goals))
-    .route("/api/goals", web::post().to(campaigns::create_goal))
-    .route("/api/goals/{id}", web::put().to(campaigns::update_goal))
-    .route("/api/goals/{id}", web::delete().to(campaigns::delete_goal))
+    .configure(crud::routes::<campaigns::Campaigns>("/api/campaigns"))
+    .configure(crud::routes::<campaigns::Goals>("/api/goals"))
     .route("/api/audit", web::get().to(audit::list))
     .route("/api/agents", web::get().to(team::agents))
     .route("/api/agents/{id}", web::put().to(team::change_agent))
@@ -149,10 +145,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/gdpr/erasures", web::get().to(privacy::erasures))
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
-    .route("/api/rules", web::get().to(visitors::rules))
-    .route("/api/rules", web::post().to(visitors::create_rule))
-    .route("/api/rules/{id}", web::put().to(visitors::update_rule))
-    .route("/api/rules/{id}", web::delete().to(visitors::delete_rule))
+    .configure(crud::routes::<visitors::Rules>("/api/rules"))
     .route("/api/widget/transcript", web::post().to(widget::transcript))
     .route("/api/widget/offline", web::post().to(widget::offline))
     .route("/widget/frame", web::get().to(widget::frame))

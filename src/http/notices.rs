@@ -1,43 +1,36 @@
 //! A site's versioned privacy notices: `GET /api/sites/{key}/notices` lists every version
 //! with how many chats consented to it, `POST` adds the next version (admins, audited).
 
-use super::client::Client;
-use super::session::{AgentSession, audit, audit_denied, require, require_csrf};
-use crate::error::ApiError;
+use super::agent::{Agent, Reply};
 use crate::model::rights::Permission;
 use crate::store::notices;
 use crate::store::system as sstore;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::{Json, Path};
+use rusqlite::Connection;
 use serde::Deserialize;
 
+/// Whether site `key` is one of tenant `uuid`'s (another tenant's is as unknown as none).
+fn own_site(c: &Connection, key: &str, uuid: &str) -> crate::error::Result<bool> {
+    Ok(sstore::site_by_key(c, key)?.is_some_and(|x| x.tenant_uuid == uuid))
+}
+
 /// `GET /api/sites/{key}/notices`.
-pub async fn list(
-    state: super::State,
-    session: AgentSession,
-    client: Client,
-    key: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::SitesManage)?;
+pub async fn list(a: Agent, key: Path<String>) -> Reply {
+    a.may(Permission::SitesManage)?;
     let key = key.into_inner();
-    let (st, k, db) = (state.clone(), key.clone(), s.tenant.clone());
-    let found = web::block(move || -> crate::error::Result<_> {
-        let list = st.store.system(|c| {
-            if sstore::site_by_key(c, &k)?.is_none_or(|x| x.tenant_uuid != db.uuid) {
-                return Ok(None);
-            }
-            Ok(Some(notices::list(c, &k)?))
-        })?;
-        let Some(list) = list else { return Ok(None) };
-        let consents = db.with(|c| notices::consents(c, &k))?;
-        Ok(Some((list, consents)))
-    })
-    .await??;
-    let Some((list, consents)) = found else {
-        audit_denied(&s, &client, format!("site#{key}")).await;
-        return Err(ApiError::not_found());
+    let (k, uuid) = (key.clone(), a.tenant_uuid().to_string());
+    let list = a
+        .system(move |c| match own_site(c, &k, &uuid)? {
+            true => Ok(Some(notices::list(c, &k)?)),
+            false => Ok(None),
+        })
+        .await?;
+    let Some(list) = list else {
+        return Err(a.denied(format!("site#{key}")).await);
     };
+    let k = key.clone();
+    let consents = a.db(move |c| notices::consents(c, &k)).await?;
     let count = |v: i64| {
         consents
             .iter()
@@ -71,45 +64,22 @@ pub struct NewNotice {
 }
 
 /// `POST /api/sites/{key}/notices`: the next version, shown from now on.
-pub async fn create(
-    req: HttpRequest,
-    state: super::State,
-    session: AgentSession,
-    client: Client,
-    key: web::Path<String>,
-    body: web::Json<NewNotice>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::SitesManage)?;
+pub async fn create(a: Agent, key: Path<String>, body: Json<NewNotice>) -> Reply {
+    a.may_change(Permission::SitesManage)?;
     let key = key.into_inner();
     let b = body.into_inner();
-    let (st, k, uuid, by) = (
-        state.clone(),
-        key.clone(),
-        s.tenant.uuid.clone(),
-        s.agent.email.clone(),
-    );
-    let created = web::block(move || {
-        st.store.system(|c| {
-            if sstore::site_by_key(c, &k)?.is_none_or(|x| x.tenant_uuid != uuid) {
-                return Ok(None);
-            }
-            Ok(Some(notices::create(c, &k, &b.text_de, &b.text_en, &by)?))
+    let (k, uuid) = (key.clone(), a.tenant_uuid().to_string());
+    let by = a.session.agent.email.clone();
+    let created = a
+        .system(move |c| match own_site(c, &k, &uuid)? {
+            true => Ok(Some(notices::create(c, &k, &b.text_de, &b.text_en, &by)?)),
+            false => Ok(None),
         })
-    })
-    .await??;
+        .await?;
     let Some(n) = created else {
-        audit_denied(&s, &client, format!("site#{key}")).await;
-        return Err(ApiError::not_found());
+        return Err(a.denied(format!("site#{key}")).await);
     };
-    audit(
-        &s,
-        &client,
-        "notice.create",
-        &format!("{key}/v{}", n.version),
-        "success",
-    )
-    .await;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(n))
+    a.audit("notice.create", &format!("{key}/v{}", n.version))
+        .await;
+    Ok(HttpResponse::Created().json(n))
 }

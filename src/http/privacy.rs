@@ -2,23 +2,22 @@
 //! data-subject requests (`/api/gdpr/…`: find, export, rectify, erase, the deletion
 //! protocols). Each needs its permission; every action is audited.
 
-use super::client::Client;
-use super::session::{AgentSession, audit, require, require_csrf};
-use crate::domain::auth::Session;
+use super::agent::{Agent, Reply, blocking};
 use crate::domain::privacy::{self, Actor};
 use crate::error::ApiError;
 use crate::model::rights::Permission;
 use crate::store::gdpr::{self, By};
 use crate::store::retention::{self, Retention};
+use crate::store::{Store, TenantDb};
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{Json, Query};
 use serde::Deserialize;
 
 /// `GET /api/retention`: the periods and their defaults.
-pub async fn show(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::SettingsManage)?;
-    let r = web::block(move || s.tenant.with(|c| retention::get(c))).await??;
+pub async fn show(a: Agent) -> Reply {
+    a.may(Permission::SettingsManage)?;
+    let r = a.db(|c| retention::get(c)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "retention": r,
         "defaults": Retention::default(),
@@ -27,19 +26,11 @@ pub async fn show(session: AgentSession) -> Result<HttpResponse, ApiError> {
 }
 
 /// `PUT /api/retention`: all periods at once.
-pub async fn update(
-    req: HttpRequest,
-    client: Client,
-    session: AgentSession,
-    body: web::Json<Retention>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::SettingsManage)?;
+pub async fn update(a: Agent, body: Json<Retention>) -> Reply {
+    a.may_change(Permission::SettingsManage)?;
     let r = body.into_inner().check()?;
-    let db = s.tenant.clone();
-    let r = web::block(move || db.with(|c| retention::set(c, r))).await??;
-    audit(&s, &client, "retention.update", "", "success").await;
+    let r = a.db(move |c| retention::set(c, r)).await?;
+    a.audit("retention.update", "").await;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "retention": r })))
 }
 
@@ -50,54 +41,50 @@ pub struct SubjectQuery {
     value: String,
 }
 
-fn actor_of<'a>(s: &'a Session, client: &'a Client, ip: &'a str) -> Actor<'a> {
-    Actor {
-        name: &s.agent.email,
-        role: &s.agent.role,
-        ip,
-        request_id: &client.request_id,
-    }
+/// Runs a data-subject request off the async threads, as the signed-in agent (the privacy
+/// log names them, their role, address and request).
+async fn as_agent<T: Send + 'static>(
+    a: &Agent,
+    f: impl FnOnce(&Store, &TenantDb, &Actor) -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (store, db) = (a.state.store.clone(), a.session.tenant.clone());
+    let (name, role) = (a.session.agent.email.clone(), a.session.agent.role.clone());
+    let (ip, request_id) = (a.client.shown_ip(), a.client.request_id.clone());
+    let run = move || {
+        let actor = Actor {
+            name: &name,
+            role: &role,
+            ip: &ip,
+            request_id: &request_id,
+        };
+        f(&store, &db, &actor)
+    };
+    blocking(run).await
 }
 
 /// `GET /api/gdpr/find?by=&value=`: what is stored about the person.
-pub async fn find(
-    session: AgentSession,
-    client: Client,
-    q: web::Query<SubjectQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::GdprHandle)?;
+pub async fn find(a: Agent, q: Query<SubjectQuery>) -> Reply {
+    a.may(Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
-    let found = web::block(move || {
-        let ip = client.shown_ip();
-        privacy::find(&s.tenant, &by, &actor_of(&s, &client, &ip))
-    })
-    .await??;
+    let found = as_agent(&a, move |_, db, actor| privacy::find(db, &by, actor)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(found))
 }
 
 /// `GET /api/gdpr/export?by=&value=`: the archive (JSON, HTML transcripts, files) as a download.
-pub async fn export(
-    state: super::State,
-    session: AgentSession,
-    client: Client,
-    q: web::Query<SubjectQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::GdprHandle)?;
+pub async fn export(a: Agent, q: Query<SubjectQuery>) -> Reply {
+    a.may(Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
     let kind = by.kind();
-    let now = state.clock.now();
-    let tar = web::block(move || -> crate::error::Result<Vec<u8>> {
-        let ip = client.shown_ip();
-        let (_, files) = privacy::export(&s.tenant, &by, &actor_of(&s, &client, &ip))?;
+    let now = a.now();
+    let tar = as_agent(&a, move |_, db, actor| {
+        let (_, files) = privacy::export(db, &by, actor)?;
         let mut out = Vec::new();
         gdpr::write_tar(&files, &mut out, now)?;
         Ok(out)
     })
-    .await??;
+    .await?;
     let day = crate::store::period::day_of(now);
     Ok(HttpResponse::Ok()
         .content_type("application/x-tar")
@@ -122,28 +109,15 @@ pub struct RectifyBody {
 }
 
 /// `POST /api/gdpr/rectify`: a new name and/or email on everything found.
-pub async fn rectify(
-    req: HttpRequest,
-    session: AgentSession,
-    client: Client,
-    body: web::Json<RectifyBody>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::GdprHandle)?;
+pub async fn rectify(a: Agent, body: Json<RectifyBody>) -> Reply {
+    a.may_change(Permission::GdprHandle)?;
     let b = body.into_inner();
     let by = By::parse(&b.by, &b.value)?;
-    let updated = web::block(move || {
-        let ip = client.shown_ip();
-        privacy::rectify(
-            &s.tenant,
-            &by,
-            b.name.as_deref(),
-            b.email.as_deref(),
-            &actor_of(&s, &client, &ip),
-        )
+    let (name, email) = (b.name, b.email);
+    let updated = as_agent(&a, move |_, db, actor| {
+        privacy::rectify(db, &by, name.as_deref(), email.as_deref(), actor)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "updated": updated })))
 }
 
@@ -157,36 +131,23 @@ pub struct EraseBody {
 }
 
 /// `POST /api/gdpr/erase`: deletes everything of the person; answers the deletion protocol.
-pub async fn erase(
-    req: HttpRequest,
-    state: super::State,
-    session: AgentSession,
-    client: Client,
-    body: web::Json<EraseBody>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::GdprHandle)?;
+pub async fn erase(a: Agent, body: Json<EraseBody>) -> Reply {
+    a.may_change(Permission::GdprHandle)?;
     let b = body.into_inner();
     let by = By::parse(&b.by, &b.value)?;
     if !b.confirm {
         return Err(crate::error::Error::Invalid("confirm the erasure".into()).into());
     }
-    let protocol = web::block(move || {
-        let ip = client.shown_ip();
-        privacy::erase(&state.store, &s.tenant, &by, &actor_of(&s, &client, &ip))
+    let protocol = as_agent(&a, move |store, db, actor| {
+        privacy::erase(store, db, &by, actor)
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(protocol))
 }
 
 /// `GET /api/gdpr/erasures`: the tenant's deletion protocols, newest first.
-pub async fn erasures(
-    state: super::State,
-    session: AgentSession,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::GdprHandle)?;
-    let list = web::block(move || privacy::protocols(&state.store, &s.tenant)).await??;
+pub async fn erasures(a: Agent) -> Reply {
+    a.may(Permission::GdprHandle)?;
+    let list = as_agent(&a, |store, db, _| privacy::protocols(store, db)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "erasures": list })))
 }

@@ -1,14 +1,12 @@
-//! Agent sessions at the edge: the cookie, the `AgentSession` extractor, `GET /api/session`.
+//! Agent sessions at the edge: the cookie, the session it names, and the CSRF and permission
+//! checks (handlers reach them through the [`super::agent::Agent`] extractor).
 
 use super::State;
 use crate::domain::auth::{self, Session};
 use crate::error::{ApiError, Error};
 use crate::model::rights::Permission;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use std::future::Future;
-use std::pin::Pin;
+use actix_web::{HttpRequest, web};
 
 const SESSION: &str = "kontor_session";
 
@@ -67,51 +65,6 @@ pub async fn current(req: &HttpRequest, state: &State) -> Result<Option<Session>
     }
 }
 
-/// Extractor for handlers that need a signed-in agent; 401 otherwise.
-pub struct AgentSession(pub Session);
-
-impl FromRequest for AgentSession {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<AgentSession, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<State>()
-                .cloned()
-                .ok_or_else(|| ApiError::from(Error::Internal("app state missing".into())))?;
-            match current(&req, &state).await? {
-                Some(s) => Ok(AgentSession(s)),
-                None => Err(Error::Unauthorized.into()),
-            }
-        })
-    }
-}
-
-#[derive(serde::Serialize)]
-struct SessionView<'a> {
-    email: &'a str,
-    name: &'a str,
-    role: &'a str,
-    permissions: crate::model::rights::Permissions,
-    tenant: &'a str,
-    csrf: &'a str,
-}
-
-/// `GET /api/session`: who is signed in, and the CSRF token for state-changing calls.
-pub async fn show(session: AgentSession) -> HttpResponse {
-    let s = &session.0;
-    HttpResponse::Ok().json(SessionView {
-        email: &s.agent.email,
-        name: &s.agent.display_name,
-        role: &s.agent.role,
-        permissions: s.agent.permissions,
-        tenant: &s.tenant.uuid,
-        csrf: &s.csrf,
-    })
-}
-
 /// The CSRF check for state-changing API calls: our own `Origin` and the session's token in
 /// `X-CSRF-Token`.
 pub fn require_csrf(
@@ -149,45 +102,4 @@ pub fn require(session: &Session, p: Permission) -> Result<(), ApiError> {
         );
     }
     Ok(())
-}
-
-/// Records that the signed-in agent asked for an object they may not see (answered 404).
-pub async fn audit_denied(session: &Session, client: &super::client::Client, object: String) {
-    audit(session, client, "access", &object, "authz denied").await;
-}
-
-/// Writes one audit entry for the signed-in agent (never message content).
-pub async fn audit(
-    session: &Session,
-    client: &super::client::Client,
-    action: &'static str,
-    object: &str,
-    result: &'static str,
-) {
-    let db = session.tenant.clone();
-    let actor = session.agent.email.clone();
-    let role = session.agent.role.clone();
-    let ip = client.shown_ip();
-    let rid = client.request_id.clone();
-    let object = object.to_string();
-    let written = web::block(move || {
-        db.with(|c| {
-            crate::store::audit::record(
-                c,
-                &crate::store::audit::AuditEntry {
-                    actor: &actor,
-                    role: &role,
-                    action,
-                    object: &object,
-                    result,
-                    ip: &ip,
-                    request_id: &rid,
-                },
-            )
-        })
-    })
-    .await;
-    if !matches!(written, Ok(Ok(()))) {
-        tracing::error!("writing the audit log failed");
-    }
 }

@@ -2,9 +2,9 @@
 //! breakdowns) and `GET /api/stats.csv` (one table as CSV, spreadsheet formulas neutralised).
 //! Needs the permission to see statistics.
 
-use super::session::AgentSession;
-use crate::domain::auth::Session;
+use super::agent::{Agent, Reply};
 use crate::error::ApiError;
+use crate::model::rights::Permission;
 use crate::store::period::Period;
 use crate::store::stats::{self, Breakdown, DayFigures, Ranked};
 use actix_web::http::header;
@@ -24,26 +24,22 @@ pub struct PeriodQuery {
     table: Option<String>,
 }
 
-fn may_see_stats(s: &Session) -> Result<(), ApiError> {
-    super::session::require(s, crate::model::rights::Permission::StatsView)
-}
-
+/// The period's figures, the previous period's headline and the breakdowns, for agents who
+/// may see statistics.
 async fn compute(
-    s: &Session,
+    a: &Agent,
     q: &PeriodQuery,
-    now: i64,
 ) -> Result<(Period, stats::Headline, stats::Headline, Breakdown), ApiError> {
+    a.may(Permission::StatsView)?;
+    let now = a.now();
     let p = Period::days(q.from.as_deref(), q.to.as_deref(), now)?;
-    let db = s.tenant.clone();
     // A reader beside the chat writer: a year of figures does not hold up live chat.
-    Ok(web::block(move || {
-        db.read(|c| {
-            let (headline, breakdown) = stats::report(c, p, now)?;
-            let previous = stats::headline(c, p.previous(), now)?;
-            Ok((p, headline, previous, breakdown))
-        })
+    a.read(move |c| {
+        let (headline, breakdown) = stats::report(c, p, now)?;
+        let previous = stats::headline(c, p.previous(), now)?;
+        Ok((p, headline, previous, breakdown))
     })
-    .await??)
+    .await
 }
 
 fn ranked(list: &[Ranked], name: &str, extra: Option<&str>, count: &str) -> Value {
@@ -127,14 +123,8 @@ fn tables(b: &Breakdown, h: &stats::Headline) -> serde_json::Map<String, Value> 
 }
 
 /// `GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (the statistics permission).
-pub async fn show(
-    state: super::State,
-    session: AgentSession,
-    q: web::Query<PeriodQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    may_see_stats(&s)?;
-    let (_, headline, previous, b) = compute(&s, &q, state.clock.now()).await?;
+pub async fn show(a: Agent, q: web::Query<PeriodQuery>) -> Reply {
+    let (_, headline, previous, b) = compute(&a, &q).await?;
     let mut body = tables(&b, &headline);
     body.insert("headline".into(), json!(headline));
     body.insert("previous".into(), json!(previous));
@@ -142,15 +132,9 @@ pub async fn show(
 }
 
 /// `GET /api/stats.csv?table=NAME&from=…&to=…` (the statistics permission): one table as a CSV download.
-pub async fn csv(
-    state: super::State,
-    session: AgentSession,
-    q: web::Query<PeriodQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    may_see_stats(&s)?;
+pub async fn csv(a: Agent, q: web::Query<PeriodQuery>) -> Reply {
     let name = q.table.clone().unwrap_or_default();
-    let (p, headline, _, b) = compute(&s, &q, state.clock.now()).await?;
+    let (p, headline, _, b) = compute(&a, &q).await?;
     let all = tables(&b, &headline);
     let Some(table) = all.get(&name) else {
         return Err(ApiError::bad_request(format!(

@@ -2,59 +2,40 @@
 //! display name, role or state, create, change and delete the tenant's own roles. Needs the
 //! permission to manage agents; every change is audited.
 
-use super::client::Client;
-use super::session::{AgentSession, audit, require, require_csrf};
-use crate::error::ApiError;
+use super::agent::{Agent, Reply};
 use crate::model::rights::{self, Permission, Permissions};
+use crate::realtime::hub::Command;
 use crate::store::roles::{self, AgentChange};
 use crate::store::tenant as tstore;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::{Json, Path};
 use serde::Deserialize;
 
+/// Everything here needs it.
+const MANAGE: Permission = Permission::AgentsManage;
+
 /// `GET /api/agents`.
-pub async fn agents(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::AgentsManage)?;
-    let list = web::block(move || s.tenant.with(|c| tstore::list_agents(c))).await??;
+pub async fn agents(a: Agent) -> Reply {
+    a.may(MANAGE)?;
+    let list = a.db(|c| tstore::list_agents(c)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "agents": list })))
 }
 
 /// `PUT /api/agents/{id}`: `{display_name?, role_id?, disabled?}`.
-pub async fn change_agent(
-    req: HttpRequest,
-    state: super::State,
-    client: Client,
-    session: AgentSession,
-    id: web::Path<i64>,
-    body: web::Json<AgentChange>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::AgentsManage)?;
+pub async fn change_agent(a: Agent, id: Path<i64>, body: Json<AgentChange>) -> Reply {
+    a.may_change(MANAGE)?;
     let (id, change) = (id.into_inner(), body.into_inner());
-    let db = s.tenant.clone();
-    let rec = web::block(move || db.with(|c| roles::change_agent(c, id, &change))).await??;
+    let rec = a.db(move |c| roles::change_agent(c, id, &change)).await?;
     // A running hub takes the new name (and departments) at once.
-    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
-        hub.send(crate::realtime::hub::Command::AgentChanged(id));
-    }
-    audit(
-        &s,
-        &client,
-        "agent.update",
-        &format!("agent#{id}"),
-        "success",
-    )
-    .await;
+    a.tell_hub(Command::AgentChanged(id));
+    a.audit("agent.update", &format!("agent#{id}")).await;
     Ok(HttpResponse::Ok().json(rec))
 }
 
 /// `GET /api/roles`: the roles and every permission there is.
-pub async fn list(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require(&s, Permission::AgentsManage)?;
-    let list = web::block(move || s.tenant.with(|c| roles::list(c))).await??;
+pub async fn list(a: Agent) -> Reply {
+    a.may(MANAGE)?;
+    let list = a.db(|c| roles::list(c)).await?;
     let permissions: Vec<_> = rights::ALL
         .iter()
         .map(|p| serde_json::json!({ "name": p.name(), "what": p.what() }))
@@ -73,67 +54,32 @@ pub struct RoleBody {
 }
 
 /// `POST /api/roles`: `{name, permissions: [...]}`.
-pub async fn create(
-    req: HttpRequest,
-    client: Client,
-    session: AgentSession,
-    body: web::Json<RoleBody>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::AgentsManage)?;
+pub async fn create(a: Agent, body: Json<RoleBody>) -> Reply {
+    a.may_change(MANAGE)?;
     let b = body.into_inner();
     let name = b.name.unwrap_or_default();
     let perms = b.permissions.unwrap_or_default();
-    let db = s.tenant.clone();
-    let role = web::block(move || db.with(|c| roles::create(c, &name, perms))).await??;
-    audit(
-        &s,
-        &client,
-        "role.create",
-        &format!("role#{}", role.id),
-        "success",
-    )
-    .await;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(role))
+    let role = a.db(move |c| roles::create(c, &name, perms)).await?;
+    a.audit("role.create", &format!("role#{}", role.id)).await;
+    Ok(HttpResponse::Created().json(role))
 }
 
 /// `PUT /api/roles/{id}`: a new name and/or permissions (the role's agents sign in again).
-pub async fn update(
-    req: HttpRequest,
-    state: super::State,
-    client: Client,
-    session: AgentSession,
-    id: web::Path<i64>,
-    body: web::Json<RoleBody>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::AgentsManage)?;
+pub async fn update(a: Agent, id: Path<i64>, body: Json<RoleBody>) -> Reply {
+    a.may_change(MANAGE)?;
     let (id, b) = (id.into_inner(), body.into_inner());
-    let db = s.tenant.clone();
-    web::block(move || db.with(|c| roles::update(c, id, b.name.as_deref(), b.permissions)))
-        .await??;
-    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
-        hub.send(crate::realtime::hub::Command::RolesChanged);
-    }
-    audit(&s, &client, "role.update", &format!("role#{id}"), "success").await;
+    a.db(move |c| roles::update(c, id, b.name.as_deref(), b.permissions))
+        .await?;
+    a.tell_hub(Command::RolesChanged);
+    a.audit("role.update", &format!("role#{id}")).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /api/roles/{id}`: a role nobody has.
-pub async fn delete(
-    req: HttpRequest,
-    client: Client,
-    session: AgentSession,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    require(&s, Permission::AgentsManage)?;
+pub async fn delete(a: Agent, id: Path<i64>) -> Reply {
+    a.may_change(MANAGE)?;
     let id = id.into_inner();
-    let db = s.tenant.clone();
-    web::block(move || db.with(|c| roles::delete(c, id))).await??;
-    audit(&s, &client, "role.delete", &format!("role#{id}"), "success").await;
+    a.db(move |c| roles::delete(c, id)).await?;
+    a.audit("role.delete", &format!("role#{id}")).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,26 +2,22 @@
 //! modes, and the automatic invitation rules. Reads need the permission to see live visitors
 //! (or to manage sites); writes need the permission to manage sites.
 
-use super::State;
-use super::client::Client;
-use super::session::{AgentSession, audit, audit_denied, require_csrf};
-use crate::domain::auth::Session;
+use super::agent::{Agent, Reply};
+use super::crud::HubRows;
 use crate::domain::sites;
-use crate::error::ApiError;
+use crate::error::{ApiError, Result};
+use crate::model::rights::Permission;
 use crate::model::sites::SiteTracking;
 use crate::model::tenants;
-use crate::realtime::hub::Command;
 use crate::store::system as sstore;
 use crate::store::visits::{self as vstore, Rule};
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::{Json, Path};
+use rusqlite::Connection;
 use serde::Deserialize;
 
 /// Sites and rules are read by agents who see live visitors and by those who manage sites.
-fn sees_sites(s: &Session) -> Result<(), ApiError> {
-    use crate::model::rights::Permission;
-    super::session::require_any(s, &[Permission::VisitorsView, Permission::SitesManage])
-}
+const SEES_SITES: [Permission; 2] = [Permission::VisitorsView, Permission::SitesManage];
 
 /// A visitor's earlier chats, as far as this agent may read them.
 fn visible_chats(
@@ -29,7 +25,7 @@ fn visible_chats(
     v: &mut vstore::VisitorDetail,
     only: Option<i64>,
     may_chat: bool,
-) -> crate::error::Result<()> {
+) -> Result<()> {
     let mut keep = Vec::new();
     if !may_chat {
         // Without chats at all, no chat of theirs can be opened: none is listed.
@@ -46,49 +42,35 @@ fn visible_chats(
 }
 
 /// `GET /api/visitors/{id}`.
-pub async fn show(
-    session: AgentSession,
-    client: Client,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    super::session::require(&session.0, crate::model::rights::Permission::VisitorsView)?;
+pub async fn show(a: Agent, id: Path<i64>) -> Reply {
+    a.may(Permission::VisitorsView)?;
     let id = id.into_inner();
-    let db = session.0.tenant.clone();
-    let only = super::chats::own_only(&session.0);
-    let may_chat = super::chats::require_chats(&session.0).is_ok();
-    let found = web::block(move || {
-        db.with(|c| match vstore::visitor_detail(c, id, None)? {
+    let only = super::chats::own_only(&a.session);
+    let may_chat = super::chats::require_chats(&a.session).is_ok();
+    let found = a
+        .db(move |c| match vstore::visitor_detail(c, id, None)? {
             Some(mut v) => {
                 visible_chats(c, &mut v, only, may_chat)?;
                 Ok(Some(v))
             }
             None => Ok(None),
         })
-    })
-    .await??;
+        .await?;
     match found {
         Some(v) => Ok(HttpResponse::Ok().json(v)),
-        None => {
-            audit_denied(&session.0, &client, format!("visitor#{id}")).await;
-            Err(ApiError::not_found())
-        }
+        None => Err(a.denied(format!("visitor#{id}")).await),
     }
 }
 
 /// `GET /api/conversations/{id}/visitor`: the pages the chat's visitor read in that visit.
-pub async fn of_conversation(
-    session: AgentSession,
-    client: Client,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    super::session::require(&session.0, crate::model::rights::Permission::VisitorsView)?;
-    super::chats::require_chats(&session.0)?;
+pub async fn of_conversation(a: Agent, id: Path<i64>) -> Reply {
+    a.may(Permission::VisitorsView)?;
+    super::chats::require_chats(&a.session)?;
     let conv = id.into_inner();
-    let db = session.0.tenant.clone();
-    let only = super::chats::own_only(&session.0);
+    let only = super::chats::own_only(&a.session);
     let may_chat = true;
-    let found = web::block(move || {
-        db.with(|c| {
+    let found = a
+        .db(move |c| {
             if !super::chats::may_read(c, conv, only)? {
                 return Ok(Err(false));
             }
@@ -103,25 +85,20 @@ pub async fn of_conversation(
                 None => Ok(Err(true)),
             }
         })
-    })
-    .await??;
+        .await?;
     match found {
         Ok(v) => Ok(HttpResponse::Ok().json(v)),
         // The chat exists but has no visitor (tracking off, or no page view first).
         Err(true) => Err(ApiError::not_found()),
-        Err(false) => {
-            audit_denied(&session.0, &client, format!("conversation#{conv}")).await;
-            Err(ApiError::not_found())
-        }
+        Err(false) => Err(a.denied(format!("conversation#{conv}")).await),
     }
 }
 
 /// `GET /api/sites`: the tenant's sites with their tracking settings.
-pub async fn sites(state: State, session: AgentSession) -> Result<HttpResponse, ApiError> {
-    sees_sites(&session.0)?;
-    let uuid = session.0.tenant.uuid.clone();
-    let st = state.clone();
-    let list = web::block(move || st.store.system(|c| sstore::list_sites(c, &uuid))).await??;
+pub async fn sites(a: Agent) -> Reply {
+    a.may_any(&SEES_SITES)?;
+    let uuid = a.tenant_uuid().to_string();
+    let list = a.system(move |c| sstore::list_sites(c, &uuid)).await?;
     let sites: Vec<_> = list
         .into_iter()
         .map(|s| {
@@ -146,25 +123,15 @@ pub struct TrackingBody {
 }
 
 /// `PUT /api/sites/{key}/tracking` (the sites permission).
-pub async fn set_tracking(
-    req: HttpRequest,
-    state: State,
-    client: Client,
-    session: AgentSession,
-    key: web::Path<String>,
-    body: web::Json<TrackingBody>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    manages_sites(&s)?;
+pub async fn set_tracking(a: Agent, key: Path<String>, body: Json<TrackingBody>) -> Reply {
+    a.may_change(Permission::SitesManage)?;
     let key = key.into_inner();
     let b = body.into_inner();
-    let st = state.clone();
-    let uuid = s.tenant.uuid.clone();
+    let uuid = a.tenant_uuid().to_string();
     let k = key.clone();
     // Without `strip` the site keeps its list, as with the CLI.
-    let changed = web::block(move || {
-        st.store.system(|c| {
+    let changed = a
+        .system(move |c| {
             let Some(site) = sstore::site_by_key(c, &k)?.filter(|x| x.tenant_uuid == uuid) else {
                 return Ok(None);
             };
@@ -173,14 +140,12 @@ pub async fn set_tracking(
             sstore::set_site_tracking(c, &k, &t)?;
             Ok(Some(t))
         })
-    })
-    .await??;
+        .await?;
     let Some(t) = changed else {
-        audit_denied(&s, &client, format!("site#{key}")).await;
-        return Err(ApiError::not_found());
+        return Err(a.denied(format!("site#{key}")).await);
     };
-    state.tracking.forget_site(&key);
-    audit(&s, &client, "site.tracking", &key, "success").await;
+    a.state.tracking.forget_site(&key);
+    a.audit("site.tracking", &key).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "site_key": key,
         "tracking": t.mode,
@@ -188,120 +153,54 @@ pub async fn set_tracking(
     })))
 }
 
-/// `GET /api/rules`.
-pub async fn rules(session: AgentSession) -> Result<HttpResponse, ApiError> {
-    sees_sites(&session.0)?;
-    let db = session.0.tenant.clone();
-    let rules = web::block(move || db.with(|c| vstore::list_rules(c))).await??;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "rules": rules })))
-}
+/// `/api/rules[/{id}]`: read by those who see sites, changed with the sites permission.
+pub struct Rules;
 
-/// `POST /api/rules` (the sites permission).
-pub async fn create_rule(
-    req: HttpRequest,
-    state: State,
-    client: Client,
-    session: AgentSession,
-    body: web::Json<Rule>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    manages_sites(&s)?;
-    let rule = check_rule(&state, &s, body.into_inner()).await?;
-    let (db, at) = (s.tenant.clone(), state.clock.now());
-    let saved = web::block(move || db.with(|c| vstore::insert_rule(c, &rule, at))).await??;
-    audit(
-        &s,
-        &client,
-        "rule.create",
-        &format!("rule#{}", saved.id),
-        "success",
-    )
-    .await;
-    rules_changed(&state, &s);
-    Ok(HttpResponse::build(StatusCode::CREATED).json(saved))
-}
+impl HubRows for Rules {
+    const KIND: &'static str = "rule";
+    const LIST: &'static str = "rules";
+    const READ: &'static [Permission] = &SEES_SITES;
+    const PERMISSION: Permission = Permission::SitesManage;
+    type Row = Rule;
+    type Checked = Rule;
 
-/// `PUT /api/rules/{id}` (the sites permission).
-pub async fn update_rule(
-    req: HttpRequest,
-    state: State,
-    client: Client,
-    session: AgentSession,
-    id: web::Path<i64>,
-    body: web::Json<Rule>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    manages_sites(&s)?;
-    let id = id.into_inner();
-    let rule = check_rule(&state, &s, body.into_inner()).await?;
-    let db = s.tenant.clone();
-    let r2 = rule.clone();
-    let found = web::block(move || db.with(|c| vstore::update_rule(c, id, &r2))).await??;
-    if !found {
-        return Err(ApiError::not_found());
+    fn list(c: &Connection) -> Result<Vec<Rule>> {
+        vstore::list_rules(c)
     }
-    audit(&s, &client, "rule.update", &format!("rule#{id}"), "success").await;
-    rules_changed(&state, &s);
-    Ok(HttpResponse::Ok().json(Rule { id, ..rule }))
-}
-
-/// `DELETE /api/rules/{id}` (the sites permission).
-pub async fn delete_rule(
-    req: HttpRequest,
-    state: State,
-    client: Client,
-    session: AgentSession,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let s = session.0;
-    require_csrf(&req, &client, &s)?;
-    manages_sites(&s)?;
-    let id = id.into_inner();
-    let db = s.tenant.clone();
-    let found = web::block(move || db.with(|c| vstore::delete_rule(c, id))).await??;
-    if !found {
-        return Err(ApiError::not_found());
+    /// A site of this tenant, a name, a text, sane numbers.
+    async fn check(a: &Agent, mut r: Rule) -> std::result::Result<Rule, ApiError> {
+        r.name = tenants::clean_name("name", r.name.trim(), 100)?;
+        r.text = r.text.trim().to_string();
+        let len = r.text.chars().count();
+        if len == 0 || len > crate::realtime::hub::MAX_INVITE_TEXT {
+            return Err(ApiError::bad_request("text: 1 to 500 characters"));
+        }
+        if !(0..=3600).contains(&r.delay_seconds) {
+            return Err(ApiError::bad_request("delay_seconds: 0 to 3600"));
+        }
+        r.conditions.validate()?;
+        let (key, uuid) = (r.site_key.clone(), a.tenant_uuid().to_string());
+        let own = a
+            .system(move |c| {
+                Ok(sstore::site_by_key(c, &key)?.is_some_and(|x| x.tenant_uuid == uuid))
+            })
+            .await?;
+        if !own {
+            return Err(ApiError::bad_request("site_key: no such site"));
+        }
+        Ok(r)
     }
-    audit(&s, &client, "rule.delete", &format!("rule#{id}"), "success").await;
-    rules_changed(&state, &s);
-    Ok(HttpResponse::NoContent().finish())
-}
-
-fn manages_sites(s: &Session) -> Result<(), ApiError> {
-    super::session::require(s, crate::model::rights::Permission::SitesManage)
-}
-
-/// Checks a rule an admin sent: a site of this tenant, a name, a text, sane numbers.
-async fn check_rule(state: &State, s: &Session, mut r: Rule) -> Result<Rule, ApiError> {
-    r.name = tenants::clean_name("name", r.name.trim(), 100)?;
-    r.text = r.text.trim().to_string();
-    let len = r.text.chars().count();
-    if len == 0 || len > crate::realtime::hub::MAX_INVITE_TEXT {
-        return Err(ApiError::bad_request("text: 1 to 500 characters"));
+    fn insert(c: &Connection, rule: &Rule, at: i64) -> Result<Rule> {
+        vstore::insert_rule(c, rule, at)
     }
-    if !(0..=3600).contains(&r.delay_seconds) {
-        return Err(ApiError::bad_request("delay_seconds: 0 to 3600"));
+    fn update(c: &Connection, id: i64, rule: Rule) -> Result<Option<Rule>> {
+        let found = vstore::update_rule(c, id, &rule)?;
+        Ok(found.then_some(Rule { id, ..rule }))
     }
-    r.conditions.validate()?;
-    let st = state.clone();
-    let (key, uuid) = (r.site_key.clone(), s.tenant.uuid.clone());
-    let own = web::block(move || {
-        st.store
-            .system(|c| Ok(sstore::site_by_key(c, &key)?.is_some_and(|x| x.tenant_uuid == uuid)))
-    })
-    .await??;
-    if !own {
-        return Err(ApiError::bad_request("site_key: no such site"));
+    fn delete(c: &Connection, id: i64) -> Result<bool> {
+        vstore::delete_rule(c, id)
     }
-    Ok(r)
-}
-
-/// Tells a running hub to read rules, campaigns and goals again (a hub that is not running
-/// reads them when it starts).
-pub(super) fn rules_changed(state: &State, s: &Session) {
-    if let Some(hub) = state.realtime.running(&s.tenant.uuid) {
-        hub.send(Command::RulesChanged);
+    fn id(row: &Rule) -> i64 {
+        row.id
     }
 }

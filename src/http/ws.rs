@@ -2,8 +2,8 @@
 //! `/ws/agent` from our own origin with a valid session. Refusals happen before the upgrade.
 
 use super::State;
+use super::agent::Agent;
 use super::client::Client;
-use super::session::AgentSession;
 use crate::error::{ApiError, Code, Error};
 use crate::realtime::hub::Peer;
 use crate::realtime::session::{self, Side};
@@ -94,15 +94,13 @@ pub async fn visitor(
 pub async fn agent(
     req: HttpRequest,
     body: web::Payload,
-    state: State,
-    client: Client,
-    session: AgentSession,
+    a: Agent,
 ) -> Result<HttpResponse, ApiError> {
-    if !client.same_origin(&req) {
-        tracing::warn!(ip = %client.ip, "agent socket refused: foreign origin");
+    if !a.same_origin() {
+        tracing::warn!(ip = %a.client.ip, "agent socket refused: foreign origin");
         return Err(refused());
     }
-    let s = session.0;
+    let (s, state) = (a.session, a.state);
     use crate::model::rights::Permission;
     if !s.agent.may(Permission::Chat) && !s.agent.may(Permission::VisitorsView) {
         return Err(crate::error::Error::Forbidden(

@@ -213,17 +213,6 @@ impl AgentCmd {
 }
 
 impl AgentRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AgentRequest::Add { .. } => "agent add",
-            AgentRequest::List { .. } => "agent list",
-            AgentRequest::Passwd { .. } => "agent passwd",
-            AgentRequest::Disable { .. } => "agent disable",
-            AgentRequest::Set { .. } => "agent set",
-        }
-    }
-
     /// The tenant whose hub must hear of a changed agent (capacity, departments, blocked).
     pub fn changes_hub(&self) -> Option<&str> {
         match self {

@@ -79,14 +79,6 @@ impl AuditCmd {
 }
 
 impl AuditRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AuditRequest::Verify { .. } => "audit verify",
-            AuditRequest::List { .. } => "audit list",
-        }
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         match self {

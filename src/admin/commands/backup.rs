@@ -1,14 +1,15 @@
 //! `kontor backup …`: encrypted archives; create and restore go through the server when one
 //! runs, verify and list only read files.
 
-use crate::admin::{Ctx, Failure, Request, Response, absolute, tenant_audit};
+use crate::admin::{Ctx, Failure, Request, Response, absolute, confirmed, tenant_audit};
 use crate::config::Config;
+use crate::crypto::Key;
 use crate::error::{Code, Result};
 use crate::store::backup;
 use crate::store::system as sstore;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `kontor backup …`
 #[derive(Debug, Subcommand)]
@@ -108,12 +109,11 @@ impl BackupCmd {
                 backup_key,
                 yes,
             } => {
-                if !yes {
-                    return Err(Failure::new(
-                        Code::InvalidInput,
-                        "refusing to restore without --yes: the restored tenants' newer data would be replaced",
-                    ));
-                }
+                confirmed(
+                    *yes,
+                    "restore",
+                    "the restored tenants' newer data would be replaced",
+                )?;
                 BackupRequest::Restore {
                     file: absolute(file),
                     tenant: tenant.clone(),
@@ -128,16 +128,14 @@ impl BackupCmd {
     pub fn run_local(&self, config: &Config, json: bool) -> std::result::Result<(), Failure> {
         match self {
             BackupCmd::Verify { file, backup_key } => {
-                let key_path = backup::backup_key_path(&config.data_dir, backup_key.as_deref());
-                let key = backup::backup_key(&key_path, false)?;
+                let key = open_key(&config.data_dir, backup_key, false)?;
                 let work = std::env::temp_dir();
                 let checked = backup::check(file, &key, &work)?;
                 print_verified(file, &checked.manifest, json);
                 Ok(())
             }
             BackupCmd::List { dir, backup_key } => {
-                let key_path = backup::backup_key_path(&config.data_dir, backup_key.as_deref());
-                let key = backup::backup_key(&key_path, false)?;
+                let key = open_key(&config.data_dir, backup_key, false)?;
                 let dir = dir
                     .clone()
                     .unwrap_or_else(|| config.data_dir.join("backups"));
@@ -154,14 +152,6 @@ impl BackupCmd {
 }
 
 impl BackupRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            BackupRequest::Create { .. } => "backup create",
-            BackupRequest::Restore { .. } => "backup restore",
-        }
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         let store = cx.store;
@@ -171,8 +161,7 @@ impl BackupRequest {
                 out,
                 backup_key,
             } => {
-                let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
-                let key = backup::backup_key(&key_path, true)?;
+                let key = open_key(store.data_dir(), &backup_key, true)?;
                 let created = backup::create(
                     store,
                     &key,
@@ -204,8 +193,7 @@ impl BackupRequest {
                 tenant,
                 backup_key,
             } => {
-                let key_path = backup::backup_key_path(store.data_dir(), backup_key.as_deref());
-                let key = backup::backup_key(&key_path, false)?;
+                let key = open_key(store.data_dir(), &backup_key, false)?;
                 let checked = backup::check(&file, &key, store.data_dir())?;
                 let tenants = backup::restore(
                     store,
@@ -234,6 +222,12 @@ impl BackupRequest {
             }
         }
     }
+}
+
+/// The backup key from `file`, else from its default place for `data_dir`; only a backup
+/// being written creates a missing one.
+fn open_key(data_dir: &Path, file: &Option<PathBuf>, create: bool) -> Result<Key> {
+    backup::backup_key(&backup::backup_key_path(data_dir, file.as_deref()), create)
 }
 
 /// Prints what `backup verify` found.

@@ -60,14 +60,6 @@ impl DepartmentCmd {
 }
 
 impl DepartmentRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            DepartmentRequest::Add { .. } => "department add",
-            DepartmentRequest::List { .. } => "department list",
-        }
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         match self {

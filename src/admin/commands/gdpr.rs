@@ -1,10 +1,12 @@
 //! `kontor gdpr …`: data-subject requests (find, export, rectify, erase a person's data).
 
-use crate::admin::{Ctx, Failure, Request, Response, absolute, print_response, run_admin};
+use crate::admin::{
+    Ctx, Failure, Request, Response, absolute, confirmed, print_response, run_admin,
+};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::privacy::{self, Actor};
-use crate::error::{Code, Error, Result};
+use crate::error::{Error, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -146,13 +148,12 @@ impl GdprCmd {
                 subject,
                 yes,
             } => {
-                if !yes {
-                    return Err(Failure::new(
-                        Code::InvalidInput,
-                        "refusing to erase without --yes: everything found would be deleted for good; \
-                         run `kontor gdpr find` with the same arguments to see what",
-                    ));
-                }
+                confirmed(
+                    *yes,
+                    "erase",
+                    "everything found would be deleted for good; \
+                     run `kontor gdpr find` with the same arguments to see what",
+                )?;
                 (tenant, subject, "erase", None, None)
             }
         };
@@ -194,11 +195,6 @@ impl GdprCmd {
 }
 
 impl GdprRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        "gdpr"
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         let GdprRequest::Gdpr {

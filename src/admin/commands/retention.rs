@@ -117,15 +117,6 @@ impl RetentionCmd {
 }
 
 impl RetentionRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            RetentionRequest::Show { .. } => "retention show",
-            RetentionRequest::Set { .. } => "retention set",
-            RetentionRequest::Purge { .. } => "retention purge",
-        }
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         let store = cx.store;

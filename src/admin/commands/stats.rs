@@ -47,11 +47,6 @@ impl StatsArgs {
 }
 
 impl StatsRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        "stats"
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         let StatsRequest::Stats { tenant, from, to } = self;

@@ -1,7 +1,9 @@
 //! `kontor tenant …`: create, list, show, delete, export, import and rekey tenants.
 
-use crate::admin::{Ctx, Failure, Request, Response, absolute, read_secret, tenant_audit};
-use crate::error::{Code, Result};
+use crate::admin::{
+    Ctx, Failure, Request, Response, absolute, confirmed, read_secret, tenant_audit,
+};
+use crate::error::Result;
 use crate::model::tenants::{self, TenantInfo};
 use crate::store::system as sstore;
 use crate::store::tenant as tstore;
@@ -186,14 +188,11 @@ impl TenantCmd {
             TenantCmd::List => TenantRequest::List,
             TenantCmd::Show { slug } => TenantRequest::Show { slug: slug.clone() },
             TenantCmd::Delete { slug, yes } => {
-                if !yes {
-                    return Err(Failure::new(
-                        Code::InvalidInput,
-                        format!(
-                            "refusing to delete tenant {slug:?} without --yes: its data would be destroyed irrecoverably"
-                        ),
-                    ));
-                }
+                confirmed(
+                    *yes,
+                    &format!("delete tenant {slug:?}"),
+                    "its data would be destroyed irrecoverably",
+                )?;
                 TenantRequest::Delete { slug: slug.clone() }
             }
         }))
@@ -201,19 +200,6 @@ impl TenantCmd {
 }
 
 impl TenantRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            TenantRequest::Create { .. } => "tenant create",
-            TenantRequest::List => "tenant list",
-            TenantRequest::Show { .. } => "tenant show",
-            TenantRequest::Delete { .. } => "tenant delete",
-            TenantRequest::Export { .. } => "tenant export",
-            TenantRequest::Rekey { .. } => "tenant rekey",
-            TenantRequest::Import { .. } => "tenant import",
-        }
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         let store = cx.store;
