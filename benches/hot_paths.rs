@@ -37,6 +37,7 @@ fn tenant() -> Tenant {
         SessionConfig::default(),
         Duration::from_secs(60),
         kontor::clock::Clock::system(),
+        0,
     );
     Tenant {
         _dir: dir,

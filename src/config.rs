@@ -33,6 +33,8 @@ pub struct Config {
     pub backup: BackupConfig,
     /// Visitor monitoring.
     pub tracking: TrackingConfig,
+    /// Limits on visitors' chat sockets and chat starts.
+    pub chat: ChatLimits,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -86,6 +88,36 @@ impl Default for TrackingConfig {
             grace_secs: 60,
             geoip_db: None,
             reports_per_minute: 3000,
+        }
+    }
+}
+
+/// How much of the chat one address or one site may take, so that a flood from one place
+/// neither fills the queue nor reaches the agents. Addresses count as IPv4 addresses and IPv6
+/// /64 networks; 0 turns a limit off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatLimits {
+    /// Widget sockets open at once from one address.
+    pub sockets_per_address: u32,
+    /// Widget sockets open at once for one site.
+    pub sockets_per_site: u32,
+    /// Chats one address may start a minute (a minute's worth at once).
+    pub starts_per_address_per_minute: u32,
+    /// Chats one site may start a minute (a minute's worth at once).
+    pub starts_per_site_per_minute: u32,
+    /// Waiting chats per tenant; a start beyond it is refused (`queue_full`).
+    pub max_waiting: u32,
+}
+
+impl Default for ChatLimits {
+    fn default() -> Self {
+        ChatLimits {
+            sockets_per_address: 20,
+            sockets_per_site: 5000,
+            starts_per_address_per_minute: 10,
+            starts_per_site_per_minute: 300,
+            max_waiting: 200,
         }
     }
 }
@@ -183,6 +215,7 @@ struct FileConfig {
     session: Option<PartialSession>,
     backup: Option<BackupConfig>,
     tracking: Option<TrackingConfig>,
+    chat: Option<ChatLimits>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -339,6 +372,7 @@ impl Config {
             session,
             backup,
             tracking,
+            chat: file.chat.unwrap_or_default(),
             config_file,
         })
     }

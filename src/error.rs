@@ -91,8 +91,14 @@ codes! {
     TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in, or offline messages of one address (POST /api/widget/offline); Retry-After gives the seconds";
     /// Page-view reports of one address over its limit.
     TooManyRequests = "too_many_requests", 429, No, "page-view reports (POST /api/track) of one address over its limit; Retry-After gives the seconds";
+    /// A widget socket beyond the open sockets allowed for its address or site.
+    TooManySockets = "too_many_sockets", 429, No, "a widget socket (GET /ws/visitor) from an address (IPv4, IPv6 /64) or for a site with as many open as [chat] allows";
+    /// A chat start beyond what the address or site may start a minute.
+    TooManyChats = "too_many_chats", 0, Frame, "start of a chat when the address (IPv4, IPv6 /64) or site started as many this minute as [chat] allows";
+    /// A chat start when the tenant's waiting queue is full.
+    QueueFull = "queue_full", 0, Frame, "start of a chat when the tenant's waiting queue is full ([chat] max_waiting): leave a message instead";
     /// A socket sent frames faster than allowed.
-    RateLimited = "rate_limited", 0, Frame, "socket frames faster than 20/s (bursts of 40); after 200 in a row the socket closes with 1008";
+    RateLimited = "rate_limited", 0, Frame, "socket frames faster than 20/s (bursts of 40), said once per run of refused frames; after 20 refused frames in a row the socket closes with 1008";
     /// A frame that is not one of the protocol's.
     InvalidFrame = "invalid_frame", 0, Frame, "JSON that does not match a frame type exactly";
     /// A `client_id` that is not 1-64 characters of `A-Za-z0-9-_`.

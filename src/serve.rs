@@ -151,6 +151,7 @@ fn run(
             config.session.clone(),
             std::time::Duration::from_secs(config.tracking.grace_secs),
             clock.clone(),
+            &config.chat,
         ));
         let jobs = crate::schedule::Gate::default();
         let (aggregating, job_clock, gate) = (Arc::downgrade(&store), clock.clone(), jobs.clone());

@@ -72,18 +72,28 @@ pub async fn visitor(
         tracing::warn!(site = ?site_key, "visitor socket refused: origin not allowed");
         return Err(refused());
     };
+    // One address or one site may hold only so many sockets (`[chat]`).
+    let Some(admission) = state.realtime.gate.admit(client.ip, &site_key) else {
+        tracing::warn!(site = ?site_key, "visitor socket refused: too many open");
+        return Err(ApiError::of(
+            Code::TooManySockets,
+            "too many chat windows are open from here; close one and try again",
+        ));
+    };
     let (res, ws, stream) = actix_ws::handle(&req, body)
         .map_err(|_| ApiError::bad_request("expected a WebSocket upgrade"))?;
     let conn = state.realtime.next_conn_id();
+    let peer = Peer::Visitor {
+        site_key,
+        visitor_key,
+        notice_current,
+    };
     actix_web::rt::spawn(session::run(
         hub,
         conn,
-        Peer::Visitor {
-            site_key,
-            visitor_key,
-            notice_current,
-        },
+        peer,
         Side::Visitor,
+        Some(admission),
         ws,
         stream,
     ));
@@ -120,6 +130,6 @@ pub async fn agent(
         token_hash: s.token_hash.clone(),
         permissions: s.agent.permissions,
     };
-    actix_web::rt::spawn(session::run(hub, conn, peer, Side::Agent, ws, stream));
+    actix_web::rt::spawn(session::run(hub, conn, peer, Side::Agent, None, ws, stream));
     Ok(res)
 }

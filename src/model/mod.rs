@@ -4,6 +4,7 @@
 
 pub mod attachment;
 pub mod ip;
+pub mod occupancy;
 pub mod ratelimit;
 pub mod rights;
 pub mod routing;

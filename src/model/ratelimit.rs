@@ -1,5 +1,6 @@
-//! A token bucket per client address (IPv4 address, IPv6 /64): `per_minute` requests a minute
-//! on average, up to a minute's worth at once. Bounded memory: idle buckets are forgotten.
+//! A token bucket per client address (IPv4 address, IPv6 /64), or per any other key (a
+//! site): `per_minute` requests a minute on average, up to a minute's worth at once. Bounded
+//! memory: idle buckets are forgotten.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -26,12 +27,16 @@ impl RateLimit {
 
     /// Takes one request for `ip` at `now`: `Err(seconds)` to wait when the bucket is empty.
     pub fn take(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        self.take_key(super::ip::throttle_key(ip), now)
+    }
+
+    /// Takes one request for any key (a site) at `now`, like [`RateLimit::take`].
+    pub fn take_key(&self, key: String, now: Instant) -> Result<(), u64> {
         if self.per_minute == 0 {
             return Ok(());
         }
         let cap = f64::from(self.per_minute);
         let per_sec = cap / 60.0;
-        let key = super::ip::throttle_key(ip);
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_KEYS && !map.contains_key(&key) {
             map.retain(|_, (tokens, at)| {

@@ -1,6 +1,7 @@
 //! Real time: one hub per tenant (presence, routing, the chat writer), the socket loop, and
 //! the wire protocol.
 
+pub mod gate;
 pub mod hub;
 pub mod session;
 
@@ -8,7 +9,7 @@ pub mod session;
 pub use crate::domain::protocol;
 
 use crate::clock::Clock;
-use crate::config::SessionConfig;
+use crate::config::{ChatLimits, SessionConfig};
 use crate::error::Result;
 use crate::store::Store;
 use hub::{ConnId, HubHandle};
@@ -23,6 +24,10 @@ pub struct Realtime {
     sessions: SessionConfig,
     grace: Duration,
     clock: Clock,
+    /// Waiting chats per tenant at most (0: no limit).
+    max_waiting: u32,
+    /// What one address or site may take of the chat.
+    pub gate: Arc<gate::Gate>,
     hubs: Mutex<HashMap<String, HubHandle>>,
     next_conn: AtomicU64,
 }
@@ -34,12 +39,15 @@ impl Realtime {
         sessions: SessionConfig,
         grace: Duration,
         clock: Clock,
+        chat: &ChatLimits,
     ) -> Realtime {
         Realtime {
             store,
             sessions,
             grace,
             clock,
+            max_waiting: chat.max_waiting,
+            gate: Arc::new(gate::Gate::new(chat)),
             hubs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
         }
@@ -53,7 +61,13 @@ impl Realtime {
             return Ok(h.clone());
         }
         let db = self.store.tenant_db(tenant_uuid)?;
-        let h = hub::spawn(db, self.sessions.clone(), self.grace, self.clock.clone());
+        let h = hub::spawn(
+            db,
+            self.sessions.clone(),
+            self.grace,
+            self.clock.clone(),
+            self.max_waiting,
+        );
         hubs.insert(tenant_uuid.to_string(), h.clone());
         Ok(h)
     }

@@ -1,6 +1,7 @@
 //! One socket's loop: frames in (size-limited, rate-limited, strictly parsed) go to the hub;
 //! frames out come from the hub through a bounded queue; pings keep the line honest.
 
+use super::gate::Admission;
 use super::hub::{Command, ConnId, HubHandle, OUTBOX, Outgoing, Peer};
 use super::protocol::{AgentIn, MAX_FRAME_BYTES, Out, VisitorIn};
 use crate::error::Code;
@@ -16,8 +17,9 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const RATE_PER_SEC: f64 = 20.0;
 /// Burst above the sustained rate.
 const BURST: f64 = 40.0;
-/// Refused frames in a row after which the socket is closed.
-const MAX_REFUSED: u32 = 200;
+/// Refused frames in a row after which the socket is closed: a client that keeps sending
+/// over its rate is cut off instead of being answered frame by frame.
+const MAX_REFUSED: u32 = 20;
 
 /// Which parser applies.
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +51,15 @@ impl Bucket {
     }
 }
 
-/// Registers the socket with the hub and runs it until either side ends it.
+/// Registers the socket with the hub and runs it until either side ends it. A widget socket
+/// comes with its `admission`: its places under the chat limits, and whether it may start a
+/// chat.
 pub async fn run(
     hub: HubHandle,
     conn: ConnId,
     peer: Peer,
     side: Side,
+    admission: Option<Admission>,
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
 ) {
@@ -91,19 +96,21 @@ pub async fn run(
                             if refused > MAX_REFUSED {
                                 break Some(close(CloseCode::Policy, "too many frames"));
                             }
-                            if ws.text(Out::error(Code::RateLimited, "slow down").encode()).await.is_err() {
+                            // Said once per run of refused frames, not once per frame.
+                            if refused == 1 && ws.text(Out::error(Code::RateLimited, "slow down").encode()).await.is_err() {
                                 break None;
                             }
                             continue;
                         }
                         refused = 0;
-                        let cmd = match side {
-                            Side::Visitor => serde_json::from_str::<VisitorIn>(&text).map(|f| Command::Visitor(conn, f)),
-                            Side::Agent => serde_json::from_str::<AgentIn>(&text).map(|f| Command::Agent(conn, f)),
-                        };
-                        let reply = match cmd {
+                        let reply = match parse(side, conn, &text) {
+                            Ok(Command::Visitor(_, VisitorIn::Start { .. }))
+                                if admission.as_ref().is_some_and(|a| !a.may_start(Instant::now())) =>
+                            {
+                                Some(Out::error(Code::TooManyChats, "too many chats started from here; please try again in a minute"))
+                            }
                             Ok(cmd) => (!hub.send(cmd)).then(|| Out::error(Code::Busy, "the server is busy; retry")),
-                            Err(e) => Some(Out::error(Code::InvalidFrame, format!("invalid frame: {}", first_line(&e.to_string())))),
+                            Err(e) => Some(e),
                         };
                         if let Some(r) = reply
                             && ws.text(r.encode()).await.is_err()
@@ -153,6 +160,18 @@ pub async fn run(
     let _ = ws.close(reason).await;
 }
 
+/// A client's text frame as a hub command, or the refusal to answer with.
+fn parse(side: Side, conn: ConnId, text: &str) -> Result<Command, Out> {
+    let cmd = match side {
+        Side::Visitor => serde_json::from_str::<VisitorIn>(text).map(|f| Command::Visitor(conn, f)),
+        Side::Agent => serde_json::from_str::<AgentIn>(text).map(|f| Command::Agent(conn, f)),
+    };
+    cmd.map_err(|e| {
+        let what = format!("invalid frame: {}", first_line(&e.to_string()));
+        Out::error(Code::InvalidFrame, what)
+    })
+}
+
 fn close(code: CloseCode, description: &str) -> CloseReason {
     CloseReason {
         code,
@@ -164,10 +183,19 @@ fn busy() -> CloseReason {
     close(CloseCode::Again, "busy")
 }
 
-/// 1009 for oversized frames, 1007 for invalid UTF-8, 1002 for anything else.
+/// 1009 for oversized frames (one frame, or a message of continuation frames), 1007 for
+/// invalid UTF-8, 1002 for anything else.
 fn protocol_close(e: &actix_ws::ProtocolError) -> CloseReason {
     match e {
         actix_ws::ProtocolError::Overflow => close(CloseCode::Size, "frame too large"),
+        // The continuation aggregator reports its limit only as an I/O error of kind Other
+        // with this text.
+        actix_ws::ProtocolError::Io(io)
+            if io.kind() == std::io::ErrorKind::Other
+                && io.to_string().contains("maximum continuation size") =>
+        {
+            close(CloseCode::Size, "message too large")
+        }
         actix_ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
             close(CloseCode::Invalid, "invalid UTF-8")
         }

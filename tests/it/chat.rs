@@ -118,7 +118,7 @@ pub fn audit_denials(k: &Kontor, tenant: &str) -> usize {
         .count()
 }
 
-fn db_count(k: &Kontor, sql: &str) -> i64 {
+pub fn db_count(k: &Kontor, sql: &str) -> i64 {
     let store = kontor::store::Store::open(&k.data_dir()).unwrap();
     let (_, db) = store.tenant_db_by_slug("acme").unwrap();
     db.with(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))

@@ -19,6 +19,7 @@ mod crash_delivery;
 mod delivery;
 mod doctor;
 mod files;
+mod flood;
 mod gdpr;
 mod login;
 mod notices;

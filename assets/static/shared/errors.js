@@ -28,7 +28,9 @@ export const SOCKET_ERRORS = Object.freeze([
   C.no_conversation,
   C.not_found,
   C.not_stored,
+  C.queue_full,
   C.rate_limited,
+  C.too_many_chats,
   C.unknown_conversation,
 ]);
 

@@ -8,7 +8,7 @@ import { SocketClient, takeEpoch, withEpoch, retrySoon } from "../shared/socket.
 import { chat, clearChat } from "./state.js";
 import { persist, forget } from "./storage.js";
 import { panel, tellParent, setUnread } from "./parent.js";
-import { show, setError } from "./views.js";
+import { show, setError, focusCurrent } from "./views.js";
 import { bubble, place, settle, systemLine, setAgent, showTyping, hideTyping } from "./log.js";
 import { fileOf, fileBubble, updateFileInput } from "./files.js";
 
@@ -256,6 +256,19 @@ function onError(code) {
         setError("start-error", t("widget.error_invalid_input"), $("s-email"));
         $("s-email").focus();
       }
+      break;
+    case "too_many_chats":
+      // The start was refused (too many from this address): nothing was created.
+      resetChat();
+      show("v-start");
+      setError("start-error", t("widget.error_too_many_chats"));
+      break;
+    case "queue_full":
+      // Nobody can take another chat: a message instead, with what the form keeps.
+      resetChat();
+      show("v-offline");
+      $("offline-intro").textContent = t("widget.error_queue_full");
+      focusCurrent();
       break;
     case "conversation_closed":
       parts.closed();

@@ -222,9 +222,19 @@ pub struct Conversations {
     dirty: bool,
     /// What agents and visitors last heard of the queue (see `queue.rs`).
     sent: queue::Sent,
+    /// Waiting chats at most; a start beyond it is refused (0: no limit).
+    max_waiting: usize,
 }
 
 impl Conversations {
+    /// No conversations yet; at most `max_waiting` waiting at once (0: no limit).
+    pub fn with_max_waiting(max_waiting: usize) -> Conversations {
+        Conversations {
+            max_waiting,
+            ..Default::default()
+        }
+    }
+
     /// Takes the conversations that are not closed as stored; agents present stay.
     pub fn load(&mut self, rows: Vec<Stored>, epoch: String) {
         self.convs = rows

@@ -156,6 +156,14 @@ impl Conversations {
             .collect()
     }
 
+    /// How many chats are waiting.
+    pub(super) fn waiting_count(&self) -> usize {
+        self.convs
+            .values()
+            .filter(|c| c.status == Status::Waiting)
+            .count()
+    }
+
     /// A waiting chat's place in the queue (1: next).
     pub(super) fn queue_position(&self, id: i64) -> Option<usize> {
         self.waiting_ids()

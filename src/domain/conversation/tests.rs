@@ -556,3 +556,51 @@ fn queue_news_says_only_what_changed() {
     assert!(news.presence_update.is_some());
     let _ = &mut mem;
 }
+
+#[test]
+fn a_full_queue_refuses_a_start_and_writes_nothing() {
+    let mut mem = Mem::default();
+    let mut chats = Conversations::with_max_waiting(1);
+    chats
+        .visitor_frame(&mut mem, &visitor(None), start("1"))
+        .unwrap();
+    mem.writes.clear();
+    let fx = chats
+        .visitor_frame(&mut mem, &visitor(None), start("1"))
+        .unwrap();
+    assert_eq!(refusal(&fx).as_deref(), Some("queue_full"));
+    assert!(mem.writes.is_empty(), "{:?}", mem.writes);
+    // Once the waiting chat is taken, there is room again.
+    chats
+        .agent_frame(
+            &mut mem,
+            &agent(1, chatter()),
+            AgentIn::Hello {
+                seen: vec![],
+                epoch: None,
+            },
+        )
+        .unwrap();
+    mem.agents.insert(1, ("Agent 1".into(), 2, vec![], true));
+    chats
+        .agent_frame(
+            &mut mem,
+            &agent(1, chatter()),
+            AgentIn::Hello {
+                seen: vec![],
+                epoch: None,
+            },
+        )
+        .unwrap();
+    chats
+        .agent_frame(
+            &mut mem,
+            &agent(1, chatter()),
+            AgentIn::Accept { conversation_id: 1 },
+        )
+        .unwrap();
+    let fx = chats
+        .visitor_frame(&mut mem, &visitor(None), start("1"))
+        .unwrap();
+    assert_eq!(refusal(&fx), None);
+}

@@ -240,6 +240,14 @@ impl Conversations {
                 t
             }
         };
+        // A full queue takes no more: nobody would answer, and a flood must not reach agents.
+        if self.max_waiting > 0 && self.waiting_count() >= self.max_waiting {
+            fx.refuse(
+                Code::QueueFull,
+                "all agents are busy and the queue is full; please leave a message",
+            );
+            return Ok(());
+        }
         let new = NewConversation {
             site_key: &ctx.site_key,
             token_hash: &crypto::token_hash(&token),

@@ -162,6 +162,7 @@ pub fn spawn(
     sessions: SessionConfig,
     grace: Duration,
     clock: Clock,
+    max_waiting: u32,
 ) -> HubHandle {
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
@@ -171,7 +172,7 @@ pub fn spawn(
         conns: HashMap::new(),
         agent_socks: BTreeMap::new(),
         attached: HashMap::new(),
-        chats: Conversations::default(),
+        chats: Conversations::with_max_waiting(max_waiting as usize),
         visitors: Visitors::new(grace, clock.clone()),
         clock,
         loaded: false,
