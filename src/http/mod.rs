@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod assets;
 pub mod audit;
+pub mod body;
 pub mod campaigns;
 pub mod canned;
 pub mod chats;
@@ -194,6 +195,7 @@ pub fn bind(state: AppState) -> Result<Bound> {
     let factory = move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(body::deadline))
             .wrap(actix_web::middleware::from_fn(headers::middleware))
             .configure(routes)
     };

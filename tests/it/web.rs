@@ -267,3 +267,33 @@ fn forwarded_proto_is_believed_only_from_the_trusted_proxy() {
     );
     assert!(res.header("strict-transport-security").is_some());
 }
+
+#[test]
+fn a_stalled_request_body_is_cut_off() {
+    use std::io::{Read, Write};
+    let (k, _) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let host = server.base.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // Headers promise 1000 bytes; a few come, then nothing.
+    let head = format!(
+        "POST /api/track?site=x HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"t\":"
+    );
+    tcp.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(15),
+        "the connection was held for {waited:?}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_secs(9),
+        "cut off by the body deadline, not at once: {waited:?}"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 4"), "{text}");
+}
