@@ -20,6 +20,7 @@ mod delivery;
 mod doctor;
 mod files;
 mod gdpr;
+mod injection;
 mod login;
 mod notices;
 mod retention;
