@@ -137,7 +137,8 @@ pub fn run_backup_local(config: &Config, cmd: &BackupCmd, json: bool) -> Result<
     cmd.run_local(config, json)
 }
 
-/// Prints a failure as text on stderr, or as JSON on stdout with `--json`.
+/// Prints a failure as text on stderr (control characters escaped, as in all text output), or
+/// as JSON on stdout with `--json`.
 pub fn print_failure(f: &Failure, json: bool) {
     // A failed check has printed its own report (as JSON with --json): one object only.
     if json && f.code == Code::CheckFailed {
@@ -149,6 +150,6 @@ pub fn print_failure(f: &Failure, json: bool) {
             serde_json::json!({ "error": { "code": f.code, "message": f.message } })
         );
     } else {
-        eprintln!("error: {}", f.message);
+        eprintln!("error: {}", crate::model::text::escape_unsafe(&f.message));
     }
 }

@@ -72,12 +72,12 @@ fn main() -> ExitCode {
                 );
             } else {
                 for c in &checks {
-                    println!(
+                    kontor::admin::say(&format!(
                         "{}  {}: {}",
                         if c.ok { "ok  " } else { "FAIL" },
                         c.what,
                         c.detail
-                    );
+                    ));
                 }
                 println!();
                 if problems == 0 {

@@ -1,7 +1,15 @@
 //! Operator commands as typed requests, executed the same way whether the CLI opened the data
 //! directory itself or handed the request to a running server over its admin socket. Each
 //! command lives with its noun in `commands/`: its clap arguments, its request, its execution
-//! and its printing.
+//! and its printing. Every line printed for people goes through [`say`], which escapes
+//! control characters in the stored text it shows.
+
+/// `println!` for people: formats one line and prints it through [`say`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::admin::say(&format!($($arg)*))
+    };
+}
 
 pub mod commands;
 pub mod socket;
@@ -206,6 +214,7 @@ pub fn run_admin(
     use std::io::IsTerminal;
     let tty = std::io::stderr().is_terminal();
     let mut progress = |line: &str| {
+        let line = crate::model::text::escape_unsafe(line);
         if tty {
             eprint!("\r\x1b[2K{line}");
         } else {
@@ -224,6 +233,14 @@ pub fn run_admin(
         eprint!("\r\x1b[2K");
     }
     Ok(result?)
+}
+
+/// Prints one line for people. The stored text in it (names, emails, what someone typed at
+/// the sign-in) may hold control characters or bidi overrides: they are printed escaped
+/// (`\u{1b}`), so they cannot move the cursor, recolour the terminal or start a forged line.
+/// JSON output needs none of this: serde escapes control characters itself.
+pub fn say(line: &str) {
+    println!("{}", crate::model::text::escape_unsafe(line));
 }
 
 /// Prints a command's result as text or JSON.
@@ -245,8 +262,8 @@ pub fn print_response(res: &Response, json: bool) {
         return;
     }
     match res {
-        Response::Report { lines, .. } => lines.iter().for_each(|l| println!("{l}")),
-        Response::Pong { version } => println!("kontor {version} is running"),
+        Response::Report { lines, .. } => lines.iter().for_each(|l| say(l)),
+        Response::Pong { version } => say!("kontor {version} is running"),
         Response::Tenant(t) => tenant::print_tenant(t),
         Response::TenantDetails(d) => tenant::print_details(d),
         Response::Tenants { tenants } => tenant::print_list(tenants),

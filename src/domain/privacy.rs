@@ -3,8 +3,10 @@
 //! after a restore. The audit trail names the request by kind and a pseudonym of the person
 //! (a prefix of the salted identifier hash), never by their email or name.
 
+use super::agents;
 use crate::clock::now;
 use crate::error::Result;
+use crate::model::tenants;
 use crate::store::audit::{self as astore, AuditEntry};
 use crate::store::gdpr::{self, ArchiveFile, By, Counts, Protocol};
 use crate::store::{Store, TenantDb};
@@ -74,7 +76,8 @@ pub fn export(db: &TenantDb, by: &By, actor: &Actor) -> Result<(Value, Vec<Archi
     Ok(out)
 }
 
-/// Art. 16: a new name and/or email on everything found.
+/// Art. 16: a new name and/or email on everything found, checked as the chat and the offline
+/// form check them (an empty one is not given).
 pub fn rectify(
     db: &TenantDb,
     by: &By,
@@ -82,12 +85,21 @@ pub fn rectify(
     email: Option<&str>,
     actor: &Actor,
 ) -> Result<gdpr::Updated> {
+    let name = given(name)
+        .map(|n| tenants::clean_name("name", n, tenants::VISITOR_NAME_MAX))
+        .transpose()?;
+    let email = given(email).map(agents::normalize_email).transpose()?;
     let object = pseudonym(db, by);
     db.with(|c| {
-        let u = gdpr::rectify(c, by, name, email)?;
+        let u = gdpr::rectify(c, by, name.as_deref(), email.as_deref())?;
         audit(c, actor, "gdpr.rectify", &object)?;
         Ok(u)
     })
+}
+
+/// A value that was given: not missing, not blank.
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Art. 17: erases everything of the person, records it in the ledger, returns the deletion

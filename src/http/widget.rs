@@ -236,7 +236,7 @@ pub async fn offline(
     }
     let name = match b.name.trim() {
         "" => String::new(),
-        n => tenants::clean_name("name", n, 100)?,
+        n => tenants::clean_name("name", n, tenants::VISITOR_NAME_MAX)?,
     };
     let email = agents::normalize_email(&b.email)?;
     let message = b.message.trim().to_string();

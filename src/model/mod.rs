@@ -1,6 +1,7 @@
 //! Pure types and rules that storage and every layer above it may use: rights, visitor
-//! tracking, tenant names, address truncation, routing, throttles, site values. No I/O, no
-//! SQL, no actix; nothing here imports `store`, `domain`, `http` or `realtime`.
+//! tracking, tenant names, address truncation, routing, throttles, site values, characters
+//! that must not reach a terminal raw. No I/O, no SQL, no actix; nothing here imports
+//! `store`, `domain`, `http` or `realtime`.
 
 pub mod attachment;
 pub mod ip;
@@ -10,5 +11,6 @@ pub mod rights;
 pub mod routing;
 pub mod sites;
 pub mod tenants;
+pub mod text;
 pub mod throttle;
 pub mod tracking;

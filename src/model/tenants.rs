@@ -1,6 +1,7 @@
 //! Tenant slugs and names.
 
 use crate::error::{Error, Result};
+use crate::model::text;
 
 /// A slug is 2-63 characters of `a-z`, `0-9` and `-`, starting with a letter or digit.
 pub fn validate_slug(slug: &str) -> Result<()> {
@@ -18,15 +19,20 @@ pub fn validate_slug(slug: &str) -> Result<()> {
     }
 }
 
-/// A display name: 1-200 characters, no control characters; surrounding space trimmed.
+/// The longest name a visitor may give (chat, offline form, rectification).
+pub const VISITOR_NAME_MAX: usize = 100;
+
+/// A name (of a tenant, agent, department, rule, visitor …): 1-`max` characters, none that
+/// acts on the text around it (control characters, bidi overrides and isolates, line
+/// separators: [`text::is_unsafe`]); surrounding space trimmed.
 pub fn clean_name(what: &str, name: &str, max: usize) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > max {
         return Err(Error::Invalid(format!("{what} must be 1-{max} characters")));
     }
-    if name.chars().any(char::is_control) {
+    if name.chars().any(text::is_unsafe) {
         return Err(Error::Invalid(format!(
-            "{what} must not contain control characters (newlines, escapes)"
+            "{what} must not contain control characters (newlines, escapes) or bidi overrides"
         )));
     }
     Ok(name.to_string())
@@ -65,8 +71,23 @@ mod tests {
             clean_name("name", "  Acme GmbH ", 200).unwrap(),
             "Acme GmbH"
         );
-        assert!(clean_name("name", "x\n admin login OK", 200).is_err());
-        assert!(clean_name("name", "\u{1b}[31mred", 200).is_err());
-        assert!(clean_name("name", "   ", 200).is_err());
+        assert_eq!(
+            clean_name("name", "Zoë عمر 李雷", 200).unwrap(),
+            "Zoë عمر 李雷"
+        );
+        for bad in [
+            "x\n admin login OK",
+            "\u{1b}[31mred",
+            "a\rb",
+            "a\tb",
+            "a\u{7f}b",
+            "a\u{9b}b",
+            "invoice\u{202e}fdp.exe",
+            "a\u{2067}b",
+            "a\u{2028}b",
+            "   ",
+        ] {
+            assert!(clean_name("name", bad, 200).is_err(), "{bad:?}");
+        }
     }
 }

@@ -71,8 +71,10 @@ fn cents(v: f64, what: &str) -> Result<i64> {
 fn text(v: &str, what: &str, min: usize, max: usize) -> Result<String> {
     let t = v.trim().to_string();
     let n = t.chars().count();
-    if n < min || n > max || t.chars().any(char::is_control) {
-        return Err(Error::Invalid(format!("{what}: {min} to {max} characters")));
+    if n < min || n > max || t.chars().any(crate::model::text::is_unsafe) {
+        return Err(Error::Invalid(format!(
+            "{what}: {min} to {max} characters, without control characters or bidi overrides"
+        )));
     }
     Ok(t)
 }

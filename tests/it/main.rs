@@ -21,6 +21,7 @@ mod doctor;
 mod files;
 mod flood;
 mod gdpr;
+mod injection;
 mod login;
 mod notices;
 mod retention;

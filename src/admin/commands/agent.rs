@@ -307,23 +307,25 @@ fn password_or_generated(password: Option<String>) -> Result<(String, bool)> {
 /// Prints one agent as text, with a generated password once.
 pub fn print_agent(agent: &AgentInfo, generated_password: Option<&str>) {
     let state = if agent.disabled { ", disabled" } else { "" };
-    println!(
+    say!(
         "agent {} ({}, {}{state})",
-        agent.email, agent.name, agent.role
+        agent.email,
+        agent.name,
+        agent.role
     );
     if let Some(p) = generated_password {
-        println!("password: {p}");
-        println!("(shown once; kontor stores only its argon2id hash)");
+        say!("password: {p}");
+        say!("(shown once; kontor stores only its argon2id hash)");
     }
 }
 
 /// Prints `agent list` as text.
 pub fn print_list(agents: &[AgentInfo]) {
     if agents.is_empty() {
-        println!("no agents yet; add one with `kontor agent add TENANT EMAIL --name NAME`");
+        say!("no agents yet; add one with `kontor agent add TENANT EMAIL --name NAME`");
     }
     for a in agents {
         let state = if a.disabled { "disabled" } else { "active" };
-        println!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
+        say!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
     }
 }

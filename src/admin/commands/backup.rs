@@ -240,14 +240,14 @@ fn print_verified(file: &std::path::Path, m: &backup::Manifest, json: bool) {
                 "tables": m.tenants.iter().map(|t| (t.slug.clone(), t.tables.clone())).collect::<std::collections::BTreeMap<_, _>>()})
         );
     } else {
-        println!("ok: {} verified", file.display());
-        println!(
+        say!("ok: {} verified", file.display());
+        say!(
             "written {} by kontor {}",
             crate::clock::rfc3339(m.created_at),
             m.kontor_version
         );
         for t in &m.tenants {
-            println!(
+            say!(
                 "  tenant {}: keys, checksum, cipher_integrity_check and integrity_check pass",
                 t.slug
             );
@@ -260,14 +260,14 @@ fn print_archives(dir: &std::path::Path, all: Vec<backup::Listed>, json: bool) {
     if json {
         println!("{}", serde_json::json!({ "archives": all }));
     } else if all.is_empty() {
-        println!("no archives in {}", dir.display());
+        say!("no archives in {}", dir.display());
     } else {
         for a in all {
             let when = a
                 .created_at
                 .map(crate::clock::rfc3339)
                 .unwrap_or_else(|| "(does not open with this key)".into());
-            println!(
+            say!(
                 "{when}  {:>12} bytes  {}  {}",
                 a.bytes,
                 a.file.display(),
@@ -279,14 +279,14 @@ fn print_archives(dir: &std::path::Path, all: Vec<backup::Listed>, json: bool) {
 
 /// Prints a written backup as text.
 pub fn print_created(c: &backup::Created) {
-    println!("backup written: {} ({} bytes)", c.file.display(), c.bytes);
-    println!("tenants: {}", c.tenants.join(" "));
+    say!("backup written: {} ({} bytes)", c.file.display(), c.bytes);
+    say!("tenants: {}", c.tenants.join(" "));
 }
 
 /// Prints a restore as text: per tenant, what its chat log lost.
 pub fn print_restored(tenants: &[backup::Restored]) {
     for t in tenants {
-        println!("{}: restored; {}", t.slug, restore_loss(t));
+        say!("{}: restored; {}", t.slug, restore_loss(t));
     }
 }
 

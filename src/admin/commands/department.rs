@@ -84,9 +84,9 @@ impl DepartmentRequest {
 /// Prints departments as text.
 pub fn print_list(departments: &[DepartmentRecord]) {
     if departments.is_empty() {
-        println!("no departments yet; add one with `kontor department add TENANT NAME`");
+        say!("no departments yet; add one with `kontor department add TENANT NAME`");
     }
     for d in departments {
-        println!("{:<6} {}", d.id, d.name);
+        say!("{:<6} {}", d.id, d.name);
     }
 }

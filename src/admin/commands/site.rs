@@ -272,29 +272,29 @@ impl SiteRequest {
 
 /// Prints one site as text, with the snippet to embed.
 pub fn print_site(s: &SiteInfo) {
-    println!("site key: {}", s.site_key);
-    println!("allowed origins: {}", s.origins.join(" "));
-    println!(
+    say!("site key: {}", s.site_key);
+    say!("allowed origins: {}", s.origins.join(" "));
+    say!(
         "visitor monitoring: {} (query parameters stripped: {})",
         s.tracking.mode,
         s.tracking.strip.join(",")
     );
-    println!("embed this in the pages of those origins:");
-    println!("{}", s.snippet);
+    say!("embed this in the pages of those origins:");
+    say!("{}", s.snippet);
 }
 
 /// Prints `site list` as text.
 pub fn print_list(list: &[SiteInfo]) {
     if list.is_empty() {
-        println!("no sites yet; add one with `kontor site add TENANT --origin https://…`");
+        say!("no sites yet; add one with `kontor site add TENANT --origin https://…`");
     }
     for s in list {
-        println!(
+        say!(
             "{}  {}  (tracking: {})",
             s.site_key,
             s.origins.join(" "),
             s.tracking.mode
         );
-        println!("  {}", s.snippet);
+        say!("  {}", s.snippet);
     }
 }

@@ -60,19 +60,19 @@ impl StatsRequest {
 
 /// Prints the headline as text.
 pub fn print(h: &stats::Headline) {
-    println!("{} to {} (UTC)", h.from, h.to);
-    println!("visitors:          {}", h.visitors);
-    println!("visits:            {}", h.visits);
-    println!("page views:        {}", h.page_views);
-    println!("pages per visit:   {:.2}", h.pages_per_visit);
-    println!("bounce rate:       {:.1} %", h.bounce_rate * 100.0);
-    println!("median visit:      {:.0} s", h.median_visit_seconds);
-    println!("chats:             {}", h.chats);
-    println!("  accepted:        {}", h.accepted_chats);
-    println!("  missed:          {}", h.missed_chats);
-    println!("offline messages:  {}", h.offline_messages);
+    say!("{} to {} (UTC)", h.from, h.to);
+    say!("visitors:          {}", h.visitors);
+    say!("visits:            {}", h.visits);
+    say!("page views:        {}", h.page_views);
+    say!("pages per visit:   {:.2}", h.pages_per_visit);
+    say!("bounce rate:       {:.1} %", h.bounce_rate * 100.0);
+    say!("median visit:      {:.0} s", h.median_visit_seconds);
+    say!("chats:             {}", h.chats);
+    say!("  accepted:        {}", h.accepted_chats);
+    say!("  missed:          {}", h.missed_chats);
+    say!("offline messages:  {}", h.offline_messages);
     match h.median_first_response_seconds {
-        Some(s) => println!("median first answer: {s:.0} s"),
-        None => println!("median first answer: -"),
+        Some(s) => say!("median first answer: {s:.0} s"),
+        None => say!("median first answer: -"),
     }
 }

@@ -329,30 +329,30 @@ fn export(
 
 /// Prints one tenant as text.
 pub fn print_tenant(t: &TenantInfo) {
-    println!("tenant {} ({}), id {}", t.slug, t.name, t.uuid);
+    say!("tenant {} ({}), id {}", t.slug, t.name, t.uuid);
 }
 
 /// Prints `tenant show` as text.
 pub fn print_details(d: &TenantDetails) {
     let t = &d.tenant;
-    println!("slug:     {}", t.slug);
-    println!("name:     {}", t.name);
-    println!("id:       {}", t.uuid);
-    println!("created:  {}", crate::clock::rfc3339(t.created_at));
-    println!("agents:   {}", d.agents);
-    println!("database: {} bytes (encrypted)", d.db_bytes);
-    println!("sites:    {}", d.sites.len());
+    say!("slug:     {}", t.slug);
+    say!("name:     {}", t.name);
+    say!("id:       {}", t.uuid);
+    say!("created:  {}", crate::clock::rfc3339(t.created_at));
+    say!("agents:   {}", d.agents);
+    say!("database: {} bytes (encrypted)", d.db_bytes);
+    say!("sites:    {}", d.sites.len());
     for s in &d.sites {
-        println!("  {}  {}", s.site_key, s.origins.join(" "));
+        say!("  {}  {}", s.site_key, s.origins.join(" "));
     }
 }
 
 /// Prints `tenant list` as text.
 pub fn print_list(tenants: &[TenantInfo]) {
     if tenants.is_empty() {
-        println!("no tenants yet; create one with `kontor tenant create SLUG`");
+        say!("no tenants yet; create one with `kontor tenant create SLUG`");
     }
     for t in tenants {
-        println!("{:<24} {:<30} {}", t.slug, t.name, t.uuid);
+        say!("{:<24} {:<30} {}", t.slug, t.name, t.uuid);
     }
 }

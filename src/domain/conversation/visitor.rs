@@ -54,7 +54,7 @@ pub fn check_contact(name: &str, email: &str) -> std::result::Result<(String, St
     let invalid = |e: Error| Out::error(Code::InvalidInput, e.to_string());
     let name = match name.trim() {
         "" => String::new(),
-        n => tenants::clean_name("name", n, 100).map_err(invalid)?,
+        n => tenants::clean_name("name", n, tenants::VISITOR_NAME_MAX).map_err(invalid)?,
     };
     let email = match email.trim() {
         "" => String::new(),
