@@ -8,6 +8,9 @@ use kontor::error::Code;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Everything kontor writes (databases and their journals, keys, backups, exports) is its
+    // owner's alone, whatever umask it was started with (the systemd unit sets 0077 too).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let config = match Config::load(&cli.overrides()) {
         Ok(c) => c,

@@ -234,3 +234,33 @@ fn a_copy_is_taken_before_a_migration_changes_a_schema() {
         .count();
     assert_eq!(count, 1);
 }
+
+#[test]
+fn every_file_kontor_writes_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    // Started as an operator would by hand, with a permissive umask.
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+    let (k, _) = crate::common::Kontor::with_tenant();
+    {
+        let _server = k.server(&[]);
+    }
+    let backup = k.data_dir().with_extension("backup.tar");
+    k.ok(&["backup", "create", "--out", backup.to_str().unwrap()]);
+    rustix::process::umask(old);
+    let mut files = vec![backup];
+    let mut dirs = vec![k.data_dir()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p.clone());
+            }
+            files.push(p);
+        }
+    }
+    assert!(files.len() > 3, "{files:?}");
+    for f in files {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {:o}", f.display(), mode & 0o777);
+    }
+}
