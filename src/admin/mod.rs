@@ -428,6 +428,13 @@ mod tests {
                 r#"{"cmd":"agent_disable","tenant":"acme","email":"a@b.c"}"#,
             ),
             (
+                Request::Agent(AgentRequest::Unlock {
+                    tenant: "acme".into(),
+                    email: "a@b.c".into(),
+                }),
+                r#"{"cmd":"agent_unlock","tenant":"acme","email":"a@b.c"}"#,
+            ),
+            (
                 Request::Stats(StatsRequest::Stats {
                     tenant: "acme".into(),
                     from: None,
