@@ -177,10 +177,12 @@ fn run(
                 })
                 .map_err(|e| Error::io("starting the backup scheduler", e))?;
         }
+        // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.
+        let throttle = Arc::new(Throttle::default());
         let state = AppState {
             store: store.clone(),
             config,
-            throttle: Throttle::default(),
+            throttle: throttle.clone(),
             clock: clock.clone(),
             demo,
             realtime: realtime.clone(),
@@ -203,6 +205,7 @@ fn run(
             admin_listener,
             store.clone(),
             realtime.clone(),
+            throttle,
             public_base.unwrap_or_else(|| base.clone()),
         ));
         // A stable line that scripts and tests wait for.

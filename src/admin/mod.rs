@@ -17,6 +17,7 @@ pub mod socket;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
+use crate::model::throttle::Throttle;
 use crate::store::Store;
 use crate::store::audit as astore;
 use crate::store::system as sstore;
@@ -155,23 +156,44 @@ pub struct Ctx<'a> {
     pub close: &'a mut dyn FnMut(&str),
     /// Hears about long work.
     pub progress: &'a mut dyn FnMut(&str),
+    /// The running server's sign-in throttle; `None` when the command line opened the data
+    /// directory itself (no server runs, so nobody counts failed sign-ins).
+    pub throttle: Option<&'a Throttle>,
+}
+
+impl Ctx<'_> {
+    /// Forgets the failed sign-ins counted against an agent (`email` normalised): whether
+    /// there were any, or `None` when no server runs.
+    pub fn unlock(&self, tenant: &str, email: &str) -> Option<bool> {
+        self.throttle.map(|t| t.unlock(tenant, email))
+    }
 }
 
 /// Runs one command against an open store at `clock`'s time; `base_url` is where widgets
 /// load from.
 pub fn execute(store: &Store, clock: &Clock, base_url: &str, req: Request) -> Result<Response> {
-    execute_with(store, clock, base_url, req, &mut |_| {}, &mut |line| {
-        tracing::info!("{line}");
-    })
+    execute_with(
+        store,
+        clock,
+        base_url,
+        req,
+        None,
+        &mut |_| {},
+        &mut |line| {
+            tracing::info!("{line}");
+        },
+    )
 }
 
-/// Like [`execute`]; `close` is called with a tenant's uuid just before a restore replaces
-/// its database, so a running server can let go of it; `progress` hears about long work.
+/// Like [`execute`]; `throttle` is the running server's sign-in throttle; `close` is called
+/// with a tenant's uuid just before a restore replaces its database, so a running server can
+/// let go of it; `progress` hears about long work.
 pub fn execute_with(
     store: &Store,
     clock: &Clock,
     base_url: &str,
     req: Request,
+    throttle: Option<&Throttle>,
     close: &mut dyn FnMut(&str),
     progress: &mut dyn FnMut(&str),
 ) -> Result<Response> {
@@ -181,6 +203,7 @@ pub fn execute_with(
         base_url,
         close,
         progress,
+        throttle,
     };
     match req {
         Request::Server(ServerRequest::Ping) => Ok(Response::Pong {
@@ -226,6 +249,7 @@ pub fn run_admin(
         clock,
         &config.base_url(),
         req,
+        None,
         &mut |_| {},
         &mut progress,
     );
@@ -419,6 +443,13 @@ mod tests {
                     email: "a@b.c".into(),
                 }),
                 r#"{"cmd":"agent_disable","tenant":"acme","email":"a@b.c"}"#,
+            ),
+            (
+                Request::Agent(AgentRequest::Unlock {
+                    tenant: "acme".into(),
+                    email: "a@b.c".into(),
+                }),
+                r#"{"cmd":"agent_unlock","tenant":"acme","email":"a@b.c"}"#,
             ),
             (
                 Request::Stats(StatsRequest::Stats {

@@ -5,6 +5,7 @@
 use super::commands::tenant::TenantRequest;
 use super::{Failure, Request, Response};
 use crate::error::Code;
+use crate::model::throttle::Throttle;
 use crate::realtime::Realtime;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
@@ -87,6 +88,7 @@ pub async fn serve(
     listener: tokio::net::UnixListener,
     store: Arc<Store>,
     realtime: Arc<Realtime>,
+    throttle: Arc<Throttle>,
     base_url: String,
 ) {
     // Our effective uid is the owner of /proc/self; root may always administer.
@@ -102,9 +104,10 @@ pub async fn serve(
         }
         let store = store.clone();
         let realtime = realtime.clone();
+        let throttle = throttle.clone();
         let base_url = base_url.clone();
         actix_web::rt::spawn(async move {
-            if let Err(e) = handle(stream, store, realtime, base_url).await {
+            if let Err(e) = handle(stream, store, realtime, throttle, base_url).await {
                 tracing::warn!(error = %e, "admin socket connection failed");
             }
         });
@@ -115,6 +118,7 @@ async fn handle(
     stream: tokio::net::UnixStream,
     store: Arc<Store>,
     realtime: Arc<Realtime>,
+    throttle: Arc<Throttle>,
     base_url: String,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
@@ -145,6 +149,7 @@ async fn handle(
                     realtime.clock(),
                     &base_url,
                     req,
+                    Some(&throttle),
                     &mut |uuid| rt.stop(uuid),
                     &mut |line| tracing::info!("{line}"),
                 );

@@ -1,6 +1,24 @@
-//! Agent emails and the password policy (roles: `crate::model::rights`).
+//! Agent emails, the password policy, and who may hand out which rights (the roles
+//! themselves: `crate::model::rights`).
 
 use crate::error::{Error, Result};
+use crate::model::rights::Permissions;
+
+/// Whether an agent holding `own` may hand out `granted`: give a role with these permissions
+/// to anyone (themselves included), or create or change a role to have them. Only rights one
+/// holds oneself can be handed out, so nobody with `agents.manage` makes themselves or anyone
+/// else an admin, and nobody raises their own role (lowering it is fine). The operator's
+/// command line is not bound by this.
+pub fn may_grant(own: Permissions, granted: Permissions) -> Result<()> {
+    let missing = granted.beyond(own);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Forbidden(format!(
+        "you may hand out only permissions you hold yourself; you lack {}",
+        missing.names().join(", ")
+    )))
+}
 
 /// Lower-cases and checks an email address: one `@`, non-empty parts, a dot in the domain,
 /// no spaces or control characters, at most 254 characters.
@@ -122,6 +140,18 @@ mod tests {
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_rights_one_holds_are_handed_out() {
+        let own = Permissions::parse("chat agents.manage").unwrap();
+        may_grant(own, own).unwrap();
+        may_grant(own, Permissions::parse("chat").unwrap()).unwrap();
+        may_grant(own, Permissions::default()).unwrap();
+        let e = may_grant(own, Permissions::all()).unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e}");
+        assert!(e.to_string().contains("gdpr.handle"), "{e}");
+        may_grant(Permissions::all(), Permissions::all()).unwrap();
     }
 
     #[test]

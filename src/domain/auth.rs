@@ -9,7 +9,7 @@ use crate::config::SessionConfig;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::ip;
-use crate::model::throttle::Throttle;
+use crate::model::throttle::{SignIn, Throttle};
 use crate::store::audit::{self as astore, AuditEntry};
 use crate::store::tenant::{self as tstore, AgentRecord};
 use crate::store::{Store, TenantDb};
@@ -71,8 +71,7 @@ pub fn login(
 ) -> Result<NewSession> {
     let email = agents::normalize_email(a.email).unwrap_or_else(|_| a.email.trim().to_lowercase());
     let tenant_slug = a.tenant.trim().to_lowercase();
-    let account_key = format!("acct:{tenant_slug}/{email}");
-    let ip_key = ip::throttle_key(a.ip);
+    let keys = SignIn::new(&tenant_slug, &email, a.ip);
     let shown_ip = ip::truncate(a.ip).to_string();
     let t0 = clock.instant();
     let tenant = match store.tenant_db_by_slug(&tenant_slug) {
@@ -100,10 +99,7 @@ pub fn login(
         }
     };
 
-    let blocked = throttle
-        .blocked_for(&account_key, t0)
-        .max(throttle.blocked_for(&ip_key, t0));
-    if let Some(wait) = blocked {
+    if let Some(wait) = throttle.sign_in_blocked_for(&keys, t0) {
         if let Some(db) = &tenant {
             audit(db, "throttled", "");
         }
@@ -121,8 +117,7 @@ pub fn login(
     };
     let password_ok = crypto::verify_password(a.password, &hash);
     let (Some(agent), true) = (agent, password_ok) else {
-        throttle.fail(&account_key, t0);
-        throttle.fail(&ip_key, t0);
+        throttle.sign_in_failed(&keys, t0);
         if let Some(db) = &tenant {
             audit(db, "failure", "");
         }
@@ -135,7 +130,7 @@ pub fn login(
 
     let token = crypto::random_token();
     db.with(|c| tstore::insert_session(c, &crypto::token_hash(&token), agent.id, clock.now()))?;
-    throttle.clear(&account_key);
+    throttle.sign_in_succeeded(&keys);
     audit(&db, "success", &agent.role);
     tracing::info!(tenant = ?tenant_slug, agent = agent.id, "signed in");
     Ok(NewSession {

@@ -154,6 +154,13 @@ impl Agent {
         ApiError::not_found()
     }
 
+    /// Records a refused change in the audit trail (`authz denied`) and gives the refusal
+    /// as the answer (`403 forbidden` for [`Error::Forbidden`]).
+    pub async fn refused(&self, action: &str, object: &str, e: Error) -> ApiError {
+        self.audit_entry(action, object, "authz denied").await;
+        e.into()
+    }
+
     async fn audit_entry(&self, action: &str, object: &str, result: &'static str) {
         let s = &self.session;
         let db = s.tenant.clone();

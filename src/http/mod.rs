@@ -40,8 +40,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The effective configuration.
     pub config: Config,
-    /// Sign-in failure counters.
-    pub throttle: Throttle,
+    /// Sign-in failure counters (shared with the admin socket, which clears them).
+    pub throttle: Arc<Throttle>,
     /// The server's clock (the one its hubs and jobs read).
     pub clock: crate::clock::Clock,
     /// Whether `/demo` is served.

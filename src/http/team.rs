@@ -1,8 +1,11 @@
 //! Agents and roles in the dashboard (`/api/agents`, `/api/roles`): list, change an agent's
 //! display name, role or state, create, change and delete the tenant's own roles. Needs the
-//! permission to manage agents; every change is audited.
+//! permission to manage agents; every change is audited. Only permissions the caller holds
+//! can be handed out (`domain::agents::may_grant`): refusals are audited too.
 
 use super::agent::{Agent, Reply};
+use crate::domain::agents;
+use crate::error::ApiError;
 use crate::model::rights::{self, Permission, Permissions};
 use crate::realtime::hub::Command;
 use crate::store::roles::{self, AgentChange};
@@ -13,6 +16,19 @@ use serde::Deserialize;
 
 /// Everything here needs it.
 const MANAGE: Permission = Permission::AgentsManage;
+
+/// Refuses, and records as denied, handing out `granted` by a caller who lacks part of it.
+async fn may_grant(
+    a: &Agent,
+    granted: Permissions,
+    action: &str,
+    object: &str,
+) -> Result<(), ApiError> {
+    match agents::may_grant(a.session.agent.permissions, granted) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(a.refused(action, object, e).await),
+    }
+}
 
 /// `GET /api/agents`.
 pub async fn agents(a: Agent) -> Reply {
@@ -25,10 +41,17 @@ pub async fn agents(a: Agent) -> Reply {
 pub async fn change_agent(a: Agent, id: Path<i64>, body: Json<AgentChange>) -> Reply {
     a.may_change(MANAGE)?;
     let (id, change) = (id.into_inner(), body.into_inner());
+    let object = format!("agent#{id}");
+    if let Some(role) = change.role_id {
+        // An unknown role is refused below, as before.
+        if let Some(granted) = a.read(move |c| roles::permissions(c, role)).await? {
+            may_grant(&a, granted, "agent.update", &object).await?;
+        }
+    }
     let rec = a.db(move |c| roles::change_agent(c, id, &change)).await?;
     // A running hub takes the new name (and departments) at once.
     a.tell_hub(Command::AgentChanged(id));
-    a.audit("agent.update", &format!("agent#{id}")).await;
+    a.audit("agent.update", &object).await;
     Ok(HttpResponse::Ok().json(rec))
 }
 
@@ -59,6 +82,7 @@ pub async fn create(a: Agent, body: Json<RoleBody>) -> Reply {
     let b = body.into_inner();
     let name = b.name.unwrap_or_default();
     let perms = b.permissions.unwrap_or_default();
+    may_grant(&a, perms, "role.create", "role").await?;
     let role = a.db(move |c| roles::create(c, &name, perms)).await?;
     a.audit("role.create", &format!("role#{}", role.id)).await;
     Ok(HttpResponse::Created().json(role))
@@ -68,6 +92,9 @@ pub async fn create(a: Agent, body: Json<RoleBody>) -> Reply {
 pub async fn update(a: Agent, id: Path<i64>, body: Json<RoleBody>) -> Reply {
     a.may_change(MANAGE)?;
     let (id, b) = (id.into_inner(), body.into_inner());
+    if let Some(perms) = b.permissions {
+        may_grant(&a, perms, "role.update", &format!("role#{id}")).await?;
+    }
     a.db(move |c| roles::update(c, id, b.name.as_deref(), b.permissions))
         .await?;
     a.tell_hub(Command::RolesChanged);

@@ -113,6 +113,11 @@ impl Permissions {
         self.0 == 0
     }
 
+    /// The permissions of `self` that `other` lacks.
+    pub fn beyond(self, other: Permissions) -> Permissions {
+        Permissions(self.0 & !other.0)
+    }
+
     /// The names, space-separated (the stored form).
     pub fn to_text(self) -> String {
         self.names().join(" ")
@@ -201,6 +206,9 @@ mod tests {
         assert!(set.has(Permission::Chat) && !set.has(Permission::ChatsAll));
         assert!(Permissions::parse("chat root").is_err());
         assert!(Permissions::parse("").unwrap().is_empty());
+        let chat = Permissions::parse("chat").unwrap();
+        assert_eq!(set.beyond(chat).to_text(), "stats.view audit.read");
+        assert!(chat.beyond(set).is_empty());
         assert_eq!(builtin(ADMIN), Some(Permissions::all()));
         assert!(!builtin(AGENT).unwrap().has(Permission::StatsView));
         assert_eq!(builtin(99), None);

@@ -35,18 +35,31 @@ pub fn list(c: &Connection) -> Result<Vec<Role>> {
     let rows = stmt
         .query_map([], |r| {
             let id: i64 = r.get(0)?;
-            let stored: String = r.get(3)?;
             Ok(Role {
                 id,
                 name: r.get(1)?,
                 builtin: r.get::<_, i64>(2)? != 0,
-                permissions: rights::builtin(id)
-                    .unwrap_or_else(|| Permissions::parse(&stored).unwrap_or_default()),
+                permissions: role_permissions(id, &r.get::<_, String>(3)?),
                 agents: r.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// A role's permissions: a built-in role's from the code, the others' as stored.
+fn role_permissions(id: i64, stored: &str) -> Permissions {
+    rights::builtin(id).unwrap_or_else(|| Permissions::parse(stored).unwrap_or_default())
+}
+
+/// The permissions of role `id`, if there is one.
+pub fn permissions(c: &Connection, id: i64) -> Result<Option<Permissions>> {
+    let stored: Option<String> = c
+        .query_row("SELECT permissions FROM roles WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(stored.map(|s| role_permissions(id, &s)))
 }
 
 fn clean_name(name: &str) -> Result<String> {

@@ -163,32 +163,54 @@ fn failed_and_successful_sign_ins_are_audited() {
     }
 }
 
-#[test]
-fn ten_failures_per_account_throttle_even_the_right_password() {
-    let (k, pw) = Kontor::with_tenant();
-    // Behind a proxy, each attempt appears to come from a different address: the per-account
-    // limit must still hold.
-    let server = k.server_with_env(&[("KONTOR_TRUSTED_PROXY", "127.0.0.1")]);
-    for i in 0..10 {
-        let mut b = Browser::new(&server.base);
-        b.headers
-            .push(("X-Forwarded-For".into(), format!("198.51.100.{i}")));
-        assert_eq!(
-            b.login("acme", "ann@acme.example", "not the password")
-                .status,
-            401,
-            "attempt {i}"
-        );
-    }
+/// A browser whose requests come, through the trusted proxy, from `ip`.
+fn from(server: &crate::common::Server, ip: &str) -> Browser {
     let mut b = Browser::new(&server.base);
-    b.headers
-        .push(("X-Forwarded-For".into(), "203.0.113.99".into()));
-    let res = b.login("acme", "ann@acme.example", &pw);
+    b.headers.push(("X-Forwarded-For".into(), ip.into()));
+    b
+}
+
+const ANN: &str = "ann@acme.example";
+
+/// Ten wrong passwords for Ann from ten addresses of 198.51.100.0/24.
+fn ten_failures_for_ann(server: &crate::common::Server) {
+    for i in 0..10 {
+        let res = from(server, &format!("198.51.100.{i}")).login("acme", ANN, "not the password");
+        assert_eq!(res.status, 401, "attempt {i}");
+    }
+}
+
+#[test]
+fn failures_from_other_addresses_do_not_lock_the_account_out() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server_with_env(&[("KONTOR_TRUSTED_PROXY", "127.0.0.1")]);
+    // Someone guesses Ann's password, each try from another address of one network.
+    ten_failures_for_ann(&server);
+    // That network stays throttled for Ann, even with the right password.
+    let mut b = from(&server, "198.51.100.200");
+    let res = b.login("acme", ANN, &pw);
     assert_eq!(res.status, 429);
     let wait: u64 = res.header("retry-after").unwrap().parse().unwrap();
     assert!(wait > 0 && wait <= 900, "{wait}");
     assert!(b.session().is_none());
-    // Another account is not affected.
+    // Ann, from an address without failures, signs in.
+    let mut ann = from(&server, "203.0.113.99");
+    assert_eq!(ann.login("acme", ANN, &pw).status, 303);
+    assert!(ann.session().is_some());
+    // The account is under attack: another network now has three tries, not ten.
+    for i in 0..3 {
+        let res = from(&server, &format!("192.0.2.{i}")).login("acme", ANN, "still wrong!");
+        assert_eq!(res.status, 401, "attempt {i}");
+    }
+    assert_eq!(
+        from(&server, "192.0.2.50").login("acme", ANN, &pw).status,
+        429
+    );
+    // A typo of Ann's own is no lockout.
+    let mut ann = from(&server, "203.0.113.99");
+    assert_eq!(ann.login("acme", ANN, "a typo").status, 401);
+    assert_eq!(ann.login("acme", ANN, &pw).status, 303);
+    // Another account is not affected at all.
     k.ok_stdin(
         &[
             "agent",
@@ -201,11 +223,59 @@ fn ten_failures_per_account_throttle_even_the_right_password() {
         ],
         &pw,
     );
-    let mut other = Browser::new(&server.base);
-    other
-        .headers
-        .push(("X-Forwarded-For".into(), "203.0.113.100".into()));
-    assert_eq!(other.login("acme", "bo@acme.example", &pw).status, 303);
+    assert_eq!(
+        from(&server, "198.51.100.201")
+            .login("acme", "bo@acme.example", &pw)
+            .status,
+        303
+    );
+}
+
+#[test]
+fn agent_unlock_and_agent_passwd_clear_a_lock() {
+    let (k, pw) = Kontor::with_tenant();
+    let mut server = k.server_with_env(&[("KONTOR_TRUSTED_PROXY", "127.0.0.1")]);
+    ten_failures_for_ann(&server);
+    assert_eq!(
+        from(&server, "198.51.100.200")
+            .login("acme", ANN, &pw)
+            .status,
+        429
+    );
+    let out = k.ok(&["agent", "unlock", "acme", "Ann@Acme.example"]);
+    assert!(out.contains("unlocked"), "{out}");
+    let mut b = from(&server, "198.51.100.200");
+    assert_eq!(b.login("acme", ANN, &pw).status, 303, "unlocked");
+
+    ten_failures_for_ann(&server);
+    assert_eq!(
+        from(&server, "198.51.100.200")
+            .login("acme", ANN, &pw)
+            .status,
+        429
+    );
+    let new = "a brand new passphrase";
+    k.ok_stdin(&["agent", "passwd", "acme", ANN, "--password-stdin"], new);
+    assert_eq!(
+        from(&server, "198.51.100.200")
+            .login("acme", ANN, new)
+            .status,
+        303,
+        "a new password unlocks"
+    );
+
+    // Both are in the tenant's audit trail.
+    for action in ["agent.unlock", "agent.passwd"] {
+        let trail = k.json(&["audit", "list", "acme", "--action", action]);
+        assert_eq!(trail.as_array().unwrap().len(), 1, "{action}: {trail}");
+    }
+    // Without a running server there is no lock to clear: the command says so and succeeds.
+    assert_eq!(server.stop(), Some(0));
+    let out = k.ok(&["agent", "unlock", "acme", ANN]);
+    assert!(out.contains("unlocked"), "{out}");
+    // An unknown agent is an error.
+    let err = k.fails(&["agent", "unlock", "acme", "nobody@acme.example"]);
+    assert!(err.contains("not found"), "{err}");
 }
 
 #[test]

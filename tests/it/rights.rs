@@ -517,3 +517,142 @@ fn chats_of_an_agent_who_may_no_longer_chat_go_back_to_the_queue() {
         chat_state(&k, conv2) == ("waiting".into(), None)
     });
 }
+
+/// The id of the agent with this email, as `GET /api/agents` lists it.
+fn agent_id(admin: &mut Browser, email: &str) -> i64 {
+    admin.get("/api/agents").json()["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == email)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[test]
+fn an_agent_manager_grants_only_rights_it_holds_and_never_raises_its_own_role() {
+    let (k, pw, _) = setup();
+    crate::chat::with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let team = json!(["visitors.view", "chat", "agents.manage"]);
+    let r = admin.post_json(
+        "/api/roles",
+        &json!({"name": "Team leads", "permissions": team}),
+    );
+    let leads = r.json()["id"].as_i64().unwrap();
+    let r = admin.post_json(
+        "/api/roles",
+        &json!({"name": "Helpers", "permissions": ["chat"]}),
+    );
+    let helpers = r.json()["id"].as_i64().unwrap();
+    let r = admin.post_json(
+        "/api/roles",
+        &json!({"name": "Privacy", "permissions": ["chat", "gdpr.handle"]}),
+    );
+    let privacy = r.json()["id"].as_i64().unwrap();
+    // Carl leads the team: he may manage agents, but is no admin.
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "acme",
+            "carl@acme.example",
+            "--name",
+            "Carl",
+            "--role",
+            "Team leads",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    let (carl_id, bob_id) = (
+        agent_id(&mut admin, "carl@acme.example"),
+        agent_id(&mut admin, "bob@acme.example"),
+    );
+    let mut carl = Browser::signed_in(&server.base, "carl@acme.example", &pw);
+
+    let refused = |r: crate::common::Res, what: &str| {
+        assert_eq!(r.status, 403, "{what}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "forbidden", "{what}");
+    };
+    // Not the admin role, not for himself, not for others.
+    let me = format!("/api/agents/{carl_id}");
+    let bob = format!("/api/agents/{bob_id}");
+    refused(carl.put_json(&me, &json!({"role_id": 1})), "himself admin");
+    refused(carl.put_json(&bob, &json!({"role_id": 1})), "Bob admin");
+    // Not a role with a permission he lacks, and no such role of his own making.
+    refused(
+        carl.put_json(&bob, &json!({"role_id": privacy})),
+        "Bob privacy",
+    );
+    refused(
+        carl.post_json(
+            "/api/roles",
+            &json!({"name": "Mine", "permissions": ["chat", "gdpr.handle"]}),
+        ),
+        "a role with gdpr.handle",
+    );
+    refused(
+        carl.put_json(
+            &format!("/api/roles/{helpers}"),
+            &json!({"permissions": ["chat", "gdpr.handle"]}),
+        ),
+        "gdpr.handle into an existing role",
+    );
+    // Not a raise of his own role: neither another role nor more rights for the one he has.
+    // (The built-in supervisor, 2, has statistics and all chats, which Carl has not.)
+    refused(
+        carl.put_json(&me, &json!({"role_id": 2})),
+        "himself supervisor",
+    );
+    refused(
+        carl.put_json(
+            &format!("/api/roles/{leads}"),
+            &json!({"permissions": ["visitors.view", "chat", "agents.manage", "stats.view"]}),
+        ),
+        "more rights for his own role",
+    );
+    // Nothing changed: Bob and Carl keep their roles.
+    let agents = admin.get("/api/agents").json();
+    let role_of = |id: i64| {
+        agents["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()["role"]
+            .clone()
+    };
+    assert_eq!(role_of(carl_id), "Team leads");
+    assert_eq!(role_of(bob_id), "agent");
+    let names: Vec<Value> = admin.get("/api/roles").json()["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert!(!names.contains(&json!("Mine")), "{names:?}");
+
+    // What he holds himself he may grant, and lowering his own role is fine.
+    let r = carl.post_json(
+        "/api/roles",
+        &json!({"name": "Chat only", "permissions": ["chat"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = carl.put_json(&bob, &json!({"role_id": helpers}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = carl.put_json(&me, &json!({"role_id": 3}));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Each refusal is in the audit trail as a denied attempt.
+    let trail = k.json(&["audit", "list", "acme", "--limit", "500"]);
+    let denied = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["result"] == "authz denied" && e["actor"] == "carl@acme.example")
+        .count();
+    assert_eq!(denied, 7, "{trail}");
+}

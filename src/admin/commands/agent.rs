@@ -1,4 +1,4 @@
-//! `kontor agent …`: add, list, change and block a tenant's agents.
+//! `kontor agent …`: add, list, change, block and unlock a tenant's agents.
 
 use crate::admin::{Ctx, Failure, Request, Response, operator_log, read_secret};
 use crate::crypto;
@@ -33,7 +33,8 @@ pub enum AgentCmd {
         /// Tenant slug
         tenant: String,
     },
-    /// Set a new password (generated unless --password-stdin); ends the agent's sessions
+    /// Set a new password (generated unless --password-stdin); ends the agent's sessions and
+    /// clears their sign-in throttle
     Passwd {
         /// Tenant slug
         tenant: String,
@@ -61,6 +62,13 @@ pub enum AgentCmd {
     },
     /// Block an agent from signing in; ends their sessions
     Disable {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
+    /// Clear an agent's sign-in throttle: forget their failed sign-ins from every address
+    Unlock {
         /// Tenant slug
         tenant: String,
         /// Login email
@@ -105,6 +113,14 @@ pub enum AgentRequest {
     /// `agent disable`
     #[serde(rename = "agent_disable")]
     Disable {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+    },
+    /// `agent unlock`
+    #[serde(rename = "agent_unlock")]
+    Unlock {
         /// Tenant slug.
         tenant: String,
         /// Login email.
@@ -208,6 +224,10 @@ impl AgentCmd {
                 tenant: tenant.clone(),
                 email: email.clone(),
             },
+            AgentCmd::Unlock { tenant, email } => AgentRequest::Unlock {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            },
         }))
     }
 }
@@ -260,7 +280,20 @@ impl AgentRequest {
                 let (_, db) = store.tenant_db_by_slug(&tenant)?;
                 let hash = crypto::hash_password(&password);
                 let agent = db.with(|c| tstore::set_password(c, &email, &hash))?;
+                // Whoever guessed at the old password need not be kept out of the new one.
+                cx.unlock(&tenant, &email);
                 (tenant, "agent.passwd", agent, generated.then_some(password))
+            }
+            AgentRequest::Unlock { tenant, email } => {
+                let email = agents::normalize_email(&email)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent = db
+                    .with(|c| tstore::agent_credentials(c, &email))?
+                    .ok_or_else(|| Error::NotFound(format!("agent {email:?}")))?
+                    .agent;
+                let cleared = cx.unlock(&tenant, &email);
+                operator_log(store, "agent.unlock", &tenant, agent.id);
+                return Ok(unlocked(&email, cleared));
             }
             AgentRequest::Disable { tenant, email } => {
                 let email = agents::normalize_email(&email)?;
@@ -291,6 +324,25 @@ impl AgentRequest {
             agent: agent.into(),
             generated_password,
         })
+    }
+}
+
+/// What `agent unlock` answers: whether a running server forgot failures (`None`: no server
+/// runs, and only a running one counts them).
+fn unlocked(email: &str, cleared: Option<bool>) -> Response {
+    let why = match cleared {
+        Some(true) => "their failed sign-ins from every address are forgotten",
+        Some(false) => "they had no recent failed sign-ins",
+        None => "no server is running, and only a running server counts failed sign-ins",
+    };
+    Response::Report {
+        value: serde_json::json!({
+            "email": email,
+            "server_running": cleared.is_some(),
+            "cleared": cleared == Some(true),
+        }),
+        lines: vec![format!("agent {email} unlocked: {why}")],
+        ok: true,
     }
 }
 
