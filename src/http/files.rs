@@ -69,7 +69,7 @@ async fn post(
     let (tx, rx) = tokio::sync::oneshot::channel::<Posted>();
     let upload = FileUpload {
         from,
-        name: files::clean_name(&q.name),
+        name: files::download_name(&files::clean_name(&q.name), mime),
         mime,
         data: body.to_vec(),
         client_id: q.client_id,
@@ -135,12 +135,15 @@ pub async fn agent_upload(a: Agent, q: web::Query<UploadQuery>, body: web::Bytes
     post(&a.state, a.tenant_uuid(), from, q, body).await
 }
 
+/// The download; its name's extension follows the stored type (rows stored before names were
+/// corrected on upload may still carry another).
 fn attachment(file: FileRef, data: Vec<u8>) -> HttpResponse {
+    let name = files::download_name(&file.name, &file.mime);
     HttpResponse::Ok()
         .content_type(file.mime)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            files::content_disposition(&file.name),
+            files::content_disposition(&name),
         ))
         // Even if a browser were tricked into rendering it, nothing in it may run.
         .insert_header(("content-security-policy", "default-src 'none'; sandbox"))

@@ -218,3 +218,31 @@ fn agents_send_files_only_into_their_own_chats_with_csrf() {
         (Some("agent"), Some("angebot.pdf"))
     );
 }
+
+#[test]
+fn a_download_is_named_after_its_sniffed_type() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let (mut ab, mut ag) = agent(&server, &pw);
+    let (_v, conv, token) = visitor(&server, &site, "");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    let mut b = Browser::new(&server.base);
+    let path = format!("/api/widget/files?site={site}&name=invoice.html&client_id=n1");
+    let res = upload(
+        &mut b,
+        &path,
+        &[("Origin", &server.base), ("X-Kontor-Token", &token)],
+        PNG,
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let id = res.json()["file"]["id"].as_i64().unwrap();
+    let res = ab.get(&format!("/api/files/{id}"));
+    assert_eq!(res.status, 200);
+    let cd = res.header("content-disposition").unwrap();
+    assert!(cd.contains("filename=\"invoice.png\""), "{cd}");
+    assert!(!cd.contains(".html"), "{cd}");
+    let res = b.post_json(&format!("/api/widget/files/{id}"), &json!({"token": token}));
+    let cd = res.header("content-disposition").unwrap();
+    assert!(cd.contains("filename=\"invoice.png\""), "{cd}");
+}
