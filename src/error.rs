@@ -82,6 +82,8 @@ codes! {
     FileTooLarge = "file_too_large", 413, No, "a file upload (POST /api/files, /api/widget/files) over 10 MB";
     /// A page-view report over its size limit (an upload answers `file_too_large`).
     TooLarge = "too_large", 413, No, "a page-view report (POST /api/track) over 4096 bytes";
+    /// An upload that would take the tenant's stored files over its quota.
+    QuotaExceeded = "quota_exceeded", 413, No, "a file upload (POST /api/files, /api/widget/files) that would take the tenant's stored files over its quota ([uploads] tenant_quota_mb)";
     /// An upload of a type that is not accepted.
     UnsupportedFileType = "unsupported_file_type", 415, No, "an upload that is not PNG, JPEG, GIF, WebP or PDF (decided from the bytes)";
     /// Page views for a site whose tracking is off.
@@ -91,6 +93,8 @@ codes! {
     TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in, or offline messages of one address (POST /api/widget/offline); Retry-After gives the seconds";
     /// Page-view reports of one address over its limit.
     TooManyRequests = "too_many_requests", 429, No, "page-view reports (POST /api/track) of one address over its limit; Retry-After gives the seconds";
+    /// Uploads of one chat or one visitor address over their limits within the window.
+    UploadLimit = "upload_limit", 429, No, "a file upload (POST /api/files, /api/widget/files) over what one chat or one visitor address may send within the window ([uploads]); Retry-After gives the seconds for an address";
     /// A socket sent frames faster than allowed.
     RateLimited = "rate_limited", 0, Frame, "socket frames faster than 20/s (bursts of 40); after 200 in a row the socket closes with 1008";
     /// A frame that is not one of the protocol's.

@@ -176,6 +176,7 @@ fn run(
                 })
                 .map_err(|e| Error::io("starting the backup scheduler", e))?;
         }
+        let uploads = crate::http::files::AddressLimits::new(&config.uploads);
         let state = AppState {
             store: store.clone(),
             config,
@@ -185,6 +186,7 @@ fn run(
             realtime: realtime.clone(),
             backups,
             tracking,
+            uploads,
         };
         let bound = http::bind(state)?;
         let addr = bound

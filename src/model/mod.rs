@@ -11,3 +11,4 @@ pub mod sites;
 pub mod tenants;
 pub mod throttle;
 pub mod tracking;
+pub mod uploads;
