@@ -35,6 +35,8 @@ pub struct Config {
     pub tracking: TrackingConfig,
     /// Limits on visitors' chat sockets and chat starts.
     pub chat: ChatLimits,
+    /// Limits on files sent in chats.
+    pub uploads: UploadsConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -121,6 +123,42 @@ impl Default for ChatLimits {
         }
     }
 }
+
+/// Limits on files sent in chats, so that nobody fills the disk: per chat and per client
+/// address (files and bytes within a window) and per tenant (bytes stored). Sizes are in MB
+/// of 1,048,576 bytes; 0 turns a limit off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadsConfig {
+    /// The window of the per-chat and per-address limits, in minutes.
+    pub window_minutes: u64,
+    /// Files one chat may receive within the window (visitor and agent together).
+    pub chat_files: u64,
+    /// MB one chat may receive within the window.
+    pub chat_mb: u64,
+    /// Files a visitor's address (IPv4 address, IPv6 /64) may upload within the window.
+    pub address_files: u64,
+    /// MB a visitor's address may upload within the window.
+    pub address_mb: u64,
+    /// MB of files each tenant may store.
+    pub tenant_quota_mb: u64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        UploadsConfig {
+            window_minutes: 60,
+            chat_files: 20,
+            chat_mb: 50,
+            address_files: 30,
+            address_mb: 100,
+            tenant_quota_mb: 1024,
+        }
+    }
+}
+
+/// Bytes in one MB of the configuration.
+pub const MB: u64 = 1024 * 1024;
 
 /// Scheduled backups taken by `kontor serve`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,6 +254,7 @@ struct FileConfig {
     backup: Option<BackupConfig>,
     tracking: Option<TrackingConfig>,
     chat: Option<ChatLimits>,
+    uploads: Option<UploadsConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -357,6 +396,12 @@ impl Config {
                 "tracking.grace_secs must be between 1 and 3600".into(),
             ));
         }
+        let uploads = file.uploads.unwrap_or_default();
+        if !(1..=1440).contains(&uploads.window_minutes) {
+            return Err(Error::Config(
+                "uploads.window_minutes must be between 1 and 1440".into(),
+            ));
+        }
         if session.idle_minutes == 0 || session.absolute_hours == 0 {
             return Err(Error::Config(
                 "session.idle_minutes and session.absolute_hours must be at least 1".into(),
@@ -373,6 +418,7 @@ impl Config {
             backup,
             tracking,
             chat: file.chat.unwrap_or_default(),
+            uploads,
             config_file,
         })
     }
@@ -658,6 +704,36 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("tls.key"), "{err}");
+    }
+
+    #[test]
+    fn upload_limits_have_defaults_and_are_checked() {
+        let load = |text: &str| {
+            let f = write(text);
+            let overrides = Overrides {
+                config: Some(f.path().into()),
+                ..Default::default()
+            };
+            Config::load_from(&overrides, &env(&[]))
+        };
+        let c = load("").unwrap();
+        assert_eq!(
+            (
+                c.uploads.chat_files,
+                c.uploads.address_mb,
+                c.uploads.tenant_quota_mb
+            ),
+            (20, 100, 1024)
+        );
+        let c = load("[uploads]\ntenant_quota_mb = 0\nchat_files = 3\n").unwrap();
+        assert_eq!((c.uploads.tenant_quota_mb, c.uploads.chat_files), (0, 3));
+        assert_eq!(c.uploads.window_minutes, 60, "the rest keeps its default");
+        let err = load("[uploads]\nquota = 1\n").unwrap_err().to_string();
+        assert!(err.contains("quota"), "{err}");
+        let err = load("[uploads]\nwindow_minutes = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("uploads.window_minutes"), "{err}");
     }
 
     #[test]

@@ -82,6 +82,8 @@ codes! {
     FileTooLarge = "file_too_large", 413, No, "a file upload (POST /api/files, /api/widget/files) over 10 MB";
     /// A page-view report over its size limit (an upload answers `file_too_large`).
     TooLarge = "too_large", 413, No, "a page-view report (POST /api/track) over 4096 bytes";
+    /// An upload that would take the tenant's stored files over its quota.
+    QuotaExceeded = "quota_exceeded", 413, No, "a file upload (POST /api/files, /api/widget/files) that would take the tenant's stored files over its quota ([uploads] tenant_quota_mb)";
     /// An upload of a type that is not accepted.
     UnsupportedFileType = "unsupported_file_type", 415, No, "an upload that is not PNG, JPEG, GIF, WebP or PDF (decided from the bytes)";
     /// Page views for a site whose tracking is off.
@@ -97,6 +99,8 @@ codes! {
     TooManyChats = "too_many_chats", 0, Frame, "start of a chat when the address (IPv4, IPv6 /64) or site started as many this minute as [chat] allows";
     /// A chat start when the tenant's waiting queue is full.
     QueueFull = "queue_full", 0, Frame, "start of a chat when the tenant's waiting queue is full ([chat] max_waiting): leave a message instead";
+    /// Uploads of one chat or one visitor address over their limits within the window.
+    UploadLimit = "upload_limit", 429, No, "a file upload (POST /api/files, /api/widget/files) over what one chat or one visitor address may send within the window ([uploads]); Retry-After gives the seconds for an address";
     /// A socket sent frames faster than allowed.
     RateLimited = "rate_limited", 0, Frame, "socket frames faster than 20/s (bursts of 40), said once per run of refused frames; after 20 refused frames in a row the socket closes with 1008";
     /// A frame that is not one of the protocol's.

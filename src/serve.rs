@@ -179,6 +179,7 @@ fn run(
         }
         // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.
         let throttle = Arc::new(Throttle::default());
+        let uploads = crate::http::files::AddressLimits::new(&config.uploads);
         let state = AppState {
             store: store.clone(),
             config,
@@ -188,6 +189,7 @@ fn run(
             realtime: realtime.clone(),
             backups,
             tracking,
+            uploads,
         };
         let bound = http::bind(state)?;
         let addr = bound

@@ -44,6 +44,43 @@ pub fn clean_name(raw: &str) -> String {
     }
 }
 
+/// The extensions a stored type may keep; the first is the one given when the name has none
+/// of them.
+fn extensions(mime: &str) -> &'static [&'static str] {
+    match mime {
+        "image/png" => &["png"],
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/gif" => &["gif"],
+        "image/webp" => &["webp"],
+        "application/pdf" => &["pdf"],
+        _ => &[],
+    }
+}
+
+/// The name a file is offered under: its extension follows the sniffed type, so a PNG
+/// uploaded as `invoice.html` is `invoice.png`. A last extension of letters and digits (with
+/// at least one letter) that does not fit is replaced; otherwise the right one is appended.
+pub fn download_name(name: &str, mime: &str) -> String {
+    let Some(ext) = extensions(mime).first() else {
+        return name.to_string();
+    };
+    let (stem, last) = match name.rsplit_once('.') {
+        Some((stem, last))
+            if !stem.is_empty()
+                && last.len() <= 8
+                && last.bytes().all(|b| b.is_ascii_alphanumeric())
+                && last.bytes().any(|b| b.is_ascii_alphabetic()) =>
+        {
+            (stem, Some(last))
+        }
+        _ => (name, None),
+    };
+    match last {
+        Some(l) if extensions(mime).iter().any(|e| l.eq_ignore_ascii_case(e)) => name.to_string(),
+        _ => format!("{stem}.{ext}"),
+    }
+}
+
 /// `Content-Disposition: attachment` with an ASCII fallback and the UTF-8 name (RFC 6266).
 pub fn content_disposition(name: &str) -> String {
     let ascii: String = name
@@ -99,6 +136,22 @@ mod tests {
         assert_eq!(clean_name(".htaccess"), "htaccess");
         assert_eq!(clean_name(""), "file");
         assert_eq!(clean_name(&"x".repeat(500)).chars().count(), 100);
+    }
+
+    #[test]
+    fn download_names_follow_the_stored_type() {
+        for (name, mime, want) in [
+            ("invoice.html", "image/png", "invoice.png"),
+            ("invoice.pdf.exe", "application/pdf", "invoice.pdf.pdf"),
+            ("Foto.JPEG", "image/jpeg", "Foto.JPEG"),
+            ("Foto.jpg", "image/jpeg", "Foto.jpg"),
+            ("scan", "application/pdf", "scan.pdf"),
+            ("Bericht v1.2", "application/pdf", "Bericht v1.2.pdf"),
+            ("file", "image/gif", "file.gif"),
+            ("bild.png", "image/webp", "bild.webp"),
+        ] {
+            assert_eq!(download_name(name, mime), want, "{name} as {mime}");
+        }
     }
 
     #[test]

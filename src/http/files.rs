@@ -4,16 +4,62 @@
 use super::State;
 use super::agent::{Agent, Reply};
 use super::client::Client;
+use crate::config::{MB, UploadsConfig};
 use crate::crypto;
 use crate::domain::files;
 use crate::error::{ApiError, Code, Error};
 use crate::model::attachment::FileRef;
+use crate::model::ratelimit::RateLimit;
+use crate::model::uploads::FileLimits;
 use crate::realtime::hub::{Command, FileUpload, Posted, Uploader};
 use crate::realtime::protocol::Out;
 use crate::store::chat as cstore;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// What one visitor address may upload within the window: files and bytes.
+pub struct AddressLimits {
+    files: RateLimit,
+    bytes: RateLimit,
+}
+
+impl AddressLimits {
+    /// The limits of `[uploads]`.
+    pub fn new(cfg: &UploadsConfig) -> AddressLimits {
+        let window = Duration::from_secs(cfg.window_minutes * 60);
+        AddressLimits {
+            files: RateLimit::per_window(cfg.address_files, window),
+            bytes: RateLimit::per_window(cfg.address_mb.saturating_mul(MB), window),
+        }
+    }
+
+    /// Takes one file of `size` bytes for `ip`, or refuses with the seconds to wait.
+    fn take(&self, ip: IpAddr, size: usize, now: Instant) -> Result<(), ApiError> {
+        self.bytes
+            .take_n(ip, size as u64, now)
+            .and_then(|()| self.files.take(ip, now))
+            .map_err(|wait| {
+                ApiError::of(
+                    Code::UploadLimit,
+                    "too many files from this address for now; try again later",
+                )
+                .with_retry_after(wait)
+            })
+    }
+}
+
+/// The per-chat and per-tenant limits of `[uploads]`, as the hub checks them.
+fn file_limits(cfg: &UploadsConfig) -> FileLimits {
+    FileLimits {
+        window_secs: (cfg.window_minutes * 60) as i64,
+        chat_files: cfg.chat_files,
+        chat_bytes: cfg.chat_mb.saturating_mul(MB),
+        tenant_bytes: cfg.tenant_quota_mb.saturating_mul(MB),
+    }
+}
 
 /// Query of an upload.
 #[derive(Deserialize)]
@@ -39,6 +85,8 @@ fn api_error(out: Out) -> ApiError {
     let code = match code {
         Code::UnknownConversation | Code::NotFound => Code::NotFound,
         Code::ConversationClosed => Code::ConversationClosed,
+        Code::UploadLimit => Code::UploadLimit,
+        Code::QuotaExceeded => Code::QuotaExceeded,
         Code::NotStored | Code::Busy => Code::Retry,
         Code::InternalError => Code::InternalError,
         _ => Code::InvalidInput,
@@ -69,8 +117,9 @@ async fn post(
     let (tx, rx) = tokio::sync::oneshot::channel::<Posted>();
     let upload = FileUpload {
         from,
-        name: files::clean_name(&q.name),
+        name: files::download_name(&files::clean_name(&q.name), mime),
         mime,
+        limits: file_limits(&state.config.uploads),
         data: body.to_vec(),
         client_id: q.client_id,
         reply: tx,
@@ -114,6 +163,9 @@ pub async fn visitor_upload(
         .get("x-kontor-token")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(ApiError::not_found)?;
+    state
+        .uploads
+        .take(client.ip, body.len(), state.clock.instant())?;
     let from = Uploader::Visitor {
         token_hash: crypto::token_hash(token),
         site_key: site.site_key.clone(),
@@ -135,17 +187,28 @@ pub async fn agent_upload(a: Agent, q: web::Query<UploadQuery>, body: web::Bytes
     post(&a.state, a.tenant_uuid(), from, q, body).await
 }
 
+/// The download; its name's extension follows the stored type (rows stored before names were
+/// corrected on upload may still carry another).
 fn attachment(file: FileRef, data: Vec<u8>) -> HttpResponse {
+    let name = files::download_name(&file.name, &file.mime);
     HttpResponse::Ok()
         .content_type(file.mime)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            files::content_disposition(&file.name),
+            files::content_disposition(&name),
         ))
         // Even if a browser were tricked into rendering it, nothing in it may run.
         .insert_header(("content-security-policy", "default-src 'none'; sandbox"))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(data)
+}
+
+/// `GET /api/storage`: the bytes the tenant's files take and its quota (0: none).
+pub async fn storage(a: Agent) -> Reply {
+    let quota = a.state.config.uploads.tenant_quota_mb.saturating_mul(MB);
+    let used = a.read(|c| cstore::files_bytes(c)).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "files": { "used_bytes": used, "quota_bytes": quota } })))
 }
 
 /// Body of the visitor's download.
@@ -217,6 +280,8 @@ mod tests {
             (Code::UnknownConversation, 404, Code::NotFound),
             (Code::NotFound, 404, Code::NotFound),
             (Code::ConversationClosed, 409, Code::ConversationClosed),
+            (Code::UploadLimit, 429, Code::UploadLimit),
+            (Code::QuotaExceeded, 413, Code::QuotaExceeded),
             (Code::NotStored, 503, Code::Retry),
             (Code::Busy, 503, Code::Retry),
             (Code::InternalError, 500, Code::InternalError),

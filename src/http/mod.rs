@@ -52,6 +52,8 @@ pub struct AppState {
     pub backups: Arc<crate::schedule::Tracker>,
     /// Visitor monitoring: daily keys, GeoIP, site cache.
     pub tracking: Arc<track::Tracking>,
+    /// What each visitor address may still upload.
+    pub uploads: files::AddressLimits,
 }
 
 /// Shared state handle as handlers receive it.
@@ -110,6 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(files::agent_upload)),
     )
     .route("/api/files/{id}", web::get().to(files::agent_download))
+    .route("/api/storage", web::get().to(files::storage))
     .route("/api/widget/config", web::get().to(widget::config))
     .service(
         web::resource("/api/track")

@@ -14,3 +14,4 @@ pub mod tenants;
 pub mod text;
 pub mod throttle;
 pub mod tracking;
+pub mod uploads;

@@ -1,42 +1,63 @@
-//! A token bucket per client address (IPv4 address, IPv6 /64), or per any other key (a
-//! site): `per_minute` requests a minute on average, up to a minute's worth at once. Bounded
-//! memory: idle buckets are forgotten.
+//! A token bucket per client address (IPv4 address, IPv6 /64), or per any other key (a site):
+//! so much a window on average (a number of requests a minute, or of bytes an hour), up to a
+//! window's worth at once. Bounded memory: idle buckets are forgotten.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Buckets kept at most; beyond this the full (idle) ones are dropped.
 const MAX_KEYS: usize = 100_000;
 
-/// Requests per address and minute; 0 means no limit.
+/// So much per address and window; 0 means no limit.
 pub struct RateLimit {
-    per_minute: u32,
+    per_window: u64,
+    window: Duration,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl RateLimit {
-    /// A limit of `per_minute` (0: none).
+    /// A limit of `per_minute` requests (0: none).
     pub fn new(per_minute: u32) -> RateLimit {
+        RateLimit::per_window(per_minute.into(), Duration::from_secs(60))
+    }
+
+    /// A limit of `per_window` within `window` (0: none).
+    pub fn per_window(per_window: u64, window: Duration) -> RateLimit {
         RateLimit {
-            per_minute,
+            per_window,
+            window,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
     /// Takes one request for `ip` at `now`: `Err(seconds)` to wait when the bucket is empty.
     pub fn take(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        self.take_key(super::ip::throttle_key(ip), now)
+        self.take_n(ip, 1, now)
+    }
+
+    /// Takes `n` (e.g. bytes) for `ip` at `now`, or nothing and `Err(seconds)` to wait. More
+    /// than a window's worth is never granted.
+    pub fn take_n(&self, ip: IpAddr, n: u64, now: Instant) -> Result<(), u64> {
+        self.take_key_n(super::ip::throttle_key(ip), n, now)
     }
 
     /// Takes one request for any key (a site) at `now`, like [`RateLimit::take`].
     pub fn take_key(&self, key: String, now: Instant) -> Result<(), u64> {
-        if self.per_minute == 0 {
+        self.take_key_n(key, 1, now)
+    }
+
+    fn take_key_n(&self, key: String, n: u64, now: Instant) -> Result<(), u64> {
+        if self.per_window == 0 {
             return Ok(());
         }
-        let cap = f64::from(self.per_minute);
-        let per_sec = cap / 60.0;
+        let cap = self.per_window as f64;
+        let per_sec = cap / self.window.as_secs_f64().max(1.0);
+        let n = n as f64;
+        if n > cap {
+            return Err(self.window.as_secs().max(1));
+        }
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_KEYS && !map.contains_key(&key) {
             map.retain(|_, (tokens, at)| {
@@ -49,11 +70,11 @@ impl RateLimit {
         let (tokens, at) = map.entry(key).or_insert((cap, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(cap);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= n {
+            *tokens -= n;
             Ok(())
         } else {
-            Err(((1.0 - *tokens) / per_sec).ceil().max(1.0) as u64)
+            Err(((n - *tokens) / per_sec).ceil().max(1.0) as u64)
         }
     }
 }
@@ -91,5 +112,22 @@ mod tests {
             "rotating inside a /64 does not help"
         );
         assert!(RateLimit::new(0).take(a, t).is_ok());
+    }
+
+    #[test]
+    fn amounts_within_a_window() {
+        let hour = Duration::from_secs(3600);
+        let l = RateLimit::per_window(100, hour);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let t = Instant::now();
+        assert!(l.take_n(a, 60, t).is_ok());
+        assert_eq!(l.take_n(a, 60, t), Err(720), "20 more take 12 minutes");
+        assert!(l.take_n(a, 40, t).is_ok(), "a refusal takes nothing");
+        assert!(l.take_n(a, 60, t + hour).is_ok());
+        assert_eq!(
+            l.take_n(a, 101, t + hour * 3),
+            Err(3600),
+            "never more than the window's worth"
+        );
     }
 }

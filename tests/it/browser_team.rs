@@ -1,6 +1,7 @@
 //! Agents and roles in headless Chromium against the real server: an admin creates a role
 //! with two permissions and gives it to Bob through the settings page; Bob's next page shows
-//! only what the role allows.
+//! only what the role allows. The settings page also shows how much the tenant's files take
+//! of its quota.
 
 use crate::browser_visitors::sign_in;
 use crate::webdriver::Driver;
@@ -64,4 +65,21 @@ fn an_admin_creates_a_role_and_gives_it_to_an_agent() {
     assert!(shell.contains("<li class=\"nav-off\"><a href=\"/app/chats\""));
     assert_eq!(bob.get("/api/stats").status, 200);
     assert_eq!(bob.get("/api/offline").status, 403);
+}
+
+#[test]
+fn the_settings_page_shows_the_files_stored_against_the_quota() {
+    let (k, pw, _) = crate::chat::setup();
+    std::fs::write(k.config_file(), "[uploads]\ntenant_quota_mb = 2\n").unwrap();
+    let server = k.server(&[]);
+    let driver = Driver::start();
+    let agent = driver.browser();
+    sign_in(&agent, &server.base, &pw);
+    agent.goto(&format!("{}/app/settings", server.base));
+    // 2 MB of 1,048,576 bytes: "2.1 MB" (or "2,1 MB").
+    agent.wait_until(
+        "the files stored against the quota",
+        "const p = document.getElementById('set-files-storage'); \
+         return !!p && !p.hidden && /2[.,]1/.test(p.textContent) && /\\b0\\b/.test(p.textContent)",
+    );
 }

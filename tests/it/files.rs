@@ -218,3 +218,205 @@ fn agents_send_files_only_into_their_own_chats_with_csrf() {
         (Some("agent"), Some("angebot.pdf"))
     );
 }
+
+/// Writes `[uploads]` settings into the fixture's config file.
+fn uploads_config(k: &crate::common::Kontor, settings: &str) {
+    std::fs::write(k.config_file(), format!("[uploads]\n{settings}\n")).unwrap();
+}
+
+/// A PNG of `size` bytes.
+fn png_of(size: usize) -> Vec<u8> {
+    let mut v = PNG.to_vec();
+    v.resize(size, 0);
+    v
+}
+
+/// The tenant's stored file bytes, as the dashboard shows them.
+fn used_bytes(ab: &mut Browser) -> i64 {
+    let res = ab.get("/api/storage");
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()["files"]["used_bytes"].as_i64().unwrap()
+}
+
+/// A visitor's upload into their chat.
+fn visitor_upload(
+    server: &crate::common::Server,
+    site: &str,
+    token: &str,
+    cid: &str,
+    body: &[u8],
+) -> Res {
+    let path = format!("/api/widget/files?site={site}&name=bild.png&client_id={cid}");
+    let mut b = Browser::new(&server.base);
+    upload(
+        &mut b,
+        &path,
+        &[("Origin", &server.base), ("X-Kontor-Token", token)],
+        body,
+    )
+}
+
+fn assert_refused(res: &Res, status: u16, code: &str) {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], code, "{}", res.body);
+}
+
+#[test]
+fn uploads_into_a_closed_chat_are_refused() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let (mut ab, mut ag) = agent(&server, &pw);
+    let (_v, conv, token) = visitor(&server, &site, "");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    ag.send(json!({"type": "close", "conversation_id": conv}));
+    wait_closed(&mut ag);
+    let res = visitor_upload(&server, &site, &token, "c1", PNG);
+    assert_refused(&res, 409, "conversation_closed");
+    assert_eq!(used_bytes(&mut ab), 0, "nothing stored");
+}
+
+fn wait_closed(ag: &mut crate::common::Ws) {
+    loop {
+        let c = ag.recv_type("conversation");
+        if c["status"] == "closed" {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_chats_uploads_are_limited_in_count_and_bytes_within_the_window() {
+    let (k, pw, site) = setup();
+    uploads_config(&k, "chat_files = 2\nchat_mb = 1\nwindow_minutes = 60");
+    let server = k.server(&[]);
+    let (mut ab, _ag) = agent(&server, &pw);
+    let (_v, _, token) = visitor(&server, &site, "");
+    for cid in ["a1", "a2"] {
+        assert_eq!(visitor_upload(&server, &site, &token, cid, PNG).status, 201);
+    }
+    let before = used_bytes(&mut ab);
+    assert_refused(
+        &visitor_upload(&server, &site, &token, "a3", PNG),
+        429,
+        "upload_limit",
+    );
+    assert_eq!(used_bytes(&mut ab), before, "nothing stored");
+
+    // Another chat has its own allowance; bytes count as well as files.
+    let (_v2, _, token2) = visitor(&server, &site, "");
+    let big = png_of(600 * 1024);
+    assert_eq!(
+        visitor_upload(&server, &site, &token2, "b1", &big).status,
+        201
+    );
+    let before = used_bytes(&mut ab);
+    assert_refused(
+        &visitor_upload(&server, &site, &token2, "b2", &big),
+        429,
+        "upload_limit",
+    );
+    assert_eq!(used_bytes(&mut ab), before, "nothing stored");
+
+    // After the window the chat may send again.
+    k.advance_clock(std::time::Duration::from_secs(61 * 60));
+    assert_eq!(
+        visitor_upload(&server, &site, &token, "a4", PNG).status,
+        201
+    );
+}
+
+#[test]
+fn an_addresss_uploads_are_limited_across_its_chats() {
+    let (k, pw, site) = setup();
+    uploads_config(&k, "address_files = 2");
+    let server = k.server(&[]);
+    let (mut ab, _ag) = agent(&server, &pw);
+    for cid in ["a1", "a2"] {
+        let (_v, _, token) = visitor(&server, &site, "");
+        assert_eq!(visitor_upload(&server, &site, &token, cid, PNG).status, 201);
+    }
+    let before = used_bytes(&mut ab);
+    let (_v, _, token) = visitor(&server, &site, "");
+    let res = visitor_upload(&server, &site, &token, "a3", PNG);
+    assert_refused(&res, 429, "upload_limit");
+    assert!(
+        res.header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().unwrap() >= 1)
+    );
+    assert_eq!(used_bytes(&mut ab), before, "nothing stored");
+}
+
+#[test]
+fn the_tenants_files_stay_within_its_quota_shown_in_the_dashboard() {
+    let (k, pw, site) = setup();
+    uploads_config(&k, "tenant_quota_mb = 1");
+    let server = k.server(&[]);
+    let (mut ab, mut ag) = agent(&server, &pw);
+    let res = ab.get("/api/storage");
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json()["files"],
+        json!({"used_bytes": 0, "quota_bytes": 1024 * 1024})
+    );
+    assert_eq!(Browser::new(&server.base).get("/api/storage").status, 401);
+
+    let (_v, conv, token) = visitor(&server, &site, "");
+    let big = png_of(600 * 1024);
+    assert_eq!(
+        visitor_upload(&server, &site, &token, "q1", &big).status,
+        201
+    );
+    assert_eq!(used_bytes(&mut ab), 600 * 1024);
+    assert_refused(
+        &visitor_upload(&server, &site, &token, "q2", &big),
+        413,
+        "quota_exceeded",
+    );
+
+    // Agents' uploads count against the same quota.
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    let csrf = ab.get("/api/session").json()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/files?conversation_id={conv}&name=x.png&client_id=q3");
+    let own = server.base.clone();
+    let res = upload(
+        &mut ab,
+        &path,
+        &[("Origin", &own), ("X-CSRF-Token", &csrf)],
+        &big,
+    );
+    assert_refused(&res, 413, "quota_exceeded");
+    assert_eq!(used_bytes(&mut ab), 600 * 1024, "nothing stored");
+}
+
+#[test]
+fn a_download_is_named_after_its_sniffed_type() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let (mut ab, mut ag) = agent(&server, &pw);
+    let (_v, conv, token) = visitor(&server, &site, "");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    let mut b = Browser::new(&server.base);
+    let path = format!("/api/widget/files?site={site}&name=invoice.html&client_id=n1");
+    let res = upload(
+        &mut b,
+        &path,
+        &[("Origin", &server.base), ("X-Kontor-Token", &token)],
+        PNG,
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let id = res.json()["file"]["id"].as_i64().unwrap();
+    let res = ab.get(&format!("/api/files/{id}"));
+    assert_eq!(res.status, 200);
+    let cd = res.header("content-disposition").unwrap();
+    assert!(cd.contains("filename=\"invoice.png\""), "{cd}");
+    assert!(!cd.contains(".html"), "{cd}");
+    let res = b.post_json(&format!("/api/widget/files/{id}"), &json!({"token": token}));
+    let cd = res.header("content-disposition").unwrap();
+    assert!(cd.contains("filename=\"invoice.png\""), "{cd}");
+}

@@ -88,7 +88,13 @@ function unit(value, u) {
 /** "12 kB", "1.5 MB" in the page's language. */
 export function formatBytes(bytes) {
   const [value, u] =
-    bytes >= 1e6 ? [bytes / 1e6, 'megabyte'] : bytes >= 1e3 ? [bytes / 1e3, 'kilobyte'] : [bytes, 'byte'];
+    bytes >= 1e9
+      ? [bytes / 1e9, 'gigabyte']
+      : bytes >= 1e6
+        ? [bytes / 1e6, 'megabyte']
+        : bytes >= 1e3
+          ? [bytes / 1e3, 'kilobyte']
+          : [bytes, 'byte'];
   try {
     return new Intl.NumberFormat(lang, { style: 'unit', unit: u, maximumFractionDigits: 1 }).format(value);
   } catch {

@@ -5,7 +5,7 @@
 // see them), agents and roles (the agents permission: mounted for nobody else).
 
 import { h, hasFocus } from './dom.js';
-import { t } from './i18n.js';
+import { t, formatBytes } from './i18n.js';
 import { request, session, httpError } from './api.js';
 import { showFieldError, field, checkField } from './form.js';
 import { captionedTable } from './tables.js';
@@ -63,6 +63,7 @@ class SettingsView {
     this.renderRole();
     await Promise.all([
       this.loadSettings(),
+      this.loadStorage(),
       this.loadCanned(),
       // The rule form and the privacy notices (admins only) use the sites the tracking block loads.
       this.tracking.load().then((sites) => {
@@ -90,6 +91,7 @@ class SettingsView {
     });
     this.previewWho = h('p', { id: 'set-typing-preview-who', class: 'hint', hidden: true, text: t('dashboard.settings.admins_only') });
     this.previewStatus = h('p', { class: 'form-status', role: 'status' });
+    this.storage = h('p', { id: 'set-files-storage', class: 'hint', hidden: true });
     return h(
       'section',
       { class: 'panel settings-panel', 'aria-labelledby': 'set-chat-title' },
@@ -98,7 +100,21 @@ class SettingsView {
       h('p', { id: 'set-typing-preview-text', class: 'hint', text: t('dashboard.settings.typing_preview_text') }),
       this.previewWho,
       this.previewStatus,
+      this.storage,
     );
+  }
+
+  /** The bytes the tenant's files take, and its quota (read-only; the operator sets it). */
+  async loadStorage() {
+    const res = await request('GET', '/api/storage');
+    const files = res.ok && res.data ? res.data.files : null;
+    if (!files || !Number.isSafeInteger(files.used_bytes) || !Number.isSafeInteger(files.quota_bytes)) return;
+    const used = formatBytes(files.used_bytes);
+    this.storage.textContent =
+      files.quota_bytes > 0
+        ? t('dashboard.settings.files_storage', { used, quota: formatBytes(files.quota_bytes) })
+        : t('dashboard.settings.files_storage_unlimited', { used });
+    this.storage.hidden = false;
   }
 
   renderRole() {

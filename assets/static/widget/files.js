@@ -8,6 +8,7 @@ import { persist } from "./storage.js";
 import { setError } from "./views.js";
 import { bubble, appendAtEnd, settle } from "./log.js";
 import { newClientId } from "../shared/socket.js";
+import { CODES as C } from "../shared/errors.js";
 import { MAX_FILE_BYTES, FILE_TYPES, FILE_EXT } from "../shared/limits.js";
 
 // Files being downloaded, by id: a second click waits for the first.
@@ -80,12 +81,14 @@ function checkFile(file) {
   return typeOk && file.size > 0 ? "" : "widget.file_type";
 }
 
+// A refused upload's text, by the error code of the answer.
 const UPLOAD_ERRORS = {
-  404: "widget.file_no_chat",
-  409: "widget.file_chat_ended",
-  413: "widget.file_too_large",
-  415: "widget.file_type",
-  429: "widget.error_rate_limited",
+  [C.not_found]: "widget.file_no_chat",
+  [C.conversation_closed]: "widget.file_chat_ended",
+  [C.file_too_large]: "widget.file_too_large",
+  [C.unsupported_file_type]: "widget.file_type",
+  [C.upload_limit]: "widget.file_limit",
+  [C.quota_exceeded]: "widget.file_quota",
 };
 
 async function uploadFile(file) {
@@ -103,6 +106,7 @@ async function uploadFile(file) {
     `/api/widget/files?site=${encodeURIComponent(cfg.site)}` +
     `&name=${encodeURIComponent(file.name)}&client_id=${encodeURIComponent(clientId)}`;
   let status = 0;
+  let code = "";
   let answer = null;
   // Network errors and 503 ("retry") are tried again with the same client_id: stored once.
   for (let i = 0; i < 3; i++) {
@@ -121,6 +125,8 @@ async function uploadFile(file) {
         answer = await r.json().catch(() => ({}));
         break;
       }
+      const refusal = await r.json().catch(() => null);
+      code = typeof refusal?.error?.code === "string" ? refusal.error.code : "";
     } catch {
       status = 0;
     }
@@ -133,7 +139,7 @@ async function uploadFile(file) {
   }
   if (!answer) {
     el.remove();
-    setError(fileErrorId(), t(UPLOAD_ERRORS[status] || "widget.file_error"));
+    setError(fileErrorId(), t(Object.hasOwn(UPLOAD_ERRORS, code) ? UPLOAD_ERRORS[code] : "widget.file_error"));
     return;
   }
   const seq = answer.seq;

@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::attachment::FileRef;
+use crate::model::uploads::Usage;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::chat::{self, NewConversation, NewMessage};
 use crate::store::tenant;
@@ -25,6 +26,10 @@ pub trait Ledger {
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()>;
     /// An internal note (once per client id): its id, and whether it is new.
     fn note(&mut self, id: i64, agent: i64, text: &str, cid: &str, at: i64) -> Result<(i64, bool)>;
+    /// How many files a conversation received at or after `since`, and their bytes.
+    fn files_since(&mut self, id: i64, since: i64) -> Result<Usage>;
+    /// The bytes of every stored file of the tenant.
+    fn files_bytes(&mut self) -> Result<u64>;
     /// An uploaded file of a conversation.
     fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], at: i64) -> Result<FileRef>;
     /// An agent took a waiting chat.
@@ -88,6 +93,15 @@ impl Ledger for Tx<'_> {
 
     fn note(&mut self, id: i64, agent: i64, text: &str, cid: &str, at: i64) -> Result<(i64, bool)> {
         chat::insert_note(self.0, id, agent, text, cid, at)
+    }
+
+    fn files_since(&mut self, id: i64, since: i64) -> Result<Usage> {
+        let (files, bytes) = chat::files_since(self.0, id, since)?;
+        Ok(Usage { files, bytes })
+    }
+
+    fn files_bytes(&mut self) -> Result<u64> {
+        chat::files_bytes(self.0)
     }
 
     fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], at: i64) -> Result<FileRef> {

@@ -70,6 +70,12 @@ impl Ledger for Mem {
         self.writes.push(format!("note {id} {text}"));
         Ok((self.notes.len() as i64, true))
     }
+    fn files_since(&mut self, _id: i64, _since: i64) -> Result<crate::model::uploads::Usage> {
+        Ok(Default::default())
+    }
+    fn files_bytes(&mut self) -> Result<u64> {
+        Ok(0)
+    }
     fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], _at: i64) -> Result<FileRef> {
         self.writes.push(format!("file {id} {name}"));
         Ok(FileRef {

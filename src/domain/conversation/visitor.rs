@@ -9,6 +9,7 @@ use crate::domain::protocol::{MAX_TEXT_CHARS, Out, VisitorIn, check_message};
 use crate::error::{Code, Error, Result};
 use crate::model::attachment::FileRef;
 use crate::model::tenants;
+use crate::model::uploads::{FileLimits, Refusal};
 use crate::store::chat::NewConversation;
 
 /// Who sent a visitor frame: the socket's site and state, and when.
@@ -349,13 +350,14 @@ impl Conversations {
         Ok(())
     }
 
-    /// Stores an uploaded file and posts it into its conversation: its seq and the stored
-    /// file, or the refusal for the uploader.
+    /// Stores an uploaded file and posts it into its conversation, within `limits`: its seq
+    /// and the stored file, or the refusal for the uploader.
     #[allow(clippy::too_many_arguments)]
     pub fn post_file(
         &mut self,
         ledger: &mut dyn Ledger,
         from: &Uploader,
+        limits: &FileLimits,
         name: &str,
         mime: &str,
         data: &[u8],
@@ -388,6 +390,21 @@ impl Conversations {
         let ended = || Out::error(Code::ConversationClosed, "this chat has ended");
         if !self.convs.contains_key(&id) {
             return Ok((Err(ended()), fx));
+        }
+        let sent = ledger.files_since(id, at - limits.window_secs)?;
+        let stored = ledger.files_bytes()?;
+        if let Err(why) = limits.check(sent, stored, data.len() as u64) {
+            let refusal = match why {
+                Refusal::ChatLimit => Out::error(
+                    Code::UploadLimit,
+                    "this chat has received as many files as it may for now; try again later",
+                ),
+                Refusal::TenantQuota => Out::error(
+                    Code::QuotaExceeded,
+                    "there is no room for more files; ask the operator",
+                ),
+            };
+            return Ok((Err(refusal), fx));
         }
         let file = ledger.file(id, name, mime, data, at)?;
         let entry = Entry {

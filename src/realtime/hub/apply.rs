@@ -203,6 +203,7 @@ impl Hub {
             from,
             name,
             mime,
+            limits,
             data,
             client_id,
             reply,
@@ -210,7 +211,16 @@ impl Hub {
         let at = self.clock.now();
         let posted = self
             .chats
-            .post_file(&mut Tx(c), &from, &name, mime, &data, &client_id, at)
+            .post_file(
+                &mut Tx(c),
+                &from,
+                &limits,
+                &name,
+                mime,
+                &data,
+                &client_id,
+                at,
+            )
             .and_then(|(posted, fx)| self.apply(c, None, fx, out).map(|_| posted));
         let result: Posted = posted.unwrap_or_else(|e| {
             tracing::error!(error = %e, "storing a file failed");

@@ -131,6 +131,8 @@ pub struct FileUpload {
     pub name: String,
     /// Sniffed type.
     pub mime: &'static str,
+    /// The per-chat and per-tenant limits it must fit.
+    pub limits: crate::model::uploads::FileLimits,
     /// The bytes.
     pub data: Vec<u8>,
     /// The uploader's id for it (retries are stored once).

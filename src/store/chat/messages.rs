@@ -184,6 +184,21 @@ pub fn insert_file(
     })
 }
 
+/// How many files a conversation received at or after `since` (Unix seconds), and their bytes.
+pub fn files_since(c: &Connection, conversation_id: i64, since: i64) -> Result<(u64, u64)> {
+    Ok(c.query_row(
+        "SELECT count(*), coalesce(sum(size), 0) FROM files WHERE conversation_id = ?1 AND created_at >= ?2",
+        params![conversation_id, since],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )?)
+}
+
+/// The bytes of every stored file.
+pub fn files_bytes(c: &Connection) -> Result<u64> {
+    let n: i64 = c.query_row("SELECT coalesce(sum(size), 0) FROM files", [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
 /// A file with its bytes and the conversation it belongs to.
 pub fn file(c: &Connection, id: i64) -> Result<Option<(i64, FileRef, Vec<u8>)>> {
     Ok(c.query_row(

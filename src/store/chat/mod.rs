@@ -17,9 +17,9 @@ pub use conversations::{
     search, set_department,
 };
 pub use messages::{
-    Inserted, MessageRow, NewMessage, NoteRow, all_messages, file, insert_file, insert_message,
-    insert_note, last_seq, last_seqs, log_epoch, messages_after, notes, recent_client_ids,
-    renew_log_epoch,
+    Inserted, MessageRow, NewMessage, NoteRow, all_messages, file, files_bytes, files_since,
+    insert_file, insert_message, insert_note, last_seq, last_seqs, log_epoch, messages_after,
+    notes, recent_client_ids, renew_log_epoch,
 };
 pub use offline::{NewOffline, OFFLINE_NOTICE_VERSION, OfflineRow, insert_offline, list_offline};
 pub use routing::{agent_capacity, agent_departments, agent_name, department_exists};

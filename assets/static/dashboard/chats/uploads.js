@@ -6,7 +6,14 @@ import { h } from '../dom.js';
 import { t, formatBytes } from '../i18n.js';
 import { request } from '../api.js';
 import { newClientId } from '../../shared/socket.js';
+import { CODES as C } from '../../shared/errors.js';
 import { FILE_TYPES, MAX_FILE_BYTES } from '../../shared/limits.js';
+
+/** Limits whose refusal a retry now cannot help, by code (they share statuses with others). */
+const LIMITS = {
+  [C.quota_exceeded]: 'dashboard.file.quota',
+  [C.upload_limit]: 'dashboard.file.limit',
+};
 
 /** Answers after which a retry cannot help: dropped, with this explanation. */
 const TERMINAL = {
@@ -122,7 +129,7 @@ export class Uploads {
       else setTimeout(() => this.uploads.has(u.clientId) && this.drop(u), 10000);
       return;
     }
-    const terminal = TERMINAL[res.status];
+    const terminal = Object.hasOwn(LIMITS, res.code) ? LIMITS[res.code] : TERMINAL[res.status];
     if (terminal) {
       this.drop(u);
       this.view.showError('file', t(terminal, { name: u.name }));
