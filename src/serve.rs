@@ -190,6 +190,7 @@ fn run(
             backups,
             tracking,
             uploads,
+            audit_checked: Default::default(),
         };
         let bound = http::bind(state)?;
         let addr = bound

@@ -54,6 +54,8 @@ pub struct AppState {
     pub tracking: Arc<track::Tracking>,
     /// What each visitor address may still upload.
     pub uploads: files::AddressLimits,
+    /// How far each tenant's audit chain was last found intact (see `audit.rs`).
+    pub audit_checked: audit::Checkpoints,
 }
 
 /// Shared state handle as handlers receive it.

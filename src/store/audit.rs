@@ -174,16 +174,46 @@ pub struct Verification {
     pub head: String,
 }
 
+/// How far the chain was found intact: up to entry `id`, whose hash was `hash`, from a chain
+/// that started at `start` (retention moves the start), `entries` entries in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    start: Vec<u8>,
+    id: i64,
+    hash: Vec<u8>,
+    entries: u64,
+}
+
 /// Recomputes the chain from its start to its head.
 pub fn verify(c: &Connection) -> Result<Verification> {
+    verify_since(c, None).map(|(v, _)| v)
+}
+
+/// Recomputes the chain, from where an earlier check found it intact when that entry is still
+/// there with the same hash and the chain still starts where it did (the dashboard's view, so
+/// that a page load does not rehash the whole trail), else from its start. `kontor audit
+/// verify` always checks the whole chain.
+pub fn verify_since(
+    c: &Connection,
+    earlier: Option<&Checked>,
+) -> Result<(Verification, Option<Checked>)> {
     let (start_prev, head_id, head_hash) = chain(c)?;
+    let still: Option<Vec<u8>> = match earlier {
+        Some(e) if e.start == start_prev => c
+            .query_row("SELECT hash FROM audit_log WHERE id = ?1", [e.id], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        _ => None,
+    };
+    let resume = earlier.filter(|e| still.as_deref() == Some(e.hash.as_slice()));
     let mut stmt = c.prepare(&format!(
-        "SELECT {COLUMNS}, hash FROM audit_log ORDER BY id"
+        "SELECT {COLUMNS}, hash FROM audit_log WHERE id > ?1 ORDER BY id"
     ))?;
-    let mut rows = stmt.query([])?;
-    let mut prev = start_prev;
-    let mut entries = 0;
-    let mut last_id = 0;
+    let mut rows = stmt.query([resume.map_or(i64::MIN, |e| e.id)])?;
+    let mut prev = resume.map_or(start_prev.clone(), |e| e.hash.clone());
+    let mut entries = resume.map_or(0, |e| e.entries);
+    let mut last_id = resume.map_or(0, |e| e.id);
     let broken = |id: i64, why: String, entries: u64| Verification {
         entries,
         intact: false,
@@ -196,42 +226,58 @@ pub fn verify(c: &Connection) -> Result<Verification> {
         let stored: Option<Vec<u8>> = r.get(9)?;
         entries += 1;
         if id > head_id {
-            return Ok(broken(
-                id,
-                format!("entry {id} comes after the chain's last entry ({head_id})"),
-                entries,
+            return Ok((
+                broken(
+                    id,
+                    format!("entry {id} comes after the chain's last entry ({head_id})"),
+                    entries,
+                ),
+                None,
             ));
         }
         let expected = entry_hash(&prev, id, &rec);
         if stored.as_deref() != Some(expected.as_slice()) {
-            return Ok(broken(
-                id,
-                format!(
-                    "entry {id} does not follow from the one before it: it was changed, \
+            return Ok((
+                broken(
+                    id,
+                    format!(
+                        "entry {id} does not follow from the one before it: it was changed, \
                      inserted, or an entry before it was removed"
+                    ),
+                    entries,
                 ),
-                entries,
+                None,
             ));
         }
         prev = expected;
         last_id = id;
     }
     if prev != head_hash || (entries > 0 && last_id != head_id) {
-        return Ok(broken(
-            head_id,
-            format!(
-                "the chain ends at entry {last_id}, but its last entry was {head_id}: entries were removed"
+        return Ok((
+            broken(
+                head_id,
+                format!(
+                    "the chain ends at entry {last_id}, but its last entry was {head_id}: entries were removed"
+                ),
+                entries,
             ),
-            entries,
+            None,
         ));
     }
-    Ok(Verification {
+    let checked = Checked {
+        start: start_prev,
+        id: last_id,
+        hash: prev,
+        entries,
+    };
+    let verification = Verification {
         entries,
         intact: true,
         broken_at: None,
         problem: None,
         head: crate::crypto::hex(&head_hash),
-    })
+    };
+    Ok((verification, Some(checked)))
 }
 
 /// Whether an entry with this hash (hex) is in the chain: a head kept from an earlier
@@ -340,4 +386,53 @@ pub fn recent(c: &Connection, limit: u32) -> Result<Vec<AuditRecord>> {
         ..Default::default()
     };
     Ok(list(c, &filter)?.into_iter().map(|l| l.entry).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(c: &Connection, n: usize) {
+        for i in 0..n {
+            let actor = format!("agent#{i}");
+            let e = AuditEntry {
+                actor: &actor,
+                action: "login",
+                object: "session",
+                result: "success",
+                ..Default::default()
+            };
+            append(c, 1_000 + i as i64, &e).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_later_check_hashes_only_what_was_added_and_restarts_when_its_entry_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        crate::store::Store::init(&data).unwrap();
+        let store = crate::store::Store::open(&data).unwrap();
+        let t = store.create_tenant("acme", "Acme").unwrap();
+        let db = store.tenant_db(&t.uuid).unwrap();
+        db.with(|c| {
+            entries(c, 5);
+            let (first, cp) = verify_since(c, None)?;
+            assert!(first.intact);
+            entries(c, 2);
+            let (later, cp) = verify_since(c, cp.as_ref())?;
+            assert!(later.intact);
+            assert_eq!(later.entries, first.entries + 2, "counted across both checks");
+            // A change behind the checkpoint is for the full check (`kontor audit verify`)...
+            c.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = (SELECT min(id) FROM audit_log)", [])?;
+            let (quick, cp) = verify_since(c, cp.as_ref())?;
+            assert!(quick.intact, "only the new entries were hashed");
+            assert!(!verify(c)?.intact, "the full check finds it");
+            // ...but a changed checkpoint entry sends the quick check back to the start.
+            c.execute("UPDATE audit_log SET hash = zeroblob(32) WHERE id = (SELECT max(id) FROM audit_log)", [])?;
+            let (restarted, _) = verify_since(c, cp.as_ref())?;
+            assert!(!restarted.intact);
+            Ok(())
+        })
+        .unwrap();
+    }
 }
