@@ -333,7 +333,7 @@ impl Config {
             .or_else(|| env_get("KONTOR_LISTEN"))
             .or(file.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen = listen_raw.parse().map_err(|_| {
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
             Error::Config(format!(
                 "listen: {listen_raw:?} is not an address like 127.0.0.1:8080 or [::]:443"
             ))
@@ -342,6 +342,15 @@ impl Config {
             .or(file.public_url)
             .map(|u| parse_public_url(&u))
             .transpose()?;
+        // Without public_url our origin comes from the request's Host header, which a client
+        // chooses: acceptable behind a local reverse proxy or for a local try-out, not on a
+        // public listener.
+        if public_url.is_none() && !listen.ip().is_loopback() {
+            return Err(Error::Config(format!(
+                "public_url must be set when listen ({listen}) is not a loopback address, \
+                 e.g. public_url = \"https://chat.example.com\" (KONTOR_PUBLIC_URL)"
+            )));
+        }
         let trusted_proxy = env_get("KONTOR_TRUSTED_PROXY")
             .or(file.trusted_proxy)
             .map(|p| {

@@ -116,3 +116,27 @@ fn check_config_masks_the_master_key_and_prints_toml() {
     assert!(text.contains("data_dir = \"/srv/k\""), "{text}");
     assert!(text.contains("master_key = \"***"), "{text}");
 }
+
+#[test]
+fn a_public_listener_needs_a_public_url() {
+    // Browsers' Host headers are not trusted as our origin: listening beyond loopback without
+    // public_url is refused, naming the fix.
+    for listen in ["0.0.0.0:8080", "[::]:8080", "192.0.2.10:443"] {
+        let out = effective(&[], &["--config", "/dev/null", "--listen", listen]);
+        assert_eq!(out.status.code(), Some(1), "{listen}");
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("public_url"), "{listen}: {said}");
+    }
+    let env = [("KONTOR_PUBLIC_URL", "https://chat.example.com")];
+    let v = json(&effective(
+        &env,
+        &["--config", "/dev/null", "--listen", "0.0.0.0:8080"],
+    ));
+    assert_eq!(v["public_url"], "https://chat.example.com");
+    // Loopback (a reverse proxy in front, or a local try-out) still works without it.
+    json(&effective(
+        &[],
+        &["--config", "/dev/null", "--listen", "127.0.0.1:8080"],
+    ));
+}
