@@ -338,3 +338,137 @@ fn a_key_change_on_a_running_server_loses_no_acknowledged_message() {
         .unwrap();
     assert_eq!(after, 1);
 }
+
+/// A plain export of `acme` with one site, as its members in order.
+fn plain_export(k: &Kontor) -> Vec<(String, Vec<u8>)> {
+    k.json(&["site", "add", "acme", "--origin", "https://shop.example"]);
+    let file = k.data_dir().join("../acme-plain.tar");
+    let path = file.to_str().unwrap();
+    k.ok(&["tenant", "export", "acme", "--out", path, "--plain"]);
+    let mut archive = tar::Archive::new(std::fs::File::open(&file).unwrap());
+    let mut members = Vec::new();
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+        members.push((e.path().unwrap().to_string_lossy().to_string(), body));
+    }
+    members
+}
+
+/// A tar header written by hand, so names and types the `tar` builder refuses can be made.
+fn raw_header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(0o600);
+    h
+}
+
+/// A tar file of `members`, each a header (its checksum set here) and the bytes that follow
+/// it, padded to 512-byte blocks whatever the header says.
+fn tar_bytes(members: Vec<RawMember>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (mut h, body) in members {
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(&body);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+/// A member as `tar_bytes` writes it: its header and the bytes after it.
+type RawMember = (tar::Header, Vec<u8>);
+
+fn regular(name: &str, body: &[u8]) -> RawMember {
+    (
+        raw_header(name, tar::EntryType::Regular, body.len() as u64),
+        body.to_vec(),
+    )
+}
+
+fn tenant_count(k: &Kontor) -> usize {
+    k.json(&["tenant", "list"])["tenants"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn hostile_archives_are_refused_with_nothing_created_and_memory_bounded() {
+    let (k, _) = Kontor::with_tenant();
+    let export = plain_export(&k);
+    let good: Vec<RawMember> = export.iter().map(|(p, b)| regular(p, b)).collect();
+    let sparse = {
+        // A GNU sparse member: no data in the archive, a hole of 1 GiB when read.
+        let mut h = raw_header("tables/visits.jsonl", tar::EntryType::GNUSparse, 0);
+        let g = h.as_gnu_mut().unwrap();
+        g.sparse[0].set_offset(1 << 30);
+        g.sparse[0].set_length(0);
+        g.set_real_size(1 << 30);
+        (h, Vec::new())
+    };
+    let link = {
+        let mut h = raw_header("tables/notes.jsonl", tar::EntryType::Symlink, 0);
+        h.set_link_name("/etc/passwd").unwrap();
+        (h, Vec::new())
+    };
+    let many: Vec<_> = (0..2000)
+        .map(|i| regular(&format!("extra/{i}"), b"x"))
+        .collect();
+    let cases: Vec<(&str, Vec<RawMember>, &str)> = vec![
+        ("sparse", vec![sparse], "sparse"),
+        (
+            "lying-size",
+            // The header promises 1 GiB; ten bytes follow.
+            vec![(
+                raw_header("extra.txt", tar::EntryType::Regular, 1 << 30),
+                b"0123456789".to_vec(),
+            )],
+            "header",
+        ),
+        ("many", many, "members"),
+        ("symlink", vec![link], "link"),
+        ("dotdot", vec![regular("../escape.txt", b"x")], ".."),
+        (
+            "absolute",
+            vec![regular("/tmp/escape.txt", b"x")],
+            "absolute",
+        ),
+        (
+            "fifo",
+            vec![(raw_header("tables/x", tar::EntryType::Fifo, 0), Vec::new())],
+            "fifo",
+        ),
+    ];
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    let server = other.server(&[]);
+    let (rss_before, _) = server.memory_kib();
+    for (name, hostile, says) in cases {
+        let mut members = good.clone();
+        members.extend(hostile);
+        let file = other.data_dir().join(format!("../{name}.tar"));
+        std::fs::write(&file, tar_bytes(members)).unwrap();
+        // Through the running server: the archive is read inside its process.
+        let err = other.fails(&["tenant", "import", file.to_str().unwrap()]);
+        assert!(
+            err.to_lowercase().contains(says),
+            "{name}: {err} should say {says:?}"
+        );
+        assert_eq!(tenant_count(&other), 0, "{name}: nothing created");
+    }
+    let (_, peak) = server.memory_kib();
+    assert!(
+        peak.saturating_sub(rss_before) < 100 * 1024,
+        "the server's memory grew from {rss_before} KiB to a peak of {peak} KiB"
+    );
+    // The good archive itself still imports.
+    let file = other.data_dir().join("../good.tar");
+    std::fs::write(&file, tar_bytes(good)).unwrap();
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+    assert_eq!(tenant_count(&other), 1);
+}
