@@ -456,8 +456,18 @@ pub fn import(
 ) -> Result<Imported> {
     let bytes = read_export(file, passphrase, progress)?;
     let (m, bodies) = unpack(file, &bytes)?;
-    check_manifest(&m)?;
-    let t = &m.tenant;
+    let (t, sites) = check_manifest(&m)?;
+    store.system(|c| {
+        for s in &sites {
+            if system::site_by_key(c, &s.site_key)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "site {} exists already here; the export's sites cannot move in",
+                    s.site_key
+                )));
+            }
+        }
+        Ok(())
+    })?;
     let rec = store.create_tenant_with(
         &t.uuid,
         &t.slug,
@@ -467,7 +477,7 @@ pub fn import(
         |c| fill(c, &m, &bodies, progress),
     )?;
     store.system(|c| {
-        for s in &m.sites {
+        for s in &sites {
             system::restore_site(c, &rec.uuid, s)?;
         }
         Ok(())
@@ -538,9 +548,10 @@ fn unpack(file: &Path, bytes: &[u8]) -> Result<(Manifest, BTreeMap<String, Vec<u
     Ok((m, bodies))
 }
 
-/// Refuses an export this kontor cannot take: another format, a newer schema, a tenant whose
-/// slug or id is not valid here.
-fn check_manifest(m: &Manifest) -> Result<()> {
+/// Refuses an export this kontor cannot take: another format, a newer schema, a tenant or
+/// site that would not pass `tenant create` and `site add`. Returns the tenant (its id in
+/// canonical form) and sites as they were checked.
+fn check_manifest(m: &Manifest) -> Result<(TenantInfo, Vec<SiteEntry>)> {
     if m.format != FORMAT {
         return Err(Error::Invalid(format!(
             "export format {:?} is not one this kontor reads ({FORMAT})",
@@ -553,13 +564,12 @@ fn check_manifest(m: &Manifest) -> Result<()> {
             m.kontor_version
         )));
     }
-    crate::model::tenants::validate_slug(&m.tenant.slug)?;
-    if uuid::Uuid::parse_str(&m.tenant.uuid).is_err() {
-        return Err(Error::Invalid(
-            "the export's tenant id is not a uuid".into(),
-        ));
-    }
-    Ok(())
+    let sites = m
+        .sites
+        .iter()
+        .map(SiteEntry::checked)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((m.tenant.checked()?, sites))
 }
 
 /// Fills a new tenant database (at the export's schema version) with the export's rows, in
@@ -572,9 +582,18 @@ fn fill(
 ) -> Result<()> {
     c.execute_batch("PRAGMA foreign_keys = OFF")?;
     let tx = c.transaction()?;
+    // Only the tables this schema has, each once: names come from the manifest.
+    let known = tables(&tx)?;
+    let mut seen = std::collections::BTreeSet::new();
     for table in &m.tables {
         if SKIPPED.contains(&table.name.as_str()) {
             continue;
+        }
+        if !known.contains(&table.name) || !seen.insert(&table.name) {
+            return Err(Error::Invalid(format!(
+                "the export lists table {:?}, which is unknown or listed twice",
+                table.name
+            )));
         }
         let body = bodies
             .get(&format!("tables/{}.jsonl", table.name))

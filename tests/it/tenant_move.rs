@@ -472,3 +472,106 @@ fn hostile_archives_are_refused_with_nothing_created_and_memory_bounded() {
     other.ok(&["tenant", "import", file.to_str().unwrap()]);
     assert_eq!(tenant_count(&other), 1);
 }
+
+/// The export with its manifest changed by `change`.
+fn with_manifest(export: &[(String, Vec<u8>)], change: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let members = export
+        .iter()
+        .map(|(path, body)| {
+            if path != "manifest.json" {
+                return regular(path, body);
+            }
+            let mut m: serde_json::Value = serde_json::from_slice(body).unwrap();
+            change(&mut m);
+            regular(path, &serde_json::to_vec(&m).unwrap())
+        })
+        .collect();
+    tar_bytes(members)
+}
+
+#[test]
+fn an_import_checks_its_manifest_as_if_an_admin_typed_it() {
+    let (k, _) = Kontor::with_tenant();
+    let export = plain_export(&k);
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    type Change = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "star",
+            Box::new(|m| m["sites"][0]["origins"] = serde_json::json!(["*"])),
+            "origin",
+        ),
+        (
+            "csp",
+            Box::new(|m| {
+                m["sites"][0]["origins"] =
+                    serde_json::json!(["https://a.example; report-uri https://evil"])
+            }),
+            "origin",
+        ),
+        (
+            "name",
+            Box::new(|m| m["tenant"]["name"] = "Acme\n admin login OK".into()),
+            "control characters",
+        ),
+        (
+            "site-key",
+            Box::new(|m| m["sites"][0]["site_key"] = "site_\"><script>".into()),
+            "site key",
+        ),
+        (
+            "color",
+            Box::new(|m| m["sites"][0]["look"]["color"] = "red;}".into()),
+            "color",
+        ),
+        (
+            "tracking",
+            Box::new(|m| m["sites"][0]["tracking"]["tracking"] = "everything".into()),
+            "tracking",
+        ),
+        (
+            "table",
+            Box::new(|m| m["tables"][0]["name"] = "sqlite_master".into()),
+            "unknown",
+        ),
+        (
+            "uuid-form",
+            Box::new(|m| {
+                let u = m["tenant"]["uuid"].as_str().unwrap().replace('-', "");
+                m["tenant"]["uuid"] = u.into();
+            }),
+            "uuid",
+        ),
+    ];
+    for (name, change, says) in cases {
+        let file = other.data_dir().join(format!("../{name}.tar"));
+        std::fs::write(&file, with_manifest(&export, change)).unwrap();
+        let err = other.fails(&["tenant", "import", file.to_str().unwrap()]);
+        assert!(err.contains(says), "{name}: {err} should say {says:?}");
+        assert_eq!(tenant_count(&other), 0, "{name}: nothing created");
+    }
+
+    // Imported once; an upper-case copy of its uuid under another slug is the same tenant.
+    let file = other.data_dir().join("../good.tar");
+    std::fs::write(&file, with_manifest(&export, |_| {})).unwrap();
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+    let upper = other.data_dir().join("../upper.tar");
+    std::fs::write(
+        &upper,
+        with_manifest(&export, |m| {
+            let u = m["tenant"]["uuid"].as_str().unwrap().to_uppercase();
+            m["tenant"]["uuid"] = u.into();
+            m["tenant"]["slug"] = "acme-two".into();
+            // Without its sites, whose keys would clash first.
+            m["sites"] = serde_json::json!([]);
+        }),
+    )
+    .unwrap();
+    let err = other.fails(&["tenant", "import", upper.to_str().unwrap()]);
+    assert!(
+        err.contains("a tenant with id") && err.contains("exists already"),
+        "{err}"
+    );
+    assert_eq!(tenant_count(&other), 1);
+}
