@@ -38,6 +38,18 @@ pub fn clean_name(what: &str, name: &str, max: usize) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// A tenant id as kontor stores it: a hyphenated uuid in lower case. Upper case is accepted
+/// and lowered, so a copy of an existing id in another case is the same tenant, never a
+/// second one; other spellings (no hyphens, braces, `urn:`) are refused.
+pub fn canonical_uuid(raw: &str) -> Result<String> {
+    match uuid::Uuid::try_parse(raw) {
+        Ok(u) if raw.len() == 36 => Ok(u.hyphenated().to_string()),
+        _ => Err(Error::Invalid(format!(
+            "tenant id {raw:?} must be a uuid like 0f8fad5b-d9cb-469f-a165-70867728950e"
+        ))),
+    }
+}
+
 /// A tenant as the admin socket and export manifests name it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TenantInfo {
@@ -49,6 +61,20 @@ pub struct TenantInfo {
     pub name: String,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+impl TenantInfo {
+    /// The tenant as `tenant create` would take it (slug, name) with its id in canonical
+    /// form: what an archive says about its tenant may have been crafted.
+    pub fn checked(&self) -> Result<TenantInfo> {
+        validate_slug(&self.slug)?;
+        Ok(TenantInfo {
+            uuid: canonical_uuid(&self.uuid)?,
+            slug: self.slug.clone(),
+            name: clean_name("tenant name", &self.name, 200)?,
+            created_at: self.created_at,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -88,6 +114,22 @@ mod tests {
             "   ",
         ] {
             assert!(clean_name("name", bad, 200).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn uuids_are_canonical() {
+        let lower = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(canonical_uuid(lower).unwrap(), lower);
+        assert_eq!(canonical_uuid(&lower.to_uppercase()).unwrap(), lower);
+        for bad in [
+            "0f8fad5bd9cb469fa16570867728950e",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+            "../../etc/passwd",
+            "",
+        ] {
+            assert!(canonical_uuid(bad).is_err(), "{bad}");
         }
     }
 }

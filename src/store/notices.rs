@@ -35,6 +35,26 @@ fn clean(text: &str, what: &str) -> Result<String> {
     Ok(t)
 }
 
+impl Notice {
+    /// The notice as `create` would have stored it: one read from an archive may have been
+    /// crafted.
+    pub fn checked(&self) -> Result<Notice> {
+        if self.version < 2 {
+            return Err(Error::Invalid(format!(
+                "notice version {} must be 2 or more",
+                self.version
+            )));
+        }
+        Ok(Notice {
+            version: self.version,
+            text_de: clean(&self.text_de, "German text")?,
+            text_en: clean(&self.text_en, "English text")?,
+            created_at: self.created_at,
+            created_by: crate::model::tenants::clean_name("notice author", &self.created_by, 320)?,
+        })
+    }
+}
+
 /// Adds the next version of the site's notice; returns it.
 pub fn create(c: &Connection, site_key: &str, de: &str, en: &str, by: &str) -> Result<Notice> {
     let (text_de, text_en) = (clean(de, "German text")?, clean(en, "English text")?);

@@ -2,8 +2,9 @@
 
 use super::{notices, rows};
 use crate::clock::now;
+use crate::config::normalize_origin;
 use crate::error::Result;
-use crate::model::sites::{SiteLook, SiteTracking};
+use crate::model::sites::{SiteLook, SiteTracking, check_site_key, clean_look, clean_tracking};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +153,33 @@ pub struct SiteEntry {
 }
 
 impl SiteEntry {
+    /// The site as if an admin had typed it: one read from an archive may have been crafted,
+    /// and its origins end up in the widget frame's CSP (`frame-ancestors`), its key in HTML.
+    pub fn checked(&self) -> Result<SiteEntry> {
+        check_site_key(&self.site_key)?;
+        let (look, tracking) = (&self.look, &self.tracking);
+        Ok(SiteEntry {
+            site_key: self.site_key.clone(),
+            origins: self
+                .origins
+                .iter()
+                .map(|o| normalize_origin(o))
+                .collect::<Result<_>>()?,
+            look: clean_look(
+                Some(&look.position),
+                Some(&look.color),
+                Some(&look.privacy_url),
+                Some(&look.lang),
+            )?,
+            tracking: clean_tracking(Some(&tracking.mode), Some(&tracking.strip))?,
+            notices: self
+                .notices
+                .iter()
+                .map(notices::Notice::checked)
+                .collect::<Result<_>>()?,
+        })
+    }
+
     /// Every site of a tenant with its origins, look, tracking and notices.
     pub fn all_of(c: &Connection, tenant_uuid: &str) -> Result<Vec<SiteEntry>> {
         list_sites(c, tenant_uuid)?

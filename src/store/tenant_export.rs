@@ -16,6 +16,7 @@ use crate::model::tenants::TenantInfo;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rusqlite::Connection;
 use rusqlite::types::{Value as SqlValue, ValueRef};
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -72,24 +73,111 @@ fn to_json(v: ValueRef<'_>) -> Value {
     }
 }
 
-fn from_json(v: &Value) -> Result<SqlValue> {
-    let bad = || Error::Invalid("the export holds a value of an unknown kind".into());
-    Ok(match v {
-        Value::Null => SqlValue::Null,
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => SqlValue::Integer(i),
-            None => SqlValue::Real(n.as_f64().ok_or_else(bad)?),
-        },
-        Value::String(s) => SqlValue::Text(s.clone()),
-        Value::Object(o) => SqlValue::Blob(
-            o.get("hex")
-                .and_then(Value::as_str)
-                .and_then(crate::crypto::unhex)
-                .ok_or_else(bad)?,
-        ),
-        _ => return Err(bad()),
-    })
+/// One value of a row, read straight into SQLite's types. No JSON tree is built in between,
+/// so a crafted row costs no more memory than its bytes (a line of a million `0,` would be
+/// a million 32-byte `Value`s), and an array or object where a value belongs is refused at
+/// its first byte.
+struct Cell(SqlValue);
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Cell, D::Error> {
+        d.deserialize_any(CellVisitor)
+    }
 }
+
+struct CellVisitor;
+
+impl<'de> Visitor<'de> for CellVisitor {
+    type Value = Cell;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("null, a number, a string or {\"hex\": \"…\"}")
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Cell, E> {
+        Ok(Cell(SqlValue::Null))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Cell, E> {
+        Ok(Cell(SqlValue::Integer(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Cell, E> {
+        Ok(Cell(
+            i64::try_from(v).map_or(SqlValue::Real(v as f64), SqlValue::Integer),
+        ))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Cell, E> {
+        Ok(Cell(SqlValue::Real(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Cell, E> {
+        Ok(Cell(SqlValue::Text(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Cell, E> {
+        Ok(Cell(SqlValue::Text(v)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Cell, A::Error> {
+        let bad = || A::Error::custom("a blob must be {\"hex\": \"…\"}");
+        if map.next_key::<String>()?.as_deref() != Some("hex") {
+            return Err(bad());
+        }
+        let hex: String = map.next_value()?;
+        if map.next_key::<String>()?.is_some() {
+            return Err(bad());
+        }
+        let blob = crate::crypto::unhex(&hex).ok_or_else(bad)?;
+        Ok(Cell(SqlValue::Blob(blob)))
+    }
+}
+
+/// One row: a JSON array of at most `columns` values, refused at the first value beyond.
+struct Row {
+    columns: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Row {
+    type Value = Vec<SqlValue>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Vec<SqlValue>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Row {
+    type Value = Vec<SqlValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an array of {} values", self.columns)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut values = Vec::with_capacity(self.columns);
+        while let Some(Cell(v)) = seq.next_element()? {
+            if values.len() == self.columns {
+                return Err(A::Error::invalid_length(values.len() + 1, &self));
+            }
+            values.push(v);
+        }
+        if values.len() != self.columns {
+            return Err(A::Error::invalid_length(values.len(), &self));
+        }
+        Ok(values)
+    }
+}
+
+/// The longest row line an import reads: the largest row holds a file of at most 10 MiB
+/// (`domain::files::MAX_BYTES`), 20 MiB as hex, plus a few short columns.
+const MAX_LINE: usize = 32 << 20;
 
 /// The tables that move, by name.
 fn tables(c: &Connection) -> Result<Vec<String>> {
@@ -368,8 +456,18 @@ pub fn import(
 ) -> Result<Imported> {
     let bytes = read_export(file, passphrase, progress)?;
     let (m, bodies) = unpack(file, &bytes)?;
-    check_manifest(&m)?;
-    let t = &m.tenant;
+    let (t, sites) = check_manifest(&m)?;
+    store.system(|c| {
+        for s in &sites {
+            if system::site_by_key(c, &s.site_key)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "site {} exists already here; the export's sites cannot move in",
+                    s.site_key
+                )));
+            }
+        }
+        Ok(())
+    })?;
     let rec = store.create_tenant_with(
         &t.uuid,
         &t.slug,
@@ -379,7 +477,7 @@ pub fn import(
         |c| fill(c, &m, &bodies, progress),
     )?;
     store.system(|c| {
-        for s in &m.sites {
+        for s in &sites {
             system::restore_site(c, &rec.uuid, s)?;
         }
         Ok(())
@@ -412,26 +510,27 @@ fn read_export(
     Ok(bytes)
 }
 
-/// The archive's manifest and its other files by path.
+/// An export holds its manifest and one member per table (25 today): room to grow, but a
+/// bound on work spent on an archive of countless tiny members.
+const MAX_MEMBERS: usize = 1000;
+
+/// The archive's manifest and its other files by path, read within the archive's limits
+/// (`archive::Limits`): together they can never hold more than the archive's own bytes.
 fn unpack(file: &Path, bytes: &[u8]) -> Result<(Manifest, BTreeMap<String, Vec<u8>>)> {
-    let mut manifest: Option<Manifest> = None;
-    let mut bodies = BTreeMap::new();
-    let not_export = |e: std::io::Error| {
+    let not_export = |e: Error| {
         Error::Invalid(format!(
             "{} is not a kontor tenant export: {e}",
             file.display()
         ))
     };
-    let mut archive = tar::Archive::new(bytes);
-    for entry in archive.entries().map_err(not_export)? {
-        let mut entry = entry.map_err(not_export)?;
-        let path = entry
-            .path()
-            .map_err(not_export)?
-            .to_string_lossy()
-            .to_string();
-        let mut body = Vec::new();
-        entry.read_to_end(&mut body).map_err(not_export)?;
+    let mut manifest: Option<Manifest> = None;
+    let mut bodies = BTreeMap::new();
+    let mut tar = tar::Archive::new(bytes);
+    let limits = archive::Limits::for_archive(bytes.len() as u64, MAX_MEMBERS);
+    let mut members = archive::Members::new(&mut tar, limits).map_err(not_export)?;
+    while let Some(member) = members.next_member().map_err(not_export)? {
+        let path = member.path.clone();
+        let body = member.bytes().map_err(not_export)?;
         if path == "manifest.json" {
             manifest = Some(serde_json::from_slice(&body).map_err(|e| {
                 Error::Invalid(format!("the export's manifest is not readable: {e}"))
@@ -449,9 +548,10 @@ fn unpack(file: &Path, bytes: &[u8]) -> Result<(Manifest, BTreeMap<String, Vec<u
     Ok((m, bodies))
 }
 
-/// Refuses an export this kontor cannot take: another format, a newer schema, a tenant whose
-/// slug or id is not valid here.
-fn check_manifest(m: &Manifest) -> Result<()> {
+/// Refuses an export this kontor cannot take: another format, a newer schema, a tenant or
+/// site that would not pass `tenant create` and `site add`. Returns the tenant (its id in
+/// canonical form) and sites as they were checked.
+fn check_manifest(m: &Manifest) -> Result<(TenantInfo, Vec<SiteEntry>)> {
     if m.format != FORMAT {
         return Err(Error::Invalid(format!(
             "export format {:?} is not one this kontor reads ({FORMAT})",
@@ -464,13 +564,12 @@ fn check_manifest(m: &Manifest) -> Result<()> {
             m.kontor_version
         )));
     }
-    crate::model::tenants::validate_slug(&m.tenant.slug)?;
-    if uuid::Uuid::parse_str(&m.tenant.uuid).is_err() {
-        return Err(Error::Invalid(
-            "the export's tenant id is not a uuid".into(),
-        ));
-    }
-    Ok(())
+    let sites = m
+        .sites
+        .iter()
+        .map(SiteEntry::checked)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((m.tenant.checked()?, sites))
 }
 
 /// Fills a new tenant database (at the export's schema version) with the export's rows, in
@@ -483,9 +582,18 @@ fn fill(
 ) -> Result<()> {
     c.execute_batch("PRAGMA foreign_keys = OFF")?;
     let tx = c.transaction()?;
+    // Only the tables this schema has, each once: names come from the manifest.
+    let known = tables(&tx)?;
+    let mut seen = std::collections::BTreeSet::new();
     for table in &m.tables {
         if SKIPPED.contains(&table.name.as_str()) {
             continue;
+        }
+        if !known.contains(&table.name) || !seen.insert(&table.name) {
+            return Err(Error::Invalid(format!(
+                "the export lists table {:?}, which is unknown or listed twice",
+                table.name
+            )));
         }
         let body = bodies
             .get(&format!("tables/{}.jsonl", table.name))
@@ -522,18 +630,19 @@ fn insert_rows(tx: &Connection, table: &TableInfo, body: &[u8]) -> Result<u64> {
     )?;
     let mut rows = 0u64;
     for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let values: Vec<Value> = serde_json::from_slice(line)
-            .map_err(|e| Error::Invalid(format!("table {}, row {}: {e}", table.name, rows + 1)))?;
-        if values.len() != table.columns.len() {
+        let row = rows + 1;
+        if line.len() > MAX_LINE {
             return Err(Error::Invalid(format!(
-                "table {}, row {}: {} values for {} columns",
+                "table {}, row {row}: longer than {} MiB",
                 table.name,
-                rows + 1,
-                values.len(),
-                table.columns.len()
+                MAX_LINE >> 20
             )));
         }
-        let values = values.iter().map(from_json).collect::<Result<Vec<_>>>()?;
+        let values = Row {
+            columns: table.columns.len(),
+        }
+        .deserialize(&mut serde_json::Deserializer::from_slice(line))
+        .map_err(|e| Error::Invalid(format!("table {}, row {row}: {e}", table.name)))?;
         stmt.execute(rusqlite::params_from_iter(values))?;
         rows += 1;
     }
@@ -601,6 +710,7 @@ mod tests {
 
     #[test]
     fn values_round_trip() {
+        let cell = |v: &Value| serde_json::from_value::<Cell>(v.clone()).map(|c| c.0);
         for v in [
             json!(null),
             json!(42),
@@ -608,7 +718,7 @@ mod tests {
             json!("ä"),
             json!({"hex": "00ff"}),
         ] {
-            let back = to_json(match &from_json(&v).unwrap() {
+            let back = to_json(match &cell(&v).unwrap() {
                 SqlValue::Null => ValueRef::Null,
                 SqlValue::Integer(i) => ValueRef::Integer(*i),
                 SqlValue::Real(f) => ValueRef::Real(*f),
@@ -617,7 +727,33 @@ mod tests {
             });
             assert_eq!(back, v);
         }
-        assert!(from_json(&json!([1])).is_err());
-        assert!(from_json(&json!({"hex": "0g"})).is_err());
+        for bad in [
+            json!([1]),
+            json!(true),
+            json!({"hex": "0g"}),
+            json!({"hex": "00", "x": 1}),
+            json!({"x": "00"}),
+        ] {
+            assert!(cell(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rows_hold_exactly_their_columns() {
+        let row = |line: &str, columns| {
+            Row { columns }.deserialize(&mut serde_json::Deserializer::from_str(line))
+        };
+        assert_eq!(
+            row(r#"[1, "a", null]"#, 3).unwrap(),
+            vec![
+                SqlValue::Integer(1),
+                SqlValue::Text("a".into()),
+                SqlValue::Null
+            ]
+        );
+        assert!(row("[1, 2]", 3).is_err());
+        assert!(row("[1, 2, 3, 4]", 3).is_err());
+        assert!(row("[[0, 0, 0]]", 1).is_err());
+        assert!(row(r#"{"a": 1}"#, 1).is_err());
     }
 }

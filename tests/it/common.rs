@@ -249,6 +249,20 @@ impl Server {
         within(Duration::from_secs(5), || self.log().contains(needle))
     }
 
+    /// The server process's resident memory now and at its peak so far, in KiB (VmRSS and
+    /// VmHWM of /proc/PID/status): the peak catches memory taken and freed within a command.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {status}"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
     /// SIGTERM and wait; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         Command::new("kill")

@@ -338,3 +338,240 @@ fn a_key_change_on_a_running_server_loses_no_acknowledged_message() {
         .unwrap();
     assert_eq!(after, 1);
 }
+
+/// A plain export of `acme` with one site, as its members in order.
+fn plain_export(k: &Kontor) -> Vec<(String, Vec<u8>)> {
+    k.json(&["site", "add", "acme", "--origin", "https://shop.example"]);
+    let file = k.data_dir().join("../acme-plain.tar");
+    let path = file.to_str().unwrap();
+    k.ok(&["tenant", "export", "acme", "--out", path, "--plain"]);
+    let mut archive = tar::Archive::new(std::fs::File::open(&file).unwrap());
+    let mut members = Vec::new();
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+        members.push((e.path().unwrap().to_string_lossy().to_string(), body));
+    }
+    members
+}
+
+/// A tar header written by hand, so names and types the `tar` builder refuses can be made.
+fn raw_header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(0o600);
+    h
+}
+
+/// A tar file of `members`, each a header (its checksum set here) and the bytes that follow
+/// it, padded to 512-byte blocks whatever the header says.
+fn tar_bytes(members: Vec<RawMember>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (mut h, body) in members {
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(&body);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+/// A member as `tar_bytes` writes it: its header and the bytes after it.
+type RawMember = (tar::Header, Vec<u8>);
+
+fn regular(name: &str, body: &[u8]) -> RawMember {
+    (
+        raw_header(name, tar::EntryType::Regular, body.len() as u64),
+        body.to_vec(),
+    )
+}
+
+fn tenant_count(k: &Kontor) -> usize {
+    k.json(&["tenant", "list"])["tenants"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn hostile_archives_are_refused_with_nothing_created_and_memory_bounded() {
+    let (k, _) = Kontor::with_tenant();
+    let export = plain_export(&k);
+    let good: Vec<RawMember> = export.iter().map(|(p, b)| regular(p, b)).collect();
+    let sparse = {
+        // A GNU sparse member: no data in the archive, a hole of 1 GiB when read.
+        let mut h = raw_header("tables/visits.jsonl", tar::EntryType::GNUSparse, 0);
+        let g = h.as_gnu_mut().unwrap();
+        g.sparse[0].set_offset(1 << 30);
+        g.sparse[0].set_length(0);
+        g.set_real_size(1 << 30);
+        (h, Vec::new())
+    };
+    let link = {
+        let mut h = raw_header("tables/notes.jsonl", tar::EntryType::Symlink, 0);
+        h.set_link_name("/etc/passwd").unwrap();
+        (h, Vec::new())
+    };
+    let many: Vec<_> = (0..2000)
+        .map(|i| regular(&format!("extra/{i}"), b"x"))
+        .collect();
+    let cases: Vec<(&str, Vec<RawMember>, &str)> = vec![
+        ("sparse", vec![sparse], "sparse"),
+        (
+            "lying-size",
+            // The header promises 1 GiB; ten bytes follow.
+            vec![(
+                raw_header("extra.txt", tar::EntryType::Regular, 1 << 30),
+                b"0123456789".to_vec(),
+            )],
+            "header",
+        ),
+        ("many", many, "members"),
+        ("symlink", vec![link], "link"),
+        ("dotdot", vec![regular("../escape.txt", b"x")], ".."),
+        (
+            "absolute",
+            vec![regular("/tmp/escape.txt", b"x")],
+            "absolute",
+        ),
+        (
+            "fifo",
+            vec![(raw_header("tables/x", tar::EntryType::Fifo, 0), Vec::new())],
+            "fifo",
+        ),
+    ];
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    let server = other.server(&[]);
+    let (rss_before, _) = server.memory_kib();
+    for (name, hostile, says) in cases {
+        let mut members = good.clone();
+        members.extend(hostile);
+        let file = other.data_dir().join(format!("../{name}.tar"));
+        std::fs::write(&file, tar_bytes(members)).unwrap();
+        // Through the running server: the archive is read inside its process.
+        let err = other.fails(&["tenant", "import", file.to_str().unwrap()]);
+        assert!(
+            err.to_lowercase().contains(says),
+            "{name}: {err} should say {says:?}"
+        );
+        assert_eq!(tenant_count(&other), 0, "{name}: nothing created");
+    }
+    let (_, peak) = server.memory_kib();
+    assert!(
+        peak.saturating_sub(rss_before) < 100 * 1024,
+        "the server's memory grew from {rss_before} KiB to a peak of {peak} KiB"
+    );
+    // The good archive itself still imports.
+    let file = other.data_dir().join("../good.tar");
+    std::fs::write(&file, tar_bytes(good)).unwrap();
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+    assert_eq!(tenant_count(&other), 1);
+}
+
+/// The export with its manifest changed by `change`.
+fn with_manifest(export: &[(String, Vec<u8>)], change: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let members = export
+        .iter()
+        .map(|(path, body)| {
+            if path != "manifest.json" {
+                return regular(path, body);
+            }
+            let mut m: serde_json::Value = serde_json::from_slice(body).unwrap();
+            change(&mut m);
+            regular(path, &serde_json::to_vec(&m).unwrap())
+        })
+        .collect();
+    tar_bytes(members)
+}
+
+#[test]
+fn an_import_checks_its_manifest_as_if_an_admin_typed_it() {
+    let (k, _) = Kontor::with_tenant();
+    let export = plain_export(&k);
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    type Change = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "star",
+            Box::new(|m| m["sites"][0]["origins"] = serde_json::json!(["*"])),
+            "origin",
+        ),
+        (
+            "csp",
+            Box::new(|m| {
+                m["sites"][0]["origins"] =
+                    serde_json::json!(["https://a.example; report-uri https://evil"])
+            }),
+            "origin",
+        ),
+        (
+            "name",
+            Box::new(|m| m["tenant"]["name"] = "Acme\n admin login OK".into()),
+            "control characters",
+        ),
+        (
+            "site-key",
+            Box::new(|m| m["sites"][0]["site_key"] = "site_\"><script>".into()),
+            "site key",
+        ),
+        (
+            "color",
+            Box::new(|m| m["sites"][0]["look"]["color"] = "red;}".into()),
+            "color",
+        ),
+        (
+            "tracking",
+            Box::new(|m| m["sites"][0]["tracking"]["tracking"] = "everything".into()),
+            "tracking",
+        ),
+        (
+            "table",
+            Box::new(|m| m["tables"][0]["name"] = "sqlite_master".into()),
+            "unknown",
+        ),
+        (
+            "uuid-form",
+            Box::new(|m| {
+                let u = m["tenant"]["uuid"].as_str().unwrap().replace('-', "");
+                m["tenant"]["uuid"] = u.into();
+            }),
+            "uuid",
+        ),
+    ];
+    for (name, change, says) in cases {
+        let file = other.data_dir().join(format!("../{name}.tar"));
+        std::fs::write(&file, with_manifest(&export, change)).unwrap();
+        let err = other.fails(&["tenant", "import", file.to_str().unwrap()]);
+        assert!(err.contains(says), "{name}: {err} should say {says:?}");
+        assert_eq!(tenant_count(&other), 0, "{name}: nothing created");
+    }
+
+    // Imported once; an upper-case copy of its uuid under another slug is the same tenant.
+    let file = other.data_dir().join("../good.tar");
+    std::fs::write(&file, with_manifest(&export, |_| {})).unwrap();
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+    let upper = other.data_dir().join("../upper.tar");
+    std::fs::write(
+        &upper,
+        with_manifest(&export, |m| {
+            let u = m["tenant"]["uuid"].as_str().unwrap().to_uppercase();
+            m["tenant"]["uuid"] = u.into();
+            m["tenant"]["slug"] = "acme-two".into();
+            // Without its sites, whose keys would clash first.
+            m["sites"] = serde_json::json!([]);
+        }),
+    )
+    .unwrap();
+    let err = other.fails(&["tenant", "import", upper.to_str().unwrap()]);
+    assert!(
+        err.contains("a tenant with id") && err.contains("exists already"),
+        "{err}"
+    );
+    assert_eq!(tenant_count(&other), 1);
+}

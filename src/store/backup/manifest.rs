@@ -3,16 +3,20 @@
 
 use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
+use crate::store::archive::{Limits, Members};
 use crate::store::system::SiteEntry;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The archive format this kontor writes and reads.
 pub const FORMAT: u32 = 1;
 
 pub(super) const MANIFEST: &str = "manifest.sealed";
+
+/// A backup holds its manifest, its MAC and one member per tenant: a bound far above any
+/// server's tenants, yet one on the work spent on an archive of countless tiny members.
+pub(super) const MAX_MEMBERS: usize = 100_000;
 
 /// Last member: an HMAC over the whole archive file (with these 32 bytes taken as zero), so
 /// a change anywhere (headers, padding, the end) is refused, not only in what we read.
@@ -111,24 +115,18 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     crypto::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
+/// The sealed manifest's bytes, read within the same limits as a restore's.
 pub(super) fn read_manifest(archive: &Path) -> Result<Vec<u8>> {
     let file = fs::File::open(archive).map_err(|e| Error::io("opening the archive", e))?;
-    let mut tar = tar::Archive::new(file);
-    for entry in tar
-        .entries()
+    let len = file
+        .metadata()
         .map_err(|e| Error::io("reading the archive", e))?
-    {
-        let mut entry = entry.map_err(|e| Error::io("reading the archive", e))?;
-        if entry
-            .path()
-            .map(|p| p.to_string_lossy() == MANIFEST)
-            .unwrap_or(false)
-        {
-            let mut bytes = Vec::new();
-            entry
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io("reading the archive", e))?;
-            return Ok(bytes);
+        .len();
+    let mut tar = tar::Archive::new(file);
+    let mut members = Members::new(&mut tar, Limits::for_archive(len, MAX_MEMBERS))?;
+    while let Some(member) = members.next_member()? {
+        if member.path == MANIFEST {
+            return member.bytes();
         }
     }
     Err(Error::Invalid("no manifest".into()))
