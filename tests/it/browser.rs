@@ -210,3 +210,62 @@ fn visitor_and_agent_chat_in_real_browsers() {
         .unwrap();
     assert_eq!((status.as_str(), rating, files), ("closed", 5, 1));
 }
+
+/// A visitor who arrives when the waiting queue is full is offered the offline form with a
+/// message saying why, not a chat nobody will take.
+#[test]
+fn a_full_queue_offers_the_offline_form() {
+    let (k, pw) = Kontor::with_tenant();
+    std::fs::write(k.config_file(), "[chat]\nmax_waiting = 1\n").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let shop_port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let shop_origin = format!("http://localhost:{shop_port}");
+    let site = k.json(&["site", "add", "acme", "--origin", &shop_origin]);
+    let key = site["site_key"].as_str().unwrap().to_string();
+    let server = k.server(&[]);
+    shop(
+        shop_port,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body><h1>Shop</h1>\
+             <script src=\"{}/widget.js\" data-site=\"{key}\" async></script></body></html>",
+            server.base
+        ),
+    );
+    // An agent is online (so the widget offers a chat), and one chat already waits.
+    let (_b, _ann) = crate::chat::agent(&server, &pw);
+    let mut first = crate::common::Ws::visitor(&server.base, &key, &shop_origin).unwrap();
+    first.send(serde_json::json!({"type": "start", "consent": true, "notice_version": "1"}));
+    first.recv_type("welcome");
+
+    let driver = Driver::start();
+    let visitor = driver.browser();
+    visitor.goto(&format!("{shop_origin}/"));
+    visitor.wait_until(
+        "the launcher",
+        "return !!document.querySelector('kontor-chat')",
+    );
+    visitor.exec("document.querySelector('kontor-chat').shadowRoot.querySelector('button').click(); return true");
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+    visitor.wait_until(
+        "the start form is shown",
+        "return !document.getElementById('v-start').hidden",
+    );
+    visitor.type_text(&visitor.find("#s-name"), "Vera");
+    visitor.click(&visitor.find("#s-consent"));
+    visitor.click(&visitor.find("#start-btn"));
+    visitor.wait_until(
+        "the offline form instead of a chat",
+        "return !document.getElementById('v-offline').hidden",
+    );
+    let intro = visitor.text(&visitor.find("#offline-intro"));
+    assert!(intro.contains("busy"), "{intro}");
+    assert_eq!(
+        crate::chat::db_count(&k, "SELECT count(*) FROM conversations"),
+        1,
+        "the refused start stored nothing"
+    );
+}
