@@ -27,6 +27,7 @@ mod notices;
 mod retention;
 mod rights;
 mod server;
+mod sessions;
 mod stats;
 mod storage;
 mod team;
