@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod browser;
 mod browser_privacy;
+mod browser_signins;
 mod browser_statistics;
 mod browser_team;
 mod browser_visitors;
