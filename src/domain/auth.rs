@@ -203,6 +203,14 @@ pub fn authenticate(
     })
 }
 
+/// Which stored sessions are still alive at `now` under these timeouts.
+pub fn alive_at(now: i64, timeouts: &SessionConfig) -> tstore::Alive {
+    tstore::Alive {
+        seen_since: now - (timeouts.idle_minutes * 60) as i64,
+        begun_since: now - (timeouts.absolute_hours * 3600) as i64,
+    }
+}
+
 /// Ends a session and records it.
 pub fn logout(session: &Session, clock: &Clock, ip: IpAddr, request_id: &str) -> Result<()> {
     let shown_ip = ip::truncate(ip).to_string();

@@ -4,6 +4,7 @@
 //! close within a second (the hub re-checks sessions).
 
 use super::agent::{Agent, Reply};
+use crate::domain::auth;
 use crate::store::tenant as tstore;
 use actix_web::HttpResponse;
 use actix_web::web::Path;
@@ -16,8 +17,9 @@ fn plausible_id(id: &str) -> bool {
 /// `GET /api/sessions`: the caller's active sign-ins, the current one marked.
 pub async fn list(a: Agent) -> Reply {
     let (agent, current) = (a.session.agent.id, a.session.token_hash.clone());
+    let alive = auth::alive_at(a.now(), &a.state.config.session);
     let list = a
-        .read(move |c| tstore::list_sessions(c, agent, Some(&current)))
+        .read(move |c| tstore::list_sessions(c, agent, Some(&current), alive))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": list })))
 }

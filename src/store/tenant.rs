@@ -253,18 +253,40 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
-/// The agent's sessions, most recently used first; `current` marks the one with this hash.
+/// Which stored sessions still count: used at or after `seen_since` and begun at or after
+/// `begun_since` (Unix seconds). A session past its limits stays stored until its cookie is
+/// next presented, and is not shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Alive {
+    /// Earliest last use that is not idle too long.
+    pub seen_since: i64,
+    /// Earliest sign-in that is not past the absolute limit.
+    pub begun_since: i64,
+}
+
+impl Alive {
+    /// Every stored session.
+    pub const ANY: Alive = Alive {
+        seen_since: i64::MIN,
+        begun_since: i64::MIN,
+    };
+}
+
+/// The agent's live sessions, most recently used first; `current` marks the one with this
+/// hash.
 pub fn list_sessions(
     c: &Connection,
     agent_id: i64,
     current: Option<&[u8]>,
+    alive: Alive,
 ) -> Result<Vec<SessionInfo>> {
     rows::all(
         c,
         "SELECT coalesce(public_id, ''), device, ip, created_at, last_seen_at,
                 token_hash IS ?2
-         FROM sessions WHERE agent_id = ?1 ORDER BY last_seen_at DESC, created_at DESC",
-        params![agent_id, current],
+         FROM sessions WHERE agent_id = ?1 AND last_seen_at >= ?3 AND created_at >= ?4
+         ORDER BY last_seen_at DESC, created_at DESC",
+        params![agent_id, current, alive.seen_since, alive.begun_since],
         |r| {
             Ok(SessionInfo {
                 id: r.get(0)?,

@@ -195,4 +195,32 @@ fn a_new_password_and_agent_logout_end_sessions_and_agent_sessions_lists_them() 
         k.ok(&["agent", "sessions", "acme", ANN])
             .contains("no active sessions")
     );
+
+    // Without a running server the commands open the data directory themselves.
+    let _late = Browser::signed_in(&server.base, ANN, "a brand new passphrase");
+    let mut server = server;
+    assert_eq!(server.stop(), Some(0));
+    let table = k.ok(&["agent", "sessions", "acme", ANN]);
+    assert_eq!(table.lines().count(), 2, "{table}");
+    let out = k.ok(&["agent", "logout", "acme", ANN]);
+    assert!(out.contains("1 session(s) ended"), "{out}");
+    assert!(
+        k.ok(&["agent", "sessions", "acme", ANN])
+            .contains("no active sessions")
+    );
+}
+
+#[test]
+fn sessions_past_their_idle_limit_are_not_listed() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let _laptop = Browser::signed_in(&server.base, ANN, &pw);
+    k.advance_clock(Duration::from_secs(100 * 60));
+    let mut desk = Browser::signed_in(&server.base, ANN, &pw);
+    assert_eq!(sessions(&mut desk).len(), 2);
+    // The laptop has been idle for 130 minutes (the limit is 120); the desk for 30.
+    k.advance_clock(Duration::from_secs(30 * 60));
+    let left = sessions(&mut desk);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["current"], true);
 }

@@ -337,7 +337,8 @@ impl AgentRequest {
                 let email = agents::normalize_email(&email)?;
                 let (_, db) = store.tenant_db_by_slug(&tenant)?;
                 let agent = find(&db, &email)?;
-                let list = db.with(|c| tstore::list_sessions(c, agent.id, None))?;
+                let list =
+                    db.with(|c| tstore::list_sessions(c, agent.id, None, tstore::Alive::ANY))?;
                 return Ok(sessions_report(&email, &list));
             }
             AgentRequest::Logout { tenant, email } => {
