@@ -213,7 +213,13 @@ fn fanout(c: &mut Criterion) {
     for i in 0..200u64 {
         let token_hash = kontor::crypto::token_hash(&format!("session-{i}"));
         db.with(|c| {
-            kontor::store::tenant::insert_session(c, &token_hash, agent_id, kontor::clock::now())
+            kontor::store::tenant::insert_session(
+                c,
+                &token_hash,
+                agent_id,
+                kontor::clock::now(),
+                &Default::default(),
+            )
         })
         .unwrap();
         let mut rx = join(

@@ -452,6 +452,20 @@ mod tests {
                 r#"{"cmd":"agent_unlock","tenant":"acme","email":"a@b.c"}"#,
             ),
             (
+                Request::Agent(AgentRequest::Sessions {
+                    tenant: "acme".into(),
+                    email: "a@b.c".into(),
+                }),
+                r#"{"cmd":"agent_sessions","tenant":"acme","email":"a@b.c"}"#,
+            ),
+            (
+                Request::Agent(AgentRequest::Logout {
+                    tenant: "acme".into(),
+                    email: "a@b.c".into(),
+                }),
+                r#"{"cmd":"agent_logout","tenant":"acme","email":"a@b.c"}"#,
+            ),
+            (
                 Request::Stats(StatsRequest::Stats {
                     tenant: "acme".into(),
                     from: None,

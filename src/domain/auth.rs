@@ -10,6 +10,7 @@ use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::ip;
 use crate::model::throttle::{SignIn, Throttle};
+use crate::model::tracking;
 use crate::store::audit::{self as astore, AuditEntry};
 use crate::store::tenant::{self as tstore, AgentRecord};
 use crate::store::{Store, TenantDb};
@@ -32,6 +33,19 @@ pub struct LoginAttempt<'a> {
     pub ip: IpAddr,
     /// The request id, for the audit log.
     pub request_id: &'a str,
+    /// The browser's User-Agent (only its parsed browser and system are kept).
+    pub user_agent: &'a str,
+}
+
+/// "Chrome 120 on Windows 10" from a User-Agent; empty when neither is known.
+pub fn device_of(user_agent: &str) -> String {
+    let a = tracking::parse_agent(user_agent);
+    match (a.browser.is_empty(), a.os.is_empty()) {
+        (false, false) => format!("{} on {}", a.browser, a.os),
+        (false, true) => a.browser,
+        (true, false) => a.os,
+        (true, true) => String::new(),
+    }
 }
 
 /// A session created by a successful sign-in.
@@ -129,7 +143,19 @@ pub fn login(
     };
 
     let token = crypto::random_token();
-    db.with(|c| tstore::insert_session(c, &crypto::token_hash(&token), agent.id, clock.now()))?;
+    let origin = tstore::SessionOrigin {
+        device: device_of(a.user_agent),
+        ip: shown_ip.clone(),
+    };
+    db.with(|c| {
+        tstore::insert_session(
+            c,
+            &crypto::token_hash(&token),
+            agent.id,
+            clock.now(),
+            &origin,
+        )
+    })?;
     throttle.sign_in_succeeded(&keys);
     audit(&db, "success", &agent.role);
     tracing::info!(tenant = ?tenant_slug, agent = agent.id, "signed in");
@@ -175,6 +201,14 @@ pub fn authenticate(
         token_hash,
         csrf: csrf_for(token),
     })
+}
+
+/// Which stored sessions are still alive at `now` under these timeouts.
+pub fn alive_at(now: i64, timeouts: &SessionConfig) -> tstore::Alive {
+    tstore::Alive {
+        seen_since: now - (timeouts.idle_minutes * 60) as i64,
+        begun_since: now - (timeouts.absolute_hours * 3600) as i64,
+    }
 }
 
 /// Ends a session and records it.

@@ -142,6 +142,12 @@ pub async fn submit(
     let st = state.clone();
     let (tenant, email, password) = (form.tenant.clone(), form.email.clone(), form.password);
     let (ip, request_id) = (client.ip, client.request_id.clone());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let result = web::block(move || {
         auth::login(
             &st.store,
@@ -153,6 +159,7 @@ pub async fn submit(
                 password: &password,
                 ip,
                 request_id: &request_id,
+                user_agent: &user_agent,
             },
         )
     })

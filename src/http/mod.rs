@@ -19,6 +19,7 @@ pub mod login;
 pub mod notices;
 pub mod privacy;
 pub mod session;
+pub mod sessions;
 pub mod stats;
 pub mod team;
 pub mod track;
@@ -85,6 +86,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/login", web::post().to(login::submit))
     .route("/logout", web::post().to(login::logout))
     .route("/api/session", web::get().to(agent::show))
+    .route("/api/sessions", web::get().to(sessions::list))
+    .route(
+        "/api/sessions/end-others",
+        web::post().to(sessions::end_others),
+    )
+    .route("/api/sessions/{id}", web::delete().to(sessions::end))
     .route("/", web::get().to(dashboard::root))
     .route("/app/{section}", web::get().to(dashboard::section))
     .route("/api/conversations", web::get().to(chats::history))
@@ -136,6 +143,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/audit", web::get().to(audit::list))
     .route("/api/agents", web::get().to(team::agents))
     .route("/api/agents/{id}", web::put().to(team::change_agent))
+    .route(
+        "/api/agents/{id}/sessions",
+        web::delete().to(team::end_sessions),
+    )
     .route("/api/roles", web::get().to(team::list))
     .route("/api/roles", web::post().to(team::create))
     .route("/api/roles/{id}", web::put().to(team::update))

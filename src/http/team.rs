@@ -55,6 +55,25 @@ pub async fn change_agent(a: Agent, id: Path<i64>, body: Json<AgentChange>) -> R
     Ok(HttpResponse::Ok().json(rec))
 }
 
+/// `DELETE /api/agents/{id}/sessions`: ends every session of an agent (they sign in again).
+pub async fn end_sessions(a: Agent, id: Path<i64>) -> Reply {
+    a.may_change(MANAGE)?;
+    let id = id.into_inner();
+    let object = format!("agent#{id}");
+    let ended = a
+        .db(move |c| {
+            tstore::agent_by_id(c, id)?
+                .map(|_| tstore::delete_agent_sessions(c, id, None))
+                .transpose()
+        })
+        .await?;
+    let Some(ended) = ended else {
+        return Err(ApiError::not_found());
+    };
+    a.audit("agent.sessions_end", &object).await;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "ended": ended })))
+}
+
 /// `GET /api/roles`: the roles and every permission there is.
 pub async fn list(a: Agent) -> Reply {
     a.may(MANAGE)?;

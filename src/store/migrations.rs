@@ -31,6 +31,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/010_roles.sql"),
     include_str!("migrations/tenant/011_offline_consent_version.sql"),
     include_str!("migrations/tenant/012_log_identity.sql"),
+    include_str!("migrations/tenant/013_session_details.sql"),
 ];
 
 /// The number of migrations applied to a database.

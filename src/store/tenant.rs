@@ -210,13 +210,111 @@ fn change_and_end_sessions(
     Ok(rec)
 }
 
-/// Stores a new session, begun at `at`, under the hash of its token.
-pub fn insert_session(c: &Connection, token_hash: &[u8], agent_id: i64, at: i64) -> Result<()> {
+/// Where and with what a session was begun (shown to its agent; never the raw User-Agent).
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    /// Browser and system, "Chrome 120 on Windows 10" (empty when unknown).
+    pub device: String,
+    /// The truncated address (IPv4 /24, IPv6 /48).
+    pub ip: String,
+}
+
+/// Stores a new session, begun at `at`, under the hash of its token, with a fresh public id.
+pub fn insert_session(
+    c: &Connection,
+    token_hash: &[u8],
+    agent_id: i64,
+    at: i64,
+    origin: &SessionOrigin,
+) -> Result<()> {
+    let public_id = crate::crypto::hex(&crate::crypto::random_array::<12>());
     c.execute(
-        "INSERT INTO sessions (token_hash, agent_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-        params![token_hash, agent_id, at],
+        "INSERT INTO sessions (token_hash, agent_id, created_at, last_seen_at, public_id, device, ip)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
+        params![token_hash, agent_id, at, public_id, origin.device, origin.ip],
     )?;
     Ok(())
+}
+
+/// One of an agent's sign-ins as they see it: no token, no hash.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    /// The opaque public id.
+    pub id: String,
+    /// Browser and system at sign-in.
+    pub device: String,
+    /// Truncated address at sign-in.
+    pub ip: String,
+    /// Unix seconds at sign-in.
+    pub created_at: i64,
+    /// Unix seconds of the last use (written at most once a minute).
+    pub last_seen_at: i64,
+    /// The session of the request that asked.
+    pub current: bool,
+}
+
+/// Which stored sessions still count: used at or after `seen_since` and begun at or after
+/// `begun_since` (Unix seconds). A session past its limits stays stored until its cookie is
+/// next presented, and is not shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Alive {
+    /// Earliest last use that is not idle too long.
+    pub seen_since: i64,
+    /// Earliest sign-in that is not past the absolute limit.
+    pub begun_since: i64,
+}
+
+impl Alive {
+    /// Every stored session.
+    pub const ANY: Alive = Alive {
+        seen_since: i64::MIN,
+        begun_since: i64::MIN,
+    };
+}
+
+/// The agent's live sessions, most recently used first; `current` marks the one with this
+/// hash.
+pub fn list_sessions(
+    c: &Connection,
+    agent_id: i64,
+    current: Option<&[u8]>,
+    alive: Alive,
+) -> Result<Vec<SessionInfo>> {
+    rows::all(
+        c,
+        "SELECT coalesce(public_id, ''), device, ip, created_at, last_seen_at,
+                token_hash IS ?2
+         FROM sessions WHERE agent_id = ?1 AND last_seen_at >= ?3 AND created_at >= ?4
+         ORDER BY last_seen_at DESC, created_at DESC",
+        params![agent_id, current, alive.seen_since, alive.begun_since],
+        |r| {
+            Ok(SessionInfo {
+                id: r.get(0)?,
+                device: r.get(1)?,
+                ip: r.get(2)?,
+                created_at: r.get(3)?,
+                last_seen_at: r.get(4)?,
+                current: r.get(5)?,
+            })
+        },
+    )
+}
+
+/// Ends the agent's session with this public id; false when they have none such.
+pub fn delete_session_by_id(c: &Connection, agent_id: i64, public_id: &str) -> Result<bool> {
+    Ok(c.execute(
+        "DELETE FROM sessions WHERE agent_id = ?1 AND public_id = ?2",
+        params![agent_id, public_id],
+    )? > 0)
+}
+
+/// Ends all the agent's sessions but the one with `keep` (all of them when `None`); returns
+/// how many ended.
+pub fn delete_agent_sessions(c: &Connection, agent_id: i64, keep: Option<&[u8]>) -> Result<usize> {
+    Ok(c.execute(
+        "DELETE FROM sessions WHERE agent_id = ?1 AND token_hash IS NOT ?2",
+        params![agent_id, keep],
+    )?)
 }
 
 /// The live session with this token hash, if any (disabled agents have none).

@@ -2,7 +2,8 @@
 // it, others read it), canned responses (everyone keeps their own; with the settings permission
 // also shared ones), visitor tracking per website, invitation rules and the privacy notices (the
 // sites permission changes them), campaigns and goals (the campaigns permission: others do not
-// see them), agents and roles (the agents permission: mounted for nobody else).
+// see them), agents and roles (the agents permission: mounted for nobody else), and every
+// agent's own sign-ins (signins.js).
 
 import { h, hasFocus } from './dom.js';
 import { t, formatBytes } from './i18n.js';
@@ -16,6 +17,7 @@ import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
+import { SignInsBlock } from './signins.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -37,9 +39,11 @@ class SettingsView {
     this.rules = new RulesEditor();
     this.campaigns = new CampaignsEditor();
     this.goals = new GoalsEditor();
+    this.signins = new SignInsBlock();
     root.replaceChildren(
       this.buildChat(),
       this.buildCanned(),
+      this.signins.el,
       this.tracking.el,
       this.notices.el,
       this.rules.el,
@@ -71,6 +75,7 @@ class SettingsView {
         this.notices.setSites(sites);
       }),
       this.rules.load(),
+      this.signins.load(),
       // Admins only (the API refuses others): not asked for otherwise.
       this.campaigns.load(),
       this.goals.load(),

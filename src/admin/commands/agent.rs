@@ -67,6 +67,20 @@ pub enum AgentCmd {
         /// Login email
         email: String,
     },
+    /// List an agent's active sign-ins: device, address, when begun and last used
+    Sessions {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
+    /// End all of an agent's sign-ins (open dashboards close within a second)
+    Logout {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
     /// Clear an agent's sign-in throttle: forget their failed sign-ins from every address
     Unlock {
         /// Tenant slug
@@ -113,6 +127,22 @@ pub enum AgentRequest {
     /// `agent disable`
     #[serde(rename = "agent_disable")]
     Disable {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+    },
+    /// `agent sessions`
+    #[serde(rename = "agent_sessions")]
+    Sessions {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+    },
+    /// `agent logout`
+    #[serde(rename = "agent_logout")]
+    Logout {
         /// Tenant slug.
         tenant: String,
         /// Login email.
@@ -228,6 +258,14 @@ impl AgentCmd {
                 tenant: tenant.clone(),
                 email: email.clone(),
             },
+            AgentCmd::Sessions { tenant, email } => AgentRequest::Sessions {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            },
+            AgentCmd::Logout { tenant, email } => AgentRequest::Logout {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            },
         }))
     }
 }
@@ -295,6 +333,26 @@ impl AgentRequest {
                 operator_log(store, "agent.unlock", &tenant, agent.id);
                 return Ok(unlocked(&email, cleared));
             }
+            AgentRequest::Sessions { tenant, email } => {
+                let email = agents::normalize_email(&email)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent = find(&db, &email)?;
+                let list =
+                    db.with(|c| tstore::list_sessions(c, agent.id, None, tstore::Alive::ANY))?;
+                return Ok(sessions_report(&email, &list));
+            }
+            AgentRequest::Logout { tenant, email } => {
+                let email = agents::normalize_email(&email)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent = find(&db, &email)?;
+                let ended = db.with(|c| tstore::delete_agent_sessions(c, agent.id, None))?;
+                operator_log(store, "agent.logout", &tenant, agent.id);
+                return Ok(Response::Report {
+                    value: serde_json::json!({ "email": email, "ended": ended }),
+                    lines: vec![format!("agent {email}: {ended} session(s) ended")],
+                    ok: true,
+                });
+            }
             AgentRequest::Disable { tenant, email } => {
                 let email = agents::normalize_email(&email)?;
                 let (_, db) = store.tenant_db_by_slug(&tenant)?;
@@ -324,6 +382,48 @@ impl AgentRequest {
             agent: agent.into(),
             generated_password,
         })
+    }
+}
+
+/// The agent with this (normalized) email.
+fn find(db: &crate::store::TenantDb, email: &str) -> Result<AgentRecord> {
+    Ok(db
+        .with(|c| tstore::agent_credentials(c, email))?
+        .ok_or_else(|| Error::NotFound(format!("agent {email:?}")))?
+        .agent)
+}
+
+/// What `agent sessions` answers: one line per sign-in (printed escaped, as every line).
+fn sessions_report(email: &str, list: &[tstore::SessionInfo]) -> Response {
+    let when = crate::clock::rfc3339;
+    let mut lines = Vec::new();
+    if list.is_empty() {
+        lines.push(format!("agent {email} has no active sessions"));
+    } else {
+        lines.push(format!(
+            "{:<24} {:<32} {:<20} {:<20} {:<20}",
+            "ID", "DEVICE", "ADDRESS", "SIGNED IN", "LAST USED"
+        ));
+        for s in list {
+            let device = if s.device.is_empty() {
+                "unknown"
+            } else {
+                &s.device
+            };
+            lines.push(format!(
+                "{:<24} {:<32} {:<20} {:<20} {:<20}",
+                s.id,
+                device,
+                s.ip,
+                when(s.created_at),
+                when(s.last_seen_at)
+            ));
+        }
+    }
+    Response::Report {
+        value: serde_json::json!({ "email": email, "sessions": list }),
+        lines,
+        ok: true,
     }
 }
 
