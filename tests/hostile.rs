@@ -553,3 +553,39 @@ fn glob_on_an_address_ending_in_a_multibyte_character() {
     let url = track::clean_url("https://a.example/𐀀𐀀", &[]).unwrap();
     assert!(!track::glob("*/thanks", &url));
 }
+
+// ---------------------------------------------------------------------------------------
+// CSV cells of the statistics export
+
+/// Reads one cell back as a spreadsheet would (RFC 4180 quoting), or `None` if it does not
+/// stay one cell.
+fn read_cell(c: &str) -> Option<String> {
+    match c.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+        Some(inner) => {
+            let without = inner.replace("\"\"", "");
+            (!without.contains('"')).then(|| inner.replace("\"\"", "\""))
+        }
+        None => (!c.contains([',', '"', '\n', '\r'])).then(|| c.to_string()),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn csv_cells(s in prop_oneof![
+        any::<String>(),
+        "[=+@\\t\\r\"-]{0,3}[a-zA-Z0-9(),\" \\n.]{0,12}",
+        "[+-]?(inf|infinity|nan|[0-9]{1,5}(\\.[0-9]{0,3})?(e[+-]?[0-9]{1,3})?)",
+    ]) {
+        let out = kontor::http::stats::cell(&s);
+        let back = read_cell(&out);
+        prop_assert!(back.is_some(), "{:?} is not one cell", out);
+        let back = back.unwrap();
+        // The text survives, at most behind the apostrophe that stops a formula.
+        prop_assert!(back == s || back == format!("'{s}"), "{:?} read back as {:?}", s, back);
+        if back.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            prop_assert!(s.parse::<f64>().is_ok(), "{:?} stays a formula", s);
+        }
+    }
+}
