@@ -404,13 +404,14 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         return pattern == text;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+    // Both ends are checked before slicing: `text.len() - last.len()` is a character
+    // boundary only when `text` ends with `last`. (Slicing first let a visitor's address
+    // ending in a multi-byte character panic the tenant's hub, which checks invitation rules
+    // and goals on every page view.)
+    if !text.starts_with(first) || !text.ends_with(last) || text.len() < first.len() + last.len() {
         return false;
     }
     let mut rest = &text[first.len()..text.len() - last.len()];
-    if !text.ends_with(last) {
-        return false;
-    }
     for mid in &parts[1..parts.len() - 1] {
         match rest.find(mid) {
             Some(i) => rest = &rest[i + mid.len()..],
@@ -556,6 +557,10 @@ mod tests {
         assert!(glob("*a*b*", "xxaxxbxx"));
         assert!(!glob("*a*b", "xxbxxa"));
         assert!(glob("*", ""));
+        // An address ending in a multi-byte character the pattern's end does not match.
+        assert!(!glob("*a", "é"));
+        assert!(!glob("*/danke", "https://shop.example/ü"));
+        assert!(glob("*/ü", "https://shop.example/ü"));
     }
 
     #[test]

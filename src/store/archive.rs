@@ -124,6 +124,22 @@ impl<'a, R: Read> Members<'a, R> {
     }
 }
 
+/// Reads every member of an archive held in memory the way an import does (within
+/// `Limits::for_archive`) and returns each one's path and length. Not used by the server: it
+/// is public so that the hostile-input tests can drive the capped reader from outside.
+#[doc(hidden)]
+pub fn read_all(bytes: &[u8], max_members: usize) -> Result<Vec<(String, usize)>> {
+    let mut tar = tar::Archive::new(bytes);
+    let limits = Limits::for_archive(bytes.len() as u64, max_members);
+    let mut members = Members::new(&mut tar, limits)?;
+    let mut out = Vec::new();
+    while let Some(member) = members.next_member()? {
+        let path = member.path.clone();
+        out.push((path, member.bytes()?.len()));
+    }
+    Ok(out)
+}
+
 /// What a refused member is, for the message.
 fn kind(t: tar::EntryType) -> &'static str {
     match t {

@@ -7,7 +7,7 @@
 mod rows;
 
 pub mod aggregates;
-mod archive;
+pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod campaigns;
