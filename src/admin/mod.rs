@@ -438,34 +438,6 @@ mod tests {
                 r#"{"cmd":"tenant_create","slug":"acme","name":null}"#,
             ),
             (
-                Request::Agent(AgentRequest::Disable {
-                    tenant: "acme".into(),
-                    email: "a@b.c".into(),
-                }),
-                r#"{"cmd":"agent_disable","tenant":"acme","email":"a@b.c"}"#,
-            ),
-            (
-                Request::Agent(AgentRequest::Unlock {
-                    tenant: "acme".into(),
-                    email: "a@b.c".into(),
-                }),
-                r#"{"cmd":"agent_unlock","tenant":"acme","email":"a@b.c"}"#,
-            ),
-            (
-                Request::Agent(AgentRequest::Sessions {
-                    tenant: "acme".into(),
-                    email: "a@b.c".into(),
-                }),
-                r#"{"cmd":"agent_sessions","tenant":"acme","email":"a@b.c"}"#,
-            ),
-            (
-                Request::Agent(AgentRequest::Logout {
-                    tenant: "acme".into(),
-                    email: "a@b.c".into(),
-                }),
-                r#"{"cmd":"agent_logout","tenant":"acme","email":"a@b.c"}"#,
-            ),
-            (
                 Request::Stats(StatsRequest::Stats {
                     tenant: "acme".into(),
                     from: None,
@@ -486,6 +458,33 @@ mod tests {
             let back: Request = serde_json::from_str(wire).unwrap();
             assert_eq!(back.name(), req.name());
             assert_eq!(serde_json::to_string(&back).unwrap(), wire);
+        }
+        // The agent commands that name an agent by tenant and e-mail.
+        type ByEmail = fn(String, String) -> AgentRequest;
+        let by_email: [(&str, ByEmail); 4] = [
+            ("disable", |tenant, email| AgentRequest::Disable {
+                tenant,
+                email,
+            }),
+            ("unlock", |tenant, email| AgentRequest::Unlock {
+                tenant,
+                email,
+            }),
+            ("sessions", |tenant, email| AgentRequest::Sessions {
+                tenant,
+                email,
+            }),
+            ("logout", |tenant, email| AgentRequest::Logout {
+                tenant,
+                email,
+            }),
+        ];
+        for (verb, make) in by_email {
+            let req = Request::Agent(make("acme".into(), "a@b.c".into()));
+            let wire = format!(r#"{{"cmd":"agent_{verb}","tenant":"acme","email":"a@b.c"}}"#);
+            assert_eq!(serde_json::to_string(&req).unwrap(), wire);
+            let back: Request = serde_json::from_str(&wire).unwrap();
+            assert_eq!(back.name(), req.name());
         }
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"nope"}"#).is_err());
     }
