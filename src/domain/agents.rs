@@ -20,6 +20,20 @@ pub fn may_grant(own: Permissions, granted: Permissions) -> Result<()> {
     )))
 }
 
+/// Whether a holder of `own` may change or sign out an agent who holds `theirs`: only someone
+/// whose rights it holds itself, so an agent manager cannot disable, rename, demote or sign
+/// out an admin (or anyone above it) to take the team over.
+pub fn may_manage(own: Permissions, theirs: Permissions) -> Result<()> {
+    let missing = theirs.beyond(own);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Forbidden(format!(
+        "you may change only agents whose permissions you hold yourself; they have {}",
+        missing.names().join(", ")
+    )))
+}
+
 /// Lower-cases and checks an email address: one `@`, non-empty parts, a dot in the domain,
 /// no spaces or control characters, at most 254 characters.
 pub fn normalize_email(raw: &str) -> Result<String> {
@@ -152,6 +166,28 @@ mod tests {
         assert!(matches!(e, Error::Forbidden(_)), "{e}");
         assert!(e.to_string().contains("gdpr.handle"), "{e}");
         may_grant(Permissions::all(), Permissions::all()).unwrap();
+    }
+
+    #[test]
+    fn only_agents_with_rights_one_holds_are_managed() {
+        let lead = Permissions::parse("chat agents.manage").unwrap();
+        // (the other agent's rights, whether the lead may change them)
+        let table = [
+            (Permissions::parse("chat").unwrap(), true),
+            (lead, true),
+            (Permissions::default(), true),
+            (Permissions::parse("chat stats.view").unwrap(), false),
+            (Permissions::all(), false),
+        ];
+        for (theirs, allowed) in table {
+            assert_eq!(
+                may_manage(lead, theirs).is_ok(),
+                allowed,
+                "{}",
+                theirs.to_text()
+            );
+        }
+        may_manage(Permissions::all(), Permissions::all()).unwrap();
     }
 
     #[test]

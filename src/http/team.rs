@@ -1,7 +1,8 @@
 //! Agents and roles in the dashboard (`/api/agents`, `/api/roles`): list, change an agent's
 //! display name, role or state, create, change and delete the tenant's own roles. Needs the
 //! permission to manage agents; every change is audited. Only permissions the caller holds
-//! can be handed out (`domain::agents::may_grant`): refusals are audited too.
+//! can be handed out (`domain::agents::may_grant`), and only agents whose permissions the
+//! caller holds can be changed or signed out (`may_manage`): refusals are audited too.
 
 use super::agent::{Agent, Reply};
 use crate::domain::agents;
@@ -30,6 +31,18 @@ async fn may_grant(
     }
 }
 
+/// Refuses, and records as denied, changing or signing out agent `id` when they hold rights
+/// the caller lacks (an unknown agent is answered later, as before).
+async fn may_manage(a: &Agent, id: i64, action: &str, object: &str) -> Result<(), ApiError> {
+    let theirs = a
+        .read(move |c| Ok(tstore::agent_by_id(c, id)?.map(|r| r.permissions)))
+        .await?;
+    match theirs.map(|t| agents::may_manage(a.session.agent.permissions, t)) {
+        Some(Err(e)) => Err(a.refused(action, object, e).await),
+        _ => Ok(()),
+    }
+}
+
 /// `GET /api/agents`.
 pub async fn agents(a: Agent) -> Reply {
     a.may(MANAGE)?;
@@ -42,6 +55,7 @@ pub async fn change_agent(a: Agent, id: Path<i64>, body: Json<AgentChange>) -> R
     a.may_change(MANAGE)?;
     let (id, change) = (id.into_inner(), body.into_inner());
     let object = format!("agent#{id}");
+    may_manage(&a, id, "agent.update", &object).await?;
     if let Some(role) = change.role_id {
         // An unknown role is refused below, as before.
         if let Some(granted) = a.read(move |c| roles::permissions(c, role)).await? {
@@ -60,6 +74,7 @@ pub async fn end_sessions(a: Agent, id: Path<i64>) -> Reply {
     a.may_change(MANAGE)?;
     let id = id.into_inner();
     let object = format!("agent#{id}");
+    may_manage(&a, id, "agent.sessions_end", &object).await?;
     let ended = a
         .db(move |c| {
             tstore::agent_by_id(c, id)?

@@ -656,3 +656,75 @@ fn an_agent_manager_grants_only_rights_it_holds_and_never_raises_its_own_role() 
         .count();
     assert_eq!(denied, 7, "{trail}");
 }
+
+#[test]
+fn an_agent_manager_cannot_change_or_sign_out_someone_with_more_rights() {
+    let (k, pw, _) = setup();
+    crate::chat::with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = admin.post_json(
+        "/api/roles",
+        &json!({"name": "Team leads", "permissions": ["visitors.view", "chat", "agents.manage"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "acme",
+            "carl@acme.example",
+            "--name",
+            "Carl",
+            "--role",
+            "Team leads",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    let (ann_id, bob_id) = (
+        agent_id(&mut admin, "ann@acme.example"),
+        agent_id(&mut admin, "bob@acme.example"),
+    );
+    let mut carl = Browser::signed_in(&server.base, "carl@acme.example", &pw);
+    let ann = format!("/api/agents/{ann_id}");
+    for (what, r) in [
+        (
+            "disable the admin",
+            carl.put_json(&ann, &json!({"disabled": true})),
+        ),
+        (
+            "rename the admin",
+            carl.put_json(&ann, &json!({"display_name": "Mallory"})),
+        ),
+        (
+            "demote the admin",
+            carl.put_json(&ann, &json!({"role_id": 3})),
+        ),
+        (
+            "sign the admin out",
+            carl.delete(&format!("{ann}/sessions")),
+        ),
+    ] {
+        assert_eq!(r.status, 403, "{what}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "forbidden", "{what}");
+    }
+    // The admin is untouched and still signed in.
+    assert_eq!(admin.get("/api/session").status, 200);
+    let agents = admin.get("/api/agents").json();
+    let ann_now = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == ann_id)
+        .unwrap()
+        .clone();
+    assert_eq!(ann_now["role"], "admin", "{ann_now}");
+    assert_eq!(ann_now["disabled"], false, "{ann_now}");
+    // Someone whose rights Carl holds himself he may still manage.
+    let r = carl.put_json(
+        &format!("/api/agents/{bob_id}"),
+        &json!({"display_name": "Robert"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
