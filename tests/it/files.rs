@@ -63,6 +63,10 @@ fn a_visitor_sends_an_image_the_agent_downloads_it_as_an_attachment() {
         PNG,
     );
     assert_eq!(again.json()["seq"], posted["seq"]);
+    // ...and one stored file: the retry is answered with the first copy, not stored again.
+    assert_eq!(again.json()["file"]["id"], file_id);
+    let files = crate::chat::db_count(&k, "SELECT count(*) FROM files");
+    assert_eq!(files, 1, "a retried upload stored its bytes again");
 
     let res = ab.get(&format!("/api/files/{file_id}"));
     assert_eq!(res.status, 200);

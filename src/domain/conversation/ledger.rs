@@ -32,6 +32,8 @@ pub trait Ledger {
     fn files_bytes(&mut self) -> Result<u64>;
     /// An uploaded file of a conversation.
     fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], at: i64) -> Result<FileRef>;
+    /// The file of the entry stored under `seq`, if it has one.
+    fn file_at(&mut self, id: i64, seq: i64) -> Result<Option<FileRef>>;
     /// An agent took a waiting chat.
     fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()>;
     /// An open chat goes to another agent.
@@ -106,6 +108,13 @@ impl Ledger for Tx<'_> {
 
     fn file(&mut self, id: i64, name: &str, mime: &str, data: &[u8], at: i64) -> Result<FileRef> {
         chat::insert_file(self.0, id, name, mime, data, at)
+    }
+
+    fn file_at(&mut self, id: i64, seq: i64) -> Result<Option<FileRef>> {
+        let entry = chat::messages_after(self.0, id, seq - 1, 1)?
+            .into_iter()
+            .next();
+        Ok(entry.filter(|m| m.seq == seq).and_then(|m| m.file))
     }
 
     fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()> {

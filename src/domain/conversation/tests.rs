@@ -85,6 +85,9 @@ impl Ledger for Mem {
             size: data.len() as i64,
         })
     }
+    fn file_at(&mut self, _id: i64, _seq: i64) -> Result<Option<FileRef>> {
+        Ok(None)
+    }
     fn accept(&mut self, id: i64, agent_id: i64, _at: i64) -> Result<()> {
         self.writes.push(format!("accept {id} by {agent_id}"));
         Ok(())

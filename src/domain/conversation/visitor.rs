@@ -391,6 +391,21 @@ impl Conversations {
         if !self.convs.contains_key(&id) {
             return Ok((Err(ended()), fx));
         }
+        // A retried upload (same client id) is answered with the file stored the first time;
+        // its bytes are not stored again, and it counts against no limit.
+        if let Some(seq) = self
+            .convs
+            .get(&id)
+            .and_then(|cv| cv.client_ids.get(client_id))
+            && let Some(file) = ledger.file_at(id, seq)?
+        {
+            fx.0.push(Effect::Ack {
+                conversation_id: id,
+                client_id: client_id.into(),
+                seq,
+            });
+            return Ok((Ok((seq, file)), fx));
+        }
         let sent = ledger.files_since(id, at - limits.window_secs)?;
         let stored = ledger.files_bytes()?;
         if let Err(why) = limits.check(sent, stored, data.len() as u64) {
