@@ -10,26 +10,32 @@ use crate::model::rights::Permissions;
 /// else an admin, and nobody raises their own role (lowering it is fine). The operator's
 /// command line is not bound by this.
 pub fn may_grant(own: Permissions, granted: Permissions) -> Result<()> {
-    let missing = granted.beyond(own);
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Forbidden(format!(
-        "you may hand out only permissions you hold yourself; you lack {}",
-        missing.names().join(", ")
-    )))
+    within(
+        own,
+        granted,
+        "you may hand out only permissions you hold yourself; you lack",
+    )
 }
 
 /// Whether a holder of `own` may change or sign out an agent who holds `theirs`: only someone
 /// whose rights it holds itself, so an agent manager cannot disable, rename, demote or sign
 /// out an admin (or anyone above it) to take the team over.
 pub fn may_manage(own: Permissions, theirs: Permissions) -> Result<()> {
-    let missing = theirs.beyond(own);
+    within(
+        own,
+        theirs,
+        "you may change only agents whose permissions you hold yourself; they have",
+    )
+}
+
+/// `Forbidden` naming what of `other` is beyond `own`, after `refusal`.
+fn within(own: Permissions, other: Permissions, refusal: &str) -> Result<()> {
+    let missing = other.beyond(own);
     if missing.is_empty() {
         return Ok(());
     }
     Err(Error::Forbidden(format!(
-        "you may change only agents whose permissions you hold yourself; they have {}",
+        "{refusal} {}",
         missing.names().join(", ")
     )))
 }

@@ -205,7 +205,7 @@ impl<R: Read> Read for Member<'_, R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A tar file whose members' headers are written as given (checksums set here).
@@ -221,7 +221,8 @@ mod tests {
         out
     }
 
-    fn header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
+    /// A member header as a hostile archive might carry it (also for the backup tests).
+    pub(crate) fn header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
         let mut h = tar::Header::new_gnu();
         h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
         h.set_entry_type(kind);

@@ -29,6 +29,16 @@ fn shop(port: u16, page: String) {
     });
 }
 
+/// A free port for the shop, its origin, and the key of a site of acme for that origin.
+fn shop_site(k: &Kontor) -> (u16, String, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let origin = format!("http://localhost:{port}");
+    let site = k.json(&["site", "add", "acme", "--origin", &origin]);
+    (port, origin, site["site_key"].as_str().unwrap().to_string())
+}
+
 fn sign_in(agent: &Browser, base: &str, pw: &str) {
     agent.goto(&format!("{base}/login?lang=en"));
     agent.type_text(&agent.find("#tenant"), "acme");
@@ -42,12 +52,7 @@ fn sign_in(agent: &Browser, base: &str, pw: &str) {
 fn visitor_and_agent_chat_in_real_browsers() {
     let (k, pw) = Kontor::with_tenant();
     // The shop is on another origin than kontor: "localhost" against kontor's 127.0.0.1.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let shop_port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let shop_origin = format!("http://localhost:{shop_port}");
-    let site = k.json(&["site", "add", "acme", "--origin", &shop_origin]);
-    let key = site["site_key"].as_str().unwrap().to_string();
+    let (shop_port, shop_origin, key) = shop_site(&k);
     let server = k.server(&[]);
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body><h1>Shop</h1>\
@@ -217,12 +222,7 @@ fn visitor_and_agent_chat_in_real_browsers() {
 fn a_full_queue_offers_the_offline_form() {
     let (k, pw) = Kontor::with_tenant();
     std::fs::write(k.config_file(), "[chat]\nmax_waiting = 1\n").unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let shop_port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let shop_origin = format!("http://localhost:{shop_port}");
-    let site = k.json(&["site", "add", "acme", "--origin", &shop_origin]);
-    let key = site["site_key"].as_str().unwrap().to_string();
+    let (shop_port, shop_origin, key) = shop_site(&k);
     let server = k.server(&[]);
     shop(
         shop_port,

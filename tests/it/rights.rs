@@ -4,7 +4,7 @@
 //! on a change of role).
 
 use crate::chat::{setup, visitor};
-use crate::common::{Browser, Ws};
+use crate::common::{Browser, Kontor, Ws};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -530,6 +530,20 @@ fn agent_id(admin: &mut Browser, email: &str) -> i64 {
         .unwrap()
 }
 
+/// Adds Carl with the role "Team leads" (which the test created), Ann's password.
+fn add_team_lead(k: &Kontor, pw: &str) {
+    let args = [
+        "agent",
+        "add",
+        "acme",
+        "carl@acme.example",
+        "--name",
+        "Carl",
+    ];
+    let role = ["--role", "Team leads", "--password-stdin"];
+    k.ok_stdin(&[&args[..], &role[..]].concat(), pw);
+}
+
 #[test]
 fn an_agent_manager_grants_only_rights_it_holds_and_never_raises_its_own_role() {
     let (k, pw, _) = setup();
@@ -553,20 +567,7 @@ fn an_agent_manager_grants_only_rights_it_holds_and_never_raises_its_own_role() 
     );
     let privacy = r.json()["id"].as_i64().unwrap();
     // Carl leads the team: he may manage agents, but is no admin.
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "acme",
-            "carl@acme.example",
-            "--name",
-            "Carl",
-            "--role",
-            "Team leads",
-            "--password-stdin",
-        ],
-        &pw,
-    );
+    add_team_lead(&k, &pw);
     let (carl_id, bob_id) = (
         agent_id(&mut admin, "carl@acme.example"),
         agent_id(&mut admin, "bob@acme.example"),
@@ -668,20 +669,7 @@ fn an_agent_manager_cannot_change_or_sign_out_someone_with_more_rights() {
         &json!({"name": "Team leads", "permissions": ["visitors.view", "chat", "agents.manage"]}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "acme",
-            "carl@acme.example",
-            "--name",
-            "Carl",
-            "--role",
-            "Team leads",
-            "--password-stdin",
-        ],
-        &pw,
-    );
+    add_team_lead(&k, &pw);
     let (ann_id, bob_id) = (
         agent_id(&mut admin, "ann@acme.example"),
         agent_id(&mut admin, "bob@acme.example"),

@@ -2,7 +2,7 @@
 // dashboard. Text limits count characters as the server does (Unicode scalar values, Rust's
 // `chars().count()`), not UTF-16 units: an emoji is one character, not two.
 
-/** A chat message or internal note (realtime/protocol.rs MAX_TEXT_CHARS), an offline message, a canned response. */
+/** A chat message or internal note (domain/protocol.rs MAX_TEXT_CHARS), an offline message, a canned response. */
 export const MAX_TEXT_CHARS = 4000;
 /** The comment of a rating. */
 export const MAX_COMMENT_CHARS = 1000;

@@ -187,15 +187,6 @@ impl SiteCmd {
 }
 
 impl SiteRequest {
-    /// The command's name in the server log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            SiteRequest::Add { .. } => "site add",
-            SiteRequest::List { .. } => "site list",
-            SiteRequest::Tracking { .. } => "site tracking",
-        }
-    }
-
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
         let (store, base_url) = (cx.store, cx.base_url);

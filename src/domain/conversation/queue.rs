@@ -26,7 +26,7 @@ pub(super) struct Sent {
 pub struct ViewNews {
     /// The agents (allowed to chat) who have this view.
     pub agents: Vec<i64>,
-    /// The whole queue of the view (for sockets that have nothing yet).
+    /// The whole queue of the view, when asked for (for sockets that have nothing yet).
     pub whole: Vec<QueueEntry>,
     /// What changed since last time (`queue_update`), if anything.
     pub update: Option<Out>,
@@ -37,7 +37,7 @@ pub struct ViewNews {
 pub struct QueueNews {
     /// Per view.
     pub views: Vec<ViewNews>,
-    /// Every present agent (for sockets that have nothing yet).
+    /// Every present agent, when asked for (for sockets that have nothing yet).
     pub presence: Vec<AgentPresence>,
     /// What changed in presence (`agents_update`), if anything.
     pub presence_update: Option<Out>,
@@ -64,8 +64,9 @@ impl Conversations {
     }
 
     /// Offers waiting chats to agents (routing), then what changed in the queue per view, in
-    /// presence and in the visitors' places.
-    pub fn queue_news(&mut self) -> QueueNews {
+    /// presence and in the visitors' places; with `whole`, also the whole lists (only a socket
+    /// that said hello needs them, so most batches do not copy them).
+    pub fn queue_news(&mut self, whole: bool) -> QueueNews {
         self.dirty = false;
         self.route();
         let mut views: BTreeMap<View, Vec<i64>> = BTreeMap::new();
@@ -86,7 +87,11 @@ impl Conversations {
             let changed = !upsert.is_empty() || !remove.is_empty();
             news.push(ViewNews {
                 agents,
-                whole: queue.values().cloned().collect(),
+                whole: if whole {
+                    queue.values().cloned().collect()
+                } else {
+                    Vec::new()
+                },
                 update: changed.then_some(Out::QueueUpdate { upsert, remove }),
             });
             queues.insert(view, queue);
@@ -109,7 +114,11 @@ impl Conversations {
                 moved.push((id, position));
             }
         }
-        let whole_presence = presence.values().cloned().collect();
+        let whole_presence = if whole {
+            presence.values().cloned().collect()
+        } else {
+            Vec::new()
+        };
         self.sent = Sent {
             queue: queues,
             agents: presence,

@@ -546,7 +546,7 @@ fn chats_of_an_agent_who_may_no_longer_chat_go_back_to_the_queue() {
 #[test]
 fn queue_news_says_only_what_changed() {
     let (mut chats, mut mem, id) = tenant();
-    let first = chats.queue_news();
+    let first = chats.queue_news(true);
     assert_eq!(first.views.len(), 1, "both agents see every chat");
     assert_eq!(first.views[0].agents, [1, 2]);
     assert_eq!(first.views[0].whole.len(), 1);
@@ -554,13 +554,13 @@ fn queue_news_says_only_what_changed() {
     assert!(first.views[0].update.is_some() && first.presence_update.is_some());
     assert_eq!(first.positions, [(id, 1)]);
     // Nothing changed: nothing to say.
-    let again = chats.queue_news();
+    let again = chats.queue_news(true);
     assert!(again.views[0].update.is_none() && again.presence_update.is_none());
     assert!(again.positions.is_empty());
     // Agent 1 goes away: the offer moves to agent 2, and presence changes.
     chats.agent_left(1);
     assert!(chats.queue_dirty());
-    let news = chats.queue_news();
+    let news = chats.queue_news(true);
     assert_eq!(news.views[0].whole[0].offered_to, Some(2));
     assert!(news.presence_update.is_some());
     let _ = &mut mem;

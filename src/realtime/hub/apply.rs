@@ -290,7 +290,6 @@ impl Hub {
 
     /// Routes waiting chats and sends what changed in the queue, presence and places.
     pub(super) fn broadcast_queue(&mut self, out: &mut Outbox) {
-        let news = self.chats.queue_news();
         // A socket that said hello gets the queue and presence once its replay is through (the
         // dashboard takes what comes after `queue` as live); until then it gets neither whole
         // lists nor changes.
@@ -300,8 +299,9 @@ impl Hub {
                 .filter(|c| self.conns.contains_key(c))
                 .partition(|c| !self.conns.get(c).is_some_and(|s| s.backlog.replaying()));
         self.fresh_agents = waiting.iter().copied().collect();
+        let news = self.chats.queue_news(!fresh.is_empty());
         let settled = |c: &ConnId| !fresh.contains(c) && !waiting.contains(c);
-        for view in &news.views {
+        for view in news.views {
             let socks: Vec<ConnId> = view
                 .agents
                 .iter()
@@ -310,10 +310,12 @@ impl Hub {
             if let Some(update) = &view.update {
                 out.send_all(socks.iter().copied().filter(settled), update);
             }
-            let whole = Out::Queue {
-                waiting: view.whole.clone(),
-            };
-            out.send_all(socks.into_iter().filter(|c| fresh.contains(c)), &whole);
+            if !fresh.is_empty() {
+                let whole = Out::Queue {
+                    waiting: view.whole,
+                };
+                out.send_all(socks.into_iter().filter(|c| fresh.contains(c)), &whole);
+            }
         }
         if let Some(update) = &news.presence_update {
             let others = self.agent_socks.values().flatten().copied().filter(settled);
@@ -362,7 +364,7 @@ impl Hub {
             let mut out = Outbox::default();
             for conn in dead {
                 tracing::info!(conn, "closing an agent socket whose session ended");
-                self.leave(conn, &mut out);
+                self.leave(conn);
             }
             if self.chats.queue_dirty() {
                 self.broadcast_queue(&mut out);

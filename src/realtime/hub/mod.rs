@@ -348,7 +348,7 @@ impl Hub {
         failed.send_all(outbox.senders, &retry);
         self.flush(failed);
         for conn in outbox.paged {
-            self.leave(conn, &mut Outbox::default());
+            self.leave(conn);
         }
         self.loaded = false;
         // Live visitors too: their next heartbeat is answered "again" and re-reported.
@@ -409,7 +409,7 @@ impl Hub {
             // Dropping our sender closes the socket's queue: the socket sends what is queued,
             // closes with 1013, and the client resumes from its last sequence number.
             tracing::info!(conn, "dropping a connection that fell behind");
-            self.leave(conn, &mut Outbox::default());
+            self.leave(conn);
         }
     }
 
@@ -457,7 +457,7 @@ impl Hub {
                 }
                 self.pump(c, conn, out)?;
             }
-            Command::Leave(conn) => self.leave(conn, out),
+            Command::Leave(conn) => self.leave(conn),
             Command::AgentChanged(agent_id) => {
                 // Their view of the queue may have changed: they get it whole again.
                 let socks = self.agent_socks.get(&agent_id).into_iter().flatten();
@@ -569,7 +569,7 @@ impl Hub {
         );
     }
 
-    fn leave(&mut self, conn: ConnId, _out: &mut Outbox) {
+    fn leave(&mut self, conn: ConnId) {
         let Some(gone) = self.conns.remove(&conn) else {
             return;
         };

@@ -137,17 +137,9 @@ mod tests {
     use super::super::manifest::{FORMAT, Member, TenantEntry};
     use super::super::seal::{seal, seal_archive};
     use super::*;
+    use crate::store::archive::tests::header;
 
     const UUID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
-
-    fn header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
-        let mut h = tar::Header::new_gnu();
-        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_entry_type(kind);
-        h.set_size(size);
-        h.set_mode(0o600);
-        h
-    }
 
     /// A correctly sealed archive (manifest, `member`, MAC) and what `check` says of it.
     fn check_with(member: (tar::Header, Vec<u8>)) -> String {
