@@ -4,6 +4,7 @@
 //! (one argon2 verification, the same error), so responses do not reveal which accounts exist.
 
 use super::agents;
+use super::two_factor::{self, Proof};
 use crate::clock::Clock;
 use crate::config::SessionConfig;
 use crate::crypto;
@@ -13,12 +14,17 @@ use crate::model::throttle::{SignIn, Throttle};
 use crate::model::tracking;
 use crate::store::audit::{self as astore, AuditEntry};
 use crate::store::tenant::{self as tstore, AgentRecord};
+use crate::store::two_factor as tfstore;
 use crate::store::{Store, TenantDb};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 /// How often at most a session's last-seen time is written (saves a write per request).
 const TOUCH_EVERY_SECS: i64 = 60;
+/// Seconds a half-done sign-in waits for its second factor (setting one up included).
+const CHALLENGE_SECS: i64 = 600;
+/// Wrong codes a half-done sign-in takes before the password must be typed again.
+const CHALLENGE_TRIES: i64 = 5;
 
 /// A sign-in attempt.
 #[derive(Debug, Clone)]
@@ -76,13 +82,30 @@ pub fn csrf_for(token: &str) -> String {
     crypto::mac_hex(token.as_bytes(), b"kontor csrf v1")
 }
 
-/// Checks credentials, applies throttling, creates a session and writes the audit log.
+/// Where a right password leads.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Signed in.
+    Done(NewSession),
+    /// A second factor is owed first. `cookie` names the half-done sign-in
+    /// (`<tenant uuid>.<token>`, only the token's hash is stored); `enrol` when the agent has
+    /// none yet and their role requires one, so they set it up now.
+    SecondFactor {
+        /// The challenge cookie's value.
+        cookie: String,
+        /// They must set up an authenticator first.
+        enrol: bool,
+    },
+}
+
+/// Checks credentials, applies throttling, writes the audit log, and creates a session or,
+/// when the agent has a second factor or their role requires one, a half-done sign-in.
 pub fn login(
     store: &Store,
     throttle: &Throttle,
     clock: &Clock,
     a: &LoginAttempt<'_>,
-) -> Result<NewSession> {
+) -> Result<Step> {
     let email = agents::normalize_email(a.email).unwrap_or_else(|_| a.email.trim().to_lowercase());
     let tenant_slug = a.tenant.trim().to_lowercase();
     let keys = SignIn::new(&tenant_slug, &email, a.ip);
@@ -99,18 +122,11 @@ pub fn login(
     };
     // The role is known (and recorded) only once the password matched.
     let audit = |db: &TenantDb, result: &str, role: &str| {
-        let entry = AuditEntry {
-            actor: &email,
-            role,
-            action: "login",
-            object: "",
-            result,
-            ip: &shown_ip,
-            request_id: a.request_id,
-        };
-        if let Err(e) = db.with(|c| astore::append(c, clock.now(), &entry)) {
-            tracing::error!(error = %e, "writing the audit log failed");
-        }
+        record_login(
+            db,
+            clock,
+            &LoginRecord::new(&email, role, result, &shown_ip, a.request_id),
+        );
     };
 
     if let Some(wait) = throttle.sign_in_blocked_for(&keys, t0) {
@@ -142,26 +158,265 @@ pub fn login(
         return Err(Error::Unauthorized);
     };
 
-    let token = crypto::random_token();
     let origin = tstore::SessionOrigin {
         device: device_of(a.user_agent),
         ip: shown_ip.clone(),
     };
+    let (enrolled, required) = db.with(|c| {
+        Ok((
+            two_factor::enrolled(c, agent.id)?,
+            two_factor::required(c, &agent)?,
+        ))
+    })?;
+    if enrolled || required {
+        // The password was right; the throttle forgets nothing until the second factor is.
+        let token = crypto::random_token();
+        let now = clock.now();
+        db.with(|c| {
+            tfstore::delete_challenge(c, &[], now - CHALLENGE_SECS)?;
+            tfstore::insert_challenge(
+                c,
+                &crypto::token_hash(&token),
+                &tfstore::Challenge {
+                    agent_id: agent.id,
+                    created_at: now,
+                    failures: 0,
+                    device: origin.device.clone(),
+                    ip: origin.ip.clone(),
+                },
+            )
+        })?;
+        audit(&db, "second_factor_owed", &agent.role);
+        return Ok(Step::SecondFactor {
+            cookie: format!("{}.{}", db.uuid, token),
+            enrol: !enrolled,
+        });
+    }
+    throttle.sign_in_succeeded(&keys);
+    let session = start_session(&db, agent, clock, &origin)?;
+    audit(&db, "success", &session.agent.role);
+    tracing::info!(tenant = ?tenant_slug, agent = session.agent.id, "signed in");
+    Ok(Step::Done(session))
+}
+
+/// A new session for `agent`.
+fn start_session(
+    db: &TenantDb,
+    agent: AgentRecord,
+    clock: &Clock,
+    origin: &tstore::SessionOrigin,
+) -> Result<NewSession> {
+    let token = crypto::random_token();
     db.with(|c| {
         tstore::insert_session(
             c,
             &crypto::token_hash(&token),
             agent.id,
             clock.now(),
-            &origin,
+            origin,
         )
     })?;
-    throttle.sign_in_succeeded(&keys);
-    audit(&db, "success", &agent.role);
-    tracing::info!(tenant = ?tenant_slug, agent = agent.id, "signed in");
     Ok(NewSession {
         cookie: format!("{}.{}", db.uuid, token),
         agent,
+    })
+}
+
+/// One line of the audit trail about a sign-in.
+struct LoginRecord<'a> {
+    entry: AuditEntry<'a>,
+}
+
+impl<'a> LoginRecord<'a> {
+    fn new(email: &'a str, role: &'a str, result: &'a str, ip: &'a str, rid: &'a str) -> Self {
+        LoginRecord {
+            entry: AuditEntry {
+                actor: email,
+                role,
+                action: "login",
+                object: "",
+                result,
+                ip,
+                request_id: rid,
+            },
+        }
+    }
+
+    /// With the kind of second factor in the object column.
+    fn factor(mut self, what: &'a str) -> Self {
+        self.entry.object = what;
+        self
+    }
+}
+
+/// Appends a sign-in to the audit trail; a failure to write is logged, not shown.
+fn record_login(db: &TenantDb, clock: &Clock, r: &LoginRecord<'_>) {
+    if let Err(e) = db.with(|c| astore::append(c, clock.now(), &r.entry)) {
+        tracing::error!(error = %e, "writing the audit log failed");
+    }
+}
+
+/// A half-done sign-in, found by its challenge cookie.
+pub struct Pending {
+    /// The tenant's database.
+    pub tenant: Arc<TenantDb>,
+    /// The tenant's slug and display name.
+    pub record: crate::store::system::TenantRecord,
+    /// Whose password was right.
+    pub agent: AgentRecord,
+    /// They must set up an authenticator first.
+    pub enrol: bool,
+    token_hash: Vec<u8>,
+    challenge: tfstore::Challenge,
+}
+
+/// The live half-done sign-in a challenge cookie names, if any (an expired one is ended).
+pub fn pending(store: &Store, clock: &Clock, cookie: &str) -> Result<Option<Pending>> {
+    let Some((uuid, token)) = cookie.split_once('.') else {
+        return Ok(None);
+    };
+    if uuid::Uuid::parse_str(uuid).is_err() || token.len() != 64 {
+        return Ok(None);
+    }
+    let tenant = match store.tenant_db(uuid) {
+        Ok(db) => db,
+        Err(Error::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(record) = store.system(|c| crate::store::system::tenant_by_uuid(c, uuid))? else {
+        return Ok(None);
+    };
+    let token_hash = crypto::token_hash(token);
+    let now = clock.now();
+    let found = tenant.with(|c| {
+        let Some(ch) = tfstore::challenge(c, &token_hash)? else {
+            return Ok(None);
+        };
+        if now - ch.created_at > CHALLENGE_SECS {
+            tfstore::delete_challenge(c, &token_hash, now - CHALLENGE_SECS)?;
+            return Ok(None);
+        }
+        let Some(agent) = tstore::agent_by_id(c, ch.agent_id)?.filter(|a| !a.disabled) else {
+            return Ok(None);
+        };
+        let enrol = !two_factor::enrolled(c, agent.id)?;
+        Ok(Some((ch, agent, enrol)))
+    })?;
+    Ok(found.map(|(challenge, agent, enrol)| Pending {
+        tenant,
+        record,
+        agent,
+        enrol,
+        token_hash,
+        challenge,
+    }))
+}
+
+/// A code typed at the second step of a sign-in.
+#[derive(Debug, Clone)]
+pub struct CodeAttempt<'a> {
+    /// The challenge cookie's value.
+    pub cookie: &'a str,
+    /// A code from the app or a recovery code, as typed.
+    pub code: &'a str,
+    /// The client's address.
+    pub ip: IpAddr,
+    /// The request id, for the audit log.
+    pub request_id: &'a str,
+}
+
+/// What the second step led to.
+#[derive(Debug, Clone)]
+pub enum CodeOutcome {
+    /// Signed in. `recovery_codes` are new (shown once) when the authenticator was set up
+    /// just now; `proof` says what was used otherwise.
+    SignedIn {
+        /// The new session.
+        session: NewSession,
+        /// Recovery codes to show once (empty unless just enrolled).
+        recovery_codes: Vec<String>,
+        /// The factor used (none when just enrolled).
+        proof: Option<Proof>,
+    },
+    /// The code was wrong; this many tries are left (0: the half-done sign-in ended).
+    Wrong {
+        /// Tries left.
+        tries_left: i64,
+    },
+    /// No such half-done sign-in, or it took too long: sign in again.
+    Expired,
+}
+
+/// The second step of a sign-in: checks a code (or, when enrolling, confirms the new
+/// authenticator), throttled and audited like passwords, and creates the session.
+pub fn second_factor(
+    store: &Store,
+    throttle: &Throttle,
+    clock: &Clock,
+    a: &CodeAttempt<'_>,
+) -> Result<CodeOutcome> {
+    let Some(p) = pending(store, clock, a.cookie)? else {
+        return Ok(CodeOutcome::Expired);
+    };
+    let keys = SignIn::new(&p.record.slug, &p.agent.email, a.ip);
+    let shown_ip = ip::truncate(a.ip).to_string();
+    let (email, role) = (p.agent.email.clone(), p.agent.role.clone());
+    let log = |result: &str, what: &str| {
+        let r = LoginRecord::new(&email, &role, result, &shown_ip, a.request_id).factor(what);
+        record_login(&p.tenant, clock, &r);
+    };
+    let t0 = clock.instant();
+    if let Some(wait) = throttle.sign_in_blocked_for(&keys, t0) {
+        log("throttled", "second_factor");
+        return Err(Error::Throttled(wait));
+    }
+    let (now, agent_id, code) = (clock.now(), p.agent.id, a.code);
+    let proved = if p.enrol {
+        match p
+            .tenant
+            .with(|c| two_factor::confirm(c, agent_id, code, now))
+        {
+            Ok(codes) => Some((codes, None)),
+            Err(Error::Invalid(_) | Error::Conflict(_)) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        p.tenant
+            .with(|c| two_factor::verify(c, agent_id, code, now))?
+            .map(|proof| (Vec::new(), Some(proof)))
+    };
+    let Some((recovery_codes, proof)) = proved else {
+        throttle.sign_in_failed(&keys, t0);
+        log("failure", "second_factor");
+        let failures = p
+            .tenant
+            .with(|c| tfstore::challenge_failed(c, &p.token_hash))?;
+        let tries_left = (CHALLENGE_TRIES - failures).max(0);
+        if tries_left == 0 {
+            p.tenant
+                .with(|c| tfstore::delete_challenge(c, &p.token_hash, now - CHALLENGE_SECS))?;
+        }
+        return Ok(CodeOutcome::Wrong { tries_left });
+    };
+    p.tenant
+        .with(|c| tfstore::delete_challenge(c, &p.token_hash, now - CHALLENGE_SECS))?;
+    throttle.sign_in_succeeded(&keys);
+    let what = match proof {
+        None => "totp_enrolled",
+        Some(Proof::Code) => "totp",
+        Some(Proof::Recovery { .. }) => "recovery_code",
+    };
+    log("success", what);
+    let origin = tstore::SessionOrigin {
+        device: p.challenge.device.clone(),
+        ip: p.challenge.ip.clone(),
+    };
+    let session = start_session(&p.tenant, p.agent.clone(), clock, &origin)?;
+    tracing::info!(tenant = ?p.record.slug, agent = agent_id, factor = what, "signed in");
+    Ok(CodeOutcome::SignedIn {
+        session,
+        recovery_codes,
+        proof,
     })
 }
 

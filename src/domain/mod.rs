@@ -11,3 +11,4 @@ pub mod live_visitors;
 pub mod privacy;
 pub mod protocol;
 pub mod sites;
+pub mod two_factor;

@@ -1,4 +1,5 @@
-//! `GET /login`, `POST /login`, `POST /logout`.
+//! `GET /login`, `POST /login`, `POST /logout`; the second step of a sign-in is in
+//! `second_factor.rs`.
 //!
 //! Sign-in is a plain HTML form (works without JavaScript). It is protected against login CSRF
 //! by the Origin check plus a double-submit token bound to a pre-login cookie; the session
@@ -6,18 +7,20 @@
 
 use super::agent::Agent;
 use super::client::Client;
+use super::second_factor;
 use super::session;
 use super::{State, lang};
 use crate::crypto;
-use crate::domain::auth::{self, LoginAttempt};
+use crate::domain::auth::{self, LoginAttempt, Step};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-/// The pre-login cookie holding the sign-in form's double-submit token.
-const PRELOGIN: &str = "kontor_prelogin";
+/// The pre-login cookie holding the sign-in form's double-submit token (kept through the
+/// second step).
+pub(super) const PRELOGIN: &str = "kontor_prelogin";
 
 /// Where to go after sign-in: only same-origin relative paths, never `//host` or `/\host`.
 pub fn safe_next(next: &str) -> &str {
@@ -35,16 +38,17 @@ pub struct LoginQuery {
     next: String,
 }
 
-struct Form<'a> {
-    lang: Lang,
-    csrf: &'a str,
-    next: &'a str,
-    tenant: &'a str,
-    email: &'a str,
-    error: Option<&'a str>,
+pub(super) struct Form<'a> {
+    pub lang: Lang,
+    pub csrf: &'a str,
+    pub next: &'a str,
+    pub tenant: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
 }
 
-fn render(f: &Form<'_>) -> String {
+/// The sign-in form.
+pub(super) fn render(f: &Form<'_>) -> String {
     let error = f.error.map(|k| i18n::t(f.lang, k)).unwrap_or("");
     i18n::render(
         "login.html",
@@ -165,11 +169,17 @@ pub async fn submit(
     })
     .await?;
     match result {
-        Ok(new) => Ok(HttpResponse::SeeOther()
+        Ok(Step::Done(new)) => Ok(HttpResponse::SeeOther()
             .cookie(session::session_cookie(new.cookie, client.https()))
             .cookie(session::removal_cookie(PRELOGIN, client.https()))
             .insert_header((header::LOCATION, safe_next(&form.next)))
             .finish()),
+        Ok(Step::SecondFactor { cookie, enrol }) => Ok(second_factor::owed(
+            cookie,
+            enrol,
+            &form.next,
+            client.https(),
+        )),
         Err(Error::Unauthorized) => Ok(reply(StatusCode::UNAUTHORIZED, "login.failed")),
         Err(Error::Throttled(wait)) => {
             let mut res = reply(StatusCode::TOO_MANY_REQUESTS, "login.throttled");

@@ -18,11 +18,13 @@ pub mod lang;
 pub mod login;
 pub mod notices;
 pub mod privacy;
+pub mod second_factor;
 pub mod session;
 pub mod sessions;
 pub mod stats;
 pub mod team;
 pub mod track;
+pub mod two_factor;
 pub mod visitors;
 pub mod widget;
 pub mod ws;
@@ -85,6 +87,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/login", web::get().to(login::page))
     .route("/login", web::post().to(login::submit))
     .route("/logout", web::post().to(login::logout))
+    .route("/login/code", web::get().to(second_factor::page))
+    .route("/login/code", web::post().to(second_factor::submit))
+    .route("/login/enrol", web::get().to(second_factor::page))
+    .route("/login/enrol", web::post().to(second_factor::submit))
     .route("/api/session", web::get().to(agent::show))
     .route("/api/sessions", web::get().to(sessions::list))
     .route(
@@ -146,6 +152,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/agents/{id}/sessions",
         web::delete().to(team::end_sessions),
+    )
+    .route("/api/two-factor", web::get().to(two_factor::show))
+    .route("/api/two-factor/setup", web::post().to(two_factor::setup))
+    .route(
+        "/api/two-factor/confirm",
+        web::post().to(two_factor::confirm),
+    )
+    .route(
+        "/api/two-factor/recovery-codes",
+        web::post().to(two_factor::renew),
+    )
+    .route(
+        "/api/two-factor/disable",
+        web::post().to(two_factor::disable),
+    )
+    .route(
+        "/api/agents/{id}/two-factor",
+        web::delete().to(two_factor::reset),
+    )
+    .route(
+        "/api/roles/{id}/two-factor",
+        web::put().to(two_factor::policy),
     )
     .route("/api/roles", web::get().to(team::list))
     .route("/api/roles", web::post().to(team::create))

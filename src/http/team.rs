@@ -33,7 +33,12 @@ async fn may_grant(
 
 /// Refuses, and records as denied, changing or signing out agent `id` when they hold rights
 /// the caller lacks (an unknown agent is answered later, as before).
-async fn may_manage(a: &Agent, id: i64, action: &str, object: &str) -> Result<(), ApiError> {
+pub(super) async fn may_manage(
+    a: &Agent,
+    id: i64,
+    action: &str,
+    object: &str,
+) -> Result<(), ApiError> {
     let theirs = a
         .read(move |c| Ok(tstore::agent_by_id(c, id)?.map(|r| r.permissions)))
         .await?;

@@ -26,6 +26,7 @@ pub mod stats;
 pub mod system;
 pub mod tenant;
 pub mod tenant_export;
+pub mod two_factor;
 pub mod visits;
 
 use crate::crypto::Key;

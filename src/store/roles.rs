@@ -23,13 +23,16 @@ pub struct Role {
     pub permissions: Permissions,
     /// How many agents have it.
     pub agents: i64,
+    /// Its agents must sign in with a second factor.
+    pub two_factor: bool,
 }
 
 /// Every role, built-in ones first.
 pub fn list(c: &Connection) -> Result<Vec<Role>> {
     let mut stmt = c.prepare(
         "SELECT r.id, r.name, r.builtin, r.permissions,
-                (SELECT count(*) FROM agents a WHERE coalesce(a.role_id, 3) = r.id)
+                (SELECT count(*) FROM agents a WHERE coalesce(a.role_id, 3) = r.id),
+                r.two_factor
          FROM roles r ORDER BY r.builtin DESC, r.id",
     )?;
     let rows = stmt
@@ -41,6 +44,7 @@ pub fn list(c: &Connection) -> Result<Vec<Role>> {
                 builtin: r.get::<_, i64>(2)? != 0,
                 permissions: role_permissions(id, &r.get::<_, String>(3)?),
                 agents: r.get(4)?,
+                two_factor: r.get::<_, i64>(5)? == 1,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -99,6 +103,7 @@ pub fn create(c: &Connection, name: &str, permissions: Permissions) -> Result<Ro
         builtin: false,
         permissions,
         agents: 0,
+        two_factor: false,
     })
 }
 

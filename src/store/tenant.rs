@@ -26,6 +26,8 @@ pub struct AgentRecord {
     pub role_id: i64,
     /// What their role allows.
     pub permissions: Permissions,
+    /// They sign in with a second factor (an authenticator app).
+    pub two_factor: bool,
 }
 
 impl AgentRecord {
@@ -59,8 +61,9 @@ pub struct SessionRecord {
 /// start at [`AGENT_COLS`].
 const AGENT_COLUMNS: &str = "a.id, a.email, a.display_name,
     (SELECT name FROM roles WHERE id = coalesce(a.role_id, 3)), a.disabled, a.created_at,
-    coalesce(a.role_id, 3), (SELECT permissions FROM roles WHERE id = coalesce(a.role_id, 3))";
-const AGENT_COLS: usize = 8;
+    coalesce(a.role_id, 3), (SELECT permissions FROM roles WHERE id = coalesce(a.role_id, 3)),
+    EXISTS (SELECT 1 FROM agent_totp t WHERE t.agent_id = a.id)";
+const AGENT_COLS: usize = 9;
 
 fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     let role_id: i64 = r.get(6)?;
@@ -78,6 +81,7 @@ fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
         created_at: r.get(5)?,
         role_id,
         permissions,
+        two_factor: r.get(8)?,
     })
 }
 

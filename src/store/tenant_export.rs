@@ -28,8 +28,9 @@ pub const FORMAT: &str = "kontor-tenant-export/1";
 /// The first bytes of an encrypted export.
 const MAGIC: &[u8; 16] = b"KONTOR-EXPORT-1\n";
 const CHUNK: usize = 1 << 20;
-/// Tables that do not move: sign-in sessions belong to this server.
-const SKIPPED: [&str; 1] = ["sessions"];
+/// Tables that do not move: sign-ins, half-done ones and unconfirmed enrolments belong to
+/// this server.
+const SKIPPED: [&str; 3] = ["sessions", "sign_in_challenges", "totp_pending"];
 
 /// One table in the manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

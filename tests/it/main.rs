@@ -34,5 +34,6 @@ mod storage;
 mod team;
 mod tenant_move;
 mod tracking;
+mod two_factor;
 mod web;
 mod widget;

@@ -88,6 +88,26 @@ pub enum AgentCmd {
         /// Login email
         email: String,
     },
+    /// Forget an agent's second factor (authenticator and recovery codes) and sign them out;
+    /// they set up a new one at their next sign-in if their role requires it
+    ResetTwoFactor {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
+    /// Require a second factor for a role's agents (or every role); those without one set
+    /// it up at their next sign-in
+    RequireTwoFactor {
+        /// Tenant slug
+        tenant: String,
+        /// Role name, or "all" for every role
+        #[arg(long, default_value = "all")]
+        role: String,
+        /// Make it optional again instead
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 /// The agent requests on the admin socket.
@@ -156,6 +176,24 @@ pub enum AgentRequest {
         /// Login email.
         email: String,
     },
+    /// `agent reset-two-factor`
+    #[serde(rename = "agent_reset_two_factor")]
+    ResetTwoFactor {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
+    },
+    /// `agent require-two-factor`
+    #[serde(rename = "agent_require_two_factor")]
+    RequireTwoFactor {
+        /// Tenant slug.
+        tenant: String,
+        /// Role name or `all`.
+        role: String,
+        /// Required (true) or optional again.
+        required: bool,
+    },
     /// `agent set`
     #[serde(rename = "agent_set")]
     Set {
@@ -187,6 +225,9 @@ pub struct AgentInfo {
     pub disabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// Signs in with a second factor.
+    #[serde(default)]
+    pub two_factor: bool,
 }
 
 impl From<AgentRecord> for AgentInfo {
@@ -198,6 +239,7 @@ impl From<AgentRecord> for AgentInfo {
             role: a.role,
             disabled: a.disabled,
             created_at: a.created_at,
+            two_factor: a.two_factor,
         }
     }
 }
@@ -265,6 +307,15 @@ impl AgentCmd {
             AgentCmd::Logout { tenant, email } => AgentRequest::Logout {
                 tenant: tenant.clone(),
                 email: email.clone(),
+            },
+            AgentCmd::ResetTwoFactor { tenant, email } => AgentRequest::ResetTwoFactor {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            },
+            AgentCmd::RequireTwoFactor { tenant, role, off } => AgentRequest::RequireTwoFactor {
+                tenant: tenant.clone(),
+                role: role.clone(),
+                required: !off,
             },
         }))
     }
@@ -353,6 +404,32 @@ impl AgentRequest {
                     ok: true,
                 });
             }
+            AgentRequest::ResetTwoFactor { tenant, email } => {
+                let email = agents::normalize_email(&email)?;
+                let (_, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent = find(&db, &email)?;
+                let had = db.with(|c| {
+                    let had = crate::domain::two_factor::reset(c, agent.id)?;
+                    tstore::delete_agent_sessions(c, agent.id, None)?;
+                    Ok(had)
+                })?;
+                operator_log(store, "agent.two_factor_reset", &tenant, agent.id);
+                let what = if had {
+                    "second factor forgotten and signed out"
+                } else {
+                    "had no second factor; signed out"
+                };
+                return Ok(Response::Report {
+                    value: serde_json::json!({ "email": email, "had_two_factor": had }),
+                    lines: vec![format!("agent {email}: {what}")],
+                    ok: true,
+                });
+            }
+            AgentRequest::RequireTwoFactor {
+                tenant,
+                role,
+                required,
+            } => return require_two_factor(cx, &tenant, &role, required),
             AgentRequest::Disable { tenant, email } => {
                 let email = agents::normalize_email(&email)?;
                 let (_, db) = store.tenant_db_by_slug(&tenant)?;
@@ -383,6 +460,43 @@ impl AgentRequest {
             generated_password,
         })
     }
+}
+
+/// `agent require-two-factor`: sets the policy of one role or all of them.
+fn require_two_factor(
+    cx: &mut Ctx<'_>,
+    tenant: &str,
+    role: &str,
+    required: bool,
+) -> Result<Response> {
+    let (_, db) = cx.store.tenant_db_by_slug(tenant)?;
+    let names = db.with(|c| {
+        let roles = crate::store::roles::list(c)?;
+        let chosen: Vec<_> = if role.trim().eq_ignore_ascii_case("all") {
+            roles
+        } else {
+            let id = tstore::role_id(c, role)?;
+            roles.into_iter().filter(|r| r.id == id).collect()
+        };
+        for r in &chosen {
+            crate::store::two_factor::set_role_requires(c, r.id, required)?;
+        }
+        Ok(chosen.into_iter().map(|r| r.name).collect::<Vec<_>>())
+    })?;
+    let action = if required {
+        "role.two_factor_required"
+    } else {
+        "role.two_factor_optional"
+    };
+    for name in &names {
+        crate::admin::tenant_audit(cx.store, tenant, action, &format!("role {name}"));
+    }
+    let state = if required { "required" } else { "optional" };
+    Ok(Response::Report {
+        value: serde_json::json!({ "roles": names, "required": required }),
+        lines: vec![format!("second factor {state} for: {}", names.join(", "))],
+        ok: true,
+    })
 }
 
 /// The agent with this (normalized) email.
@@ -478,6 +592,13 @@ pub fn print_list(agents: &[AgentInfo]) {
     }
     for a in agents {
         let state = if a.disabled { "disabled" } else { "active" };
-        say!("{:<32} {:<24} {:<6} {state}", a.email, a.name, a.role);
+        let factor = if a.two_factor { "2fa" } else { "-" };
+        say!(
+            "{:<32} {:<24} {:<10} {:<4} {state}",
+            a.email,
+            a.name,
+            a.role,
+            factor
+        );
     }
 }
