@@ -3,7 +3,8 @@
 //!
 //! The plain form is a tar archive: `manifest.json` (format, tenant, schema version, sites,
 //! and per table its columns, row count and checksum) and `tables/NAME.jsonl` (one JSON array
-//! per row, values in column order; blobs as `{"hex": "…"}`). Sign-in sessions are left out.
+//! per row, values in column order; blobs as `{"hex": "…"}`). Sign-in sessions, half-done
+//! sign-ins and unconfirmed two-factor set-ups are left out; confirmed second factors move.
 //! Unless `--plain` is asked for, the archive is encrypted under a passphrase: argon2id derives
 //! the key, AES-256-GCM seals it in 1 MiB chunks whose nonces count up and mark the last one,
 //! so chunks can be neither reordered nor cut off.

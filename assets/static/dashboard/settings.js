@@ -18,6 +18,7 @@ import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
 import { SignInsBlock } from './signins.js';
+import { TwoFactorBlock } from './twofactor.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -40,10 +41,12 @@ class SettingsView {
     this.campaigns = new CampaignsEditor();
     this.goals = new GoalsEditor();
     this.signins = new SignInsBlock();
+    this.twoFactor = new TwoFactorBlock();
     root.replaceChildren(
       this.buildChat(),
       this.buildCanned(),
       this.signins.el,
+      this.twoFactor.el,
       this.tracking.el,
       this.notices.el,
       this.rules.el,
@@ -76,6 +79,7 @@ class SettingsView {
       }),
       this.rules.load(),
       this.signins.load(),
+      this.twoFactor.load(),
       // Admins only (the API refuses others): not asked for otherwise.
       this.campaigns.load(),
       this.goals.load(),

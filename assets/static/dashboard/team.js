@@ -7,7 +7,7 @@
 
 import { h, hasFocus, whileBusy } from './dom.js';
 import { t, has, formatNumber } from './i18n.js';
-import { request, serverError } from './api.js';
+import { request, serverError, httpError } from './api.js';
 import { showFieldError, field, hint } from './form.js';
 import { captionedTable } from './tables.js';
 
@@ -47,6 +47,7 @@ export function parseAgent(a) {
     role_id: isInt(a.role_id) ? a.role_id : null,
     disabled: a.disabled === true,
     permissions: names(a.permissions),
+    two_factor: a.two_factor === true,
   };
 }
 
@@ -59,6 +60,7 @@ export function parseRole(r) {
     builtin: r.builtin === true,
     permissions: names(r.permissions),
     agents: isInt(r.agents) && r.agents > 0 ? r.agents : 0,
+    two_factor: r.two_factor === true,
   };
 }
 
@@ -149,6 +151,7 @@ export class TeamBlock {
         t('dashboard.team.col.role'),
         t('dashboard.team.col.permissions'),
         { label: t('dashboard.team.col.agents'), num: true },
+        t('dashboard.team.col.two_factor'),
         { label: t('dashboard.team.col.actions'), hidden: true },
       ],
       this.buildForm(),
@@ -363,8 +366,22 @@ export class TeamBlock {
         h('span', { class: a.disabled ? 'tag tag-bad' : 'tag tag-on', text: t(a.disabled ? 'dashboard.team.state.disabled' : 'dashboard.team.state.active') }),
         ' ',
         stateBtn,
+        a.two_factor ? this.twoFactorControls(a) : null,
       ),
     );
+  }
+
+  /** The "two-factor" tag and its reset button in an agent's row. */
+  twoFactorControls(a) {
+    const btn = h('button', {
+      type: 'button',
+      class: 'btn-secondary btn-small',
+      'data-control': 'two-factor-reset',
+      text: t('dashboard.team.two_factor_reset'),
+      'aria-label': t('dashboard.team.two_factor_reset_label', { email: a.email }),
+      onclick: () => whileBusy(btn, () => this.resetTwoFactor(a)),
+    });
+    return [' ', h('span', { class: 'tag tag-on', 'data-two-factor': 'true', text: t('dashboard.team.two_factor_tag') }), ' ', btn];
   }
 
   agentsFieldError(field, text) {
@@ -481,7 +498,7 @@ export class TeamBlock {
   renderRoles() {
     const spot = this.focusSpot(this.rolesPart.body, 'data-role-id');
     if (!this.roles.length) {
-      this.rolesPart.body.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.roles_empty') })));
+      this.rolesPart.body.replaceChildren(h('tr', {}, h('td', { colspan: '5', class: 'empty', text: t('dashboard.team.roles_empty') })));
     } else {
       this.rolesPart.body.replaceChildren(...this.roles.map((r) => this.roleRow(r)));
     }
@@ -501,6 +518,7 @@ export class TeamBlock {
       ),
       h('td', {}, this.permissionList(r)),
       h('td', { class: 'num', text: formatNumber(r.agents) }),
+      h('td', {}, this.policyBox(r, name)),
       h(
         'td',
         { class: 'cell-actions' },
@@ -527,6 +545,46 @@ export class TeamBlock {
             ],
       ),
     );
+  }
+
+  /** "Second factor required" for a role's agents (`PUT /api/roles/{id}/two-factor`). */
+  policyBox(r, name) {
+    const box = h('input', {
+      type: 'checkbox',
+      id: `role-${r.id}-two-factor`,
+      'data-control': 'two-factor',
+      checked: r.two_factor,
+    });
+    box.addEventListener('change', async () => {
+      const res = await request('PUT', `/api/roles/${r.id}/two-factor`, { json: { required: box.checked } });
+      if (!res.ok) {
+        box.checked = !box.checked;
+        this.rolesPart.error.textContent = httpError(res);
+        return;
+      }
+      r.two_factor = box.checked;
+      this.rolesPart.error.textContent = '';
+      this.rolesPart.status.textContent = t(box.checked ? 'dashboard.team.two_factor_on' : 'dashboard.team.two_factor_off', { name });
+    });
+    return h(
+      'span',
+      { class: 'check-inline' },
+      box,
+      h('label', { for: `role-${r.id}-two-factor`, text: t('dashboard.team.two_factor_required') }),
+      h('span', { class: 'vh', text: ` (${name})` }),
+    );
+  }
+
+  /** An admin's reset of an agent's second factor (`DELETE /api/agents/{id}/two-factor`). */
+  async resetTwoFactor(a) {
+    const res = await request('DELETE', `/api/agents/${a.id}/two-factor`);
+    if (!res.ok) {
+      this.agentsPart.error.textContent = httpError(res);
+      return;
+    }
+    this.agentsPart.error.textContent = '';
+    this.agentsPart.status.textContent = t('dashboard.team.two_factor_reset_done', { email: a.email });
+    await this.load();
   }
 
   // ----- the role form -----
