@@ -4,10 +4,11 @@
 //! per-role policy (`PUT /api/roles/{id}/two-factor`) and reset an agent's second factor
 //! (`DELETE /api/agents/{id}/two-factor`, which also signs them out). Everything is audited.
 
-use super::agent::{Agent, Reply};
+use super::agent::{Agent, DbWork, Reply};
 use crate::domain::two_factor;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code, Error};
 use crate::model::rights::Permission;
+use crate::model::throttle::SignIn;
 use crate::store::tenant as tstore;
 use crate::store::two_factor as tfstore;
 use actix_web::HttpResponse;
@@ -19,6 +20,28 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
     code: String,
+}
+
+/// Runs `work`, which checks a code from the app, under the caller's sign-in throttle: a
+/// wrong code counts like a wrong password, so a stolen session cannot guess its way to
+/// turning the second factor off.
+async fn throttled<T: Send + 'static>(a: &Agent, work: impl DbWork<T>) -> Result<T, ApiError> {
+    let uuid = a.tenant_uuid().to_string();
+    let slug = a
+        .system(move |c| crate::store::system::tenant_by_uuid(c, &uuid))
+        .await?
+        .map(|t| t.slug)
+        .unwrap_or_default();
+    let keys = SignIn::new(&slug, &a.session.agent.email, a.client.ip);
+    let throttle = &a.state.throttle;
+    if let Some(wait) = throttle.sign_in_blocked_for(&keys, a.state.clock.instant()) {
+        return Err(Error::Throttled(wait).into());
+    }
+    let done = a.db(work).await;
+    if matches!(&done, Err(e) if e.code() == Code::InvalidInput) {
+        throttle.sign_in_failed(&keys, a.state.clock.instant());
+    }
+    done
 }
 
 /// `GET /api/two-factor`: the caller's state.
@@ -60,9 +83,7 @@ fn codes(list: Vec<String>) -> HttpResponse {
 pub async fn confirm(a: Agent, body: Json<CodeBody>) -> Reply {
     a.csrf()?;
     let (id, now, code) = (a.session.agent.id, a.now(), body.into_inner().code);
-    let list = a
-        .db(move |c| two_factor::confirm(c, id, &code, now))
-        .await?;
+    let list = throttled(&a, move |c| two_factor::confirm(c, id, &code, now)).await?;
     a.audit("two_factor.enrol", &format!("agent#{id}")).await;
     Ok(codes(list))
 }
@@ -71,9 +92,10 @@ pub async fn confirm(a: Agent, body: Json<CodeBody>) -> Reply {
 pub async fn renew(a: Agent, body: Json<CodeBody>) -> Reply {
     a.csrf()?;
     let (id, now, code) = (a.session.agent.id, a.now(), body.into_inner().code);
-    let list = a
-        .db(move |c| two_factor::renew_recovery_codes(c, id, &code, now))
-        .await?;
+    let list = throttled(&a, move |c| {
+        two_factor::renew_recovery_codes(c, id, &code, now)
+    })
+    .await?;
     a.audit("two_factor.recovery_codes", &format!("agent#{id}"))
         .await;
     Ok(codes(list))
@@ -84,8 +106,7 @@ pub async fn disable(a: Agent, body: Json<CodeBody>) -> Reply {
     a.csrf()?;
     let (agent, now, code) = (a.session.agent.clone(), a.now(), body.into_inner().code);
     let id = agent.id;
-    a.db(move |c| two_factor::turn_off(c, &agent, &code, now))
-        .await?;
+    throttled(&a, move |c| two_factor::turn_off(c, &agent, &code, now)).await?;
     a.audit("two_factor.disable", &format!("agent#{id}")).await;
     Ok(HttpResponse::NoContent().finish())
 }

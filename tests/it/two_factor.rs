@@ -174,10 +174,10 @@ fn wrong_codes_end_the_half_done_sign_in_and_count_against_the_throttle() {
     let res = b.post_form("/login/code", &[("code", &code), ("csrf", &csrf)]);
     assert_eq!(res.status, 401);
     assert!(b.session().is_none());
-    // Wrong codes count like wrong passwords: five more make ten from this address, and
-    // then even the right password waits.
+    // Wrong codes count like wrong passwords: with the one typed at set-up and the five
+    // above, four more make ten from this address, and then even the right password waits.
     let next = password_step(&mut b, ANN, &pw);
-    for _ in 0..5 {
+    for _ in 0..4 {
         assert_eq!(code_step(&mut b, &next, "999999").status, 401);
     }
     let throttled = b.login("acme", ANN, &pw);
@@ -364,5 +364,33 @@ fn an_admin_reset_signs_the_agent_out_and_the_cli_requires_and_resets() {
     assert_eq!(
         b.login("acme", ANN, &pw).header("location"),
         Some("/app/chats")
+    );
+}
+
+#[test]
+fn a_stolen_session_cannot_guess_its_way_to_turning_the_second_factor_off() {
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let mut ann = Browser::signed_in(&server.base, ANN, &pw);
+    let (secret, _) = enrol(&k, &mut ann);
+    k.advance_clock(Duration::from_secs(30));
+    // With the wrong code typed at set-up, nine more make ten.
+    for _ in 0..9 {
+        let wrong = ann.post_json(
+            "/api/two-factor/disable",
+            &serde_json::json!({"code": "111111"}),
+        );
+        assert_eq!(wrong.status, 400, "{}", wrong.body);
+    }
+    // Now even the right code waits, like a password after ten failures.
+    let right = serde_json::json!({ "code": code_now(&k, &secret) });
+    let res = ann.post_json("/api/two-factor/disable", &right);
+    assert_eq!(res.status, 429, "{}", res.body);
+    assert_eq!(ann.get("/api/two-factor").json()["enrolled"], true);
+    k.ok(&["agent", "unlock", "acme", ANN]);
+    let res = ann.post_json("/api/two-factor/disable", &right);
+    assert_eq!(
+        res.status, 429,
+        "the address's own count is not cleared by unlock"
     );
 }
