@@ -24,6 +24,8 @@ mod files;
 mod flood;
 mod gdpr;
 mod injection;
+mod keyboard;
+mod live_regions;
 mod login;
 mod notices;
 mod retention;

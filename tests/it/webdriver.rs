@@ -215,6 +215,41 @@ impl Browser {
         );
     }
 
+    /// Makes the page see a CSS media feature as `value` (Chromium's DevTools protocol), e.g.
+    /// `prefers-reduced-motion: reduce`.
+    pub fn emulate_media(&self, feature: &str, value: &str) {
+        self.ok(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": {"features": [{"name": feature, "value": value}]},
+            })),
+        );
+    }
+
+    /// Types `text` key by key into whatever has focus, as a keyboard would.
+    pub fn keys(&self, text: &str) {
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        let refs: Vec<&str> = chars.iter().map(String::as_str).collect();
+        self.press(&refs);
+    }
+
+    /// Presses `key` while `modifier` is held (e.g. Shift+Tab).
+    pub fn chord(&self, modifier: &str, key: &str) {
+        let actions = json!([
+            {"type": "keyDown", "value": modifier},
+            {"type": "keyDown", "value": key},
+            {"type": "keyUp", "value": key},
+            {"type": "keyUp", "value": modifier},
+        ]);
+        self.ok(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
     fn source_excerpt(&self) -> String {
         let s = self.call("GET", "/source", None);
         s.as_str().unwrap_or("").chars().take(3000).collect()

@@ -8,7 +8,7 @@ import { SocketClient, takeEpoch, withEpoch, retrySoon } from "../shared/socket.
 import { chat, clearChat } from "./state.js";
 import { persist, forget } from "./storage.js";
 import { panel, tellParent, setUnread } from "./parent.js";
-import { show, setError, focusCurrent } from "./views.js";
+import { show, setError, focusCurrent, say } from "./views.js";
 import { bubble, place, settle, systemLine, setAgent, showTyping, hideTyping } from "./log.js";
 import { fileOf, fileBubble, updateFileInput } from "./files.js";
 
@@ -51,7 +51,7 @@ function showConn({ state, retryAt }) {
   }
   const el = $("conn");
   el.dataset.state = shown;
-  el.textContent = t("widget.conn_" + shown);
+  say(el, t("widget.conn_" + shown));
 }
 
 export function startSocket() {
@@ -107,7 +107,7 @@ function handle(f) {
       break;
     case "queue_position":
       if (Number.isInteger(f.position) && chat.status === "waiting") {
-        $("info").textContent = t("widget.queue_position", { n: f.position });
+        say($("info"), t("widget.queue_position", { n: f.position }));
       }
       break;
     case "agent":
@@ -163,9 +163,12 @@ function onWelcome(f) {
   chat.firstResume = false;
   chat.status = f.status;
   if (f.status === "waiting") {
-    $("info").textContent = Number.isInteger(f.queue_position)
-      ? t("widget.queue_position", { n: f.queue_position })
-      : t("widget.waiting");
+    say(
+      $("info"),
+      Number.isInteger(f.queue_position)
+        ? t("widget.queue_position", { n: f.queue_position })
+        : t("widget.waiting"),
+    );
   } else {
     $("info").textContent = "";
   }

@@ -30,6 +30,14 @@ function firstStar() {
   return document.querySelector('input[name="score"]:checked') || $("star-1");
 }
 
+/**
+ * Puts `text` into a live region only when it says something new: setting the same text again
+ * replaces the text node, and screen readers announce it again.
+ */
+export function say(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Shows (or clears, with no text) an error; `field` is marked invalid meanwhile. */
 export function setError(id, text, field) {
   $(id).textContent = text || "";
