@@ -554,6 +554,73 @@ fn glob_on_an_address_ending_in_a_multibyte_character() {
     assert!(!track::glob("*/thanks", &url));
 }
 
+/// The error an in-process request to the app gets: status, code.
+fn app_error(method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+    let sys = actix_web::rt::System::new();
+    let fx = http_fixture();
+    let app = sys.block_on(actix_web::test::init_service(kontor::http::app(
+        fx.data.clone(),
+    )));
+    let uri = uri.replace("@SITE@", &fx.site);
+    let req = actix_web::test::TestRequest::default()
+        .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(&uri)
+        .insert_header(("cookie", format!("kontor_session={}", fx.cookie)))
+        .insert_header(("x-csrf-token", fx.csrf.as_str()))
+        .insert_header((
+            "origin",
+            if uri.starts_with("/api/track") {
+                SHOP_ORIGIN
+            } else {
+                OUR_ORIGIN
+            },
+        ))
+        .insert_header(("content-type", content_type))
+        .set_payload(body)
+        .to_request();
+    let (status, body) = sys.block_on(async {
+        let res = actix_web::test::call_service(&app, req).await;
+        let status = res.status().as_u16();
+        (status, actix_web::test::read_body(res).await)
+    });
+    fx.data.realtime.stop_all();
+    let v: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("{status}: not JSON: {}", String::from_utf8_lossy(&body)));
+    (
+        status,
+        v["error"]["code"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// A path id past i64 (or no number) was answered by actix's plain-text 404 ("can not parse
+/// ... to a i64"), not the JSON error every other answer is.
+#[test]
+fn path_id_that_is_no_number_is_a_json_not_found() {
+    for id in ["9223372036854775808", "abc"] {
+        let uri = format!("/api/goals/{id}");
+        let got = app_error("PUT", &uri, "application/json", br#"{"name":"g"}"#.to_vec());
+        assert_eq!(got, (404, "not_found".into()), "{uri}");
+    }
+}
+
+/// A page-view report past 64 KiB was answered by actix's plain-text 413 ("payload reached
+/// size limit") instead of the report's own `too_large`; uploads past their limit the same.
+#[test]
+fn body_past_the_limit_is_the_json_error() {
+    let report = format!(r#"{{"t":"leave","pv":"{}"}}"#, "a".repeat(70_000)).into_bytes();
+    let got = app_error("POST", "/api/track?site=@SITE@", "application/json", report);
+    assert_eq!(got, (413, "too_large".into()));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(kontor::domain::files::MAX_BYTES + 2, 0);
+    let got = app_error(
+        "POST",
+        "/api/files?conversation_id=1&name=a.png&client_id=c1",
+        "image/png",
+        png,
+    );
+    assert_eq!(got, (413, "file_too_large".into()));
+}
+
 // ---------------------------------------------------------------------------------------
 // CSV cells of the statistics export
 
@@ -588,4 +655,1055 @@ proptest! {
             prop_assert!(s.parse::<f64>().is_ok(), "{:?} stays a formula", s);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP: every JSON body, form and query string, sent to the real app in-process
+
+/// What type an endpoint's field has, so that some bodies get past deserialising into the
+/// handler's own checks.
+#[derive(Debug, Clone, Copy)]
+enum Ty {
+    S,
+    I,
+    F,
+    B,
+    /// A list of strings.
+    L,
+    /// A rule's conditions.
+    Cond,
+    /// A string the handler accepts only from this set.
+    One(&'static [&'static str]),
+}
+
+/// How a request carries its input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Carrier {
+    Json,
+    Form,
+    /// A GET with a query string.
+    Query,
+    /// A query string and a body of raw bytes (uploads, the page-view report).
+    QueryBytes,
+}
+
+/// One endpoint: method, path (`@ID@` is replaced by a generated path segment, `@SITE@` and
+/// `@OTHER@` by the fixture's site keys), how the input is carried, and its fields.
+#[derive(Debug)]
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    carrier: Carrier,
+    fields: &'static [(&'static str, Ty)],
+}
+
+use Carrier::{Form, Json, Query, QueryBytes};
+use Ty::{B, Cond, F, I, L, One, S};
+
+const CAMPAIGN: &[(&str, Ty)] = &[
+    ("id", I),
+    ("name", S),
+    ("channel", S),
+    ("utm_source", S),
+    ("utm_medium", S),
+    ("utm_campaign", S),
+    ("starts_on", S),
+    ("ends_on", S),
+    ("cost", F),
+    ("cost_per_visit", F),
+];
+const GOAL: &[(&str, Ty)] = &[("id", I), ("name", S), ("url_pattern", S), ("value", F)];
+const RULE: &[(&str, Ty)] = &[
+    ("id", I),
+    ("site_key", S),
+    ("name", S),
+    ("enabled", B),
+    ("text", S),
+    ("delay_seconds", I),
+    ("once_per_visit", B),
+    ("conditions", Cond),
+];
+const CONDITIONS: &[(&str, Ty)] = &[
+    ("url", S),
+    ("min_seconds_on_page", I),
+    ("min_pages", I),
+    ("referrer", S),
+    ("campaign", S),
+    ("min_visits", I),
+];
+const ROLE: &[(&str, Ty)] = &[("name", S), ("permissions", L)];
+const BY: Ty = One(&["email", "name", "visitor", "chat", "conversation"]);
+const SUBJECT: &[(&str, Ty)] = &[("by", BY), ("value", S)];
+const PERIOD: &[(&str, Ty)] = &[
+    ("from", S),
+    ("to", S),
+    (
+        "table",
+        One(&[
+            "agents",
+            "browsers",
+            "campaigns",
+            "pages",
+            "sources",
+            "goals",
+            "days",
+        ]),
+    ),
+];
+const SITE_QUERY: &[(&str, Ty)] = &[("site", S), ("lang", S)];
+const UPLOAD: &[(&str, Ty)] = &[
+    ("site", S),
+    ("conversation_id", I),
+    ("name", S),
+    ("client_id", S),
+];
+const TOKEN: &[(&str, Ty)] = &[("token", S)];
+
+/// Every handler that takes `web::Json`, `web::Form` or `web::Query` (and the page-view
+/// report and the uploads, which read their bytes themselves), with the fields of its type.
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "POST",
+        path: "/api/canned",
+        carrier: Json,
+        fields: &[("shortcut", S), ("text", S), ("shared", B)],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/settings",
+        carrier: Json,
+        fields: &[("typing_preview", B)],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/campaigns",
+        carrier: Json,
+        fields: CAMPAIGN,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/campaigns/@ID@",
+        carrier: Json,
+        fields: CAMPAIGN,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/goals",
+        carrier: Json,
+        fields: GOAL,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/goals/@ID@",
+        carrier: Json,
+        fields: GOAL,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/rules",
+        carrier: Json,
+        fields: RULE,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/rules/@ID@",
+        carrier: Json,
+        fields: RULE,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/agents/@ID@",
+        carrier: Json,
+        fields: &[("display_name", S), ("role_id", I), ("disabled", B)],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/roles",
+        carrier: Json,
+        fields: ROLE,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/roles/@ID@",
+        carrier: Json,
+        fields: ROLE,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/sites/@SITE@/notices",
+        carrier: Json,
+        fields: &[("text_de", S), ("text_en", S)],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/sites/@OTHER@/tracking",
+        carrier: Json,
+        fields: &[
+            ("tracking", One(&["off", "anonymous", "consented"])),
+            ("strip", L),
+        ],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/retention",
+        carrier: Json,
+        fields: &[
+            ("chats_days", I),
+            ("files_days", I),
+            ("offline_days", I),
+            ("page_views_days", I),
+            ("visitors_days", I),
+            ("audit_days", I),
+        ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/gdpr/rectify",
+        carrier: Json,
+        fields: &[("by", BY), ("value", S), ("name", S), ("email", S)],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/gdpr/erase",
+        carrier: Json,
+        fields: &[("by", BY), ("value", S), ("confirm", B)],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/widget/files/@ID@",
+        carrier: Json,
+        fields: TOKEN,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/widget/transcript",
+        carrier: Json,
+        fields: TOKEN,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/widget/offline",
+        carrier: Json,
+        fields: &[
+            ("site", S),
+            ("name", S),
+            ("email", S),
+            ("message", S),
+            ("consent", B),
+        ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/track",
+        carrier: QueryBytes,
+        fields: &[
+            ("t", One(&["view", "ping", "leave", "invite", "goal"])),
+            ("pv", S),
+            ("url", S),
+            ("title", S),
+            ("ref", S),
+            ("lang", S),
+            ("screen", S),
+            ("vid", S),
+            ("id", I),
+            ("result", One(&["shown", "accepted", "dismissed"])),
+            ("name", S),
+            ("value", F),
+        ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/files",
+        carrier: QueryBytes,
+        fields: UPLOAD,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/widget/files",
+        carrier: QueryBytes,
+        fields: UPLOAD,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/login",
+        carrier: Form,
+        fields: &[
+            ("tenant", S),
+            ("email", S),
+            ("password", S),
+            ("csrf", S),
+            ("next", S),
+        ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/logout",
+        carrier: Form,
+        fields: &[("csrf", S)],
+    },
+    Endpoint {
+        method: "GET",
+        path: "/login",
+        carrier: Query,
+        fields: &[("next", S), ("lang", S)],
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/audit",
+        carrier: Query,
+        fields: &[
+            ("since", I),
+            ("until", I),
+            ("actor", S),
+            ("action", S),
+            ("result", S),
+            ("before_id", I),
+            ("limit", I),
+        ],
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/conversations",
+        carrier: Query,
+        fields: &[("q", S), ("from", S), ("to", S)],
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/gdpr/find",
+        carrier: Query,
+        fields: SUBJECT,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/gdpr/export",
+        carrier: Query,
+        fields: SUBJECT,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/stats",
+        carrier: Query,
+        fields: PERIOD,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/stats.csv",
+        carrier: Query,
+        fields: PERIOD,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/widget/config",
+        carrier: Query,
+        fields: SITE_QUERY,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/widget/frame",
+        carrier: Query,
+        fields: SITE_QUERY,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/ws/visitor",
+        carrier: Query,
+        fields: &[("site", S)],
+    },
+];
+
+/// Strings the handlers look for, so that generated input often gets past the first check.
+const WORDS: &[&str] = &[
+    "",
+    "a",
+    " ",
+    "@SITE@",
+    "@OTHER@",
+    "ann@acme.example",
+    "x@y.z",
+    "acme",
+    "email",
+    "name",
+    "visitor_id",
+    "conversation",
+    "token",
+    "2026-01-01",
+    "2026-12-31",
+    "2026-02-30",
+    "9999-99-99",
+    "-0001-01-01",
+    "off",
+    "anonymous",
+    "consented",
+    "admin",
+    "visitors.view",
+    "chat",
+    "chats.all",
+    "stats.view",
+    "campaigns.manage",
+    "agents.manage",
+    "sites.manage",
+    "settings.manage",
+    "gdpr.handle",
+    "audit.read",
+    "view",
+    "ping",
+    "leave",
+    "invite",
+    "goal",
+    "shown",
+    "accepted",
+    "dismissed",
+    "https://shop.example/a?utm_source=x&utm_campaign=y",
+    "https://shop.example/ü",
+    "*",
+    "*/danke",
+    "de",
+    "en",
+    "de-DE,en;q=0.5",
+    "campaigns",
+    "pages",
+    "sources",
+    "1920x1080",
+    "0123456789abcdef0123456789abcdef",
+    "m-1",
+    "/app/chats",
+    "//evil.example",
+    "=cmd|' /C calc'!A0",
+    "'; DROP TABLE agents; --",
+    "<script>alert(1)</script>",
+    "\u{202e}gnp.exe",
+    "\0",
+];
+
+fn word() -> impl Strategy<Value = String> {
+    prop::sample::select(WORDS).prop_map(str::to_string)
+}
+
+/// A hostile string: known words, any Unicode, control and bidirectional characters, up to
+/// past the body limit (64 KiB).
+fn hostile_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        12 => word(),
+        6 => any::<String>(),
+        4 => "[ -~]{0,40}",
+        2 => "[\\x00-\\x1f\\u{7f}\\u{85}\\u{200e}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}\\u{feff}a]{0,20}",
+        2 => (0usize..5_000, word()).prop_map(|(n, w)| w.repeat(n.min(5_000 / w.len().max(1)))),
+        1 => (0usize..70_000, any::<char>()).prop_map(|(n, c)| c.to_string().repeat(n)),
+    ]
+}
+
+fn hostile_int() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (-3i64..40).prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        prop::sample::select(
+            &[
+                i64::MIN,
+                i64::MAX,
+                i32::MAX as i64 + 1,
+                u32::MAX as i64 + 1,
+                -1
+            ][..]
+        )
+        .prop_map(Value::from),
+    ]
+}
+
+fn hostile_float() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+        prop::sample::select(
+            &[
+                0.0,
+                -0.0,
+                1e308,
+                -1e308,
+                5e-324,
+                1e9,
+                1e9 + 0.01,
+                0.005,
+                9007199254740993.0
+            ][..]
+        )
+        .prop_map(Value::from),
+        hostile_int(),
+    ]
+}
+
+/// A value of the field's own type (with hostile content), or of any other.
+fn typed(ty: Ty) -> BoxedStrategy<Value> {
+    let right: BoxedStrategy<Value> = match ty {
+        S => hostile_string().prop_map(Value::String).boxed(),
+        I => hostile_int().boxed(),
+        F => hostile_float().boxed(),
+        B => any::<bool>().prop_map(Value::Bool).boxed(),
+        L => prop::collection::vec(hostile_string().prop_map(Value::String), 0..12)
+            .prop_map(Value::Array)
+            .boxed(),
+        Cond => typed_object(CONDITIONS).boxed(),
+        One(set) => prop_oneof![
+            8 => prop::sample::select(set).prop_map(|s| Value::String(s.into())),
+            1 => hostile_string().prop_map(Value::String),
+        ]
+        .boxed(),
+    };
+    prop_oneof![20 => right, 1 => json_value(CONDITIONS)].boxed()
+}
+
+/// An object with the type's fields (each present or not) holding values of their type.
+fn typed_object(fields: &'static [(&'static str, Ty)]) -> impl Strategy<Value = Value> {
+    let each: Vec<_> = fields
+        .iter()
+        .map(|(name, ty)| {
+            prop::option::weighted(0.85, typed(*ty)).prop_map(move |v| v.map(|v| (*name, v)))
+        })
+        .collect();
+    (
+        each,
+        prop::option::weighted(0.1, (prop::sample::select(FIELDS), json_leaf())),
+    )
+        .prop_map(|(each, odd)| {
+            let mut m = Map::new();
+            for (name, v) in each.into_iter().flatten() {
+                m.insert(name.to_string(), v);
+            }
+            // Now and then a field the type does not have (most refuse unknown fields).
+            if let Some((k, v)) = odd {
+                m.insert(k.to_string(), v);
+            }
+            Value::Object(m)
+        })
+}
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        hostile_int(),
+        hostile_float(),
+        hostile_string().prop_map(Value::String),
+    ]
+}
+
+/// Any JSON value, its object keys drawn from the endpoint's fields.
+fn json_value(fields: &'static [(&'static str, Ty)]) -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(5, 40, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(fields), inner), 0..6).prop_map(|kv| {
+                Value::Object(
+                    kv.into_iter()
+                        .map(|((k, _), v)| (k.to_string(), v))
+                        .collect(),
+                )
+            }),
+        ]
+    })
+}
+
+/// A JSON body: typed objects, any JSON, numbers no `Value` holds, deep nesting, valid bodies
+/// with bytes replaced (invalid UTF-8), and arbitrary bytes.
+fn json_body(ep: &'static Endpoint) -> impl Strategy<Value = Vec<u8>> {
+    let fields = ep.fields;
+    let typed_bytes = typed_object(fields)
+        .prop_map(|v| v.to_string().into_bytes())
+        .boxed();
+    prop_oneof![
+        6 => typed_bytes.clone(),
+        2 => json_value(fields).prop_map(|v| v.to_string().into_bytes()),
+        1 => (
+            prop::sample::select(fields),
+            "-?[0-9]{1,400}(\\.[0-9]{1,60})?([eE][+-]?[0-9]{1,7})?"
+        )
+            .prop_map(|((f, _), n)| format!(r#"{{"{f}":{n}}}"#).into_bytes()),
+        1 => (1usize..3_000, prop::sample::select(&["[", "{\"a\":", "{\"conditions\":"][..]))
+            .prop_map(|(d, open)| {
+                let close = if open == "[" { "]" } else { "}" };
+                format!("{}1{}", open.repeat(d), close.repeat(d)).into_bytes()
+            }),
+        2 => (typed_bytes, any::<prop::sample::Index>(), 0usize..6, prop::collection::vec(any::<u8>(), 0..6))
+            .prop_map(|(mut b, at, len, with)| {
+                let start = at.index(b.len() + 1).min(b.len());
+                let end = (start + len).min(b.len());
+                b.splice(start..end, with);
+                b
+            }),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+    ]
+}
+
+/// Percent-encodes every byte outside the unreserved set.
+fn pct(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// A value as a query string carries it: encoded text, raw bytes (invalid UTF-8), broken
+/// escapes, `+` and `=` and `&` where they do not belong.
+fn query_value(ty: Ty) -> BoxedStrategy<String> {
+    let typed_text = typed(ty)
+        .prop_map(|v| match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .prop_map(|s| pct(s.as_bytes()));
+    prop_oneof![
+        4 => typed_text,
+        1 => prop::collection::vec(any::<u8>(), 0..40).prop_map(|b| pct(&b)),
+        1 => "[A-Za-z0-9%+=&;._~!$'()*,:@/?-]{0,40}",
+        1 => "-?[0-9]{1,40}",
+    ]
+    .boxed()
+}
+
+fn query_string(ep: &'static Endpoint) -> impl Strategy<Value = String> {
+    // Each field once or not at all, as a form or a script sends them.
+    let each: Vec<_> = ep
+        .fields
+        .iter()
+        .map(|(name, ty)| {
+            prop::option::weighted(
+                0.8,
+                query_value(*ty).prop_map(move |v| format!("{name}={v}")),
+            )
+        })
+        .collect();
+    let typed = each.prop_map(|p| p.into_iter().flatten().collect::<Vec<_>>().join("&"));
+    // Fields twice, without a value, unknown, or no pair at all.
+    let pair = prop_oneof![
+        6 => prop::sample::select(ep.fields).prop_flat_map(|(name, ty)| {
+            query_value(ty).prop_map(move |v| format!("{name}={v}"))
+        }),
+        1 => (query_value(S), query_value(S)).prop_map(|(k, v)| format!("{k}={v}")),
+        1 => prop::sample::select(ep.fields).prop_map(|(name, _)| name.to_string()),
+        1 => "[A-Za-z0-9%+=&;._~-]{0,20}",
+    ];
+    prop_oneof![
+        6 => typed,
+        2 => prop::collection::vec(pair, 0..6).prop_map(|p| p.join("&")),
+        1 => prop::collection::vec(any::<u8>(), 0..200).prop_map(|b| pct(&b)),
+        1 => (1usize..2_000).prop_map(|n| "site=a&".repeat(n)),
+    ]
+}
+
+/// A form body (`application/x-www-form-urlencoded`): the same shapes as a query string.
+fn form_body(ep: &'static Endpoint) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => query_string(ep).prop_map(String::into_bytes),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => (1usize..20_000).prop_map(|n| format!("email={}", "a".repeat(n)).into_bytes()),
+    ]
+}
+
+/// An upload's or report's bytes: known magic numbers with anything after them, or anything.
+fn raw_body(ep: &'static Endpoint) -> impl Strategy<Value = Vec<u8>> {
+    const MAGIC: &[&[u8]] = &[
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff",
+        b"GIF89a",
+        b"RIFF\0\0\0\0WEBP",
+        b"%PDF-",
+        b"<svg",
+        b"",
+    ];
+    let magic = prop::sample::select(MAGIC);
+    prop_oneof![
+        3 => json_body(ep),
+        2 => (magic, prop::collection::vec(any::<u8>(), 0..2048)).prop_map(|(m, rest)| {
+            let mut b = m.to_vec();
+            b.extend(rest);
+            b
+        }),
+        // Past the report's limit.
+        1 => (4_090usize..5_000).prop_map(|n| format!("{{\"t\":\"leave\",\"pv\":\"{}\"}}", "a".repeat(n)).into_bytes()),
+    ]
+}
+
+/// A path segment where the route has `{id}`.
+fn path_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (0i64..8).prop_map(|n| n.to_string()),
+        1 => any::<i64>().prop_map(|n| n.to_string()),
+        1 => prop::sample::select(&["999999", "-1", "9223372036854775808", "1.5", "abc", "%C3%A9", "%00", "1e3", "+1", "0x10"][..])
+            .prop_map(str::to_string),
+    ]
+}
+
+/// The content types a body is sent with: mostly the right one.
+fn content_type(carrier: Carrier) -> impl Strategy<Value = Option<String>> {
+    let right = match carrier {
+        Form => "application/x-www-form-urlencoded",
+        Json | QueryBytes => "application/json",
+        Query => "text/plain",
+    };
+    prop_oneof![
+        8 => Just(Some(right.to_string())),
+        1 => Just(None),
+        1 => prop::sample::select(&[
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/json",
+            "application/json; charset=latin1",
+            "application/merge-patch+json",
+            "multipart/form-data; boundary=x",
+            "application/octet-stream",
+            "image/png",
+            "*/*",
+            "application/json;;;",
+        ][..])
+        .prop_map(|s| Some(s.to_string())),
+    ]
+}
+
+/// One generated request.
+#[derive(Debug, Clone)]
+struct HttpCase {
+    endpoint: usize,
+    id: String,
+    query: String,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    /// Sent with the admin's session, our Origin and the CSRF token (else without one of them).
+    signed_in: bool,
+    peer: [u8; 2],
+}
+
+fn http_case() -> impl Strategy<Value = HttpCase> {
+    (0..ENDPOINTS.len()).prop_flat_map(|i| {
+        let ep = &ENDPOINTS[i];
+        let body: BoxedStrategy<Vec<u8>> = match ep.carrier {
+            Json => json_body(ep).boxed(),
+            Form => form_body(ep).boxed(),
+            Query => Just(Vec::new()).boxed(),
+            QueryBytes => raw_body(ep).boxed(),
+        };
+        let query: BoxedStrategy<String> = match ep.carrier {
+            Query | QueryBytes => query_string(ep).boxed(),
+            _ => Just(String::new()).boxed(),
+        };
+        (
+            Just(i),
+            path_id(),
+            query,
+            body,
+            content_type(ep.carrier),
+            prop::bool::weighted(0.95),
+            any::<[u8; 2]>(),
+        )
+            .prop_map(
+                |(endpoint, id, query, body, content_type, signed_in, peer)| HttpCase {
+                    endpoint,
+                    id,
+                    query,
+                    body,
+                    content_type,
+                    signed_in,
+                    peer,
+                },
+            )
+    })
+}
+
+/// A data directory with tenant `acme`, its admin (signed in), a second agent, and two sites
+/// for `https://shop.example`; and the app's state over it, as `kontor serve` builds it.
+struct HttpFixture {
+    _dir: tempfile::TempDir,
+    data: actix_web::web::Data<kontor::http::AppState>,
+    cookie: String,
+    csrf: String,
+    site: String,
+    other_site: String,
+    admin_id: i64,
+    other_agent: i64,
+}
+
+const OUR_ORIGIN: &str = "http://kontor.test";
+const SHOP_ORIGIN: &str = "https://shop.example";
+
+fn http_fixture() -> HttpFixture {
+    use kontor::admin::commands::{agent::AgentRequest, site::SiteRequest, tenant::TenantRequest};
+    use kontor::admin::{Request, Response};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::write(dir.path().join("kontor.toml"), "").unwrap();
+    let flags = kontor::config::Overrides {
+        config: Some(dir.path().join("kontor.toml")),
+        data_dir: Some(data_dir.clone()),
+        ..Default::default()
+    };
+    let mut config = kontor::config::Config::load_from(&flags, &BTreeMap::new()).unwrap();
+    config.public_url = Some(OUR_ORIGIN.into());
+    // Reports are limited per address; the cases come from few addresses.
+    config.tracking.reports_per_minute = 0;
+    kontor::store::Store::init(&data_dir).unwrap();
+    let store = Arc::new(kontor::store::Store::open(&data_dir).unwrap());
+    let clock = kontor::clock::Clock::system();
+    let base = config.base_url();
+    let run = |req| kontor::admin::execute(&store, &clock, &base, req).unwrap();
+    run(Request::Tenant(TenantRequest::Create {
+        slug: "acme".into(),
+        name: Some("Acme".into()),
+    }));
+    let password = "correct horse battery";
+    let mut ids = Vec::new();
+    for (email, role) in [("ann@acme.example", "admin"), ("bob@acme.example", "agent")] {
+        let Response::Agent { agent, .. } = run(Request::Agent(AgentRequest::Add {
+            tenant: "acme".into(),
+            email: email.into(),
+            name: email.into(),
+            role: role.into(),
+            password: Some(password.into()),
+        })) else {
+            panic!("no agent")
+        };
+        ids.push(agent.id);
+    }
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let Response::Site(site) = run(Request::Site(SiteRequest::Add {
+            tenant: "acme".into(),
+            origins: vec![SHOP_ORIGIN.into()],
+            position: None,
+            color: None,
+            privacy_url: None,
+            lang: None,
+            tracking: Some("consented".into()),
+            strip: None,
+        })) else {
+            panic!("no site")
+        };
+        keys.push(site.site_key);
+    }
+    let throttle = Arc::new(kontor::model::throttle::Throttle::default());
+    let session = kontor::domain::auth::login(
+        &store,
+        &throttle,
+        &clock,
+        &kontor::domain::auth::LoginAttempt {
+            tenant: "acme",
+            email: "ann@acme.example",
+            password,
+            ip: "10.0.0.1".parse().unwrap(),
+            request_id: "hostile",
+            user_agent: "hostile",
+        },
+    )
+    .unwrap();
+    let csrf = kontor::domain::auth::authenticate(&store, &config.session, &clock, &session.cookie)
+        .unwrap()
+        .csrf;
+    let realtime = Arc::new(kontor::realtime::Realtime::new(
+        store.clone(),
+        config.session.clone(),
+        Duration::from_secs(config.tracking.grace_secs),
+        clock.clone(),
+        &config.chat,
+    ));
+    let state = kontor::http::AppState {
+        store,
+        throttle,
+        clock,
+        demo: false,
+        realtime,
+        backups: Default::default(),
+        tracking: Arc::new(kontor::http::track::Tracking::new(&config.tracking).unwrap()),
+        uploads: kontor::http::files::AddressLimits::new(&config.uploads),
+        audit_checked: Default::default(),
+        config,
+    };
+    HttpFixture {
+        _dir: dir,
+        data: actix_web::web::Data::new(state),
+        cookie: session.cookie,
+        csrf,
+        site: keys[0].clone(),
+        other_site: keys[1].clone(),
+        admin_id: ids[0],
+        other_agent: ids[1],
+    }
+}
+
+/// Checks one answer: below 500 (503 only as the JSON `busy`/`retry` answer), and every
+/// error is the JSON error shape with a registered code whose status it has. The sign-in
+/// page answers its form's errors as HTML.
+fn check_answer(
+    ep: &Endpoint,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(), TestCaseError> {
+    if status < 400 {
+        return Ok(());
+    }
+    if ep.path == "/login" && content_type.starts_with("text/html") && status < 500 {
+        return Ok(());
+    }
+    let shown = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    let v: Value = serde_json::from_slice(body).map_err(|_| {
+        TestCaseError::fail(format!("{status} answered with a non-JSON body {shown:?}"))
+    })?;
+    let code = v["error"]["code"]
+        .as_str()
+        .and_then(kontor::error::Code::parse);
+    prop_assert!(code.is_some(), "{} answered {}", status, shown);
+    prop_assert!(
+        v["error"]["message"].is_string(),
+        "{} answered {}",
+        status,
+        shown
+    );
+    let code = code.unwrap();
+    prop_assert_eq!(code.status().as_u16(), status, "{}", shown);
+    prop_assert!(
+        status < 500 || matches!(code.as_str(), "busy" | "retry"),
+        "{} answered {}",
+        status,
+        shown
+    );
+    Ok(())
+}
+
+async fn send_case<S, B>(app: &S, fx: &HttpFixture, case: &HttpCase) -> Result<(), TestCaseError>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let ep = &ENDPOINTS[case.endpoint];
+    // Never the admin's own account: a disabled admin would end the run's session.
+    let id = if ep.path.starts_with("/api/agents/") && case.id == fx.admin_id.to_string() {
+        fx.other_agent.to_string()
+    } else {
+        case.id.clone()
+    };
+    let fill = |s: &str| {
+        s.replace("@SITE@", &fx.site)
+            .replace("@OTHER@", &fx.other_site)
+    };
+    let mut uri = fill(&ep.path.replace("@ID@", &id));
+    if ep.carrier == QueryBytes && ep.path == "/api/track" {
+        uri.push_str(&format!("?site={}&", fx.site));
+    } else if !case.query.is_empty() {
+        uri.push('?');
+    }
+    uri.push_str(&fill(&case.query));
+    if actix_web::http::Uri::try_from(uri.as_str()).is_err() {
+        // Not a request line a client can send; the HTTP parser refuses it before us.
+        return Ok(());
+    }
+    let body = {
+        let s = String::from_utf8_lossy(&case.body);
+        if s.contains('@') {
+            fill(&s).into_bytes()
+        } else {
+            case.body.clone()
+        }
+    };
+    let visitor = ep.path.starts_with("/api/widget") || ep.path.starts_with("/api/track");
+    let method = actix_web::http::Method::from_bytes(ep.method.as_bytes()).unwrap();
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(&uri)
+        .peer_addr(std::net::SocketAddr::from((
+            [10, 9, case.peer[0], case.peer[1]],
+            40_000,
+        )))
+        .insert_header((
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+        ));
+    if let Some(ct) = &case.content_type {
+        req = req.insert_header(("content-type", ct.as_str()));
+    }
+    if case.signed_in {
+        req = req
+            .insert_header(("cookie", format!("kontor_session={}", fx.cookie)))
+            .insert_header(("x-csrf-token", fx.csrf.as_str()))
+            .insert_header(("origin", if visitor { SHOP_ORIGIN } else { OUR_ORIGIN }));
+    } else {
+        req = req.insert_header(("origin", "https://evil.example"));
+    }
+    let req = req.set_payload(body).to_request();
+    let start = Instant::now();
+    let res = app
+        .call(req)
+        .await
+        .map_err(|e| TestCaseError::fail(format!("the service failed: {e}")))?;
+    let status = res.status().as_u16();
+    let ctype = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = actix_web::body::to_bytes(res.into_body())
+        .await
+        .map_err(|_| TestCaseError::fail("the answer's body failed"))?;
+    let took = start.elapsed();
+    check_answer(ep, status, &ctype, &bytes)
+        .map_err(|e| TestCaseError::fail(format!("{} {}: {e}", ep.method, ep.path)))?;
+    prop_assert!(
+        took < PER_INPUT,
+        "{} {} took {:?}",
+        ep.method,
+        ep.path,
+        took
+    );
+    Ok(())
+}
+
+/// Whether the app still answers, and the admin's session still holds.
+async fn still_answers<S, B>(app: &S, fx: &HttpFixture) -> bool
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let req = actix_web::test::TestRequest::get()
+        .uri("/api/session")
+        .insert_header(("cookie", format!("kontor_session={}", fx.cookie)))
+        .to_request();
+    matches!(app.call(req).await, Ok(r) if r.status() == 200)
+}
+
+/// Every JSON body, form and query string, through the real app with its middleware: one
+/// endpoint per case.
+#[test]
+fn http_api() {
+    let sys = actix_web::rt::System::new();
+    let fx = http_fixture();
+    let app = sys.block_on(actix_web::test::init_service(kontor::http::app(
+        fx.data.clone(),
+    )));
+    assert!(
+        sys.block_on(still_answers(&app, &fx)),
+        "the fixture's session"
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(config());
+    let result = runner.run(&http_case(), |case| {
+        sys.block_on(async {
+            send_case(&app, &fx, &case).await?;
+            prop_assert!(still_answers(&app, &fx).await, "no answer after {:?}", case);
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    fx.data.realtime.stop_all();
 }
