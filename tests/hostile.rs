@@ -539,6 +539,623 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
+// Uploads: the type sniffer and the names a file is stored and offered under
+
+/// Magic numbers, whole and cut short.
+const UPLOAD_MAGIC: &[&[u8]] = &[
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"RIFF",
+    b"WEBP",
+    b"%PDF-",
+    b"\x89PNG",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn uploads(
+        bytes in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..64),
+            (
+                prop::sample::select(UPLOAD_MAGIC),
+                prop::collection::vec(any::<u8>(), 0..16),
+                any::<bool>(),
+            )
+                .prop_map(|(m, rest, riff)| {
+                    let mut b = m.to_vec();
+                    b.extend(rest);
+                    if riff && b.len() >= 12 {
+                        b[..4].copy_from_slice(b"RIFF");
+                        b[8..12].copy_from_slice(b"WEBP");
+                    }
+                    b
+                }),
+        ],
+        name in prop_oneof![
+            any::<String>(),
+            "[a-zA-Z0-9 ._/\\\\-]{0,20}(\\.[a-zA-Z0-9]{0,10})?",
+            "[\\x00-\\x1f\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}\\u{200e}\\u{200f}./\\\\é a-z]{0,30}",
+            (0usize..500, any::<char>()).prop_map(|(n, c)| c.to_string().repeat(n)),
+        ],
+        mime in prop_oneof![
+            prop::sample::select(&["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/html", ""][..]).prop_map(str::to_string),
+            any::<String>(),
+        ],
+    ) {
+        use kontor::domain::files;
+        let start = Instant::now();
+        if let Ok(m) = files::sniff(&bytes) {
+            let magic: &[&[u8]] = &[b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"%PDF-"];
+            prop_assert!(magic.iter().any(|p| bytes.starts_with(p)), "{:?} sniffed as {}", bytes, m);
+        }
+        let clean = files::clean_name(&name);
+        prop_assert!(!clean.is_empty() && clean.chars().count() <= 100);
+        prop_assert!(!clean.contains(['/', '\\']) && !clean.starts_with('.'), "{:?}", clean);
+        prop_assert!(!clean.chars().any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')), "{:?}", clean);
+        for m in [mime.as_str(), files::sniff(&bytes).unwrap_or("")] {
+            let offered = files::download_name(&clean, m);
+            let ext = match m {
+                "image/png" => Some(&["png"][..]),
+                "image/jpeg" => Some(&["jpg", "jpeg"][..]),
+                "image/gif" => Some(&["gif"][..]),
+                "image/webp" => Some(&["webp"][..]),
+                "application/pdf" => Some(&["pdf"][..]),
+                _ => None,
+            };
+            match ext {
+                // The offered name ends in an extension of the stored type.
+                Some(ext) => {
+                    let last = offered.rsplit_once('.').map(|(_, l)| l.to_ascii_lowercase());
+                    prop_assert!(last.is_some_and(|l| ext.contains(&l.as_str())), "{:?} for {}", offered, m);
+                }
+                None => prop_assert_eq!(&offered, &clean),
+            }
+            let cd = files::content_disposition(&offered);
+            // A header value, ASCII only, with one quoted name that nothing breaks out of.
+            prop_assert!(actix_web::http::header::HeaderValue::from_str(&cd).is_ok(), "{:?}", cd);
+            prop_assert!(cd.is_ascii() && cd.matches('"').count() == 2, "{:?}", cd);
+            prop_assert!(!cd.contains([';', '\r', '\n']) || cd.matches(';').count() == 2, "{:?}", cd);
+        }
+        prop_assert!(start.elapsed() < PER_INPUT);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The admin socket: the JSON line the CLI sends to the server
+
+const ADMIN_CMDS: &[&str] = &[
+    "ping",
+    "agent_add",
+    "agent_disable",
+    "agent_list",
+    "agent_logout",
+    "agent_passwd",
+    "agent_sessions",
+    "agent_set",
+    "agent_unlock",
+    "audit_list",
+    "audit_verify",
+    "backup_create",
+    "backup_restore",
+    "department_add",
+    "department_list",
+    "retention_purge",
+    "retention_set",
+    "retention_show",
+    "site_add",
+    "site_list",
+    "site_tracking",
+    "tenant_create",
+    "tenant_delete",
+    "tenant_export",
+    "tenant_import",
+    "tenant_list",
+    "tenant_rekey",
+    "tenant_show",
+    "gdpr_find",
+    "gdpr_export",
+    "gdpr_erase",
+    "stats",
+    "",
+    "Ping",
+    "tenant_create ",
+];
+
+const ADMIN_FIELDS: &[&str] = &[
+    "cmd",
+    "action",
+    "audit",
+    "backup_key",
+    "by",
+    "capacity",
+    "chat",
+    "chats",
+    "color",
+    "departments",
+    "dir",
+    "email",
+    "file",
+    "files",
+    "from",
+    "head",
+    "json",
+    "lang",
+    "limit",
+    "mode",
+    "name",
+    "new_email",
+    "new_name",
+    "no_departments",
+    "offline",
+    "origins",
+    "out",
+    "page_views",
+    "passphrase",
+    "password",
+    "plain",
+    "position",
+    "privacy_url",
+    "role",
+    "site_key",
+    "slug",
+    "strip",
+    "tenant",
+    "to",
+    "tracking",
+    "value",
+    "visitor",
+    "visitors",
+    "yes",
+    "kind",
+    "__proto__",
+];
+
+fn admin_value() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(4, 24, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(ADMIN_FIELDS), inner), 0..5).prop_map(
+                |kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            ),
+        ]
+    })
+}
+
+fn admin_line() -> impl Strategy<Value = Vec<u8>> {
+    let object = (
+        prop::sample::select(ADMIN_CMDS),
+        prop::collection::vec((prop::sample::select(ADMIN_FIELDS), admin_value()), 0..8),
+    )
+        .prop_map(|(cmd, fields)| {
+            let mut m = Map::new();
+            m.insert("cmd".into(), Value::String(cmd.into()));
+            for (k, v) in fields {
+                m.insert(k.to_string(), v);
+            }
+            Value::Object(m).to_string().into_bytes()
+        })
+        .boxed();
+    prop_oneof![
+        6 => object.clone(),
+        1 => any::<String>().prop_map(String::into_bytes),
+        1 => prop::collection::vec(any::<u8>(), 0..256),
+        1 => (1usize..3_000).prop_map(|d| format!("{}1{}", "[".repeat(d), "]".repeat(d)).into_bytes()),
+        // Past the 64 KiB the server reads of a line.
+        1 => (60_000usize..70_000).prop_map(|n| format!(r#"{{"cmd":"tenant_create","slug":"{}"}}"#, "a".repeat(n)).into_bytes()),
+        2 => (object, any::<prop::sample::Index>(), 0usize..6, prop::collection::vec(any::<u8>(), 0..6))
+            .prop_map(|(mut b, at, len, with)| {
+                let start = at.index(b.len() + 1).min(b.len());
+                let end = (start + len).min(b.len());
+                b.splice(start..end, with);
+                b
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// What the socket does with a line before it runs a command: read at most 64 KiB up to
+    /// a newline (as `tokio`'s `read_line` on `take(64 KiB)`), parse it as a `Request`, name it
+    /// for the log. Commands are not run: the caller is already the operator.
+    #[test]
+    fn admin_socket(bytes in admin_line()) {
+        use kontor::admin::Request;
+        let start = Instant::now();
+        let cut = &bytes[..bytes.len().min(64 * 1024)];
+        let line = match cut.iter().position(|&b| b == b'\n') {
+            Some(i) => &cut[..=i],
+            None => cut,
+        };
+        // read_line refuses a line that is not UTF-8 before the parse.
+        if let Ok(line) = std::str::from_utf8(line)
+            && let Ok(req) = serde_json::from_str::<Request>(line)
+        {
+            let name = req.name();
+            prop_assert!(!name.is_empty() || matches!(req, Request::Server(_)), "{:?}", req);
+            // Its wire form reads back as itself.
+            let wire = serde_json::to_string(&req).unwrap();
+            let back: Request = serde_json::from_str(&wire).unwrap();
+            prop_assert_eq!(back.name(), name);
+        }
+        prop_assert!(start.elapsed() < PER_INPUT);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Request headers we read ourselves: forwarded address and scheme from the trusted proxy,
+// Host and Origin, Accept-Language and the language cookie, session cookies, `next`
+
+fn header_text() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        any::<String>().prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..64),
+        "[ -~]{0,60}".prop_map(String::into_bytes),
+        // Forwarded chains: addresses, ports, brackets, junk between commas.
+        prop::collection::vec(
+            prop_oneof![
+                any::<std::net::IpAddr>().prop_map(|ip| ip.to_string()),
+                any::<std::net::SocketAddr>().prop_map(|a| a.to_string()),
+                "\\[?[0-9a-fA-F:.%a-z]{0,40}\\]?",
+                " *(unknown|_hidden|HTTPS|https|http|hTtPs) *",
+            ],
+            0..6
+        )
+        .prop_map(|v| v.join(",").into_bytes()),
+        // Accept-Language: tags, weights, wildcards.
+        prop::collection::vec(
+            "([a-zA-Z]{0,9}(-[a-zA-Z0-9]{0,9}){0,3}|\\*)(;q=[0-9.e-]{0,6})?",
+            0..8
+        )
+        .prop_map(|v| v.join(", ").into_bytes()),
+        // Hosts with ports, IPv6, user info.
+        "([a-z0-9@:.\\[\\]-]|é){0,40}".prop_map(String::into_bytes),
+        (0usize..9_000).prop_map(|n| "de,".repeat(n).into_bytes()),
+    ]
+}
+
+fn cookie_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[0-9a-zA-Z_-]{60,68}",
+        "(\\{|urn:uuid:)?[0-9a-fA-F-]{32,36}\\}?\\.[ -~]{64}",
+        "@TENANT@\\.[ -~]{0,70}",
+        "[ -~]{0,80}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn request_headers(
+        headers in prop::collection::vec(
+            (prop::sample::select(&["x-forwarded-for", "x-forwarded-proto", "host", "origin", "accept-language", "sec-fetch-site", "cookie"][..]), header_text()),
+            0..8
+        ),
+        from_proxy in any::<bool>(),
+        public_url in any::<bool>(),
+        query in "(lang=[a-zA-Z-]{0,8}&?|[a-z=&%0-9]{0,8}){0,3}",
+        session in cookie_value(),
+        next in prop_oneof![any::<String>(), "[/\\\\a-z:.\\t\\n -]{0,20}"],
+    ) {
+        use kontor::http::{client::Client, lang, login::safe_next};
+        let fx = header_fixture();
+        let start = Instant::now();
+        let proxy: std::net::SocketAddr = "10.0.0.9:443".parse().unwrap();
+        let peer = if from_proxy { proxy } else { "192.0.2.7:5000".parse().unwrap() };
+        let mut req = actix_web::test::TestRequest::default()
+            .uri(&format!("/login?{query}"))
+            .peer_addr(peer);
+        let mut sent = Vec::new();
+        for (name, value) in &headers {
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_bytes(value) {
+                req = req.append_header((*name, v));
+                sent.push((*name, value.clone()));
+            }
+        }
+        let req = req.to_http_request();
+        let state = if public_url { &fx.with_public_url } else { &fx.without };
+        let client = Client::of(&req, state);
+        if !from_proxy {
+            prop_assert_eq!(client.ip, peer.ip());
+            prop_assert_eq!(client.scheme, "http");
+        }
+        if public_url {
+            prop_assert_eq!(client.origin.as_str(), OUR_ORIGIN);
+        } else if !client.origin.is_empty() {
+            // What is compared with Origin is a normal form.
+            let again = kontor::config::normalize_origin(&client.origin).ok();
+            prop_assert_eq!(again.as_deref(), Some(client.origin.as_str()));
+        }
+        let _ = client.same_origin(&req);
+        let _ = client.shown_ip();
+        let _ = lang::pick(&req);
+        for (name, value) in &sent {
+            if *name == "accept-language" {
+                let _ = kontor::i18n::Lang::from_accept_language(&String::from_utf8_lossy(value));
+            }
+        }
+        // A session cookie of any shape, against the fixture's tenant.
+        let cookie = session.replace("@TENANT@", &fx.tenant_uuid);
+        let found = kontor::domain::auth::authenticate(&state.store, &state.config.session, &state.clock, &cookie);
+        prop_assert!(found.is_err(), "{:?} opened a session", cookie);
+        let shown = safe_next(&next);
+        prop_assert!(shown == "/app/chats" || shown == next);
+        prop_assert!(shown.starts_with('/') && !shown.starts_with("//") && !shown.contains('\\'));
+        prop_assert!(!shown.chars().any(|c| c.is_control() || c.is_whitespace()));
+        prop_assert!(start.elapsed() < PER_INPUT);
+    }
+}
+
+/// App states over one data directory (with a tenant): one behind a trusted proxy without a
+/// public URL, so the origin comes from `Host`, one with a public URL.
+struct HeaderFixture {
+    _fx: HttpFixture,
+    without: kontor::http::AppState,
+    with_public_url: kontor::http::AppState,
+    tenant_uuid: String,
+}
+
+fn header_fixture() -> &'static HeaderFixture {
+    static FX: std::sync::OnceLock<HeaderFixture> = std::sync::OnceLock::new();
+    FX.get_or_init(|| {
+        let fx = http_fixture();
+        let state = |public: bool| {
+            let s = &fx.data;
+            let mut config = s.config.clone();
+            config.trusted_proxy = Some("10.0.0.9".parse().unwrap());
+            config.public_url = public.then(|| OUR_ORIGIN.to_string());
+            kontor::http::AppState {
+                store: s.store.clone(),
+                config,
+                throttle: s.throttle.clone(),
+                clock: s.clock.clone(),
+                demo: false,
+                realtime: s.realtime.clone(),
+                backups: s.backups.clone(),
+                tracking: s.tracking.clone(),
+                uploads: kontor::http::files::AddressLimits::new(&s.config.uploads),
+                audit_checked: Default::default(),
+            }
+        };
+        let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
+        HeaderFixture {
+            without: state(false),
+            with_public_url: state(true),
+            tenant_uuid,
+            _fx: fx,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The operator's offline GeoIP database (`tracking.geoip_db`, a MaxMind `.mmdb`)
+
+/// MaxMind DB data-section encoding: a control byte (type, size), extended types after it.
+fn mm_ctrl(ty: u8, size: usize) -> Vec<u8> {
+    let (t, ext) = if ty > 7 {
+        (0u8, Some(ty - 7))
+    } else {
+        (ty, None)
+    };
+    let mut out = Vec::new();
+    let mut push_size = |first: u8| out.push((t << 5) | first);
+    if size < 29 {
+        push_size(size as u8);
+    } else if size < 29 + 256 {
+        push_size(29);
+    } else if size < 285 + 65_536 {
+        push_size(30);
+    } else {
+        push_size(31);
+    }
+    if let Some(e) = ext {
+        out.push(e);
+    }
+    if (29..285).contains(&size) {
+        out.push((size - 29) as u8);
+    } else if (285..285 + 65_536).contains(&size) {
+        out.extend_from_slice(&((size - 285) as u16).to_be_bytes());
+    } else if size >= 285 + 65_536 {
+        let n = size - 65_821;
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    out
+}
+
+fn mm_str(s: &str) -> Vec<u8> {
+    let mut b = mm_ctrl(2, s.len());
+    b.extend_from_slice(s.as_bytes());
+    b
+}
+
+fn mm_uint(ty: u8, v: u64) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    let skip = bytes.iter().take_while(|&&b| b == 0).count();
+    let mut b = mm_ctrl(ty, 8 - skip);
+    b.extend_from_slice(&bytes[skip..]);
+    b
+}
+
+fn mm_map(pairs: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b = mm_ctrl(7, pairs.len());
+    for (k, v) in pairs {
+        b.extend(mm_str(k));
+        b.extend_from_slice(v);
+    }
+    b
+}
+
+#[derive(Debug, Clone)]
+struct Mmdb {
+    node_count: u32,
+    record_size: u16,
+    ip_version: u16,
+    major: u16,
+    /// A node's records, before they are packed (the tree is `node_count` of these).
+    records: Vec<u32>,
+    /// The data section (after the 16 zero bytes).
+    data: Vec<u8>,
+    /// The metadata map as written, or replaced by any bytes.
+    raw_meta: Option<Vec<u8>>,
+    flips: Vec<(prop::sample::Index, u8)>,
+    cut: Option<prop::sample::Index>,
+}
+
+fn mm_bytes(m: &Mmdb) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = m.node_count as usize;
+    let rs = m.record_size as usize;
+    // The tree, as far as it can be written (a huge node count stays a lie in the metadata).
+    for i in 0..n.min(256) {
+        let l = m
+            .records
+            .get(2 * i % m.records.len().max(1))
+            .copied()
+            .unwrap_or(0);
+        let r = m
+            .records
+            .get((2 * i + 1) % m.records.len().max(1))
+            .copied()
+            .unwrap_or(0);
+        match rs {
+            24 => {
+                out.extend_from_slice(&l.to_be_bytes()[1..]);
+                out.extend_from_slice(&r.to_be_bytes()[1..]);
+            }
+            28 => {
+                out.extend_from_slice(&l.to_be_bytes()[1..]);
+                out.push((((l >> 24) & 0x0f) << 4) as u8 | ((r >> 24) & 0x0f) as u8);
+                out.extend_from_slice(&r.to_be_bytes()[1..]);
+            }
+            _ => {
+                out.extend_from_slice(&l.to_be_bytes());
+                out.extend_from_slice(&r.to_be_bytes());
+            }
+        }
+    }
+    out.extend_from_slice(&[0u8; 16]);
+    out.extend_from_slice(&m.data);
+    out.extend_from_slice(b"\xab\xcd\xefMaxMind.com");
+    match &m.raw_meta {
+        Some(raw) => out.extend_from_slice(raw),
+        None => out.extend(mm_map(&[
+            ("node_count", mm_uint(6, m.node_count.into())),
+            ("record_size", mm_uint(5, m.record_size.into())),
+            ("ip_version", mm_uint(5, m.ip_version.into())),
+            ("database_type", mm_str("GeoLite2-Country")),
+            ("languages", {
+                let mut b = mm_ctrl(11, 1);
+                b.extend(mm_str("en"));
+                b
+            }),
+            ("binary_format_major_version", mm_uint(5, m.major.into())),
+            ("binary_format_minor_version", mm_uint(5, 0)),
+            ("build_epoch", mm_uint(9, 1_700_000_000)),
+            ("description", mm_map(&[("en", mm_str("test"))])),
+        ])),
+    }
+    for (i, b) in &m.flips {
+        if !out.is_empty() {
+            let i = i.index(out.len());
+            out[i] ^= b;
+        }
+    }
+    if let Some(c) = m.cut {
+        out.truncate(c.index(out.len() + 1));
+    }
+    out
+}
+
+/// A data-section value: the country record the server reads, or other shapes of it.
+fn mm_data() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "[A-Za-z]{0,3}|.{0,4}"
+            .prop_map(|code| mm_map(&[("country", mm_map(&[("iso_code", mm_str(&code))]))])),
+        any::<u32>()
+            .prop_map(|v| mm_map(&[("country", mm_map(&[("iso_code", mm_uint(6, v.into()))]))])),
+        // A pointer (type 1) anywhere, a map claiming many entries, any bytes.
+        (any::<u8>(), any::<u16>()).prop_map(|(a, b)| {
+            let mut v = mm_map(&[("country", vec![0x20 | (a & 0x1f), (b >> 8) as u8, b as u8])]);
+            v.extend(mm_map(&[("iso_code", mm_str("DE"))]));
+            v
+        }),
+        (0usize..100_000).prop_map(|n| mm_ctrl(7, n)),
+        (0usize..100_000).prop_map(|n| mm_ctrl(11, n)),
+        prop::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+fn mmdb() -> impl Strategy<Value = Vec<u8>> {
+    let built = (
+        prop_oneof![4 => 1u32..8, 1 => any::<u32>()],
+        prop_oneof![4 => prop::sample::select(&[24u16, 28, 32][..]), 1 => any::<u16>()],
+        prop_oneof![4 => prop::sample::select(&[4u16, 6][..]), 1 => any::<u16>()],
+        prop_oneof![4 => Just(2u16), 1 => any::<u16>()],
+        prop::collection::vec(prop_oneof![3 => 0u32..32, 1 => any::<u32>()], 1..16),
+        mm_data(),
+        prop::option::weighted(0.1, prop::collection::vec(any::<u8>(), 0..128)),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        prop::option::weighted(0.1, any::<prop::sample::Index>()),
+    )
+        .prop_map(
+            |(node_count, record_size, ip_version, major, records, data, raw_meta, flips, cut)| {
+                mm_bytes(&Mmdb {
+                    node_count,
+                    record_size,
+                    ip_version,
+                    major,
+                    records,
+                    data,
+                    raw_meta,
+                    flips,
+                    cut,
+                })
+            },
+        );
+    prop_oneof![
+        6 => built,
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(|mut b| {
+            b.extend_from_slice(b"\xab\xcd\xefMaxMind.com");
+            b
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The file as the server opens it at start (`Tracking::new`), then country lookups as
+    /// every page view makes them: a clean error or an answer, never a panic.
+    #[test]
+    fn geoip_db(bytes in mmdb(), ips in prop::collection::vec(any::<std::net::IpAddr>(), 1..6)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("country.mmdb");
+        std::fs::write(&path, &bytes).unwrap();
+        let cfg = kontor::config::TrackingConfig {
+            geoip_db: Some(path),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        if let Ok(t) = kontor::http::track::Tracking::new(&cfg) {
+            let fixed: [std::net::IpAddr; 4] = ["0.0.0.0".parse().unwrap(), "1.2.3.4".parse().unwrap(), "255.255.255.255".parse().unwrap(), "::1".parse().unwrap()];
+            for ip in ips.iter().chain(fixed.iter()) {
+                if let Some(c) = t.country(*ip) {
+                    prop_assert!(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()), "{:?}", c);
+                }
+            }
+        }
+        prop_assert!(start.elapsed() < PER_INPUT);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Regressions: inputs the targets above found, kept literally.
 
 /// A rule or goal pattern ending in text checked against an address ending in a multi-byte
@@ -552,6 +1169,16 @@ fn glob_on_an_address_ending_in_a_multibyte_character() {
     assert!(track::glob("*/ü", "https://shop.example/ü"));
     let url = track::clean_url("https://a.example/𐀀𐀀", &[]).unwrap();
     assert!(!track::glob("*/thanks", &url));
+}
+
+/// Dots and spaces before a name left a name starting with a dot: ". ." was ".", and
+/// ". .bashrc" the hidden name ".bashrc" (one dot and the spaces around it were trimmed once).
+#[test]
+fn upload_name_of_dots_and_spaces() {
+    use kontor::domain::files::clean_name;
+    assert_eq!(clean_name(". ."), "file");
+    assert_eq!(clean_name(". .bashrc"), "bashrc");
+    assert_eq!(clean_name(" . . report.pdf"), "report.pdf");
 }
 
 /// The error an in-process request to the app gets: status, code.
