@@ -1128,6 +1128,34 @@ fn mmdb() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// The generator's databases are real ones: unchanged, the server opens one and finds the
+/// country in it (so the mutated ones reach the lookups).
+#[test]
+fn geoip_db_built_unchanged_answers() {
+    let bytes = mm_bytes(&Mmdb {
+        node_count: 1,
+        record_size: 24,
+        ip_version: 4,
+        major: 2,
+        // Left (first bit 0): the data at offset 0; right: nothing.
+        records: vec![1 + 16, 1],
+        data: mm_map(&[("country", mm_map(&[("iso_code", mm_str("de"))]))]),
+        raw_meta: None,
+        flips: Vec::new(),
+        cut: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("country.mmdb");
+    std::fs::write(&path, &bytes).unwrap();
+    let cfg = kontor::config::TrackingConfig {
+        geoip_db: Some(path),
+        ..Default::default()
+    };
+    let t = kontor::http::track::Tracking::new(&cfg).unwrap();
+    assert_eq!(t.country("1.2.3.4".parse().unwrap()).as_deref(), Some("DE"));
+    assert_eq!(t.country("200.2.3.4".parse().unwrap()), None);
+}
+
 proptest! {
     #![proptest_config(config())]
 
