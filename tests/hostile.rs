@@ -1370,7 +1370,7 @@ const CAMPAIGN: &[(&str, Ty)] = &[
 const GOAL: &[(&str, Ty)] = &[("id", I), ("name", S), ("url_pattern", S), ("value", F)];
 const RULE: &[(&str, Ty)] = &[
     ("id", I),
-    ("site_key", S),
+    ("site_key", SITE),
     ("name", S),
     ("enabled", B),
     ("text", S),
@@ -1387,6 +1387,8 @@ const CONDITIONS: &[(&str, Ty)] = &[
     ("min_visits", I),
 ];
 const ROLE: &[(&str, Ty)] = &[("name", S), ("permissions", L)];
+/// A site key: the fixture's (placeholders filled in when sent), or anything.
+const SITE: Ty = One(&["@SITE@", "@OTHER@"]);
 const BY: Ty = One(&["email", "name", "visitor", "chat", "conversation"]);
 const SUBJECT: &[(&str, Ty)] = &[("by", BY), ("value", S)];
 const PERIOD: &[(&str, Ty)] = &[
@@ -1405,9 +1407,9 @@ const PERIOD: &[(&str, Ty)] = &[
         ]),
     ),
 ];
-const SITE_QUERY: &[(&str, Ty)] = &[("site", S), ("lang", S)];
+const SITE_QUERY: &[(&str, Ty)] = &[("site", SITE), ("lang", S)];
 const UPLOAD: &[(&str, Ty)] = &[
-    ("site", S),
+    ("site", SITE),
     ("conversation_id", I),
     ("name", S),
     ("client_id", S),
@@ -1540,7 +1542,7 @@ const ENDPOINTS: &[Endpoint] = &[
         path: "/api/widget/offline",
         carrier: Json,
         fields: &[
-            ("site", S),
+            ("site", SITE),
             ("name", S),
             ("email", S),
             ("message", S),
@@ -1586,7 +1588,7 @@ const ENDPOINTS: &[Endpoint] = &[
             ("tenant", S),
             ("email", S),
             ("password", S),
-            ("csrf", S),
+            ("csrf", One(&["@PRELOGIN@"])),
             ("next", S),
         ],
     },
@@ -1662,7 +1664,7 @@ const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/ws/visitor",
         carrier: Query,
-        fields: &[("site", S)],
+        fields: &[("site", SITE)],
     },
 ];
 
@@ -2081,6 +2083,8 @@ struct HttpFixture {
 }
 
 const OUR_ORIGIN: &str = "http://kontor.test";
+/// The sign-in form's double-submit token, in its cookie and (`@PRELOGIN@`) in the form.
+const PRELOGIN_TOKEN: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 const SHOP_ORIGIN: &str = "https://shop.example";
 
 fn http_fixture() -> HttpFixture {
@@ -2227,6 +2231,29 @@ fn check_answer(
     Ok(())
 }
 
+/// Replaces `@NAME@` (and `%40NAME%40`, as query strings and forms carry it) with its value,
+/// leaving every other byte as it is.
+fn fill_bytes(bytes: &[u8], placeholders: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    'outer: while let Some((&first, tail)) = rest.split_first() {
+        if first == b'@' || first == b'%' {
+            for (name, value) in placeholders {
+                for pat in [format!("@{name}@"), format!("%40{name}%40")] {
+                    if rest.starts_with(pat.as_bytes()) {
+                        out.extend_from_slice(value.as_bytes());
+                        rest = &rest[pat.len()..];
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        out.push(first);
+        rest = tail;
+    }
+    out
+}
+
 async fn send_case<S, B>(app: &S, fx: &HttpFixture, case: &HttpCase) -> Result<(), TestCaseError>
 where
     S: actix_web::dev::Service<
@@ -2243,10 +2270,12 @@ where
     } else {
         case.id.clone()
     };
-    let fill = |s: &str| {
-        s.replace("@SITE@", &fx.site)
-            .replace("@OTHER@", &fx.other_site)
-    };
+    let placeholders = [
+        ("SITE", fx.site.as_str()),
+        ("OTHER", fx.other_site.as_str()),
+        ("PRELOGIN", PRELOGIN_TOKEN),
+    ];
+    let fill = |s: &str| String::from_utf8(fill_bytes(s.as_bytes(), &placeholders)).unwrap();
     let mut uri = fill(&ep.path.replace("@ID@", &id));
     if ep.carrier == QueryBytes && ep.path == "/api/track" {
         uri.push_str(&format!("?site={}&", fx.site));
@@ -2258,23 +2287,24 @@ where
         // Not a request line a client can send; the HTTP parser refuses it before us.
         return Ok(());
     }
-    let body = {
-        let s = String::from_utf8_lossy(&case.body);
-        if s.contains('@') {
-            fill(&s).into_bytes()
-        } else {
-            case.body.clone()
-        }
+    // Filled in byte by byte: what is not UTF-8 stays as it is.
+    let body = fill_bytes(&case.body, &placeholders);
+    let visitor = ep.path.starts_with("/api/widget")
+        || ep.path.starts_with("/api/track")
+        || ep.path == "/ws/visitor";
+    let sign_in = ep.path == "/login";
+    // Sign-in attempts come from few addresses, so that the throttle answers most of them
+    // (each one it lets through verifies a password hash).
+    let peer = if sign_in && ep.method == "POST" {
+        [10, 9, 0, case.peer[1] % 4]
+    } else {
+        [10, 9, case.peer[0], case.peer[1]]
     };
-    let visitor = ep.path.starts_with("/api/widget") || ep.path.starts_with("/api/track");
     let method = actix_web::http::Method::from_bytes(ep.method.as_bytes()).unwrap();
     let mut req = actix_web::test::TestRequest::default()
         .method(method)
         .uri(&uri)
-        .peer_addr(std::net::SocketAddr::from((
-            [10, 9, case.peer[0], case.peer[1]],
-            40_000,
-        )))
+        .peer_addr(std::net::SocketAddr::from((peer, 40_000)))
         .insert_header((
             "user-agent",
             "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
@@ -2282,7 +2312,18 @@ where
     if let Some(ct) = &case.content_type {
         req = req.insert_header(("content-type", ct.as_str()));
     }
-    if case.signed_in {
+    // The sign-in page is sent its pre-sign-in cookie, and the session only half the time (a
+    // session sends it on to the dashboard).
+    let session = case.signed_in && !(sign_in && case.peer[0] % 2 == 1);
+    if case.signed_in && sign_in {
+        let mut cookie = format!("kontor_prelogin={PRELOGIN_TOKEN}");
+        if session {
+            cookie.push_str(&format!("; kontor_session={}", fx.cookie));
+        }
+        req = req
+            .insert_header(("cookie", cookie))
+            .insert_header(("origin", OUR_ORIGIN));
+    } else if session {
         req = req
             .insert_header(("cookie", format!("kontor_session={}", fx.cookie)))
             .insert_header(("x-csrf-token", fx.csrf.as_str()))
