@@ -1342,8 +1342,9 @@ enum Carrier {
     QueryBytes,
 }
 
-/// One endpoint: method, path (`@ID@` is replaced by a generated path segment, `@SITE@` and
-/// `@OTHER@` by the fixture's site keys), how the input is carried, and its fields.
+/// One endpoint: method, path (`@ID@` is replaced by a generated path segment), how the input
+/// is carried, and its fields. In paths, bodies and query strings `@SITE@` and `@OTHER@` become
+/// the fixture's site keys and `@PRELOGIN@` the sign-in form's token (see `fill_bytes`).
 #[derive(Debug)]
 struct Endpoint {
     method: &'static str,
