@@ -36,7 +36,10 @@ pub fn clean_name(raw: &str) -> String {
         .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}'))
         .take(100)
         .collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    // Dots and spaces in any order: ". .x" must not leave the hidden name ".x".
+    let trimmed = cleaned
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end();
     if trimmed.is_empty() {
         "file".into()
     } else {

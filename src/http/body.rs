@@ -5,6 +5,7 @@
 //! answered as bad, and the connection closes. WebSocket upgrades are left alone: after the
 //! upgrade their "body" is the socket, which has its own timeouts.
 
+use crate::error::ApiError;
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -71,5 +72,23 @@ impl Stream for Deadline {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// A raw request body of at most `limit` bytes (uploads, the page-view report). Past the limit
+/// it is `too_large`, the handler's own answer for a body too large; a body that does not arrive
+/// whole (cut off, or too slow for the deadline) is `invalid_input`. Both are the JSON error every
+/// other answer is, where actix's `Bytes` extractor answers in plain text.
+pub async fn read(
+    payload: actix_web::web::Payload,
+    limit: usize,
+    too_large: ApiError,
+) -> Result<Bytes, ApiError> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
+            "the request body did not arrive: {e}"
+        ))),
+        Err(_) => Err(too_large),
     }
 }

@@ -94,6 +94,12 @@ fn api_error(out: Out) -> ApiError {
     ApiError::of(code, message)
 }
 
+/// An upload's bytes, at most [`files::MAX_BYTES`].
+async fn read_upload(body: web::Payload) -> Result<web::Bytes, ApiError> {
+    let too_large = ApiError::of(Code::FileTooLarge, "files may have at most 10 MB");
+    super::body::read(body, files::MAX_BYTES, too_large).await
+}
+
 /// Checks the bytes and the names, hands the file to the hub, waits for the commit.
 async fn post(
     state: &State,
@@ -144,7 +150,7 @@ pub async fn visitor_upload(
     state: State,
     client: Client,
     q: web::Query<UploadQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let site = super::widget::site(&state, &q.site)
@@ -163,6 +169,7 @@ pub async fn visitor_upload(
         .get("x-kontor-token")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(ApiError::not_found)?;
+    let body = read_upload(body).await?;
     state
         .uploads
         .take(client.ip, body.len(), state.clock.instant())?;
@@ -174,8 +181,9 @@ pub async fn visitor_upload(
 }
 
 /// `POST /api/files?conversation_id=&name=&client_id=` (agents; Origin and CSRF header).
-pub async fn agent_upload(a: Agent, q: web::Query<UploadQuery>, body: web::Bytes) -> Reply {
+pub async fn agent_upload(a: Agent, q: web::Query<UploadQuery>, body: web::Payload) -> Reply {
     a.may_change(crate::model::rights::Permission::Chat)?;
+    let body = read_upload(body).await?;
     let q = q.into_inner();
     let conversation_id = q
         .conversation_id

@@ -33,6 +33,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::throttle::Throttle;
 use crate::store::Store;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -83,6 +85,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(|err, _| {
         crate::error::ApiError::bad_request(format!("invalid query: {err}")).into()
     }))
+    // A path id that is no number (`/api/rules/x`, or past i64) names nothing: the JSON
+    // `not_found` every other unknown object gets, not actix's plain-text 404.
+    .app_data(
+        web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()),
+    )
     .route("/healthz", web::get().to(health::healthz))
     .route("/login", web::get().to(login::page))
     .route("/login", web::post().to(login::submit))
@@ -112,28 +119,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/canned/{id}", web::delete().to(canned::delete))
     .route("/api/settings", web::get().to(canned::settings))
     .route("/api/settings", web::put().to(canned::update_settings))
-    .service(
-        web::resource("/api/widget/files")
-            .app_data(web::PayloadConfig::new(crate::domain::files::MAX_BYTES + 1))
-            .route(web::post().to(files::visitor_upload)),
-    )
+    .route("/api/widget/files", web::post().to(files::visitor_upload))
     .route(
         "/api/widget/files/{id}",
         web::post().to(files::visitor_download),
     )
-    .service(
-        web::resource("/api/files")
-            .app_data(web::PayloadConfig::new(crate::domain::files::MAX_BYTES + 1))
-            .route(web::post().to(files::agent_upload)),
-    )
+    .route("/api/files", web::post().to(files::agent_upload))
     .route("/api/files/{id}", web::get().to(files::agent_download))
     .route("/api/storage", web::get().to(files::storage))
     .route("/api/widget/config", web::get().to(widget::config))
-    .service(
-        web::resource("/api/track")
-            .app_data(web::PayloadConfig::new(64 * 1024))
-            .route(web::post().to(track::report)),
-    )
+    .route("/api/track", web::post().to(track::report))
     .route("/api/visitors/{id}", web::get().to(visitors::show))
     .route(
         "/api/conversations/{id}/visitor",
@@ -207,6 +202,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(assets::not_found));
 }
 
+/// The app every server worker runs: the state, the middleware and every route. Tests drive
+/// it in-process (`actix_web::test::init_service`) to send it what no browser would.
+pub fn app(
+    data: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(data)
+        .wrap(actix_web::middleware::from_fn(body::deadline))
+        .wrap(actix_web::middleware::from_fn(headers::middleware))
+        .configure(routes)
+}
+
 /// A server bound to its addresses, not yet running.
 pub struct Bound {
     server: actix_web::dev::Server,
@@ -236,13 +251,7 @@ pub fn bind(state: AppState) -> Result<Bound> {
         None => None,
     };
     let data = web::Data::new(state);
-    let factory = move || {
-        App::new()
-            .app_data(data.clone())
-            .wrap(actix_web::middleware::from_fn(body::deadline))
-            .wrap(actix_web::middleware::from_fn(headers::middleware))
-            .configure(routes)
-    };
+    let factory = move || app(data.clone());
     let server = HttpServer::new(factory)
         // Chat frames are small and must leave at once: without TCP_NODELAY, Nagle's
         // algorithm and the peer's delayed ACK add ~40 ms to a frame sent while another is

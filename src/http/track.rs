@@ -155,7 +155,7 @@ pub async fn report(
     state: State,
     client: Client,
     q: web::Query<TrackQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // One address cannot flood the tenant's hub (it answers 503 when its queue is full too).
     if let Err(wait) = state.tracking.limit.take(client.ip, state.clock.instant()) {
@@ -184,12 +184,8 @@ pub async fn report(
             "visitor monitoring is off for this site",
         ));
     }
-    if body.len() > MAX_BODY {
-        return Err(ApiError::of(
-            Code::TooLarge,
-            "a report may have at most 4096 bytes",
-        ));
-    }
+    let too_large = ApiError::of(Code::TooLarge, "a report may have at most 4096 bytes");
+    let body = super::body::read(body, MAX_BODY, too_large).await?;
     let report: Report = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("not a valid report: {e}")))?;
     let ua = req
