@@ -416,3 +416,32 @@ mod flow_tests {
         assert_eq!(verify(&c, 1, &codes[3], later).unwrap(), None);
     }
 }
+
+#[cfg(test)]
+mod qr_tests {
+    /// The QR path, read back by an independent decoder as a phone's camera would.
+    #[test]
+    fn the_qr_code_reads_back_as_the_otpauth_address() {
+        let e = super::enrolment(b"12345678901234567890", "Acme GmbH", "ann@acme.example").unwrap();
+        let n = e.qr.size;
+        let mut dark = vec![false; n * n];
+        for cmd in e.qr.path.split('M').filter(|c| !c.is_empty()) {
+            let xy = cmd.trim_end_matches("h1v1h-1z");
+            let (x, y) = xy.split_once(' ').unwrap();
+            let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+            dark[y * n + x] = true;
+        }
+        const SCALE: usize = 4;
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(n * SCALE, n * SCALE, |x, y| {
+            if dark[(y / SCALE) * n + x / SCALE] {
+                0
+            } else {
+                255
+            }
+        });
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, text) = grids[0].decode().unwrap();
+        assert_eq!(text, e.uri);
+    }
+}
