@@ -3,6 +3,7 @@
 mod common;
 mod webdriver;
 
+mod accessibility;
 mod aggregates;
 mod audit;
 mod backup;

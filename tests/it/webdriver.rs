@@ -309,6 +309,21 @@ impl Browser {
         self.ok("POST", "/frame/parent", Some(json!({})));
     }
 
+    /// Runs a Chrome DevTools Protocol command through ChromeDriver (e.g. to emulate a
+    /// viewport).
+    pub fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.ok(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+    }
+
+    /// Deletes every cookie of the current page's origin.
+    pub fn delete_cookies(&self) {
+        self.ok("DELETE", "/cookie", None);
+    }
+
     /// The cookies of the current page.
     pub fn cookies(&self) -> Vec<Value> {
         self.ok("GET", "/cookie", None)

@@ -9,7 +9,7 @@ import { t, tn, lang, formatNumber, numberFormat } from './i18n.js';
 import { DAY_MS, parseDay, dayText, todayUtc, dateFormat, dayWords, periodText } from './days.js';
 import { request, httpError } from './api.js';
 import { showFieldError, field } from './form.js';
-import { captionedTable } from './tables.js';
+import { captionedTable, scrollBox } from './tables.js';
 import { barChart, legend } from './charts.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
 import { formatMoney } from './campaigns.js';
@@ -553,7 +553,7 @@ class StatisticsView {
         'details',
         { class: 'chart-data' },
         h('summary', {}, t('dashboard.stats.data_table'), srOnly(`: ${spec.title}`)),
-        h('div', { class: 'table-wrap' }, dataTable(spec.key, spec.title, spec.columns, spec.rows)),
+        scrollBox(spec.title, dataTable(spec.key, spec.title, spec.columns, spec.rows)),
       ),
     );
   }
@@ -836,7 +836,7 @@ class StatisticsView {
           `${t('dashboard.stats.campaigns_hint')} `,
           h('a', { href: '/app/settings#campaigns-settings', text: t('dashboard.stats.campaigns_manage') }),
         ),
-        h('div', { class: 'table-wrap' }, dataTable('campaigns', title, columns, rows)),
+        scrollBox(title, dataTable('campaigns', title, columns, rows)),
       ),
     );
   }
@@ -855,7 +855,7 @@ class StatisticsView {
       'section',
       { class: 'stat-block stat-table-block', 'data-block': key, 'aria-labelledby': headId },
       h('div', { class: 'stat-block-head' }, h('h3', { id: headId, text: title }), this.csvLink(key, title)),
-      h('div', { class: 'table-wrap' }, dataTable(key, title, columns, rows)),
+      scrollBox(title, dataTable(key, title, columns, rows)),
     );
   }
 }

@@ -22,3 +22,12 @@ export function tableHead(columns) {
 export function captionedTable(props, caption, columns, body) {
   return h('table', props, h('caption', { class: 'vh', text: caption }), tableHead(columns), body);
 }
+
+/**
+ * The box a wide table scrolls in: a tab stop named `label`, so keyboard users can scroll it
+ * (its cells hold nothing focusable) and screen readers announce what it holds (a group, not
+ * a landmark: the section around it is the region of that name).
+ */
+export function scrollBox(label, table) {
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'group', 'aria-label': label }, table);
+}
