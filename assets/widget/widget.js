@@ -232,7 +232,7 @@
     const title = [...d.title].slice(0, 300).join(""); // whole characters
     const size = screen.width + "x" + screen.height;
     const url = clean(location.href);
-    vp = send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", screen: size, vid });
+    vp = send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", ui: lang, screen: size, vid });
   };
   const ping = () => send({ t: "ping", pv, vid });
   const wake = () => {
