@@ -273,3 +273,28 @@ fn config_frame_transcript_and_notices_follow_the_language() {
         assert!(!other_catalog("", lang)["invite.default"].is_empty());
     }
 }
+
+#[test]
+fn the_sign_in_page_stays_english_or_german() {
+    let (k, _) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    // A French browser: English, not a half-translated page.
+    let mut b = Http::new(&server.base);
+    b.headers
+        .push(("Accept-Language".into(), "fr-FR,fr;q=0.9,de;q=0.5".into()));
+    assert!(b.get("/login").body.contains("<html lang=\"de\""));
+    let mut b = Http::new(&server.base);
+    b.headers
+        .push(("Accept-Language".into(), "fr-FR,fr".into()));
+    assert!(b.get("/login").body.contains("<html lang=\"en\""));
+    // ?lang=fr is not a dashboard language: English, and nothing remembered.
+    let res = b.get("/login?lang=fr");
+    assert!(res.body.contains("<html lang=\"en\""));
+    assert!(
+        !res.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("kontor_lang=")),
+        "{:?}",
+        res.set_cookies()
+    );
+}
