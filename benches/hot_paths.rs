@@ -167,6 +167,7 @@ fn view(n: u64) -> TrackEvent {
                 "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
             ),
             lang: "de-DE".into(),
+            ui_lang: "de".into(),
             screen: "1920x1080".into(),
             ip: "203.0.113.0".into(),
             country: None,

@@ -1,5 +1,8 @@
 //! UI strings: one catalog per language (`assets/i18n/<lang>.json`), and the small template
 //! renderer that fills `{{name}}` placeholders with HTML-escaped values.
+//!
+//! The visitor-facing widget and chat frame speak all of [`Lang::ALL`]; the dashboard and the
+//! sign-in pages only [`Lang::DASHBOARD`] (their catalogs exist in those two languages only).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -12,27 +15,63 @@ pub enum Lang {
     En,
     /// German.
     De,
+    /// French.
+    Fr,
+    /// Spanish.
+    Es,
+    /// Italian.
+    It,
+    /// Dutch.
+    Nl,
+    /// Polish.
+    Pl,
 }
 
 impl Lang {
-    /// Every supported language.
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::De];
+    /// Every language of the widget and the chat frame (in the order of the discriminants).
+    pub const ALL: [Lang; 7] = [
+        Lang::En,
+        Lang::De,
+        Lang::Fr,
+        Lang::Es,
+        Lang::It,
+        Lang::Nl,
+        Lang::Pl,
+    ];
+
+    /// The languages of the dashboard and the sign-in pages.
+    pub const DASHBOARD: [Lang; 2] = [Lang::En, Lang::De];
 
     /// The ISO 639-1 code.
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
             Lang::De => "de",
+            Lang::Fr => "fr",
+            Lang::Es => "es",
+            Lang::It => "it",
+            Lang::Nl => "nl",
+            Lang::Pl => "pl",
         }
     }
 
-    /// Parses a code such as `de`, `de-AT` or `EN`.
+    /// Parses a code such as `de`, `fr-BE` or `EN` into a widget language.
     pub fn parse(code: &str) -> Option<Lang> {
-        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        Lang::ALL.into_iter().find(|l| l.code() == primary)
+        Lang::parse_in(code, &Lang::ALL)
     }
 
-    /// The best supported language of an `Accept-Language` header (by q-value), else English.
+    /// Parses a code into a dashboard language (`en` or `de`); `fr` gives `None`.
+    pub fn parse_dashboard(code: &str) -> Option<Lang> {
+        Lang::parse_in(code, &Lang::DASHBOARD)
+    }
+
+    fn parse_in(code: &str, among: &[Lang]) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        among.iter().copied().find(|l| l.code() == primary)
+    }
+
+    /// The best dashboard language of an `Accept-Language` header (by q-value), else English:
+    /// a French browser gets the English dashboard, not a half-translated one.
     pub fn from_accept_language(header: &str) -> Lang {
         let mut best: Option<(f32, Lang)> = None;
         for part in header.split(',') {
@@ -42,7 +81,7 @@ impl Lang {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if let Some(lang) = Lang::parse(tag)
+            if let Some(lang) = Lang::parse_dashboard(tag)
                 && best.is_none_or(|(bq, _)| q > bq)
             {
                 best = Some((q, lang));
@@ -52,8 +91,12 @@ impl Lang {
     }
 }
 
+/// The keys of the main catalog (`i18n/<lang>.json`) that visitors see; the rest of it is the
+/// dashboard's and the sign-in pages' and exists in their two languages only.
+pub const WIDGET_KEYS: &[&str] = &["invite.default"];
+
 fn catalog(lang: Lang) -> &'static HashMap<String, String> {
-    static CATALOGS: OnceLock<[HashMap<String, String>; 2]> = OnceLock::new();
+    static CATALOGS: OnceLock<[HashMap<String, String>; Lang::ALL.len()]> = OnceLock::new();
     let all = CATALOGS.get_or_init(|| {
         Lang::ALL.map(|l| {
             // `i18n/<lang>.json` plus every area's `i18n/<area>.<lang>.json`, merged.
@@ -142,6 +185,7 @@ pub fn render(name: &str, lang: Lang, vars: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
 
     #[test]
     fn accept_language_picks_best_supported() {
@@ -163,6 +207,92 @@ mod tests {
         let de: std::collections::BTreeSet<_> = catalog(Lang::De).keys().collect();
         assert!(!en.is_empty());
         assert_eq!(en, de, "en and de catalogs must define the same keys");
+    }
+
+    #[test]
+    fn all_is_in_discriminant_order() {
+        for (i, l) in Lang::ALL.into_iter().enumerate() {
+            assert_eq!(l as usize, i, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn dashboard_stays_english_and_german() {
+        assert_eq!(Lang::parse("fr-BE"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("PL"), Some(Lang::Pl));
+        assert_eq!(Lang::parse("pt"), None);
+        assert_eq!(Lang::parse_dashboard("fr"), None);
+        assert_eq!(Lang::parse_dashboard("de-AT"), Some(Lang::De));
+        assert_eq!(Lang::from_accept_language("fr-FR,fr;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_accept_language("nl,de;q=0.5"), Lang::De);
+    }
+
+    /// One catalog file, as a map.
+    fn file(name: &str) -> BTreeMap<String, String> {
+        let raw = crate::assets::get(&format!("i18n/{name}"))
+            .unwrap_or_else(|| panic!("missing catalog {name}"));
+        serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// The `{name}` placeholders of a string.
+    fn placeholders(s: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut rest = s;
+        while let Some(i) = rest.find('{') {
+            rest = &rest[i + 1..];
+            if let Some(j) = rest.find('}') {
+                out.insert(rest[..j].to_string());
+                rest = &rest[j + 1..];
+            }
+        }
+        out
+    }
+
+    /// What a visitor can see: the widget and transcript catalogs whole, and the keys of the
+    /// main catalog that the widget shows.
+    #[test]
+    fn widget_catalogs_are_complete_in_every_language() {
+        let areas = ["widget", "transcript"];
+        for l in Lang::ALL {
+            for area in areas {
+                let en = file(&format!("{area}.en.json"));
+                let other = file(&format!("{area}.{}.json", l.code()));
+                let ek: BTreeSet<_> = en.keys().collect();
+                let ok: BTreeSet<_> = other.keys().collect();
+                assert_eq!(
+                    ek,
+                    ok,
+                    "{area}.{}.json must have the keys of {area}.en.json",
+                    l.code()
+                );
+                for (k, v) in &en {
+                    assert_eq!(
+                        placeholders(v),
+                        placeholders(&other[k]),
+                        "{area}.{}.json {k}: placeholders",
+                        l.code()
+                    );
+                    assert!(
+                        !other[k].trim().is_empty(),
+                        "{area}.{}.json {k} is empty",
+                        l.code()
+                    );
+                }
+            }
+            let en = file("en.json");
+            let main = file(&format!("{}.json", l.code()));
+            for k in WIDGET_KEYS {
+                let v = main
+                    .get(*k)
+                    .unwrap_or_else(|| panic!("{}.json lacks {k}", l.code()));
+                assert_eq!(
+                    placeholders(&en[*k]),
+                    placeholders(v),
+                    "{}.json {k}",
+                    l.code()
+                );
+            }
+        }
     }
 
     #[test]

@@ -20,9 +20,22 @@
   let started = false;
   let frameReady = false;
   let wantFocus = false;
-  let frame, panel, btn, badge, unreadText, lang;
+  let frame, panel, btn, badge, unreadText, lang, text;
   let card, inv, greet;
   let vp = Promise.resolve(); // the current page view's report
+
+  // The widget's languages. Which one: the page's <html lang> if it is one of them, else the
+  // browser's first one of them (navigator.languages), else the site's default (the server
+  // decides that), else English.
+  const LANGS = ["en", "de", "fr", "es", "it", "nl", "pl"];
+  const EN = { title: "Chat", unread: "Unread messages: {n}", invitation: "Chat invitation", accept: "Start chat", dismiss: "No thanks" };
+  const primary = (tag) => String(tag || "").toLowerCase().split(/[-_]/)[0];
+  const wanted = () => {
+    const page = primary(d.documentElement.lang);
+    if (LANGS.includes(page)) return page;
+    const browser = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]).map(primary);
+    return browser.find((l) => LANGS.includes(l)) || "";
+  };
 
   const api = (cmd, ...a) => {
     if (!ready) return void queue.push([cmd, ...a]);
@@ -131,13 +144,13 @@
   const setBadge = (n) => {
     badge.hidden = !n;
     badge.textContent = n > 99 ? "99+" : String(n);
-    unreadText.textContent = n ? (lang === "de" ? n + " ungelesene Nachrichten" : n + " unread messages") : "";
+    unreadText.textContent = n ? text.unread.replace("{n}", n) : "";
   };
 
   const makeFrame = () => {
     if (frame) return;
     frame = el("iframe", {
-      title: "Chat",
+      title: text.title,
       src: `${base}/widget/frame?site=${encodeURIComponent(site)}&lang=${lang}`,
       referrerPolicy: "origin", // the frame learns which site embeds it, never the page path
     });
@@ -219,7 +232,7 @@
     const title = [...d.title].slice(0, 300).join(""); // whole characters
     const size = screen.width + "x" + screen.height;
     const url = clean(location.href);
-    vp = send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", screen: size, vid });
+    vp = send({ t: "view", pv, url, title, ref: clean(d.referrer), lang: navigator.language || "", ui: lang, screen: size, vid });
   };
   const ping = () => send({ t: "ping", pv, vid });
   const wake = () => {
@@ -286,9 +299,8 @@
   const report = (result) => send({ t: "invite", pv, id: inv.id, result });
   const offer = (i) => {
     if (card || started || isOpen || !Number.isSafeInteger(i.id)) return;
-    const de = lang === "de";
     const agent = str(i.agent);
-    const text = el("p", { id: "kontor-invite-text", "aria-live": "polite" });
+    const says = el("p", { id: "kontor-invite-text", "aria-live": "polite" });
     const b = (id, label, f) => el("button", { type: "button", id: "kontor-invite-" + id, textContent: label, onclick: f });
     const c = (card = el(
       "div",
@@ -296,17 +308,17 @@
         className: "i",
         id: "kontor-invite",
         role: "dialog",
-        "aria-label": (de ? "Einladung zum Chat" : "Chat invitation") + (agent && ": " + agent),
+        "aria-label": text.invitation + (agent && ": " + agent),
       },
       el("p", { className: "n", textContent: agent }),
-      text,
-      b("accept", de ? "Chat starten" : "Start chat", () => show(true)),
-      b("dismiss", de ? "Nein danke" : "No thanks", () => closeCard("dismissed")),
+      says,
+      b("accept", text.accept, () => show(true)),
+      b("dismiss", text.dismiss, () => closeCard("dismissed")),
     ));
     inv = i;
     btn.after(c);
     // Filled once the live region exists: announced.
-    setTimeout(() => card === c && ((text.textContent = str(i.text)), report("shown")), 50);
+    setTimeout(() => card === c && ((says.textContent = str(i.text)), report("shown")), 50);
   };
   const closeCard = (result) => {
     const had = card.contains(shadowFocus());
@@ -318,8 +330,11 @@
 
   const build = (conf) => {
     const color = /^#([0-9a-f]{3}){1,2}$/i.test(conf.color) ? conf.color : "#0a5bd3";
-    const hl = (d.documentElement.lang || "").toLowerCase().split(/[-_]/)[0];
-    lang = hl === "de" || hl === "en" ? hl : conf.lang === "de" ? "de" : "en";
+    // The server chose the language from what we asked for (see wanted) and the site's default.
+    lang = LANGS.includes(conf.ui_lang) ? conf.ui_lang : "en";
+    const T = conf.text || {};
+    text = {};
+    for (const k of ["title", "unread", "invitation", "accept", "dismiss"]) text[k] = str(T[k]) || EN[k];
 
     const host = d.createElement("kontor-chat");
     // The page's CSS cannot reach into the shadow root; this keeps it off the host, too.
@@ -342,7 +357,7 @@
       {
         type: "button",
         className: "l",
-        "aria-label": "Chat",
+        "aria-label": text.title,
         "aria-expanded": "false",
         "aria-controls": "kontor-panel",
         "aria-describedby": "kontor-unread",
@@ -353,7 +368,7 @@
     );
     btn.firstChild.classList.add("c");
     btn.children[1].classList.add("x");
-    panel = el("div", { className: "p", id: "kontor-panel", role: "region", "aria-label": "Chat", hidden: true });
+    panel = el("div", { className: "p", id: "kontor-panel", role: "region", "aria-label": text.title, hidden: true });
     const wrap = el("div", { className: conf.position === "bottom-left" ? "w left" : "w" }, btn, panel, unreadText);
     root.append(wrap);
     root.addEventListener("keydown", (e) => {
@@ -395,7 +410,7 @@
     for (const cmd of queue.splice(0)) api(...cmd);
   };
 
-  fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}`, { credentials: "omit" })
+  fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}&lang=${wanted()}`, { credentials: "omit" })
     .then((r) => {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();

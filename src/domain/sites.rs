@@ -39,7 +39,14 @@ mod tests {
         assert!(clean_look(None, Some("#12345g"), None, None).is_err());
         assert!(clean_look(None, None, Some("javascript:alert(1)"), None).is_err());
         assert!(clean_look(None, None, Some("https://x.example/\"><script>"), None).is_err());
-        assert!(clean_look(None, None, None, Some("fr")).is_err());
+        assert!(clean_look(None, None, None, Some("pt")).is_err());
+        for code in ["en", "de", "fr", "es", "it", "nl", "pl"] {
+            assert_eq!(clean_look(None, None, None, Some(code)).unwrap().lang, code);
+        }
+        assert_eq!(
+            clean_look(None, None, None, Some("fr-BE")).unwrap().lang,
+            "fr"
+        );
         assert_eq!(
             clean_look(None, None, None, None).unwrap(),
             SiteLook::default()

@@ -1,5 +1,6 @@
-//! The UI language of a request: `?lang=` (remembered in a cookie), else the cookie, else
-//! `Accept-Language`, else English.
+//! The UI language of a dashboard or sign-in request: `?lang=` (remembered in a cookie), else
+//! the cookie, else `Accept-Language`, else English. Only the dashboard's languages
+//! (`Lang::DASHBOARD`, English and German) count; the widget's others do not.
 
 use crate::i18n::Lang;
 use actix_web::HttpRequest;
@@ -14,7 +15,7 @@ pub fn pick(req: &HttpRequest) -> (Lang, Option<Cookie<'static>>) {
         .query_string()
         .split('&')
         .find_map(|kv| kv.strip_prefix("lang="))
-        .and_then(Lang::parse);
+        .and_then(Lang::parse_dashboard);
     if let Some(lang) = from_query {
         let cookie = Cookie::build(COOKIE, lang.code())
             .path("/")
@@ -24,7 +25,10 @@ pub fn pick(req: &HttpRequest) -> (Lang, Option<Cookie<'static>>) {
             .finish();
         return (lang, Some(cookie));
     }
-    if let Some(lang) = req.cookie(COOKIE).and_then(|c| Lang::parse(c.value())) {
+    if let Some(lang) = req
+        .cookie(COOKIE)
+        .and_then(|c| Lang::parse_dashboard(c.value()))
+    {
         return (lang, None);
     }
     let accept = req

@@ -111,6 +111,8 @@ enum Report {
         #[serde(default)]
         lang: String,
         #[serde(default)]
+        ui: String,
+        #[serde(default)]
         screen: String,
         #[serde(default)]
         vid: Option<String>,
@@ -209,6 +211,7 @@ pub async fn report(
             title,
             referrer,
             lang,
+            ui,
             screen,
             vid,
         } => {
@@ -227,6 +230,9 @@ pub async fn report(
                 title: track::cut(title.trim(), track::MAX_TITLE),
                 agent,
                 lang: clean_token(&lang, 35),
+                ui_lang: crate::i18n::Lang::parse(&ui)
+                    .map(|l| l.code().to_string())
+                    .unwrap_or_default(),
                 screen: clean_screen(&screen),
                 ip: client.shown_ip(),
                 country: state.tracking.country(client.ip),

@@ -13,7 +13,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-/// Query naming a site.
+/// Query naming a site, and the language the widget asks for (`lang`: the page's `<html lang>`
+/// or the browser's first language the widget speaks; empty if neither is one).
 #[derive(Deserialize)]
 pub struct SiteQuery {
     site: String,
@@ -41,7 +42,34 @@ async fn any_agent_online(state: &State, tenant_uuid: &str) -> Result<bool, ApiE
     Ok(hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false))
 }
 
-/// `GET /api/widget/config?site=KEY`: how the launcher looks and whether anyone is online.
+/// The widget's language: the one asked for (the loader sends the page's `<html lang>`, else
+/// the browser's first language the widget speaks), else the site's default, else English.
+pub fn ui_lang(asked: &str, site: &SiteRecord) -> Lang {
+    Lang::parse(asked)
+        .or_else(|| Lang::parse(&site.look.lang))
+        .unwrap_or(Lang::En)
+}
+
+/// A text the business wrote itself (stored in German and English only), for a visitor in
+/// `lang`: in that language if the business wrote it, else in the site's default language if
+/// written, else English, else German.
+pub fn business_text<'a>(lang: Lang, site_lang: &str, de: &'a str, en: &'a str) -> &'a str {
+    let written = |l: Lang| {
+        match l {
+            Lang::De => Some(de),
+            Lang::En => Some(en),
+            _ => None,
+        }
+        .filter(|t| !t.trim().is_empty())
+    };
+    let default = Lang::parse(site_lang).unwrap_or(Lang::En);
+    [lang, default, Lang::En, Lang::De]
+        .into_iter()
+        .find_map(written)
+        .unwrap_or("")
+}
+
+/// `GET /api/widget/config?site=KEY&lang=xx`: how the launcher looks and whether anyone is online.
 /// Only the site's origins get a CORS grant; to everyone else the answer is unreadable.
 pub async fn config(
     req: HttpRequest,
@@ -68,6 +96,8 @@ pub async fn config(
         return Err(ApiError::not_found());
     };
     let available = any_agent_online(&state, &site.tenant_uuid).await?;
+    let ui = ui_lang(&q.lang, &site);
+    let t = |k| i18n::t(ui, k);
     Ok(HttpResponse::Ok()
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
         .insert_header((header::VARY, "Origin"))
@@ -75,6 +105,15 @@ pub async fn config(
             "position": site.look.position,
             "color": site.look.color,
             "lang": site.look.lang,
+            "ui_lang": ui.code(),
+            // What the loader itself shows, on the customer's page.
+            "text": {
+                "title": t("widget.title"),
+                "unread": t("widget.unread"),
+                "invitation": t("widget.invitation"),
+                "accept": t("widget.start"),
+                "dismiss": t("widget.no_thanks"),
+            },
             "available": available,
             "tracking": site.tracking.mode,
             "strip": site.tracking.strip,
@@ -86,9 +125,7 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     let Some(site) = site(&state, &q.site).await? else {
         return Err(ApiError::not_found());
     };
-    let lang = Lang::parse(&q.lang)
-        .or_else(|| Lang::parse(&site.look.lang))
-        .unwrap_or(Lang::En);
+    let lang = ui_lang(&q.lang, &site);
     let available = any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
@@ -106,8 +143,10 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     .await??;
     // The site's own notice when it has one, else kontor's built-in text (version 1).
     let (notice_text, notice_version) = match &notice {
-        Some(n) if lang == Lang::De => (n.text_de.clone(), n.version.to_string()),
-        Some(n) => (n.text_en.clone(), n.version.to_string()),
+        Some(n) => (
+            business_text(lang, &site.look.lang, &n.text_de, &n.text_en).to_string(),
+            n.version.to_string(),
+        ),
         None => (i18n::t(lang, "widget.notice").to_string(), "1".to_string()),
     };
     let parents = site.origins.join(" ");
@@ -270,4 +309,23 @@ pub async fn offline(
     })
     .await??;
     Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({ "ok": true })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_texts_fall_back_in_the_documented_order() {
+        // The visitor's language when written.
+        assert_eq!(business_text(Lang::De, "en", "Hallo", "Hello"), "Hallo");
+        assert_eq!(business_text(Lang::En, "de", "Hallo", "Hello"), "Hello");
+        // Else the site's default language when written.
+        assert_eq!(business_text(Lang::Fr, "de", "Hallo", "Hello"), "Hallo");
+        assert_eq!(business_text(Lang::Pl, "en", "Hallo", "Hello"), "Hello");
+        // Else English, else German.
+        assert_eq!(business_text(Lang::Fr, "it", "Hallo", "Hello"), "Hello");
+        assert_eq!(business_text(Lang::Fr, "it", "Hallo", ""), "Hallo");
+        assert_eq!(business_text(Lang::En, "en", "Hallo", " "), "Hallo");
+    }
 }

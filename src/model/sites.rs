@@ -94,7 +94,8 @@ pub fn clean_tracking(mode: Option<&str>, strip: Option<&[String]>) -> Result<Si
     Ok(SiteTracking { mode, strip })
 }
 
-/// Checks and fills a site's look: position, `#rrggbb` colour, an http(s) privacy URL, en/de.
+/// Checks and fills a site's look: position, `#rrggbb` colour, an http(s) privacy URL, and one of
+/// the widget's languages (`Lang::ALL`).
 pub fn clean_look(
     position: Option<&str>,
     color: Option<&str>,
@@ -137,7 +138,12 @@ pub fn clean_look(
     }
     if let Some(l) = lang {
         look.lang = crate::i18n::Lang::parse(l)
-            .ok_or_else(|| Error::Invalid(format!("language {l:?} must be en or de")))?
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "language {l:?} must be one of {}",
+                    crate::i18n::Lang::ALL.map(|l| l.code()).join(", ")
+                ))
+            })?
             .code()
             .into();
     }

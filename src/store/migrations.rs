@@ -15,6 +15,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/005_deletion_certificates.sql"),
     include_str!("migrations/system/006_privacy_notices.sql"),
     include_str!("migrations/system/007_pending_key.sql"),
+    include_str!("migrations/system/008_site_languages.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
@@ -79,6 +80,28 @@ mod tests {
             apply(&mut c, steps).unwrap();
             assert_eq!(version(&c), steps.len() as i64);
         }
+    }
+
+    #[test]
+    fn site_languages_widen_and_keep_what_was_set() {
+        let mut c = Connection::open_in_memory().unwrap();
+        apply(&mut c, &SYSTEM[..7]).unwrap();
+        c.execute_batch(
+            "INSERT INTO tenants (uuid, slug, name, wrapped_key, created_at) VALUES ('t', 'acme', 'Acme', x'00', 0);
+             INSERT INTO sites (site_key, tenant_uuid, created_at, lang) VALUES ('s1', 't', 0, 'de');",
+        )
+        .unwrap();
+        assert!(
+            c.execute("UPDATE sites SET lang = 'pl'", []).is_err(),
+            "the old check"
+        );
+        apply(&mut c, SYSTEM).unwrap();
+        let lang: String = c
+            .query_row("SELECT lang FROM sites", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(lang, "de");
+        c.execute("UPDATE sites SET lang = 'pl'", []).unwrap();
+        assert!(c.execute("UPDATE sites SET lang = 'pt'", []).is_err());
     }
 
     #[test]

@@ -59,18 +59,38 @@ impl Driver {
 
     /// A new browser with its own fresh profile (cookies, storage).
     pub fn browser(&self) -> Browser {
+        self.browser_in(None)
+    }
+
+    /// A new browser whose languages (`navigator.languages`, `Accept-Language`) are `langs`,
+    /// e.g. `"nl-NL,nl"`.
+    pub fn browser_speaking(&self, langs: &str) -> Browser {
+        self.browser_in(Some(langs))
+    }
+
+    fn browser_in(&self, langs: Option<&str>) -> Browser {
         let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-background-networking".into(),
+            "--no-first-run".into(),
+            "--disable-dev-shm-usage".into(),
+            "--window-size=1280,900".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut prefs = json!({"profile.default_content_setting_values.notifications": 1});
+        if let Some(l) = langs {
+            args.push(format!("--lang={}", l.split(',').next().unwrap_or(l)));
+            prefs["intl.accept_languages"] = json!(l);
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--no-first-run",
-                    "--disable-dev-shm-usage", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-                "prefs": {"profile.default_content_setting_values.notifications": 1}
+                "args": args,
+                "prefs": prefs
             }
         }}});
         let mut res = self

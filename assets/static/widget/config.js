@@ -8,7 +8,8 @@ export const $ = (id) => document.getElementById(id);
 
 export const cfg = {
   site: body.dataset.site || "",
-  lang: body.dataset.lang === "de" ? "de" : "en",
+  // One of the widget's languages (the server chose it and named its catalog).
+  lang: ["en", "de", "fr", "es", "it", "nl", "pl"].includes(body.dataset.lang) ? body.dataset.lang : "en",
   parents: (body.dataset.parents || "").split(/\s+/).filter(Boolean),
   privacyUrl: body.dataset.privacyUrl || "",
   color: body.dataset.color || "",

@@ -20,11 +20,12 @@ export function fileOf(v) {
   return { id: v.id, name: v.name || "file", size: Number.isSafeInteger(v.size) && v.size >= 0 ? v.size : 0 };
 }
 
+// In the frame's language, units too ("1,5 Mo" in French).
 function sizeText(n) {
-  const num = (v) => v.toLocaleString(cfg.lang, { maximumFractionDigits: 1 });
-  if (n < 1024) return `${num(n)} B`;
-  if (n < 1024 * 1024) return `${num(n / 1024)} KB`;
-  return `${num(n / (1024 * 1024))} MB`;
+  const num = (v, unit) => v.toLocaleString(cfg.lang, { style: "unit", unit, unitDisplay: "short", maximumFractionDigits: 1 });
+  if (n < 1024) return num(n, "byte");
+  if (n < 1024 * 1024) return num(n / 1024, "kilobyte");
+  return num(n / (1024 * 1024), "megabyte");
 }
 
 function fileIcon() {

@@ -28,7 +28,8 @@ pub enum SiteCmd {
         /// Address of the site's privacy notice, linked before the visitor opts in
         #[arg(long)]
         privacy_url: Option<String>,
-        /// Widget language when the page does not say: en or de [default: en]
+        /// Widget language when neither the page nor the browser names one of its languages:
+        /// en, de, fr, es, it, nl or pl [default: en]
         #[arg(long)]
         lang: Option<String>,
         /// Visitor monitoring: off, anonymous or consented [default: anonymous]
@@ -80,7 +81,7 @@ pub enum SiteRequest {
         /// The site's privacy notice.
         #[serde(default)]
         privacy_url: Option<String>,
-        /// Default widget language.
+        /// Default widget language: en, de, fr, es, it, nl or pl.
         #[serde(default)]
         lang: Option<String>,
         /// off, anonymous or consented.

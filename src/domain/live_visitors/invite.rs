@@ -123,11 +123,11 @@ impl Visitors {
         if l.invite.as_ref().is_some_and(open) {
             return refuse(Code::AlreadyInvited, "this visitor has an open invitation");
         }
-        let lang = if l.lang.to_ascii_lowercase().starts_with("de") {
-            Lang::De
-        } else {
-            Lang::En
-        };
+        // The widget's language on the visitor's page, else their browser's if the widget
+        // speaks it, else English.
+        let lang = Lang::parse(&l.ui_lang)
+            .or_else(|| Lang::parse(&l.lang))
+            .unwrap_or(Lang::En);
         let text = match text.as_deref().map(str::trim) {
             None | Some("") => i18n::t(lang, "invite.default").to_string(),
             Some(t) if t.chars().count() > MAX_INVITE_TEXT => {

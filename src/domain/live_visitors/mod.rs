@@ -84,6 +84,8 @@ pub struct PageView {
     pub agent: Agent,
     /// Browser language.
     pub lang: String,
+    /// The widget's language on this page (one of `Lang::ALL`, or empty).
+    pub ui_lang: String,
     /// Screen size.
     pub screen: String,
     /// Truncated address.
@@ -153,6 +155,8 @@ pub struct Live {
     campaign: Campaign,
     agent: Agent,
     lang: String,
+    /// The widget's language on the latest page, for the invitation's default text.
+    ui_lang: String,
     screen: String,
     country: Option<String>,
     visits: i64,

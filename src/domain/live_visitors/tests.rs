@@ -124,6 +124,7 @@ fn view(pv: &str, url: &str, at: i64) -> TrackEvent {
             campaign: Campaign::default(),
             agent: Agent::default(),
             lang: "de-DE".into(),
+            ui_lang: String::new(),
             screen: "1920x1080".into(),
             ip: "192.0.2.0".into(),
             country: None,
@@ -266,6 +267,25 @@ fn an_agent_invitation_is_refused_when_it_cannot_help() {
         code(v.invite(&mut mem, 1, "A".into(), 1, None).unwrap()),
         Some("in_chat".into())
     );
+}
+
+#[test]
+fn the_default_invitation_is_in_the_widgets_language_on_the_page() {
+    let mut mem = Mem::default();
+    let mut v = Visitors::new(Duration::from_secs(60), Clock::manual());
+    // A German browser on a French page: the widget speaks French there.
+    let mut ev = view("p1", "https://shop/a", 1_000);
+    if let TrackKind::View(pv) = &mut ev.kind {
+        pv.ui_lang = "fr".into();
+    }
+    stored(v.track(&mut mem, ev, None).unwrap());
+    assert!(
+        v.invite(&mut mem, 1, "A".into(), 1, None)
+            .unwrap()
+            .is_none()
+    );
+    let fr = crate::i18n::t(crate::i18n::Lang::Fr, "invite.default");
+    assert!(mem.writes.last().unwrap().ends_with(fr), "{:?}", mem.writes);
 }
 
 fn i18n_default_de() -> &'static str {

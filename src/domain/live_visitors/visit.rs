@@ -141,6 +141,7 @@ impl Visitors {
             campaign: view.campaign.clone(),
             agent: view.agent.clone(),
             lang: view.lang.clone(),
+            ui_lang: view.ui_lang.clone(),
             screen: view.screen.clone(),
             country: view.country.clone(),
             visits,
@@ -253,6 +254,9 @@ impl Visitors {
             let secs = (ev.at - prev.at).max(0);
             prev.seconds = Some(secs);
             ledger.set_page_seconds(prev.view_id, secs)?;
+        }
+        if !view.ui_lang.is_empty() {
+            l.ui_lang.clone_from(&view.ui_lang);
         }
         let page_id = ledger.page_id(&view.url, &view.title)?;
         let view_id = ledger.insert_page_view(l.visit_id, page_id, ev.at)?;
