@@ -109,6 +109,11 @@ fn a_role_that_requires_two_factors_makes_its_agent_set_one_up_at_the_next_sign_
     let ann = driver.browser();
     password(&ann, &server.base, ANN, &pw);
     ann.wait_until(
+        "signed in",
+        "return location.pathname === '/app/settings/profile'",
+    );
+    ann.goto(&format!("{}/app/settings/team", server.base));
+    ann.wait_until(
         "the roles table",
         "return document.querySelector('#team-roles tr[data-role-id=\"3\"] input[data-control=\"two-factor\"]') !== null",
     );

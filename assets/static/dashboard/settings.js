@@ -97,7 +97,7 @@ class SettingsView {
       });
       this.boxes[p.id] = h(
         'div',
-        { id: `settings-part-${p.id}`, class: 'settings-part', 'data-part': p.id, tabindex: '-1', hidden: true, 'aria-label': t(`dashboard.settings.part.${p.id}`), role: 'region' },
+        { id: `settings-part-${p.id}`, class: 'settings-part', 'data-part': p.id, tabindex: '-1', hidden: true },
         ...this.parts[p.id],
       );
     }
