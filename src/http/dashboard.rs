@@ -191,3 +191,19 @@ fn render(
     vars.extend_from_slice(extra);
     i18n::render("dashboard.html", lang, &vars)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parts_follow_their_permissions() {
+        let none = Permissions::default();
+        let shown: Vec<_> = SETTINGS_PARTS
+            .iter()
+            .filter(|p| settings_part_shows(p, none))
+            .collect();
+        assert_eq!(shown, [&"general", &"chat", &"tracking", &"profile"]);
+        assert!(!settings_part_shows("nonsense", none));
+    }
+}

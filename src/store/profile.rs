@@ -172,3 +172,82 @@ pub fn change_password(
     tx.commit()?;
     Ok(ended)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::migrations;
+
+    fn db() -> (Connection, i64) {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrations::apply(&mut c, migrations::TENANT).unwrap();
+        let a = crate::store::tenant::insert_agent(
+            &c,
+            "ann@acme.example",
+            "Ann",
+            "admin",
+            &crypto::hash_password("correct horse battery"),
+        )
+        .unwrap();
+        (c, a.id)
+    }
+
+    #[test]
+    fn a_bad_field_changes_nothing() {
+        let (mut c, id) = db();
+        let before = profile(&c, id).unwrap().unwrap();
+        assert_eq!(before.lang, None);
+        assert!(before.notify_sound && before.notify_desktop);
+        let bad = ProfileChange {
+            display_name: Some("Annabel".into()),
+            lang: Some("fr".into()),
+            notify_sound: Some(false),
+            ..Default::default()
+        };
+        assert!(change(&mut c, id, &bad).is_err());
+        let bad = ProfileChange {
+            display_name: Some("Ann\u{202e}".into()),
+            ..Default::default()
+        };
+        assert!(change(&mut c, id, &bad).is_err());
+        assert_eq!(profile(&c, id).unwrap().unwrap(), before);
+        let good = ProfileChange {
+            lang: Some("de".into()),
+            notify_desktop: Some(false),
+            ..Default::default()
+        };
+        let after = change(&mut c, id, &good).unwrap();
+        assert_eq!(after.lang.as_deref(), Some("de"));
+        assert!(after.notify_sound && !after.notify_desktop);
+        assert_eq!(lang(&c, id).unwrap(), Some(Lang::De));
+    }
+
+    #[test]
+    fn the_password_needs_the_current_one_and_the_policy() {
+        let (mut c, id) = db();
+        let keep = [1u8; 32];
+        let wrong = change_password(&mut c, id, "nope", "a-new-pass-phrase", &keep);
+        assert!(matches!(wrong, Err(Error::Invalid(m)) if m.contains("current password")));
+        let weak = change_password(&mut c, id, "correct horse battery", "password", &keep);
+        assert!(matches!(weak, Err(Error::Invalid(m)) if !m.contains("current password")));
+        assert_eq!(
+            change_password(
+                &mut c,
+                id,
+                "correct horse battery",
+                "a-new-pass-phrase",
+                &keep
+            )
+            .unwrap(),
+            0
+        );
+        let hash: String = c
+            .query_row(
+                "SELECT password_hash FROM agents WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(crypto::verify_password("a-new-pass-phrase", &hash));
+    }
+}
