@@ -62,6 +62,7 @@ class SettingsView {
     this.root = root;
     this.team = null; // only for agents who may manage agents and roles
     this.allowed = new Set(PARTS.filter((p) => !p.needs).map((p) => p.id));
+    this.known = false; // the role's permissions, once the session is read
     root.classList.add('dash-app', 'settings-app');
     this.tracking = new TrackingBlock();
     this.notices = new NoticesBlock();
@@ -140,7 +141,8 @@ class SettingsView {
     const part = id || this.first();
     this.current = part;
     const ok = this.allowed.has(part);
-    this.denied.hidden = ok;
+    // Until the role is known a part that needs a permission shows nothing, not a refusal.
+    this.denied.hidden = ok || !this.known;
     for (const p of PARTS) {
       this.boxes[p.id].hidden = !ok || p.id !== part;
       if (p.id === part) this.links[p.id].setAttribute('aria-current', 'page');
@@ -155,6 +157,7 @@ class SettingsView {
     // Each part follows its own permission (the server checks them again).
     const may = (p) => !!s && Array.isArray(s.permissions) && s.permissions.includes(p);
     for (const p of PARTS) if (!p.needs || may(p.needs)) this.allowed.add(p.id);
+    this.known = true;
     this.renderNav();
     this.show(partOf(location.pathname) ?? '');
     this.admin = may('settings.manage');
