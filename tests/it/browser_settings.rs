@@ -187,3 +187,44 @@ fn an_agent_changes_their_password_in_the_profile_and_the_other_sign_in_ends() {
         303
     );
 }
+
+#[test]
+fn an_agent_renames_themselves_in_the_profile_and_a_bad_name_is_refused_at_the_field() {
+    let (k, pw, _) = crate::chat::setup();
+    let server = k.server(&[]);
+    let mut http = Http::signed_in(&server.base, ANN, &pw);
+    let driver = Driver::start();
+    let agent = driver.browser();
+    sign_in_as(&agent, &server.base, ANN, &pw, "/app/settings/profile");
+    agent.wait_until(
+        "the profile form",
+        "return document.getElementById('profile-name')?.value === 'Ann'",
+    );
+    // A bidi override: refused next to the field, nothing sent.
+    agent.exec(
+        "document.getElementById('profile-name').value = 'Ann\\u202Enimda'; \
+         document.getElementById('profile-save').click(); return null",
+    );
+    agent.wait_until(
+        "the error at the name",
+        "return document.getElementById('profile-name').getAttribute('aria-invalid') === 'true' \
+           && document.getElementById('profile-error').textContent !== ''",
+    );
+    assert_eq!(http.get("/api/me").json()["display_name"], "Ann");
+
+    agent.exec("document.getElementById('profile-name').value = ''; return null");
+    agent.type_text(&agent.find("#profile-name"), "Ann Example");
+    agent.click(&agent.find("#profile-sound"));
+    agent.click(&agent.find("#profile-save"));
+    agent.wait_until(
+        "saved, the top bar shows the new name",
+        "return document.getElementById('profile-status').textContent.includes('saved') \
+           && document.querySelector('.topbar .me strong').textContent === 'Ann Example' \
+           && document.body.dataset.notifySound === 'off' \
+           && document.getElementById('profile-name').getAttribute('aria-invalid') === null",
+    );
+    let me = http.get("/api/me").json();
+    assert_eq!(me["display_name"], "Ann Example");
+    assert_eq!(me["notify_sound"], false);
+    assert_eq!(me["notify_desktop"], true);
+}
