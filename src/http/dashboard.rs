@@ -18,6 +18,30 @@ pub const SECTIONS: [&str; 6] = [
     "privacy",
 ];
 
+/// The parts of Settings, each with its own address (`/app/settings/{part}`), in navigation
+/// order. `/app/settings` alone shows the first one the agent may see.
+pub const SETTINGS_PARTS: [&str; 8] = [
+    "general",
+    "sites",
+    "team",
+    "chat",
+    "tracking",
+    "campaigns",
+    "notices",
+    "profile",
+];
+
+/// Whether the agent may see a part of Settings (the dashboard checks the same; the APIs
+/// check again). One they may not see answers with the page saying so.
+pub fn settings_part_shows(part: &str, p: Permissions) -> bool {
+    match part {
+        "sites" | "notices" => p.has(Permission::SitesManage),
+        "team" => p.has(Permission::AgentsManage),
+        "campaigns" => p.has(Permission::CampaignsManage),
+        _ => SETTINGS_PARTS.contains(&part),
+    }
+}
+
 /// `GET /`: to the dashboard.
 pub async fn root() -> HttpResponse {
     HttpResponse::SeeOther()
@@ -35,20 +59,62 @@ pub async fn section(
     if !SECTIONS.contains(&name.as_str()) {
         return Err(ApiError::not_found());
     }
+    shell(req, state, &name, &format!("/app/{name}")).await
+}
+
+/// `GET /app/{section}/{part}`: the shell at one part of a section (only Settings has
+/// parts); unknown ones are not found, one the agent may not see shows the page saying so.
+pub async fn part(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, part) = path.into_inner();
+    if name != "settings" || !SETTINGS_PARTS.contains(&part.as_str()) {
+        return Err(ApiError::not_found());
+    }
+    shell(req, state, &name, &format!("/app/{name}/{part}")).await
+}
+
+async fn shell(
+    req: HttpRequest,
+    state: State,
+    name: &str,
+    here: &str,
+) -> Result<HttpResponse, ApiError> {
     let Some(s) = session::current(&req, &state).await? else {
         return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/login?next=/app/{name}")))
+            .insert_header((header::LOCATION, format!("/login?next={here}")))
             .finish());
     };
-    let (lang, lang_cookie) = lang::pick(&req);
+    let (picked, lang_cookie) = lang::pick(&req);
+    let (db, id) = (s.tenant.clone(), s.agent.id);
+    let me = web::block(move || db.read(|c| crate::store::profile::profile(c, id))).await??;
+    // The agent's own choice of language wins over the browser's, unless `?lang=` asks now.
+    let chosen = me
+        .as_ref()
+        .and_then(|p| p.lang.as_deref())
+        .and_then(Lang::parse_dashboard);
+    let asked = req
+        .query_string()
+        .split('&')
+        .any(|kv| kv.starts_with("lang="));
+    let lang = match chosen {
+        Some(l) if !asked => l,
+        _ => picked,
+    };
+    let flag = |on: bool| if on { "on" } else { "off" };
+    let sound = flag(me.as_ref().is_none_or(|p| p.notify_sound));
+    let desktop = flag(me.as_ref().is_none_or(|p| p.notify_desktop));
     let tenant_name = tenant_name(&state, &s.tenant.uuid).await?;
     let html = render(
         lang,
-        &name,
+        name,
         &tenant_name,
         &s.agent.display_name,
         &s.csrf,
         s.agent.permissions,
+        &[("notify_sound", sound), ("notify_desktop", desktop)],
     );
     let mut res = HttpResponse::Ok();
     if let Some(c) = lang_cookie {
@@ -92,6 +158,7 @@ fn render(
     agent: &str,
     csrf: &str,
     permissions: Permissions,
+    extra: &[(&str, &str)],
 ) -> String {
     let title = i18n::t(lang, &format!("nav.{section}"));
     let text = i18n::t(lang, &format!("section.{section}"));
@@ -121,5 +188,22 @@ fn render(
     ];
     vars.extend(current.iter().map(|(k, v)| (k.as_str(), *v)));
     vars.extend(nav.iter().map(|(k, v)| (k.as_str(), *v)));
+    vars.extend_from_slice(extra);
     i18n::render("dashboard.html", lang, &vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parts_follow_their_permissions() {
+        let none = Permissions::default();
+        let shown: Vec<_> = SETTINGS_PARTS
+            .iter()
+            .filter(|p| settings_part_shows(p, none))
+            .collect();
+        assert_eq!(shown, [&"general", &"chat", &"tracking", &"profile"]);
+        assert!(!settings_part_shows("nonsense", none));
+    }
 }

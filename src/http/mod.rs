@@ -18,6 +18,7 @@ pub mod lang;
 pub mod login;
 pub mod notices;
 pub mod privacy;
+pub mod profile;
 pub mod second_factor;
 pub mod session;
 pub mod sessions;
@@ -107,6 +108,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/sessions/{id}", web::delete().to(sessions::end))
     .route("/", web::get().to(dashboard::root))
     .route("/app/{section}", web::get().to(dashboard::section))
+    .route("/app/{section}/{part}", web::get().to(dashboard::part))
+    .route("/api/me", web::get().to(profile::show))
+    .route("/api/me", web::put().to(profile::change))
+    .route("/api/me/password", web::post().to(profile::password))
     .route("/api/conversations", web::get().to(chats::history))
     .route(
         "/api/conversations/{id}/messages",

@@ -25,7 +25,10 @@ pub struct CodeBody {
 /// Runs `work`, which checks a code from the app, under the caller's sign-in throttle: a
 /// wrong code counts like a wrong password, so a stolen session cannot guess its way to
 /// turning the second factor off.
-async fn throttled<T: Send + 'static>(a: &Agent, work: impl DbWork<T>) -> Result<T, ApiError> {
+pub(super) async fn throttled<T: Send + 'static>(
+    a: &Agent,
+    work: impl DbWork<T>,
+) -> Result<T, ApiError> {
     let uuid = a.tenant_uuid().to_string();
     let slug = a
         .system(move |c| crate::store::system::tenant_by_uuid(c, &uuid))

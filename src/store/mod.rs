@@ -18,6 +18,7 @@ pub mod gdpr;
 pub mod migrations;
 pub mod notices;
 pub mod period;
+pub mod profile;
 pub mod rekey;
 pub mod retention;
 pub mod roles;

@@ -172,7 +172,7 @@ fn settle(b: &Browser, what: &str, script: &str) {
 
 /// Every dashboard area, with the data of the fixture.
 fn dashboard(a: &mut Audit, agent: &Browser, base: &str, lang: &str) {
-    let pages: [(&str, &str); 6] = [
+    let pages: [(&str, &str); 9] = [
         (
             "chats",
             "return !!document.querySelector('.q-accept') && !!document.getElementById('reply-text')",
@@ -191,11 +191,22 @@ fn dashboard(a: &mut Audit, agent: &Browser, base: &str, lang: &str) {
                && !!document.querySelector('[data-table=\"top_pages\"]')",
         ),
         (
-            "settings",
+            "settings/campaigns",
             "return !!document.querySelector('#campaign-list [data-campaign-id]') \
-               && !!document.querySelector('#team-roles tr[data-role-id]') \
-               && !!document.querySelector('.canned-table:not([hidden])') \
                && !!document.querySelector('#goal-list') && document.getElementById('goal-list').textContent.includes('signup')",
+        ),
+        (
+            "settings/team",
+            "return !!document.querySelector('#team-roles tr[data-role-id]')",
+        ),
+        (
+            "settings/chat",
+            "return !!document.querySelector('.canned-table:not([hidden])')",
+        ),
+        (
+            "settings/profile",
+            "return document.getElementById('profile-name')?.value !== '' \
+               && document.querySelectorAll('#signins-table tbody tr').length > 0",
         ),
         (
             "privacy",

@@ -14,7 +14,7 @@ fn an_agent_ends_another_sign_in_from_the_settings_page() {
     let driver = Driver::start();
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
-    agent.goto(&format!("{}/app/settings", server.base));
+    agent.goto(&format!("{}/app/settings/profile", server.base));
     agent.wait_until(
         "both sign-ins in the table",
         "return document.querySelectorAll('#signins-table tbody tr').length === 2",

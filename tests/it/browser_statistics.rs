@@ -61,7 +61,7 @@ fn admins_create_a_campaign_and_a_goal_in_the_settings() {
     let driver = Driver::start();
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
-    agent.goto(&format!("{}/app/settings", server.base));
+    agent.goto(&format!("{}/app/settings/campaigns", server.base));
     let form = "#campaign-form";
     agent.type_text(&agent.find(&format!("{form} [name=name]")), "Spring");
     agent.type_text(

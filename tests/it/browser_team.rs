@@ -14,7 +14,7 @@ fn an_admin_creates_a_role_and_gives_it_to_an_agent() {
     let driver = Driver::start();
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
-    agent.goto(&format!("{}/app/settings", server.base));
+    agent.goto(&format!("{}/app/settings/team", server.base));
     agent.wait_until(
         "the role form",
         "return !!document.querySelector('#role-form [name=name]')",
@@ -75,7 +75,7 @@ fn the_settings_page_shows_the_files_stored_against_the_quota() {
     let driver = Driver::start();
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
-    agent.goto(&format!("{}/app/settings", server.base));
+    agent.goto(&format!("{}/app/settings/general", server.base));
     // 2 MB of 1,048,576 bytes: "2.1 MB" (or "2,1 MB").
     agent.wait_until(
         "the files stored against the quota",

@@ -14,7 +14,7 @@ const BOB: &str = "bob@acme.example";
 
 /// Types the password form and submits it.
 fn password(agent: &Browser, base: &str, email: &str, pw: &str) {
-    agent.goto(&format!("{base}/login?lang=en&next=/app/settings"));
+    agent.goto(&format!("{base}/login?lang=en&next=/app/settings/profile"));
     agent.type_text(&agent.find("#tenant"), "acme");
     agent.type_text(&agent.find("#email"), email);
     agent.type_text(&agent.find("#password"), pw);
@@ -31,7 +31,7 @@ fn second_step(agent: &Browser, code: &str) {
     agent.click(&agent.find_xpath("//button[normalize-space()='Sign in']"));
     agent.wait_until(
         "the settings page",
-        "return location.pathname === '/app/settings'",
+        "return location.pathname === '/app/settings/profile'",
     );
 }
 
@@ -50,7 +50,7 @@ fn an_agent_sets_up_two_factors_and_signs_in_with_a_code_and_a_recovery_code() {
     password(&ann, &server.base, ANN, &pw);
     ann.wait_until(
         "the settings page",
-        "return location.pathname === '/app/settings'",
+        "return location.pathname === '/app/settings/profile'",
     );
     ann.wait_until(
         "the two-factor panel says off",
@@ -109,6 +109,11 @@ fn a_role_that_requires_two_factors_makes_its_agent_set_one_up_at_the_next_sign_
     let ann = driver.browser();
     password(&ann, &server.base, ANN, &pw);
     ann.wait_until(
+        "signed in",
+        "return location.pathname === '/app/settings/profile'",
+    );
+    ann.goto(&format!("{}/app/settings/team", server.base));
+    ann.wait_until(
         "the roles table",
         "return document.querySelector('#team-roles tr[data-role-id=\"3\"] input[data-control=\"two-factor\"]') !== null",
     );
@@ -141,12 +146,12 @@ fn a_role_that_requires_two_factors_makes_its_agent_set_one_up_at_the_next_sign_
     bob.click(&bob.find("#continue"));
     bob.wait_until(
         "the settings page, two factors on",
-        "return location.pathname === '/app/settings' \
+        "return location.pathname === '/app/settings/profile' \
            && document.getElementById('two-factor-state')?.textContent.startsWith('On since') \
            && document.getElementById('two-factor-off')?.hidden === true",
     );
     // Ann's team panel shows Bob's second factor and can reset it.
-    ann.goto(&format!("{}/app/settings", server.base));
+    ann.goto(&format!("{}/app/settings/team", server.base));
     ann.wait_until(
         "Bob's 2FA tag",
         "return [...document.querySelectorAll('#team-agents tr')].some(r => r.textContent.includes('bob@') && r.querySelector('[data-two-factor]'))",

@@ -4,12 +4,15 @@
 
 import { h, srOnly } from './dom.js';
 import { t, tn, formatNumber } from './i18n.js';
+import { request } from './api.js';
 
 const SOUND_KEY = 'kontor.sound';
 let audio = null;
 
-/** Whether the chime is wanted (default: yes). */
+/** Whether the chime is wanted: the agent's profile says (the page carries it), else yes. */
 export function soundEnabled() {
+  const chosen = document.body ? document.body.dataset.notifySound : undefined;
+  if (chosen === 'on' || chosen === 'off') return chosen === 'on';
   try {
     return localStorage.getItem(SOUND_KEY) !== 'off';
   } catch {
@@ -17,7 +20,10 @@ export function soundEnabled() {
   }
 }
 
+/** The chats bar's switch: the agent's profile keeps the choice (PUT /api/me). */
 export function setSoundEnabled(on) {
+  if (document.body) document.body.dataset.notifySound = on ? 'on' : 'off';
+  request('PUT', '/api/me', { json: { notify_sound: !!on } }).catch(() => {});
   try {
     localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
   } catch {
@@ -87,8 +93,13 @@ export async function requestNotifications() {
   }
 }
 
+/** Whether the agent wants desktop notifications (their profile; default yes). */
+export function desktopEnabled() {
+  return !document.body || document.body.dataset.notifyDesktop !== 'off';
+}
+
 function notify(entry, section) {
-  if (notificationPermission() !== 'granted') return;
+  if (!desktopEnabled() || notificationPermission() !== 'granted') return;
   try {
     const n = new Notification(t('dashboard.notify.title'), {
       body: entry.visitorName || t('dashboard.visitor_number', { id: entry.id }),

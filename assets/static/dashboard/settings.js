@@ -1,9 +1,12 @@
-// The Settings section: the tenant's typing preview (agents with the settings permission change
-// it, others read it), canned responses (everyone keeps their own; with the settings permission
-// also shared ones), visitor tracking per website, invitation rules and the privacy notices (the
-// sites permission changes them), campaigns and goals (the campaigns permission: others do not
-// see them), agents and roles (the agents permission: mounted for nobody else), and every
-// agent's own sign-ins (signins.js).
+// The Settings section, in parts with their own addresses (/app/settings/{part}) and a
+// navigation between them (the History API: Back returns to the part before, no reload):
+// General (the files stored against the quota), Sites and widget (tracking per website),
+// Team (agents and roles: the agents permission), Chat (typing preview, canned responses:
+// everyone keeps their own, with the settings permission also shared ones), Visitor tracking
+// and invitation rules, Campaigns and goals (the campaigns permission), Privacy notices (the
+// sites permission) and every agent's own Profile (name, language, alerts, password,
+// sign-ins, two factors). A part the agent's role may not see is left out of the navigation;
+// its address says it is not available.
 
 import { h, hasFocus } from './dom.js';
 import { t, formatBytes } from './i18n.js';
@@ -19,8 +22,32 @@ import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
 import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
+import { ProfileBlock } from './profile.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * The parts of Settings in navigation order, each with the permission that shows it (none:
+ * every agent). The server knows the same list (src/http/dashboard.rs, SETTINGS_PARTS).
+ */
+export const PARTS = [
+  { id: 'general', needs: null },
+  { id: 'sites', needs: 'sites.manage' },
+  { id: 'team', needs: 'agents.manage' },
+  { id: 'chat', needs: null },
+  { id: 'tracking', needs: null },
+  { id: 'campaigns', needs: 'campaigns.manage' },
+  { id: 'notices', needs: 'sites.manage' },
+  { id: 'profile', needs: null },
+];
+
+/** The part an address names: '' for /app/settings itself, null for none we know. */
+function partOf(pathname) {
+  const m = /^\/app\/settings(?:\/([a-z]+))?\/?$/.exec(pathname);
+  if (!m) return null;
+  if (!m[1]) return '';
+  return PARTS.some((p) => p.id === m[1]) ? m[1] : null;
+}
 
 export function mountSettings(root) {
   return new SettingsView(root);
@@ -34,6 +61,8 @@ class SettingsView {
     this.items = [];
     this.root = root;
     this.team = null; // only for agents who may manage agents and roles
+    this.allowed = new Set(PARTS.filter((p) => !p.needs).map((p) => p.id));
+    this.known = false; // the role's permissions, once the session is read
     root.classList.add('dash-app', 'settings-app');
     this.tracking = new TrackingBlock();
     this.notices = new NoticesBlock();
@@ -42,30 +71,101 @@ class SettingsView {
     this.goals = new GoalsEditor();
     this.signins = new SignInsBlock();
     this.twoFactor = new TwoFactorBlock();
-    root.replaceChildren(
-      this.buildChat(),
-      this.buildCanned(),
-      this.signins.el,
-      this.twoFactor.el,
-      this.tracking.el,
-      this.notices.el,
-      this.rules.el,
-      this.campaigns.el,
-      this.goals.el,
+    this.profile = new ProfileBlock();
+    this.profile.onPasswordChanged = () => this.signins.load();
+    this.teamSlot = h('div', { id: 'settings-team-slot' });
+    this.parts = {
+      general: [this.buildGeneral()],
+      // Sites and widget: SitesBlock (sites.js) is mounted here, into #settings-sites-slot.
+      sites: [h('div', { id: 'settings-sites-slot' }), this.tracking.el],
+      // Team: TeamBlock (agents, roles) below; departments and invitations go into
+      // #settings-departments-slot.
+      team: [this.teamSlot, h('div', { id: 'settings-departments-slot' })],
+      chat: [this.buildChat(), this.buildCanned()],
+      tracking: [this.rules.el],
+      campaigns: [this.campaigns.el, this.goals.el],
+      notices: [this.notices.el],
+      profile: [this.profile.el, this.signins.el, this.twoFactor.el],
+    };
+    this.links = {};
+    this.boxes = {};
+    for (const p of PARTS) {
+      this.links[p.id] = h('a', {
+        href: `/app/settings/${p.id}`,
+        'data-part': p.id,
+        text: t(`dashboard.settings.part.${p.id}`),
+        onclick: (e) => this.follow(e, p.id),
+      });
+      this.boxes[p.id] = h(
+        'div',
+        { id: `settings-part-${p.id}`, class: 'settings-part', 'data-part': p.id, tabindex: '-1', hidden: true },
+        ...this.parts[p.id],
+      );
+    }
+    this.navItems = PARTS.map((p) => h('li', { 'data-part': p.id }, this.links[p.id]));
+    this.nav = h('nav', { class: 'settings-nav', 'aria-label': t('dashboard.settings.nav_label') }, h('ul', {}, ...this.navItems));
+    this.denied = h(
+      'div',
+      { id: 'settings-denied', class: 'panel settings-panel', tabindex: '-1', hidden: true },
+      h('h2', { text: t('dashboard.settings.denied_title') }),
+      h('p', { text: t('dashboard.settings.denied_text') }),
     );
+    root.replaceChildren(this.nav, this.denied, ...PARTS.map((p) => this.boxes[p.id]));
+    window.addEventListener('popstate', () => this.show(partOf(location.pathname) ?? '', { focus: true }));
+    this.renderNav();
+    this.show(partOf(location.pathname) ?? '');
     this.start();
+  }
+
+  /** A click on a part's link: to that part without loading the page (new-tab clicks stay). */
+  follow(e, id) {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (partOf(location.pathname) !== id) history.pushState({ part: id }, '', `/app/settings/${id}`);
+    this.show(id, { focus: true });
+  }
+
+  /** The first part the agent may see: what /app/settings shows. */
+  first() {
+    return PARTS.find((p) => this.allowed.has(p.id)).id;
+  }
+
+  renderNav() {
+    PARTS.forEach((p, i) => {
+      this.navItems[i].hidden = !this.allowed.has(p.id);
+    });
+  }
+
+  /** Shows one part (`''`: the first the agent may see), or says it is not for this role. */
+  show(id, { focus = false } = {}) {
+    const part = id || this.first();
+    this.current = part;
+    const ok = this.allowed.has(part);
+    // Until the role is known a part that needs a permission shows nothing, not a refusal.
+    this.denied.hidden = ok || !this.known;
+    for (const p of PARTS) {
+      this.boxes[p.id].hidden = !ok || p.id !== part;
+      if (p.id === part) this.links[p.id].setAttribute('aria-current', 'page');
+      else this.links[p.id].removeAttribute('aria-current');
+    }
+    document.body.dataset.part = part;
+    if (focus) (ok ? this.boxes[part] : this.denied).focus({ preventScroll: false });
   }
 
   async start() {
     const s = await session();
-    // Each panel follows its own permission (the server checks them again).
+    // Each part follows its own permission (the server checks them again).
     const may = (p) => !!s && Array.isArray(s.permissions) && s.permissions.includes(p);
+    for (const p of PARTS) if (!p.needs || may(p.needs)) this.allowed.add(p.id);
+    this.known = true;
+    this.renderNav();
+    this.show(partOf(location.pathname) ?? '');
     this.admin = may('settings.manage');
     this.sitesAdmin = may('sites.manage');
     this.campaignsAdmin = may('campaigns.manage');
     if (may('agents.manage')) {
       this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
-      this.root.append(this.team.el);
+      this.teamSlot.replaceWith(this.team.el);
     }
     this.renderRole();
     await Promise.all([
@@ -78,6 +178,7 @@ class SettingsView {
         this.notices.setSites(sites);
       }),
       this.rules.load(),
+      this.profile.load(),
       this.signins.load(),
       this.twoFactor.load(),
       // Admins only (the API refuses others): not asked for otherwise.
@@ -86,6 +187,19 @@ class SettingsView {
       // Not even asked for without the agents permission.
       this.team ? this.team.load() : null,
     ]);
+  }
+
+  // ----- general -----
+
+  buildGeneral() {
+    this.storage = h('p', { id: 'set-files-storage', class: 'hint', hidden: true });
+    return h(
+      'section',
+      { class: 'panel settings-panel', 'aria-labelledby': 'set-general-title' },
+      h('h2', { id: 'set-general-title', text: t('dashboard.settings.general_title') }),
+      h('p', { class: 'hint', text: t('dashboard.settings.general_text') }),
+      this.storage,
+    );
   }
 
   // ----- chat settings -----
@@ -100,7 +214,6 @@ class SettingsView {
     });
     this.previewWho = h('p', { id: 'set-typing-preview-who', class: 'hint', hidden: true, text: t('dashboard.settings.admins_only') });
     this.previewStatus = h('p', { class: 'form-status', role: 'status' });
-    this.storage = h('p', { id: 'set-files-storage', class: 'hint', hidden: true });
     return h(
       'section',
       { class: 'panel settings-panel', 'aria-labelledby': 'set-chat-title' },
@@ -109,7 +222,6 @@ class SettingsView {
       h('p', { id: 'set-typing-preview-text', class: 'hint', text: t('dashboard.settings.typing_preview_text') }),
       this.previewWho,
       this.previewStatus,
-      this.storage,
     );
   }
 

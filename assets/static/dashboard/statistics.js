@@ -834,7 +834,7 @@ class StatisticsView {
           'p',
           { class: 'hint' },
           `${t('dashboard.stats.campaigns_hint')} `,
-          h('a', { href: '/app/settings#campaigns-settings', text: t('dashboard.stats.campaigns_manage') }),
+          h('a', { href: '/app/settings/campaigns', text: t('dashboard.stats.campaigns_manage') }),
         ),
         scrollBox(title, dataTable('campaigns', title, columns, rows)),
       ),
