@@ -21,6 +21,7 @@ pub mod period;
 pub mod rekey;
 pub mod retention;
 pub mod roles;
+pub mod site_logos;
 pub mod snapshot;
 pub mod stats;
 pub mod system;

@@ -12,6 +12,7 @@ import { showFieldError, field, checkField } from './form.js';
 import { captionedTable } from './tables.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
+import { SitesBlock } from './sites.js'; // Sites and widget
 import { NoticesBlock } from './notices.js';
 import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
@@ -48,6 +49,8 @@ class SettingsView {
       this.signins.el,
       this.twoFactor.el,
       this.tracking.el,
+      // Sites and widget (origins, look, words, logo, snippet): its own block.
+      (this.sites = new SitesBlock()).el,
       this.notices.el,
       this.rules.el,
       this.campaigns.el,
@@ -78,6 +81,7 @@ class SettingsView {
         this.notices.setSites(sites);
       }),
       this.rules.load(),
+      this.sites.load(),
       this.signins.load(),
       this.twoFactor.load(),
       // Admins only (the API refuses others): not asked for otherwise.
