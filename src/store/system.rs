@@ -167,6 +167,9 @@ pub struct SiteEntry {
     /// Its own privacy notices (archives written before they existed have none).
     #[serde(default)]
     pub notices: Vec<notices::Notice>,
+    /// The widget's own words (archives written before they existed restore kontor's).
+    #[serde(default)]
+    pub words: SiteWords,
 }
 
 impl SiteEntry {
@@ -194,6 +197,7 @@ impl SiteEntry {
                 .iter()
                 .map(notices::Notice::checked)
                 .collect::<Result<_>>()?,
+            words: self.words.clone().clean()?,
         })
     }
 
@@ -208,6 +212,7 @@ impl SiteEntry {
                     origins: s.origins,
                     look: s.look,
                     tracking: s.tracking,
+                    words: s.words,
                 })
             })
             .collect()
@@ -236,6 +241,26 @@ pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &SiteEntry) -> Result<
             look.lang,
             t.mode,
             t.strip.join(","),
+        ],
+    )?;
+    let w = &s.words;
+    c.execute(
+        "UPDATE sites SET launcher_label_de = ?3, launcher_label_en = ?4, title_de = ?5,
+             title_en = ?6, greeting_de = ?7, greeting_en = ?8, offline_de = ?9, offline_en = ?10,
+             show_agent_names = ?11
+         WHERE site_key = ?1 AND tenant_uuid = ?2",
+        params![
+            s.site_key,
+            tenant_uuid,
+            w.launcher_label_de,
+            w.launcher_label_en,
+            w.title_de,
+            w.title_en,
+            w.greeting_de,
+            w.greeting_en,
+            w.offline_de,
+            w.offline_en,
+            w.show_agent_names,
         ],
     )?;
     for o in &s.origins {

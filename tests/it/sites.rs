@@ -267,3 +267,87 @@ fn sites_are_changed_and_removed_with_the_cli_through_the_same_checks() {
     let out = k.fails(&["site", "remove", "acme", &site]);
     assert!(out.contains("not found") || out.contains(&site), "{out}");
 }
+
+/// In Chromium: the look is changed in the dashboard (colour, German greeting, logo) and a
+/// German shop page on another origin shows it the next time its widget opens.
+#[test]
+fn sites_look_changed_in_the_dashboard_shows_in_the_widget_on_the_shop() {
+    use crate::browser::{shop, shop_site, sign_in};
+    use crate::webdriver::Driver;
+    let (k, pw) = crate::common::Kontor::with_tenant();
+    let (shop_port, shop_origin, key) = shop_site(&k);
+    let server = k.server(&[]);
+    shop(
+        shop_port,
+        format!(
+            "<!doctype html><html lang=\"de\"><head><title>Laden</title></head><body><h1>Laden</h1>\
+             <script src=\"{}/widget.js\" data-site=\"{key}\" async></script></body></html>",
+            server.base
+        ),
+    );
+    let logo = k.data_dir().join("logo.png");
+    std::fs::write(&logo, PNG).unwrap();
+
+    let driver = Driver::start();
+    let agent = driver.browser();
+    sign_in(&agent, &server.base, &pw);
+    agent.goto(&format!("{}/app/settings", server.base));
+    agent.click(&agent.find(&format!("[data-site-key='{key}'] .sites-edit")));
+    let color = agent.find("#sites-f-color");
+    agent.exec(
+        "const c = document.getElementById('sites-f-color'); c.value = '#1a7f37'; \
+         c.dispatchEvent(new Event('input', {bubbles: true})); return true",
+    );
+    let _ = color;
+    agent.type_text(
+        &agent.find("#sites-f-greeting_de"),
+        "Moin! Wie können wir helfen?",
+    );
+    agent.type_text(&agent.find("#sites-f-logo"), logo.to_str().unwrap());
+    // The live preview follows the form.
+    agent.wait_until(
+        "the preview shows the greeting and colour",
+        "const g = document.querySelector('.sites-pv-greeting'); \
+         const hd = document.querySelector('.sites-pv-header'); \
+         return !!g && g.textContent.includes('Moin') && hd.style.background.includes('26, 127, 55')",
+    );
+    agent.click(&agent.find("#sites-form button[type=submit]"));
+    agent.wait_until(
+        "saved",
+        "const s = document.querySelector('#sites-form .form-status'); return !!s && s.textContent.length > 0 && !document.getElementById('sites-form-error').textContent",
+    );
+    agent.wait_until(
+        "the logo is stored",
+        "return !!document.querySelector('.sites-pv-logo') && document.querySelector('.sites-pv-logo').getAttribute('src').startsWith('/widget/logo/')",
+    );
+
+    let visitor = driver.browser();
+    visitor.goto(&format!("{shop_origin}/"));
+    visitor.wait_until(
+        "the launcher",
+        "return !!document.querySelector('kontor-chat')",
+    );
+    assert_eq!(
+        visitor
+            .exec("return document.querySelector('kontor-chat').style.getPropertyValue('--k-bg')"),
+        "#1a7f37"
+    );
+    visitor.exec("document.querySelector('kontor-chat').shadowRoot.querySelector('button').click(); return true");
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+    visitor.wait_until(
+        "the German greeting",
+        "const g = document.getElementById('site-greeting'); return !!g && !g.hidden && g.textContent.includes('Moin! Wie können wir helfen?')",
+    );
+    visitor.wait_until(
+        "the logo",
+        "const l = document.getElementById('logo'); return !!l && !l.hidden && l.complete && l.naturalWidth === 1",
+    );
+    assert_eq!(
+        visitor
+            .exec("return getComputedStyle(document.querySelector('header.top')).backgroundColor"),
+        "rgb(26, 127, 55)"
+    );
+}
