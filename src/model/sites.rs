@@ -188,7 +188,7 @@ pub struct SiteWords {
     pub offline_de: String,
     /// Shown on the offline form, in English.
     pub offline_en: String,
-    /// Whether visitors see the agent's display name (else "Support").
+    /// Whether visitors see the agent's display name (else the widget's word for an agent).
     pub show_agent_names: bool,
 }
 

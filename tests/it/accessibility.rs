@@ -209,6 +209,20 @@ fn dashboard(a: &mut Audit, agent: &Browser, base: &str, lang: &str) {
         let name = path.split('?').next().unwrap();
         a.check(agent, &format!("dashboard {name} ({lang})"));
     }
+    // The site form with its live preview and snippet.
+    agent.goto(&format!("{base}/app/settings?lang={lang}"));
+    settle(
+        agent,
+        "the site list",
+        "return !!document.querySelector('.sites-edit')",
+    );
+    agent.click(&agent.find(".sites-edit"));
+    settle(
+        agent,
+        "the site form",
+        "return !!document.getElementById('sites-form') && !!document.getElementById('sites-snippet-code')",
+    );
+    a.check(agent, &format!("dashboard site form ({lang})"));
 }
 
 /// The sign-in pages: password, setting up a second factor (the role requires one), the

@@ -293,6 +293,18 @@ fn sites_look_changed_in_the_dashboard_shows_in_the_widget_on_the_shop() {
     sign_in(&agent, &server.base, &pw);
     agent.goto(&format!("{}/app/settings", server.base));
     agent.click(&agent.find(&format!("[data-site-key='{key}'] .sites-edit")));
+    // A colour too light for its text is refused next to the field.
+    agent.exec(
+        "const c = document.getElementById('sites-f-color'); c.value = '#777777'; \
+         c.dispatchEvent(new Event('input', {bubbles: true})); return true",
+    );
+    agent.click(&agent.find("#sites-form button[type=submit]"));
+    agent.wait_until(
+        "the contrast error at the colour field",
+        "const c = document.getElementById('sites-f-color'); \
+         return c.getAttribute('aria-invalid') === 'true' \
+           && document.getElementById('sites-form-error').textContent.includes('4.5:1')",
+    );
     let color = agent.find("#sites-f-color");
     agent.exec(
         "const c = document.getElementById('sites-f-color'); c.value = '#1a7f37'; \

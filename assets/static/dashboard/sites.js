@@ -273,8 +273,8 @@ export class SitesBlock {
     ui.save.disabled = false;
     if (!saved) {
       ui.status.textContent = '';
-      // The server names the field first: "color: …".
-      const name = /^([a-z_]+):/.exec(res.message || '');
+      // The server names the field first: "color: …", "greeting_de must …".
+      const name = /^([a-z_]+)\b/.exec(res.message || '');
       showFieldError(ui.error, ui.fields, (name && f[name[1]]) || null, serverError(res));
       return;
     }
