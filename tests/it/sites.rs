@@ -316,6 +316,10 @@ fn sites_look_changed_in_the_dashboard_shows_in_the_widget_on_the_shop() {
         "Moin! Wie können wir helfen?",
     );
     agent.type_text(&agent.find("#sites-f-logo"), logo.to_str().unwrap());
+    agent.wait_until(
+        "the chosen logo in the preview",
+        "const l = document.querySelector('.sites-pv-logo'); return !l.hidden && l.src.startsWith('data:image/png')",
+    );
     // The live preview follows the form.
     agent.wait_until(
         "the preview shows the greeting and colour",

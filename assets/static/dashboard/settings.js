@@ -56,6 +56,8 @@ class SettingsView {
       this.campaigns.el,
       this.goals.el,
     );
+    // Sites and widget: a site added or removed there reaches tracking, rules and notices.
+    this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
     this.start();
   }
 

@@ -170,8 +170,14 @@ export class SitesBlock {
     };
     f.logo.addEventListener('change', () => {
       const file = f.logo.files && f.logo.files[0];
-      if (file) logoUrl = URL.createObjectURL(file);
-      preview();
+      if (!file || file.size > LOGO_MAX) return;
+      // A data: address (the dashboard's CSP allows no blob: images).
+      const reader = new FileReader();
+      reader.onload = () => {
+        if (typeof reader.result === 'string' && reader.result.startsWith('data:image/')) logoUrl = reader.result;
+        preview();
+      };
+      reader.readAsDataURL(file);
     });
 
     const save = h('button', { type: 'submit', text: t(site ? 'dashboard.sites.save' : 'dashboard.sites.create') });
@@ -288,6 +294,12 @@ export class SitesBlock {
     if (i >= 0) this.sites[i] = saved;
     else this.sites.push(saved);
     this.render();
+    this.changed();
+  }
+
+  /** Tells the settings page that the list of sites changed (other blocks offer them). */
+  changed() {
+    this.el.dispatchEvent(new CustomEvent('sites-changed', { bubbles: true }));
   }
 
   async remove(site, status, error) {
@@ -299,6 +311,7 @@ export class SitesBlock {
     this.sites = this.sites.filter((x) => x.key !== site.key);
     this.formBox.replaceChildren();
     this.render();
+    this.changed();
     this.status.textContent = t('dashboard.sites.removed', { site: site.origins[0] || site.key });
     this.addBtn.focus();
   }
