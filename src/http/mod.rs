@@ -22,6 +22,7 @@ pub mod profile;
 pub mod second_factor;
 pub mod session;
 pub mod sessions;
+pub mod sites;
 pub mod stats;
 pub mod team;
 pub mod track;
@@ -140,6 +141,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(visitors::of_conversation),
     )
     .route("/api/sites", web::get().to(visitors::sites))
+    .route("/api/sites", web::post().to(sites::create))
+    .route("/api/sites/{key}", web::put().to(sites::update))
+    .route("/api/sites/{key}", web::delete().to(sites::remove))
+    .route("/api/sites/{key}/logo", web::put().to(sites::put_logo))
+    .route(
+        "/api/sites/{key}/logo",
+        web::delete().to(sites::delete_logo),
+    )
+    .route("/widget/logo/{key}", web::get().to(sites::logo))
     .route(
         "/api/sites/{key}/tracking",
         web::put().to(visitors::set_tracking),

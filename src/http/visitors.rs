@@ -94,21 +94,23 @@ pub async fn of_conversation(a: Agent, id: Path<i64>) -> Reply {
     }
 }
 
-/// `GET /api/sites`: the tenant's sites with their tracking settings.
+/// `GET /api/sites`: the tenant's sites with their tracking settings, look, words and snippet.
 pub async fn sites(a: Agent) -> Reply {
     a.may_any(&SEES_SITES)?;
     let uuid = a.tenant_uuid().to_string();
     let list = a.system(move |c| sstore::list_sites(c, &uuid)).await?;
-    let sites: Vec<_> = list
-        .into_iter()
-        .map(|s| {
-            serde_json::json!({
-                "site_key": s.site_key,
-                "origins": s.origins,
-                "tracking": s.tracking.mode,
-                "strip": s.tracking.strip,
-            })
+    let keys: Vec<String> = list.iter().map(|s| s.site_key.clone()).collect();
+    let logos = a
+        .read(move |c| {
+            keys.iter()
+                .map(|k| crate::store::site_logos::version(c, k))
+                .collect::<Result<Vec<_>>>()
         })
+        .await?;
+    let sites: Vec<_> = list
+        .iter()
+        .zip(logos)
+        .map(|(s, logo)| super::sites::site_json(s, &a.client.origin, logo))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sites": sites })))
 }

@@ -98,6 +98,17 @@ pub async fn config(
     let available = any_agent_online(&state, &site.tenant_uuid).await?;
     let ui = ui_lang(&q.lang, &site);
     let t = |k| i18n::t(ui, k);
+    let w = &site.words;
+    // The site's own label for the chat button when it wrote one.
+    let label = match business_text(
+        ui,
+        &site.look.lang,
+        &w.launcher_label_de,
+        &w.launcher_label_en,
+    ) {
+        "" => t("widget.title"),
+        own => own,
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
         .insert_header((header::VARY, "Origin"))
@@ -108,7 +119,7 @@ pub async fn config(
             "ui_lang": ui.code(),
             // What the loader itself shows, on the customer's page.
             "text": {
-                "title": t("widget.title"),
+                "title": label,
                 "unread": t("widget.unread"),
                 "invitation": t("widget.invitation"),
                 "accept": t("widget.start"),
@@ -130,17 +141,30 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
     let key = site.site_key.clone();
-    let (settings, notice) = web::block(move || -> Result<_, Error> {
-        let settings = st
-            .store
-            .tenant_db(&uuid)?
-            .with(|c| cstore::chat_settings(c))?;
+    let (settings, notice, logo) = web::block(move || -> Result<_, Error> {
+        let db = st.store.tenant_db(&uuid)?;
+        let settings = db.with(|c| cstore::chat_settings(c))?;
+        let logo = db.read(|c| crate::store::site_logos::version(c, &key))?;
         let notice = st
             .store
             .system(|c| crate::store::notices::current(c, &key))?;
-        Ok((settings, notice))
+        Ok((settings, notice, logo))
     })
     .await??;
+    let w = &site.words;
+    let own = |de: &str, en: &str| business_text(lang, &site.look.lang, de, en).to_string();
+    let title = match own(&w.title_de, &w.title_en) {
+        t if t.is_empty() => i18n::t(lang, "widget.heading").to_string(),
+        t => t,
+    };
+    let greeting = own(&w.greeting_de, &w.greeting_en);
+    let offline = match own(&w.offline_de, &w.offline_en) {
+        t if t.is_empty() => i18n::t(lang, "widget.offline_intro").to_string(),
+        t => t,
+    };
+    let logo = logo
+        .map(|at| format!("/widget/logo/{}?v={at}", site.site_key))
+        .unwrap_or_default();
     // The site's own notice when it has one, else kontor's built-in text (version 1).
     let (notice_text, notice_version) = match &notice {
         Some(n) => (
@@ -161,6 +185,18 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
             ("available", if available { "true" } else { "false" }),
             ("notice", &notice_text),
             ("notice_version", &notice_version),
+            ("title", &title),
+            ("greeting", &greeting),
+            (
+                "greeting_hidden",
+                if greeting.is_empty() { "hidden" } else { "" },
+            ),
+            ("offline_intro", &offline),
+            ("logo", &logo),
+            (
+                "agent_names",
+                if w.show_agent_names { "true" } else { "false" },
+            ),
             (
                 "typing_preview",
                 if settings.typing_preview {

@@ -16,6 +16,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/006_privacy_notices.sql"),
     include_str!("migrations/system/007_pending_key.sql"),
     include_str!("migrations/system/008_site_languages.sql"),
+    include_str!("migrations/system/009_site_look.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
@@ -35,6 +36,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/013_session_details.sql"),
     include_str!("migrations/tenant/014_two_factor.sql"),
     include_str!("migrations/tenant/015_agent_profile.sql"),
+    include_str!("migrations/tenant/016_site_look.sql"),
 ];
 
 /// The number of migrations applied to a database.

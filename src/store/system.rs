@@ -4,7 +4,9 @@ use super::{notices, rows};
 use crate::clock::now;
 use crate::config::normalize_origin;
 use crate::error::Result;
-use crate::model::sites::{SiteLook, SiteTracking, check_site_key, clean_look, clean_tracking};
+use crate::model::sites::{
+    SiteLook, SiteTracking, SiteWords, check_site_key, clean_look, clean_tracking,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +38,9 @@ pub struct SiteRecord {
     /// Visitor monitoring.
     #[serde(flatten)]
     pub tracking: SiteTracking,
+    /// The widget's own words and whether agents' names are shown.
+    #[serde(flatten)]
+    pub words: SiteWords,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -60,8 +65,9 @@ pub fn set_site_tracking(c: &Connection, site_key: &str, t: &SiteTracking) -> Re
     Ok(n == 1)
 }
 
-const SITE_COLUMNS: &str =
-    "site_key, tenant_uuid, created_at, position, color, privacy_url, lang, tracking, strip_params";
+const SITE_COLUMNS: &str = "site_key, tenant_uuid, created_at, position, color, privacy_url, lang, \
+     tracking, strip_params, launcher_label_de, launcher_label_en, title_de, title_en, greeting_de, \
+     greeting_en, offline_de, offline_en, show_agent_names";
 
 fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRecord> {
     Ok(SiteRecord {
@@ -77,6 +83,17 @@ fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRecord> {
         tracking: SiteTracking {
             mode: r.get(7)?,
             strip: split_params(&r.get::<_, String>(8)?),
+        },
+        words: SiteWords {
+            launcher_label_de: r.get(9)?,
+            launcher_label_en: r.get(10)?,
+            title_de: r.get(11)?,
+            title_en: r.get(12)?,
+            greeting_de: r.get(13)?,
+            greeting_en: r.get(14)?,
+            offline_de: r.get(15)?,
+            offline_en: r.get(16)?,
+            show_agent_names: r.get(17)?,
         },
         origins: Vec::new(),
     })
@@ -150,6 +167,9 @@ pub struct SiteEntry {
     /// Its own privacy notices (archives written before they existed have none).
     #[serde(default)]
     pub notices: Vec<notices::Notice>,
+    /// The widget's own words (archives written before they existed restore kontor's).
+    #[serde(default)]
+    pub words: SiteWords,
 }
 
 impl SiteEntry {
@@ -177,6 +197,7 @@ impl SiteEntry {
                 .iter()
                 .map(notices::Notice::checked)
                 .collect::<Result<_>>()?,
+            words: self.words.clone().clean()?,
         })
     }
 
@@ -191,6 +212,7 @@ impl SiteEntry {
                     origins: s.origins,
                     look: s.look,
                     tracking: s.tracking,
+                    words: s.words,
                 })
             })
             .collect()
@@ -219,6 +241,26 @@ pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &SiteEntry) -> Result<
             look.lang,
             t.mode,
             t.strip.join(","),
+        ],
+    )?;
+    let w = &s.words;
+    c.execute(
+        "UPDATE sites SET launcher_label_de = ?3, launcher_label_en = ?4, title_de = ?5,
+             title_en = ?6, greeting_de = ?7, greeting_en = ?8, offline_de = ?9, offline_en = ?10,
+             show_agent_names = ?11
+         WHERE site_key = ?1 AND tenant_uuid = ?2",
+        params![
+            s.site_key,
+            tenant_uuid,
+            w.launcher_label_de,
+            w.launcher_label_en,
+            w.title_de,
+            w.title_en,
+            w.greeting_de,
+            w.greeting_en,
+            w.offline_de,
+            w.offline_en,
+            w.show_agent_names,
         ],
     )?;
     for o in &s.origins {
@@ -347,8 +389,82 @@ pub fn insert_site(
         origins: origins.to_vec(),
         look: look.clone(),
         tracking: tracking.clone(),
+        words: SiteWords::default(),
         created_at: at,
     })
+}
+
+/// Replaces a site's origins, look, tracking and words (all checked by the caller), in one
+/// transaction. False when the tenant has no such site.
+pub fn update_site(
+    c: &mut Connection,
+    tenant_uuid: &str,
+    site_key: &str,
+    origins: &[String],
+    look: &SiteLook,
+    tracking: &SiteTracking,
+    words: &SiteWords,
+) -> Result<bool> {
+    let tx = c.transaction()?;
+    let n = tx.execute(
+        "UPDATE sites SET position = ?3, color = ?4, privacy_url = ?5, lang = ?6, tracking = ?7,
+             strip_params = ?8, launcher_label_de = ?9, launcher_label_en = ?10, title_de = ?11,
+             title_en = ?12, greeting_de = ?13, greeting_en = ?14, offline_de = ?15,
+             offline_en = ?16, show_agent_names = ?17
+         WHERE site_key = ?1 AND tenant_uuid = ?2",
+        params![
+            site_key,
+            tenant_uuid,
+            look.position,
+            look.color,
+            look.privacy_url,
+            look.lang,
+            tracking.mode,
+            tracking.strip.join(","),
+            words.launcher_label_de,
+            words.launcher_label_en,
+            words.title_de,
+            words.title_en,
+            words.greeting_de,
+            words.greeting_en,
+            words.offline_de,
+            words.offline_en,
+            words.show_agent_names,
+        ],
+    )?;
+    if n != 1 {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM site_origins WHERE site_key = ?1", [site_key])?;
+    for o in origins {
+        tx.execute(
+            "INSERT OR IGNORE INTO site_origins (site_key, origin) VALUES (?1, ?2)",
+            params![site_key, o],
+        )?;
+    }
+    log_operator(&tx, "site.update", site_key, "ok")?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Removes a tenant's site with its origins and privacy notices. The tenant's chats,
+/// visits and statistics stay in its own database. False when the tenant has no such site.
+pub fn delete_site(c: &mut Connection, tenant_uuid: &str, site_key: &str) -> Result<bool> {
+    let tx = c.transaction()?;
+    tx.execute(
+        "DELETE FROM site_origins WHERE site_key = ?1
+           AND EXISTS (SELECT 1 FROM sites WHERE site_key = ?1 AND tenant_uuid = ?2)",
+        params![site_key, tenant_uuid],
+    )?;
+    let n = tx.execute(
+        "DELETE FROM sites WHERE site_key = ?1 AND tenant_uuid = ?2",
+        params![site_key, tenant_uuid],
+    )?;
+    if n == 1 {
+        log_operator(&tx, "site.remove", site_key, "ok")?;
+    }
+    tx.commit()?;
+    Ok(n == 1)
 }
 
 /// A tenant's sites with their origins.

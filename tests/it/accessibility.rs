@@ -172,7 +172,7 @@ fn settle(b: &Browser, what: &str, script: &str) {
 
 /// Every dashboard area, with the data of the fixture.
 fn dashboard(a: &mut Audit, agent: &Browser, base: &str, lang: &str) {
-    let pages: [(&str, &str); 9] = [
+    let pages: [(&str, &str); 12] = [
         (
             "chats",
             "return !!document.querySelector('.q-accept') && !!document.getElementById('reply-text')",
@@ -194,6 +194,18 @@ fn dashboard(a: &mut Audit, agent: &Browser, base: &str, lang: &str) {
             "settings/campaigns",
             "return !!document.querySelector('#campaign-list [data-campaign-id]') \
                && !!document.querySelector('#goal-list') && document.getElementById('goal-list').textContent.includes('signup')",
+        ),
+        (
+            "settings/general",
+            "return !!document.querySelector('#settings-part-general:not([hidden]) section')",
+        ),
+        (
+            "settings/tracking",
+            "return !!document.querySelector('#settings-part-tracking:not([hidden]) section')",
+        ),
+        (
+            "settings/notices",
+            "return !!document.querySelector('#settings-part-notices:not([hidden]) section')",
         ),
         (
             "settings/team",
@@ -220,6 +232,20 @@ fn dashboard(a: &mut Audit, agent: &Browser, base: &str, lang: &str) {
         let name = path.split('?').next().unwrap();
         a.check(agent, &format!("dashboard {name} ({lang})"));
     }
+    // The site form with its live preview and snippet.
+    agent.goto(&format!("{base}/app/settings/sites?lang={lang}"));
+    settle(
+        agent,
+        "the site list",
+        "return !!document.querySelector('.sites-edit')",
+    );
+    agent.click(&agent.find(".sites-edit"));
+    settle(
+        agent,
+        "the site form",
+        "return !!document.getElementById('sites-form') && !!document.getElementById('sites-snippet-code')",
+    );
+    a.check(agent, &format!("dashboard site form ({lang})"));
 }
 
 /// The sign-in pages: password, setting up a second factor (the role requires one), the

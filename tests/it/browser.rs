@@ -11,7 +11,7 @@ const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 
 /// Serves one HTML page on `port`: the customer's shop.
-fn shop(port: u16, page: String) {
+pub fn shop(port: u16, page: String) {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
@@ -30,7 +30,7 @@ fn shop(port: u16, page: String) {
 }
 
 /// A free port for the shop, its origin, and the key of a site of acme for that origin.
-fn shop_site(k: &Kontor) -> (u16, String, String) {
+pub fn shop_site(k: &Kontor) -> (u16, String, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
@@ -39,7 +39,7 @@ fn shop_site(k: &Kontor) -> (u16, String, String) {
     (port, origin, site["site_key"].as_str().unwrap().to_string())
 }
 
-fn sign_in(agent: &Browser, base: &str, pw: &str) {
+pub fn sign_in(agent: &Browser, base: &str, pw: &str) {
     agent.goto(&format!("{base}/login?lang=en"));
     agent.type_text(&agent.find("#tenant"), "acme");
     agent.type_text(&agent.find("#email"), "ann@acme.example");

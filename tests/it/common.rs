@@ -450,6 +450,11 @@ impl Browser {
         )
     }
 
+    /// PUTs raw bytes (and the browser's headers).
+    pub fn put_bytes(&mut self, path: &str, content_type: &str, body: &[u8]) -> Res {
+        self.request("PUT", path, &[], Some((content_type, body.to_vec())))
+    }
+
     /// DELETEs with the browser's headers.
     pub fn delete(&mut self, path: &str) -> Res {
         self.request("DELETE", path, &[], None)

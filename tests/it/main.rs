@@ -36,6 +36,7 @@ mod retention;
 mod rights;
 mod server;
 mod sessions;
+mod sites;
 mod stats;
 mod storage;
 mod team;

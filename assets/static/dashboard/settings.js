@@ -15,6 +15,7 @@ import { showFieldError, field, checkField } from './form.js';
 import { captionedTable } from './tables.js';
 import { parseCanned, announceCannedChange } from './canned.js';
 import { TrackingBlock } from './tracking.js';
+import { SitesBlock } from './sites.js'; // Sites and widget
 import { NoticesBlock } from './notices.js';
 import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
@@ -72,12 +73,15 @@ class SettingsView {
     this.signins = new SignInsBlock();
     this.twoFactor = new TwoFactorBlock();
     this.profile = new ProfileBlock();
+    this.sites = new SitesBlock();
+    // A site added or removed reaches tracking, rules and notices.
+    this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
     this.profile.onPasswordChanged = () => this.signins.load();
     this.teamSlot = h('div', { id: 'settings-team-slot' });
     this.parts = {
       general: [this.buildGeneral()],
-      // Sites and widget: SitesBlock (sites.js) is mounted here, into #settings-sites-slot.
-      sites: [h('div', { id: 'settings-sites-slot' }), this.tracking.el],
+      // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
+      sites: [this.sites.el, this.tracking.el],
       // Team: TeamBlock (agents, roles) below; departments and invitations go into
       // #settings-departments-slot.
       team: [this.teamSlot, h('div', { id: 'settings-departments-slot' })],
@@ -179,6 +183,7 @@ class SettingsView {
       }),
       this.rules.load(),
       this.profile.load(),
+      this.sites.load(),
       this.signins.load(),
       this.twoFactor.load(),
       // Admins only (the API refuses others): not asked for otherwise.

@@ -50,6 +50,13 @@ function applyColor() {
   root.setProperty("--brand-fg", fg);
 }
 
+function showLogo() {
+  if (!cfg.logo) return;
+  const img = $("logo");
+  img.src = cfg.logo;
+  img.hidden = false;
+}
+
 function setupPrivacyLink() {
   let href = "";
   try {
@@ -126,6 +133,7 @@ async function main() {
     resetComposer,
   });
   applyColor();
+  showLogo();
   setupPrivacyLink();
   setupTypingPreview();
   setupLimits();

@@ -17,7 +17,14 @@ export const cfg = {
   available: body.dataset.available !== "false",
   // The tenant lets agents see the visitor's draft while it is typed: the notice says so.
   typingPreview: body.dataset.typingPreview === "true",
+  // The site's logo (an address on our origin), or "".
+  logo: /^\/widget\/logo\/site_[0-9a-f]{32}\?v=\d+$/.test(body.dataset.logo || "") ? body.dataset.logo : "",
+  // The site shows visitors the agents' names (else they see the word for an agent).
+  agentNames: body.dataset.agentNames !== "false",
 };
+
+/** An agent's name as visitors of this site see it: "" when the site hides names. */
+export const shownName = (name) => (cfg.agentNames && typeof name === "string" ? name : "");
 
 // The notice text the visitor agreed to: the site's version (1 is kontor's built-in text),
 // plus the typing-preview sentence if shown.

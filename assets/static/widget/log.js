@@ -2,7 +2,7 @@
 // system lines, the agent's name above the chat and the "is typing" line. Text from the
 // network goes in as text; links are made only for http, https and mailto.
 
-import { $, cfg } from "./config.js";
+import { $, cfg, shownName } from "./config.js";
 import { t } from "./i18n.js";
 import { chat } from "./state.js";
 
@@ -109,7 +109,7 @@ export function place(el, seq) {
 export function systemLine(f) {
   let text;
   if (f.text === "accepted") {
-    const name = (typeof f.author_name === "string" && f.author_name) || chat.agentName;
+    const name = shownName(f.author_name) || chat.agentName;
     text = name ? t("widget.agent_joined", { name }) : t("widget.agent_joined_anon");
   } else if (f.text === "closed") {
     text = t("widget.closed");
@@ -122,7 +122,8 @@ export function systemLine(f) {
   return p;
 }
 
-export function setAgent(name) {
+export function setAgent(raw) {
+  const name = shownName(raw);
   chat.agentName = name;
   const sub = $("subtitle");
   sub.textContent = name ? t("widget.chatting_with", { name }) : "";

@@ -2,7 +2,7 @@
 // resume, entries by seq, acks of pending messages, the log's epoch and `reset`, errors.
 // Opened only after opt-in.
 
-import { $, cfg } from "./config.js";
+import { $, cfg, shownName } from "./config.js";
 import { t } from "./i18n.js";
 import { SocketClient, takeEpoch, withEpoch, retrySoon } from "../shared/socket.js";
 import { chat, clearChat } from "./state.js";
@@ -208,8 +208,8 @@ function onMessage(f) {
   if (f.author === "system") {
     el = systemLine(f);
   } else if (f.author === "agent") {
-    if (typeof f.author_name === "string" && f.author_name && !chat.agentName) setAgent(f.author_name);
-    const who = typeof f.author_name === "string" && f.author_name ? f.author_name : chat.agentName;
+    if (shownName(f.author_name) && !chat.agentName) setAgent(f.author_name);
+    const who = shownName(f.author_name) || chat.agentName;
     el = file ? fileBubble("agent", file, who, f.at) : bubble("agent", f.text, who, f.at);
     hideTyping();
   } else if (f.author === "visitor") {

@@ -1,10 +1,9 @@
 //! `kontor site …`: a tenant's sites, their allowed origins and visitor monitoring.
 
 use crate::admin::{Ctx, Request, Response, tenant_audit};
-use crate::config::normalize_origin;
-use crate::domain::sites;
+use crate::domain::sites::{self, SiteChange};
 use crate::error::{Error, Result};
-use crate::model::sites::{SiteLook, SiteTracking};
+use crate::model::sites::{SiteLook, SiteTracking, SiteWords};
 use crate::store::system::{self as sstore, SiteRecord};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -53,6 +52,64 @@ pub enum SiteCmd {
         /// all but utm_*
         #[arg(long, value_name = "NAMES")]
         strip: Option<String>,
+    },
+    /// Change a site: what is given replaces what it had; the rest stays
+    Set {
+        /// Tenant slug
+        tenant: String,
+        /// The site's key
+        site_key: String,
+        /// Origin allowed to embed the widget (repeatable; replaces the list)
+        #[arg(long = "origin", value_name = "ORIGIN")]
+        origins: Vec<String>,
+        /// Corner of the chat button: bottom-right or bottom-left
+        #[arg(long)]
+        position: Option<String>,
+        /// Colour of the chat button and the chat's header, #rrggbb (at least 4.5:1 against
+        /// the text the widget puts on it)
+        #[arg(long)]
+        color: Option<String>,
+        /// Address of the site's privacy notice; "" removes it
+        #[arg(long)]
+        privacy_url: Option<String>,
+        /// Default widget language: en, de, fr, es, it, nl or pl
+        #[arg(long)]
+        lang: Option<String>,
+        /// The chat button's label in German ("" for kontor's own)
+        #[arg(long)]
+        launcher_label_de: Option<String>,
+        /// The chat button's label in English
+        #[arg(long)]
+        launcher_label_en: Option<String>,
+        /// The open chat's heading in German
+        #[arg(long)]
+        title_de: Option<String>,
+        /// The open chat's heading in English
+        #[arg(long)]
+        title_en: Option<String>,
+        /// Greeting above the start form, in German
+        #[arg(long)]
+        greeting_de: Option<String>,
+        /// Greeting above the start form, in English
+        #[arg(long)]
+        greeting_en: Option<String>,
+        /// Text of the offline form, in German
+        #[arg(long)]
+        offline_de: Option<String>,
+        /// Text of the offline form, in English
+        #[arg(long)]
+        offline_en: Option<String>,
+        /// Whether visitors see agents' display names: true or false
+        #[arg(long)]
+        show_agent_names: Option<bool>,
+    },
+    /// Remove a site: the widget stops working on its pages at once; its chats and
+    /// statistics stay in the tenant's history
+    Remove {
+        /// Tenant slug
+        tenant: String,
+        /// The site's key
+        site_key: String,
     },
     /// List a tenant's sites
     List {
@@ -105,6 +162,24 @@ pub enum SiteRequest {
         #[serde(default)]
         strip: Option<Vec<String>>,
     },
+    /// `site set`
+    #[serde(rename = "site_set")]
+    Set {
+        /// Tenant slug.
+        tenant: String,
+        /// The site.
+        site_key: String,
+        /// What changes.
+        change: Box<SiteChange>,
+    },
+    /// `site remove`
+    #[serde(rename = "site_remove")]
+    Remove {
+        /// Tenant slug.
+        tenant: String,
+        /// The site.
+        site_key: String,
+    },
     /// `site list`
     #[serde(rename = "site_list")]
     List {
@@ -126,6 +201,9 @@ pub struct SiteInfo {
     /// Visitor monitoring.
     #[serde(flatten)]
     pub tracking: SiteTracking,
+    /// The widget's words.
+    #[serde(flatten, default)]
+    pub words: Box<SiteWords>,
     /// The snippet to embed in those origins' pages.
     pub snippet: String,
     /// Unix seconds.
@@ -141,6 +219,7 @@ impl SiteInfo {
             origins: s.origins,
             look: s.look,
             tracking: s.tracking,
+            words: Box::new(s.words),
             created_at: s.created_at,
         }
     }
@@ -180,6 +259,49 @@ impl SiteCmd {
                 mode: mode.clone(),
                 strip: strip.clone().map(|s| vec![s]),
             },
+            SiteCmd::Set {
+                tenant,
+                site_key,
+                origins,
+                position,
+                color,
+                privacy_url,
+                lang,
+                launcher_label_de,
+                launcher_label_en,
+                title_de,
+                title_en,
+                greeting_de,
+                greeting_en,
+                offline_de,
+                offline_en,
+                show_agent_names,
+            } => SiteRequest::Set {
+                tenant: tenant.clone(),
+                site_key: site_key.clone(),
+                change: Box::new(SiteChange {
+                    origins: (!origins.is_empty()).then(|| origins.clone()),
+                    position: position.clone(),
+                    color: color.clone(),
+                    privacy_url: privacy_url.clone(),
+                    lang: lang.clone(),
+                    tracking: None,
+                    strip: None,
+                    launcher_label_de: launcher_label_de.clone(),
+                    launcher_label_en: launcher_label_en.clone(),
+                    title_de: title_de.clone(),
+                    title_en: title_en.clone(),
+                    greeting_de: greeting_de.clone(),
+                    greeting_en: greeting_en.clone(),
+                    offline_de: offline_de.clone(),
+                    offline_en: offline_en.clone(),
+                    show_agent_names: *show_agent_names,
+                }),
+            },
+            SiteCmd::Remove { tenant, site_key } => SiteRequest::Remove {
+                tenant: tenant.clone(),
+                site_key: site_key.clone(),
+            },
             SiteCmd::List { tenant } => SiteRequest::List {
                 tenant: tenant.clone(),
             },
@@ -202,20 +324,23 @@ impl SiteRequest {
                 tracking,
                 strip,
             } => {
-                let look = sites::clean_look(
-                    position.as_deref(),
-                    color.as_deref(),
-                    privacy_url.as_deref(),
-                    lang.as_deref(),
-                )?;
-                let tracking = sites::clean_tracking(tracking.as_deref(), strip.as_deref())?;
                 if origins.is_empty() {
                     return Err(Error::Invalid("give at least one --origin".into()));
                 }
-                let origins = origins
-                    .iter()
-                    .map(|o| normalize_origin(o))
-                    .collect::<Result<Vec<_>>>()?;
+                let clean = sites::apply_change(
+                    None,
+                    SiteChange {
+                        origins: Some(origins),
+                        position,
+                        color,
+                        privacy_url,
+                        lang,
+                        tracking,
+                        strip,
+                        ..SiteChange::default()
+                    },
+                )?;
+                let (origins, look, tracking) = (clean.origins, clean.look, clean.tracking);
                 let rec = store.tenant_record(&tenant)?;
                 let key = sites::new_site_key();
                 let site = store.system(|c| {
@@ -248,6 +373,59 @@ impl SiteRequest {
                     .ok_or_else(|| Error::NotFound(format!("site {site_key}")))?;
                 Ok(Response::Site(SiteInfo::new(site, base_url)))
             }
+            SiteRequest::Set {
+                tenant,
+                site_key,
+                change,
+            } => {
+                let rec = store.tenant_record(&tenant)?;
+                let site = store
+                    .system(|c| sstore::site_by_key(c, &site_key))?
+                    .filter(|s| s.tenant_uuid == rec.uuid)
+                    .ok_or_else(|| {
+                        Error::NotFound(format!("site {site_key} of tenant {tenant}"))
+                    })?;
+                let clean = sites::apply_change(Some(&site), *change)?;
+                store.system(|c| {
+                    sstore::update_site(
+                        c,
+                        &rec.uuid,
+                        &site_key,
+                        &clean.origins,
+                        &clean.look,
+                        &clean.tracking,
+                        &clean.words,
+                    )
+                })?;
+                tenant_audit(store, &tenant, "site.update", &site_key);
+                let site = store
+                    .system(|c| sstore::site_by_key(c, &site_key))?
+                    .ok_or_else(|| Error::NotFound(format!("site {site_key}")))?;
+                Ok(Response::Site(SiteInfo::new(site, base_url)))
+            }
+            SiteRequest::Remove { tenant, site_key } => {
+                let rec = store.tenant_record(&tenant)?;
+                if !store.system(|c| sstore::delete_site(c, &rec.uuid, &site_key))? {
+                    return Err(Error::NotFound(format!(
+                        "site {site_key} of tenant {tenant}"
+                    )));
+                }
+                let db = store.tenant_db(&rec.uuid)?;
+                db.with(|c| crate::store::site_logos::delete(c, &site_key))?;
+                tenant_audit(store, &tenant, "site.remove", &site_key);
+                Ok(Response::Report {
+                    value: serde_json::json!({
+                        "site_key": site_key,
+                        "removed": true,
+                        "effect": sites::REMOVE_EFFECT,
+                    }),
+                    lines: vec![
+                        format!("site {site_key} removed"),
+                        format!("{}.", sites::REMOVE_EFFECT),
+                    ],
+                    ok: true,
+                })
+            }
             SiteRequest::List { tenant } => {
                 let rec = store.tenant_record(&tenant)?;
                 let list = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
@@ -266,6 +444,12 @@ impl SiteRequest {
 pub fn print_site(s: &SiteInfo) {
     say!("site key: {}", s.site_key);
     say!("allowed origins: {}", s.origins.join(" "));
+    say!(
+        "look: {} {} (language {})",
+        s.look.color,
+        s.look.position,
+        s.look.lang
+    );
     say!(
         "visitor monitoring: {} (query parameters stripped: {})",
         s.tracking.mode,

@@ -231,6 +231,7 @@ mod tests {
                 look: Default::default(),
                 tracking: Default::default(),
                 notices: Vec::new(),
+                words: Default::default(),
             }],
             member: format!("tenants/{UUID}.db"),
             tables: Vec::new(),
