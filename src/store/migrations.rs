@@ -34,6 +34,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/012_log_identity.sql"),
     include_str!("migrations/tenant/013_session_details.sql"),
     include_str!("migrations/tenant/014_two_factor.sql"),
+    include_str!("migrations/tenant/017_invites.sql"),
 ];
 
 /// The number of migrations applied to a database.
