@@ -37,6 +37,7 @@ mod sessions;
 mod stats;
 mod storage;
 mod team;
+mod team_invites;
 mod tenant_move;
 mod tracking;
 mod two_factor;
