@@ -42,7 +42,7 @@ fn live(state: &State, raw: &str) -> Result<Option<(Arc<TenantDb>, Link)>, Error
 fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("Referrer-Policy", "same-origin"))
         .body(body)
 }
 

@@ -13,6 +13,7 @@ mod browser_privacy;
 mod browser_signins;
 mod browser_statistics;
 mod browser_team;
+mod browser_team_invites;
 mod browser_two_factor;
 mod browser_visitors;
 mod campaigns;

@@ -17,6 +17,7 @@ import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
+import { DepartmentsBlock } from './departments.js';
 import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
 
@@ -66,6 +67,8 @@ class SettingsView {
     if (may('agents.manage')) {
       this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
       this.root.append(this.team.el);
+      this.departments = new DepartmentsBlock();
+      this.root.append(this.departments.el);
     }
     this.renderRole();
     await Promise.all([
@@ -85,6 +88,7 @@ class SettingsView {
       this.goals.load(),
       // Not even asked for without the agents permission.
       this.team ? this.team.load() : null,
+      this.departments ? this.departments.load() : null,
     ]);
   }
 
