@@ -242,6 +242,13 @@ pub fn change_agent(c: &mut Connection, id: i64, change: &AgentChange) -> Result
             params![id, i64::from(disabled)],
         )?;
         end_sessions |= disabled;
+        if disabled {
+            // A disabled agent's unused set-up links die: an invitation is withdrawn.
+            tx.execute(
+                "DELETE FROM agent_links WHERE agent_id = ?1 AND used_at IS NULL",
+                [id],
+            )?;
+        }
     }
     if let Some(cap) = change.capacity {
         if !(1..=50).contains(&cap) {

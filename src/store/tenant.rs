@@ -179,8 +179,13 @@ pub fn set_password(c: &mut Connection, email: &str, password_hash: &str) -> Res
     )
 }
 
-/// Disables an agent and ends all of their sessions.
+/// Disables an agent and ends all of their sessions; their unused set-up links die.
 pub fn disable_agent(c: &mut Connection, email: &str) -> Result<AgentRecord> {
+    c.execute(
+        "DELETE FROM agent_links WHERE used_at IS NULL
+           AND agent_id = (SELECT id FROM agents WHERE email = ?1)",
+        [email],
+    )?;
     change_and_end_sessions(
         c,
         email,

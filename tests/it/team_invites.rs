@@ -162,6 +162,19 @@ fn team_links_expire_and_a_reset_link_ends_sessions_only_when_used() {
         &json!({"display_name": "Eve", "email": "eve@acme.example", "role_id": 3}),
     );
     let late = path_of(r.json()["url"].as_str().unwrap());
+    // Disabling an invited agent withdraws the invitation: the link dies.
+    let r = admin.post_json(
+        "/api/agents/invite",
+        &json!({"display_name": "Walt", "email": "walt@acme.example", "role_id": 3}),
+    );
+    let withdrawn = path_of(r.json()["url"].as_str().unwrap());
+    let walt = agent_of(&mut admin, "walt@acme.example")["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin.put_json(&format!("/api/agents/{walt}"), &json!({"disabled": true}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(Browser::new(&server.base).get(&withdrawn).status, 410);
+    assert_eq!(agent_of(&mut admin, "walt@acme.example")["invited"], false);
     k.advance_clock(Duration::from_secs(73 * 3600));
     assert_eq!(Browser::new(&server.base).get(&late).status, 410);
     assert_eq!(

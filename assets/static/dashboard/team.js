@@ -535,15 +535,25 @@ export class TeamBlock {
     if (a.role_id !== null) select.value = String(a.role_id);
     select.addEventListener('change', () => this.changeRole(a, select));
 
-    const stateBtn = h('button', {
-      type: 'button',
-      class: a.disabled ? 'btn-secondary btn-small' : 'btn-danger btn-small',
-      'data-control': 'state',
-      text: t(a.disabled ? 'dashboard.team.enable' : 'dashboard.team.disable'),
-      'aria-label': t(a.disabled ? 'dashboard.team.enable_label' : 'dashboard.team.disable_label', { email: a.email }),
-      'aria-describedby': 'team-signout-hint',
-      onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, !a.disabled)),
-    });
+    // An invitation not used yet is withdrawn by disabling (its link dies), not enabled.
+    const stateBtn = a.invited
+      ? h('button', {
+          type: 'button',
+          class: 'btn-danger btn-small',
+          'data-control': 'state',
+          text: t('dashboard.team.withdraw'),
+          'aria-label': t('dashboard.team.withdraw_label', { email: a.email }),
+          onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, true)),
+        })
+      : h('button', {
+          type: 'button',
+          class: a.disabled ? 'btn-secondary btn-small' : 'btn-danger btn-small',
+          'data-control': 'state',
+          text: t(a.disabled ? 'dashboard.team.enable' : 'dashboard.team.disable'),
+          'aria-label': t(a.disabled ? 'dashboard.team.enable_label' : 'dashboard.team.disable_label', { email: a.email }),
+          'aria-describedby': 'team-signout-hint',
+          onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, !a.disabled)),
+        });
 
     const stateKey = a.invited ? 'invited' : a.disabled ? 'disabled' : 'active';
     const linkBtn = h('button', {
@@ -571,7 +581,8 @@ export class TeamBlock {
         { class: 'team-state' },
         h('span', { class: a.invited ? 'tag' : a.disabled ? 'tag tag-bad' : 'tag tag-on', 'data-state': stateKey, text: t(`dashboard.team.state.${stateKey}`) }),
         ' ',
-        a.invited ? null : [stateBtn, ' '],
+        stateBtn,
+        ' ',
         linkBtn,
         a.two_factor ? this.twoFactorControls(a) : null,
       ),
@@ -682,7 +693,8 @@ export class TeamBlock {
     }
     this.agentsFieldError(null, '');
     await this.load();
-    this.agentsPart.status.textContent = t(disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done', { email: a.email });
+    const done = a.invited ? 'dashboard.team.withdrawn_done' : disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done';
+    this.agentsPart.status.textContent = t(done, { email: a.email });
   }
 
   // ----- roles -----
