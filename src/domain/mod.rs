@@ -10,5 +10,6 @@ pub mod files;
 pub mod live_visitors;
 pub mod privacy;
 pub mod protocol;
+pub mod setup;
 pub mod sites;
 pub mod two_factor;

@@ -153,7 +153,10 @@ pub async fn offline_inbox(a: Agent) -> Reply {
 
 /// `GET /api/departments`: the tenant's departments (for transfers).
 pub async fn departments(a: Agent) -> Reply {
-    require_chats(&a.session)?;
+    // Those who manage the team list them too (Settings › Departments), chatting or not.
+    if !a.session.agent.may(Permission::AgentsManage) {
+        require_chats(&a.session)?;
+    }
     let rows = a.db(|c| crate::store::tenant::list_departments(c)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": rows })))
 }

@@ -11,6 +11,7 @@ pub mod client;
 pub mod crud;
 pub mod dashboard;
 pub mod demo;
+pub mod departments;
 pub mod files;
 pub mod headers;
 pub mod health;
@@ -23,6 +24,7 @@ pub mod second_factor;
 pub mod session;
 pub mod sessions;
 pub mod sites;
+pub mod setup;
 pub mod stats;
 pub mod team;
 pub mod track;
@@ -96,6 +98,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/login", web::get().to(login::page))
     .route("/login", web::post().to(login::submit))
     .route("/logout", web::post().to(login::logout))
+    .route("/setup/{link}", web::get().to(setup::page))
+    .route("/setup/{link}", web::post().to(setup::submit))
     .route("/login/code", web::get().to(second_factor::page))
     .route("/login/code", web::post().to(second_factor::submit))
     .route("/login/enrol", web::get().to(second_factor::page))
@@ -120,6 +124,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/api/offline", web::get().to(chats::offline_inbox))
     .route("/api/departments", web::get().to(chats::departments))
+    .route("/api/departments", web::post().to(departments::create))
+    .route("/api/departments/{id}", web::put().to(departments::update))
+    .route(
+        "/api/departments/{id}",
+        web::delete().to(departments::delete),
+    )
+    .route("/api/agents/invite", web::post().to(team::invite))
+    .route(
+        "/api/agents/{id}/reset-link",
+        web::post().to(team::reset_link),
+    )
     .route("/api/canned", web::get().to(canned::list))
     .route("/api/canned", web::post().to(canned::create))
     .route("/api/canned/{id}", web::delete().to(canned::delete))

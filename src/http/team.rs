@@ -5,10 +5,12 @@
 //! caller holds can be changed or signed out (`may_manage`): refusals are audited too.
 
 use super::agent::{Agent, Reply};
-use crate::domain::agents;
-use crate::error::ApiError;
+use crate::crypto;
+use crate::domain::{agents, setup};
+use crate::error::{ApiError, Error};
 use crate::model::rights::{self, Permission, Permissions};
 use crate::realtime::hub::Command;
+use crate::store::links::{self, Purpose};
 use crate::store::roles::{self, AgentChange};
 use crate::store::tenant as tstore;
 use actix_web::HttpResponse;
@@ -48,11 +50,125 @@ pub(super) async fn may_manage(
     }
 }
 
-/// `GET /api/agents`.
+/// `GET /api/agents`: every agent with their capacity, department ids and whether they were
+/// invited and have not set a password yet.
 pub async fn agents(a: Agent) -> Reply {
     a.may(MANAGE)?;
-    let list = a.db(|c| tstore::list_agents(c)).await?;
+    let list = a
+        .db(|c| {
+            let loads = tstore::agent_loads(c)?;
+            let mut out = Vec::new();
+            for rec in tstore::list_agents(c)? {
+                let invited = links::invited(c, rec.id)?;
+                let (capacity, departments) = loads
+                    .iter()
+                    .find(|l| l.0 == rec.id)
+                    .map(|l| (l.1, l.2.clone()))
+                    .unwrap_or_default();
+                let mut v =
+                    serde_json::to_value(&rec).map_err(|e| Error::Internal(e.to_string()))?;
+                v["capacity"] = capacity.into();
+                v["department_ids"] = departments.into();
+                v["invited"] = invited.into();
+                out.push(v);
+            }
+            Ok(out)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "agents": list })))
+}
+
+/// Body of `POST /api/agents/invite`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    display_name: String,
+    email: String,
+    role_id: i64,
+    #[serde(default)]
+    department_ids: Vec<i64>,
+    #[serde(default)]
+    capacity: Option<i64>,
+}
+
+/// The set-up link `path` as our users reach it.
+fn link_url(a: &Agent, path: &str) -> String {
+    format!("{}{path}", a.client.origin)
+}
+
+/// `POST /api/agents/invite`: `{display_name, email, role_id, department_ids?, capacity?}`.
+/// The agent is created disabled, with no usable password, and enabled when they choose one
+/// on the set-up link answered here (`{agent, url, expires_at}`), which the admin passes on.
+pub async fn invite(a: Agent, body: Json<InviteBody>) -> Reply {
+    a.may_change(MANAGE)?;
+    let b = body.into_inner();
+    let role = b.role_id;
+    let granted = a
+        .read(move |c| roles::permissions(c, role))
+        .await?
+        .ok_or_else(|| ApiError::from(Error::Invalid(format!("role {role} does not exist"))))?;
+    may_grant(&a, granted, "agent.invite", "agent").await?;
+    let email = agents::normalize_email(&b.email)?;
+    let name = crate::model::tenants::clean_name("display name", &b.display_name, 100)?;
+    let (uuid, now) = (a.tenant_uuid().to_string(), a.now());
+    let (rec, path) = a
+        .db(move |c| {
+            // Checked first, so a refusal leaves no half-invited agent behind.
+            if b.capacity.is_some_and(|n| !(1..=50).contains(&n)) {
+                return Err(Error::Invalid("capacity must be 1 to 50 chats".into()));
+            }
+            let known = tstore::department_ids(c)?;
+            if let Some(d) = b.department_ids.iter().find(|d| !known.contains(d)) {
+                return Err(Error::Invalid(format!("department {d} does not exist")));
+            }
+            let tx = c.transaction()?;
+            // Nobody knows this password: the agent chooses theirs on the link.
+            let unusable = crypto::hash_password(&crypto::random_token());
+            let role_name: String =
+                tx.query_row("SELECT name FROM roles WHERE id = ?1", [role], |r| r.get(0))?;
+            let rec = tstore::insert_agent(&tx, &email, &name, &role_name, &unusable)?;
+            tx.execute("UPDATE agents SET disabled = 1 WHERE id = ?1", [rec.id])?;
+            let change = AgentChange {
+                capacity: b.capacity,
+                department_ids: Some(b.department_ids),
+                ..AgentChange::default()
+            };
+            let path = setup::issue(&tx, &uuid, rec.id, Purpose::Invite, now)?;
+            tx.commit()?;
+            let rec = roles::change_agent(c, rec.id, &change)?;
+            Ok((rec, path))
+        })
+        .await?;
+    a.audit("agent.invite", &format!("agent#{}", rec.id)).await;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "agent": rec,
+        "url": link_url(&a, &path),
+        "expires_at": now + setup::LINK_SECS,
+    })))
+}
+
+/// `POST /api/agents/{id}/reset-link`: a new single-use set-up link for the agent (earlier
+/// unused ones die). Issuing it leaves their sessions alone; choosing the new password on the
+/// link ends them all. An invited agent who never set a password gets a new invitation.
+pub async fn reset_link(a: Agent, id: Path<i64>) -> Reply {
+    a.may_change(MANAGE)?;
+    let id = id.into_inner();
+    let object = format!("agent#{id}");
+    may_manage(&a, id, "agent.reset_link", &object).await?;
+    let (uuid, now) = (a.tenant_uuid().to_string(), a.now());
+    let path = a
+        .db(move |c| {
+            if tstore::agent_by_id(c, id)?.is_none() {
+                return Err(Error::NotFound("agent".into()));
+            }
+            setup::issue_reset(c, &uuid, id, now)
+        })
+        .await?;
+    a.audit("agent.reset_link", &object).await;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "url": link_url(&a, &path),
+        "expires_at": now + setup::LINK_SECS,
+    })))
 }
 
 /// `PUT /api/agents/{id}`: `{display_name?, role_id?, disabled?}`.

@@ -37,6 +37,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/014_two_factor.sql"),
     include_str!("migrations/tenant/015_agent_profile.sql"),
     include_str!("migrations/tenant/016_site_look.sql"),
+    include_str!("migrations/tenant/017_invites.sql"),
 ];
 
 /// The number of migrations applied to a database.

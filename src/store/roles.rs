@@ -3,7 +3,7 @@
 //! affected agents' sessions (their sockets close within a second), so nobody keeps rights
 //! they no longer have. The tenant never loses its last agent who may manage agents.
 
-use super::tenant::{AgentRecord, agent_by_id};
+use super::tenant::{self as tstore, AgentRecord, agent_by_id};
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::model::rights::{self, Permission, Permissions};
@@ -196,6 +196,12 @@ pub struct AgentChange {
     /// Disabled agents cannot sign in.
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// Chats the agent takes at once (1-50).
+    #[serde(default)]
+    pub capacity: Option<i64>,
+    /// Their departments by id (replaces the ones they had).
+    #[serde(default)]
+    pub department_ids: Option<Vec<i64>>,
 }
 
 /// Applies `change` to agent `id`; a new role or a disabling ends their sessions.
@@ -236,6 +242,35 @@ pub fn change_agent(c: &mut Connection, id: i64, change: &AgentChange) -> Result
             params![id, i64::from(disabled)],
         )?;
         end_sessions |= disabled;
+        if disabled {
+            // A disabled agent's unused set-up links die: an invitation is withdrawn.
+            tx.execute(
+                "DELETE FROM agent_links WHERE agent_id = ?1 AND used_at IS NULL",
+                [id],
+            )?;
+        }
+    }
+    if let Some(cap) = change.capacity {
+        if !(1..=50).contains(&cap) {
+            return Err(Error::Invalid("capacity must be 1 to 50 chats".into()));
+        }
+        tx.execute(
+            "UPDATE agents SET capacity = ?2 WHERE id = ?1",
+            params![id, cap],
+        )?;
+    }
+    if let Some(deps) = &change.department_ids {
+        tx.execute("DELETE FROM agent_departments WHERE agent_id = ?1", [id])?;
+        for dep in deps {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO agent_departments (agent_id, department_id)
+                 SELECT ?1, id FROM departments WHERE id = ?2",
+                params![id, dep],
+            )?;
+            if n == 0 && !tstore::department_ids(&tx)?.contains(dep) {
+                return Err(Error::Invalid(format!("department {dep} does not exist")));
+            }
+        }
     }
     if end_sessions {
         tx.execute("DELETE FROM sessions WHERE agent_id = ?1", [id])?;

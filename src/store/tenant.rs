@@ -179,8 +179,13 @@ pub fn set_password(c: &mut Connection, email: &str, password_hash: &str) -> Res
     )
 }
 
-/// Disables an agent and ends all of their sessions.
+/// Disables an agent and ends all of their sessions; their unused set-up links die.
 pub fn disable_agent(c: &mut Connection, email: &str) -> Result<AgentRecord> {
+    c.execute(
+        "DELETE FROM agent_links WHERE used_at IS NULL
+           AND agent_id = (SELECT id FROM agents WHERE email = ?1)",
+        [email],
+    )?;
     change_and_end_sessions(
         c,
         email,
@@ -431,4 +436,73 @@ pub fn update_agent(
     )?;
     tx.commit()?;
     Ok(rec)
+}
+
+/// The ids of every department.
+pub fn department_ids(c: &Connection) -> Result<Vec<i64>> {
+    rows::all(c, "SELECT id FROM departments ORDER BY id", [], |r| {
+        r.get(0)
+    })
+}
+
+/// Renames a department; names are unique.
+pub fn rename_department(c: &Connection, id: i64, name: &str) -> Result<DepartmentRecord> {
+    let n = c
+        .execute(
+            "UPDATE departments SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )
+        .map_err(|e| rows::conflict(e, || format!("department {name:?} exists already")))?;
+    if n == 0 {
+        return Err(Error::NotFound("department".into()));
+    }
+    Ok(DepartmentRecord {
+        id,
+        name: name.into(),
+    })
+}
+
+/// Deletes a department: its agents leave it, and its chats (waiting ones included) lose
+/// it, so waiting chats go to the general queue. Gives the number of waiting chats moved.
+pub fn delete_department(c: &mut Connection, id: i64) -> Result<usize> {
+    let tx = c.transaction()?;
+    let moved = tx.execute(
+        "UPDATE conversations SET department_id = NULL
+         WHERE department_id = ?1 AND status = 'waiting'",
+        [id],
+    )?;
+    tx.execute(
+        "UPDATE conversations SET department_id = NULL WHERE department_id = ?1",
+        [id],
+    )?;
+    tx.execute(
+        "DELETE FROM agent_departments WHERE department_id = ?1",
+        [id],
+    )?;
+    if tx.execute("DELETE FROM departments WHERE id = ?1", [id])? == 0 {
+        return Err(Error::NotFound("department".into()));
+    }
+    tx.commit()?;
+    Ok(moved)
+}
+
+/// Every agent's capacity and department ids, by agent id.
+pub fn agent_loads(c: &Connection) -> Result<Vec<(i64, i64, Vec<i64>)>> {
+    let caps: Vec<(i64, i64)> =
+        rows::all(c, "SELECT id, capacity FROM agents ORDER BY id", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let pairs: Vec<(i64, i64)> = rows::all(
+        c,
+        "SELECT agent_id, department_id FROM agent_departments ORDER BY department_id",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(caps
+        .into_iter()
+        .map(|(id, cap)| {
+            let deps = pairs.iter().filter(|p| p.0 == id).map(|p| p.1).collect();
+            (id, cap, deps)
+        })
+        .collect())
 }

@@ -289,6 +289,27 @@ fn sign_in_pages(
         "return location.pathname === '/login/code' && !!document.getElementById('code')",
     );
     a.check(b, &format!("sign-in: code ({lang})"));
+    // The set-up page of a password link (unused here), with a strength warning, and a dead link.
+    let out = k.ok(&["agent", "reset-link", "acme", email]);
+    let url = out.lines().find(|l| l.contains("/setup/")).unwrap().trim();
+    let path = &url[url.find("/setup/").unwrap()..];
+    b.delete_cookies();
+    b.goto(&format!("{base}{path}?lang={lang}"));
+    b.wait_until(
+        "the set-up page",
+        "return !!document.getElementById('confirm')",
+    );
+    a.check(b, &format!("set-up page ({lang})"));
+    b.type_text(&b.find("#password"), "password1234");
+    b.type_text(&b.find("#confirm"), "password1234");
+    b.press(&[ENTER]);
+    b.wait_until(
+        "the strength warning",
+        "const e = document.getElementById('password-error'); return !!e && !e.hidden",
+    );
+    a.check(b, &format!("set-up page with a warning ({lang})"));
+    b.goto(&format!("{base}/setup/gone?lang={lang}"));
+    a.check(b, &format!("set-up link no longer works ({lang})"));
 }
 
 /// The tenant's data for the dashboard: the statistics fixture (some days of visits, chats,

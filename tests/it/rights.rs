@@ -38,7 +38,7 @@ fn status(r: &crate::common::Res) -> u16 {
     r.status
 }
 
-const ACTIONS: [Action; 17] = [
+const ACTIONS: [Action; 18] = [
     Action {
         what: "list canned responses",
         allowed_by: &["chat", "settings.manage"],
@@ -46,7 +46,7 @@ const ACTIONS: [Action; 17] = [
     },
     Action {
         what: "list departments",
-        allowed_by: &["chat", "chats.all"],
+        allowed_by: &["chat", "chats.all", "agents.manage"],
         run: |b, _| status(&b.get("/api/departments")) == 200,
     },
     Action {
@@ -98,6 +98,14 @@ const ACTIONS: [Action; 17] = [
         run: |b, _| {
             let name = format!("r{}", std::process::id() ^ rand_suffix());
             status(&b.post_json("/api/roles", &json!({"name": name, "permissions": []}))) == 201
+        },
+    },
+    Action {
+        what: "create a department",
+        allowed_by: &["agents.manage"],
+        run: |b, _| {
+            let name = format!("d{}", std::process::id() ^ rand_suffix());
+            status(&b.post_json("/api/departments", &json!({"name": name}))) == 201
         },
     },
     Action {

@@ -21,6 +21,7 @@ import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
+import { DepartmentsBlock } from './departments.js';
 import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
@@ -78,13 +79,13 @@ class SettingsView {
     this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
     this.profile.onPasswordChanged = () => this.signins.load();
     this.teamSlot = h('div', { id: 'settings-team-slot' });
+    this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
     this.parts = {
       general: [this.buildGeneral()],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
       sites: [this.sites.el, this.tracking.el],
-      // Team: TeamBlock (agents, roles) below; departments and invitations go into
-      // #settings-departments-slot.
-      team: [this.teamSlot, h('div', { id: 'settings-departments-slot' })],
+      // Team: agents and roles, then departments (both only with the agents permission).
+      team: [this.teamSlot, this.departmentsSlot],
       chat: [this.buildChat(), this.buildCanned()],
       tracking: [this.rules.el],
       campaigns: [this.campaigns.el, this.goals.el],
@@ -170,6 +171,8 @@ class SettingsView {
     if (may('agents.manage')) {
       this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
       this.teamSlot.replaceWith(this.team.el);
+      this.departments = new DepartmentsBlock();
+      this.departmentsSlot.replaceWith(this.departments.el);
     }
     this.renderRole();
     await Promise.all([
@@ -191,6 +194,7 @@ class SettingsView {
       this.goals.load(),
       // Not even asked for without the agents permission.
       this.team ? this.team.load() : null,
+      this.departments ? this.departments.load() : null,
     ]);
   }
 

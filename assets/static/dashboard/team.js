@@ -3,6 +3,9 @@
 // name, role, disabled), `GET/POST /api/roles`, `PUT/DELETE /api/roles/{id}`. Admin, Supervisor
 // and Agent are built in and cannot be changed; a new role or a disabling signs the agent out,
 // and so does a change of a role's permissions for everyone who has it.
+// Admins invite agents here (`POST /api/agents/invite`) and issue password links
+// (`POST /api/agents/{id}/reset-link`): the single-use link is shown to the admin to pass on.
+// Capacity and departments per agent go with `PUT /api/agents/{id}` too.
 // Emails, names and role names are set as text only (dom.js).
 
 import { h, hasFocus, whileBusy } from './dom.js';
@@ -48,8 +51,15 @@ export function parseAgent(a) {
     disabled: a.disabled === true,
     permissions: names(a.permissions),
     two_factor: a.two_factor === true,
+    capacity: isInt(a.capacity) ? a.capacity : 3,
+    department_ids: Array.isArray(a.department_ids) ? a.department_ids.filter(isInt) : [],
+    invited: a.invited === true,
   };
 }
+
+const CAPACITY_MAX = 50;
+/** The shape of an email address the server takes (it checks it again). */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** A role from the API, or null. */
 export function parseRole(r) {
@@ -99,7 +109,9 @@ export class TeamBlock {
     this.editing = null; // the role in the form, or null for a new one
     this.busy = new Set(); // agent ids with a change under way
     this.seq = 0;
+    this.departments = [];
     this.el = this.build();
+    document.addEventListener('kontor:departments-changed', () => this.load());
   }
 
   // ----- building -----
@@ -138,9 +150,183 @@ export class TeamBlock {
     this.agentsPart = this.buildPart(
       'agents',
       h('p', { id: 'team-signout-hint', class: 'hint team-signout-hint', text: t('dashboard.team.signout_hint') }),
-      ['email', 'display_name', 'role', 'state'].map((k) => t(`dashboard.team.col.${k}`)),
+      ['email', 'display_name', 'role', 'work', 'state'].map((k) => t(`dashboard.team.col.${k}`)),
+      this.buildInvite(),
     );
     return this.agentsPart.el;
+  }
+
+  /** Checkboxes for the departments, ids prefixed with `prefix`; `ticked` are checked. */
+  departmentChecks(prefix, ticked) {
+    if (!this.departments.length) return h('p', { class: 'hint', text: t('dashboard.team.no_departments') });
+    return this.departments.map((d) =>
+      h(
+        'div',
+        { class: 'check-field' },
+        h('input', { type: 'checkbox', id: `${prefix}-${d.id}`, name: 'department', value: String(d.id), checked: ticked.includes(d.id) }),
+        h('label', { for: `${prefix}-${d.id}`, text: d.name }),
+      ),
+    );
+  }
+
+  /** The invitation form and the box that shows a new link. */
+  buildInvite() {
+    const input = (id, props = {}) => h('input', { id, required: true, autocomplete: 'off', ...props });
+    this.inv = {
+      name: input('invite-name', { maxlength: String(DISPLAY_MAX) }),
+      email: input('invite-email', { type: 'email' }),
+      role: h('select', { id: 'invite-role' }),
+      capacity: input('invite-capacity', { type: 'number', min: '1', max: String(CAPACITY_MAX), value: '3', inputmode: 'numeric' }),
+      deps: h('div', { class: 'team-perm-checks', id: 'invite-departments' }),
+      error: h('p', { id: 'invite-error', class: 'form-error', role: 'alert' }),
+      submit: h('button', { type: 'submit', text: t('dashboard.team.invite') }),
+    };
+    this.linkOut = h('input', { id: 'team-link', readonly: true, class: 'team-link', 'aria-describedby': 'team-link-hint' });
+    this.linkLabel = h('label', { for: 'team-link' });
+    this.linkBox = h(
+      'div',
+      { class: 'team-link-box', hidden: true },
+      this.linkLabel,
+      this.linkOut,
+      h('p', { id: 'team-link-hint', class: 'hint', text: t('dashboard.team.link_hint') }),
+    );
+    const i = this.inv;
+    return h(
+      'div',
+      {},
+      this.linkBox,
+      h(
+        'form',
+        { id: 'invite-form', class: 'rule-form team-invite-form', novalidate: true, 'aria-labelledby': 'invite-title', onsubmit: (e) => this.invite(e) },
+        h('h4', { id: 'invite-title', text: t('dashboard.team.invite_title') }),
+        h('p', { class: 'hint', text: t('dashboard.team.invite_intro') }),
+        field(t('dashboard.team.field.display_name'), i.name),
+        field(t('dashboard.team.field.email'), i.email),
+        field(t('dashboard.team.field.role'), i.role),
+        field(t('dashboard.team.field.capacity'), i.capacity, hint('invite-capacity-hint', t('dashboard.team.capacity_hint', { max: CAPACITY_MAX }))),
+        h('fieldset', { class: 'rule-conditions' }, h('legend', { text: t('dashboard.team.field.departments') }), i.deps),
+        i.error,
+        h('div', { class: 'form-buttons' }, i.submit),
+      ),
+    );
+  }
+
+  /** Shows a new set-up link for `email`. */
+  showLink(url, email, invited) {
+    this.linkLabel.textContent = t(invited ? 'dashboard.team.link_invite' : 'dashboard.team.link_reset', { email });
+    this.linkOut.value = url;
+    this.linkBox.hidden = false;
+    this.linkOut.focus();
+    this.linkOut.select();
+  }
+
+  /** The capacity typed, or null when it is not 1 to 50. */
+  static capacityOf(input) {
+    const n = Number(input.value);
+    return Number.isInteger(n) && n >= 1 && n <= CAPACITY_MAX ? n : null;
+  }
+
+  async invite(e) {
+    e.preventDefault();
+    const i = this.inv;
+    const fields = [i.name, i.email, i.role, i.capacity];
+    const fail = (f, text) => showFieldError(i.error, fields, f, text);
+    const name = i.name.value.trim();
+    const email = i.email.value.trim();
+    const capacity = TeamBlock.capacityOf(i.capacity);
+    if (!name || chars(name) > DISPLAY_MAX || CONTROL.test(name)) return fail(i.name, t('dashboard.team.bad_display_name', { max: formatNumber(DISPLAY_MAX) }));
+    if (!EMAIL.test(email)) return fail(i.email, t('dashboard.team.bad_email'));
+    if (capacity === null) return fail(i.capacity, t('dashboard.team.bad_capacity', { max: CAPACITY_MAX }));
+    const department_ids = [...i.deps.querySelectorAll('input:checked')].map((b) => Number(b.value));
+    fail(null, '');
+    await whileBusy(i.submit, async () => {
+      const body = { display_name: name, email, role_id: Number(i.role.value), capacity, department_ids };
+      const res = await request('POST', '/api/agents/invite', { json: body });
+      if (!res.ok) {
+        if (res.status === 409) return fail(i.email, t('dashboard.team.email_taken', { email }));
+        if (res.status === 400 && /email/i.test(res.message || '')) return fail(i.email, serverError(res));
+        return fail(res.status === 403 ? i.role : null, serverError(res));
+      }
+      for (const f of [i.name, i.email]) f.value = '';
+      await this.load();
+      this.agentsPart.status.textContent = t('dashboard.team.invited_done', { email: email.toLowerCase() });
+      if (res.data && typeof res.data.url === 'string') this.showLink(res.data.url, email.toLowerCase(), true);
+    });
+  }
+
+  /** A new set-up link for an agent (their password; an invitation again if never set up). */
+  async resetLink(a) {
+    if (!a.invited && !window.confirm(t('dashboard.team.confirm_reset', { email: a.email }))) return;
+    const res = await request('POST', `/api/agents/${encodeURIComponent(a.id)}/reset-link`, { json: {} });
+    if (!res.ok) {
+      this.agentsFieldError(null, serverError(res));
+      return;
+    }
+    this.agentsFieldError(null, '');
+    this.agentsPart.status.textContent = t('dashboard.team.link_done', { email: a.email });
+    if (res.data && typeof res.data.url === 'string') this.showLink(res.data.url, a.email, a.invited);
+  }
+
+  /** The role menu and department boxes of the invitation form. */
+  renderInvite() {
+    const role = this.inv.role.value;
+    this.inv.role.replaceChildren(...this.roles.map((r) => h('option', { value: String(r.id), text: roleName(r) })));
+    const agentRole = this.roles.find((r) => r.builtin && r.name === 'agent');
+    this.inv.role.value = role || (agentRole ? String(agentRole.id) : '');
+    const ticked = [...this.inv.deps.querySelectorAll('input:checked')].map((b) => Number(b.value));
+    const boxes = this.departmentChecks('invite-dep', ticked);
+    this.inv.deps.replaceChildren(...(Array.isArray(boxes) ? boxes : [boxes]));
+  }
+
+  /** Capacity and departments of one agent, saved together. */
+  workForm(a, base) {
+    const cap = h('input', {
+      id: `${base}-capacity`,
+      type: 'number',
+      min: '1',
+      max: String(CAPACITY_MAX),
+      inputmode: 'numeric',
+      value: String(a.capacity),
+      class: 'team-capacity',
+      'data-control': 'capacity',
+    });
+    const boxes = this.departmentChecks(`${base}-dep`, a.department_ids);
+    const save = h('button', {
+      type: 'submit',
+      class: 'btn-secondary btn-small',
+      'data-control': 'save-work',
+      text: t('dashboard.team.save_work'),
+      'aria-label': t('dashboard.team.save_work_label', { email: a.email }),
+    });
+    return h(
+      'form',
+      { class: 'team-work-form', novalidate: true, onsubmit: (e) => this.saveWork(e, a, cap, save) },
+      h('label', { for: `${base}-capacity`, text: t('dashboard.team.capacity_label') }),
+      cap,
+      h('fieldset', { class: 'team-work-deps' }, h('legend', { text: t('dashboard.team.departments_label', { email: a.email }) }), boxes),
+      save,
+    );
+  }
+
+  async saveWork(e, a, cap, btn) {
+    e.preventDefault();
+    const capacity = TeamBlock.capacityOf(cap);
+    if (capacity === null) {
+      this.agentsFieldError(cap, t('dashboard.team.bad_capacity', { max: CAPACITY_MAX }));
+      return;
+    }
+    const department_ids = [...e.currentTarget.querySelectorAll('input[name="department"]:checked')].map((b) => Number(b.value));
+    await whileBusy(btn, async () => {
+      const res = await this.change(a, { capacity, department_ids });
+      if (!res) return;
+      if (!res.ok) {
+        this.agentsFieldError(cap, serverError(res));
+        return;
+      }
+      this.agentsFieldError(null, '');
+      await this.load();
+      this.agentsPart.status.textContent = t('dashboard.team.work_saved', { email: a.email });
+    });
   }
 
   buildRoles() {
@@ -234,7 +420,11 @@ export class TeamBlock {
     const seq = ++this.seq;
     this.agentsPart.table.setAttribute('aria-busy', 'true');
     this.rolesPart.table.setAttribute('aria-busy', 'true');
-    const [agents, roles] = await Promise.all([request('GET', '/api/agents'), request('GET', '/api/roles')]);
+    const [agents, roles, deps] = await Promise.all([
+      request('GET', '/api/agents'),
+      request('GET', '/api/roles'),
+      request('GET', '/api/departments'),
+    ]);
     if (seq !== this.seq) return false; // a newer load is under way
     this.agentsPart.table.removeAttribute('aria-busy');
     this.rolesPart.table.removeAttribute('aria-busy');
@@ -246,8 +436,14 @@ export class TeamBlock {
     } else {
       this.loadError.textContent = '';
     }
+    if (deps.ok && deps.data && Array.isArray(deps.data.departments)) {
+      this.departments = deps.data.departments
+        .filter((d) => d && isInt(d.id))
+        .map((d) => ({ id: d.id, name: str(d.name) }));
+    }
     if (rolesOk) {
       this.roles = roles.data.roles.map(parseRole).filter(Boolean);
+      this.renderInvite();
       const catalog = parseCatalog(roles.data.permissions);
       if (catalog) {
         const changed = catalog.map((p) => `${p.name}=${p.what}`).join(',') !== this.catalog.map((p) => `${p.name}=${p.what}`).join(',');
@@ -289,7 +485,7 @@ export class TeamBlock {
       if (input.value !== input.defaultValue) drafts.set(id, input.value);
     }
     if (!this.agents.length) {
-      this.agentsPart.body.replaceChildren(h('tr', {}, h('td', { colspan: '4', class: 'empty', text: t('dashboard.team.agents_empty') })));
+      this.agentsPart.body.replaceChildren(h('tr', {}, h('td', { colspan: '5', class: 'empty', text: t('dashboard.team.agents_empty') })));
     } else {
       this.agentsPart.body.replaceChildren(...this.agents.map((a) => this.agentRow(a, drafts.get(a.id))));
     }
@@ -339,16 +535,35 @@ export class TeamBlock {
     if (a.role_id !== null) select.value = String(a.role_id);
     select.addEventListener('change', () => this.changeRole(a, select));
 
-    const stateBtn = h('button', {
-      type: 'button',
-      class: a.disabled ? 'btn-secondary btn-small' : 'btn-danger btn-small',
-      'data-control': 'state',
-      text: t(a.disabled ? 'dashboard.team.enable' : 'dashboard.team.disable'),
-      'aria-label': t(a.disabled ? 'dashboard.team.enable_label' : 'dashboard.team.disable_label', { email: a.email }),
-      'aria-describedby': 'team-signout-hint',
-      onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, !a.disabled)),
-    });
+    // An invitation not used yet is withdrawn by disabling (its link dies), not enabled.
+    const stateBtn = a.invited
+      ? h('button', {
+          type: 'button',
+          class: 'btn-danger btn-small',
+          'data-control': 'state',
+          text: t('dashboard.team.withdraw'),
+          'aria-label': t('dashboard.team.withdraw_label', { email: a.email }),
+          onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, true)),
+        })
+      : h('button', {
+          type: 'button',
+          class: a.disabled ? 'btn-secondary btn-small' : 'btn-danger btn-small',
+          'data-control': 'state',
+          text: t(a.disabled ? 'dashboard.team.enable' : 'dashboard.team.disable'),
+          'aria-label': t(a.disabled ? 'dashboard.team.enable_label' : 'dashboard.team.disable_label', { email: a.email }),
+          'aria-describedby': 'team-signout-hint',
+          onclick: () => whileBusy(stateBtn, () => this.setDisabled(a, !a.disabled)),
+        });
 
+    const stateKey = a.invited ? 'invited' : a.disabled ? 'disabled' : 'active';
+    const linkBtn = h('button', {
+      type: 'button',
+      class: 'btn-secondary btn-small',
+      'data-control': 'reset-link',
+      text: t(a.invited ? 'dashboard.team.new_invite_link' : 'dashboard.team.reset_link'),
+      'aria-label': t(a.invited ? 'dashboard.team.new_invite_link_label' : 'dashboard.team.reset_link_label', { email: a.email }),
+      onclick: () => whileBusy(linkBtn, () => this.resetLink(a)),
+    });
     return h(
       'tr',
       { 'data-agent-id': a.id, 'data-disabled': a.disabled ? 'true' : null, class: a.disabled ? 'team-agent-disabled' : null },
@@ -360,12 +575,15 @@ export class TeamBlock {
       ),
       h('td', {}, nameForm),
       h('td', {}, h('label', { for: `${base}-role`, class: 'vh', text: t('dashboard.team.role_label', { email: a.email }) }), select),
+      h('td', {}, this.workForm(a, base)),
       h(
         'td',
         { class: 'team-state' },
-        h('span', { class: a.disabled ? 'tag tag-bad' : 'tag tag-on', text: t(a.disabled ? 'dashboard.team.state.disabled' : 'dashboard.team.state.active') }),
+        h('span', { class: a.invited ? 'tag' : a.disabled ? 'tag tag-bad' : 'tag tag-on', 'data-state': stateKey, text: t(`dashboard.team.state.${stateKey}`) }),
         ' ',
         stateBtn,
+        ' ',
+        linkBtn,
         a.two_factor ? this.twoFactorControls(a) : null,
       ),
     );
@@ -475,7 +693,8 @@ export class TeamBlock {
     }
     this.agentsFieldError(null, '');
     await this.load();
-    this.agentsPart.status.textContent = t(disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done', { email: a.email });
+    const done = a.invited ? 'dashboard.team.withdrawn_done' : disabled ? 'dashboard.team.disabled_done' : 'dashboard.team.enabled_done';
+    this.agentsPart.status.textContent = t(done, { email: a.email });
   }
 
   // ----- roles -----

@@ -60,6 +60,14 @@ pub enum AgentCmd {
         #[arg(long, conflicts_with = "departments")]
         no_departments: bool,
     },
+    /// Print a single-use link (72 hours) on which the agent chooses a new password; using
+    /// it ends their sessions. An invited agent who never set a password gets a new invitation
+    ResetLink {
+        /// Tenant slug
+        tenant: String,
+        /// Login email
+        email: String,
+    },
     /// Block an agent from signing in; ends their sessions
     Disable {
         /// Tenant slug
@@ -143,6 +151,14 @@ pub enum AgentRequest {
         email: String,
         /// New password; generated when absent.
         password: Option<String>,
+    },
+    /// `agent reset-link`
+    #[serde(rename = "agent_reset_link")]
+    ResetLink {
+        /// Tenant slug.
+        tenant: String,
+        /// Login email.
+        email: String,
     },
     /// `agent disable`
     #[serde(rename = "agent_disable")]
@@ -292,6 +308,10 @@ impl AgentCmd {
                     Some(departments.clone())
                 },
             },
+            AgentCmd::ResetLink { tenant, email } => AgentRequest::ResetLink {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            },
             AgentCmd::Disable { tenant, email } => AgentRequest::Disable {
                 tenant: tenant.clone(),
                 email: email.clone(),
@@ -401,6 +421,25 @@ impl AgentRequest {
                 return Ok(Response::Report {
                     value: serde_json::json!({ "email": email, "ended": ended }),
                     lines: vec![format!("agent {email}: {ended} session(s) ended")],
+                    ok: true,
+                });
+            }
+            AgentRequest::ResetLink { tenant, email } => {
+                let email = agents::normalize_email(&email)?;
+                let (rec, db) = store.tenant_db_by_slug(&tenant)?;
+                let agent = find(&db, &email)?;
+                let now = cx.clock.now();
+                let path =
+                    db.with(|c| crate::domain::setup::issue_reset(c, &rec.uuid, agent.id, now))?;
+                operator_log(store, "agent.reset_link", &tenant, agent.id);
+                let url = format!("{}{path}", cx.base_url.trim_end_matches('/'));
+                let expires_at = now + crate::domain::setup::LINK_SECS;
+                return Ok(Response::Report {
+                    value: serde_json::json!({ "email": email, "url": url, "expires_at": expires_at }),
+                    lines: vec![
+                        format!("set-up link for {email} (works once, for 72 hours):"),
+                        url,
+                    ],
                     ok: true,
                 });
             }

@@ -331,6 +331,20 @@ impl Conversations {
         }
     }
 
+    /// An admin deleted a department (the store has moved its chats already): its chats have
+    /// none now, so waiting ones are in the general queue, and its agents leave it.
+    pub fn department_deleted(&mut self, department: i64) {
+        for cv in self.convs.values_mut() {
+            if cv.department_id == Some(department) {
+                cv.department_id = None;
+            }
+        }
+        for a in self.agents.values_mut() {
+            a.departments.retain(|d| *d != department);
+        }
+        self.dirty = true;
+    }
+
     /// An admin changed an agent: read their capacity, departments and name again, and give
     /// back the chats of agents who may no longer hold them.
     pub fn agent_changed(

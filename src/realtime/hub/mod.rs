@@ -109,6 +109,8 @@ pub enum Command {
     AgentChanged(i64),
     /// An admin changed a role's permissions: give back the chats of agents who lost `chat`.
     RolesChanged,
+    /// An admin deleted a department: its waiting chats join the general queue.
+    DepartmentDeleted(i64),
     /// A file uploaded over HTTP, to be stored and posted into its conversation.
     PostFile(FileUpload),
     /// An admin changed the tenant's chat settings: reload them.
@@ -468,6 +470,12 @@ impl Hub {
             Command::RolesChanged => {
                 let fx = self.chats.release_lost_chats(ledger, self.clock.now());
                 self.apply_logged(c, fx, out, "giving back chats failed");
+            }
+            Command::DepartmentDeleted(id) => {
+                // Every agent's view of the queue may have changed.
+                let socks: Vec<_> = self.agent_socks.values().flatten().copied().collect();
+                self.fresh_agents.extend(socks);
+                self.chats.department_deleted(id);
             }
             Command::PostFile(upload) => self.post_file(c, upload, out),
             Command::SettingsChanged => match cstore::chat_settings(c) {
