@@ -8,6 +8,7 @@ mod aggregates;
 mod audit;
 mod backup;
 mod browser;
+mod browser_business;
 mod browser_languages;
 mod browser_privacy;
 mod browser_settings;
