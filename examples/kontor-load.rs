@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const ORIGIN: &str = "http://load.example";
+const ORIGIN: &str = "https://load.example";
 const PASSWORD: &str = "load test password";
 
 #[derive(Parser, Debug, Clone)]
