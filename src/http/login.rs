@@ -7,7 +7,6 @@
 
 use super::agent::Agent;
 use super::client::Client;
-use super::second_factor;
 use super::session;
 use super::{State, lang};
 use crate::crypto;
@@ -29,6 +28,33 @@ pub fn safe_next(next: &str) -> &str {
         && !next.contains('\\')
         && !next.chars().any(|c| c.is_control() || c.is_whitespace());
     if ok { next } else { "/app/chats" }
+}
+
+/// The cookie naming a half-done sign-in.
+pub(super) const CHALLENGE: &str = "kontor_challenge";
+
+/// `next` as a query value: unreserved characters and `/` as they are, the rest escaped.
+pub(super) fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The answer to a right password when a second factor is owed: the challenge cookie and a
+/// redirect to the code form, or to the set-up when `enrol`.
+pub fn owed(cookie: String, enrol: bool, next: &str, https: bool) -> HttpResponse {
+    let page = if enrol { "/login/enrol" } else { "/login/code" };
+    let location = format!("{page}?next={}", query_value(safe_next(next)));
+    HttpResponse::SeeOther()
+        .cookie(session::strict_cookie(CHALLENGE, cookie, https))
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 /// Query of `GET /login`.
@@ -174,12 +200,9 @@ pub async fn submit(
             .cookie(session::removal_cookie(PRELOGIN, client.https()))
             .insert_header((header::LOCATION, safe_next(&form.next)))
             .finish()),
-        Ok(Step::SecondFactor { cookie, enrol }) => Ok(second_factor::owed(
-            cookie,
-            enrol,
-            &form.next,
-            client.https(),
-        )),
+        Ok(Step::SecondFactor { cookie, enrol }) => {
+            Ok(owed(cookie, enrol, &form.next, client.https()))
+        }
         Err(Error::Unauthorized) => Ok(reply(StatusCode::UNAUTHORIZED, "login.failed")),
         Err(Error::Throttled(wait)) => {
             let mut res = reply(StatusCode::TOO_MANY_REQUESTS, "login.throttled");
@@ -217,7 +240,7 @@ pub async fn logout(a: Agent, form: web::Form<LogoutForm>) -> Result<HttpRespons
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{query_value, safe_next};
 
     #[test]
     fn next_is_same_origin_only() {
@@ -232,5 +255,11 @@ mod tests {
         ] {
             assert_eq!(safe_next(bad), "/app/chats", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn next_travels_escaped() {
+        assert_eq!(query_value("/app/chats"), "/app/chats");
+        assert_eq!(query_value("/app?a=1&b=ü"), "/app%3Fa%3D1%26b%3D%C3%BC");
     }
 }

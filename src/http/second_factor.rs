@@ -6,7 +6,7 @@
 //! protected like the password form (our Origin plus the pre-login double-submit token).
 
 use super::client::Client;
-use super::login::{self, PRELOGIN, safe_next};
+use super::login::{self, CHALLENGE, PRELOGIN, query_value, safe_next};
 use super::session;
 use super::{State, lang};
 use crate::crypto;
@@ -17,33 +17,6 @@ use crate::i18n::{self, Lang};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-
-/// The cookie naming a half-done sign-in.
-const CHALLENGE: &str = "kontor_challenge";
-
-/// `next` as a query value: unreserved characters and `/` as they are, the rest escaped.
-fn query_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The answer to a right password when a second factor is owed: the challenge cookie and a
-/// redirect to the code form, or to the set-up when `enrol`.
-pub fn owed(cookie: String, enrol: bool, next: &str, https: bool) -> HttpResponse {
-    let page = if enrol { "/login/enrol" } else { "/login/code" };
-    let location = format!("{page}?next={}", query_value(safe_next(next)));
-    HttpResponse::SeeOther()
-        .cookie(session::strict_cookie(CHALLENGE, cookie, https))
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
 
 /// Query of the two pages.
 #[derive(Deserialize)]
@@ -274,16 +247,5 @@ pub async fn submit(
             Ok(res)
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::query_value;
-
-    #[test]
-    fn next_travels_escaped() {
-        assert_eq!(query_value("/app/chats"), "/app/chats");
-        assert_eq!(query_value("/app?a=1&b=ü"), "/app%3Fa%3D1%26b%3D%C3%BC");
     }
 }
