@@ -56,21 +56,31 @@ pub async fn create(a: Agent, body: Json<SiteChange>) -> Reply {
     let site = a
         .system(move |c| {
             sstore::insert_site(c, &uuid, &k, &clean.origins, &clean.look, &clean.tracking)?;
-            sstore::update_site(
-                c,
-                &uuid,
-                &k,
-                &clean.origins,
-                &clean.look,
-                &clean.tracking,
-                &clean.words,
-            )?;
-            sstore::site_by_key(c, &k)
+            write_site(c, &uuid, &k, &clean)
         })
         .await?
         .ok_or_else(|| ApiError::from(Error::Internal("the new site is missing".into())))?;
     a.audit("site.create", &key).await;
     Ok(HttpResponse::Created().json(answer(&a, site).await?))
+}
+
+/// Stores a checked site's origins, look, tracking and words; answers it as stored.
+fn write_site(
+    c: &mut rusqlite::Connection,
+    uuid: &str,
+    key: &str,
+    clean: &sites::CleanSite,
+) -> crate::error::Result<Option<sstore::SiteRecord>> {
+    sstore::update_site(
+        c,
+        uuid,
+        key,
+        &clean.origins,
+        &clean.look,
+        &clean.tracking,
+        &clean.words,
+    )?;
+    sstore::site_by_key(c, key)
 }
 
 /// `PUT /api/sites/{key}`: changes what the body names; the rest stays.
@@ -83,18 +93,7 @@ pub async fn update(a: Agent, key: Path<String>, body: Json<SiteChange>) -> Repl
     let clean = sites::apply_change(Some(&site), body.into_inner())?;
     let (uuid, k) = (a.tenant_uuid().to_string(), key.clone());
     let site = a
-        .system(move |c| {
-            sstore::update_site(
-                c,
-                &uuid,
-                &k,
-                &clean.origins,
-                &clean.look,
-                &clean.tracking,
-                &clean.words,
-            )?;
-            sstore::site_by_key(c, &k)
-        })
+        .system(move |c| write_site(c, &uuid, &k, &clean))
         .await?
         .ok_or_else(ApiError::not_found)?;
     a.state.tracking.forget_site(&key);
