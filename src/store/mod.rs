@@ -39,7 +39,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -547,17 +547,34 @@ fn open_system(data_dir: &Path, key: &Key, source: &KeySource, mode: Mode) -> Re
 
 /// Generates a key and writes it to a new file (owner-only, never replacing one); `what`
 /// names it in errors ("master key", "backup key").
+///
+/// The key is written and synced under a temporary name in the same directory, then linked
+/// to its name: the file appears whole or not at all. Writing the named file directly left
+/// an empty key behind when the process was killed between creating and writing it, and
+/// every later use of the key failed.
 pub(crate) fn write_new_key(path: &Path, what: &str) -> Result<Key> {
     let key = Key::generate();
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let failed = |e| Error::io(format!("writing {what} {}", path.display()), e);
+    let tmp = tempfile::Builder::new()
+        .prefix(".key-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    tmp.as_file()
+        .write_all(key.expose())
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(failed)?;
+    // A link, unlike a rename, never replaces a key that is there already.
+    fs::hard_link(tmp.path(), path)
         .map_err(|e| Error::io(format!("creating {what} {}", path.display()), e))?;
-    f.write_all(key.expose())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(format!("writing {what} {}", path.display()), e))?;
+    drop(tmp);
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(key)
 }
 
@@ -587,6 +604,24 @@ mod tests {
         let t = store.create_tenant("acme", "Acme").unwrap();
         let db = store.tenant_db(&t.uuid).unwrap();
         (dir, db)
+    }
+
+    #[test]
+    fn a_new_key_appears_whole_never_replaces_one_and_leaves_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backup.key");
+        let key = write_new_key(&path, "backup key").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), key.expose().to_vec());
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(write_new_key(&path, "backup key").is_err());
+        assert_eq!(fs::read(&path).unwrap(), key.expose().to_vec());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("backup.key")]);
     }
 
     #[test]
