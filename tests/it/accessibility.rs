@@ -19,7 +19,6 @@ use crate::common::{Kontor, Ws};
 use crate::webdriver::{Browser, Driver};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 const AXE: &str = include_str!("../tools/axe-core/axe.min.js");
@@ -106,28 +105,15 @@ impl Audit {
 
 /// The shop: every path is a page titled after it, in the language its first segment names.
 fn shop(listener: std::net::TcpListener, base: String, key: String) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let lang = if path.starts_with("/de") { "de" } else { "en" };
-            let title = path.trim_matches('/').replace('/', " ");
-            let page = format!(
-                "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-                 <title>Shop {title}</title></head><body><header><p>Shop</p></header>\
-                 <main><h1>Shop {title}</h1><p>Our products.</p></main>\
-                 <script src=\"{base}/widget.js\" data-site=\"{key}\" async></script></body></html>"
-            );
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                page.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(page.as_bytes());
-        }
+    crate::browser::serve_pages(listener, move |path| {
+        let lang = if path.starts_with("/de") { "de" } else { "en" };
+        let title = path.trim_matches('/').replace('/', " ");
+        format!(
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+             <title>Shop {title}</title></head><body><header><p>Shop</p></header>\
+             <main><h1>Shop {title}</h1><p>Our products.</p></main>\
+             <script src=\"{base}/widget.js\" data-site=\"{key}\" async></script></body></html>"
+        )
     });
 }
 

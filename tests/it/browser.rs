@@ -10,23 +10,33 @@ use std::io::{Read, Write};
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 
-/// Serves one HTML page on `port`: the customer's shop.
-pub fn shop(port: u16, page: String) {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+/// Serves HTML on `listener`: for each request, the page `page` makes from its path. The
+/// test shops on another origin than kontor are all this.
+pub fn serve_pages(
+    listener: std::net::TcpListener,
+    page: impl Fn(&str) -> String + Send + 'static,
+) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
             let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let body = page.as_bytes();
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let body = page(req.split_whitespace().nth(1).unwrap_or("/"));
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(body);
+            let _ = s.write_all(body.as_bytes());
         }
     });
+}
+
+/// Serves one HTML page on `port`: the customer's shop.
+pub fn shop(port: u16, page: String) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    serve_pages(listener, move |_| page.clone());
 }
 
 /// A free port for the shop, its origin, and the key of a site of acme for that origin.

@@ -9,7 +9,6 @@ use crate::common::{Browser as Http, Kontor, Ws};
 use crate::webdriver::{Browser, Driver};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 
 const LANGS: [&str; 7] = ["en", "de", "fr", "es", "it", "nl", "pl"];
 
@@ -45,29 +44,17 @@ fn escaped(s: &str) -> String {
 /// Serves the shop: `/none` has no `<html lang>`, `/<tag>` has `<html lang="<tag>">`.
 fn shop(port: u16, base: String, key: String) {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]);
-            let path = head.split(' ').nth(1).unwrap_or("/none");
-            let tag = path.trim_start_matches('/');
-            let lang = if tag == "none" || tag.is_empty() {
-                String::new()
-            } else {
-                format!(" lang=\"{tag}\"")
-            };
-            let page = format!(
-                "<!doctype html><html{lang}><head><title>Shop</title></head><body><h1>Shop</h1>\
-                 <script src=\"{base}/widget.js\" data-site=\"{key}\" async></script></body></html>"
-            );
-            let res = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
-                page.len()
-            );
-            let _ = s.write_all(res.as_bytes());
-        }
+    crate::browser::serve_pages(listener, move |path| {
+        let tag = path.trim_start_matches('/');
+        let lang = if tag == "none" || tag.is_empty() {
+            String::new()
+        } else {
+            format!(" lang=\"{tag}\"")
+        };
+        format!(
+            "<!doctype html><html{lang}><head><title>Shop</title></head><body><h1>Shop</h1>\
+             <script src=\"{base}/widget.js\" data-site=\"{key}\" async></script></body></html>"
+        )
     });
 }
 

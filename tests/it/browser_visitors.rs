@@ -5,35 +5,21 @@
 
 use crate::common::Kontor;
 use crate::webdriver::{Browser, Driver};
-use std::io::{Read, Write};
 
 /// Serves the shop: every path is a page titled after it, embedding the widget.
 fn shop(listener: std::net::TcpListener, base: String, key: String) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let title = match path.split('?').next().unwrap_or("/") {
-                "/" => "Home",
-                "/products" => "Products",
-                "/pricing" => "Pricing",
-                _ => "Other",
-            };
-            let page = format!(
-                "<!doctype html><html lang=\"en\"><head><title>{title}</title></head><body>\
-                 <h1>{title}</h1><script src=\"{base}/widget.js\" data-site=\"{key}\" async>\
-                 </script></body></html>"
-            );
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                page.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(page.as_bytes());
-        }
+    crate::browser::serve_pages(listener, move |path| {
+        let title = match path.split('?').next().unwrap_or("/") {
+            "/" => "Home",
+            "/products" => "Products",
+            "/pricing" => "Pricing",
+            _ => "Other",
+        };
+        format!(
+            "<!doctype html><html lang=\"en\"><head><title>{title}</title></head><body>\
+             <h1>{title}</h1><script src=\"{base}/widget.js\" data-site=\"{key}\" async>\
+             </script></body></html>"
+        )
     });
 }
 

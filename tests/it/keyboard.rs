@@ -8,9 +8,9 @@
 //! One step cannot be a key press: choosing a file in the operating system's file dialog.
 //! There the test reaches the file control by Tab and hands the path to it, as WebDriver does.
 
+use crate::browser::shop;
 use crate::common::Kontor;
 use crate::webdriver::{Browser, Driver};
-use std::io::{Read, Write};
 
 pub const TAB: &str = "\u{E004}";
 pub const ENTER: &str = "\u{E007}";
@@ -19,24 +19,6 @@ pub const ESCAPE: &str = "\u{E00C}";
 pub const SHIFT: &str = "\u{E008}";
 pub const RIGHT: &str = "\u{E014}";
 pub const DOWN: &str = "\u{E015}";
-
-/// Serves `page` on `port` (the shop, on another origin than kontor).
-fn shop(port: u16, page: String) {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                page.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(page.as_bytes());
-        }
-    });
-}
 
 /// What has focus, described, with whether its focus is visible: `[description, visible]`.
 /// Inside a shadow root or a frame, the innermost element.
@@ -86,14 +68,7 @@ pub fn focused(b: &Browser) -> String {
 #[test]
 fn a_visitor_chats_sends_a_file_ends_rates_and_closes_with_the_keyboard_only() {
     let (k, pw) = Kontor::with_tenant();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let origin = format!("http://localhost:{port}");
-    let key = k.json(&["site", "add", "acme", "--origin", &origin])["site_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (port, origin, key) = crate::browser::shop_site(&k);
     let server = k.server(&[]);
     shop(
         port,
@@ -124,6 +99,9 @@ fn a_visitor_chats_sends_a_file_ends_rates_and_closes_with_the_keyboard_only() {
         "focus in the chat frame",
         "const a = document.querySelector('kontor-chat').shadowRoot.activeElement; return !!a && a.tagName === 'IFRAME'",
     );
+    // The open panel is no trap: Tab leaves it for the shop's own link, and comes back.
+    tab_to(&visitor, "a[Products]", false);
+    tab_to(&visitor, "iframe", false);
     visitor.enter_frame(&frame);
     visitor.wait_until(
         "the start form",

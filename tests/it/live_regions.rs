@@ -6,10 +6,10 @@
 //! a newly waiting visitor once. Reduced motion turns the widget's and dashboard's animations
 //! off.
 
+use crate::browser::shop;
 use crate::common::Kontor;
 use crate::webdriver::{Browser, Driver};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 use std::time::Duration;
 
 /// Starts recording every text a live region gets: `window.__said` holds
@@ -45,23 +45,6 @@ fn widget_text(key: &str, n: &str) -> String {
     let raw = kontor::assets::get("i18n/widget.en.json").unwrap();
     let catalog: Value = serde_json::from_slice(&raw).unwrap();
     catalog[key].as_str().unwrap().replace("{n}", n)
-}
-
-fn shop(port: u16, page: String) {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                page.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(page.as_bytes());
-        }
-    });
 }
 
 #[test]
