@@ -50,7 +50,7 @@ pub fn code_step(secret: &[u8], code: &str, now: i64) -> Option<u64> {
     totp(secret, "kontor", "agent").ok()?.check(&code, now)
 }
 
-/// The code an app shows for `secret` at `now` (for tests and `doctor`-style checks).
+/// The code an app shows for `secret` at `now` (what the tests type).
 pub fn code_at(secret: &[u8], now: i64) -> String {
     totp(secret, "kontor", "agent")
         .map(|t| t.generate(u64::try_from(now).unwrap_or(0)).to_string())
@@ -64,22 +64,6 @@ pub struct Qr {
     pub size: usize,
     /// The dark modules as an SVG path.
     pub path: String,
-}
-
-impl Qr {
-    /// The whole `<svg>` element, for a server-rendered page.
-    pub fn svg(&self, label: &str) -> String {
-        format!(
-            "<svg class=\"qr\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {n} {n}\" \
-             width=\"{px}\" height=\"{px}\" shape-rendering=\"crispEdges\">\
-             <rect width=\"{n}\" height=\"{n}\" fill=\"#fff\"/>\
-             <path fill=\"#000\" d=\"{}\"/></svg>",
-            crate::i18n::escape_html(label),
-            self.path,
-            n = self.size,
-            px = self.size * 5,
-        )
-    }
 }
 
 /// Draws `text` as a QR code.
@@ -369,7 +353,6 @@ mod tests {
         assert!(e.uri.contains("secret="), "{}", e.uri);
         assert_eq!(e.secret.replace(' ', ""), Secret::from(secret).to_base32());
         assert!(e.qr.size > 21 && e.qr.path.starts_with('M'));
-        assert!(e.qr.svg("QR").starts_with("<svg"));
     }
 }
 
