@@ -37,6 +37,8 @@ pub struct Config {
     pub chat: ChatLimits,
     /// Limits on files sent in chats.
     pub uploads: UploadsConfig,
+    /// Mail through the business's own SMTP server; `None`: email is off.
+    pub smtp: Option<SmtpConfig>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -229,6 +231,188 @@ impl BackupConfig {
     }
 }
 
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS at all: only for a relay on this machine (loopback).
+    None,
+}
+
+/// `[smtp]`: the business's own mail server (its relay or its provider's submission port).
+/// The password is never part of the configuration: it is read from `password_file`, or from
+/// `$CREDENTIALS_DIRECTORY/smtp-password` (systemd `LoadCredential=`), when a mail is sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmtpConfig {
+    /// Host name (also the name its TLS certificate must carry).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// STARTTLS, implicit TLS or (loopback only) none.
+    pub security: SmtpSecurity,
+    /// User for AUTH, if the server wants one.
+    pub user: Option<String>,
+    /// Where the password is read from (set exactly when `user` is).
+    pub password_file: Option<PathBuf>,
+    /// The From address.
+    pub from: String,
+    /// The From display name.
+    pub from_name: String,
+    /// A Reply-To for mails that have no better one.
+    pub reply_to: Option<String>,
+    /// Where operator alerts go (failed backup, failed integrity check, disk almost full).
+    pub operator_address: Option<String>,
+    /// Extra trusted CA certificate(s) (PEM), for a relay with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Seconds to wait for the server at each step.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSmtp {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<SmtpSecurity>,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+    from: Option<String>,
+    from_name: Option<String>,
+    reply_to: Option<String>,
+    operator_address: Option<String>,
+    ca_file: Option<PathBuf>,
+    timeout_secs: Option<u64>,
+}
+
+/// A mailbox address as SMTP takes it: `local@domain`, nothing else (no name, no CR/LF).
+fn smtp_address(key: &str, raw: &str) -> Result<String> {
+    let a = raw.trim();
+    match a.parse::<lettre::Address>() {
+        Ok(_) if a.is_ascii() && !a.contains(['<', '>', ' ']) => Ok(a.to_string()),
+        _ => Err(Error::Config(format!(
+            "smtp.{key}: {raw:?} is not a mail address like support@example.com"
+        ))),
+    }
+}
+
+impl FileSmtp {
+    fn check(self) -> Result<SmtpConfig> {
+        let host = self.host.unwrap_or_default().trim().to_string();
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(Error::Config(
+                "smtp.host must name the mail server, e.g. host = \"mail.example.com\"".into(),
+            ));
+        }
+        let security = self.security.unwrap_or(SmtpSecurity::Starttls);
+        let loopback =
+            host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if security == SmtpSecurity::None && !loopback {
+            return Err(Error::Config(format!(
+                "smtp.security = \"none\" sends passwords and mail unencrypted: it is only \
+                 allowed for a relay on this machine (localhost), not for {host:?}; use \
+                 \"starttls\" (port 587) or \"tls\" (port 465)"
+            )));
+        }
+        let port = self.port.unwrap_or(match security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        });
+        if port == 0 {
+            return Err(Error::Config("smtp.port must not be 0".into()));
+        }
+        let from = smtp_address(
+            "from",
+            self.from.as_deref().ok_or_else(|| {
+                Error::Config("smtp.from is missing: the address kontor sends from".into())
+            })?,
+        )?;
+        let from_name = self.from_name.unwrap_or_default().trim().to_string();
+        if from_name.chars().any(char::is_control) || from_name.chars().count() > 100 {
+            return Err(Error::Config(
+                "smtp.from_name must be one line of at most 100 characters".into(),
+            ));
+        }
+        let user = self
+            .user
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        if user.as_deref().is_some_and(|u| u.chars().any(char::is_control)) {
+            return Err(Error::Config("smtp.user must be one line".into()));
+        }
+        let password_file = match (&user, self.password_file) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(Error::Config(
+                    "smtp.password_file is set but smtp.user is not".into(),
+                ));
+            }
+            (Some(_), Some(p)) => Some(p),
+            (Some(_), None) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) if Path::new(&dir).join("smtp-password").exists() => {
+                    Some(Path::new(&dir).join("smtp-password"))
+                }
+                _ => {
+                    return Err(Error::Config(
+                        "smtp.user is set but no password: set smtp.password_file to a file \
+                         only kontor can read, or pass the credential smtp-password (systemd \
+                         LoadCredential=); the password never goes into kontor.toml"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let timeout_secs = self.timeout_secs.unwrap_or(30);
+        if !(1..=600).contains(&timeout_secs) {
+            return Err(Error::Config(
+                "smtp.timeout_secs must be between 1 and 600".into(),
+            ));
+        }
+        Ok(SmtpConfig {
+            host,
+            port,
+            security,
+            user,
+            password_file,
+            from,
+            from_name,
+            reply_to: self
+                .reply_to
+                .map(|a| smtp_address("reply_to", &a))
+                .transpose()?,
+            operator_address: self
+                .operator_address
+                .map(|a| smtp_address("operator_address", &a))
+                .transpose()?,
+            ca_file: self.ca_file,
+            timeout_secs,
+        })
+    }
+}
+
+impl SmtpConfig {
+    /// Reads the password (only when a connection is made; never kept in the config).
+    pub fn password(&self) -> Result<Option<String>> {
+        let Some(path) = &self.password_file else {
+            return Ok(None);
+        };
+        let raw = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("smtp password file {}: {e}", path.display())))?;
+        let pw = raw.trim_end_matches(['\r', '\n']);
+        if pw.is_empty() {
+            return Err(Error::Config(format!(
+                "smtp password file {} is empty",
+                path.display()
+            )));
+        }
+        Ok(Some(pw.to_string()))
+    }
+}
+
 /// What the command line sets; these win over everything else.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -255,6 +439,7 @@ struct FileConfig {
     tracking: Option<TrackingConfig>,
     chat: Option<ChatLimits>,
     uploads: Option<UploadsConfig>,
+    smtp: Option<FileSmtp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -428,6 +613,7 @@ impl Config {
             tracking,
             chat: file.chat.unwrap_or_default(),
             uploads,
+            smtp: file.smtp.map(FileSmtp::check).transpose()?,
             config_file,
         })
     }

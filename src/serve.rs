@@ -5,6 +5,7 @@ use crate::admin::commands::{agent::AgentRequest, site::SiteRequest, tenant::Ten
 use crate::admin::{self, Request, Response};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::email::Mail;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::model::throttle::Throttle;
@@ -146,13 +147,29 @@ fn run(
     let result = system.block_on(async {
         let admin_listener = admin::socket::bind(&data_dir)?;
         let tracking = Arc::new(crate::http::track::Tracking::new(&config.tracking)?);
-        let realtime = Arc::new(Realtime::new(
-            store.clone(),
-            config.session.clone(),
-            std::time::Duration::from_secs(config.tracking.grace_secs),
-            clock.clone(),
-            &config.chat,
-        ));
+        let mail = config
+            .smtp
+            .clone()
+            .map(|smtp| Arc::new(Mail::new(smtp, &config.base_url())));
+        let mail_status = Arc::new(crate::domain::email::sender::Status::default());
+        if let Some(m) = &mail {
+            crate::domain::email::sender::start(
+                m.clone(),
+                Arc::downgrade(&store),
+                clock.clone(),
+                mail_status.clone(),
+            )?;
+        }
+        let realtime = Arc::new(
+            Realtime::new(
+                store.clone(),
+                config.session.clone(),
+                std::time::Duration::from_secs(config.tracking.grace_secs),
+                clock.clone(),
+                &config.chat,
+            )
+            .with_mail(mail.clone()),
+        );
         let jobs = crate::schedule::Gate::default();
         let (aggregating, job_clock, gate) = (Arc::downgrade(&store), clock.clone(), jobs.clone());
         std::thread::Builder::new()
@@ -191,6 +208,8 @@ fn run(
             tracking,
             uploads,
             audit_checked: Default::default(),
+            mail,
+            mail_status,
         };
         let bound = http::bind(state)?;
         let addr = bound

@@ -1082,6 +1082,8 @@ fn header_fixture() -> &'static HeaderFixture {
                 tracking: s.tracking.clone(),
                 uploads: kontor::http::files::AddressLimits::new(&s.config.uploads),
                 audit_checked: Default::default(),
+                mail: None,
+                mail_status: Default::default(),
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -2384,6 +2386,8 @@ fn http_fixture() -> HttpFixture {
         tracking: Arc::new(kontor::http::track::Tracking::new(&config.tracking).unwrap()),
         uploads: kontor::http::files::AddressLimits::new(&config.uploads),
         audit_checked: Default::default(),
+        mail: None,
+        mail_status: Default::default(),
         config,
     };
     HttpFixture {

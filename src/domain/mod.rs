@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod auth;
 pub mod conversation;
+pub mod email;
 pub mod files;
 pub mod live_visitors;
 pub mod privacy;

@@ -65,6 +65,10 @@ pub struct AppState {
     pub uploads: files::AddressLimits,
     /// How far each tenant's audit chain was last found intact (see `audit.rs`).
     pub audit_checked: audit::Checkpoints,
+    /// Email, when `[smtp]` is configured.
+    pub mail: Option<Arc<crate::domain::email::Mail>>,
+    /// The outboxes' backlog as the mail sender last saw it.
+    pub mail_status: Arc<crate::domain::email::sender::Status>,
 }
 
 /// Shared state handle as handlers receive it.

@@ -30,6 +30,8 @@ pub struct Realtime {
     pub gate: Arc<gate::Gate>,
     hubs: Mutex<HashMap<String, HubHandle>>,
     next_conn: AtomicU64,
+    /// Email, when configured: ended chats queue transcripts and missed-chat notices.
+    mail: Option<Arc<crate::domain::email::Mail>>,
 }
 
 impl Realtime {
@@ -50,7 +52,14 @@ impl Realtime {
             gate: Arc::new(gate::Gate::new(chat)),
             hubs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
+            mail: None,
         }
+    }
+
+    /// Lets the hubs queue mail (before any hub starts).
+    pub fn with_mail(mut self, mail: Option<Arc<crate::domain::email::Mail>>) -> Realtime {
+        self.mail = mail;
+        self
     }
 
     /// The hub of a tenant, started if needed (opens the tenant database: call off the
@@ -67,6 +76,7 @@ impl Realtime {
             self.grace,
             self.clock.clone(),
             self.max_waiting,
+            self.mail.clone(),
         );
         hubs.insert(tenant_uuid.to_string(), h.clone());
         Ok(h)

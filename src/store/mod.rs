@@ -18,6 +18,7 @@ pub mod gdpr;
 pub mod links;
 pub mod migrations;
 pub mod notices;
+pub mod outbox;
 pub mod period;
 pub mod profile;
 pub mod rekey;

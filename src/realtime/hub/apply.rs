@@ -90,6 +90,7 @@ impl Hub {
                 } => self.forget(agent_id, conversation_id, out),
                 Effect::Closed(id) => {
                     self.attached.remove(&id);
+                    self.mail_closed(c, id);
                 }
                 Effect::ChatStarted {
                     conversation_id,
@@ -125,6 +126,17 @@ impl Hub {
             self.pump(c, s, out)?;
         }
         Ok(())
+    }
+
+    /// Queues the mails of an ended chat in the batch's transaction. A mail that cannot be
+    /// rendered is logged and left out: it never undoes the chat's end.
+    fn mail_closed(&self, c: &Connection, id: i64) {
+        let Some(mail) = &self.mail else { return };
+        let now = self.clock.now();
+        match crate::domain::email::events::chat_closed(c, mail, id, now) {
+            Ok(()) => mail.wake(crate::domain::email::Box::Tenant(self.db.uuid.clone())),
+            Err(e) => tracing::error!(conversation = id, error = %e, "queueing the chat's mails failed"),
+        }
     }
 
     /// The sockets behind an audience.

@@ -167,6 +167,7 @@ pub fn spawn(
     grace: Duration,
     clock: Clock,
     max_waiting: u32,
+    mail: Option<Arc<crate::domain::email::Mail>>,
 ) -> HubHandle {
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
@@ -181,6 +182,7 @@ pub fn spawn(
         clock,
         loaded: false,
         fresh_agents: Vec::new(),
+        mail,
     };
     std::thread::Builder::new()
         .name(name)
@@ -276,6 +278,8 @@ struct Hub {
     loaded: bool,
     /// Agent sockets that said hello and have not had the whole queue and presence yet.
     fresh_agents: Vec<ConnId>,
+    /// Email, when configured.
+    mail: Option<Arc<crate::domain::email::Mail>>,
 }
 
 impl Hub {

@@ -1,0 +1,34 @@
+-- The durable outbox: a mail is queued here in the same transaction as the event that causes
+-- it, and the sender delivers it later. The message is kept exactly as it will be sent (RFC 5322
+-- bytes, Message-ID included), so a retry after a crash sends the same mail.
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    -- offline, reply, transcript, missed, invite, reset, alert, test
+    kind          TEXT NOT NULL,
+    recipient     TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    -- The visitor's address the mail is about (for data-subject requests), or ''.
+    person        TEXT NOT NULL DEFAULT '',
+    -- What it belongs to, e.g. 'offline:12' or 'conversation:7', or ''.
+    about         TEXT NOT NULL DEFAULT '',
+    envelope_from TEXT NOT NULL,
+    message       BLOB NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    done_at       INTEGER,
+    -- The server's last answer (or why it could not be reached).
+    answer        TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX outbox_due ON outbox(state, next_at);
+CREATE INDEX outbox_person ON outbox(person) WHERE person <> '';
+
+-- An offline message answered by email: who answered and what (handled_at exists already).
+ALTER TABLE offline_messages ADD COLUMN handled_by INTEGER;
+ALTER TABLE offline_messages ADD COLUMN reply TEXT NOT NULL DEFAULT '';
+-- The visitor's language (the answer is written in it where it is German or English).
+ALTER TABLE offline_messages ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
+
+-- The visitor asked in the widget for the transcript by email, to this address.
+ALTER TABLE conversations ADD COLUMN transcript_to TEXT NOT NULL DEFAULT '';
