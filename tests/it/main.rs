@@ -39,6 +39,7 @@ mod rights;
 mod server;
 mod sessions;
 mod sites;
+mod smtp;
 mod stats;
 mod storage;
 mod team;
