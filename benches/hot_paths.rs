@@ -38,6 +38,7 @@ fn tenant() -> Tenant {
         Duration::from_secs(60),
         kontor::clock::Clock::system(),
         0,
+        None,
     );
     Tenant {
         _dir: dir,

@@ -81,6 +81,9 @@ pub enum Command {
     /// The tenant's tamper-evident audit trail: verify the hash chain, list entries
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Email through the [smtp] server: send a test mail
+    #[command(subcommand)]
+    Smtp(crate::admin::commands::smtp::SmtpCmd),
     /// Headline statistics of a tenant: visitors, visits, page views, chats (default: the
     /// last 30 days, UTC)
     Stats(StatsArgs),

@@ -341,7 +341,10 @@ impl FileSmtp {
             .user
             .map(|u| u.trim().to_string())
             .filter(|u| !u.is_empty());
-        if user.as_deref().is_some_and(|u| u.chars().any(char::is_control)) {
+        if user
+            .as_deref()
+            .is_some_and(|u| u.chars().any(char::is_control))
+        {
             return Err(Error::Config("smtp.user must be one line".into()));
         }
         let password_file = match (&user, self.password_file) {

@@ -108,12 +108,18 @@ pub fn run(config: &Config) -> Vec<Check> {
             match store.list_tenants() {
                 Err(e) => out.push(check("tenants", false, e.to_string())),
                 Ok(tenants) => {
-                    for t in tenants {
+                    for t in &tenants {
                         out.push(tenant_check(&store, &t.uuid, &t.slug));
+                    }
+                    if config.smtp.is_some() {
+                        out.push(outbox_check(&store, &tenants));
                     }
                 }
             }
         }
+    }
+    if let Some(smtp) = &config.smtp {
+        out.push(smtp_check(smtp));
     }
     out.push(disk_check(dir));
     out.push(backup_check(&config.backup_dir(), config.backup.enabled));
@@ -123,7 +129,8 @@ pub fn run(config: &Config) -> Vec<Check> {
     out
 }
 
-fn tenant_check(store: &Store, uuid: &str, slug: &str) -> Check {
+/// Opens a tenant and runs SQLCipher's and SQLite's integrity checks (also the daily job's).
+pub fn tenant_check(store: &Store, uuid: &str, slug: &str) -> Check {
     let what = format!("tenant {slug}");
     let result = store.tenant_db(uuid).and_then(|db| {
         db.with(|c| {
@@ -157,7 +164,72 @@ fn tenant_check(store: &Store, uuid: &str, slug: &str) -> Check {
     }
 }
 
-fn disk_check(dir: &Path) -> Check {
+/// Mails waiting longer than this make the outbox check fail.
+const OUTBOX_STUCK_SECS: i64 = 3600;
+
+/// The outboxes' backlog: how many mails wait, since when, and how many failed.
+fn outbox_check(store: &Store, tenants: &[crate::store::TenantRecord]) -> Check {
+    use crate::store::outbox;
+    let mut sum = outbox::Backlog::default();
+    match store.system(|c| outbox::backlog(c)) {
+        Ok(b) => sum.add(b),
+        Err(e) => return check("mail outbox", false, e.to_string()),
+    }
+    for t in tenants {
+        match store
+            .tenant_db(&t.uuid)
+            .and_then(|db| db.read(|c| outbox::backlog(c)))
+        {
+            Ok(b) => sum.add(b),
+            Err(e) => return check("mail outbox", false, format!("tenant {}: {e}", t.slug)),
+        }
+    }
+    let age = sum
+        .oldest_queued_at
+        .map(|t| (crate::clock::now() - t).max(0));
+    let detail = format!(
+        "{} queued{}, {} failed for good",
+        sum.queued,
+        age.map(|a| format!(" (the oldest for {} min)", a / 60))
+            .unwrap_or_default(),
+        sum.failed
+    );
+    match age {
+        Some(a) if a > OUTBOX_STUCK_SECS => check(
+            "mail outbox",
+            false,
+            format!(
+                "{detail}; the server's last answer is in the dashboard (Settings › General › Email) and in the log"
+            ),
+        ),
+        _ => check("mail outbox", true, detail),
+    }
+}
+
+/// Connects to the SMTP server, starts TLS (verifying the certificate) and signs in.
+fn smtp_check(smtp: &crate::config::SmtpConfig) -> Check {
+    let what = format!("mail server {}:{}", smtp.host, smtp.port);
+    match crate::domain::email::smtp::Server::new(smtp).and_then(|s| s.check()) {
+        Ok(()) => check(
+            what,
+            true,
+            match smtp.security {
+                crate::config::SmtpSecurity::None => "answers (no TLS: loopback relay)",
+                _ => "answers; TLS verified",
+            }
+            .to_string()
+                + if smtp.user.is_some() {
+                    "; sign-in accepted"
+                } else {
+                    ""
+                },
+        ),
+        Err(e) => check(what, false, e.to_string()),
+    }
+}
+
+/// Free space on the data directory's disk (also the daily job's).
+pub fn disk_check(dir: &Path) -> Check {
     match rustix::fs::statvfs(dir) {
         Ok(s) => {
             let free = s.f_bavail.saturating_mul(s.f_frsize);

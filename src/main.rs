@@ -97,6 +97,17 @@ fn main() -> ExitCode {
         }
         // Files the configuration names must be usable, not only well-formed.
         Command::CheckConfig => kontor::http::track::Tracking::new(&config.tracking)
+            .and_then(|_| match &config.smtp {
+                Some(smtp) => kontor::domain::email::smtp::Server::new(smtp)
+                    .and_then(|s| s.check())
+                    .map_err(|e| {
+                        kontor::error::Error::Config(format!(
+                            "smtp: {}:{} does not work: {e}",
+                            smtp.host, smtp.port
+                        ))
+                    }),
+                None => Ok(()),
+            })
             .map(|_| {
                 if cli.json {
                     println!("{}", config.display_value());
@@ -109,6 +120,7 @@ fn main() -> ExitCode {
             b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
         ) => cli::run_backup_local(&config, b, cli.json),
         Command::Gdpr(g) => cli::run_gdpr(&config, &clock, g, cli.json),
+        Command::Smtp(s) => s.run(&config, &clock, cli.json),
         other => cli::admin_request(&config, other).and_then(|req| match req {
             Some(req) => cli::run_admin(&config, &clock, req).and_then(|res| {
                 cli::print_response(&res, cli.json);

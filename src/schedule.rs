@@ -8,6 +8,7 @@
 use crate::clock::{Clock, rfc3339};
 use crate::config::BackupConfig;
 use crate::crypto::Key;
+use crate::domain::email::Mail;
 use crate::error::{Error, Result};
 use crate::store::{Store, backup};
 use std::fs;
@@ -137,17 +138,28 @@ impl Gate {
     }
 }
 
+/// What the backup scheduler writes, where, and under which key.
+pub struct Plan {
+    /// `[backup]`.
+    pub cfg: BackupConfig,
+    /// The archive directory.
+    pub dir: PathBuf,
+    /// The backup key file.
+    pub key_path: PathBuf,
+}
+
 /// The scheduler loop inside `serve`: checks once a minute until the store is gone or the
 /// server stops. It holds the store only while it works, so shutdown can close every database.
+/// A failed backup is an operator alert (by mail, when configured).
 pub fn run(
     store: std::sync::Weak<Store>,
-    cfg: BackupConfig,
-    dir: PathBuf,
-    key_path: PathBuf,
+    plan: Plan,
     tracker: std::sync::Arc<Tracker>,
     clock: Clock,
     gate: Gate,
+    mail: Option<std::sync::Arc<Mail>>,
 ) {
+    let Plan { cfg, dir, key_path } = plan;
     // Until the first run here, the newest scheduled archive on disk is the last good one.
     let newest = fs::read_dir(&dir)
         .into_iter()
@@ -187,6 +199,13 @@ pub fn run(
             Err(e) => {
                 tracing::error!(error = %e, "scheduled backup failed");
                 tracker.set(|s| s.last_error = Some(e.to_string()));
+                alert(
+                    &store,
+                    mail.as_deref(),
+                    "backup",
+                    &e.to_string(),
+                    now.unix_timestamp(),
+                );
             }
         }
         clock.sleep(std::time::Duration::from_secs(60));
@@ -254,9 +273,53 @@ pub fn purge_all(store: &std::sync::Weak<Store>, now: i64) -> usize {
     purged
 }
 
+/// Queues an operator alert (at most one a day for the same problem; nothing without email or
+/// an operator address).
+fn alert(store: &std::sync::Weak<Store>, mail: Option<&Mail>, what: &str, detail: &str, now: i64) {
+    let (Some(mail), Some(store)) = (mail, store.upgrade()) else {
+        return;
+    };
+    match store.system(|c| crate::domain::email::events::operator_alert(c, mail, what, detail, now))
+    {
+        Ok(true) => mail.wake(crate::domain::email::Box::System),
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, "queueing the operator alert failed"),
+    }
+}
+
+/// The daily checks whose failure the operator hears of by mail: every tenant's integrity,
+/// and the free space on the data directory's disk.
+fn daily_checks(store: &std::sync::Weak<Store>, mail: Option<&Mail>, now: i64) {
+    let Some(s) = store.upgrade() else { return };
+    let mut damaged = Vec::new();
+    if let Ok(tenants) = s.list_tenants() {
+        for t in tenants {
+            let c = crate::doctor::tenant_check(&s, &t.uuid, &t.slug);
+            if !c.ok {
+                tracing::error!(tenant = %t.slug, detail = %c.detail, "integrity check failed");
+                damaged.push(format!("{}: {}", c.what, c.detail));
+            }
+        }
+    }
+    let disk = crate::doctor::disk_check(s.data_dir());
+    drop(s);
+    if !damaged.is_empty() {
+        alert(store, mail, "integrity", &damaged.join("\n"), now);
+    }
+    if !disk.ok {
+        tracing::warn!(detail = %disk.detail, "disk almost full");
+        alert(store, mail, "disk", &disk.detail, now);
+    }
+}
+
 /// The maintenance job inside `serve`: statistics at start and every few minutes, the
-/// retention purge at start and then once a day, until the store is gone.
-pub fn maintain(store: std::sync::Weak<Store>, clock: Clock, gate: Gate) {
+/// retention purge and the daily checks at start and then once a day, until the store is gone.
+pub fn maintain(
+    store: std::sync::Weak<Store>,
+    clock: Clock,
+    gate: Gate,
+    mail: Option<std::sync::Arc<Mail>>,
+) {
     let mut purged_day = None;
     while store.strong_count() > 0 {
         let stepped = gate.step(|| {
@@ -268,6 +331,7 @@ pub fn maintain(store: std::sync::Weak<Store>, clock: Clock, gate: Gate) {
             let today = now.div_euclid(86_400);
             if purged_day != Some(today) {
                 purge_all(&store, now);
+                daily_checks(&store, mail.as_deref(), now);
                 purged_day = Some(today);
             }
         });

@@ -171,27 +171,33 @@ fn run(
             .with_mail(mail.clone()),
         );
         let jobs = crate::schedule::Gate::default();
-        let (aggregating, job_clock, gate) = (Arc::downgrade(&store), clock.clone(), jobs.clone());
+        let (aggregating, job_clock, gate, job_mail) = (
+            Arc::downgrade(&store),
+            clock.clone(),
+            jobs.clone(),
+            mail.clone(),
+        );
         std::thread::Builder::new()
             .name("maintenance".into())
-            .spawn(move || crate::schedule::maintain(aggregating, job_clock, gate))
+            .spawn(move || crate::schedule::maintain(aggregating, job_clock, gate, job_mail))
             .map_err(|e| Error::io("starting the maintenance job", e))?;
         let backups = Arc::new(crate::schedule::Tracker::default());
         if config.backup.enabled && !demo {
-            let (st, cfg, dir, tracker, job_clock, gate) = (
+            let plan = crate::schedule::Plan {
+                cfg: config.backup.clone(),
+                dir: config.backup_dir(),
+                key_path: crate::store::backup::backup_key_path(&config.data_dir, None),
+            };
+            let (st, tracker, job_clock, gate, job_mail) = (
                 Arc::downgrade(&store),
-                config.backup.clone(),
-                config.backup_dir(),
                 backups.clone(),
                 clock.clone(),
                 jobs.clone(),
+                mail.clone(),
             );
-            let key_path = crate::store::backup::backup_key_path(&config.data_dir, None);
             std::thread::Builder::new()
                 .name("backups".into())
-                .spawn(move || {
-                    crate::schedule::run(st, cfg, dir, key_path, tracker, job_clock, gate)
-                })
+                .spawn(move || crate::schedule::run(st, plan, tracker, job_clock, gate, job_mail))
                 .map_err(|e| Error::io("starting the backup scheduler", e))?;
         }
         // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.

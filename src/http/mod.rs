@@ -12,6 +12,7 @@ pub mod crud;
 pub mod dashboard;
 pub mod demo;
 pub mod departments;
+pub mod email;
 pub mod files;
 pub mod headers;
 pub mod health;
@@ -127,6 +128,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(chats::messages),
     )
     .route("/api/offline", web::get().to(chats::offline_inbox))
+    .route(
+        "/api/offline/{id}/reply",
+        web::post().to(email::reply_offline),
+    )
+    .route(
+        "/api/conversations/{id}/reply",
+        web::post().to(email::reply_conversation),
+    )
+    .route("/api/email", web::get().to(email::show))
+    .route("/api/email/addresses", web::put().to(email::set_addresses))
     .route("/api/departments", web::get().to(chats::departments))
     .route("/api/departments", web::post().to(departments::create))
     .route("/api/departments/{id}", web::put().to(departments::update))
@@ -222,6 +233,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crud::routes::<visitors::Rules>("/api/rules"))
     .route("/api/widget/transcript", web::post().to(widget::transcript))
     .route("/api/widget/offline", web::post().to(widget::offline))
+    .route(
+        "/api/widget/transcript-email",
+        web::post().to(widget::transcript_email),
+    )
     .route("/widget/frame", web::get().to(widget::frame))
     .route("/ws/visitor", web::get().to(ws::visitor))
     .route("/ws/agent", web::get().to(ws::agent))

@@ -6,7 +6,7 @@
 
 use super::agent::{Agent, Reply};
 use crate::crypto;
-use crate::domain::{agents, setup};
+use crate::domain::{agents, email, setup};
 use crate::error::{ApiError, Error};
 use crate::model::rights::{self, Permission, Permissions};
 use crate::realtime::hub::Command;
@@ -111,6 +111,7 @@ pub async fn invite(a: Agent, body: Json<InviteBody>) -> Reply {
     let email = agents::normalize_email(&b.email)?;
     let name = crate::model::tenants::clean_name("display name", &b.display_name, 100)?;
     let (uuid, now) = (a.tenant_uuid().to_string(), a.now());
+    let mail = a.state.mail.clone();
     let (rec, path) = a
         .db(move |c| {
             // Checked first, so a refusal leaves no half-invited agent behind.
@@ -134,16 +135,21 @@ pub async fn invite(a: Agent, body: Json<InviteBody>) -> Reply {
                 ..AgentChange::default()
             };
             let path = setup::issue(&tx, &uuid, rec.id, Purpose::Invite, now)?;
+            if let Some(m) = &mail {
+                email::events::agent_link(&tx, m, rec.id, &path, now)?;
+            }
             tx.commit()?;
             let rec = roles::change_agent(c, rec.id, &change)?;
             Ok((rec, path))
         })
         .await?;
     a.audit("agent.invite", &format!("agent#{}", rec.id)).await;
+    let mailed = wake_mail(&a);
     Ok(HttpResponse::Created().json(serde_json::json!({
         "agent": rec,
         "url": link_url(&a, &path),
         "expires_at": now + setup::LINK_SECS,
+        "mailed": mailed,
     })))
 }
 
@@ -156,19 +162,39 @@ pub async fn reset_link(a: Agent, id: Path<i64>) -> Reply {
     let object = format!("agent#{id}");
     may_manage(&a, id, "agent.reset_link", &object).await?;
     let (uuid, now) = (a.tenant_uuid().to_string(), a.now());
+    let mail = a.state.mail.clone();
     let path = a
         .db(move |c| {
             if tstore::agent_by_id(c, id)?.is_none() {
                 return Err(Error::NotFound("agent".into()));
             }
-            setup::issue_reset(c, &uuid, id, now)
+            let tx = c.transaction()?;
+            let path = setup::issue_reset(&tx, &uuid, id, now)?;
+            if let Some(m) = &mail {
+                email::events::agent_link(&tx, m, id, &path, now)?;
+            }
+            tx.commit()?;
+            Ok(path)
         })
         .await?;
     a.audit("agent.reset_link", &object).await;
+    let mailed = wake_mail(&a);
     Ok(HttpResponse::Created().json(serde_json::json!({
         "url": link_url(&a, &path),
         "expires_at": now + setup::LINK_SECS,
+        "mailed": mailed,
     })))
+}
+
+/// With email on, the link went into the outbox too: wake the sender. Whether it did.
+fn wake_mail(a: &Agent) -> bool {
+    match &a.state.mail {
+        Some(m) => {
+            m.wake(email::Box::Tenant(a.tenant_uuid().to_string()));
+            true
+        }
+        None => false,
+    }
 }
 
 /// `PUT /api/agents/{id}`: `{display_name?, role_id?, disabled?}`.

@@ -3,7 +3,7 @@
 
 use super::State;
 use super::client::Client;
-use crate::domain::agents;
+use crate::domain::{agents, email};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
 use crate::model::tenants;
@@ -247,24 +247,7 @@ pub async fn transcript(
                 .filter(|cv| cv.site_key == site.site_key)
                 .ok_or_else(|| Error::NotFound("conversation".into()))?;
             let lang = Lang::parse(&conv.lang).unwrap_or(Lang::En);
-            let mut text = format!("{}\n\n", i18n::t(lang, "transcript.title"));
-            for m in cstore::all_messages(c, conv.id)? {
-                let who = match m.author.as_str() {
-                    "visitor" => i18n::t(lang, "transcript.you").to_string(),
-                    "agent" => cstore::agent_name(c, m.agent_id.unwrap_or(0))?,
-                    _ => "–".to_string(),
-                };
-                let body = match (m.author.as_str(), m.body.as_str()) {
-                    ("system", "accepted") => i18n::t(lang, "transcript.accepted").to_string(),
-                    ("system", "closed") => i18n::t(lang, "transcript.closed").to_string(),
-                    _ => m.body,
-                };
-                text.push_str(&format!(
-                    "[{}] {who}: {body}\n",
-                    crate::clock::rfc3339(m.created_at)
-                ));
-            }
-            Ok((conv.id, text))
+            Ok((conv.id, email::events::transcript_text(c, conv.id, lang)?))
         })
     })
     .await??;
@@ -277,6 +260,57 @@ pub async fn transcript(
         .body(text))
 }
 
+/// Body of `POST /api/widget/transcript-email`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptEmailRequest {
+    token: String,
+    email: String,
+}
+
+/// `POST /api/widget/transcript-email`: the visitor asks for the transcript by email. It is
+/// sent when the chat ends (at once if it has ended). 409 when email is off.
+pub async fn transcript_email(
+    state: State,
+    body: web::Json<TranscriptEmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let Some(mail) = state.mail.clone() else {
+        return Err(Error::Conflict("email is not set up on this server".into()).into());
+    };
+    let Some((site_key, _)) = b.token.split_once('.') else {
+        return Err(ApiError::not_found());
+    };
+    let Some(site) = site(&state, site_key).await? else {
+        return Err(ApiError::not_found());
+    };
+    let address = agents::normalize_email(&b.email)?;
+    let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
+    let closed = web::block(move || -> Result<_, Error> {
+        let db = st.store.tenant_db(&site.tenant_uuid)?;
+        let now = st.clock.now();
+        db.with(|c| {
+            let tx = c.transaction()?;
+            let conv = cstore::conversation_by_token(&tx, &crate::crypto::token_hash(&b.token))?
+                .filter(|cv| cv.site_key == site.site_key)
+                .ok_or_else(|| Error::NotFound("conversation".into()))?;
+            email::events::ask_for_transcript(&tx, conv.id, &address)?;
+            let closed = conv.status == "closed";
+            if closed {
+                email::events::send_transcript(&tx, &mail, conv.id, now)?;
+            }
+            tx.commit()?;
+            Ok(closed)
+        })
+    })
+    .await??;
+    if let Some(m) = &state.mail {
+        m.wake(email::Box::Tenant(uuid));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "ok": true, "sent": closed })))
+}
+
 /// Body of `POST /api/widget/offline`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -287,6 +321,9 @@ pub struct OfflineRequest {
     email: String,
     message: String,
     consent: bool,
+    /// The widget's language (the answer by email is written in it where it can be).
+    #[serde(default)]
+    lang: String,
 }
 
 /// `POST /api/widget/offline`: a message for the agents while nobody is online.
@@ -327,23 +364,26 @@ pub async fn offline(
         return Err(Error::Throttled(wait).into());
     }
     state.throttle.fail(&key, t0);
+    let lang = Lang::parse(&b.lang).unwrap_or(Lang::En).code();
     let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
     web::block(move || -> Result<_, Error> {
         let db = st.store.tenant_db(&site.tenant_uuid)?;
-        db.with(|c| {
-            cstore::insert_offline(
-                c,
-                &cstore::NewOffline {
-                    site_key: &site.site_key,
-                    name: &name,
-                    email: &email,
-                    message: &message,
-                    at: st.clock.now(),
-                },
-            )
-        })
+        let origin = site.origins.first().cloned().unwrap_or_default();
+        let new = cstore::NewOffline {
+            site_key: &site.site_key,
+            name: &name,
+            email: &email,
+            message: &message,
+            lang,
+            at: st.clock.now(),
+        };
+        db.with(|c| email::events::leave_offline(c, st.mail.as_deref(), &new, &origin))
     })
     .await??;
+    if let Some(m) = &state.mail {
+        m.wake(email::Box::Tenant(uuid));
+    }
     Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({ "ok": true })))
 }
 

@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::store::rows;
 use rusqlite::{Connection, params};
+use std::collections::BTreeSet;
 
 /// How long a mail is retried before it is given up (72 hours).
 pub const GIVE_UP_AFTER: i64 = 72 * 3600;
@@ -75,8 +76,10 @@ pub fn due(c: &Connection, now: i64, limit: i64) -> Result<Vec<Due>> {
          WHERE state = 'queued' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
         params![now, limit],
         |r| {
-            Ok(from_row!(r => Due { id, recipient, envelope_from, message, attempts,
-                                    created_at }))
+            Ok(
+                from_row!(r => Due { id, recipient, envelope_from, message, attempts,
+                                    created_at }),
+            )
         },
     )
 }
@@ -155,8 +158,10 @@ pub fn list(c: &Connection, limit: i64) -> Result<Vec<OutboxRow>> {
          FROM outbox ORDER BY id DESC LIMIT ?1",
         [limit],
         |r| {
-            Ok(from_row!(r => OutboxRow { id, kind, recipient, subject, about, state, attempts,
-                                          created_at, done_at, next_at, answer }))
+            Ok(
+                from_row!(r => OutboxRow { id, kind, recipient, subject, about, state, attempts,
+                                          created_at, done_at, next_at, answer }),
+            )
         },
     )
 }
@@ -221,6 +226,15 @@ pub fn last_of_kind(c: &Connection, kind: &str) -> Result<Option<i64>> {
     )?)
 }
 
+/// When the last mail of `kind` about `about` was queued, if ever.
+pub fn last_about(c: &Connection, kind: &str, about: &str) -> Result<Option<i64>> {
+    Ok(c.query_row(
+        "SELECT max(created_at) FROM outbox WHERE kind = ?1 AND about = ?2",
+        [kind, about],
+        |r| r.get(0),
+    )?)
+}
+
 /// Replaces a queued mail's message (a digest that grew) before it is sent.
 pub fn replace_queued(
     c: &Connection,
@@ -253,27 +267,36 @@ pub fn purge_done(c: &Connection, before: i64) -> Result<usize> {
     )?)
 }
 
-/// Mails about a person (by their address), for data-subject requests.
-pub fn about_person(c: &Connection, email: &str) -> Result<Vec<OutboxRow>> {
-    rows::all(
+/// The mails of a data subject: to or about one of their addresses, or about one of their
+/// chats or offline messages (a missed-chat digest that lists one of their chats included).
+pub fn of_subject(
+    c: &Connection,
+    emails: &BTreeSet<String>,
+    conversations: &BTreeSet<i64>,
+    offline: &BTreeSet<i64>,
+) -> Result<BTreeSet<i64>> {
+    let all: Vec<(i64, String, String, String)> = rows::all(
         c,
-        "SELECT id, kind, recipient, subject, about, state, attempts, created_at, done_at,
-                next_at, answer
-         FROM outbox WHERE person = ?1 OR recipient = ?1 ORDER BY id",
-        [email],
-        |r| {
-            Ok(from_row!(r => OutboxRow { id, kind, recipient, subject, about, state, attempts,
-                                          created_at, done_at, next_at, answer }))
-        },
-    )
-}
-
-/// Erases the mails about a person (queued ones are not sent); returns how many.
-pub fn erase_person(c: &Connection, email: &str) -> Result<usize> {
-    Ok(c.execute(
-        "DELETE FROM outbox WHERE person = ?1 OR recipient = ?1",
-        [email],
-    )?)
+        "SELECT id, lower(recipient), lower(person), about FROM outbox",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let ids = |list: &str| -> Vec<i64> { list.split(',').filter_map(|s| s.parse().ok()).collect() };
+    Ok(all
+        .into_iter()
+        .filter(|(_, recipient, person, about)| {
+            emails.contains(recipient)
+                || emails.contains(person)
+                || match about.split_once(':') {
+                    Some(("offline", id)) => ids(id).iter().any(|i| offline.contains(i)),
+                    Some(("conversation" | "conversations", list)) => {
+                        ids(list).iter().any(|i| conversations.contains(i))
+                    }
+                    _ => false,
+                }
+        })
+        .map(|(id, ..)| id)
+        .collect())
 }
 
 #[cfg(test)]
@@ -317,7 +340,10 @@ mod tests {
         assert!(due(&c, 299, 10).unwrap().is_empty());
         assert_eq!(next_due(&c).unwrap(), Some(300));
         let bl = backlog(&c).unwrap();
-        assert_eq!((bl.queued, bl.failed, bl.oldest_queued_at), (1, 0, Some(100)));
+        assert_eq!(
+            (bl.queued, bl.failed, bl.oldest_queued_at),
+            (1, 0, Some(100))
+        );
         mark_failed(&c, a, 301, "550 no").unwrap();
         assert_eq!(next_due(&c).unwrap(), None);
         let rows = list(&c, 10).unwrap();

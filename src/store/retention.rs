@@ -107,6 +107,9 @@ pub struct Purged {
     pub visitors: u64,
     /// Audit entries.
     pub audit_entries: u64,
+    /// Delivered and failed mails (they quote chats and offline messages, so they are kept
+    /// no longer than the shorter of those two periods).
+    pub mails: u64,
 }
 
 impl Purged {
@@ -170,6 +173,9 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
             "DELETE FROM offline_messages WHERE created_at < ?1",
             [cutoff(now, r.offline_days)],
         )? as u64;
+        p.mails =
+            crate::store::outbox::purge_done(&tx, cutoff(now, r.offline_days.min(r.chats_days)))?
+                as u64;
         // Aggregates first: never delete raw events the statistics still need.
         let aggregated = super::aggregates::aggregated_through(&tx)?.unwrap_or(i64::MIN);
         let views = cutoff(now, r.page_views_days).min(aggregated);
@@ -233,7 +239,7 @@ mod tests {
                 ..Purged::default()
             }
             .summary(),
-            "audit_entries=0 conversations=0 files=0 messages=0 offline_messages=0 page_views=0 visitors=0 visits=2"
+            "audit_entries=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 visitors=0 visits=2"
         );
     }
 }

@@ -117,6 +117,20 @@ fn fill(c: &rusqlite::Connection) -> rusqlite::Result<()> {
                 (2, 's', 'New', 'n@example.org', 'KEEP-ME-offline', ?2, ?2)",
         params![offline - 1, offline + 1],
     )?;
+    // Mails are kept as long as the shorter of chats and offline messages; a queued one is
+    // never purged (it has yet to go out).
+    let mails = edge(r.offline_days.min(r.chats_days));
+    c.execute(
+        "INSERT INTO outbox (id, kind, recipient, subject, envelope_from, message, state,
+                             next_at, created_at, done_at)
+         VALUES (1, 'offline', 'i@acme.example', 's', 'f@acme.example',
+                 CAST('PURGE-ME-mail' AS BLOB), 'sent', ?1, ?1, ?1),
+                (2, 'offline', 'i@acme.example', 's', 'f@acme.example',
+                 CAST('KEEP-ME-mail' AS BLOB), 'failed', ?2, ?2, ?2),
+                (3, 'offline', 'i@acme.example', 's', 'f@acme.example',
+                 CAST('KEEP-ME-queued-mail' AS BLOB), 'queued', ?1, ?1, NULL)",
+        params![mails - 1, mails + 1],
+    )?;
     let views = edge(r.page_views_days);
     let visitors = edge(r.visitors_days);
     c.execute_batch(&format!(
@@ -191,6 +205,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
             page_views: 2,
             visitors: 1,      // 3 (no visits, too old); 1 lost its visit but is kept
             audit_entries: 2, // the agent's creation and the old login
+            mails: 1,
         },
         "{}",
         purged.summary()
@@ -203,6 +218,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
         assert_eq!(ids("SELECT id FROM conversations ORDER BY id")?, [2, 3]);
         assert_eq!(ids("SELECT id FROM files ORDER BY id")?, [2]);
         assert_eq!(ids("SELECT id FROM offline_messages")?, [2]);
+        assert_eq!(ids("SELECT id FROM outbox ORDER BY id")?, [2, 3]);
         assert_eq!(ids("SELECT id FROM visits")?, [2]);
         assert_eq!(ids("SELECT id FROM visitors ORDER BY id")?, [1, 2]);
         // Purging again finds nothing; the purge itself is in the trail, with counts only.
@@ -229,6 +245,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
         "PURGE-ME-file",
         "PURGE-ME-chat-file",
         "PURGE-ME-offline",
+        "PURGE-ME-mail",
         "PURGE-ME-referrer",
         "old@acme.example",
     ] {

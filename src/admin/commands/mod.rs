@@ -8,5 +8,6 @@ pub mod department;
 pub mod gdpr;
 pub mod retention;
 pub mod site;
+pub mod smtp;
 pub mod stats;
 pub mod tenant;

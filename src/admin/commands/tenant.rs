@@ -3,6 +3,7 @@
 use crate::admin::{
     Ctx, Failure, Request, Response, absolute, confirmed, read_secret, tenant_audit,
 };
+use crate::domain::email;
 use crate::error::Result;
 use crate::model::tenants::{self, TenantInfo};
 use crate::store::system as sstore;
@@ -63,6 +64,21 @@ pub enum TenantCmd {
         /// Tenant slug
         slug: String,
     },
+    /// Show or set where the tenant's mails go: offline messages (--inbox) and missed-chat
+    /// notices (--alerts, the inbox when empty), and their language
+    Mail {
+        /// Tenant slug
+        slug: String,
+        /// Addresses for offline messages, comma-separated ("" for none)
+        #[arg(long)]
+        inbox: Option<String>,
+        /// Addresses for missed-chat notices, comma-separated ("" for the inbox's)
+        #[arg(long)]
+        alerts: Option<String>,
+        /// Language of these mails: de or en
+        #[arg(long)]
+        lang: Option<String>,
+    },
 }
 
 /// The tenant requests on the admin socket.
@@ -97,6 +113,18 @@ pub enum TenantRequest {
     Rekey {
         /// Slug.
         slug: String,
+    },
+    /// `tenant mail`
+    #[serde(rename = "tenant_mail")]
+    Mail {
+        /// Slug.
+        slug: String,
+        /// New inbox addresses, comma-separated.
+        inbox: Option<String>,
+        /// New alert addresses, comma-separated.
+        alerts: Option<String>,
+        /// New language.
+        lang: Option<String>,
     },
     /// `tenant export`
     #[serde(rename = "tenant_export")]
@@ -185,6 +213,17 @@ impl TenantCmd {
                 }
             }
             TenantCmd::Rekey { slug } => TenantRequest::Rekey { slug: slug.clone() },
+            TenantCmd::Mail {
+                slug,
+                inbox,
+                alerts,
+                lang,
+            } => TenantRequest::Mail {
+                slug: slug.clone(),
+                inbox: inbox.clone(),
+                alerts: alerts.clone(),
+                lang: lang.clone(),
+            },
             TenantCmd::List => TenantRequest::List,
             TenantCmd::Show { slug } => TenantRequest::Show { slug: slug.clone() },
             TenantCmd::Delete { slug, yes } => {
@@ -229,6 +268,58 @@ impl TenantRequest {
                         .collect(),
                     db_bytes,
                 }))
+            }
+            TenantRequest::Mail {
+                slug,
+                inbox,
+                alerts,
+                lang,
+            } => {
+                let (_, db) = store.tenant_db_by_slug(&slug)?;
+                let changed = inbox.is_some() || alerts.is_some() || lang.is_some();
+                let a = db.with(|c| {
+                    let mut a = email::events::addresses(c)?;
+                    if !changed {
+                        return Ok(a);
+                    }
+                    if let Some(i) = inbox {
+                        a.inbox = vec![i];
+                    }
+                    if let Some(al) = alerts {
+                        a.alerts = vec![al];
+                    }
+                    if let Some(l) = lang {
+                        a.lang = l;
+                    }
+                    let tx = c.transaction()?;
+                    let a = email::events::set_addresses(&tx, &a)?;
+                    tx.commit()?;
+                    Ok(a)
+                })?;
+                let none = |l: &[String]| {
+                    if l.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        l.join(", ")
+                    }
+                };
+                let lines = vec![
+                    format!("offline messages to:  {}", none(&a.inbox)),
+                    format!(
+                        "missed chats to:      {}",
+                        if a.alerts.is_empty() {
+                            format!("{} (the inbox)", none(&a.inbox))
+                        } else {
+                            none(&a.alerts)
+                        }
+                    ),
+                    format!("language:             {}", a.lang),
+                ];
+                Ok(Response::Report {
+                    value: serde_json::to_value(&a).unwrap_or_default(),
+                    lines,
+                    ok: true,
+                })
             }
             TenantRequest::Delete { slug } => {
                 let cert = crate::store::certificate::delete_with_certificate(store, &slug)?;

@@ -167,7 +167,10 @@ mod tests {
             to: "anna@example.org".into(),
             subject: "Hello\r\nBcc: victim@example.org".into(),
             paragraphs: vec!["<b>hi</b>\nsecond line".into()],
-            link: Some(("Open".into(), "https://chat.shop.example/app?a=1&b=2".into())),
+            link: Some((
+                "Open".into(),
+                "https://chat.shop.example/app?a=1&b=2".into(),
+            )),
             automatic: true,
             ..Draft::default()
         };
@@ -175,11 +178,20 @@ mod tests {
         let s = String::from_utf8(r.bytes).unwrap();
         let head = s.split("\r\n\r\n").next().unwrap();
         assert!(!head.contains("\r\nBcc:"), "{head}");
-        assert!(head.contains("Subject: Hello Bcc: victim@example.org"), "{head}");
+        assert!(
+            head.contains("Subject: Hello Bcc: victim@example.org"),
+            "{head}"
+        );
         assert!(head.contains("Auto-Submitted: auto-generated"), "{head}");
-        assert!(head.contains(&format!("Message-ID: {}", r.message_id)), "{head}");
+        assert!(
+            head.contains(&format!("Message-ID: {}", r.message_id)),
+            "{head}"
+        );
         assert!(r.message_id.ends_with("@shop.example>"));
-        assert!(head.contains("Date: Tue, 14 Nov 2023 22:13:20 +0000"), "{head}");
+        assert!(
+            head.contains("Date: Tue, 14 Nov 2023 22:13:20 +0000"),
+            "{head}"
+        );
         assert!(s.contains("&lt;b&gt;hi&lt;/b&gt;<br>"), "{s}");
         assert!(s.contains("app?a=1&amp;b=2"), "{s}");
         assert!(!s.contains("<img"), "no images: {s}");

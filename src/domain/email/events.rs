@@ -193,6 +193,30 @@ pub struct Offline<'a> {
     pub site: &'a str,
 }
 
+/// Stores an offline message and, with email on, queues its notice to the tenant's inbox
+/// addresses in the same transaction: both are kept or neither. Returns the message's id.
+pub fn leave_offline(
+    c: &mut Connection,
+    mail: Option<&Mail>,
+    m: &cstore::NewOffline<'_>,
+    site: &str,
+) -> Result<i64> {
+    let tx = c.transaction()?;
+    let id = cstore::insert_offline(&tx, m)?;
+    if let Some(mail) = mail {
+        let o = Offline {
+            id,
+            name: m.name,
+            email: m.email,
+            message: m.message,
+            site,
+        };
+        offline_received(&tx, mail, &o, m.at)?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
 /// A new offline message: one mail to each inbox address, answering to the visitor.
 pub fn offline_received(c: &Connection, mail: &Mail, m: &Offline<'_>, at: i64) -> Result<usize> {
     let to = addresses(c)?;
@@ -248,7 +272,10 @@ pub fn reply_offline(
     let lang = mail_lang(&lang);
     let d = Draft {
         to: email.clone(),
-        subject: fill(t(lang, "mail.reply.subject"), &[("business", business(mail))]),
+        subject: fill(
+            t(lang, "mail.reply.subject"),
+            &[("business", business(mail))],
+        ),
         paragraphs: vec![
             text.clone(),
             fill(
@@ -294,17 +321,21 @@ pub fn reply_conversation(
             "the chat is still open: answer it in the chat".into(),
         ));
     }
-    let to = [conv.visitor_email.as_str(), &transcript_to(c, conversation_id)?]
-        .into_iter()
-        .find(|a| !a.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::Invalid("the visitor left no email address in this chat".into())
-        })?;
+    let to = [
+        conv.visitor_email.as_str(),
+        &transcript_to(c, conversation_id)?,
+    ]
+    .into_iter()
+    .find(|a| !a.is_empty())
+    .map(str::to_string)
+    .ok_or_else(|| Error::Invalid("the visitor left no email address in this chat".into()))?;
     let lang = mail_lang(&conv.lang);
     let d = Draft {
         to: to.clone(),
-        subject: fill(t(lang, "mail.chat_reply.subject"), &[("business", business(mail))]),
+        subject: fill(
+            t(lang, "mail.chat_reply.subject"),
+            &[("business", business(mail))],
+        ),
         paragraphs: vec![
             text.clone(),
             fill(
@@ -404,26 +435,7 @@ pub fn transcript_text(c: &Connection, conversation_id: i64, lang: Lang) -> Resu
 /// A chat ended (inside the hub's transaction): the transcript to the visitor if they asked
 /// for it, and a missed-chat notice if nobody ever took it.
 pub fn chat_closed(c: &Connection, mail: &Mail, conversation_id: i64, at: i64) -> Result<()> {
-    let Some(conv) = cstore::conversation(c, conversation_id)? else {
-        return Ok(());
-    };
-    let to = transcript_to(c, conversation_id)?;
-    if !to.is_empty() && normalize_email(&to).is_ok() && !blocked(c, conversation_id)? {
-        let lang = mail_lang(&conv.lang);
-        let d = Draft {
-            to: to.clone(),
-            subject: fill(t(lang, "mail.transcript.subject"), &[("business", business(mail))]),
-            paragraphs: vec![
-                t(lang, "mail.transcript.intro").to_string(),
-                transcript_text(c, conversation_id, lang)?,
-                t(lang, "mail.transcript.once").to_string(),
-            ],
-            automatic: true,
-            ..Draft::default()
-        };
-        let about = format!("conversation:{conversation_id}");
-        queue(c, mail, lang, "transcript", &to, &about, &d, at)?;
-    }
+    send_transcript(c, mail, conversation_id, at)?;
     let accepted: Option<i64> = c.query_row(
         "SELECT accepted_at FROM conversations WHERE id = ?1",
         [conversation_id],
@@ -438,6 +450,35 @@ pub fn chat_closed(c: &Connection, mail: &Mail, conversation_id: i64, at: i64) -
     Ok(())
 }
 
+/// Queues the transcript to the address the visitor gave, if they gave one (once: asking
+/// again after it went replaces nothing and sends it again, as asked).
+pub fn send_transcript(c: &Connection, mail: &Mail, conversation_id: i64, at: i64) -> Result<()> {
+    let Some(conv) = cstore::conversation(c, conversation_id)? else {
+        return Ok(());
+    };
+    let to = transcript_to(c, conversation_id)?;
+    if !to.is_empty() && normalize_email(&to).is_ok() && !blocked(c, conversation_id)? {
+        let lang = mail_lang(&conv.lang);
+        let d = Draft {
+            to: to.clone(),
+            subject: fill(
+                t(lang, "mail.transcript.subject"),
+                &[("business", business(mail))],
+            ),
+            paragraphs: vec![
+                t(lang, "mail.transcript.intro").to_string(),
+                transcript_text(c, conversation_id, lang)?,
+                t(lang, "mail.transcript.once").to_string(),
+            ],
+            automatic: true,
+            ..Draft::default()
+        };
+        let about = format!("conversation:{conversation_id}");
+        queue(c, mail, lang, "transcript", &to, &about, &d, at)?;
+    }
+    Ok(())
+}
+
 /// Whether the visitor of a conversation is blocked (no blocking exists yet: never).
 fn blocked(_c: &Connection, _conversation_id: i64) -> Result<bool> {
     Ok(false)
@@ -447,7 +488,11 @@ fn blocked(_c: &Connection, _conversation_id: i64) -> Result<bool> {
 /// out no sooner than five minutes after the last one.
 fn missed(c: &Connection, mail: &Mail, conversation_id: i64, at: i64) -> Result<()> {
     let to = addresses(c)?;
-    let recipients = if to.alerts.is_empty() { &to.inbox } else { &to.alerts };
+    let recipients = if to.alerts.is_empty() {
+        &to.inbox
+    } else {
+        &to.alerts
+    };
     if recipients.is_empty() {
         return Ok(());
     }
@@ -536,20 +581,16 @@ fn missed_draft(c: &Connection, mail: &Mail, lang: Lang, to: &str, ids: &[i64]) 
     })
 }
 
-/// A set-up link (invitation or password reset) to the agent it is for.
-#[allow(clippy::too_many_arguments)]
-pub fn agent_link(
-    c: &Connection,
-    mail: &Mail,
-    invite: bool,
-    to: &str,
-    name: &str,
-    lang: Lang,
-    url: &str,
-    expires_at: i64,
-    at: i64,
-) -> Result<i64> {
-    let lang = mail_lang(lang.code());
+/// A set-up link (invitation or password reset, by the link's path) to the agent it is for,
+/// in the tenant's mail language.
+pub fn agent_link(c: &Connection, mail: &Mail, agent_id: i64, path: &str, at: i64) -> Result<i64> {
+    let agent = crate::store::tenant::agent_by_id(c, agent_id)?
+        .ok_or_else(|| Error::NotFound("agent".into()))?;
+    let invite = crate::store::links::invited(c, agent_id)?;
+    let lang = business_lang(&addresses(c)?);
+    let (to, name) = (agent.email.as_str(), agent.display_name.as_str());
+    let url = format!("{}{path}", mail.base_url);
+    let expires_at = at + crate::domain::setup::LINK_SECS;
     let (kind, subject, body) = if invite {
         ("invite", "mail.invite.subject", "mail.invite.body")
     } else {
@@ -566,19 +607,32 @@ pub fn agent_link(
                 ("expires", &date(lang, expires_at)),
             ],
         )],
-        link: Some((t(lang, "mail.link.setup").to_string(), url.to_string())),
+        link: Some((t(lang, "mail.link.setup").to_string(), url)),
         automatic: true,
         ..Draft::default()
     };
     queue(c, mail, lang, kind, "", "", &d, at)
 }
 
-/// An alert to the operator (`[smtp] operator_address`), queued in `system.db`; none when no
-/// operator address is configured.
-pub fn operator_alert(c: &Connection, mail: &Mail, what: &str, detail: &str, at: i64) -> Result<bool> {
+/// The same operator alert goes out at most once in this many seconds.
+pub const ALERT_EVERY: i64 = 86_400;
+
+/// An alert to the operator (`[smtp] operator_address`), queued in `system.db`: `what` is
+/// `backup`, `integrity` or `disk`. None when no operator address is configured, or when the
+/// same alert went out in the last day. Whether one was queued.
+pub fn operator_alert(
+    c: &Connection,
+    mail: &Mail,
+    what: &str,
+    detail: &str,
+    at: i64,
+) -> Result<bool> {
     let Some(to) = mail.smtp.operator_address.clone() else {
         return Ok(false);
     };
+    if outbox::last_about(c, "alert", what)?.is_some_and(|last| at - last < ALERT_EVERY) {
+        return Ok(false);
+    }
     let lang = Lang::En;
     let d = Draft {
         to,

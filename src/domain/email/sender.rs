@@ -38,7 +38,12 @@ impl Status {
     /// Every outbox's backlog added up.
     pub fn total(&self) -> Backlog {
         let mut sum = Backlog::default();
-        for b in self.backlogs.lock().unwrap_or_else(|e| e.into_inner()).values() {
+        for b in self
+            .backlogs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
             sum.add(*b);
         }
         sum
@@ -53,12 +58,7 @@ impl Status {
 }
 
 /// Starts the sender thread; it ends once the store is gone.
-pub fn start(
-    mail: Arc<Mail>,
-    store: Weak<Store>,
-    clock: Clock,
-    status: Arc<Status>,
-) -> Result<()> {
+pub fn start(mail: Arc<Mail>, store: Weak<Store>, clock: Clock, status: Arc<Status>) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     mail.connect(tx);
     std::thread::Builder::new()
@@ -127,7 +127,9 @@ fn scan(store: &Store, status: &Status, pending: &mut BTreeMap<Box, i64>) {
         Err(e) => tracing::error!(error = %e, "mail: listing tenants failed"),
     }
     for b in boxes {
-        match with_db(store, &b, |c| Ok((outbox::next_due(c)?, outbox::backlog(c)?))) {
+        match with_db(store, &b, |c| {
+            Ok((outbox::next_due(c)?, outbox::backlog(c)?))
+        }) {
             Ok((next, backlog)) => {
                 status.set(&b, backlog);
                 match next {
@@ -164,7 +166,8 @@ fn deliver(mail: &Mail, store: &Store, b: &Box, now: i64, status: &Status) -> Re
                 Outcome::Retry(answer) | Outcome::Unreachable(answer) => {
                     if now - m.created_at >= GIVE_UP_AFTER {
                         tracing::warn!(outbox = ?b, mail = m.id, answer, "mail given up after 72 hours");
-                        let why = format!("given up after 72 hours of tries; last answer: {answer}");
+                        let why =
+                            format!("given up after 72 hours of tries; last answer: {answer}");
                         outbox::mark_failed(c, m.id, at, &why)
                     } else {
                         let next = now + backoff(m.attempts + 1);
@@ -180,7 +183,9 @@ fn deliver(mail: &Mail, store: &Store, b: &Box, now: i64, status: &Status) -> Re
             }
         }
     }
-    let (next, backlog) = with_db(store, b, |c| Ok((outbox::next_due(c)?, outbox::backlog(c)?)))?;
+    let (next, backlog) = with_db(store, b, |c| {
+        Ok((outbox::next_due(c)?, outbox::backlog(c)?))
+    })?;
     status.set(b, backlog);
     Ok(next)
 }

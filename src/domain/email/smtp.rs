@@ -38,11 +38,11 @@ impl Server {
         let tls = || -> Result<TlsParameters> {
             let mut b = TlsParameters::builder(cfg.host.clone());
             if let Some(path) = &cfg.ca_file {
-                let pem = std::fs::read(path)
-                    .map_err(|e| Error::io(format!("reading smtp.ca_file {}", path.display()), e))?;
-                let cert = Certificate::from_pem(&pem).map_err(|e| {
-                    Error::Config(format!("smtp.ca_file {}: {e}", path.display()))
+                let pem = std::fs::read(path).map_err(|e| {
+                    Error::io(format!("reading smtp.ca_file {}", path.display()), e)
                 })?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| Error::Config(format!("smtp.ca_file {}: {e}", path.display())))?;
                 b = b.add_root_certificate(cert);
             }
             b.build_rustls()

@@ -135,7 +135,9 @@ impl Hub {
         let now = self.clock.now();
         match crate::domain::email::events::chat_closed(c, mail, id, now) {
             Ok(()) => mail.wake(crate::domain::email::Box::Tenant(self.db.uuid.clone())),
-            Err(e) => tracing::error!(conversation = id, error = %e, "queueing the chat's mails failed"),
+            Err(e) => {
+                tracing::error!(conversation = id, error = %e, "queueing the chat's mails failed")
+            }
         }
     }
 

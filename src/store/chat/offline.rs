@@ -16,6 +16,8 @@ pub struct NewOffline<'a> {
     pub email: &'a str,
     /// The message.
     pub message: &'a str,
+    /// The visitor's language.
+    pub lang: &'a str,
     /// Unix seconds.
     pub at: i64,
 }
@@ -27,15 +29,16 @@ pub const OFFLINE_NOTICE_VERSION: &str = "offline-1";
 pub fn insert_offline(c: &Connection, m: &NewOffline<'_>) -> Result<i64> {
     c.execute(
         "INSERT INTO offline_messages (site_key, name, email, message, consent_at, created_at,
-                                       consent_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                                       consent_version, lang)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
         params![
             m.site_key,
             m.name,
             m.email,
             m.message,
             m.at,
-            OFFLINE_NOTICE_VERSION
+            OFFLINE_NOTICE_VERSION,
+            m.lang
         ],
     )?;
     Ok(c.last_insert_rowid())
@@ -54,15 +57,27 @@ pub struct OfflineRow {
     pub message: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// When it was answered by email, if it was.
+    pub handled_at: Option<i64>,
+    /// Who answered it.
+    pub handled_by: Option<String>,
+    /// The answer.
+    pub reply: String,
 }
 
 /// The newest offline messages first.
 pub fn list_offline(c: &Connection, limit: i64) -> Result<Vec<OfflineRow>> {
     rows::all(
         c,
-        "SELECT id, name, email, message, created_at FROM offline_messages
-         ORDER BY id DESC LIMIT ?1",
+        "SELECT o.id, o.name, o.email, o.message, o.created_at, o.handled_at, a.name, o.reply
+         FROM offline_messages o LEFT JOIN agents a ON a.id = o.handled_by
+         ORDER BY o.id DESC LIMIT ?1",
         [limit],
-        |r| Ok(from_row!(r => OfflineRow { id, name, email, message, created_at })),
+        |r| {
+            Ok(
+                from_row!(r => OfflineRow { id, name, email, message, created_at, handled_at,
+                                           handled_by, reply }),
+            )
+        },
     )
 }

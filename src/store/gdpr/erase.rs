@@ -90,6 +90,10 @@ fn delete(c: &Connection, s: &Subject) -> Result<Counts> {
         [],
     )?;
     c.execute(&format!("DELETE FROM visits WHERE visitor_id IN ({v})"), [])?;
+    c.execute(
+        &format!("DELETE FROM outbox WHERE id IN ({})", list(&s.mails)),
+        [],
+    )?;
     c.execute(&format!("DELETE FROM visitors WHERE id IN ({v})"), [])?;
     Ok(counted)
 }

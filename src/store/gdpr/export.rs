@@ -73,6 +73,9 @@ pub fn find(c: &Connection, by: &By) -> Result<Value> {
         "offline_messages": rows(c, &format!(
             "SELECT id, created_at, name, email FROM offline_messages WHERE id IN ({})
              ORDER BY id", list(&s.offline)), &[])?,
+        "mails": rows(c, &format!(
+            "SELECT id, created_at, kind, recipient, subject, state FROM outbox WHERE id IN ({})
+             ORDER BY id", list(&s.mails)), &[])?,
         "visitors": rows(c, &format!(
             "SELECT id, mode, first_seen, last_seen,
                     (SELECT count(*) FROM visits WHERE visitor_id = v.id) AS visits
@@ -160,6 +163,7 @@ pub fn export(c: &Connection, by: &By, now: i64) -> Result<(Value, Vec<ArchiveFi
         "counts": counts(c, &s)?,
         "conversations": conversations(c, &s, &mut files)?,
         "offline_messages": every_column(c, "offline_messages", &s.offline)?,
+        "mails": every_column(c, "outbox", &s.mails)?,
         "visitors": visitors(c, &s)?,
     });
     let mut all = vec![

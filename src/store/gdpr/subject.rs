@@ -80,6 +80,8 @@ pub struct Subject {
     pub emails: BTreeSet<String>,
     /// The name searched for, if the search was by name.
     pub names: BTreeSet<String>,
+    /// Mails in the outbox to or about them, or about their chats and offline messages.
+    pub mails: BTreeSet<i64>,
 }
 
 /// The ids (first column) the query finds.
@@ -182,6 +184,7 @@ pub fn resolve(c: &Connection, by: &By) -> Result<Subject> {
             break;
         }
     }
+    s.mails = crate::store::outbox::of_subject(c, &s.emails, &s.conversations, &s.offline)?;
     Ok(s)
 }
 
@@ -208,6 +211,9 @@ pub struct Counts {
     pub conversions: u64,
     /// Invitations shown.
     pub invitations: u64,
+    /// Mails in the outbox (queued, sent or failed).
+    #[serde(default)]
+    pub mails: u64,
 }
 
 impl Counts {
@@ -228,6 +234,7 @@ impl Counts {
         self.page_views += o.page_views;
         self.conversions += o.conversions;
         self.invitations += o.invitations;
+        self.mails += o.mails;
     }
 
     /// All items.
@@ -242,6 +249,7 @@ impl Counts {
             + self.page_views
             + self.conversions
             + self.invitations
+            + self.mails
     }
 }
 
@@ -254,6 +262,7 @@ pub fn counts(c: &Connection, s: &Subject) -> Result<Counts> {
     let (k, o, v) = (list(&s.conversations), list(&s.offline), list(&s.visitors));
     let visits = format!("SELECT id FROM visits WHERE visitor_id IN ({v})");
     Ok(Counts {
+        mails: s.mails.len() as u64,
         conversations: s.conversations.len() as u64,
         messages: n(
             c,
