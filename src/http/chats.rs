@@ -148,7 +148,9 @@ pub async fn messages(a: Agent, id: web::Path<i64>) -> Reply {
 pub async fn offline_inbox(a: Agent) -> Reply {
     require_chats(&a.session)?;
     let rows = a.db(|c| cstore::list_offline(c, 500)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows })))
+    // Whether "Reply by email" can be offered.
+    let email = a.state.mail.is_some();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows, "email": email })))
 }
 
 /// `GET /api/departments`: the tenant's departments (for transfers).
