@@ -217,6 +217,7 @@ fn run(
             mail,
             mail_status,
         };
+        let mail = state.mail.clone();
         let bound = http::bind(state)?;
         let addr = bound
             .addrs
@@ -228,6 +229,9 @@ fn run(
             ip => ip.to_string(),
         };
         let base = format!("{}://{host}:{}", bound.scheme, addr.port());
+        if let (Some(m), None) = (&mail, &public_base) {
+            m.set_base_url(&base);
+        }
         ready(&store, &base)?;
         let admin_task = actix_web::rt::spawn(admin::socket::serve(
             admin_listener,

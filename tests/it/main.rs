@@ -32,6 +32,7 @@ mod injection;
 mod keyboard;
 mod live_regions;
 mod login;
+mod mail;
 mod notices;
 mod profile;
 mod retention;

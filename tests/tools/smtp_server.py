@@ -66,6 +66,12 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.args.slow_data_ms:
             await asyncio.sleep(self.args.slow_data_ms / 1000.0)
+            # A client that vanished before the answer (killed mid-DATA) has not been told
+            # the mail was taken: keep nothing, as a server that queues only after its
+            # answer went out would.
+            transport = getattr(server, "transport", None)
+            if transport is None or transport.is_closing():
+                return "421 4.4.2 connection lost before the answer"
         data = envelope.original_content
         if data is None:
             data = envelope.content

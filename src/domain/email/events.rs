@@ -236,7 +236,7 @@ pub fn offline_received(c: &Connection, mail: &Mail, m: &Offline<'_>, at: i64) -
         ],
         link: Some((
             t(lang, "mail.offline.open").to_string(),
-            format!("{}/app/inbox?offline={}", mail.base_url, m.id),
+            format!("{}/app/inbox?offline={}", mail.base_url(), m.id),
         )),
         automatic: true,
         ..Draft::default()
@@ -574,7 +574,7 @@ fn missed_draft(c: &Connection, mail: &Mail, lang: Lang, to: &str, ids: &[i64]) 
         paragraphs: vec![t(lang, "mail.missed.intro").to_string(), lines.join("\n")],
         link: Some((
             t(lang, "mail.missed.open").to_string(),
-            format!("{}/app/history", mail.base_url),
+            format!("{}/app/history", mail.base_url()),
         )),
         automatic: true,
         ..Draft::default()
@@ -589,7 +589,7 @@ pub fn agent_link(c: &Connection, mail: &Mail, agent_id: i64, path: &str, at: i6
     let invite = crate::store::links::invited(c, agent_id)?;
     let lang = business_lang(&addresses(c)?);
     let (to, name) = (agent.email.as_str(), agent.display_name.as_str());
-    let url = format!("{}{path}", mail.base_url);
+    let url = format!("{}{path}", mail.base_url());
     let expires_at = at + crate::domain::setup::LINK_SECS;
     let (kind, subject, body) = if invite {
         ("invite", "mail.invite.subject", "mail.invite.body")
@@ -642,7 +642,7 @@ pub fn operator_alert(
             detail.to_string(),
             t(lang, "mail.alert.footer").to_string(),
         ],
-        link: Some(("kontor".into(), format!("{}/healthz", mail.base_url))),
+        link: Some(("kontor".into(), format!("{}/healthz", mail.base_url()))),
         automatic: true,
         ..Draft::default()
     };

@@ -27,8 +27,9 @@ pub enum Box {
 pub struct Mail {
     /// `[smtp]`.
     pub smtp: SmtpConfig,
-    /// Where links in mails point (the dashboard's public address).
-    pub base_url: String,
+    /// Where links in mails point (the dashboard's public address; without `public_url`
+    /// the address the server bound, known only once it has).
+    base_url: std::sync::RwLock<String>,
     wake: Mutex<Option<mpsc::Sender<Box>>>,
 }
 
@@ -37,7 +38,7 @@ impl Mail {
     pub fn new(smtp: SmtpConfig, base_url: &str) -> Mail {
         Mail {
             smtp,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: std::sync::RwLock::new(base_url.trim_end_matches('/').to_string()),
             wake: Mutex::new(None),
         }
     }
@@ -49,6 +50,20 @@ impl Mail {
         if let Some(tx) = guard.as_ref() {
             let _ = tx.send(outbox);
         }
+    }
+
+    /// Where links in mails point.
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets where links point (once the server knows the address it bound).
+    pub fn set_base_url(&self, base: &str) {
+        *self.base_url.write().unwrap_or_else(|e| e.into_inner()) =
+            base.trim_end_matches('/').to_string();
     }
 
     fn connect(&self, tx: mpsc::Sender<Box>) {
