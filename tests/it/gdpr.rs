@@ -74,7 +74,8 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 
 fn erika_counts() -> serde_json::Value {
     json!({"conversations": 2, "messages": 4, "notes": 1, "files": 1, "offline_messages": 1,
-           "visitors": 1, "visits": 2, "page_views": 3, "conversions": 1, "invitations": 1})
+           "visitors": 1, "visits": 2, "page_views": 3, "conversions": 1, "invitations": 1,
+           "mails": 0})
 }
 
 #[test]

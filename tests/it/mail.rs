@@ -664,3 +664,53 @@ fn with_email_off_everything_works_as_before_and_says_so() {
             .is_some_and(|o| o.is_empty())
     });
 }
+
+#[test]
+fn a_persons_mails_are_found_exported_and_erased_and_an_erased_queued_mail_never_goes() {
+    let mut room = Mailroom::new(|o| o);
+    let port = room.smtp.port();
+    let dir = room.smtp.dir().to_path_buf();
+    room.smtp.stop();
+    let (k, _pw, site) = setup();
+    room.configure(&k, PASSWORD, "");
+    k.ok(&["tenant", "mail", "acme", "--inbox", "inbox@shop.example"]);
+    let mut server = k.server(&[]);
+    leave_offline(
+        &server,
+        &site,
+        "Erika",
+        "erika@example.org",
+        "Bitte löschen",
+    );
+    leave_offline(&server, &site, "Emil", "emil@example.org", "Bitte behalten");
+    server.stop();
+    let found = k.json(&["gdpr", "find", "acme", "--email", "erika@example.org"]);
+    assert_eq!(found["counts"]["mails"], 1, "{found}");
+    assert_eq!(found["mails"][0]["recipient"], "inbox@shop.example");
+    k.ok(&[
+        "gdpr",
+        "erase",
+        "acme",
+        "--email",
+        "erika@example.org",
+        "--yes",
+    ]);
+    let found = k.json(&["gdpr", "find", "acme", "--email", "erika@example.org"]);
+    assert_eq!(found["counts"]["mails"], 0, "{found}");
+    // The server is up again; only Emil's notice goes out.
+    let smtp = SmtpServer::start(SmtpOptions {
+        port: Some(port),
+        dir: Some(dir),
+        tls: SmtpTls::StartTls(&room.ca),
+        user: Some(USER.into()),
+        password: Some(PASSWORD.into()),
+        ..SmtpOptions::default()
+    });
+    let _server = k.server(&[]);
+    k.advance_clock(Duration::from_secs(3600));
+    let got = smtp.wait_for(1, WAIT);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(smtp.messages().len(), 1);
+    assert!(got[0].text().contains("emil@example.org"));
+    assert!(!smtp.messages()[0].text().contains("erika"));
+}
