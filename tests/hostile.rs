@@ -1711,7 +1711,36 @@ const ENDPOINTS: &[Endpoint] = &[
             ("email", S),
             ("message", S),
             ("consent", B),
+            ("lang", S),
         ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/widget/transcript-email",
+        carrier: Json,
+        fields: &[("token", S), ("email", S)],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/email/addresses",
+        carrier: Json,
+        fields: &[
+            ("inbox", L),
+            ("alerts", L),
+            ("lang", One(&["de", "en", "fr", ""])),
+        ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/offline/@ID@/reply",
+        carrier: Json,
+        fields: &[("text", S)],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/conversations/@ID@/reply",
+        carrier: Json,
+        fields: &[("text", S)],
     },
     Endpoint {
         method: "POST",
@@ -2299,7 +2328,13 @@ fn http_fixture() -> HttpFixture {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    std::fs::write(dir.path().join("kontor.toml"), "").unwrap();
+    // Email on (no sender runs: mails are only queued), so the mail paths see the input too.
+    std::fs::write(
+        dir.path().join("kontor.toml"),
+        "[smtp]\nhost = \"127.0.0.1\"\nport = 1\nsecurity = \"none\"\n\
+         from = \"support@acme.example\"\nfrom_name = \"Acme\"\n",
+    )
+    .unwrap();
     let flags = kontor::config::Overrides {
         config: Some(dir.path().join("kontor.toml")),
         data_dir: Some(data_dir.clone()),
@@ -2369,13 +2404,20 @@ fn http_fixture() -> HttpFixture {
     let csrf = kontor::domain::auth::authenticate(&store, &config.session, &clock, &session.cookie)
         .unwrap()
         .csrf;
-    let realtime = Arc::new(kontor::realtime::Realtime::new(
-        store.clone(),
-        config.session.clone(),
-        Duration::from_secs(config.tracking.grace_secs),
-        clock.clone(),
-        &config.chat,
-    ));
+    let mail = config
+        .smtp
+        .clone()
+        .map(|s| Arc::new(kontor::domain::email::Mail::new(s, OUR_ORIGIN)));
+    let realtime = Arc::new(
+        kontor::realtime::Realtime::new(
+            store.clone(),
+            config.session.clone(),
+            Duration::from_secs(config.tracking.grace_secs),
+            clock.clone(),
+            &config.chat,
+        )
+        .with_mail(mail.clone()),
+    );
     let state = kontor::http::AppState {
         store,
         throttle,
@@ -2386,7 +2428,7 @@ fn http_fixture() -> HttpFixture {
         tracking: Arc::new(kontor::http::track::Tracking::new(&config.tracking).unwrap()),
         uploads: kontor::http::files::AddressLimits::new(&config.uploads),
         audit_checked: Default::default(),
-        mail: None,
+        mail,
         mail_status: Default::default(),
         config,
     };

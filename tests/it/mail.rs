@@ -714,3 +714,23 @@ fn a_persons_mails_are_found_exported_and_erased_and_an_erased_queued_mail_never
     assert!(got[0].text().contains("emil@example.org"));
     assert!(!smtp.messages()[0].text().contains("erika"));
 }
+
+#[test]
+fn a_refused_sign_in_keeps_the_mail_queued_with_the_servers_words() {
+    let room = Mailroom::new(|o| o);
+    let (k, pw, site) = setup();
+    room.configure(&k, "not the password", "");
+    k.ok(&["tenant", "mail", "acme", "--inbox", "inbox@shop.example"]);
+    let server = k.server(&[]);
+    leave_offline(&server, &site, "Ida", "ida@example.org", "Hallo");
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let mut row = Value::Null;
+    assert!(within(WAIT, || {
+        row = outbox(&mut a).first().cloned().unwrap_or(Value::Null);
+        row["attempts"] == 1
+    }));
+    // The operator's to fix: the mail waits (not failed) and says why.
+    assert_eq!(row["state"], "queued", "{row}");
+    assert!(row["answer"].as_str().unwrap().contains("535"), "{row}");
+    assert!(room.smtp.messages().is_empty());
+}
