@@ -734,3 +734,31 @@ fn a_refused_sign_in_keeps_the_mail_queued_with_the_servers_words() {
     assert!(row["answer"].as_str().unwrap().contains("535"), "{row}");
     assert!(room.smtp.messages().is_empty());
 }
+
+#[test]
+fn a_damaged_tenant_found_by_the_daily_check_is_mailed_to_the_operator() {
+    let room = Mailroom::new(|o| o);
+    let (k, _pw, _site) = setup();
+    room.configure(&k, PASSWORD, "operator_address = \"ops@shop.example\"\n");
+    // One flipped byte inside a page of the tenant's database.
+    let uuid = k.json(&["tenant", "show", "acme"])["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = k.data_dir().join("tenants").join(format!("{uuid}.db"));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let pos = bytes.len() - 100;
+    bytes[pos] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+    // The daily job runs its checks when the server starts.
+    let _server = k.server(&[]);
+    let got = room.smtp.wait_for(1, WAIT);
+    assert_eq!(got[0].rcpt_tos, ["ops@shop.example"]);
+    let msg = parse(&got[0]);
+    assert_eq!(
+        msg.subject(),
+        Some("kontor: The daily integrity check found a problem")
+    );
+    let text = msg.body_text(0).unwrap();
+    assert!(text.contains("tenant acme") && text.contains("kontor backup restore"), "{text}");
+}
