@@ -100,15 +100,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()),
     )
     .route("/healthz", web::get().to(health::healthz))
-    .route("/login", web::get().to(login::page))
-    .route("/login", web::post().to(login::submit))
-    .route("/logout", web::post().to(login::logout))
-    .route("/setup/{link}", web::get().to(setup::page))
-    .route("/setup/{link}", web::post().to(setup::submit))
-    .route("/login/code", web::get().to(second_factor::page))
-    .route("/login/code", web::post().to(second_factor::submit))
-    .route("/login/enrol", web::get().to(second_factor::page))
-    .route("/login/enrol", web::post().to(second_factor::submit))
+    .configure(sign_in_routes)
     .route("/api/session", web::get().to(agent::show))
     .route("/api/sessions", web::get().to(sessions::list))
     .route(
@@ -155,16 +147,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/canned/{id}", web::delete().to(canned::delete))
     .route("/api/settings", web::get().to(canned::settings))
     .route("/api/settings", web::put().to(canned::update_settings))
-    .route("/api/widget/files", web::post().to(files::visitor_upload))
-    .route(
-        "/api/widget/files/{id}",
-        web::post().to(files::visitor_download),
-    )
     .route("/api/files", web::post().to(files::agent_upload))
     .route("/api/files/{id}", web::get().to(files::agent_download))
     .route("/api/storage", web::get().to(files::storage))
-    .route("/api/widget/config", web::get().to(widget::config))
-    .route("/api/track", web::post().to(track::report))
     .route("/api/visitors/{id}", web::get().to(visitors::show))
     .route(
         "/api/conversations/{id}/visitor",
@@ -179,7 +164,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/sites/{key}/logo",
         web::delete().to(sites::delete_logo),
     )
-    .route("/widget/logo/{key}", web::get().to(sites::logo))
     .route(
         "/api/sites/{key}/tracking",
         web::put().to(visitors::set_tracking),
@@ -193,28 +177,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/agents/{id}/sessions",
         web::delete().to(team::end_sessions),
     )
-    .route("/api/two-factor", web::get().to(two_factor::show))
-    .route("/api/two-factor/setup", web::post().to(two_factor::setup))
-    .route(
-        "/api/two-factor/confirm",
-        web::post().to(two_factor::confirm),
-    )
-    .route(
-        "/api/two-factor/recovery-codes",
-        web::post().to(two_factor::renew),
-    )
-    .route(
-        "/api/two-factor/disable",
-        web::post().to(two_factor::disable),
-    )
-    .route(
-        "/api/agents/{id}/two-factor",
-        web::delete().to(two_factor::reset),
-    )
-    .route(
-        "/api/roles/{id}/two-factor",
-        web::put().to(two_factor::policy),
-    )
+    .configure(two_factor_routes)
     .route("/api/roles", web::get().to(team::list))
     .route("/api/roles", web::post().to(team::create))
     .route("/api/roles/{id}", web::put().to(team::update))
@@ -231,14 +194,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
     .configure(crud::routes::<visitors::Rules>("/api/rules"))
-    .route("/api/widget/transcript", web::post().to(widget::transcript))
-    .route("/api/widget/offline", web::post().to(widget::offline))
-    .route(
-        "/api/widget/transcript-email",
-        web::post().to(widget::transcript_email),
-    )
-    .route("/widget/frame", web::get().to(widget::frame))
-    .route("/ws/visitor", web::get().to(ws::visitor))
+    .configure(visitor_routes)
     .route("/ws/agent", web::get().to(ws::agent))
     .route("/demo", web::get().to(demo::page))
     .route("/widget.js", web::get().to(assets::widget))
@@ -249,6 +205,66 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/static/{path:.*}", web::get().to(assets::static_file))
     .route("/i18n/{file}", web::get().to(assets::catalog))
     .default_service(web::to(assets::not_found));
+}
+
+/// Two-factor sign-in: one's own enrolment and codes, an admin's reset and role policy.
+fn two_factor_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/two-factor", web::get().to(two_factor::show))
+        .route("/api/two-factor/setup", web::post().to(two_factor::setup))
+        .route(
+            "/api/two-factor/confirm",
+            web::post().to(two_factor::confirm),
+        )
+        .route(
+            "/api/two-factor/recovery-codes",
+            web::post().to(two_factor::renew),
+        )
+        .route(
+            "/api/two-factor/disable",
+            web::post().to(two_factor::disable),
+        )
+        .route(
+            "/api/agents/{id}/two-factor",
+            web::delete().to(two_factor::reset),
+        )
+        .route(
+            "/api/roles/{id}/two-factor",
+            web::put().to(two_factor::policy),
+        );
+}
+
+/// The sign-in pages: password, second factor, set-up links, sign-out.
+fn sign_in_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login::page))
+        .route("/login", web::post().to(login::submit))
+        .route("/logout", web::post().to(login::logout))
+        .route("/setup/{link}", web::get().to(setup::page))
+        .route("/setup/{link}", web::post().to(setup::submit))
+        .route("/login/code", web::get().to(second_factor::page))
+        .route("/login/code", web::post().to(second_factor::submit))
+        .route("/login/enrol", web::get().to(second_factor::page))
+        .route("/login/enrol", web::post().to(second_factor::submit));
+}
+
+/// What visitors' browsers call: the widget's APIs, its frame and logo, its socket and the
+/// loader's page-view reports. No session; each checks the site and its origins.
+fn visitor_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/widget/files", web::post().to(files::visitor_upload))
+        .route(
+            "/api/widget/files/{id}",
+            web::post().to(files::visitor_download),
+        )
+        .route("/api/widget/config", web::get().to(widget::config))
+        .route("/api/track", web::post().to(track::report))
+        .route("/widget/logo/{key}", web::get().to(sites::logo))
+        .route("/api/widget/transcript", web::post().to(widget::transcript))
+        .route("/api/widget/offline", web::post().to(widget::offline))
+        .route(
+            "/api/widget/transcript-email",
+            web::post().to(widget::transcript_email),
+        )
+        .route("/widget/frame", web::get().to(widget::frame))
+        .route("/ws/visitor", web::get().to(ws::visitor));
 }
 
 /// The app every server worker runs: the state, the middleware and every route. Tests drive

@@ -760,5 +760,8 @@ fn a_damaged_tenant_found_by_the_daily_check_is_mailed_to_the_operator() {
         Some("kontor: The daily integrity check found a problem")
     );
     let text = msg.body_text(0).unwrap();
-    assert!(text.contains("tenant acme") && text.contains("kontor backup restore"), "{text}");
+    assert!(
+        text.contains("tenant acme") && text.contains("kontor backup restore"),
+        "{text}"
+    );
 }
