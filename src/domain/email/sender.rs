@@ -119,13 +119,25 @@ fn with_db<T>(store: &Store, b: &Box, f: impl FnOnce(&Connection) -> Result<T>) 
     }
 }
 
-/// Looks at every outbox: which have queued mail, and since when.
+/// Looks at every outbox: which have queued mail, and since when. What it finds replaces
+/// what was known, so a deleted tenant's outbox is forgotten.
 fn scan(store: &Store, status: &Status, pending: &mut BTreeMap<Box, i64>) {
     let mut boxes = vec![Box::System];
     match store.list_tenants() {
         Ok(ts) => boxes.extend(ts.into_iter().map(|t| Box::Tenant(t.uuid))),
-        Err(e) => tracing::error!(error = %e, "mail: listing tenants failed"),
+        Err(e) => {
+            tracing::error!(error = %e, "mail: listing tenants failed");
+            return;
+        }
     }
+    let known: std::collections::BTreeSet<&Box> = boxes.iter().collect();
+    pending.retain(|b, _| known.contains(b));
+    status
+        .backlogs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|b, _| known.contains(b));
+    drop(known);
     for b in boxes {
         match with_db(store, &b, |c| {
             Ok((outbox::next_due(c)?, outbox::backlog(c)?))
