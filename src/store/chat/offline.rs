@@ -69,7 +69,7 @@ pub struct OfflineRow {
 pub fn list_offline(c: &Connection, limit: i64) -> Result<Vec<OfflineRow>> {
     rows::all(
         c,
-        "SELECT o.id, o.name, o.email, o.message, o.created_at, o.handled_at, a.name, o.reply
+        "SELECT o.id, o.name, o.email, o.message, o.created_at, o.handled_at, a.display_name, o.reply
          FROM offline_messages o LEFT JOIN agents a ON a.id = o.handled_by
          ORDER BY o.id DESC LIMIT ?1",
         [limit],
