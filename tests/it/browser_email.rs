@@ -5,11 +5,12 @@
 //! receives the answer with their message quoted, and the inbox shows the message as
 //! answered. Settings › General lists both mails as sent.
 
+use crate::accessibility::Audit;
 use crate::browser::{shop, shop_site, sign_in};
 use crate::common::Kontor;
 use crate::smtp::{Received, SmtpOptions, SmtpServer, SmtpTls, TestCa};
 use crate::webdriver::Driver;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SMTP_USER: &str = "kontor@shop.example";
 const SMTP_PASSWORD: &str = "relay secret 42";
@@ -128,6 +129,7 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
         ),
     );
     let driver = Driver::start();
+    let (mut audit, started) = (Audit::default(), Instant::now());
 
     // Nobody is online: the visitor leaves a message.
     let visitor = driver.browser();
@@ -202,6 +204,7 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
         ),
         format!("Your answer to {VISITOR}")
     );
+    audit.check(&agent, "the offline inbox with the reply form");
     agent.type_text(&agent.find(".offline-item textarea"), ANSWER);
     agent.click(&agent.find(".offline-item form.reply-mail button[type=submit]"));
     agent.wait_until(
@@ -278,4 +281,76 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
     ] {
         assert!(outbox.contains(want), "{want} not in {outbox}");
     }
+    audit.check(&agent, "Settings › General with email on");
+
+    // With an agent online the visitor chats and asks for the transcript by email: it is
+    // promised for the end of the chat and sent when the visitor ends it.
+    agent.goto(&format!("{}/app/chats", server.base));
+    agent.wait_until(
+        "the chats page",
+        "return !!document.getElementById('section-app')",
+    );
+    visitor.leave_frame();
+    visitor.goto(&format!("{origin}/"));
+    visitor.wait_until(
+        "the launcher",
+        "return !!document.querySelector('kontor-chat')",
+    );
+    let launcher = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
+    );
+    visitor.click(&launcher);
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+    visitor.wait_until(
+        "the start form",
+        "return !document.getElementById('v-start').hidden",
+    );
+    visitor.type_text(&visitor.find("#s-name"), "Vera");
+    visitor.click(&visitor.find("#s-consent"));
+    visitor.click(&visitor.find("#start-btn"));
+    visitor.type_text(&visitor.find("#msg"), "Is the parcel insured?");
+    visitor.click(&visitor.find("#send-btn"));
+    visitor.wait_until(
+        "the chat started",
+        "return !document.getElementById('mail-row').hidden \
+           && document.getElementById('log').innerText.includes('Is the parcel insured?')",
+    );
+    visitor.click(&visitor.find("#mail-open"));
+    audit.check(&visitor, "the chat frame with the transcript-by-email form");
+    // An address the server refuses: its message is shown, the field marked.
+    visitor.type_text(&visitor.find("#mail-to"), "vera@@customer");
+    visitor.click(&visitor.find("#mail-btn"));
+    visitor.wait_until(
+        "the refusal",
+        "return document.getElementById('mail-error').textContent !== '' \
+           && document.getElementById('mail-to').getAttribute('aria-invalid') === 'true'",
+    );
+    visitor.exec("document.getElementById('mail-to').value = ''; return true");
+    visitor.type_text(&visitor.find("#mail-to"), VISITOR);
+    visitor.click(&visitor.find("#mail-btn"));
+    visitor.wait_until(
+        "the promise",
+        &format!(
+            "return document.getElementById('mail-done').textContent === \
+             'We will send the transcript to {VISITOR} when the chat ends.' \
+             && document.getElementById('mail-form').hidden && document.activeElement.id === 'mail-done'"
+        ),
+    );
+    visitor.click(&visitor.find("#end-btn"));
+    visitor.click(&visitor.find("#end-yes"));
+    let all = smtp.wait_for(3, Duration::from_secs(60));
+    let transcript = all
+        .iter()
+        .find(|m| m.header("Subject").as_deref() == Some("Your chat with Shop"))
+        .unwrap_or_else(|| panic!("no transcript among {all:?}"));
+    assert_eq!(transcript.rcpt_tos, vec![VISITOR.to_string()]);
+    assert!(
+        plain_text(transcript).contains("Is the parcel insured?"),
+        "{}",
+        plain_text(transcript)
+    );
+    audit.finish(started);
 }

@@ -38,6 +38,8 @@ async function submit() {
     return;
   }
   const btn = $("mail-btn");
+  // Before the button is disabled (which drops its focus to the page).
+  const hadFocus = $("mail-row").contains(document.activeElement);
   btn.disabled = true;
   try {
     const r = await fetch("/api/widget/transcript-email", {
@@ -55,7 +57,7 @@ async function submit() {
       data = null;
     }
     if (r.ok) {
-      const hadFocus = $("mail-form").contains(document.activeElement);
+      setError("mail-error", "", field);
       $("mail-form").hidden = true;
       $("mail-open").hidden = true;
       say($("mail-done"), t(data && data.sent ? "widget.transcript_mail_sent" : "widget.transcript_mail_later", { email }));
