@@ -183,6 +183,15 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
             ("parents", &parents),
             ("color", &site.look.color),
             ("available", if available { "true" } else { "false" }),
+            // Email on: the chat offers to mail the transcript.
+            (
+                "email",
+                if state.mail.is_some() {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
             ("notice", &notice_text),
             ("notice_version", &notice_version),
             ("title", &title),

@@ -34,7 +34,7 @@ const TAGS: &str =
 
 /// What the audit found, by page or state.
 #[derive(Default)]
-struct Audit {
+pub(crate) struct Audit {
     failures: Vec<String>,
     /// Rule id and impact → where it was found.
     found: BTreeMap<(String, String), BTreeSet<String>>,
@@ -43,7 +43,7 @@ struct Audit {
 
 impl Audit {
     /// Runs axe on the current document (the page, or the frame switched into).
-    fn check(&mut self, b: &Browser, what: &str) {
+    pub(crate) fn check(&mut self, b: &Browser, what: &str) {
         if b.exec("return typeof window.axe === 'object'") != Value::Bool(true) {
             b.exec(&format!("{AXE}\n;return true"));
         }
@@ -86,7 +86,7 @@ impl Audit {
         }
     }
 
-    fn finish(self, started: Instant) {
+    pub(crate) fn finish(self, started: Instant) {
         eprintln!(
             "axe: {} audits in {:.0} s",
             self.runs,

@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod browser;
 mod browser_business;
+mod browser_email;
 mod browser_languages;
 mod browser_privacy;
 mod browser_settings;

@@ -1,11 +1,13 @@
 // The History section: search past chats (`GET /api/conversations`), read one read-only
-// (`GET /api/conversations/{id}/messages`), and the offline inbox (`GET /api/offline`).
-// Everything from visitors is set as text.
+// (`GET /api/conversations/{id}/messages`), and the offline inbox (`GET /api/offline`). With
+// email on, an offline message (`POST /api/offline/{id}/reply`) and a closed chat
+// (`POST /api/conversations/{id}/reply`) can be answered by email. Everything from visitors
+// is set as text.
 
-import { h, srOnly, hasFocus } from './dom.js';
-import { field, growField, hint } from './form.js';
+import { h, srOnly, hasFocus, whileBusy } from './dom.js';
+import { field, growField, hint, showFieldError } from './form.js';
 import { t, tn, formatDateTime, formatNumber } from './i18n.js';
-import { request } from './api.js';
+import { request, serverError } from './api.js';
 import { buildEntry, parseFile } from './messages.js';
 import { captionedTable } from './tables.js';
 
@@ -31,6 +33,7 @@ class HistoryView {
     this.selected = null;
     this.searchSeq = 0;
     this.logSeq = 0;
+    this.emailOn = false; // the server sends mail: "Reply by email" is offered
     root.classList.add('dash-app', 'history-app');
     root.replaceChildren(this.buildSearch(), this.buildResults(), this.buildOffline());
     // `/app/history?c=ID` (links from a visitor's earlier chats) opens that chat.
@@ -87,6 +90,12 @@ class HistoryView {
       hidden: true,
     });
     this.convEmpty = h('p', { class: 'empty', text: t('dashboard.history.pick') });
+    this.convReply = new ReplyForm({
+      id: 'hist-reply',
+      label: t('dashboard.history.reply_label'),
+      send: (text) => this.replyConversation(text),
+    });
+    this.convReply.el.hidden = true;
 
     return h(
       'div',
@@ -106,6 +115,7 @@ class HistoryView {
         this.convStatus,
         this.convEmpty,
         this.convLog,
+        this.convReply.el,
       ),
     );
   }
@@ -193,10 +203,12 @@ class HistoryView {
 
   // ----- one conversation -----
 
-  async open(id) {
+  async open(id, { said = '' } = {}) {
     // A linked chat may not be among the results: it opens with what its id tells.
     const r = this.rows.get(id) || { data: { id }, name: t('dashboard.visitor_number', { id }) };
     this.selected = id;
+    this.convReply.reset();
+    this.convReply.el.hidden = true;
     this.markSelected();
     const c = r.data;
     const seq = ++this.logSeq;
@@ -233,10 +245,21 @@ class HistoryView {
       );
     this.convLog.replaceChildren(...entries);
     this.convLog.hidden = entries.length === 0;
-    this.convStatus.textContent = entries.length
-      ? tn('dashboard.history.entries', entries.length)
-      : t('dashboard.history.no_entries');
+    const count = entries.length ? tn('dashboard.history.entries', entries.length) : t('dashboard.history.no_entries');
+    this.convStatus.textContent = said ? `${said} ${count}` : count;
     this.convLog.scrollTop = 0;
+    // A closed chat can be answered by email (the server says if the visitor left no address).
+    this.convReply.el.hidden = !(this.emailOn && str(c.status) === 'closed');
+  }
+
+  async replyConversation(text) {
+    const id = this.selected;
+    const res = await request('POST', `/api/conversations/${encodeURIComponent(id)}/reply`, { json: { text } });
+    if (!res.ok) return serverError(res);
+    const r = this.rows.get(id);
+    const to = r ? str(r.data.visitor_email) : '';
+    await this.open(id, { said: to ? t('dashboard.history.reply_sent_to', { email: to }) : t('dashboard.history.reply_sent') });
+    return '';
   }
 
   // ----- offline inbox -----
@@ -259,35 +282,150 @@ class HistoryView {
     );
   }
 
-  async loadOffline() {
+  async loadOffline({ said = '', focusId = null } = {}) {
     this.offlineStatus.textContent = t('dashboard.history.loading');
     const res = await request('GET', '/api/offline');
     if (!res.ok || !res.data || !Array.isArray(res.data.messages)) {
       this.offlineStatus.textContent = t('dashboard.history.failed');
       return;
     }
+    const wasOn = this.emailOn;
+    this.emailOn = res.data.email === true;
+    // The open chat learns that it can be answered by email.
+    if (this.emailOn !== wasOn && this.selected !== null) {
+      const r = this.rows.get(this.selected);
+      this.convReply.el.hidden = !(this.emailOn && r && str(r.data.status) === 'closed');
+    }
     const list = res.data.messages.filter((m) => m && isInt(m.id));
-    this.offlineList.replaceChildren(
-      ...list.map((m) => {
-        const when = isInt(m.created_at) ? new Date(m.created_at * 1000) : null;
-        const name = str(m.name);
-        return h(
-          'li',
-          { class: 'offline-item' },
-          h(
-            'p',
-            { class: 'offline-meta' },
-            when ? h('time', { datetime: when.toISOString(), text: formatDateTime(when) }) : null,
-            ' ',
-            h('span', { class: name ? 'offline-name' : 'offline-name muted', text: name || t('dashboard.offline.no_name') }),
-            ' ',
-            emailEl(str(m.email)),
-          ),
-          h('p', { class: 'offline-text', text: str(m.message) }),
-        );
-      }),
+    this.offlineList.replaceChildren(...list.map((m) => this.offlineItem(m)));
+    const count = list.length ? tn('dashboard.offline.count', list.length) : t('dashboard.offline.none');
+    this.offlineStatus.textContent = said ? `${said} ${count}` : count;
+    if (focusId !== null) this.offlineList.querySelector(`[data-id="${focusId}"] .offline-handled`)?.focus();
+  }
+
+  offlineItem(m) {
+    const when = isInt(m.created_at) ? new Date(m.created_at * 1000) : null;
+    const name = str(m.name);
+    const email = str(m.email);
+    const item = h(
+      'li',
+      { class: 'offline-item', 'data-id': m.id },
+      h(
+        'p',
+        { class: 'offline-meta' },
+        when ? h('time', { datetime: when.toISOString(), text: formatDateTime(when) }) : null,
+        ' ',
+        h('span', { class: name ? 'offline-name' : 'offline-name muted', text: name || t('dashboard.offline.no_name') }),
+        ' ',
+        emailEl(email),
+      ),
+      h('p', { class: 'offline-text', text: str(m.message) }),
     );
-    this.offlineStatus.textContent = list.length ? tn('dashboard.offline.count', list.length) : t('dashboard.offline.none');
+    if (isInt(m.handled_at)) {
+      const at = formatDateTime(new Date(m.handled_at * 1000));
+      const by = str(m.handled_by);
+      item.classList.add('offline-done');
+      item.append(
+        h('p', {
+          class: 'offline-handled',
+          tabindex: '-1',
+          text: by ? t('dashboard.offline.answered_by', { name: by, date: at }) : t('dashboard.offline.answered', { date: at }),
+        }),
+      );
+      const reply = str(m.reply);
+      if (reply) {
+        item.append(
+          h(
+            'figure',
+            { class: 'offline-reply' },
+            h('figcaption', { class: 'vh', text: t('dashboard.offline.reply_caption') }),
+            h('blockquote', { class: 'offline-text', text: reply }),
+          ),
+        );
+      }
+    } else if (this.emailOn) {
+      const form = new ReplyForm({
+        id: `offline-reply-${m.id}`,
+        label: t('dashboard.offline.reply_label', { email }),
+        opener: t('dashboard.offline.reply_open_label', { name: name || email }),
+        send: async (text) => {
+          const res = await request('POST', `/api/offline/${encodeURIComponent(m.id)}/reply`, { json: { text } });
+          if (!res.ok) return serverError(res);
+          await this.loadOffline({ said: t('dashboard.offline.reply_sent', { email }), focusId: m.id });
+          return '';
+        },
+      });
+      item.append(form.el);
+    }
+    return item;
+  }
+}
+
+/**
+ * "Reply by email": a button that opens a labelled text box with Send and Cancel. `send(text)`
+ * resolves to '' when done, else to the error to show.
+ */
+class ReplyForm {
+  constructor({ id, label, opener = '', send }) {
+    this.send = send;
+    this.open = h('button', {
+      type: 'button',
+      class: 'btn-secondary btn-small reply-open',
+      'aria-expanded': 'false',
+      'aria-controls': `${id}-form`,
+      'aria-label': opener || null,
+      text: t('dashboard.mailreply.open'),
+      onclick: () => this.show(true),
+    });
+    this.text = h('textarea', { id: `${id}-text`, name: 'text', rows: '5', maxlength: '10000' });
+    this.error = h('p', { id: `${id}-error`, class: 'form-error', role: 'alert' });
+    this.sendBtn = h('button', { type: 'submit', text: t('dashboard.mailreply.send') });
+    this.cancel = h('button', {
+      type: 'button',
+      class: 'btn-secondary',
+      text: t('dashboard.mailreply.cancel'),
+      onclick: () => {
+        this.show(false);
+        this.open.focus();
+      },
+    });
+    this.form = h(
+      'form',
+      { id: `${id}-form`, class: 'reply-mail', novalidate: true, hidden: true, onsubmit: (e) => this.submit(e) },
+      field(label, this.text),
+      this.error,
+      h('div', { class: 'reply-mail-buttons' }, this.sendBtn, this.cancel),
+    );
+    this.el = h('div', { class: 'reply-mail-part' }, this.open, this.form);
+  }
+
+  show(on) {
+    this.form.hidden = !on;
+    this.open.hidden = on;
+    this.open.setAttribute('aria-expanded', String(on));
+    if (on) this.text.focus();
+  }
+
+  reset() {
+    this.text.value = '';
+    showFieldError(this.error, [this.text], null, '');
+    this.show(false);
+  }
+
+  async submit(e) {
+    e.preventDefault();
+    const text = this.text.value.trim();
+    if (!text) {
+      showFieldError(this.error, [this.text], this.text, t('dashboard.mailreply.empty'));
+      return;
+    }
+    await whileBusy(this.sendBtn, async () => {
+      this.sendBtn.textContent = t('dashboard.mailreply.sending');
+      const err = await this.send(text);
+      this.sendBtn.textContent = t('dashboard.mailreply.send');
+      if (err) showFieldError(this.error, [this.text], this.text, err);
+      else this.reset();
+    });
   }
 }
 

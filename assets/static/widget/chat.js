@@ -15,6 +15,7 @@
 //   files.js     uploads and downloads
 //   end.js       ending the chat
 //   rating.js    rating, transcript, new chat
+//   mail.js      the transcript by email (with email on)
 //
 // Before the visitor ticks the opt-in box and presses Start, this page stores nothing and
 // opens no socket. Every text from the network is rendered with textContent; links are made
@@ -34,6 +35,7 @@ import { setupComposer, resetComposer } from "./composer.js";
 import { setupFiles } from "./files.js";
 import { setupEnd, confirming, cancelEnd, onClosed, reopen, showComposer } from "./end.js";
 import { setupRating, onRated, resetRating } from "./rating.js";
+import { setupMail, resetMail } from "./mail.js";
 import { MAX_TEXT_CHARS, MAX_COMMENT_CHARS, MAX_NAME_CHARS, limitField } from "../shared/limits.js";
 
 function applyColor() {
@@ -124,12 +126,16 @@ async function main() {
   setupFiles();
   setupEnd();
   setupRating();
+  setupMail();
   connectParts({
     closed: onClosed,
     rated: onRated,
     reopen,
     showComposer,
-    resetRating,
+    resetRating() {
+      resetRating();
+      resetMail();
+    },
     resetComposer,
   });
   applyColor();

@@ -19,6 +19,8 @@ export const cfg = {
   typingPreview: body.dataset.typingPreview === "true",
   // The site's logo (an address on our origin), or "".
   logo: /^\/widget\/logo\/site_[0-9a-f]{32}\?v=\d+$/.test(body.dataset.logo || "") ? body.dataset.logo : "",
+  // The server sends mail: the chat offers the transcript by email.
+  email: body.dataset.email === "true",
   // The site shows visitors the agents' names (else they see the word for an agent).
   agentNames: body.dataset.agentNames !== "false",
 };

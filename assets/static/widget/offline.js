@@ -98,7 +98,7 @@ async function submitOffline() {
     const r = await fetch("/api/widget/offline", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ site: cfg.site, name: name.value.trim(), email: mail, message: text, consent: true }),
+      body: JSON.stringify({ site: cfg.site, name: name.value.trim(), email: mail, message: text, consent: true, lang: cfg.lang }),
       credentials: "same-origin",
       cache: "no-store",
       // The page's Referrer-Policy is no-referrer, under which a POST would carry
