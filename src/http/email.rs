@@ -3,13 +3,14 @@
 
 use super::agent::{Agent, Reply};
 use super::chats::{may_read, own_only, require_chats};
-use crate::domain::email::{self, events};
+use crate::domain::email::{self, Mail, events};
 use crate::error::{ApiError, Error};
 use crate::model::rights::Permission;
 use crate::store::outbox;
 use actix_web::HttpResponse;
 use actix_web::web::{Json, Path};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Email state and outbox are for those who manage settings; the rest see whether it is on.
 fn email_off() -> ApiError {
@@ -48,7 +49,7 @@ pub async fn set_addresses(a: Agent, body: Json<events::Addresses>) -> Reply {
     a.may_change(Permission::SettingsManage)?;
     let b = body.into_inner();
     let saved = a.db(move |c| events::set_addresses(c, &b)).await?;
-    a.audit("update", "settings#email").await;
+    a.audit("settings.update", "email").await;
     Ok(HttpResponse::Ok().json(saved))
 }
 
@@ -59,13 +60,24 @@ pub struct ReplyBody {
     text: String,
 }
 
-/// `POST /api/offline/{id}/reply`: answers an offline message by email; it is then handled.
-pub async fn reply_offline(a: Agent, id: Path<i64>, body: Json<ReplyBody>) -> Reply {
+/// The checks both answers share: the CSRF token, the chat permission, and email on.
+fn may_reply(a: &Agent) -> Result<Arc<Mail>, ApiError> {
     a.csrf()?;
     require_chats(&a.session)?;
-    let Some(mail) = a.state.mail.clone() else {
-        return Err(email_off());
-    };
+    a.state.mail.clone().ok_or_else(email_off)
+}
+
+/// After an answer was queued: the sender is woken, the answer audited (`object` names what
+/// it answered) and its outbox id given back.
+async fn replied(a: &Agent, object: String, mail_id: i64) -> Reply {
+    wake(a);
+    a.audit("email.reply", &object).await;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "mail_id": mail_id })))
+}
+
+/// `POST /api/offline/{id}/reply`: answers an offline message by email; it is then handled.
+pub async fn reply_offline(a: Agent, id: Path<i64>, body: Json<ReplyBody>) -> Reply {
+    let mail = may_reply(&a)?;
     let (id, text, agent, now) = (
         id.into_inner(),
         body.into_inner().text,
@@ -80,19 +92,13 @@ pub async fn reply_offline(a: Agent, id: Path<i64>, body: Json<ReplyBody>) -> Re
             Ok(mail_id)
         })
         .await?;
-    wake(&a);
-    a.audit("reply", &format!("offline#{id}")).await;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "mail_id": mail_id })))
+    replied(&a, format!("offline#{id}"), mail_id).await
 }
 
 /// `POST /api/conversations/{id}/reply`: answers a closed chat by email; the answer is also
 /// stored in the chat's log.
 pub async fn reply_conversation(a: Agent, id: Path<i64>, body: Json<ReplyBody>) -> Reply {
-    a.csrf()?;
-    require_chats(&a.session)?;
-    let Some(mail) = a.state.mail.clone() else {
-        return Err(email_off());
-    };
+    let mail = may_reply(&a)?;
     let (id, text, agent, now) = (
         id.into_inner(),
         body.into_inner().text,
@@ -111,12 +117,10 @@ pub async fn reply_conversation(a: Agent, id: Path<i64>, body: Json<ReplyBody>) 
             Ok(Some(mail_id))
         })
         .await?;
-    let Some(mail_id) = mail_id else {
-        return Err(a.denied(format!("conversation#{id}")).await);
-    };
-    wake(&a);
-    a.audit("reply", &format!("conversation#{id}")).await;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "mail_id": mail_id })))
+    match mail_id {
+        Some(mail_id) => replied(&a, format!("conversation#{id}"), mail_id).await,
+        None => Err(a.denied(format!("conversation#{id}")).await),
+    }
 }
 
 fn wake(a: &Agent) {

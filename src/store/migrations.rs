@@ -17,7 +17,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/007_pending_key.sql"),
     include_str!("migrations/system/008_site_languages.sql"),
     include_str!("migrations/system/009_site_look.sql"),
-    include_str!("migrations/system/010_outbox.sql"),
+    include_str!("migrations/shared/outbox.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
@@ -39,7 +39,8 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/015_agent_profile.sql"),
     include_str!("migrations/tenant/016_site_look.sql"),
     include_str!("migrations/tenant/017_invites.sql"),
-    include_str!("migrations/tenant/018_outbox.sql"),
+    include_str!("migrations/shared/outbox.sql"),
+    include_str!("migrations/tenant/019_mail_columns.sql"),
 ];
 
 /// The number of migrations applied to a database.

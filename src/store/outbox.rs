@@ -93,24 +93,25 @@ pub fn next_due(c: &Connection) -> Result<Option<i64>> {
     )?)
 }
 
-/// The server accepted the mail.
-pub fn mark_sent(c: &Connection, id: i64, at: i64, answer: &str) -> Result<()> {
+/// A mail's last try: `sent` (the server accepted it) or `failed` (refused for good, or 72
+/// hours of tries are over), with the server's answer.
+fn finish(c: &Connection, id: i64, state: &str, at: i64, answer: &str) -> Result<()> {
     c.execute(
-        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, done_at = ?2, answer = ?3
+        "UPDATE outbox SET state = ?2, attempts = attempts + 1, done_at = ?3, answer = ?4
          WHERE id = ?1",
-        params![id, at, answer],
+        params![id, state, at, answer],
     )?;
     Ok(())
 }
 
+/// The server accepted the mail.
+pub fn mark_sent(c: &Connection, id: i64, at: i64, answer: &str) -> Result<()> {
+    finish(c, id, "sent", at, answer)
+}
+
 /// The server refused it for good (or 72 hours of tries are over).
 pub fn mark_failed(c: &Connection, id: i64, at: i64, answer: &str) -> Result<()> {
-    c.execute(
-        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, done_at = ?2, answer = ?3
-         WHERE id = ?1",
-        params![id, at, answer],
-    )?;
-    Ok(())
+    finish(c, id, "failed", at, answer)
 }
 
 /// A temporary failure: try again at `next_at`.
@@ -305,7 +306,7 @@ mod tests {
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(include_str!("migrations/system/010_outbox.sql"))
+        c.execute_batch(include_str!("migrations/shared/outbox.sql"))
             .unwrap();
         c
     }

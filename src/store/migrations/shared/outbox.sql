@@ -1,6 +1,8 @@
--- The durable outbox: a mail is queued here in the same transaction as the event that causes
--- it, and the sender delivers it later. The message is kept exactly as it will be sent (RFC 5322
--- bytes, Message-ID included), so a retry after a crash sends the same mail.
+-- The durable outbox: the same table in system.db (operator alerts) and in every tenant's
+-- database (the mails about its visitors and agents). A mail is queued here in the same
+-- transaction as the event that causes it, and the sender delivers it later. The message is
+-- kept exactly as it will be sent (RFC 5322 bytes, Message-ID included), so a retry after a
+-- crash sends the same mail.
 CREATE TABLE outbox (
     id            INTEGER PRIMARY KEY,
     -- offline, reply, transcript, missed, invite, reset, alert, test
@@ -22,13 +24,3 @@ CREATE TABLE outbox (
     answer        TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX outbox_due ON outbox(state, next_at);
-CREATE INDEX outbox_person ON outbox(person) WHERE person <> '';
-
--- An offline message answered by email: who answered and what (handled_at exists already).
-ALTER TABLE offline_messages ADD COLUMN handled_by INTEGER;
-ALTER TABLE offline_messages ADD COLUMN reply TEXT NOT NULL DEFAULT '';
--- The visitor's language (the answer is written in it where it is German or English).
-ALTER TABLE offline_messages ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
-
--- The visitor asked in the widget for the transcript by email, to this address.
-ALTER TABLE conversations ADD COLUMN transcript_to TEXT NOT NULL DEFAULT '';
