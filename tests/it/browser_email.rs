@@ -180,14 +180,21 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
     let text = plain_text(notice);
     assert!(text.contains(QUESTION), "{text}");
 
-    // An agent answers it from the offline inbox.
+    // An agent follows the mail's link: the inbox shows that message, focused.
+    let link = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&format!("{}/app/history?offline=", server.base)))
+        .unwrap_or_else(|| panic!("no link to the message: {text}"))
+        .to_string();
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
-    agent.goto(&format!("{}/app/history", server.base));
+    agent.goto(&link);
     agent.wait_until(
-        "the message with its reply button",
+        "the message with its reply button, focused",
         "const i = document.querySelector('.offline-item'); \
-         return !!i && i.innerText.includes('parcel 4711') && !!i.querySelector('button.reply-open')",
+         return !!i && i.innerText.includes('parcel 4711') && !!i.querySelector('button.reply-open') \
+           && document.activeElement === i && i.classList.contains('offline-linked')",
     );
     assert_eq!(
         agent.exec(

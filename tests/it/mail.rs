@@ -131,6 +131,13 @@ fn an_offline_message_is_mailed_to_the_inbox_and_answered_by_email() {
         );
         assert!(head.contains("Reply-To: olga@example.org"), "{head}");
         assert!(head.contains("Auto-Submitted: auto-generated"), "{head}");
+        assert!(
+            head.contains(&format!(
+                "List-Unsubscribe: <{}/app/settings/general>",
+                server.base
+            )),
+            "{head}"
+        );
         assert!(head.contains("\r\nDate: "), "{head}");
         let id = m.header("Message-ID").unwrap();
         assert!(
@@ -150,7 +157,7 @@ fn an_offline_message_is_mailed_to_the_inbox_and_answered_by_email() {
             text.contains("Bitte um Rückruf <heute>\nZweite Zeile"),
             "{text}"
         );
-        assert!(text.contains("/app/inbox?offline=1"), "{text}");
+        assert!(text.contains("/app/history?offline=1"), "{text}");
         let html = msg.body_html(0).unwrap();
         assert!(
             html.contains("Bitte um Rückruf &lt;heute&gt;<br>"),
@@ -175,8 +182,8 @@ fn an_offline_message_is_mailed_to_the_inbox_and_answered_by_email() {
     let raw = answer.text();
     let head = raw.split("\r\n\r\n").next().unwrap();
     assert!(
-        !head.contains("Auto-Submitted"),
-        "an agent's answer is not automatic: {head}"
+        !head.contains("Auto-Submitted") && !head.contains("List-Unsubscribe"),
+        "an agent's answer is neither automatic nor a list: {head}"
     );
     let msg = parse(answer);
     assert_eq!(msg.subject(), Some("Ihre Nachricht an Shop Support"));

@@ -41,7 +41,17 @@ class HistoryView {
     this.search().then(() => {
       if (isInt(linked) && linked > 0) this.open(linked);
     });
-    this.loadOffline();
+    // `/app/history?offline=ID` (the link in the mail about a new offline message) shows it.
+    const offline = Number(new URLSearchParams(location.search).get('offline'));
+    this.loadOffline().then(() => {
+      if (!isInt(offline) || offline <= 0) return;
+      const item = this.offlineList.querySelector(`[data-id="${offline}"]`);
+      if (!item) return;
+      item.classList.add('offline-linked');
+      item.setAttribute('tabindex', '-1');
+      item.scrollIntoView({ block: 'center' });
+      item.focus();
+    });
   }
 
   // ----- search -----

@@ -4,7 +4,8 @@
 // and Agent are built in and cannot be changed; a new role or a disabling signs the agent out,
 // and so does a change of a role's permissions for everyone who has it.
 // Admins invite agents here (`POST /api/agents/invite`) and issue password links
-// (`POST /api/agents/{id}/reset-link`): the single-use link is shown to the admin to pass on.
+// (`POST /api/agents/{id}/reset-link`): the single-use link is shown to the admin to pass on,
+// and with email on it is also mailed to the agent (the answer's `mailed`).
 // Capacity and departments per agent go with `PUT /api/agents/{id}` too.
 // Emails, names and role names are set as text only (dom.js).
 
@@ -249,7 +250,8 @@ export class TeamBlock {
       }
       for (const f of [i.name, i.email]) f.value = '';
       await this.load();
-      this.agentsPart.status.textContent = t('dashboard.team.invited_done', { email: email.toLowerCase() });
+      const mailed = Boolean(res.data && res.data.mailed);
+      this.agentsPart.status.textContent = t(mailed ? 'dashboard.team.invited_mailed' : 'dashboard.team.invited_done', { email: email.toLowerCase() });
       if (res.data && typeof res.data.url === 'string') this.showLink(res.data.url, email.toLowerCase(), true);
     });
   }
@@ -263,7 +265,8 @@ export class TeamBlock {
       return;
     }
     this.agentsFieldError(null, '');
-    this.agentsPart.status.textContent = t('dashboard.team.link_done', { email: a.email });
+    const mailed = Boolean(res.data && res.data.mailed);
+    this.agentsPart.status.textContent = t(mailed ? 'dashboard.team.link_mailed' : 'dashboard.team.link_done', { email: a.email });
     if (res.data && typeof res.data.url === 'string') this.showLink(res.data.url, a.email, a.invited);
   }
 

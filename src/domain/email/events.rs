@@ -118,6 +118,13 @@ fn fill(s: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
+/// Where the business's recurring mails (offline notices, missed-chat digests) are turned off
+/// or sent elsewhere: their `List-Unsubscribe` (the page needs a sign-in with the settings
+/// permission). Mails to visitors go out once each and carry none.
+fn settings_url(mail: &Mail) -> String {
+    format!("{}/app/settings/general", mail.base_url())
+}
+
 fn business(mail: &Mail) -> &str {
     if mail.smtp.from_name.is_empty() {
         &mail.smtp.from
@@ -236,9 +243,10 @@ pub fn offline_received(c: &Connection, mail: &Mail, m: &Offline<'_>, at: i64) -
         ],
         link: Some((
             t(lang, "mail.offline.open").to_string(),
-            format!("{}/app/inbox?offline={}", mail.base_url(), m.id),
+            format!("{}/app/history?offline={}", mail.base_url(), m.id),
         )),
         automatic: true,
+        unsubscribe: Some(settings_url(mail)),
         ..Draft::default()
     };
     let about = format!("offline:{}", m.id);
@@ -577,6 +585,7 @@ fn missed_draft(c: &Connection, mail: &Mail, lang: Lang, to: &str, ids: &[i64]) 
             format!("{}/app/history", mail.base_url()),
         )),
         automatic: true,
+        unsubscribe: Some(settings_url(mail)),
         ..Draft::default()
     })
 }
