@@ -277,6 +277,14 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
             INBOX
         ])
     );
+    if let Ok(dir) = std::env::var("KONTOR_TEST_SCREENSHOTS") {
+        let shot = agent.cdp("Page.captureScreenshot", serde_json::json!({"format": "png"}));
+        std::fs::write(
+            format!("{dir}/settings-email.b64"),
+            shot["data"].as_str().unwrap_or_default(),
+        )
+        .unwrap();
+    }
     let outbox = agent.exec("return document.getElementById('email-outbox').innerText");
     let outbox = outbox.as_str().unwrap();
     for want in [
