@@ -278,7 +278,10 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
         ])
     );
     if let Ok(dir) = std::env::var("KONTOR_TEST_SCREENSHOTS") {
-        let shot = agent.cdp("Page.captureScreenshot", serde_json::json!({"format": "png"}));
+        let shot = agent.cdp(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "png"}),
+        );
         std::fs::write(
             format!("{dir}/settings-email.b64"),
             shot["data"].as_str().unwrap_or_default(),

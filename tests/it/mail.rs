@@ -772,3 +772,64 @@ fn a_damaged_tenant_found_by_the_daily_check_is_mailed_to_the_operator() {
         "{text}"
     );
 }
+
+/// How fast the sender drains a backlog over one STARTTLS connection (a measurement, not a
+/// check of speed): `cargo test --release --test it mail::drain -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn drain_a_backlog_of_500_mails() {
+    const N: usize = 500;
+    let room = Mailroom::new(|o| o);
+    let (k, _pw, _site) = setup();
+    room.configure(&k, PASSWORD, "");
+    // Queued while no server runs, the way a long SMTP outage leaves them.
+    {
+        let config = kontor::config::Config::load_from(
+            &kontor::config::Overrides {
+                config: Some(k.config_file()),
+                data_dir: Some(k.data_dir()),
+                ..Default::default()
+            },
+            &std::collections::BTreeMap::new(),
+        )
+        .unwrap();
+        let mail =
+            kontor::domain::email::Mail::new(config.smtp.unwrap(), "https://chat.shop.example");
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        db.with(|c| {
+            let tx = c.transaction()?;
+            for i in 0..N {
+                let bytes = kontor::domain::email::events::test_mail(
+                    &mail,
+                    &format!("r{i}@shop.example"),
+                    0,
+                )?;
+                kontor::store::outbox::enqueue(
+                    &tx,
+                    &kontor::store::outbox::NewMail {
+                        kind: "test",
+                        recipient: &format!("r{i}@shop.example"),
+                        subject: "kontor test mail",
+                        person: "",
+                        about: "",
+                        envelope_from: "support@shop.example",
+                        message: &bytes,
+                        at: kontor::clock::now(),
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    let _server = k.server(&[]);
+    room.smtp.wait_for(N, Duration::from_secs(300));
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "{N} mails delivered in {secs:.2} s ({:.0} mails/s), server start included",
+        N as f64 / secs
+    );
+}

@@ -98,7 +98,14 @@ fn run(mail: &Mail, store: &Weak<Store>, clock: &Clock, status: &Status, rx: &mp
             }
         }
         drop(st);
-        match rx.recv_timeout(Duration::from_secs(1)) {
+        // More due already (a batch was full): go on at once; else wait for news or a second.
+        let now = clock.now();
+        let wait = if pending.values().any(|at| *at <= now) {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(1)
+        };
+        match rx.recv_timeout(wait) {
             Ok(b) => {
                 pending.insert(b, now);
                 while let Ok(b) = rx.try_recv() {
