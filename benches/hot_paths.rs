@@ -96,6 +96,7 @@ fn persist(c: &mut Criterion) {
         &t.hub,
         1,
         Peer::Visitor {
+            address: "192.0.2.0".into(),
             site_key: "site".into(),
             visitor_key: None,
             notice_current: 1,

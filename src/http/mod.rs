@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod assets;
 pub mod audit;
+pub mod blocks;
 pub mod body;
 pub mod campaigns;
 pub mod canned;
@@ -128,6 +129,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/conversations/{id}/reply",
         web::post().to(email::reply_conversation),
     )
+    .route("/api/blocks", web::get().to(blocks::list))
+    .route("/api/blocks", web::post().to(blocks::create))
+    .route("/api/blocks/{id}", web::delete().to(blocks::lift))
     .route("/api/email", web::get().to(email::show))
     .route("/api/email/addresses", web::put().to(email::set_addresses))
     .route("/api/departments", web::get().to(chats::departments))

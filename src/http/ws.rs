@@ -87,6 +87,7 @@ pub async fn visitor(
         site_key,
         visitor_key,
         notice_current,
+        address: crate::model::ip::truncate(client.ip).to_string(),
     };
     actix_web::rt::spawn(session::run(
         hub,

@@ -41,6 +41,8 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/017_invites.sql"),
     include_str!("migrations/shared/outbox.sql"),
     include_str!("migrations/tenant/019_mail_columns.sql"),
+    // 020 (business hours) and 021 (pre-chat form values) come from parallel work.
+    include_str!("migrations/tenant/022_blocks.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -10,6 +10,7 @@ pub mod aggregates;
 pub mod archive;
 pub mod audit;
 pub mod backup;
+pub mod blocks;
 pub mod campaigns;
 pub mod certificate;
 pub mod chat;

@@ -107,6 +107,8 @@ pub struct Purged {
     pub visitors: u64,
     /// Audit entries.
     pub audit_entries: u64,
+    /// Visitor blocks that ended (expired or lifted) longer ago than the visitor period.
+    pub blocks: u64,
     /// Delivered and failed mails (they quote chats and offline messages, so they are kept
     /// no longer than the shorter of those two periods).
     pub mails: u64,
@@ -173,6 +175,7 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
             "DELETE FROM offline_messages WHERE created_at < ?1",
             [cutoff(now, r.offline_days)],
         )? as u64;
+        p.blocks = crate::store::blocks::purge_ended(&tx, cutoff(now, r.visitors_days))? as u64;
         p.mails =
             crate::store::outbox::purge_done(&tx, cutoff(now, r.offline_days.min(r.chats_days)))?
                 as u64;
@@ -239,7 +242,7 @@ mod tests {
                 ..Purged::default()
             }
             .summary(),
-            "audit_entries=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 visitors=0 visits=2"
+            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 visitors=0 visits=2"
         );
     }
 }

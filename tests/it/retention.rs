@@ -206,6 +206,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
             visitors: 1,      // 3 (no visits, too old); 1 lost its visit but is kept
             audit_entries: 2, // the agent's creation and the old login
             mails: 1,
+            blocks: 0,
         },
         "{}",
         purged.summary()

@@ -22,6 +22,7 @@ import { QueueList } from './chats/queue.js';
 import { LogView } from './chats/log.js';
 import { Composer } from './chats/composer.js';
 import { Transfers } from './chats/transfer.js';
+import { Blocks } from './chats/block.js';
 import { Uploads } from './chats/uploads.js';
 import { errorText } from './chats/errors.js';
 
@@ -47,6 +48,7 @@ class ChatsView {
     this.queue = new QueueList(model, () => this.showError('offline', t('dashboard.error.offline')));
     this.logs = new LogView(this);
     this.transfers = new Transfers(this);
+    this.blocks = new Blocks(this);
     this.uploads = new Uploads(this);
     this.composer = new Composer(this, (files) => {
       if (this.selected === null) return;
@@ -284,6 +286,7 @@ class ChatsView {
     });
     it.id = conv.id;
     this.transfers.build(it);
+    this.blocks.build(it);
     it.visitorPanel = new ChatVisitorPanel(conv.id, () => this.model.serverNow());
     const live = this.visitors ? this.visitors.byConversation(conv.id) : null;
     if (live) it.visitorPanel.setLive(live);
@@ -297,9 +300,10 @@ class ChatsView {
         'div',
         { class: 'conv-head' },
         h('div', { class: 'conv-who' }, it.title, it.sub),
-        h('div', { class: 'conv-actions' }, it.transferBtn, it.closeBtn, it.dismissBtn),
+        h('div', { class: 'conv-actions' }, it.transferBtn, it.blockBtn, it.closeBtn, it.dismissBtn),
       ),
       it.transferPanel,
+      it.blockPanel,
       it.ended,
       it.visitorPanel.el,
       it.log,

@@ -9,6 +9,7 @@ import { field, growField, hint, showFieldError } from './form.js';
 import { t, tn, formatDateTime, formatNumber } from './i18n.js';
 import { request, serverError } from './api.js';
 import { buildEntry, parseFile } from './messages.js';
+import { BlocksPanel } from './blocks.js';
 import { captionedTable } from './tables.js';
 
 const isInt = (v) => Number.isSafeInteger(v);
@@ -35,7 +36,9 @@ class HistoryView {
     this.logSeq = 0;
     this.emailOn = false; // the server sends mail: "Reply by email" is offered
     root.classList.add('dash-app', 'history-app');
-    root.replaceChildren(this.buildSearch(), this.buildResults(), this.buildOffline());
+    this.blocksPanel = new BlocksPanel();
+    root.replaceChildren(this.buildSearch(), this.buildResults(), this.buildOffline(), this.blocksPanel.el);
+    this.blocksPanel.load();
     // `/app/history?c=ID` (links from a visitor's earlier chats) opens that chat.
     const linked = Number(new URLSearchParams(location.search).get('c'));
     this.search().then(() => {

@@ -273,6 +273,14 @@ function onError(code) {
       $("offline-intro").textContent = t("widget.error_queue_full");
       focusCurrent();
       break;
+    case "blocked":
+      // An agent blocked this visitor for a while: the business's offline text, no form.
+      resetChat();
+      show("v-offline");
+      $("offline-form").hidden = true;
+      $("offline-notice").hidden = true;
+      focusCurrent();
+      break;
     case "conversation_closed":
       parts.closed();
       break;

@@ -224,6 +224,8 @@ pub struct Conversations {
     sent: queue::Sent,
     /// Waiting chats at most; a start beyond it is refused (0: no limit).
     max_waiting: usize,
+    /// Visitors blocked from starting chats (see `model::blocks`).
+    blocks: Vec<crate::model::blocks::Block>,
 }
 
 impl Conversations {
@@ -233,6 +235,24 @@ impl Conversations {
             max_waiting,
             ..Default::default()
         }
+    }
+
+    /// The blocks in force (read at load and after each change; they end by themselves).
+    pub fn set_blocks(&mut self, blocks: Vec<crate::model::blocks::Block>) {
+        self.blocks = blocks;
+    }
+
+    /// Whether a block catches this visitor now.
+    fn blocked(&self, ctx: &VisitorCtx) -> bool {
+        let key = ctx.visitor_key.as_ref();
+        crate::model::blocks::catching(&self.blocks, key, Some(&ctx.address), ctx.at).is_some()
+    }
+
+    /// Ends a chat whose visitor was just blocked (as if it closed).
+    pub fn end_blocked(&mut self, ledger: &mut dyn Ledger, id: i64, at: i64) -> Result<Effects> {
+        let mut fx = Effects::default();
+        self.close(ledger, id, at, &mut fx)?;
+        Ok(fx)
     }
 
     /// Takes the conversations that are not closed as stored; agents present stay.

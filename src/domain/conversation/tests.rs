@@ -135,6 +135,7 @@ const SITE: &str = "site1";
 
 fn visitor(current: Option<i64>) -> VisitorCtx {
     VisitorCtx {
+        address: "192.0.2.0".into(),
         site_key: SITE.into(),
         visitor_key: Some([7; 16]),
         notice_current: 2,

@@ -21,6 +21,8 @@ pub struct VisitorCtx {
     pub visitor_key: Option<[u8; 16]>,
     /// The site's newest privacy-notice version when the socket opened (1: built in).
     pub notice_current: i64,
+    /// The visitor's truncated address.
+    pub address: String,
     /// The socket's conversation, once started or resumed.
     pub current: Option<i64>,
     /// Unix seconds now.
@@ -94,6 +96,11 @@ impl Conversations {
         let mut fx = Effects::default();
         match frame {
             VisitorIn::Ping {} => fx.reply(Out::Pong {}),
+            VisitorIn::Start { .. } if self.blocked(ctx) => fx.refuse(
+                Code::Blocked,
+                "chatting is not possible from here at the moment; please use another way to \
+                 reach us",
+            ),
             start @ VisitorIn::Start { .. } => self.start(ledger, ctx, start, &mut fx)?,
             VisitorIn::Resume {
                 token,

@@ -227,6 +227,16 @@ impl Visitors {
         self.rules_loaded = false;
     }
 
+    /// A live visitor's browser: their anonymous key and current visit (to block them).
+    pub fn browser_of(&self, visitor_id: i64) -> Option<([u8; 16], i64)> {
+        self.live.get(&visitor_id).map(|l| (l.key, l.visit_id))
+    }
+
+    /// The live visitor in a chat, if they are still on the site.
+    pub fn in_chat(&self, conversation_id: i64) -> Option<i64> {
+        self.by_chat.get(&conversation_id).copied()
+    }
+
     /// The live visitor with this anonymous key, if any (to link a chat to its visitor).
     pub fn by_key(&self, key: &[u8; 16]) -> Option<i64> {
         self.by_key

@@ -7,6 +7,7 @@
 
 mod apply;
 mod backlog;
+pub mod blocks;
 
 pub use crate::domain::conversation::{Posted, Uploader};
 pub use crate::domain::live_visitors::{
@@ -69,6 +70,8 @@ pub enum Peer {
         /// The site's newest privacy-notice version when the socket opened (1: built in); a
         /// consent may name it or an older one (a page loaded before a change).
         notice_current: i64,
+        /// The visitor's truncated address (what a block by address matches).
+        address: String,
     },
     /// A signed-in agent.
     Agent {
@@ -119,6 +122,10 @@ pub enum Command {
     Track(TrackEvent, tokio::sync::oneshot::Sender<TrackReply>),
     /// An admin changed the invitation rules, campaigns or goals: reload them.
     RulesChanged,
+    /// An agent blocks the visitor of a chat or of the visitor list (answered after commit).
+    Block(blocks::BlockRequest),
+    /// A block was lifted: read the blocks in force again.
+    BlocksChanged,
     /// Time passed: visitors without a heartbeat leave (sent by the hub itself).
     Sweep,
     /// Stop the hub (server shutdown, tenant deleted).
@@ -210,7 +217,7 @@ struct Outbox {
     /// Senders of frames in this batch, told to retry if the commit fails.
     senders: Vec<ConnId>,
     /// Answers to HTTP callers, given once the batch's fate is known (`true`: committed).
-    after_commit: Vec<Box<dyn FnOnce(bool) + Send>>,
+    pub(super) after_commit: Vec<Box<dyn FnOnce(bool) + Send>>,
     /// The socket and conversation of the frame being handled: its error answers name it.
     about: Option<(ConnId, i64)>,
 }
@@ -385,6 +392,8 @@ impl Hub {
         }
         self.chats.load(rows, cstore::log_epoch(c)?);
         self.chats
+            .set_blocks(crate::store::blocks::active(c, self.clock.now())?);
+        self.chats
             .set_typing_preview(cstore::chat_settings(c)?.typing_preview);
         // Visitor sockets rejoin the conversations that are (again) not closed.
         self.attached.clear();
@@ -491,6 +500,11 @@ impl Hub {
             }
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
             Command::RulesChanged => self.visitors.rules_changed(),
+            Command::Block(req) => self.block(c, req, out),
+            Command::BlocksChanged => match crate::store::blocks::active(c, self.clock.now()) {
+                Ok(b) => self.chats.set_blocks(b),
+                Err(e) => tracing::error!(error = %e, "reading the blocks failed"),
+            },
             Command::Sweep => {
                 if let Err(e) = self.visitors.sweep(ledger) {
                     tracing::error!(error = %e, "ending silent visits failed");
@@ -539,6 +553,7 @@ impl Hub {
             site_key,
             visitor_key,
             notice_current,
+            address,
         } = &s.peer
         else {
             return None;
@@ -547,6 +562,7 @@ impl Hub {
             site_key: site_key.clone(),
             visitor_key: *visitor_key,
             notice_current: *notice_current,
+            address: address.clone(),
             current: s.conversation,
             at: self.clock.now(),
         })
