@@ -833,3 +833,28 @@ fn drain_a_backlog_of_500_mails() {
         N as f64 / secs
     );
 }
+
+#[test]
+fn a_visitor_blocked_from_the_chat_gets_no_transcript() {
+    let room = Mailroom::new(|o| o);
+    let (k, pw, site) = setup();
+    room.configure(&k, PASSWORD, "");
+    let server = k.server(&[]);
+    let (_a, mut ws) = agent(&server, &pw);
+    let (mut v, conv, token) = visitor(&server, &site, "Mallory");
+    let mut b = Browser::new(&server.base);
+    let res = b.post_json(
+        "/api/widget/transcript-email",
+        &json!({"token": token, "email": "mallory@example.org"}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    say(&mut v, None, "v-1", "spam");
+    ws.send(json!({"type": "accept", "conversation_id": conv}));
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = a.post_json("/api/blocks", &json!({"conversation_id": conv, "period": "1h"}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(room.smtp.messages().is_empty(), "a transcript went out");
+    let mut a2 = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    assert!(outbox(&mut a2).is_empty());
+}

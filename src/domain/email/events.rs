@@ -487,9 +487,14 @@ pub fn send_transcript(c: &Connection, mail: &Mail, conversation_id: i64, at: i6
     Ok(())
 }
 
-/// Whether the visitor of a conversation is blocked (no blocking exists yet: never).
-fn blocked(_c: &Connection, _conversation_id: i64) -> Result<bool> {
-    Ok(false)
+/// Whether the visitor of a conversation was blocked from it (a block made from this chat
+/// and not lifted): such a chat ends with no transcript.
+fn blocked(c: &Connection, conversation_id: i64) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM blocks WHERE conversation_id = ?1 AND lifted_at IS NULL)",
+        [conversation_id],
+        |r| r.get(0),
+    )?)
 }
 
 /// A chat that nobody took: added to the tenant's queued digest, or a new digest that goes
