@@ -97,6 +97,7 @@ fn persist(c: &mut Criterion) {
         1,
         Peer::Visitor {
             address: "192.0.2.0".into(),
+            greeting: Default::default(),
             site_key: "site".into(),
             visitor_key: None,
             notice_current: 1,

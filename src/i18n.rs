@@ -132,6 +132,25 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
+/// A text the business wrote itself (stored in German and English only), for a visitor in
+/// `lang`: in that language if the business wrote it, else in the site's default language if
+/// written, else English, else German.
+pub fn business_text<'a>(lang: Lang, site_lang: &str, de: &'a str, en: &'a str) -> &'a str {
+    let written = |l: Lang| {
+        match l {
+            Lang::De => Some(de),
+            Lang::En => Some(en),
+            _ => None,
+        }
+        .filter(|t| !t.trim().is_empty())
+    };
+    let default = Lang::parse(site_lang).unwrap_or(Lang::En);
+    [lang, default, Lang::En, Lang::De]
+        .into_iter()
+        .find_map(written)
+        .unwrap_or("")
+}
+
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -199,6 +218,20 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("fr"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn business_texts_fall_back_in_the_documented_order() {
+        // The visitor's language when written.
+        assert_eq!(business_text(Lang::De, "en", "Hallo", "Hello"), "Hallo");
+        assert_eq!(business_text(Lang::En, "de", "Hallo", "Hello"), "Hello");
+        // Else the site's default language when written.
+        assert_eq!(business_text(Lang::Fr, "de", "Hallo", "Hello"), "Hallo");
+        assert_eq!(business_text(Lang::Pl, "en", "Hallo", "Hello"), "Hello");
+        // Else English, else German.
+        assert_eq!(business_text(Lang::Fr, "it", "Hallo", "Hello"), "Hello");
+        assert_eq!(business_text(Lang::Fr, "it", "Hallo", ""), "Hallo");
+        assert_eq!(business_text(Lang::En, "en", "Hallo", " "), "Hallo");
     }
 
     #[test]

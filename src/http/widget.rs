@@ -5,7 +5,7 @@ use super::State;
 use super::client::Client;
 use crate::domain::{agents, email};
 use crate::error::{ApiError, Error};
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, business_text};
 use crate::model::tenants;
 use crate::store::SiteRecord;
 use crate::store::chat as cstore;
@@ -48,25 +48,6 @@ pub fn ui_lang(asked: &str, site: &SiteRecord) -> Lang {
     Lang::parse(asked)
         .or_else(|| Lang::parse(&site.look.lang))
         .unwrap_or(Lang::En)
-}
-
-/// A text the business wrote itself (stored in German and English only), for a visitor in
-/// `lang`: in that language if the business wrote it, else in the site's default language if
-/// written, else English, else German.
-pub fn business_text<'a>(lang: Lang, site_lang: &str, de: &'a str, en: &'a str) -> &'a str {
-    let written = |l: Lang| {
-        match l {
-            Lang::De => Some(de),
-            Lang::En => Some(en),
-            _ => None,
-        }
-        .filter(|t| !t.trim().is_empty())
-    };
-    let default = Lang::parse(site_lang).unwrap_or(Lang::En);
-    [lang, default, Lang::En, Lang::De]
-        .into_iter()
-        .find_map(written)
-        .unwrap_or("")
 }
 
 /// `GET /api/widget/config?site=KEY&lang=xx`: how the launcher looks and whether anyone is online.
@@ -394,23 +375,4 @@ pub async fn offline(
         m.wake(email::Box::Tenant(uuid));
     }
     Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({ "ok": true })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn business_texts_fall_back_in_the_documented_order() {
-        // The visitor's language when written.
-        assert_eq!(business_text(Lang::De, "en", "Hallo", "Hello"), "Hallo");
-        assert_eq!(business_text(Lang::En, "de", "Hallo", "Hello"), "Hello");
-        // Else the site's default language when written.
-        assert_eq!(business_text(Lang::Fr, "de", "Hallo", "Hello"), "Hallo");
-        assert_eq!(business_text(Lang::Pl, "en", "Hallo", "Hello"), "Hello");
-        // Else English, else German.
-        assert_eq!(business_text(Lang::Fr, "it", "Hallo", "Hello"), "Hello");
-        assert_eq!(business_text(Lang::Fr, "it", "Hallo", ""), "Hallo");
-        assert_eq!(business_text(Lang::En, "en", "Hallo", " "), "Hallo");
-    }
 }

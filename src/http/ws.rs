@@ -47,7 +47,17 @@ pub async fn visitor(
                     .store
                     .system(|c| crate::store::notices::current(c, &key))?
                     .map_or(1, |n| n.version);
-                Ok(Some((st.realtime.hub(&s.tenant_uuid)?, tracked, notice)))
+                let greeting = crate::domain::conversation::Greeting {
+                    site_lang: s.look.lang.clone(),
+                    de: s.words.greeting_de.clone(),
+                    en: s.words.greeting_en.clone(),
+                };
+                Ok(Some((
+                    st.realtime.hub(&s.tenant_uuid)?,
+                    tracked,
+                    notice,
+                    greeting,
+                )))
             }
             _ => Ok(None),
         }
@@ -59,16 +69,16 @@ pub async fn visitor(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let hub = found.map(|(hub, tracked, notice)| {
+    let hub = found.map(|(hub, tracked, notice, greeting)| {
         let key = tracked.then(|| {
             state
                 .tracking
                 .keys
                 .key(state.clock.now(), &site_key, client.ip, ua)
         });
-        (hub, key, notice)
+        (hub, key, notice, greeting)
     });
-    let Some((hub, visitor_key, notice_current)) = hub else {
+    let Some((hub, visitor_key, notice_current, greeting)) = hub else {
         tracing::warn!(site = ?site_key, "visitor socket refused: origin not allowed");
         return Err(refused());
     };
@@ -88,6 +98,7 @@ pub async fn visitor(
         visitor_key,
         notice_current,
         address: crate::model::ip::truncate(client.ip).to_string(),
+        greeting: std::sync::Arc::new(greeting),
     };
     actix_web::rt::spawn(session::run(
         hub,

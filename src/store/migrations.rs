@@ -43,6 +43,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/019_mail_columns.sql"),
     // 020 (business hours) and 021 (pre-chat form values) come from parallel work.
     include_str!("migrations/tenant/022_blocks.sql"),
+    include_str!("migrations/tenant/023_auto_messages.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -851,7 +851,10 @@ fn a_visitor_blocked_from_the_chat_gets_no_transcript() {
     say(&mut v, None, "v-1", "spam");
     ws.send(json!({"type": "accept", "conversation_id": conv}));
     let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
-    let r = a.post_json("/api/blocks", &json!({"conversation_id": conv, "period": "1h"}));
+    let r = a.post_json(
+        "/api/blocks",
+        &json!({"conversation_id": conv, "period": "1h"}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     std::thread::sleep(Duration::from_secs(3));
     assert!(room.smtp.messages().is_empty(), "a transcript went out");

@@ -6,6 +6,7 @@ mod webdriver;
 mod accessibility;
 mod aggregates;
 mod audit;
+mod automatic;
 mod backup;
 mod blocks;
 mod browser;

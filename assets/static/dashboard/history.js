@@ -247,7 +247,7 @@ class HistoryView {
         buildEntry(
           {
             seq: m.seq,
-            author: ['visitor', 'agent', 'system'].includes(m.author) ? m.author : 'system',
+            author: ['visitor', 'agent', 'system', 'auto'].includes(m.author) ? m.author : 'system',
             authorName: str(m.author_name),
             text: str(m.text),
             at: isInt(m.at) ? m.at : 0,

@@ -45,7 +45,12 @@ export function buildEntry(msg, ctx) {
     el.append(h('p', { class: 'msg-system-text' }, h('span', { text: systemText(msg) }), ' ', time));
     return el;
   }
-  const author = msg.author === 'visitor' ? ctx.visitorName : msg.authorName || ctx.agentName || '';
+  const author =
+    msg.author === 'visitor'
+      ? ctx.visitorName
+      : msg.author === 'auto'
+        ? t('dashboard.message.auto')
+        : msg.authorName || ctx.agentName || '';
   el.append(
     h('p', { class: 'msg-meta' }, h('span', { class: 'msg-author', text: author }), ' ', time),
     msg.file ? fileLink(msg.file) : h('p', { class: 'msg-text', text: msg.text }),

@@ -259,7 +259,7 @@ export class ChatModel extends EventTarget {
 
   onMessage(f) {
     if (!isInt(f.conversation_id) || !isInt(f.seq) || f.seq < 1) return;
-    const author = ['visitor', 'agent', 'system'].includes(f.author) ? f.author : 'system';
+    const author = ['visitor', 'agent', 'system', 'auto'].includes(f.author) ? f.author : 'system';
     let conv = this.convs.get(f.conversation_id);
     if (!conv) {
       // Should not happen (ready/conversation come first); keep the entry rather than lose it.

@@ -212,6 +212,9 @@ function onMessage(f) {
     const who = shownName(f.author_name) || chat.agentName;
     el = file ? fileBubble("agent", file, who, f.at) : bubble("agent", f.text, who, f.at);
     hideTyping();
+  } else if (f.author === "auto") {
+    // The site's greeting and the queue message: kontor's, marked as automatic.
+    el = bubble("auto", f.text, t("widget.auto_label"), f.at);
   } else if (f.author === "visitor") {
     el = file ? fileBubble("visitor", file, t("widget.you"), f.at) : bubble("visitor", f.text, t("widget.you"), f.at);
   }

@@ -20,6 +20,8 @@ pub trait Ledger {
     fn last_seq(&mut self, id: i64) -> Result<i64>;
     /// Whether a department exists.
     fn department_exists(&mut self, id: i64) -> Result<bool>;
+    /// The median wait of the chats accepted since `since` (seconds), if any was.
+    fn median_wait(&mut self, since: i64) -> Result<Option<i64>>;
     /// A new waiting conversation; its id.
     fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64>;
     /// A log entry.
@@ -79,6 +81,10 @@ impl Ledger for Tx<'_> {
 
     fn department_exists(&mut self, id: i64) -> Result<bool> {
         chat::department_exists(self.0, id)
+    }
+
+    fn median_wait(&mut self, since: i64) -> Result<Option<i64>> {
+        chat::median_wait(self.0, since)
     }
 
     fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64> {

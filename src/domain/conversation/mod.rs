@@ -7,6 +7,7 @@
 //! applies the writes inside its batch's transaction and sends the frames after COMMIT.
 
 mod agent;
+mod automatic;
 pub mod ledger;
 mod queue;
 mod rules;
@@ -18,7 +19,9 @@ pub use agent::{AgentCtx, needed, refuse_accept};
 pub use ledger::Ledger;
 pub use queue::{QueueNews, View, ViewNews};
 pub use rules::{CLIENT_IDS, ClientIds, Status, offers};
-pub use visitor::{Posted, Uploader, VisitorCtx, check_contact, notice_known, token_well_formed};
+pub use visitor::{
+    Greeting, Posted, Uploader, VisitorCtx, check_contact, notice_known, token_well_formed,
+};
 
 use crate::domain::protocol::{AgentStatus, ConversationOut, MessageOut, Out};
 use crate::error::{Code, Result};

@@ -37,6 +37,9 @@ impl Ledger for Mem {
     fn department_exists(&mut self, id: i64) -> Result<bool> {
         Ok(self.departments.contains(&id))
     }
+    fn median_wait(&mut self, _since: i64) -> Result<Option<i64>> {
+        Ok(None)
+    }
     fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64> {
         let id = self.convs.len() as i64 + 1;
         self.convs
@@ -136,6 +139,7 @@ const SITE: &str = "site1";
 fn visitor(current: Option<i64>) -> VisitorCtx {
     VisitorCtx {
         address: "192.0.2.0".into(),
+        greeting: Default::default(),
         site_key: SITE.into(),
         visitor_key: Some([7; 16]),
         notice_current: 2,
@@ -249,6 +253,45 @@ fn a_start_stores_a_waiting_chat_welcomes_the_visitor_and_links_the_visit() {
     assert_eq!(welcome["status"], "waiting");
     assert_eq!(welcome["queue_position"], 1);
     assert_eq!(chats.status(1), Some(Status::Waiting));
+}
+
+#[test]
+fn a_chat_behind_others_gets_an_automatic_entry_with_its_place() {
+    let mut mem = Mem::default();
+    let mut chats = Conversations::default();
+    chats
+        .visitor_frame(&mut mem, &visitor(None), start("1"))
+        .unwrap();
+    let mut ctx = visitor(None);
+    ctx.greeting = std::sync::Arc::new(crate::domain::conversation::Greeting {
+        site_lang: "en".into(),
+        de: "Willkommen!".into(),
+        en: "Welcome!".into(),
+    });
+    let fx = chats.visitor_frame(&mut mem, &ctx, start("1")).unwrap();
+    assert_eq!(
+        mem.writes,
+        [
+            "conversation 1 department None",
+            "conversation 2 department None",
+            "message 2#1 auto Willkommen!",
+            "message 2#2 auto Sie sind Nummer 2 in der Warteschlange. Gleich ist jemand für Sie da."
+        ]
+    );
+    // The visitor hears both after the welcome.
+    let entries =
+        fx.0.iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::Entry {
+                        conversation_id: 2,
+                        ..
+                    }
+                )
+            })
+            .count();
+    assert_eq!(entries, 2);
 }
 
 #[test]

@@ -12,6 +12,18 @@ use crate::model::tenants;
 use crate::model::uploads::{FileLimits, Refusal};
 use crate::store::chat::NewConversation;
 
+/// The site's greeting as the business wrote it (German, English) and the site's default
+/// language: after the opt-in it becomes the chat's first, automatic entry.
+#[derive(Debug, Clone, Default)]
+pub struct Greeting {
+    /// The site's default language.
+    pub site_lang: String,
+    /// In German.
+    pub de: String,
+    /// In English.
+    pub en: String,
+}
+
 /// Who sent a visitor frame: the socket's site and state, and when.
 #[derive(Debug, Clone)]
 pub struct VisitorCtx {
@@ -23,6 +35,8 @@ pub struct VisitorCtx {
     pub notice_current: i64,
     /// The visitor's truncated address.
     pub address: String,
+    /// The site's greeting.
+    pub greeting: std::sync::Arc<Greeting>,
     /// The socket's conversation, once started or resumed.
     pub current: Option<i64>,
     /// Unix seconds now.
@@ -298,6 +312,7 @@ impl Conversations {
             queue_position: self.queue_position(id),
             epoch: self.epoch.clone(),
         });
+        self.automatic_on_start(ledger, ctx, id, lang, fx)?;
         self.dirty = true;
         Ok(())
     }

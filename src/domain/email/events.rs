@@ -425,6 +425,7 @@ pub fn transcript_text(c: &Connection, conversation_id: i64, lang: Lang) -> Resu
         let who = match m.author.as_str() {
             "visitor" => t(lang, "transcript.you").to_string(),
             "agent" => cstore::agent_name(c, m.agent_id.unwrap_or(0))?,
+            "auto" => t(lang, "transcript.auto").to_string(),
             _ => "–".to_string(),
         };
         let body = match (m.author.as_str(), m.body.as_str()) {

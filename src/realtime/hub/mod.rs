@@ -72,6 +72,8 @@ pub enum Peer {
         notice_current: i64,
         /// The visitor's truncated address (what a block by address matches).
         address: String,
+        /// The site's greeting (the chat's first, automatic entry).
+        greeting: Arc<crate::domain::conversation::Greeting>,
     },
     /// A signed-in agent.
     Agent {
@@ -554,6 +556,7 @@ impl Hub {
             visitor_key,
             notice_current,
             address,
+            greeting,
         } = &s.peer
         else {
             return None;
@@ -563,6 +566,7 @@ impl Hub {
             visitor_key: *visitor_key,
             notice_current: *notice_current,
             address: address.clone(),
+            greeting: greeting.clone(),
             current: s.conversation,
             at: self.clock.now(),
         })

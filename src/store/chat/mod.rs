@@ -22,5 +22,5 @@ pub use messages::{
     notes, recent_client_ids, renew_log_epoch,
 };
 pub use offline::{NewOffline, OFFLINE_NOTICE_VERSION, OfflineRow, insert_offline, list_offline};
-pub use routing::{agent_capacity, agent_departments, agent_name, department_exists};
+pub use routing::{agent_capacity, agent_departments, agent_name, department_exists, median_wait};
 pub use settings::{ChatSettings, chat_settings, set_setting, setting};

@@ -36,6 +36,21 @@ pub fn department_exists(c: &Connection, id: i64) -> Result<bool> {
     )
 }
 
+/// The median wait (seconds from start to acceptance) of the chats accepted since `since`,
+/// if any was: the "usually answered within" of the automatic queue message.
+pub fn median_wait(c: &Connection, since: i64) -> Result<Option<i64>> {
+    let waits: Vec<i64> = crate::store::rows::all_cached(
+        c,
+        "SELECT accepted_at - created_at FROM conversations
+         WHERE accepted_at IS NOT NULL AND accepted_at >= ?1 ORDER BY 1",
+        [since],
+        |r| r.get(0),
+    )?;
+    // The middle value (the lower of the two middle ones for an even count): a wait that
+    // really happened, not an average skewed by one chat left waiting for an hour.
+    Ok(waits.get(waits.len().saturating_sub(1) / 2).copied())
+}
+
 /// The departments an agent belongs to.
 pub fn agent_departments(c: &Connection, agent_id: i64) -> Result<Vec<i64>> {
     rows::all_cached(

@@ -1,0 +1,95 @@
+//! Automatic entries when a chat starts: the site's greeting once the visitor opted in, and,
+//! behind others in the queue, their place with the usual wait measured from the last hour's
+//! accepted chats (never invented). Both are marked as automatic for the visitor, the agent and
+//! in the transcript.
+
+use crate::chat::{SHOP, agent, setup};
+use crate::common::{Browser, Server, Ws};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Starts a chat (German) and returns the socket, its welcome and the automatic entries that
+/// follow it.
+fn start(
+    server: &Server,
+    site: &str,
+    name: &str,
+    ua: &str,
+    autos: usize,
+) -> (Ws, Value, Vec<Value>) {
+    let mut ws = Ws::visitor_as(&server.base, site, SHOP, ua).unwrap();
+    ws.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": name, "lang": "de"}));
+    let welcome = ws.recv_type("welcome");
+    let entries = (0..autos).map(|_| ws.recv_type("message")).collect();
+    (ws, welcome, entries)
+}
+
+#[test]
+fn greeting_and_queue_place_are_automatic_entries_with_a_measured_wait() {
+    let (k, pw, site) = setup();
+    k.ok(&[
+        "site",
+        "set",
+        "acme",
+        &site,
+        "--greeting-de",
+        "Willkommen bei Acme!",
+        "--greeting-en",
+        "Welcome to Acme!",
+    ]);
+    let server = k.server(&[]);
+    let (_b, mut ann) = agent(&server, &pw);
+
+    // First in line: the greeting only (the widget shows the place itself).
+    let (_a, first, autos) = start(&server, &site, "Anna", "browser A", 1);
+    let a_conv = first["conversation_id"].as_i64().unwrap();
+    assert_eq!(autos[0]["author"], "auto");
+    assert_eq!(autos[0]["text"], "Willkommen bei Acme!");
+    assert_eq!(autos[0]["seq"], 1);
+
+    // Second in line, nothing accepted in the last hour: the place, no promised time.
+    let (mut b, second, autos) = start(&server, &site, "Bert", "browser B", 2);
+    let b_conv = second["conversation_id"].as_i64().unwrap();
+    assert_eq!(autos[1]["author"], "auto");
+    assert_eq!(
+        autos[1]["text"],
+        "Sie sind Nummer 2 in der Warteschlange. Gleich ist jemand für Sie da."
+    );
+
+    // Anna waited 90 s before Ann took her chat; the next visitor behind Bert hears of it,
+    // rounded up to whole minutes.
+    k.advance_clock(Duration::from_secs(90));
+    ann.send(json!({"type": "accept", "conversation_id": a_conv}));
+    ann.recv_type("conversation");
+    let (_c, _, autos) = start(&server, &site, "Carla", "browser C", 2);
+    assert_eq!(
+        autos[1]["text"],
+        "Sie sind Nummer 2 in der Warteschlange. Chats werden hier meist innerhalb von 2 Minuten beantwortet."
+    );
+
+    // The agent reads them as automatic in the chat's log; the transcript marks them too.
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let log = a
+        .get(&format!("/api/conversations/{b_conv}/messages"))
+        .json();
+    let authors: Vec<&str> = log["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["auto", "auto"], "{log}");
+    let token = second["token"].as_str().unwrap();
+    let t =
+        Browser::new(&server.base).post_json("/api/widget/transcript", &json!({"token": token}));
+    assert!(
+        t.body
+            .contains("Automatische Nachricht: Willkommen bei Acme!")
+            && t.body.contains("Automatische Nachricht: Sie sind Nummer 2"),
+        "{}",
+        t.body
+    );
+    // The visitor's own first message comes after them.
+    b.send(json!({"type": "message", "client_id": "b-1", "text": "Hallo"}));
+    assert_eq!(b.recv_type("ack")["seq"], 3);
+}
