@@ -1593,7 +1593,11 @@ const ENDPOINTS: &[Endpoint] = &[
         method: "PUT",
         path: "/api/settings",
         carrier: Json,
-        fields: &[("typing_preview", B)],
+        fields: &[
+            ("typing_preview", B),
+            ("accept_message_de", S),
+            ("accept_message_en", S),
+        ],
     },
     Endpoint {
         method: "POST",

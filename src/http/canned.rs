@@ -88,13 +88,35 @@ pub async fn settings(a: Agent) -> Reply {
 }
 
 /// `PUT /api/settings` (the settings permission).
-pub async fn update_settings(a: Agent, body: Json<cstore::ChatSettings>) -> Reply {
+pub async fn update_settings(a: Agent, body: Json<cstore::ChatSettingsChange>) -> Reply {
     a.may_change(Permission::SettingsManage)?;
-    let v = body.into_inner();
-    let preview = if v.typing_preview { "on" } else { "off" };
-    a.db(move |c| cstore::set_setting(c, "typing_preview", preview))
-        .await?;
-    a.audit("settings.update", "typing_preview").await;
+    let mut ch = body.into_inner();
+    // The business's own words, one paragraph each: no control characters, 500 at most.
+    for t in [&mut ch.accept_message_de, &mut ch.accept_message_en]
+        .into_iter()
+        .flatten()
+    {
+        *t = match t.trim() {
+            "" => String::new(),
+            text => crate::model::tenants::clean_name(
+                "the message when an agent takes a chat",
+                text,
+                500,
+            )?,
+        };
+    }
+    let what: Vec<&str> = [
+        ch.typing_preview.map(|_| "typing_preview"),
+        ch.accept_message_de
+            .as_ref()
+            .or(ch.accept_message_en.as_ref())
+            .map(|_| "accept_message"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let v = a.db(move |c| cstore::change_chat_settings(c, &ch)).await?;
+    a.audit("settings.update", &what.join(",")).await;
     a.tell_started_hub(Command::SettingsChanged).await?;
     Ok(HttpResponse::Ok().json(v))
 }

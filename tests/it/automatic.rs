@@ -93,3 +93,43 @@ fn greeting_and_queue_place_are_automatic_entries_with_a_measured_wait() {
     b.send(json!({"type": "message", "client_id": "b-1", "text": "Hallo"}));
     assert_eq!(b.recv_type("ack")["seq"], 3);
 }
+
+#[test]
+fn the_business_message_when_an_agent_takes_a_chat_is_automatic_and_in_the_visitors_language() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    for bad in [
+        json!({"accept_message_de": "a\u{1b}[2Jb"}),
+        json!({"accept_message_en": "x".repeat(501)}),
+        json!({"accept_message_fr": "Bonjour"}),
+    ] {
+        assert_eq!(a.put_json("/api/settings", &bad).status, 400, "{bad}");
+    }
+    let r = a.put_json(
+        "/api/settings",
+        &json!({"accept_message_de": "Hallo, hier ist Ihr Team.", "accept_message_en": "Hello, your team here."}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Switching the typing preview leaves the message as it is.
+    let r = a.put_json("/api/settings", &json!({"typing_preview": true}));
+    assert_eq!(r.json()["accept_message_de"], "Hallo, hier ist Ihr Team.");
+    let (_b, mut ann) = agent(&server, &pw);
+    for (lang, want) in [
+        ("de", "Hallo, hier ist Ihr Team."),
+        ("fr", "Hello, your team here."),
+    ] {
+        let mut v = Ws::visitor_as(&server.base, &site, SHOP, lang).unwrap();
+        v.send(json!({"type": "start", "consent": true, "notice_version": "1", "lang": lang}));
+        let conv = v.recv_type("welcome")["conversation_id"].as_i64().unwrap();
+        ann.send(json!({"type": "accept", "conversation_id": conv}));
+        let m = loop {
+            let m = v.recv_type("message");
+            if m["author"] == "auto" {
+                break m;
+            }
+        };
+        assert_eq!(m["text"], want, "{lang}");
+        ann.send(json!({"type": "close", "conversation_id": conv}));
+    }
+}

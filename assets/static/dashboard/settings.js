@@ -228,6 +228,21 @@ class SettingsView {
     });
     this.previewWho = h('p', { id: 'set-typing-preview-who', class: 'hint', hidden: true, text: t('dashboard.settings.admins_only') });
     this.previewStatus = h('p', { class: 'form-status', role: 'status' });
+    // The automatic message when an agent takes a chat (the business's own words).
+    this.acceptDe = h('input', { id: 'set-accept-de', maxlength: 500, disabled: true, 'aria-describedby': 'set-accept-hint' });
+    this.acceptEn = h('input', { id: 'set-accept-en', maxlength: 500, disabled: true, 'aria-describedby': 'set-accept-hint' });
+    this.acceptSave = h('button', { type: 'submit', disabled: true, text: t('dashboard.settings.accept_save') });
+    this.acceptStatus = h('p', { class: 'form-status', role: 'status' });
+    const acceptForm = h(
+      'form',
+      { class: 'settings-accept', onsubmit: (e) => this.saveAccept(e) },
+      h('h3', { text: t('dashboard.settings.accept_title') }),
+      h('p', { id: 'set-accept-hint', class: 'hint', text: t('dashboard.settings.accept_hint') }),
+      field(t('dashboard.settings.accept_de'), this.acceptDe),
+      field(t('dashboard.settings.accept_en'), this.acceptEn),
+      h('div', { class: 'form-buttons' }, this.acceptSave),
+      this.acceptStatus,
+    );
     return h(
       'section',
       { class: 'panel settings-panel', 'aria-labelledby': 'set-chat-title' },
@@ -236,7 +251,21 @@ class SettingsView {
       h('p', { id: 'set-typing-preview-text', class: 'hint', text: t('dashboard.settings.typing_preview_text') }),
       this.previewWho,
       this.previewStatus,
+      acceptForm,
     );
+  }
+
+  async saveAccept(e) {
+    e.preventDefault();
+    if (!this.admin) return;
+    this.acceptStatus.textContent = t('dashboard.settings.saving');
+    const json = { accept_message_de: this.acceptDe.value, accept_message_en: this.acceptEn.value };
+    const res = await request('PUT', '/api/settings', { json });
+    this.acceptStatus.textContent = res.ok ? t('dashboard.settings.accept_saved') : httpError(res);
+    if (res.ok && res.data) {
+      this.acceptDe.value = res.data.accept_message_de || '';
+      this.acceptEn.value = res.data.accept_message_en || '';
+    }
   }
 
   /** The bytes the tenant's files take, and its quota (read-only; the operator sets it). */
@@ -272,6 +301,9 @@ class SettingsView {
     }
     this.preview.checked = res.data.typing_preview;
     this.preview.disabled = !this.admin;
+    this.acceptDe.value = typeof res.data.accept_message_de === 'string' ? res.data.accept_message_de : '';
+    this.acceptEn.value = typeof res.data.accept_message_en === 'string' ? res.data.accept_message_en : '';
+    for (const el of [this.acceptDe, this.acceptEn, this.acceptSave]) el.disabled = !this.admin;
   }
 
   async savePreview() {

@@ -242,7 +242,8 @@ impl Conversations {
             cv.agent_id = Some(agent_id);
             cv.offered_to = None;
         }
-        self.hand_over(ledger, id, agent_id, "accepted", ctx.at, fx)
+        self.hand_over(ledger, id, agent_id, "accepted", ctx.at, fx)?;
+        self.automatic_on_accept(ledger, id, ctx.at, fx)
     }
 
     /// A chat is now `to`'s: the visitor hears their name (and, when it was waiting, that it

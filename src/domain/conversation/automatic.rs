@@ -51,6 +51,26 @@ impl Conversations {
         Ok(())
     }
 
+    /// Appends the business's message for a chat an agent just took, if it wrote one: in
+    /// German for German visitors, else in English (each falling back to the other).
+    pub(super) fn automatic_on_accept(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        id: i64,
+        at: i64,
+        fx: &mut Effects,
+    ) -> Result<()> {
+        let Some(lang) = self.convs.get(&id).map(|c| c.lang) else {
+            return Ok(());
+        };
+        let (de, en) = &self.accept_message;
+        let text = business_text(lang, "en", de, en).trim().to_string();
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.automatic(ledger, id, &text, at, fx)
+    }
+
     fn automatic(
         &mut self,
         ledger: &mut dyn Ledger,

@@ -165,6 +165,8 @@ struct Conv {
     offered_to: Option<i64>,
     /// The latest client ids and their `seq`: a retried message is recognised here.
     client_ids: ClientIds,
+    /// The visitor's language (automatic entries are written in it).
+    lang: crate::i18n::Lang,
 }
 
 /// An agent with at least one socket that said hello.
@@ -229,6 +231,8 @@ pub struct Conversations {
     max_waiting: usize,
     /// Visitors blocked from starting chats (see `model::blocks`).
     blocks: Vec<crate::model::blocks::Block>,
+    /// The automatic message when an agent takes a chat, in German and English ("": none).
+    accept_message: (String, String),
 }
 
 impl Conversations {
@@ -238,6 +242,11 @@ impl Conversations {
             max_waiting,
             ..Default::default()
         }
+    }
+
+    /// The automatic message when an agent takes a chat (German, English; empty: none).
+    pub fn set_accept_message(&mut self, de: String, en: String) {
+        self.accept_message = (de, en);
     }
 
     /// The blocks in force (read at load and after each change; they end by themselves).
@@ -287,6 +296,7 @@ impl Conversations {
                         last_seq,
                         offered_to: None,
                         client_ids,
+                        lang: crate::i18n::Lang::parse(&row.lang).unwrap_or(crate::i18n::Lang::En),
                     };
                     (row.id, conv)
                 },

@@ -293,6 +293,7 @@ impl Conversations {
                 last_seq: 0,
                 offered_to: None,
                 client_ids: Default::default(),
+                lang,
             },
         );
         fx.0.push(Effect::Attach {

@@ -395,8 +395,10 @@ impl Hub {
         self.chats.load(rows, cstore::log_epoch(c)?);
         self.chats
             .set_blocks(crate::store::blocks::active(c, self.clock.now())?);
+        let settings = cstore::chat_settings(c)?;
+        self.chats.set_typing_preview(settings.typing_preview);
         self.chats
-            .set_typing_preview(cstore::chat_settings(c)?.typing_preview);
+            .set_accept_message(settings.accept_message_de, settings.accept_message_en);
         // Visitor sockets rejoin the conversations that are (again) not closed.
         self.attached.clear();
         for (id, s) in &self.conns {
@@ -494,7 +496,11 @@ impl Hub {
             }
             Command::PostFile(upload) => self.post_file(c, upload, out),
             Command::SettingsChanged => match cstore::chat_settings(c) {
-                Ok(v) => self.chats.set_typing_preview(v.typing_preview),
+                Ok(v) => {
+                    self.chats.set_typing_preview(v.typing_preview);
+                    self.chats
+                        .set_accept_message(v.accept_message_de, v.accept_message_en);
+                }
                 Err(e) => tracing::error!(error = %e, "reading settings failed"),
             },
             Command::Available(reply) => {

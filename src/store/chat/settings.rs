@@ -29,11 +29,43 @@ pub fn set_setting(c: &Connection, key: &str, value: &str) -> Result<()> {
 pub struct ChatSettings {
     /// Agents see what the visitor is typing before it is sent (the visitor is told).
     pub typing_preview: bool,
+    /// The automatic message when an agent takes a chat, in German ("" for none).
+    pub accept_message_de: String,
+    /// The same in English.
+    pub accept_message_en: String,
+}
+
+/// A change of the chat settings: what is absent stays as it is.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettingsChange {
+    /// See [`ChatSettings`].
+    pub typing_preview: Option<bool>,
+    /// See [`ChatSettings`].
+    pub accept_message_de: Option<String>,
+    /// See [`ChatSettings`].
+    pub accept_message_en: Option<String>,
 }
 
 /// Reads the chat settings (defaults when never set).
 pub fn chat_settings(c: &Connection) -> Result<ChatSettings> {
     Ok(ChatSettings {
         typing_preview: setting(c, "typing_preview")?.as_deref() == Some("on"),
+        accept_message_de: setting(c, "accept_message_de")?.unwrap_or_default(),
+        accept_message_en: setting(c, "accept_message_en")?.unwrap_or_default(),
     })
+}
+
+/// Stores a change (texts checked by the caller); returns the settings as they now are.
+pub fn change_chat_settings(c: &Connection, ch: &ChatSettingsChange) -> Result<ChatSettings> {
+    if let Some(on) = ch.typing_preview {
+        set_setting(c, "typing_preview", if on { "on" } else { "off" })?;
+    }
+    if let Some(t) = &ch.accept_message_de {
+        set_setting(c, "accept_message_de", t)?;
+    }
+    if let Some(t) = &ch.accept_message_en {
+        set_setting(c, "accept_message_en", t)?;
+    }
+    chat_settings(c)
 }
