@@ -18,6 +18,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/008_site_languages.sql"),
     include_str!("migrations/system/009_site_look.sql"),
     include_str!("migrations/shared/outbox.sql"),
+    include_str!("migrations/system/011_prechat_form.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
@@ -41,6 +42,8 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/017_invites.sql"),
     include_str!("migrations/shared/outbox.sql"),
     include_str!("migrations/tenant/019_mail_columns.sql"),
+    // 020_hours.sql comes from the business-hours work
+    include_str!("migrations/tenant/021_form_values.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -45,6 +45,13 @@ impl Ledger for Mem {
             .push(format!("conversation {id} department {dep:?}"));
         Ok(id)
     }
+    fn form_values(&mut self, id: i64, values: &[crate::model::forms::Filled]) -> Result<()> {
+        for v in values {
+            self.writes
+                .push(format!("field {id} {}={}", v.name, v.value));
+        }
+        Ok(())
+    }
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
         self.seqs.insert(m.conversation_id, m.seq);
         self.message_at.push(m.at);
@@ -139,6 +146,7 @@ fn visitor(current: Option<i64>) -> VisitorCtx {
         visitor_key: Some([7; 16]),
         notice_current: 2,
         current,
+        form: Default::default(),
         at: 1_000,
     }
 }
