@@ -1,0 +1,304 @@
+//! The pre-chat form: definitions checked over the API and the CLI, values checked against the
+//! site's current form when a chat starts, stored with the chat, shown to its agent, found by
+//! the history search, exported and erased with the person's data; departments offered and
+//! routed to.
+
+use crate::chat::{SHOP, agent, agent_as, db_count, setup, with_bob};
+use crate::common::{Browser, Kontor, Ws};
+use serde_json::{Value, json};
+
+/// An order number (required, with a pattern), a topic select and a newsletter checkbox.
+fn shop_form(departments: &[i64]) -> Value {
+    json!({
+        "fields": [
+            {"name": "order", "kind": "text", "label_de": "Bestellnummer", "label_en": "Order number",
+             "required": true, "pattern": "[A-Z]{2}-[0-9]{4}"},
+            {"name": "topic", "kind": "select", "label_de": "Thema", "label_en": "Topic",
+             "options": [{"value": "billing", "label_de": "Rechnung", "label_en": "Billing"},
+                         {"value": "delivery", "label_de": "Lieferung", "label_en": "Delivery"}]},
+            {"name": "news", "kind": "checkbox", "label_de": "Newsletter", "label_en": "Newsletter"}
+        ],
+        "departments": departments,
+    })
+}
+
+/// Writes `form` to a file and saves it with `kontor site form`.
+fn save_with_cli(k: &Kontor, site: &str, form: &Value) -> Value {
+    let path = k.data_dir().join("../form.json");
+    std::fs::write(&path, form.to_string()).unwrap();
+    k.json(&[
+        "site",
+        "form",
+        "acme",
+        site,
+        "--file",
+        path.to_str().unwrap(),
+    ])
+}
+
+fn refused_by_cli(k: &Kontor, site: &str, form: &Value) -> String {
+    let path = k.data_dir().join("../bad-form.json");
+    std::fs::write(&path, form.to_string()).unwrap();
+    k.fails(&[
+        "site",
+        "form",
+        "acme",
+        site,
+        "--file",
+        path.to_str().unwrap(),
+    ])
+}
+
+fn start(ws: &mut Ws, extra: Value) {
+    let mut f = json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera",
+                       "email": "vera@example.org", "lang": "de"});
+    for (k, v) in extra.as_object().unwrap() {
+        f[k] = v.clone();
+    }
+    ws.send(f);
+}
+
+/// The next frame that is a `welcome` or an `error`.
+fn answer(ws: &mut Ws) -> Value {
+    loop {
+        let f = ws.recv();
+        if f["type"] == "welcome" || f["type"] == "error" {
+            return f;
+        }
+    }
+}
+
+#[test]
+fn definitions_are_checked_over_the_api_and_the_cli() {
+    let (k, pw, site) = setup();
+    let bad = [
+        (
+            json!({"fields": [{"name": "a", "kind": "text", "label_en": "A"},
+                              {"name": "a", "kind": "email", "label_en": "B"}]}),
+            "field a",
+        ),
+        (
+            json!({"fields": [{"name": "topic", "kind": "select", "label_en": "Topic"}]}),
+            "field topic",
+        ),
+        (
+            json!({"fields": [{"name": "code", "kind": "text", "label_en": "Code",
+                               "pattern": "(a|b|c|d|e){1000}{1000}"}]}),
+            "too expensive",
+        ),
+        (
+            json!({"fields": [{"name": "size", "kind": "colour", "label_en": "Size"}]}),
+            "field size",
+        ),
+        (json!({"departments": [4711]}), "no department 4711"),
+    ];
+    for (form, says) in &bad {
+        let m = refused_by_cli(&k, &site, form);
+        assert!(m.contains(says), "{says}: {m}");
+    }
+    assert_eq!(
+        k.json(&["site", "form", "acme", &site, "--show"]),
+        json!({"fields": [], "departments": []})
+    );
+    let saved = save_with_cli(&k, &site, &shop_form(&[]));
+    assert_eq!(saved["fields"][0]["name"], "order");
+    assert!(
+        k.ok(&["site", "form", "acme", &site, "--show"])
+            .contains("order (text, required)")
+    );
+
+    let server = k.server(&[]);
+    let mut ann = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let path = format!("/api/sites/{site}/form");
+    let r = ann.get(&path);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["fields"][1]["options"][0]["value"], "billing");
+    for (form, says) in &bad {
+        let r = ann.put_json(&path, form);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains(says), "{says}: {}", r.body);
+    }
+    let r = ann.put_json(&path, &json!({"fields": [], "departments": []}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(ann.get(&path).json()["fields"], json!([]));
+    assert_eq!(ann.get("/api/sites/site_nope/form").status, 404);
+    // Through the admin socket of the running server too.
+    save_with_cli(&k, &site, &shop_form(&[]));
+    assert_eq!(ann.get(&path).json()["fields"][0]["name"], "order");
+    let trail = k.json(&["audit", "list", "acme", "--action", "site.update"]);
+    assert!(trail.to_string().contains(&site), "{trail}");
+}
+
+#[test]
+fn values_are_checked_stored_shown_searched_exported_and_erased() {
+    let (k, pw, site) = setup();
+    save_with_cli(&k, &site, &shop_form(&[]));
+    let mut server = k.server(&[]);
+    // The chat frame carries the form in the visitor's language.
+    let frame = Browser::new(&server.base).get(&format!("/widget/frame?site={site}&lang=de"));
+    assert!(frame.body.contains("Bestellnummer"), "{}", frame.body);
+
+    let (_ann_b, mut ann) = agent(&server, &pw);
+    let mut ann_b = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    // Refused per field, nothing stored.
+    let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    start(
+        &mut v,
+        json!({"fields": {"order": "12345", "topic": "other", "extra": "x"}}),
+    );
+    let e = answer(&mut v);
+    assert_eq!(e["code"], "invalid_form", "{e}");
+    let fields: Vec<&str> = e["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(fields, ["extra", "order", "topic"], "{e}");
+    start(&mut v, json!({"fields": {}}));
+    assert_eq!(answer(&mut v)["fields"]["order"], "required");
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversations"), 0);
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversation_fields"), 0);
+
+    // Accepted: stored with their labels, and the agent sees them.
+    start(
+        &mut v,
+        json!({"fields": {"order": "AB-1234", "topic": "billing", "news": true}}),
+    );
+    let w = answer(&mut v);
+    assert_eq!(w["type"], "welcome", "{w}");
+    let conv = w["conversation_id"].as_i64().unwrap();
+    ann.send(json!({"type": "accept", "conversation_id": conv}));
+    let c = ann.recv_type("conversation");
+    assert_eq!(c["fields"][0]["value"], "AB-1234", "{c}");
+    assert_eq!(c["fields"][0]["label_en"], "Order number");
+    assert_eq!(c["fields"][1]["option_de"], "Rechnung");
+    assert_eq!(c["fields"][2]["value"], "yes");
+    let hits = ann_b.get("/api/conversations?q=AB-1234").json();
+    assert_eq!(hits["conversations"][0]["id"], conv, "{hits}");
+
+    // A changed form leaves the chat as it was: its values, its labels, its messages.
+    let r = ann_b.put_json(
+        &format!("/api/sites/{site}/form"),
+        &json!({"fields": [{"name": "phone", "kind": "phone", "label_en": "Phone", "required": true}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    crate::chat::say(&mut v, None, "m1", "still here");
+    server.stop();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    assert_eq!(b.login("acme", "ann@acme.example", &pw).status, 303);
+    let mut ws = Ws::agent(&b);
+    ws.send(json!({"type": "hello"}));
+    let ready = ws.recv_type("ready");
+    let listed = &ready["conversations"][0];
+    assert_eq!(listed["fields"][0]["label_de"], "Bestellnummer", "{ready}");
+    // The old form's values are refused for a new chat now.
+    let mut v2 = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    start(&mut v2, json!({"fields": {"order": "AB-1234"}}));
+    let e = answer(&mut v2);
+    assert_eq!(e["code"], "invalid_form");
+    assert_eq!(e["fields"]["phone"], "required", "{e}");
+    drop(v2);
+    // The chat ends; the person's data includes the values, and erasure takes them along.
+    let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    v.send(json!({"type": "resume", "token": w["token"], "last_seq": 0}));
+    v.recv_type("welcome");
+    v.send(json!({"type": "end"}));
+    crate::common::wait_until(
+        "the chat closed",
+        std::time::Duration::from_secs(10),
+        || {
+            db_count(
+                &k,
+                "SELECT count(*) FROM conversations WHERE status = 'closed'",
+            ) == 1
+        },
+    );
+    drop(server);
+    let out = k.ok(&["gdpr", "export", "acme", "--email", "vera@example.org"]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let exported = &doc["conversations"][0]["form_fields"];
+    assert_eq!(exported[0]["value"], "AB-1234", "{doc}");
+    assert_eq!(exported[1]["option_en"], "Billing");
+    k.json(&[
+        "gdpr",
+        "erase",
+        "acme",
+        "--email",
+        "vera@example.org",
+        "--yes",
+    ]);
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversation_fields"), 0);
+}
+
+#[test]
+fn departments_offered_route_and_others_are_refused() {
+    let (k, pw, site) = setup();
+    with_bob(&k, &pw);
+    let sales = k.json(&["department", "add", "acme", "Sales"])["departments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let support = k.json(&["department", "add", "acme", "Support"])["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "Support")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    k.ok(&[
+        "agent",
+        "set",
+        "acme",
+        "bob@acme.example",
+        "--department",
+        "Support",
+    ]);
+    save_with_cli(&k, &site, &json!({"departments": [support]}));
+    let server = k.server(&[]);
+    let (_bb, mut bob) = agent_as(&server, "bob@acme.example", &pw);
+    bob.send(json!({"type": "status", "status": "online"}));
+    crate::common::wait_until(
+        "Support shown as open",
+        std::time::Duration::from_secs(10),
+        || {
+            let f = Browser::new(&server.base).get(&format!("/widget/frame?site={site}&lang=en"));
+            f.body.contains("Support") && f.body.contains("&quot;open&quot;:true")
+        },
+    );
+
+    let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    start(&mut v, json!({"department": sales}));
+    assert_eq!(answer(&mut v)["code"], "department_not_offered");
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversations"), 0);
+    start(&mut v, json!({"department": support}));
+    let w = answer(&mut v);
+    assert_eq!(w["type"], "welcome", "{w}");
+    let conv = w["conversation_id"].as_i64().unwrap();
+    // Bob, the Support agent, is offered it.
+    loop {
+        let q = bob.recv();
+        let entries = match q["type"].as_str() {
+            Some("queue") => q["waiting"].clone(),
+            Some("queue_update") => q["upsert"].clone(),
+            _ => continue,
+        };
+        if let Some(e) = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["conversation_id"] == conv)
+        {
+            assert_eq!(e["department_id"], support, "{e}");
+            break;
+        }
+    }
+    assert_eq!(
+        db_count(
+            &k,
+            &format!("SELECT department_id FROM conversations WHERE id = {conv}")
+        ),
+        support
+    );
+}
