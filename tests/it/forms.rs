@@ -302,3 +302,103 @@ fn departments_offered_route_and_others_are_refused() {
         support
     );
 }
+
+/// In Chromium on the shop's origin: the visitor fills the form and picks Sales (marked as
+/// available, Bob of Sales is online), a missing required value is said at its field first;
+/// Bob takes the chat and reads the values under their labels.
+#[test]
+fn a_visitor_fills_the_form_in_a_browser_and_the_department_agent_sees_it() {
+    use crate::browser::{shop, shop_site};
+    use crate::webdriver::Driver;
+    let (k, pw) = Kontor::with_tenant();
+    with_bob(&k, &pw);
+    let sales = k.json(&["department", "add", "acme", "Sales"])["departments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    k.ok(&[
+        "agent",
+        "set",
+        "acme",
+        "bob@acme.example",
+        "--department",
+        "Sales",
+    ]);
+    let (port, _origin, key) = shop_site(&k);
+    save_with_cli(&k, &key, &shop_form(&[sales]));
+    let server = k.server(&[]);
+    shop(
+        port,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body><h1>Shop</h1>\
+             <script src=\"{}/widget.js\" data-site=\"{key}\" async></script></body></html>",
+            server.base
+        ),
+    );
+    let driver = Driver::start();
+    let bob = driver.browser();
+    bob.goto(&format!("{}/login?lang=en", server.base));
+    bob.type_text(&bob.find("#tenant"), "acme");
+    bob.type_text(&bob.find("#email"), "bob@acme.example");
+    bob.type_text(&bob.find("#password"), &pw);
+    bob.click(&bob.find_xpath("//button[normalize-space()='Sign in']"));
+    bob.wait_until("the dashboard", "return location.pathname === '/app/chats'");
+
+    let visitor = driver.browser();
+    visitor.goto(&format!("http://localhost:{port}/"));
+    visitor.wait_until(
+        "the launcher",
+        "return !!document.querySelector('kontor-chat')",
+    );
+    let launcher = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
+    );
+    visitor.click(&launcher);
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+    visitor.wait_until(
+        "the form with Sales available",
+        "const o = document.getElementById('pf-order'); const d = document.getElementById('pf-department'); \
+         return !!o && !document.getElementById('v-start').hidden && !!d \
+           && [...d.options].some(x => x.textContent === 'Sales (available now)') \
+           && document.querySelector('label[for=pf-order]').textContent.includes('Order number')",
+    );
+    // Start without the required order number: its own error, announced, and the focus on it.
+    visitor.click(&visitor.find("#s-consent"));
+    visitor.click(&visitor.find("#start-btn"));
+    visitor.wait_until(
+        "the order number's error",
+        "const e = document.getElementById('pf-order-error'); const o = document.getElementById('pf-order'); \
+         return e.textContent !== '' && e.getAttribute('role') === 'alert' \
+           && o.getAttribute('aria-invalid') === 'true' && o.getAttribute('aria-describedby') === 'pf-order-error' \
+           && document.activeElement === o",
+    );
+    visitor.type_text(&visitor.find("#s-name"), "Vera");
+    visitor.type_text(&visitor.find("#pf-order"), "AB-1234");
+    visitor.exec(&format!(
+        "const t = document.getElementById('pf-topic'); t.value = 'delivery'; \
+         const d = document.getElementById('pf-department'); d.value = '{sales}'; return true"
+    ));
+    visitor.click(&visitor.find("#start-btn"));
+    visitor.wait_until(
+        "the chat",
+        "return !document.getElementById('v-chat').hidden",
+    );
+
+    bob.wait_until(
+        "Vera waiting",
+        "return [...document.querySelectorAll('button')].some(b => b.getAttribute('aria-label') === 'Accept chat with Vera')",
+    );
+    bob.click(&bob.find_xpath("//button[@aria-label='Accept chat with Vera']"));
+    bob.wait_until(
+        "the form's values in the chat's header",
+        "const dl = document.querySelector('.conv:not([hidden]) .conv-fields'); \
+         return !!dl && !dl.hidden && dl.innerText.includes('Order number') \
+           && dl.innerText.includes('AB-1234') && dl.innerText.includes('Delivery')",
+    );
+    assert_eq!(
+        db_count(&k, "SELECT department_id FROM conversations"),
+        sales
+    );
+}

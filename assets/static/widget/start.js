@@ -8,7 +8,7 @@ import { view, show, setError, EMAIL_RE } from "./views.js";
 import { startSocket, resetChat } from "./session.js";
 import { checkAvailability } from "./offline.js";
 import { cutChars } from "../shared/limits.js";
-import { renderPrechat, collectPrechat } from "./prechat.js";
+import { collectPrechat } from "./prechat.js";
 
 // An agent invited the visitor (the loader showed the invitation on the site's page and the
 // visitor accepted it): the agent's text goes above the opt-in form. It starts nothing; the
@@ -100,7 +100,6 @@ function submitStart() {
 }
 
 export function setupStart() {
-  renderPrechat();
   $("start-form").addEventListener("submit", (e) => {
     e.preventDefault();
     submitStart();
