@@ -402,3 +402,61 @@ fn a_visitor_fills_the_form_in_a_browser_and_the_department_agent_sees_it() {
         sales
     );
 }
+
+/// Settings › Sites: the admin adds a field to a site's pre-chat form and saves it; a second
+/// field with the same key is refused with the server's words naming the field.
+#[test]
+fn the_dashboard_edits_a_sites_pre_chat_form() {
+    use crate::webdriver::Driver;
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let driver = Driver::start();
+    let ann = driver.browser();
+    crate::browser::sign_in(&ann, &server.base, &pw);
+    ann.goto(&format!("{}/app/settings/sites", server.base));
+    ann.wait_until(
+        "the edit button",
+        "return !!document.querySelector('.sites-edit')",
+    );
+    ann.click(&ann.find(".sites-edit"));
+    ann.wait_until(
+        "the pre-chat form editor",
+        "return !!document.querySelector('.prechat-form') && [...document.querySelectorAll('.prechat-form button')].some(b => b.textContent === 'Add field')",
+    );
+    let add = "//form[contains(@class,'prechat-form')]//button[normalize-space()='Add field']";
+    ann.click(&ann.find_xpath(add));
+    ann.type_text(
+        &ann.find(".prechat-field:nth-child(1) input[id$='-name']"),
+        "order",
+    );
+    ann.type_text(
+        &ann.find(".prechat-field:nth-child(1) input[id$='-label_en']"),
+        "Order number",
+    );
+    let save = "//form[contains(@class,'prechat-form')]//button[@type='submit']";
+    ann.click(&ann.find_xpath(save));
+    ann.wait_until(
+        "saved",
+        "return document.querySelector('.prechat-form .form-status').textContent === 'Pre-chat form saved.'",
+    );
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let form = admin.get(&format!("/api/sites/{site}/form")).json();
+    assert_eq!(form["fields"][0]["label_en"], "Order number", "{form}");
+    ann.click(&ann.find_xpath(add));
+    ann.type_text(
+        &ann.find(".prechat-field:nth-child(2) input[id$='-name']"),
+        "order",
+    );
+    ann.type_text(
+        &ann.find(".prechat-field:nth-child(2) input[id$='-label_en']"),
+        "Again",
+    );
+    ann.click(&ann.find_xpath(save));
+    ann.wait_until(
+        "the refusal naming the field",
+        "const e = document.querySelector('.prechat-form .form-error'); \
+         return e.getAttribute('role') === 'alert' && e.textContent.includes('field order')",
+    );
+    let form = admin.get(&format!("/api/sites/{site}/form")).json();
+    assert_eq!(form["fields"].as_array().unwrap().len(), 1);
+}
