@@ -460,3 +460,26 @@ fn the_dashboard_edits_a_sites_pre_chat_form() {
     let form = admin.get(&format!("/api/sites/{site}/form")).json();
     assert_eq!(form["fields"].as_array().unwrap().len(), 1);
 }
+
+/// A tenant moved to another kontor takes its sites' pre-chat forms along.
+#[test]
+fn the_form_moves_with_the_tenant() {
+    let (k, _, site) = setup();
+    save_with_cli(&k, &site, &shop_form(&[]));
+    let file = k.data_dir().join("../acme.tar");
+    k.ok(&[
+        "tenant",
+        "export",
+        "acme",
+        "--out",
+        file.to_str().unwrap(),
+        "--plain",
+    ]);
+    let other = Kontor::new();
+    other.ok(&["init"]);
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+    assert_eq!(
+        other.json(&["site", "form", "acme", &site, "--show"]),
+        k.json(&["site", "form", "acme", &site, "--show"])
+    );
+}
