@@ -1,6 +1,6 @@
 //! What a visitor's frames do: starting a chat (consent, notice version, name, e-mail,
-//! department, the pre-chat form's values, a retried start finding its chat), resuming, writing, typing, rating and
-//! ending; and files uploaded into a chat.
+//! department, the pre-chat form's values, a retried start finding its chat), resuming,
+//! writing, typing, rating and ending; and files uploaded into a chat.
 
 use super::{Conv, Conversations, Effect, Effects, Entry, Ledger, Status, To, preview_told};
 use crate::crypto;
