@@ -483,3 +483,32 @@ fn the_form_moves_with_the_tenant() {
         k.json(&["site", "form", "acme", &site, "--show"])
     );
 }
+
+/// Retention deletes a chat's values with the chat.
+#[test]
+fn retention_takes_the_values_with_the_chat() {
+    let (k, _, site) = setup();
+    save_with_cli(&k, &site, &shop_form(&[]));
+    let server = k.server(&[]);
+    let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    start(&mut v, json!({"fields": {"order": "AB-1234"}}));
+    assert_eq!(answer(&mut v)["type"], "welcome");
+    v.send(json!({"type": "end"}));
+    crate::common::wait_until(
+        "the chat closed",
+        std::time::Duration::from_secs(10),
+        || {
+            db_count(
+                &k,
+                "SELECT count(*) FROM conversations WHERE status = 'closed'",
+            ) == 1
+        },
+    );
+    drop(server);
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversation_fields"), 1);
+    k.json(&["retention", "set", "acme", "--chats", "1"]);
+    k.advance_clock(std::time::Duration::from_secs(2 * 86_400));
+    k.ok(&["retention", "purge", "acme"]);
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversations"), 0);
+    assert_eq!(db_count(&k, "SELECT count(*) FROM conversation_fields"), 0);
+}
