@@ -39,6 +39,7 @@ fn tenant() -> Tenant {
         kontor::clock::Clock::system(),
         0,
         None,
+        Arc::new(|_: &str| Ok(Default::default())),
     );
     Tenant {
         _dir: dir,
@@ -112,6 +113,7 @@ fn persist(c: &mut Criterion) {
             email: String::new(),
             lang: "de".into(),
             department: None,
+            fields: Default::default(),
             token: None,
         },
     ));

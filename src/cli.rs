@@ -120,7 +120,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
     Ok(Some(match cmd {
         Command::Tenant(c) => c.request()?,
         Command::Agent(c) => c.request()?,
-        Command::Site(c) => c.request(),
+        Command::Site(c) => c.request()?,
         Command::Department(c) => c.request(),
         Command::Backup(c) => return c.request(config),
         Command::Retention(c) => c.request()?,

@@ -118,6 +118,10 @@ codes! {
     EmptyMessage = "empty_message", 0, Frame, "a message without text";
     /// A message over 4000 characters.
     MessageTooLong = "message_too_long", 0, Frame, "a message over 4000 characters";
+    /// Pre-chat form values that do not fit the site's form.
+    InvalidForm = "invalid_form", 0, Frame, "start whose pre-chat form values do not fit the site's current form (fields names each refused field); nothing is stored";
+    /// A department the site does not offer.
+    DepartmentNotOffered = "department_not_offered", 0, Frame, "start naming a department the site's pre-chat form does not offer";
     /// `start` without consent.
     ConsentRequired = "consent_required", 0, Frame, "start without consent: true";
     /// `start` or `resume` on a socket that has a chat.

@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod email;
 pub mod files;
 pub mod live_visitors;
+pub mod prechat;
 pub mod privacy;
 pub mod protocol;
 pub mod setup;

@@ -34,6 +34,9 @@ pub enum VisitorIn {
         /// The department the visitor chose, if the site offers a choice.
         #[serde(default)]
         department: Option<i64>,
+        /// The values of the site's pre-chat form, by field name.
+        #[serde(default)]
+        fields: std::collections::BTreeMap<String, crate::model::forms::Value>,
         /// The widget's own token (`SITE_KEY.` and 64 hex digits), so that a retried start
         /// is idempotent; the server makes one when absent.
         #[serde(default)]
@@ -319,6 +322,9 @@ pub struct ConversationOut {
     pub visitor_email: String,
     /// The agent who has it.
     pub agent_id: Option<i64>,
+    /// What the visitor filled in the site's pre-chat form, with the labels asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<crate::model::forms::Filled>,
 }
 
 /// An agent as the dashboard's presence list shows them.
@@ -502,6 +508,9 @@ pub enum Out {
         /// The conversation the refused frame was about, if it named one.
         #[serde(skip_serializing_if = "Option::is_none")]
         conversation_id: Option<i64>,
+        /// Per refused field of a pre-chat form, why (`invalid_form`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fields: Option<std::collections::BTreeMap<String, String>>,
     },
 }
 
@@ -512,6 +521,7 @@ impl Out {
             code,
             message: message.into(),
             conversation_id: None,
+            fields: None,
         }
     }
 

@@ -169,7 +169,7 @@ pub fn apply_change(base: Option<&SiteRecord>, change: SiteChange) -> Result<Cle
 /// What removing a site does, as the CLI prints it and the API answers.
 pub const REMOVE_EFFECT: &str = "the widget stops working on the site's pages at once (its \
     key is no longer accepted); the site's chats, offline messages and statistics stay in the \
-    tenant's history and statistics; its allowed origins, privacy notices and logo are deleted";
+    tenant's history and statistics; its allowed origins, privacy notices, pre-chat form and logo are deleted";
 
 /// The largest logo, in bytes.
 pub const LOGO_MAX_BYTES: usize = 256 * 1024;

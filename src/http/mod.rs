@@ -26,6 +26,7 @@ pub mod second_factor;
 pub mod session;
 pub mod sessions;
 pub mod setup;
+pub mod site_form;
 pub mod sites;
 pub mod stats;
 pub mod team;
@@ -164,6 +165,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/sites/{key}", web::put().to(sites::update))
     .route("/api/sites/{key}", web::delete().to(sites::remove))
     .route("/api/sites/{key}/logo", web::put().to(sites::put_logo))
+    .route("/api/sites/{key}/form", web::get().to(site_form::get))
+    .route("/api/sites/{key}/form", web::put().to(site_form::put))
     .route(
         "/api/sites/{key}/logo",
         web::delete().to(sites::delete_logo),

@@ -42,6 +42,18 @@ async fn any_agent_online(state: &State, tenant_uuid: &str) -> Result<bool, ApiE
     Ok(hub.send(crate::realtime::hub::Command::Available(tx)) && rx.await.unwrap_or(false))
 }
 
+/// The departments with an agent online now (asks the tenant's hub).
+async fn open_departments(state: &State, tenant_uuid: &str) -> Result<Vec<i64>, ApiError> {
+    let st = state.clone();
+    let uuid = tenant_uuid.to_string();
+    let hub = web::block(move || st.realtime.hub(&uuid)).await??;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if !hub.send(crate::realtime::hub::Command::OpenDepartments(tx)) {
+        return Ok(Vec::new());
+    }
+    Ok(rx.await.unwrap_or_default())
+}
+
 /// The widget's language: the one asked for (the loader sends the page's `<html lang>`, else
 /// the browser's first language the widget speaks), else the site's default, else English.
 pub fn ui_lang(asked: &str, site: &SiteRecord) -> Lang {
@@ -122,16 +134,30 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
     let key = site.site_key.clone();
-    let (settings, notice, logo) = web::block(move || -> Result<_, Error> {
+    let (settings, notice, logo, form, departments) = web::block(move || -> Result<_, Error> {
         let db = st.store.tenant_db(&uuid)?;
         let settings = db.with(|c| cstore::chat_settings(c))?;
         let logo = db.read(|c| crate::store::site_logos::version(c, &key))?;
         let notice = st
             .store
             .system(|c| crate::store::notices::current(c, &key))?;
-        Ok((settings, notice, logo))
+        let form = st
+            .store
+            .system(|c| crate::store::site_forms::get(c, &key))?;
+        let departments = match form.departments.is_empty() {
+            true => Vec::new(),
+            false => db.read(|c| crate::store::tenant::list_departments(c))?,
+        };
+        Ok((settings, notice, logo, form, departments))
     })
     .await??;
+    let open = match form.departments.is_empty() {
+        true => Vec::new(),
+        false => open_departments(&state, &site.tenant_uuid).await?,
+    };
+    let names: Vec<(i64, String)> = departments.into_iter().map(|d| (d.id, d.name)).collect();
+    let pick = |de: &str, en: &str| business_text(lang, &site.look.lang, de, en).to_string();
+    let form = crate::domain::prechat::for_visitor(&form, pick, &names, &open).to_string();
     let w = &site.words;
     let own = |de: &str, en: &str| business_text(lang, &site.look.lang, de, en).to_string();
     let title = match own(&w.title_de, &w.title_en) {
@@ -174,6 +200,8 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
                 },
             ),
             ("notice", &notice_text),
+            // The pre-chat form, as JSON in an attribute (escaped like every value).
+            ("form", &form),
             ("notice_version", &notice_version),
             ("title", &title),
             ("greeting", &greeting),

@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod blocks;
+pub mod forms;
 pub mod ip;
 pub mod occupancy;
 pub mod ratelimit;

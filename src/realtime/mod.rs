@@ -70,6 +70,9 @@ impl Realtime {
             return Ok(h.clone());
         }
         let db = self.store.tenant_db(tenant_uuid)?;
+        let store = self.store.clone();
+        let forms: hub::FormSource =
+            Arc::new(move |site| store.system(|c| crate::store::site_forms::get(c, site)));
         let h = hub::spawn(
             db,
             self.sessions.clone(),
@@ -77,6 +80,7 @@ impl Realtime {
             self.clock.clone(),
             self.max_waiting,
             self.mail.clone(),
+            forms,
         );
         hubs.insert(tenant_uuid.to_string(), h.clone());
         Ok(h)

@@ -18,6 +18,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/008_site_languages.sql"),
     include_str!("migrations/system/009_site_look.sql"),
     include_str!("migrations/shared/outbox.sql"),
+    include_str!("migrations/system/011_prechat_form.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.
@@ -41,7 +42,8 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/017_invites.sql"),
     include_str!("migrations/shared/outbox.sql"),
     include_str!("migrations/tenant/019_mail_columns.sql"),
-    // 020 (business hours) and 021 (pre-chat form values) come from parallel work.
+    // 020 (business hours) comes from parallel work.
+    include_str!("migrations/tenant/021_form_values.sql"),
     include_str!("migrations/tenant/022_blocks.sql"),
     include_str!("migrations/tenant/023_auto_messages.sql"),
 ];

@@ -25,6 +25,7 @@ pub mod profile;
 pub mod rekey;
 pub mod retention;
 pub mod roles;
+pub mod site_forms;
 pub mod site_logos;
 pub mod snapshot;
 pub mod stats;

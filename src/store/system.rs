@@ -1,6 +1,6 @@
 //! Queries on `system.db`: tenants, sites and their allowed origins, the operator audit.
 
-use super::{notices, rows};
+use super::{notices, rows, site_forms};
 use crate::clock::now;
 use crate::config::normalize_origin;
 use crate::error::Result;
@@ -170,6 +170,9 @@ pub struct SiteEntry {
     /// The widget's own words (archives written before they existed restore kontor's).
     #[serde(default)]
     pub words: SiteWords,
+    /// The pre-chat form (archives written before it existed have none).
+    #[serde(default)]
+    pub form: crate::model::forms::Form,
 }
 
 impl SiteEntry {
@@ -198,6 +201,7 @@ impl SiteEntry {
                 .map(notices::Notice::checked)
                 .collect::<Result<_>>()?,
             words: self.words.clone().clean()?,
+            form: self.form.clone().checked()?,
         })
     }
 
@@ -208,6 +212,7 @@ impl SiteEntry {
             .map(|s| {
                 Ok(SiteEntry {
                     notices: notices::list(c, &s.site_key)?,
+                    form: site_forms::get(c, &s.site_key)?,
                     site_key: s.site_key,
                     origins: s.origins,
                     look: s.look,
@@ -269,6 +274,14 @@ pub fn restore_site(c: &Connection, tenant_uuid: &str, s: &SiteEntry) -> Result<
              SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sites WHERE site_key = ?1 AND tenant_uuid = ?3)",
             params![s.site_key, o, tenant_uuid],
         )?;
+    }
+    let owned: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sites WHERE site_key = ?1 AND tenant_uuid = ?2)",
+        params![s.site_key, tenant_uuid],
+        |r| r.get(0),
+    )?;
+    if owned {
+        site_forms::set(c, &s.site_key, &s.form, now())?;
     }
     for n in &s.notices {
         c.execute(

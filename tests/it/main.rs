@@ -31,6 +31,7 @@ mod delivery;
 mod doctor;
 mod files;
 mod flood;
+mod forms;
 mod gdpr;
 mod injection;
 mod keyboard;

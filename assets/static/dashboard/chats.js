@@ -13,6 +13,7 @@
 //
 // This module keeps the list of my chats and the selection, and wires the parts to the model.
 
+import { parseFields, renderFields } from './chats/form-values.js';
 import { h, srOnly, hasFocus, setDisabled } from './dom.js';
 import { t, tn, formatNumber } from './i18n.js';
 import { ChatVisitorPanel } from './chat-visitor.js';
@@ -220,6 +221,7 @@ class ChatsView {
       .filter(Boolean)
       .join(' · ');
     it.log.setAttribute('aria-label', t('dashboard.conversation.log_label', { name }));
+    renderFields(it.fields, parseFields(conv.fields));
     it.state.hidden = !closed;
     it.li.classList.toggle('closed', closed);
     it.panel.classList.toggle('closed', closed);
@@ -254,6 +256,7 @@ class ChatsView {
       unread: h('span', { class: 'unread-badge', hidden: true }),
       title: h('h2', { class: 'conv-title' }),
       sub: h('p', { class: 'conv-sub' }),
+      fields: h('dl', { class: 'conv-fields', 'aria-label': t('dashboard.conversation.form_values'), hidden: true }),
       ended: h('p', { class: 'conv-ended', hidden: true }),
       log: h('div', { class: 'log', role: 'log', 'aria-live': 'polite', tabindex: '0' }),
       typing: h('p', { class: 'typing', hidden: true }),
@@ -299,7 +302,7 @@ class ChatsView {
       h(
         'div',
         { class: 'conv-head' },
-        h('div', { class: 'conv-who' }, it.title, it.sub),
+        h('div', { class: 'conv-who' }, it.title, it.sub, it.fields),
         h('div', { class: 'conv-actions' }, it.transferBtn, it.blockBtn, it.closeBtn, it.dismissBtn),
       ),
       it.transferPanel,

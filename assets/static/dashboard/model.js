@@ -47,7 +47,8 @@ function storageSet(key, value) {
  * @typedef {{id:number, visitorName:string, visitorEmail:string, status:string,
  *   log:ChatLog, notes:Map<number,object>, unread:number,
  *   quiet:boolean, before:(null|{msgs:Map<number,object>, notes:Map<number,object>}),
- *   typingUntil:number, typingText:string, endReason:string, transferredTo:string}} Conv
+ *   typingUntil:number, typingText:string, endReason:string, transferredTo:string,
+ *   fields:Array<object>}} Conv
  *   (log: its messages by seq, log.last the last contiguous seq held; endReason: '', 'closed',
  *   'offline' or 'transferred';
  *   transferredTo: when this page handed it over, the sentence that says to whom; before:
@@ -242,11 +243,14 @@ export class ChatModel extends EventTarget {
         endReason: '',
         transferredTo: '',
         notes: new Map(),
+        fields: [],
       };
       this.convs.set(conv.id, conv);
     }
     if (typeof c.visitor_name === 'string') conv.visitorName = c.visitor_name;
     if (typeof c.visitor_email === 'string') conv.visitorEmail = c.visitor_email;
+    // The pre-chat form's values (chats/form-values.js reads them).
+    if (Array.isArray(c.fields)) conv.fields = c.fields.slice(0, 50);
     if (c.status === 'open') {
       conv.status = 'open';
       conv.endReason = '';

@@ -26,6 +26,7 @@ import { loadCatalog } from "./i18n.js";
 import { panel, tellParent, setUnread, listenToParent } from "./parent.js";
 import { view, show, focusCurrent } from "./views.js";
 import { setupStart, setGreeting, hasGreeting, showGreeting } from "./start.js";
+import { renderPrechat } from "./prechat.js";
 import { setupOffline, showFirst, availabilityDue } from "./offline.js";
 import { chat } from "./state.js";
 import { readSaved } from "./storage.js";
@@ -145,6 +146,8 @@ async function main() {
   setupLimits();
   $("minimise").hidden = !inFrame;
   await loadCatalog();
+  // The pre-chat form's words come from the catalog.
+  renderPrechat();
   const saved = readSaved();
   if (saved) {
     // A chat of this tab is running (the visitor opted in earlier): pick it up again.

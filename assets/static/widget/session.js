@@ -2,6 +2,7 @@
 // resume, entries by seq, acks of pending messages, the log's epoch and `reset`, errors.
 // Opened only after opt-in.
 
+import { showPrechatErrors, showDepartmentError } from "./prechat.js";
 import { $, cfg, shownName } from "./config.js";
 import { t } from "./i18n.js";
 import { SocketClient, takeEpoch, withEpoch, retrySoon } from "../shared/socket.js";
@@ -141,7 +142,7 @@ function handle(f) {
       parts.rated();
       break;
     case "error":
-      onError(typeof f.code === "string" ? f.code : "");
+      onError(typeof f.code === "string" ? f.code : "", f);
       break;
     default:
       break; // pong and anything new
@@ -245,8 +246,20 @@ function resetLog() {
   persist();
 }
 
-function onError(code) {
+function onError(code, f) {
   switch (code) {
+    case "invalid_form":
+    case "department_not_offered":
+      // The start was refused for the pre-chat form: back to it, nothing was created.
+      if (!chat.token) {
+        resetChat();
+        show("v-start");
+        const shown =
+          code === "invalid_form" ? showPrechatErrors(f && f.fields) : showDepartmentError();
+        // A field the page does not have (the form changed since it loaded): reload it.
+        if (!shown) setError("start-error", t("widget.form_changed"));
+      }
+      break;
     case "unknown_conversation":
       // The stored token is no longer valid (purged chat, other site): start over.
       resetChat();

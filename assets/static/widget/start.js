@@ -8,6 +8,7 @@ import { view, show, setError, EMAIL_RE } from "./views.js";
 import { startSocket, resetChat } from "./session.js";
 import { checkAvailability } from "./offline.js";
 import { cutChars } from "../shared/limits.js";
+import { collectPrechat } from "./prechat.js";
 
 // An agent invited the visitor (the loader showed the invitation on the site's page and the
 // visitor accepted it): the agent's text goes above the opt-in form. It starts nothing; the
@@ -73,6 +74,8 @@ function submitStart() {
     email.focus();
     return;
   }
+  const prechat = collectPrechat();
+  if (!prechat) return;
   if (!consent.checked) {
     setError("start-error", t("widget.consent_required"), consent);
     consent.focus();
@@ -88,7 +91,9 @@ function submitStart() {
     name: $("s-name").value.trim(),
     email: mail,
     lang: cfg.lang,
+    fields: prechat.fields,
   };
+  if (prechat.department !== null) chat.startParams.department = prechat.department;
   show("v-chat");
   startSocket();
   $("msg").focus();

@@ -1,8 +1,10 @@
 //! `kontor site …`: a tenant's sites, their allowed origins and visitor monitoring.
 
-use crate::admin::{Ctx, Request, Response, tenant_audit};
+use crate::admin::{Ctx, Failure, Request, Response, tenant_audit};
+use crate::domain::prechat;
 use crate::domain::sites::{self, SiteChange};
 use crate::error::{Error, Result};
+use crate::model::forms::Form;
 use crate::model::sites::{SiteLook, SiteTracking, SiteWords};
 use crate::store::system::{self as sstore, SiteRecord};
 use clap::Subcommand;
@@ -116,6 +118,25 @@ pub enum SiteCmd {
         /// Tenant slug
         tenant: String,
     },
+    /// Show or replace a site's pre-chat form (JSON: {"fields": […], "departments": […]}; see
+    /// the widget guide, "Pre-chat form")
+    Form {
+        /// Tenant slug
+        tenant: String,
+        /// The site's key
+        site_key: String,
+        /// The form as JSON; `{}` removes it
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "show",
+            required_unless_present = "show"
+        )]
+        file: Option<std::path::PathBuf>,
+        /// Print the form
+        #[arg(long)]
+        show: bool,
+    },
 }
 
 /// The site requests on the admin socket.
@@ -186,6 +207,18 @@ pub enum SiteRequest {
         /// Tenant slug.
         tenant: String,
     },
+    /// `site form`: the form to save (read from the file on the operator's side), or none to
+    /// show it.
+    #[serde(rename = "site_form")]
+    Form {
+        /// Tenant slug.
+        tenant: String,
+        /// The site.
+        site_key: String,
+        /// The new form; `None`: show it.
+        #[serde(default)]
+        form: Option<Form>,
+    },
 }
 
 /// Site as sent over the socket.
@@ -226,9 +259,9 @@ impl SiteInfo {
 }
 
 impl SiteCmd {
-    /// The request this command sends.
-    pub fn request(&self) -> Request {
-        Request::Site(match self {
+    /// The request this command sends; reads a form's file.
+    pub fn request(&self) -> std::result::Result<Request, Failure> {
+        Ok(Request::Site(match self {
             SiteCmd::Add {
                 tenant,
                 origins,
@@ -305,8 +338,26 @@ impl SiteCmd {
             SiteCmd::List { tenant } => SiteRequest::List {
                 tenant: tenant.clone(),
             },
-        })
+            SiteCmd::Form {
+                tenant,
+                site_key,
+                file,
+                show: _,
+            } => SiteRequest::Form {
+                tenant: tenant.clone(),
+                site_key: site_key.clone(),
+                form: file.as_deref().map(read_form).transpose()?,
+            },
+        }))
     }
+}
+
+/// A form definition from a JSON file (checked by the server, not here).
+fn read_form(path: &std::path::Path) -> std::result::Result<Form, Failure> {
+    let invalid = |m: String| Failure::new(crate::error::Code::InvalidInput, m);
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))
 }
 
 impl SiteRequest {
@@ -426,6 +477,30 @@ impl SiteRequest {
                     ok: true,
                 })
             }
+            SiteRequest::Form {
+                tenant,
+                site_key,
+                form,
+            } => {
+                let rec = store.tenant_record(&tenant)?;
+                let missing = || Error::NotFound(format!("site {site_key} of tenant {tenant}"));
+                let form = match form {
+                    None => prechat::get(store, &rec.uuid, &site_key)?.ok_or_else(missing)?,
+                    Some(f) => {
+                        let at = crate::clock::now();
+                        let saved = prechat::save(store, &rec.uuid, &site_key, f, at)?;
+                        let saved = saved.ok_or_else(missing)?;
+                        tenant_audit(store, &tenant, "site.update", &site_key);
+                        saved
+                    }
+                };
+                let lines = form_lines(&form);
+                Ok(Response::Report {
+                    value: serde_json::to_value(&form).unwrap_or_default(),
+                    lines,
+                    ok: true,
+                })
+            }
             SiteRequest::List { tenant } => {
                 let rec = store.tenant_record(&tenant)?;
                 let list = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
@@ -457,6 +532,31 @@ pub fn print_site(s: &SiteInfo) {
     );
     say!("embed this in the pages of those origins:");
     say!("{}", s.snippet);
+}
+
+/// A form as text: one line per field, then the departments offered.
+fn form_lines(form: &Form) -> Vec<String> {
+    if form.is_empty() {
+        return vec!["no pre-chat form".into()];
+    }
+    let mut lines: Vec<String> = form
+        .fields
+        .iter()
+        .map(|f| {
+            let label = if f.label_en.is_empty() {
+                &f.label_de
+            } else {
+                &f.label_en
+            };
+            let required = if f.required { ", required" } else { "" };
+            format!("{} ({}{required}): {label}", f.name, f.kind)
+        })
+        .collect();
+    if !form.departments.is_empty() {
+        let ids: Vec<String> = form.departments.iter().map(i64::to_string).collect();
+        lines.push(format!("departments offered: {}", ids.join(", ")));
+    }
+    lines
 }
 
 /// Prints `site list` as text.

@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::attachment::FileRef;
+use crate::model::forms::Filled;
 use crate::model::uploads::Usage;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::chat::{self, NewConversation, NewMessage};
@@ -24,6 +25,8 @@ pub trait Ledger {
     fn median_wait(&mut self, since: i64) -> Result<Option<i64>>;
     /// A new waiting conversation; its id.
     fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64>;
+    /// The pre-chat form values of a new conversation.
+    fn form_values(&mut self, id: i64, values: &[Filled]) -> Result<()>;
     /// A log entry.
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()>;
     /// An internal note (once per client id): its id, and whether it is new.
@@ -97,6 +100,10 @@ impl Ledger for Tx<'_> {
 
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
         chat::insert_message(self.0, m)
+    }
+
+    fn form_values(&mut self, id: i64, values: &[Filled]) -> Result<()> {
+        chat::insert_fields(self.0, id, values)
     }
 
     fn note(&mut self, id: i64, agent: i64, text: &str, cid: &str, at: i64) -> Result<(i64, bool)> {

@@ -26,6 +26,7 @@ pub use visitor::{
 use crate::domain::protocol::{AgentStatus, ConversationOut, MessageOut, Out};
 use crate::error::{Code, Result};
 use crate::model::attachment::FileRef;
+use crate::model::forms::Filled;
 use crate::model::rights::{Permission, Permissions};
 use crate::store::chat::{ConversationRow, NewMessage};
 use std::collections::BTreeMap;
@@ -167,6 +168,8 @@ struct Conv {
     client_ids: ClientIds,
     /// The visitor's language (automatic entries are written in it).
     lang: crate::i18n::Lang,
+    /// What the visitor filled in the pre-chat form.
+    fields: Vec<Filled>,
 }
 
 /// An agent with at least one socket that said hello.
@@ -212,6 +215,8 @@ pub struct Stored {
     pub last_seq: i64,
     /// Its latest client ids with their seq, oldest first.
     pub recent: Vec<(String, i64)>,
+    /// Its pre-chat form values.
+    pub fields: Vec<Filled>,
 }
 
 /// Every conversation of a tenant that is not closed, and the agents present.
@@ -276,6 +281,7 @@ impl Conversations {
                      row,
                      last_seq,
                      recent,
+                     fields,
                  }| {
                     let mut client_ids = ClientIds::default();
                     for (id, seq) in recent {
@@ -297,6 +303,7 @@ impl Conversations {
                         offered_to: None,
                         client_ids,
                         lang: crate::i18n::Lang::parse(&row.lang).unwrap_or(crate::i18n::Lang::En),
+                        fields,
                     };
                     (row.id, conv)
                 },
@@ -323,6 +330,19 @@ impl Conversations {
     /// Whether any agent takes chats now (the widget shows the offline form when not).
     pub fn anyone_online(&self) -> bool {
         self.agents.values().any(Present::takes_chats)
+    }
+
+    /// The departments with an agent who takes chats now (the pre-chat form marks them open).
+    pub fn open_departments(&self) -> Vec<i64> {
+        let mut open: Vec<i64> = self
+            .agents
+            .values()
+            .filter(|a| a.takes_chats())
+            .flat_map(|a| a.departments.iter().copied())
+            .collect();
+        open.sort_unstable();
+        open.dedup();
+        open
     }
 
     /// The name of an agent who takes chats now (who an automatic invitation comes from).
@@ -593,6 +613,7 @@ impl Conversations {
             visitor_name: c.visitor_name.clone(),
             visitor_email: c.visitor_email.clone(),
             agent_id: c.agent_id,
+            fields: c.fields.clone(),
         })
     }
 

@@ -48,6 +48,13 @@ impl Ledger for Mem {
             .push(format!("conversation {id} department {dep:?}"));
         Ok(id)
     }
+    fn form_values(&mut self, id: i64, values: &[crate::model::forms::Filled]) -> Result<()> {
+        for v in values {
+            self.writes
+                .push(format!("field {id} {}={}", v.name, v.value));
+        }
+        Ok(())
+    }
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
         self.seqs.insert(m.conversation_id, m.seq);
         self.message_at.push(m.at);
@@ -144,6 +151,7 @@ fn visitor(current: Option<i64>) -> VisitorCtx {
         visitor_key: Some([7; 16]),
         notice_current: 2,
         current,
+        form: Default::default(),
         at: 1_000,
     }
 }
@@ -656,4 +664,64 @@ fn a_full_queue_refuses_a_start_and_writes_nothing() {
         .visitor_frame(&mut mem, &visitor(None), start("1"))
         .unwrap();
     assert_eq!(refusal(&fx), None);
+}
+
+#[test]
+fn a_start_is_checked_against_the_sites_current_pre_chat_form() {
+    let form: crate::model::forms::Form = serde_json::from_value(serde_json::json!({
+        "fields": [{"name": "order", "kind": "text", "label_en": "Order", "required": true}],
+        "departments": [5],
+    }))
+    .unwrap();
+    let ctx = VisitorCtx {
+        form: std::sync::Arc::new(form),
+        ..visitor(None)
+    };
+    let with = |extra: Value| -> VisitorIn {
+        let mut f = serde_json::json!({"type": "start", "consent": true, "notice_version": "1"});
+        for (k, v) in extra.as_object().unwrap() {
+            f[k] = v.clone();
+        }
+        serde_json::from_value(f).unwrap()
+    };
+    let mut mem = Mem::default();
+    mem.departments.extend([5, 6]);
+    let mut chats = Conversations::default();
+    // Refused per field, nothing written.
+    let fx = chats
+        .visitor_frame(
+            &mut mem,
+            &ctx,
+            with(serde_json::json!({"fields": {"x": "1"}})),
+        )
+        .unwrap();
+    let (_, err) = frames(&fx).into_iter().next().unwrap();
+    assert_eq!(err["code"], "invalid_form");
+    assert_eq!(
+        err["fields"],
+        serde_json::json!({"order": "required", "x": "no such field"})
+    );
+    // A department the form does not offer, though the tenant has it.
+    let fx = chats
+        .visitor_frame(
+            &mut mem,
+            &ctx,
+            with(serde_json::json!({"department": 6, "fields": {"order": "A1"}})),
+        )
+        .unwrap();
+    assert_eq!(refusal(&fx).as_deref(), Some("department_not_offered"));
+    assert!(mem.writes.is_empty(), "{:?}", mem.writes);
+    // Accepted: the chat and its values.
+    let fx = chats
+        .visitor_frame(
+            &mut mem,
+            &ctx,
+            with(serde_json::json!({"department": 5, "fields": {"order": "A1"}})),
+        )
+        .unwrap();
+    assert_eq!(refusal(&fx), None);
+    assert_eq!(
+        mem.writes,
+        ["conversation 1 department Some(5)", "field 1 order=A1"]
+    );
 }

@@ -1,6 +1,6 @@
 //! What a visitor's frames do: starting a chat (consent, notice version, name, e-mail,
-//! department, a retried start finding its chat), resuming, writing, typing, rating and
-//! ending; and files uploaded into a chat.
+//! department, the pre-chat form's values, a retried start finding its chat), resuming,
+//! writing, typing, rating and ending; and files uploaded into a chat.
 
 use super::{Conv, Conversations, Effect, Effects, Entry, Ledger, Status, To, preview_told};
 use crate::crypto;
@@ -8,6 +8,7 @@ use crate::domain::agents;
 use crate::domain::protocol::{MAX_TEXT_CHARS, Out, VisitorIn, check_message};
 use crate::error::{Code, Error, Result};
 use crate::model::attachment::FileRef;
+use crate::model::forms::Form;
 use crate::model::tenants;
 use crate::model::uploads::{FileLimits, Refusal};
 use crate::store::chat::NewConversation;
@@ -39,6 +40,8 @@ pub struct VisitorCtx {
     pub greeting: std::sync::Arc<Greeting>,
     /// The socket's conversation, once started or resumed.
     pub current: Option<i64>,
+    /// The site's pre-chat form as it is now (read for a `start`; empty otherwise).
+    pub form: std::sync::Arc<Form>,
     /// Unix seconds now.
     pub at: i64,
 }
@@ -208,6 +211,7 @@ impl Conversations {
             email,
             lang,
             department,
+            fields,
             token,
         } = frame
         else {
@@ -262,6 +266,30 @@ impl Conversations {
                 t
             }
         };
+        // Checked against the form as it is now: a page loaded before a change gets the
+        // refusal per field and shows the current form.
+        if let Some(d) = department
+            && !ctx.form.departments.is_empty()
+            && !ctx.form.departments.contains(&d)
+        {
+            fx.refuse(
+                Code::DepartmentNotOffered,
+                "this site does not offer that department",
+            );
+            return Ok(());
+        }
+        let filled = match ctx.form.check_values(&fields) {
+            Ok(v) => v,
+            Err(errors) => {
+                fx.reply(Out::Error {
+                    code: Code::InvalidForm,
+                    message: "some fields of the form need another value".into(),
+                    conversation_id: None,
+                    fields: Some(errors),
+                });
+                return Ok(());
+            }
+        };
         // A full queue takes no more: nobody would answer, and a flood must not reach agents.
         if self.max_waiting > 0 && self.waiting_count() >= self.max_waiting {
             fx.refuse(
@@ -280,6 +308,9 @@ impl Conversations {
             at: ctx.at,
         };
         let id = ledger.open_chat(&new, department)?;
+        if !filled.is_empty() {
+            ledger.form_values(id, &filled)?;
+        }
         self.convs.insert(
             id,
             Conv {
@@ -294,6 +325,7 @@ impl Conversations {
                 offered_to: None,
                 client_ids: Default::default(),
                 lang,
+                fields: filled,
             },
         );
         fx.0.push(Effect::Attach {

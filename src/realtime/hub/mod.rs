@@ -21,6 +21,7 @@ use crate::domain::conversation::ledger::Tx;
 use crate::domain::conversation::{CLIENT_IDS, Conversations, Effects, Stored};
 use crate::domain::live_visitors::Visitors;
 use crate::error::{Code, Result};
+use crate::model::forms::Form;
 use crate::model::rights::Permission;
 use crate::store::TenantDb;
 use crate::store::chat as cstore;
@@ -109,6 +110,8 @@ pub enum Command {
     Leave(ConnId),
     /// Is any agent online? (The widget shows the offline form when not.)
     Available(tokio::sync::oneshot::Sender<bool>),
+    /// Which departments have an agent online? (The pre-chat form marks them open.)
+    OpenDepartments(tokio::sync::oneshot::Sender<Vec<i64>>),
     /// An admin changed an agent (capacity, departments, name, role, state): reload them, and
     /// give back the chats of agents who may no longer have them.
     AgentChanged(i64),
@@ -169,6 +172,9 @@ impl HubHandle {
     }
 }
 
+/// Reads a site's current pre-chat form (from `system.db`, which the hub does not hold).
+pub type FormSource = Arc<dyn Fn(&str) -> Result<Form> + Send + Sync>;
+
 /// Starts the hub thread of a tenant.
 pub fn spawn(
     db: Arc<TenantDb>,
@@ -177,6 +183,7 @@ pub fn spawn(
     clock: Clock,
     max_waiting: u32,
     mail: Option<Arc<crate::domain::email::Mail>>,
+    forms: FormSource,
 ) -> HubHandle {
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
@@ -192,6 +199,8 @@ pub fn spawn(
         loaded: false,
         fresh_agents: Vec::new(),
         mail,
+        forms,
+        start_forms: HashMap::new(),
     };
     std::thread::Builder::new()
         .name(name)
@@ -232,6 +241,7 @@ impl Outbox {
                 code,
                 message,
                 conversation_id: None,
+                fields,
             },
         ) = (self.about, out)
             && to == conn
@@ -240,6 +250,7 @@ impl Outbox {
                 code: *code,
                 message: message.clone(),
                 conversation_id: Some(id),
+                fields: fields.clone(),
             };
             self.frames
                 .push((conn, Outgoing::Frame(named.encode().into())));
@@ -289,6 +300,10 @@ struct Hub {
     fresh_agents: Vec<ConnId>,
     /// Email, when configured.
     mail: Option<Arc<crate::domain::email::Mail>>,
+    /// Where the current pre-chat forms are read.
+    forms: FormSource,
+    /// The forms of the sites whose visitors start a chat in this batch.
+    start_forms: HashMap<String, Arc<Form>>,
 }
 
 impl Hub {
@@ -324,8 +339,32 @@ impl Hub {
         }
     }
 
+    /// Reads the current pre-chat form of each site a `start` in the batch came from, before
+    /// the tenant's transaction opens (`system.db` is never locked while it is held).
+    fn read_forms(&mut self, batch: &[Command]) {
+        self.start_forms.clear();
+        for cmd in batch {
+            let Command::Visitor(conn, VisitorIn::Start { .. }) = cmd else {
+                continue;
+            };
+            let Some(Peer::Visitor { site_key, .. }) = self.conns.get(conn).map(|c| &c.peer) else {
+                continue;
+            };
+            if self.start_forms.contains_key(site_key) {
+                continue;
+            }
+            // A form that cannot be read asks nothing rather than refusing every chat.
+            let form = (self.forms)(site_key).unwrap_or_else(|e| {
+                tracing::error!(site = %site_key, error = %e, "pre-chat form not read");
+                Default::default()
+            });
+            self.start_forms.insert(site_key.clone(), Arc::new(form));
+        }
+    }
+
     /// Runs a batch in one transaction; sends its frames only after COMMIT.
     fn process(&mut self, batch: Vec<Command>) {
+        self.read_forms(&batch);
         let db = self.db.clone();
         let mut outbox = Outbox::default();
         let result = db.with(|c| {
@@ -386,10 +425,12 @@ impl Hub {
             let last_seq = cstore::last_seq(c, row.id)?;
             let mut recent = cstore::recent_client_ids(c, row.id, CLIENT_IDS)?;
             recent.reverse();
+            let fields = cstore::fields(c, row.id)?;
             rows.push(Stored {
                 row,
                 last_seq,
                 recent,
+                fields,
             });
         }
         self.chats.load(rows, cstore::log_epoch(c)?);
@@ -506,6 +547,9 @@ impl Hub {
             Command::Available(reply) => {
                 let _ = reply.send(self.chats.anyone_online());
             }
+            Command::OpenDepartments(reply) => {
+                let _ = reply.send(self.chats.open_departments());
+            }
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
             Command::RulesChanged => self.visitors.rules_changed(),
             Command::Block(req) => self.block(c, req, out),
@@ -574,6 +618,7 @@ impl Hub {
             address: address.clone(),
             greeting: greeting.clone(),
             current: s.conversation,
+            form: self.start_forms.get(site_key).cloned().unwrap_or_default(),
             at: self.clock.now(),
         })
     }

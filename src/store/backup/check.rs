@@ -232,6 +232,7 @@ mod tests {
                 tracking: Default::default(),
                 notices: Vec::new(),
                 words: Default::default(),
+                form: Default::default(),
             }],
             member: format!("tenants/{UUID}.db"),
             tables: Vec::new(),

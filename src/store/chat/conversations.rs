@@ -211,7 +211,10 @@ pub fn search(
          FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id
          WHERE (?1 = '%%' OR c.visitor_name LIKE ?1 ESCAPE '\\' OR c.visitor_email LIKE ?1 ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
-                           AND m.author <> 'system' AND m.body LIKE ?1 ESCAPE '\\'))
+                           AND m.author <> 'system' AND m.body LIKE ?1 ESCAPE '\\')
+                OR EXISTS (SELECT 1 FROM conversation_fields f WHERE f.conversation_id = c.id
+                           AND (f.value LIKE ?1 ESCAPE '\\' OR f.option_de LIKE ?1 ESCAPE '\\'
+                                OR f.option_en LIKE ?1 ESCAPE '\\')))
            AND (?2 IS NULL OR c.created_at >= ?2)
            AND (?3 IS NULL OR c.created_at < ?3)
            AND (?5 IS NULL OR c.agent_id = ?5)

@@ -5,6 +5,7 @@
 
 mod canned;
 mod conversations;
+mod fields;
 mod messages;
 mod offline;
 mod routing;
@@ -16,6 +17,7 @@ pub use conversations::{
     conversation, conversation_by_token, insert_conversation, rate, reassign, release, requeue,
     search, set_department,
 };
+pub use fields::{fields, insert_fields};
 pub use messages::{
     Inserted, MessageRow, NewMessage, NoteRow, all_messages, file, files_bytes, files_since,
     insert_file, insert_message, insert_note, last_seq, last_seqs, log_epoch, messages_after,

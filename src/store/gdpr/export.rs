@@ -68,7 +68,9 @@ pub fn find(c: &Connection, by: &By) -> Result<Value> {
         "conversations": rows(c, &format!(
             "SELECT id, created_at, status, visitor_name, visitor_email, consent_at,
                     consent_version,
-                    (SELECT count(*) FROM messages WHERE conversation_id = k.id) AS messages
+                    (SELECT count(*) FROM messages WHERE conversation_id = k.id) AS messages,
+                    (SELECT count(*) FROM conversation_fields WHERE conversation_id = k.id)
+                        AS form_fields
              FROM conversations k WHERE id IN ({k}) ORDER BY id"), &[])?,
         "offline_messages": rows(c, &format!(
             "SELECT id, created_at, name, email FROM offline_messages WHERE id IN ({})
@@ -181,7 +183,7 @@ pub fn export(c: &Connection, by: &By, now: i64) -> Result<(Value, Vec<ArchiveFi
     Ok((doc, all))
 }
 
-/// The person's chats, each with its messages, notes and files; adds each chat's transcript
+/// The person's chats, each with its messages, notes, pre-chat form values and files; adds each chat's transcript
 /// and files to `files`.
 fn conversations(c: &Connection, s: &Subject, files: &mut Vec<ArchiveFile>) -> Result<Vec<Value>> {
     let mut out = Vec::new();
@@ -193,6 +195,7 @@ fn conversations(c: &Connection, s: &Subject, files: &mut Vec<ArchiveFile>) -> R
             &[id],
         )?;
         let notes = children(c, "notes", "conversation_id", id)?;
+        let fields = children(c, "conversation_fields", "conversation_id", id)?;
         let mut file_rows = children(c, "files", "conversation_id", id)?;
         for f in &mut file_rows {
             let fid = f["id"].as_i64().unwrap_or(0);
@@ -214,6 +217,7 @@ fn conversations(c: &Connection, s: &Subject, files: &mut Vec<ArchiveFile>) -> R
         });
         conv["messages"] = json!(messages);
         conv["notes"] = json!(notes);
+        conv["form_fields"] = json!(fields);
         conv["files"] = json!(file_rows);
         out.push(conv);
     }
