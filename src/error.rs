@@ -99,6 +99,8 @@ codes! {
     TooManyChats = "too_many_chats", 0, Frame, "start of a chat when the address (IPv4, IPv6 /64) or site started as many this minute as [chat] allows";
     /// A chat start when the tenant's waiting queue is full.
     QueueFull = "queue_full", 0, Frame, "start of a chat when the tenant's waiting queue is full ([chat] max_waiting): leave a message instead";
+    /// A chat start outside the business hours.
+    Closed = "closed", 0, Frame, "start of a chat outside the business hours (the widget's config says open: false): leave a message instead";
     /// Uploads of one chat or one visitor address over their limits within the window.
     UploadLimit = "upload_limit", 429, No, "a file upload (POST /api/files, /api/widget/files) over what one chat or one visitor address may send within the window ([uploads]); Retry-After gives the seconds for an address";
     /// A socket sent frames faster than allowed.

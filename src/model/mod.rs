@@ -4,6 +4,7 @@
 //! `store`, `domain`, `http` or `realtime`.
 
 pub mod attachment;
+pub mod hours;
 pub mod ip;
 pub mod occupancy;
 pub mod ratelimit;

@@ -41,6 +41,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/017_invites.sql"),
     include_str!("migrations/shared/outbox.sql"),
     include_str!("migrations/tenant/019_mail_columns.sql"),
+    include_str!("migrations/tenant/020_hours.sql"),
 ];
 
 /// The number of migrations applied to a database.

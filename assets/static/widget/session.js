@@ -273,6 +273,14 @@ function onError(code) {
       $("offline-intro").textContent = t("widget.error_queue_full");
       focusCurrent();
       break;
+    case "closed":
+      // Outside the business hours (a page loaded while open): a message instead.
+      resetChat();
+      cfg.available = false;
+      show("v-offline");
+      $("offline-intro").textContent = t("widget.closed_now");
+      focusCurrent();
+      break;
     case "conversation_closed":
       parts.closed();
       break;
