@@ -29,6 +29,7 @@ mod doctor;
 mod files;
 mod flood;
 mod gdpr;
+mod hours;
 mod injection;
 mod keyboard;
 mod live_regions;
