@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod browser_business;
 mod browser_email;
+mod browser_hours;
 mod browser_languages;
 mod browser_privacy;
 mod browser_settings;
