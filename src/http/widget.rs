@@ -160,6 +160,8 @@ pub async fn config(
             "available": available,
             "open": hours.open,
             "next_open": hours.next_open,
+            // While closed: "We are back on Monday at 09:00 (Europe/Berlin)." in `ui_lang`.
+            "closed_note": hours.note,
             "tracking": site.tracking.mode,
             "strip": site.tracking.strip,
         })))

@@ -6,6 +6,7 @@ use crate::browser::{shop, shop_site, sign_in};
 use crate::common::Kontor;
 use crate::webdriver::Driver;
 use jiff::tz::TimeZone;
+use std::time::Duration;
 
 #[test]
 fn outside_the_hours_the_widget_offers_a_message_with_the_next_opening() {
@@ -78,5 +79,42 @@ fn outside_the_hours_the_widget_offers_a_message_with_the_next_opening() {
     assert_eq!(
         shown["hours"]["week"]["mon"],
         serde_json::json!(["09:00-17:00"])
+    );
+
+    // A page opened while open offers the chat; started after closing, it is refused and
+    // the frame turns to the offline form with the next opening.
+    k.ok(&["hours", "clear", "acme"]);
+    agent.goto(&format!("{}/app/chats", server.base));
+    let mut http = crate::common::Browser::new(&server.base);
+    http.headers.push(("Origin".into(), shop_origin.clone()));
+    crate::common::wait_until("the agent is online", Duration::from_secs(20), || {
+        http.get(&format!("/api/widget/config?site={key}")).json()["available"] == true
+    });
+    visitor.leave_frame();
+    visitor.goto(&format!("{shop_origin}/"));
+    visitor.wait_until(
+        "the launcher",
+        "const h = document.querySelector('kontor-chat'); return !!(h && h.shadowRoot.querySelector('button'))",
+    );
+    visitor.exec("document.querySelector('kontor-chat').shadowRoot.querySelector('button').click(); return true");
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+    visitor.wait_until(
+        "the start form is shown",
+        "const v = document.getElementById('v-start'); return !!v && !v.hidden",
+    );
+    k.ok(&["hours", "set", "acme", "--tz", "UTC", "--special", &special]);
+    visitor.click(&visitor.find("#s-consent"));
+    visitor.click(&visitor.find("#start-btn"));
+    visitor.wait_until(
+        "the offline form after the refusal",
+        "const v = document.getElementById('v-offline'); return !!v && !v.hidden && \
+         document.getElementById('offline-hours').textContent === 'We are back tomorrow at 09:00 (UTC).'",
+    );
+    assert_eq!(
+        visitor.text(&visitor.find("#offline-intro")),
+        "We are closed at the moment."
     );
 }

@@ -59,6 +59,10 @@ fn outside_the_hours_the_widget_says_closed_and_a_start_is_refused() {
         "an agent is online, but it is closed"
     );
     assert_eq!(v["next_open"], rfc3339(opens));
+    assert!(
+        v["closed_note"].as_str().unwrap().contains("09:00 (UTC)"),
+        "{v}"
+    );
     let frame = Browser::new(&server.base).get(&format!("/widget/frame?site={site}&lang=de"));
     assert!(
         frame

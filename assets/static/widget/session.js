@@ -11,6 +11,7 @@ import { panel, tellParent, setUnread } from "./parent.js";
 import { show, setError, focusCurrent, say } from "./views.js";
 import { bubble, place, settle, systemLine, setAgent, showTyping, hideTyping } from "./log.js";
 import { fileOf, fileBubble, updateFileInput } from "./files.js";
+import { showClosed } from "./offline.js";
 
 // What the end, rating and composer parts do when the socket says so. They import this module
 // (to send), so they are handed in by chat.js instead of imported here.
@@ -276,10 +277,7 @@ function onError(code) {
     case "closed":
       // Outside the business hours (a page loaded while open): a message instead.
       resetChat();
-      cfg.available = false;
-      show("v-offline");
-      $("offline-intro").textContent = t("widget.closed_now");
-      focusCurrent();
+      showClosed();
       break;
     case "conversation_closed":
       parts.closed();
