@@ -69,6 +69,10 @@ pub enum Command {
     /// Manage a tenant's departments (works with or without a running server)
     #[command(subcommand)]
     Department(DepartmentCmd),
+    /// A tenant's business hours: outside them the widget offers the offline form (works with
+    /// or without a running server)
+    #[command(subcommand)]
+    Hours(crate::admin::commands::hours::HoursCmd),
     /// Encrypted backups: create (online), verify, restore, list
     #[command(subcommand)]
     Backup(BackupCmd),
@@ -122,6 +126,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Agent(c) => c.request()?,
         Command::Site(c) => c.request()?,
         Command::Department(c) => c.request(),
+        Command::Hours(c) => c.request()?,
         Command::Backup(c) => return c.request(config),
         Command::Retention(c) => c.request()?,
         Command::Audit(c) => c.request(),

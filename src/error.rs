@@ -100,6 +100,8 @@ codes! {
     /// A chat start when the tenant's waiting queue is full.
     QueueFull = "queue_full", 0, Frame, "start of a chat when the tenant's waiting queue is full ([chat] max_waiting): leave a message instead";
     Blocked = "blocked", 0, Frame, "start of a chat by a visitor an agent blocked (by browser or address), until the block ends or is lifted";
+    /// A chat start outside the business hours.
+    Closed = "closed", 0, Frame, "start of a chat outside the business hours (the widget's config says open: false): leave a message instead";
     /// Uploads of one chat or one visitor address over their limits within the window.
     UploadLimit = "upload_limit", 429, No, "a file upload (POST /api/files, /api/widget/files) over what one chat or one visitor address may send within the window ([uploads]); Retry-After gives the seconds for an address";
     /// A socket sent frames faster than allowed.

@@ -23,8 +23,9 @@ use crate::store::audit as astore;
 use crate::store::system as sstore;
 use commands::{
     agent, agent::AgentRequest, audit::AuditRequest, backup, backup::BackupRequest, department,
-    department::DepartmentRequest, gdpr::GdprRequest, retention::RetentionRequest, site,
-    site::SiteRequest, stats, stats::StatsRequest, tenant, tenant::TenantRequest,
+    department::DepartmentRequest, gdpr::GdprRequest, hours::HoursRequest,
+    retention::RetentionRequest, site, site::SiteRequest, stats, stats::StatsRequest, tenant,
+    tenant::TenantRequest,
 };
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -49,6 +50,8 @@ pub enum Request {
     Department(DepartmentRequest),
     /// `site …`
     Site(SiteRequest),
+    /// `hours …`
+    Hours(HoursRequest),
     /// `backup create|restore`
     Backup(BackupRequest),
     /// `gdpr …`
@@ -213,6 +216,7 @@ pub fn execute_with(
         Request::Agent(r) => r.execute(cx),
         Request::Department(r) => r.execute(cx),
         Request::Site(r) => r.execute(cx),
+        Request::Hours(r) => r.execute(cx),
         Request::Backup(r) => r.execute(cx),
         Request::Gdpr(r) => r.execute(cx),
         Request::Retention(r) => r.execute(cx),

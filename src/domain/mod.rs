@@ -8,6 +8,7 @@ pub mod auth;
 pub mod conversation;
 pub mod email;
 pub mod files;
+pub mod hours;
 pub mod live_visitors;
 pub mod prechat;
 pub mod privacy;

@@ -17,6 +17,7 @@ pub mod email;
 pub mod files;
 pub mod headers;
 pub mod health;
+pub mod hours;
 pub mod lang;
 pub mod login;
 pub mod notices;
@@ -135,6 +136,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/blocks/{id}", web::delete().to(blocks::lift))
     .route("/api/email", web::get().to(email::show))
     .route("/api/email/addresses", web::put().to(email::set_addresses))
+    .route("/api/hours", web::get().to(hours::get_default))
+    .route("/api/hours", web::put().to(hours::put_default))
+    .route(
+        "/api/departments/{id}/hours",
+        web::get().to(hours::get_department),
+    )
+    .route(
+        "/api/departments/{id}/hours",
+        web::put().to(hours::put_department),
+    )
     .route("/api/departments", web::get().to(chats::departments))
     .route("/api/departments", web::post().to(departments::create))
     .route("/api/departments/{id}", web::put().to(departments::update))

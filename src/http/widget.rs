@@ -3,7 +3,7 @@
 
 use super::State;
 use super::client::Client;
-use crate::domain::{agents, email};
+use crate::domain::{agents, email, hours};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang, business_text};
 use crate::model::tenants;
@@ -54,6 +54,36 @@ async fn open_departments(state: &State, tenant_uuid: &str) -> Result<Vec<i64>, 
     Ok(rx.await.unwrap_or_default())
 }
 
+/// The tenant's business hours now (its default; a site has no department choice): open, the
+/// next opening (RFC 3339) and, while closed, the sentence telling the visitor when.
+struct HoursNow {
+    open: bool,
+    next_open: Option<String>,
+    note: String,
+}
+
+async fn hours_now(state: &State, tenant_uuid: &str, lang: Lang) -> Result<HoursNow, ApiError> {
+    let st = state.clone();
+    let uuid = tenant_uuid.to_string();
+    Ok(web::block(move || -> Result<_, Error> {
+        let now = st.clock.now();
+        let db = st.store.tenant_db(&uuid)?;
+        let (h, status) = db.read(|c| hours::tenant_status(c, now))?;
+        let note = match (&h, status.open) {
+            (Some(h), false) => hours::back_text(lang, h, status.next_open, now),
+            _ => String::new(),
+        };
+        Ok(HoursNow {
+            open: status.open,
+            next_open: status
+                .next_open
+                .map(|t| crate::clock::rfc3339(t.as_second())),
+            note,
+        })
+    })
+    .await??)
+}
+
 /// The widget's language: the one asked for (the loader sends the page's `<html lang>`, else
 /// the browser's first language the widget speaks), else the site's default, else English.
 pub fn ui_lang(asked: &str, site: &SiteRecord) -> Lang {
@@ -88,8 +118,10 @@ pub async fn config(
     else {
         return Err(ApiError::not_found());
     };
-    let available = any_agent_online(&state, &site.tenant_uuid).await?;
     let ui = ui_lang(&q.lang, &site);
+    let hours = hours_now(&state, &site.tenant_uuid, ui).await?;
+    // Outside the business hours nobody counts as available: the widget offers the form.
+    let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let t = |k| i18n::t(ui, k);
     let w = &site.words;
     // The site's own label for the chat button when it wrote one.
@@ -119,6 +151,10 @@ pub async fn config(
                 "dismiss": t("widget.no_thanks"),
             },
             "available": available,
+            "open": hours.open,
+            "next_open": hours.next_open,
+            // While closed: "We are back on Monday at 09:00 (Europe/Berlin)." in `ui_lang`.
+            "closed_note": hours.note,
             "tracking": site.tracking.mode,
             "strip": site.tracking.strip,
         })))
@@ -130,7 +166,8 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
         return Err(ApiError::not_found());
     };
     let lang = ui_lang(&q.lang, &site);
-    let available = any_agent_online(&state, &site.tenant_uuid).await?;
+    let hours = hours_now(&state, &site.tenant_uuid, lang).await?;
+    let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
     let key = site.site_key.clone();
@@ -210,6 +247,11 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
                 if greeting.is_empty() { "hidden" } else { "" },
             ),
             ("offline_intro", &offline),
+            ("hours_note", &hours.note),
+            (
+                "hours_hidden",
+                if hours.note.is_empty() { "hidden" } else { "" },
+            ),
             ("logo", &logo),
             (
                 "agent_names",

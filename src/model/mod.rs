@@ -6,6 +6,7 @@
 pub mod attachment;
 pub mod blocks;
 pub mod forms;
+pub mod hours;
 pub mod ip;
 pub mod occupancy;
 pub mod ratelimit;

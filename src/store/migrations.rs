@@ -42,7 +42,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/017_invites.sql"),
     include_str!("migrations/shared/outbox.sql"),
     include_str!("migrations/tenant/019_mail_columns.sql"),
-    // 020 (business hours) comes from parallel work.
+    include_str!("migrations/tenant/020_hours.sql"),
     include_str!("migrations/tenant/021_form_values.sql"),
     include_str!("migrations/tenant/022_blocks.sql"),
     include_str!("migrations/tenant/023_auto_messages.sql"),

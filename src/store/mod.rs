@@ -16,6 +16,7 @@ pub mod certificate;
 pub mod chat;
 pub mod connection;
 pub mod gdpr;
+pub mod hours;
 pub mod links;
 pub mod migrations;
 pub mod notices;

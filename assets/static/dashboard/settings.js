@@ -1,6 +1,7 @@
 // The Settings section, in parts with their own addresses (/app/settings/{part}) and a
 // navigation between them (the History API: Back returns to the part before, no reload):
-// General (the files stored against the quota; email, for those who manage settings), Sites
+// General (the files stored against the quota; business hours and email, for those who manage
+// settings), Sites
 // and widget (tracking per website), Team (agents and roles: the agents permission), Chat (typing preview, canned responses:
 // everyone keeps their own, with the settings permission also shared ones), Visitor tracking
 // and invitation rules, Campaigns and goals (the campaigns permission), Privacy notices (the
@@ -26,6 +27,7 @@ import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
 import { EmailBlock } from './email.js';
+import { HoursBlock } from './hours.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -77,13 +79,14 @@ class SettingsView {
     this.profile = new ProfileBlock();
     this.sites = new SitesBlock();
     this.email = new EmailBlock(); // General, for those who manage settings
+    this.hours = new HoursBlock(); // General, for those who manage settings
     // A site added or removed reaches tracking, rules and notices.
     this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
     this.profile.onPasswordChanged = () => this.signins.load();
     this.teamSlot = h('div', { id: 'settings-team-slot' });
     this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
     this.parts = {
-      general: [this.buildGeneral(), this.email.el],
+      general: [this.buildGeneral(), this.hours.el, this.email.el],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
       sites: [this.sites.el, this.tracking.el],
       // Team: agents and roles, then departments (both only with the agents permission).
@@ -171,6 +174,7 @@ class SettingsView {
     this.sitesAdmin = may('sites.manage');
     this.campaignsAdmin = may('campaigns.manage');
     this.email.setAdmin(this.admin);
+    this.hours.setAdmin(this.admin);
     if (may('agents.manage')) {
       this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
       this.teamSlot.replaceWith(this.team.el);
@@ -183,6 +187,7 @@ class SettingsView {
       this.loadStorage(),
       // Asked for only with the settings permission (the API refuses others).
       this.email.load(),
+      this.hours.load(),
       this.loadCanned(),
       // The rule form and the privacy notices (admins only) use the sites the tracking block loads.
       this.tracking.load().then((sites) => {

@@ -14,6 +14,7 @@ export const SOCKET_ERRORS = Object.freeze([
   C.already_taken,
   C.at_capacity,
   C.busy,
+  C.closed,
   C.consent_required,
   C.conversation_closed,
   C.empty_message,

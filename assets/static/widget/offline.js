@@ -71,6 +71,29 @@ export async function checkAvailability() {
   if (hadFocus) focusCurrent();
 }
 
+/**
+ * A start refused outside the business hours (a page opened while open): the offline form
+ * says so, and when the chat opens again once the server has told us.
+ */
+export async function showClosed() {
+  stopAvailability();
+  cfg.available = false;
+  show("v-offline");
+  $("offline-intro").textContent = t("widget.closed_now");
+  focusCurrent();
+  try {
+    const q = `site=${encodeURIComponent(cfg.site)}&lang=${encodeURIComponent(cfg.lang)}`;
+    const r = await fetch(`/api/widget/config?${q}`, { credentials: "omit", cache: "no-store" });
+    const conf = r.ok ? await r.json() : null;
+    const note = conf && typeof conf.closed_note === "string" ? conf.closed_note : "";
+    $("offline-hours").textContent = note;
+    $("offline-hours").hidden = !note;
+  } catch {
+    // The form works without the sentence.
+  }
+  watchAvailability();
+}
+
 async function submitOffline() {
   const name = $("o-name");
   const email = $("o-email");

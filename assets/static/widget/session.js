@@ -12,6 +12,7 @@ import { panel, tellParent, setUnread } from "./parent.js";
 import { show, setError, focusCurrent, say } from "./views.js";
 import { bubble, place, settle, systemLine, setAgent, showTyping, hideTyping } from "./log.js";
 import { fileOf, fileBubble, updateFileInput } from "./files.js";
+import { showClosed } from "./offline.js";
 
 // What the end, rating and composer parts do when the socket says so. They import this module
 // (to send), so they are handed in by chat.js instead of imported here.
@@ -296,6 +297,11 @@ function onError(code, f) {
       $("offline-form").hidden = true;
       $("offline-notice").hidden = true;
       focusCurrent();
+      break;
+    case "closed":
+      // Outside the business hours (a page loaded while open): a message instead.
+      resetChat();
+      showClosed();
       break;
     case "conversation_closed":
       parts.closed();

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod department;
 pub mod gdpr;
+pub mod hours;
 pub mod retention;
 pub mod site;
 pub mod smtp;

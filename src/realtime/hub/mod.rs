@@ -501,6 +501,17 @@ impl Hub {
                 let Some(ctx) = self.visitor_ctx(conn) else {
                     return Ok(());
                 };
+                if matches!(frame, VisitorIn::Start { .. })
+                    && ctx.current.is_none()
+                    && !open_now(c, ctx.at)?
+                {
+                    // A page loaded during the day may still offer the chat at night.
+                    out.send(
+                        conn,
+                        &Out::error(Code::Closed, "we are closed now; leave a message instead"),
+                    );
+                    return Ok(());
+                }
                 let fx = self.chats.visitor_frame(ledger, &ctx, frame)?;
                 self.apply(c, Some(conn), fx, out)?;
             }
@@ -674,4 +685,11 @@ impl Hub {
             }
         }
     }
+}
+
+/// Whether the tenant's business hours let a chat start at `at`. Read at decision time (a few
+/// rows, only on `start`), so changes from the dashboard or the CLI count at once.
+fn open_now(c: &Connection, at: i64) -> Result<bool> {
+    let hours = crate::store::hours::get(c, crate::store::hours::TENANT_DEFAULT)?;
+    Ok(crate::model::hours::status_at(hours.as_ref(), at).open)
 }
