@@ -481,26 +481,7 @@ impl SiteRequest {
                 tenant,
                 site_key,
                 form,
-            } => {
-                let rec = store.tenant_record(&tenant)?;
-                let missing = || Error::NotFound(format!("site {site_key} of tenant {tenant}"));
-                let form = match form {
-                    None => prechat::get(store, &rec.uuid, &site_key)?.ok_or_else(missing)?,
-                    Some(f) => {
-                        let at = crate::clock::now();
-                        let saved = prechat::save(store, &rec.uuid, &site_key, f, at)?;
-                        let saved = saved.ok_or_else(missing)?;
-                        tenant_audit(store, &tenant, "site.update", &site_key);
-                        saved
-                    }
-                };
-                let lines = form_lines(&form);
-                Ok(Response::Report {
-                    value: serde_json::to_value(&form).unwrap_or_default(),
-                    lines,
-                    ok: true,
-                })
-            }
+            } => site_form(store, &tenant, &site_key, form),
             SiteRequest::List { tenant } => {
                 let rec = store.tenant_record(&tenant)?;
                 let list = store.system(|c| sstore::list_sites(c, &rec.uuid))?;
@@ -513,6 +494,33 @@ impl SiteRequest {
             }
         }
     }
+}
+
+/// `site form`: shows a site's pre-chat form, or sets it (audited as a site change).
+fn site_form(
+    store: &crate::store::Store,
+    tenant: &str,
+    site_key: &str,
+    form: Option<crate::model::forms::Form>,
+) -> Result<Response> {
+    let rec = store.tenant_record(tenant)?;
+    let missing = || Error::NotFound(format!("site {site_key} of tenant {tenant}"));
+    let form = match form {
+        None => prechat::get(store, &rec.uuid, site_key)?.ok_or_else(missing)?,
+        Some(f) => {
+            let at = crate::clock::now();
+            let saved = prechat::save(store, &rec.uuid, site_key, f, at)?;
+            let saved = saved.ok_or_else(missing)?;
+            tenant_audit(store, tenant, "site.update", site_key);
+            saved
+        }
+    };
+    let lines = form_lines(&form);
+    Ok(Response::Report {
+        value: serde_json::to_value(&form).unwrap_or_default(),
+        lines,
+        ok: true,
+    })
 }
 
 /// Prints one site as text, with the snippet to embed.

@@ -266,29 +266,8 @@ impl Conversations {
                 t
             }
         };
-        // Checked against the form as it is now: a page loaded before a change gets the
-        // refusal per field and shows the current form.
-        if let Some(d) = department
-            && !ctx.form.departments.is_empty()
-            && !ctx.form.departments.contains(&d)
-        {
-            fx.refuse(
-                Code::DepartmentNotOffered,
-                "this site does not offer that department",
-            );
+        let Some(filled) = check_form(ctx, department, &fields, fx) else {
             return Ok(());
-        }
-        let filled = match ctx.form.check_values(&fields) {
-            Ok(v) => v,
-            Err(errors) => {
-                fx.reply(Out::Error {
-                    code: Code::InvalidForm,
-                    message: "some fields of the form need another value".into(),
-                    conversation_id: None,
-                    fields: Some(errors),
-                });
-                return Ok(());
-            }
         };
         // A full queue takes no more: nobody would answer, and a flood must not reach agents.
         if self.max_waiting > 0 && self.waiting_count() >= self.max_waiting {
@@ -489,5 +468,38 @@ impl Conversations {
             None => Err(ended()),
         };
         Ok((posted, fx))
+    }
+}
+
+/// The start's department and form values, checked against the site's form as it is now (a
+/// page loaded before a change gets the refusal per field and shows the current form); the
+/// values as they are stored, or `None` after the refusal was answered.
+fn check_form(
+    ctx: &VisitorCtx,
+    department: Option<i64>,
+    fields: &std::collections::BTreeMap<String, crate::model::forms::Value>,
+    fx: &mut Effects,
+) -> Option<Vec<crate::model::forms::Filled>> {
+    if let Some(d) = department
+        && !ctx.form.departments.is_empty()
+        && !ctx.form.departments.contains(&d)
+    {
+        fx.refuse(
+            Code::DepartmentNotOffered,
+            "this site does not offer that department",
+        );
+        return None;
+    }
+    match ctx.form.check_values(fields) {
+        Ok(v) => Some(v),
+        Err(errors) => {
+            fx.reply(Out::Error {
+                code: Code::InvalidForm,
+                message: "some fields of the form need another value".into(),
+                conversation_id: None,
+                fields: Some(errors),
+            });
+            None
+        }
     }
 }
