@@ -1725,6 +1725,36 @@ const ENDPOINTS: &[Endpoint] = &[
         fields: &[("token", S), ("email", S)],
     },
     Endpoint {
+        method: "POST",
+        path: "/api/blocks",
+        carrier: Json,
+        fields: &[
+            ("conversation_id", I),
+            ("visitor_id", I),
+            ("address", B),
+            ("period", One(&["1h", "1d", "30d", "2h", ""])),
+            ("reason", S),
+        ],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/sites/@SITE@/form",
+        carrier: Json,
+        fields: &[("fields", L), ("departments", L)],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/hours",
+        carrier: Json,
+        fields: &[("hours", S)],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/departments/@ID@/hours",
+        carrier: Json,
+        fields: &[("hours", S)],
+    },
+    Endpoint {
         method: "PUT",
         path: "/api/email/addresses",
         carrier: Json,
