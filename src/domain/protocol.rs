@@ -406,6 +406,15 @@ pub enum Out {
         /// In order of arrival.
         waiting: Vec<QueueEntry>,
     },
+    /// A chat has waited longer than the tenant's alert time (agents who may take it, once).
+    QueueAlert {
+        /// The waiting chat.
+        conversation_id: i64,
+        /// The visitor's name, if given.
+        visitor_name: String,
+        /// Seconds it has waited.
+        waiting_secs: i64,
+    },
     /// What changed in the queue since the last `queue` or `queue_update` (agents): entries
     /// to add or replace (by conversation id), and conversations that left the queue.
     QueueUpdate {

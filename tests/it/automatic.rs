@@ -133,3 +133,46 @@ fn the_business_message_when_an_agent_takes_a_chat_is_automatic_and_in_the_visit
         ann.send(json!({"type": "close", "conversation_id": conv}));
     }
 }
+
+#[test]
+fn a_chat_that_waits_too_long_alerts_its_agents_again_once() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    for bad in [
+        json!({"queue_alert_secs": 10}),
+        json!({"queue_alert_secs": 7200}),
+    ] {
+        assert_eq!(a.put_json("/api/settings", &bad).status, 400, "{bad}");
+    }
+    assert_eq!(a.get("/api/settings").json()["queue_alert_secs"], 120);
+    let (_b, mut ann) = agent(&server, &pw);
+    let (_v, welcome, _) = start(&server, &site, "Vera", "browser V", 0);
+    let conv = welcome["conversation_id"].as_i64().unwrap();
+    let alerts = |ws: &mut Ws| -> Vec<Value> {
+        ws.drain(Duration::from_millis(1500))
+            .into_iter()
+            .filter(|f| f["type"] == "queue_alert")
+            .collect()
+    };
+    // Not before the default two minutes.
+    k.advance_clock(Duration::from_secs(100));
+    assert!(alerts(&mut ann).is_empty());
+    k.advance_clock(Duration::from_secs(21));
+    let got = alerts(&mut ann);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["conversation_id"], conv);
+    assert_eq!(got[0]["visitor_name"], "Vera");
+    assert!(got[0]["waiting_secs"].as_i64().unwrap() >= 120);
+    // Once per chat.
+    k.advance_clock(Duration::from_secs(300));
+    assert!(alerts(&mut ann).is_empty());
+
+    // Switched off: a new waiting chat is never alerted again.
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = a.put_json("/api/settings", &json!({"queue_alert_secs": 0}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let _w = start(&server, &site, "Willi", "browser W", 0);
+    k.advance_clock(Duration::from_secs(600));
+    assert!(alerts(&mut ann).is_empty());
+}

@@ -180,6 +180,23 @@ export function mountAlerts(model, { section }) {
     document.title = count ? `(${formatNumber(count)}) ${baseTitle}` : baseTitle;
   };
 
+  // A chat that still waits after the tenant's alert time: chime, desktop notice and
+  // announcement again (once per chat, across this agent's tabs).
+  model.addEventListener('queue_alert', (e) => {
+    const entry = e.detail;
+    const name = entry.visitorName || t('dashboard.visitor_number', { id: entry.id });
+    const minutes = Math.max(1, Math.round(entry.waitingSecs / 60));
+    announcer.textContent = '';
+    setTimeout(() => {
+      announcer.textContent = t('dashboard.announce.still_waiting', { name, minutes: formatNumber(minutes) });
+    }, 50);
+    if (model.status === 'offline') return;
+    const tenant = (document.querySelector('.topbar .tenant') || {}).textContent || '';
+    once(`${tenant}#${entry.id}#late`, () => {
+      if (soundEnabled()) chime();
+      notify(entry, section);
+    });
+  });
   model.addEventListener('queue', (e) => {
     const { waiting, added } = e.detail;
     render(waiting.length);

@@ -151,6 +151,14 @@ export class ChatModel extends EventTarget {
         return this.onQueue(f);
       case 'queue_update':
         return this.onQueueUpdate(f);
+      case 'queue_alert':
+        // A chat has waited past the tenant's alert time: alerted again, once.
+        if (!isInt(f.conversation_id)) return;
+        return this.emit('queue_alert', {
+          id: f.conversation_id,
+          visitorName: typeof f.visitor_name === 'string' ? f.visitor_name : '',
+          waitingSecs: isInt(f.waiting_secs) ? f.waiting_secs : 0,
+        });
       case 'conversation':
         return this.onConversation(f);
       case 'typing':

@@ -236,6 +236,7 @@ class SettingsView {
     // The automatic message when an agent takes a chat (the business's own words).
     this.acceptDe = h('input', { id: 'set-accept-de', maxlength: 500, disabled: true, 'aria-describedby': 'set-accept-hint' });
     this.acceptEn = h('input', { id: 'set-accept-en', maxlength: 500, disabled: true, 'aria-describedby': 'set-accept-hint' });
+    this.alertSecs = h('input', { id: 'set-queue-alert', type: 'number', min: 0, max: 3600, step: 1, disabled: true, 'aria-describedby': 'set-queue-alert-hint' });
     this.acceptSave = h('button', { type: 'submit', disabled: true, text: t('dashboard.settings.accept_save') });
     this.acceptStatus = h('p', { class: 'form-status', role: 'status' });
     const acceptForm = h(
@@ -245,6 +246,8 @@ class SettingsView {
       h('p', { id: 'set-accept-hint', class: 'hint', text: t('dashboard.settings.accept_hint') }),
       field(t('dashboard.settings.accept_de'), this.acceptDe),
       field(t('dashboard.settings.accept_en'), this.acceptEn),
+      field(t('dashboard.settings.queue_alert'), this.alertSecs),
+      h('p', { id: 'set-queue-alert-hint', class: 'hint', text: t('dashboard.settings.queue_alert_hint') }),
       h('div', { class: 'form-buttons' }, this.acceptSave),
       this.acceptStatus,
     );
@@ -265,11 +268,14 @@ class SettingsView {
     if (!this.admin) return;
     this.acceptStatus.textContent = t('dashboard.settings.saving');
     const json = { accept_message_de: this.acceptDe.value, accept_message_en: this.acceptEn.value };
+    const secs = Number(this.alertSecs.value);
+    if (this.alertSecs.value !== '' && Number.isInteger(secs)) json.queue_alert_secs = secs;
     const res = await request('PUT', '/api/settings', { json });
     this.acceptStatus.textContent = res.ok ? t('dashboard.settings.accept_saved') : httpError(res);
     if (res.ok && res.data) {
       this.acceptDe.value = res.data.accept_message_de || '';
       this.acceptEn.value = res.data.accept_message_en || '';
+      if (Number.isInteger(res.data.queue_alert_secs)) this.alertSecs.value = String(res.data.queue_alert_secs);
     }
   }
 
@@ -308,7 +314,8 @@ class SettingsView {
     this.preview.disabled = !this.admin;
     this.acceptDe.value = typeof res.data.accept_message_de === 'string' ? res.data.accept_message_de : '';
     this.acceptEn.value = typeof res.data.accept_message_en === 'string' ? res.data.accept_message_en : '';
-    for (const el of [this.acceptDe, this.acceptEn, this.acceptSave]) el.disabled = !this.admin;
+    if (Number.isInteger(res.data.queue_alert_secs)) this.alertSecs.value = String(res.data.queue_alert_secs);
+    for (const el of [this.acceptDe, this.acceptEn, this.alertSecs, this.acceptSave]) el.disabled = !this.admin;
   }
 
   async savePreview() {

@@ -168,6 +168,8 @@ struct Conv {
     client_ids: ClientIds,
     /// The visitor's language (automatic entries are written in it).
     lang: crate::i18n::Lang,
+    /// The agents were alerted again that it waits (once per chat).
+    alerted: bool,
     /// What the visitor filled in the pre-chat form.
     fields: Vec<Filled>,
 }
@@ -238,6 +240,8 @@ pub struct Conversations {
     blocks: Vec<crate::model::blocks::Block>,
     /// The automatic message when an agent takes a chat, in German and English ("": none).
     accept_message: (String, String),
+    /// Seconds a chat waits before agents are alerted again (0: never).
+    queue_alert_secs: i64,
 }
 
 impl Conversations {
@@ -247,6 +251,53 @@ impl Conversations {
             max_waiting,
             ..Default::default()
         }
+    }
+
+    /// After how many seconds of waiting agents are alerted again (0: never).
+    pub fn set_queue_alert(&mut self, secs: u32) {
+        self.queue_alert_secs = i64::from(secs);
+    }
+
+    /// Whether a waiting chat is due for its alert at `now` (checked often, in memory only).
+    pub fn queue_alert_due(&self, now: i64) -> bool {
+        self.queue_alert_secs > 0
+            && self.convs.values().any(|c| {
+                c.status == Status::Waiting
+                    && !c.alerted
+                    && now - c.created_at >= self.queue_alert_secs
+            })
+    }
+
+    /// Alerts again, once per chat, the agents who may take a chat that waited too long.
+    pub fn queue_alerts(&mut self, now: i64) -> Effects {
+        let mut fx = Effects::default();
+        if self.queue_alert_secs <= 0 {
+            return fx;
+        }
+        for (id, cv) in self.convs.iter_mut() {
+            if cv.status != Status::Waiting
+                || cv.alerted
+                || now - cv.created_at < self.queue_alert_secs
+            {
+                continue;
+            }
+            cv.alerted = true;
+            for (agent_id, a) in &self.agents {
+                if a.permissions.has(crate::model::rights::Permission::Chat)
+                    && a.sees(cv.department_id)
+                {
+                    fx.send(
+                        To::Agent(*agent_id),
+                        Out::QueueAlert {
+                            conversation_id: *id,
+                            visitor_name: cv.visitor_name.clone(),
+                            waiting_secs: now - cv.created_at,
+                        },
+                    );
+                }
+            }
+        }
+        fx
     }
 
     /// The automatic message when an agent takes a chat (German, English; empty: none).
@@ -303,6 +354,7 @@ impl Conversations {
                         offered_to: None,
                         client_ids,
                         lang: crate::i18n::Lang::parse(&row.lang).unwrap_or(crate::i18n::Lang::En),
+                        alerted: false,
                         fields,
                     };
                     (row.id, conv)

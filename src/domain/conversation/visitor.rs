@@ -304,6 +304,7 @@ impl Conversations {
                 offered_to: None,
                 client_ids: Default::default(),
                 lang,
+                alerted: false,
                 fields: filled,
             },
         );

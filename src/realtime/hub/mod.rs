@@ -131,6 +131,8 @@ pub enum Command {
     Block(blocks::BlockRequest),
     /// A block was lifted: read the blocks in force again.
     BlocksChanged,
+    /// Waiting chats past the alert time: alert their agents again (sent by the hub itself).
+    QueueCheck,
     /// Time passed: visitors without a heartbeat leave (sent by the hub itself).
     Sweep,
     /// Stop the hub (server shutdown, tenant deleted).
@@ -331,6 +333,9 @@ impl Hub {
             }
             if self.clock.instant() >= last_check + SESSION_CHECK {
                 self.check_agent_sessions();
+                if self.chats.queue_alert_due(self.clock.now()) {
+                    self.process(vec![Command::QueueCheck]);
+                }
                 if self.visitors.any() {
                     self.process(vec![Command::Sweep]);
                 }
@@ -438,6 +443,7 @@ impl Hub {
             .set_blocks(crate::store::blocks::active(c, self.clock.now())?);
         let settings = cstore::chat_settings(c)?;
         self.chats.set_typing_preview(settings.typing_preview);
+        self.chats.set_queue_alert(settings.queue_alert_secs);
         self.chats
             .set_accept_message(settings.accept_message_de, settings.accept_message_en);
         // Visitor sockets rejoin the conversations that are (again) not closed.
@@ -550,6 +556,7 @@ impl Hub {
             Command::SettingsChanged => match cstore::chat_settings(c) {
                 Ok(v) => {
                     self.chats.set_typing_preview(v.typing_preview);
+                    self.chats.set_queue_alert(v.queue_alert_secs);
                     self.chats
                         .set_accept_message(v.accept_message_de, v.accept_message_en);
                 }
@@ -564,6 +571,10 @@ impl Hub {
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
             Command::RulesChanged => self.visitors.rules_changed(),
             Command::Block(req) => self.block(c, req, out),
+            Command::QueueCheck => {
+                let fx = self.chats.queue_alerts(self.clock.now());
+                self.apply(c, None, fx, out)?;
+            }
             Command::BlocksChanged => match crate::store::blocks::active(c, self.clock.now()) {
                 Ok(b) => self.chats.set_blocks(b),
                 Err(e) => tracing::error!(error = %e, "reading the blocks failed"),

@@ -33,7 +33,12 @@ pub struct ChatSettings {
     pub accept_message_de: String,
     /// The same in English.
     pub accept_message_en: String,
+    /// Seconds a chat may wait before the agents who may take it are alerted again (0: never).
+    pub queue_alert_secs: u32,
 }
+
+/// The default of [`ChatSettings::queue_alert_secs`].
+pub const QUEUE_ALERT_SECS: u32 = 120;
 
 /// A change of the chat settings: what is absent stays as it is.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -45,6 +50,8 @@ pub struct ChatSettingsChange {
     pub accept_message_de: Option<String>,
     /// See [`ChatSettings`].
     pub accept_message_en: Option<String>,
+    /// See [`ChatSettings`]: 0, or 30 to 3600.
+    pub queue_alert_secs: Option<u32>,
 }
 
 /// Reads the chat settings (defaults when never set).
@@ -53,6 +60,9 @@ pub fn chat_settings(c: &Connection) -> Result<ChatSettings> {
         typing_preview: setting(c, "typing_preview")?.as_deref() == Some("on"),
         accept_message_de: setting(c, "accept_message_de")?.unwrap_or_default(),
         accept_message_en: setting(c, "accept_message_en")?.unwrap_or_default(),
+        queue_alert_secs: setting(c, "queue_alert_secs")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(QUEUE_ALERT_SECS),
     })
 }
 
@@ -66,6 +76,9 @@ pub fn change_chat_settings(c: &Connection, ch: &ChatSettingsChange) -> Result<C
     }
     if let Some(t) = &ch.accept_message_en {
         set_setting(c, "accept_message_en", t)?;
+    }
+    if let Some(secs) = ch.queue_alert_secs {
+        set_setting(c, "queue_alert_secs", &secs.to_string())?;
     }
     chat_settings(c)
 }
