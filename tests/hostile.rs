@@ -1720,6 +1720,12 @@ const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "POST",
+        path: "/api/widget/offline-from-chat",
+        carrier: Json,
+        fields: &[("token", S), ("email", S)],
+    },
+    Endpoint {
+        method: "POST",
         path: "/api/widget/transcript-email",
         carrier: Json,
         fields: &[("token", S), ("email", S)],

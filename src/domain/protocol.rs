@@ -406,6 +406,12 @@ pub enum Out {
         /// In order of arrival.
         waiting: Vec<QueueEntry>,
     },
+    /// A chat has waited longer than the tenant's offer time (to its visitor, once): they may
+    /// leave what they wrote as a message instead, while the chat goes on waiting.
+    OfflineOffer {
+        /// The waiting chat.
+        conversation_id: i64,
+    },
     /// A chat has waited longer than the tenant's alert time (agents who may take it, once).
     QueueAlert {
         /// The waiting chat.

@@ -105,13 +105,15 @@ pub async fn update_settings(a: Agent, body: Json<cstore::ChatSettingsChange>) -
             )?,
         };
     }
-    if ch
-        .queue_alert_secs
-        .is_some_and(|s| s != 0 && !(30..=3600).contains(&s))
-    {
-        return Err(ApiError::bad_request(
-            "queue_alert_secs must be 0 (off) or 30 to 3600 seconds",
-        ));
+    for (name, v) in [
+        ("queue_alert_secs", ch.queue_alert_secs),
+        ("offline_offer_secs", ch.offline_offer_secs),
+    ] {
+        if v.is_some_and(|s| s != 0 && !(30..=3600).contains(&s)) {
+            return Err(ApiError::bad_request(format!(
+                "{name} must be 0 (off) or 30 to 3600 seconds"
+            )));
+        }
     }
     let what: Vec<&str> = [
         ch.typing_preview.map(|_| "typing_preview"),
@@ -120,6 +122,7 @@ pub async fn update_settings(a: Agent, body: Json<cstore::ChatSettingsChange>) -
             .or(ch.accept_message_en.as_ref())
             .map(|_| "accept_message"),
         ch.queue_alert_secs.map(|_| "queue_alert_secs"),
+        ch.offline_offer_secs.map(|_| "offline_offer_secs"),
     ]
     .into_iter()
     .flatten()

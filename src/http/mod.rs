@@ -281,6 +281,10 @@ fn visitor_routes(cfg: &mut web::ServiceConfig) {
             "/api/widget/transcript-email",
             web::post().to(widget::transcript_email),
         )
+        .route(
+            "/api/widget/offline-from-chat",
+            web::post().to(widget::offline_from_chat),
+        )
         .route("/widget/frame", web::get().to(widget::frame))
         .route("/ws/visitor", web::get().to(ws::visitor));
 }

@@ -371,6 +371,41 @@ pub async fn transcript_email(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "ok": true, "sent": closed })))
 }
 
+/// `POST /api/widget/offline-from-chat` (body as for the transcript by email): a waiting chat
+/// nobody took becomes an offline message with what the visitor wrote and this address; the
+/// chat goes on waiting. 201 `{id}`; 409 once done, or when an agent has it.
+pub async fn offline_from_chat(
+    state: State,
+    body: web::Json<TranscriptEmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let Some((site_key, _)) = b.token.split_once('.') else {
+        return Err(ApiError::not_found());
+    };
+    let Some(site) = site(&state, site_key).await? else {
+        return Err(ApiError::not_found());
+    };
+    agents::normalize_email(&b.email)?;
+    let st = state.clone();
+    let uuid = site.tenant_uuid.clone();
+    let id = web::block(move || -> Result<_, Error> {
+        let db = st.store.tenant_db(&site.tenant_uuid)?;
+        let now = st.clock.now();
+        let origin = site.origins.first().cloned().unwrap_or_default();
+        db.with(|c| {
+            let conv = cstore::conversation_by_token(c, &crate::crypto::token_hash(&b.token))?
+                .filter(|cv| cv.site_key == site.site_key)
+                .ok_or_else(|| Error::NotFound("conversation".into()))?;
+            email::events::offline_from_chat(c, st.mail.as_deref(), conv.id, &b.email, &origin, now)
+        })
+    })
+    .await??;
+    if let Some(m) = &state.mail {
+        m.wake(email::Box::Tenant(uuid));
+    }
+    Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({ "id": id })))
+}
+
 /// Body of `POST /api/widget/offline`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

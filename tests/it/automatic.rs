@@ -176,3 +176,74 @@ fn a_chat_that_waits_too_long_alerts_its_agents_again_once() {
     k.advance_clock(Duration::from_secs(600));
     assert!(alerts(&mut ann).is_empty());
 }
+
+#[test]
+fn a_visitor_waiting_too_long_may_leave_the_chat_as_a_message_and_it_goes_on_waiting() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    assert_eq!(
+        a.put_json("/api/settings", &json!({"offline_offer_secs": 5}))
+            .status,
+        400
+    );
+    assert_eq!(a.get("/api/settings").json()["offline_offer_secs"], 300);
+    let r = a.put_json("/api/settings", &json!({"offline_offer_secs": 60}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (_b, mut ann) = agent(&server, &pw);
+    let (mut v, welcome, _) = start(&server, &site, "Vera", "browser V", 0);
+    let conv = welcome["conversation_id"].as_i64().unwrap();
+    let token = welcome["token"].as_str().unwrap().to_string();
+    for (i, text) in ["Wo ist mein Paket?", "Bestellung 4711"].iter().enumerate() {
+        v.send(json!({"type": "message", "client_id": format!("v-{i}"), "text": text}));
+        v.recv_type("ack");
+    }
+    let offers = |ws: &mut Ws| -> usize {
+        ws.drain(Duration::from_millis(1500))
+            .iter()
+            .filter(|f| f["type"] == "offline_offer")
+            .count()
+    };
+    k.advance_clock(Duration::from_secs(30));
+    assert_eq!(offers(&mut v), 0, "not before the offer time");
+    k.advance_clock(Duration::from_secs(31));
+    assert_eq!(offers(&mut v), 1);
+
+    // The visitor leaves it as a message: what they wrote, their name and this address.
+    let mut w = Browser::new(&server.base);
+    let bad = w.post_json(
+        "/api/widget/offline-from-chat",
+        &json!({"token": token, "email": "vera@@example"}),
+    );
+    assert_eq!(bad.status, 400);
+    let ok = w.post_json(
+        "/api/widget/offline-from-chat",
+        &json!({"token": token, "email": "vera@example.org"}),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    let again = w.post_json(
+        "/api/widget/offline-from-chat",
+        &json!({"token": token, "email": "vera@example.org"}),
+    );
+    assert_eq!(again.status, 409);
+    let inbox = a.get("/api/offline").json();
+    let m = &inbox["messages"][0];
+    assert_eq!(m["name"], "Vera");
+    assert_eq!(m["email"], "vera@example.org");
+    assert_eq!(m["message"], "Wo ist mein Paket?\nBestellung 4711");
+
+    // The chat still waits: an agent may take it while the visitor is there.
+    ann.send(json!({"type": "accept", "conversation_id": conv}));
+    loop {
+        let f = ann.recv_type("conversation");
+        if f["conversation_id"] == conv && f["status"] == "open" {
+            break;
+        }
+    }
+    // Taken: it cannot be left as a message any more.
+    let late = Browser::new(&server.base).post_json(
+        "/api/widget/offline-from-chat",
+        &json!({"token": token, "email": "vera@example.org"}),
+    );
+    assert_eq!(late.status, 409);
+}

@@ -37,6 +37,7 @@ import { setupFiles } from "./files.js";
 import { setupEnd, confirming, cancelEnd, onClosed, reopen, showComposer } from "./end.js";
 import { setupRating, onRated, resetRating } from "./rating.js";
 import { setupMail, resetMail } from "./mail.js";
+import { setupOffer, hideOffer } from "./offer.js";
 import { MAX_TEXT_CHARS, MAX_COMMENT_CHARS, MAX_NAME_CHARS, limitField } from "../shared/limits.js";
 
 function applyColor() {
@@ -128,6 +129,7 @@ async function main() {
   setupEnd();
   setupRating();
   setupMail();
+  setupOffer();
   connectParts({
     closed: onClosed,
     rated: onRated,
@@ -136,6 +138,7 @@ async function main() {
     resetRating() {
       resetRating();
       resetMail();
+      hideOffer();
     },
     resetComposer,
   });

@@ -13,6 +13,7 @@ import { show, setError, focusCurrent, say } from "./views.js";
 import { bubble, place, settle, systemLine, setAgent, showTyping, hideTyping } from "./log.js";
 import { fileOf, fileBubble, updateFileInput } from "./files.js";
 import { showClosed } from "./offline.js";
+import { showOffer, hideOffer } from "./offer.js";
 
 // What the end, rating and composer parts do when the socket says so. They import this module
 // (to send), so they are handed in by chat.js instead of imported here.
@@ -135,12 +136,17 @@ function handle(f) {
       if (f.status === "open" && chat.status !== "closed") {
         chat.status = "open";
         $("info").textContent = "";
+        hideOffer();
       } else if (f.status === "closed") {
+        hideOffer();
         parts.closed();
       }
       break;
     case "rated":
       parts.rated();
+      break;
+    case "offline_offer":
+      showOffer();
       break;
     case "error":
       onError(typeof f.code === "string" ? f.code : "", f);

@@ -170,6 +170,8 @@ struct Conv {
     lang: crate::i18n::Lang,
     /// The agents were alerted again that it waits (once per chat).
     alerted: bool,
+    /// The visitor was offered to leave a message instead (once per chat).
+    offline_offered: bool,
     /// What the visitor filled in the pre-chat form.
     fields: Vec<Filled>,
 }
@@ -242,6 +244,8 @@ pub struct Conversations {
     accept_message: (String, String),
     /// Seconds a chat waits before agents are alerted again (0: never).
     queue_alert_secs: i64,
+    /// Seconds a chat waits before its visitor is offered to leave a message (0: never).
+    offline_offer_secs: i64,
 }
 
 impl Conversations {
@@ -253,32 +257,45 @@ impl Conversations {
         }
     }
 
-    /// After how many seconds of waiting agents are alerted again (0: never).
-    pub fn set_queue_alert(&mut self, secs: u32) {
-        self.queue_alert_secs = i64::from(secs);
+    /// After how many seconds of waiting agents are alerted again, and the visitor is offered
+    /// to leave a message (0: never).
+    pub fn set_queue_timeouts(&mut self, alert_secs: u32, offer_secs: u32) {
+        self.queue_alert_secs = i64::from(alert_secs);
+        self.offline_offer_secs = i64::from(offer_secs);
     }
 
-    /// Whether a waiting chat is due for its alert at `now` (checked often, in memory only).
+    /// Whether a waiting chat is due for its alert or offer at `now` (checked often, in
+    /// memory only).
     pub fn queue_alert_due(&self, now: i64) -> bool {
-        self.queue_alert_secs > 0
-            && self.convs.values().any(|c| {
-                c.status == Status::Waiting
-                    && !c.alerted
-                    && now - c.created_at >= self.queue_alert_secs
-            })
+        let due =
+            |after: i64, done: bool, c: &Conv| after > 0 && !done && now - c.created_at >= after;
+        self.convs.values().any(|c| {
+            c.status == Status::Waiting
+                && (due(self.queue_alert_secs, c.alerted, c)
+                    || due(self.offline_offer_secs, c.offline_offered, c))
+        })
     }
 
-    /// Alerts again, once per chat, the agents who may take a chat that waited too long.
+    /// For chats that waited too long: their visitors are offered to leave a message instead,
+    /// and the agents who may take them are alerted again; each once per chat.
     pub fn queue_alerts(&mut self, now: i64) -> Effects {
         let mut fx = Effects::default();
-        if self.queue_alert_secs <= 0 {
-            return fx;
-        }
+        let (alert_after, offer_after) = (self.queue_alert_secs, self.offline_offer_secs);
         for (id, cv) in self.convs.iter_mut() {
-            if cv.status != Status::Waiting
-                || cv.alerted
-                || now - cv.created_at < self.queue_alert_secs
-            {
+            if cv.status != Status::Waiting {
+                continue;
+            }
+            let waited = now - cv.created_at;
+            if offer_after > 0 && !cv.offline_offered && waited >= offer_after {
+                cv.offline_offered = true;
+                fx.send(
+                    To::Visitors(*id),
+                    Out::OfflineOffer {
+                        conversation_id: *id,
+                    },
+                );
+            }
+            if alert_after <= 0 || cv.alerted || waited < alert_after {
                 continue;
             }
             cv.alerted = true;
@@ -291,7 +308,7 @@ impl Conversations {
                         Out::QueueAlert {
                             conversation_id: *id,
                             visitor_name: cv.visitor_name.clone(),
-                            waiting_secs: now - cv.created_at,
+                            waiting_secs: waited,
                         },
                     );
                 }
@@ -355,6 +372,7 @@ impl Conversations {
                         client_ids,
                         lang: crate::i18n::Lang::parse(&row.lang).unwrap_or(crate::i18n::Lang::En),
                         alerted: false,
+                        offline_offered: false,
                         fields,
                     };
                     (row.id, conv)

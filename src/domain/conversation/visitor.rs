@@ -305,6 +305,7 @@ impl Conversations {
                 client_ids: Default::default(),
                 lang,
                 alerted: false,
+                offline_offered: false,
                 fields: filled,
             },
         );

@@ -209,7 +209,19 @@ pub fn leave_offline(
     site: &str,
 ) -> Result<i64> {
     let tx = c.transaction()?;
-    let id = cstore::insert_offline(&tx, m)?;
+    let id = store_offline(&tx, mail, m, site)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Stores an offline message and queues its notice (in the caller's transaction).
+fn store_offline(
+    c: &Connection,
+    mail: Option<&Mail>,
+    m: &cstore::NewOffline<'_>,
+    site: &str,
+) -> Result<i64> {
+    let id = cstore::insert_offline(c, m)?;
     if let Some(mail) = mail {
         let o = Offline {
             id,
@@ -218,8 +230,65 @@ pub fn leave_offline(
             message: m.message,
             site,
         };
-        offline_received(&tx, mail, &o, m.at)?;
+        offline_received(c, mail, &o, m.at)?;
     }
+    Ok(id)
+}
+
+/// A waiting chat nobody took becomes an offline message: the visitor's words so far and the
+/// address they give now, linked to the chat (which goes on waiting: an agent may still take
+/// it). One per chat; its notice goes out like any offline message's.
+pub fn offline_from_chat(
+    c: &mut Connection,
+    mail: Option<&Mail>,
+    conversation_id: i64,
+    email: &str,
+    site: &str,
+    at: i64,
+) -> Result<i64> {
+    let email = normalize_email(email)?;
+    let tx = c.transaction()?;
+    let conv = cstore::conversation(&tx, conversation_id)?
+        .ok_or_else(|| Error::NotFound("conversation".into()))?;
+    if conv.status != "waiting" {
+        return Err(Error::Conflict(
+            "an agent has this chat already, or it ended".into(),
+        ));
+    }
+    let taken: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM offline_messages WHERE conversation_id = ?1)",
+        [conversation_id],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(Error::Conflict(
+            "this chat was left as a message already".into(),
+        ));
+    }
+    let words: Vec<String> = cstore::all_messages(&tx, conversation_id)?
+        .into_iter()
+        .filter(|m| m.author == "visitor" && m.file.is_none())
+        .map(|m| m.body)
+        .collect();
+    if words.is_empty() {
+        return Err(Error::Invalid(
+            "write your question in the chat first".into(),
+        ));
+    }
+    let message = words.join("\n");
+    let new = cstore::NewOffline {
+        site_key: &conv.site_key,
+        name: &conv.visitor_name,
+        email: &email,
+        message: &message,
+        lang: &conv.lang,
+        at,
+    };
+    let id = store_offline(&tx, mail, &new, site)?;
+    tx.execute(
+        "UPDATE offline_messages SET conversation_id = ?2 WHERE id = ?1",
+        params![id, conversation_id],
+    )?;
     tx.commit()?;
     Ok(id)
 }

@@ -443,7 +443,8 @@ impl Hub {
             .set_blocks(crate::store::blocks::active(c, self.clock.now())?);
         let settings = cstore::chat_settings(c)?;
         self.chats.set_typing_preview(settings.typing_preview);
-        self.chats.set_queue_alert(settings.queue_alert_secs);
+        self.chats
+            .set_queue_timeouts(settings.queue_alert_secs, settings.offline_offer_secs);
         self.chats
             .set_accept_message(settings.accept_message_de, settings.accept_message_en);
         // Visitor sockets rejoin the conversations that are (again) not closed.
@@ -556,7 +557,8 @@ impl Hub {
             Command::SettingsChanged => match cstore::chat_settings(c) {
                 Ok(v) => {
                     self.chats.set_typing_preview(v.typing_preview);
-                    self.chats.set_queue_alert(v.queue_alert_secs);
+                    self.chats
+                        .set_queue_timeouts(v.queue_alert_secs, v.offline_offer_secs);
                     self.chats
                         .set_accept_message(v.accept_message_de, v.accept_message_en);
                 }

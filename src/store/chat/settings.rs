@@ -35,7 +35,12 @@ pub struct ChatSettings {
     pub accept_message_en: String,
     /// Seconds a chat may wait before the agents who may take it are alerted again (0: never).
     pub queue_alert_secs: u32,
+    /// Seconds a chat may wait before its visitor is offered to leave a message (0: never).
+    pub offline_offer_secs: u32,
 }
+
+/// The default of [`ChatSettings::offline_offer_secs`].
+pub const OFFLINE_OFFER_SECS: u32 = 300;
 
 /// The default of [`ChatSettings::queue_alert_secs`].
 pub const QUEUE_ALERT_SECS: u32 = 120;
@@ -52,6 +57,8 @@ pub struct ChatSettingsChange {
     pub accept_message_en: Option<String>,
     /// See [`ChatSettings`]: 0, or 30 to 3600.
     pub queue_alert_secs: Option<u32>,
+    /// See [`ChatSettings`]: 0, or 30 to 3600.
+    pub offline_offer_secs: Option<u32>,
 }
 
 /// Reads the chat settings (defaults when never set).
@@ -63,6 +70,9 @@ pub fn chat_settings(c: &Connection) -> Result<ChatSettings> {
         queue_alert_secs: setting(c, "queue_alert_secs")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(QUEUE_ALERT_SECS),
+        offline_offer_secs: setting(c, "offline_offer_secs")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(OFFLINE_OFFER_SECS),
     })
 }
 
@@ -79,6 +89,9 @@ pub fn change_chat_settings(c: &Connection, ch: &ChatSettingsChange) -> Result<C
     }
     if let Some(secs) = ch.queue_alert_secs {
         set_setting(c, "queue_alert_secs", &secs.to_string())?;
+    }
+    if let Some(secs) = ch.offline_offer_secs {
+        set_setting(c, "offline_offer_secs", &secs.to_string())?;
     }
     chat_settings(c)
 }
