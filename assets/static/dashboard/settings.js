@@ -237,6 +237,7 @@ class SettingsView {
     this.acceptDe = h('input', { id: 'set-accept-de', maxlength: 500, disabled: true, 'aria-describedby': 'set-accept-hint' });
     this.acceptEn = h('input', { id: 'set-accept-en', maxlength: 500, disabled: true, 'aria-describedby': 'set-accept-hint' });
     this.alertSecs = h('input', { id: 'set-queue-alert', type: 'number', min: 0, max: 3600, step: 1, disabled: true, 'aria-describedby': 'set-queue-alert-hint' });
+    this.offerSecs = h('input', { id: 'set-offline-offer', type: 'number', min: 0, max: 3600, step: 1, disabled: true, 'aria-describedby': 'set-offline-offer-hint' });
     this.acceptSave = h('button', { type: 'submit', disabled: true, text: t('dashboard.settings.accept_save') });
     this.acceptStatus = h('p', { class: 'form-status', role: 'status' });
     const acceptForm = h(
@@ -248,6 +249,8 @@ class SettingsView {
       field(t('dashboard.settings.accept_en'), this.acceptEn),
       field(t('dashboard.settings.queue_alert'), this.alertSecs),
       h('p', { id: 'set-queue-alert-hint', class: 'hint', text: t('dashboard.settings.queue_alert_hint') }),
+      field(t('dashboard.settings.offline_offer'), this.offerSecs),
+      h('p', { id: 'set-offline-offer-hint', class: 'hint', text: t('dashboard.settings.offline_offer_hint') }),
       h('div', { class: 'form-buttons' }, this.acceptSave),
       this.acceptStatus,
     );
@@ -270,12 +273,15 @@ class SettingsView {
     const json = { accept_message_de: this.acceptDe.value, accept_message_en: this.acceptEn.value };
     const secs = Number(this.alertSecs.value);
     if (this.alertSecs.value !== '' && Number.isInteger(secs)) json.queue_alert_secs = secs;
+    const offer = Number(this.offerSecs.value);
+    if (this.offerSecs.value !== '' && Number.isInteger(offer)) json.offline_offer_secs = offer;
     const res = await request('PUT', '/api/settings', { json });
     this.acceptStatus.textContent = res.ok ? t('dashboard.settings.accept_saved') : httpError(res);
     if (res.ok && res.data) {
       this.acceptDe.value = res.data.accept_message_de || '';
       this.acceptEn.value = res.data.accept_message_en || '';
       if (Number.isInteger(res.data.queue_alert_secs)) this.alertSecs.value = String(res.data.queue_alert_secs);
+      if (Number.isInteger(res.data.offline_offer_secs)) this.offerSecs.value = String(res.data.offline_offer_secs);
     }
   }
 
@@ -315,7 +321,8 @@ class SettingsView {
     this.acceptDe.value = typeof res.data.accept_message_de === 'string' ? res.data.accept_message_de : '';
     this.acceptEn.value = typeof res.data.accept_message_en === 'string' ? res.data.accept_message_en : '';
     if (Number.isInteger(res.data.queue_alert_secs)) this.alertSecs.value = String(res.data.queue_alert_secs);
-    for (const el of [this.acceptDe, this.acceptEn, this.alertSecs, this.acceptSave]) el.disabled = !this.admin;
+    if (Number.isInteger(res.data.offline_offer_secs)) this.offerSecs.value = String(res.data.offline_offer_secs);
+    for (const el of [this.acceptDe, this.acceptEn, this.alertSecs, this.offerSecs, this.acceptSave]) el.disabled = !this.admin;
   }
 
   async savePreview() {
