@@ -303,9 +303,7 @@ pub async fn transcript(
     let (id, text) = web::block(move || -> Result<_, Error> {
         let db = st.store.tenant_db(&site.tenant_uuid)?;
         db.with(|c| {
-            let conv = cstore::conversation_by_token(c, &crate::crypto::token_hash(&token))?
-                .filter(|cv| cv.site_key == site.site_key)
-                .ok_or_else(|| Error::NotFound("conversation".into()))?;
+            let conv = conversation_of(c, &site, &token)?;
             let lang = Lang::parse(&conv.lang).unwrap_or(Lang::En);
             Ok((conv.id, email::events::transcript_text(c, conv.id, lang)?))
         })
@@ -352,9 +350,7 @@ pub async fn transcript_email(
         let now = st.clock.now();
         db.with(|c| {
             let tx = c.transaction()?;
-            let conv = cstore::conversation_by_token(&tx, &crate::crypto::token_hash(&b.token))?
-                .filter(|cv| cv.site_key == site.site_key)
-                .ok_or_else(|| Error::NotFound("conversation".into()))?;
+            let conv = conversation_of(&tx, &site, &b.token)?;
             email::events::ask_for_transcript(&tx, conv.id, &address)?;
             let closed = conv.status == "closed";
             if closed {
@@ -393,9 +389,7 @@ pub async fn offline_from_chat(
         let now = st.clock.now();
         let origin = site.origins.first().cloned().unwrap_or_default();
         db.with(|c| {
-            let conv = cstore::conversation_by_token(c, &crate::crypto::token_hash(&b.token))?
-                .filter(|cv| cv.site_key == site.site_key)
-                .ok_or_else(|| Error::NotFound("conversation".into()))?;
+            let conv = conversation_of(c, &site, &b.token)?;
             email::events::offline_from_chat(c, st.mail.as_deref(), conv.id, &b.email, &origin, now)
         })
     })
@@ -404,6 +398,18 @@ pub async fn offline_from_chat(
         m.wake(email::Box::Tenant(uuid));
     }
     Ok(HttpResponse::build(StatusCode::CREATED).json(serde_json::json!({ "id": id })))
+}
+
+/// The conversation a visitor's token names on this site (a token of another site, or none,
+/// is the same "not found").
+fn conversation_of(
+    c: &rusqlite::Connection,
+    site: &SiteRecord,
+    token: &str,
+) -> Result<cstore::ConversationRow, Error> {
+    cstore::conversation_by_token(c, &crate::crypto::token_hash(token))?
+        .filter(|cv| cv.site_key == site.site_key)
+        .ok_or_else(|| Error::NotFound("conversation".into()))
 }
 
 /// Body of `POST /api/widget/offline`.

@@ -47,6 +47,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/022_blocks.sql"),
     include_str!("migrations/tenant/023_auto_messages.sql"),
     include_str!("migrations/tenant/024_offline_from_chat.sql"),
+    include_str!("migrations/tenant/025_accepted_index.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -49,6 +49,24 @@ pub fn shop_site(k: &Kontor) -> (u16, String, String) {
     (port, origin, site["site_key"].as_str().unwrap().to_string())
 }
 
+/// Opens the shop page at `page`, clicks the chat launcher and switches into the chat frame.
+pub fn open_widget(visitor: &Browser, page: &str) {
+    visitor.leave_frame();
+    visitor.goto(page);
+    visitor.wait_until(
+        "the launcher",
+        "return !!document.querySelector('kontor-chat')",
+    );
+    let launcher = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
+    );
+    visitor.click(&launcher);
+    let frame = visitor.element_from(
+        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
+    );
+    visitor.enter_frame(&frame);
+}
+
 pub fn sign_in(agent: &Browser, base: &str, pw: &str) {
     agent.goto(&format!("{base}/login?lang=en"));
     agent.type_text(&agent.find("#tenant"), "acme");

@@ -3,7 +3,7 @@
 //! block is listed on the History page and lifted there. Both pages pass the axe audit.
 
 use crate::accessibility::Audit;
-use crate::browser::{shop, shop_site, sign_in};
+use crate::browser::{open_widget, shop, shop_site, sign_in};
 use crate::common::Kontor;
 use crate::webdriver::Driver;
 use std::time::Instant;
@@ -28,20 +28,7 @@ fn an_agent_blocks_a_visitor_from_the_chat_and_lifts_it_in_history() {
 
     let visitor = driver.browser();
     let open_chat = || {
-        visitor.leave_frame();
-        visitor.goto(&format!("{shop_origin}/"));
-        visitor.wait_until(
-            "the launcher",
-            "return !!document.querySelector('kontor-chat')",
-        );
-        let launcher = visitor.element_from(
-            "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
-        );
-        visitor.click(&launcher);
-        let frame = visitor.element_from(
-            "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
-        );
-        visitor.enter_frame(&frame);
+        open_widget(&visitor, &format!("{shop_origin}/"));
         visitor.wait_until(
             "the start form",
             "return !document.getElementById('v-start').hidden",

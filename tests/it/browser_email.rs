@@ -6,7 +6,7 @@
 //! answered. Settings › General lists both mails as sent.
 
 use crate::accessibility::Audit;
-use crate::browser::{shop, shop_site, sign_in};
+use crate::browser::{open_widget, shop, shop_site, sign_in};
 use crate::common::Kontor;
 use crate::smtp::{Received, SmtpOptions, SmtpServer, SmtpTls, TestCa};
 use crate::webdriver::Driver;
@@ -133,19 +133,7 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
 
     // Nobody is online: the visitor leaves a message.
     let visitor = driver.browser();
-    visitor.goto(&format!("{origin}/"));
-    visitor.wait_until(
-        "the launcher",
-        "return !!document.querySelector('kontor-chat')",
-    );
-    let launcher = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
-    );
-    visitor.click(&launcher);
-    let frame = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
-    );
-    visitor.enter_frame(&frame);
+    open_widget(&visitor, &format!("{origin}/"));
     visitor.wait_until(
         "the offline form",
         "return !document.getElementById('v-offline').hidden",
@@ -308,20 +296,7 @@ fn an_offline_message_is_mailed_and_answered_by_email() {
         "the chats page",
         "return !!document.getElementById('section-app')",
     );
-    visitor.leave_frame();
-    visitor.goto(&format!("{origin}/"));
-    visitor.wait_until(
-        "the launcher",
-        "return !!document.querySelector('kontor-chat')",
-    );
-    let launcher = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
-    );
-    visitor.click(&launcher);
-    let frame = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
-    );
-    visitor.enter_frame(&frame);
+    open_widget(&visitor, &format!("{origin}/"));
     visitor.wait_until(
         "the start form",
         "return !document.getElementById('v-start').hidden",

@@ -308,7 +308,7 @@ fn departments_offered_route_and_others_are_refused() {
 /// Bob takes the chat and reads the values under their labels.
 #[test]
 fn a_visitor_fills_the_form_in_a_browser_and_the_department_agent_sees_it() {
-    use crate::browser::{shop, shop_site};
+    use crate::browser::{open_widget, shop, shop_site};
     use crate::webdriver::Driver;
     let (k, pw) = Kontor::with_tenant();
     with_bob(&k, &pw);
@@ -344,19 +344,7 @@ fn a_visitor_fills_the_form_in_a_browser_and_the_department_agent_sees_it() {
     bob.wait_until("the dashboard", "return location.pathname === '/app/chats'");
 
     let visitor = driver.browser();
-    visitor.goto(&format!("http://localhost:{port}/"));
-    visitor.wait_until(
-        "the launcher",
-        "return !!document.querySelector('kontor-chat')",
-    );
-    let launcher = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('button')",
-    );
-    visitor.click(&launcher);
-    let frame = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
-    );
-    visitor.enter_frame(&frame);
+    open_widget(&visitor, &format!("http://localhost:{port}/"));
     visitor.wait_until(
         "the form with Sales available",
         "const o = document.getElementById('pf-order'); const d = document.getElementById('pf-department'); \

@@ -35,6 +35,19 @@ impl Mailroom {
         Mailroom { smtp, ca, dir }
     }
 
+    /// A server like the first (same CA, user and password) on `port`, keeping its messages in
+    /// `dir`: the mail server coming back after it was down.
+    fn restart(&self, port: u16, dir: std::path::PathBuf) -> SmtpServer {
+        SmtpServer::start(SmtpOptions {
+            port: Some(port),
+            dir: Some(dir),
+            tls: SmtpTls::StartTls(&self.ca),
+            user: Some(USER.into()),
+            password: Some(PASSWORD.into()),
+            ..SmtpOptions::default()
+        })
+    }
+
     /// Writes kontor's `[smtp]` for this server (`extra` lines go into the section).
     fn configure(&self, k: &Kontor, password: &str, extra: &str) {
         let pw_file = self.dir.path().join("smtp-password");
@@ -264,14 +277,7 @@ fn a_server_that_is_down_gets_the_mail_once_it_comes_up() {
     );
 
     // The server comes back; at the next try (a minute later) the mail goes out, once.
-    let smtp = SmtpServer::start(SmtpOptions {
-        port: Some(port),
-        dir: Some(dir),
-        tls: SmtpTls::StartTls(&room.ca),
-        user: Some(USER.into()),
-        password: Some(PASSWORD.into()),
-        ..SmtpOptions::default()
-    });
+    let smtp = room.restart(port, dir);
     k.advance_clock(Duration::from_secs(61));
     let got = smtp.wait_for(1, WAIT);
     assert_eq!(got[0].rcpt_tos, ["inbox@shop.example"]);
@@ -709,14 +715,7 @@ fn a_persons_mails_are_found_exported_and_erased_and_an_erased_queued_mail_never
     let found = k.json(&["gdpr", "find", "acme", "--email", "erika@example.org"]);
     assert_eq!(found["counts"]["mails"], 0, "{found}");
     // The server is up again; only Emil's notice goes out.
-    let smtp = SmtpServer::start(SmtpOptions {
-        port: Some(port),
-        dir: Some(dir),
-        tls: SmtpTls::StartTls(&room.ca),
-        user: Some(USER.into()),
-        password: Some(PASSWORD.into()),
-        ..SmtpOptions::default()
-    });
+    let smtp = room.restart(port, dir);
     let _server = k.server(&[]);
     k.advance_clock(Duration::from_secs(3600));
     let got = smtp.wait_for(1, WAIT);
