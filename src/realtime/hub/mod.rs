@@ -348,22 +348,14 @@ impl Hub {
     /// the tenant's transaction opens (`system.db` is never locked while it is held).
     fn read_forms(&mut self, batch: &[Command]) {
         self.start_forms.clear();
-        for cmd in batch {
-            let Command::Visitor(conn, VisitorIn::Start { .. }) = cmd else {
-                continue;
-            };
-            let Some(Peer::Visitor { site_key, .. }) = self.conns.get(conn).map(|c| &c.peer) else {
-                continue;
-            };
-            if self.start_forms.contains_key(site_key) {
-                continue;
-            }
+        let conns = &self.conns;
+        for site_key in start_sites(batch, |id| conns.get(&id).map(|c| &c.peer)) {
             // A form that cannot be read asks nothing rather than refusing every chat.
-            let form = (self.forms)(site_key).unwrap_or_else(|e| {
+            let form = (self.forms)(&site_key).unwrap_or_else(|e| {
                 tracing::error!(site = %site_key, error = %e, "pre-chat form not read");
                 Default::default()
             });
-            self.start_forms.insert(site_key.clone(), Arc::new(form));
+            self.start_forms.insert(site_key, Arc::new(form));
         }
     }
 
@@ -705,4 +697,64 @@ impl Hub {
 fn open_now(c: &Connection, at: i64) -> Result<bool> {
     let hours = crate::store::hours::get(c, crate::store::hours::TENANT_DEFAULT)?;
     Ok(crate::model::hours::status_at(hours.as_ref(), at).open)
+}
+
+/// The sites whose visitors start a chat in this batch. A socket that opened in the same batch
+/// is not among the known ones yet: its `Join` names its site.
+fn start_sites<'a>(
+    batch: &'a [Command],
+    known: impl Fn(ConnId) -> Option<&'a Peer>,
+) -> std::collections::BTreeSet<String> {
+    let mut sites = std::collections::BTreeSet::new();
+    for cmd in batch {
+        let Command::Visitor(conn, VisitorIn::Start { .. }) = cmd else {
+            continue;
+        };
+        let joined = batch.iter().find_map(|c| match c {
+            Command::Join { conn: j, peer, .. } if j == conn => Some(peer),
+            _ => None,
+        });
+        if let Some(Peer::Visitor { site_key, .. }) = known(*conn).or(joined) {
+            sites.insert(site_key.clone());
+        }
+    }
+    sites
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visitor(site_key: &str) -> Peer {
+        Peer::Visitor {
+            site_key: site_key.into(),
+            visitor_key: None,
+            notice_current: 1,
+            address: String::new(),
+            greeting: Default::default(),
+        }
+    }
+
+    fn start(conn: ConnId) -> Command {
+        let frame = serde_json::json!({"type": "start", "consent": true, "notice_version": "1"});
+        Command::Visitor(conn, serde_json::from_value(frame).unwrap())
+    }
+
+    #[test]
+    fn a_start_in_the_batch_its_socket_opened_in_reads_its_sites_form() {
+        let (out, _rx) = mpsc::channel(1);
+        let known = visitor("known");
+        let batch = vec![
+            Command::Join {
+                conn: 2,
+                peer: visitor("fresh"),
+                out,
+            },
+            start(2),
+            start(1),
+            start(3),
+        ];
+        let sites = start_sites(&batch, |id| (id == 1).then_some(&known));
+        assert_eq!(sites.into_iter().collect::<Vec<_>>(), ["fresh", "known"]);
+    }
 }
