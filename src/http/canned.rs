@@ -109,11 +109,8 @@ pub async fn update_settings(a: Agent, body: Json<cstore::ChatSettingsChange>) -
         ("queue_alert_secs", ch.queue_alert_secs),
         ("offline_offer_secs", ch.offline_offer_secs),
     ] {
-        if v.is_some_and(|s| s != 0 && !(30..=3600).contains(&s)) {
-            return Err(ApiError::bad_request(format!(
-                "{name} must be 0 (off) or 30 to 3600 seconds"
-            )));
-        }
+        v.map(|s| crate::model::waiting::check_secs(name, s))
+            .transpose()?;
     }
     let what: Vec<&str> = [
         ch.typing_preview.map(|_| "typing_preview"),

@@ -18,3 +18,4 @@ pub mod text;
 pub mod throttle;
 pub mod tracking;
 pub mod uploads;
+pub mod waiting;

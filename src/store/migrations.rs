@@ -48,6 +48,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/023_auto_messages.sql"),
     include_str!("migrations/tenant/024_offline_from_chat.sql"),
     include_str!("migrations/tenant/025_accepted_index.sql"),
+    include_str!("migrations/tenant/026_department_waiting.sql"),
 ];
 
 /// The number of migrations applied to a database.

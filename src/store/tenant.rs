@@ -372,25 +372,61 @@ pub struct DepartmentRecord {
     pub id: i64,
     /// Name.
     pub name: String,
+    /// Its own time before agents are alerted again about a waiting chat (`None`: the
+    /// tenant's; 0: never).
+    #[serde(default)]
+    pub queue_alert_secs: Option<u32>,
+    /// Its own time before a waiting visitor is offered to leave a message (`None`: the
+    /// tenant's; 0: never).
+    #[serde(default)]
+    pub offline_offer_secs: Option<u32>,
+}
+
+/// The columns of a [`DepartmentRecord`].
+const DEPARTMENT_COLUMNS: &str = "id, name, queue_alert_secs, offline_offer_secs";
+
+fn department_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DepartmentRecord> {
+    Ok(from_row!(r => DepartmentRecord { id, name, queue_alert_secs, offline_offer_secs }))
+}
+
+/// One department.
+pub fn department(c: &Connection, id: i64) -> Result<DepartmentRecord> {
+    c.query_row(
+        &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE id = ?1"),
+        [id],
+        department_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound("department".into()))
+}
+
+/// Sets a department's own waiting times (`None`: follow the tenant's).
+pub fn set_department_waiting(
+    c: &Connection,
+    id: i64,
+    own: crate::model::waiting::Own,
+) -> Result<DepartmentRecord> {
+    c.execute(
+        "UPDATE departments SET queue_alert_secs = ?2, offline_offer_secs = ?3 WHERE id = ?1",
+        params![id, own.alert, own.offer],
+    )?;
+    department(c, id)
 }
 
 /// Adds a department; names are unique.
 pub fn insert_department(c: &Connection, name: &str) -> Result<DepartmentRecord> {
     c.execute("INSERT INTO departments (name) VALUES (?1)", [name])
         .map_err(|e| rows::conflict(e, || format!("department {name:?} exists already")))?;
-    Ok(DepartmentRecord {
-        id: c.last_insert_rowid(),
-        name: name.into(),
-    })
+    department(c, c.last_insert_rowid())
 }
 
 /// Every department, by name.
 pub fn list_departments(c: &Connection) -> Result<Vec<DepartmentRecord>> {
     rows::all(
         c,
-        "SELECT id, name FROM departments ORDER BY name",
+        &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments ORDER BY name"),
         [],
-        |r| Ok(from_row!(r => DepartmentRecord { id, name })),
+        department_from_row,
     )
 }
 
@@ -456,10 +492,7 @@ pub fn rename_department(c: &Connection, id: i64, name: &str) -> Result<Departme
     if n == 0 {
         return Err(Error::NotFound("department".into()));
     }
-    Ok(DepartmentRecord {
-        id,
-        name: name.into(),
-    })
+    department(c, id)
 }
 
 /// Deletes a department: its agents leave it, and its chats (waiting ones included) lose

@@ -247,3 +247,73 @@ fn a_visitor_waiting_too_long_may_leave_the_chat_as_a_message_and_it_goes_on_wai
     );
     assert_eq!(late.status, 409);
 }
+
+#[test]
+fn a_department_may_set_its_own_waiting_times() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = a.post_json("/api/departments", &json!({"name": "Sales"}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let sales = r.json()["id"].as_i64().unwrap();
+    assert!(r.json()["queue_alert_secs"].is_null());
+    let path = format!("/api/departments/{sales}");
+    for bad in [
+        json!({"queue_alert_secs": 10}),
+        json!({"offline_offer_secs": 3601}),
+        json!({"queue_alert_secs": -1}),
+        json!({"queue_alert_secs": "soon"}),
+        json!({"wait": 30}),
+    ] {
+        let r = a.put_json(&path, &bad);
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let r = a.put_json(
+        &path,
+        &json!({"queue_alert_secs": 30, "offline_offer_secs": 0}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A rename keeps the times.
+    let r = a.put_json(&path, &json!({"name": "Vertrieb"}));
+    assert_eq!(r.json()["queue_alert_secs"], 30, "{}", r.body);
+    let listed = a.get("/api/departments").json();
+    assert_eq!(listed["departments"][0]["name"], "Vertrieb");
+    assert_eq!(listed["departments"][0]["queue_alert_secs"], 30);
+    assert_eq!(listed["departments"][0]["offline_offer_secs"], 0);
+
+    let (_b, mut ann) = agent(&server, &pw);
+    let mut s = Ws::visitor_as(&server.base, &site, SHOP, "browser S").unwrap();
+    s.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Sina", "department": sales}));
+    let in_sales = s.recv_type("welcome")["conversation_id"].clone();
+    let (mut g, welcome, _) = start(&server, &site, "Gerd", "browser G", 0);
+    let general = welcome["conversation_id"].clone();
+    let frames = |ws: &mut Ws, kind: &str| -> Vec<Value> {
+        ws.drain(Duration::from_millis(1500))
+            .into_iter()
+            .filter(|f| f["type"] == kind)
+            .map(|f| f["conversation_id"].clone())
+            .collect()
+    };
+    // Sales alerts after its own 30 s; the chat without a department after the tenant's 120 s.
+    k.advance_clock(Duration::from_secs(31));
+    assert_eq!(
+        frames(&mut ann, "queue_alert"),
+        std::slice::from_ref(&in_sales)
+    );
+    k.advance_clock(Duration::from_secs(90));
+    assert_eq!(
+        frames(&mut ann, "queue_alert"),
+        std::slice::from_ref(&general)
+    );
+    // Sales never offers a message (0); the other chat after the tenant's 300 s.
+    k.advance_clock(Duration::from_secs(200));
+    assert_eq!(frames(&mut g, "offline_offer"), [general]);
+    assert!(frames(&mut s, "offline_offer").is_empty());
+
+    // `null` follows the tenant's times again.
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = a.put_json(&path, &json!({"queue_alert_secs": null}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["queue_alert_secs"].is_null());
+    assert_eq!(r.json()["offline_offer_secs"], 0);
+}

@@ -132,6 +132,30 @@ fn an_admin_creates_a_department_and_a_visitors_chat_for_it_reaches_its_agent() 
             .any(|a| a["email"] == "bob@acme.example" && a["department_ids"] == json!([sales]))
     });
 
+    // Sales gets its own alert time; a time out of bounds is refused beside its field.
+    let row = format!("#departments-table tr[data-department-id='{sales}']");
+    ann.type_text(&ann.find(&format!("{row} input[name=alert]")), "10");
+    ann.click(&ann.find(&format!("{row} [data-control=save-waiting]")));
+    ann.wait_until(
+        "the refusal of 10 s",
+        &format!(
+            "const i = document.querySelector(\"{row} input[name=alert]\"); \
+             return i.getAttribute('aria-invalid') === 'true' && document.getElementById('departments-error').textContent.includes('30 to 3600')"
+        ),
+    );
+    ann.exec(&format!(
+        "document.querySelector(\"{row} input[name=alert]\").value = ''; return true"
+    ));
+    ann.type_text(&ann.find(&format!("{row} input[name=alert]")), "45");
+    ann.click(&ann.find(&format!("{row} [data-control=save-waiting]")));
+    ann.wait_until(
+        "the times saved",
+        "return document.getElementById('departments-status').textContent.includes('Waiting times of department Sales saved')",
+    );
+    let listed = admin.get("/api/departments").json();
+    assert_eq!(listed["departments"][0]["queue_alert_secs"], 45, "{listed}");
+    assert!(listed["departments"][0]["offline_offer_secs"].is_null());
+
     let (_b, mut bob) = crate::chat::agent_as(&server, "bob@acme.example", &pw);
     let mut v = crate::common::Ws::visitor(&server.base, &site, crate::chat::SHOP).unwrap();
     v.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera", "department": sales}));

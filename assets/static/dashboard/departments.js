@@ -1,8 +1,9 @@
 // Settings → Departments (the agents permission only; settings.js mounts it after the team
 // block). `GET /api/departments`, `POST /api/departments`, `PUT` and `DELETE
 // /api/departments/{id}`. Visitors can start a chat for a department; its agents see it (and
-// everyone who may see all chats). Deleting a department puts its waiting chats into the
-// general queue, which every agent sees. Names are set as text only (dom.js).
+// everyone who may see all chats). A department may set its own waiting times (alert again,
+// offer a message; empty follows Settings › Chat). Deleting a department puts its waiting chats
+// into the general queue, which every agent sees. Names are set as text only (dom.js).
 
 import { h, whileBusy } from './dom.js';
 import { t } from './i18n.js';
@@ -11,13 +12,30 @@ import { showFieldError, field, hint } from './form.js';
 import { captionedTable } from './tables.js';
 
 const NAME_MAX = 100;
+/** Waiting times: 0 (off) or WAIT_MIN to WAIT_MAX seconds, as the server checks. */
+const WAIT_MIN = 30;
+const WAIT_MAX = 3600;
 /** Control characters (line breaks, escapes): the server refuses them in names. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A department from the API, or null. */
 export function parseDepartment(d) {
   if (!d || typeof d !== 'object' || !Number.isSafeInteger(d.id)) return null;
-  return { id: d.id, name: typeof d.name === 'string' ? d.name : '' };
+  const secs = (v) => (Number.isSafeInteger(v) ? v : null);
+  return {
+    id: d.id,
+    name: typeof d.name === 'string' ? d.name : '',
+    alert: secs(d.queue_alert_secs),
+    offer: secs(d.offline_offer_secs),
+  };
+}
+
+/** A waiting time as typed: null when empty (the tenant's), a number, or NaN when invalid. */
+function typedSecs(input) {
+  const v = input.value.trim();
+  if (v === '') return null;
+  const n = Number(v);
+  return Number.isInteger(n) && (n === 0 || (n >= WAIT_MIN && n <= WAIT_MAX)) ? n : NaN;
 }
 
 /** Tells the team block (its department checkboxes) that the departments changed. */
@@ -39,7 +57,7 @@ export class DepartmentsBlock {
     this.table = captionedTable(
       { id: 'departments-table', class: 'data-table departments-table' },
       t('dashboard.departments.caption'),
-      [t('dashboard.departments.col.name'), { label: t('dashboard.departments.col.actions'), hidden: true }],
+      [t('dashboard.departments.col.name'), t('dashboard.departments.col.waiting'), { label: t('dashboard.departments.col.actions'), hidden: true }],
       this.body,
     );
     this.nameField = h('input', {
@@ -65,6 +83,7 @@ export class DepartmentsBlock {
       { id: 'departments', class: 'panel settings-panel departments-panel', 'aria-labelledby': 'departments-title' },
       this.title,
       h('p', { class: 'hint', text: t('dashboard.departments.intro') }),
+      h('p', { id: 'departments-waiting-hint', class: 'hint', text: t('dashboard.departments.waiting_hint', { min: WAIT_MIN, max: WAIT_MAX }) }),
       this.error,
       h('div', { class: 'table-wrap' }, this.table),
       form,
@@ -87,7 +106,7 @@ export class DepartmentsBlock {
 
   render() {
     if (!this.list.length) {
-      this.body.replaceChildren(h('tr', {}, h('td', { colspan: '2', class: 'empty', text: t('dashboard.departments.empty') })));
+      this.body.replaceChildren(h('tr', {}, h('td', { colspan: '3', class: 'empty', text: t('dashboard.departments.empty') })));
       return;
     }
     this.body.replaceChildren(...this.list.map((d) => this.row(d)));
@@ -118,7 +137,73 @@ export class DepartmentsBlock {
       input,
       save,
     );
-    return h('tr', { 'data-department-id': d.id }, h('td', {}, form), h('td', { class: 'cell-actions' }, del));
+    return h('tr', { 'data-department-id': d.id }, h('td', {}, form), h('td', {}, this.waitingForm(d)), h('td', { class: 'cell-actions' }, del));
+  }
+
+  /** The department's own waiting times; empty fields follow the tenant's (Settings › Chat). */
+  waitingForm(d) {
+    const input = (what, value) => {
+      const id = `department-${d.id}-${what}`;
+      const el = h('input', {
+        id,
+        name: what,
+        type: 'number',
+        min: '0',
+        max: String(WAIT_MAX),
+        step: '1',
+        inputmode: 'numeric',
+        placeholder: t('dashboard.departments.follows_tenant'),
+        value: value === null ? '' : String(value),
+        'aria-describedby': 'departments-waiting-hint',
+        'data-control': what,
+      });
+      // The department's name is read out, not shown again in every row.
+      const label = h('label', { for: id }, t(`dashboard.departments.${what}_label`), h('span', { class: 'vh', text: `, ${d.name}` }));
+      return [label, el];
+    };
+    const [alertLabel, alert] = input('alert', d.alert);
+    const [offerLabel, offer] = input('offer', d.offer);
+    const save = h('button', {
+      type: 'submit',
+      class: 'btn-secondary btn-small',
+      'data-control': 'save-waiting',
+      text: t('dashboard.departments.save_waiting'),
+      'aria-label': t('dashboard.departments.save_waiting_label', { name: d.name }),
+    });
+    return h(
+      'form',
+      { class: 'department-waiting', novalidate: true, onsubmit: (e) => this.saveWaiting(e, d, alert, offer, save) },
+      alertLabel,
+      alert,
+      offerLabel,
+      offer,
+      save,
+    );
+  }
+
+  async saveWaiting(e, d, alert, offer, btn) {
+    e.preventDefault();
+    this.status.textContent = '';
+    const fields = [alert, offer];
+    const values = fields.map(typedSecs);
+    const bad = fields.find((f, i) => Number.isNaN(values[i]));
+    if (bad) {
+      showFieldError(this.error, fields, bad, t('dashboard.departments.bad_waiting', { min: WAIT_MIN, max: WAIT_MAX }));
+      return;
+    }
+    await whileBusy(btn, async () => {
+      const json = { queue_alert_secs: values[0], offline_offer_secs: values[1] };
+      const res = await request('PUT', `/api/departments/${encodeURIComponent(d.id)}`, { json });
+      if (!res.ok) {
+        showFieldError(this.error, fields, alert, serverError(res));
+        return;
+      }
+      showFieldError(this.error, fields, null, '');
+      await this.load();
+      this.status.textContent = t('dashboard.departments.waiting_saved', { name: d.name });
+      const again = this.body.querySelector(`tr[data-department-id="${d.id}"] input[name="alert"]`);
+      if (again) again.focus();
+    });
   }
 
   /** The name typed, or null after saying what is wrong with it next to `input`. */

@@ -242,10 +242,9 @@ pub struct Conversations {
     blocks: Vec<crate::model::blocks::Block>,
     /// The automatic message when an agent takes a chat, in German and English ("": none).
     accept_message: (String, String),
-    /// Seconds a chat waits before agents are alerted again (0: never).
-    queue_alert_secs: i64,
-    /// Seconds a chat waits before its visitor is offered to leave a message (0: never).
-    offline_offer_secs: i64,
+    /// How long a chat waits before agents are alerted again, and before its visitor is
+    /// offered to leave a message (the tenant's, and departments' own).
+    waiting: crate::model::waiting::WaitingTimes,
 }
 
 impl Conversations {
@@ -258,21 +257,21 @@ impl Conversations {
     }
 
     /// After how many seconds of waiting agents are alerted again, and the visitor is offered
-    /// to leave a message (0: never).
-    pub fn set_queue_timeouts(&mut self, alert_secs: u32, offer_secs: u32) {
-        self.queue_alert_secs = i64::from(alert_secs);
-        self.offline_offer_secs = i64::from(offer_secs);
+    /// to leave a message (0: never): the tenant's times and departments' own.
+    pub fn set_waiting_times(&mut self, times: crate::model::waiting::WaitingTimes) {
+        self.waiting = times;
     }
 
     /// Whether a waiting chat is due for its alert or offer at `now` (checked often, in
     /// memory only).
     pub fn queue_alert_due(&self, now: i64) -> bool {
-        let due =
-            |after: i64, done: bool, c: &Conv| after > 0 && !done && now - c.created_at >= after;
+        let due = |after: u32, done: bool, c: &Conv| {
+            after > 0 && !done && now - c.created_at >= i64::from(after)
+        };
         self.convs.values().any(|c| {
+            let t = self.waiting.of(c.department_id);
             c.status == Status::Waiting
-                && (due(self.queue_alert_secs, c.alerted, c)
-                    || due(self.offline_offer_secs, c.offline_offered, c))
+                && (due(t.alert, c.alerted, c) || due(t.offer, c.offline_offered, c))
         })
     }
 
@@ -280,11 +279,12 @@ impl Conversations {
     /// and the agents who may take them are alerted again; each once per chat.
     pub fn queue_alerts(&mut self, now: i64) -> Effects {
         let mut fx = Effects::default();
-        let (alert_after, offer_after) = (self.queue_alert_secs, self.offline_offer_secs);
         for (id, cv) in self.convs.iter_mut() {
             if cv.status != Status::Waiting {
                 continue;
             }
+            let t = self.waiting.of(cv.department_id);
+            let (alert_after, offer_after) = (i64::from(t.alert), i64::from(t.offer));
             let waited = now - cv.created_at;
             if offer_after > 0 && !cv.offline_offered && waited >= offer_after {
                 cv.offline_offered = true;

@@ -435,8 +435,7 @@ impl Hub {
             .set_blocks(crate::store::blocks::active(c, self.clock.now())?);
         let settings = cstore::chat_settings(c)?;
         self.chats.set_typing_preview(settings.typing_preview);
-        self.chats
-            .set_queue_timeouts(settings.queue_alert_secs, settings.offline_offer_secs);
+        self.chats.set_waiting_times(cstore::waiting_times(c)?);
         self.chats
             .set_accept_message(settings.accept_message_de, settings.accept_message_en);
         // Visitor sockets rejoin the conversations that are (again) not closed.
@@ -546,16 +545,19 @@ impl Hub {
                 self.chats.department_deleted(id);
             }
             Command::PostFile(upload) => self.post_file(c, upload, out),
-            Command::SettingsChanged => match cstore::chat_settings(c) {
-                Ok(v) => {
-                    self.chats.set_typing_preview(v.typing_preview);
-                    self.chats
-                        .set_queue_timeouts(v.queue_alert_secs, v.offline_offer_secs);
-                    self.chats
-                        .set_accept_message(v.accept_message_de, v.accept_message_en);
+            Command::SettingsChanged => {
+                match (cstore::chat_settings(c), cstore::waiting_times(c)) {
+                    (Ok(v), Ok(times)) => {
+                        self.chats.set_typing_preview(v.typing_preview);
+                        self.chats.set_waiting_times(times);
+                        self.chats
+                            .set_accept_message(v.accept_message_de, v.accept_message_en);
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::error!(error = %e, "reading settings failed")
+                    }
                 }
-                Err(e) => tracing::error!(error = %e, "reading settings failed"),
-            },
+            }
             Command::Available(reply) => {
                 let _ = reply.send(self.chats.anyone_online());
             }

@@ -27,4 +27,5 @@ pub use offline::{NewOffline, OFFLINE_NOTICE_VERSION, OfflineRow, insert_offline
 pub use routing::{agent_capacity, agent_departments, agent_name, department_exists, median_wait};
 pub use settings::{
     ChatSettings, ChatSettingsChange, change_chat_settings, chat_settings, set_setting, setting,
+    waiting_times,
 };

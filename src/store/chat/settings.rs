@@ -95,3 +95,29 @@ pub fn change_chat_settings(c: &Connection, ch: &ChatSettingsChange) -> Result<C
     }
     chat_settings(c)
 }
+
+/// The waiting times the hub holds chats to: the tenant's, and departments' own.
+pub fn waiting_times(c: &Connection) -> Result<crate::model::waiting::WaitingTimes> {
+    use crate::model::waiting::{Own, Times, WaitingTimes};
+    let s = chat_settings(c)?;
+    let mut st = c.prepare(
+        "SELECT id, queue_alert_secs, offline_offer_secs FROM departments
+         WHERE queue_alert_secs IS NOT NULL OR offline_offer_secs IS NOT NULL",
+    )?;
+    let departments = st
+        .query_map([], |r| {
+            let own = Own {
+                alert: r.get(1)?,
+                offer: r.get(2)?,
+            };
+            Ok((r.get(0)?, own))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(WaitingTimes {
+        tenant: Times {
+            alert: s.queue_alert_secs,
+            offer: s.offline_offer_secs,
+        },
+        departments,
+    })
+}
