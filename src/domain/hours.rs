@@ -38,11 +38,58 @@ fn known(c: &Connection, department: i64) -> Result<()> {
     }
 }
 
-/// The tenant's default hours (what the widget follows) and its status at `now`.
-pub fn tenant_status(c: &Connection, now: i64) -> Result<(Option<Hours>, Status)> {
-    let h = store::get(c, store::TENANT_DEFAULT)?;
-    let status = hours::status_at(h.as_ref(), now);
-    Ok((h, status))
+/// The hours that hold for chats of `department`: its own when it has them, else the
+/// tenant's default (also for chats without a department).
+fn effective(c: &Connection, department: Option<i64>) -> Result<Option<Hours>> {
+    if let Some(own) = department.map(|d| store::get(c, d)).transpose()?.flatten() {
+        return Ok(Some(own));
+    }
+    store::get(c, store::TENANT_DEFAULT)
+}
+
+/// Whether a chat for `department` (or for none) may start at `now`.
+pub fn open_for(c: &Connection, department: Option<i64>, now: i64) -> Result<bool> {
+    Ok(hours::status_at(effective(c, department)?.as_ref(), now).open)
+}
+
+/// What a site's widget follows at `now`, with the hours its "back at" sentence is told in.
+/// Without a department choice (`offered` empty) that is the tenant's default; with one, the
+/// site is open while any offered department is (each by its own hours or the default), and
+/// closed it opens again with the earliest of them.
+pub fn site_status(c: &Connection, offered: &[i64], now: i64) -> Result<(Option<Hours>, Status)> {
+    if offered.is_empty() {
+        let h = effective(c, None)?;
+        let status = hours::status_at(h.as_ref(), now);
+        return Ok((h, status));
+    }
+    let mut first: Option<(Option<Hours>, Status)> = None;
+    for d in offered {
+        let h = effective(c, Some(*d))?;
+        let status = hours::status_at(h.as_ref(), now);
+        if status.open {
+            return Ok((h, status));
+        }
+        let earlier = match (&first, status.next_open) {
+            (None, _) => true,
+            (Some((_, f)), Some(next)) => f.next_open.is_none_or(|fnext| next < fnext),
+            (Some(_), None) => false,
+        };
+        if earlier {
+            first = Some((h, status));
+        }
+    }
+    Ok(first.unwrap_or((None, Status::ALWAYS)))
+}
+
+/// Of the `offered` departments, those whose hours are open at `now`.
+pub fn open_by_hours(c: &Connection, offered: &[i64], now: i64) -> Result<Vec<i64>> {
+    let mut open = Vec::new();
+    for d in offered {
+        if open_for(c, Some(*d), now)? {
+            open.push(*d);
+        }
+    }
+    Ok(open)
 }
 
 /// For a visitor while closed: "We are back on Monday at 09:00 (Europe/Berlin)." in their

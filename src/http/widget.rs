@@ -33,6 +33,17 @@ pub async fn site(state: &State, key: &str) -> Result<Option<SiteRecord>, ApiErr
     .await??)
 }
 
+/// The departments a site's pre-chat form offers (none: the site follows the tenant's hours).
+async fn offered_departments(state: &State, site_key: &str) -> Result<Vec<i64>, ApiError> {
+    let st = state.clone();
+    let key = site_key.to_string();
+    Ok(
+        web::block(move || st.store.system(|c| crate::store::site_forms::get(c, &key)))
+            .await??
+            .departments,
+    )
+}
+
 /// Whether any of the tenant's agents is online (asks the tenant's hub).
 async fn any_agent_online(state: &State, tenant_uuid: &str) -> Result<bool, ApiError> {
     let st = state.clone();
@@ -54,21 +65,32 @@ async fn open_departments(state: &State, tenant_uuid: &str) -> Result<Vec<i64>, 
     Ok(rx.await.unwrap_or_default())
 }
 
-/// The tenant's business hours now (its default; a site has no department choice): open, the
-/// next opening (RFC 3339) and, while closed, the sentence telling the visitor when.
+/// A site's business hours now (the tenant's default, or with a department choice those of the
+/// departments it offers, see `hours::site_status`): open, the next opening (RFC 3339) and,
+/// while closed, the sentence telling the visitor when.
 struct HoursNow {
     open: bool,
     next_open: Option<String>,
     note: String,
+    /// Of the offered departments, those open by their hours.
+    open_departments: Vec<i64>,
 }
 
-async fn hours_now(state: &State, tenant_uuid: &str, lang: Lang) -> Result<HoursNow, ApiError> {
+async fn hours_now(
+    state: &State,
+    tenant_uuid: &str,
+    lang: Lang,
+    offered: Vec<i64>,
+) -> Result<HoursNow, ApiError> {
     let st = state.clone();
     let uuid = tenant_uuid.to_string();
     Ok(web::block(move || -> Result<_, Error> {
         let now = st.clock.now();
         let db = st.store.tenant_db(&uuid)?;
-        let (h, status) = db.read(|c| hours::tenant_status(c, now))?;
+        let (h, status, open_departments) = db.read(|c| {
+            let (h, status) = hours::site_status(c, &offered, now)?;
+            Ok((h, status, hours::open_by_hours(c, &offered, now)?))
+        })?;
         let note = match (&h, status.open) {
             (Some(h), false) => hours::back_text(lang, h, status.next_open, now),
             _ => String::new(),
@@ -79,6 +101,7 @@ async fn hours_now(state: &State, tenant_uuid: &str, lang: Lang) -> Result<Hours
                 .next_open
                 .map(|t| crate::clock::rfc3339(t.as_second())),
             note,
+            open_departments,
         })
     })
     .await??)
@@ -119,7 +142,8 @@ pub async fn config(
         return Err(ApiError::not_found());
     };
     let ui = ui_lang(&q.lang, &site);
-    let hours = hours_now(&state, &site.tenant_uuid, ui).await?;
+    let offered = offered_departments(&state, &site.site_key).await?;
+    let hours = hours_now(&state, &site.tenant_uuid, ui, offered).await?;
     // Outside the business hours nobody counts as available: the widget offers the form.
     let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let t = |k| i18n::t(ui, k);
@@ -166,7 +190,8 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
         return Err(ApiError::not_found());
     };
     let lang = ui_lang(&q.lang, &site);
-    let hours = hours_now(&state, &site.tenant_uuid, lang).await?;
+    let offered = offered_departments(&state, &site.site_key).await?;
+    let hours = hours_now(&state, &site.tenant_uuid, lang, offered).await?;
     let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
@@ -188,9 +213,14 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
         Ok((settings, notice, logo, form, departments))
     })
     .await??;
-    let open = match form.departments.is_empty() {
+    // A department is open for the visitor while its hours are and one of its agents is online.
+    let open: Vec<i64> = match form.departments.is_empty() {
         true => Vec::new(),
-        false => open_departments(&state, &site.tenant_uuid).await?,
+        false => open_departments(&state, &site.tenant_uuid)
+            .await?
+            .into_iter()
+            .filter(|d| hours.open_departments.contains(d))
+            .collect(),
     };
     let names: Vec<(i64, String)> = departments.into_iter().map(|d| (d.id, d.name)).collect();
     let pick = |de: &str, en: &str| business_text(lang, &site.look.lang, de, en).to_string();

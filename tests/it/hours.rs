@@ -353,3 +353,120 @@ fn the_dashboard_api_needs_the_settings_permission() {
         "no hours: always open"
     );
 }
+
+/// The pre-chat form the chat frame renders (`data-form`, HTML-escaped JSON).
+fn frame_form(server_base: &str, site: &str) -> Value {
+    let body = Browser::new(server_base)
+        .get(&format!("/widget/frame?site={site}&lang=en"))
+        .body;
+    let start = body.find("data-form=\"").unwrap() + "data-form=\"".len();
+    let raw = &body[start..start + body[start..].find('"').unwrap()];
+    let json = raw
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn a_departments_own_hours_decide_its_chats_and_the_widget() {
+    let (k, pw, site) = setup();
+    let id = |v: Value| v["departments"][0]["id"].as_i64().unwrap();
+    let sales = id(k.json(&["department", "add", "acme", "Sales"]));
+    let support = id(k.json(&["department", "add", "acme", "Support"]));
+    // Sales opens only tomorrow 09:00-10:00 (UTC); Support and the tenant have no hours.
+    let tomorrow = TimeZone::UTC
+        .to_datetime(now(&k))
+        .date()
+        .tomorrow()
+        .unwrap();
+    let special = format!("{tomorrow}=09:00-10:00");
+    let dep = sales.to_string();
+    k.ok(&[
+        "hours",
+        "set",
+        "acme",
+        "--department",
+        &dep,
+        "--tz",
+        "UTC",
+        "--special",
+        &special,
+    ]);
+    let server = k.server(&[]);
+    let mut ann = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let form_path = format!("/api/sites/{site}/form");
+    let r = ann.put_json(&form_path, &json!({"departments": [sales, support]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let agents = ann.get("/api/agents").json();
+    let me = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ann@acme.example")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = ann.put_json(
+        &format!("/api/agents/{me}"),
+        &json!({"department_ids": [sales, support]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (_ab, _aws) = agent(&server, &pw);
+
+    // Support is open, so the site is; the form marks Sales closed though its agent is online.
+    let v = config(&server.base, &site);
+    assert_eq!(
+        (v["open"].clone(), v["available"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    let offered = frame_form(&server.base, &site)["departments"].clone();
+    let open_of = |d: i64| {
+        offered
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == d)
+            .map(|x| x["open"].clone())
+    };
+    assert_eq!(open_of(sales), Some(json!(false)), "{offered}");
+    assert_eq!(open_of(support), Some(json!(true)), "{offered}");
+    let start_for = |d: i64| {
+        let mut ws = Ws::visitor(&server.base, &site, SHOP).unwrap();
+        ws.send(json!({"type": "start", "consent": true, "notice_version": "1", "department": d}));
+        loop {
+            let f = ws.recv();
+            if f["type"] == "welcome" || f["type"] == "error" {
+                return f;
+            }
+        }
+    };
+    assert_eq!(start_for(sales)["code"], "closed");
+    assert_eq!(start_for(support)["type"], "welcome");
+
+    // A site that offers only Sales is closed until Sales opens, and says when.
+    let r = ann.put_json(&form_path, &json!({"departments": [sales]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let opens = at_offset(tomorrow, 9, 0, 0);
+    let v = config(&server.base, &site);
+    assert_eq!(v["open"], false, "{v}");
+    assert_eq!(v["next_open"], rfc3339(opens));
+    assert!(
+        v["closed_note"]
+            .as_str()
+            .unwrap()
+            .contains("tomorrow at 09:00 (UTC)"),
+        "{v}"
+    );
+
+    // Tomorrow at 09:30 Sales is open.
+    advance_to(&k, opens + 30 * 60);
+    let mut ann = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    assert_eq!(ann.get("/api/session").status, 200);
+    let (_ab, _aws) = agent(&server, &pw);
+    assert_eq!(config(&server.base, &site)["open"], true);
+    assert_eq!(start_for(sales)["type"], "welcome");
+}

@@ -147,7 +147,7 @@ export class HoursBlock {
     this.rules.hidden = !this.on.checked;
   }
 
-  /** The departments, each may have its own hours (the widget follows the business's). */
+  /** The departments, each may have its own hours (its chats follow them, else the business's). */
   async loadDepartments() {
     const res = await request('GET', '/api/departments');
     const deps = res.ok && res.data && Array.isArray(res.data.departments) ? res.data.departments : [];

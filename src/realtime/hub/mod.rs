@@ -499,9 +499,11 @@ impl Hub {
                 let Some(ctx) = self.visitor_ctx(conn) else {
                     return Ok(());
                 };
-                if matches!(frame, VisitorIn::Start { .. })
+                // Hours are read at decision time (a few rows, only on `start`), so changes
+                // from the dashboard or the CLI count at once.
+                if let VisitorIn::Start { department, .. } = &frame
                     && ctx.current.is_none()
-                    && !open_now(c, ctx.at)?
+                    && !crate::domain::hours::open_for(c, *department, ctx.at)?
                 {
                     // A page loaded during the day may still offer the chat at night.
                     out.send(
@@ -692,13 +694,6 @@ impl Hub {
             }
         }
     }
-}
-
-/// Whether the tenant's business hours let a chat start at `at`. Read at decision time (a few
-/// rows, only on `start`), so changes from the dashboard or the CLI count at once.
-fn open_now(c: &Connection, at: i64) -> Result<bool> {
-    let hours = crate::store::hours::get(c, crate::store::hours::TENANT_DEFAULT)?;
-    Ok(crate::model::hours::status_at(hours.as_ref(), at).open)
 }
 
 /// The sites whose visitors start a chat in this batch. A socket that opened in the same batch
