@@ -63,7 +63,7 @@ fn outside_the_hours_the_widget_offers_a_message_with_the_next_opening() {
     agent.click(&agent.find("#hours-save"));
     agent.wait_until(
         "the refusal names Monday",
-        "return document.getElementById('hours-error').textContent.includes('week.mon') && \
+        "return document.getElementById('hours-error').textContent === 'Monday: 09:00-12:00 and 11:00-13:00 overlap.' && \
          document.getElementById('hours-day-mon').getAttribute('aria-invalid') === 'true' && \
          document.activeElement.id === 'hours-day-mon'",
     );
@@ -117,4 +117,66 @@ fn outside_the_hours_the_widget_offers_a_message_with_the_next_opening() {
         visitor.text(&visitor.find("#offline-intro")),
         "We are closed at the moment."
     );
+}
+
+#[test]
+fn the_hours_editor_speaks_german_and_sets_a_departments_own_hours() {
+    let (k, pw) = Kontor::with_tenant();
+    let dep = k.json(&["department", "add", "acme", "Vertrieb"]);
+    let dep_id = dep["departments"][0]["id"].as_i64().unwrap().to_string();
+    let server = k.server(&[]);
+    let driver = Driver::start();
+    let admin = driver.browser();
+    sign_in(&admin, &server.base, &pw);
+    admin.goto(&format!("{}/app/settings/general?lang=de", server.base));
+    admin.wait_until(
+        "the German editor",
+        "const s = document.getElementById('hours-scope'); \
+         return !!s && [...s.options].some(o => o.textContent === 'Abteilung Vertrieb') && \
+         document.body.textContent.includes('Wöchentliche Öffnungszeiten')",
+    );
+    // For Vertrieb: hours on, the week typed with a mistake the editor names in German.
+    admin.exec(&format!(
+        "const s = document.getElementById('hours-scope'); s.value = '{dep_id}'; \
+         s.dispatchEvent(new Event('change')); return true"
+    ));
+    admin.wait_until(
+        "Vertrieb's (empty) hours loaded",
+        "return !document.getElementById('hours-on').checked",
+    );
+    admin.click(&admin.find("#hours-on"));
+    admin.exec("const t = document.getElementById('hours-tz'); t.value = ''; return true");
+    admin.type_text(&admin.find("#hours-tz"), "Europe/Berlin");
+    let tue = admin.find("#hours-day-tue");
+    admin.type_text(&tue, "10:00-12:00, 11:30-13:00");
+    admin.click(&admin.find("#hours-save"));
+    admin.wait_until(
+        "the overlap named in German beside Tuesday",
+        "return document.getElementById('hours-error').textContent === 'Dienstag: 10:00-12:00 und 11:30-13:00 überschneiden sich.' && \
+         document.getElementById('hours-day-tue').getAttribute('aria-invalid') === 'true' && \
+         document.activeElement.id === 'hours-day-tue'",
+    );
+    admin.exec("document.getElementById('hours-day-tue').value = ''; return true");
+    admin.type_text(&tue, "10:00-12:00, 17:00-9:00");
+    admin.click(&admin.find("#hours-save"));
+    admin.wait_until(
+        "a malformed span named",
+        "return document.getElementById('hours-error').textContent.startsWith('Dienstag: „17:00-9:00“ ist keine Zeitspanne')",
+    );
+    admin.exec("document.getElementById('hours-day-tue').value = ''; return true");
+    admin.type_text(&tue, "10:00-12:00, 13:00-16:00");
+    admin.click(&admin.find("#hours-save"));
+    admin.wait_until(
+        "saved, in German",
+        "return document.getElementById('hours-status').textContent === 'Die Öffnungszeiten sind gespeichert.' && \
+         !document.getElementById('hours-day-tue').hasAttribute('aria-invalid')",
+    );
+    let shown = k.json(&["hours", "show", "acme", "--department", &dep_id]);
+    assert_eq!(shown["hours"]["time_zone"], "Europe/Berlin");
+    assert_eq!(
+        shown["hours"]["week"]["tue"],
+        serde_json::json!(["10:00-12:00", "13:00-16:00"])
+    );
+    // The tenant's own hours stay unset.
+    assert!(k.json(&["hours", "show", "acme"])["hours"].is_null());
 }

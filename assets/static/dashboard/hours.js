@@ -2,7 +2,8 @@
 // `/api/departments/{id}/hours`): the time zone, each weekday's opening times, closed days and
 // days with their own hours. Outside the business's hours the widget offers the offline form
 // with the next opening. Only for agents who may manage settings (the API refuses others). The
-// rules are checked by the server; its message names the field, which is marked here.
+// weekly times are checked here first, in the agent's language (checkWeek); the server checks
+// everything again, and its message names the field, which is marked here.
 
 import { h, whileBusy } from './dom.js';
 import { t, formatDateTime } from './i18n.js';
@@ -19,6 +20,30 @@ export function splitIntervals(text) {
     .split(/[,;\s]+/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+const TIME = '(?:[01]\\d|2[0-3]):[0-5]\\d';
+const INTERVAL = new RegExp(`^(${TIME})-(${TIME}|24:00)$`);
+const minutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
+
+/**
+ * The first mistake in the weekly times, as the server would refuse it: `{day, key, params}`
+ * (an i18n key of `dashboard.hours.*`), or null. Days map to their text ("09:00-12:00, …").
+ */
+export function checkWeek(week) {
+  for (const day of DAYS) {
+    const seen = [];
+    for (const iv of splitIntervals(week[day] || '')) {
+      const m = INTERVAL.exec(iv);
+      if (!m) return { day, key: 'dashboard.hours.bad_interval', params: { value: iv } };
+      const [from, to] = [minutes(m[1]), minutes(m[2])];
+      if (to <= from) return { day, key: 'dashboard.hours.ends_before', params: { value: iv } };
+      const other = seen.find((o) => from < o.to && o.from < to);
+      if (other) return { day, key: 'dashboard.hours.overlap', params: { a: other.text, b: iv } };
+      seen.push({ from, to, text: iv });
+    }
+  }
+  return null;
 }
 
 /** One day per line: "2026-12-25 Christmas" → [{date, rest}]. */
@@ -210,6 +235,12 @@ export class HoursBlock {
     const fields = this.fields();
     const week = Object.fromEntries(DAYS.map((d) => [d, this.days[d].value]));
     const hours = hoursOf({ on: this.on.checked, tz: this.tz.value, week, closed: this.closed.value, special: this.special.value });
+    const wrong = this.on.checked ? checkWeek(week) : null;
+    if (wrong) {
+      const day = t(`dashboard.hours.day.${wrong.day}`);
+      showFieldError(this.formError, fields, this.days[wrong.day], `${day}: ${t(wrong.key, wrong.params)}`);
+      return;
+    }
     showFieldError(this.formError, fields, null, '');
     this.status.textContent = t('dashboard.settings.saving');
     await whileBusy(this.saveBtn, async () => {
