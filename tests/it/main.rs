@@ -23,6 +23,7 @@ mod browser_team;
 mod browser_team_invites;
 mod browser_two_factor;
 mod browser_visitors;
+mod browser_waiting;
 mod campaigns;
 mod chat;
 mod cli;
