@@ -163,13 +163,12 @@ export class DepartmentsBlock {
     };
     const [alertLabel, alert] = input('alert', d.alert);
     const [offerLabel, offer] = input('offer', d.offer);
-    const save = h('button', {
-      type: 'submit',
-      class: 'btn-secondary btn-small',
-      'data-control': 'save-waiting',
-      text: t('dashboard.departments.save_waiting'),
-      'aria-label': t('dashboard.departments.save_waiting_label', { name: d.name }),
-    });
+    const save = h(
+      'button',
+      { type: 'submit', class: 'btn-secondary btn-small', 'data-control': 'save-waiting' },
+      t('dashboard.departments.save_waiting'),
+      h('span', { class: 'vh', text: `, ${d.name}` }),
+    );
     return h(
       'form',
       { class: 'department-waiting', novalidate: true, onsubmit: (e) => this.saveWaiting(e, d, alert, offer, save) },
