@@ -162,9 +162,18 @@ pub struct Ctx<'a> {
     /// The running server's sign-in throttle; `None` when the command line opened the data
     /// directory itself (no server runs, so nobody counts failed sign-ins).
     pub throttle: Option<&'a Throttle>,
+    /// The running server's live side (hubs); `None` when the command line opened the data
+    /// directory itself.
+    pub live: Option<&'a crate::realtime::Realtime>,
 }
 
 impl Ctx<'_> {
+    /// Before an erasure: a running server's hub lets go of the person (see
+    /// `Realtime::forget`); without a server nothing holds them.
+    pub fn forget(&self, tenant_uuid: &str, s: &crate::store::gdpr::Subject) -> Result<()> {
+        self.live.map_or(Ok(()), |rt| rt.forget(tenant_uuid, s))
+    }
+
     /// Forgets the failed sign-ins counted against an agent (`email` normalised): whether
     /// there were any, or `None` when no server runs.
     pub fn unlock(&self, tenant: &str, email: &str) -> Option<bool> {
@@ -188,7 +197,15 @@ pub fn execute(store: &Store, clock: &Clock, base_url: &str, req: Request) -> Re
     )
 }
 
-/// Like [`execute`]; `throttle` is the running server's sign-in throttle; `close` is called
+/// The running server an admin command reaches through its socket.
+pub struct Running<'a> {
+    /// Its sign-in throttle.
+    pub throttle: &'a Throttle,
+    /// Its live side (the tenants' hubs).
+    pub live: &'a crate::realtime::Realtime,
+}
+
+/// Like [`execute`]; `server` is the running server, if any; `close` is called
 /// with a tenant's uuid just before a restore replaces its database, so a running server can
 /// let go of it; `progress` hears about long work.
 pub fn execute_with(
@@ -196,7 +213,7 @@ pub fn execute_with(
     clock: &Clock,
     base_url: &str,
     req: Request,
-    throttle: Option<&Throttle>,
+    server: Option<Running<'_>>,
     close: &mut dyn FnMut(&str),
     progress: &mut dyn FnMut(&str),
 ) -> Result<Response> {
@@ -206,7 +223,8 @@ pub fn execute_with(
         base_url,
         close,
         progress,
-        throttle,
+        throttle: server.as_ref().map(|s| s.throttle),
+        live: server.as_ref().map(|s| s.live),
     };
     match req {
         Request::Server(ServerRequest::Ping) => Ok(Response::Pong {

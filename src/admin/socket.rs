@@ -149,7 +149,10 @@ async fn handle(
                     realtime.clock(),
                     &base_url,
                     req,
-                    Some(&throttle),
+                    Some(super::Running {
+                        throttle: &throttle,
+                        live: &realtime,
+                    }),
                     &mut |uuid| rt.stop(uuid),
                     &mut |line| tracing::info!("{line}"),
                 );

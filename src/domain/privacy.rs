@@ -103,13 +103,22 @@ fn given(v: Option<&str>) -> Option<&str> {
 }
 
 /// Art. 17: erases everything of the person, records it in the ledger, returns the deletion
-/// protocol.
-pub fn erase(store: &Store, db: &TenantDb, by: &By, actor: &Actor) -> Result<Protocol> {
+/// protocol. `forget` first makes a running server let go of what it holds live about them
+/// (their chats end, their presence on the site too), so the erasure need not wait for their
+/// visit to end.
+pub fn erase(
+    store: &Store,
+    db: &TenantDb,
+    by: &By,
+    actor: &Actor,
+    forget: &dyn Fn(&gdpr::Subject) -> Result<()>,
+) -> Result<Protocol> {
     let at = now();
     let object = pseudonym(db, by);
     let uuid = db.uuid.clone();
+    forget(&db.read(|c| gdpr::resolve(c, by))?)?;
     let (id, deleted) = db.with(|c| {
-        let done = gdpr::erase(c, by, at, &uuid, |ids, counts| {
+        let done = gdpr::erase(c, by, &uuid, |ids, counts| {
             store.system(|s| gdpr::record(s, &uuid, at, actor.name, ids, counts))
         })?;
         audit(

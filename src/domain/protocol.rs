@@ -412,6 +412,12 @@ pub enum Out {
         /// The waiting chat.
         conversation_id: i64,
     },
+    /// A chat ended because its visitor's data is being erased on a data-subject request
+    /// (to the agent who had it, and to agents who may take it while it waited).
+    ChatErased {
+        /// The chat, closed now.
+        conversation_id: i64,
+    },
     /// A chat has waited longer than the tenant's alert time (agents who may take it, once).
     QueueAlert {
         /// The waiting chat.

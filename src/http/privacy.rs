@@ -138,8 +138,9 @@ pub async fn erase(a: Agent, body: Json<EraseBody>) -> Reply {
     if !b.confirm {
         return Err(crate::error::Error::Invalid("confirm the erasure".into()).into());
     }
+    let rt = a.state.realtime.clone();
     let protocol = as_agent(&a, move |store, db, actor| {
-        privacy::erase(store, db, &by, actor)
+        privacy::erase(store, db, &by, actor, &|s| rt.forget(&db.uuid, s))
     })
     .await?;
     Ok(HttpResponse::Ok().json(protocol))

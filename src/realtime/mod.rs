@@ -96,6 +96,29 @@ impl Realtime {
             .cloned()
     }
 
+    /// Before an erasure: the tenant's hub (started if it does not run: it ends the chats it
+    /// loads too) ends the person's chats and lets go of their live presence, so it holds
+    /// nothing it would write back. Waits for the hub's commit; blocking.
+    pub fn forget(
+        &self,
+        tenant_uuid: &str,
+        s: &crate::store::gdpr::Subject,
+    ) -> crate::error::Result<()> {
+        let hub = self.hub(tenant_uuid)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = hub.send(hub::Command::Forget(hub::Forget {
+            conversations: s.conversations.iter().copied().collect(),
+            visitors: s.visitors.iter().copied().collect(),
+            reply: tx,
+        }));
+        match sent && rx.blocking_recv().unwrap_or(false) {
+            true => Ok(()),
+            false => Err(crate::error::Error::Conflict(
+                "the live chat is busy and still holds this person; try again in a moment".into(),
+            )),
+        }
+    }
+
     /// Stops a tenant's hub (its sockets close).
     pub fn stop(&self, tenant_uuid: &str) {
         let removed = self

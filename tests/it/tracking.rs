@@ -7,10 +7,10 @@ use crate::common::{Browser, Kontor, Res, Server, Ws};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 
 /// A server whose visitors leave after 2 s without a heartbeat.
-fn quick_server(k: &Kontor, extra_config: &str) -> Server {
+pub fn quick_server(k: &Kontor, extra_config: &str) -> Server {
     std::fs::write(
         k.config_file(),
         format!("[tracking]\ngrace_secs = 2\n{extra_config}"),
@@ -33,7 +33,7 @@ fn report(server: &Server, site: &str, origin: &str, ua: &str, body: Value) -> R
     )
 }
 
-fn view(server: &Server, site: &str, ua: &str, pv: &str, url: &str, title: &str) -> Value {
+pub fn view(server: &Server, site: &str, ua: &str, pv: &str, url: &str, title: &str) -> Value {
     let r = report(
         server,
         site,
@@ -46,14 +46,14 @@ fn view(server: &Server, site: &str, ua: &str, pv: &str, url: &str, title: &str)
     r.json()
 }
 
-fn ping(server: &Server, site: &str, ua: &str, pv: &str) -> Value {
+pub fn ping(server: &Server, site: &str, ua: &str, pv: &str) -> Value {
     let r = report(server, site, SHOP, ua, json!({"t": "ping", "pv": pv}));
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
 
 /// Skips frames until a `visitor` frame about a visitor satisfying `pred`.
-fn visitor_where(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
+pub fn visitor_where(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
     loop {
         let f = ws.recv_type("visitor");
         if pred(&f["visitor"]) {

@@ -27,6 +27,12 @@ import { Blocks } from './chats/block.js';
 import { Uploads } from './chats/uploads.js';
 import { errorText } from './chats/errors.js';
 
+/** What a closed chat's panel says, by why it ended (transfers name the colleague). */
+const ENDED = {
+  offline: 'dashboard.conversation.ended_offline',
+  erased: 'dashboard.conversation.ended_erased',
+};
+
 /** Within this many pixels of the end, a log follows new messages. */
 const STICK_PX = 48;
 
@@ -67,6 +73,10 @@ class ChatsView {
       for (const it of this.items.values()) it.log.setAttribute('aria-live', 'polite');
     });
     model.addEventListener('conv', (e) => this.onConv(e.detail));
+    model.addEventListener('erased', (e) => {
+      const { id, visitorName } = e.detail;
+      this.announce(t('dashboard.announce.erased', { name: visitorName || t('dashboard.visitor_number', { id }) }));
+    });
     model.addEventListener('removed', (e) => this.onRemoved(e.detail.id));
     model.addEventListener('reset', (e) => this.logs.onReset(e.detail.conv));
     model.addEventListener('message', (e) => this.onMessage(e.detail));
@@ -227,11 +237,9 @@ class ChatsView {
     it.panel.classList.toggle('closed', closed);
     it.ended.hidden = !closed;
     it.ended.textContent =
-      conv.endReason === 'offline'
-        ? t('dashboard.conversation.ended_offline')
-        : conv.endReason === 'transferred'
-          ? conv.transferredTo || t('dashboard.conversation.transferred')
-          : t('dashboard.conversation.ended');
+      conv.endReason === 'transferred'
+        ? conv.transferredTo || t('dashboard.conversation.transferred')
+        : t(ENDED[conv.endReason] || 'dashboard.conversation.ended');
     const closeHadFocus = hasFocus(it.closeBtn) || hasFocus(it.transferBtn) || hasFocus(it.transferPanel);
     it.closeBtn.hidden = closed;
     it.transferBtn.hidden = closed;

@@ -50,7 +50,7 @@ function storageSet(key, value) {
  *   typingUntil:number, typingText:string, endReason:string, transferredTo:string,
  *   fields:Array<object>}} Conv
  *   (log: its messages by seq, log.last the last contiguous seq held; endReason: '', 'closed',
- *   'offline' or 'transferred';
+ *   'offline', 'transferred' or 'erased' (its visitor's data is being erased);
  *   transferredTo: when this page handed it over, the sentence that says to whom; before:
  *   after a `reset`, the entries shown until then, so that the replay's repeats of them are
  *   not news again)
@@ -159,6 +159,8 @@ export class ChatModel extends EventTarget {
           visitorName: typeof f.visitor_name === 'string' ? f.visitor_name : '',
           waitingSecs: isInt(f.waiting_secs) ? f.waiting_secs : 0,
         });
+      case 'chat_erased':
+        return this.onErased(f);
       case 'conversation':
         return this.onConversation(f);
       case 'typing':
@@ -401,6 +403,17 @@ export class ChatModel extends EventTarget {
       this.transferring.delete(conv.id);
       this.markClosed(conv);
     }
+  }
+
+  /** A chat ended because its visitor's data is being erased (a data-subject request). */
+  onErased(f) {
+    if (!isInt(f.conversation_id)) return;
+    const conv = this.convs.get(f.conversation_id);
+    if (conv) {
+      conv.endReason = 'erased';
+      this.emit('conv', { conv, created: false, acceptedHere: false });
+    }
+    this.emit('erased', { id: f.conversation_id, visitorName: conv ? conv.visitorName : '' });
   }
 
   markClosed(conv) {

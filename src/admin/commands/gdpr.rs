@@ -254,7 +254,7 @@ impl GdprRequest {
                 ))
             }
             "erase" => {
-                let p = privacy::erase(store, &db, &by, &op)?;
+                let p = privacy::erase(store, &db, &by, &op, &|s| cx.forget(&db.uuid, s))?;
                 let value = serde_json::to_value(&p).unwrap_or_default();
                 let mut lines = vec![
                     format!("deletion protocol #{} of {tenant}", p.id),

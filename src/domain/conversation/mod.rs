@@ -107,6 +107,9 @@ pub enum Effect {
     },
     /// The conversation closed: its visitor sockets get nothing more of it.
     Closed(i64),
+    /// Closed because its visitor's data is about to be erased: like `Closed`, but nothing is
+    /// mailed about it (the erasure would delete the mail anyway, perhaps after it went out).
+    ClosedForErasure(i64),
     /// A chat started from a visitor with this anonymous key (links it to their visit).
     ChatStarted {
         /// The conversation.
@@ -337,6 +340,50 @@ impl Conversations {
     pub fn end_blocked(&mut self, ledger: &mut dyn Ledger, id: i64, at: i64) -> Result<Effects> {
         let mut fx = Effects::default();
         self.close(ledger, id, at, &mut fx)?;
+        Ok(fx)
+    }
+
+    /// Ends the chats of a person whose data is about to be erased (GDPR Art. 17): closed like
+    /// any other, nothing mailed about them, and the agents who had or could take them told
+    /// why.
+    pub fn end_for_erasure(
+        &mut self,
+        ledger: &mut dyn Ledger,
+        ids: &[i64],
+        at: i64,
+    ) -> Result<Effects> {
+        let mut fx = Effects::default();
+        for id in ids {
+            let Some(cv) = self.convs.get(id) else {
+                continue;
+            };
+            let told: Vec<i64> = match cv.agent_id {
+                Some(a) => vec![a],
+                None => self
+                    .agents
+                    .iter()
+                    .filter(|(_, a)| {
+                        a.permissions.has(crate::model::rights::Permission::Chat)
+                            && a.sees(cv.department_id)
+                    })
+                    .map(|(agent_id, _)| *agent_id)
+                    .collect(),
+            };
+            self.close(ledger, *id, at, &mut fx)?;
+            for agent_id in told {
+                fx.send(
+                    To::Agent(agent_id),
+                    Out::ChatErased {
+                        conversation_id: *id,
+                    },
+                );
+            }
+        }
+        for e in &mut fx.0 {
+            if let Effect::Closed(id) = e {
+                *e = Effect::ClosedForErasure(*id);
+            }
+        }
         Ok(fx)
     }
 

@@ -217,6 +217,22 @@ impl Visitors {
         *self = Visitors::new(self.grace, self.clock.clone());
     }
 
+    /// Lets go of visitors whose data is about to be erased: their live presence ends (agents
+    /// see them leave) and nothing of them is kept to be written later. A browser still open
+    /// counts as a new visitor on its next report.
+    pub fn forget_for_erasure(&mut self, ids: &[i64]) {
+        for id in ids {
+            if self.live.remove(id).is_some() {
+                self.left.push(*id);
+            }
+            self.dirty.remove(id);
+        }
+        self.by_key.retain(|_, v| !ids.contains(v));
+        self.earlier_today.retain(|_, (v, _)| !ids.contains(v));
+        self.by_vid.retain(|_, v| !ids.contains(v));
+        self.by_chat.retain(|_, v| !ids.contains(v));
+    }
+
     /// Whether anyone is being watched (the sweep has work).
     pub fn any(&self) -> bool {
         !self.live.is_empty()

@@ -92,6 +92,9 @@ impl Hub {
                     self.attached.remove(&id);
                     self.mail_closed(c, id);
                 }
+                Effect::ClosedForErasure(id) => {
+                    self.attached.remove(&id);
+                }
                 Effect::ChatStarted {
                     conversation_id,
                     visitor_key,

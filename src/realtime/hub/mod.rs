@@ -131,6 +131,9 @@ pub enum Command {
     Block(blocks::BlockRequest),
     /// A block was lifted: read the blocks in force again.
     BlocksChanged,
+    /// A person's data is about to be erased: end their chats, let go of their live presence,
+    /// and answer whether that committed.
+    Forget(Forget),
     /// Waiting chats past the alert time: alert their agents again (sent by the hub itself).
     QueueCheck,
     /// Time passed: visitors without a heartbeat leave (sent by the hub itself).
@@ -155,6 +158,16 @@ pub struct FileUpload {
     pub client_id: String,
     /// Answered after the commit.
     pub reply: tokio::sync::oneshot::Sender<Posted>,
+}
+
+/// Whom the hub lets go of before an erasure (as the data-subject request resolved them).
+pub struct Forget {
+    /// Their chats (those not closed end).
+    pub conversations: Vec<i64>,
+    /// Their visitor records (those live leave the visitor list).
+    pub visitors: Vec<i64>,
+    /// `true` once it committed.
+    pub reply: tokio::sync::oneshot::Sender<bool>,
 }
 
 /// A cheap handle to a running hub.
@@ -569,6 +582,23 @@ impl Hub {
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
             Command::RulesChanged => self.visitors.rules_changed(),
             Command::Block(req) => self.block(c, req, out),
+            Command::Forget(f) => {
+                let fx =
+                    self.chats
+                        .end_for_erasure(&mut Tx(c), &f.conversations, self.clock.now())?;
+                self.apply(c, None, fx, out)?;
+                let mut visitors = f.visitors;
+                visitors.extend(
+                    f.conversations
+                        .iter()
+                        .filter_map(|id| self.visitors.in_chat(*id)),
+                );
+                self.visitors.forget_for_erasure(&visitors);
+                let reply = f.reply;
+                out.after_commit.push(Box::new(move |committed| {
+                    let _ = reply.send(committed);
+                }));
+            }
             Command::QueueCheck => {
                 let fx = self.chats.queue_alerts(self.clock.now());
                 self.apply(c, None, fx, out)?;

@@ -98,14 +98,13 @@ fn delete(c: &Connection, s: &Subject) -> Result<Counts> {
     Ok(counted)
 }
 
-/// Erases everything of the person (Art. 17): refuses while one of their chats is open or
-/// they are on the site right now (the live hub holds them), then records the erasure in
+/// Erases everything of the person (Art. 17): refuses while one of their chats is open (a
+/// running server ends them first, see `domain::privacy::erase`), then records the erasure in
 /// the ledger (`record`, called before the deletion commits, so no erasure goes unrecorded)
 /// and deletes, leaving no copy in free pages or the write-ahead log.
 pub fn erase(
     c: &mut Connection,
     by: &By,
-    now: i64,
     tenant_uuid: &str,
     record: impl FnOnce(&BTreeSet<String>, &Counts) -> Result<i64>,
 ) -> Result<(i64, Counts)> {
@@ -125,22 +124,6 @@ pub fn erase(
         return Err(Error::Conflict(format!(
             "chat {id} of this person is still open; close it first"
         )));
-    }
-    let live: Option<i64> = tx
-        .query_row(
-            &format!(
-                "SELECT id FROM visitors WHERE id IN ({}) AND last_seen > ?1 LIMIT 1",
-                list(&s.visitors)
-            ),
-            [now - 30 * 60],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if live.is_some() {
-        return Err(Error::Conflict(
-            "this person was on the site in the last 30 minutes; try again after their visit ended"
-                .into(),
-        ));
     }
     let counted = counts(&tx, &s)?;
     if counted.is_empty() {
