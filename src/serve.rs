@@ -203,6 +203,7 @@ fn run(
         // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.
         let throttle = Arc::new(Throttle::default());
         let uploads = crate::http::files::AddressLimits::new(&config.uploads);
+        let read_log = crate::domain::read_log::ReadLog::start(store.clone());
         let state = AppState {
             store: store.clone(),
             config,
@@ -216,6 +217,7 @@ fn run(
             audit_checked: Default::default(),
             mail,
             mail_status,
+            read_log: read_log.clone(),
         };
         let mail = state.mail.clone();
         let bound = http::bind(state)?;
@@ -255,6 +257,7 @@ fn run(
         });
         let served = bound.run().await;
         realtime.stop_all();
+        read_log.stop();
         // A backup or purge in progress ends first: cut off at exit, it would leave its
         // working files and open databases behind.
         jobs.close();

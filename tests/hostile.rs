@@ -1084,6 +1084,7 @@ fn header_fixture() -> &'static HeaderFixture {
                 audit_checked: Default::default(),
                 mail: None,
                 mail_status: Default::default(),
+                read_log: s.read_log.clone(),
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -1875,6 +1876,20 @@ const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/api/audit/reads",
+        carrier: Query,
+        fields: &[
+            ("since", I),
+            ("until", I),
+            ("actor", S),
+            ("what", S),
+            ("object", S),
+            ("before_id", I),
+            ("limit", I),
+        ],
+    },
+    Endpoint {
+        method: "GET",
         path: "/login",
         carrier: Query,
         fields: &[("next", S), ("lang", S)],
@@ -2458,6 +2473,7 @@ fn http_fixture() -> HttpFixture {
         )
         .with_mail(mail.clone()),
     );
+    let read_log = kontor::domain::read_log::ReadLog::start(store.clone());
     let state = kontor::http::AppState {
         store,
         throttle,
@@ -2470,6 +2486,7 @@ fn http_fixture() -> HttpFixture {
         audit_checked: Default::default(),
         mail,
         mail_status: Default::default(),
+        read_log,
         config,
     };
     HttpFixture {

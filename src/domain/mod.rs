@@ -13,6 +13,7 @@ pub mod live_visitors;
 pub mod prechat;
 pub mod privacy;
 pub mod protocol;
+pub mod read_log;
 pub mod setup;
 pub mod sites;
 pub mod two_factor;

@@ -34,8 +34,9 @@ impl Actor<'_> {
     };
 }
 
-/// `subject#…`: the person's pseudonym in the audit trail.
-fn pseudonym(db: &TenantDb, by: &By) -> String {
+/// `email:subject#…`: how the audit trail and the read log name a person (the kind of
+/// identifier and a salted hash of it, never the value).
+pub fn pseudonym(db: &TenantDb, by: &By) -> String {
     let value = match by {
         By::Email(v) | By::Name(v) => v.clone(),
         By::Visitor(n) | By::Chat(n) => n.to_string(),

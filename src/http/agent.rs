@@ -161,6 +161,24 @@ impl Agent {
         e.into()
     }
 
+    /// Records that the agent read personal data (`what`: its kind, `object`: which one, never
+    /// content); written in the background (see `domain::read_log`).
+    pub fn read_logged(&self, what: &str, object: &str) {
+        let s = &self.session;
+        self.state.read_log.record(
+            &s.tenant.uuid,
+            crate::store::read_log::ReadEvent {
+                at: self.state.clock.now(),
+                actor: s.agent.email.clone(),
+                role: s.agent.role.clone(),
+                what: what.into(),
+                object: object.into(),
+                ip: self.client.shown_ip(),
+                request_id: self.client.request_id.clone(),
+            },
+        );
+    }
+
     async fn audit_entry(&self, action: &str, object: &str, result: &'static str) {
         let s = &self.session;
         let db = s.tenant.clone();

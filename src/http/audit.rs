@@ -38,6 +38,19 @@ pub async fn list(a: Agent, filter: web::Query<Filter>) -> Reply {
         .json(serde_json::json!({ "entries": entries, "chain": chain })))
 }
 
+/// `GET /api/audit/reads?since=&until=&actor=&what=&object=&before_id=&limit=`: the read log
+/// (who read which chat, visitor, file or export), newest first.
+pub async fn reads(a: Agent, filter: web::Query<crate::store::read_log::ReadFilter>) -> Reply {
+    a.may(Permission::AuditRead)?;
+    let filter = filter.into_inner();
+    let entries = a
+        .read(move |c| crate::store::read_log::list(c, &filter))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "entries": entries })))
+}
+
 fn lock(c: &Checkpoints) -> std::sync::MutexGuard<'_, HashMap<String, audit::Checked>> {
     c.lock().unwrap_or_else(|e| e.into_inner())
 }

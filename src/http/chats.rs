@@ -90,6 +90,12 @@ pub async fn history(a: Agent, query: web::Query<HistoryQuery>) -> Reply {
             .map(|s| day_start(s).map(|t| t + 86_400))
             .transpose()?;
     let only = own_only(&a.session);
+    let words = q.q.trim().to_lowercase();
+    if !words.is_empty() {
+        // A search for a person's name is itself personal: the log names a pseudonym of it.
+        let h = crate::store::gdpr::identifier_hash(a.tenant_uuid(), "search", &words);
+        a.read_logged("history.search", &format!("search#{}", &h[..12]));
+    }
     let rows = a
         .read(move |c| cstore::search(c, q.q.trim(), from, to, only, 200))
         .await?;
@@ -141,6 +147,7 @@ pub async fn messages(a: Agent, id: web::Path<i64>) -> Reply {
     let Some(log) = log else {
         return Err(a.denied(format!("conversation#{id}")).await);
     };
+    a.read_logged("conversation", &format!("conversation#{id}"));
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversation_id": id, "messages": log })))
 }
 
@@ -148,6 +155,7 @@ pub async fn messages(a: Agent, id: web::Path<i64>) -> Reply {
 pub async fn offline_inbox(a: Agent) -> Reply {
     require_chats(&a.session)?;
     let rows = a.db(|c| cstore::list_offline(c, 500)).await?;
+    a.read_logged("offline", &format!("inbox ({} messages)", rows.len()));
     // Whether "Reply by email" can be offered.
     let email = a.state.mail.is_some();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": rows, "email": email })))

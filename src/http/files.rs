@@ -275,6 +275,7 @@ pub async fn agent_download(a: Agent, id: web::Path<i64>) -> Reply {
     let Some((_, file, data)) = found else {
         return Err(a.denied(format!("file#{id}")).await);
     };
+    a.read_logged("file", &format!("file#{id}"));
     Ok(attachment(file, data))
 }
 

@@ -73,6 +73,8 @@ pub struct AppState {
     pub mail: Option<Arc<crate::domain::email::Mail>>,
     /// The outboxes' backlog as the mail sender last saw it.
     pub mail_status: Arc<crate::domain::email::sender::Status>,
+    /// Where reads of personal data are recorded.
+    pub read_log: Arc<crate::domain::read_log::ReadLog>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -189,6 +191,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crud::routes::<campaigns::Campaigns>("/api/campaigns"))
     .configure(crud::routes::<campaigns::Goals>("/api/goals"))
     .route("/api/audit", web::get().to(audit::list))
+    .route("/api/audit/reads", web::get().to(audit::reads))
     .route("/api/agents", web::get().to(team::agents))
     .route("/api/agents/{id}", web::put().to(team::change_agent))
     .route(

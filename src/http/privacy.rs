@@ -66,6 +66,7 @@ async fn as_agent<T: Send + 'static>(
 pub async fn find(a: Agent, q: Query<SubjectQuery>) -> Reply {
     a.may(Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
+    a.read_logged("gdpr.find", &privacy::pseudonym(&a.session.tenant, &by));
     let found = as_agent(&a, move |_, db, actor| privacy::find(db, &by, actor)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -76,6 +77,7 @@ pub async fn find(a: Agent, q: Query<SubjectQuery>) -> Reply {
 pub async fn export(a: Agent, q: Query<SubjectQuery>) -> Reply {
     a.may(Permission::GdprHandle)?;
     let by = By::parse(&q.by, &q.value)?;
+    a.read_logged("gdpr.export", &privacy::pseudonym(&a.session.tenant, &by));
     let kind = by.kind();
     let now = a.now();
     let tar = as_agent(&a, move |_, db, actor| {

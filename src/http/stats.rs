@@ -143,6 +143,10 @@ pub async fn csv(a: Agent, q: web::Query<PeriodQuery>) -> Reply {
         )));
     };
     let text = to_csv(table);
+    a.read_logged(
+        "stats.csv",
+        &format!("{name} {}..{}", p.first_day(), p.last_day()),
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

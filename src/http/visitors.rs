@@ -57,7 +57,10 @@ pub async fn show(a: Agent, id: Path<i64>) -> Reply {
         })
         .await?;
     match found {
-        Some(v) => Ok(HttpResponse::Ok().json(v)),
+        Some(v) => {
+            a.read_logged("visitor", &format!("visitor#{id}"));
+            Ok(HttpResponse::Ok().json(v))
+        }
         None => Err(a.denied(format!("visitor#{id}")).await),
     }
 }
@@ -87,7 +90,10 @@ pub async fn of_conversation(a: Agent, id: Path<i64>) -> Reply {
         })
         .await?;
     match found {
-        Ok(v) => Ok(HttpResponse::Ok().json(v)),
+        Ok(v) => {
+            a.read_logged("visitor", &format!("conversation#{conv}"));
+            Ok(HttpResponse::Ok().json(v))
+        }
         // The chat exists but has no visitor (tracking off, or no page view first).
         Err(true) => Err(ApiError::not_found()),
         Err(false) => Err(a.denied(format!("conversation#{conv}")).await),

@@ -49,6 +49,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/024_offline_from_chat.sql"),
     include_str!("migrations/tenant/025_accepted_index.sql"),
     include_str!("migrations/tenant/026_department_waiting.sql"),
+    include_str!("migrations/tenant/027_read_log.sql"),
 ];
 
 /// The number of migrations applied to a database.

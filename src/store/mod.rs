@@ -23,6 +23,7 @@ pub mod notices;
 pub mod outbox;
 pub mod period;
 pub mod profile;
+pub mod read_log;
 pub mod rekey;
 pub mod retention;
 pub mod roles;

@@ -25,6 +25,13 @@ pub struct Retention {
     pub visitors_days: u32,
     /// The audit trail.
     pub audit_days: u32,
+    /// The read log (who read which chat, visitor, file or export).
+    #[serde(default = "default_reads_days")]
+    pub reads_days: u32,
+}
+
+fn default_reads_days() -> u32 {
+    Retention::default().reads_days
 }
 
 impl Default for Retention {
@@ -36,6 +43,7 @@ impl Default for Retention {
             page_views_days: 90,
             visitors_days: 180,
             audit_days: 730,
+            reads_days: 365,
         }
     }
 }
@@ -44,7 +52,7 @@ impl Default for Retention {
 pub const MAX_DAYS: u32 = 3650;
 
 impl Retention {
-    fn fields(&mut self) -> [(&'static str, &mut u32); 6] {
+    fn fields(&mut self) -> [(&'static str, &mut u32); 7] {
         [
             ("chats_days", &mut self.chats_days),
             ("files_days", &mut self.files_days),
@@ -52,6 +60,7 @@ impl Retention {
             ("page_views_days", &mut self.page_views_days),
             ("visitors_days", &mut self.visitors_days),
             ("audit_days", &mut self.audit_days),
+            ("reads_days", &mut self.reads_days),
         ]
     }
 
@@ -107,6 +116,9 @@ pub struct Purged {
     pub visitors: u64,
     /// Audit entries.
     pub audit_entries: u64,
+    /// Read-log entries.
+    #[serde(default)]
+    pub reads: u64,
     /// Visitor blocks that ended (expired or lifted) longer ago than the visitor period.
     pub blocks: u64,
     /// Delivered and failed mails (they quote chats and offline messages, so they are kept
@@ -195,6 +207,7 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
             [cutoff(now, r.visitors_days)],
         )? as u64;
         p.audit_entries = super::audit::purge_before(&tx, cutoff(now, r.audit_days))?;
+        p.reads = super::read_log::purge_before(&tx, cutoff(now, r.reads_days))?;
         if !p.is_empty() {
             super::audit::append(
                 &tx,
@@ -242,7 +255,7 @@ mod tests {
                 ..Purged::default()
             }
             .summary(),
-            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 visitors=0 visits=2"
+            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 reads=0 visitors=0 visits=2"
         );
     }
 }

@@ -248,3 +248,133 @@ fn purging_old_entries_keeps_the_chain_verifiable() {
     })
     .unwrap();
 }
+
+#[test]
+fn reads_of_personal_data_are_logged_with_who_and_what_and_never_content() {
+    let (k, pw, site) = crate::chat::setup();
+    crate::chat::with_bob(&k, &pw);
+    let server = crate::tracking::quick_server(&k, "");
+    let (mut ann, mut ag) = crate::chat::agent(&server, &pw);
+    // Vera reads a page, then starts a chat from the same browser.
+    crate::tracking::view(
+        &server,
+        &site,
+        crate::tracking::CHROME,
+        "ffffffffffffff01",
+        "https://shop.example/",
+        "Home",
+    );
+    let visitor = crate::tracking::visitor_where(&mut ag, |_| true)["visitor_id"]
+        .as_i64()
+        .unwrap();
+    let mut v = crate::common::Ws::visitor_as(
+        &server.base,
+        &site,
+        crate::chat::SHOP,
+        crate::tracking::CHROME,
+    )
+    .unwrap();
+    v.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera",
+                  "email": "vera@example.org"}),
+    );
+    let welcome = v.recv_type("welcome");
+    let conv = welcome["conversation_id"].as_i64().unwrap();
+    let token = welcome["token"].as_str().unwrap().to_string();
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    ag.recv_type("conversation");
+    crate::chat::say(&mut v, None, "v1", "VERA-READ-SECRET");
+    let up = Browser::new(&server.base).post_bytes(
+        &format!("/api/widget/files?site={site}&name=a.png&client_id=f1"),
+        &[("Origin", &server.base), ("X-Kontor-Token", &token)],
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRpixels",
+    );
+    assert_eq!(up.status, 201, "{}", up.body);
+    let file = up.json()["file"]["id"].as_i64().unwrap();
+
+    // Each kind of read, once.
+    for path in [
+        format!("/api/conversations/{conv}/messages"),
+        format!("/api/conversations/{conv}/visitor"),
+        format!("/api/visitors/{visitor}"),
+        "/api/offline".to_string(),
+        format!("/api/files/{file}"),
+        "/api/conversations?q=Vera".to_string(),
+        "/api/gdpr/find?by=email&value=vera%40example.org".to_string(),
+        "/api/gdpr/export?by=chat&value=1".to_string(),
+        "/api/stats.csv?table=chats_by_day".to_string(),
+    ] {
+        let r = ann.get(&path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    let wanted = [
+        ("conversation", format!("conversation#{conv}")),
+        ("visitor", format!("conversation#{conv}")),
+        ("visitor", format!("visitor#{visitor}")),
+        ("file", format!("file#{file}")),
+    ];
+    let mut listed = json!(null);
+    crate::common::wait_until(
+        "the reads written (batched, about once a second)",
+        std::time::Duration::from_secs(10),
+        || {
+            listed = ann.get("/api/audit/reads?limit=500").json();
+            listed["entries"].as_array().is_some_and(|e| e.len() >= 9)
+        },
+    );
+    let entries = listed["entries"].as_array().unwrap();
+    let has = |what: &str, object: &str| {
+        entries
+            .iter()
+            .any(|e| e["what"] == what && e["object"] == object && e["actor"] == "ann@acme.example")
+    };
+    for (what, object) in &wanted {
+        assert!(has(what, object), "{what} {object}: {listed}");
+    }
+    for what in [
+        "offline",
+        "history.search",
+        "gdpr.find",
+        "gdpr.export",
+        "stats.csv",
+    ] {
+        assert!(
+            entries.iter().any(|e| e["what"] == what),
+            "{what}: {listed}"
+        );
+    }
+    let text = listed.to_string();
+    assert!(!text.contains("VERA-READ-SECRET") && !text.contains("vera@example.org"));
+    assert!(
+        !text.to_lowercase().contains("\"search#vera"),
+        "a search names a pseudonym"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| !e["ip"].as_str().unwrap().is_empty())
+    );
+    // Filters: by kind and by object.
+    let only = ann.get("/api/audit/reads?what=file").json();
+    assert_eq!(only["entries"].as_array().unwrap().len(), 1, "{only}");
+    let about = ann
+        .get(&format!("/api/audit/reads?object=conversation%23{conv}"))
+        .json();
+    assert_eq!(about["entries"].as_array().unwrap().len(), 2, "{about}");
+    assert_eq!(ann.get("/api/audit/reads?colour=red").status, 400);
+    // Only for those who may read the audit trail.
+    let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
+    assert_eq!(bob.get("/api/audit/reads").status, 403);
+
+    // The read log has its own retention period.
+    let r = k.json(&["retention", "set", "acme", "--reads", "30"]);
+    assert_eq!(r["reads_days"], 30, "{r}");
+    drop(server);
+    k.advance_clock(std::time::Duration::from_secs(31 * 86_400));
+    let purged = k.json(&["retention", "purge", "acme"]);
+    assert!(purged["reads"].as_u64().unwrap() >= 9, "{purged}");
+    assert_eq!(
+        purged["audit_entries"], 0,
+        "the audit trail keeps its own period"
+    );
+}

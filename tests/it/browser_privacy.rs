@@ -1,6 +1,7 @@
 //! The Privacy section in headless Chromium against the real server: an admin finds a person,
 //! erases them with the confirmation box and gets the deletion protocol; the audit trail shows
-//! the erasure and an intact chain; a retention period is saved.
+//! the erasure and an intact chain; the read log shows the search; a retention period is
+//! saved (the read log's too).
 
 use crate::browser_visitors::sign_in;
 use crate::common::Kontor;
@@ -76,16 +77,30 @@ fn an_admin_finds_and_erases_a_person_and_sees_the_audit_trail() {
         "the trail names no one"
     );
 
+    // The read log shows the search under a pseudonym, filtered by kind.
+    agent.exec(
+        "const s = document.getElementById('reads-what'); s.value = 'gdpr.find'; return true",
+    );
+    agent.click(&agent.find("#reads-filter button[type=submit]"));
+    agent.wait_until(
+        "the search in the read log",
+        "const t = document.getElementById('reads-table'); return !!t && t.textContent.includes('Data-subject search') && t.textContent.includes('email:subject#')",
+    );
+    let reads = agent.exec("return document.getElementById('reads-table').textContent");
+    assert!(!reads.as_str().unwrap().contains("erika"), "{reads}");
+
     // A retention period saved through the form.
     agent.wait_until(
         "the retention form",
         "return !!document.querySelector('#retention-form [name=chats_days]')",
     );
     agent.exec("const i = document.querySelector('#retention-form [name=chats_days]'); i.value = '200'; i.dispatchEvent(new Event('input')); return true");
+    agent.exec("const i = document.querySelector('#retention-form [name=reads_days]'); i.value = '90'; i.dispatchEvent(new Event('input')); return true");
     agent.click(&agent.find("#retention-form button[type=submit]"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while k.json(&["retention", "show", "acme"])["chats_days"] != 200 {
         assert!(std::time::Instant::now() < deadline, "the period was saved");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    assert_eq!(k.json(&["retention", "show", "acme"])["reads_days"], 90);
 }

@@ -207,6 +207,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
             audit_entries: 2, // the agent's creation and the old login
             mails: 1,
             blocks: 0,
+            reads: 0,
         },
         "{}",
         purged.summary()

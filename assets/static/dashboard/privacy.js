@@ -1,7 +1,8 @@
 // The Privacy section (admins): data-subject requests (find, export, correct and erase what is
 // stored about one person: `/api/gdpr/*`, with the deletion protocols kept afterwards), the
-// retention periods (`/api/retention`) and the audit trail with its hash-chain check
-// (`/api/audit`). Names, addresses and log fields are set as text only (dom.js).
+// retention periods (`/api/retention`), the audit trail with its hash-chain check
+// (`/api/audit`) and the read log (`/api/audit/reads`: who read which chat, visitor, file or
+// export). Names, addresses and log fields are set as text only (dom.js).
 
 import { h, srOnly, whileBusy } from './dom.js';
 import { t, tn, has, formatDateTime, formatNumber } from './i18n.js';
@@ -25,7 +26,9 @@ const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'objec
 const BY = ['email', 'name', 'visitor', 'chat'];
 /** The kinds of data the counts and the deletion protocols name, in this order. */
 const KINDS = ['conversations', 'messages', 'notes', 'files', 'offline_messages', 'visitors', 'visits', 'page_views', 'conversions', 'invitations'];
-const RETENTION = ['chats_days', 'files_days', 'offline_days', 'page_views_days', 'visitors_days', 'audit_days'];
+const RETENTION = ['chats_days', 'files_days', 'offline_days', 'page_views_days', 'visitors_days', 'audit_days', 'reads_days'];
+/** What the read log records. */
+const READS = ['conversation', 'visitor', 'offline', 'file', 'history.search', 'gdpr.find', 'gdpr.export', 'stats.csv'];
 const RESULTS = ['success', 'failure', 'throttled', 'authz denied'];
 const AUDIT_LIMIT = 100;
 const DAY_S = 86_400;
@@ -90,7 +93,7 @@ function tableRow(columns, r) {
   );
 }
 
-/** One of the section's panels (`dsr`, `retention`, `audit`): its heading and intro, then `children`. */
+/** One of the section's panels (`dsr`, `retention`, `audit`, `reads`): its heading and intro, then `children`. */
 function panel(part, ...children) {
   return h(
     'section',
@@ -136,10 +139,12 @@ class PrivacyView {
     this.auditQuery = new URLSearchParams();
     this.minId = null; // the smallest audit entry id shown, for "older entries"
     root.classList.add('dash-app', 'privacy-app');
-    root.replaceChildren(this.buildDsr(), this.buildRetention(), this.buildAudit());
+    this.readsSeq = 0;
+    root.replaceChildren(this.buildDsr(), this.buildRetention(), this.buildAudit(), this.buildReads());
     this.loadProtocols();
     this.loadRetention();
     this.loadAudit(false);
+    this.loadReads();
   }
 
   // ----- 1. data-subject requests -----
@@ -785,5 +790,82 @@ class PrivacyView {
     const head = str(chain.head);
     this.head.textContent = head;
     this.headBox.hidden = !head;
+  }
+
+  // ----- 4. read log -----
+
+  buildReads() {
+    this.rActor = h('input', { id: 'reads-actor', name: 'actor', maxlength: '200', autocomplete: 'off', spellcheck: 'false' });
+    this.rWhat = h(
+      'select',
+      { id: 'reads-what', name: 'what' },
+      h('option', { value: '', text: t('dashboard.privacy.reads.what_any') }),
+      READS.map((w) => h('option', { value: w, text: t(`dashboard.privacy.reads.what.${w}`) })),
+    );
+    this.readsError = h('p', { id: 'reads-error', class: 'form-error', role: 'alert' });
+    this.readsStatus = h('p', { class: 'form-status', role: 'status' });
+    this.readsColumns = [
+      { label: t('dashboard.privacy.col.time'), cell: (e) => timeEl(num(e.at)) },
+      { label: t('dashboard.privacy.col.actor'), cls: 'cell-email', cell: (e) => textOrDash(str(e.actor)) },
+      { label: t('dashboard.privacy.col.role'), cell: (e) => textOrDash(known('dashboard.privacy.audit.role', str(e.role))) },
+      { label: t('dashboard.privacy.reads.col.what'), cell: (e) => textOrDash(known('dashboard.privacy.reads.what', str(e.what))) },
+      { label: t('dashboard.privacy.col.object'), cls: 'cell-wrap', cell: (e) => textOrDash(str(e.object)) },
+      { label: t('dashboard.privacy.col.ip'), cell: (e) => textOrDash(str(e.ip)) },
+    ];
+    this.readsBody = h('tbody');
+    this.readsTable = captionedTable(
+      { id: 'reads-table', class: 'data-table privacy-table audit-table' },
+      t('dashboard.privacy.reads.caption'),
+      this.readsColumns,
+      this.readsBody,
+    );
+    return panel(
+      'reads',
+      h(
+        'form',
+        {
+          id: 'reads-filter',
+          class: 'privacy-filter',
+          novalidate: true,
+          'aria-label': t('dashboard.privacy.reads.filter_title'),
+          onsubmit: (e) => {
+            e.preventDefault();
+            this.loadReads();
+          },
+        },
+        field(t('dashboard.privacy.audit.filter.actor'), this.rActor),
+        field(t('dashboard.privacy.reads.col.what'), this.rWhat),
+        h('div', { class: 'field field-button' }, h('button', { type: 'submit', text: t('dashboard.privacy.audit.apply') })),
+      ),
+      this.readsError,
+      this.readsStatus,
+      h('div', { class: 'table-wrap' }, this.readsTable),
+    );
+  }
+
+  /** The newest reads (up to AUDIT_LIMIT) for the filter. */
+  async loadReads() {
+    const seq = ++this.readsSeq;
+    const q = new URLSearchParams({ limit: String(AUDIT_LIMIT) });
+    if (this.rActor.value.trim()) q.set('actor', this.rActor.value.trim());
+    if (this.rWhat.value) q.set('what', this.rWhat.value);
+    this.readsStatus.textContent = t('dashboard.privacy.audit.loading');
+    this.readsTable.setAttribute('aria-busy', 'true');
+    const res = await request('GET', `/api/audit/reads?${q}`);
+    if (seq !== this.readsSeq) return;
+    this.readsTable.removeAttribute('aria-busy');
+    if (!res.ok || !res.data || !Array.isArray(res.data.entries)) {
+      this.readsStatus.textContent = '';
+      this.readsError.textContent = res.ok ? t('dashboard.http.failed') : failText(res);
+      return;
+    }
+    this.readsError.textContent = '';
+    const entries = list(res.data.entries).filter((x) => isInt(x.id));
+    this.readsBody.replaceChildren(
+      ...(entries.length
+        ? entries.map((x) => tableRow(this.readsColumns, x))
+        : [h('tr', {}, h('td', { colspan: this.readsColumns.length, class: 'empty', text: t('dashboard.privacy.audit.empty') }))]),
+    );
+    this.readsStatus.textContent = tn('dashboard.privacy.audit.loaded', entries.length);
   }
 }

@@ -37,6 +37,9 @@ pub enum RetentionCmd {
         /// The audit trail
         #[arg(long, value_name = "DAYS")]
         audit: Option<u32>,
+        /// The read log (who read which chat, visitor, file or export)
+        #[arg(long, value_name = "DAYS")]
+        reads: Option<u32>,
     },
     /// Delete what has expired now (the server also does this daily)
     Purge {
@@ -89,6 +92,7 @@ impl RetentionCmd {
                 page_views,
                 visitors,
                 audit,
+                reads,
             } => {
                 let changes: BTreeMap<String, u32> = [
                     ("chats_days", chats),
@@ -97,6 +101,7 @@ impl RetentionCmd {
                     ("page_views_days", page_views),
                     ("visitors_days", visitors),
                     ("audit_days", audit),
+                    ("reads_days", reads),
                 ]
                 .into_iter()
                 .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
