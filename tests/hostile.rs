@@ -1696,6 +1696,12 @@ const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "POST",
+        path: "/api/gdpr/restrict",
+        carrier: Json,
+        fields: &[("by", BY), ("value", S), ("reason", S)],
+    },
+    Endpoint {
+        method: "POST",
         path: "/api/widget/files/@ID@",
         carrier: Json,
         fields: TOKEN,

@@ -14,6 +14,7 @@ pub mod prechat;
 pub mod privacy;
 pub mod protocol;
 pub mod read_log;
+pub mod restriction;
 pub mod setup;
 pub mod sites;
 pub mod two_factor;

@@ -45,7 +45,12 @@ pub fn pseudonym(db: &TenantDb, by: &By) -> String {
     format!("{}:subject#{}", by.kind(), &h[..12])
 }
 
-fn audit(c: &rusqlite::Connection, actor: &Actor, action: &str, object: &str) -> Result<()> {
+pub(crate) fn audit(
+    c: &rusqlite::Connection,
+    actor: &Actor,
+    action: &str,
+    object: &str,
+) -> Result<()> {
     astore::record(
         c,
         &AuditEntry {

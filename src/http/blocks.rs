@@ -3,7 +3,7 @@
 //! blocks and lifts one early. Every block and lift is audited.
 
 use super::agent::{Agent, Reply};
-use super::chats::{may_read, own_only, require_chats};
+use super::chats::{may_read, reader, require_chats};
 use crate::error::{ApiError, Error};
 use crate::model::blocks;
 use crate::realtime::hub::Command;
@@ -42,8 +42,8 @@ pub async fn create(a: Agent, body: Json<NewBlock>) -> Reply {
     };
     let target = match (b.conversation_id, b.visitor_id) {
         (Some(id), None) => {
-            let only = own_only(&a.session);
-            if !a.read(move |c| may_read(c, id, only)).await? {
+            let r = reader(&a.session);
+            if !a.read(move |c| may_read(c, id, r)).await? {
                 return Err(a.denied(format!("conversation#{id}")).await);
             }
             Target::Conversation(id)

@@ -39,17 +39,36 @@ pub fn own_only(s: &Session) -> Option<i64> {
     (!s.agent.may(Permission::ChatsAll)).then_some(s.agent.id)
 }
 
-/// Whether the conversation exists and is readable with `only` (see [`own_only`]): one's own
-/// chats, and the waiting ones the agent may take (departments scope them).
-pub fn may_read(
-    c: &rusqlite::Connection,
-    id: i64,
-    only: Option<i64>,
-) -> crate::error::Result<bool> {
+/// What an agent may read: with `own_only`, their own chats and the waiting ones they may take
+/// (see [`own_only`]); chats under a restriction of processing (GDPR Art. 18) only with the
+/// data-subject-requests permission.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader {
+    /// Only this agent's chats (without `chats.all`).
+    pub own_only: Option<i64>,
+    /// Restricted chats, offline messages and visitors too.
+    pub restricted_too: bool,
+}
+
+/// The agent's [`Reader`].
+pub fn reader(s: &Session) -> Reader {
+    Reader {
+        own_only: own_only(s),
+        restricted_too: s.agent.may(Permission::GdprHandle),
+    }
+}
+
+/// Whether the conversation exists and is readable by `r`.
+pub fn may_read(c: &rusqlite::Connection, id: i64, r: Reader) -> crate::error::Result<bool> {
     let Some(cv) = cstore::conversation(c, id)? else {
         return Ok(false);
     };
-    let Some(agent) = only else { return Ok(true) };
+    if !r.restricted_too && crate::store::restrictions::is_restricted(c, "conversation", id)? {
+        return Ok(false);
+    }
+    let Some(agent) = r.own_only else {
+        return Ok(true);
+    };
     if cv.agent_id == Some(agent) {
         return Ok(true);
     }
@@ -89,7 +108,7 @@ pub async fn history(a: Agent, query: web::Query<HistoryQuery>) -> Reply {
             .filter(|s| !s.is_empty())
             .map(|s| day_start(s).map(|t| t + 86_400))
             .transpose()?;
-    let only = own_only(&a.session);
+    let r = reader(&a.session);
     let words = q.q.trim().to_lowercase();
     if !words.is_empty() {
         // A search for a person's name is itself personal: the log names a pseudonym of it.
@@ -97,7 +116,7 @@ pub async fn history(a: Agent, query: web::Query<HistoryQuery>) -> Reply {
         a.read_logged("history.search", &format!("search#{}", &h[..12]));
     }
     let rows = a
-        .read(move |c| cstore::search(c, q.q.trim(), from, to, only, 200))
+        .read(move |c| cstore::search(c, q.q.trim(), from, to, r.own_only, !r.restricted_too, 200))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": rows })))
 }
@@ -116,10 +135,10 @@ struct LogEntry {
 pub async fn messages(a: Agent, id: web::Path<i64>) -> Reply {
     require_chats(&a.session)?;
     let id = id.into_inner();
-    let only = own_only(&a.session);
+    let r = reader(&a.session);
     let log = a
         .read(move |c| {
-            if !may_read(c, id, only)? {
+            if !may_read(c, id, r)? {
                 return Ok(None);
             }
             cstore::all_messages(c, id)?
@@ -154,7 +173,8 @@ pub async fn messages(a: Agent, id: web::Path<i64>) -> Reply {
 /// `GET /api/offline`: messages left while nobody was online, newest first.
 pub async fn offline_inbox(a: Agent) -> Reply {
     require_chats(&a.session)?;
-    let rows = a.db(|c| cstore::list_offline(c, 500)).await?;
+    let hide = !reader(&a.session).restricted_too;
+    let rows = a.db(move |c| cstore::list_offline(c, hide, 500)).await?;
     a.read_logged("offline", &format!("inbox ({} messages)", rows.len()));
     // Whether "Reply by email" can be offered.
     let email = a.state.mail.is_some();

@@ -2,7 +2,7 @@
 //! mail's state, and answering an offline message or a closed chat by email.
 
 use super::agent::{Agent, Reply};
-use super::chats::{may_read, own_only, require_chats};
+use super::chats::{may_read, reader, require_chats};
 use crate::domain::email::{self, Mail, events};
 use crate::error::{ApiError, Error};
 use crate::model::rights::Permission;
@@ -105,10 +105,10 @@ pub async fn reply_conversation(a: Agent, id: Path<i64>, body: Json<ReplyBody>) 
         a.session.agent.id,
         a.now(),
     );
-    let only = own_only(&a.session);
+    let r = reader(&a.session);
     let mail_id = a
         .db(move |c| {
-            if !may_read(c, id, only)? {
+            if !may_read(c, id, r)? {
                 return Ok(None);
             }
             let tx = c.transaction()?;

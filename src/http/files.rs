@@ -264,11 +264,11 @@ pub async fn visitor_download(
 pub async fn agent_download(a: Agent, id: web::Path<i64>) -> Reply {
     super::chats::require_chats(&a.session)?;
     let id = id.into_inner();
-    let only = super::chats::own_only(&a.session);
+    let r = super::chats::reader(&a.session);
     // A file of a chat the agent may not read is as unknown as a missing one.
     let found = a
         .db(move |c| match cstore::file(c, id)? {
-            Some(f) if super::chats::may_read(c, f.0, only)? => Ok(Some(f)),
+            Some(f) if super::chats::may_read(c, f.0, r)? => Ok(Some(f)),
             _ => Ok(None),
         })
         .await?;

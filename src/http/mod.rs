@@ -212,6 +212,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/gdpr/rectify", web::post().to(privacy::rectify))
     .route("/api/gdpr/erase", web::post().to(privacy::erase))
     .route("/api/gdpr/erasures", web::get().to(privacy::erasures))
+    .route("/api/gdpr/restrict", web::post().to(privacy::restrict))
+    .route("/api/gdpr/unrestrict", web::post().to(privacy::unrestrict))
+    .route(
+        "/api/gdpr/restrictions",
+        web::get().to(privacy::restrictions),
+    )
+    .route(
+        "/api/gdpr/restrictions/{id}",
+        web::delete().to(privacy::lift),
+    )
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
     .configure(crud::routes::<visitors::Rules>("/api/rules"))

@@ -4,6 +4,7 @@
 
 use super::agent::{Agent, Reply, blocking};
 use crate::domain::privacy::{self, Actor};
+use crate::domain::restriction;
 use crate::error::ApiError;
 use crate::model::rights::Permission;
 use crate::store::gdpr::{self, By};
@@ -153,4 +154,56 @@ pub async fn erasures(a: Agent) -> Reply {
     a.may(Permission::GdprHandle)?;
     let list = as_agent(&a, |store, db, _| privacy::protocols(store, db)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "erasures": list })))
+}
+
+/// Body of `POST /api/gdpr/restrict`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictBody {
+    by: String,
+    value: String,
+    reason: String,
+}
+
+/// `POST /api/gdpr/restrict`: restricts processing of everything of the person (Art. 18).
+pub async fn restrict(a: Agent, body: Json<RestrictBody>) -> Reply {
+    a.may_change(Permission::GdprHandle)?;
+    let b = body.into_inner();
+    let by = By::parse(&b.by, &b.value)?;
+    let at = a.now();
+    let r = as_agent(&a, move |_, db, actor| {
+        restriction::restrict(db, &by, &b.reason, actor, at)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// `POST /api/gdpr/unrestrict`: lifts the restrictions that cover the person.
+pub async fn unrestrict(a: Agent, body: Json<SubjectQuery>) -> Reply {
+    a.may_change(Permission::GdprHandle)?;
+    let b = body.into_inner();
+    let by = By::parse(&b.by, &b.value)?;
+    let at = a.now();
+    let lifted = as_agent(&a, move |_, db, actor| {
+        restriction::unrestrict(db, &by, actor, at)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "lifted": lifted })))
+}
+
+/// `GET /api/gdpr/restrictions`: every restriction, newest first.
+pub async fn restrictions(a: Agent) -> Reply {
+    a.may(Permission::GdprHandle)?;
+    let list = as_agent(&a, |_, db, _| restriction::list(db)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "restrictions": list })))
+}
+
+/// `DELETE /api/gdpr/restrictions/{id}`: lifts one restriction.
+pub async fn lift(a: Agent, id: actix_web::web::Path<i64>) -> Reply {
+    a.may_change(Permission::GdprHandle)?;
+    let (id, at) = (id.into_inner(), a.now());
+    let r = as_agent(&a, move |_, db, actor| restriction::lift(db, id, actor, at)).await?;
+    Ok(HttpResponse::Ok().json(r))
 }

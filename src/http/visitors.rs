@@ -23,7 +23,7 @@ const SEES_SITES: [Permission; 2] = [Permission::VisitorsView, Permission::Sites
 fn visible_chats(
     c: &rusqlite::Connection,
     v: &mut vstore::VisitorDetail,
-    only: Option<i64>,
+    r: super::chats::Reader,
     may_chat: bool,
 ) -> Result<()> {
     let mut keep = Vec::new();
@@ -33,7 +33,7 @@ fn visible_chats(
         return Ok(());
     }
     for ch in std::mem::take(&mut v.chats) {
-        if super::chats::may_read(c, ch.conversation_id, only)? {
+        if super::chats::may_read(c, ch.conversation_id, r)? {
             keep.push(ch);
         }
     }
@@ -45,15 +45,21 @@ fn visible_chats(
 pub async fn show(a: Agent, id: Path<i64>) -> Reply {
     a.may(Permission::VisitorsView)?;
     let id = id.into_inner();
-    let only = super::chats::own_only(&a.session);
+    let r = super::chats::reader(&a.session);
     let may_chat = super::chats::require_chats(&a.session).is_ok();
     let found = a
-        .db(move |c| match vstore::visitor_detail(c, id, None)? {
-            Some(mut v) => {
-                visible_chats(c, &mut v, only, may_chat)?;
-                Ok(Some(v))
+        .db(move |c| {
+            // A visitor under a restriction of processing is as unknown as a missing one.
+            if !r.restricted_too && crate::store::restrictions::is_restricted(c, "visitor", id)? {
+                return Ok(None);
             }
-            None => Ok(None),
+            match vstore::visitor_detail(c, id, None)? {
+                Some(mut v) => {
+                    visible_chats(c, &mut v, r, may_chat)?;
+                    Ok(Some(v))
+                }
+                None => Ok(None),
+            }
         })
         .await?;
     match found {
@@ -70,17 +76,17 @@ pub async fn of_conversation(a: Agent, id: Path<i64>) -> Reply {
     a.may(Permission::VisitorsView)?;
     super::chats::require_chats(&a.session)?;
     let conv = id.into_inner();
-    let only = super::chats::own_only(&a.session);
+    let r = super::chats::reader(&a.session);
     let may_chat = true;
     let found = a
         .db(move |c| {
-            if !super::chats::may_read(c, conv, only)? {
+            if !super::chats::may_read(c, conv, r)? {
                 return Ok(Err(false));
             }
             match vstore::conversation_visitor(c, conv)? {
                 Some(v) => match vstore::visitor_detail(c, v, Some(conv))? {
                     Some(mut d) => {
-                        visible_chats(c, &mut d, only, may_chat)?;
+                        visible_chats(c, &mut d, r, may_chat)?;
                         Ok(Ok(d))
                     }
                     None => Ok(Err(true)),

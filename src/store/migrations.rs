@@ -50,6 +50,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/025_accepted_index.sql"),
     include_str!("migrations/tenant/026_department_waiting.sql"),
     include_str!("migrations/tenant/027_read_log.sql"),
+    include_str!("migrations/tenant/028_restrictions.sql"),
 ];
 
 /// The number of migrations applied to a database.

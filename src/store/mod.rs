@@ -25,6 +25,7 @@ pub mod period;
 pub mod profile;
 pub mod read_log;
 pub mod rekey;
+pub mod restrictions;
 pub mod retention;
 pub mod roles;
 pub mod site_forms;

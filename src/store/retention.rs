@@ -162,8 +162,11 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
     let tx = c.transaction()?;
     {
         let chats = cutoff(now, r.chats_days);
+        // Rows under a restriction of processing (Art. 18) stay until it is lifted.
         const OLD_CHATS: &str = "SELECT id FROM conversations WHERE status = 'closed'
-                                 AND coalesce(closed_at, created_at) < ?1";
+                                 AND coalesce(closed_at, created_at) < ?1
+                                 AND id NOT IN (SELECT row_id FROM restricted_rows
+                                                WHERE kind = 'conversation')";
         p.messages = count(
             &tx,
             &format!("SELECT count(*) FROM messages WHERE conversation_id IN ({OLD_CHATS})"),
@@ -175,16 +178,18 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
             chats,
         )?;
         p.conversations = tx.execute(
-            "DELETE FROM conversations WHERE status = 'closed'
-             AND coalesce(closed_at, created_at) < ?1",
+            &format!("DELETE FROM conversations WHERE id IN ({OLD_CHATS})"),
             [chats],
         )? as u64;
         p.files += tx.execute(
-            "DELETE FROM files WHERE created_at < ?1",
+            "DELETE FROM files WHERE created_at < ?1
+             AND conversation_id NOT IN (SELECT row_id FROM restricted_rows
+                                         WHERE kind = 'conversation')",
             [cutoff(now, r.files_days)],
         )? as u64;
         p.offline_messages = tx.execute(
-            "DELETE FROM offline_messages WHERE created_at < ?1",
+            "DELETE FROM offline_messages WHERE created_at < ?1
+             AND id NOT IN (SELECT row_id FROM restricted_rows WHERE kind = 'offline')",
             [cutoff(now, r.offline_days)],
         )? as u64;
         p.blocks = crate::store::blocks::purge_ended(&tx, cutoff(now, r.visitors_days))? as u64;
@@ -194,16 +199,22 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
         // Aggregates first: never delete raw events the statistics still need.
         let aggregated = super::aggregates::aggregated_through(&tx)?.unwrap_or(i64::MIN);
         let views = cutoff(now, r.page_views_days).min(aggregated);
-        const OLD_VISITS: &str = "SELECT id FROM visits WHERE last_seen < ?1";
+        const OLD_VISITS: &str = "SELECT id FROM visits WHERE last_seen < ?1
+                                  AND visitor_id NOT IN (SELECT row_id FROM restricted_rows
+                                                         WHERE kind = 'visitor')";
         p.page_views = count(
             &tx,
             &format!("SELECT count(*) FROM page_views WHERE visit_id IN ({OLD_VISITS})"),
             views,
         )?;
-        p.visits = tx.execute("DELETE FROM visits WHERE last_seen < ?1", [views])? as u64;
+        p.visits = tx.execute(
+            &format!("DELETE FROM visits WHERE id IN ({OLD_VISITS})"),
+            [views],
+        )? as u64;
         p.visitors = tx.execute(
             "DELETE FROM visitors WHERE last_seen < ?1
-             AND NOT EXISTS (SELECT 1 FROM visits WHERE visitor_id = visitors.id)",
+             AND NOT EXISTS (SELECT 1 FROM visits WHERE visitor_id = visitors.id)
+             AND id NOT IN (SELECT row_id FROM restricted_rows WHERE kind = 'visitor')",
             [cutoff(now, r.visitors_days)],
         )? as u64;
         p.audit_entries = super::audit::purge_before(&tx, cutoff(now, r.audit_days))?;

@@ -103,4 +103,33 @@ fn an_admin_finds_and_erases_a_person_and_sees_the_audit_trail() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(k.json(&["retention", "show", "acme"])["reads_days"], 90);
+
+    // Max: processing restricted with a reason, then lifted from the list.
+    agent.exec("const v = document.getElementById('dsr-value'); v.value = ''; return true");
+    agent.type_text(&agent.find("#dsr-value"), "max@example.org");
+    agent.click(&agent.find("#dsr-form button[type=submit]"));
+    agent.wait_until(
+        "Max found",
+        "const a = document.getElementById('dsr-actions'); return !!a && !a.hidden && document.getElementById('dsr-result').textContent.includes('Max')",
+    );
+    agent.click(&agent.find("#dsr-restrict button[type=submit]"));
+    agent.wait_until(
+        "a reason is asked for",
+        "return document.getElementById('dsr-restrict-reason').getAttribute('aria-invalid') === 'true'",
+    );
+    agent.type_text(&agent.find("#dsr-restrict-reason"), "accuracy contested");
+    agent.click(&agent.find("#dsr-restrict button[type=submit]"));
+    agent.wait_until(
+        "the restriction listed as active",
+        "const t = document.getElementById('restrictions-table'); return !!t && t.textContent.includes('accuracy contested') && t.textContent.includes('Active: 1 chats')",
+    );
+    let listed = k.json(&["gdpr", "restrictions", "acme"]);
+    assert!(listed["restrictions"][0]["lifted_at"].is_null(), "{listed}");
+    agent.click(&agent.find("#restrictions-table [data-control=lift]"));
+    agent.wait_until(
+        "lifted",
+        "const t = document.getElementById('restrictions-table'); return t.textContent.includes('Lifted by ann@acme.example')",
+    );
+    let listed = k.json(&["gdpr", "restrictions", "acme"]);
+    assert!(listed["restrictions"][0]["lifted_at"].is_i64(), "{listed}");
 }

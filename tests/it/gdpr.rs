@@ -458,3 +458,153 @@ fn a_person_whose_widget_is_open_is_erased_at_once() {
     assert!(!contains(&plain, "ERIKA-OPEN-SECRET"));
     assert!(!contains(&plain, "erika@example.org"));
 }
+
+#[test]
+fn a_restricted_person_is_hidden_from_agents_and_kept_from_the_purge_until_lifted() {
+    let (k, pw) = Kontor::with_tenant();
+    fill(&k);
+    crate::chat::with_bob(&k, &pw);
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "acme",
+            "sue@acme.example",
+            "--name",
+            "Sue",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    let said = k.fails(&[
+        "gdpr",
+        "restrict",
+        "acme",
+        "--email",
+        "erika@example.org",
+        "--reason",
+        " ",
+    ]);
+    assert!(said.contains("reason"), "{said}");
+    assert!(
+        k.fails(&[
+            "gdpr",
+            "restrict",
+            "acme",
+            "--email",
+            "nobody@example.org",
+            "--reason",
+            "x"
+        ])
+        .contains("nothing stored")
+    );
+    let r = k.json(&[
+        "gdpr",
+        "restrict",
+        "acme",
+        "--email",
+        "erika@example.org",
+        "--reason",
+        "accuracy contested in her letter",
+    ]);
+    assert_eq!(
+        r["covered"],
+        json!({"conversations": 2, "offline_messages": 1, "visitors": 1}),
+        "{r}"
+    );
+    let server = k.server(&[]);
+
+    // Sue may read every chat, but not the data-subject requests: Erika is hidden from her.
+    let mut sue = Browser::signed_in(&server.base, "sue@acme.example", &pw);
+    let ids = |b: &mut Browser, path: &str, key: &str| -> Vec<i64> {
+        b.get(path).json()[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&mut sue, "/api/conversations", "conversations"), [3]);
+    assert!(ids(&mut sue, "/api/conversations?q=ERIKA", "conversations").is_empty());
+    assert_eq!(ids(&mut sue, "/api/offline", "messages"), [2]);
+    for path in [
+        "/api/conversations/1/messages",
+        "/api/conversations/2/messages",
+        "/api/files/1",
+        "/api/visitors/10",
+    ] {
+        assert_eq!(sue.get(path).status, 404, "{path}");
+    }
+    assert_eq!(sue.get("/api/visitors/11").status, 200);
+    assert_eq!(sue.get("/api/conversations/3/messages").status, 200);
+    assert_eq!(sue.get("/api/gdpr/restrictions").status, 403);
+    let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
+    let refused = bob.post_json(
+        "/api/gdpr/restrict",
+        &json!({"by": "email", "value": "max@example.org", "reason": "x"}),
+    );
+    assert_eq!(refused.status, 403);
+
+    // Ann handles data-subject requests: she still sees everything, and the restriction.
+    let mut ann = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    assert_eq!(ann.get("/api/conversations/1/messages").status, 200);
+    assert_eq!(
+        ids(&mut ann, "/api/conversations", "conversations"),
+        [3, 2, 1]
+    );
+    let list = ann.get("/api/gdpr/restrictions").json();
+    let first = &list["restrictions"][0];
+    assert_eq!(first["reason"], "accuracy contested in her letter");
+    assert!(first["lifted_at"].is_null());
+    assert!(
+        first["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("email:subject#")
+    );
+    // The audit trail names the person by pseudonym, never the reason.
+    let audit = ann.get("/api/audit?action=gdpr.restrict").json();
+    let text = audit.to_string();
+    assert!(
+        text.contains("restriction#") && !text.contains("accuracy"),
+        "{text}"
+    );
+
+    // The purge keeps her data while it is restricted, and takes it once lifted.
+    let short = [
+        "--chats",
+        "1",
+        "--offline",
+        "1",
+        "--files",
+        "1",
+        "--visitors",
+        "1",
+    ];
+    let mut set = vec!["retention", "set", "acme"];
+    set.extend(short);
+    k.ok(&set);
+    let purged = k.json(&["retention", "purge", "acme"]);
+    assert_eq!(purged["conversations"], 1, "only Max's: {purged}");
+    assert_eq!(purged["offline_messages"], 1, "{purged}");
+    assert_eq!(ids(&mut ann, "/api/conversations", "conversations"), [2, 1]);
+
+    let lifted = ann.post_json(
+        "/api/gdpr/unrestrict",
+        &json!({"by": "email", "value": "erika@example.org"}),
+    );
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    assert_eq!(lifted.json()["lifted"][0]["covered"]["conversations"], 0);
+    assert_eq!(sue.get("/api/conversations/1/messages").status, 200);
+    let again = ann.post_json(
+        "/api/gdpr/unrestrict",
+        &json!({"by": "email", "value": "erika@example.org"}),
+    );
+    assert_eq!(again.status, 404);
+    let listed = k.ok(&["gdpr", "restrictions", "acme"]);
+    assert!(listed.contains("lifted"), "{listed}");
+    let purged = k.json(&["retention", "purge", "acme"]);
+    assert_eq!(purged["conversations"], 2, "{purged}");
+}

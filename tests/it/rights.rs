@@ -38,7 +38,7 @@ fn status(r: &crate::common::Res) -> u16 {
     r.status
 }
 
-const ACTIONS: [Action; 19] = [
+const ACTIONS: [Action; 20] = [
     Action {
         what: "list canned responses",
         allowed_by: &["chat", "settings.manage"],
@@ -137,6 +137,11 @@ const ACTIONS: [Action; 19] = [
         what: "read the audit trail",
         allowed_by: &["audit.read"],
         run: |b, _| status(&b.get("/api/audit")) == 200,
+    },
+    Action {
+        what: "list restrictions of processing",
+        allowed_by: &["gdpr.handle"],
+        run: |b, _| status(&b.get("/api/gdpr/restrictions")) == 200,
     },
     Action {
         what: "read the read log",

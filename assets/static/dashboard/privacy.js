@@ -1,5 +1,6 @@
-// The Privacy section (admins): data-subject requests (find, export, correct and erase what is
-// stored about one person: `/api/gdpr/*`, with the deletion protocols kept afterwards), the
+// The Privacy section (admins): data-subject requests (find, export, correct, restrict
+// (restrictions.js) and erase what is stored about one person: `/api/gdpr/*`, with the
+// deletion protocols kept afterwards), the
 // retention periods (`/api/retention`), the audit trail with its hash-chain check
 // (`/api/audit`) and the read log (`/api/audit/reads`: who read which chat, visitor, file or
 // export). Names, addresses and log fields are set as text only (dom.js).
@@ -10,6 +11,7 @@ import { request, httpError } from './api.js';
 import { showFieldError, field, growField, checkField, hint } from './form.js';
 import { captionedTable } from './tables.js';
 import { parseDay } from './days.js';
+import { RestrictionsBlock } from './restrictions.js';
 
 export function mountPrivacy(root) {
   return new PrivacyView(root);
@@ -142,6 +144,7 @@ class PrivacyView {
     this.readsSeq = 0;
     root.replaceChildren(this.buildDsr(), this.buildRetention(), this.buildAudit(), this.buildReads());
     this.loadProtocols();
+    this.restrictions.load();
     this.loadRetention();
     this.loadAudit(false);
     this.loadReads();
@@ -150,6 +153,10 @@ class PrivacyView {
   // ----- 1. data-subject requests -----
 
   buildDsr() {
+    this.restrictions = new RestrictionsBlock(
+      () => this.subject,
+      () => this.subject && this.find(this.subject),
+    );
     this.bySelect = h(
       'select',
       { id: 'dsr-by', name: 'by', onchange: () => this.byHint() },
@@ -174,6 +181,7 @@ class PrivacyView {
       { id: 'dsr-actions', class: 'privacy-actions', hidden: true },
       this.buildExport(),
       this.buildRectify(),
+      this.restrictions.form,
       this.buildErase(),
     );
     this.protocolTitle = h('h3', { id: 'dsr-protocol-title', tabindex: '-1', text: t('dashboard.privacy.dsr.protocol') });
@@ -215,6 +223,7 @@ class PrivacyView {
       h('p', { class: 'hint', text: t('dashboard.privacy.dsr.protocols_hint') }),
       this.protocolsStatus,
       this.protocols,
+      this.restrictions.listEl,
     );
   }
 

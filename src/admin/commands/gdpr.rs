@@ -1,4 +1,5 @@
-//! `kontor gdpr …`: data-subject requests (find, export, rectify, erase a person's data).
+//! `kontor gdpr …`: data-subject requests (find, export, rectify, restrict, erase a person's
+//! data).
 
 use crate::admin::{
     Ctx, Failure, Request, Response, absolute, confirmed, print_response, run_admin,
@@ -6,6 +7,7 @@ use crate::admin::{
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::privacy::{self, Actor};
+use crate::domain::restriction;
 use crate::error::{Error, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -77,6 +79,29 @@ pub enum GdprCmd {
         #[arg(long)]
         new_email: Option<String>,
     },
+    /// Restrict processing of the person's data (Art. 18): it stays, hidden from agents
+    /// without the data-subject-requests permission and kept from the retention purge
+    Restrict {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Why (e.g. "accuracy contested, 2026-12-05 letter"); kept with the restriction
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift the restrictions of processing that cover the person
+    Unrestrict {
+        /// Tenant slug
+        tenant: String,
+        #[command(flatten)]
+        subject: SubjectArgs,
+    },
+    /// List the tenant's restrictions of processing, active and lifted
+    Restrictions {
+        /// Tenant slug
+        tenant: String,
+    },
     /// Delete everything about the person and print the deletion protocol (Art. 17)
     Erase {
         /// Tenant slug
@@ -112,6 +137,9 @@ pub enum GdprRequest {
         /// archive: where the server writes it (absolute).
         #[serde(default)]
         out: Option<PathBuf>,
+        /// restrict: why.
+        #[serde(default)]
+        reason: Option<String>,
     },
 }
 
@@ -119,6 +147,22 @@ impl GdprCmd {
     /// The request this command sends.
     pub fn request(&self) -> std::result::Result<Request, Failure> {
         let (tenant, subject, action, new_name, new_email) = match self {
+            GdprCmd::Restrictions { tenant } => {
+                return Ok(Request::Gdpr(GdprRequest::Gdpr {
+                    tenant: tenant.clone(),
+                    action: "restrictions".into(),
+                    by: String::new(),
+                    value: String::new(),
+                    new_name: None,
+                    new_email: None,
+                    out: None,
+                    reason: None,
+                }));
+            }
+            GdprCmd::Restrict {
+                tenant, subject, ..
+            } => (tenant, subject, "restrict", None, None),
+            GdprCmd::Unrestrict { tenant, subject } => (tenant, subject, "unrestrict", None, None),
             GdprCmd::Find { tenant, subject } => (tenant, subject, "find", None, None),
             GdprCmd::Export {
                 tenant,
@@ -169,6 +213,10 @@ impl GdprCmd {
                 GdprCmd::Export { out: Some(out), .. } => Some(absolute(out)),
                 _ => None,
             },
+            reason: match self {
+                GdprCmd::Restrict { reason, .. } => Some(reason.clone()),
+                _ => None,
+            },
         }))
     }
 
@@ -205,9 +253,9 @@ impl GdprRequest {
             new_name,
             new_email,
             out,
+            reason,
         } = self;
         let store = cx.store;
-        let by = crate::store::gdpr::By::parse(&by, &value)?;
         let (_, db) = store.tenant_db_by_slug(&tenant)?;
         let op = Actor::OPERATOR;
         let report = |value: serde_json::Value, lines: Vec<String>| Response::Report {
@@ -215,7 +263,31 @@ impl GdprRequest {
             lines,
             ok: true,
         };
+        if action == "restrictions" {
+            let list = restriction::list(&db)?;
+            let mut lines = vec![format!("restrictions of processing in {tenant}:")];
+            lines.extend(list.iter().map(restriction_line));
+            if list.is_empty() {
+                lines.push("  none".into());
+            }
+            return Ok(report(serde_json::json!({ "restrictions": list }), lines));
+        }
+        let by = crate::store::gdpr::By::parse(&by, &value)?;
         match action.as_str() {
+            "restrict" => {
+                let why = reason.unwrap_or_default();
+                let r = restriction::restrict(&db, &by, &why, &op, cx.clock.now())?;
+                let line = restriction_line(&r);
+                Ok(report(
+                    serde_json::to_value(&r).unwrap_or_default(),
+                    vec![line],
+                ))
+            }
+            "unrestrict" => {
+                let lifted = restriction::unrestrict(&db, &by, &op, cx.clock.now())?;
+                let lines = lifted.iter().map(restriction_line).collect();
+                Ok(report(serde_json::json!({ "lifted": lifted }), lines))
+            }
             "find" => {
                 let found = privacy::find(&db, &by, &op)?;
                 let mut lines = vec![format!("stored about this person in {tenant}:")];
@@ -280,4 +352,26 @@ fn count_lines(counts: &serde_json::Value) -> Vec<String> {
         .as_object()
         .map(|o| o.iter().map(|(k, n)| format!("  {k:<17} {n}")).collect())
         .unwrap_or_default()
+}
+
+/// One restriction on a line: number, pseudonym, what it covers, state.
+fn restriction_line(r: &crate::store::restrictions::Restriction) -> String {
+    let state = match r.lifted_at {
+        Some(at) => format!(
+            "lifted {} by {}",
+            crate::clock::rfc3339(at),
+            r.lifted_by.as_deref().unwrap_or("")
+        ),
+        None => format!(
+            "active: {} chats, {} offline messages, {} visitor records",
+            r.covered.conversations, r.covered.offline_messages, r.covered.visitors
+        ),
+    };
+    format!(
+        "  #{:<4} {}  since {} by {}  {state}",
+        r.id,
+        r.subject,
+        crate::clock::rfc3339(r.created_at),
+        r.created_by
+    )
 }

@@ -195,6 +195,7 @@ pub fn search(
     from: Option<i64>,
     to: Option<i64>,
     only_agent: Option<i64>,
+    hide_restricted: bool,
     limit: i64,
 ) -> Result<Vec<HistoryRow>> {
     // LIKE with escaped wildcards: the search text is data, never a pattern.
@@ -218,8 +219,10 @@ pub fn search(
            AND (?2 IS NULL OR c.created_at >= ?2)
            AND (?3 IS NULL OR c.created_at < ?3)
            AND (?5 IS NULL OR c.agent_id = ?5)
+           AND (?6 = 0 OR c.id NOT IN (SELECT row_id FROM restricted_rows
+                                       WHERE kind = 'conversation'))
          ORDER BY c.id DESC LIMIT ?4",
-        params![pattern, from, to, limit, only_agent],
+        params![pattern, from, to, limit, only_agent, hide_restricted],
         |r| {
             Ok(from_row!(r => HistoryRow {
                 id, status, visitor_name, visitor_email, agent_name, created_at, closed_at, rating,

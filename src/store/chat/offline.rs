@@ -66,13 +66,14 @@ pub struct OfflineRow {
 }
 
 /// The newest offline messages first.
-pub fn list_offline(c: &Connection, limit: i64) -> Result<Vec<OfflineRow>> {
+pub fn list_offline(c: &Connection, hide_restricted: bool, limit: i64) -> Result<Vec<OfflineRow>> {
     rows::all(
         c,
         "SELECT o.id, o.name, o.email, o.message, o.created_at, o.handled_at, a.display_name, o.reply
          FROM offline_messages o LEFT JOIN agents a ON a.id = o.handled_by
+         WHERE ?2 = 0 OR o.id NOT IN (SELECT row_id FROM restricted_rows WHERE kind = 'offline')
          ORDER BY o.id DESC LIMIT ?1",
-        [limit],
+        rusqlite::params![limit, hide_restricted],
         |r| {
             Ok(
                 from_row!(r => OfflineRow { id, name, email, message, created_at, handled_at,

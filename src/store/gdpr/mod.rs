@@ -16,6 +16,7 @@ mod subject;
 pub use erase::{Updated, erase, identifier_hash, rectify, replay};
 pub use export::{ArchiveFile, export, find, write_tar};
 pub use ledger::{LedgerEntry, Protocol, ledger, record};
+pub(crate) use subject::list as id_list;
 pub use subject::{By, Counts, Subject, counts, resolve};
 
 #[cfg(test)]

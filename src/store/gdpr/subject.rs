@@ -89,7 +89,7 @@ fn ids(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<BTreeSet<i
     rows::all(c, sql, p, |r| r.get(0))
 }
 
-pub(super) fn list(set: &BTreeSet<i64>) -> String {
+pub(crate) fn list(set: &BTreeSet<i64>) -> String {
     set.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
