@@ -82,6 +82,9 @@ pub enum Command {
     /// How long each kind of personal data is kept; purge what has expired
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Support access the business granted: the read-only support login's set-up link
+    #[command(subcommand)]
+    Support(crate::admin::commands::support::SupportCmd),
     /// The tenant's tamper-evident audit trail: verify the hash chain, list entries
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -129,6 +132,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Hours(c) => c.request()?,
         Command::Backup(c) => return c.request(config),
         Command::Retention(c) => c.request()?,
+        Command::Support(c) => c.request(),
         Command::Audit(c) => c.request(),
         Command::Stats(a) => a.request(),
         _ => return Ok(None),

@@ -58,6 +58,8 @@ pub enum Request {
     Gdpr(GdprRequest),
     /// `retention …`
     Retention(RetentionRequest),
+    /// `support …`
+    Support(commands::support::SupportRequest),
     /// `audit …`
     Audit(AuditRequest),
     /// `stats`
@@ -238,6 +240,7 @@ pub fn execute_with(
         Request::Backup(r) => r.execute(cx),
         Request::Gdpr(r) => r.execute(cx),
         Request::Retention(r) => r.execute(cx),
+        Request::Support(r) => r.execute(cx),
         Request::Audit(r) => r.execute(cx),
         Request::Stats(r) => r.execute(cx),
     }

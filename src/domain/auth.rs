@@ -138,7 +138,16 @@ pub fn login(
     }
 
     let creds = match &tenant {
-        Some(db) => db.with(|c| tstore::agent_credentials(c, &email))?,
+        Some(db) => db.with(|c| {
+            let creds = tstore::agent_credentials(c, &email)?;
+            // The support login opens only while the business grants it.
+            match creds {
+                Some(cr) if !super::support::may_sign_in(c, cr.agent.role_id, clock.now())? => {
+                    Ok(None)
+                }
+                other => Ok(other),
+            }
+        })?,
         None => None,
     };
     let (hash, agent) = match creds {
@@ -443,7 +452,8 @@ pub fn authenticate(
     let t = clock.now();
     let idle = t - rec.last_seen_at > (timeouts.idle_minutes * 60) as i64;
     let expired = t - rec.created_at > (timeouts.absolute_hours * 3600) as i64;
-    if idle || expired {
+    let granted = || tenant.with(|c| super::support::may_sign_in(c, rec.agent.role_id, t));
+    if idle || expired || !granted()? {
         tenant.with(|c| tstore::delete_session(c, &token_hash))?;
         return Err(Error::Unauthorized);
     }

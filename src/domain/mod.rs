@@ -17,4 +17,5 @@ pub mod read_log;
 pub mod restriction;
 pub mod setup;
 pub mod sites;
+pub mod support;
 pub mod two_factor;

@@ -30,6 +30,7 @@ pub mod setup;
 pub mod site_form;
 pub mod sites;
 pub mod stats;
+pub mod support;
 pub mod team;
 pub mod track;
 pub mod two_factor;
@@ -192,6 +193,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crud::routes::<campaigns::Goals>("/api/goals"))
     .route("/api/audit", web::get().to(audit::list))
     .route("/api/audit/reads", web::get().to(audit::reads))
+    .route("/api/support/grants", web::get().to(support::list))
+    .route("/api/support/grants", web::post().to(support::create))
+    .route(
+        "/api/support/grants/{id}",
+        web::delete().to(support::revoke),
+    )
     .route("/api/agents", web::get().to(team::agents))
     .route("/api/agents/{id}", web::put().to(team::change_agent))
     .route(

@@ -44,7 +44,7 @@ pub struct SubjectQuery {
 
 /// Runs a data-subject request off the async threads, as the signed-in agent (the privacy
 /// log names them, their role, address and request).
-async fn as_agent<T: Send + 'static>(
+pub(super) async fn as_agent<T: Send + 'static>(
     a: &Agent,
     f: impl FnOnce(&Store, &TenantDb, &Actor) -> crate::error::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -59,10 +59,56 @@ pub async fn current(req: &HttpRequest, state: &State) -> Result<Option<Session>
         web::block(move || auth::authenticate(&st.store, &st.config.session, &st.clock, &value))
             .await?;
     match found {
+        Ok(s) if s.agent.role_id == crate::model::rights::SUPPORT => {
+            support_request(req, state, s).await
+        }
         Ok(s) => Ok(Some(s)),
         Err(Error::Unauthorized) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The operator's support login: only what `support_may` lets it read, and every request of
+/// it, allowed or refused, in the tenant's audit trail (method and path, never a query).
+async fn support_request(
+    req: &HttpRequest,
+    state: &State,
+    s: Session,
+) -> Result<Option<Session>, ApiError> {
+    let (method, path) = (req.method().as_str().to_string(), req.path().to_string());
+    let allowed = crate::model::rights::support_may(&method, &path);
+    let client = super::client::Client::of(req, state);
+    let (db, actor) = (s.tenant.clone(), s.agent.email.clone());
+    let (ip, rid) = (client.shown_ip(), client.request_id.clone());
+    let object = format!("{method} {path}");
+    let written = web::block(move || {
+        db.with(|c| {
+            crate::store::audit::record(
+                c,
+                &crate::store::audit::AuditEntry {
+                    actor: &actor,
+                    role: "support",
+                    action: "support.request",
+                    object: &object,
+                    result: if allowed { "success" } else { "authz denied" },
+                    ip: &ip,
+                    request_id: &rid,
+                },
+            )
+        })
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        // Unrecorded support access is not allowed to happen.
+        return Err(Error::Internal("writing the audit log failed".into()).into());
+    }
+    if !allowed {
+        return Err(ApiError::of(
+            crate::error::Code::Forbidden,
+            "the support login reads settings, agents, sites, statistics and campaigns only",
+        ));
+    }
+    Ok(Some(s))
 }
 
 /// The CSRF check for state-changing API calls: our own `Origin` and the session's token in

@@ -42,9 +42,16 @@ pub(super) async fn may_manage(
     object: &str,
 ) -> Result<(), ApiError> {
     let theirs = a
-        .read(move |c| Ok(tstore::agent_by_id(c, id)?.map(|r| r.permissions)))
+        .read(move |c| Ok(tstore::agent_by_id(c, id)?.map(|r| (r.permissions, r.role_id))))
         .await?;
-    match theirs.map(|t| agents::may_manage(a.session.agent.permissions, t)) {
+    if theirs.is_some_and(|(_, role)| role == crate::model::rights::SUPPORT) {
+        return Err(Error::Invalid(
+            "the support login is opened and closed by its grants (Settings › Team › Support access)"
+                .into(),
+        )
+        .into());
+    }
+    match theirs.map(|(t, _)| agents::may_manage(a.session.agent.permissions, t)) {
         Some(Err(e)) => Err(a.refused(action, object, e).await),
         _ => Ok(()),
     }
@@ -103,6 +110,9 @@ pub async fn invite(a: Agent, body: Json<InviteBody>) -> Reply {
     a.may_change(MANAGE)?;
     let b = body.into_inner();
     let role = b.role_id;
+    if role == crate::model::rights::SUPPORT {
+        return Err(Error::Invalid(tstore::SUPPORT_ROLE.into()).into());
+    }
     let granted = a
         .read(move |c| roles::permissions(c, role))
         .await?
@@ -204,6 +214,9 @@ pub async fn change_agent(a: Agent, id: Path<i64>, body: Json<AgentChange>) -> R
     let object = format!("agent#{id}");
     may_manage(&a, id, "agent.update", &object).await?;
     if let Some(role) = change.role_id {
+        if role == crate::model::rights::SUPPORT {
+            return Err(Error::Invalid(tstore::SUPPORT_ROLE.into()).into());
+        }
         // An unknown role is refused below, as before.
         if let Some(granted) = a.read(move |c| roles::permissions(c, role)).await? {
             may_grant(&a, granted, "agent.update", &object).await?;

@@ -169,6 +169,43 @@ pub const ADMIN: i64 = 1;
 pub const SUPERVISOR: i64 = 2;
 /// Agent.
 pub const AGENT: i64 = 3;
+/// The operator's support login, opened by the business's grants (see `support_may`).
+pub const SUPPORT: i64 = 4;
+
+/// What a support login may ask for: reading settings, agents, sites, statistics and
+/// campaigns, never chats, visitors, offline messages, files, exports or the audit trail, and
+/// never a change (signing out aside). The server checks this before any handler runs, so a
+/// role cannot widen it.
+pub fn support_may(method: &str, path: &str) -> bool {
+    const READS: [&str; 16] = [
+        "/login",
+        "/app",
+        "/api/session",
+        "/api/me",
+        "/api/settings",
+        "/api/agents",
+        "/api/roles",
+        "/api/departments",
+        "/api/sites",
+        "/api/stats",
+        "/api/stats.csv",
+        "/api/campaigns",
+        "/api/goals",
+        "/api/hours",
+        "/api/retention",
+        "/api/storage",
+    ];
+    let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/'));
+    match method {
+        "GET" | "HEAD" => {
+            READS.iter().any(|p| under(p))
+                && !path.ends_with("/messages")
+                && !path.ends_with("/visitor")
+        }
+        "POST" => path == "/logout",
+        _ => false,
+    }
+}
 
 /// The permissions of a built-in role, if `role_id` is one.
 pub fn builtin(role_id: i64) -> Option<Permissions> {
@@ -188,6 +225,17 @@ pub fn builtin(role_id: i64) -> Option<Permissions> {
             .collect(),
         ),
         AGENT => Some([VisitorsView, Chat].into_iter().collect()),
+        SUPPORT => Some(
+            [
+                StatsView,
+                CampaignsManage,
+                AgentsManage,
+                SitesManage,
+                SettingsManage,
+            ]
+            .into_iter()
+            .collect(),
+        ),
         _ => None,
     }
 }
@@ -195,6 +243,40 @@ pub fn builtin(role_id: i64) -> Option<Permissions> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn support_reads_only_what_holds_no_chat_data() {
+        for path in [
+            "/app/settings/team",
+            "/api/agents",
+            "/api/stats",
+            "/api/stats.csv",
+            "/api/campaigns/3",
+            "/api/sites/abc/form",
+        ] {
+            assert!(support_may("GET", path), "{path}");
+        }
+        for (method, path) in [
+            ("GET", "/api/conversations"),
+            ("GET", "/api/conversations/1/messages"),
+            ("GET", "/api/offline"),
+            ("GET", "/api/files/1"),
+            ("GET", "/api/visitors/1"),
+            ("GET", "/api/gdpr/export"),
+            ("GET", "/api/audit"),
+            ("GET", "/api/email"),
+            ("GET", "/api/blocks"),
+            ("GET", "/ws/agent"),
+            ("GET", "/api/sessions"),
+            ("GET", "/api/settingsx"),
+            ("PUT", "/api/settings"),
+            ("POST", "/api/agents/invite"),
+            ("DELETE", "/api/sites/abc"),
+        ] {
+            assert!(!support_may(method, path), "{method} {path}");
+        }
+        assert!(support_may("POST", "/logout"));
+    }
 
     #[test]
     fn names_round_trip_and_unknown_ones_are_refused() {

@@ -51,6 +51,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/026_department_waiting.sql"),
     include_str!("migrations/tenant/027_read_log.sql"),
     include_str!("migrations/tenant/028_restrictions.sql"),
+    include_str!("migrations/tenant/029_support.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -32,6 +32,7 @@ pub mod site_forms;
 pub mod site_logos;
 pub mod snapshot;
 pub mod stats;
+pub mod support;
 pub mod system;
 pub mod tenant;
 pub mod tenant_export;

@@ -85,8 +85,20 @@ fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     })
 }
 
-/// The id of the role with this name (any case).
+/// The id of the role with this name (any case); the support login's role is no one else's.
 pub fn role_id(c: &Connection, name: &str) -> Result<i64> {
+    let id = named_role(c, name)?;
+    if id == rights::SUPPORT {
+        return Err(Error::Invalid(SUPPORT_ROLE.into()));
+    }
+    Ok(id)
+}
+
+/// Why nobody is given the support role.
+pub const SUPPORT_ROLE: &str = "the support role belongs to the operator's support login, \
+     which the business opens in Settings › Team › Support access";
+
+fn named_role(c: &Connection, name: &str) -> Result<i64> {
     c.query_row(
         "SELECT id FROM roles WHERE name = ?1 COLLATE NOCASE",
         [name.trim()],

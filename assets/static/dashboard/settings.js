@@ -23,6 +23,7 @@ import { RulesEditor } from './rules.js';
 import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
 import { DepartmentsBlock } from './departments.js';
+import { SupportBlock } from './support.js';
 import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
@@ -85,12 +86,13 @@ class SettingsView {
     this.profile.onPasswordChanged = () => this.signins.load();
     this.teamSlot = h('div', { id: 'settings-team-slot' });
     this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
+    this.supportSlot = h('div', { id: 'settings-support-slot' });
     this.parts = {
       general: [this.buildGeneral(), this.hours.el, this.email.el],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
       sites: [this.sites.el, this.tracking.el],
       // Team: agents and roles, then departments (both only with the agents permission).
-      team: [this.teamSlot, this.departmentsSlot],
+      team: [this.teamSlot, this.departmentsSlot, this.supportSlot],
       chat: [this.buildChat(), this.buildCanned()],
       tracking: [this.rules.el],
       campaigns: [this.campaigns.el, this.goals.el],
@@ -180,6 +182,8 @@ class SettingsView {
       this.teamSlot.replaceWith(this.team.el);
       this.departments = new DepartmentsBlock();
       this.departmentsSlot.replaceWith(this.departments.el);
+      this.support = new SupportBlock();
+      this.supportSlot.replaceWith(this.support.el);
     }
     this.renderRole();
     await Promise.all([
@@ -205,6 +209,7 @@ class SettingsView {
       // Not even asked for without the agents permission.
       this.team ? this.team.load() : null,
       this.departments ? this.departments.load() : null,
+      this.support ? this.support.load() : null,
     ]);
   }
 

@@ -56,7 +56,9 @@ pub enum GdprCmd {
         subject: SubjectArgs,
     },
     /// Everything about the person: JSON on standard output, or with --out an archive
-    /// (subject.json, HTML transcripts, files)
+    /// (subject.json, HTML transcripts, files). It holds chat content: run it only on the
+    /// business's instruction (it is the controller); recorded in the tenant's audit trail as
+    /// gdpr.export
     Export {
         /// Tenant slug
         tenant: String,

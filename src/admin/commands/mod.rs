@@ -11,4 +11,5 @@ pub mod retention;
 pub mod site;
 pub mod smtp;
 pub mod stats;
+pub mod support;
 pub mod tenant;

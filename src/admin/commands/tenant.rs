@@ -43,7 +43,9 @@ pub enum TenantCmd {
         yes: bool,
     },
     /// Write everything of a tenant to one file (contract end, moving servers); encrypted
-    /// under a passphrase read from standard input unless --plain
+    /// under a passphrase read from standard input unless --plain. It holds chat content: run
+    /// it only on the business's instruction (it is the controller); recorded in the
+    /// tenant's audit trail as tenant.export
     Export {
         /// Tenant slug
         slug: String,
