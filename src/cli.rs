@@ -85,6 +85,9 @@ pub enum Command {
     /// Support access the business granted: the read-only support login's set-up link
     #[command(subcommand)]
     Support(crate::admin::commands::support::SupportCmd),
+    /// The record of technical and organisational measures as configured here
+    #[command(subcommand)]
+    Privacy(crate::admin::commands::privacy::PrivacyCmd),
     /// The tenant's tamper-evident audit trail: verify the hash chain, list entries
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -133,6 +136,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Backup(c) => return c.request(config),
         Command::Retention(c) => c.request()?,
         Command::Support(c) => c.request(),
+        Command::Privacy(c) => c.request(config),
         Command::Audit(c) => c.request(),
         Command::Stats(a) => a.request(),
         _ => return Ok(None),

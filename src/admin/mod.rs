@@ -60,6 +60,8 @@ pub enum Request {
     Retention(RetentionRequest),
     /// `support …`
     Support(commands::support::SupportRequest),
+    /// `privacy …`
+    Privacy(commands::privacy::PrivacyRequest),
     /// `audit …`
     Audit(AuditRequest),
     /// `stats`
@@ -241,6 +243,7 @@ pub fn execute_with(
         Request::Gdpr(r) => r.execute(cx),
         Request::Retention(r) => r.execute(cx),
         Request::Support(r) => r.execute(cx),
+        Request::Privacy(r) => r.execute(cx),
         Request::Audit(r) => r.execute(cx),
         Request::Stats(r) => r.execute(cx),
     }

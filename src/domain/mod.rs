@@ -12,6 +12,7 @@ pub mod hours;
 pub mod live_visitors;
 pub mod prechat;
 pub mod privacy;
+pub mod privacy_report;
 pub mod protocol;
 pub mod read_log;
 pub mod restriction;

@@ -220,6 +220,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/gdpr/erase", web::post().to(privacy::erase))
     .route("/api/gdpr/erasures", web::get().to(privacy::erasures))
     .route("/api/gdpr/restrict", web::post().to(privacy::restrict))
+    .route("/api/privacy/report", web::get().to(privacy::report))
     .route("/api/gdpr/unrestrict", web::post().to(privacy::unrestrict))
     .route(
         "/api/gdpr/restrictions",

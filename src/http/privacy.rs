@@ -207,3 +207,53 @@ pub async fn lift(a: Agent, id: actix_web::web::Path<i64>) -> Reply {
     let r = as_agent(&a, move |_, db, actor| restriction::lift(db, id, actor, at)).await?;
     Ok(HttpResponse::Ok().json(r))
 }
+
+/// Query of `GET /api/privacy/report`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// `GET /api/privacy/report?format=html|md&lang=de|en`: the record of technical and
+/// organisational measures as configured here, as a download (the settings permission).
+pub async fn report(a: Agent, q: Query<ReportQuery>) -> Reply {
+    a.may(Permission::SettingsManage)?;
+    let q = q.into_inner();
+    let html = match q.format.as_deref().unwrap_or("html") {
+        "html" => true,
+        "md" => false,
+        _ => return Err(ApiError::bad_request("format: html or md")),
+    };
+    let lang = match q.lang.as_deref().unwrap_or("en") {
+        "de" => crate::i18n::Lang::De,
+        "en" => crate::i18n::Lang::En,
+        _ => return Err(ApiError::bad_request("lang: de or en")),
+    };
+    let facts = crate::domain::privacy_report::ServerFacts::of(&a.state.config);
+    let now = a.now();
+    let text = as_agent(&a, move |store, db, _| {
+        let r = crate::domain::privacy_report::build(store, db, &facts, lang, now)?;
+        Ok(match html {
+            true => crate::domain::privacy_report::html(&r, lang),
+            false => crate::domain::privacy_report::markdown(&r),
+        })
+    })
+    .await?;
+    let (kind, ext) = match html {
+        true => ("text/html; charset=utf-8", "html"),
+        false => ("text/markdown; charset=utf-8", "md"),
+    };
+    let day = crate::store::period::day_of(now);
+    Ok(HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"kontor-measures-{day}.{ext}\""),
+        ))
+        .body(text))
+}

@@ -132,4 +132,13 @@ fn an_admin_finds_and_erases_a_person_and_sees_the_audit_trail() {
     );
     let listed = k.json(&["gdpr", "restrictions", "acme"]);
     assert!(listed["restrictions"][0]["lifted_at"].is_i64(), "{listed}");
+
+    // The record of measures is one click away, as a download.
+    let href = agent.exec(
+        "const a = document.querySelector('#record a[data-format=html][data-lang=de]'); return a ? a.getAttribute('href') : null",
+    );
+    assert_eq!(
+        href,
+        serde_json::json!("/api/privacy/report?format=html&lang=de")
+    );
 }

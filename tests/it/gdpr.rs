@@ -608,3 +608,84 @@ fn a_restricted_person_is_hidden_from_agents_and_kept_from_the_purge_until_lifte
     let purged = k.json(&["retention", "purge", "acme"]);
     assert_eq!(purged["conversations"], 2, "{purged}");
 }
+
+#[test]
+fn the_record_of_measures_says_what_is_configured_here_and_nothing_of_the_chats() {
+    let (k, pw) = Kontor::with_tenant();
+    fill(&k);
+    k.ok(&["retention", "set", "acme", "--chats", "200"]);
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "acme",
+            "bo@acme.example",
+            "--name",
+            "<b>Bo</b>",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    let md = k.ok(&["privacy", "report", "acme"]);
+    assert!(
+        md.starts_with("# Technical and organisational measures: "),
+        "{md}"
+    );
+    for wanted in [
+        "Subprocessors: none",
+        "| Chats: messages",
+        "| 200 days |",
+        "| &lt;b&gt;Bo&lt;/b&gt; | agent | active |",
+        "SQLCipher 4",
+        "Erasures carried out: 0",
+        "unbroken hash chain",
+        "Support access has never been granted.",
+    ] {
+        assert!(md.contains(wanted), "{wanted}: {md}");
+    }
+    for secret in ["ERIKA-SECRET", "erika@example.org", "MAX-KEEP"] {
+        assert!(!md.contains(secret), "{secret}");
+    }
+    let de = k.ok(&["privacy", "report", "acme", "--lang", "de"]);
+    assert!(
+        de.contains("Unterauftragsverarbeiter: keine") && de.contains("200 Tage"),
+        "{de}"
+    );
+    assert!(
+        k.fails(&["privacy", "report", "acme", "--lang", "fr"])
+            .contains("de or en")
+    );
+    let out = k.data_dir().with_file_name("measures.html");
+    k.ok(&[
+        "privacy",
+        "report",
+        "acme",
+        "--html",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<html lang=\"en\">"));
+    assert!(
+        !html.contains("<script") && !html.contains("http://"),
+        "self-contained"
+    );
+
+    // The same over HTTP for those who manage settings, with every value escaped.
+    let server = k.server(&[]);
+    let mut ann = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let r = ann.get("/api/privacy/report?format=html&lang=de");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.body.contains("Technische und organisatorische Maßnahmen"));
+    assert!(r.body.contains("&lt;b&gt;Bo&lt;/b&gt;"), "{}", r.body);
+    assert!(
+        !r.body.contains("<b>Bo") && !r.body.contains("ERIKA"),
+        "{}",
+        r.body
+    );
+    assert_eq!(ann.get("/api/privacy/report?format=pdf").status, 400);
+    crate::chat::with_bob(&k, &pw);
+    let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
+    assert_eq!(bob.get("/api/privacy/report").status, 403);
+}

@@ -142,7 +142,7 @@ class PrivacyView {
     this.minId = null; // the smallest audit entry id shown, for "older entries"
     root.classList.add('dash-app', 'privacy-app');
     this.readsSeq = 0;
-    root.replaceChildren(this.buildDsr(), this.buildRetention(), this.buildAudit(), this.buildReads());
+    root.replaceChildren(this.buildDsr(), this.buildRetention(), this.buildAudit(), this.buildReads(), this.buildRecord());
     this.loadProtocols();
     this.restrictions.load();
     this.loadRetention();
@@ -876,5 +876,14 @@ class PrivacyView {
         : [h('tr', {}, h('td', { colspan: this.readsColumns.length, class: 'empty', text: t('dashboard.privacy.audit.empty') }))]),
     );
     this.readsStatus.textContent = tn('dashboard.privacy.audit.loaded', entries.length);
+  }
+
+  // ----- 5. the record of measures -----
+
+  /** Downloads of the technical and organisational measures as configured (Art. 30). */
+  buildRecord() {
+    const link = (format, lang) =>
+      h('li', {}, h('a', { href: `/api/privacy/report?format=${format}&lang=${lang}`, download: '', 'data-format': format, 'data-lang': lang, text: t(`dashboard.privacy.record.${format}_${lang}`) }));
+    return panel('record', h('ul', { class: 'privacy-downloads' }, link('html', 'de'), link('html', 'en'), link('md', 'de'), link('md', 'en')));
   }
 }
