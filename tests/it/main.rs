@@ -27,6 +27,7 @@ mod browser_waiting;
 mod campaigns;
 mod chat;
 mod cli;
+mod clone;
 mod config;
 mod crash_delivery;
 mod delivery;
