@@ -38,6 +38,7 @@ mod forms;
 mod gdpr;
 mod hours;
 mod injection;
+mod intrusion;
 mod keyboard;
 mod live_regions;
 mod login;
