@@ -4,6 +4,7 @@
 //! (one argon2 verification, the same error), so responses do not reveal which accounts exist.
 
 use super::agents;
+use super::intrusion::{self, Factor};
 use super::two_factor::{self, Proof};
 use crate::clock::Clock;
 use crate::config::SessionConfig;
@@ -133,7 +134,7 @@ pub fn login(
         if let Some(db) = &tenant {
             audit(db, "throttled", "");
         }
-        tracing::warn!(tenant = ?tenant_slug, ip = %shown_ip, "sign-in throttled");
+        intrusion::login_throttled(a.ip, &tenant_slug, &email, Factor::Password);
         return Err(Error::Throttled(wait));
     }
 
@@ -160,7 +161,7 @@ pub fn login(
         if let Some(db) = &tenant {
             audit(db, "failure", "");
         }
-        tracing::info!(tenant = ?tenant_slug, ip = %shown_ip, "sign-in failed");
+        intrusion::login_failed(a.ip, &tenant_slug, &email, Factor::Password);
         return Err(Error::Unauthorized);
     };
     let Some(db) = tenant else {
@@ -377,6 +378,7 @@ pub fn second_factor(
     let t0 = clock.instant();
     if let Some(wait) = throttle.sign_in_blocked_for(&keys, t0) {
         log("throttled", "second_factor");
+        intrusion::login_throttled(a.ip, &p.record.slug, &email, Factor::Code);
         return Err(Error::Throttled(wait));
     }
     let (now, agent_id, code) = (clock.now(), p.agent.id, a.code);
@@ -397,6 +399,7 @@ pub fn second_factor(
     let Some((recovery_codes, proof)) = proved else {
         throttle.sign_in_failed(&keys, t0);
         log("failure", "second_factor");
+        intrusion::login_failed(a.ip, &p.record.slug, &email, Factor::Code);
         let failures = p
             .tenant
             .with(|c| tfstore::challenge_failed(c, &p.token_hash))?;

@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod email;
 pub mod files;
 pub mod hours;
+pub mod intrusion;
 pub mod live_visitors;
 pub mod prechat;
 pub mod privacy;

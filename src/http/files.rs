@@ -6,7 +6,7 @@ use super::agent::{Agent, Reply};
 use super::client::Client;
 use crate::config::{MB, UploadsConfig};
 use crate::crypto;
-use crate::domain::files;
+use crate::domain::{files, intrusion};
 use crate::error::{ApiError, Code, Error};
 use crate::model::attachment::FileRef;
 use crate::model::ratelimit::RateLimit;
@@ -162,6 +162,7 @@ pub async fn visitor_upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if origin != client.origin && !site.origins.iter().any(|o| o == origin) {
+        intrusion::csrf_refused(client.ip, "upload");
         return Err(ApiError::csrf());
     }
     let token = req
@@ -172,7 +173,8 @@ pub async fn visitor_upload(
     let body = read_upload(body).await?;
     state
         .uploads
-        .take(client.ip, body.len(), state.clock.instant())?;
+        .take(client.ip, body.len(), state.clock.instant())
+        .inspect_err(|_| intrusion::rate_limited(client.ip, "upload"))?;
     let from = Uploader::Visitor {
         token_hash: crypto::token_hash(token),
         site_key: site.site_key.clone(),
@@ -229,12 +231,17 @@ pub struct DownloadRequest {
 /// `POST /api/widget/files/{id}` with `{"token": …}`: a file of the visitor's own conversation.
 pub async fn visitor_download(
     state: State,
+    client: Client,
     id: web::Path<i64>,
     body: web::Json<DownloadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let token = body.into_inner().token;
-    let (site_key, _) = token.split_once('.').ok_or_else(ApiError::not_found)?;
+    let refused = || {
+        intrusion::token_refused(client.ip, "chat_token");
+        ApiError::not_found()
+    };
+    let (site_key, _) = token.split_once('.').ok_or_else(refused)?;
     let st = state.clone();
     let site_key = site_key.to_string();
     let found = web::block(move || -> Result<_, Error> {
@@ -256,7 +263,7 @@ pub async fn visitor_download(
         })
     })
     .await??;
-    let (file, data) = found.ok_or_else(ApiError::not_found)?;
+    let (file, data) = found.ok_or_else(refused)?;
     Ok(attachment(file, data))
 }
 

@@ -11,6 +11,7 @@ use super::session;
 use super::{State, lang};
 use crate::crypto;
 use crate::domain::auth::{self, LoginAttempt, Step};
+use crate::domain::intrusion;
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
 use actix_web::http::{StatusCode, header};
@@ -166,7 +167,7 @@ pub async fn submit(
     let token_ok = !cookie_token.is_empty()
         && crypto::secure_eq(cookie_token.as_bytes(), form.csrf.as_bytes());
     if !client.same_origin(&req) || !token_ok {
-        tracing::warn!(ip = %client.ip, "sign-in rejected by the CSRF/origin check");
+        intrusion::csrf_refused(client.ip, "login");
         return Ok(reply(StatusCode::FORBIDDEN, "login.rejected"));
     }
     let st = state.clone();
@@ -226,7 +227,7 @@ pub struct LogoutForm {
 pub async fn logout(a: Agent, form: web::Form<LogoutForm>) -> Result<HttpResponse, ApiError> {
     let token_ok = crypto::secure_eq(a.session.csrf.as_bytes(), form.csrf.as_bytes());
     if !a.same_origin() || !token_ok {
-        tracing::warn!(ip = %a.client.ip, "logout rejected by the CSRF/origin check");
+        intrusion::csrf_refused(a.client.ip, "logout");
         return Err(ApiError::csrf());
     }
     let (ip, rid) = (a.client.ip, a.client.request_id.clone());

@@ -11,7 +11,7 @@ use super::session;
 use super::{State, lang};
 use crate::crypto;
 use crate::domain::auth::{self, CodeAttempt, CodeOutcome};
-use crate::domain::two_factor;
+use crate::domain::{intrusion, two_factor};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
 use actix_web::http::{StatusCode, header};
@@ -171,7 +171,7 @@ pub async fn submit(
     let next = safe_next(&form.next).to_string();
     let token_ok = !csrf.is_empty() && crypto::secure_eq(csrf.as_bytes(), form.csrf.as_bytes());
     if !client.same_origin(&req) || !token_ok {
-        tracing::warn!(ip = %client.ip, "second sign-in step rejected by the CSRF/origin check");
+        intrusion::csrf_refused(client.ip, "second_factor");
         return Ok(html(
             StatusCode::FORBIDDEN,
             code_page(lang, &csrf, &next, Some("login.rejected")),

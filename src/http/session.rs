@@ -127,7 +127,7 @@ pub fn require_csrf(
     {
         Ok(())
     } else {
-        tracing::warn!(ip = %client.ip, "request rejected by the CSRF/origin check");
+        crate::domain::intrusion::csrf_refused(client.ip, "api");
         Err(ApiError::csrf())
     }
 }

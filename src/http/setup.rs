@@ -8,7 +8,7 @@ use super::client::Client;
 use super::session;
 use super::{State, lang};
 use crate::crypto;
-use crate::domain::{agents, setup};
+use crate::domain::{agents, intrusion, setup};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang};
 use crate::store::TenantDb;
@@ -93,6 +93,7 @@ pub async fn page(
     let raw = path.into_inner();
     let found = web::block(move || live(&st, &raw)).await??;
     let Some((_, link)) = found else {
+        intrusion::token_refused(client.ip, "setup_link");
         return Ok(dead(lang));
     };
     let token = crypto::random_token();
@@ -136,6 +137,7 @@ pub async fn submit(
     let raw2 = raw.clone();
     let found = web::block(move || live(&st, &raw2)).await??;
     let Some((db, link)) = found else {
+        intrusion::token_refused(client.ip, "setup_link");
         return Ok(dead(lang));
     };
     let again = |status: StatusCode, error: &str| {
@@ -144,7 +146,7 @@ pub async fn submit(
     let token_ok = !cookie_token.is_empty()
         && crypto::secure_eq(cookie_token.as_bytes(), form.csrf.as_bytes());
     if !client.same_origin(&req) || !token_ok {
-        tracing::warn!(ip = %client.ip, "set-up rejected by the CSRF/origin check");
+        intrusion::csrf_refused(client.ip, "setup");
         return Ok(again(
             StatusCode::FORBIDDEN,
             i18n::t(lang, "login.rejected"),

@@ -161,6 +161,7 @@ pub async fn report(
 ) -> Result<HttpResponse, ApiError> {
     // One address cannot flood the tenant's hub (it answers 503 when its queue is full too).
     if let Err(wait) = state.tracking.limit.take(client.ip, state.clock.instant()) {
+        crate::domain::intrusion::rate_limited(client.ip, "track");
         return Err(ApiError::of(
             Code::TooManyRequests,
             "too many reports from this address; try again later",

@@ -5,6 +5,7 @@
 //! (`DELETE /api/agents/{id}/two-factor`, which also signs them out). Everything is audited.
 
 use super::agent::{Agent, DbWork, Reply};
+use crate::domain::intrusion::{self, Factor};
 use crate::domain::two_factor;
 use crate::error::{ApiError, Code, Error};
 use crate::model::rights::Permission;
@@ -37,12 +38,15 @@ pub(super) async fn throttled<T: Send + 'static>(
         .unwrap_or_default();
     let keys = SignIn::new(&slug, &a.session.agent.email, a.client.ip);
     let throttle = &a.state.throttle;
+    let (ip, email) = (a.client.ip, &a.session.agent.email);
     if let Some(wait) = throttle.sign_in_blocked_for(&keys, a.state.clock.instant()) {
+        intrusion::login_throttled(ip, &slug, email, Factor::Code);
         return Err(Error::Throttled(wait).into());
     }
     let done = a.db(work).await;
     if matches!(&done, Err(e) if e.code() == Code::InvalidInput) {
         throttle.sign_in_failed(&keys, a.state.clock.instant());
+        intrusion::login_failed(ip, &slug, email, Factor::Code);
     }
     done
 }

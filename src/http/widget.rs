@@ -3,7 +3,7 @@
 
 use super::State;
 use super::client::Client;
-use crate::domain::{agents, email, hours};
+use crate::domain::{agents, email, hours, intrusion};
 use crate::error::{ApiError, Error};
 use crate::i18n::{self, Lang, business_text};
 use crate::model::tenants;
@@ -470,6 +470,7 @@ pub async fn offline(
     };
     let origin = super::client::request_origin(&req);
     if origin != client.origin && !site.origins.contains(&origin) {
+        intrusion::csrf_refused(client.ip, "offline");
         return Err(ApiError::csrf());
     }
     if !b.consent {
@@ -492,6 +493,7 @@ pub async fn offline(
     let key = format!("offline:{}", crate::model::ip::throttle_key(client.ip));
     let t0 = state.clock.instant();
     if let Some(wait) = state.throttle.blocked_for(&key, t0) {
+        intrusion::rate_limited(client.ip, "offline");
         return Err(Error::Throttled(wait).into());
     }
     state.throttle.fail(&key, t0);

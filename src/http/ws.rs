@@ -4,6 +4,7 @@
 use super::State;
 use super::agent::Agent;
 use super::client::Client;
+use crate::domain::intrusion;
 use crate::error::{ApiError, Code, Error};
 use crate::realtime::hub::Peer;
 use crate::realtime::session::{self, Side};
@@ -79,12 +80,12 @@ pub async fn visitor(
         (hub, key, notice, greeting)
     });
     let Some((hub, visitor_key, notice_current, greeting)) = hub else {
-        tracing::warn!(site = ?site_key, "visitor socket refused: origin not allowed");
+        intrusion::socket_refused(client.ip, "visitor", "origin", &site_key);
         return Err(refused());
     };
     // One address or one site may hold only so many sockets (`[chat]`).
     let Some(admission) = state.realtime.gate.admit(client.ip, &site_key) else {
-        tracing::warn!(site = ?site_key, "visitor socket refused: too many open");
+        intrusion::socket_refused(client.ip, "visitor", "too_many_sockets", &site_key);
         return Err(ApiError::of(
             Code::TooManySockets,
             "too many chat windows are open from here; close one and try again",
@@ -119,7 +120,7 @@ pub async fn agent(
     a: Agent,
 ) -> Result<HttpResponse, ApiError> {
     if !a.same_origin() {
-        tracing::warn!(ip = %a.client.ip, "agent socket refused: foreign origin");
+        intrusion::socket_refused(a.client.ip, "agent", "origin", "");
         return Err(refused());
     }
     let (s, state) = (a.session, a.state);

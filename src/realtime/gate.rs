@@ -22,6 +22,8 @@ pub struct Gate {
 /// An admitted widget socket: holds its places until it closes.
 pub struct Admission {
     gate: Arc<Gate>,
+    /// The client's address, for the intrusion-detection log.
+    client: IpAddr,
     address: String,
     site: String,
     _seats: (Seat, Seat),
@@ -46,6 +48,7 @@ impl Gate {
         let by_site = self.sockets_by_site.enter(site.to_string())?;
         Some(Admission {
             gate: self.clone(),
+            client: ip,
             address,
             site: site.to_string(),
             _seats: (by_address, by_site),
@@ -54,6 +57,16 @@ impl Gate {
 }
 
 impl Admission {
+    /// The client's address.
+    pub fn client(&self) -> IpAddr {
+        self.client
+    }
+
+    /// The site the socket is for.
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
     /// Whether this socket's address and site may start another chat now. (A start that
     /// finds the chat a dropped socket began counts too: retries are rare and the limit is
     /// a minute's worth.)

@@ -4,6 +4,7 @@
 use super::gate::Admission;
 use super::hub::{Command, ConnId, HubHandle, OUTBOX, Outgoing, Peer};
 use super::protocol::{AgentIn, MAX_FRAME_BYTES, Out, VisitorIn};
+use crate::domain::intrusion;
 use crate::error::Code;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use std::time::{Duration, Instant};
@@ -94,6 +95,9 @@ pub async fn run(
                         if !bucket.take() {
                             refused += 1;
                             if refused > MAX_REFUSED {
+                                if let Some(a) = &admission {
+                                    intrusion::socket_refused(a.client(), "visitor", "too_many_frames", a.site());
+                                }
                                 break Some(close(CloseCode::Policy, "too many frames"));
                             }
                             // Said once per run of refused frames, not once per frame.
@@ -107,6 +111,9 @@ pub async fn run(
                             Ok(Command::Visitor(_, VisitorIn::Start { .. }))
                                 if admission.as_ref().is_some_and(|a| !a.may_start(Instant::now())) =>
                             {
+                                if let Some(a) = &admission {
+                                    intrusion::rate_limited(a.client(), "chat_start");
+                                }
                                 Some(Out::error(Code::TooManyChats, "too many chats started from here; please try again in a minute"))
                             }
                             Ok(cmd) => (!hub.send(cmd)).then(|| Out::error(Code::Busy, "the server is busy; retry")),

@@ -7,6 +7,7 @@
 mod rows;
 
 pub mod aggregates;
+pub mod anonymize;
 pub mod archive;
 pub mod audit;
 pub mod backup;
@@ -35,6 +36,7 @@ pub mod stats;
 pub mod support;
 pub mod system;
 pub mod tenant;
+pub mod tenant_clone;
 pub mod tenant_export;
 pub mod two_factor;
 pub mod visits;

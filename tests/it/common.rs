@@ -626,6 +626,15 @@ impl Ws {
         )
     }
 
+    /// The widget's socket for `site`, from `origin`, through a proxy that forwards `client`.
+    pub fn visitor_via(base: &str, site: &str, origin: &str, client: &str) -> Result<Ws, Refused> {
+        Ws::open(
+            base,
+            &format!("/ws/visitor?site={site}"),
+            &[("Origin", origin), ("X-Forwarded-For", client)],
+        )
+    }
+
     /// The widget's socket for `site`, from `origin`, with a browser's User-Agent.
     pub fn visitor_as(base: &str, site: &str, origin: &str, ua: &str) -> Result<Ws, Refused> {
         Ws::open(

@@ -89,7 +89,7 @@ fn log_injection_is_neutralised() {
         "x\u{1b}[31m@acme.example",
         "whatever pass",
     );
-    assert!(server.log_shows("sign-in failed"));
+    assert!(server.log_shows("event=login_failed"));
     let log = server.log();
     assert!(
         !log.lines()

@@ -1,4 +1,4 @@
-//! `kontor tenant …`: create, list, show, delete, export, import and rekey tenants.
+//! `kontor tenant …`: create, list, show, delete, export, import, clone and rekey tenants.
 
 use crate::admin::{
     Ctx, Failure, Request, Response, absolute, confirmed, read_secret, tenant_audit,
@@ -61,6 +61,19 @@ pub enum TenantCmd {
         /// The export file
         file: PathBuf,
     },
+    /// Make a new tenant for a test system from an existing one, anonymised: the same tables
+    /// and row counts, every name, address, message, file and free text replaced by consistent
+    /// fakes; new keys; agents need a reset link (`agent reset-link`); the source is only read
+    Clone {
+        /// The tenant to copy
+        source: String,
+        /// Slug of the new, anonymised tenant (required: kontor makes no plain copies)
+        #[arg(long, value_name = "NEW", required = true)]
+        anonymize: String,
+        /// Display name [default: the source's, marked as a test copy]
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Put the tenant's database under a new key and destroy the old one
     Rekey {
         /// Tenant slug
@@ -109,6 +122,16 @@ pub enum TenantRequest {
     Delete {
         /// Slug.
         slug: String,
+    },
+    /// `tenant clone --anonymize`
+    #[serde(rename = "tenant_clone")]
+    Clone {
+        /// The source's slug.
+        source: String,
+        /// The new tenant's slug.
+        slug: String,
+        /// Its display name.
+        name: Option<String>,
     },
     /// `tenant rekey`
     #[serde(rename = "tenant_rekey")]
@@ -214,6 +237,15 @@ impl TenantCmd {
                     },
                 }
             }
+            TenantCmd::Clone {
+                source,
+                anonymize,
+                name,
+            } => TenantRequest::Clone {
+                source: source.clone(),
+                slug: anonymize.clone(),
+                name: name.clone(),
+            },
             TenantCmd::Rekey { slug } => TenantRequest::Rekey { slug: slug.clone() },
             TenantCmd::Mail {
                 slug,
@@ -352,6 +384,9 @@ impl TenantRequest {
                 out,
                 passphrase,
             } => export(cx, &slug, &out, passphrase.as_deref()),
+            TenantRequest::Clone { source, slug, name } => {
+                clone(cx, &source, &slug, name.as_deref())
+            }
             TenantRequest::Import { file, passphrase } => {
                 let done = crate::store::tenant_export::import(
                     store,
@@ -413,6 +448,62 @@ fn export(
         ),
         format!("{} tables, {rows} rows", done.tables.len()),
     ];
+    Ok(Response::Report {
+        value: serde_json::to_value(&done).unwrap_or_default(),
+        lines,
+        ok: true,
+    })
+}
+
+/// `tenant clone --anonymize`: audited in both trails once the clone exists (the clone's
+/// own record is written while it is built).
+fn clone(cx: &mut Ctx<'_>, source: &str, slug: &str, name: Option<&str>) -> Result<Response> {
+    tenants::validate_slug(slug)?;
+    let name = match name {
+        Some(n) => tenants::clean_name("tenant name", n, 200)?,
+        None => {
+            let src = cx.store.tenant_record(source)?;
+            let marked = format!("{} (test copy)", src.name);
+            tenants::clean_name("tenant name", &marked, 200)
+                .or_else(|_| tenants::clean_name("tenant name", slug, 200))?
+        }
+    };
+    let done = crate::store::tenant_clone::clone_anonymized(
+        cx.store,
+        source,
+        &crate::store::tenant_clone::Target {
+            slug,
+            name: &name,
+            new_site_key: &crate::domain::sites::new_site_key,
+        },
+        cx.progress,
+    )?;
+    tenant_audit(
+        cx.store,
+        source,
+        "tenant.clone",
+        &format!("anonymised copy {slug}"),
+    );
+    let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+    let mut lines = vec![
+        format!(
+            "tenant {slug} created (id {}): an anonymised copy of {source}",
+            done.uuid
+        ),
+        format!(
+            "{} tables, {rows} rows; sign-ins, second factors and links were left out",
+            done.tables.len()
+        ),
+    ];
+    for (old, new) in &done.sites {
+        lines.push(format!("site {new} (a new key; the source's is {old})"));
+    }
+    if !done.agents.is_empty() {
+        lines.push(format!(
+            "no agent can sign in until they choose a password: kontor agent reset-link {slug} EMAIL"
+        ));
+        lines.push(format!("agents: {}", done.agents.join(", ")));
+    }
     Ok(Response::Report {
         value: serde_json::to_value(&done).unwrap_or_default(),
         lines,
