@@ -290,6 +290,35 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
     ),
     ("pages", &[("id", Keep), ("url", PageUrl), ("title", Text)]),
     (
+        "read_log",
+        &[
+            ("id", Keep),
+            ("at", Keep),
+            ("actor", Actor),
+            ("role", Keep),
+            ("what", Keep),
+            ("object", AuditObject),
+            ("ip", Ip),
+            ("request_id", Keep),
+        ],
+    ),
+    (
+        "restricted_rows",
+        &[("restriction_id", Keep), ("kind", Keep), ("row_id", Keep)],
+    ),
+    (
+        "restrictions",
+        &[
+            ("id", Keep),
+            ("subject", AuditObject),
+            ("reason", Text),
+            ("created_at", Keep),
+            ("created_by", Actor),
+            ("lifted_at", Keep),
+            ("lifted_by", Actor),
+        ],
+    ),
+    (
         "roles",
         &[
             ("id", Keep),
@@ -308,6 +337,18 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
             ("mime", Keep),
             ("data", Keep),
             ("updated_at", Keep),
+        ],
+    ),
+    (
+        "support_grants",
+        &[
+            ("id", Keep),
+            ("created_at", Keep),
+            ("created_by", Actor),
+            ("expires_at", Keep),
+            ("note", Text),
+            ("revoked_at", Keep),
+            ("revoked_by", Actor),
         ],
     ),
     (
@@ -457,6 +498,10 @@ mod tests {
             "audit_log.result",
             "audit_log.request_id",
             "audit_log.role",
+            "read_log.role",
+            "read_log.what",
+            "read_log.request_id",
+            "restricted_rows.kind",
             "business_hours.rules",
             "campaigns.name",
             "campaigns.channel",
