@@ -249,10 +249,13 @@ pub async fn end_sessions(a: Agent, id: Path<i64>) -> Reply {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "ended": ended })))
 }
 
-/// `GET /api/roles`: the roles and every permission there is.
+/// `GET /api/roles` (not the support login's role): the roles and every permission there is.
 pub async fn list(a: Agent) -> Reply {
     a.may(MANAGE)?;
-    let list = a.db(|c| roles::list(c)).await?;
+    let mut list = a.db(|c| roles::list(c)).await?;
+    // The support login's role is nobody else's to be given (see Settings › Team › Support
+    // access), so it is not offered here.
+    list.retain(|r| r.id != rights::SUPPORT);
     let permissions: Vec<_> = rights::ALL
         .iter()
         .map(|p| serde_json::json!({ "name": p.name(), "what": p.what() }))
