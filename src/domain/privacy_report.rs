@@ -122,21 +122,41 @@ pub fn build(
     let erasures = store
         .system(|c| crate::store::gdpr::ledger(c, &db.uuid))?
         .len();
-    let date = |t: i64| crate::clock::rfc3339(t);
-    let mut out = Vec::new();
+    let restricted = limits.iter().filter(|r| r.lifted_at.is_none()).count();
+    Ok(Report {
+        title: say(
+            lang,
+            "report.title",
+            &[
+                ("name", rec.name.clone()),
+                ("date", crate::clock::rfc3339(now)),
+            ],
+        ),
+        sections: vec![
+            controller(lang, &rec),
+            stored(lang, &periods),
+            websites(lang, &sites),
+            security(lang, facts),
+            backups(lang, facts),
+            access(lang, &agents, &all_roles),
+            support_access(lang, &grants, now),
+            requests(lang, erasures, restricted),
+            logging(lang, &chain, periods.reads_days),
+        ],
+    })
+}
 
+fn controller(lang: Lang, rec: &system::TenantRecord) -> Section {
     let mut s = section(lang, "controller");
-    s.text.push(say(
-        lang,
-        "report.controller.text",
-        &[("name", rec.name.clone()), ("slug", rec.slug.clone())],
-    ));
+    let vars = [("name", rec.name.clone()), ("slug", rec.slug.clone())];
+    s.text.push(say(lang, "report.controller.text", &vars));
     s.text
         .push(i18n::t(lang, "report.controller.subprocessors").to_string());
-    out.push(s);
+    s
+}
 
+fn stored(lang: Lang, periods: &retention::Retention) -> Section {
     let mut s = section(lang, "stored");
-    let days = |d: u32| say(lang, "report.days", &[("n", d.to_string())]);
     let kept = [
         ("chats", periods.chats_days),
         ("files", periods.files_days),
@@ -154,54 +174,55 @@ pub fn build(
                 vec![
                     i18n::t(lang, &format!("report.stored.{k}")).to_string(),
                     i18n::t(lang, &format!("report.purpose.{k}")).to_string(),
-                    days(*d),
+                    say(lang, "report.days", &[("n", d.to_string())]),
                 ]
             })
             .collect(),
     });
     s.text
         .push(i18n::t(lang, "report.stored.consent").to_string());
-    out.push(s);
+    s
+}
 
+fn websites(lang: Lang, sites: &[system::SiteRecord]) -> Section {
     let mut s = section(lang, "sites");
     s.tables.push(Table {
         head: head(lang, &["site", "origins", "tracking"]),
         rows: sites
             .iter()
             .map(|site| {
+                let mode = format!("report.tracking.{}", site.tracking.mode);
                 vec![
                     site.site_key.clone(),
                     site.origins.join(", "),
-                    i18n::t(lang, &format!("report.tracking.{}", site.tracking.mode)).to_string(),
+                    i18n::t(lang, &mode).to_string(),
                 ]
             })
             .collect(),
     });
-    out.push(s);
+    s
+}
 
+fn security(lang: Lang, facts: &ServerFacts) -> Section {
     let mut s = section(lang, "security");
     s.text
         .push(i18n::t(lang, "report.security.rest").to_string());
-    s.text.push(
-        i18n::t(
-            lang,
-            if facts.tls {
-                "report.security.tls"
-            } else {
-                "report.security.proxy"
-            },
-        )
-        .to_string(),
-    );
+    let transport = match facts.tls {
+        true => "report.security.tls",
+        false => "report.security.proxy",
+    };
+    s.text.push(i18n::t(lang, transport).to_string());
     if facts.smtp {
         s.text
             .push(i18n::t(lang, "report.security.smtp").to_string());
     }
-    out.push(s);
+    s
+}
 
+fn backups(lang: Lang, facts: &ServerFacts) -> Section {
     let mut s = section(lang, "backups");
-    s.text.push(if facts.backups_enabled {
-        say(
+    s.text.push(match facts.backups_enabled {
+        true => say(
             lang,
             "report.backups.schedule",
             &[
@@ -211,32 +232,33 @@ pub fn build(
                 ("weekly", facts.backup_keep.1.to_string()),
                 ("dir", facts.backup_dir.clone()),
             ],
-        )
-    } else {
-        i18n::t(lang, "report.backups.off").to_string()
+        ),
+        false => i18n::t(lang, "report.backups.off").to_string(),
     });
     s.text.push(match facts.last_backup {
-        Some(t) => say(lang, "report.backups.last", &[("time", date(t))]),
+        Some(t) => say(
+            lang,
+            "report.backups.last",
+            &[("time", crate::clock::rfc3339(t))],
+        ),
         None => i18n::t(lang, "report.backups.none").to_string(),
     });
-    out.push(s);
+    s
+}
 
+fn access(lang: Lang, agents: &[tenant::AgentRecord], all_roles: &[roles::Role]) -> Section {
     let mut s = section(lang, "access");
+    let word = |k: &str| i18n::t(lang, k).to_string();
     s.tables.push(Table {
         head: head(lang, &["agent", "role", "state"]),
         rows: agents
             .iter()
             .map(|a| {
-                let state = if a.disabled {
-                    "report.state.disabled"
-                } else {
-                    "report.state.active"
+                let state = match a.disabled {
+                    true => "report.state.disabled",
+                    false => "report.state.active",
                 };
-                vec![
-                    a.display_name.clone(),
-                    a.role.clone(),
-                    i18n::t(lang, state).to_string(),
-                ]
+                vec![a.display_name.clone(), a.role.clone(), word(state)]
             })
             .collect(),
     });
@@ -250,81 +272,67 @@ pub fn build(
                 } else {
                     "report.no"
                 };
-                vec![
-                    r.name.clone(),
-                    r.permissions.names().join(", "),
-                    i18n::t(lang, tf).to_string(),
-                ]
+                vec![r.name.clone(), r.permissions.names().join(", "), word(tf)]
             })
             .collect(),
     });
-    out.push(s);
+    s
+}
 
+fn support_access(lang: Lang, grants: &[support::Grant], now: i64) -> Section {
     let mut s = section(lang, "support");
     s.text
         .push(i18n::t(lang, "report.support.text").to_string());
     if grants.is_empty() {
         s.text
             .push(i18n::t(lang, "report.support.never").to_string());
-    } else {
-        s.tables.push(Table {
-            head: head(lang, &["granted", "until", "state"]),
-            rows: grants
-                .iter()
-                .map(|g| {
-                    let state = match (g.active(now), g.revoked_at) {
-                        (true, _) => "report.state.active",
-                        (false, Some(_)) => "report.state.revoked",
-                        (false, None) => "report.state.ended",
-                    };
-                    vec![
-                        format!("{} ({})", date(g.created_at), g.created_by),
-                        date(g.expires_at),
-                        i18n::t(lang, state).to_string(),
-                    ]
-                })
-                .collect(),
-        });
+        return s;
     }
-    out.push(s);
+    s.tables.push(Table {
+        head: head(lang, &["granted", "until", "state"]),
+        rows: grants
+            .iter()
+            .map(|g| {
+                let state = match (g.active(now), g.revoked_at) {
+                    (true, _) => "report.state.active",
+                    (false, Some(_)) => "report.state.revoked",
+                    (false, None) => "report.state.ended",
+                };
+                vec![
+                    format!("{} ({})", crate::clock::rfc3339(g.created_at), g.created_by),
+                    crate::clock::rfc3339(g.expires_at),
+                    i18n::t(lang, state).to_string(),
+                ]
+            })
+            .collect(),
+    });
+    s
+}
 
+fn requests(lang: Lang, erasures: usize, restricted: usize) -> Section {
     let mut s = section(lang, "requests");
-    let active = limits.iter().filter(|r| r.lifted_at.is_none()).count();
-    s.text.push(say(
-        lang,
-        "report.requests.text",
-        &[
-            ("erasures", erasures.to_string()),
-            ("restrictions", active.to_string()),
-        ],
-    ));
-    out.push(s);
+    let vars = [
+        ("erasures", erasures.to_string()),
+        ("restrictions", restricted.to_string()),
+    ];
+    s.text.push(say(lang, "report.requests.text", &vars));
+    s
+}
 
+fn logging(lang: Lang, chain: &audit::Verification, reads_days: u32) -> Section {
     let mut s = section(lang, "logging");
-    s.text.push(say(
-        lang,
-        if chain.intact {
-            "report.logging.intact"
-        } else {
-            "report.logging.broken"
-        },
-        &[("n", chain.entries.to_string())],
-    ));
+    let key = match chain.intact {
+        true => "report.logging.intact",
+        false => "report.logging.broken",
+    };
+    s.text
+        .push(say(lang, key, &[("n", chain.entries.to_string())]));
     s.text.push(say(
         lang,
         "report.logging.reads",
-        &[("n", periods.reads_days.to_string())],
+        &[("n", reads_days.to_string())],
     ));
-    out.push(s);
-
-    Ok(Report {
-        title: say(
-            lang,
-            "report.title",
-            &[("name", rec.name.clone()), ("date", date(now))],
-        ),
-        sections: out,
-    })
+    s
 }
 
 /// The record as Markdown: names the business typed are text, never markup (`<`, `>`, `&`

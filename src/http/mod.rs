@@ -191,14 +191,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .configure(crud::routes::<campaigns::Campaigns>("/api/campaigns"))
     .configure(crud::routes::<campaigns::Goals>("/api/goals"))
-    .route("/api/audit", web::get().to(audit::list))
-    .route("/api/audit/reads", web::get().to(audit::reads))
-    .route("/api/support/grants", web::get().to(support::list))
-    .route("/api/support/grants", web::post().to(support::create))
-    .route(
-        "/api/support/grants/{id}",
-        web::delete().to(support::revoke),
-    )
+    .configure(privacy_routes)
     .route("/api/agents", web::get().to(team::agents))
     .route("/api/agents/{id}", web::put().to(team::change_agent))
     .route(
@@ -212,24 +205,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/roles/{id}", web::delete().to(team::delete))
     .route("/api/sites/{key}/notices", web::get().to(notices::list))
     .route("/api/sites/{key}/notices", web::post().to(notices::create))
-    .route("/api/retention", web::get().to(privacy::show))
-    .route("/api/retention", web::put().to(privacy::update))
-    .route("/api/gdpr/find", web::get().to(privacy::find))
-    .route("/api/gdpr/export", web::get().to(privacy::export))
-    .route("/api/gdpr/rectify", web::post().to(privacy::rectify))
-    .route("/api/gdpr/erase", web::post().to(privacy::erase))
-    .route("/api/gdpr/erasures", web::get().to(privacy::erasures))
-    .route("/api/gdpr/restrict", web::post().to(privacy::restrict))
-    .route("/api/privacy/report", web::get().to(privacy::report))
-    .route("/api/gdpr/unrestrict", web::post().to(privacy::unrestrict))
-    .route(
-        "/api/gdpr/restrictions",
-        web::get().to(privacy::restrictions),
-    )
-    .route(
-        "/api/gdpr/restrictions/{id}",
-        web::delete().to(privacy::lift),
-    )
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
     .configure(crud::routes::<visitors::Rules>("/api/rules"))
@@ -244,6 +219,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/static/{path:.*}", web::get().to(assets::static_file))
     .route("/i18n/{file}", web::get().to(assets::catalog))
     .default_service(web::to(assets::not_found));
+}
+
+/// The Privacy section: retention, data-subject requests and restrictions, the audit trail and
+/// read log, support access, the record of measures.
+fn privacy_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/audit", web::get().to(audit::list))
+        .route("/api/audit/reads", web::get().to(audit::reads))
+        .route("/api/support/grants", web::get().to(support::list))
+        .route("/api/support/grants", web::post().to(support::create))
+        .route(
+            "/api/support/grants/{id}",
+            web::delete().to(support::revoke),
+        )
+        .route("/api/retention", web::get().to(privacy::show))
+        .route("/api/retention", web::put().to(privacy::update))
+        .route("/api/gdpr/find", web::get().to(privacy::find))
+        .route("/api/gdpr/export", web::get().to(privacy::export))
+        .route("/api/gdpr/rectify", web::post().to(privacy::rectify))
+        .route("/api/gdpr/erase", web::post().to(privacy::erase))
+        .route("/api/gdpr/erasures", web::get().to(privacy::erasures))
+        .route("/api/gdpr/restrict", web::post().to(privacy::restrict))
+        .route("/api/privacy/report", web::get().to(privacy::report))
+        .route("/api/gdpr/unrestrict", web::post().to(privacy::unrestrict))
+        .route(
+            "/api/gdpr/restrictions",
+            web::get().to(privacy::restrictions),
+        )
+        .route(
+            "/api/gdpr/restrictions/{id}",
+            web::delete().to(privacy::lift),
+        );
 }
 
 /// Two-factor sign-in: one's own enrolment and codes, an admin's reset and role policy.

@@ -281,11 +281,28 @@ pub async fn report(
         at,
         kind,
     };
-    let hub = match state.realtime.running(&site.tenant_uuid) {
+    match to_hub(&state, &site.tenant_uuid, event).await? {
+        TrackReply::Stored(invite) => {
+            Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "invite": invite })))
+        }
+        TrackReply::Again => {
+            Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "again": true })))
+        }
+        TrackReply::Failed => Err(busy()),
+    }
+}
+
+/// Hands a report to the tenant's hub (started if it does not run) and waits for its answer.
+async fn to_hub(
+    state: &State,
+    tenant_uuid: &str,
+    event: TrackEvent,
+) -> Result<TrackReply, ApiError> {
+    let hub = match state.realtime.running(tenant_uuid) {
         Some(h) => h,
         None => {
             let st = state.clone();
-            let uuid = site.tenant_uuid.clone();
+            let uuid = tenant_uuid.to_string();
             web::block(move || st.realtime.hub(&uuid)).await??
         }
     };
@@ -293,15 +310,7 @@ pub async fn report(
     if !hub.send(Command::Track(event, tx)) {
         return Err(busy());
     }
-    match rx.await {
-        Ok(TrackReply::Stored(invite)) => {
-            Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "invite": invite })))
-        }
-        Ok(TrackReply::Again) => {
-            Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "again": true })))
-        }
-        Ok(TrackReply::Failed) | Err(_) => Err(busy()),
-    }
+    rx.await.map_err(|_| busy())
 }
 
 fn busy() -> ApiError {
