@@ -117,7 +117,8 @@ fn main() -> ExitCode {
             })
             .map_err(Into::into),
         Command::Backup(
-            b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
+            b @ (kontor::cli::BackupCmd::Verify { .. }
+            | kontor::cli::BackupCmd::List { remote: None, .. }),
         ) => cli::run_backup_local(&config, b, cli.json),
         Command::Gdpr(g) => cli::run_gdpr(&config, &clock, g, cli.json),
         Command::Smtp(s) => s.run(&config, &clock, cli.json),
