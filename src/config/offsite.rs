@@ -372,7 +372,14 @@ impl OffsiteConfig {
     pub fn location(&self) -> String {
         match &self.target {
             Target::S3(s) => format!("s3://{}/{} at {}", s.bucket, s.prefix, s.endpoint),
-            Target::Sftp(s) => format!("sftp://{}@{}:{}/{}", s.user, s.host, s.port, s.path),
+            Target::Sftp(s) => format!(
+                "sftp://{}@{}:{}{}{}",
+                s.user,
+                s.host,
+                s.port,
+                if s.path.starts_with('/') { "" } else { "/~/" },
+                s.path
+            ),
         }
     }
 }

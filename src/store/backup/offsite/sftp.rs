@@ -104,9 +104,17 @@ impl Sftp {
         session
             .method_pref(MethodType::HostKey, &prefs.join(","))
             .map_err(|e| failed("choosing the host key types", e))?;
-        session
-            .handshake()
-            .map_err(|e| failed(&format!("SSH handshake with {}:{}", t.host, t.port), e))?;
+        session.handshake().map_err(|e| {
+            failed(
+                &format!(
+                    "SSH handshake with {}:{} (host key types asked for: {})",
+                    t.host,
+                    t.port,
+                    types.join(", ")
+                ),
+                e,
+            )
+        })?;
         let (key, _) = session
             .host_key()
             .ok_or_else(|| Error::Conflict("the server showed no host key".into()))?;
