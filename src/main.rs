@@ -108,6 +108,13 @@ fn main() -> ExitCode {
                     }),
                 None => Ok(()),
             })
+            // Each off-site remote's credential must be there (read, never printed).
+            .and_then(|_| {
+                config
+                    .offsite
+                    .iter()
+                    .try_for_each(|r| r.credential().map(|_| ()))
+            })
             .map(|_| {
                 if cli.json {
                     println!("{}", config.display_value());

@@ -446,3 +446,66 @@ fn offsite_an_unreachable_remote_is_retried_reported_and_alerted() {
     assert!(server.log().contains("off-site copy failed"));
     assert!(!server.log().contains("test-secret-key"));
 }
+
+#[test]
+fn offsite_credentials_come_from_files_and_are_never_printed() {
+    let s3 = S3Server::start(None);
+    s3.create_bucket("kontor-backups");
+    let (k, _, _) = setup();
+    k.ok(&["backup", "create"]);
+    let secret = k.dir.path().join("s3-secret");
+    let entry = s3.entry("store", "kontor-backups", "", &secret);
+    // The secret itself in kontor.toml is no key kontor knows.
+    configure(
+        &k,
+        "",
+        &format!("{entry}secret_key = \"test-secret-key\"\n"),
+    );
+    let err = k.fails(&["check-config"]);
+    assert!(err.contains("secret_key"), "{err}");
+    // From a file: check-config shows where, never what.
+    configure(&k, "", &entry);
+    let out = k.ok(&["check-config"]);
+    assert!(out.contains(&secret.display().to_string()), "{out}");
+    let json = k.ok(&["check-config", "--json"]);
+    for shown in [&out, &json] {
+        assert!(!shown.contains("test-secret-key"), "{shown}");
+    }
+    // Neither a file nor a systemd credential: a clear refusal, at check-config and at use.
+    let without: String = entry
+        .lines()
+        .filter(|l| !l.starts_with("secret_key_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    configure(&k, "", &without);
+    let err = k.fails(&["check-config"]);
+    assert!(err.contains("offsite-store-secret-key"), "{err}");
+    assert!(err.contains("never goes into kontor.toml"), "{err}");
+    let err = k.fails(&["backup", "list", "--remote", "store"]);
+    assert!(err.contains("offsite-store-secret-key"), "{err}");
+    // As a systemd credential ($CREDENTIALS_DIRECTORY/offsite-NAME-secret-key).
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(
+        creds.path().join("offsite-store-secret-key"),
+        "test-secret-key\n",
+    )
+    .unwrap();
+    let out = k
+        .command(&["backup", "push", "--json"])
+        .env("CREDENTIALS_DIRECTORY", creds.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["ok"],
+        true,
+        "{v} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("test-secret-key"), "{all}");
+}

@@ -161,7 +161,11 @@ mod tests {
             deleted: Counts::default(),
         };
         assert_eq!(merge(&c, "t1", std::slice::from_ref(&e)).unwrap(), 1);
-        assert_eq!(merge(&c, "t1", std::slice::from_ref(&e)).unwrap(), 0, "known already");
+        assert_eq!(
+            merge(&c, "t1", std::slice::from_ref(&e)).unwrap(),
+            0,
+            "known already"
+        );
         assert_eq!(carried(&c, "t1").unwrap(), vec![e.clone()]);
         assert!(carried(&c, "t2").unwrap().is_empty());
         for bad in [
