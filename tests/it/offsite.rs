@@ -509,3 +509,61 @@ fn offsite_credentials_come_from_files_and_are_never_printed() {
     );
     assert!(!all.contains("test-secret-key"), "{all}");
 }
+
+#[test]
+fn offsite_a_large_archive_goes_up_in_parts_and_reads_back_whole_on_both_kinds() {
+    let s3 = S3Server::start(None);
+    s3.create_bucket("kontor-backups");
+    let (k, _, _) = setup();
+    // 20 MiB of files that do not compress or repeat: the archive is larger than two of the
+    // store's 8 MiB upload parts.
+    {
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        db.with(|c| {
+            c.execute_batch(
+                "INSERT INTO conversations (id, site_key, status, visitor_token_hash, consent_at,
+                     consent_version, created_at) VALUES (1, 's', 'closed', randomblob(32), 0, 'v1', 0);
+                 INSERT INTO files (conversation_id, name, mime, size, data, created_at)
+                   VALUES (1, 'a.pdf', 'application/pdf', 10485760, randomblob(10485760), 0),
+                          (1, 'b.pdf', 'application/pdf', 10485760, randomblob(10485760), 0);",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    }
+    let sshd = Sshd::start();
+    let entries = format!(
+        "{}{}",
+        s3.entry(
+            "store",
+            "kontor-backups",
+            "",
+            &k.dir.path().join("s3-secret")
+        ),
+        sshd.entry("dr")
+    );
+    configure(&k, "", &entries);
+    let created = k.json(&["backup", "create"]);
+    let bytes = created["bytes"].as_u64().unwrap();
+    assert!(bytes > 2 * 8 * 1024 * 1024, "{bytes}");
+    for remote in ["store", "dr"] {
+        let started = std::time::Instant::now();
+        let pushed = k.json(&["backup", "push", "--remote", remote]);
+        let took = started.elapsed();
+        assert_eq!(pushed["ok"], true, "{pushed}");
+        assert_eq!(pushed["remotes"][0]["bytes"], bytes);
+        eprintln!(
+            "{remote}: pushed {bytes} bytes (checked here, uploaded, read back, checked) in {:.2} s",
+            took.as_secs_f64()
+        );
+    }
+    let listed = k.json(&["backup", "list", "--remote", "store"]);
+    assert_eq!(listed["archives"][0]["bytes"], bytes);
+    let out = k.run(&["backup", "restore", "--from", "store", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
