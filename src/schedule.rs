@@ -2,7 +2,9 @@
 //! (`store::aggregates`). Retention: once a day, expired data is purged (`store::retention`).
 //! Backups: a daily archive at the configured time (UTC) and a weekly one on the
 //! configured day, each verified after it is written, older ones rotated away. Archive names
-//! carry the day or week, so a restart never repeats or skips one. The jobs read the server's
+//! carry the day or week, so a restart never repeats or skips one. Off-site: after each backup
+//! (and at start) every `[[offsite]]` remote is brought up to date, a failed copy retried with
+//! backoff (`store::backup::offsite`). The jobs read the server's
 //! [`Clock`] (and wait on it), so tests drive days and weeks by moving it.
 
 use crate::clock::{Clock, rfc3339};
@@ -154,9 +156,9 @@ pub struct Plan {
 /// glitch is retried without a mail).
 const OFFSITE_ALERT_AFTER: u32 = 3;
 
-/// Brings every remote that is due up to date (`offsite::sync`): all of them when `wrote` (an
-/// archive was just written) or on the first pass, else those whose retry time has come. A
-/// failure is recorded with its next try (backing off), and alerted once it repeats.
+/// Brings the remotes that are due up to date (`offsite::sync`): with `everyone` (an archive
+/// was just written, or this is the first pass) all of them, else those whose retry time has
+/// come. A failure is recorded with its next try (backing off), and alerted once it repeats.
 fn offsite_pass(
     store: &std::sync::Weak<Store>,
     plan: &Plan,

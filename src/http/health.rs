@@ -19,10 +19,16 @@ pub async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "backup": state.backups.status(),
-        "offsite": offsite(&state),
+        "backup": backup(&state),
         "mail": mail(&state),
     })))
+}
+
+/// Scheduled backups, and with them their off-site copies.
+fn backup(state: &State) -> serde_json::Value {
+    let mut v = serde_json::to_value(state.backups.status()).unwrap_or_default();
+    v["offsite"] = serde_json::Value::Array(offsite(state));
+    v
 }
 
 /// Each off-site remote by name: its last good copy, whether that is recent enough, and the

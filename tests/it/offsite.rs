@@ -384,10 +384,14 @@ fn offsite_an_unreachable_remote_is_retried_reported_and_alerted() {
     .unwrap();
     let server = k.server(&[]);
     let health = || Browser::new(&server.base).get("/healthz").json();
-    let failures = || health()["offsite"][0]["failures"].as_u64().unwrap_or(0);
+    let failures = || {
+        health()["backup"]["offsite"][0]["failures"]
+            .as_u64()
+            .unwrap_or(0)
+    };
     wait_until("a first failed attempt", WAIT, || failures() >= 1);
     let h = health();
-    let remote = &h["offsite"][0];
+    let remote = &h["backup"]["offsite"][0];
     assert_eq!(remote["name"], "store");
     assert_eq!(remote["ok"], false, "{h}");
     assert!(remote["last_good"].is_null(), "{h}");
@@ -430,13 +434,13 @@ fn offsite_an_unreachable_remote_is_retried_reported_and_alerted() {
     s3.create_bucket("kontor-backups");
     k.advance_clock(Duration::from_secs(241));
     wait_until("the copy after the store came back", WAIT, || {
-        health()["offsite"][0]["ok"] == true
+        health()["backup"]["offsite"][0]["ok"] == true
     });
     let h = health();
-    assert_eq!(h["offsite"][0]["failures"], 0, "{h}");
-    assert!(h["offsite"][0]["last_error"].is_null(), "{h}");
+    assert_eq!(h["backup"]["offsite"][0]["failures"], 0, "{h}");
+    assert!(h["backup"]["offsite"][0]["last_error"].is_null(), "{h}");
     assert!(
-        h["offsite"][0]["last_archive"]
+        h["backup"]["offsite"][0]["last_archive"]
             .as_str()
             .unwrap()
             .starts_with("kontor-daily-"),
