@@ -705,6 +705,10 @@ fn drop_nulls(v: &mut serde_json::Value) {
         obj.retain(|_, x| !x.is_null());
         obj.values_mut().for_each(drop_nulls);
     }
+    // Tables in arrays too ([[offsite]]).
+    if let Some(items) = v.as_array_mut() {
+        items.iter_mut().for_each(drop_nulls);
+    }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {

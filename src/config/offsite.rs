@@ -61,7 +61,8 @@ pub struct SftpTarget {
     pub user: String,
     /// Directory the archives go to (absolute, or relative to the user's home).
     pub path: String,
-    /// How the server's host key is checked.
+    /// How the server's host key is checked (shown as `host_key` or `known_hosts`, as written).
+    #[serde(flatten)]
     pub host_key: HostKey,
     /// Where the private key is read from; `None`: `$CREDENTIALS_DIRECTORY/offsite-NAME-ssh-key`.
     pub private_key_file: Option<PathBuf>,
@@ -69,11 +70,12 @@ pub struct SftpTarget {
 
 /// The server's host key, known in advance: never trusted on first use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum HostKey {
     /// One public key, as in a `.pub` file or `ssh-keyscan`'s output: `TYPE BASE64`.
+    #[serde(rename = "host_key")]
     Pinned(String),
     /// An OpenSSH `known_hosts` file.
+    #[serde(rename = "known_hosts")]
     KnownHosts(PathBuf),
 }
 
@@ -415,6 +417,25 @@ mod tests {
         assert_eq!((t.port, t.path.as_str()), (22, "/srv/k"));
         assert_eq!(t.host_key, HostKey::Pinned("ssh-ed25519 AAAAC3Nz".into()));
         assert_eq!(all[1].timeout_secs, 120);
+    }
+
+    #[test]
+    fn the_effective_entry_reads_as_it_was_written() {
+        let all = parse(SFTP).unwrap();
+        // As check-config shows it (absent values dropped).
+        let mut v = serde_json::json!({ "offsite": all });
+        super::super::drop_nulls(&mut v);
+        let shown = toml::to_string(&v).unwrap();
+        assert!(
+            shown.contains("host_key = \"ssh-ed25519 AAAAC3Nz\""),
+            "{shown}"
+        );
+        assert_eq!(parse(&shown).unwrap(), all);
+        let json = serde_json::to_string(&all[0]).unwrap();
+        assert_eq!(
+            serde_json::from_str::<OffsiteConfig>(&json).unwrap(),
+            all[0]
+        );
     }
 
     #[test]
