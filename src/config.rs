@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+mod offsite;
+pub use offsite::{HostKey, OffsiteConfig, S3Target, SftpTarget, Target};
+
 /// Config file read when `--config`/`KONTOR_CONFIG` is not given and the file exists.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/kontor/kontor.toml";
 
@@ -39,6 +42,8 @@ pub struct Config {
     pub uploads: UploadsConfig,
     /// Mail through the business's own SMTP server; `None`: email is off.
     pub smtp: Option<SmtpConfig>,
+    /// Off-site copies of the scheduled backups (`[[offsite]]`), in the file's order.
+    pub offsite: Vec<OffsiteConfig>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -443,6 +448,7 @@ struct FileConfig {
     chat: Option<ChatLimits>,
     uploads: Option<UploadsConfig>,
     smtp: Option<FileSmtp>,
+    offsite: Option<Vec<offsite::FileOffsite>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -617,7 +623,23 @@ impl Config {
             chat: file.chat.unwrap_or_default(),
             uploads,
             smtp: file.smtp.map(FileSmtp::check).transpose()?,
+            offsite: offsite::check_all(file.offsite.unwrap_or_default())?,
             config_file,
+        })
+    }
+
+    /// The `[[offsite]]` remote called `name`.
+    pub fn remote(&self, name: &str) -> Result<&OffsiteConfig> {
+        self.offsite.iter().find(|o| o.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.offsite.iter().map(|o| o.name.as_str()).collect();
+            Error::Invalid(if known.is_empty() {
+                format!("no off-site remote {name:?}: kontor.toml has no [[offsite]] entry")
+            } else {
+                format!(
+                    "no off-site remote {name:?}; kontor.toml names: {}",
+                    known.join(", ")
+                )
+            })
         })
     }
 
@@ -682,6 +704,10 @@ fn drop_nulls(v: &mut serde_json::Value) {
     if let Some(obj) = v.as_object_mut() {
         obj.retain(|_, x| !x.is_null());
         obj.values_mut().for_each(drop_nulls);
+    }
+    // Tables in arrays too ([[offsite]]).
+    if let Some(items) = v.as_array_mut() {
+        items.iter_mut().for_each(drop_nulls);
     }
 }
 

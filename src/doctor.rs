@@ -123,6 +123,7 @@ pub fn run(config: &Config) -> Vec<Check> {
     }
     out.push(disk_check(dir));
     out.push(backup_check(&config.backup_dir(), config.backup.enabled));
+    out.extend(offsite_checks(config));
     if let Some(tls) = &config.tls {
         out.push(cert_check(&tls.cert));
     }
@@ -288,6 +289,59 @@ fn backup_check(dir: &Path, scheduled: bool) -> Check {
             ),
         ),
     }
+}
+
+/// Per `[[offsite]]` remote: its last good copy must be recent enough (as the status file
+/// the scheduler and `backup push` keep says; no connection is made here).
+fn offsite_checks(config: &Config) -> Vec<Check> {
+    use crate::store::backup::offsite::status;
+    let all = status::load(&config.data_dir);
+    let now = crate::clock::now();
+    config
+        .offsite
+        .iter()
+        .map(|r| {
+            let s = all.get(&r.name).cloned().unwrap_or_default();
+            let what = format!("off-site copy {}", r.name);
+            let failing = s
+                .last_error
+                .as_ref()
+                .map(|e| format!("; {} attempts failed in a row, the last said: {e}", s.failures))
+                .unwrap_or_default();
+            match s.last_good_at {
+                Some(t) if status::is_fresh(&s, now) => check(
+                    what,
+                    true,
+                    format!(
+                        "{} copied to {} at {}{failing}",
+                        s.last_archive.as_deref().unwrap_or("an archive"),
+                        r.location(),
+                        crate::clock::rfc3339(t)
+                    ),
+                ),
+                Some(t) => check(
+                    what,
+                    false,
+                    format!(
+                        "the last good copy to {} is from {}, older than the schedule allows{failing}; \
+                         check the server log, then `kontor backup push --remote {}`",
+                        r.location(),
+                        crate::clock::rfc3339(t),
+                        r.name
+                    ),
+                ),
+                None => check(
+                    what,
+                    false,
+                    format!(
+                        "no copy to {} has succeeded yet{failing}; run `kontor backup push --remote {}`",
+                        r.location(),
+                        r.name
+                    ),
+                ),
+            }
+        })
+        .collect()
 }
 
 fn cert_check(path: &Path) -> Check {

@@ -108,6 +108,13 @@ fn main() -> ExitCode {
                     }),
                 None => Ok(()),
             })
+            // Each off-site remote's credential must be there (read, never printed).
+            .and_then(|_| {
+                config
+                    .offsite
+                    .iter()
+                    .try_for_each(|r| r.credential().map(|_| ()))
+            })
             .map(|_| {
                 if cli.json {
                     println!("{}", config.display_value());
@@ -117,7 +124,8 @@ fn main() -> ExitCode {
             })
             .map_err(Into::into),
         Command::Backup(
-            b @ (kontor::cli::BackupCmd::Verify { .. } | kontor::cli::BackupCmd::List { .. }),
+            b @ (kontor::cli::BackupCmd::Verify { .. }
+            | kontor::cli::BackupCmd::List { remote: None, .. }),
         ) => cli::run_backup_local(&config, b, cli.json),
         Command::Gdpr(g) => cli::run_gdpr(&config, &clock, g, cli.json),
         Command::Smtp(s) => s.run(&config, &clock, cli.json),

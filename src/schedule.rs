@@ -2,15 +2,17 @@
 //! (`store::aggregates`). Retention: once a day, expired data is purged (`store::retention`).
 //! Backups: a daily archive at the configured time (UTC) and a weekly one on the
 //! configured day, each verified after it is written, older ones rotated away. Archive names
-//! carry the day or week, so a restart never repeats or skips one. The jobs read the server's
+//! carry the day or week, so a restart never repeats or skips one. Off-site: after each backup
+//! (and at start) every `[[offsite]]` remote is brought up to date, a failed copy retried with
+//! backoff (`store::backup::offsite`). The jobs read the server's
 //! [`Clock`] (and wait on it), so tests drive days and weeks by moving it.
 
 use crate::clock::{Clock, rfc3339};
-use crate::config::BackupConfig;
+use crate::config::{BackupConfig, OffsiteConfig};
 use crate::crypto::Key;
 use crate::domain::email::Mail;
 use crate::error::{Error, Result};
-use crate::store::{Store, backup};
+use crate::store::{Store, backup, backup::offsite};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -106,16 +108,14 @@ fn verify(key: &Key, file: &Path) -> Result<()> {
 
 /// Keeps the `keep` newest archives whose names start with `prefix` (names sort by date).
 fn rotate(dir: &Path, prefix: &str, keep: usize) -> Result<()> {
-    let mut names: Vec<String> = fs::read_dir(dir)
+    let names: Vec<String> = fs::read_dir(dir)
         .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(prefix) && n.ends_with(".tar"))
+        .filter(|n| n.ends_with(".tar"))
         .collect();
-    names.sort();
-    let excess = names.len().saturating_sub(keep);
-    for old in &names[..excess] {
-        fs::remove_file(dir.join(old)).map_err(|e| Error::io(format!("removing {old}"), e))?;
+    for old in offsite::beyond_keep(&names, prefix, keep) {
+        fs::remove_file(dir.join(&old)).map_err(|e| Error::io(format!("removing {old}"), e))?;
     }
     Ok(())
 }
@@ -146,6 +146,86 @@ pub struct Plan {
     pub dir: PathBuf,
     /// The backup key file.
     pub key_path: PathBuf,
+    /// `[[offsite]]`: where every archive is copied to.
+    pub offsite: Vec<OffsiteConfig>,
+    /// The data directory (it keeps the off-site copies' status).
+    pub data_dir: PathBuf,
+}
+
+/// Failed off-site attempts in a row before the operator is alerted (a passing network
+/// glitch is retried without a mail).
+const OFFSITE_ALERT_AFTER: u32 = 3;
+
+/// Brings the remotes that are due up to date (`offsite::sync`): with `everyone` (an archive
+/// was just written, or this is the first pass) all of them, else those whose retry time has
+/// come. A failure is recorded with its next try (backing off), and alerted once it repeats.
+fn offsite_pass(
+    store: &std::sync::Weak<Store>,
+    plan: &Plan,
+    gate: &Gate,
+    mail: Option<&Mail>,
+    everyone: bool,
+    now: i64,
+) {
+    let states = offsite::status::load(&plan.data_dir);
+    for remote in &plan.offsite {
+        let state = states.get(&remote.name).cloned().unwrap_or_default();
+        if !everyone && state.next_try_at.is_none_or(|t| now < t) {
+            continue;
+        }
+        let keep = (plan.cfg.keep_daily, plan.cfg.keep_weekly);
+        let step = gate.step(|| {
+            store.upgrade()?;
+            Some(backup::backup_key(&plan.key_path, true).and_then(|key| {
+                offsite::sync(remote, &key, &plan.dir, keep, &mut |line| {
+                    tracing::info!("off-site copy: {line}");
+                })
+            }))
+        });
+        let Some(Some(result)) = step else { return };
+        let recorded = match result {
+            Ok(synced) => {
+                for p in &synced.copied {
+                    tracing::info!(remote = %remote.name, archive = %p.archive, bytes = p.bytes, "off-site copy made and read back");
+                }
+                for r in &synced.removed {
+                    tracing::info!(remote = %remote.name, archive = %r, "off-site archive rotated away");
+                }
+                match synced.copied.first() {
+                    Some(newest) => offsite::status::succeeded(
+                        &plan.data_dir,
+                        &remote.name,
+                        Some(&newest.archive),
+                        now,
+                    ),
+                    None => offsite::status::update(&plan.data_dir, &remote.name, |s| {
+                        s.failures = 0;
+                        s.last_error = None;
+                        s.next_try_at = None;
+                    }),
+                }
+            }
+            Err(e) => {
+                tracing::error!(remote = %remote.name, error = %e, "off-site copy failed");
+                let s = offsite::status::failed(&plan.data_dir, &remote.name, &e.to_string(), now);
+                if let Ok(s) = &s
+                    && s.failures >= OFFSITE_ALERT_AFTER
+                {
+                    let detail = format!(
+                        "{} ({}): {} attempts in a row failed; the last said: {e}",
+                        remote.name,
+                        remote.location(),
+                        s.failures
+                    );
+                    alert(store, mail, "offsite", &detail, now);
+                }
+                s
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "recording the off-site copy's status failed");
+        }
+    }
 }
 
 /// The scheduler loop inside `serve`: checks once a minute until the store is gone or the
@@ -159,9 +239,9 @@ pub fn run(
     gate: Gate,
     mail: Option<std::sync::Arc<Mail>>,
 ) {
-    let Plan { cfg, dir, key_path } = plan;
+    let mut first = true;
     // Until the first run here, the newest scheduled archive on disk is the last good one.
-    let newest = fs::read_dir(&dir)
+    let newest = fs::read_dir(&plan.dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -178,13 +258,14 @@ pub fn run(
         let step = gate.step(|| {
             let store = store.upgrade()?;
             Some(
-                backup::backup_key(&key_path, true)
-                    .and_then(|key| tick(&store, &key, &cfg, &dir, now)),
+                backup::backup_key(&plan.key_path, true)
+                    .and_then(|key| tick(&store, &key, &plan.cfg, &plan.dir, now)),
             )
         });
         let Some(Some(result)) = step else {
             return;
         };
+        let wrote = matches!(&result, Ok(files) if !files.is_empty());
         match result {
             Ok(files) if !files.is_empty() => {
                 for f in &files {
@@ -208,6 +289,15 @@ pub fn run(
                 );
             }
         }
+        offsite_pass(
+            &store,
+            &plan,
+            &gate,
+            mail.as_deref(),
+            wrote || first,
+            now.unix_timestamp(),
+        );
+        first = false;
         clock.sleep(std::time::Duration::from_secs(60));
     }
 }

@@ -187,6 +187,8 @@ fn run(
                 cfg: config.backup.clone(),
                 dir: config.backup_dir(),
                 key_path: crate::store::backup::backup_key_path(&config.data_dir, None),
+                offsite: config.offsite.clone(),
+                data_dir: config.data_dir.clone(),
             };
             let (st, tracker, job_clock, gate, job_mail) = (
                 Arc::downgrade(&store),

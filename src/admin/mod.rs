@@ -54,6 +54,8 @@ pub enum Request {
     Hours(HoursRequest),
     /// `backup create|restore`
     Backup(BackupRequest),
+    /// `backup push`, `backup list --remote`, `backup restore --from`
+    Offsite(commands::offsite::OffsiteRequest),
     /// `gdpr …`
     Gdpr(GdprRequest),
     /// `retention …`
@@ -240,6 +242,7 @@ pub fn execute_with(
         Request::Site(r) => r.execute(cx),
         Request::Hours(r) => r.execute(cx),
         Request::Backup(r) => r.execute(cx),
+        Request::Offsite(r) => r.execute(cx),
         Request::Gdpr(r) => r.execute(cx),
         Request::Retention(r) => r.execute(cx),
         Request::Support(r) => r.execute(cx),

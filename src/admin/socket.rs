@@ -36,7 +36,10 @@ pub fn path(data_dir: &Path) -> PathBuf {
 /// the caller then opens the data directory itself.
 pub fn call(data_dir: &Path, req: &Request) -> Option<Result<Response, Failure>> {
     let mut stream = std::os::unix::net::UnixStream::connect(path(data_dir)).ok()?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    // Backups, restores and off-site copies take as long as the data (and the network) take.
+    let long = matches!(req, Request::Backup(_) | Request::Offsite(_));
+    let wait = Duration::from_secs(if long { 12 * 3600 } else { 60 });
+    let _ = stream.set_read_timeout(Some(wait));
     let fail = |message: String| Some(Err(Failure::new(Code::AdminSocketError, message)));
     let mut line = match serde_json::to_string(req) {
         Ok(l) => l,

@@ -2,7 +2,10 @@
 //! state, and nothing secret.
 
 use super::State;
+use crate::clock::rfc3339;
+use crate::config::Target;
 use crate::error::ApiError;
+use crate::store::backup::offsite;
 use actix_web::{HttpResponse, web};
 
 /// 200 with `{"status":"ok","version":…}` when the system database answers.
@@ -16,9 +19,41 @@ pub async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "backup": state.backups.status(),
+        "backup": backup(&state),
         "mail": mail(&state),
     })))
+}
+
+/// Scheduled backups, and with them their off-site copies.
+fn backup(state: &State) -> serde_json::Value {
+    let mut v = serde_json::to_value(state.backups.status()).unwrap_or_default();
+    v["offsite"] = serde_json::Value::Array(offsite(state));
+    v
+}
+
+/// Each off-site remote by name: its last good copy, whether that is recent enough, and the
+/// failures since (no endpoint, host or path: this page is public).
+fn offsite(state: &State) -> Vec<serde_json::Value> {
+    let all = offsite::status::load(state.store.data_dir());
+    let now = state.clock.now();
+    state
+        .config
+        .offsite
+        .iter()
+        .map(|r| {
+            let s = all.get(&r.name).cloned().unwrap_or_default();
+            serde_json::json!({
+                "name": r.name,
+                "kind": match r.target { Target::S3(_) => "s3", Target::Sftp(_) => "sftp" },
+                "ok": offsite::status::is_fresh(&s, now),
+                "last_good": s.last_good_at.map(rfc3339),
+                "last_archive": s.last_archive,
+                "failures": s.failures,
+                "last_error": s.last_error,
+                "next_try": s.next_try_at.map(rfc3339),
+            })
+        })
+        .collect()
 }
 
 /// Email: off, or the outboxes' backlog (queued mails, the oldest's age, failed mails), as the

@@ -11,7 +11,7 @@
 
 use super::snapshot::{self, table_checksums};
 use super::system::SiteEntry;
-use super::{Store, archive, migrations, system};
+use super::{Store, archive, gdpr, migrations, system};
 use crate::error::{Error, Result};
 use crate::model::tenants::TenantInfo;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -63,6 +63,10 @@ pub struct Manifest {
     pub sites: Vec<SiteEntry>,
     /// Every table.
     pub tables: Vec<TableInfo>,
+    /// The tenant's erasure ledger (salted hashes, no content), merged into the importing
+    /// server's ledger and replayed there. Absent in older exports.
+    #[serde(default)]
+    pub erasures: Vec<gdpr::Carried>,
 }
 
 fn to_json(v: ValueRef<'_>) -> Value {
@@ -202,6 +206,7 @@ fn snapshot(
     c: &mut Connection,
     tenant: TenantInfo,
     sites: Vec<SiteEntry>,
+    erasures: Vec<gdpr::Carried>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let tx = c.transaction()?;
@@ -245,6 +250,7 @@ fn snapshot(
         schema_version: migrations::version(&tx)?,
         sites,
         tables: infos,
+        erasures,
     };
     tx.commit()?;
     let m = serde_json::to_vec_pretty(&manifest)
@@ -278,14 +284,19 @@ pub fn export(
         check_passphrase(p)?;
     }
     let (rec, db) = store.tenant_db_by_slug(slug)?;
-    let sites = store.system(|c| SiteEntry::all_of(c, &rec.uuid))?;
+    let (sites, erasures) = store.system(|c| {
+        Ok((
+            SiteEntry::all_of(c, &rec.uuid)?,
+            gdpr::carried(c, &rec.uuid)?,
+        ))
+    })?;
     let info = TenantInfo {
         uuid: rec.uuid.clone(),
         slug: rec.slug.clone(),
         name: rec.name.clone(),
         created_at: rec.created_at,
     };
-    let files = db.with(|c| snapshot(c, info, sites, progress))?;
+    let files = db.with(|c| snapshot(c, info, sites, erasures, progress))?;
     let mut tables = Vec::new();
     let mut tar = tar::Builder::new(Vec::new());
     for (path, body) in &files {
@@ -482,7 +493,8 @@ pub fn import(
         for s in &sites {
             system::restore_site(c, &rec.uuid, s)?;
         }
-        Ok(())
+        // The source's erasures join this server's ledger; the caller replays it.
+        gdpr::merge(c, &rec.uuid, &m.erasures)
     })?;
     Ok(Imported {
         slug: rec.slug,
@@ -571,6 +583,7 @@ fn check_manifest(m: &Manifest) -> Result<(TenantInfo, Vec<SiteEntry>)> {
         .iter()
         .map(SiteEntry::checked)
         .collect::<Result<Vec<_>>>()?;
+    gdpr::well_formed(&m.erasures)?;
     Ok((m.tenant.checked()?, sites))
 }
 

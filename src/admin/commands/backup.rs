@@ -1,6 +1,7 @@
 //! `kontor backup …`: encrypted archives; create and restore go through the server when one
 //! runs, verify and list only read files.
 
+use super::offsite;
 use crate::admin::{Ctx, Failure, Request, Response, absolute, confirmed, tenant_audit};
 use crate::config::Config;
 use crate::crypto::Key;
@@ -36,8 +37,11 @@ pub enum BackupCmd {
     },
     /// Replace live tenants with their state in an archive (checked first; atomic per tenant)
     Restore {
-        /// The archive
-        file: PathBuf,
+        /// The archive; with --from, its name on the remote [default: the newest there]
+        file: Option<PathBuf>,
+        /// Fetch the archive from this off-site remote ([[offsite]] name) and check it first
+        #[arg(long, value_name = "NAME")]
+        from: Option<String>,
         /// Only this tenant
         #[arg(long)]
         tenant: Option<String>,
@@ -48,11 +52,25 @@ pub enum BackupCmd {
         #[arg(long)]
         yes: bool,
     },
-    /// List the archives in a directory with time, size and tenants
+    /// List the archives in a directory with time, size and tenants (or on an off-site remote)
     List {
         /// Directory [default: DATA_DIR/backups]
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "remote")]
         dir: Option<PathBuf>,
+        /// List the archives on this off-site remote ([[offsite]] name) instead
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+        /// Backup key file
+        #[arg(long, value_name = "FILE")]
+        backup_key: Option<PathBuf>,
+    },
+    /// Copy an archive to the off-site remotes, read it back there and check it, rotate there
+    Push {
+        /// The archive [default: the newest in DATA_DIR/backups]
+        file: Option<PathBuf>,
+        /// Only this remote ([[offsite]] name)
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
         /// Backup key file
         #[arg(long, value_name = "FILE")]
         backup_key: Option<PathBuf>,
@@ -105,6 +123,7 @@ impl BackupCmd {
             },
             BackupCmd::Restore {
                 file,
+                from,
                 tenant,
                 backup_key,
                 yes,
@@ -114,12 +133,47 @@ impl BackupCmd {
                     "restore",
                     "the restored tenants' newer data would be replaced",
                 )?;
+                let backup_key = backup_key.as_deref().map(absolute);
+                if let Some(remote) = from {
+                    let archive = file.as_ref().map(|f| f.to_string_lossy().to_string());
+                    return offsite::restore_request(
+                        config,
+                        remote,
+                        archive,
+                        tenant.clone(),
+                        backup_key,
+                    )
+                    .map(Some);
+                }
+                let file = file.as_ref().ok_or_else(|| {
+                    Failure::new(
+                        Code::InvalidInput,
+                        "name the archive to restore, or fetch one with --from REMOTE",
+                    )
+                })?;
                 BackupRequest::Restore {
                     file: absolute(file),
                     tenant: tenant.clone(),
-                    backup_key: backup_key.as_deref().map(absolute),
+                    backup_key,
                 }
             }
+            BackupCmd::Push {
+                file,
+                remote,
+                backup_key,
+            } => {
+                return offsite::push_request(
+                    config,
+                    file.as_deref(),
+                    remote.as_deref(),
+                    backup_key.as_deref().map(absolute),
+                )
+                .map(Some);
+            }
+            BackupCmd::List {
+                remote: Some(remote),
+                ..
+            } => return offsite::list_request(config, remote).map(Some),
             BackupCmd::Verify { .. } | BackupCmd::List { .. } => return Ok(None),
         })))
     }
@@ -134,7 +188,11 @@ impl BackupCmd {
                 print_verified(file, &checked.manifest, json);
                 Ok(())
             }
-            BackupCmd::List { dir, backup_key } => {
+            BackupCmd::List {
+                dir,
+                backup_key,
+                remote: None,
+            } => {
                 let key = open_key(&config.data_dir, backup_key, false)?;
                 let dir = dir
                     .clone()
@@ -195,38 +253,45 @@ impl BackupRequest {
             } => {
                 let key = open_key(store.data_dir(), &backup_key, false)?;
                 let checked = backup::check(&file, &key, store.data_dir())?;
-                let tenants = backup::restore(
-                    store,
-                    &key,
-                    &checked,
-                    tenant.as_deref(),
-                    cx.close,
-                    &mut |line| {
-                        tracing::info!("restore: {line}");
-                    },
-                )?;
                 let name = file.file_name().unwrap_or_default().to_string_lossy();
-                for slug in tenants.iter().map(|t| &t.slug) {
-                    tenant_audit(store, slug, "backup.restore", &name);
-                    // An older backup must not bring erased people back.
-                    let rec = store.tenant_record(slug)?;
-                    let again = crate::domain::privacy::replay(store, &rec.uuid)?;
-                    if !again.is_empty() {
-                        (cx.progress)(&format!(
-                            "{slug}: erased {} items again from the erasure ledger",
-                            again.total()
-                        ));
-                    }
-                }
+                let tenants = restore_and_replay(cx, &key, &checked, tenant.as_deref(), &name)?;
                 Ok(Response::BackupRestored { tenants })
             }
         }
     }
 }
 
+/// Restores a checked archive (every tenant, or one), audits it as `object`, and replays the
+/// erasure ledger over each restored tenant, so that an older backup brings no erased person
+/// back.
+pub(super) fn restore_and_replay(
+    cx: &mut Ctx<'_>,
+    key: &Key,
+    checked: &backup::Checked,
+    tenant: Option<&str>,
+    object: &str,
+) -> Result<Vec<backup::Restored>> {
+    let store = cx.store;
+    let tenants = backup::restore(store, key, checked, tenant, cx.close, &mut |line| {
+        tracing::info!("restore: {line}");
+    })?;
+    for slug in tenants.iter().map(|t| &t.slug) {
+        tenant_audit(store, slug, "backup.restore", object);
+        let rec = store.tenant_record(slug)?;
+        let again = crate::domain::privacy::replay(store, &rec.uuid)?;
+        if !again.is_empty() {
+            (cx.progress)(&format!(
+                "{slug}: erased {} items again from the erasure ledger",
+                again.total()
+            ));
+        }
+    }
+    Ok(tenants)
+}
+
 /// The backup key from `file`, else from its default place for `data_dir`; only a backup
 /// being written creates a missing one.
-fn open_key(data_dir: &Path, file: &Option<PathBuf>, create: bool) -> Result<Key> {
+pub(super) fn open_key(data_dir: &Path, file: &Option<PathBuf>, create: bool) -> Result<Key> {
     backup::backup_key(&backup::backup_key_path(data_dir, file.as_deref()), create)
 }
 

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod department;
 pub mod gdpr;
 pub mod hours;
+pub mod offsite;
 pub mod privacy;
 pub mod retention;
 pub mod site;

@@ -400,8 +400,10 @@ impl TenantRequest {
                     "tenant.import",
                     &file.file_name().unwrap_or_default().to_string_lossy(),
                 );
+                // Nobody this server's ledger (now with the export's) names comes back.
+                let again = crate::domain::privacy::replay(store, &done.uuid)?;
                 let rows: u64 = done.tables.iter().map(|t| t.1).sum();
-                let lines = vec![
+                let mut lines = vec![
                     format!("tenant {} imported (id {})", done.slug, done.uuid),
                     format!(
                         "{} tables, {rows} rows, {} sites",
@@ -410,6 +412,12 @@ impl TenantRequest {
                     ),
                     "agents sign in with their old passwords; sessions did not move".into(),
                 ];
+                if !again.is_empty() {
+                    lines.push(format!(
+                        "erased {} items again from the erasure ledger",
+                        again.total()
+                    ));
+                }
                 Ok(Response::Report {
                     value: serde_json::to_value(&done).unwrap_or_default(),
                     lines,

@@ -236,6 +236,7 @@ mod tests {
             }],
             member: format!("tenants/{UUID}.db"),
             tables: Vec::new(),
+            erasures: Vec::new(),
         };
         for (t, says) in [
             (tenant(UUID, "Acme", "*"), "origin"),

@@ -10,6 +10,7 @@ use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
 use crate::store::archive;
 use crate::store::connection::{self, Mode};
+use crate::store::gdpr;
 use crate::store::snapshot::{export, table_checksums};
 use crate::store::system::SiteEntry;
 use crate::store::{Store, remove_side_files};
@@ -69,7 +70,8 @@ pub fn create(
             sha256: sha256_hex(&bytes),
             bytes: bytes.len() as u64,
         });
-        let sites = store.system(|c| SiteEntry::all_of(c, &t.uuid))?;
+        let (sites, erasures) =
+            store.system(|c| Ok((SiteEntry::all_of(c, &t.uuid)?, gdpr::carried(c, &t.uuid)?)))?;
         entries.push(TenantEntry {
             uuid: t.uuid.clone(),
             slug: t.slug.clone(),
@@ -78,6 +80,7 @@ pub fn create(
             sites,
             member,
             tables,
+            erasures,
         });
     }
     let manifest = Manifest {

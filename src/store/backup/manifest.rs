@@ -4,6 +4,7 @@
 use crate::crypto::{self, Key};
 use crate::error::{Error, Result};
 use crate::store::archive::{Limits, Members};
+use crate::store::gdpr::Carried;
 use crate::store::system::SiteEntry;
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -56,6 +57,10 @@ pub struct TenantEntry {
     pub member: String,
     /// SHA-256 of every table's rows in key order, as the snapshot saw them.
     pub tables: Vec<(String, String)>,
+    /// The tenant's erasure ledger (salted hashes, no content), merged into the ledger of the
+    /// server that restores the archive and replayed there. Absent in older archives.
+    #[serde(default)]
+    pub erasures: Vec<Carried>,
 }
 
 /// One file in the archive.

@@ -7,6 +7,7 @@ mod check;
 mod create;
 mod list;
 mod manifest;
+pub mod offsite;
 mod restore;
 mod seal;
 

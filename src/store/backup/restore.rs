@@ -8,7 +8,7 @@ use crate::crypto::Key;
 use crate::error::{Error, Result};
 use crate::store::connection::{self, Mode};
 use crate::store::snapshot::{copy_checked, swap_in, sync_file};
-use crate::store::{Store, chat, migrations, remove_side_files, system};
+use crate::store::{Store, chat, gdpr, migrations, remove_side_files, system};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -134,6 +134,9 @@ pub fn restore(
             for s in &t.sites {
                 system::restore_site(c, &t.uuid, s)?;
             }
+            // The archive's erasures join this server's ledger, so the replay that follows a
+            // restore (here, and of any older archive later) erases them again.
+            gdpr::merge(c, &t.uuid, &t.erasures)?;
             system::log_operator(c, "backup.restore", &t.slug, "ok")
         })?;
         // Nobody writes to (or opens) the live file while it is replaced.

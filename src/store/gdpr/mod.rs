@@ -6,7 +6,8 @@
 //! Each erasure is recorded in the erasure ledger (in `system.db`, which restores never
 //! replace): salted hashes of every identifier erased, the time, who, and how many items of
 //! each kind; never content. After a restore the ledger is replayed, so an older backup never
-//! brings erased data back.
+//! brings erased data back. The ledger travels in every backup archive and tenant export
+//! ([`Carried`]) and is merged into the ledger of the server that restores or imports it.
 
 mod erase;
 mod export;
@@ -15,8 +16,8 @@ mod subject;
 
 pub use erase::{Updated, erase, identifier_hash, rectify, replay};
 pub use export::{ArchiveFile, export, find, write_tar};
-pub use ledger::{LedgerEntry, Protocol, ledger, record};
 pub(crate) use subject::list as id_list;
+pub use ledger::{Carried, LedgerEntry, Protocol, carried, ledger, merge, record, well_formed};
 pub use subject::{By, Counts, Subject, counts, resolve};
 
 #[cfg(test)]
