@@ -9,6 +9,7 @@ pub mod gdpr;
 pub mod hours;
 pub mod offsite;
 pub mod privacy;
+mod restoring;
 pub mod retention;
 pub mod site;
 pub mod smtp;

@@ -2,7 +2,7 @@
 //! off-site copies. They run where the other backup commands run (in the server when one is
 //! up: it holds the systemd credentials), each remote named by its `[[offsite]]` entry.
 
-use super::backup::{open_key, restore_and_replay};
+use super::restoring::{open_key, restore_and_replay};
 use crate::admin::{Ctx, Failure, Request, Response, tenant_audit};
 use crate::config::{Config, OffsiteConfig};
 use crate::error::{Code, Error, Result};

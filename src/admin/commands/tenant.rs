@@ -387,43 +387,7 @@ impl TenantRequest {
             TenantRequest::Clone { source, slug, name } => {
                 clone(cx, &source, &slug, name.as_deref())
             }
-            TenantRequest::Import { file, passphrase } => {
-                let done = crate::store::tenant_export::import(
-                    store,
-                    &file,
-                    passphrase.as_deref(),
-                    cx.progress,
-                )?;
-                tenant_audit(
-                    store,
-                    &done.slug,
-                    "tenant.import",
-                    &file.file_name().unwrap_or_default().to_string_lossy(),
-                );
-                // Nobody this server's ledger (now with the export's) names comes back.
-                let again = crate::domain::privacy::replay(store, &done.uuid)?;
-                let rows: u64 = done.tables.iter().map(|t| t.1).sum();
-                let mut lines = vec![
-                    format!("tenant {} imported (id {})", done.slug, done.uuid),
-                    format!(
-                        "{} tables, {rows} rows, {} sites",
-                        done.tables.len(),
-                        done.sites
-                    ),
-                    "agents sign in with their old passwords; sessions did not move".into(),
-                ];
-                if !again.is_empty() {
-                    lines.push(format!(
-                        "erased {} items again from the erasure ledger",
-                        again.total()
-                    ));
-                }
-                Ok(Response::Report {
-                    value: serde_json::to_value(&done).unwrap_or_default(),
-                    lines,
-                    ok: true,
-                })
-            }
+            TenantRequest::Import { file, passphrase } => import(cx, &file, passphrase.as_deref()),
         }
     }
 }
@@ -547,4 +511,40 @@ pub fn print_list(tenants: &[TenantInfo]) {
     for t in tenants {
         say!("{:<24} {:<30} {}", t.slug, t.name, t.uuid);
     }
+}
+
+/// `tenant import`: the tenant from an export, audited, with the erasure ledger (this
+/// server's, now with the export's) replayed over it.
+fn import(cx: &mut Ctx<'_>, file: &std::path::Path, passphrase: Option<&str>) -> Result<Response> {
+    let store = cx.store;
+    let done = crate::store::tenant_export::import(store, file, passphrase, cx.progress)?;
+    tenant_audit(
+        store,
+        &done.slug,
+        "tenant.import",
+        &file.file_name().unwrap_or_default().to_string_lossy(),
+    );
+    // Nobody this server's ledger (now with the export's) names comes back.
+    let again = crate::domain::privacy::replay(store, &done.uuid)?;
+    let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+    let mut lines = vec![
+        format!("tenant {} imported (id {})", done.slug, done.uuid),
+        format!(
+            "{} tables, {rows} rows, {} sites",
+            done.tables.len(),
+            done.sites
+        ),
+        "agents sign in with their old passwords; sessions did not move".into(),
+    ];
+    if !again.is_empty() {
+        lines.push(format!(
+            "erased {} items again from the erasure ledger",
+            again.total()
+        ));
+    }
+    Ok(Response::Report {
+        value: serde_json::to_value(&done).unwrap_or_default(),
+        lines,
+        ok: true,
+    })
 }

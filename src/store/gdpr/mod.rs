@@ -16,8 +16,8 @@ mod subject;
 
 pub use erase::{Updated, erase, identifier_hash, rectify, replay};
 pub use export::{ArchiveFile, export, find, write_tar};
-pub(crate) use subject::list as id_list;
 pub use ledger::{Carried, LedgerEntry, Protocol, carried, ledger, merge, record, well_formed};
+pub(crate) use subject::list as id_list;
 pub use subject::{By, Counts, Subject, counts, resolve};
 
 #[cfg(test)]
