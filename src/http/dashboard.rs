@@ -87,6 +87,15 @@ async fn shell(
             .insert_header((header::LOCATION, format!("/login?next={here}")))
             .finish());
     };
+    // The operator's support login sees no chats, visitors or privacy data: it lands in
+    // Settings (Statistics is its other section).
+    if s.agent.role_id == crate::model::rights::SUPPORT
+        && !["settings", "statistics"].contains(&name)
+    {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/app/settings"))
+            .finish());
+    }
     let (picked, lang_cookie) = lang::pick(&req);
     let (db, id) = (s.tenant.clone(), s.agent.id);
     let me = web::block(move || db.read(|c| crate::store::profile::profile(c, id))).await??;

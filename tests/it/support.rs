@@ -96,6 +96,11 @@ fn support_reads_settings_and_statistics_never_chats_and_only_while_granted() {
         assert_eq!(r.status, 403, "{path}: {}", r.body);
         assert!(!r.body.contains("VERA"), "{path}");
     }
+    // Its dashboard is Settings and Statistics: the chats page sends it to Settings.
+    let page = sup.get("/app/chats");
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.header("location"), Some("/app/settings"));
+    assert_eq!(sup.get("/app/settings/team").status, 200);
     // Nor the agent socket, nor any change, even one its role's permissions would allow.
     let base = sup.base.clone();
     assert_eq!(
