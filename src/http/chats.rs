@@ -35,7 +35,7 @@ pub fn require_chats(s: &Session) -> Result<(), ApiError> {
 }
 
 /// The agent whose chats alone this session may read, unless it may read every chat.
-pub fn own_only(s: &Session) -> Option<i64> {
+fn own_only(s: &Session) -> Option<i64> {
     (!s.agent.may(Permission::ChatsAll)).then_some(s.agent.id)
 }
 

@@ -33,15 +33,23 @@ pub async fn site(state: &State, key: &str) -> Result<Option<SiteRecord>, ApiErr
     .await??)
 }
 
-/// The departments a site's pre-chat form offers (none: the site follows the tenant's hours).
-async fn offered_departments(state: &State, site_key: &str) -> Result<Vec<i64>, ApiError> {
+/// A site by key with its pre-chat form (whose departments decide which hours the widget
+/// follows), in one trip to `system.db`.
+async fn site_with_form(
+    state: &State,
+    key: &str,
+) -> Result<Option<(SiteRecord, crate::model::forms::Form)>, ApiError> {
     let st = state.clone();
-    let key = site_key.to_string();
-    Ok(
-        web::block(move || st.store.system(|c| crate::store::site_forms::get(c, &key)))
-            .await??
-            .departments,
-    )
+    let key = key.to_string();
+    Ok(web::block(move || {
+        st.store.system(|c| {
+            let Some(site) = crate::store::system::site_by_key(c, &key)? else {
+                return Ok(None);
+            };
+            Ok(Some((site, crate::store::site_forms::get(c, &key)?)))
+        })
+    })
+    .await??)
 }
 
 /// Whether any of the tenant's agents is online (asks the tenant's hub).
@@ -135,15 +143,14 @@ pub async fn config(
     }
     // Our own frame may always ask; other pages only from the site's origins.
     let own = !origin.is_empty() && origin == client.origin;
-    let Some(site) = site(&state, &q.site)
+    let Some((site, form)) = site_with_form(&state, &q.site)
         .await?
-        .filter(|s| own || s.origins.contains(&origin))
+        .filter(|(s, _)| own || s.origins.contains(&origin))
     else {
         return Err(ApiError::not_found());
     };
     let ui = ui_lang(&q.lang, &site);
-    let offered = offered_departments(&state, &site.site_key).await?;
-    let hours = hours_now(&state, &site.tenant_uuid, ui, offered).await?;
+    let hours = hours_now(&state, &site.tenant_uuid, ui, form.departments).await?;
     // Outside the business hours nobody counts as available: the widget offers the form.
     let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let t = |k| i18n::t(ui, k);
@@ -186,31 +193,28 @@ pub async fn config(
 
 /// `GET /widget/frame?site=KEY&lang=xx`: the chat UI, framable only by the site's origins.
 pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpResponse, ApiError> {
-    let Some(site) = site(&state, &q.site).await? else {
+    let Some((site, form)) = site_with_form(&state, &q.site).await? else {
         return Err(ApiError::not_found());
     };
     let lang = ui_lang(&q.lang, &site);
-    let offered = offered_departments(&state, &site.site_key).await?;
-    let hours = hours_now(&state, &site.tenant_uuid, lang, offered).await?;
+    let hours = hours_now(&state, &site.tenant_uuid, lang, form.departments.clone()).await?;
     let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
     let key = site.site_key.clone();
-    let (settings, notice, logo, form, departments) = web::block(move || -> Result<_, Error> {
+    let offers = !form.departments.is_empty();
+    let (settings, notice, logo, departments) = web::block(move || -> Result<_, Error> {
         let db = st.store.tenant_db(&uuid)?;
         let settings = db.with(|c| cstore::chat_settings(c))?;
         let logo = db.read(|c| crate::store::site_logos::version(c, &key))?;
         let notice = st
             .store
             .system(|c| crate::store::notices::current(c, &key))?;
-        let form = st
-            .store
-            .system(|c| crate::store::site_forms::get(c, &key))?;
-        let departments = match form.departments.is_empty() {
-            true => Vec::new(),
-            false => db.read(|c| crate::store::tenant::list_departments(c))?,
+        let departments = match offers {
+            false => Vec::new(),
+            true => db.read(|c| crate::store::tenant::list_departments(c))?,
         };
-        Ok((settings, notice, logo, form, departments))
+        Ok((settings, notice, logo, departments))
     })
     .await??;
     // A department is open for the visitor while its hours are and one of its agents is online.

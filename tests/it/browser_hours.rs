@@ -2,7 +2,7 @@
 //! the next opening although an agent is online, and the admin edits the hours in Settings ›
 //! General (a refusal marks the field it names).
 
-use crate::browser::{shop, shop_site, sign_in};
+use crate::browser::{open_widget, shop, shop_site, sign_in};
 use crate::common::Kontor;
 use crate::webdriver::Driver;
 use jiff::tz::TimeZone;
@@ -33,16 +33,7 @@ fn outside_the_hours_the_widget_offers_a_message_with_the_next_opening() {
     sign_in(&agent, &server.base, &pw);
 
     let visitor = driver.browser();
-    visitor.goto(&format!("{shop_origin}/"));
-    visitor.wait_until(
-        "the launcher",
-        "const h = document.querySelector('kontor-chat'); return !!(h && h.shadowRoot.querySelector('button'))",
-    );
-    visitor.exec("document.querySelector('kontor-chat').shadowRoot.querySelector('button').click(); return true");
-    let frame = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
-    );
-    visitor.enter_frame(&frame);
+    open_widget(&visitor, &format!("{shop_origin}/"));
     visitor.wait_until(
         "the offline form is shown",
         "const v = document.getElementById('v-offline'); return !!v && !v.hidden",
@@ -90,17 +81,7 @@ fn outside_the_hours_the_widget_offers_a_message_with_the_next_opening() {
     crate::common::wait_until("the agent is online", Duration::from_secs(20), || {
         http.get(&format!("/api/widget/config?site={key}")).json()["available"] == true
     });
-    visitor.leave_frame();
-    visitor.goto(&format!("{shop_origin}/"));
-    visitor.wait_until(
-        "the launcher",
-        "const h = document.querySelector('kontor-chat'); return !!(h && h.shadowRoot.querySelector('button'))",
-    );
-    visitor.exec("document.querySelector('kontor-chat').shadowRoot.querySelector('button').click(); return true");
-    let frame = visitor.element_from(
-        "return document.querySelector('kontor-chat').shadowRoot.querySelector('iframe')",
-    );
-    visitor.enter_frame(&frame);
+    open_widget(&visitor, &format!("{shop_origin}/"));
     visitor.wait_until(
         "the start form is shown",
         "const v = document.getElementById('v-start'); return !!v && !v.hidden",

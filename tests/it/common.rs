@@ -500,6 +500,19 @@ impl Browser {
     }
 
     /// Signs in; returns the response of the POST.
+    /// The id of the agent with this email, as `GET /api/agents` lists it (for a browser
+    /// signed in with the permission to manage agents).
+    pub fn agent_id(&mut self, email: &str) -> i64 {
+        self.get("/api/agents").json()["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["email"] == email)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub fn login(&mut self, tenant: &str, email: &str, password: &str) -> Res {
         let csrf = self.login_token();
         self.post_form(

@@ -400,15 +400,7 @@ fn a_departments_own_hours_decide_its_chats_and_the_widget() {
     let form_path = format!("/api/sites/{site}/form");
     let r = ann.put_json(&form_path, &json!({"departments": [sales, support]}));
     assert_eq!(r.status, 200, "{}", r.body);
-    let agents = ann.get("/api/agents").json();
-    let me = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["email"] == "ann@acme.example")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let me = ann.agent_id("ann@acme.example");
     let r = ann.put_json(
         &format!("/api/agents/{me}"),
         &json!({"department_ids": [sales, support]}),

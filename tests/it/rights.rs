@@ -334,15 +334,7 @@ fn roles_and_agents_are_managed_with_lockout_protection() {
     // Bob gets the role and a new display name; his session ends with the change.
     let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
     assert_eq!(bob.get("/api/stats").status, 403);
-    let agents = admin.get("/api/agents").json();
-    let bob_id = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["email"] == "bob@acme.example")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let bob_id = admin.agent_id("bob@acme.example");
     let r = admin.put_json(
         &format!("/api/agents/{bob_id}"),
         &json!({"role_id": reporting, "display_name": "Bob from Support"}),
@@ -365,14 +357,7 @@ fn roles_and_agents_are_managed_with_lockout_protection() {
     );
 
     // Nobody can take away the last agent who may manage agents.
-    let ann_id = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["email"] == "ann@acme.example")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let ann_id = admin.agent_id("ann@acme.example");
     let r = admin.put_json(&format!("/api/agents/{ann_id}"), &json!({"role_id": 3}));
     assert_eq!(r.status, 409, "{}", r.body);
     let r = admin.put_json(&format!("/api/agents/{ann_id}"), &json!({"disabled": true}));
@@ -486,15 +471,7 @@ fn chats_of_an_agent_who_may_no_longer_chat_go_back_to_the_queue() {
         &json!({"name": "Helpers", "permissions": ["chat"]}),
     );
     let helpers = r.json()["id"].as_i64().unwrap();
-    let agents = admin.get("/api/agents").json();
-    let bob_id = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["email"] == "bob@acme.example")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let bob_id = admin.agent_id("bob@acme.example");
     admin.put_json(
         &format!("/api/agents/{bob_id}"),
         &json!({"role_id": helpers}),
@@ -536,18 +513,6 @@ fn chats_of_an_agent_who_may_no_longer_chat_go_back_to_the_queue() {
     });
 }
 
-/// The id of the agent with this email, as `GET /api/agents` lists it.
-fn agent_id(admin: &mut Browser, email: &str) -> i64 {
-    admin.get("/api/agents").json()["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["email"] == email)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 /// Adds Carl with the role "Team leads" (which the test created), Ann's password.
 fn add_team_lead(k: &Kontor, pw: &str) {
     let args = [
@@ -587,8 +552,8 @@ fn an_agent_manager_grants_only_rights_it_holds_and_never_raises_its_own_role() 
     // Carl leads the team: he may manage agents, but is no admin.
     add_team_lead(&k, &pw);
     let (carl_id, bob_id) = (
-        agent_id(&mut admin, "carl@acme.example"),
-        agent_id(&mut admin, "bob@acme.example"),
+        admin.agent_id("carl@acme.example"),
+        admin.agent_id("bob@acme.example"),
     );
     let mut carl = Browser::signed_in(&server.base, "carl@acme.example", &pw);
 
@@ -689,8 +654,8 @@ fn an_agent_manager_cannot_change_or_sign_out_someone_with_more_rights() {
     assert_eq!(r.status, 201, "{}", r.body);
     add_team_lead(&k, &pw);
     let (ann_id, bob_id) = (
-        agent_id(&mut admin, "ann@acme.example"),
-        agent_id(&mut admin, "bob@acme.example"),
+        admin.agent_id("ann@acme.example"),
+        admin.agent_id("bob@acme.example"),
     );
     let mut carl = Browser::signed_in(&server.base, "carl@acme.example", &pw);
     let ann = format!("/api/agents/{ann_id}");

@@ -138,14 +138,7 @@ fn support_reads_settings_and_statistics_never_chats_and_only_while_granted() {
         ])
         .contains("support")
     );
-    let sup_id = ann.get("/api/agents").json()["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["email"] == EMAIL)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let sup_id = ann.agent_id(EMAIL);
     let r = ann.put_json(&format!("/api/agents/{sup_id}"), &json!({"role_id": 1}));
     assert_eq!(r.status, 400, "it cannot be widened: {}", r.body);
 

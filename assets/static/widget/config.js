@@ -34,3 +34,27 @@ export const NOTICE_VERSION = (body.dataset.noticeVersion || "1") + (cfg.typingP
 
 /** Framed by the customer's page (the loader), or opened on its own. */
 export const inFrame = window.parent !== window;
+
+/**
+ * POSTs `body` as JSON to our own server and answers `{ok, status, data}` (`data` null when
+ * the answer is not JSON); a network failure throws. The page's Referrer-Policy is
+ * no-referrer, under which a POST would carry "Origin: null"; the server checks Origin, so the
+ * request sends it (and only the origin).
+ */
+export async function postJson(path, body) {
+  const r = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+    cache: "no-store",
+    referrerPolicy: "origin",
+  });
+  let data = null;
+  try {
+    data = await r.json();
+  } catch {
+    data = null;
+  }
+  return { ok: r.ok, status: r.status, data };
+}

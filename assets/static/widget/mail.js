@@ -2,7 +2,7 @@
 // visitor gives an address; the server mails the transcript when the chat ends, at once if it
 // has ended (`POST /api/widget/transcript-email`, with the chat's token, never in a URL).
 
-import { $, cfg } from "./config.js";
+import { $, cfg, postJson } from "./config.js";
 import { t } from "./i18n.js";
 import { chat } from "./state.js";
 import { setError, say, EMAIL_RE } from "./views.js";
@@ -42,20 +42,8 @@ async function submit() {
   const hadFocus = $("mail-row").contains(document.activeElement);
   btn.disabled = true;
   try {
-    const r = await fetch("/api/widget/transcript-email", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token: chat.token, email }),
-      credentials: "same-origin",
-      cache: "no-store",
-      referrerPolicy: "origin",
-    });
-    let data = null;
-    try {
-      data = await r.json();
-    } catch {
-      data = null;
-    }
+    const r = await postJson("/api/widget/transcript-email", { token: chat.token, email });
+    const data = r.data;
     if (r.ok) {
       setError("mail-error", "", field);
       $("mail-form").hidden = true;

@@ -2,7 +2,7 @@
 // they wrote as a message with their address (`POST /api/widget/offline-from-chat`); the team
 // answers by email, and the chat goes on waiting in case someone takes it after all.
 
-import { $ } from "./config.js";
+import { $, postJson } from "./config.js";
 import { t } from "./i18n.js";
 import { chat } from "./state.js";
 import { setError, say, EMAIL_RE } from "./views.js";
@@ -36,14 +36,7 @@ async function submit() {
   const hadFocus = $("offer-row").contains(document.activeElement);
   btn.disabled = true;
   try {
-    const r = await fetch("/api/widget/offline-from-chat", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token: chat.token, email }),
-      credentials: "same-origin",
-      cache: "no-store",
-      referrerPolicy: "origin",
-    });
+    const r = await postJson("/api/widget/offline-from-chat", { token: chat.token, email });
     if (r.ok) {
       $("offer-form").hidden = true;
       $("offer-text").textContent = "";
@@ -51,13 +44,7 @@ async function submit() {
       if (hadFocus) $("offer-done").focus();
       return;
     }
-    let data = null;
-    try {
-      data = await r.json();
-    } catch {
-      data = null;
-    }
-    const msg = typeof data?.error?.message === "string" ? data.error.message : "";
+    const msg = typeof r.data?.error?.message === "string" ? r.data.error.message : "";
     setError("offer-error", r.status === 400 || r.status === 409 ? msg || t("widget.offer_error") : t("widget.offer_error"), field);
     field.focus();
   } catch {

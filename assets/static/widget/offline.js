@@ -1,7 +1,7 @@
 // Nobody available: a message by e-mail instead of a chat. While the offline form is shown and
 // untouched, the frame asks every 30 s whether an agent came online, and then offers the chat.
 
-import { $, cfg } from "./config.js";
+import { $, cfg, postJson } from "./config.js";
 import { t } from "./i18n.js";
 import { panel } from "./parent.js";
 import { view, show, focusCurrent, setError, EMAIL_RE } from "./views.js";
@@ -118,15 +118,13 @@ async function submitOffline() {
   btn.disabled = true;
   btn.textContent = t("widget.offline_sending");
   try {
-    const r = await fetch("/api/widget/offline", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ site: cfg.site, name: name.value.trim(), email: mail, message: text, consent: true, lang: cfg.lang }),
-      credentials: "same-origin",
-      cache: "no-store",
-      // The page's Referrer-Policy is no-referrer, under which a POST would carry
-      // "Origin: null"; the server checks Origin, so send it (and only the origin).
-      referrerPolicy: "origin",
+    const r = await postJson("/api/widget/offline", {
+      site: cfg.site,
+      name: name.value.trim(),
+      email: mail,
+      message: text,
+      consent: true,
+      lang: cfg.lang,
     });
     if (r.ok) {
       $("offline-form").hidden = true;
@@ -134,12 +132,7 @@ async function submitOffline() {
       $("offline-thanks").focus();
       return;
     }
-    let code = "";
-    try {
-      code = (await r.json())?.error?.code || "";
-    } catch {
-      // not JSON
-    }
+    const code = r.data?.error?.code || "";
     const limited = r.status === 429 || code === "rate_limited";
     setError("offline-error", t(limited ? "widget.error_rate_limited" : "widget.offline_error"));
   } catch {
