@@ -72,6 +72,10 @@ codes! {
     Forbidden = "forbidden", 403, Frame, "signed in, but the role lacks the permission";
     /// The CSRF token or Origin check failed.
     CsrfRejected = "csrf_rejected", 403, No, "the Origin check or the CSRF token failed";
+    /// An API token past its expiry.
+    TokenExpired = "token_expired", 401, No, "an API token (Authorization: Bearer, /api/v1/) past its expiry";
+    /// A revoked API token, or one whose agent was disabled.
+    TokenRevoked = "token_revoked", 401, No, "an API token that was revoked, or whose agent is disabled";
     /// A page-view report or socket from an origin the site does not allow.
     OriginRefused = "origin_refused", 403, No, "a page-view report (POST /api/track) or a widget socket from an origin the site does not allow, or for an unknown site";
     /// No such object (or not one the caller may know of).
@@ -93,6 +97,8 @@ codes! {
     TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in, or offline messages of one address (POST /api/widget/offline); Retry-After gives the seconds";
     /// Page-view reports of one address over its limit.
     TooManyRequests = "too_many_requests", 429, No, "page-view reports (POST /api/track) of one address over its limit; Retry-After gives the seconds";
+    /// Calls of one API token over its limit.
+    ApiRateLimited = "api_rate_limited", 429, No, "calls of one API token over 600 a minute; Retry-After gives the seconds";
     /// A widget socket beyond the open sockets allowed for its address or site.
     TooManySockets = "too_many_sockets", 429, No, "a widget socket (GET /ws/visitor) from an address (IPv4, IPv6 /64) or for a site with as many open as [chat] allows";
     /// A chat start beyond what the address or site may start a minute.
@@ -347,8 +353,21 @@ impl ApiError {
         ApiError::of(Code::NotFound, "not found")
     }
 
-    /// The HTTP status, from the registry.
+    /// A chat frame's refusal answered over HTTP (the API's chat actions): codes that only
+    /// socket frames carry answer 409, the frame's state did not allow it.
+    pub fn of_frame(code: Code, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The HTTP status, from the registry (409 for codes only frames carry).
     pub fn status(&self) -> StatusCode {
+        if self.code.spec().status == 0 {
+            return StatusCode::CONFLICT;
+        }
         self.code.status()
     }
 

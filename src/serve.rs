@@ -220,6 +220,7 @@ fn run(
             mail,
             mail_status,
             read_log: read_log.clone(),
+            api_limits: Default::default(),
         };
         let mail = state.mail.clone();
         let bound = http::bind(state)?;

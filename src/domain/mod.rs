@@ -4,6 +4,7 @@
 //! no SQL of their own; the pure rules they share with storage live in `crate::model`.
 
 pub mod agents;
+pub mod api_tokens;
 pub mod auth;
 pub mod conversation;
 pub mod email;

@@ -44,7 +44,12 @@ pub struct Agent {
     pub state: State,
     /// The request, for the CSRF check.
     req: HttpRequest,
+    /// The API token of a `/api/v1/` call (its number and name); none for the dashboard.
+    pub token: Option<(i64, String)>,
 }
+
+/// The public API's paths: bearer tokens only, no session cookie, no CSRF.
+pub const V1: &str = "/api/v1/";
 
 impl FromRequest for Agent {
     type Error = ApiError;
@@ -57,15 +62,20 @@ impl FromRequest for Agent {
                 .app_data::<State>()
                 .cloned()
                 .ok_or_else(|| ApiError::from(Error::Internal("app state missing".into())))?;
-            let session = session::current(&req, &state)
-                .await?
-                .ok_or(Error::Unauthorized)?;
             let client = Client::of(&req, &state);
+            let (session, token) = if req.path().starts_with(V1) {
+                let ts = super::bearer::current(&req, &state, &client).await?;
+                (ts.session, Some((ts.id, ts.name)))
+            } else {
+                let s = session::current(&req, &state).await?;
+                (s.ok_or(Error::Unauthorized)?, None)
+            };
             Ok(Agent {
                 session,
                 client,
                 state,
                 req,
+                token,
             })
         })
     }
@@ -96,7 +106,20 @@ impl Agent {
     /// The CSRF check alone (our own `Origin` and the session's token), for changes whose
     /// permission depends on what is asked.
     pub fn csrf(&self) -> Result<(), ApiError> {
+        if self.token.is_some() {
+            // A bearer token is never sent by a browser on its own: nothing to forge.
+            return Ok(());
+        }
         session::require_csrf(&self.req, &self.client, &self.session)
+    }
+
+    /// Who the audit trail and the read log name: the agent, and the token when one is used.
+    pub fn actor(&self) -> String {
+        let email = &self.session.agent.email;
+        match &self.token {
+            Some((_, name)) => format!("{email} (API token \"{name}\")"),
+            None => email.clone(),
+        }
     }
 
     /// The server's time, Unix seconds.
@@ -169,7 +192,7 @@ impl Agent {
             &s.tenant.uuid,
             crate::store::read_log::ReadEvent {
                 at: self.state.clock.now(),
-                actor: s.agent.email.clone(),
+                actor: self.actor(),
                 role: s.agent.role.clone(),
                 what: what.into(),
                 object: object.into(),
@@ -182,7 +205,7 @@ impl Agent {
     async fn audit_entry(&self, action: &str, object: &str, result: &'static str) {
         let s = &self.session;
         let db = s.tenant.clone();
-        let (actor, role) = (s.agent.email.clone(), s.agent.role.clone());
+        let (actor, role) = (self.actor(), s.agent.role.clone());
         let (ip, rid) = (self.client.shown_ip(), self.client.request_id.clone());
         let (action, object) = (action.to_string(), object.to_string());
         let written = web::block(move || {

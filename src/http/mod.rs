@@ -1,8 +1,10 @@
 //! The web server: routes, shared state, TLS, graceful shutdown.
 
 pub mod agent;
+pub mod api_v1;
 pub mod assets;
 pub mod audit;
+pub mod bearer;
 pub mod blocks;
 pub mod body;
 pub mod campaigns;
@@ -76,6 +78,8 @@ pub struct AppState {
     pub mail_status: Arc<crate::domain::email::sender::Status>,
     /// Where reads of personal data are recorded.
     pub read_log: Arc<crate::domain::read_log::ReadLog>,
+    /// The calls each API token has left.
+    pub api_limits: bearer::TokenLimits,
 }
 
 /// Shared state handle as handlers receive it.
@@ -107,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(health::healthz))
     .configure(sign_in_routes)
+    .configure(api_v1::routes)
     .route("/api/session", web::get().to(agent::show))
     .route("/api/sessions", web::get().to(sessions::list))
     .route(

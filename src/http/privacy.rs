@@ -49,7 +49,7 @@ pub(super) async fn as_agent<T: Send + 'static>(
     f: impl FnOnce(&Store, &TenantDb, &Actor) -> crate::error::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let (store, db) = (a.state.store.clone(), a.session.tenant.clone());
-    let (name, role) = (a.session.agent.email.clone(), a.session.agent.role.clone());
+    let (name, role) = (a.actor(), a.session.agent.role.clone());
     let (ip, request_id) = (a.client.shown_ip(), a.client.request_id.clone());
     let run = move || {
         let actor = Actor {

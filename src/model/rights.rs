@@ -118,6 +118,11 @@ impl Permissions {
         Permissions(self.0 & !other.0)
     }
 
+    /// The permissions in both sets.
+    pub fn and(self, other: Permissions) -> Permissions {
+        Permissions(self.0 & other.0)
+    }
+
     /// The names, space-separated (the stored form).
     pub fn to_text(self) -> String {
         self.names().join(" ")

@@ -8,6 +8,7 @@ mod rows;
 
 pub mod aggregates;
 pub mod anonymize;
+pub mod api_tokens;
 pub mod archive;
 pub mod audit;
 pub mod backup;

@@ -59,13 +59,13 @@ pub struct SessionRecord {
 
 /// An agent's columns with their role's name, id and stored permissions; columns after these
 /// start at [`AGENT_COLS`].
-const AGENT_COLUMNS: &str = "a.id, a.email, a.display_name,
+pub(crate) const AGENT_COLUMNS: &str = "a.id, a.email, a.display_name,
     (SELECT name FROM roles WHERE id = coalesce(a.role_id, 3)), a.disabled, a.created_at,
     coalesce(a.role_id, 3), (SELECT permissions FROM roles WHERE id = coalesce(a.role_id, 3)),
     EXISTS (SELECT 1 FROM agent_totp t WHERE t.agent_id = a.id)";
-const AGENT_COLS: usize = 9;
+pub(crate) const AGENT_COLS: usize = 9;
 
-fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
+pub(crate) fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     let role_id: i64 = r.get(6)?;
     let stored: Option<String> = r.get(7)?;
     // Built-in roles get their permissions from the code, the tenant's own from the table;

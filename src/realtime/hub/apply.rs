@@ -256,6 +256,52 @@ impl Hub {
         }));
     }
 
+    /// An agent's frame from the HTTP API: the rules as for a socket; what they would tell
+    /// the sender (its ack, or a refusal) is the answer, given after the commit.
+    pub(super) fn agent_call(&mut self, c: &Connection, call: super::AgentCall, out: &mut Outbox) {
+        let super::AgentCall { ctx, frame, reply } = call;
+        let told = self
+            .chats
+            .agent_frame(&mut Tx(c), &ctx, frame)
+            .and_then(|mut fx| {
+                let mut told = Vec::new();
+                fx.0.retain(|e| match e {
+                    Effect::Send(To::Sender, frame) => {
+                        told.push(frame.clone());
+                        false
+                    }
+                    Effect::Ack {
+                        conversation_id,
+                        client_id,
+                        seq,
+                    } => {
+                        told.push(Out::Ack {
+                            client_id: client_id.clone(),
+                            conversation_id: *conversation_id,
+                            seq: *seq,
+                        });
+                        false
+                    }
+                    _ => true,
+                });
+                self.apply(c, None, fx, out).map(|_| told)
+            });
+        let told = told.map_err(|e| {
+            tracing::error!(error = %e, "an agent's API call failed");
+            Out::error(Code::InternalError, "internal error; retry")
+        });
+        out.after_commit.push(Box::new(move |committed| {
+            let answer = match told {
+                Ok(_) if !committed => Err(Out::error(
+                    Code::NotStored,
+                    "the server could not store this; retry",
+                )),
+                other => other,
+            };
+            let _ = reply.send(answer);
+        }));
+    }
+
     /// Handles a browser's report; the answer goes out after the commit.
     pub(super) fn track(
         &mut self,

@@ -134,6 +134,11 @@ pub enum Command {
     /// A person's data is about to be erased: end their chats, let go of their live presence,
     /// and answer whether that committed.
     Forget(Forget),
+    /// An agent's chat frame sent over the HTTP API (no socket): answered after the commit
+    /// with what the frame's sender would have been told.
+    AgentCall(AgentCall),
+    /// Every live visitor, as the visitor list shows them.
+    LiveVisitors(tokio::sync::oneshot::Sender<Out>),
     /// Waiting chats past the alert time: alert their agents again (sent by the hub itself).
     QueueCheck,
     /// Time passed: visitors without a heartbeat leave (sent by the hub itself).
@@ -158,6 +163,17 @@ pub struct FileUpload {
     pub client_id: String,
     /// Answered after the commit.
     pub reply: tokio::sync::oneshot::Sender<Posted>,
+}
+
+/// An agent's frame from the HTTP API.
+pub struct AgentCall {
+    /// The agent, with the permissions of the call (a token's may be fewer than the role's).
+    pub ctx: crate::domain::conversation::AgentCtx,
+    /// The frame.
+    pub frame: AgentIn,
+    /// The frames the sender gets (its ack, or the refusal), once committed; `Err` when the
+    /// batch was not stored.
+    pub reply: tokio::sync::oneshot::Sender<std::result::Result<Vec<Out>, Out>>,
 }
 
 /// Whom the hub lets go of before an erasure (as the data-subject request resolved them).
@@ -598,6 +614,10 @@ impl Hub {
                 out.after_commit.push(Box::new(move |committed| {
                     let _ = reply.send(committed);
                 }));
+            }
+            Command::AgentCall(call) => self.agent_call(c, call, out),
+            Command::LiveVisitors(reply) => {
+                let _ = reply.send(self.visitors.visitors_frame());
             }
             Command::QueueCheck => {
                 let fx = self.chats.queue_alerts(self.clock.now());

@@ -6,8 +6,9 @@
 use super::Treatment::{self, *};
 
 /// Tables whose rows never move into a clone: sign-ins, their secrets and single-use links.
-pub const DROPPED: [&str; 6] = [
+pub const DROPPED: [&str; 7] = [
     "sessions",
+    "api_tokens",
     "sign_in_challenges",
     "totp_pending",
     "agent_totp",

@@ -230,3 +230,96 @@ pub fn search(
         },
     )
 }
+
+/// Which conversations a page of the API's list holds.
+#[derive(Debug, Clone, Default)]
+pub struct PageFilter {
+    /// waiting, open or closed.
+    pub status: Option<String>,
+    /// One site.
+    pub site_key: Option<String>,
+    /// One agent's.
+    pub agent_id: Option<i64>,
+    /// Started at or after (Unix seconds).
+    pub since: Option<i64>,
+    /// Started before (Unix seconds).
+    pub until: Option<i64>,
+    /// Only ids below this one (the cursor: pages go newest first).
+    pub before_id: Option<i64>,
+    /// Only this agent's chats and the waiting ones of their departments (without `chats.all`).
+    pub own_only: Option<i64>,
+    /// Leave out conversations under a restriction of processing.
+    pub hide_restricted: bool,
+}
+
+/// A conversation as the API lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedConversation {
+    /// Id.
+    pub id: i64,
+    /// The site it came from.
+    pub site_key: String,
+    /// waiting, open or closed.
+    pub status: String,
+    /// The visitor's name (may be empty).
+    pub visitor_name: String,
+    /// The visitor's email (may be empty).
+    pub visitor_email: String,
+    /// Its department.
+    pub department_id: Option<i64>,
+    /// The agent who has (had) it.
+    pub agent_id: Option<i64>,
+    /// Started (Unix seconds).
+    pub created_at: i64,
+    /// Ended (Unix seconds).
+    pub closed_at: Option<i64>,
+    /// The visitor's rating, 1-5.
+    pub rating: Option<i64>,
+    /// The visitor's language.
+    pub lang: String,
+}
+
+/// Up to `limit` conversations matching `f`, newest first.
+pub fn page(c: &Connection, f: &PageFilter, limit: i64) -> Result<Vec<ListedConversation>> {
+    rows::all(
+        c,
+        "SELECT c.id, c.site_key, c.status, c.visitor_name, c.visitor_email, c.department_id,
+                c.agent_id, c.created_at, c.closed_at, c.rating, c.lang
+         FROM conversations c
+         WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.site_key = ?2)
+           AND (?3 IS NULL OR c.agent_id = ?3) AND (?4 IS NULL OR c.created_at >= ?4)
+           AND (?5 IS NULL OR c.created_at < ?5) AND (?6 IS NULL OR c.id < ?6)
+           AND (?7 IS NULL OR c.agent_id = ?7 OR (c.status = 'waiting' AND (c.department_id IS NULL
+                OR c.department_id IN (SELECT department_id FROM agent_departments
+                                       WHERE agent_id = ?7))))
+           AND (?8 = 0 OR c.id NOT IN (SELECT row_id FROM restricted_rows
+                                       WHERE kind = 'conversation'))
+         ORDER BY c.id DESC LIMIT ?9",
+        params![
+            f.status,
+            f.site_key,
+            f.agent_id,
+            f.since,
+            f.until,
+            f.before_id,
+            f.own_only,
+            f.hide_restricted,
+            limit
+        ],
+        |r| {
+            Ok(from_row!(r => ListedConversation {
+                id, site_key, status, visitor_name, visitor_email, department_id, agent_id,
+                created_at, closed_at, rating, lang,
+            }))
+        },
+    )
+}
+
+/// One conversation as the API shows it.
+pub fn listed(c: &Connection, id: i64) -> Result<Option<ListedConversation>> {
+    let f = PageFilter {
+        before_id: Some(id + 1),
+        ..Default::default()
+    };
+    Ok(page(c, &f, 1)?.into_iter().find(|r| r.id == id))
+}

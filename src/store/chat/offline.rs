@@ -82,3 +82,49 @@ pub fn list_offline(c: &Connection, hide_restricted: bool, limit: i64) -> Result
         },
     )
 }
+
+/// Up to `limit` offline messages with ids below `before_id`, newest first; `handled`: only
+/// those answered (or not).
+pub fn offline_page(
+    c: &Connection,
+    hide_restricted: bool,
+    before_id: Option<i64>,
+    handled: Option<bool>,
+    limit: i64,
+) -> Result<Vec<OfflineRow>> {
+    rows::all(
+        c,
+        "SELECT o.id, o.name, o.email, o.message, o.created_at, o.handled_at, a.display_name, o.reply
+         FROM offline_messages o LEFT JOIN agents a ON a.id = o.handled_by
+         WHERE (?2 = 0 OR o.id NOT IN (SELECT row_id FROM restricted_rows WHERE kind = 'offline'))
+           AND (?3 IS NULL OR o.id < ?3)
+           AND (?4 IS NULL OR (o.handled_at IS NOT NULL) = ?4)
+         ORDER BY o.id DESC LIMIT ?1",
+        rusqlite::params![limit, hide_restricted, before_id, handled],
+        |r| {
+            Ok(
+                from_row!(r => OfflineRow { id, name, email, message, created_at, handled_at,
+                                           handled_by, reply }),
+            )
+        },
+    )
+}
+
+/// Marks an offline message handled by `agent_id` at `at` (once: `false` when it was
+/// already, or does not exist).
+pub fn mark_handled(c: &Connection, id: i64, agent_id: i64, at: i64) -> Result<bool> {
+    Ok(c.execute(
+        "UPDATE offline_messages SET handled_at = ?2, handled_by = ?3
+         WHERE id = ?1 AND handled_at IS NULL",
+        rusqlite::params![id, at, agent_id],
+    )? == 1)
+}
+
+/// Whether an offline message exists.
+pub fn offline_exists(c: &Connection, id: i64) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM offline_messages WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?)
+}
