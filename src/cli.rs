@@ -85,6 +85,9 @@ pub enum Command {
     /// Support access the business granted: the read-only support login's set-up link
     #[command(subcommand)]
     Support(crate::admin::commands::support::SupportCmd),
+    /// API tokens for integrations: create (printed once), list, revoke
+    #[command(subcommand)]
+    Token(crate::admin::commands::token::TokenCmd),
     /// The record of technical and organisational measures as configured here
     #[command(subcommand)]
     Privacy(crate::admin::commands::privacy::PrivacyCmd),
@@ -136,6 +139,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Backup(c) => return c.request(config),
         Command::Retention(c) => c.request()?,
         Command::Support(c) => c.request(),
+        Command::Token(c) => c.request(),
         Command::Privacy(c) => c.request(config),
         Command::Audit(c) => c.request(),
         Command::Stats(a) => a.request(),

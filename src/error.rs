@@ -353,8 +353,8 @@ impl ApiError {
         ApiError::of(Code::NotFound, "not found")
     }
 
-    /// A chat frame's refusal answered over HTTP (the API's chat actions): codes that only
-    /// socket frames carry answer 409, the frame's state did not allow it.
+    /// A chat frame's refusal answered over HTTP (the API's chat actions), with the frame's
+    /// code (see [`ApiError::status`] for the status of codes only frames carry).
     pub fn of_frame(code: Code, message: impl Into<String>) -> ApiError {
         ApiError {
             code,
@@ -363,12 +363,18 @@ impl ApiError {
         }
     }
 
-    /// The HTTP status, from the registry (409 for codes only frames carry).
+    /// The HTTP status, from the registry; codes only frames carry answer 400 when the input
+    /// was wrong and 409 when the chat's state did not allow it.
     pub fn status(&self) -> StatusCode {
-        if self.code.spec().status == 0 {
-            return StatusCode::CONFLICT;
+        match self.code {
+            Code::InvalidClientId
+            | Code::EmptyMessage
+            | Code::MessageTooLong
+            | Code::InvalidFrame
+            | Code::InvalidRating => StatusCode::BAD_REQUEST,
+            c if c.spec().status == 0 => StatusCode::CONFLICT,
+            c => c.status(),
         }
-        self.code.status()
     }
 
     /// The registered code.

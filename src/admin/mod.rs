@@ -62,6 +62,8 @@ pub enum Request {
     Retention(RetentionRequest),
     /// `support …`
     Support(commands::support::SupportRequest),
+    /// `token …`
+    Token(commands::token::TokenRequest),
     /// `privacy …`
     Privacy(commands::privacy::PrivacyRequest),
     /// `audit …`
@@ -246,6 +248,7 @@ pub fn execute_with(
         Request::Gdpr(r) => r.execute(cx),
         Request::Retention(r) => r.execute(cx),
         Request::Support(r) => r.execute(cx),
+        Request::Token(r) => r.execute(cx),
         Request::Privacy(r) => r.execute(cx),
         Request::Audit(r) => r.execute(cx),
         Request::Stats(r) => r.execute(cx),

@@ -34,6 +34,7 @@ pub mod sites;
 pub mod stats;
 pub mod support;
 pub mod team;
+pub mod tokens;
 pub mod track;
 pub mod two_factor;
 pub mod visitors;
@@ -113,6 +114,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(sign_in_routes)
     .configure(api_v1::routes)
     .route("/api/session", web::get().to(agent::show))
+    .route("/api/tokens", web::get().to(tokens::list))
+    .route("/api/tokens", web::post().to(tokens::create))
+    .route("/api/tokens/{id}", web::delete().to(tokens::revoke))
     .route("/api/sessions", web::get().to(sessions::list))
     .route(
         "/api/sessions/end-others",

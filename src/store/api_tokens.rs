@@ -176,3 +176,12 @@ pub fn revoke(c: &Connection, id: i64, at: i64, by: &str) -> Result<String> {
         }
     }
 }
+
+/// The id of the agent with this (lower-case) email.
+pub fn agent_id_by_email(c: &Connection, email: &str) -> Result<i64> {
+    c.query_row("SELECT id FROM agents WHERE email = ?1", [email], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| Error::NotFound(format!("agent {email:?}")))
+}

@@ -5,6 +5,7 @@ mod webdriver;
 
 mod accessibility;
 mod aggregates;
+mod api_v1;
 mod audit;
 mod automatic;
 mod backup;

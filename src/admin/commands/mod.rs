@@ -16,3 +16,4 @@ pub mod smtp;
 pub mod stats;
 pub mod support;
 pub mod tenant;
+pub mod token;

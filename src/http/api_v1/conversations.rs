@@ -230,7 +230,8 @@ pub struct Stored {
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/close", tag = "conversations",
     params(("id" = i64, Path, description = "The conversation's id")),
     responses((status = 204, description = "Ended"), (status = 401, body = super::ErrorBody),
-              (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+              (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+              (status = 409, body = super::ErrorBody)))]
 pub async fn close(a: Agent, id: Path<i64>) -> Reply {
     a.may_change(crate::model::rights::Permission::Chat)?;
     let conversation_id = id.into_inner();
@@ -248,7 +249,7 @@ pub async fn close(a: Agent, id: Path<i64>) -> Reply {
     params(("id" = i64, Path, description = "The conversation's id")), request_body = TextBody,
     responses((status = 201, body = Stored), (status = 400, body = super::ErrorBody),
               (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
-              (status = 409, body = super::ErrorBody)))]
+              (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn note(a: Agent, id: Path<i64>, body: Json<TextBody>) -> Reply {
     a.may_change(crate::model::rights::Permission::Chat)?;
     let (conversation_id, b) = (id.into_inner(), body.into_inner());
@@ -266,7 +267,7 @@ pub async fn note(a: Agent, id: Path<i64>, body: Json<TextBody>) -> Reply {
     params(("id" = i64, Path, description = "The conversation's id")), request_body = TextBody,
     responses((status = 201, body = Stored), (status = 400, body = super::ErrorBody),
               (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
-              (status = 409, body = super::ErrorBody)))]
+              (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn message(a: Agent, id: Path<i64>, body: Json<TextBody>) -> Reply {
     a.may_change(crate::model::rights::Permission::Chat)?;
     let (conversation_id, b) = (id.into_inner(), body.into_inner());
@@ -280,7 +281,7 @@ pub async fn message(a: Agent, id: Path<i64>, body: Json<TextBody>) -> Reply {
 }
 
 fn new_client_id() -> String {
-    format!("api-{}", crate::crypto::random_token())
+    format!("api-{}", &crate::crypto::random_token()[..32])
 }
 
 /// 201 with where the hub stored the entry (its ack, or a note's echo).
