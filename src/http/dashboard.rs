@@ -20,7 +20,7 @@ pub const SECTIONS: [&str; 6] = [
 
 /// The parts of Settings, each with its own address (`/app/settings/{part}`), in navigation
 /// order. `/app/settings` alone shows the first one the agent may see.
-pub const SETTINGS_PARTS: [&str; 8] = [
+pub const SETTINGS_PARTS: [&str; 9] = [
     "general",
     "sites",
     "team",
@@ -28,6 +28,7 @@ pub const SETTINGS_PARTS: [&str; 8] = [
     "tracking",
     "campaigns",
     "notices",
+    "api",
     "profile",
 ];
 
@@ -38,6 +39,7 @@ pub fn settings_part_shows(part: &str, p: Permissions) -> bool {
         "sites" | "notices" => p.has(Permission::SitesManage),
         "team" => p.has(Permission::AgentsManage),
         "campaigns" => p.has(Permission::CampaignsManage),
+        "api" => p.has(Permission::SettingsManage),
         _ => SETTINGS_PARTS.contains(&part),
     }
 }

@@ -317,7 +317,12 @@ fn an_agent_answers_notes_and_closes_a_chat_through_the_api() {
     // Ended now: another answer is refused as on the socket (no chat of Ann's any more),
     // and the ETag moved on.
     let r = api.post_json(&path, &json!({"text": "noch da?"}));
-    assert_eq!((r.status, code(&r).as_str()), (404, "not_found"), "{}", r.body);
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (404, "not_found"),
+        "{}",
+        r.body
+    );
     conforms(&doc, "/api/v1/conversations/{id}/messages", "post", &r);
     api.headers.push(("If-None-Match".into(), tag));
     assert_eq!(api.get(&one).status, 200);
@@ -431,4 +436,40 @@ fn admins_make_tokens_in_the_dashboard_and_see_the_secret_once() {
     assert_eq!(admin.delete(&format!("/api/tokens/{id}")).status, 204);
     let r = client(&server, &secret).get("/api/v1/stats");
     assert_eq!(code(&r), "token_revoked");
+}
+
+/// Settings › API in Chromium: an admin makes a token, sees it once, and it works.
+#[test]
+fn an_admin_makes_a_token_in_settings_and_an_integration_uses_it() {
+    use crate::webdriver::Driver;
+    let (k, pw) = Kontor::with_tenant();
+    let server = k.server(&[]);
+    let driver = Driver::start();
+    let ann = driver.browser();
+    crate::browser::sign_in(&ann, &server.base, &pw);
+    ann.goto(&format!("{}/app/settings/api", server.base));
+    ann.wait_until(
+        "the tokens block",
+        "const t = document.getElementById('tokens-table'); return !!t && t.textContent.includes('No tokens yet.')",
+    );
+    ann.type_text(&ann.find("#token-name"), "Shop");
+    ann.click(&ann.find("#token-perm-stats-view"));
+    ann.click(&ann.find("#token-form button[type=submit]"));
+    ann.wait_until(
+        "the token shown once and listed",
+        "const s = document.getElementById('token-secret'); return s.value.startsWith('kt_') && document.getElementById('tokens-table').textContent.includes('Shop')",
+    );
+    let secret = ann.exec("return document.getElementById('token-secret').value");
+    let secret = secret.as_str().unwrap().to_string();
+    assert_eq!(client(&server, &secret).get("/api/v1/stats").status, 200);
+    assert_eq!(
+        client(&server, &secret).get("/api/v1/conversations").status,
+        403
+    );
+    ann.click(&ann.find("#tokens-table [data-control=revoke]"));
+    ann.wait_until(
+        "revoked",
+        "return document.getElementById('tokens-table').textContent.includes('Revoked by ann@acme.example')",
+    );
+    assert_eq!(client(&server, &secret).get("/api/v1/stats").status, 401);
 }

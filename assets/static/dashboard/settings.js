@@ -24,6 +24,7 @@ import { CampaignsEditor, GoalsEditor } from './campaigns.js';
 import { TeamBlock } from './team.js';
 import { DepartmentsBlock } from './departments.js';
 import { SupportBlock } from './support.js';
+import { TokensBlock } from './tokens.js';
 import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
@@ -44,6 +45,7 @@ export const PARTS = [
   { id: 'tracking', needs: null },
   { id: 'campaigns', needs: 'campaigns.manage' },
   { id: 'notices', needs: 'sites.manage' },
+  { id: 'api', needs: 'settings.manage' },
   { id: 'profile', needs: null },
 ];
 
@@ -87,6 +89,7 @@ class SettingsView {
     this.teamSlot = h('div', { id: 'settings-team-slot' });
     this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
     this.supportSlot = h('div', { id: 'settings-support-slot' });
+    this.tokensSlot = h('div', { id: 'settings-tokens-slot' });
     this.parts = {
       general: [this.buildGeneral(), this.hours.el, this.email.el],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
@@ -97,6 +100,7 @@ class SettingsView {
       tracking: [this.rules.el],
       campaigns: [this.campaigns.el, this.goals.el],
       notices: [this.notices.el],
+      api: [this.tokensSlot],
       profile: [this.profile.el, this.signins.el, this.twoFactor.el],
     };
     this.links = {};
@@ -185,6 +189,10 @@ class SettingsView {
       this.support = new SupportBlock();
       this.supportSlot.replaceWith(this.support.el);
     }
+    if (this.admin) {
+      this.tokens = new TokensBlock(s.permissions);
+      this.tokensSlot.replaceWith(this.tokens.el);
+    }
     this.renderRole();
     await Promise.all([
       this.loadSettings(),
@@ -210,6 +218,7 @@ class SettingsView {
       this.team ? this.team.load() : null,
       this.departments ? this.departments.load() : null,
       this.support ? this.support.load() : null,
+      this.tokens ? this.tokens.load() : null,
     ]);
   }
 
