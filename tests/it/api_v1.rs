@@ -473,3 +473,78 @@ fn an_admin_makes_a_token_in_settings_and_an_integration_uses_it() {
     );
     assert_eq!(client(&server, &secret).get("/api/v1/stats").status, 401);
 }
+
+/// The rows of the security checklist that reach the API: strict types, injection in
+/// filters, other tenants' ids with an audit row, nothing secret in answers, no caching.
+#[test]
+fn hostile_input_is_refused_and_answers_hold_no_secrets() {
+    let (k, pw, site) = setup();
+    let t = token(&k, "acme", "ann@acme.example", "chat,chats.all", &[]);
+    k.ok(&["tenant", "create", "globex", "--name", "Globex"]);
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "globex",
+            "gus@globex.example",
+            "--name",
+            "Gus",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    let foreign = token(&k, "globex", "gus@globex.example", "chat,chats.all", &[]);
+    let server = k.server(&[]);
+    let (_v, conv, visitor_token) = visitor(&server, &site, "Ida");
+    let (_b, mut ann) = agent(&server, &pw);
+    ann.send(json!({"type": "accept", "conversation_id": conv}));
+    ann.recv_type("conversation");
+    let mut api = client(&server, &t);
+
+    // Strict types: an object where text belongs, unknown fields, a huge number.
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    for body in [
+        json!({"text": {"$regex": ".*"}}),
+        json!({"text": "hi", "token": "x"}),
+        json!({"text": true}),
+    ] {
+        let r = api.post_json(&path, &body);
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (400, "invalid_input"),
+            "{body}"
+        );
+    }
+    let r = api.get("/api/v1/conversations?agent=1e309");
+    assert_eq!(r.status, 400);
+    // Injection in filters is data: refused or matching nothing.
+    let r = api.get("/api/v1/conversations?status=%27%20OR%201%3D1--");
+    assert_eq!(r.status, 400);
+    let r = api.get("/api/v1/conversations?site=%27%20OR%201%3D1--");
+    assert_eq!((r.status, r.json()["items"].clone()), (200, json!([])));
+
+    // Answers never carry the visitor's chat token, hashes or keys; nothing is cached.
+    for p in [
+        "/api/v1/conversations".to_string(),
+        format!("/api/v1/conversations/{conv}"),
+    ] {
+        let r = api.get(&p);
+        assert_eq!(r.status, 200);
+        assert!(!r.body.contains(&visitor_token), "{p}: {}", r.body);
+        assert!(!r.body.contains("hash") && !r.body.contains(&t[3..]), "{p}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{p}");
+    }
+
+    // Another tenant's token on acme's chat: 404 and a denial in its own tenant's trail.
+    let before = crate::chat::audit_denials(&k, "globex");
+    let mut other = client(&server, &foreign);
+    assert_eq!(
+        other.get(&format!("/api/v1/conversations/{conv}")).status,
+        404
+    );
+    let r = other.post_json(&path, &json!({"text": "hijack"}));
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(crate::chat::audit_denials(&k, "globex") > before);
+}
