@@ -1085,6 +1085,7 @@ fn header_fixture() -> &'static HeaderFixture {
                 mail: None,
                 mail_status: Default::default(),
                 read_log: s.read_log.clone(),
+                metrics_token: None,
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -2493,6 +2494,7 @@ fn http_fixture() -> HttpFixture {
         mail,
         mail_status: Default::default(),
         read_log,
+        metrics_token: None,
         config,
     };
     HttpFixture {

@@ -20,6 +20,7 @@ pub mod health;
 pub mod hours;
 pub mod lang;
 pub mod login;
+pub mod metrics;
 pub mod notices;
 pub mod privacy;
 pub mod profile;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub mail_status: Arc<crate::domain::email::sender::Status>,
     /// Where reads of personal data are recorded.
     pub read_log: Arc<crate::domain::read_log::ReadLog>,
+    /// The token `/metrics` asks for, read from `[metrics] token_file` at start.
+    pub metrics_token: Option<String>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -106,6 +109,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()),
     )
     .route("/healthz", web::get().to(health::healthz))
+    .route("/metrics", web::get().to(metrics::on_main))
     .configure(sign_in_routes)
     .route("/api/session", web::get().to(agent::show))
     .route("/api/sessions", web::get().to(sessions::list))
@@ -358,13 +362,12 @@ impl Bound {
 }
 
 /// Binds the listener (plain or TLS) with every route.
-pub fn bind(state: AppState) -> Result<Bound> {
-    let listen = state.config.listen;
-    let tls = match &state.config.tls {
+pub fn bind(data: web::Data<AppState>) -> Result<Bound> {
+    let listen = data.config.listen;
+    let tls = match &data.config.tls {
         Some(t) => Some(tls_config(&t.cert, &t.key)?),
         None => None,
     };
-    let data = web::Data::new(state);
     let factory = move || app(data.clone());
     let server = HttpServer::new(factory)
         // Chat frames are small and must leave at once: without TCP_NODELAY, Nagle's

@@ -44,6 +44,7 @@ mod keyboard;
 mod live_regions;
 mod login;
 mod mail;
+mod metrics;
 mod notices;
 mod offsite;
 mod offsite_recovery;

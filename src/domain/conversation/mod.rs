@@ -444,6 +444,16 @@ impl Conversations {
         self.convs.get(&id).map(|c| c.status)
     }
 
+    /// How many chats wait and how many are open.
+    pub fn counts(&self) -> (i64, i64) {
+        self.convs
+            .values()
+            .fold((0, 0), |(w, o), c| match c.status {
+                Status::Waiting => (w + 1, o),
+                Status::Open => (w, o + 1),
+            })
+    }
+
     /// Whether any agent takes chats now (the widget shows the offline form when not).
     pub fn anyone_online(&self) -> bool {
         self.agents.values().any(Present::takes_chats)
