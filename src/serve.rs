@@ -222,6 +222,7 @@ fn run(
             mail_status,
             read_log: read_log.clone(),
             metrics_token,
+            status_cache: Default::default(),
         };
         let mail = state.mail.clone();
         let state = actix_web::web::Data::new(state);

@@ -1086,6 +1086,7 @@ fn header_fixture() -> &'static HeaderFixture {
                 mail_status: Default::default(),
                 read_log: s.read_log.clone(),
                 metrics_token: None,
+                status_cache: Default::default(),
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -2495,6 +2496,7 @@ fn http_fixture() -> HttpFixture {
         mail_status: Default::default(),
         read_log,
         metrics_token: None,
+        status_cache: Default::default(),
         config,
     };
     HttpFixture {

@@ -31,6 +31,7 @@ pub mod setup;
 pub mod site_form;
 pub mod sites;
 pub mod stats;
+pub mod status;
 pub mod support;
 pub mod team;
 pub mod track;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub read_log: Arc<crate::domain::read_log::ReadLog>,
     /// The token `/metrics` asks for, read from `[metrics] token_file` at start.
     pub metrics_token: Option<String>,
+    /// Sites' public status, kept a few seconds.
+    pub status_cache: status::Cache,
 }
 
 /// Shared state handle as handlers receive it.
@@ -304,6 +307,8 @@ fn visitor_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(files::visitor_download),
         )
         .route("/api/widget/config", web::get().to(widget::config))
+        .route("/api/status/{key}", web::get().to(status::show))
+        .route("/api/status/{key}/badge.svg", web::get().to(status::badge))
         .route("/api/track", web::post().to(track::report))
         .route("/widget/logo/{key}", web::get().to(sites::logo))
         .route("/api/widget/transcript", web::post().to(widget::transcript))

@@ -57,6 +57,7 @@ mod sessions;
 mod sites;
 mod smtp;
 mod stats;
+mod status;
 mod storage;
 mod support;
 mod team;

@@ -214,6 +214,15 @@ struct Entry<'a> {
     file: Option<FileRef>,
 }
 
+/// Agents who take chats now: how many, and how many in each department.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Online {
+    /// In all.
+    pub agents: usize,
+    /// By department id (an agent in two departments counts in both).
+    pub departments: BTreeMap<i64, usize>,
+}
+
 /// A conversation that is not closed, as stored.
 pub struct Stored {
     /// Its row.
@@ -470,6 +479,19 @@ impl Conversations {
         open.sort_unstable();
         open.dedup();
         open
+    }
+
+    /// How many agents take chats now, in all and per department (counts only: the public
+    /// status endpoint shows them, never who).
+    pub fn online(&self) -> Online {
+        let mut online = Online::default();
+        for a in self.agents.values().filter(|a| a.takes_chats()) {
+            online.agents += 1;
+            for d in &a.departments {
+                *online.departments.entry(*d).or_default() += 1;
+            }
+        }
+        online
     }
 
     /// The name of an agent who takes chats now (who an automatic invitation comes from).

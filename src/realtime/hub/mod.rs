@@ -112,6 +112,8 @@ pub enum Command {
     Available(tokio::sync::oneshot::Sender<bool>),
     /// Which departments have an agent online? (The pre-chat form marks them open.)
     OpenDepartments(tokio::sync::oneshot::Sender<Vec<i64>>),
+    /// How many agents take chats, in all and per department? (The public status.)
+    Online(tokio::sync::oneshot::Sender<crate::domain::conversation::Online>),
     /// An admin changed an agent (capacity, departments, name, role, state): reload them, and
     /// give back the chats of agents who may no longer have them.
     AgentChanged(i64),
@@ -603,6 +605,9 @@ impl Hub {
             }
             Command::OpenDepartments(reply) => {
                 let _ = reply.send(self.chats.open_departments());
+            }
+            Command::Online(reply) => {
+                let _ = reply.send(self.chats.online());
             }
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
             Command::RulesChanged => self.visitors.rules_changed(),
