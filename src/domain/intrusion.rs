@@ -71,7 +71,8 @@ pub fn csrf_refused(client: IpAddr, door: &'static str) {
 }
 
 /// A token that opens nothing: `kind` is `setup_link` (an unknown, used or expired
-/// invitation or reset link) or `chat_token` (a visitor's chat token that fits no chat).
+/// invitation or reset link), `chat_token` (a visitor's chat token that fits no chat) or
+/// `metrics_token` (a scrape of `/metrics` without the configured token).
 pub fn token_refused(client: IpAddr, kind: &'static str) {
     emit("token_refused", client, &[("kind", kind)]);
 }

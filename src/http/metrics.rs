@@ -3,6 +3,7 @@
 //! (`[metrics] token_file` alone). Off by default: the main listener answers 404.
 
 use super::State;
+use super::client::Client;
 use crate::error::ApiError;
 use crate::metrics::Snapshot;
 use actix_web::http::header;
@@ -13,16 +14,24 @@ use std::net::SocketAddr;
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `/metrics` on the main listener: only when a token is configured and no listener of its own.
-pub async fn on_main(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn on_main(
+    state: State,
+    req: HttpRequest,
+    client: Client,
+) -> Result<HttpResponse, ApiError> {
     let m = &state.config.metrics;
     if m.listen.is_some() || state.metrics_token.is_none() {
         return Err(ApiError::not_found());
     }
-    scrape(state, req).await
+    scrape(state, req, client).await
 }
 
 /// `/metrics` on its own listener; the token is asked for when one is configured.
-pub async fn scrape(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn scrape(
+    state: State,
+    req: HttpRequest,
+    client: Client,
+) -> Result<HttpResponse, ApiError> {
     if let Some(token) = &state.metrics_token {
         let given = req
             .headers()
@@ -36,6 +45,7 @@ pub async fn scrape(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
             &crate::crypto::token_hash(token),
         );
         if !ok {
+            crate::domain::intrusion::token_refused(client.ip, "metrics_token");
             return Err(ApiError::of(
                 crate::error::Code::Unauthorized,
                 "a valid metrics token is required",

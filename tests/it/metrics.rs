@@ -137,6 +137,12 @@ fn metrics_on_the_main_listener_ask_for_the_token() {
         "Bearer wrong-token-wrong-token".into(),
     ));
     assert_eq!(b.get("/metrics").status, 401);
+    // Logged for fail2ban like any other refused token.
+    assert!(
+        server.log_shows("event=token_refused client=127.0.0.1 kind=metrics_token"),
+        "{}",
+        server.log()
+    );
     b.headers.clear();
     b.headers
         .push(("Authorization".into(), format!("Bearer {token}")));
