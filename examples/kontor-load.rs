@@ -5,6 +5,10 @@
 //! --duration 15 --json` starts its own kontor (the release binary next to this example) with
 //! a fresh data directory, sets up a tenant, agents and a site through the CLI, and runs the
 //! scenario. With `--url` and `--data-dir` it uses a running kontor instead.
+//!
+//! The kontor it starts serves Prometheus metrics on a loopback listener of its own; during
+//! the window they are scraped every second (or those at `--metrics`), and `--check` asks that
+//! the message and page-view counters moved.
 
 #[path = "common/year.rs"]
 mod year;
@@ -86,6 +90,65 @@ struct Args {
     /// this many seconds; 0: never
     #[arg(long, default_value_t = 0.0)]
     stats_every: f64,
+    /// The `/metrics` URL of the kontor at --url (one started here has its own)
+    #[arg(long)]
+    metrics: Option<String>,
+}
+
+/// The figures of one `/metrics` scrape that show the server working.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+struct Scrape {
+    at_s: f64,
+    messages_total: f64,
+    page_views_total: f64,
+    visitor_sockets: f64,
+    agent_sockets: f64,
+    chats_open: f64,
+    hub_queue_depth: f64,
+    commits: f64,
+}
+
+/// Scrapes `/metrics` every second until `until`, as Prometheus would.
+fn scrape_metrics(url: &str, until: Instant) -> Vec<Scrape> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    loop {
+        let t = Instant::now();
+        match agent
+            .get(url)
+            .call()
+            .map(|mut r| r.body_mut().read_to_string())
+        {
+            Ok(Ok(text)) => {
+                let v = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(f64::NAN)
+                };
+                out.push(Scrape {
+                    at_s: t0.elapsed().as_secs_f64(),
+                    messages_total: v("kontor_messages_total"),
+                    page_views_total: v("kontor_page_views_total"),
+                    visitor_sockets: v("kontor_open_sockets{kind=\"visitor\"}"),
+                    agent_sockets: v("kontor_open_sockets{kind=\"agent\"}"),
+                    chats_open: v("kontor_chats{state=\"open\"}"),
+                    hub_queue_depth: v("kontor_hub_queue_depth"),
+                    commits: v("kontor_commit_duration_seconds_count"),
+                });
+            }
+            Ok(Err(e)) => eprintln!("kontor-load: reading /metrics failed: {e}"),
+            Err(e) => eprintln!("kontor-load: /metrics failed: {e}"),
+        }
+        if Instant::now() >= until {
+            return out;
+        }
+        std::thread::sleep(Duration::from_secs(1).saturating_sub(t.elapsed()));
+    }
 }
 
 /// What the page-view senders record.
@@ -225,14 +288,14 @@ fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&
 }
 
 /// Starts kontor; returns it, its address and the milliseconds from spawn to its "ready" line.
-fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64) {
+fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64, Option<String>) {
     // The generator is one host: its page views, its 10,000 widget sockets (over 50 loopback
     // addresses, one site) and their chats, all started in the ramp, would meet the limits
     // meant for one visitor's address. It measures capacity, so they are off.
     let config = data_dir.with_extension("toml");
     let limits_off = "[tracking]\nreports_per_minute = 0\n\n[chat]\nsockets_per_address = 0\n\
         sockets_per_site = 0\nstarts_per_address_per_minute = 0\nstarts_per_site_per_minute = 0\n\
-        max_waiting = 0\n";
+        max_waiting = 0\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
     std::fs::write(&config, limits_off).expect("writing the config");
     let spawned = Instant::now();
     let mut child = Command::new(&args.kontor)
@@ -248,8 +311,14 @@ fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64)
         .expect("starting kontor");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let metrics = Arc::new(Mutex::new(None));
+    let metrics_line = metrics.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // Printed before the ready line.
+            if let Some(url) = line.strip_prefix("kontor metrics: listening on ") {
+                *metrics_line.lock().unwrap() = Some(url.to_string());
+            }
             if let Some(base) = line.strip_prefix("kontor ready: listening on ") {
                 let _ = tx.send(base.to_string());
             }
@@ -258,7 +327,13 @@ fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64)
     let base = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("kontor did not become ready");
-    (child, base, spawned.elapsed().as_secs_f64() * 1000.0)
+    let metrics = metrics.lock().unwrap().clone();
+    (
+        child,
+        base,
+        spawned.elapsed().as_secs_f64() * 1000.0,
+        metrics,
+    )
 }
 
 /// Raises the open-file limit as far as allowed: every socket is a file.
@@ -684,6 +759,7 @@ fn main() {
     let nofile = raise_nofile();
     let work = tempfile::tempdir().expect("temp dir");
     let mut startup_ms = None;
+    let mut metrics_url = args.metrics.clone();
     let (server, base, data_dir) = match (&args.url, &args.data_dir) {
         (Some(u), Some(d)) => (None, u.clone(), d.clone()),
         (Some(_), None) => panic!("--url needs --data-dir (for the CLI that sets up the tenant)"),
@@ -693,8 +769,9 @@ fn main() {
             if args.stats_fill > 0 {
                 fill_tenant(&d, args.stats_fill);
             }
-            let (child, base, ms) = start_server(&args, &d);
+            let (child, base, ms, metrics) = start_server(&args, &d);
             startup_ms = Some(ms);
+            metrics_url = metrics;
             (Some(child), base, d)
         }
     };
@@ -795,6 +872,7 @@ fn main() {
     let bytes_before = tenant_bytes(&data_dir);
     let started = Instant::now();
     let stats_thread: Mutex<Option<std::thread::JoinHandle<Vec<f64>>>> = Mutex::new(None);
+    let scrape_thread: Mutex<Option<std::thread::JoinHandle<Vec<Scrape>>>> = Mutex::new(None);
     let view_threads: Vec<std::thread::JoinHandle<ViewStats>> = if args.views_rate > 0.0 {
         let until =
             Instant::now() + Duration::from_secs(args.duration) + Duration::from_millis(500);
@@ -853,6 +931,10 @@ fn main() {
         }
         let _ = win.start.set(Instant::now());
         let until = Instant::now() + duration;
+        if let Some(url) = metrics_url.clone() {
+            *scrape_thread.lock().unwrap() =
+                Some(std::thread::spawn(move || scrape_metrics(&url, until)));
+        }
         if let Some(cookie) = stats_cookie.clone() {
             let (b, every) = (base.clone(), args.stats_every);
             *stats_thread.lock().unwrap() = Some(std::thread::spawn(move || {
@@ -994,6 +1076,23 @@ fn main() {
         summary["stats_p50_ms"] = json!(percentile(&ms, 0.5));
         summary["stats_max_ms"] = json!(ms.last().copied().unwrap_or(0.0));
     }
+    let scrapes = scrape_thread
+        .into_inner()
+        .unwrap()
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
+    if let (Some(first), Some(last)) = (scrapes.first(), scrapes.last()) {
+        summary["metrics"] = json!({
+            "scrapes": scrapes.len(),
+            "first": first,
+            "last": last,
+            "messages_per_s": (last.messages_total - first.messages_total)
+                / (last.at_s - first.at_s).max(0.001),
+            "page_views_per_s": (last.page_views_total - first.page_views_total)
+                / (last.at_s - first.at_s).max(0.001),
+            "max_hub_queue_depth": scrapes.iter().map(|s| s.hub_queue_depth).fold(0.0, f64::max),
+        });
+    }
     summary["stats_fill_page_views"] = json!(args.stats_fill);
     summary["pings_stored"] = json!(views.pings_ok);
     summary["track_events_per_s"] = json!((views.ok + views.pings_ok) as f64 / elapsed);
@@ -1041,6 +1140,24 @@ fn main() {
         }
         if args.views_rate > 0.0 && n("views_stored") == 0 {
             failures.push("no page view was stored".into());
+        }
+        // What `curl /metrics` shows during the run must move with it.
+        if metrics_url.is_some() {
+            let m = &summary["metrics"];
+            let moved = |k: &str| m[k].as_f64().is_some_and(|r| r > 0.0);
+            if m["scrapes"].as_u64().unwrap_or(0) < 2 {
+                failures.push("/metrics was not scraped during the run".into());
+            } else {
+                if args.msg_rate > 0.0 && args.visitors > 0 && !moved("messages_per_s") {
+                    failures.push("kontor_messages_total did not move".into());
+                }
+                if args.views_rate > 0.0 && !moved("page_views_per_s") {
+                    failures.push("kontor_page_views_total did not move".into());
+                }
+                if args.visitors > 0 && m["last"]["visitor_sockets"].as_f64() < Some(1.0) {
+                    failures.push("kontor_open_sockets shows no visitor".into());
+                }
+            }
         }
         if !failures.is_empty() {
             eprintln!("kontor-load: check failed: {}", failures.join(", "));

@@ -44,6 +44,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Off-site copies of the scheduled backups (`[[offsite]]`), in the file's order.
     pub offsite: Vec<OffsiteConfig>,
+    /// Prometheus metrics; off by default.
+    pub metrics: MetricsConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -161,6 +163,60 @@ impl Default for UploadsConfig {
             address_mb: 100,
             tenant_quota_mb: 1024,
         }
+    }
+}
+
+/// `[metrics]`: Prometheus metrics at `/metrics`, off unless `listen` or `token_file` is set.
+/// A listener of its own serves nothing else; it must be a loopback address unless scrapers
+/// have to show a token, so figures about the business never reach the network unasked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A listener of its own for `/metrics`, e.g. `127.0.0.1:9464`.
+    pub listen: Option<SocketAddr>,
+    /// A file holding the token scrapers send as `Authorization: Bearer …`. Without `listen`,
+    /// `/metrics` is then served on the main listener, behind that token.
+    pub token_file: Option<PathBuf>,
+}
+
+/// Shortest token accepted for `/metrics` (characters).
+const MIN_METRICS_TOKEN: usize = 16;
+
+impl MetricsConfig {
+    /// Whether `/metrics` is served at all.
+    pub fn enabled(&self) -> bool {
+        self.listen.is_some() || self.token_file.is_some()
+    }
+
+    /// Refuses a listener that would publish the figures beyond this machine unprotected.
+    fn check(&self) -> Result<()> {
+        if let Some(addr) = self.listen
+            && !addr.ip().is_loopback()
+            && self.token_file.is_none()
+        {
+            return Err(Error::Config(format!(
+                "metrics.listen ({addr}) is not a loopback address: bind it to 127.0.0.1 or                  [::1], or set metrics.token_file so scrapers must show a token"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads the token (at start; the server keeps it in memory), if one is configured.
+    pub fn token(&self) -> Result<Option<String>> {
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let raw = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("metrics token file {}: {e}", path.display())))?;
+        let token = raw.trim();
+        if token.chars().count() < MIN_METRICS_TOKEN {
+            return Err(Error::Config(format!(
+                "metrics token file {} must hold a token of at least {MIN_METRICS_TOKEN} \
+                 characters (e.g. from `openssl rand -hex 32`)",
+                path.display()
+            )));
+        }
+        Ok(Some(token.to_string()))
     }
 }
 
@@ -449,6 +505,7 @@ struct FileConfig {
     uploads: Option<UploadsConfig>,
     smtp: Option<FileSmtp>,
     offsite: Option<Vec<offsite::FileOffsite>>,
+    metrics: Option<MetricsConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -478,6 +535,7 @@ const ENV_KEYS: &[&str] = &[
     "KONTOR_SESSION_IDLE_MINUTES",
     "KONTOR_SESSION_ABSOLUTE_HOURS",
     "KONTOR_BACKUP_DIR",
+    "KONTOR_METRICS_LISTEN",
 ];
 
 impl Config {
@@ -605,6 +663,15 @@ impl Config {
                 "uploads.window_minutes must be between 1 and 1440".into(),
             ));
         }
+        let mut metrics = file.metrics.unwrap_or_default();
+        if let Some(raw) = env_get("KONTOR_METRICS_LISTEN") {
+            metrics.listen = Some(raw.parse().map_err(|_| {
+                Error::Config(format!(
+                    "KONTOR_METRICS_LISTEN: {raw:?} is not an address like 127.0.0.1:9464"
+                ))
+            })?);
+        }
+        metrics.check()?;
         if session.idle_minutes == 0 || session.absolute_hours == 0 {
             return Err(Error::Config(
                 "session.idle_minutes and session.absolute_hours must be at least 1".into(),
@@ -624,6 +691,7 @@ impl Config {
             uploads,
             smtp: file.smtp.map(FileSmtp::check).transpose()?,
             offsite: offsite::check_all(file.offsite.unwrap_or_default())?,
+            metrics,
             config_file,
         })
     }
@@ -903,6 +971,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("KONTOR_DATADIR"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_stay_on_loopback_without_a_token() {
+        let c = Config::load_from(&Overrides::default(), &env(&[])).unwrap();
+        assert!(!c.metrics.enabled());
+        let f = write("[metrics]\nlisten = \"127.0.0.1:9464\"\n");
+        let e = env(&[("KONTOR_CONFIG", f.path().to_str().unwrap())]);
+        let c = Config::load_from(&Overrides::default(), &e).unwrap();
+        assert_eq!(c.metrics.listen.unwrap().port(), 9464);
+        let f = write("[metrics]\nlisten = \"0.0.0.0:9464\"\n");
+        let e = env(&[("KONTOR_CONFIG", f.path().to_str().unwrap())]);
+        let err = Config::load_from(&Overrides::default(), &e)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics.listen"), "{err}");
+        let token = write("0123456789abcdef0123\n");
+        let f = write(&format!(
+            "[metrics]\nlisten = \"0.0.0.0:9464\"\ntoken_file = {:?}\n",
+            token.path().to_str().unwrap()
+        ));
+        let e = env(&[("KONTOR_CONFIG", f.path().to_str().unwrap())]);
+        let c = Config::load_from(&Overrides::default(), &e).unwrap();
+        assert_eq!(c.metrics.token().unwrap().unwrap(), "0123456789abcdef0123");
+        let short = write("short\n");
+        let m = MetricsConfig {
+            listen: None,
+            token_file: Some(short.path().to_path_buf()),
+        };
+        assert!(m.token().is_err());
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! queries; `model` the pure types and rules that storage and everything above it share
 //! (rights, visitor tracking, tenant names, address truncation, routing, throttles, site
 //! values). `config`, `error`, `crypto` and `clock` are leaves: they import nothing but each
-//! other. `cli`, `admin` (the operator's door: CLI and admin socket) and `serve` start and
-//! steer the server through the same domain and store code; `schedule` runs the timed jobs and
-//! `doctor` checks a data directory.
+//! other; `metrics` is a leaf too, so every layer may count into it. `cli`, `admin` (the
+//! operator's door: CLI and admin socket) and `serve` start and steer the server through the
+//! same domain and store code; `schedule` runs the timed jobs and `doctor` checks a data
+//! directory.
 
 pub mod admin;
 pub mod assets;
@@ -23,6 +24,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod metrics;
 pub mod model;
 pub mod realtime;
 pub mod schedule;

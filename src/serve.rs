@@ -206,6 +206,7 @@ fn run(
         let throttle = Arc::new(Throttle::default());
         let uploads = crate::http::files::AddressLimits::new(&config.uploads);
         let read_log = crate::domain::read_log::ReadLog::start(store.clone());
+        let metrics_token = config.metrics.token()?;
         let state = AppState {
             store: store.clone(),
             config,
@@ -221,9 +222,24 @@ fn run(
             mail_status,
             read_log: read_log.clone(),
             api_limits: Default::default(),
+            metrics_token,
+            status_cache: Default::default(),
         };
         let mail = state.mail.clone();
-        let bound = http::bind(state)?;
+        let state = actix_web::web::Data::new(state);
+        let bound = http::bind(state.clone())?;
+        let metrics_server = match state.config.metrics.listen {
+            Some(addr) => {
+                let (server, addrs) = http::metrics::bind(state.clone(), addr)?;
+                for a in &addrs {
+                    // A stable line, like the ready line below, that scripts and tests read.
+                    println!("kontor metrics: listening on http://{a}/metrics");
+                    tracing::info!(addr = %a, "metrics listener up");
+                }
+                Some(server)
+            }
+            None => None,
+        };
         let addr = bound
             .addrs
             .first()
@@ -249,6 +265,10 @@ fn run(
         println!("kontor ready: listening on {base}");
         tracing::info!(%base, version = env!("CARGO_PKG_VERSION"), "ready");
         let handle = bound.handle();
+        let metrics_handle = metrics_server.as_ref().map(|s| s.handle());
+        if let Some(s) = metrics_server {
+            actix_web::rt::spawn(s);
+        }
         let rt = realtime.clone();
         actix_web::rt::spawn(async move {
             wait_for_stop_signal().await;
@@ -256,6 +276,9 @@ fn run(
             // Hubs first: every chat socket closes at once (clients resume elsewhere or
             // later), so the graceful stop only waits for ordinary requests.
             rt.stop_all();
+            if let Some(m) = metrics_handle {
+                m.stop(false).await;
+            }
             handle.stop(true).await;
         });
         let served = bound.run().await;

@@ -1086,6 +1086,8 @@ fn header_fixture() -> &'static HeaderFixture {
                 mail_status: Default::default(),
                 read_log: s.read_log.clone(),
                 api_limits: Default::default(),
+                metrics_token: None,
+                status_cache: Default::default(),
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -2495,6 +2497,8 @@ fn http_fixture() -> HttpFixture {
         mail_status: Default::default(),
         read_log,
         api_limits: Default::default(),
+        metrics_token: None,
+        status_cache: Default::default(),
         config,
     };
     HttpFixture {

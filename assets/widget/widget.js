@@ -23,6 +23,23 @@
   let frame, panel, btn, badge, unreadText, lang, text;
   let card, inv, greet;
   let vp = Promise.resolve(); // the current page view's report
+  let unread = 0;
+  // kontor('identify') and kontor('department'): kept in this page's memory only, handed to
+  // the frame, which fills its forms with them; nothing is sent before the visitor's opt-in.
+  let ident = null;
+  let dept = "";
+  // kontor('on', event, fn): the page's handlers.
+  const handlers = { open: [], close: [], message: [], unread: [] };
+  const emit = (ev, arg) => {
+    for (const f of handlers[ev]) {
+      try {
+        f(arg);
+      } catch (e) {
+        console.error("kontor: an", ev, "handler failed:", e);
+      }
+    }
+  };
+  const cut = (v, n) => (typeof v === "string" ? [...v.trim()].slice(0, n).join("") : "");
 
   // The widget's languages. Which one: the page's <html lang> if it is one of them, else the
   // browser's first one of them (navigator.languages), else the site's default (the server
@@ -38,6 +55,20 @@
   };
 
   const api = (cmd, ...a) => {
+    // These need no widget yet: a handler registered, a name remembered for the frame.
+    if (cmd === "on") {
+      if (handlers[a[0]] && typeof a[1] === "function") handlers[a[0]].push(a[1]);
+      return;
+    }
+    if (cmd === "identify") {
+      const o = a[0] && typeof a[0] === "object" ? a[0] : {};
+      ident = { kontor: "identify", name: cut(o.name, 100), email: cut(o.email, 254) };
+      return void post(ident);
+    }
+    if (cmd === "department") {
+      dept = cut(a[0], 100);
+      return void (dept && post({ kontor: "department", name: dept }));
+    }
     if (!ready) return void queue.push([cmd, ...a]);
     // kontor('goal', 'order', 49.9): a goal reached on this page, after its page view.
     if (cmd === "goal") return void (pv && vp.then(() => send({ t: "goal", pv, name: String(a[0]), value: +a[1] || undefined })));
@@ -49,7 +80,6 @@
   };
   api.loaded = true;
   w.kontor = api;
-  for (const args of earlier) typeof args === "string" ? api(args) : args && api(...args);
 
   // Storage is touched only after the frame said the visitor opted in ("started").
   const remember = (v) => {
@@ -141,7 +171,17 @@
     }
   };
 
+  // What the page said about the visitor, to a frame that just loaded.
+  const introduce = () => {
+    if (ident) post(ident);
+    if (dept) post({ kontor: "department", name: dept });
+  };
+
   const setBadge = (n) => {
+    if (n !== unread) {
+      unread = n;
+      emit("unread", n);
+    }
     badge.hidden = !n;
     badge.textContent = n > 99 ? "99+" : String(n);
     unreadText.textContent = n ? text.unread.replace("{n}", n) : "";
@@ -156,6 +196,7 @@
     });
     frame.addEventListener("load", () => {
       frameReady = true;
+      introduce();
       tell();
       wantFocus = false;
     });
@@ -169,6 +210,7 @@
       closeCard("accepted");
     }
     makeFrame();
+    const was = isOpen;
     isOpen = true;
     panel.hidden = false;
     btn.setAttribute("aria-expanded", "true");
@@ -180,6 +222,7 @@
       tell();
       wantFocus = false;
     }
+    if (!was) emit("open");
   }
 
   function hide(focusButton) {
@@ -191,6 +234,7 @@
     if (started) remember("min");
     tell();
     if (focusButton || inside) btn.focus();
+    emit("close");
   }
 
   let root;
@@ -395,6 +439,9 @@
         remember(null);
       } else if (m.kontor === "unread" && Number.isInteger(m.count)) {
         setBadge(isOpen ? 0 : Math.max(0, m.count));
+      } else if (m.kontor === "message" && (m.author === "agent" || m.author === "visitor")) {
+        // Who wrote, never what: the chat's words stay in the frame.
+        emit("message", { author: m.author });
       }
     });
 
@@ -409,6 +456,9 @@
     track(conf);
     for (const cmd of queue.splice(0)) api(...cmd);
   };
+
+  // Calls made before the loader arrived (the stub's queue), in their order.
+  for (const args of earlier) typeof args === "string" ? api(args) : args && api(...args);
 
   fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}&lang=${wanted()}`, { credentials: "omit" })
     .then((r) => {

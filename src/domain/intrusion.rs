@@ -71,8 +71,9 @@ pub fn csrf_refused(client: IpAddr, door: &'static str) {
 }
 
 /// A token that opens nothing: `kind` is `setup_link` (an unknown, used or expired
-/// invitation or reset link), `chat_token` (a visitor's chat token that fits no chat) or
-/// `api_token` (an unknown, expired or revoked API token).
+/// invitation or reset link), `chat_token` (a visitor's chat token that fits no chat),
+/// `api_token` (an unknown, expired or revoked API token) or `metrics_token` (a scrape of
+/// `/metrics` without the configured token).
 pub fn token_refused(client: IpAddr, kind: &'static str) {
     emit("token_refused", client, &[("kind", kind)]);
 }

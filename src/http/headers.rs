@@ -62,8 +62,9 @@ pub async fn middleware(
         "permissions-policy",
         "camera=(), microphone=(), geolocation=(), payment=()",
     );
-    // The widget loader is embedded by other sites' pages; everything else stays ours.
-    let corp = if path == "/widget.js" {
+    // The widget loader and the status badge are embedded by other sites' pages; everything
+    // else stays ours.
+    let corp = if path == "/widget.js" || path.starts_with("/api/status/") {
         "cross-origin"
     } else {
         "same-origin"

@@ -22,6 +22,7 @@ pub mod health;
 pub mod hours;
 pub mod lang;
 pub mod login;
+pub mod metrics;
 pub mod notices;
 pub mod privacy;
 pub mod profile;
@@ -32,6 +33,7 @@ pub mod setup;
 pub mod site_form;
 pub mod sites;
 pub mod stats;
+pub mod status;
 pub mod support;
 pub mod team;
 pub mod tokens;
@@ -81,6 +83,10 @@ pub struct AppState {
     pub read_log: Arc<crate::domain::read_log::ReadLog>,
     /// The calls each API token has left.
     pub api_limits: bearer::TokenLimits,
+    /// The token `/metrics` asks for, read from `[metrics] token_file` at start.
+    pub metrics_token: Option<String>,
+    /// Sites' public status, kept a few seconds.
+    pub status_cache: status::Cache,
 }
 
 /// Shared state handle as handlers receive it.
@@ -111,6 +117,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()),
     )
     .route("/healthz", web::get().to(health::healthz))
+    .route("/metrics", web::get().to(metrics::on_main))
     .configure(sign_in_routes)
     .configure(api_v1::routes)
     .route("/api/session", web::get().to(agent::show))
@@ -309,6 +316,8 @@ fn visitor_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(files::visitor_download),
         )
         .route("/api/widget/config", web::get().to(widget::config))
+        .route("/api/status/{key}", web::get().to(status::show))
+        .route("/api/status/{key}/badge.svg", web::get().to(status::badge))
         .route("/api/track", web::post().to(track::report))
         .route("/widget/logo/{key}", web::get().to(sites::logo))
         .route("/api/widget/transcript", web::post().to(widget::transcript))
@@ -367,13 +376,12 @@ impl Bound {
 }
 
 /// Binds the listener (plain or TLS) with every route.
-pub fn bind(state: AppState) -> Result<Bound> {
-    let listen = state.config.listen;
-    let tls = match &state.config.tls {
+pub fn bind(data: web::Data<AppState>) -> Result<Bound> {
+    let listen = data.config.listen;
+    let tls = match &data.config.tls {
         Some(t) => Some(tls_config(&t.cert, &t.key)?),
         None => None,
     };
-    let data = web::Data::new(state);
     let factory = move || app(data.clone());
     let server = HttpServer::new(factory)
         // Chat frames are small and must leave at once: without TCP_NODELAY, Nagle's

@@ -64,6 +64,10 @@ pub async fn run(
     mut ws: actix_ws::Session,
     stream: actix_ws::MessageStream,
 ) {
+    let _open = crate::metrics::socket_opened(match side {
+        Side::Visitor => "visitor",
+        Side::Agent => "agent",
+    });
     let (tx, mut rx) = mpsc::channel::<Outgoing>(OUTBOX);
     if !hub.send(Command::Join {
         conn,

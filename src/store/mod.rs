@@ -506,6 +506,11 @@ impl Store {
         lock(&self.tenants).remove(uuid);
     }
 
+    /// How many tenant databases are open (cached) now.
+    pub fn open_tenants(&self) -> usize {
+        lock(&self.tenants).len()
+    }
+
     /// Closes every cached tenant database (checkpointing their WAL on the last close).
     pub fn close_tenants(&self) {
         lock(&self.tenants).clear();

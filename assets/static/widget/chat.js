@@ -6,6 +6,7 @@
 //   parent.js    messages to and from the loader on the customer's page
 //   views.js     the three views, focus, form errors
 //   start.js     the opt-in form and an invitation's greeting
+//   identify.js  the page's name and e-mail for the forms (kontor('identify'))
 //   offline.js   the offline form and the availability check
 //   state.js     the conversation as this frame holds it
 //   storage.js   the chat of this tab in sessionStorage (after opt-in only)
@@ -26,7 +27,8 @@ import { loadCatalog } from "./i18n.js";
 import { panel, tellParent, setUnread, listenToParent } from "./parent.js";
 import { view, show, focusCurrent } from "./views.js";
 import { setupStart, setGreeting, hasGreeting, showGreeting } from "./start.js";
-import { renderPrechat } from "./prechat.js";
+import { renderPrechat, preselectDepartment } from "./prechat.js";
+import { prefill } from "./identify.js";
 import { setupOffline, showFirst, availabilityDue } from "./offline.js";
 import { chat } from "./state.js";
 import { readSaved } from "./storage.js";
@@ -101,6 +103,8 @@ function setupPage() {
       availabilityDue();
     },
     invited: setGreeting,
+    identify: prefill,
+    department: preselectDepartment,
   });
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && panel.visible) {

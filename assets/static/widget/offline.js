@@ -6,6 +6,7 @@ import { t } from "./i18n.js";
 import { panel } from "./parent.js";
 import { view, show, focusCurrent, setError, EMAIL_RE } from "./views.js";
 import { MAX_TEXT_CHARS, charCount } from "../shared/limits.js";
+import { untouched } from "./identify.js";
 
 const AVAILABILITY_EVERY = 30000;
 
@@ -31,7 +32,7 @@ function stopAvailability() {
 
 function offlineUntouched() {
   return (
-    !$("o-name").value && !$("o-email").value && !$("o-message").value && !$("o-consent").checked &&
+    untouched($("o-name")) && untouched($("o-email")) && !$("o-message").value && !$("o-consent").checked &&
     !$("offline-form").hidden
   );
 }

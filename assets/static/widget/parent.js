@@ -43,7 +43,9 @@ export function setUnread(n) {
 
 /**
  * Messages from the loader: `shown` (on.shown(focus): the panel is visible, focus it if asked),
- * `hidden`, `invited` (on.invited(data): the visitor accepted an agent's invitation).
+ * `hidden`, `invited` (on.invited(data): the visitor accepted an agent's invitation),
+ * `identify` (on.identify(data): the page's name and e-mail for the forms) and `department`
+ * (on.department(name): the department to preselect).
  */
 export function listenToParent(on) {
   window.addEventListener("message", (e) => {
@@ -58,6 +60,10 @@ export function listenToParent(on) {
       panel.visible = false;
     } else if (d.kontor === "invited") {
       on.invited(d);
+    } else if (d.kontor === "identify") {
+      on.identify(d);
+    } else if (d.kontor === "department" && typeof d.name === "string") {
+      on.department(d.name);
     }
   });
 }

@@ -23,6 +23,21 @@ function readForm() {
 
 const form = readForm();
 
+// The department the page asked for (`kontor('department', name)`), by name, lower case.
+let wanted = "";
+
+/** Preselects the offered department of this name (case does not matter); others: no change. */
+export function preselectDepartment(name) {
+  wanted = name.trim().toLowerCase();
+  applyWanted();
+}
+
+function applyWanted() {
+  const sel = $("pf-department");
+  const d = wanted && form.departments.find((x) => String(x.name).trim().toLowerCase() === wanted);
+  if (sel && d) sel.value = String(d.id);
+}
+
 const idOf = (name) => "pf-" + name;
 const errOf = (name) => "pf-" + name + "-error";
 
@@ -118,6 +133,7 @@ export function renderPrechat() {
     parts.push(labelFor("pf-department", t("widget.form_department"), false), sel, errorFor("department"));
   }
   box.replaceChildren(...parts);
+  applyWanted();
 }
 
 function localError(f, el) {

@@ -203,7 +203,11 @@ function onAck(f) {
   if (!p) return;
   // A replay already showed it (it was stored before the page changed): keep one copy.
   if (chat.log.get(f.seq)) p.el.remove();
-  else settle(p.el, f.seq);
+  else {
+    settle(p.el, f.seq);
+    // The page learns that a message went, never what it said.
+    tellParent({ kontor: "message", author: "visitor" });
+  }
   persist();
 }
 
@@ -237,6 +241,7 @@ function onMessage(f) {
   if (f.seq > chat.seenSeq && f.author !== "visitor" && (!panel.visible || document.hidden)) {
     setUnread(panel.unread + 1);
   }
+  if (f.seq > chat.seenSeq && f.author === "agent") tellParent({ kontor: "message", author: "agent" });
   persist();
   if (f.author === "system" && f.text === "closed") parts.closed();
 }

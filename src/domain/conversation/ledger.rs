@@ -99,7 +99,9 @@ impl Ledger for Tx<'_> {
     }
 
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
-        chat::insert_message(self.0, m)
+        chat::insert_message(self.0, m)?;
+        crate::metrics::stage_message();
+        Ok(())
     }
 
     fn form_values(&mut self, id: i64, values: &[Filled]) -> Result<()> {

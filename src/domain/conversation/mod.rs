@@ -214,6 +214,15 @@ struct Entry<'a> {
     file: Option<FileRef>,
 }
 
+/// Agents who take chats now: how many, and how many in each department.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Online {
+    /// In all.
+    pub agents: usize,
+    /// By department id (an agent in two departments counts in both).
+    pub departments: BTreeMap<i64, usize>,
+}
+
 /// A conversation that is not closed, as stored.
 pub struct Stored {
     /// Its row.
@@ -444,6 +453,16 @@ impl Conversations {
         self.convs.get(&id).map(|c| c.status)
     }
 
+    /// How many chats wait and how many are open.
+    pub fn counts(&self) -> (i64, i64) {
+        self.convs
+            .values()
+            .fold((0, 0), |(w, o), c| match c.status {
+                Status::Waiting => (w + 1, o),
+                Status::Open => (w, o + 1),
+            })
+    }
+
     /// Whether any agent takes chats now (the widget shows the offline form when not).
     pub fn anyone_online(&self) -> bool {
         self.agents.values().any(Present::takes_chats)
@@ -460,6 +479,19 @@ impl Conversations {
         open.sort_unstable();
         open.dedup();
         open
+    }
+
+    /// How many agents take chats now, in all and per department (counts only: the public
+    /// status endpoint shows them, never who).
+    pub fn online(&self) -> Online {
+        let mut online = Online::default();
+        for a in self.agents.values().filter(|a| a.takes_chats()) {
+            online.agents += 1;
+            for d in &a.departments {
+                *online.departments.entry(*d).or_default() += 1;
+            }
+        }
+        online
     }
 
     /// The name of an agent who takes chats now (who an automatic invitation comes from).

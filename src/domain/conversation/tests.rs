@@ -725,3 +725,30 @@ fn a_start_is_checked_against_the_sites_current_pre_chat_form() {
         ["conversation 1 department Some(5)", "field 1 order=A1"]
     );
 }
+
+#[test]
+fn online_counts_agents_in_all_and_per_department_and_chats_by_state() {
+    let mut mem = Mem::default();
+    mem.departments.insert(5);
+    mem.agents.insert(1, ("Agent 1".into(), 2, vec![5], true));
+    mem.agents.insert(2, ("Agent 2".into(), 2, vec![], true));
+    let mut chats = Conversations::default();
+    for a in [1, 2] {
+        let hello = AgentIn::Hello {
+            seen: vec![],
+            epoch: None,
+        };
+        chats
+            .agent_frame(&mut mem, &agent(a, chatter()), hello)
+            .unwrap();
+    }
+    let online = chats.online();
+    assert_eq!(online.agents, 2);
+    assert_eq!(online.departments.get(&5), Some(&1));
+    assert_eq!(online.departments.len(), 1);
+    assert_eq!(chats.counts(), (0, 0));
+    chats
+        .visitor_frame(&mut mem, &visitor(None), start("2"))
+        .unwrap();
+    assert_eq!(chats.counts(), (1, 0));
+}

@@ -87,7 +87,9 @@ impl VisitLedger for Tx<'_> {
         visits::page_id(self.0, url, title)
     }
     fn insert_page_view(&mut self, visit_id: i64, page_id: i64, at: i64) -> Result<i64> {
-        visits::insert_page_view(self.0, visit_id, page_id, at)
+        let id = visits::insert_page_view(self.0, visit_id, page_id, at)?;
+        crate::metrics::stage_page_view();
+        Ok(id)
     }
     fn set_page_seconds(&mut self, view_id: i64, seconds: i64) -> Result<()> {
         visits::set_page_seconds(self.0, view_id, seconds)

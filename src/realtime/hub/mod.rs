@@ -112,6 +112,8 @@ pub enum Command {
     Available(tokio::sync::oneshot::Sender<bool>),
     /// Which departments have an agent online? (The pre-chat form marks them open.)
     OpenDepartments(tokio::sync::oneshot::Sender<Vec<i64>>),
+    /// How many agents take chats, in all and per department? (The public status.)
+    Online(tokio::sync::oneshot::Sender<crate::domain::conversation::Online>),
     /// An admin changed an agent (capacity, departments, name, role, state): reload them, and
     /// give back the chats of agents who may no longer have them.
     AgentChanged(i64),
@@ -197,7 +199,10 @@ impl HubHandle {
     /// client to retry; client ids make the retry safe).
     pub fn send(&self, cmd: Command) -> bool {
         match self.tx.try_send(cmd) {
-            Ok(()) => true,
+            Ok(()) => {
+                crate::metrics::get().hub_queue.inc();
+                true
+            }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
         }
     }
@@ -232,6 +237,7 @@ pub fn spawn(
         mail,
         forms,
         start_forms: HashMap::new(),
+        reported: (0, 0),
     };
     std::thread::Builder::new()
         .name(name)
@@ -335,6 +341,8 @@ struct Hub {
     forms: FormSource,
     /// The forms of the sites whose visitors start a chat in this batch.
     start_forms: HashMap<String, Arc<Form>>,
+    /// Waiting and open chats as last added to the process's metrics.
+    reported: (i64, i64),
 }
 
 impl Hub {
@@ -344,7 +352,10 @@ impl Hub {
             let first = match rx.recv_timeout(SESSION_CHECK) {
                 Ok(cmd) => Some(cmd),
                 Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    crate::metrics::chats_changed(-self.reported.0, -self.reported.1);
+                    return;
+                }
             };
             let mut batch: Vec<Command> = first.into_iter().collect();
             while batch.len() < MAX_BATCH {
@@ -353,8 +364,14 @@ impl Hub {
                     Err(_) => break,
                 }
             }
+            crate::metrics::get().hub_queue.dec_by(batch.len() as i64);
             if batch.iter().any(|c| matches!(c, Command::Stop)) {
                 tracing::info!(tenant = %self.db.uuid, "hub stopping");
+                // What is still queued is dropped with the queue; it leaves the metrics too.
+                crate::metrics::get()
+                    .hub_queue
+                    .dec_by(rx.try_iter().count() as i64);
+                crate::metrics::chats_changed(-self.reported.0, -self.reported.1);
                 return;
             }
             if !batch.is_empty() {
@@ -393,20 +410,30 @@ impl Hub {
         self.read_forms(&batch);
         let db = self.db.clone();
         let mut outbox = Outbox::default();
+        let metrics = crate::metrics::get();
+        metrics.batch_size.observe(batch.len() as f64);
         let result = db.with(|c| {
             if !self.loaded {
                 self.load(c)?;
             }
+            let began = std::time::Instant::now();
             let tx = c.transaction()?;
             for cmd in batch {
                 self.handle(&tx, cmd, &mut outbox);
             }
             self.broadcast(&mut outbox);
             tx.commit()?;
+            metrics
+                .commit_seconds
+                .observe(began.elapsed().as_secs_f64());
             Ok(())
         });
         let callbacks = std::mem::take(&mut outbox.after_commit);
         let committed = result.is_ok();
+        crate::metrics::commit_staged(committed);
+        let counts = self.chats.counts();
+        crate::metrics::chats_changed(counts.0 - self.reported.0, counts.1 - self.reported.1);
+        self.reported = counts;
         match result {
             Ok(()) => self.flush(outbox),
             Err(e) => {
@@ -594,6 +621,9 @@ impl Hub {
             }
             Command::OpenDepartments(reply) => {
                 let _ = reply.send(self.chats.open_departments());
+            }
+            Command::Online(reply) => {
+                let _ = reply.send(self.chats.online());
             }
             Command::Track(ev, reply) => self.track(c, ev, reply, out),
             Command::RulesChanged => self.visitors.rules_changed(),
