@@ -30,6 +30,13 @@ pub struct ChatState {
     pub state: &'static str,
 }
 
+/// The `remote` label of off-site copies: the `[[offsite]]` entry's name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Remote {
+    /// Its name in the configuration.
+    pub remote: String,
+}
+
 /// Everything the process exports.
 pub struct Metrics {
     registry: Registry,
@@ -60,6 +67,8 @@ struct Scraped {
     backup_enabled: Gauge,
     backup_age: Gauge,
     backup_ok: Gauge,
+    offsite_age: Family<Remote, Gauge>,
+    offsite_ok: Family<Remote, Gauge>,
     disk_free: Gauge,
     rss: Gauge,
     open_fds: Gauge,
@@ -85,6 +94,9 @@ pub struct Snapshot {
     pub backup_age_secs: Option<i64>,
     /// Whether the latest scheduled backup attempt succeeded.
     pub backup_ok: bool,
+    /// Each off-site remote: its name, seconds since its last good copy (`None`: none yet),
+    /// and whether its latest attempt succeeded.
+    pub offsite: Vec<(String, Option<i64>, bool)>,
     /// Free bytes on the data directory's file system.
     pub disk_free_bytes: Option<u64>,
 }
@@ -140,6 +152,8 @@ impl Metrics {
             backup_enabled: Gauge::default(),
             backup_age: Gauge::default(),
             backup_ok: Gauge::default(),
+            offsite_age: Family::default(),
+            offsite_ok: Family::default(),
             disk_free: Gauge::default(),
             rss: Gauge::default(),
             open_fds: Gauge::default(),
@@ -201,6 +215,16 @@ impl Metrics {
         ] {
             registry.register(name, help, g.clone());
         }
+        registry.register(
+            "kontor_offsite_last_success_age_seconds",
+            "Seconds since the last verified off-site copy, by remote (-1: none yet)",
+            s.offsite_age.clone(),
+        );
+        registry.register(
+            "kontor_offsite_last_ok",
+            "1 when the latest off-site copy to the remote succeeded",
+            s.offsite_ok.clone(),
+        );
         registry.register(
             "process_start_time_seconds",
             "Start time of the process since the Unix epoch, seconds",
@@ -302,6 +326,15 @@ pub fn render(s: &Snapshot) -> String {
     g.backup_enabled.set(s.backup_enabled as i64);
     g.backup_age.set(s.backup_age_secs.map_or(-1, |a| a.max(0)));
     g.backup_ok.set(s.backup_ok as i64);
+    for (name, age, ok) in &s.offsite {
+        let remote = Remote {
+            remote: name.clone(),
+        };
+        g.offsite_age
+            .get_or_create(&remote)
+            .set(age.map_or(-1, |a| a.max(0)));
+        g.offsite_ok.get_or_create(&remote).set(*ok as i64);
+    }
     g.disk_free.set(s.disk_free_bytes.map_or(-1, clamp));
     let p = process();
     g.rss.set(clamp(p.rss_bytes));

@@ -81,10 +81,31 @@ fn snapshot(state: &State) -> Snapshot {
         backup_enabled: state.config.backup.enabled && !state.demo,
         backup_age_secs: age,
         backup_ok: backup.last_error.is_none() && backup.last_good.is_some(),
+        offsite: offsite(state, now),
         disk_free_bytes: rustix::fs::statvfs(state.store.data_dir())
             .ok()
             .map(|s| s.f_bavail.saturating_mul(s.f_frsize)),
     }
+}
+
+/// Each configured off-site remote's last good copy and latest result (the status file the
+/// copies write, as `/healthz` reads it).
+fn offsite(state: &State, now: i64) -> Vec<(String, Option<i64>, bool)> {
+    let statuses = crate::store::backup::offsite::status::load(state.store.data_dir());
+    state
+        .config
+        .offsite
+        .iter()
+        .map(|o| {
+            let st = statuses.get(&o.name).cloned().unwrap_or_default();
+            let age = st.last_good_at.map(|t| now - t);
+            (
+                o.name.clone(),
+                age,
+                st.last_good_at.is_some() && st.last_error.is_none(),
+            )
+        })
+        .collect()
 }
 
 /// The listener of its own: `/metrics` and nothing else, with the usual headers.

@@ -199,3 +199,34 @@ fn packaged_dashboard_and_alert_rules_parse() {
         assert!(alerts.contains(&alert), "{alert} missing: {alerts:?}");
     }
 }
+
+/// The off-site copies' state is exported per remote: none yet, then a verified copy.
+#[test]
+fn metrics_show_the_last_off_site_copy_per_remote() {
+    let s3 = crate::offsite_servers::S3Server::start(None);
+    s3.create_bucket("kontor-backups");
+    let (k, _pw, _site) = setup();
+    let entry = s3.entry(
+        "store",
+        "kontor-backups",
+        "",
+        &k.dir.path().join("s3-secret"),
+    );
+    std::fs::write(
+        k.config_file(),
+        format!("[metrics]\nlisten = \"127.0.0.1:0\"\n[backup]\nenabled = false\n{entry}"),
+    )
+    .unwrap();
+    let server = k.server(&[]);
+    let mut m = Browser::new(&metrics_base(&server));
+    let before = scrape(&mut m);
+    let age = "kontor_offsite_last_success_age_seconds{remote=\"store\"}";
+    let ok = "kontor_offsite_last_ok{remote=\"store\"}";
+    assert_eq!(value(&before, age), -1.0, "{before}");
+    assert_eq!(value(&before, ok), 0.0);
+    k.ok(&["backup", "create"]);
+    assert_eq!(k.json(&["backup", "push"])["ok"], true);
+    let after = scrape(&mut m);
+    assert_eq!(value(&after, ok), 1.0, "{after}");
+    assert!((0.0..60.0).contains(&value(&after, age)), "{after}");
+}
