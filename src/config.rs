@@ -10,7 +10,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 mod offsite;
+mod webhooks;
 pub use offsite::{HostKey, OffsiteConfig, S3Target, SftpTarget, Target};
+pub use webhooks::{Net, WebhooksConfig};
 
 /// Config file read when `--config`/`KONTOR_CONFIG` is not given and the file exists.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/kontor/kontor.toml";
@@ -44,6 +46,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Off-site copies of the scheduled backups (`[[offsite]]`), in the file's order.
     pub offsite: Vec<OffsiteConfig>,
+    /// The operator's exceptions to the webhook address guard.
+    pub webhooks: WebhooksConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -449,6 +453,7 @@ struct FileConfig {
     uploads: Option<UploadsConfig>,
     smtp: Option<FileSmtp>,
     offsite: Option<Vec<offsite::FileOffsite>>,
+    webhooks: Option<WebhooksConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -624,6 +629,7 @@ impl Config {
             uploads,
             smtp: file.smtp.map(FileSmtp::check).transpose()?,
             offsite: offsite::check_all(file.offsite.unwrap_or_default())?,
+            webhooks: file.webhooks.unwrap_or_default().check()?,
             config_file,
         })
     }

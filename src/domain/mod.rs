@@ -21,3 +21,4 @@ pub mod setup;
 pub mod sites;
 pub mod support;
 pub mod two_factor;
+pub mod webhooks;

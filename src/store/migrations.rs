@@ -52,6 +52,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/027_read_log.sql"),
     include_str!("migrations/tenant/028_restrictions.sql"),
     include_str!("migrations/tenant/029_support.sql"),
+    include_str!("migrations/tenant/030_webhooks.sql"),
 ];
 
 /// The number of migrations applied to a database.

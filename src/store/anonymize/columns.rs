@@ -5,14 +5,18 @@
 
 use super::Treatment::{self, *};
 
-/// Tables whose rows never move into a clone: sign-ins, their secrets and single-use links.
-pub const DROPPED: [&str; 6] = [
+/// Tables whose rows never move into a clone: sign-ins, their secrets and single-use links,
+/// and webhooks (a test system must not call the business's receivers, nor hold their
+/// secrets; queued deliveries carry chat text).
+pub const DROPPED: [&str; 8] = [
     "sessions",
     "sign_in_challenges",
     "totp_pending",
     "agent_totp",
     "recovery_codes",
     "agent_links",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// Every other table with every column.
