@@ -160,6 +160,12 @@ fn run(
                 mail_status.clone(),
             )?;
         }
+        let hooks = Arc::new(crate::domain::webhooks::Hooks::new(config.webhooks.clone()));
+        crate::domain::webhooks::sender::start(
+            hooks.clone(),
+            Arc::downgrade(&store),
+            clock.clone(),
+        )?;
         let realtime = Arc::new(
             Realtime::new(
                 store.clone(),
@@ -168,7 +174,8 @@ fn run(
                 clock.clone(),
                 &config.chat,
             )
-            .with_mail(mail.clone()),
+            .with_mail(mail.clone())
+            .with_hooks(hooks.clone()),
         );
         let jobs = crate::schedule::Gate::default();
         let (aggregating, job_clock, gate, job_mail) = (
@@ -220,6 +227,7 @@ fn run(
             mail,
             mail_status,
             read_log: read_log.clone(),
+            hooks,
         };
         let mail = state.mail.clone();
         let bound = http::bind(state)?;

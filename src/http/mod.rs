@@ -35,6 +35,7 @@ pub mod team;
 pub mod track;
 pub mod two_factor;
 pub mod visitors;
+pub mod webhooks;
 pub mod widget;
 pub mod ws;
 
@@ -76,6 +77,8 @@ pub struct AppState {
     pub mail_status: Arc<crate::domain::email::sender::Status>,
     /// Where reads of personal data are recorded.
     pub read_log: Arc<crate::domain::read_log::ReadLog>,
+    /// Webhooks: the operator's allow lists, the sender's wake line and backlog.
+    pub hooks: Arc<crate::domain::webhooks::Hooks>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -139,6 +142,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/blocks/{id}", web::delete().to(blocks::lift))
     .route("/api/email", web::get().to(email::show))
     .route("/api/email/addresses", web::put().to(email::set_addresses))
+    .route("/api/webhooks", web::get().to(webhooks::list))
+    .route("/api/webhooks", web::post().to(webhooks::create))
+    .route(
+        "/api/webhooks/deliveries",
+        web::get().to(webhooks::deliveries),
+    )
+    .route("/api/webhooks/{id}", web::put().to(webhooks::update))
+    .route("/api/webhooks/{id}", web::delete().to(webhooks::delete))
+    .route(
+        "/api/webhooks/{id}/secret",
+        web::post().to(webhooks::rotate),
+    )
+    .route("/api/webhooks/{id}/test", web::post().to(webhooks::test))
     .route("/api/hours", web::get().to(hours::get_default))
     .route("/api/hours", web::put().to(hours::put_default))
     .route(

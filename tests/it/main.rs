@@ -64,4 +64,5 @@ mod tenant_move;
 mod tracking;
 mod two_factor;
 mod web;
+mod webhooks;
 mod widget;

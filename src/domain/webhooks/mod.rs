@@ -25,6 +25,8 @@ use std::sync::mpsc;
 pub struct Hooks {
     /// `[webhooks]`: the operator's exceptions to the address guard.
     pub config: WebhooksConfig,
+    /// The queues' backlog as the sender last saw it.
+    pub status: sender::Status,
     wake: Mutex<Option<mpsc::Sender<String>>>,
 }
 
@@ -33,6 +35,7 @@ impl Hooks {
     pub fn new(config: WebhooksConfig) -> Hooks {
         Hooks {
             config,
+            status: sender::Status::default(),
             wake: Mutex::new(None),
         }
     }

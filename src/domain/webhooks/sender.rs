@@ -57,18 +57,13 @@ impl Status {
 }
 
 /// Starts the sender thread; it ends once the store is gone.
-pub fn start(
-    hooks: Arc<Hooks>,
-    store: Weak<Store>,
-    clock: Clock,
-    status: Arc<Status>,
-) -> Result<()> {
+pub fn start(hooks: Arc<Hooks>, store: Weak<Store>, clock: Clock) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     hooks.connect(tx);
     let client = Client::new(&hooks.config);
     std::thread::Builder::new()
         .name("webhooks".into())
-        .spawn(move || run(&client, &store, &clock, &status, &rx))
+        .spawn(move || run(&client, &store, &clock, &hooks.status, &rx))
         .map_err(|e| Error::io("starting the webhook sender", e))?;
     Ok(())
 }
