@@ -29,6 +29,7 @@ import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
 import { EmailBlock } from './email.js';
 import { HoursBlock } from './hours.js';
+import { WebhooksBlock } from './webhooks.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -81,6 +82,7 @@ class SettingsView {
     this.sites = new SitesBlock();
     this.email = new EmailBlock(); // General, for those who manage settings
     this.hours = new HoursBlock(); // General, for those who manage settings
+    this.webhooks = new WebhooksBlock(); // General, for those who manage settings
     // A site added or removed reaches tracking, rules and notices.
     this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
     this.profile.onPasswordChanged = () => this.signins.load();
@@ -88,7 +90,7 @@ class SettingsView {
     this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
     this.supportSlot = h('div', { id: 'settings-support-slot' });
     this.parts = {
-      general: [this.buildGeneral(), this.hours.el, this.email.el],
+      general: [this.buildGeneral(), this.hours.el, this.email.el, this.webhooks.el],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
       sites: [this.sites.el, this.tracking.el],
       // Team: agents and roles, then departments (both only with the agents permission).
@@ -177,6 +179,7 @@ class SettingsView {
     this.campaignsAdmin = may('campaigns.manage');
     this.email.setAdmin(this.admin);
     this.hours.setAdmin(this.admin);
+    this.webhooks.setAdmin(this.admin);
     if (may('agents.manage')) {
       this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
       this.teamSlot.replaceWith(this.team.el);
@@ -192,6 +195,7 @@ class SettingsView {
       // Asked for only with the settings permission (the API refuses others).
       this.email.load(),
       this.hours.load(),
+      this.webhooks.load(),
       this.loadCanned(),
       // The rule form and the privacy notices (admins only) use the sites the tracking block loads.
       this.tracking.load().then((sites) => {
