@@ -25,6 +25,7 @@ mod browser_team_invites;
 mod browser_two_factor;
 mod browser_visitors;
 mod browser_waiting;
+mod browser_webhooks;
 mod campaigns;
 mod chat;
 mod cli;

@@ -31,7 +31,7 @@ const ALL_EVENTS: [&str; 7] = [
 ];
 
 /// The test receiver: a Python process that logs every request it gets.
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -72,11 +72,11 @@ impl Receiver {
         r
     }
 
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         Receiver::start_on(0, None)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
@@ -90,7 +90,7 @@ impl Receiver {
     }
 
     /// Waits until at least `n` requests arrived; all of them.
-    fn wait_for(&self, n: usize) -> Vec<Value> {
+    pub(crate) fn wait_for(&self, n: usize) -> Vec<Value> {
         let mut got = Vec::new();
         let ok = within(WAIT, || {
             got = self.requests();
@@ -113,7 +113,7 @@ impl Drop for Receiver {
 }
 
 /// kontor's config: plain http and the loopback address allowed (the receiver runs here).
-fn allow_loopback(k: &Kontor) {
+pub(crate) fn allow_loopback(k: &Kontor) {
     std::fs::write(
         k.config_file(),
         "[webhooks]\nallow_http_hosts = [\"127.0.0.1\", \"localhost\"]\n\
@@ -164,7 +164,7 @@ fn test_event(a: &mut Browser, endpoint: i64) {
 
 /// Checks a request's signature as a receiver would, with the Standard Webhooks scheme:
 /// HMAC-SHA256 over `{id}.{timestamp}.{body}` under the base64-decoded secret.
-fn assert_signed(req: &Value, secret: &str) {
+pub(crate) fn assert_signed(req: &Value, secret: &str) {
     let h = &req["headers"];
     let id = h["webhook-id"].as_str().expect("Webhook-Id");
     let ts = h["webhook-timestamp"].as_str().expect("Webhook-Timestamp");
