@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::store::rows;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeSet;
 
 /// How long a delivery is retried before it is given up (72 hours, as for mail).
 pub const GIVE_UP_AFTER: i64 = 72 * 3600;
@@ -329,6 +330,45 @@ pub fn purge_done(c: &Connection, before: i64) -> Result<usize> {
     )?)
 }
 
+/// Deletes the deliveries about a data subject (queued ones are then never sent): those of
+/// their chats and offline messages, and those naming one of their addresses. How many.
+pub fn erase_about(
+    c: &Connection,
+    conversations: &BTreeSet<i64>,
+    offline: &BTreeSet<i64>,
+    emails: &BTreeSet<String>,
+) -> Result<usize> {
+    let all: Vec<(i64, String)> =
+        rows::all(c, "SELECT id, payload FROM webhook_deliveries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let about = |payload: &str| -> bool {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(payload) else {
+            return false;
+        };
+        let d = &v["data"];
+        let email = |x: &serde_json::Value| {
+            x.as_str()
+                .is_some_and(|e| emails.contains(&e.to_lowercase()))
+        };
+        d["conversation_id"]
+            .as_i64()
+            .is_some_and(|id| conversations.contains(&id))
+            || d["offline_message_id"]
+                .as_i64()
+                .is_some_and(|id| offline.contains(&id))
+            || email(&d["email"])
+            || email(&d["visitor"]["email"])
+    };
+    let mut n = 0;
+    for (id, payload) in all {
+        if about(&payload) {
+            n += c.execute("DELETE FROM webhook_deliveries WHERE id = ?1", [id])?;
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +441,35 @@ mod tests {
         assert_eq!(purge_done(&c, 302).unwrap(), 2);
         assert!(delete_endpoint(&c, e).unwrap());
         assert!(endpoints(&c).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_erasure_takes_the_deliveries_about_the_person() {
+        let c = db();
+        let e = endpoint_for(&c, &["chat.started"]);
+        let payloads = [
+            r#"{"data":{"conversation_id":7}}"#,
+            r#"{"data":{"offline_message_id":3,"email":"Olga@Example.org"}}"#,
+            r#"{"data":{"conversation_id":8,"visitor":{"email":"kim@example.org"}}}"#,
+            r#"{"data":{"conversation_id":9}}"#,
+        ];
+        for (i, p) in payloads.iter().enumerate() {
+            let msg_id = format!("msg_{i}");
+            let d = NewDelivery {
+                endpoint_id: e,
+                event: "chat.started",
+                msg_id: &msg_id,
+                payload: p,
+                at: 1,
+            };
+            enqueue(&c, &d).unwrap();
+        }
+        let emails: BTreeSet<String> =
+            ["olga@example.org".to_string(), "kim@example.org".into()].into();
+        let n = erase_about(&c, &[7].into(), &BTreeSet::new(), &emails).unwrap();
+        assert_eq!(n, 3);
+        let left = deliveries(&c, None, 10).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].msg_id, "msg_3");
     }
 }
