@@ -403,6 +403,9 @@ fn refused_when_saved(url: &str) {
 #[test]
 fn ssrf_guard_refuses_loopback() {
     refused_when_saved("https://127.0.0.1/");
+    refused_when_saved("https://[::1]/");
+    // The same address written as one hex number.
+    refused_when_saved("https://0x7f000001/");
 }
 
 #[test]
