@@ -70,6 +70,8 @@ pub async fn update(a: Agent, id: Path<i64>, body: Json<EndpointInput>) -> Reply
         })
         .await?
         .ok_or_else(ApiError::not_found)?;
+    // Enabled again: its waiting deliveries are due.
+    a.state.hooks.wake(a.tenant_uuid());
     a.audit("webhook.update", &format!("webhook#{id}")).await;
     Ok(HttpResponse::Ok().json(endpoint))
 }

@@ -114,8 +114,9 @@ impl Ledger for Tx<'_> {
 
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
         chat::insert_message(self.0, m)?;
-        // What people wrote; the chat's own system lines are not events.
-        if m.author != "system" {
+        // What people wrote; kontor's own lines (system entries, the greeting and the queue
+        // message) are not events.
+        if matches!(m.author, "visitor" | "agent") {
             let data = json!({
                 "conversation_id": m.conversation_id,
                 "seq": m.seq,
