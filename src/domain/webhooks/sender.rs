@@ -23,9 +23,12 @@ const BATCH: i64 = 20;
 /// How often every tenant is looked at, whatever the wake-ups said.
 const RESCAN_EVERY: i64 = 600;
 
-/// The wait before the next try after `attempts` tries: the mail outbox's (1, 2, 4 …
-/// minutes, at most an hour).
-pub use crate::domain::email::sender::backoff;
+/// The wait before the next try after `attempts` tries: 1, 2, 4 … minutes, at most an hour
+/// (the mail outbox's schedule).
+pub fn backoff(attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 7) - 1;
+    (60 << exp).min(3600)
+}
 
 /// Each tenant's delivery backlog as the sender last saw it.
 #[derive(Default)]
@@ -230,5 +233,16 @@ fn retry_or_give_up(
         store::mark_failed(c, d.id, at, status, &why)
     } else {
         store::mark_retry(c, d.id, now + backoff(d.attempts + 1), status, why)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_minute_to_an_hour() {
+        let waits: Vec<i64> = (1..=9).map(backoff).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
     }
 }
