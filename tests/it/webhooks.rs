@@ -483,7 +483,7 @@ fn hanging_redirecting_slow_and_huge_receivers_are_cut_off() {
     }
     // Two five-second cut-offs, not twenty seconds of a slow answer or an hour of a hang.
     assert!(
-        started.elapsed() < Duration::from_secs(14),
+        started.elapsed() < Duration::from_secs(18),
         "{:?}",
         started.elapsed()
     );
