@@ -1,7 +1,7 @@
 //! Webhooks in the dashboard, in Chromium against the real server and a real receiver: an
 //! admin adds an endpoint in Settings › General (URL and events by their visible labels), sees
 //! its secret once, sends a test event that the receiver gets signed with that secret, and
-//! finds it delivered in the log; the panel passes axe.
+//! finds it delivered in the log, pauses and resumes the endpoint; the panel passes axe.
 
 use crate::accessibility::Audit;
 use crate::browser::sign_in;
@@ -74,5 +74,20 @@ fn an_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered() {
         serde_json::json!(["Test event", "Delivered", "1", "204"])
     );
     audit.check(&agent, "settings: webhooks, the delivery log");
+
+    // Paused and resumed by its button; a paused endpoint says so in the list.
+    agent.click(&agent.find(&format!("button[aria-label='Pause {}']", rx.url("/ok"))));
+    agent.wait_until(
+        "the endpoint shown paused",
+        "return !!document.querySelector('#webhook-list .webhook-paused') \
+         && document.getElementById('webhook-status').textContent.startsWith('The endpoint is paused')",
+    );
+    audit.check(&agent, "settings: webhooks, a paused endpoint");
+    agent.click(&agent.find(&format!("button[aria-label='Resume {}']", rx.url("/ok"))));
+    agent.wait_until(
+        "the endpoint active again",
+        "return !document.querySelector('#webhook-list .webhook-paused') \
+         && document.getElementById('webhook-status').textContent === 'The endpoint receives events again.'",
+    );
     audit.finish(started);
 }

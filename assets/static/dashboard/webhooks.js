@@ -148,11 +148,17 @@ export class WebhooksBlock {
         'tr',
         { 'data-id': e.id },
         h('td', { class: 'cell-text' }, h('span', { text: url }), e.description ? h('span', { class: 'hint', text: ` ${str(e.description)}` }) : null),
-        h('td', { class: 'cell-text', text: events.map(eventName).join(', ') }),
+        h(
+          'td',
+          { class: 'cell-text' },
+          h('span', { text: events.map(eventName).join(', ') }),
+          e.enabled === false ? h('span', { class: 'tag webhook-paused', text: ` ${t('dashboard.webhooks.paused')}` }) : null,
+        ),
         h(
           'td',
           { class: 'cell-actions' },
           button('test', () => this.test(e.id)),
+          button(e.enabled === false ? 'resume' : 'pause', () => this.toggle(e, events)),
           button('rotate', () => this.rotate(e.id)),
           button('delete', () => this.remove(e.id, url)),
         ),
@@ -221,6 +227,15 @@ export class WebhooksBlock {
   async test(id) {
     const res = await request('POST', `/api/webhooks/${id}/test`, { json: {} });
     this.status.textContent = res.ok ? t('dashboard.webhooks.test_queued') : serverError(res);
+    await this.load();
+  }
+
+  /** Pauses an endpoint (its events are no longer queued, waiting ones wait) or resumes it. */
+  async toggle(e, events) {
+    const enabled = e.enabled === false;
+    const body = { url: str(e.url), events, enabled, description: str(e.description) };
+    const res = await request('PUT', `/api/webhooks/${e.id}`, { json: body });
+    this.status.textContent = res.ok ? t(enabled ? 'dashboard.webhooks.resumed' : 'dashboard.webhooks.paused_now') : serverError(res);
     await this.load();
   }
 
