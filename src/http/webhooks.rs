@@ -20,7 +20,7 @@ async fn checked(a: &Agent, body: Json<EndpointInput>) -> Result<EndpointInput, 
     let tenant = a.tenant_uuid().to_string();
     blocking(move || {
         webhooks::check_endpoint(&mut input, &config).inspect_err(|e| {
-            tracing::warn!(tenant, error = %e, "webhook address refused");
+            tracing::warn!(tenant, error = %e, "webhook endpoint refused");
         })?;
         Ok(input)
     })
