@@ -38,7 +38,7 @@ fn tenant() -> Tenant {
         Duration::from_secs(60),
         kontor::clock::Clock::system(),
         0,
-        None,
+        Default::default(),
         Arc::new(|_: &str| Ok(Default::default())),
     );
     Tenant {

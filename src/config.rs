@@ -10,7 +10,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 mod offsite;
+mod webhooks;
 pub use offsite::{HostKey, OffsiteConfig, S3Target, SftpTarget, Target};
+pub use webhooks::{Net, WebhooksConfig};
 
 /// Config file read when `--config`/`KONTOR_CONFIG` is not given and the file exists.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/kontor/kontor.toml";
@@ -46,6 +48,8 @@ pub struct Config {
     pub offsite: Vec<OffsiteConfig>,
     /// Prometheus metrics; off by default.
     pub metrics: MetricsConfig,
+    /// The operator's exceptions to the webhook address guard.
+    pub webhooks: WebhooksConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -506,6 +510,7 @@ struct FileConfig {
     smtp: Option<FileSmtp>,
     offsite: Option<Vec<offsite::FileOffsite>>,
     metrics: Option<MetricsConfig>,
+    webhooks: Option<WebhooksConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -692,6 +697,7 @@ impl Config {
             smtp: file.smtp.map(FileSmtp::check).transpose()?,
             offsite: offsite::check_all(file.offsite.unwrap_or_default())?,
             metrics,
+            webhooks: file.webhooks.unwrap_or_default().check()?,
             config_file,
         })
     }

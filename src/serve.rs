@@ -160,6 +160,12 @@ fn run(
                 mail_status.clone(),
             )?;
         }
+        let hooks = Arc::new(crate::domain::webhooks::Hooks::new(config.webhooks.clone()));
+        crate::domain::webhooks::sender::start(
+            hooks.clone(),
+            Arc::downgrade(&store),
+            clock.clone(),
+        )?;
         let realtime = Arc::new(
             Realtime::new(
                 store.clone(),
@@ -168,7 +174,8 @@ fn run(
                 clock.clone(),
                 &config.chat,
             )
-            .with_mail(mail.clone()),
+            .with_mail(mail.clone())
+            .with_hooks(hooks.clone()),
         );
         let jobs = crate::schedule::Gate::default();
         let (aggregating, job_clock, gate, job_mail) = (
@@ -224,6 +231,7 @@ fn run(
             api_limits: Default::default(),
             metrics_token,
             status_cache: Default::default(),
+            hooks,
         };
         let mail = state.mail.clone();
         let state = actix_web::web::Data::new(state);

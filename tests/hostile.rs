@@ -1088,6 +1088,7 @@ fn header_fixture() -> &'static HeaderFixture {
                 api_limits: Default::default(),
                 metrics_token: None,
                 status_cache: Default::default(),
+                hooks: s.hooks.clone(),
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -1583,6 +1584,20 @@ const UPLOAD: &[(&str, Ty)] = &[
     ("client_id", S),
 ];
 const TOKEN: &[(&str, Ty)] = &[("token", S)];
+const WEBHOOK: &[(&str, Ty)] = &[
+    (
+        "url",
+        One(&[
+            "https://127.0.0.1/",
+            "https://[::ffff:7f00:1]/",
+            "http://10.0.0.1/",
+            "",
+        ]),
+    ),
+    ("events", L),
+    ("enabled", B),
+    ("description", S),
+];
 
 /// Every handler that takes `web::Json`, `web::Form` or `web::Query` (and the page-view
 /// report and the uploads, which read their bytes themselves), with the fields of its type.
@@ -1779,6 +1794,24 @@ const ENDPOINTS: &[Endpoint] = &[
             ("alerts", L),
             ("lang", One(&["de", "en", "fr", ""])),
         ],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/webhooks",
+        carrier: Json,
+        fields: WEBHOOK,
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/webhooks/@ID@",
+        carrier: Json,
+        fields: WEBHOOK,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/webhooks/deliveries",
+        carrier: Query,
+        fields: &[("endpoint", I)],
     },
     Endpoint {
         method: "POST",
@@ -2499,6 +2532,9 @@ fn http_fixture() -> HttpFixture {
         api_limits: Default::default(),
         metrics_token: None,
         status_cache: Default::default(),
+        hooks: Arc::new(kontor::domain::webhooks::Hooks::new(
+            config.webhooks.clone(),
+        )),
         config,
     };
     HttpFixture {

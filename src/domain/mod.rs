@@ -22,3 +22,4 @@ pub mod setup;
 pub mod sites;
 pub mod support;
 pub mod two_factor;
+pub mod webhooks;

@@ -40,6 +40,7 @@ pub mod tokens;
 pub mod track;
 pub mod two_factor;
 pub mod visitors;
+pub mod webhooks;
 pub mod widget;
 pub mod ws;
 
@@ -87,6 +88,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// Sites' public status, kept a few seconds.
     pub status_cache: status::Cache,
+    /// Webhooks: the operator's allow lists, the sender's wake line and backlog.
+    pub hooks: Arc<crate::domain::webhooks::Hooks>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -155,6 +158,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/blocks/{id}", web::delete().to(blocks::lift))
     .route("/api/email", web::get().to(email::show))
     .route("/api/email/addresses", web::put().to(email::set_addresses))
+    .route("/api/webhooks", web::get().to(webhooks::list))
+    .route("/api/webhooks", web::post().to(webhooks::create))
+    .route(
+        "/api/webhooks/deliveries",
+        web::get().to(webhooks::deliveries),
+    )
+    .route("/api/webhooks/{id}", web::put().to(webhooks::update))
+    .route("/api/webhooks/{id}", web::delete().to(webhooks::delete))
+    .route(
+        "/api/webhooks/{id}/secret",
+        web::post().to(webhooks::rotate),
+    )
+    .route("/api/webhooks/{id}/test", web::post().to(webhooks::test))
     .route("/api/hours", web::get().to(hours::get_default))
     .route("/api/hours", web::put().to(hours::put_default))
     .route(

@@ -428,6 +428,7 @@ pub async fn offline_from_chat(
         })
     })
     .await??;
+    state.hooks.wake(&uuid);
     if let Some(m) = &state.mail {
         m.wake(email::Box::Tenant(uuid));
     }
@@ -518,6 +519,7 @@ pub async fn offline(
         db.with(|c| email::events::leave_offline(c, st.mail.as_deref(), &new, &origin))
     })
     .await??;
+    state.hooks.wake(&uuid);
     if let Some(m) = &state.mail {
         m.wake(email::Box::Tenant(uuid));
     }

@@ -19,3 +19,4 @@ pub mod throttle;
 pub mod tracking;
 pub mod uploads;
 pub mod waiting;
+pub mod webhooks;

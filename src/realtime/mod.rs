@@ -32,6 +32,8 @@ pub struct Realtime {
     next_conn: AtomicU64,
     /// Email, when configured: ended chats queue transcripts and missed-chat notices.
     mail: Option<Arc<crate::domain::email::Mail>>,
+    /// Webhooks: the hubs wake the sender after a batch that queued deliveries.
+    hooks: Option<Arc<crate::domain::webhooks::Hooks>>,
 }
 
 impl Realtime {
@@ -53,7 +55,14 @@ impl Realtime {
             hubs: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             mail: None,
+            hooks: None,
         }
+    }
+
+    /// Lets the hubs wake the webhook sender (before any hub starts).
+    pub fn with_hooks(mut self, hooks: Arc<crate::domain::webhooks::Hooks>) -> Realtime {
+        self.hooks = Some(hooks);
+        self
     }
 
     /// Lets the hubs queue mail (before any hub starts).
@@ -79,7 +88,10 @@ impl Realtime {
             self.grace,
             self.clock.clone(),
             self.max_waiting,
-            self.mail.clone(),
+            hub::Senders {
+                mail: self.mail.clone(),
+                hooks: self.hooks.clone(),
+            },
             forms,
         );
         hubs.insert(tenant_uuid.to_string(), h.clone());

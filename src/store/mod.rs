@@ -41,6 +41,7 @@ pub mod tenant_clone;
 pub mod tenant_export;
 pub mod two_factor;
 pub mod visits;
+pub mod webhooks;
 
 use crate::crypto::Key;
 use crate::error::{Error, Result};

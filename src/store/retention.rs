@@ -196,6 +196,10 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
         p.mails =
             crate::store::outbox::purge_done(&tx, cutoff(now, r.offline_days.min(r.chats_days)))?
                 as u64;
+        // Webhook deliveries carry chat text: they go with the mails.
+        p.mails +=
+            crate::store::webhooks::purge_done(&tx, cutoff(now, r.offline_days.min(r.chats_days)))?
+                as u64;
         // Aggregates first: never delete raw events the statistics still need.
         let aggregated = super::aggregates::aggregated_through(&tx)?.unwrap_or(i64::MIN);
         let views = cutoff(now, r.page_views_days).min(aggregated);

@@ -30,6 +30,7 @@ import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
 import { EmailBlock } from './email.js';
 import { HoursBlock } from './hours.js';
+import { WebhooksBlock } from './webhooks.js';
 
 const SHORTCUT = /^\/?[A-Za-z0-9_-]{1,32}$/;
 
@@ -83,6 +84,7 @@ class SettingsView {
     this.sites = new SitesBlock();
     this.email = new EmailBlock(); // General, for those who manage settings
     this.hours = new HoursBlock(); // General, for those who manage settings
+    this.webhooks = new WebhooksBlock(); // General, for those who manage settings
     // A site added or removed reaches tracking, rules and notices.
     this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
     this.profile.onPasswordChanged = () => this.signins.load();
@@ -91,7 +93,7 @@ class SettingsView {
     this.supportSlot = h('div', { id: 'settings-support-slot' });
     this.tokensSlot = h('div', { id: 'settings-tokens-slot' });
     this.parts = {
-      general: [this.buildGeneral(), this.hours.el, this.email.el],
+      general: [this.buildGeneral(), this.hours.el, this.email.el, this.webhooks.el],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
       sites: [this.sites.el, this.tracking.el],
       // Team: agents and roles, then departments (both only with the agents permission).
@@ -181,6 +183,7 @@ class SettingsView {
     this.campaignsAdmin = may('campaigns.manage');
     this.email.setAdmin(this.admin);
     this.hours.setAdmin(this.admin);
+    this.webhooks.setAdmin(this.admin);
     if (may('agents.manage')) {
       this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
       this.teamSlot.replaceWith(this.team.el);
@@ -200,6 +203,7 @@ class SettingsView {
       // Asked for only with the settings permission (the API refuses others).
       this.email.load(),
       this.hours.load(),
+      this.webhooks.load(),
       this.loadCanned(),
       // The rule form and the privacy notices (admins only) use the sites the tracking block loads.
       this.tracking.load().then((sites) => {

@@ -1,7 +1,12 @@
 //! The rows the conversation rules write and the few they read, as one trait: the hub's
 //! shell implements it over the batch's transaction ([`Tx`]), unit tests over memory. The
 //! rules themselves never touch a connection.
+//!
+//! [`Tx`] also queues the webhook events of what it writes (chat started, accepted, closed,
+//! message, rating) in the same transaction: an event is queued exactly when its row is
+//! stored.
 
+use crate::domain::webhooks;
 use crate::error::Result;
 use crate::model::attachment::FileRef;
 use crate::model::forms::Filled;
@@ -10,6 +15,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::chat::{self, NewConversation, NewMessage};
 use crate::store::tenant;
 use rusqlite::Connection;
+use serde_json::json;
 
 /// What the conversation rules store and look up.
 pub trait Ledger {
@@ -50,7 +56,7 @@ pub trait Ledger {
     /// The chat ended.
     fn close(&mut self, id: i64, at: i64) -> Result<()>;
     /// The visitor's rating.
-    fn rate(&mut self, id: i64, score: i64, comment: &str) -> Result<()>;
+    fn rate(&mut self, id: i64, score: i64, comment: &str, at: i64) -> Result<()>;
     /// An agent's display name.
     fn agent_name(&mut self, agent_id: i64) -> Result<String>;
     /// An agent's capacity and departments.
@@ -95,12 +101,33 @@ impl Ledger for Tx<'_> {
         if let Some(d) = dep {
             chat::set_department(self.0, id, d)?;
         }
+        let data = json!({
+            "conversation_id": id,
+            "site": n.site_key,
+            "department_id": dep,
+            "visitor": {"name": n.name, "email": n.email},
+            "lang": n.lang,
+        });
+        webhooks::emit(self.0, "chat.started", data, n.at)?;
         Ok(id)
     }
 
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()> {
         chat::insert_message(self.0, m)?;
         crate::metrics::stage_message();
+        // What people wrote; kontor's own lines (system entries, the greeting and the queue
+        // message) are not events.
+        if matches!(m.author, "visitor" | "agent") {
+            let data = json!({
+                "conversation_id": m.conversation_id,
+                "seq": m.seq,
+                "author": m.author,
+                "agent_id": m.agent_id,
+                "text": m.body,
+                "file_id": m.file_id,
+            });
+            webhooks::emit(self.0, "message.created", data, m.at)?;
+        }
         Ok(())
     }
 
@@ -133,7 +160,10 @@ impl Ledger for Tx<'_> {
     }
 
     fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()> {
-        chat::accept(self.0, id, agent_id, at)
+        chat::accept(self.0, id, agent_id, at)?;
+        let data = json!({"conversation_id": id, "agent_id": agent_id});
+        webhooks::emit(self.0, "chat.accepted", data, at)?;
+        Ok(())
     }
 
     fn reassign(&mut self, id: i64, agent_id: i64) -> Result<()> {
@@ -149,11 +179,16 @@ impl Ledger for Tx<'_> {
     }
 
     fn close(&mut self, id: i64, at: i64) -> Result<()> {
-        chat::close(self.0, id, at)
+        chat::close(self.0, id, at)?;
+        webhooks::emit(self.0, "chat.closed", json!({"conversation_id": id}), at)?;
+        Ok(())
     }
 
-    fn rate(&mut self, id: i64, score: i64, comment: &str) -> Result<()> {
-        chat::rate(self.0, id, score, comment)
+    fn rate(&mut self, id: i64, score: i64, comment: &str, at: i64) -> Result<()> {
+        chat::rate(self.0, id, score, comment)?;
+        let data = json!({"conversation_id": id, "score": score, "comment": comment});
+        webhooks::emit(self.0, "visitor.rated", data, at)?;
+        Ok(())
     }
 
     fn agent_name(&mut self, agent_id: i64) -> Result<String> {

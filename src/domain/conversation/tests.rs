@@ -118,7 +118,7 @@ impl Ledger for Mem {
         self.writes.push(format!("close {id}"));
         Ok(())
     }
-    fn rate(&mut self, id: i64, score: i64, _comment: &str) -> Result<()> {
+    fn rate(&mut self, id: i64, score: i64, _comment: &str, _at: i64) -> Result<()> {
         self.writes.push(format!("rate {id} {score}"));
         Ok(())
     }

@@ -183,7 +183,7 @@ impl Conversations {
                     );
                     return Ok(fx);
                 }
-                ledger.rate(id, score, comment.trim())?;
+                ledger.rate(id, score, comment.trim(), ctx.at)?;
                 fx.reply(Out::Rated {
                     conversation_id: id,
                 });

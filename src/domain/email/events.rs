@@ -214,7 +214,8 @@ pub fn leave_offline(
     Ok(id)
 }
 
-/// Stores an offline message and queues its notice (in the caller's transaction).
+/// Stores an offline message and queues its notice and its webhook event (in the caller's
+/// transaction; the event with email off too).
 fn store_offline(
     c: &Connection,
     mail: Option<&Mail>,
@@ -222,6 +223,15 @@ fn store_offline(
     site: &str,
 ) -> Result<i64> {
     let id = cstore::insert_offline(c, m)?;
+    let data = serde_json::json!({
+        "offline_message_id": id,
+        "site": m.site_key,
+        "name": m.name,
+        "email": m.email,
+        "message": m.message,
+        "lang": m.lang,
+    });
+    crate::domain::webhooks::emit(c, "offline_message.created", data, m.at)?;
     if let Some(mail) = mail {
         let o = Offline {
             id,

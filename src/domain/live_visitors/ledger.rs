@@ -75,7 +75,17 @@ impl VisitLedger for Tx<'_> {
         campaigns::attribute(self.0, visit_id, campaign_id)
     }
     fn convert(&mut self, visit_id: i64, goal_id: i64, value_cents: i64, at: i64) -> Result<()> {
-        campaigns::convert(self.0, visit_id, goal_id, value_cents, at)
+        campaigns::convert(self.0, visit_id, goal_id, value_cents, at)?;
+        // A goal counts once per visit: the event too (no row, no event).
+        if self.0.changes() == 1 {
+            let data = serde_json::json!({
+                "visit_id": visit_id,
+                "goal_id": goal_id,
+                "value_cents": value_cents,
+            });
+            crate::domain::webhooks::emit(self.0, "goal.reached", data, at)?;
+        }
+        Ok(())
     }
     fn touch_visit(&mut self, visit_id: i64, last_seen: i64, pages: i64) -> Result<()> {
         visits::touch_visit(self.0, visit_id, last_seen, pages)

@@ -211,6 +211,16 @@ impl HubHandle {
 /// Reads a site's current pre-chat form (from `system.db`, which the hub does not hold).
 pub type FormSource = Arc<dyn Fn(&str) -> Result<Form> + Send + Sync>;
 
+/// Who hears of a batch's events after its commit: the mail sender (when email is on) and
+/// the webhook sender.
+#[derive(Clone, Default)]
+pub struct Senders {
+    /// Email, when configured.
+    pub mail: Option<Arc<crate::domain::email::Mail>>,
+    /// Webhooks.
+    pub hooks: Option<Arc<crate::domain::webhooks::Hooks>>,
+}
+
 /// Starts the hub thread of a tenant.
 pub fn spawn(
     db: Arc<TenantDb>,
@@ -218,9 +228,10 @@ pub fn spawn(
     grace: Duration,
     clock: Clock,
     max_waiting: u32,
-    mail: Option<Arc<crate::domain::email::Mail>>,
+    senders: Senders,
     forms: FormSource,
 ) -> HubHandle {
+    let Senders { mail, hooks } = senders;
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
     let hub = Hub {
@@ -235,6 +246,7 @@ pub fn spawn(
         loaded: false,
         fresh_agents: Vec::new(),
         mail,
+        hooks,
         forms,
         start_forms: HashMap::new(),
         reported: (0, 0),
@@ -337,6 +349,8 @@ struct Hub {
     fresh_agents: Vec<ConnId>,
     /// Email, when configured.
     mail: Option<Arc<crate::domain::email::Mail>>,
+    /// Webhooks: woken after a batch that queued deliveries.
+    hooks: Option<Arc<crate::domain::webhooks::Hooks>>,
     /// Where the current pre-chat forms are read.
     forms: FormSource,
     /// The forms of the sites whose visitors start a chat in this batch.
@@ -434,6 +448,13 @@ impl Hub {
         let counts = self.chats.counts();
         crate::metrics::chats_changed(counts.0 - self.reported.0, counts.1 - self.reported.1);
         self.reported = counts;
+        // Deliveries queued by the batch (in its transaction) are there once it committed.
+        if crate::domain::webhooks::take_queued()
+            && committed
+            && let Some(h) = &self.hooks
+        {
+            h.wake(&self.db.uuid);
+        }
         match result {
             Ok(()) => self.flush(outbox),
             Err(e) => {

@@ -5,8 +5,10 @@
 
 use super::Treatment::{self, *};
 
-/// Tables whose rows never move into a clone: sign-ins, their secrets and single-use links.
-pub const DROPPED: [&str; 7] = [
+/// Tables whose rows never move into a clone: sign-ins, their secrets and single-use links,
+/// API tokens, and webhooks (a test system must not call the business's receivers, nor hold
+/// their secrets; queued deliveries carry chat text).
+pub const DROPPED: [&str; 9] = [
     "sessions",
     "api_tokens",
     "sign_in_challenges",
@@ -14,6 +16,8 @@ pub const DROPPED: [&str; 7] = [
     "agent_totp",
     "recovery_codes",
     "agent_links",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// Every other table with every column.

@@ -95,6 +95,8 @@ fn delete(c: &Connection, s: &Subject) -> Result<Counts> {
         [],
     )?;
     c.execute(&format!("DELETE FROM visitors WHERE id IN ({v})"), [])?;
+    // Webhook deliveries carry chat text, names and addresses: a queued one is never sent.
+    crate::store::webhooks::erase_about(c, &s.conversations, &s.offline, &s.emails)?;
     Ok(counted)
 }
 
