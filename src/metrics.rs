@@ -63,6 +63,9 @@ struct Scraped {
     outbox_queued: Gauge,
     outbox_failed: Gauge,
     outbox_oldest_age: Gauge,
+    webhooks_queued: Gauge,
+    webhooks_failed: Gauge,
+    webhooks_oldest_age: Gauge,
     mail_enabled: Gauge,
     backup_enabled: Gauge,
     backup_age: Gauge,
@@ -88,6 +91,12 @@ pub struct Snapshot {
     pub outbox_failed: u64,
     /// Age of the oldest waiting mail, seconds (0 when none waits).
     pub outbox_oldest_age_secs: i64,
+    /// Webhook deliveries waiting.
+    pub webhooks_queued: u64,
+    /// Webhook deliveries given up.
+    pub webhooks_failed: u64,
+    /// Age of the oldest waiting webhook delivery, seconds (0 when none waits).
+    pub webhooks_oldest_age_secs: i64,
     /// Whether scheduled backups run.
     pub backup_enabled: bool,
     /// Seconds since the last good scheduled backup; `None`: none yet.
@@ -148,6 +157,9 @@ impl Metrics {
             outbox_queued: Gauge::default(),
             outbox_failed: Gauge::default(),
             outbox_oldest_age: Gauge::default(),
+            webhooks_queued: Gauge::default(),
+            webhooks_failed: Gauge::default(),
+            webhooks_oldest_age: Gauge::default(),
             mail_enabled: Gauge::default(),
             backup_enabled: Gauge::default(),
             backup_age: Gauge::default(),
@@ -185,6 +197,21 @@ impl Metrics {
                 "kontor_outbox_oldest_age_seconds",
                 "Age of the oldest waiting mail (0: none waits)",
                 &s.outbox_oldest_age,
+            ),
+            (
+                "kontor_webhooks_queued",
+                "Webhook deliveries waiting",
+                &s.webhooks_queued,
+            ),
+            (
+                "kontor_webhooks_failed",
+                "Webhook deliveries given up",
+                &s.webhooks_failed,
+            ),
+            (
+                "kontor_webhooks_oldest_age_seconds",
+                "Age of the oldest waiting webhook delivery (0: none waits)",
+                &s.webhooks_oldest_age,
             ),
             (
                 "kontor_backup_enabled",
@@ -323,6 +350,9 @@ pub fn render(s: &Snapshot) -> String {
     g.outbox_queued.set(clamp(s.outbox_queued));
     g.outbox_failed.set(clamp(s.outbox_failed));
     g.outbox_oldest_age.set(s.outbox_oldest_age_secs.max(0));
+    g.webhooks_queued.set(clamp(s.webhooks_queued));
+    g.webhooks_failed.set(clamp(s.webhooks_failed));
+    g.webhooks_oldest_age.set(s.webhooks_oldest_age_secs.max(0));
     g.backup_enabled.set(s.backup_enabled as i64);
     g.backup_age.set(s.backup_age_secs.map_or(-1, |a| a.max(0)));
     g.backup_ok.set(s.backup_ok as i64);

@@ -1,5 +1,5 @@
-//! `GET /healthz`: liveness for monitoring; the version, the backups' and the mail backlog's
-//! state, and nothing secret.
+//! `GET /healthz`: liveness for monitoring; the version, the backups' state, the mail and
+//! webhook backlogs, and nothing secret.
 
 use super::State;
 use crate::clock::rfc3339;
@@ -21,6 +21,7 @@ pub async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
         "version": env!("CARGO_PKG_VERSION"),
         "backup": backup(&state),
         "mail": mail(&state),
+        "webhooks": webhooks(&state),
     })))
 }
 
@@ -54,6 +55,17 @@ fn offsite(state: &State) -> Vec<serde_json::Value> {
             })
         })
         .collect()
+}
+
+/// Webhook deliveries: queued, the oldest's age, failed, as the sender last counted them.
+fn webhooks(state: &State) -> serde_json::Value {
+    let b = state.hooks.status.total();
+    let now = state.clock.now();
+    serde_json::json!({
+        "queued": b.queued,
+        "failed": b.failed,
+        "oldest_queued_age_secs": b.oldest_queued_at.map(|t| (now - t).max(0)),
+    })
 }
 
 /// Email: off, or the outboxes' backlog (queued mails, the oldest's age, failed mails), as the

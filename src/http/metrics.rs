@@ -72,12 +72,16 @@ fn snapshot(state: &State) -> Snapshot {
         })
         .map(|t| now - t.unix_timestamp());
     let mail = state.mail_status.total();
+    let hooks = state.hooks.status.total();
     Snapshot {
         tenants_open: state.store.open_tenants() as u64,
         mail_enabled: state.mail.is_some(),
         outbox_queued: mail.queued.max(0) as u64,
         outbox_failed: mail.failed.max(0) as u64,
         outbox_oldest_age_secs: mail.oldest_queued_at.map_or(0, |t| now - t),
+        webhooks_queued: hooks.queued.max(0) as u64,
+        webhooks_failed: hooks.failed.max(0) as u64,
+        webhooks_oldest_age_secs: hooks.oldest_queued_at.map_or(0, |t| now - t),
         backup_enabled: state.config.backup.enabled && !state.demo,
         backup_age_secs: age,
         backup_ok: backup.last_error.is_none() && backup.last_good.is_some(),

@@ -354,6 +354,10 @@ fn a_failing_receiver_is_tried_again_with_backoff_until_it_answers() {
     );
     let wait = first["next_at"].as_i64().unwrap() - first["created_at"].as_i64().unwrap();
     assert!((60..=62).contains(&wait), "first wait {wait}");
+    // The backlog shows on /healthz for monitoring.
+    let queued = |b: &mut Browser| b.get("/healthz").json()["webhooks"]["queued"].clone();
+    let ten = Duration::from_secs(10);
+    assert!(crate::common::within(ten, || queued(&mut a) == 1));
     k.advance_clock(Duration::from_secs(61));
     let second = newest_where(&mut a, hook, |d| d["attempts"] == 2);
     let wait = second["next_at"].as_i64().unwrap() - first["next_at"].as_i64().unwrap();
@@ -367,6 +371,7 @@ fn a_failing_receiver_is_tried_again_with_backoff_until_it_answers() {
     k.advance_clock(Duration::from_secs(125));
     let sent = newest_where(&mut a, hook, |d| d["state"] == "sent");
     assert_eq!(sent["attempts"], 3);
+    assert!(crate::common::within(ten, || queued(&mut a) == 0));
     let got = rx.wait_for(3);
     let ids: std::collections::BTreeSet<&str> = got
         .iter()
