@@ -585,3 +585,52 @@ fn endpoints_are_managed_by_settings_managers_and_their_secret_is_shown_once() {
     }
     assert!(!audit.contains(&rotated) && !audit.contains(&secret));
 }
+
+/// An answer sent through the public API with a token is an agent's message like any other:
+/// the receiver hears `message.created` once, signed, naming the token's agent.
+#[test]
+fn an_answer_through_the_api_is_announced_like_one_from_the_dashboard() {
+    let rx = Receiver::start();
+    let (k, pw, site) = setup();
+    allow_loopback(&k);
+    let token = k.json(&[
+        "token",
+        "create",
+        "acme",
+        "--name",
+        "crm",
+        "--agent",
+        "ann@acme.example",
+        "--permissions",
+        "chat",
+    ])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = k.server(&[]);
+    let mut a = admin(&server, &pw);
+    let (_, secret) = endpoint(&mut a, &rx.url("/ok"), &["message.created"]);
+    let ann_id = a.agent_id("ann@acme.example");
+    let (_b, mut ag) = agent(&server, &pw);
+    let (_v, conv, _) = visitor(&server, &site, "Vera");
+    ag.send(json!({"type": "accept", "conversation_id": conv}));
+    while ag.recv_type("conversation")["status"] != "open" {}
+    let mut api = Browser::new(&server.base);
+    api.headers = vec![("Authorization".into(), format!("Bearer {token}"))];
+    let r = api.post_json(
+        &format!("/api/v1/conversations/{conv}/messages"),
+        &json!({"text": "Ihr Paket kommt morgen", "client_id": "crm-1"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let got = rx.wait_for(1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.requests().len(), 1);
+    assert_signed(&got[0], &secret);
+    let data = &body(&got[0])["data"];
+    assert_eq!(data["text"], "Ihr Paket kommt morgen");
+    assert_eq!(
+        (data["author"].as_str(), data["agent_id"].as_i64()),
+        (Some("agent"), Some(ann_id))
+    );
+    assert_eq!(data["conversation_id"], conv);
+}
