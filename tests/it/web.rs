@@ -78,9 +78,14 @@ fn healthz_reports_version_and_nothing_secret() {
     assert_eq!(v["status"], "ok");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(!res.body.contains(k.data_dir().to_str().unwrap()));
-    assert_eq!(v.as_object().unwrap().len(), 4);
+    assert_eq!(v.as_object().unwrap().len(), 5);
     assert!(v["backup"].is_object(), "backup status: {v}");
     assert_eq!(v["mail"], serde_json::json!({"enabled": false}), "{v}");
+    assert_eq!(
+        v["webhooks"],
+        serde_json::json!({"queued": 0, "failed": 0, "oldest_queued_age_secs": null}),
+        "{v}"
+    );
 }
 
 #[test]
