@@ -253,6 +253,11 @@ pub struct VisitorOut {
     pub country: Option<String>,
     /// Visits so far.
     pub visits: i64,
+    /// How promising the visit looks, 0-10 (see `model::relevance`).
+    pub relevance: u8,
+    /// The signals that count for it, largest first (`pages`, `time`, `campaign`, `goal`,
+    /// `returning`, `chats`).
+    pub relevance_why: Vec<&'static str>,
     /// Their chat, if any.
     pub chat: Option<VisitorChat>,
     /// The latest invitation, if any.

@@ -10,6 +10,7 @@ pub mod hours;
 pub mod ip;
 pub mod occupancy;
 pub mod ratelimit;
+pub mod relevance;
 pub mod rights;
 pub mod routing;
 pub mod sites;

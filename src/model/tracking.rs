@@ -333,6 +333,8 @@ pub struct Conditions {
     pub campaign: Option<String>,
     /// Visits of this visitor.
     pub min_visits: Option<i64>,
+    /// The visitor's relevance, 0-10 (see `model::relevance`).
+    pub min_relevance: Option<i64>,
 }
 
 /// What a rule is checked against.
@@ -349,6 +351,8 @@ pub struct Facts<'a> {
     pub campaign: &'a str,
     /// Visits of this visitor.
     pub visits: i64,
+    /// The visitor's relevance now, 0-10.
+    pub relevance: i64,
 }
 
 impl Conditions {
@@ -370,6 +374,11 @@ impl Conditions {
             {
                 return bad(&format!("{name}: 0 to 86400"));
             }
+        }
+        if let Some(n) = self.min_relevance
+            && !(0..=10).contains(&n)
+        {
+            return bad("min_relevance: 0 to 10");
         }
         if let Some(r) = &self.referrer
             && !["search", "social", "site", "direct"].contains(&r.as_str())
@@ -394,6 +403,7 @@ impl Conditions {
             && self.referrer.as_deref().is_none_or(|r| r == f.referrer)
             && self.campaign.as_deref().is_none_or(|c| c == f.campaign)
             && self.min_visits.is_none_or(|n| f.visits >= n)
+            && self.min_relevance.is_none_or(|n| f.relevance >= n)
     }
 }
 
@@ -572,6 +582,7 @@ mod tests {
             referrer: "search",
             campaign: "spring",
             visits: 2,
+            relevance: 4,
         };
         // (conditions as an admin saves them, whether they hold for the facts above)
         let table = [
@@ -582,6 +593,8 @@ mod tests {
             (r#"{"min_seconds_on_page": 31}"#, false),
             (r#"{"min_pages": 3}"#, true),
             (r#"{"min_pages": 4}"#, false),
+            (r#"{"min_relevance": 4}"#, true),
+            (r#"{"min_relevance": 5}"#, false),
             (r#"{"referrer": "search"}"#, true),
             (r#"{"referrer": "direct"}"#, false),
             (r#"{"campaign": "spring"}"#, true),

@@ -54,6 +54,9 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/029_support.sql"),
     include_str!("migrations/tenant/030_api_tokens.sql"),
     include_str!("migrations/tenant/031_webhooks.sql"),
+    include_str!("migrations/tenant/032_reserved.sql"),
+    include_str!("migrations/tenant/033_reserved.sql"),
+    include_str!("migrations/tenant/034_relevance.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod period;
 pub mod profile;
 pub mod read_log;
+pub mod relevance;
 pub mod rekey;
 pub mod restrictions;
 pub mod retention;

@@ -36,6 +36,10 @@ impl Visitors {
         let Some(agent_name) = inviter.map(str::to_string) else {
             return Ok(());
         };
+        let relevance = match self.live.get(&id) {
+            Some(l) => self.relevance_of(l, at).score,
+            None => return Ok(()),
+        };
         let Some(l) = self.live.get_mut(&id) else {
             return Ok(());
         };
@@ -56,6 +60,7 @@ impl Visitors {
             referrer: l.referrer.kind,
             campaign: &l.campaign.campaign,
             visits: l.visits,
+            relevance: i64::from(relevance),
         };
         let mut fire = None;
         for r in self

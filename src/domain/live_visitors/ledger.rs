@@ -3,6 +3,7 @@
 
 use crate::domain::conversation::ledger::Tx;
 use crate::error::Result;
+use crate::model::relevance::Weights;
 use crate::store::campaigns::{self, Matchers};
 use crate::store::visits::{self, NewInvitation, NewVisit, Rule};
 
@@ -12,6 +13,10 @@ pub trait VisitLedger {
     fn rules(&mut self) -> Result<Vec<Rule>>;
     /// Campaigns and goals, for attribution and conversions.
     fn matchers(&mut self) -> Result<Matchers>;
+    /// Each site's relevance weights that are set.
+    fn relevance_weights(&mut self) -> Result<std::collections::HashMap<String, Weights>>;
+    /// Chats a visitor had before.
+    fn earlier_chats(&mut self, visitor_id: i64) -> Result<i64>;
     /// A consented visitor by the hash of their browser's id: `(id, visits)`.
     fn visitor_by_vid(&mut self, vid_hash: &[u8]) -> Result<Option<(i64, i64)>>;
     /// A new visitor; their id.
@@ -52,6 +57,12 @@ impl VisitLedger for Tx<'_> {
     }
     fn matchers(&mut self) -> Result<Matchers> {
         campaigns::matchers(self.0)
+    }
+    fn relevance_weights(&mut self) -> Result<std::collections::HashMap<String, Weights>> {
+        crate::store::relevance::all_weights(self.0)
+    }
+    fn earlier_chats(&mut self, visitor_id: i64) -> Result<i64> {
+        crate::store::relevance::earlier_chats(self.0, visitor_id)
     }
     fn visitor_by_vid(&mut self, vid_hash: &[u8]) -> Result<Option<(i64, i64)>> {
         visits::visitor_by_vid(self.0, vid_hash)

@@ -7,6 +7,7 @@
 
 use crate::clock::Clock;
 use crate::domain::conversation::Status;
+use crate::model::relevance::{self, Relevance, Signals, Weights};
 use crate::domain::protocol::{InviteOut, Out, PageOut, VisitorChat, VisitorOut};
 use crate::error::Result;
 use crate::model::tracking::{Agent, Campaign, Referrer};
@@ -160,6 +161,12 @@ pub struct Live {
     screen: String,
     country: Option<String>,
     visits: i64,
+    /// Goals reached in this visit (relevance).
+    goals: i64,
+    /// Chats before this visit (consented visitors only; relevance).
+    earlier_chats: i64,
+    /// The relevance last sent to the agents.
+    relevance: u8,
     chat: Option<(i64, &'static str)>,
     invite: Option<LiveInvite>,
     /// Rules fired in this visit, and on the current page.
@@ -187,6 +194,8 @@ pub struct Visitors {
     rules_loaded: bool,
     /// Campaigns and goals, for attribution and conversions.
     matchers: crate::store::campaigns::Matchers,
+    /// Each site's relevance weights (the defaults where none are set).
+    weights: HashMap<String, Weights>,
     /// Visitors whose frame must go out at the end of the batch.
     dirty: HashSet<i64>,
     left: Vec<i64>,
@@ -206,6 +215,7 @@ impl Visitors {
             rules: Vec::new(),
             rules_loaded: false,
             matchers: Default::default(),
+            weights: HashMap::new(),
             dirty: HashSet::new(),
             left: Vec::new(),
         }
@@ -275,6 +285,7 @@ impl Visitors {
         if !self.rules_loaded {
             self.rules = ledger.rules()?;
             self.matchers = ledger.matchers()?;
+            self.weights = ledger.relevance_weights()?;
             self.rules_loaded = true;
         }
         let found = self.find_live(&ev);
@@ -324,6 +335,7 @@ impl Visitors {
                 {
                     let value = value_cents.unwrap_or(default);
                     ledger.convert(l.visit_id, goal_id, value, ev.at)?;
+                    self.goal_reached(id, ev.at);
                 }
                 Ok(TrackReply::Stored(None))
             }
@@ -375,6 +387,9 @@ impl Visitors {
         let now = self.clock.now();
         for id in std::mem::take(&mut self.dirty) {
             if let Some(v) = self.visitor_out(id) {
+                if let Some(l) = self.live.get_mut(&id) {
+                    l.relevance = v.relevance;
+                }
                 let frame = Out::Visitor {
                     now,
                     visitor: Box::new(v),
@@ -415,6 +430,7 @@ impl Visitors {
 
     fn visitor_out(&self, id: i64) -> Option<VisitorOut> {
         let l = self.live.get(&id).filter(|l| !l.gone)?;
+        let relevance = self.relevance_of(l, self.clock.now());
         let pages: Vec<PageOut> = l
             .pages
             .iter()
@@ -452,6 +468,8 @@ impl Visitors {
             screen: l.screen.clone(),
             country: l.country.clone(),
             visits: l.visits,
+            relevance: relevance.score,
+            relevance_why: relevance.why,
             chat: l.chat.map(|(conversation_id, status)| VisitorChat {
                 conversation_id,
                 status,
@@ -469,3 +487,42 @@ impl Visitors {
 
 #[cfg(test)]
 mod tests;
+
+impl Visitors {
+    /// The visitor's relevance now (see `model::relevance`): what the visit shows, under the
+    /// site's weights.
+    pub(super) fn relevance_of(&self, l: &Live, now: i64) -> Relevance {
+        let signals = Signals {
+            pages: l.page_count,
+            seconds: now - l.started_at,
+            campaign: !l.campaign.campaign.is_empty() || !l.campaign.source.is_empty(),
+            goals: l.goals,
+            consented: l.consented,
+            visits: l.visits,
+            earlier_chats: l.earlier_chats,
+        };
+        let w = self.weights.get(&l.site_key).copied().unwrap_or_default();
+        relevance::score(&signals, &w)
+    }
+
+    /// Sends the visitor again when their score moved (time passing, a goal): the list and
+    /// the agents' alarms follow live.
+    fn rescore(&mut self, id: i64, now: i64) {
+        let Some(l) = self.live.get(&id) else { return };
+        let score = self.relevance_of(l, now).score;
+        if let Some(l) = self.live.get_mut(&id)
+            && l.relevance != score
+        {
+            l.relevance = score;
+            self.dirty.insert(id);
+        }
+    }
+
+    /// A goal was reached in the visit.
+    fn goal_reached(&mut self, id: i64, now: i64) {
+        if let Some(l) = self.live.get_mut(&id) {
+            l.goals += 1;
+        }
+        self.rescore(id, now);
+    }
+}

@@ -27,6 +27,14 @@ impl VisitLedger for Mem {
     fn matchers(&mut self) -> Result<Matchers> {
         Ok(Matchers::default())
     }
+    fn relevance_weights(
+        &mut self,
+    ) -> Result<std::collections::HashMap<String, crate::model::relevance::Weights>> {
+        Ok(Default::default())
+    }
+    fn earlier_chats(&mut self, _visitor_id: i64) -> Result<i64> {
+        Ok(0)
+    }
     fn visitor_by_vid(&mut self, _vid: &[u8]) -> Result<Option<(i64, i64)>> {
         Ok(None)
     }

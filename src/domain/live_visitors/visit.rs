@@ -56,6 +56,7 @@ impl Visitors {
                 self.dirty.insert(id);
             }
         }
+        self.rescore(id, at);
     }
 
     pub(super) fn start_visit(
@@ -86,6 +87,12 @@ impl Visitors {
             )?,
         };
         let visits = ledger.count_visit(visitor_id, ev.at)?;
+        // Earlier chats count for relevance only where the visitor is recognised.
+        let earlier_chats = if consented {
+            ledger.earlier_chats(visitor_id)?
+        } else {
+            0
+        };
         let utm = &view.campaign;
         let visit_id = ledger.insert_visit(&NewVisit {
             visitor_id,
@@ -145,6 +152,9 @@ impl Visitors {
             screen: view.screen.clone(),
             country: view.country.clone(),
             visits,
+            goals: 0,
+            earlier_chats,
+            relevance: 0,
             chat: None,
             invite: None,
             fired_visit: HashSet::new(),
@@ -262,6 +272,7 @@ impl Visitors {
         let view_id = ledger.insert_page_view(l.visit_id, page_id, ev.at)?;
         for (goal_id, value) in self.matchers.goals_for_url(&view.url) {
             ledger.convert(l.visit_id, goal_id, value, ev.at)?;
+            l.goals += 1;
         }
         l.pages.push(LivePage {
             pv: ev.pv.clone(),

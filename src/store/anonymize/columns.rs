@@ -41,6 +41,7 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
             ("lang", Keep),
             ("notify_sound", Keep),
             ("notify_desktop", Keep),
+            ("relevance_alarm", Keep),
         ],
     ),
     (
@@ -332,6 +333,18 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
             ("builtin", Keep),
             ("created_at", Keep),
             ("two_factor", Keep),
+        ],
+    ),
+    (
+        "relevance_weights",
+        &[
+            ("site_key", SiteKey),
+            ("pages", Keep),
+            ("time", Keep),
+            ("campaign", Keep),
+            ("goal", Keep),
+            ("visits", Keep),
+            ("chats", Keep),
         ],
     ),
     ("settings", &[("key", Keep), ("value", SettingValue)]),
