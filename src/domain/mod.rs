@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod privacy_report;
 pub mod protocol;
 pub mod read_log;
+pub mod relevance;
 pub mod restriction;
 pub mod setup;
 pub mod sites;

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod notices;
 pub mod privacy;
 pub mod profile;
+pub mod relevance;
 pub mod second_factor;
 pub mod session;
 pub mod sessions;
@@ -211,6 +212,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/sites/{key}", web::put().to(sites::update))
     .route("/api/sites/{key}", web::delete().to(sites::remove))
     .route("/api/sites/{key}/logo", web::put().to(sites::put_logo))
+    .route("/api/sites/{key}/relevance", web::get().to(relevance::get))
+    .route("/api/sites/{key}/relevance", web::put().to(relevance::put))
+    .route(
+        "/api/sites/{key}/relevance",
+        web::delete().to(relevance::reset),
+    )
     .route("/api/sites/{key}/form", web::get().to(site_form::get))
     .route("/api/sites/{key}/form", web::put().to(site_form::put))
     .route(

@@ -24,6 +24,8 @@ pub struct Profile {
     pub notify_sound: bool,
     /// A newly waiting chat raises a desktop notification (if the browser allows).
     pub notify_desktop: bool,
+    /// A live visitor at or above this relevance raises an alarm (0: none).
+    pub relevance_alarm: u8,
 }
 
 /// A change of one's own profile; fields left out stay as they are.
@@ -42,6 +44,9 @@ pub struct ProfileChange {
     /// Desktop notification for a newly waiting chat.
     #[serde(default)]
     pub notify_desktop: Option<bool>,
+    /// Relevance alarm threshold, 1-10; 0 turns the alarm off.
+    #[serde(default)]
+    pub relevance_alarm: Option<u8>,
 }
 
 impl ProfileChange {
@@ -54,7 +59,8 @@ impl ProfileChange {
 /// The agent's profile, if the agent exists.
 pub fn profile(c: &Connection, agent: i64) -> Result<Option<Profile>> {
     Ok(c.query_row(
-        "SELECT email, display_name, lang, notify_sound, notify_desktop FROM agents WHERE id = ?1",
+        "SELECT email, display_name, lang, notify_sound, notify_desktop,
+                coalesce(relevance_alarm, 0) FROM agents WHERE id = ?1",
         [agent],
         |r| {
             Ok(Profile {
@@ -63,6 +69,7 @@ pub fn profile(c: &Connection, agent: i64) -> Result<Option<Profile>> {
                 lang: r.get(2)?,
                 notify_sound: r.get::<_, i64>(3)? != 0,
                 notify_desktop: r.get::<_, i64>(4)? != 0,
+                relevance_alarm: r.get::<_, i64>(5)?.clamp(0, 10) as u8,
             })
         },
     )
@@ -100,6 +107,11 @@ pub fn change(c: &mut Connection, agent: i64, change: &ProfileChange) -> Result<
             }
         },
     };
+    if change.relevance_alarm.is_some_and(|n| n > 10) {
+        return Err(Error::Invalid(
+            "relevance_alarm: 1 to 10, or 0 for no alarm".into(),
+        ));
+    }
     let tx = c.transaction()?;
     if profile(&tx, agent)?.is_none() {
         return Err(Error::NotFound("agent".into()));
@@ -127,6 +139,9 @@ pub fn change(c: &mut Connection, agent: i64, change: &ProfileChange) -> Result<
             "UPDATE agents SET notify_desktop = ?2 WHERE id = ?1",
             params![agent, i64::from(on)],
         )?;
+    }
+    if let Some(n) = change.relevance_alarm {
+        crate::store::relevance::set_alarm(&tx, agent, (n > 0).then_some(n))?;
     }
     let p = profile(&tx, agent)?.ok_or_else(|| Error::NotFound("agent".into()))?;
     tx.commit()?;

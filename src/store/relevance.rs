@@ -8,9 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 
 fn weights_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Weights> {
-    let w = |i: usize| -> rusqlite::Result<u8> {
-        Ok(r.get::<_, i64>(first + i)?.clamp(0, 10) as u8)
-    };
+    let w =
+        |i: usize| -> rusqlite::Result<u8> { Ok(r.get::<_, i64>(first + i)?.clamp(0, 10) as u8) };
     Ok(Weights {
         pages: w(0)?,
         time: w(1)?,
@@ -49,28 +48,26 @@ pub fn set_weights(c: &Connection, site_key: &str, w: &Weights) -> Result<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (site_key) DO UPDATE SET pages = ?2, time = ?3, campaign = ?4, goal = ?5,
              visits = ?6, chats = ?7",
-        params![site_key, w.pages, w.time, w.campaign, w.goal, w.returning, w.chats],
+        params![
+            site_key,
+            w.pages,
+            w.time,
+            w.campaign,
+            w.goal,
+            w.returning,
+            w.chats
+        ],
     )?;
     Ok(())
 }
 
 /// Back to the defaults.
 pub fn reset_weights(c: &Connection, site_key: &str) -> Result<()> {
-    c.execute("DELETE FROM relevance_weights WHERE site_key = ?1", [site_key])?;
+    c.execute(
+        "DELETE FROM relevance_weights WHERE site_key = ?1",
+        [site_key],
+    )?;
     Ok(())
-}
-
-/// An agent's alarm threshold (none: off).
-pub fn alarm(c: &Connection, agent_id: i64) -> Result<Option<u8>> {
-    let v: Option<i64> = c
-        .query_row(
-            "SELECT relevance_alarm FROM agents WHERE id = ?1",
-            [agent_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
-    Ok(v.map(|n| n.clamp(0, 10) as u8))
 }
 
 /// Sets an agent's alarm threshold (none: off).
@@ -84,6 +81,8 @@ pub fn set_alarm(c: &Connection, agent_id: i64, threshold: Option<u8>) -> Result
 
 /// Chats a visitor had before (consented visitors are recognised across visits).
 pub fn earlier_chats(c: &Connection, visitor_id: i64) -> Result<i64> {
-    Ok(c.prepare_cached("SELECT count(*) FROM conversations WHERE visitor_id = ?1")?
-        .query_row([visitor_id], |r| r.get(0))?)
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM conversations WHERE visitor_id = ?1")?
+            .query_row([visitor_id], |r| r.get(0))?,
+    )
 }

@@ -53,6 +53,7 @@ mod offsite;
 mod offsite_recovery;
 mod offsite_servers;
 mod profile;
+mod relevance;
 mod retention;
 mod rights;
 mod server;

@@ -7,9 +7,9 @@
 
 use crate::clock::Clock;
 use crate::domain::conversation::Status;
-use crate::model::relevance::{self, Relevance, Signals, Weights};
 use crate::domain::protocol::{InviteOut, Out, PageOut, VisitorChat, VisitorOut};
 use crate::error::Result;
+use crate::model::relevance::{self, Relevance, Signals, Weights};
 use crate::model::tracking::{Agent, Campaign, Referrer};
 use crate::store::visits::Rule;
 use serde::Serialize;
