@@ -169,3 +169,122 @@ fn an_agents_alarm_threshold_is_theirs_and_checked() {
     );
     assert_eq!(ann.get("/api/me").json()["relevance_alarm"], 0);
 }
+
+/// In Chromium: the agent sets an alarm at 2; a visitor reading pages reaches it; the row is
+/// marked and the alarm is raised once, however many pages follow; the list sorts by
+/// relevance.
+#[test]
+fn the_alarm_fires_once_per_visit_and_the_list_sorts_by_relevance() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let driver = crate::webdriver::Driver::start();
+    let ann = driver.browser();
+    crate::browser_visitors::sign_in(&ann, &server.base, &pw);
+    ann.find("#visitor-list");
+    ann.wait_until(
+        "the alarm's choice",
+        "return document.getElementById('relevance-alarm').value === '0'",
+    );
+    ann.exec("const s = document.getElementById('relevance-alarm'); s.value = '2'; s.dispatchEvent(new Event('change')); return true");
+    let mut me = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    crate::common::wait_until("the profile", Duration::from_secs(5), || {
+        me.get("/api/me").json()["relevance_alarm"] == 2
+    });
+    // A quiet visitor (1 page: relevance 1) and a keen one (3 pages: 2, then 4 pages: 2).
+    let quiet = &format!("{CHROME} quiet");
+    let keen = &format!("{CHROME} keen");
+    view(
+        &server,
+        &site,
+        quiet,
+        "c000000000000001",
+        "https://shop.example/",
+    );
+    view(
+        &server,
+        &site,
+        keen,
+        "d000000000000001",
+        "https://shop.example/",
+    );
+    view(
+        &server,
+        &site,
+        keen,
+        "d000000000000002",
+        "https://shop.example/a",
+    );
+    view(
+        &server,
+        &site,
+        keen,
+        "d000000000000003",
+        "https://shop.example/b",
+    );
+    ann.wait_until(
+        "the alarm",
+        "const s = document.getElementById('relevance-alarm-status'); return s.dataset.count === '1' && document.querySelectorAll('#visitor-list tr.relevant-alarm').length === 1",
+    );
+    view(
+        &server,
+        &site,
+        keen,
+        "d000000000000004",
+        "https://shop.example/c",
+    );
+    ann.wait_until(
+        "the fourth page listed",
+        "return document.getElementById('visitor-list').textContent.includes('/c')",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        ann.exec("return document.getElementById('relevance-alarm-status').dataset.count"),
+        "1",
+        "one alarm per visit"
+    );
+    // Sorted by relevance (highest first): the keen visitor leads.
+    ann.click(&ann.find_xpath(
+        "//button[contains(@class,'sort-button') and contains(normalize-space(),'Relevance')]",
+    ));
+    ann.wait_until(
+        "sorted",
+        "const r = document.querySelectorAll('#visitor-list tbody tr'); return r.length === 2 && r[0].classList.contains('relevant-alarm')",
+    );
+}
+
+/// In Chromium: an admin changes a site's weights in Settings › Tracking and goes back to the
+/// defaults.
+#[test]
+fn an_admin_sets_the_weights_in_settings_and_resets_them() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let driver = crate::webdriver::Driver::start();
+    let ann = driver.browser();
+    crate::browser::sign_in(&ann, &server.base, &pw);
+    ann.goto(&format!("{}/app/settings/tracking", server.base));
+    ann.wait_until(
+        "the weights",
+        "const i = document.getElementById('relevance-pages'); return !!i && i.value === '3' && !document.getElementById('relevance').hidden",
+    );
+    ann.exec(
+        "for (const [k, v] of Object.entries({pages: '5', time: '0', campaign: '0', goal: '4', returning: '0', chats: '0'})) \
+         document.getElementById('relevance-' + k).value = v; return true",
+    );
+    ann.click(&ann.find("#relevance-form button[type=submit]"));
+    ann.wait_until(
+        "saved",
+        "return document.getElementById('relevance-status').textContent.includes('saved')",
+    );
+    let mut admin = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let path = format!("/api/sites/{site}/relevance");
+    assert_eq!(
+        admin.get(&path).json()["weights"],
+        json!({"pages": 5, "time": 0, "campaign": 0, "goal": 4, "returning": 0, "chats": 0})
+    );
+    ann.click(&ann.find_xpath("//button[normalize-space()='Back to the defaults']"));
+    ann.wait_until(
+        "the defaults",
+        "return document.getElementById('relevance-pages').value === '3' && document.getElementById('relevance-status').textContent.includes('defaults')",
+    );
+    assert_eq!(admin.get(&path).json()["default"], true);
+}

@@ -15,7 +15,7 @@ const strOrNull = (v) => (typeof v === 'string' && v !== '' ? v : null);
 const REFERRERS = ['search', 'social', 'site', 'direct'];
 const NAME_MAX = 100;
 /** The whole-number fields (JSON names); empty means null (any), but a delay of 0. */
-const NUMBERS = ['delay_seconds', 'min_seconds_on_page', 'min_pages', 'min_visits'];
+const NUMBERS = ['delay_seconds', 'min_seconds_on_page', 'min_pages', 'min_visits', 'min_relevance'];
 
 /** A RULE from the API, or null. */
 export function parseRule(r) {
@@ -36,6 +36,7 @@ export function parseRule(r) {
       referrer: REFERRERS.includes(c.referrer) ? c.referrer : null,
       campaign: strOrNull(c.campaign),
       min_visits: intOrNull(c.min_visits),
+      min_relevance: intOrNull(c.min_relevance),
     },
   };
 }
@@ -49,6 +50,7 @@ export function conditionsText(c) {
   if (c.referrer !== null) parts.push(t('dashboard.rules.cond.referrer', { kind: referrerKindText(c.referrer) }));
   if (c.campaign !== null) parts.push(t('dashboard.rules.cond.campaign', { campaign: c.campaign }));
   if (c.min_visits !== null) parts.push(t('dashboard.rules.cond.min_visits', { n: formatNumber(c.min_visits) }));
+  if (c.min_relevance !== null) parts.push(t('dashboard.rules.cond.min_relevance', { n: formatNumber(c.min_relevance) }));
   return parts.length ? parts.join('; ') : t('dashboard.rules.cond.any');
 }
 
@@ -119,6 +121,7 @@ export class RulesEditor extends ListEditor {
     );
     f.campaign = this.input('campaign', { maxlength: '200', spellcheck: 'false', 'aria-describedby': 'rule-any-hint' });
     f.min_visits = number('min_visits');
+    f.min_relevance = number('min_relevance');
     const check = (name) => checkField(f[name], this.t(`field.${name}`));
     return [
       h('div', { class: 'rule-grid' }, this.field('name', f.name), f.siteBox),
@@ -138,7 +141,7 @@ export class RulesEditor extends ListEditor {
           'div',
           { class: 'rule-grid' },
           this.field('url', f.url, this.t('url_hint')),
-          ['min_seconds_on_page', 'min_pages', 'referrer', 'campaign', 'min_visits'].map((k) => this.field(k, f[k])),
+          ['min_seconds_on_page', 'min_pages', 'referrer', 'campaign', 'min_visits', 'min_relevance'].map((k) => this.field(k, f[k])),
         ),
       ),
     ];
@@ -176,7 +179,7 @@ export class RulesEditor extends ListEditor {
     f.text.value = r ? r.text : '';
     f.delay_seconds.value = String(r ? r.delay_seconds : 0);
     f.once_per_visit.checked = r ? r.once_per_visit : true;
-    for (const k of ['url', 'min_seconds_on_page', 'min_pages', 'referrer', 'campaign', 'min_visits']) {
+    for (const k of ['url', 'min_seconds_on_page', 'min_pages', 'referrer', 'campaign', 'min_visits', 'min_relevance']) {
       f[k].value = c ? orEmpty(c[k]) : '';
     }
   }
@@ -217,6 +220,7 @@ export class RulesEditor extends ListEditor {
         referrer: f.referrer.value || null,
         campaign: f.campaign.value.trim() || null,
         min_visits: nums.min_visits,
+        min_relevance: nums.min_relevance,
       },
     };
   }

@@ -25,6 +25,7 @@ import { TeamBlock } from './team.js';
 import { DepartmentsBlock } from './departments.js';
 import { SupportBlock } from './support.js';
 import { TokensBlock } from './tokens.js';
+import { RelevanceWeights } from './relevance-weights.js';
 import { SignInsBlock } from './signins.js';
 import { TwoFactorBlock } from './twofactor.js';
 import { ProfileBlock } from './profile.js';
@@ -76,6 +77,7 @@ class SettingsView {
     this.tracking = new TrackingBlock();
     this.notices = new NoticesBlock();
     this.rules = new RulesEditor();
+    this.relevance = new RelevanceWeights();
     this.campaigns = new CampaignsEditor();
     this.goals = new GoalsEditor();
     this.signins = new SignInsBlock();
@@ -86,7 +88,7 @@ class SettingsView {
     this.hours = new HoursBlock(); // General, for those who manage settings
     this.webhooks = new WebhooksBlock(); // General, for those who manage settings
     // A site added or removed reaches tracking, rules and notices.
-    this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s))));
+    this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s), this.relevanceSites(s))));
     this.profile.onPasswordChanged = () => this.signins.load();
     this.teamSlot = h('div', { id: 'settings-team-slot' });
     this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
@@ -99,7 +101,7 @@ class SettingsView {
       // Team: agents and roles, then departments (both only with the agents permission).
       team: [this.teamSlot, this.departmentsSlot, this.supportSlot],
       chat: [this.buildChat(), this.buildCanned()],
-      tracking: [this.rules.el],
+      tracking: [this.rules.el, this.relevance.el],
       campaigns: [this.campaigns.el, this.goals.el],
       notices: [this.notices.el],
       api: [this.tokensSlot],
@@ -209,6 +211,7 @@ class SettingsView {
       this.tracking.load().then((sites) => {
         this.rules.setSites(sites);
         this.notices.setSites(sites);
+        this.relevanceSites(sites);
       }),
       this.rules.load(),
       this.profile.load(),
@@ -224,6 +227,11 @@ class SettingsView {
       this.support ? this.support.load() : null,
       this.tokens ? this.tokens.load() : null,
     ]);
+  }
+
+  /** The weights editor, for those who manage sites (the API refuses others). */
+  relevanceSites(sites) {
+    if (this.sitesAdmin) this.relevance.setSites(sites);
   }
 
   // ----- general -----

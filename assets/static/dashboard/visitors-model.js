@@ -4,6 +4,9 @@
 
 import { countryName } from './visitor-text.js';
 
+/** The relevance signals the server names (model::relevance). */
+const RELEVANCE_SIGNALS = ['pages', 'time', 'campaign', 'goal', 'returning', 'chats'];
+
 const isInt = (v) => Number.isSafeInteger(v);
 const str = (v) => (typeof v === 'string' ? v : '');
 const intOr = (v, d) => (isInt(v) ? v : d);
@@ -96,6 +99,8 @@ export function parseVisitor(o) {
     screen: str(o.screen),
     country,
     visits: intOr(o.visits, 1),
+    relevance: Math.min(10, Math.max(0, intOr(o.relevance, 0))),
+    relevanceWhy: Array.isArray(o.relevance_why) ? o.relevance_why.filter((w) => RELEVANCE_SIGNALS.includes(w)) : [],
     chat,
     invite,
     search: '',

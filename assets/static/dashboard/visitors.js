@@ -14,6 +14,7 @@ import { field, growField, hint } from './form.js';
 import { t, has, formatNumber, formatTime, formatDateTime } from './i18n.js';
 import { request } from './api.js';
 import { AlertBox, ConnState } from './section-status.js';
+import { RelevanceAlarms } from './relevance-alarm.js';
 import { MAX_INVITE_CHARS, charCount, limitField } from '../shared/limits.js';
 import { INVITE_ERRORS } from '../shared/errors.js';
 import {
@@ -40,6 +41,7 @@ const SORTS = {
   page: (v) => -v.page.at, // time on page
   site: (v) => -v.startedAt, // time on site
   pages: (v) => v.pages.length,
+  relevance: (v) => v.relevance,
   last: (v) => lastActivity(v),
 };
 /** More changed visitors than this in one frame: sort everything at once instead. */
@@ -101,6 +103,7 @@ class VisitorsView {
     /** visitor id → time an invite was sent from here, until the server answers */
     this.sending = new Map();
     this.historySeq = 0;
+    this.alarms = new RelevanceAlarms();
 
     root.classList.add('dash-app', 'visitors-app');
     root.replaceChildren(this.buildBar(), this.buildAlert(), this.buildGrid());
@@ -161,7 +164,9 @@ class VisitorsView {
         { class: 'visitors-filters', role: 'search', 'aria-label': t('dashboard.visitors.filter_label') },
         growField(t('dashboard.visitors.filter'), this.filterInput, hint('visitor-filter-hint', t('dashboard.visitors.filter_hint'))),
         field(t('dashboard.visitors.filter.chat'), this.chatSelect),
+        field(t('dashboard.relevance.alarm'), this.alarms.select),
       ),
+      this.alarms.status,
     );
   }
 
@@ -200,6 +205,7 @@ class VisitorsView {
           sortTh('page', t('dashboard.visitors.col.time_page'), 'c-time'),
           sortTh('site', t('dashboard.visitors.col.time_site'), 'c-time'),
           sortTh('pages', t('dashboard.visitors.col.pages'), 'c-num'),
+          sortTh('relevance', t('dashboard.visitors.col.relevance'), 'c-num'),
           th(t('dashboard.visitors.col.entry'), 'c-entry'),
           th(t('dashboard.visitors.col.referrer'), 'c-ref'),
           th(t('dashboard.visitors.col.campaign'), 'c-campaign'),
@@ -295,6 +301,9 @@ class VisitorsView {
     row.timeSite = document.createTextNode('');
     const td = (cls, ...children) => h('td', { role: 'cell', class: cls }, ...children);
     row.pages = td('v-pages c-num');
+    row.score = h('span', { class: 'v-score' });
+    row.why = h('span', { class: 'v-why' });
+    row.relevance = td('v-relevance c-num', row.score, row.why);
     row.entry = td('v-entry');
     row.referrer = td('v-referrer');
     row.campaign = td('v-campaign');
@@ -318,6 +327,7 @@ class VisitorsView {
       td('v-time-page c-time', row.timePage),
       td('v-time-site c-time', row.timeSite),
       row.pages,
+      row.relevance,
       row.entry,
       row.referrer,
       row.campaign,
@@ -547,6 +557,9 @@ class VisitorsView {
     const label = t('dashboard.visitors.show_label', { name: visitorName(v.id), title });
     if (row.select.getAttribute('aria-label') !== label) row.select.setAttribute('aria-label', label);
     setText(row.pages, formatNumber(v.pages.length));
+    setText(row.score, formatNumber(v.relevance));
+    setText(row.why, v.relevanceWhy.length ? ` ${v.relevanceWhy.map((w) => t(`dashboard.relevance.signal.${w}`)).join(', ')}` : '');
+    this.alarms.check(v, row.tr);
     setText(row.entry, shortUrl(v.entry, 40) || '–');
     setTitle(row.entry, v.entry);
     setText(row.referrer, referrerText(v));
