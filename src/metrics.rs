@@ -152,6 +152,24 @@ impl Metrics {
         for state in ["waiting", "open"] {
             let _ = chats.get_or_create(&ChatState { state });
         }
+        let scraped = Scraped::register(&mut registry);
+        Metrics {
+            registry,
+            sockets,
+            chats,
+            messages,
+            page_views,
+            commit_seconds,
+            batch_size,
+            hub_queue,
+            scraped,
+        }
+    }
+}
+
+impl Scraped {
+    /// The gauges read at scrape time, registered.
+    fn register(registry: &mut Registry) -> Scraped {
         let scraped = Scraped {
             tenants_open: Gauge::default(),
             outbox_queued: Gauge::default(),
@@ -262,17 +280,7 @@ impl Metrics {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         s.up_since.set(started);
-        Metrics {
-            registry,
-            sockets,
-            chats,
-            messages,
-            page_views,
-            commit_seconds,
-            batch_size,
-            hub_queue,
-            scraped,
-        }
+        scraped
     }
 }
 

@@ -147,25 +147,11 @@ fn run(
     let result = system.block_on(async {
         let admin_listener = admin::socket::bind(&data_dir)?;
         let tracking = Arc::new(crate::http::track::Tracking::new(&config.tracking)?);
-        let mail = config
-            .smtp
-            .clone()
-            .map(|smtp| Arc::new(Mail::new(smtp, &config.base_url())));
-        let mail_status = Arc::new(crate::domain::email::sender::Status::default());
-        if let Some(m) = &mail {
-            crate::domain::email::sender::start(
-                m.clone(),
-                Arc::downgrade(&store),
-                clock.clone(),
-                mail_status.clone(),
-            )?;
-        }
-        let hooks = Arc::new(crate::domain::webhooks::Hooks::new(config.webhooks.clone()));
-        crate::domain::webhooks::sender::start(
-            hooks.clone(),
-            Arc::downgrade(&store),
-            clock.clone(),
-        )?;
+        let Senders {
+            mail,
+            mail_status,
+            hooks,
+        } = start_senders(&config, &store, &clock)?;
         let realtime = Arc::new(
             Realtime::new(
                 store.clone(),
@@ -177,38 +163,7 @@ fn run(
             .with_mail(mail.clone())
             .with_hooks(hooks.clone()),
         );
-        let jobs = crate::schedule::Gate::default();
-        let (aggregating, job_clock, gate, job_mail) = (
-            Arc::downgrade(&store),
-            clock.clone(),
-            jobs.clone(),
-            mail.clone(),
-        );
-        std::thread::Builder::new()
-            .name("maintenance".into())
-            .spawn(move || crate::schedule::maintain(aggregating, job_clock, gate, job_mail))
-            .map_err(|e| Error::io("starting the maintenance job", e))?;
-        let backups = Arc::new(crate::schedule::Tracker::default());
-        if config.backup.enabled && !demo {
-            let plan = crate::schedule::Plan {
-                cfg: config.backup.clone(),
-                dir: config.backup_dir(),
-                key_path: crate::store::backup::backup_key_path(&config.data_dir, None),
-                offsite: config.offsite.clone(),
-                data_dir: config.data_dir.clone(),
-            };
-            let (st, tracker, job_clock, gate, job_mail) = (
-                Arc::downgrade(&store),
-                backups.clone(),
-                clock.clone(),
-                jobs.clone(),
-                mail.clone(),
-            );
-            std::thread::Builder::new()
-                .name("backups".into())
-                .spawn(move || crate::schedule::run(st, plan, tracker, job_clock, gate, job_mail))
-                .map_err(|e| Error::io("starting the backup scheduler", e))?;
-        }
+        let (jobs, backups) = start_jobs(&config, &store, &clock, demo, &mail)?;
         // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.
         let throttle = Arc::new(Throttle::default());
         let uploads = crate::http::files::AddressLimits::new(&config.uploads);
@@ -236,28 +191,8 @@ fn run(
         let mail = state.mail.clone();
         let state = actix_web::web::Data::new(state);
         let bound = http::bind(state.clone())?;
-        let metrics_server = match state.config.metrics.listen {
-            Some(addr) => {
-                let (server, addrs) = http::metrics::bind(state.clone(), addr)?;
-                for a in &addrs {
-                    // A stable line, like the ready line below, that scripts and tests read.
-                    println!("kontor metrics: listening on http://{a}/metrics");
-                    tracing::info!(addr = %a, "metrics listener up");
-                }
-                Some(server)
-            }
-            None => None,
-        };
-        let addr = bound
-            .addrs
-            .first()
-            .copied()
-            .ok_or_else(|| Error::Internal("the server bound no address".into()))?;
-        let host = match addr.ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        };
-        let base = format!("{}://{host}:{}", bound.scheme, addr.port());
+        let metrics_server = bind_metrics(&state)?;
+        let base = base_of(&bound)?;
         if let (Some(m), None) = (&mail, &public_base) {
             m.set_base_url(&base);
         }
@@ -303,6 +238,109 @@ fn run(
     store.close_tenants();
     tracing::info!("stopped; databases closed");
     result
+}
+
+/// What delivers in the background: mail (when `[smtp]` is set) and webhooks.
+struct Senders {
+    mail: Option<Arc<Mail>>,
+    mail_status: Arc<crate::domain::email::sender::Status>,
+    hooks: Arc<crate::domain::webhooks::Hooks>,
+}
+
+/// Starts the mail and webhook senders.
+fn start_senders(config: &Config, store: &Arc<Store>, clock: &Clock) -> Result<Senders> {
+    let mail = config
+        .smtp
+        .clone()
+        .map(|smtp| Arc::new(Mail::new(smtp, &config.base_url())));
+    let mail_status = Arc::new(crate::domain::email::sender::Status::default());
+    if let Some(m) = &mail {
+        crate::domain::email::sender::start(
+            m.clone(),
+            Arc::downgrade(store),
+            clock.clone(),
+            mail_status.clone(),
+        )?;
+    }
+    let hooks = Arc::new(crate::domain::webhooks::Hooks::new(config.webhooks.clone()));
+    crate::domain::webhooks::sender::start(hooks.clone(), Arc::downgrade(store), clock.clone())?;
+    Ok(Senders {
+        mail,
+        mail_status,
+        hooks,
+    })
+}
+
+/// Starts the daily maintenance and, unless off (or a demo), the scheduled backups; the gate
+/// that lets them finish at shutdown and how backups are doing.
+fn start_jobs(
+    config: &Config,
+    store: &Arc<Store>,
+    clock: &Clock,
+    demo: bool,
+    mail: &Option<Arc<Mail>>,
+) -> Result<(crate::schedule::Gate, Arc<crate::schedule::Tracker>)> {
+    let jobs = crate::schedule::Gate::default();
+    let (aggregating, job_clock, gate, job_mail) = (
+        Arc::downgrade(store),
+        clock.clone(),
+        jobs.clone(),
+        mail.clone(),
+    );
+    std::thread::Builder::new()
+        .name("maintenance".into())
+        .spawn(move || crate::schedule::maintain(aggregating, job_clock, gate, job_mail))
+        .map_err(|e| Error::io("starting the maintenance job", e))?;
+    let backups = Arc::new(crate::schedule::Tracker::default());
+    if config.backup.enabled && !demo {
+        let plan = crate::schedule::Plan {
+            cfg: config.backup.clone(),
+            dir: config.backup_dir(),
+            key_path: crate::store::backup::backup_key_path(&config.data_dir, None),
+            offsite: config.offsite.clone(),
+            data_dir: config.data_dir.clone(),
+        };
+        let (st, tracker, job_clock, gate, job_mail) = (
+            Arc::downgrade(store),
+            backups.clone(),
+            clock.clone(),
+            jobs.clone(),
+            mail.clone(),
+        );
+        std::thread::Builder::new()
+            .name("backups".into())
+            .spawn(move || crate::schedule::run(st, plan, tracker, job_clock, gate, job_mail))
+            .map_err(|e| Error::io("starting the backup scheduler", e))?;
+    }
+    Ok((jobs, backups))
+}
+
+/// The metrics listener of its own, when `[metrics] listen` asks for one.
+fn bind_metrics(state: &actix_web::web::Data<AppState>) -> Result<Option<actix_web::dev::Server>> {
+    let Some(addr) = state.config.metrics.listen else {
+        return Ok(None);
+    };
+    let (server, addrs) = http::metrics::bind(state.clone(), addr)?;
+    for a in &addrs {
+        // A stable line, like the ready line, that scripts and tests read.
+        println!("kontor metrics: listening on http://{a}/metrics");
+        tracing::info!(addr = %a, "metrics listener up");
+    }
+    Ok(Some(server))
+}
+
+/// The base URL the server answers at (scheme, host, port as bound).
+fn base_of(bound: &http::Bound) -> Result<String> {
+    let addr = bound
+        .addrs
+        .first()
+        .copied()
+        .ok_or_else(|| Error::Internal("the server bound no address".into()))?;
+    let host = match addr.ip() {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    Ok(format!("{}://{host}:{}", bound.scheme, addr.port()))
 }
 
 /// Resolves on SIGTERM or SIGINT.
