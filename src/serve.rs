@@ -166,6 +166,11 @@ fn run(
             Arc::downgrade(&store),
             clock.clone(),
         )?;
+        let lookups = Arc::new(crate::domain::lookup::Lookups::new(
+            &config.webhooks,
+            clock.clone(),
+        ));
+        crate::domain::lookup::start(lookups.clone(), Arc::downgrade(&store))?;
         let realtime = Arc::new(
             Realtime::new(
                 store.clone(),
@@ -175,7 +180,8 @@ fn run(
                 &config.chat,
             )
             .with_mail(mail.clone())
-            .with_hooks(hooks.clone()),
+            .with_hooks(hooks.clone())
+            .with_lookups(lookups.clone()),
         );
         let jobs = crate::schedule::Gate::default();
         let (aggregating, job_clock, gate, job_mail) = (
@@ -232,6 +238,7 @@ fn run(
             metrics_token,
             status_cache: Default::default(),
             hooks,
+            lookups,
         };
         let mail = state.mail.clone();
         let state = actix_web::web::Data::new(state);
