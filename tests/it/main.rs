@@ -46,6 +46,7 @@ mod intrusion;
 mod keyboard;
 mod live_regions;
 mod login;
+mod lookup;
 mod mail;
 mod metrics;
 mod notices;
