@@ -16,6 +16,7 @@ mod browser_business;
 mod browser_email;
 mod browser_hours;
 mod browser_languages;
+mod browser_lookup;
 mod browser_privacy;
 mod browser_settings;
 mod browser_signins;
