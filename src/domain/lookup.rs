@@ -73,7 +73,7 @@ pub struct Shown {
 /// Who asks, for the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
-    /// The agent's email, or `kontor` for the look-up at a chat's start.
+    /// The agent's email, or `system` for the look-up at a chat's start.
     pub actor: String,
     /// The agent's role.
     pub role: String,
@@ -213,13 +213,16 @@ impl Lookups {
             (Some(l), Ok(v)) => {
                 self.keep(tenant_uuid, conversation_id, start.clone());
                 let shown = self.call(&l, field.as_deref(), &v, start);
-                let result = match (&shown.error, shown.status) {
-                    (None, Some(s)) => format!("success (HTTP {s})"),
-                    (Some(_), Some(s)) => format!("failure (HTTP {s})"),
-                    (Some(f), None) => format!("failure ({})", f.code),
-                    (None, None) => "failure".to_string(),
+                // The outcome in the object (`conversation#7 HTTP 200`, `conversation#7
+                // timeout`), so that the trail's result stays `success` or `failure`.
+                let (result, how) = match (&shown.error, shown.status) {
+                    (None, Some(s)) => ("success", format!("HTTP {s}")),
+                    (Some(_), Some(s)) => ("failure", format!("HTTP {s}")),
+                    (Some(f), None) => ("failure", f.code.to_string()),
+                    (None, None) => ("failure", String::new()),
                 };
-                db.with(|c| audit_call(c, self.clock.now(), caller, conversation_id, &result))?;
+                let object = format!("conversation#{conversation_id} {how}");
+                db.with(|c| audit_call(c, self.clock.now(), caller, object.trim_end(), result))?;
                 shown
             }
         };
@@ -273,13 +276,7 @@ impl Lookups {
     }
 }
 
-fn audit_call(
-    c: &Connection,
-    at: i64,
-    caller: &Caller,
-    conversation_id: i64,
-    result: &str,
-) -> Result<()> {
+fn audit_call(c: &Connection, at: i64, caller: &Caller, object: &str, result: &str) -> Result<()> {
     audit::append(
         c,
         at,
@@ -287,7 +284,7 @@ fn audit_call(
             actor: &caller.actor,
             role: &caller.role,
             action: "lookup.call",
-            object: &format!("conversation#{conversation_id}"),
+            object,
             result,
             ip: &caller.ip,
             request_id: &caller.request_id,
@@ -339,7 +336,8 @@ fn at_start(lookups: &Lookups, store: &Store, tenant: &str, id: i64) -> Result<(
         return Ok(());
     };
     let caller = Caller {
-        actor: "kontor".into(),
+        actor: "system".into(),
+        role: "system".into(),
         ..Caller::default()
     };
     lookups.run(store, tenant, id, &filled.value, "form", &caller)?;
