@@ -47,6 +47,10 @@ pub const MAX_KEPT: usize = 10_000;
 /// Chats started whose look-up waits for the worker, at most.
 const QUEUE: usize = 256;
 
+/// Calls of one tenant running at once, at most: agents pressing "Look up" against a system
+/// that hangs hold blocking threads for three seconds each, and those are shared.
+pub const MAX_RUNNING: usize = 4;
+
 /// What the agents see of a conversation's latest look-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shown {
@@ -91,6 +95,29 @@ pub struct Lookups {
     clock: Clock,
     answers: Mutex<HashMap<(String, i64), Shown>>,
     queue: Mutex<Option<SyncSender<(String, i64)>>>,
+    running: Mutex<HashMap<String, usize>>,
+}
+
+/// A call counted as running until dropped.
+struct Running<'a> {
+    lookups: &'a Lookups,
+    tenant: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut running = self
+            .lookups
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = running.get_mut(&self.tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                running.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 impl Lookups {
@@ -102,6 +129,7 @@ impl Lookups {
             clock,
             answers: Mutex::new(HashMap::new()),
             queue: Mutex::new(None),
+            running: Mutex::new(HashMap::new()),
         }
     }
 
@@ -134,12 +162,18 @@ impl Lookups {
             .cloned()
     }
 
-    /// Forgets a tenant's answers about one conversation (erasure).
-    pub fn forget(&self, tenant_uuid: &str, conversation_id: i64) {
-        self.answers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(tenant_uuid.to_string(), conversation_id));
+    /// Counts a call of the tenant as running, unless [`MAX_RUNNING`] are; the guard ends it.
+    fn begin(&self, tenant_uuid: &str) -> Option<Running<'_>> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let n = running.entry(tenant_uuid.to_string()).or_insert(0);
+        if *n >= MAX_RUNNING {
+            return None;
+        }
+        *n += 1;
+        Some(Running {
+            lookups: self,
+            tenant: tenant_uuid.to_string(),
+        })
     }
 
     fn keep(&self, tenant_uuid: &str, conversation_id: i64, shown: Shown) {
@@ -211,6 +245,17 @@ impl Lookups {
                 ..start
             },
             (Some(l), Ok(v)) => {
+                let Some(_running) = self.begin(tenant_uuid) else {
+                    let busy = Shown {
+                        state: "failed",
+                        error: Some(Failure::new(
+                            "busy",
+                            format!("{MAX_RUNNING} look-ups are running already; try again"),
+                        )),
+                        ..start
+                    };
+                    return Ok(Some(busy));
+                };
                 self.keep(tenant_uuid, conversation_id, start.clone());
                 let shown = self.call(&l, field.as_deref(), &v, start);
                 // The outcome in the object (`conversation#7 HTTP 200`, `conversation#7
@@ -433,5 +478,15 @@ mod tests {
         assert_eq!(l.shown("u", 1), None);
         clock.advance(Duration::from_secs(KEEP_SECS as u64));
         assert_eq!(l.shown("t", 1), None);
+    }
+
+    #[test]
+    fn a_tenant_runs_only_a_few_calls_at_once() {
+        let l = Lookups::new(&WebhooksConfig::default(), Clock::manual());
+        let held: Vec<_> = (0..MAX_RUNNING).map(|_| l.begin("t").unwrap()).collect();
+        assert!(l.begin("t").is_none());
+        assert!(l.begin("u").is_some(), "another tenant is not held up");
+        drop(held);
+        assert!(l.begin("t").is_some());
     }
 }

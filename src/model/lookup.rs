@@ -27,7 +27,7 @@ pub struct Pair {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// `not_configured`, `refused`, `unreachable`, `timeout`, `http_status`, `too_big`,
-    /// `not_json`, `not_object`, `invalid_value`.
+    /// `not_json`, `not_object`, `invalid_value`, `busy`.
     pub code: &'static str,
     /// What happened.
     pub message: String,

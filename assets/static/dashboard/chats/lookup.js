@@ -22,6 +22,7 @@ const ERRORS = new Set([
   'not_json',
   'not_object',
   'invalid_value',
+  'busy',
 ]);
 
 /** A failed look-up in words: ours by its code, the details after it. */
