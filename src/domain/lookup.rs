@@ -289,24 +289,10 @@ impl Lookups {
             .send(&l.url, &[(SECRET_HEADER, l.secret.as_str())], &body)
         {
             Ok(a) => a,
-            Err(why) => {
-                let code = if why.contains("not allowed") || why.contains(PURPOSE.what) {
-                    "refused"
-                } else if why.contains("within") {
-                    "timeout"
-                } else {
-                    "unreachable"
-                };
-                return failed(None, Failure::new(code, why));
-            }
+            Err(no) => return failed(None, failure(&no)),
         };
-        if let Some(why) = &answer.broken {
-            let code = if why.contains("within") {
-                "timeout"
-            } else {
-                "unreachable"
-            };
-            return failed(Some(answer.status), Failure::new(code, why.clone()));
+        if let Some(no) = &answer.broken {
+            return failed(Some(answer.status), failure(no));
         }
         match rules::read_answer(answer.status, &answer.body, answer.over_cap) {
             Ok((fields, more)) => Shown {
@@ -319,6 +305,16 @@ impl Lookups {
             Err(f) => failed(Some(answer.status), f),
         }
     }
+}
+
+/// A request without an answer, as the agent reads it.
+fn failure(no: &outbound::NoAnswer) -> Failure {
+    let code = match no.why {
+        outbound::Why::Refused => "refused",
+        outbound::Why::Timeout => "timeout",
+        outbound::Why::Unreachable => "unreachable",
+    };
+    Failure::new(code, no.message.clone())
 }
 
 fn audit_call(c: &Connection, at: i64, caller: &Caller, object: &str, result: &str) -> Result<()> {

@@ -160,6 +160,26 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// Why a request got no (whole) answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The URL or an address it resolves to is not allowed.
+    Refused,
+    /// No (whole) answer before the deadline.
+    Timeout,
+    /// Host not found, connection refused or broken, TLS failed.
+    Unreachable,
+}
+
+/// A request without a (whole) answer: why, and what happened in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoAnswer {
+    /// The kind of failure.
+    pub why: Why,
+    /// What happened.
+    pub message: String,
+}
+
 /// An answer as read: its status and at most [`ANSWER_CAP`] bytes of its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -170,7 +190,7 @@ pub struct Answer {
     /// The body was longer than [`ANSWER_CAP`] and was cut off.
     pub over_cap: bool,
     /// Why reading the body broke off, if it did.
-    pub broken: Option<String>,
+    pub broken: Option<NoAnswer>,
     /// The `Location` of a redirect (never followed).
     pub location: Option<String>,
 }
@@ -210,15 +230,18 @@ impl Client {
     }
 
     /// Posts a JSON body to `url` with extra headers; the answer as read, or why there was
-    /// none (in words).
+    /// none.
     pub fn send(
         &self,
         url: &str,
         headers: &[(&str, &str)],
         body: &str,
-    ) -> std::result::Result<Answer, String> {
+    ) -> std::result::Result<Answer, NoAnswer> {
         let target =
-            Target::parse_for(url, &self.config, self.purpose.what).map_err(|e| e.to_string())?;
+            Target::parse_for(url, &self.config, self.purpose.what).map_err(|e| NoAnswer {
+                why: Why::Refused,
+                message: e.to_string(),
+            })?;
         let mut req = self
             .agent
             .post(target.uri.clone())
@@ -246,11 +269,17 @@ impl Client {
         buf.truncate(ANSWER_CAP as usize);
         let broken = match read {
             Err(_) if over_cap => None,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Some(format!(
-                "no whole answer within {} seconds",
-                self.purpose.timeout.as_secs()
-            )),
-            Err(e) => Some(e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Some(NoAnswer {
+                why: Why::Timeout,
+                message: format!(
+                    "no whole answer within {} seconds",
+                    self.purpose.timeout.as_secs()
+                ),
+            }),
+            Err(e) => Some(NoAnswer {
+                why: Why::Unreachable,
+                message: e.to_string(),
+            }),
             Ok(_) => None,
         };
         Ok(Answer {
@@ -266,11 +295,11 @@ impl Client {
     pub fn post(&self, url: &str, headers: &[(&str, &str)], body: &str) -> Outcome {
         let a = match self.send(url, headers, body) {
             Ok(a) => a,
-            Err(why) => return Outcome::Failed(why),
+            Err(no) => return Outcome::Failed(no.message),
         };
         let mut answer = excerpt(&a.body);
         if let Some(e) = &a.broken {
-            answer = format!("{answer} (answer broken off: {e})");
+            answer = format!("{answer} (answer broken off: {})", e.message);
         } else if a.over_cap {
             answer = format!("{answer} (answer cut off after 64 KiB)");
         }
@@ -294,14 +323,24 @@ fn excerpt(bytes: &[u8]) -> String {
         .to_string()
 }
 
-fn describe(e: &ureq::Error, timeout: Duration) -> String {
-    match e {
-        ureq::Error::Timeout(_) => format!("no answer within {} seconds", timeout.as_secs()),
-        ureq::Error::HostNotFound => "host not found".into(),
-        ureq::Error::Other(why) => why.to_string(),
-        ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
-        other => other.to_string(),
-    }
+fn describe(e: &ureq::Error, timeout: Duration) -> NoAnswer {
+    let (why, message) = match e {
+        ureq::Error::Timeout(_) => (
+            Why::Timeout,
+            format!("no answer within {} seconds", timeout.as_secs()),
+        ),
+        ureq::Error::HostNotFound => (Why::Unreachable, "host not found".into()),
+        ureq::Error::Other(other) if other.downcast_ref::<Refused>().is_some() => {
+            (Why::Refused, other.to_string())
+        }
+        ureq::Error::Other(other) => (Why::Unreachable, other.to_string()),
+        ureq::Error::Io(io) => (
+            Why::Unreachable,
+            format!("connection failed: {}", io.kind()),
+        ),
+        other => (Why::Unreachable, other.to_string()),
+    };
+    NoAnswer { why, message }
 }
 
 #[cfg(test)]
