@@ -114,9 +114,12 @@ fn the_marked_field_is_looked_up_when_the_chat_starts_and_the_agent_sees_the_fie
     let saved = save_address(&mut a, &site, &rx.url("/lookup"));
     let secret = saved["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("klk_"), "{saved}");
-    // Saving again keeps the secret and does not show it again.
+    // Saving again keeps the secret and does not show it again; reading never shows it.
     let again = save_address(&mut a, &site, &rx.url("/lookup"));
     assert_eq!(again["secret"], Value::Null);
+    let shown = a.get(&format!("/api/sites/{site}/lookup"));
+    assert_eq!(shown.json()["url"], rx.url("/lookup"));
+    assert!(!shown.body.contains("klk_"), "{}", shown.body);
     // The visitor's form says nothing of the look-up.
     let frame = Browser::new(&server.base).get(&format!("/widget/frame?site={site}&lang=en"));
     assert!(!frame.body.contains("lookup"), "{}", frame.body);
