@@ -152,6 +152,11 @@ fn run(
             mail_status,
             hooks,
         } = start_senders(&config, &store, &clock)?;
+        let lookups = Arc::new(crate::domain::lookup::Lookups::new(
+            &config.webhooks,
+            clock.clone(),
+        ));
+        crate::domain::lookup::start(lookups.clone(), Arc::downgrade(&store))?;
         let realtime = Arc::new(
             Realtime::new(
                 store.clone(),
@@ -161,7 +166,8 @@ fn run(
                 &config.chat,
             )
             .with_mail(mail.clone())
-            .with_hooks(hooks.clone()),
+            .with_hooks(hooks.clone())
+            .with_lookups(lookups.clone()),
         );
         let (jobs, backups) = start_jobs(&config, &store, &clock, demo, &mail)?;
         // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.
@@ -187,6 +193,7 @@ fn run(
             metrics_token,
             status_cache: Default::default(),
             hooks,
+            lookups,
         };
         let mail = state.mail.clone();
         let state = actix_web::web::Data::new(state);

@@ -1089,6 +1089,7 @@ fn header_fixture() -> &'static HeaderFixture {
                 metrics_token: None,
                 status_cache: Default::default(),
                 hooks: s.hooks.clone(),
+                lookups: s.lookups.clone(),
             }
         };
         let tenant_uuid = fx.cookie.split('.').next().unwrap().to_string();
@@ -2534,6 +2535,10 @@ fn http_fixture() -> HttpFixture {
         status_cache: Default::default(),
         hooks: Arc::new(kontor::domain::webhooks::Hooks::new(
             config.webhooks.clone(),
+        )),
+        lookups: Arc::new(kontor::domain::lookup::Lookups::new(
+            &config.webhooks,
+            kontor::clock::Clock::system(),
         )),
         config,
     };

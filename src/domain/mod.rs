@@ -12,6 +12,8 @@ pub mod files;
 pub mod hours;
 pub mod intrusion;
 pub mod live_visitors;
+pub mod lookup;
+pub mod outbound;
 pub mod prechat;
 pub mod privacy;
 pub mod privacy_report;

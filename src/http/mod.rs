@@ -22,6 +22,7 @@ pub mod health;
 pub mod hours;
 pub mod lang;
 pub mod login;
+pub mod lookup;
 pub mod metrics;
 pub mod notices;
 pub mod privacy;
@@ -91,6 +92,8 @@ pub struct AppState {
     pub status_cache: status::Cache,
     /// Webhooks: the operator's allow lists, the sender's wake line and backlog.
     pub hooks: Arc<crate::domain::webhooks::Hooks>,
+    /// The online look-up: the guarded client and the answers kept for agents.
+    pub lookups: Arc<crate::domain::lookup::Lookups>,
 }
 
 /// Shared state handle as handlers receive it.
@@ -144,6 +147,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/conversations/{id}/messages",
         web::get().to(chats::messages),
+    )
+    .route(
+        "/api/conversations/{id}/lookup",
+        web::get().to(lookup::latest),
+    )
+    .route(
+        "/api/conversations/{id}/lookup",
+        web::post().to(lookup::run),
     )
     .route("/api/offline", web::get().to(chats::offline_inbox))
     .route(
@@ -217,6 +228,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/sites/{key}/relevance",
         web::delete().to(relevance::reset),
+    )
+    .route("/api/sites/{key}/lookup", web::get().to(lookup::settings))
+    .route("/api/sites/{key}/lookup", web::put().to(lookup::put))
+    .route("/api/sites/{key}/lookup", web::delete().to(lookup::delete))
+    .route(
+        "/api/sites/{key}/lookup/secret",
+        web::post().to(lookup::rotate),
     )
     .route("/api/sites/{key}/form", web::get().to(site_form::get))
     .route("/api/sites/{key}/form", web::put().to(site_form::put))

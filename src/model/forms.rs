@@ -74,6 +74,10 @@ pub struct Field {
     /// The choices of a select.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<Choice>,
+    /// The value is looked up in the business's own system when the chat starts (the site's
+    /// look-up URL); at most one field of a form, a text or a number.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lookup: bool,
 }
 
 /// A site's pre-chat form. The empty form asks nothing.
@@ -206,6 +210,9 @@ impl Field {
                 Some(p.to_string())
             }
         };
+        if self.lookup && !matches!(self.kind.as_str(), "text" | "number") {
+            return Err(invalid(&at, "only a text or a number can be looked up"));
+        }
         let mut options = Vec::new();
         if self.kind == "select" {
             if self.options.is_empty() {
@@ -372,6 +379,12 @@ impl Form {
             .enumerate()
             .map(|(i, f)| f.check(&mut seen, i))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(second) = fields.iter().filter(|f| f.lookup).nth(1) {
+            return Err(invalid(
+                &format!("field {}", second.name),
+                "only one field of a form can be looked up",
+            ));
+        }
         if self.departments.len() > MAX_DEPARTMENTS {
             return Err(Error::Invalid(format!(
                 "departments: at most {MAX_DEPARTMENTS}"
@@ -387,6 +400,11 @@ impl Form {
             fields,
             departments,
         })
+    }
+
+    /// The field whose value is looked up, if one is marked.
+    pub fn lookup_field(&self) -> Option<&Field> {
+        self.fields.iter().find(|f| f.lookup)
     }
 
     /// Whether the form asks nothing.
@@ -441,6 +459,7 @@ mod tests {
             max: None,
             pattern: None,
             options: vec![],
+            lookup: false,
         }
     }
 
@@ -490,6 +509,36 @@ mod tests {
         let mut upper = field("Order", "text");
         upper.label_de.clear();
         assert!(refused(vec![upper]).contains("field Order"));
+    }
+
+    #[test]
+    fn one_text_or_number_field_may_be_looked_up() {
+        let mut order = field("order", "text");
+        order.lookup = true;
+        let mut customer = field("customer", "number");
+        customer.lookup = true;
+        let e = refused(vec![order.clone(), customer.clone()]);
+        assert!(
+            e.contains("field customer") && e.contains("only one"),
+            "{e}"
+        );
+        let mut mail = field("mail", "email");
+        mail.lookup = true;
+        let e = refused(vec![mail]);
+        assert!(
+            e.contains("field mail") && e.contains("text or a number"),
+            "{e}"
+        );
+        let form = Form {
+            fields: vec![field("name", "text"), order],
+            departments: vec![],
+        }
+        .checked()
+        .unwrap();
+        assert_eq!(form.lookup_field().map(|f| f.name.as_str()), Some("order"));
+        // The flag is left out of the stored definition when it is not set.
+        let json = serde_json::to_string(&form).unwrap();
+        assert_eq!(json.matches("lookup").count(), 1, "{json}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod forms;
 pub mod hours;
 pub mod ip;
+pub mod lookup;
 pub mod occupancy;
 pub mod ratelimit;
 pub mod relevance;

@@ -34,6 +34,8 @@ pub struct Realtime {
     mail: Option<Arc<crate::domain::email::Mail>>,
     /// Webhooks: the hubs wake the sender after a batch that queued deliveries.
     hooks: Option<Arc<crate::domain::webhooks::Hooks>>,
+    /// The online look-up: the hubs hand it the chats they start.
+    lookups: Option<Arc<crate::domain::lookup::Lookups>>,
 }
 
 impl Realtime {
@@ -56,12 +58,19 @@ impl Realtime {
             next_conn: AtomicU64::new(1),
             mail: None,
             hooks: None,
+            lookups: None,
         }
     }
 
     /// Lets the hubs wake the webhook sender (before any hub starts).
     pub fn with_hooks(mut self, hooks: Arc<crate::domain::webhooks::Hooks>) -> Realtime {
         self.hooks = Some(hooks);
+        self
+    }
+
+    /// Lets the hubs hand started chats to the online look-up (before any hub starts).
+    pub fn with_lookups(mut self, lookups: Arc<crate::domain::lookup::Lookups>) -> Realtime {
+        self.lookups = Some(lookups);
         self
     }
 
@@ -91,6 +100,7 @@ impl Realtime {
             hub::Senders {
                 mail: self.mail.clone(),
                 hooks: self.hooks.clone(),
+                lookups: self.lookups.clone(),
             },
             forms,
         );

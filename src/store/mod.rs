@@ -20,6 +20,7 @@ pub mod connection;
 pub mod gdpr;
 pub mod hours;
 pub mod links;
+pub mod lookups;
 pub mod migrations;
 pub mod notices;
 pub mod outbox;

@@ -11,6 +11,12 @@ path chooses the answer:
   /slow       answers 200 after 20 seconds
   /big        200 with a 10 MB body
 
+and, as a business's look-up script:
+
+  /lookup     200 with a JSON object about the value posted ({"value": …})
+  /notjson    200 with an HTML page
+  /huge       200 with a JSON object of 1 MB
+
 The port it listens on is written to PORT_FILE once it listens.
 """
 
@@ -52,6 +58,27 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(20)
             self.answer(200, b"late")
             return
+        if path == "/lookup":
+            try:
+                value = json.loads(body).get("value")
+            except ValueError:
+                value = None
+            answer = {
+                "order": value,
+                "status": "shipped",
+                "carrier": {"name": "DHL", "tracking": "00340434"},
+                "items": 3,
+                "note": "<img src=x onerror=alert(1)>",
+            }
+            self.answer(200, json.dumps(answer).encode(), "application/json")
+            return
+        if path == "/notjson":
+            self.answer(200, b"<html><body>Order page</body></html>", "text/html")
+            return
+        if path == "/huge":
+            filler = "x" * (1024 * 1024)
+            self.answer(200, json.dumps({"filler": filler}).encode(), "application/json")
+            return
         if path == "/fail":
             self.answer(500, b"busy")
             return
@@ -74,8 +101,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.answer(204, b"")
 
-    def answer(self, status, body):
+    def answer(self, status, body, content_type=None):
         self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body:

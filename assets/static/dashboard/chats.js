@@ -10,6 +10,7 @@
 //   transfer.js  handing a chat over
 //   uploads.js   files sent by the agent
 //   errors.js    socket errors in words
+//   lookup.js    the business's own system's answer about a value (online look-up)
 //
 // This module keeps the list of my chats and the selection, and wires the parts to the model.
 
@@ -26,6 +27,7 @@ import { Transfers } from './chats/transfer.js';
 import { Blocks } from './chats/block.js';
 import { Uploads } from './chats/uploads.js';
 import { errorText } from './chats/errors.js';
+import { LookupPanel } from './chats/lookup.js';
 
 /** What a closed chat's panel says, by why it ended (transfers name the colleague). */
 const ENDED = {
@@ -304,6 +306,8 @@ class ChatsView {
     // Fetched for every chat of mine (a handful): the earlier chats and pages of visitors who
     // have left come only from there.
     it.visitorPanel.load();
+    it.lookup = new LookupPanel(conv.id);
+    it.lookup.load();
     it.panel = h(
       'div',
       { class: 'conv', 'data-id': conv.id, hidden: true },
@@ -317,6 +321,7 @@ class ChatsView {
       it.blockPanel,
       it.ended,
       it.visitorPanel.el,
+      it.lookup.el,
       it.log,
       it.typing,
     );
@@ -371,6 +376,7 @@ class ChatsView {
     if (document.visibilityState === 'visible') this.model.markRead(id);
     const it = this.items.get(id);
     it.visitorPanel.load(); // a no-op once loaded; tries again after a failure
+    it.lookup.load();
     this.logs.follow(it);
     if (focus) (this.composer.reply.disabled ? it.log : this.composer.reply).focus();
   }

@@ -10,6 +10,7 @@ import { field, checkField } from './form.js';
 
 const KINDS = ['text', 'email', 'phone', 'number', 'select', 'checkbox', 'textarea'];
 const MAX_FIELDS = 20;
+const LOOKUP_KINDS = ['text', 'number'];
 const str = (v) => (typeof v === 'string' ? v : '');
 const num = (v) => (Number.isInteger(v) ? String(v) : '');
 
@@ -75,6 +76,7 @@ export class PrechatEditor {
       label_de: input('label_de', str(f.label_de), { maxlength: '200' }),
       label_en: input('label_en', str(f.label_en), { maxlength: '200' }),
       required: h('input', { type: 'checkbox', id: `prechat-${n}-required`, checked: f.required === true }),
+      lookup: h('input', { type: 'checkbox', id: `prechat-${n}-lookup`, checked: f.lookup === true }),
       min: input('min', num(f.min), { type: 'number' }),
       max: input('max', num(f.max), { type: 'number' }),
       pattern: input('pattern', str(f.pattern), { maxlength: '200' }),
@@ -86,7 +88,12 @@ export class PrechatEditor {
       }),
     };
     const optionsField = field(t('dashboard.prechat.options'), r.options, h('span', { id: `prechat-${n}-options-hint`, class: 'hint', text: t('dashboard.prechat.options_hint') }));
-    const showOptions = () => (optionsField.hidden = r.kind.value !== 'select');
+    const lookupField = checkField(r.lookup, t('dashboard.prechat.lookup'));
+    // Only a text or a number is looked up in the business's system (the site's look-up address).
+    const showOptions = () => {
+      optionsField.hidden = r.kind.value !== 'select';
+      lookupField.hidden = !LOOKUP_KINDS.includes(r.kind.value);
+    };
     r.kind.addEventListener('change', showOptions);
     showOptions();
     r.li = h(
@@ -100,6 +107,7 @@ export class PrechatEditor {
         h('div', { class: 'site-fields' }, field(t('dashboard.prechat.label_de'), r.label_de), field(t('dashboard.prechat.label_en'), r.label_en)),
         h('div', { class: 'site-fields' }, field(t('dashboard.prechat.min'), r.min), field(t('dashboard.prechat.max'), r.max), field(t('dashboard.prechat.pattern'), r.pattern)),
         checkField(r.required, t('dashboard.prechat.required')),
+        lookupField,
         optionsField,
         h('button', { type: 'button', class: 'btn-secondary', text: t('dashboard.prechat.remove'), onclick: () => this.removeRow(r) }),
       ),
@@ -129,6 +137,7 @@ export class PrechatEditor {
           max: int(r.max),
         };
         if (r.pattern.value.trim()) f.pattern = r.pattern.value.trim();
+        if (r.lookup.checked && LOOKUP_KINDS.includes(f.kind)) f.lookup = true;
         if (f.kind === 'select') {
           f.options = r.options.value
             .split('\n')

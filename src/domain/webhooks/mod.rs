@@ -1,16 +1,16 @@
 //! Signed webhooks: events queued for the business's endpoints in the transaction that causes
 //! them ([`emit`]), signed the Standard Webhooks way ([`sign`]), and sent by one sender thread
-//! ([`sender`]) through a client that reaches only the addresses the guard allows
-//! ([`client`]).
+//! ([`sender`]) through the guarded client that reaches only the addresses the guard allows
+//! (`domain::outbound`, shared with the online look-up).
 //!
 //! The hub's batch and the HTTP handlers that queue an event wake the sender after their
 //! commit; the sender also looks at every tenant at start and every ten minutes.
 
-pub mod client;
 pub mod sender;
 
 use crate::config::WebhooksConfig;
 use crate::crypto;
+use crate::domain::outbound as client;
 use crate::error::{Error, Result};
 use crate::model::webhooks::{self as rules, TEST_EVENT};
 use crate::store::webhooks::{self as store, EndpointValues, NewDelivery};

@@ -4,9 +4,9 @@
 //! is recorded the moment it arrives, before the next request, so a crash sends again at most
 //! the one delivery whose answer was on its way (receivers drop it by its `Webhook-Id`).
 
-use super::client::{Client, Outcome};
 use super::{Hooks, sign};
 use crate::clock::Clock;
+use crate::domain::outbound::{Client, Outcome};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::outbox::Backlog;

@@ -101,6 +101,7 @@ impl Hub {
                 } => {
                     self.visitors
                         .chat_started(&mut Tx(c), Some(&visitor_key), conversation_id)?;
+                    self.started.push(conversation_id);
                 }
                 Effect::Enlisted { visitors } => {
                     let Some(s) = sender else { continue };

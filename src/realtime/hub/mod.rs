@@ -212,13 +212,15 @@ impl HubHandle {
 pub type FormSource = Arc<dyn Fn(&str) -> Result<Form> + Send + Sync>;
 
 /// Who hears of a batch's events after its commit: the mail sender (when email is on) and
-/// the webhook sender.
+/// the webhook sender, and the online look-up.
 #[derive(Clone, Default)]
 pub struct Senders {
     /// Email, when configured.
     pub mail: Option<Arc<crate::domain::email::Mail>>,
     /// Webhooks.
     pub hooks: Option<Arc<crate::domain::webhooks::Hooks>>,
+    /// The online look-up: told of the chats a batch started.
+    pub lookups: Option<Arc<crate::domain::lookup::Lookups>>,
 }
 
 /// Starts the hub thread of a tenant.
@@ -231,7 +233,11 @@ pub fn spawn(
     senders: Senders,
     forms: FormSource,
 ) -> HubHandle {
-    let Senders { mail, hooks } = senders;
+    let Senders {
+        mail,
+        hooks,
+        lookups,
+    } = senders;
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
     let hub = Hub {
@@ -247,6 +253,8 @@ pub fn spawn(
         fresh_agents: Vec::new(),
         mail,
         hooks,
+        lookups,
+        started: Vec::new(),
         forms,
         start_forms: HashMap::new(),
         reported: (0, 0),
@@ -351,6 +359,10 @@ struct Hub {
     mail: Option<Arc<crate::domain::email::Mail>>,
     /// Webhooks: woken after a batch that queued deliveries.
     hooks: Option<Arc<crate::domain::webhooks::Hooks>>,
+    /// The online look-up: told of the chats a batch started, after its commit.
+    lookups: Option<Arc<crate::domain::lookup::Lookups>>,
+    /// The chats started in this batch.
+    started: Vec<i64>,
     /// Where the current pre-chat forms are read.
     forms: FormSource,
     /// The forms of the sites whose visitors start a chat in this batch.
@@ -454,6 +466,14 @@ impl Hub {
             && let Some(h) = &self.hooks
         {
             h.wake(&self.db.uuid);
+        }
+        // The look-up runs on its own thread, never in the hub's batch.
+        let started = std::mem::take(&mut self.started);
+        if committed
+            && !started.is_empty()
+            && let Some(l) = &self.lookups
+        {
+            l.started(&self.db.uuid, &started);
         }
         match result {
             Ok(()) => self.flush(outbox),

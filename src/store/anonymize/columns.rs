@@ -6,9 +6,10 @@
 use super::Treatment::{self, *};
 
 /// Tables whose rows never move into a clone: sign-ins, their secrets and single-use links,
-/// API tokens, and webhooks (a test system must not call the business's receivers, nor hold
-/// their secrets; queued deliveries carry chat text).
-pub const DROPPED: [&str; 9] = [
+/// API tokens, webhooks (a test system must not call the business's receivers, nor hold
+/// their secrets; queued deliveries carry chat text) and the look-up addresses with their
+/// secrets (for the same reason).
+pub const DROPPED: [&str; 10] = [
     "sessions",
     "api_tokens",
     "sign_in_challenges",
@@ -18,6 +19,7 @@ pub const DROPPED: [&str; 9] = [
     "agent_links",
     "webhook_endpoints",
     "webhook_deliveries",
+    "site_lookups",
 ];
 
 /// Every other table with every column.

@@ -1,9 +1,10 @@
-//! The webhook client, guarded against server-side request forgery: `https://` only (plain
-//! `http://` for the hosts the operator allows), every address the host resolves to checked by
-//! the address rules right before the connection (so a DNS answer that changed since the
-//! endpoint was saved is caught too), and only checked addresses connected to, while the TLS
-//! name stays the URL's host. No proxy, no redirects, five seconds for the whole call, and at
-//! most 64 KiB of the answer read.
+//! The one guarded HTTP client for every outbound call a tenant configures (webhooks, the
+//! online look-up), guarded against server-side request forgery: `https://` only (plain
+//! `http://` for the hosts the operator allows in `[webhooks]`), every address the host
+//! resolves to checked by the address rules (`model::webhooks`) right before the connection
+//! (so a DNS answer that changed since the URL was saved is caught too), and only checked
+//! addresses connected to, while the TLS name stays the URL's host. No proxy, no redirects, a
+//! deadline for the whole call, and at most 64 KiB of the answer read.
 
 use crate::config::{Net, WebhooksConfig};
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Connector, NextTimeout, RustlsConnector, TcpConnector};
 
-/// The whole call (connect, send, answer) ends after this.
+/// A webhook call (connect, send, answer) ends after this.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// At most this much of an answer is read.
@@ -24,7 +25,25 @@ pub const ANSWER_CAP: u64 = 64 * 1024;
 /// At most this much of an answer is kept in the delivery log.
 const EXCERPT: usize = 500;
 
-/// A webhook address that passed the checks that need no network.
+/// What a client is for: how its calls are named, how long they may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Purpose {
+    /// Names the URL in refusals: `webhook URL`, `look-up URL`.
+    pub what: &'static str,
+    /// The `User-Agent` header.
+    pub user_agent: &'static str,
+    /// The whole call ends after this.
+    pub timeout: Duration,
+}
+
+/// Webhook deliveries: five seconds.
+pub const WEBHOOKS: Purpose = Purpose {
+    what: "webhook URL",
+    user_agent: "kontor-webhooks",
+    timeout: TIMEOUT,
+};
+
+/// An address that passed the checks that need no network.
 #[derive(Debug, Clone)]
 pub struct Target {
     uri: Uri,
@@ -36,7 +55,12 @@ impl Target {
     /// Parses and checks a webhook URL: absolute, `https` (or `http` for an allowed host), a
     /// host, no user name or password in it.
     pub fn parse(url: &str, config: &WebhooksConfig) -> Result<Target> {
-        let bad = |why: &str| Error::Invalid(format!("webhook URL: {why}"));
+        Target::parse_for(url, config, WEBHOOKS.what)
+    }
+
+    /// [`Target::parse`], naming the URL `what` in refusals.
+    pub fn parse_for(url: &str, config: &WebhooksConfig, what: &str) -> Result<Target> {
+        let bad = |why: &str| Error::Invalid(format!("{what}: {why}"));
         if url.len() > 2000 {
             return Err(bad("longer than 2000 characters"));
         }
@@ -71,12 +95,17 @@ impl Target {
 
     /// Resolves the host and checks every address it has; the addresses.
     pub fn resolve(&self, config: &WebhooksConfig) -> Result<Vec<SocketAddr>> {
+        self.resolve_for(config, WEBHOOKS.what)
+    }
+
+    /// [`Target::resolve`], naming the URL `what` in refusals.
+    pub fn resolve_for(&self, config: &WebhooksConfig, what: &str) -> Result<Vec<SocketAddr>> {
         let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
             .to_socket_addrs()
-            .map_err(|_| Error::Invalid(format!("webhook URL: host {} not found", self.host)))?
+            .map_err(|_| Error::Invalid(format!("{what}: host {} not found", self.host)))?
             .collect();
         check_all(&addrs, &config.networks())
-            .map_err(|why| Error::Invalid(format!("webhook URL: {why}")))?;
+            .map_err(|why| Error::Invalid(format!("{what}: {why}")))?;
         Ok(addrs)
     }
 }
@@ -131,22 +160,63 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// Why a request got no (whole) answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The URL or an address it resolves to is not allowed.
+    Refused,
+    /// No (whole) answer before the deadline.
+    Timeout,
+    /// Host not found, connection refused or broken, TLS failed.
+    Unreachable,
+}
+
+/// A request without a (whole) answer: why, and what happened in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoAnswer {
+    /// The kind of failure.
+    pub why: Why,
+    /// What happened.
+    pub message: String,
+}
+
+/// An answer as read: its status and at most [`ANSWER_CAP`] bytes of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, at most [`ANSWER_CAP`] bytes.
+    pub body: Vec<u8>,
+    /// The body was longer than [`ANSWER_CAP`] and was cut off.
+    pub over_cap: bool,
+    /// Why reading the body broke off, if it did.
+    pub broken: Option<NoAnswer>,
+    /// The `Location` of a redirect (never followed).
+    pub location: Option<String>,
+}
+
 /// The client: one per sender, its configuration fixed.
 pub struct Client {
     agent: ureq::Agent,
     config: WebhooksConfig,
+    purpose: Purpose,
 }
 
 impl Client {
-    /// A client under the operator's allow lists.
+    /// A webhook client under the operator's allow lists.
     pub fn new(config: &WebhooksConfig) -> Client {
+        Client::for_purpose(config, WEBHOOKS)
+    }
+
+    /// A client for `purpose` under the operator's allow lists.
+    pub fn for_purpose(config: &WebhooksConfig, purpose: Purpose) -> Client {
         let cfg = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .proxy(None)
-            .timeout_global(Some(TIMEOUT))
+            .timeout_global(Some(purpose.timeout))
             .max_response_header_size(16 * 1024)
-            .user_agent("kontor-webhooks")
+            .user_agent(purpose.user_agent)
             .build();
         let connector = ().chain(TcpConnector::default()).chain(RustlsConnector::default());
         let resolver = GuardedResolver {
@@ -155,15 +225,23 @@ impl Client {
         Client {
             agent: ureq::Agent::with_parts(cfg, connector, resolver),
             config: config.clone(),
+            purpose,
         }
     }
 
-    /// Posts a signed body to `url`.
-    pub fn post(&self, url: &str, headers: &[(&str, &str)], body: &str) -> Outcome {
-        let target = match Target::parse(url, &self.config) {
-            Ok(t) => t,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        };
+    /// Posts a JSON body to `url` with extra headers; the answer as read, or why there was
+    /// none.
+    pub fn send(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> std::result::Result<Answer, NoAnswer> {
+        let target =
+            Target::parse_for(url, &self.config, self.purpose.what).map_err(|e| NoAnswer {
+                why: Why::Refused,
+                message: e.to_string(),
+            })?;
         let mut req = self
             .agent
             .post(target.uri.clone())
@@ -171,32 +249,67 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let mut res = match req.send(body) {
-            Ok(r) => r,
-            Err(e) => return Outcome::Failed(describe(&e)),
-        };
+        let mut res = req
+            .send(body)
+            .map_err(|e| describe(&e, self.purpose.timeout))?;
         let status = res.status().as_u16();
         let location = res
             .headers()
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // One byte more than the cap tells a full answer from a longer one.
         let mut buf = Vec::new();
         let read = res
             .body_mut()
             .as_reader()
-            .take(ANSWER_CAP)
+            .take(ANSWER_CAP + 1)
             .read_to_end(&mut buf);
-        let mut answer = excerpt(&buf);
-        if let Err(e) = read {
-            answer = format!("{answer} (answer broken off: {e})");
-        } else if buf.len() as u64 == ANSWER_CAP {
+        let over_cap = buf.len() as u64 > ANSWER_CAP;
+        buf.truncate(ANSWER_CAP as usize);
+        let broken = match read {
+            Err(_) if over_cap => None,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Some(NoAnswer {
+                why: Why::Timeout,
+                message: format!(
+                    "no whole answer within {} seconds",
+                    self.purpose.timeout.as_secs()
+                ),
+            }),
+            Err(e) => Some(NoAnswer {
+                why: Why::Unreachable,
+                message: e.to_string(),
+            }),
+            Ok(_) => None,
+        };
+        Ok(Answer {
+            status,
+            body: buf,
+            over_cap,
+            broken,
+            location,
+        })
+    }
+
+    /// Posts a signed body to `url`.
+    pub fn post(&self, url: &str, headers: &[(&str, &str)], body: &str) -> Outcome {
+        let a = match self.send(url, headers, body) {
+            Ok(a) => a,
+            Err(no) => return Outcome::Failed(no.message),
+        };
+        let mut answer = excerpt(&a.body);
+        if let Some(e) = &a.broken {
+            answer = format!("{answer} (answer broken off: {})", e.message);
+        } else if a.over_cap {
             answer = format!("{answer} (answer cut off after 64 KiB)");
         }
-        if let (300..=399, Some(to)) = (status, location) {
+        if let (300..=399, Some(to)) = (a.status, &a.location) {
             answer = format!("redirect to {} not followed", excerpt(to.as_bytes()));
         }
-        Outcome::Answered { status, answer }
+        Outcome::Answered {
+            status: a.status,
+            answer,
+        }
     }
 }
 
@@ -210,14 +323,24 @@ fn excerpt(bytes: &[u8]) -> String {
         .to_string()
 }
 
-fn describe(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Timeout(_) => "no answer within 5 seconds".into(),
-        ureq::Error::HostNotFound => "host not found".into(),
-        ureq::Error::Other(why) => why.to_string(),
-        ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
-        other => other.to_string(),
-    }
+fn describe(e: &ureq::Error, timeout: Duration) -> NoAnswer {
+    let (why, message) = match e {
+        ureq::Error::Timeout(_) => (
+            Why::Timeout,
+            format!("no answer within {} seconds", timeout.as_secs()),
+        ),
+        ureq::Error::HostNotFound => (Why::Unreachable, "host not found".into()),
+        ureq::Error::Other(other) if other.downcast_ref::<Refused>().is_some() => {
+            (Why::Refused, other.to_string())
+        }
+        ureq::Error::Other(other) => (Why::Unreachable, other.to_string()),
+        ureq::Error::Io(io) => (
+            Why::Unreachable,
+            format!("connection failed: {}", io.kind()),
+        ),
+        other => (Why::Unreachable, other.to_string()),
+    };
+    NoAnswer { why, message }
 }
 
 #[cfg(test)]
