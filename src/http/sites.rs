@@ -112,7 +112,11 @@ pub async fn remove(a: Agent, key: Path<String>) -> Reply {
         return Err(a.denied(format!("site#{key}")).await);
     }
     let k = key.clone();
-    a.db(move |c| site_logos::delete(c, &k)).await?;
+    a.db(move |c| {
+        site_logos::delete(c, &k)?;
+        crate::store::faqs::delete_site(c, &k)
+    })
+    .await?;
     a.state.tracking.forget_site(&key);
     a.audit("site.remove", &key).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({

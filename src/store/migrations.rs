@@ -54,6 +54,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/029_support.sql"),
     include_str!("migrations/tenant/030_api_tokens.sql"),
     include_str!("migrations/tenant/031_webhooks.sql"),
+    include_str!("migrations/tenant/032_faqs.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -17,6 +17,7 @@ pub mod campaigns;
 pub mod certificate;
 pub mod chat;
 pub mod connection;
+pub mod faqs;
 pub mod gdpr;
 pub mod hours;
 pub mod links;

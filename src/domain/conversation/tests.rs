@@ -48,6 +48,10 @@ impl Ledger for Mem {
             .push(format!("conversation {id} department {dep:?}"));
         Ok(id)
     }
+    fn faq_chat(&mut self, site_key: &str, _at: i64) -> Result<()> {
+        self.writes.push(format!("faq chat {site_key}"));
+        Ok(())
+    }
     fn form_values(&mut self, id: i64, values: &[crate::model::forms::Filled]) -> Result<()> {
         for v in values {
             self.writes
