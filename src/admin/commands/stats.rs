@@ -54,7 +54,7 @@ impl StatsRequest {
         let p = Period::days(from.as_deref(), to.as_deref(), now)?;
         let (_, db) = cx.store.tenant_db_by_slug(&tenant)?;
         let h = db.with(|c| stats::headline(c, p, now))?;
-        Ok(Response::Stats(h))
+        Ok(Response::Stats(Box::new(h)))
     }
 }
 
