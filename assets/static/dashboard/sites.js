@@ -2,13 +2,15 @@
 // widget looks and what it says there (colour, corner, texts in German and English, logo,
 // agent names), with a live preview and the snippet to embed. `GET/POST /api/sites`,
 // `PUT/DELETE /api/sites/{key}`, `PUT/DELETE /api/sites/{key}/logo` (the sites permission);
-// the pre-chat form below a site's form (prechat-editor.js).
+// the pre-chat form (prechat-editor.js) and the questions and answers (faq-editor.js) below a
+// site's form.
 
 import { h } from './dom.js';
 import { t, lang as uiLang } from './i18n.js';
 import { request, session, serverError } from './api.js';
 import { showFieldError, field, checkField, hint } from './form.js';
 import { PrechatEditor } from './prechat-editor.js';
+import { FaqEditor } from './faq-editor.js';
 
 const LANGS = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl'];
 const TEXTS = [
@@ -245,7 +247,7 @@ export class SitesBlock {
     );
     this.formBox.replaceChildren(form);
     // The pre-chat form is its own form: it is saved on its own, for a site that exists.
-    if (site) this.formBox.append(new PrechatEditor(site.key).el);
+    if (site) this.formBox.append(new PrechatEditor(site.key).el, new FaqEditor(site.key).el);
     preview();
     f.origins.focus();
   }
