@@ -36,6 +36,7 @@ mod config;
 mod crash_delivery;
 mod delivery;
 mod doctor;
+mod faq;
 mod files;
 mod flood;
 mod forms;
