@@ -14,6 +14,7 @@ mod browser;
 mod browser_blocks;
 mod browser_business;
 mod browser_email;
+mod browser_faq;
 mod browser_hours;
 mod browser_languages;
 mod browser_privacy;
