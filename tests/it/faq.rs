@@ -312,3 +312,44 @@ fn faq_view_reports_are_rate_limited_per_address() {
         "refused reports are not counted"
     );
 }
+
+#[test]
+fn questions_and_their_counts_move_with_the_tenant() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let mut ann = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let id = ann
+        .post_json(
+            &format!("/api/sites/{site}/faqs"),
+            &entry("Versand?", "Zwei Tage.", "", ""),
+        )
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        report(&server.base, SHOP, &json!({"site": site, "faq": id})).status,
+        204
+    );
+    drop(server);
+    let file = k.data_dir().join("../acme-faq.tar");
+    k.ok(&[
+        "tenant",
+        "export",
+        "acme",
+        "--out",
+        file.to_str().unwrap(),
+        "--plain",
+    ]);
+    let other = crate::common::Kontor::new();
+    other.ok(&["init"]);
+    other.ok(&["tenant", "import", file.to_str().unwrap()]);
+    let server = other.server(&[]);
+    assert_eq!(
+        frame_faq(&server.base, &site, "de")["faqs"],
+        json!([{"id": id, "q": "Versand?", "a": "Zwei Tage."}])
+    );
+    assert_eq!(
+        crate::chat::db_count(&other, "SELECT sum(views) FROM faq_views"),
+        1
+    );
+}
