@@ -111,7 +111,7 @@ fn a_visitor_searches_the_faq_reads_an_answer_and_still_chats() {
         ("Do you deliver to Österreich?", "Yes, within a week."),
         (
             "Can I return an item?",
-            "Yes, within 30 days.\nShipping back is free.",
+            "Yes, within 30 days.\nShipping back is <b>free</b> <img src=x onerror=\"window.pwned=1\">.",
         ),
     ]
     .into_iter()
@@ -183,7 +183,8 @@ fn a_visitor_searches_the_faq_reads_an_answer_and_still_chats() {
     visitor.exec("const s = document.getElementById('faq-search'); s.value = ''; return true");
     visitor.type_text(&visitor.find("#faq-search"), "return");
 
-    // Opening the answer: a disclosure button, the answer as text with its line break.
+    // Opening the answer: a disclosure button, the answer as text with its line break (markup
+    // in it shows as written and runs nothing).
     visitor.wait_until(
         "the return question",
         "return document.querySelectorAll('#faq-list .faq-q').length === 1",
@@ -195,7 +196,8 @@ fn a_visitor_searches_the_faq_reads_an_answer_and_still_chats() {
         "const b = document.querySelector('#faq-list .faq-q'); \
          const a = document.getElementById(b.getAttribute('aria-controls')); \
          return b.getAttribute('aria-expanded') === 'true' && !a.hidden && \
-           a.innerText === 'Yes, within 30 days.\\nShipping back is free.' && a.children.length === 0",
+           a.innerText === 'Yes, within 30 days.\\nShipping back is <b>free</b> <img src=x onerror=\"window.pwned=1\">.' && \
+           a.children.length === 0 && !window.pwned",
     );
     audit.check(&visitor, "chat frame: FAQ with an open answer");
     wait_until("the view counted", Duration::from_secs(10), || {
