@@ -100,7 +100,7 @@ pub struct FaqQuery {
 /// language (German for `de`, else English; the other where one is missing), for the chat
 /// frame on kontor's own origin. No CORS grant: other pages cannot read it. Cached briefly.
 pub async fn for_frame(state: State, q: Query<FaqQuery>) -> Reply {
-    let Some(site) = super::widget::site(&state, &q.site).await? else {
+    let Some(site) = state.tracking.site(&state, &q.site).await? else {
         return Err(ApiError::not_found());
     };
     let lang = super::widget::ui_lang(&q.lang, &site);

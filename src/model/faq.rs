@@ -32,11 +32,10 @@ pub struct Entry {
     pub position: i64,
 }
 
-/// Whether a text has characters a plain-text answer must not carry (controls other than
-/// line breaks and tabs, bidi overrides).
+/// Whether a character may not be in a plain-text entry: those that act on the text around
+/// them (`model::text`), except the line breaks and tabs an answer may have.
 fn bad_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    super::text::is_unsafe(c) && c != '\n' && c != '\t'
 }
 
 fn check_text(field: &str, text: &str, max: usize, one_line: bool) -> Result<String> {
