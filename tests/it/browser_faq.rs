@@ -1,6 +1,7 @@
 //! The FAQ in headless Chromium: the admin writes a site's questions in Settings › Sites (an
 //! answer over its limit is refused beside its field); a visitor on the shop searches them
-//! (case and diacritics ignored), opens an answer and still starts a chat, or leaves a
+//! (case and diacritics ignored; German or English by the page, English where an entry has no
+//! German), opens an answer and still starts a chat, or leaves a
 //! message while nobody is online; the statistics page counts the answers read and the chat
 //! started after one. axe audits the FAQ view and the editor.
 
@@ -240,5 +241,52 @@ fn a_visitor_searches_the_faq_reads_an_answer_and_still_chats() {
            document.querySelector('[data-table=\"faqs\"]').innerText.includes('Can I return an item?')",
     );
     audit.check(&agent, "statistics with FAQ figures");
+    audit.finish(started);
+}
+
+#[test]
+fn a_german_visitor_reads_german_questions_and_english_ones_where_there_is_no_german() {
+    let started = Instant::now();
+    let (k, pw) = Kontor::with_tenant();
+    let (shop_port, shop_origin, key) = shop_site(&k);
+    let server = k.server(&[]);
+    shop(
+        shop_port,
+        shop_page(&server.base, &key).replace("lang=\"en\"", "lang=\"de\""),
+    );
+    let mut http = Http::signed_in(&server.base, "ann@acme.example", &pw);
+    for (i, body) in [
+        json!({"question_de": "Wie lange dauert der Versand?", "answer_de": "Zwei bis drei Werktage.",
+               "question_en": "How long does shipping take?", "answer_en": "Two to three working days."}),
+        json!({"question_en": "Do you ship abroad?", "answer_en": "Yes."}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = body;
+        body["position"] = json!(i);
+        let r = http.post_json(&format!("/api/sites/{key}/faqs"), &body);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let driver = Driver::start();
+    let visitor = driver.browser();
+    open_widget(&visitor, &format!("{shop_origin}/"));
+    shown(&visitor, "v-faq");
+    visitor.wait_until(
+        "the German view",
+        "const q = [...document.querySelectorAll('#faq-list .faq-q')].map(b => b.textContent); \
+         return q.length === 2 && q[0] === 'Wie lange dauert der Versand?' && q[1] === 'Do you ship abroad?' && \
+           document.querySelector('label[for=\"faq-search\"]').textContent === 'Fragen durchsuchen' && \
+           document.getElementById('faq-count').textContent === '2 Fragen gefunden' && \
+           document.getElementById('faq-chat').textContent === 'Hinterlassen Sie uns eine Nachricht'",
+    );
+    visitor.type_text(&visitor.find("#faq-search"), "werktage");
+    visitor.wait_until(
+        "found by a word of the answer",
+        "const q = document.querySelectorAll('#faq-list .faq-q'); \
+         return q.length === 1 && document.getElementById('faq-count').textContent === '1 Frage gefunden'",
+    );
+    let mut audit = Audit::default();
+    audit.check(&visitor, "chat frame: FAQ (de)");
     audit.finish(started);
 }
