@@ -1,9 +1,9 @@
 //! The FAQ in headless Chromium: the admin writes a site's questions in Settings › Sites (an
 //! answer over its limit is refused beside its field); a visitor on the shop searches them
 //! (case and diacritics ignored; German or English by the page, English where an entry has no
-//! German), opens an answer and still starts a chat, or leaves a
-//! message while nobody is online; the statistics page counts the answers read and the chat
-//! started after one. axe audits the FAQ view and the editor.
+//! German), opens an answer and still starts a chat, or leaves a message while nobody is
+//! online; the statistics page counts the answers read and the chat started after one. axe
+//! audits the FAQ view and the editor.
 
 use crate::accessibility::Audit;
 use crate::browser::{open_widget, shop, shop_site, sign_in};
