@@ -10,42 +10,44 @@ use crate::domain::{faqs, intrusion};
 use crate::error::{ApiError, Code};
 use crate::model::faq::Entry;
 use crate::model::rights::Permission;
+use crate::store::Store;
 use actix_web::http::header;
 use actix_web::web::{Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+/// Runs `work(store, tenant, site key)` off the async threads; `None` (the tenant has no such
+/// site) answers like any denied access: recorded, and 404.
+async fn for_site<T: Send + 'static>(
+    a: &Agent,
+    key: &str,
+    work: impl FnOnce(&Store, &str, &str) -> crate::error::Result<Option<T>> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (store, uuid, k) = (
+        a.state.store.clone(),
+        a.tenant_uuid().to_string(),
+        key.to_string(),
+    );
+    match blocking(move || work(&store, &uuid, &k)).await? {
+        Some(v) => Ok(v),
+        None => Err(a.denied(format!("site#{key}")).await),
+    }
+}
+
 /// `GET /api/sites/{key}/faqs`: `{"faqs": [{id, question_de, answer_de, question_en,
 /// answer_en, position}]}` in their order.
 pub async fn list(a: Agent, key: Path<String>) -> Reply {
     a.may(Permission::SitesManage)?;
-    let key = key.into_inner();
-    let (store, uuid, k) = (
-        a.state.store.clone(),
-        a.tenant_uuid().to_string(),
-        key.clone(),
-    );
-    match blocking(move || faqs::list(&store, &uuid, &k)).await? {
-        Some(list) => Ok(HttpResponse::Ok().json(serde_json::json!({ "faqs": list }))),
-        None => Err(a.denied(format!("site#{key}")).await),
-    }
+    let list = for_site(&a, &key, faqs::list).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "faqs": list })))
 }
 
 /// `POST /api/sites/{key}/faqs`: a new entry (201 with it); 400 naming the field over its
 /// limit, or when the site has 100 already.
 pub async fn create(a: Agent, key: Path<String>, body: Json<Entry>) -> Reply {
     a.may_change(Permission::SitesManage)?;
-    let key = key.into_inner();
-    let (store, uuid, k, at) = (
-        a.state.store.clone(),
-        a.tenant_uuid().to_string(),
-        key.clone(),
-        a.now(),
-    );
-    let made = blocking(move || faqs::create(&store, &uuid, &k, body.into_inner(), at)).await?;
-    let Some(faq) = made else {
-        return Err(a.denied(format!("site#{key}")).await);
-    };
+    let (entry, at) = (body.into_inner(), a.now());
+    let faq = for_site(&a, &key, move |s, t, k| faqs::create(s, t, k, entry, at)).await?;
     a.audit("site.update", &key).await;
     Ok(HttpResponse::Created().json(faq))
 }
@@ -54,17 +56,11 @@ pub async fn create(a: Agent, key: Path<String>, body: Json<Entry>) -> Reply {
 pub async fn update(a: Agent, path: Path<(String, i64)>, body: Json<Entry>) -> Reply {
     a.may_change(Permission::SitesManage)?;
     let (key, id) = path.into_inner();
-    let (store, uuid, k, at) = (
-        a.state.store.clone(),
-        a.tenant_uuid().to_string(),
-        key.clone(),
-        a.now(),
-    );
-    let saved =
-        blocking(move || faqs::update(&store, &uuid, &k, id, body.into_inner(), at)).await?;
-    let Some(faq) = saved else {
-        return Err(a.denied(format!("site#{key}")).await);
-    };
+    let (entry, at) = (body.into_inner(), a.now());
+    let faq = for_site(&a, &key, move |s, t, k| {
+        faqs::update(s, t, k, id, entry, at)
+    })
+    .await?;
     a.audit("site.update", &key).await;
     Ok(HttpResponse::Ok().json(faq))
 }
@@ -73,17 +69,7 @@ pub async fn update(a: Agent, path: Path<(String, i64)>, body: Json<Entry>) -> R
 pub async fn delete(a: Agent, path: Path<(String, i64)>) -> Reply {
     a.may_change(Permission::SitesManage)?;
     let (key, id) = path.into_inner();
-    let (store, uuid, k) = (
-        a.state.store.clone(),
-        a.tenant_uuid().to_string(),
-        key.clone(),
-    );
-    if blocking(move || faqs::delete(&store, &uuid, &k, id))
-        .await?
-        .is_none()
-    {
-        return Err(a.denied(format!("site#{key}")).await);
-    }
+    for_site(&a, &key, move |s, t, k| faqs::delete(s, t, k, id)).await?;
     a.audit("site.update", &key).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "removed": true })))
 }
