@@ -197,6 +197,8 @@ fn the_frame_gets_the_faq_in_the_visitors_language_with_fallback() {
     b.headers.push(("Origin".into(), SHOP.into()));
     let r = b.get(&format!("/api/widget/faq?site={site}&lang=de"));
     assert!(r.header("access-control-allow-origin").is_none());
+    // Public text, cached briefly: an edit shows within a minute.
+    assert_eq!(r.header("cache-control"), Some("public, max-age=60"));
     assert_eq!(
         Browser::new(&server.base)
             .get("/api/widget/faq?site=site_00000000000000000000000000000000")
