@@ -1,9 +1,9 @@
-//! The FAQ in headless Chromium: the admin writes a site's questions in Settings › Sites (an
-//! answer over its limit is refused beside its field); a visitor on the shop searches them
-//! (case and diacritics ignored; German or English by the page, English where an entry has no
-//! German), opens an answer and still starts a chat, or leaves a message while nobody is
-//! online; the statistics page counts the answers read and the chat started after one. axe
-//! audits the FAQ view and the editor.
+//! The FAQ in headless Chromium: the admin writes, orders and removes a site's questions in
+//! Settings › Sites (an answer over its limit is refused beside its field); a visitor on the
+//! shop searches them (case and diacritics ignored; German or English by the page, English
+//! where an entry has no German), opens an answer and still starts a chat, or leaves a message
+//! while nobody is online; the statistics page counts the answers read and the chat started
+//! after one. axe audits the FAQ view and the editor.
 
 use crate::accessibility::Audit;
 use crate::browser::{open_widget, shop, shop_site, sign_in};
@@ -85,6 +85,37 @@ fn the_admin_writes_a_sites_questions_in_the_dashboard() {
     let mut audit = Audit::default();
     audit.check(&ann, "dashboard FAQ editor with a refusal");
 
+    // Corrected and saved, then moved to the top: the server has the new order.
+    ann.exec(
+        "const a = document.querySelector(\".faq-entry:nth-child(2) [name='answer_en']\"); \
+         a.value = 'Within 30 days.'; return true",
+    );
+    ann.click(&ann.find(".faq-entry:nth-child(2) button[type='submit']"));
+    ann.wait_until(
+        "the second saved",
+        "return document.querySelector('.faq-entry:nth-child(2) .form-status').textContent === 'Question saved.' && \
+         !document.querySelector(\".faq-entry:nth-child(2) [name='answer_en']\").hasAttribute('aria-invalid')",
+    );
+    ann.click(&ann.find(".faq-entry:nth-child(2) .faq-up"));
+    ann.wait_until(
+        "moved up, said so",
+        "return document.querySelector(\".faq-entry:nth-child(1) [name='question_en']\").value === 'Returns?' && \
+         document.querySelector('.faq-editor > .form-status').textContent === 'Moved to place 1.' && \
+         document.querySelector('.faq-entry:nth-child(1) .faq-up').hidden",
+    );
+    let order = |http: &mut Http| -> Vec<String> {
+        http.get(&format!("/api/sites/{key}/faqs")).json()["faqs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["question_en"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        order(&mut http),
+        ["Returns?", "How long does shipping take?"]
+    );
+
     // Removed in the editor, gone on the server.
     ann.click(&ann.find_xpath(
         "//li[contains(@class,'faq-entry')][1]//button[normalize-space()='Remove question']",
@@ -94,8 +125,7 @@ fn the_admin_writes_a_sites_questions_in_the_dashboard() {
         "return document.querySelectorAll('.faq-entry').length === 1 && \
          document.activeElement.classList.contains('faq-add')",
     );
-    let left = http.get(&format!("/api/sites/{key}/faqs")).json();
-    assert_eq!(left["faqs"], json!([]));
+    assert_eq!(order(&mut http), ["How long does shipping take?"]);
     audit.finish(started);
 }
 

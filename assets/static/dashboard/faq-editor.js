@@ -1,6 +1,6 @@
 // Settings → Sites: a site's questions and answers, which the chat frame offers (and searches)
 // before a chat starts. Each entry has a question and an answer in German and in English
-// (plain text; one language may stay empty) and is saved or removed on its own.
+// (plain text; one language may stay empty) and is saved, moved up or removed on its own.
 // `GET/POST /api/sites/{key}/faqs`, `PUT/DELETE /api/sites/{key}/faqs/{id}`; the server checks
 // the limits and names the field a refusal is about.
 
@@ -74,6 +74,7 @@ export class FaqEditor {
     r.legend = h('legend');
     r.save = h('button', { type: 'submit', text: t('dashboard.faq.save') });
     r.remove = h('button', { type: 'button', class: 'btn-secondary', text: t('dashboard.faq.remove'), onclick: () => this.removeRow(r) });
+    r.up = h('button', { type: 'button', class: 'btn-secondary faq-up', text: t('dashboard.faq.up'), onclick: () => this.moveUp(r) });
     r.li = h(
       'li',
       { class: 'faq-entry' },
@@ -87,7 +88,7 @@ export class FaqEditor {
           h('div', { class: 'site-fields' }, labelled[0], labelled[2]),
           h('div', { class: 'site-fields' }, labelled[1], labelled[3]),
           r.error,
-          h('div', { class: 'form-actions' }, r.save, r.remove),
+          h('div', { class: 'form-actions' }, r.save, r.up, r.remove),
           r.status,
         ),
       ),
@@ -102,7 +103,34 @@ export class FaqEditor {
   number() {
     this.rows.forEach((r, i) => {
       r.legend.textContent = t('dashboard.faq.entry_n', { n: i + 1 });
+      r.up.hidden = i === 0;
     });
+  }
+
+  /**
+   * Swaps an entry with the one above it and saves both as they stand, with their new places
+   * (an entry not saved yet gets its place when it is saved). The button keeps the focus while
+   * it can.
+   */
+  async moveUp(r) {
+    const i = this.rows.indexOf(r);
+    if (i < 1) return;
+    const above = this.rows[i - 1];
+    this.rows[i - 1] = r;
+    this.rows[i] = above;
+    above.li.before(r.li);
+    this.number();
+    (r.up.hidden ? r.save : r.up).focus();
+    const path = `/api/sites/${encodeURIComponent(this.key)}/faqs`;
+    for (const x of [r, above]) {
+      if (x.id === null) continue;
+      const res = await request('PUT', `${path}/${x.id}`, { json: this.body(x) });
+      if (!res.ok) {
+        x.error.textContent = serverError(res);
+        return;
+      }
+    }
+    this.status.textContent = t('dashboard.faq.moved', { n: i });
   }
 
   body(r) {
