@@ -115,6 +115,7 @@ fn persist(c: &mut Criterion) {
             department: None,
             fields: Default::default(),
             token: None,
+            after_faq: false,
         },
     ));
     until(&mut rx, "\"welcome\"");

@@ -77,7 +77,7 @@ codes! {
     /// A revoked API token, or one whose agent was disabled.
     TokenRevoked = "token_revoked", 401, No, "an API token that was revoked, or whose agent is disabled";
     /// A page-view report or socket from an origin the site does not allow.
-    OriginRefused = "origin_refused", 403, No, "a page-view report (POST /api/track) or a widget socket from an origin the site does not allow, or for an unknown site";
+    OriginRefused = "origin_refused", 403, No, "a page-view report (POST /api/track), an FAQ-view report (POST /api/widget/faq-view) or a widget socket from an origin the site does not allow, or for an unknown site";
     /// No such object (or not one the caller may know of).
     NotFound = "not_found", 404, Frame, "no such route or object; says nothing about whether anything exists";
     /// Exists already, or conflicts with the current state.
@@ -96,7 +96,7 @@ codes! {
     /// sockets `rate_limited`).
     TooManyAttempts = "too_many_attempts", 429, No, "throttled sign-in, or offline messages of one address (POST /api/widget/offline); Retry-After gives the seconds";
     /// Page-view reports of one address over its limit.
-    TooManyRequests = "too_many_requests", 429, No, "page-view reports (POST /api/track) of one address over its limit; Retry-After gives the seconds";
+    TooManyRequests = "too_many_requests", 429, No, "page-view and FAQ-view reports (POST /api/track, POST /api/widget/faq-view) of one address over their shared limit; Retry-After gives the seconds";
     /// Calls of one API token over its limit.
     ApiRateLimited = "api_rate_limited", 429, No, "calls of one API token over 600 a minute; Retry-After gives the seconds";
     /// A widget socket beyond the open sockets allowed for its address or site.

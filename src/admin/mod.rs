@@ -123,7 +123,7 @@ pub enum Response {
         agents: Vec<AgentInfo>,
     },
     /// Headline statistics.
-    Stats(crate::store::stats::Headline),
+    Stats(Box<crate::store::stats::Headline>),
     /// A check or a listing: the machine-readable value, the lines a person reads, and
     /// whether it passed (a failed check exits non-zero).
     Report {

@@ -8,6 +8,7 @@ pub mod api_tokens;
 pub mod auth;
 pub mod conversation;
 pub mod email;
+pub mod faqs;
 pub mod files;
 pub mod hours;
 pub mod intrusion;

@@ -41,6 +41,10 @@ pub enum VisitorIn {
         /// is idempotent; the server makes one when absent.
         #[serde(default)]
         token: Option<String>,
+        /// The visitor opened an answer of the site's FAQ in this frame before starting:
+        /// counted per day and site (not stored with the chat).
+        #[serde(default)]
+        after_faq: bool,
     },
     /// Reattaches to a conversation after a reconnect and asks for what was missed.
     Resume {

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod departments;
 pub mod email;
+pub mod faqs;
 pub mod files;
 pub mod headers;
 pub mod health;
@@ -238,6 +239,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/api/sites/{key}/form", web::get().to(site_form::get))
     .route("/api/sites/{key}/form", web::put().to(site_form::put))
+    .route("/api/sites/{key}/faqs", web::get().to(faqs::list))
+    .route("/api/sites/{key}/faqs", web::post().to(faqs::create))
+    .route("/api/sites/{key}/faqs/{id}", web::put().to(faqs::update))
+    .route("/api/sites/{key}/faqs/{id}", web::delete().to(faqs::delete))
     .route(
         "/api/sites/{key}/logo",
         web::delete().to(sites::delete_logo),
@@ -357,6 +362,8 @@ fn visitor_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(files::visitor_download),
         )
         .route("/api/widget/config", web::get().to(widget::config))
+        .route("/api/widget/faq", web::get().to(faqs::for_frame))
+        .route("/api/widget/faq-view", web::post().to(faqs::view))
         .route("/api/status/{key}", web::get().to(status::show))
         .route("/api/status/{key}/badge.svg", web::get().to(status::badge))
         .route("/api/track", web::post().to(track::report))

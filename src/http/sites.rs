@@ -112,11 +112,8 @@ pub async fn remove(a: Agent, key: Path<String>) -> Reply {
         return Err(a.denied(format!("site#{key}")).await);
     }
     let k = key.clone();
-    a.db(move |c| {
-        site_logos::delete(c, &k)?;
-        crate::store::lookups::delete(c, &k).map(|_| ())
-    })
-    .await?;
+    a.db(move |c| crate::store::site_rows::remove(c, &k))
+        .await?;
     a.state.tracking.forget_site(&key);
     a.audit("site.remove", &key).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -119,6 +119,7 @@ fn tables(b: &Breakdown, h: &stats::Headline) -> serde_json::Map<String, Value> 
     m.insert("agents".into(), json!(b.agents));
     m.insert("campaigns".into(), json!(h.campaigns));
     m.insert("departments".into(), json!(b.departments));
+    m.insert("faqs".into(), ranked(&b.faqs, "question", None, "views"));
     m
 }
 

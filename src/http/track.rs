@@ -63,6 +63,12 @@ impl Tracking {
             .map(|c| c.to_ascii_uppercase())
     }
 
+    /// Takes one report from `ip`'s budget (page views and the chat frame's FAQ-view
+    /// reports share it); the seconds to wait when it is spent.
+    pub fn take_report(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        self.limit.take(ip, now)
+    }
+
     /// Drops a site from the cache (its settings changed here).
     pub fn forget_site(&self, key: &str) {
         self.sites

@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod blocks;
+pub mod faq;
 pub mod forms;
 pub mod hours;
 pub mod ip;

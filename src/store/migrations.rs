@@ -54,7 +54,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/029_support.sql"),
     include_str!("migrations/tenant/030_api_tokens.sql"),
     include_str!("migrations/tenant/031_webhooks.sql"),
-    include_str!("migrations/tenant/032_reserved.sql"),
+    include_str!("migrations/tenant/032_faqs.sql"),
     include_str!("migrations/tenant/033_site_lookups.sql"),
     include_str!("migrations/tenant/034_relevance.sql"),
 ];

@@ -48,6 +48,12 @@ pub struct Headline {
     pub chat_conversions: i64,
     /// `chat_conversions / visits_with_chat`.
     pub chat_conversion_rate: f64,
+    /// Answers of the sites' FAQs opened in the period (counted without the visitor).
+    #[serde(default)]
+    pub faq_views: i64,
+    /// Chats started in the period from a chat frame in which an answer had been opened.
+    #[serde(default)]
+    pub chats_after_faq: i64,
     /// Campaigns with a visit in the period or running in it, with their figures.
     pub campaigns: Vec<super::campaigns::CampaignFigures>,
 }
@@ -63,6 +69,8 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 fn headline_of(c: &Connection, p: Period, f: &Figures) -> Result<Headline> {
+    // Kept as daily counts from the start (`super::faqs`), not computed from raw events.
+    let (faq_views, chats_after_faq) = super::faqs::totals(c, p.start, p.end)?;
     Ok(Headline {
         from: p.first_day(),
         to: p.last_day(),
@@ -82,6 +90,8 @@ fn headline_of(c: &Connection, p: Period, f: &Figures) -> Result<Headline> {
         visits_with_chat: f.visits_with_chat as i64,
         chat_conversions: f.chat_conversions as i64,
         chat_conversion_rate: ratio(f.chat_conversions, f.visits_with_chat),
+        faq_views,
+        chats_after_faq,
         campaigns: super::campaigns::figures(c, p, &f.campaigns)?,
     })
 }
@@ -89,7 +99,16 @@ fn headline_of(c: &Connection, p: Period, f: &Figures) -> Result<Headline> {
 /// The headline and the breakdowns of `p` at `now`, from one pass over the days.
 pub fn report(c: &Connection, p: Period, now: i64) -> Result<(Headline, Breakdown)> {
     let all = aggregates::collect(c, p.start, p.end, now)?;
-    Ok((headline_of(c, p, &all.total)?, breakdown_of(c, &all)?))
+    let mut breakdown = breakdown_of(c, &all)?;
+    breakdown.faqs = super::faqs::top(c, p.start, p.end, TOP)?
+        .into_iter()
+        .map(|(name, count)| Ranked {
+            name,
+            extra: String::new(),
+            count,
+        })
+        .collect();
+    Ok((headline_of(c, p, &all.total)?, breakdown))
 }
 
 /// A row of a ranked list: a page, a source or a browser with its count.
@@ -155,6 +174,8 @@ pub struct Breakdown {
     pub agents: Vec<AgentFigures>,
     /// Chats per department they were asked for.
     pub departments: Vec<DepartmentFigures>,
+    /// The most opened answers of the sites' FAQs (question, views).
+    pub faqs: Vec<Ranked>,
 }
 
 /// One agent's chats in a period.
@@ -313,5 +334,6 @@ fn breakdown_of(c: &Connection, all: &aggregates::Collected) -> Result<Breakdown
         countries: top(&f.countries, TOP, |k| plain(k))?,
         agents: agent_figures(c, f)?,
         departments: department_figures(c, f)?,
+        faqs: Vec::new(),
     })
 }

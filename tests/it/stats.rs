@@ -128,6 +128,8 @@ fn stats_match_hand_computed_figures() {
             "visits_with_chat": 1,                 // A
             "chat_conversions": 1,                 // A reached a goal
             "chat_conversion_rate": 1.0,
+            "faq_views": 0,                        // no FAQ
+            "chats_after_faq": 0,
             "campaigns": [],
         })
     );

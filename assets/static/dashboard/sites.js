@@ -2,8 +2,8 @@
 // widget looks and what it says there (colour, corner, texts in German and English, logo,
 // agent names), with a live preview and the snippet to embed. `GET/POST /api/sites`,
 // `PUT/DELETE /api/sites/{key}`, `PUT/DELETE /api/sites/{key}/logo` (the sites permission);
-// the pre-chat form below a site's form (prechat-editor.js), then its online look-up address
-// (lookup-editor.js).
+// the pre-chat form (prechat-editor.js), its online look-up address (lookup-editor.js) and the
+// questions and answers (faq-editor.js) below a site's form.
 
 import { h } from './dom.js';
 import { t, lang as uiLang } from './i18n.js';
@@ -11,6 +11,7 @@ import { request, session, serverError } from './api.js';
 import { showFieldError, field, checkField, hint } from './form.js';
 import { PrechatEditor } from './prechat-editor.js';
 import { LookupEditor } from './lookup-editor.js';
+import { FaqEditor } from './faq-editor.js';
 
 const LANGS = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl'];
 const TEXTS = [
@@ -247,7 +248,7 @@ export class SitesBlock {
     );
     this.formBox.replaceChildren(form);
     // The pre-chat form is its own form: it is saved on its own, for a site that exists.
-    if (site) this.formBox.append(new PrechatEditor(site.key).el, new LookupEditor(site.key).el);
+    if (site) this.formBox.append(new PrechatEditor(site.key).el, new LookupEditor(site.key).el, new FaqEditor(site.key).el);
     preview();
     f.origins.focus();
   }

@@ -167,6 +167,9 @@ const FIGURES = [
   { key: 'p90_first_response_seconds', group: 'chats', kind: 'duration', better: 'down', nullable: true },
   { key: 'median_chat_seconds', group: 'chats', kind: 'duration', better: null, nullable: true },
   { key: 'chat_conversion_rate', group: 'chats', kind: 'share', better: 'up' },
+  // Counted without the visitor (docs/statistics.md, "FAQ").
+  { key: 'faq_views', group: 'chats', kind: 'count', better: null },
+  { key: 'chats_after_faq', group: 'chats', kind: 'count', better: null },
 ];
 
 /** A figure's value as text (no value: a dash). */
@@ -426,7 +429,7 @@ class StatisticsView {
 
   render(data) {
     const hl = data.headline;
-    const empty = hl.visits === 0 && hl.page_views === 0 && hl.chats === 0 && hl.offline_messages === 0;
+    const empty = hl.visits === 0 && hl.page_views === 0 && hl.chats === 0 && hl.offline_messages === 0 && hl.faq_views === 0;
     this.blocks = [];
     const parts = [this.buildHeadline(data)];
     if (empty) {
@@ -751,7 +754,9 @@ class StatisticsView {
           list(raw.countries).length ? V('countries', col('country', country)) : null,
         ].filter(Boolean),
       },
-    ];
+      // Only when an answer of a site's FAQ was read in the period.
+      list(raw.faqs).length ? { id: 'faq', tables: [T('faqs', col('question', (r) => str(r.question) || unknown()), 'views', hl.faq_views)] } : null,
+    ].filter(Boolean);
     return groups.map((g) => {
       const titleKey = g.id === 'places' && g.tables.length === 1 ? 'languages_only' : g.id;
       return h(

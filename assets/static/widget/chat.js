@@ -4,7 +4,8 @@
 //   config.js    what the page says (site, language, colour, tenant settings)
 //   i18n.js      the strings
 //   parent.js    messages to and from the loader on the customer's page
-//   views.js     the three views, focus, form errors
+//   views.js     the views, focus, form errors
+//   faq.js       the site's questions and answers before the chat, searched here
 //   start.js     the opt-in form and an invitation's greeting
 //   identify.js  the page's name and e-mail for the forms (kontor('identify'))
 //   offline.js   the offline form and the availability check
@@ -30,6 +31,7 @@ import { setupStart, setGreeting, hasGreeting, showGreeting } from "./start.js";
 import { renderPrechat, preselectDepartment } from "./prechat.js";
 import { prefill } from "./identify.js";
 import { setupOffline, showFirst, availabilityDue } from "./offline.js";
+import { setupFaq, loadFaq, renderFaq, hasFaq, showFaq } from "./faq.js";
 import { chat } from "./state.js";
 import { readSaved } from "./storage.js";
 import { startSocket, connectParts } from "./session.js";
@@ -128,6 +130,7 @@ async function main() {
   setupPage();
   setupStart();
   setupOffline();
+  setupFaq();
   setupComposer();
   setupFiles();
   setupEnd();
@@ -152,9 +155,10 @@ async function main() {
   setupTypingPreview();
   setupLimits();
   $("minimise").hidden = !inFrame;
-  await loadCatalog();
+  await Promise.all([loadCatalog(), loadFaq()]);
   // The pre-chat form's words come from the catalog.
   renderPrechat();
+  renderFaq();
   const saved = readSaved();
   if (saved) {
     // A chat of this tab is running (the visitor opted in earlier): pick it up again.
@@ -165,6 +169,9 @@ async function main() {
     for (const p of saved.pending) appendPending(p.text, p.id);
     show("v-chat");
     startSocket();
+  } else if (hasFaq()) {
+    // The site's questions first; the forms are one button away.
+    showFaq();
   } else {
     showFirst();
   }

@@ -6,9 +6,10 @@ import { t } from "./i18n.js";
 import { chat } from "./state.js";
 import { view, show, setError, EMAIL_RE } from "./views.js";
 import { startSocket, resetChat } from "./session.js";
-import { checkAvailability } from "./offline.js";
+import { checkAvailability, showFirst } from "./offline.js";
 import { cutChars } from "../shared/limits.js";
 import { collectPrechat } from "./prechat.js";
+import { faqViewed } from "./faq.js";
 
 // An agent invited the visitor (the loader showed the invitation on the site's page and the
 // visitor accepted it): the agent's text goes above the opt-in form. It starts nothing; the
@@ -34,6 +35,8 @@ export function clearGreeting() {
 
 export function showGreeting() {
   const box = $("greeting");
+  // An invitation accepted while the questions are shown: the visitor wants the chat.
+  if (invite.greeting && view.current === "v-faq") showFirst();
   const greeting = invite.greeting;
   if (!greeting) {
     box.replaceChildren();
@@ -94,6 +97,8 @@ function submitStart() {
     fields: prechat.fields,
   };
   if (prechat.department !== null) chat.startParams.department = prechat.department;
+  // Only whether an answer was opened on this page before: the server counts it, no more.
+  if (faqViewed()) chat.startParams.after_faq = true;
   show("v-chat");
   startSocket();
   $("msg").focus();

@@ -1,8 +1,8 @@
-// The frame's three views (start, offline, chat), focus, and form errors.
+// The frame's views (questions and answers, start, offline, chat), focus, and form errors.
 
 import { $ } from "./config.js";
 
-const VIEWS = ["v-start", "v-offline", "v-chat"];
+const VIEWS = ["v-faq", "v-start", "v-offline", "v-chat"];
 
 export const view = {
   current: "", // the view shown
@@ -17,7 +17,8 @@ export function show(id) {
 /** Focuses where the visitor goes on in the current view. */
 export function focusCurrent() {
   let el = null;
-  if (view.current === "v-start") el = $("s-name");
+  if (view.current === "v-faq") el = $("faq-search");
+  else if (view.current === "v-start") el = $("s-name");
   else if (view.current === "v-offline") el = $("offline-thanks").hidden ? $("o-name") : $("offline-thanks");
   else if (view.current === "v-chat") {
     if (!$("ended").hidden) el = $("rated").hidden ? firstStar() : $("transcript-btn");

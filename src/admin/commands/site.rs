@@ -462,7 +462,7 @@ impl SiteRequest {
                     )));
                 }
                 let db = store.tenant_db(&rec.uuid)?;
-                db.with(|c| crate::store::site_logos::delete(c, &site_key))?;
+                db.with(|c| crate::store::site_rows::remove(c, &site_key))?;
                 tenant_audit(store, &tenant, "site.remove", &site_key);
                 Ok(Response::Report {
                     value: serde_json::json!({

@@ -54,7 +54,7 @@ impl StatsRequest {
         let p = Period::days(from.as_deref(), to.as_deref(), now)?;
         let (_, db) = cx.store.tenant_db_by_slug(&tenant)?;
         let h = db.with(|c| stats::headline(c, p, now))?;
-        Ok(Response::Stats(h))
+        Ok(Response::Stats(Box::new(h)))
     }
 }
 
@@ -71,6 +71,8 @@ pub fn print(h: &stats::Headline) {
     say!("  accepted:        {}", h.accepted_chats);
     say!("  missed:          {}", h.missed_chats);
     say!("offline messages:  {}", h.offline_messages);
+    say!("FAQ answers read:  {}", h.faq_views);
+    say!("chats after FAQ:   {}", h.chats_after_faq);
     match h.median_first_response_seconds {
         Some(s) => say!("median first answer: {s:.0} s"),
         None => say!("median first answer: -"),

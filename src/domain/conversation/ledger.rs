@@ -33,6 +33,9 @@ pub trait Ledger {
     fn open_chat(&mut self, n: &NewConversation<'_>, dep: Option<i64>) -> Result<i64>;
     /// The pre-chat form values of a new conversation.
     fn form_values(&mut self, id: i64, values: &[Filled]) -> Result<()>;
+    /// Counts a chat of a site started after an answer of its FAQ was opened (only the
+    /// count per day and site).
+    fn faq_chat(&mut self, site_key: &str, at: i64) -> Result<()>;
     /// A log entry.
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<()>;
     /// An internal note (once per client id): its id, and whether it is new.
@@ -133,6 +136,10 @@ impl Ledger for Tx<'_> {
 
     fn form_values(&mut self, id: i64, values: &[Filled]) -> Result<()> {
         chat::insert_fields(self.0, id, values)
+    }
+
+    fn faq_chat(&mut self, site_key: &str, at: i64) -> Result<()> {
+        crate::store::faqs::count_chat(self.0, site_key, at)
     }
 
     fn note(&mut self, id: i64, agent: i64, text: &str, cid: &str, at: i64) -> Result<(i64, bool)> {

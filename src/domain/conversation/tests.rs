@@ -48,6 +48,10 @@ impl Ledger for Mem {
             .push(format!("conversation {id} department {dep:?}"));
         Ok(id)
     }
+    fn faq_chat(&mut self, site_key: &str, _at: i64) -> Result<()> {
+        self.writes.push(format!("faq chat {site_key}"));
+        Ok(())
+    }
     fn form_values(&mut self, id: i64, values: &[crate::model::forms::Filled]) -> Result<()> {
         for v in values {
             self.writes
@@ -751,4 +755,39 @@ fn online_counts_agents_in_all_and_per_department_and_chats_by_state() {
         .visitor_frame(&mut mem, &visitor(None), start("2"))
         .unwrap();
     assert_eq!(chats.counts(), (1, 0));
+}
+
+#[test]
+fn a_start_after_the_faq_is_counted_for_the_site_and_only_then() {
+    let (mut chats, mut mem, _) = tenant();
+    let mut after: VisitorIn = serde_json::from_value(serde_json::json!({
+        "type": "start", "consent": true, "notice_version": "2", "after_faq": true
+    }))
+    .unwrap();
+    chats
+        .visitor_frame(&mut mem, &visitor(None), after)
+        .unwrap();
+    assert!(
+        mem.writes.contains(&format!("faq chat {SITE}")),
+        "{:?}",
+        mem.writes
+    );
+    mem.writes.clear();
+    // Refused starts count nothing.
+    after = serde_json::from_value(serde_json::json!({
+        "type": "start", "consent": false, "notice_version": "2", "after_faq": true
+    }))
+    .unwrap();
+    let fx = chats
+        .visitor_frame(&mut mem, &visitor(None), after)
+        .unwrap();
+    assert_eq!(refusal(&fx).as_deref(), Some("consent_required"));
+    chats
+        .visitor_frame(&mut mem, &visitor(None), start("2"))
+        .unwrap();
+    assert!(
+        !mem.writes.iter().any(|w| w.starts_with("faq chat")),
+        "{:?}",
+        mem.writes
+    );
 }

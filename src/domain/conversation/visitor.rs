@@ -213,6 +213,7 @@ impl Conversations {
             department,
             fields,
             token,
+            after_faq,
         } = frame
         else {
             return Ok(());
@@ -289,6 +290,9 @@ impl Conversations {
         let id = ledger.open_chat(&new, department)?;
         if !filled.is_empty() {
             ledger.form_values(id, &filled)?;
+        }
+        if after_faq {
+            ledger.faq_chat(&ctx.site_key, ctx.at)?;
         }
         self.convs.insert(
             id,

@@ -177,6 +177,27 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
         ],
     ),
     (
+        "faq_chats",
+        &[("day", Keep), ("site_key", SiteKey), ("chats", Keep)],
+    ),
+    (
+        "faq_views",
+        &[("day", Keep), ("faq_id", Keep), ("views", Keep)],
+    ),
+    (
+        "faqs",
+        &[
+            ("id", Keep),
+            ("site_key", SiteKey),
+            ("position", Keep),
+            ("question_de", Keep),
+            ("answer_de", Keep),
+            ("question_en", Keep),
+            ("answer_en", Keep),
+            ("updated_at", Keep),
+        ],
+    ),
+    (
         "files",
         &[
             ("id", Keep),
@@ -540,6 +561,10 @@ mod tests {
             "conversations.lang",
             "conversations.consent_version",
             "departments.name",
+            "faqs.question_de",
+            "faqs.answer_de",
+            "faqs.question_en",
+            "faqs.answer_en",
             "files.mime",
             "goals.name",
             "goals.url_pattern",
