@@ -166,91 +166,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api/conversations/{id}/reply",
         web::post().to(email::reply_conversation),
     )
-    .route("/api/blocks", web::get().to(blocks::list))
-    .route("/api/blocks", web::post().to(blocks::create))
-    .route("/api/blocks/{id}", web::delete().to(blocks::lift))
-    .route("/api/email", web::get().to(email::show))
-    .route("/api/email/addresses", web::put().to(email::set_addresses))
-    .route("/api/webhooks", web::get().to(webhooks::list))
-    .route("/api/webhooks", web::post().to(webhooks::create))
-    .route(
-        "/api/webhooks/deliveries",
-        web::get().to(webhooks::deliveries),
-    )
-    .route("/api/webhooks/{id}", web::put().to(webhooks::update))
-    .route("/api/webhooks/{id}", web::delete().to(webhooks::delete))
-    .route(
-        "/api/webhooks/{id}/secret",
-        web::post().to(webhooks::rotate),
-    )
-    .route("/api/webhooks/{id}/test", web::post().to(webhooks::test))
-    .route("/api/hours", web::get().to(hours::get_default))
-    .route("/api/hours", web::put().to(hours::put_default))
-    .route(
-        "/api/departments/{id}/hours",
-        web::get().to(hours::get_department),
-    )
-    .route(
-        "/api/departments/{id}/hours",
-        web::put().to(hours::put_department),
-    )
-    .route("/api/departments", web::get().to(chats::departments))
-    .route("/api/departments", web::post().to(departments::create))
-    .route("/api/departments/{id}", web::put().to(departments::update))
-    .route(
-        "/api/departments/{id}",
-        web::delete().to(departments::delete),
-    )
-    .route("/api/agents/invite", web::post().to(team::invite))
-    .route(
-        "/api/agents/{id}/reset-link",
-        web::post().to(team::reset_link),
-    )
-    .route("/api/canned", web::get().to(canned::list))
-    .route("/api/canned", web::post().to(canned::create))
-    .route("/api/canned/{id}", web::delete().to(canned::delete))
-    .route("/api/settings", web::get().to(canned::settings))
-    .route("/api/settings", web::put().to(canned::update_settings))
-    .route("/api/files", web::post().to(files::agent_upload))
-    .route("/api/files/{id}", web::get().to(files::agent_download))
-    .route("/api/storage", web::get().to(files::storage))
+    .configure(settings_routes)
     .route("/api/visitors/{id}", web::get().to(visitors::show))
     .route(
         "/api/conversations/{id}/visitor",
         web::get().to(visitors::of_conversation),
     )
-    .route("/api/sites", web::get().to(visitors::sites))
-    .route("/api/sites", web::post().to(sites::create))
-    .route("/api/sites/{key}", web::put().to(sites::update))
-    .route("/api/sites/{key}", web::delete().to(sites::remove))
-    .route("/api/sites/{key}/logo", web::put().to(sites::put_logo))
-    .route("/api/sites/{key}/relevance", web::get().to(relevance::get))
-    .route("/api/sites/{key}/relevance", web::put().to(relevance::put))
-    .route(
-        "/api/sites/{key}/relevance",
-        web::delete().to(relevance::reset),
-    )
-    .route("/api/sites/{key}/lookup", web::get().to(lookup::settings))
-    .route("/api/sites/{key}/lookup", web::put().to(lookup::put))
-    .route("/api/sites/{key}/lookup", web::delete().to(lookup::delete))
-    .route(
-        "/api/sites/{key}/lookup/secret",
-        web::post().to(lookup::rotate),
-    )
-    .route("/api/sites/{key}/form", web::get().to(site_form::get))
-    .route("/api/sites/{key}/form", web::put().to(site_form::put))
-    .route("/api/sites/{key}/faqs", web::get().to(faqs::list))
-    .route("/api/sites/{key}/faqs", web::post().to(faqs::create))
-    .route("/api/sites/{key}/faqs/{id}", web::put().to(faqs::update))
-    .route("/api/sites/{key}/faqs/{id}", web::delete().to(faqs::delete))
-    .route(
-        "/api/sites/{key}/logo",
-        web::delete().to(sites::delete_logo),
-    )
-    .route(
-        "/api/sites/{key}/tracking",
-        web::put().to(visitors::set_tracking),
-    )
+    .configure(site_routes)
     .configure(crud::routes::<campaigns::Campaigns>("/api/campaigns"))
     .configure(crud::routes::<campaigns::Goals>("/api/goals"))
     .configure(privacy_routes)
@@ -281,6 +203,94 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/static/{path:.*}", web::get().to(assets::static_file))
     .route("/i18n/{file}", web::get().to(assets::catalog))
     .default_service(web::to(assets::not_found));
+}
+
+/// Blocks, email, webhooks, hours, departments, invitations, canned responses, chat settings and files.
+fn settings_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/blocks", web::get().to(blocks::list))
+        .route("/api/blocks", web::post().to(blocks::create))
+        .route("/api/blocks/{id}", web::delete().to(blocks::lift))
+        .route("/api/email", web::get().to(email::show))
+        .route("/api/email/addresses", web::put().to(email::set_addresses))
+        .route("/api/webhooks", web::get().to(webhooks::list))
+        .route("/api/webhooks", web::post().to(webhooks::create))
+        .route(
+            "/api/webhooks/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route("/api/webhooks/{id}", web::put().to(webhooks::update))
+        .route("/api/webhooks/{id}", web::delete().to(webhooks::delete))
+        .route(
+            "/api/webhooks/{id}/secret",
+            web::post().to(webhooks::rotate),
+        )
+        .route("/api/webhooks/{id}/test", web::post().to(webhooks::test))
+        .route("/api/hours", web::get().to(hours::get_default))
+        .route("/api/hours", web::put().to(hours::put_default))
+        .route(
+            "/api/departments/{id}/hours",
+            web::get().to(hours::get_department),
+        )
+        .route(
+            "/api/departments/{id}/hours",
+            web::put().to(hours::put_department),
+        )
+        .route("/api/departments", web::get().to(chats::departments))
+        .route("/api/departments", web::post().to(departments::create))
+        .route("/api/departments/{id}", web::put().to(departments::update))
+        .route(
+            "/api/departments/{id}",
+            web::delete().to(departments::delete),
+        )
+        .route("/api/agents/invite", web::post().to(team::invite))
+        .route(
+            "/api/agents/{id}/reset-link",
+            web::post().to(team::reset_link),
+        )
+        .route("/api/canned", web::get().to(canned::list))
+        .route("/api/canned", web::post().to(canned::create))
+        .route("/api/canned/{id}", web::delete().to(canned::delete))
+        .route("/api/settings", web::get().to(canned::settings))
+        .route("/api/settings", web::put().to(canned::update_settings))
+        .route("/api/files", web::post().to(files::agent_upload))
+        .route("/api/files/{id}", web::get().to(files::agent_download))
+        .route("/api/storage", web::get().to(files::storage));
+}
+
+/// Sites and what belongs to each: logo, relevance weights, online look-up, pre-chat form, FAQ, tracking.
+fn site_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/sites", web::get().to(visitors::sites))
+        .route("/api/sites", web::post().to(sites::create))
+        .route("/api/sites/{key}", web::put().to(sites::update))
+        .route("/api/sites/{key}", web::delete().to(sites::remove))
+        .route("/api/sites/{key}/logo", web::put().to(sites::put_logo))
+        .route("/api/sites/{key}/relevance", web::get().to(relevance::get))
+        .route("/api/sites/{key}/relevance", web::put().to(relevance::put))
+        .route(
+            "/api/sites/{key}/relevance",
+            web::delete().to(relevance::reset),
+        )
+        .route("/api/sites/{key}/lookup", web::get().to(lookup::settings))
+        .route("/api/sites/{key}/lookup", web::put().to(lookup::put))
+        .route("/api/sites/{key}/lookup", web::delete().to(lookup::delete))
+        .route(
+            "/api/sites/{key}/lookup/secret",
+            web::post().to(lookup::rotate),
+        )
+        .route("/api/sites/{key}/form", web::get().to(site_form::get))
+        .route("/api/sites/{key}/form", web::put().to(site_form::put))
+        .route("/api/sites/{key}/faqs", web::get().to(faqs::list))
+        .route("/api/sites/{key}/faqs", web::post().to(faqs::create))
+        .route("/api/sites/{key}/faqs/{id}", web::put().to(faqs::update))
+        .route("/api/sites/{key}/faqs/{id}", web::delete().to(faqs::delete))
+        .route(
+            "/api/sites/{key}/logo",
+            web::delete().to(sites::delete_logo),
+        )
+        .route(
+            "/api/sites/{key}/tracking",
+            web::put().to(visitors::set_tracking),
+        );
 }
 
 /// The Privacy section: retention, data-subject requests and restrictions, the audit trail and
