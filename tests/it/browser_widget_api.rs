@@ -10,10 +10,19 @@ use crate::common::{Kontor, Ws};
 use crate::webdriver::{Browser, Driver};
 use serde_json::{Value, json};
 
-const PANEL_OPEN: &str = "return !document.querySelector('kontor-chat').shadowRoot.querySelector('[role=region]').hidden";
+// The panel's region is null while the loader has not made the widget yet (a busy machine
+// runs the first check before the loader arrived): not open, not closed, ask again.
+const PANEL_OPEN: &str = concat!(
+    "const c = document.querySelector('kontor-chat'); \
+     const r = c && c.shadowRoot && c.shadowRoot.querySelector('[role=region]');",
+    " return !!r && !r.hidden"
+);
 
-const PANEL_CLOSED: &str =
-    "return document.querySelector('kontor-chat').shadowRoot.querySelector('[role=region]').hidden";
+const PANEL_CLOSED: &str = concat!(
+    "const c = document.querySelector('kontor-chat'); \
+     const r = c && c.shadowRoot && c.shadowRoot.querySelector('[role=region]');",
+    " return !!r && r.hidden"
+);
 
 fn events(b: &Browser) -> Value {
     b.exec("return window.events")
