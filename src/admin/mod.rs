@@ -389,23 +389,27 @@ pub fn operator_log(store: &Store, action: &str, tenant: &str, agent_id: i64) {
     tenant_audit(store, tenant, action, &format!("agent#{agent_id}"));
 }
 
+/// Records a successful operator command on `c` (in the command's own transaction when it
+/// has one; actor `operator`).
+pub fn operator_audit(c: &rusqlite::Connection, action: &str, object: &str) -> Result<()> {
+    astore::record(
+        c,
+        &astore::AuditEntry {
+            actor: "operator",
+            role: "operator",
+            action,
+            object,
+            result: "success",
+            ..Default::default()
+        },
+    )
+}
+
 /// Records a successful operator command in the tenant's audit trail (actor `operator`).
 pub fn tenant_audit(store: &Store, tenant: &str, action: &str, object: &str) {
-    let written = store.tenant_db_by_slug(tenant).and_then(|(_, db)| {
-        db.with(|c| {
-            astore::record(
-                c,
-                &astore::AuditEntry {
-                    actor: "operator",
-                    role: "operator",
-                    action,
-                    object,
-                    result: "success",
-                    ..Default::default()
-                },
-            )
-        })
-    });
+    let written = store
+        .tenant_db_by_slug(tenant)
+        .and_then(|(_, db)| db.with(|c| operator_audit(c, action, object)));
     if let Err(e) = written {
         tracing::error!(error = %e, tenant, "writing the tenant audit failed");
     }

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod api_tokens;
 pub mod auth;
+pub mod backlogs;
 pub mod conversation;
 pub mod email;
 pub mod faqs;

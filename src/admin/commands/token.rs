@@ -6,7 +6,6 @@ use crate::admin::{Ctx, Request, Response};
 use crate::domain::api_tokens::{self, Request as NewToken};
 use crate::error::Result;
 use crate::model::rights::Permissions;
-use crate::store::audit::{self, AuditEntry};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 
@@ -106,20 +105,6 @@ impl TokenCmd {
     }
 }
 
-fn audited(c: &rusqlite::Connection, action: &str, object: &str) -> Result<()> {
-    audit::record(
-        c,
-        &AuditEntry {
-            actor: "operator",
-            role: "operator",
-            action,
-            object,
-            result: "success",
-            ..Default::default()
-        },
-    )
-}
-
 impl TokenRequest {
     /// Runs it.
     pub fn execute(self, cx: &mut Ctx<'_>) -> Result<Response> {
@@ -152,7 +137,11 @@ impl TokenRequest {
                         "operator",
                         now,
                     )?;
-                    audited(&tx, "api_token.create", &format!("api_token#{}", made.id))?;
+                    crate::admin::operator_audit(
+                        &tx,
+                        "api_token.create",
+                        &format!("api_token#{}", made.id),
+                    )?;
                     tx.commit()?;
                     Ok(made)
                 })?;
@@ -210,7 +199,11 @@ impl TokenRequest {
                 let name = db.with(|c| {
                     let tx = c.transaction()?;
                     let name = api_tokens::revoke(&tx, id, "operator", now)?;
-                    audited(&tx, "api_token.revoke", &format!("api_token#{id}"))?;
+                    crate::admin::operator_audit(
+                        &tx,
+                        "api_token.revoke",
+                        &format!("api_token#{id}"),
+                    )?;
                     tx.commit()?;
                     Ok(name)
                 })?;

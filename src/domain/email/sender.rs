@@ -9,11 +9,11 @@ use super::{Box, Mail};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::store::outbox::{self, Backlog, GIVE_UP_AFTER};
+use crate::store::outbox::{self, GIVE_UP_AFTER};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Mails taken from one outbox in one go.
@@ -22,40 +22,10 @@ const BATCH: i64 = 20;
 /// How often every outbox is looked at, whatever the wake-ups said.
 const RESCAN_EVERY: i64 = 600;
 
-/// The wait before the next try after `attempts` tries: 1, 2, 4 … minutes, at most an hour.
-pub fn backoff(attempts: i64) -> i64 {
-    let exp = attempts.clamp(1, 7) - 1;
-    (60 << exp).min(3600)
-}
+pub use crate::domain::backlogs::backoff;
 
 /// Each outbox's backlog as the sender last saw it (what `/healthz` shows).
-#[derive(Default)]
-pub struct Status {
-    backlogs: Mutex<BTreeMap<Box, Backlog>>,
-}
-
-impl Status {
-    /// Every outbox's backlog added up.
-    pub fn total(&self) -> Backlog {
-        let mut sum = Backlog::default();
-        for b in self
-            .backlogs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            sum.add(*b);
-        }
-        sum
-    }
-
-    fn set(&self, b: &Box, backlog: Backlog) {
-        self.backlogs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(b.clone(), backlog);
-    }
-}
+pub type Status = crate::domain::backlogs::Backlogs<Box>;
 
 /// Starts the sender thread; it ends once the store is gone.
 pub fn start(mail: Arc<Mail>, store: Weak<Store>, clock: Clock, status: Arc<Status>) -> Result<()> {
@@ -139,11 +109,7 @@ fn scan(store: &Store, status: &Status, pending: &mut BTreeMap<Box, i64>) {
     }
     let known: std::collections::BTreeSet<&Box> = boxes.iter().collect();
     pending.retain(|b, _| known.contains(b));
-    status
-        .backlogs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|b, _| known.contains(b));
+    status.retain(|b| known.contains(b));
     drop(known);
     for b in boxes {
         match with_db(store, &b, |c| {

@@ -9,12 +9,11 @@ use crate::clock::Clock;
 use crate::domain::outbound::{Client, Outcome};
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::store::outbox::Backlog;
 use crate::store::webhooks::{self as store, GIVE_UP_AFTER};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Deliveries taken from one tenant in one go.
@@ -23,41 +22,10 @@ const BATCH: i64 = 20;
 /// How often every tenant is looked at, whatever the wake-ups said.
 const RESCAN_EVERY: i64 = 600;
 
-/// The wait before the next try after `attempts` tries: 1, 2, 4 … minutes, at most an hour
-/// (the mail outbox's schedule).
-pub fn backoff(attempts: i64) -> i64 {
-    let exp = attempts.clamp(1, 7) - 1;
-    (60 << exp).min(3600)
-}
+pub use crate::domain::backlogs::backoff;
 
 /// Each tenant's delivery backlog as the sender last saw it.
-#[derive(Default)]
-pub struct Status {
-    backlogs: Mutex<BTreeMap<String, Backlog>>,
-}
-
-impl Status {
-    /// Every tenant's backlog added up.
-    pub fn total(&self) -> Backlog {
-        let mut sum = Backlog::default();
-        for b in self
-            .backlogs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            sum.add(*b);
-        }
-        sum
-    }
-
-    fn set(&self, tenant: &str, backlog: Backlog) {
-        self.backlogs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant.to_string(), backlog);
-    }
-}
+pub type Status = crate::domain::backlogs::Backlogs<String>;
 
 /// Starts the sender thread; it ends once the store is gone.
 pub fn start(hooks: Arc<Hooks>, store: Weak<Store>, clock: Clock) -> Result<()> {
@@ -142,11 +110,7 @@ fn scan(store: &Store, status: &Status, pending: &mut BTreeMap<String, i64>) {
     };
     let known: BTreeSet<&String> = tenants.iter().collect();
     pending.retain(|t, _| known.contains(t));
-    status
-        .backlogs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|t, _| known.contains(t));
+    status.retain(|t| known.contains(t));
     for t in &tenants {
         match with_db(store, t, |c| Ok((store::next_due(c)?, store::backlog(c)?))) {
             Ok((next, backlog)) => {

@@ -9,56 +9,11 @@ use crate::error::{ApiError, Code};
 use crate::http::agent::{Agent, Reply};
 use crate::http::chats::{may_read, reader, require_chats};
 use crate::realtime::hub::{AgentCall, Command};
-use crate::store::chat as cstore;
+use crate::store::chat::{self as cstore, ListedConversation};
 use actix_web::web::{Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// A conversation.
-#[derive(Serialize, ToSchema)]
-pub struct ConversationV1 {
-    /// Its id.
-    pub id: i64,
-    /// The site's key.
-    pub site_key: String,
-    /// `waiting`, `open` or `closed`.
-    pub status: String,
-    /// The visitor's name (may be empty).
-    pub visitor_name: String,
-    /// The visitor's email (may be empty).
-    pub visitor_email: String,
-    /// Its department.
-    pub department_id: Option<i64>,
-    /// The agent who has (had) it.
-    pub agent_id: Option<i64>,
-    /// Started, Unix seconds.
-    pub created_at: i64,
-    /// Ended, Unix seconds.
-    pub closed_at: Option<i64>,
-    /// The visitor's rating, 1-5.
-    pub rating: Option<i64>,
-    /// The visitor's language.
-    pub lang: String,
-}
-
-impl From<cstore::ListedConversation> for ConversationV1 {
-    fn from(c: cstore::ListedConversation) -> ConversationV1 {
-        ConversationV1 {
-            id: c.id,
-            site_key: c.site_key,
-            status: c.status,
-            visitor_name: c.visitor_name,
-            visitor_email: c.visitor_email,
-            department_id: c.department_id,
-            agent_id: c.agent_id,
-            created_at: c.created_at,
-            closed_at: c.closed_at,
-            rating: c.rating,
-            lang: c.lang,
-        }
-    }
-}
 
 /// One entry of a conversation's log.
 #[derive(Serialize, ToSchema)]
@@ -94,7 +49,7 @@ pub struct FileV1 {
 #[derive(Serialize, ToSchema)]
 pub struct ConversationWithMessages {
     /// The conversation.
-    pub conversation: ConversationV1,
+    pub conversation: ListedConversation,
     /// Its log, oldest first.
     pub messages: Vec<MessageV1>,
 }
@@ -122,7 +77,7 @@ pub struct ListQuery {
 
 /// Conversations the token's agent may see, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListQuery),
-    responses((status = 200, body = Page<ConversationV1>),
+    responses((status = 200, body = Page<ListedConversation>),
               (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
               (status = 403, body = super::ErrorBody)))]
 pub async fn list(a: Agent, q: Query<ListQuery>) -> Reply {
@@ -150,7 +105,6 @@ pub async fn list(a: Agent, q: Query<ListQuery>) -> Reply {
         "conversations",
         &format!("list ({} conversations)", rows.len()),
     );
-    let rows: Vec<ConversationV1> = rows.into_iter().map(Into::into).collect();
     let page = page_of(&a, "conversations", rows, n, |c| c.id);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -193,7 +147,7 @@ pub async fn show(a: Agent, id: Path<i64>, req: HttpRequest) -> Reply {
                 });
             }
             Ok(Some(ConversationWithMessages {
-                conversation: conv.into(),
+                conversation: conv,
                 messages,
             }))
         })

@@ -4,30 +4,11 @@ use super::{Page, after_cursor, limit, page_of};
 use crate::error::ApiError;
 use crate::http::agent::{Agent, Reply};
 use crate::http::chats::{reader, require_chats};
-use crate::store::chat as cstore;
+use crate::store::chat::{self as cstore, OfflineRow};
 use actix_web::HttpResponse;
 use actix_web::web::{Path, Query};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-/// A message left while nobody was online.
-#[derive(Serialize, ToSchema)]
-pub struct OfflineV1 {
-    /// Its id.
-    pub id: i64,
-    /// The visitor's name.
-    pub name: String,
-    /// The visitor's email.
-    pub email: String,
-    /// What they wrote.
-    pub message: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// When it was handled (answered, or marked).
-    pub handled_at: Option<i64>,
-    /// The agent who handled it.
-    pub handled_by: Option<String>,
-}
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Filters of the list.
 #[derive(Deserialize, IntoParams)]
@@ -44,7 +25,7 @@ pub struct ListQuery {
 
 /// Offline messages, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/offline-messages", tag = "offline messages", params(ListQuery),
-    responses((status = 200, body = Page<OfflineV1>), (status = 400, body = super::ErrorBody),
+    responses((status = 200, body = Page<OfflineRow>), (status = 400, body = super::ErrorBody),
               (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
 pub async fn list(a: Agent, q: Query<ListQuery>) -> Reply {
     require_chats(&a.session)?;
@@ -56,18 +37,6 @@ pub async fn list(a: Agent, q: Query<ListQuery>) -> Reply {
         .read(move |c| cstore::offline_page(c, hide, before, q.handled, n + 1))
         .await?;
     a.read_logged("offline", &format!("list ({} messages)", rows.len()));
-    let rows: Vec<OfflineV1> = rows
-        .into_iter()
-        .map(|o| OfflineV1 {
-            id: o.id,
-            name: o.name,
-            email: o.email,
-            message: o.message,
-            created_at: o.created_at,
-            handled_at: o.handled_at,
-            handled_by: o.handled_by,
-        })
-        .collect();
     Ok(HttpResponse::Ok().json(page_of(&a, "offline", rows, n, |o| o.id)))
 }
 

@@ -252,8 +252,8 @@ pub struct PageFilter {
     pub hide_restricted: bool,
 }
 
-/// A conversation as the API lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A conversation as the public API shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ListedConversation {
     /// Id.
     pub id: i64,

@@ -44,8 +44,8 @@ pub fn insert_offline(c: &Connection, m: &NewOffline<'_>) -> Result<i64> {
     Ok(c.last_insert_rowid())
 }
 
-/// An offline message as the inbox shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+/// An offline message as the inbox (and the public API) shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OfflineRow {
     /// Id.
     pub id: i64,
