@@ -24,6 +24,26 @@ fn token(k: &Kontor, tenant: &str, agent: &str, permissions: &str, extra: &[&str
     k.json(&args)["token"].as_str().unwrap().to_string()
 }
 
+/// A token of another tenant (`globex`, for its admin) that may read every chat there.
+fn foreign_token(k: &Kontor, pw: &str) -> String {
+    k.ok(&["tenant", "create", "globex", "--name", "Globex"]);
+    k.ok_stdin(
+        &[
+            "agent",
+            "add",
+            "globex",
+            "gus@globex.example",
+            "--name",
+            "Gus",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        pw,
+    );
+    token(k, "globex", "gus@globex.example", "chat,chats.all", &[])
+}
+
 /// A client that sends only the token (no cookie, no Origin, no CSRF token).
 fn client(server: &Server, token: &str) -> Browser {
     let mut b = Browser::new(&server.base);
@@ -104,22 +124,7 @@ fn tokens_do_what_their_permissions_allow_and_nothing_else() {
     );
     let stats_only = token(&k, "acme", "ann@acme.example", "stats.view", &[]);
     // A foreign tenant's token, for its own admin.
-    k.ok(&["tenant", "create", "globex", "--name", "Globex"]);
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "globex",
-            "gus@globex.example",
-            "--name",
-            "Gus",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        &pw,
-    );
-    let foreign = token(&k, "globex", "gus@globex.example", "chat,chats.all", &[]);
+    let foreign = foreign_token(&k, &pw);
     let server = k.server(&[]);
     let doc = document(&server);
     let (_v, conv, _) = visitor(&server, &site, "Ida");
@@ -480,22 +485,7 @@ fn an_admin_makes_a_token_in_settings_and_an_integration_uses_it() {
 fn hostile_input_is_refused_and_answers_hold_no_secrets() {
     let (k, pw, site) = setup();
     let t = token(&k, "acme", "ann@acme.example", "chat,chats.all", &[]);
-    k.ok(&["tenant", "create", "globex", "--name", "Globex"]);
-    k.ok_stdin(
-        &[
-            "agent",
-            "add",
-            "globex",
-            "gus@globex.example",
-            "--name",
-            "Gus",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        &pw,
-    );
-    let foreign = token(&k, "globex", "gus@globex.example", "chat,chats.all", &[]);
+    let foreign = foreign_token(&k, &pw);
     let server = k.server(&[]);
     let (_v, conv, visitor_token) = visitor(&server, &site, "Ida");
     let (_b, mut ann) = agent(&server, &pw);

@@ -66,16 +66,7 @@ fn the_pages_calls_open_close_identify_preselect_and_hear_events() {
         "--department",
         "Support",
     ]);
-    let form = k.data_dir().join("../form.json");
-    std::fs::write(&form, json!({"departments": [sales, support]}).to_string()).unwrap();
-    k.ok(&[
-        "site",
-        "form",
-        "acme",
-        &site,
-        "--file",
-        form.to_str().unwrap(),
-    ]);
+    crate::forms::save_with_cli(&k, &site, &json!({"departments": [sales, support]}));
     let server = k.server(&[]);
     // Every call before the loader: queued by the stub, run in order once it arrives.
     let page = format!(

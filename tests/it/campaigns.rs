@@ -9,7 +9,8 @@ fn admin(server: &Server, pw: &str, email: &str) -> Browser {
     Browser::signed_in(&server.base, email, pw)
 }
 
-fn report(server: &Server, site: &str, ua: &str, body: Value) -> Value {
+/// One report from a browser with this User-Agent on the shop.
+pub(crate) fn report(server: &Server, site: &str, ua: &str, body: Value) -> Value {
     let mut b = Browser::new(&server.base);
     let r = b.post_bytes(
         &format!("/api/track?site={site}"),

@@ -23,7 +23,7 @@ fn shop_form(departments: &[i64]) -> Value {
 }
 
 /// Writes `form` to a file and saves it with `kontor site form`.
-fn save_with_cli(k: &Kontor, site: &str, form: &Value) -> Value {
+pub(crate) fn save_with_cli(k: &Kontor, site: &str, form: &Value) -> Value {
     let path = k.data_dir().join("../form.json");
     std::fs::write(&path, form.to_string()).unwrap();
     k.json(&[

@@ -2,22 +2,12 @@
 //! hand and moves with the site's weights; weights and alarm thresholds are checked; an
 //! automatic invitation fires when the visitor reaches the rule's relevance.
 
-use crate::chat::{SHOP, agent, setup};
+use crate::campaigns::report;
+use crate::chat::{agent, setup};
 use crate::common::{Browser, Server};
 use crate::tracking::{CHROME, visitor_where};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn report(server: &Server, site: &str, ua: &str, body: Value) -> Value {
-    let mut b = Browser::new(&server.base);
-    let r = b.post_bytes(
-        &format!("/api/track?site={site}"),
-        &[("Origin", SHOP), ("User-Agent", ua)],
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
-}
 
 fn view(server: &Server, site: &str, ua: &str, pv: &str, url: &str) -> Value {
     report(

@@ -67,16 +67,7 @@ fn status_counts_agents_online_per_department_and_names_nobody() {
         "--department",
         "Support",
     ]);
-    let form = k.data_dir().join("../form.json");
-    std::fs::write(&form, json!({"departments": [sales, support]}).to_string()).unwrap();
-    k.ok(&[
-        "site",
-        "form",
-        "acme",
-        &site,
-        "--file",
-        form.to_str().unwrap(),
-    ]);
+    crate::forms::save_with_cli(&k, &site, &json!({"departments": [sales, support]}));
     let server = k.server(&[]);
 
     let s = status(&server.base, &site);

@@ -104,13 +104,15 @@ impl Ledger for Tx<'_> {
         if let Some(d) = dep {
             chat::set_department(self.0, id, d)?;
         }
-        let data = json!({
-            "conversation_id": id,
-            "site": n.site_key,
-            "department_id": dep,
-            "visitor": {"name": n.name, "email": n.email},
-            "lang": n.lang,
-        });
+        let data = || {
+            json!({
+                "conversation_id": id,
+                "site": n.site_key,
+                "department_id": dep,
+                "visitor": {"name": n.name, "email": n.email},
+                "lang": n.lang,
+            })
+        };
         webhooks::emit(self.0, "chat.started", data, n.at)?;
         Ok(id)
     }
@@ -121,14 +123,16 @@ impl Ledger for Tx<'_> {
         // What people wrote; kontor's own lines (system entries, the greeting and the queue
         // message) are not events.
         if matches!(m.author, "visitor" | "agent") {
-            let data = json!({
-                "conversation_id": m.conversation_id,
-                "seq": m.seq,
-                "author": m.author,
-                "agent_id": m.agent_id,
-                "text": m.body,
-                "file_id": m.file_id,
-            });
+            let data = || {
+                json!({
+                    "conversation_id": m.conversation_id,
+                    "seq": m.seq,
+                    "author": m.author,
+                    "agent_id": m.agent_id,
+                    "text": m.body,
+                    "file_id": m.file_id,
+                })
+            };
             webhooks::emit(self.0, "message.created", data, m.at)?;
         }
         Ok(())
@@ -168,7 +172,7 @@ impl Ledger for Tx<'_> {
 
     fn accept(&mut self, id: i64, agent_id: i64, at: i64) -> Result<()> {
         chat::accept(self.0, id, agent_id, at)?;
-        let data = json!({"conversation_id": id, "agent_id": agent_id});
+        let data = || json!({"conversation_id": id, "agent_id": agent_id});
         webhooks::emit(self.0, "chat.accepted", data, at)?;
         Ok(())
     }
@@ -187,13 +191,13 @@ impl Ledger for Tx<'_> {
 
     fn close(&mut self, id: i64, at: i64) -> Result<()> {
         chat::close(self.0, id, at)?;
-        webhooks::emit(self.0, "chat.closed", json!({"conversation_id": id}), at)?;
+        webhooks::emit(self.0, "chat.closed", || json!({"conversation_id": id}), at)?;
         Ok(())
     }
 
     fn rate(&mut self, id: i64, score: i64, comment: &str, at: i64) -> Result<()> {
         chat::rate(self.0, id, score, comment)?;
-        let data = json!({"conversation_id": id, "score": score, "comment": comment});
+        let data = || json!({"conversation_id": id, "score": score, "comment": comment});
         webhooks::emit(self.0, "visitor.rated", data, at)?;
         Ok(())
     }

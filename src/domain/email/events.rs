@@ -223,14 +223,16 @@ fn store_offline(
     site: &str,
 ) -> Result<i64> {
     let id = cstore::insert_offline(c, m)?;
-    let data = serde_json::json!({
-        "offline_message_id": id,
-        "site": m.site_key,
-        "name": m.name,
-        "email": m.email,
-        "message": m.message,
-        "lang": m.lang,
-    });
+    let data = || {
+        serde_json::json!({
+            "offline_message_id": id,
+            "site": m.site_key,
+            "name": m.name,
+            "email": m.email,
+            "message": m.message,
+            "lang": m.lang,
+        })
+    };
     crate::domain::webhooks::emit(c, "offline_message.created", data, m.at)?;
     if let Some(mail) = mail {
         let o = Offline {

@@ -12,15 +12,11 @@ use crate::store::Store;
 use crate::store::outbox::{self, GIVE_UP_AFTER};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 /// Mails taken from one outbox in one go.
 const BATCH: i64 = 20;
-
-/// How often every outbox is looked at, whatever the wake-ups said.
-const RESCAN_EVERY: i64 = 600;
 
 pub use crate::domain::backlogs::backoff;
 
@@ -39,53 +35,14 @@ pub fn start(mail: Arc<Mail>, store: Weak<Store>, clock: Clock, status: Arc<Stat
 }
 
 fn run(mail: &Mail, store: &Weak<Store>, clock: &Clock, status: &Status, rx: &mpsc::Receiver<Box>) {
-    let mut pending: BTreeMap<Box, i64> = BTreeMap::new();
-    let mut scanned_at: Option<i64> = None;
-    loop {
-        let Some(st) = store.upgrade() else { return };
-        let now = clock.now();
-        if scanned_at.is_none_or(|t| now - t >= RESCAN_EVERY || now < t) {
-            scan(&st, status, &mut pending);
-            scanned_at = Some(now);
-        }
-        let due: Vec<Box> = pending
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(b, _)| b.clone())
-            .collect();
-        for b in due {
-            match deliver(mail, &st, &b, now, status) {
-                Ok(Some(next)) => {
-                    pending.insert(b, next);
-                }
-                Ok(None) => {
-                    pending.remove(&b);
-                }
-                Err(e) => {
-                    tracing::error!(outbox = ?b, error = %e, "mail: reading the outbox failed");
-                    pending.insert(b, now + 60);
-                }
-            }
-        }
-        drop(st);
-        // More due already (a batch was full): go on at once; else wait for news or a second.
-        let now = clock.now();
-        let wait = if pending.values().any(|at| *at <= now) {
-            Duration::ZERO
-        } else {
-            Duration::from_secs(1)
-        };
-        match rx.recv_timeout(wait) {
-            Ok(b) => {
-                pending.insert(b, now);
-                while let Ok(b) = rx.try_recv() {
-                    pending.insert(b, now);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-    }
+    crate::domain::backlogs::drive(
+        "mail",
+        store,
+        clock,
+        rx,
+        |st, pending| scan(st, status, pending),
+        |st, b, now| deliver(mail, st, b, now, status),
+    );
 }
 
 /// Runs `f` on the outbox's database (the writer: every change here is one short statement).

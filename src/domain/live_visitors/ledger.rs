@@ -89,11 +89,13 @@ impl VisitLedger for Tx<'_> {
         campaigns::convert(self.0, visit_id, goal_id, value_cents, at)?;
         // A goal counts once per visit: the event too (no row, no event).
         if self.0.changes() == 1 {
-            let data = serde_json::json!({
-                "visit_id": visit_id,
-                "goal_id": goal_id,
-                "value_cents": value_cents,
-            });
+            let data = || {
+                serde_json::json!({
+                    "visit_id": visit_id,
+                    "goal_id": goal_id,
+                    "value_cents": value_cents,
+                })
+            };
             crate::domain::webhooks::emit(self.0, "goal.reached", data, at)?;
         }
         Ok(())

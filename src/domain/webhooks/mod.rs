@@ -65,14 +65,20 @@ pub fn take_queued() -> bool {
 }
 
 /// Queues `event` with `data` for every enabled endpoint that chose it, inside the caller's
-/// transaction; returns how many deliveries were queued. Costs one cached query on a table of
-/// a few rows when no endpoint wants the event.
-pub fn emit(c: &Connection, event: &str, data: serde_json::Value, at: i64) -> Result<usize> {
+/// transaction; returns how many deliveries were queued. `data` is built only when an
+/// endpoint wants the event: otherwise it costs one cached query on a table of a few rows
+/// (the message hot path copies no text for nobody).
+pub fn emit(
+    c: &Connection,
+    event: &str,
+    data: impl FnOnce() -> serde_json::Value,
+    at: i64,
+) -> Result<usize> {
     let endpoints = store::subscribers(c, event)?;
     if endpoints.is_empty() {
         return Ok(0);
     }
-    let payload = payload(event, data, at);
+    let payload = payload(event, data(), at);
     for endpoint_id in &endpoints {
         queue(c, *endpoint_id, event, &payload, at)?;
     }

@@ -12,15 +12,11 @@ use crate::store::Store;
 use crate::store::webhooks::{self as store, GIVE_UP_AFTER};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 /// Deliveries taken from one tenant in one go.
 const BATCH: i64 = 20;
-
-/// How often every tenant is looked at, whatever the wake-ups said.
-const RESCAN_EVERY: i64 = 600;
 
 pub use crate::domain::backlogs::backoff;
 
@@ -46,52 +42,14 @@ fn run(
     status: &Status,
     rx: &mpsc::Receiver<String>,
 ) {
-    let mut pending: BTreeMap<String, i64> = BTreeMap::new();
-    let mut scanned_at: Option<i64> = None;
-    loop {
-        let Some(st) = store.upgrade() else { return };
-        let now = clock.now();
-        if scanned_at.is_none_or(|t| now - t >= RESCAN_EVERY || now < t) {
-            scan(&st, status, &mut pending);
-            scanned_at = Some(now);
-        }
-        let due: Vec<String> = pending
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for t in due {
-            match deliver(client, &st, &t, now, status) {
-                Ok(Some(next)) => {
-                    pending.insert(t, next);
-                }
-                Ok(None) => {
-                    pending.remove(&t);
-                }
-                Err(e) => {
-                    tracing::error!(tenant = %t, error = %e, "webhooks: reading the queue failed");
-                    pending.insert(t, now + 60);
-                }
-            }
-        }
-        drop(st);
-        let now = clock.now();
-        let wait = if pending.values().any(|at| *at <= now) {
-            Duration::ZERO
-        } else {
-            Duration::from_secs(1)
-        };
-        match rx.recv_timeout(wait) {
-            Ok(t) => {
-                pending.insert(t, now);
-                while let Ok(t) = rx.try_recv() {
-                    pending.insert(t, now);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-    }
+    crate::domain::backlogs::drive(
+        "webhooks",
+        store,
+        clock,
+        rx,
+        |st, pending| scan(st, status, pending),
+        |st, t, now| deliver(client, st, t, now, status),
+    );
 }
 
 fn with_db<T>(store: &Store, tenant: &str, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
