@@ -26,5 +26,6 @@ pub mod restriction;
 pub mod setup;
 pub mod sites;
 pub mod support;
+pub mod team_chat;
 pub mod two_factor;
 pub mod webhooks;

@@ -154,11 +154,33 @@ pub enum AgentIn {
         #[serde(default)]
         text: Option<String>,
     },
+    /// A message to the team: a whole-team, department or one-to-one room
+    /// (`model::team::Room`).
+    TeamMessage {
+        /// The room's name.
+        room: String,
+        /// The dashboard's own id for this message.
+        client_id: String,
+        /// The text.
+        text: String,
+    },
+    /// The agent has read a team room up to `seq` (clears its badge on every device).
+    TeamRead {
+        /// The room's name.
+        room: String,
+        /// The last seq read.
+        seq: i64,
+    },
     /// Keep-alive.
     Ping {},
 }
 
 impl AgentIn {
+    /// Whether the frame belongs to the team chat (`domain::team_chat`).
+    pub fn is_team(&self) -> bool {
+        matches!(self, AgentIn::TeamMessage { .. } | AgentIn::TeamRead { .. })
+    }
+
     /// The conversation the frame is about, if any.
     pub fn conversation_id(&self) -> Option<i64> {
         match self {
@@ -334,6 +356,24 @@ pub struct ConversationOut {
     /// What the visitor filled in the site's pre-chat form, with the labels asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<crate::model::forms::Filled>,
+}
+
+/// A team chat room as the dashboard lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TeamRoomOut {
+    /// The room's name (`all`, `d<id>`, `a<id>-<id>`).
+    pub room: String,
+    /// `all`, `department` or `direct`.
+    pub kind: &'static str,
+    /// The department's name, or the other agent's; empty for the whole team.
+    pub name: String,
+    /// For a one-to-one room, the other agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// The room's last seq (0: no message yet).
+    pub last_seq: i64,
+    /// Where this agent has read up to.
+    pub read_seq: i64,
 }
 
 /// An agent as the dashboard's presence list shows them.
@@ -526,6 +566,29 @@ pub enum Out {
     VisitorLeft {
         /// Which.
         visitor_id: i64,
+    },
+    /// The team rooms the agent belongs to, after `ready` (agents who may chat).
+    TeamRooms {
+        /// Whole team first, then departments, then one-to-one rooms by name.
+        rooms: Vec<TeamRoomOut>,
+    },
+    /// A team message (new; older ones are read over HTTP).
+    TeamMessage(crate::store::team::TeamMessage),
+    /// The sender's team message is stored under `seq`.
+    TeamAck {
+        /// The room.
+        room: String,
+        /// The sender's id for it.
+        client_id: String,
+        /// Its place in the room.
+        seq: i64,
+    },
+    /// The agent read a room up to `seq` (on another device or tab).
+    TeamRead {
+        /// The room.
+        room: String,
+        /// The last seq read.
+        seq: i64,
     },
     /// Keep-alive answer.
     Pong {},

@@ -39,6 +39,7 @@ pub mod stats;
 pub mod status;
 pub mod support;
 pub mod team;
+pub mod team_chat;
 pub mod tokens;
 pub mod track;
 pub mod two_factor;
@@ -205,7 +206,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(assets::not_found));
 }
 
-/// Blocks, email, webhooks, hours, departments, invitations, canned responses, chat settings and files.
+/// Blocks, email, webhooks, hours, departments, invitations, team chat, canned responses, chat
+/// settings and files.
 fn settings_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/blocks", web::get().to(blocks::list))
         .route("/api/blocks", web::post().to(blocks::create))
@@ -247,6 +249,12 @@ fn settings_routes(cfg: &mut web::ServiceConfig) {
             "/api/agents/{id}/reset-link",
             web::post().to(team::reset_link),
         )
+        .route("/api/team/rooms", web::get().to(team_chat::rooms))
+        .route(
+            "/api/team/rooms/{room}/messages",
+            web::get().to(team_chat::messages),
+        )
+        .route("/api/team/search", web::get().to(team_chat::search))
         .route("/api/canned", web::get().to(canned::list))
         .route("/api/canned", web::post().to(canned::create))
         .route("/api/canned/{id}", web::delete().to(canned::delete))

@@ -16,6 +16,7 @@ pub mod relevance;
 pub mod rights;
 pub mod routing;
 pub mod sites;
+pub mod team;
 pub mod tenants;
 pub mod text;
 pub mod throttle;

@@ -40,6 +40,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod support;
 pub mod system;
+pub mod team;
 pub mod tenant;
 pub mod tenant_clone;
 pub mod tenant_export;

@@ -124,6 +124,9 @@ pub struct Purged {
     /// Delivered and failed mails (they quote chats and offline messages, so they are kept
     /// no longer than the shorter of those two periods).
     pub mails: u64,
+    /// Team chat messages (agents among themselves), kept as long as chats.
+    #[serde(default)]
+    pub team_messages: u64,
 }
 
 impl Purged {
@@ -192,6 +195,7 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
              AND id NOT IN (SELECT row_id FROM restricted_rows WHERE kind = 'offline')",
             [cutoff(now, r.offline_days)],
         )? as u64;
+        p.team_messages = super::team::purge(&tx, chats)? as u64;
         p.blocks = crate::store::blocks::purge_ended(&tx, cutoff(now, r.visitors_days))? as u64;
         p.mails =
             crate::store::outbox::purge_done(&tx, cutoff(now, r.offline_days.min(r.chats_days)))?
@@ -270,7 +274,7 @@ mod tests {
                 ..Purged::default()
             }
             .summary(),
-            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 reads=0 visitors=0 visits=2"
+            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 reads=0 team_messages=0 visitors=0 visits=2"
         );
     }
 }

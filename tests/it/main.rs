@@ -69,6 +69,7 @@ mod status;
 mod storage;
 mod support;
 mod team;
+mod team_chat;
 mod team_invites;
 mod tenant_move;
 mod tracking;

@@ -208,6 +208,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
             mails: 1,
             blocks: 0,
             reads: 0,
+            team_messages: 0,
         },
         "{}",
         purged.summary()

@@ -29,8 +29,29 @@ pub fn needed(frame: &AgentIn) -> Option<Permission> {
         | AgentIn::Typing { .. }
         | AgentIn::Note { .. }
         | AgentIn::Transfer { .. }
-        | AgentIn::Close { .. } => Some(Permission::Chat),
+        | AgentIn::Close { .. }
+        | AgentIn::TeamMessage { .. }
+        | AgentIn::TeamRead { .. } => Some(Permission::Chat),
     }
+}
+
+/// The refusal of a frame the agent's role does not allow (audited), if it does not.
+pub fn forbidden(
+    ledger: &mut dyn Ledger,
+    ctx: &AgentCtx,
+    frame: &AgentIn,
+) -> Result<Option<Effects>> {
+    let Some(needed) = needed(frame).filter(|p| !ctx.permissions.has(*p)) else {
+        return Ok(None);
+    };
+    let mut fx = Effects::default();
+    fx.refuse(
+        Code::Forbidden,
+        format!("your role does not allow you to {}", needed.what()),
+    );
+    let actor = format!("agent#{}", ctx.agent_id);
+    ledger.audit(ctx.at, &actor, needed.name(), "socket")?;
+    Ok(Some(fx))
 }
 
 /// Why an agent may not take a chat (`None`: they may).
@@ -58,19 +79,11 @@ impl Conversations {
         ctx: &AgentCtx,
         frame: AgentIn,
     ) -> Result<Effects> {
+        if let Some(refused) = forbidden(ledger, ctx, &frame)? {
+            return Ok(refused);
+        }
         let mut fx = Effects::default();
         let agent_id = ctx.agent_id;
-        if let Some(needed) = needed(&frame)
-            && !ctx.permissions.has(needed)
-        {
-            fx.refuse(
-                Code::Forbidden,
-                format!("your role does not allow you to {}", needed.what()),
-            );
-            let actor = format!("agent#{agent_id}");
-            ledger.audit(ctx.at, &actor, needed.name(), "socket")?;
-            return Ok(fx);
-        }
         match frame {
             AgentIn::Ping {} => fx.reply(Out::Pong {}),
             AgentIn::Hello { seen, epoch } => self.hello(ledger, ctx, seen, epoch, &mut fx)?,
@@ -160,6 +173,10 @@ impl Conversations {
                     return Ok(fx);
                 }
                 self.close(ledger, conversation_id, ctx.at, &mut fx)?;
+            }
+            // The hub's shell hands these to `domain::team_chat`.
+            AgentIn::TeamMessage { .. } | AgentIn::TeamRead { .. } => {
+                fx.refuse(Code::InternalError, "internal error; retry")
             }
         }
         Ok(fx)

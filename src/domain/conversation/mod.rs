@@ -15,7 +15,7 @@ mod rules;
 mod tests;
 mod visitor;
 
-pub use agent::{AgentCtx, needed, refuse_accept};
+pub use agent::{AgentCtx, forbidden, needed, refuse_accept};
 pub use ledger::Ledger;
 pub use queue::{QueueNews, View, ViewNews};
 pub use rules::{CLIENT_IDS, ClientIds, Status, offers};
@@ -122,6 +122,14 @@ pub enum Effect {
     Enlisted {
         /// Whether its role may see visitors.
         visitors: bool,
+    },
+    /// A team chat frame for every socket of these agents but the sender's
+    /// (`domain::team_chat`).
+    Team {
+        /// The agents.
+        agents: Vec<i64>,
+        /// The frame.
+        frame: Out,
     },
     /// An agent invites a live visitor (live-visitor rules decide).
     Invite {
@@ -492,6 +500,23 @@ impl Conversations {
             }
         }
         online
+    }
+
+    /// The present agents who belong to a team room (allowed to chat, and in its department
+    /// or pair).
+    pub fn present_in(&self, room: crate::model::team::Room) -> Vec<i64> {
+        self.agents
+            .iter()
+            .filter(|(id, a)| {
+                a.may(Permission::Chat)
+                    && room.has(crate::model::team::Member {
+                        agent_id: **id,
+                        departments: &a.departments,
+                        all_departments: a.may(Permission::ChatsAll),
+                    })
+            })
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// The name of an agent who takes chats now (who an automatic invitation comes from).

@@ -111,6 +111,14 @@ impl Hub {
                     replaying.push(s);
                     self.fresh_agents.push(s);
                 }
+                Effect::Team { agents, frame } => {
+                    let mut to: Vec<ConnId> = agents
+                        .into_iter()
+                        .flat_map(|a| self.resolve(To::Agent(a)))
+                        .collect();
+                    to.retain(|r| Some(*r) != sender);
+                    out.send_all(to, &frame);
+                }
                 Effect::Invite {
                     agent_id,
                     visitor_id,

@@ -726,7 +726,8 @@ impl Hub {
         else {
             return Ok(());
         };
-        if matches!(frame, AgentIn::Hello { .. }) {
+        let hello = matches!(frame, AgentIn::Hello { .. });
+        if hello {
             self.agent_socks.entry(agent_id).or_default().insert(conn);
         }
         let ctx = crate::domain::conversation::AgentCtx {
@@ -735,7 +736,22 @@ impl Hub {
             permissions,
             at: self.clock.now(),
         };
-        let fx = self.chats.agent_frame(&mut Tx(c), &ctx, frame)?;
+        let mut fx = if !frame.is_team() {
+            self.chats.agent_frame(&mut Tx(c), &ctx, frame)?
+        } else if let Some(refused) =
+            crate::domain::conversation::forbidden(&mut Tx(c), &ctx, &frame)?
+        {
+            refused
+        } else {
+            crate::domain::team_chat::frame(c, &self.chats, &ctx, frame)?
+        };
+        if hello && permissions.has(Permission::Chat) {
+            let rooms = crate::domain::team_chat::rooms(c, agent_id, permissions)?;
+            fx.0.push(crate::domain::conversation::Effect::Send(
+                crate::domain::conversation::To::Sender,
+                Out::TeamRooms { rooms },
+            ));
+        }
         self.apply(c, Some(conn), fx, out)
     }
 

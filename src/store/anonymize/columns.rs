@@ -398,6 +398,23 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
     ),
     ("stat_state", &[("id", Keep), ("through", Keep)]),
     (
+        "team_messages",
+        &[
+            ("id", Keep),
+            ("room", Keep),
+            ("seq", Keep),
+            ("agent_id", Keep),
+            ("body", Text),
+            ("client_id", Keep),
+            ("at", Keep),
+        ],
+    ),
+    (
+        "team_reads",
+        &[("agent_id", Keep), ("room", Keep), ("seq", Keep)],
+    ),
+    ("team_rooms", &[("room", Keep), ("last_seq", Keep)]),
+    (
         "visitors",
         &[
             ("id", Keep),

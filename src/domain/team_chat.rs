@@ -1,0 +1,184 @@
+//! Team chat: agents of a tenant talking to each other, in a whole-team room, a room per
+//! department and one-to-one rooms (`model::team::Room`). It runs in the tenant's hub like the
+//! visitor chats, with the same guarantees: a message is stored in the batch's transaction
+//! under its room's next seq and acknowledged only after COMMIT; a retry with the same client
+//! id is stored once; a dashboard that missed messages reads them over HTTP from the seq it
+//! holds (`GET /api/team/rooms/{room}/messages?after=`). Visitors never get any of it.
+
+use crate::domain::conversation::{AgentCtx, Conversations, Effect, Effects, To};
+use crate::domain::protocol::{AgentIn, Out, TeamRoomOut, check_message};
+use crate::error::{Code, Error, Result};
+use crate::model::rights::{Permission, Permissions};
+use crate::model::team::{Member, Room};
+use crate::store::{chat, team, tenant};
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+/// Messages one page of a room's log holds at most.
+pub const PAGE: i64 = 200;
+
+/// Handles a team frame (`AgentIn::is_team`) from an agent allowed to chat.
+pub fn frame(
+    c: &Connection,
+    chats: &Conversations,
+    ctx: &AgentCtx,
+    frame: AgentIn,
+) -> Result<Effects> {
+    let mut fx = Effects::default();
+    let reply = |fx: &mut Effects, out: Out| fx.0.push(Effect::Send(To::Sender, out));
+    match frame {
+        AgentIn::TeamMessage {
+            room,
+            client_id,
+            text,
+        } => {
+            if let Err(refusal) = check_message(&client_id, &text) {
+                reply(&mut fx, refusal);
+                return Ok(fx);
+            }
+            let Some(r) = writable(c, ctx, &room)? else {
+                reply(&mut fx, Out::error(Code::NotFound, "no such team room"));
+                return Ok(fx);
+            };
+            let (seq, new) = team::insert(c, &room, ctx.agent_id, &client_id, &text, ctx.at)?;
+            // Writing is reading what came before.
+            team::mark_read(c, ctx.agent_id, &room, seq)?;
+            reply(
+                &mut fx,
+                Out::TeamAck {
+                    room: room.clone(),
+                    client_id,
+                    seq,
+                },
+            );
+            if new {
+                let message = team::TeamMessage {
+                    room,
+                    seq,
+                    agent_id: ctx.agent_id,
+                    author_name: ctx.name.clone(),
+                    text,
+                    at: ctx.at,
+                };
+                fx.0.push(Effect::Team {
+                    agents: chats.present_in(r),
+                    frame: Out::TeamMessage(message),
+                });
+            }
+        }
+        AgentIn::TeamRead { room, seq } => {
+            if readable(c, ctx.agent_id, ctx.permissions, &room)?.is_none() {
+                reply(&mut fx, Out::error(Code::NotFound, "no such team room"));
+                return Ok(fx);
+            }
+            if seq < 0 {
+                reply(
+                    &mut fx,
+                    Out::error(Code::InvalidInput, "seq must not be negative"),
+                );
+                return Ok(fx);
+            }
+            team::mark_read(c, ctx.agent_id, &room, seq)?;
+            fx.0.push(Effect::Team {
+                agents: vec![ctx.agent_id],
+                frame: Out::TeamRead { room, seq },
+            });
+        }
+        _ => return Err(Error::Internal("not a team frame".into())),
+    }
+    Ok(fx)
+}
+
+/// The room named `room` if the agent may read it: a well-formed name, a room they belong to
+/// now, a department that exists. Anything else is `None` (answered as not found: whether a
+/// room exists is nobody else's business).
+pub fn readable(
+    c: &Connection,
+    agent_id: i64,
+    permissions: Permissions,
+    room: &str,
+) -> Result<Option<Room>> {
+    let Some(r) = Room::parse(room) else {
+        return Ok(None);
+    };
+    if !permissions.has(Permission::Chat) {
+        return Ok(None);
+    }
+    let departments = chat::agent_departments(c, agent_id)?;
+    let member = Member {
+        agent_id,
+        departments: &departments,
+        all_departments: permissions.has(Permission::ChatsAll),
+    };
+    if !r.has(member) {
+        return Ok(None);
+    }
+    let exists = match r {
+        Room::All => true,
+        Room::Department(d) => chat::department_exists(c, d)?,
+        Room::Direct(a, b) => [a, b]
+            .into_iter()
+            .all(|id| tenant::agent_by_id(c, id).is_ok_and(|a| a.is_some())),
+    };
+    Ok(exists.then_some(r))
+}
+
+/// The room if the agent may write in it: readable, and for a one-to-one room the other agent
+/// can still answer (enabled, allowed to chat).
+fn writable(c: &Connection, ctx: &AgentCtx, room: &str) -> Result<Option<Room>> {
+    let Some(r) = readable(c, ctx.agent_id, ctx.permissions, room)? else {
+        return Ok(None);
+    };
+    if let Some(other) = r.other(ctx.agent_id) {
+        let active =
+            tenant::agent_by_id(c, other)?.is_some_and(|a| !a.disabled && a.may(Permission::Chat));
+        if !active {
+            return Ok(None);
+        }
+    }
+    Ok(Some(r))
+}
+
+/// The rooms an agent belongs to, with their last seq and the agent's read position: the
+/// whole team, their departments (every department for those who see all chats), and a
+/// one-to-one room with each colleague who may chat (and with former ones whose room has
+/// messages, to read back).
+pub fn rooms(c: &Connection, agent_id: i64, permissions: Permissions) -> Result<Vec<TeamRoomOut>> {
+    if !permissions.has(Permission::Chat) {
+        return Ok(Vec::new());
+    }
+    let last: HashMap<String, i64> = team::last_seqs(c)?.into_iter().collect();
+    let read: HashMap<String, i64> = team::reads(c, agent_id)?.into_iter().collect();
+    let out = |room: Room, kind, name: String, other: Option<i64>| {
+        let key = room.to_string();
+        TeamRoomOut {
+            last_seq: last.get(&key).copied().unwrap_or(0),
+            read_seq: read.get(&key).copied().unwrap_or(0),
+            room: key,
+            kind,
+            name,
+            agent_id: other,
+        }
+    };
+    let mut rooms = vec![out(Room::All, "all", String::new(), None)];
+    let mine = chat::agent_departments(c, agent_id)?;
+    let all_departments = permissions.has(Permission::ChatsAll);
+    for d in tenant::list_departments(c)? {
+        if all_departments || mine.contains(&d.id) {
+            rooms.push(out(Room::Department(d.id), "department", d.name, None));
+        }
+    }
+    let mut direct: Vec<TeamRoomOut> = Vec::new();
+    for a in tenant::list_agents(c)? {
+        let Some(room) = Room::direct(agent_id, a.id) else {
+            continue;
+        };
+        let active = !a.disabled && a.may(Permission::Chat);
+        if active || last.contains_key(&room.to_string()) {
+            direct.push(out(room, "direct", a.display_name, Some(a.id)));
+        }
+    }
+    direct.sort_by_key(|r| r.name.to_lowercase());
+    rooms.extend(direct);
+    Ok(rooms)
+}
