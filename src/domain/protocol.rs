@@ -583,6 +583,17 @@ pub enum Out {
         /// Its place in the room.
         seq: i64,
     },
+    /// The sender's team message was refused (stored nowhere); the dashboard drops it.
+    TeamRefused {
+        /// The room.
+        room: String,
+        /// The sender's id for it.
+        client_id: String,
+        /// Stable code, from the registry.
+        code: Code,
+        /// Human-readable.
+        message: String,
+    },
     /// The agent read a room up to `seq` (on another device or tab).
     TeamRead {
         /// The room.

@@ -32,12 +32,18 @@ pub fn frame(
             client_id,
             text,
         } => {
-            if let Err(refusal) = check_message(&client_id, &text) {
-                reply(&mut fx, refusal);
+            let refused = |code, message: String| Out::TeamRefused {
+                room: room.clone(),
+                client_id: client_id.clone(),
+                code,
+                message,
+            };
+            if let Err(Out::Error { code, message, .. }) = check_message(&client_id, &text) {
+                reply(&mut fx, refused(code, message));
                 return Ok(fx);
             }
             let Some(r) = writable(c, ctx, &room)? else {
-                reply(&mut fx, Out::error(Code::NotFound, "no such team room"));
+                reply(&mut fx, refused(Code::NotFound, "no such team room".into()));
                 return Ok(fx);
             };
             let (seq, new) = team::insert(c, &room, ctx.agent_id, &client_id, &text, ctx.at)?;

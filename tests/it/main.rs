@@ -24,6 +24,7 @@ mod browser_signins;
 mod browser_statistics;
 mod browser_support;
 mod browser_team;
+mod browser_team_chat;
 mod browser_team_invites;
 mod browser_two_factor;
 mod browser_visitors;

@@ -198,8 +198,12 @@ fn rooms_are_for_their_members_only_and_never_for_visitors() {
         ("a1-999", "x3"),
     ] {
         dora.send(json!({"type": "team_message", "room": r, "client_id": cid, "text": "hi"}));
-        let e = dora.recv_type("error");
+        let e = dora.recv_type("team_refused");
         assert_eq!(e["code"], "not_found", "{r}");
+        assert_eq!(
+            (e["room"].as_str(), e["client_id"].as_str()),
+            (Some(r), Some(cid))
+        );
     }
     let found = dora_b.get("/api/team/search?q=M%C3%BCller").json();
     assert_eq!(found["messages"].as_array().unwrap().len(), 0);
@@ -229,8 +233,13 @@ fn rooms_are_for_their_members_only_and_never_for_visitors() {
         ),
     ];
     for (frame, code) in bad {
+        let ty = if frame["type"] == "team_read" {
+            "error"
+        } else {
+            "team_refused"
+        };
         bob.send(frame);
-        assert_eq!(bob.recv_type("error")["code"], code);
+        assert_eq!(bob.recv_type(ty)["code"], code);
     }
     let (_, v) = page(&mut bob_b, "all", "");
     assert_eq!(v["messages"].as_array().unwrap().len(), 0);

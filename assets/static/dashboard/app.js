@@ -7,6 +7,7 @@ import { agentSocket } from './connection.js';
 import { ChatModel } from './model.js';
 import { VisitorsModel } from './visitors-model.js';
 import { mountAlerts } from './alerts.js';
+import { mountTeamChat } from './team-chat.js';
 import { mountChats } from './chats.js';
 import { mountVisitors } from './visitors.js';
 import { mountHistory } from './history.js';
@@ -39,6 +40,7 @@ async function main() {
   const conn = agentSocket(() => model.hello());
   model.attach(conn);
   mountAlerts(model, { section });
+  mountTeamChat(conn);
   const root = document.getElementById('section-app');
   // Live visitors are kept only where they are shown: the list, and the visitor panel of chats.
   let visitors = null;
