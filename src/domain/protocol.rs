@@ -154,6 +154,30 @@ pub enum AgentIn {
         #[serde(default)]
         text: Option<String>,
     },
+    /// A supervisor watches another agent's chat as it happens (read-only).
+    Watch {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// The supervisor stops watching.
+    Unwatch {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// A watching supervisor's note to the chat's agent; the visitor never sees it.
+    Whisper {
+        /// The conversation.
+        conversation_id: i64,
+        /// The dashboard's own id for it.
+        client_id: String,
+        /// The text.
+        text: String,
+    },
+    /// A supervisor takes another agent's open chat (a transfer to themselves).
+    TakeOver {
+        /// The conversation.
+        conversation_id: i64,
+    },
     /// A message to the team: a whole-team, department or one-to-one room
     /// (`model::team::Room`).
     TeamMessage {
@@ -195,7 +219,13 @@ impl AgentIn {
             }
             | AgentIn::Transfer {
                 conversation_id, ..
-            } => Some(*conversation_id),
+            }
+            | AgentIn::Watch { conversation_id }
+            | AgentIn::Unwatch { conversation_id }
+            | AgentIn::Whisper {
+                conversation_id, ..
+            }
+            | AgentIn::TakeOver { conversation_id } => Some(*conversation_id),
             _ => None,
         }
     }
@@ -353,6 +383,9 @@ pub struct ConversationOut {
     pub visitor_email: String,
     /// The agent who has it.
     pub agent_id: Option<i64>,
+    /// Sent to a supervisor watching it: the chat is another agent's, shown read-only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub watching: bool,
     /// What the visitor filled in the site's pre-chat form, with the labels asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<crate::model::forms::Filled>,
@@ -497,7 +530,7 @@ pub enum Out {
         position: usize,
     },
     /// A conversation changed state (accepted, closed).
-    Conversation(ConversationOut),
+    Conversation(Box<ConversationOut>),
     /// Who is answering (visitors).
     Agent {
         /// The agent's display name.
@@ -566,6 +599,18 @@ pub enum Out {
     VisitorLeft {
         /// Which.
         visitor_id: i64,
+    },
+    /// A supervisor began or stopped watching a chat, or took it over (to the chat's agent,
+    /// and to the supervisor as the answer).
+    Supervision {
+        /// The conversation.
+        conversation_id: i64,
+        /// `watching`, `stopped` or `took_over`.
+        action: &'static str,
+        /// The supervisor.
+        supervisor_id: i64,
+        /// Their display name.
+        supervisor_name: String,
     },
     /// The team rooms the agent belongs to, after `ready` (agents who may chat).
     TeamRooms {

@@ -15,6 +15,8 @@ pub enum Permission {
     Chat,
     /// See every chat and the whole history, not only one's own.
     ChatsAll,
+    /// Watch other agents' live chats, whisper to them and take a chat over.
+    ChatsSupervise,
     /// See statistics.
     StatsView,
     /// Manage campaigns and goals.
@@ -32,10 +34,11 @@ pub enum Permission {
 }
 
 /// Every permission, in the order the dashboard lists them.
-pub const ALL: [Permission; 10] = [
+pub const ALL: [Permission; 11] = [
     Permission::VisitorsView,
     Permission::Chat,
     Permission::ChatsAll,
+    Permission::ChatsSupervise,
     Permission::StatsView,
     Permission::CampaignsManage,
     Permission::AgentsManage,
@@ -52,6 +55,7 @@ impl Permission {
             Permission::VisitorsView => "visitors.view",
             Permission::Chat => "chat",
             Permission::ChatsAll => "chats.all",
+            Permission::ChatsSupervise => "chats.supervise",
             Permission::StatsView => "stats.view",
             Permission::CampaignsManage => "campaigns.manage",
             Permission::AgentsManage => "agents.manage",
@@ -78,6 +82,7 @@ impl Permission {
             Permission::VisitorsView => "see live visitors",
             Permission::Chat => "chat",
             Permission::ChatsAll => "see other agents' chats",
+            Permission::ChatsSupervise => "supervise other agents' chats",
             Permission::StatsView => "see statistics",
             Permission::CampaignsManage => "manage campaigns and goals",
             Permission::AgentsManage => "manage agents and roles",
@@ -222,6 +227,7 @@ pub fn builtin(role_id: i64) -> Option<Permissions> {
                 VisitorsView,
                 Chat,
                 ChatsAll,
+                ChatsSupervise,
                 StatsView,
                 CampaignsManage,
                 AuditRead,

@@ -68,6 +68,7 @@ mod smtp;
 mod stats;
 mod status;
 mod storage;
+mod supervision;
 mod support;
 mod team;
 mod team_chat;

@@ -8,10 +8,11 @@ use crate::common::{Browser, Kontor, Ws};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const PERMISSIONS: [&str; 10] = [
+const PERMISSIONS: [&str; 11] = [
     "visitors.view",
     "chat",
     "chats.all",
+    "chats.supervise",
     "stats.view",
     "campaigns.manage",
     "agents.manage",
@@ -277,11 +278,17 @@ fn every_permission_allows_exactly_its_actions() {
                 let f = frame_or_error(&mut ws, "never");
                 let code = f["code"].as_str().unwrap_or("");
                 assert_eq!(code == "forbidden", !may_watch, "{perm}: invite {f}");
+                // Watching another agent's chat needs chats.supervise, which no role with a
+                // socket here has.
+                ws.send(json!({"type": "watch", "conversation_id": conv}));
+                let f = frame_or_error(&mut ws, "never");
+                assert_eq!(f["code"], "forbidden", "{perm}: watch {f}");
             }
         }
     }
     // Every refusal on the socket is in the audit trail: the accept of the visitors-only
-    // role and the invite of the chat-only role (the other roles never got a socket).
+    // role, the invite of the chat-only role and the watch of both (the other roles never got
+    // a socket).
     let denied = k.json(&["audit", "list", "acme", "--limit", "500"]);
     let socket_denials = denied
         .as_array()
@@ -289,7 +296,7 @@ fn every_permission_allows_exactly_its_actions() {
         .iter()
         .filter(|e| e["result"] == "authz denied" && e["object"] == "socket")
         .count();
-    assert_eq!(socket_denials, 2);
+    assert_eq!(socket_denials, 4);
 }
 
 #[test]
@@ -306,7 +313,7 @@ fn roles_and_agents_are_managed_with_lockout_protection() {
         .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["admin", "supervisor", "agent"]);
-    assert_eq!(roles["permissions"].as_array().unwrap().len(), 10);
+    assert_eq!(roles["permissions"].as_array().unwrap().len(), 11);
     assert_eq!(
         roles["roles"][2]["permissions"],
         json!(["visitors.view", "chat"])

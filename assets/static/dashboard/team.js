@@ -20,6 +20,7 @@ const PERMISSIONS = [
   'visitors.view',
   'chat',
   'chats.all',
+  'chats.supervise',
   'stats.view',
   'campaigns.manage',
   'agents.manage',

@@ -32,6 +32,10 @@ pub fn needed(frame: &AgentIn) -> Option<Permission> {
         | AgentIn::Close { .. }
         | AgentIn::TeamMessage { .. }
         | AgentIn::TeamRead { .. } => Some(Permission::Chat),
+        AgentIn::Watch { .. }
+        | AgentIn::Unwatch { .. }
+        | AgentIn::Whisper { .. }
+        | AgentIn::TakeOver { .. } => Some(Permission::ChatsSupervise),
     }
 }
 
@@ -174,6 +178,18 @@ impl Conversations {
                 }
                 self.close(ledger, conversation_id, ctx.at, &mut fx)?;
             }
+            AgentIn::Watch { conversation_id } => {
+                self.watch(ledger, ctx, conversation_id, &mut fx)?
+            }
+            AgentIn::Unwatch { conversation_id } => self.unwatch(ctx, conversation_id, &mut fx),
+            AgentIn::Whisper {
+                conversation_id,
+                client_id,
+                text,
+            } => self.whisper(ledger, ctx, conversation_id, client_id, text, &mut fx)?,
+            AgentIn::TakeOver { conversation_id } => {
+                self.take_over(ledger, ctx, conversation_id, &mut fx)?
+            }
             // The hub's shell hands these to `domain::team_chat`.
             AgentIn::TeamMessage { .. } | AgentIn::TeamRead { .. } => {
                 fx.refuse(Code::InternalError, "internal error; retry")
@@ -265,7 +281,7 @@ impl Conversations {
 
     /// A chat is now `to`'s: the visitor hears their name (and, when it was waiting, that it
     /// is open), every socket of `to` gets the whole history, and the log says `what`.
-    fn hand_over(
+    pub(super) fn hand_over(
         &mut self,
         ledger: &mut dyn Ledger,
         id: i64,
@@ -281,9 +297,9 @@ impl Conversations {
             .unwrap_or_default();
         fx.send(To::Visitors(id), Out::Agent { name });
         if let Some(cv) = self.conversation_out(id) {
-            fx.send(To::Agent(to), Out::Conversation(cv.clone()));
+            fx.send(To::Agent(to), Out::Conversation(Box::new(cv.clone())));
             if what == "accepted" {
-                fx.send(To::Visitors(id), Out::Conversation(cv));
+                fx.send(To::Visitors(id), Out::Conversation(Box::new(cv)));
             }
         }
         fx.0.push(Effect::CatchUp {
@@ -295,7 +311,7 @@ impl Conversations {
         Ok(())
     }
 
-    fn note(
+    pub(super) fn note(
         &mut self,
         ledger: &mut dyn Ledger,
         ctx: &AgentCtx,
@@ -318,11 +334,21 @@ impl Conversations {
                 text,
                 at: ctx.at,
             };
-            // The agent's other sockets; one still catching up on the chat gets the note with
-            // its replay.
+            // The agent's other sockets and the supervisors watching; one still catching up on
+            // the chat gets the note with its replay.
+            // (A whisper is a supervisor's note: its author watches, the chat's agent gets it.)
+            let mut to = vec![To::Agent(ctx.agent_id)];
+            let holder = self.convs.get(&conversation_id).and_then(|cv| cv.agent_id);
+            to.extend(holder.filter(|h| *h != ctx.agent_id).map(To::Agent));
+            to.extend(
+                self.watchers(conversation_id)
+                    .into_iter()
+                    .filter(|w| *w != ctx.agent_id)
+                    .map(To::Agent),
+            );
             fx.0.push(Effect::Entry {
                 conversation_id,
-                to: vec![To::Agent(ctx.agent_id)],
+                to,
                 frame,
                 skip_sender: true,
             });
@@ -377,7 +403,7 @@ impl Conversations {
         // No sender: the system entry is not the agent's own message.
         self.system(ledger, id, "transferred", None, ctx.at, fx)?;
         if let Some(cv) = self.conversation_out(id) {
-            fx.send(To::Visitors(id), Out::Conversation(cv));
+            fx.send(To::Visitors(id), Out::Conversation(Box::new(cv)));
         }
         self.dirty = true;
         Ok(())
@@ -385,7 +411,7 @@ impl Conversations {
 
     /// Refuses a frame about a conversation the agent may not touch: the same answer as for
     /// a missing one, and an audit entry.
-    fn deny(
+    pub(super) fn deny(
         &self,
         ledger: &mut dyn Ledger,
         ctx: &AgentCtx,

@@ -21,6 +21,9 @@ use serde_json::json;
 pub trait Ledger {
     /// Appends an audit entry (a refused frame).
     fn audit(&mut self, at: i64, actor: &str, action: &str, object: &str) -> Result<()>;
+    /// Appends an audit entry for an action carried out (a supervisor's watch, whisper or
+    /// take-over).
+    fn audit_done(&mut self, at: i64, actor: &str, action: &str, object: &str) -> Result<()>;
     /// A conversation's id and site, by the hash of its visitor token.
     fn conversation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<(i64, String)>>;
     /// The last seq of a conversation (closed ones too).
@@ -78,6 +81,17 @@ impl Ledger for Tx<'_> {
             action,
             object,
             result: "authz denied",
+            ..Default::default()
+        };
+        audit::append(self.0, at, &entry)
+    }
+
+    fn audit_done(&mut self, at: i64, actor: &str, action: &str, object: &str) -> Result<()> {
+        let entry = AuditEntry {
+            actor,
+            action,
+            object,
+            result: "success",
             ..Default::default()
         };
         audit::append(self.0, at, &entry)

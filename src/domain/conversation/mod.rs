@@ -11,6 +11,7 @@ mod automatic;
 pub mod ledger;
 mod queue;
 mod rules;
+mod supervision;
 #[cfg(test)]
 mod tests;
 mod visitor;
@@ -185,6 +186,8 @@ struct Conv {
     offline_offered: bool,
     /// What the visitor filled in the pre-chat form.
     fields: Vec<Filled>,
+    /// Supervisors watching it (`supervision.rs`): they get its entries and notes.
+    watchers: std::collections::BTreeSet<i64>,
 }
 
 /// An agent with at least one socket that said hello.
@@ -265,6 +268,9 @@ pub struct Conversations {
     /// How long a chat waits before agents are alerted again, and before its visitor is
     /// offered to leave a message (the tenant's, and departments' own).
     waiting: crate::model::waiting::WaitingTimes,
+    /// Frames for agents that arose outside any event (a watching supervisor left), sent with
+    /// the next batch.
+    deferred: Vec<(i64, Out)>,
 }
 
 impl Conversations {
@@ -438,6 +444,7 @@ impl Conversations {
                         alerted: false,
                         offline_offered: false,
                         fields,
+                        watchers: Default::default(),
                     };
                     (row.id, conv)
                 },
@@ -551,11 +558,24 @@ impl Conversations {
         Ok(())
     }
 
-    /// An agent's last socket closed.
+    /// An agent's last socket closed; chats they watched are told they stopped.
     pub fn agent_left(&mut self, agent_id: i64) {
-        if self.agents.remove(&agent_id).is_some() {
+        if let Some(gone) = self.agents.remove(&agent_id) {
             self.dirty = true;
+            for (id, cv) in self.convs.iter_mut() {
+                if cv.watchers.remove(&agent_id)
+                    && let Some(holder) = cv.agent_id
+                {
+                    let told = supervision::notice(*id, "stopped", agent_id, &gone.name);
+                    self.deferred.push((holder, told));
+                }
+            }
         }
+    }
+
+    /// The frames of [`Conversations::agent_left`] not sent yet.
+    pub fn take_deferred(&mut self) -> Vec<(i64, Out)> {
+        std::mem::take(&mut self.deferred)
     }
 
     /// An admin deleted a department (the store has moved its chats already): its chats have
@@ -623,7 +643,7 @@ impl Conversations {
                 self.lose(agent, id, &mut fx);
                 self.system(ledger, id, "transferred", None, at, &mut fx)?;
                 if let Some(cv) = self.conversation_out(id) {
-                    fx.send(To::Visitors(id), Out::Conversation(cv));
+                    fx.send(To::Visitors(id), Out::Conversation(Box::new(cv)));
                 }
                 tracing::info!(agent, conversation = id, "chat given back to the queue");
             }
@@ -717,6 +737,7 @@ impl Conversations {
         }));
         let mut to = vec![To::Visitors(conversation_id)];
         to.extend(agent_of_conv.map(To::Agent));
+        to.extend(conv.watchers.iter().copied().map(To::Agent));
         fx.0.push(Effect::Entry {
             conversation_id,
             to,
@@ -756,9 +777,13 @@ impl Conversations {
         ledger.close(id, at)?;
         if let Some(mut closed) = self.conversation_out(id) {
             closed.status = "closed".into();
-            fx.send(To::Visitors(id), Out::Conversation(closed.clone()));
+            fx.send(To::Visitors(id), Out::Conversation(Box::new(closed.clone())));
             if let Some(a) = closed.agent_id {
-                fx.send(To::Agent(a), Out::Conversation(closed));
+                fx.send(To::Agent(a), Out::Conversation(Box::new(closed.clone())));
+            }
+            closed.watching = true;
+            for w in self.watchers(id) {
+                fx.send(To::Agent(w), Out::Conversation(Box::new(closed.clone())));
             }
             fx.0.push(Effect::Closed(id));
         }
@@ -776,7 +801,7 @@ impl Conversations {
         });
         if let Some(mut cv) = self.conversation_out(id) {
             cv.status = "transferred".into();
-            fx.send(To::Agent(from), Out::Conversation(cv));
+            fx.send(To::Agent(from), Out::Conversation(Box::new(cv)));
         }
     }
 
@@ -787,6 +812,7 @@ impl Conversations {
             visitor_name: c.visitor_name.clone(),
             visitor_email: c.visitor_email.clone(),
             agent_id: c.agent_id,
+            watching: false,
             fields: c.fields.clone(),
         })
     }

@@ -27,6 +27,10 @@ impl Ledger for Mem {
         self.writes.push(format!("audit {actor} {action} {object}"));
         Ok(())
     }
+    fn audit_done(&mut self, _at: i64, actor: &str, action: &str, object: &str) -> Result<()> {
+        self.writes.push(format!("done {actor} {action} {object}"));
+        Ok(())
+    }
     fn conversation_by_token(&mut self, token_hash: &[u8]) -> Result<Option<(i64, String)>> {
         let found = self.convs.iter().find(|(_, _, h)| h == token_hash);
         Ok(found.map(|(id, site, _)| (*id, site.clone())))

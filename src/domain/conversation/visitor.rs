@@ -311,6 +311,7 @@ impl Conversations {
                 alerted: false,
                 offline_offered: false,
                 fields: filled,
+                watchers: Default::default(),
             },
         );
         fx.0.push(Effect::Attach {

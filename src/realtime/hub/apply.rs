@@ -339,6 +339,9 @@ impl Hub {
     /// At the end of a batch: the queue and presence (when they changed) and the live
     /// visitors that changed.
     pub(super) fn broadcast(&mut self, out: &mut Outbox) {
+        for (agent, frame) in self.chats.take_deferred() {
+            out.send_all(self.resolve(To::Agent(agent)), &frame);
+        }
         if self.chats.queue_dirty() {
             self.broadcast_queue(out);
         }
