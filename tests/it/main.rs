@@ -22,6 +22,7 @@ mod browser_privacy;
 mod browser_settings;
 mod browser_signins;
 mod browser_statistics;
+mod browser_supervision;
 mod browser_support;
 mod browser_team;
 mod browser_team_chat;

@@ -11,6 +11,7 @@
 //   uploads.js   files sent by the agent
 //   errors.js    socket errors in words
 //   lookup.js    the business's own system's answer about a value (online look-up)
+//   supervise.js colleagues' chats watched by a supervisor
 //
 // This module keeps the list of my chats and the selection, and wires the parts to the model.
 
@@ -28,6 +29,8 @@ import { Blocks } from './chats/block.js';
 import { Uploads } from './chats/uploads.js';
 import { errorText } from './chats/errors.js';
 import { LookupPanel } from './chats/lookup.js';
+import { SupervisePanel } from './chats/supervise.js';
+import { session } from './api.js';
 
 /** What a closed chat's panel says, by why it ended (transfers name the colleague). */
 const ENDED = {
@@ -96,6 +99,13 @@ class ChatsView {
       this.showError(e.detail.code, e.detail.message);
     });
     model.addEventListener('status', (e) => this.bar.renderStatus(e.detail.status));
+    model.addEventListener('supervision', (e) => this.onSupervision(e.detail));
+    session().then((s) => {
+      if (s && Array.isArray(s.permissions) && s.permissions.includes('chats.supervise')) {
+        this.supervise = new SupervisePanel(model, conn);
+        this.side.append(this.supervise.el);
+      }
+    });
     conn.addEventListener('state', (e) => this.renderConn(e.detail));
     if (visitors) {
       // Frames come for every visitor on the website: only those in chats listed here matter.
@@ -138,21 +148,22 @@ class ChatsView {
     this.noneEl = h('p', { class: 'conv-none', text: t('dashboard.conversation.none') });
     this.panels = h('div', { class: 'conv-panels' });
 
+    this.side = h(
+      'div',
+      { class: 'chats-side' },
+      this.queue.el,
+      h(
+        'section',
+        { class: 'panel mine-panel', 'aria-labelledby': 'mine-title' },
+        this.mineTitle,
+        this.mineEmpty,
+        this.mineList,
+      ),
+    );
     return h(
       'div',
       { class: 'chats-grid' },
-      h(
-        'div',
-        { class: 'chats-side' },
-        this.queue.el,
-        h(
-          'section',
-          { class: 'panel mine-panel', 'aria-labelledby': 'mine-title' },
-          this.mineTitle,
-          this.mineEmpty,
-          this.mineList,
-        ),
-      ),
+      this.side,
       h(
         'section',
         { class: 'panel conv-pane', 'aria-label': t('dashboard.conversation.label') },
@@ -161,6 +172,26 @@ class ChatsView {
         this.composer.el,
       ),
     );
+  }
+
+  /** A supervisor watches, stopped watching or took over one of my chats: shown in it. */
+  onSupervision(f) {
+    const it = this.items.get(f.conversation_id);
+    if (!it) return;
+    const vars = { name: f.supervisor_name || '' };
+    if (f.action === 'watching') {
+      it.supervision.textContent = t('dashboard.supervision.watching', vars);
+      it.supervision.hidden = false;
+      this.announce(t('dashboard.supervision.watching', vars));
+    } else if (f.action === 'stopped') {
+      it.supervision.hidden = true;
+      this.announce(t('dashboard.supervision.stopped', vars));
+    } else if (f.action === 'took_over') {
+      it.supervision.hidden = true;
+      // The chat leaves my list next ("transferred"): its panel says who took it.
+      this.model.transferring.set(f.conversation_id, t('dashboard.supervision.took_over', vars));
+      this.announce(t('dashboard.supervision.took_over', vars));
+    }
   }
 
   // ----- connection, errors, announcements -----
@@ -268,6 +299,7 @@ class ChatsView {
       sub: h('p', { class: 'conv-sub' }),
       fields: h('dl', { class: 'conv-fields', 'aria-label': t('dashboard.conversation.form_values'), hidden: true }),
       ended: h('p', { class: 'conv-ended', hidden: true }),
+      supervision: h('p', { class: 'conv-supervision', role: 'status', hidden: true }),
       log: h('div', { class: 'log', role: 'log', 'aria-live': 'polite', tabindex: '0' }),
       typing: h('p', { class: 'typing', hidden: true }),
       stick: true,
@@ -319,6 +351,7 @@ class ChatsView {
       ),
       it.transferPanel,
       it.blockPanel,
+      it.supervision,
       it.ended,
       it.visitorPanel.el,
       it.lookup.el,

@@ -91,6 +91,8 @@ export class ChatModel extends EventTarget {
     /** The chat log's identity from the last `ready` ('' before one carried it). */
     this.epoch = '';
     this.conn = null;
+    /** Colleagues' chats this agent watches as a supervisor (chats/supervise.js shows them). */
+    this.watchedIds = new Set();
   }
 
   /** Wires the model to the socket (connection.js). */
@@ -173,6 +175,9 @@ export class ChatModel extends EventTarget {
         return this.onAgents(f);
       case 'agents_update':
         return this.onAgentsUpdate(f);
+      case 'supervision':
+        if (f.action === 'stopped' && f.supervisor_id === this.agentId) this.watchedIds.delete(f.conversation_id);
+        return this.emit('supervision', f);
       case 'error':
         return this.onError(f);
       default:
@@ -273,6 +278,7 @@ export class ChatModel extends EventTarget {
 
   onMessage(f) {
     if (!isInt(f.conversation_id) || !isInt(f.seq) || f.seq < 1) return;
+    if (this.watchedIds.has(f.conversation_id)) return;
     const author = ['visitor', 'agent', 'system', 'auto'].includes(f.author) ? f.author : 'system';
     let conv = this.convs.get(f.conversation_id);
     if (!conv) {
@@ -390,6 +396,13 @@ export class ChatModel extends EventTarget {
 
   onConversation(f) {
     if (!isInt(f.conversation_id)) return;
+    // A colleague's chat this agent watches is not theirs; once taken over, it is.
+    if (f.watching === true) {
+      if (f.status === 'closed') this.watchedIds.delete(f.conversation_id);
+      else this.watchedIds.add(f.conversation_id);
+      return;
+    }
+    this.watchedIds.delete(f.conversation_id);
     const conv = this.convs.get(f.conversation_id);
     if (f.status === 'open' && f.agent_id === this.agentId && this.agentId !== null) {
       // Not accepted here and new to this page: a colleague handed it over (or another tab of
@@ -443,6 +456,7 @@ export class ChatModel extends EventTarget {
 
   onNote(f) {
     if (!isInt(f.conversation_id) || !isInt(f.id)) return;
+    if (this.watchedIds.has(f.conversation_id)) return;
     const conv = this.convs.get(f.conversation_id);
     if (!conv || conv.notes.has(f.id)) return;
     const note = {

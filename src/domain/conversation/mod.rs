@@ -777,7 +777,10 @@ impl Conversations {
         ledger.close(id, at)?;
         if let Some(mut closed) = self.conversation_out(id) {
             closed.status = "closed".into();
-            fx.send(To::Visitors(id), Out::Conversation(Box::new(closed.clone())));
+            fx.send(
+                To::Visitors(id),
+                Out::Conversation(Box::new(closed.clone())),
+            );
             if let Some(a) = closed.agent_id {
                 fx.send(To::Agent(a), Out::Conversation(Box::new(closed.clone())));
             }
