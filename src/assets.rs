@@ -1,4 +1,11 @@
-//! Every web asset, embedded in the binary at build time (no build step, no CDN).
+//! Every web asset, embedded in the binary at build time (no build step, no CDN), and the
+//! compressed forms browsers are sent: gzip and brotli, each made once per file on its first
+//! request and kept (the assets never change while the binary runs).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Files under `assets/`: `static/` is served as is, `templates/` are rendered, `i18n/` are
 /// the string catalogs, `widget/` is the customer-facing loader.
@@ -7,6 +14,110 @@
 pub struct Assets;
 
 /// The bytes of an embedded file.
-pub fn get(path: &str) -> Option<std::borrow::Cow<'static, [u8]>> {
+pub fn get(path: &str) -> Option<Cow<'static, [u8]>> {
     Assets::get(path).map(|f| f.data)
+}
+
+/// A file with its compressed forms and its content hash.
+pub struct Encoded {
+    /// As stored.
+    pub identity: Cow<'static, [u8]>,
+    /// gzip (level 9).
+    pub gzip: Vec<u8>,
+    /// brotli (quality 11).
+    pub brotli: Vec<u8>,
+    /// The first 16 hex digits of the file's SHA-256.
+    pub hash: String,
+}
+
+/// The file with its compressed forms (made on first use, then kept).
+pub fn encoded(path: &str) -> Option<Arc<Encoded>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Encoded>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(e) = cache.lock().ok()?.get(path) {
+        return Some(e.clone());
+    }
+    let file = Assets::get(path)?;
+    let hash = hex16(&file.metadata.sha256_hash());
+    let identity = file.data;
+    // Compressed outside the lock: two first requests may both compress; one result stays.
+    let e = Arc::new(Encoded {
+        gzip: gzip(&identity),
+        brotli: brotli(&identity),
+        identity,
+        hash,
+    });
+    cache.lock().ok()?.insert(path.to_string(), e.clone());
+    Some(e)
+}
+
+/// The version of the embedded `static/` files as a whole: part of their URLs
+/// (`/static/v/<version>/…`), so browsers may keep them for a year and still get new ones after
+/// an upgrade. Modules import each other by relative paths, so one version covers the graph.
+pub fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let mut names: Vec<Cow<'static, str>> = Assets::iter()
+            .filter(|n| n.starts_with("static/"))
+            .collect();
+        names.sort();
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for n in names {
+            if let Some(f) = Assets::get(&n) {
+                ctx.update(n.as_bytes());
+                ctx.update(&f.metadata.sha256_hash());
+            }
+        }
+        hex16(ctx.finish().as_ref())[..12].to_string()
+    })
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
+fn brotli(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    let _ = brotli::BrotliCompress(&mut &data[..], &mut out, &params);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn compressed_forms_decompress_to_the_file_and_the_version_is_stable() {
+        let e = encoded("widget/widget.js").expect("the loader is embedded");
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&e.gzip[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, &e.identity[..]);
+        let mut back = Vec::new();
+        brotli::BrotliDecompress(&mut &e.brotli[..], &mut back).unwrap();
+        assert_eq!(back, &e.identity[..]);
+        assert!(e.brotli.len() < e.gzip.len() && e.gzip.len() < e.identity.len());
+        assert_eq!(e.hash.len(), 16);
+        assert!(
+            Arc::ptr_eq(&e, &encoded("widget/widget.js").unwrap()),
+            "made once"
+        );
+        assert_eq!(version().len(), 12);
+        assert_eq!(version(), version());
+        assert!(encoded("widget/nope.js").is_none());
+    }
 }

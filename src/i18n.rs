@@ -167,6 +167,12 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// `/static/v/<version>`: the versioned prefix of the embedded static files.
+pub fn static_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| format!("/static/v/{}", crate::assets::version()))
+}
+
 /// Renders `assets/templates/<name>`: `{{t:key}}` becomes the catalog string, `{{var}}` the
 /// value from `vars`. Every value is escaped; a template cannot evaluate anything.
 pub fn render(name: &str, lang: Lang, vars: &[(&str, &str)]) -> String {
@@ -187,6 +193,8 @@ pub fn render(name: &str, lang: Lang, vars: &[(&str, &str)]) -> String {
             Some(key) => t(lang, key),
             None => match name {
                 "lang" => lang.code(),
+                // Where the pages' scripts and styles are: a year-long cache, new per build.
+                "static" => static_prefix(),
                 _ => vars
                     .iter()
                     .find(|(k, _)| *k == name)

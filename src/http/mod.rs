@@ -201,6 +201,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/static/shared/codes.js",
         web::get().to(assets::codes_module),
     )
+    .route(
+        "/static/v/{version}/shared/codes.js",
+        web::get().to(assets::codes_module),
+    )
+    .route(
+        "/static/v/{version}/{path:.*}",
+        web::get().to(assets::versioned_file),
+    )
     .route("/static/{path:.*}", web::get().to(assets::static_file))
     .route("/i18n/{file}", web::get().to(assets::catalog))
     .default_service(web::to(assets::not_found));

@@ -6,6 +6,7 @@ mod webdriver;
 mod accessibility;
 mod aggregates;
 mod api_v1;
+mod assets;
 mod audit;
 mod automatic;
 mod backup;
