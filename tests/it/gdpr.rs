@@ -317,7 +317,7 @@ fn the_dashboard_api_finds_rectifies_and_erases_for_admins_only() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.json()["updated"],
-        json!({"conversations": 2, "offline_messages": 1})
+        json!({"conversations": 2, "offline_messages": 1, "form_fields": 0})
     );
     let f = admin
         .get("/api/gdpr/find?by=email&value=e.m%40example.org")
