@@ -4,7 +4,7 @@
 use super::State;
 use super::client::Client;
 use crate::domain::{agents, email, hours, intrusion};
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Code, Error};
 use crate::i18n::{self, Lang, business_text};
 use crate::model::tenants;
 use crate::store::SiteRecord;
@@ -516,10 +516,26 @@ pub async fn offline(
     }
     state.throttle.fail(&key, t0);
     let lang = Lang::parse(&b.lang).unwrap_or(Lang::En).code();
+    // A blocked visitor is known by the same browser key and truncated address as their
+    // socket (see `ws.rs`); the widget hides the form from them, this holds without it.
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let now = state.clock.now();
+    let browser = (site.tracking.mode != "off")
+        .then(|| state.tracking.keys.key(now, &site.site_key, client.ip, ua));
+    let address = client.shown_ip();
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
-    web::block(move || -> Result<_, Error> {
+    let blocked = web::block(move || -> Result<_, Error> {
         let db = st.store.tenant_db(&site.tenant_uuid)?;
+        let blocks = db.read(|c| crate::store::blocks::active(c, now))?;
+        if crate::model::blocks::catching(&blocks, browser.as_ref(), Some(&address), now).is_some()
+        {
+            return Ok(true);
+        }
         let origin = site.origins.first().cloned().unwrap_or_default();
         let new = cstore::NewOffline {
             site_key: &site.site_key,
@@ -529,9 +545,16 @@ pub async fn offline(
             lang,
             at: st.clock.now(),
         };
-        db.with(|c| email::events::leave_offline(c, st.mail.as_deref(), &new, &origin))
+        db.with(|c| email::events::leave_offline(c, st.mail.as_deref(), &new, &origin))?;
+        Ok(false)
     })
     .await??;
+    if blocked {
+        return Err(ApiError::of(
+            Code::Blocked,
+            "an agent has blocked messages from here for a while",
+        ));
+    }
     state.hooks.wake(&uuid);
     if let Some(m) = &state.mail {
         m.wake(email::Box::Tenant(uuid));
