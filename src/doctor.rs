@@ -185,9 +185,7 @@ fn outbox_check(store: &Store, tenants: &[crate::store::TenantRecord], now: i64)
             Err(e) => return check("mail outbox", false, format!("tenant {}: {e}", t.slug)),
         }
     }
-    let age = sum
-        .oldest_queued_at
-        .map(|t| (now - t).max(0));
+    let age = sum.oldest_queued_at.map(|t| (now - t).max(0));
     let detail = format!(
         "{} queued{}, {} failed for good",
         sum.queued,

@@ -523,14 +523,18 @@ fn an_address_or_name_given_in_the_form_is_found_and_rectified_by_gdpr_requests(
     let server = k.server(&[]);
     // No name or address in the chat itself: only in the form.
     let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
-    v.send(json!({"type": "start", "consent": true, "notice_version": "1", "lang": "de",
+    v.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "lang": "de",
                   "fields": {"contact": "Vera.Feld@example.org", "full": "Vera Feld",
-                             "order": "AB-1234"}}));
+                             "order": "AB-1234"}}),
+    );
     assert_eq!(answer(&mut v)["type"], "welcome");
     // Someone else's chat stays out of it.
     let mut other = Ws::visitor(&server.base, &site, SHOP).unwrap();
-    other.send(json!({"type": "start", "consent": true, "notice_version": "1", "lang": "de",
-                      "fields": {"contact": "max@example.org", "full": "Max", "order": "CD-9999"}}));
+    other.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "lang": "de",
+                      "fields": {"contact": "max@example.org", "full": "Max", "order": "CD-9999"}}),
+    );
     assert_eq!(answer(&mut other)["type"], "welcome");
     drop((v, other));
     drop(server);

@@ -718,10 +718,14 @@ fn the_record_of_measures_names_each_off_site_place_and_its_last_good_copy() {
     // The state file the copies write (and `/healthz` and `doctor` read): one good copy to
     // "store", then a failed attempt; none yet to "other-dc".
     let status = kontor::store::backup::offsite::status::update;
-    status(&k.data_dir(), "store", |s: &mut kontor::store::backup::offsite::status::RemoteStatus| {
-        s.last_good_at = Some(1_795_000_000);
-        s.failures = 1;
-    })
+    status(
+        &k.data_dir(),
+        "store",
+        |s: &mut kontor::store::backup::offsite::status::RemoteStatus| {
+            s.last_good_at = Some(1_795_000_000);
+            s.failures = 1;
+        },
+    )
     .unwrap();
     let md = k.ok(&["privacy", "report", "acme"]);
     for wanted in [
@@ -735,7 +739,8 @@ fn the_record_of_measures_names_each_off_site_place_and_its_last_good_copy() {
     assert!(!md.contains("127.0.0.1"), "no endpoint, host or path");
     let de = k.ok(&["privacy", "report", "acme", "--lang", "de"]);
     assert!(
-        de.contains("| Externer Ort | Art | Letzte erfolgreiche Kopie |") && de.contains("noch keine"),
+        de.contains("| Externer Ort | Art | Letzte erfolgreiche Kopie |")
+            && de.contains("noch keine"),
         "{de}"
     );
 }

@@ -893,8 +893,10 @@ fn a_closed_chat_is_answered_by_email_and_the_answer_is_kept_in_its_log() {
     let (_ab, mut ws) = agent(&server, &pw);
     let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
     let mut v = crate::common::Ws::visitor(&server.base, &site, SHOP).unwrap();
-    v.send(json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera",
-                  "email": "vera@example.org", "lang": "de"}));
+    v.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera",
+                  "email": "vera@example.org", "lang": "de"}),
+    );
     let conv = v.recv_type("welcome")["conversation_id"].as_i64().unwrap();
     say(&mut v, None, "v-1", "Gibt es das auch in Blau?");
     let reply = format!("/api/conversations/{conv}/reply");
@@ -928,7 +930,10 @@ fn a_closed_chat_is_answered_by_email_and_the_answer_is_kept_in_its_log() {
     assert!(body.contains("Dies beantwortet Ihren Chat vom"), "{body}");
     let head = got[0].text();
     let head = head.split("\r\n\r\n").next().unwrap();
-    assert!(!head.contains("Auto-Submitted"), "an agent wrote it: {head}");
+    assert!(
+        !head.contains("Auto-Submitted"),
+        "an agent wrote it: {head}"
+    );
 
     // The answer is part of the chat's log, as Ann's.
     let log = a.get(&format!("/api/conversations/{conv}/messages")).json();
@@ -967,14 +972,20 @@ fn a_password_reset_link_is_mailed_to_the_agent_and_works() {
     let head = head.split("\r\n\r\n").next().unwrap().to_string();
     assert!(head.contains("Auto-Submitted: auto-generated"), "{head}");
     let msg = parse(&got[0]);
-    assert_eq!(msg.subject(), Some("Choose a new password for Shop Support"));
+    assert_eq!(
+        msg.subject(),
+        Some("Choose a new password for Shop Support")
+    );
     let text = msg.body_text(0).unwrap();
     assert!(
         text.contains("Hello Bob") && text.contains("asked for a new password"),
         "{text}"
     );
     let url = v["url"].as_str().unwrap();
-    assert!(text.contains(url), "the link in the mail is the reset link: {text}");
+    assert!(
+        text.contains(url),
+        "the link in the mail is the reset link: {text}"
+    );
     let path = &url[url.find("/setup/").unwrap()..];
     assert_eq!(Browser::new(&server.base).get(path).status, 200);
     assert_eq!(newest_in_state(&mut a, "sent")["kind"], "reset");
@@ -1005,7 +1016,11 @@ fn inbox_addresses_are_saved_from_the_dashboard_and_a_wrong_one_refused_by_name(
             &json!({"inbox": [bad], "alerts": [], "lang": "de"}),
         );
         assert_eq!(res.status, 400, "{}", res.body);
-        assert!(res.body.contains("not a valid email address"), "{}", res.body);
+        assert!(
+            res.body.contains("not a valid email address"),
+            "{}",
+            res.body
+        );
     }
     let res = a.put_json(
         "/api/email/addresses",
@@ -1044,19 +1059,31 @@ fn doctor_reports_the_outbox_backlog_and_fails_on_a_mail_stuck_for_an_hour() {
             .unwrap_or_else(|| panic!("no outbox check: {v}"))
     };
     let c = outbox_check(&k);
-    assert_eq!((c["ok"].clone(), c["detail"].clone()), (json!(true), json!("0 queued, 0 failed for good")));
+    assert_eq!(
+        (c["ok"].clone(), c["detail"].clone()),
+        (json!(true), json!("0 queued, 0 failed for good"))
+    );
 
     // The mail server is down: the notice waits, then waits too long.
     let server = k.server(&[]);
     leave_offline(&server, &site, "Olga", "olga@example.org", "Hallo");
     let c = outbox_check(&k);
     assert_eq!(c["ok"], true, "{c}");
-    assert!(c["detail"].as_str().unwrap().starts_with("1 queued (the oldest for 0 min)"), "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 queued (the oldest for 0 min)"),
+        "{c}"
+    );
     k.advance_clock(Duration::from_secs(2 * 3600));
     let c = outbox_check(&k);
     assert_eq!(c["ok"], false, "{c}");
     let detail = c["detail"].as_str().unwrap();
-    assert!(detail.starts_with("1 queued (the oldest for 120 min)"), "{c}");
+    assert!(
+        detail.starts_with("1 queued (the oldest for 120 min)"),
+        "{c}"
+    );
     assert!(detail.contains("Settings › General › Email"), "{c}");
 
     // It comes up, the mail goes, and the check is fine again.

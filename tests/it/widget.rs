@@ -68,8 +68,10 @@ fn config_takes_the_pages_then_the_browsers_language_and_names_the_text_colour()
     let server = k.server(&[]);
     let mut b = Browser::new(&server.base);
     with_origin(&mut b, SHOP);
-    b.headers
-        .push(("Accept-Language".into(), "pt-PT,pt;q=0.9,nl;q=0.8,de;q=0.7".into()));
+    b.headers.push((
+        "Accept-Language".into(),
+        "pt-PT,pt;q=0.9,nl;q=0.8,de;q=0.7".into(),
+    ));
     let conf = |b: &mut Browser, lang: &str| {
         b.get(&format!("/api/widget/config?site={site}&lang={lang}"))
             .json()
