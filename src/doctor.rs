@@ -39,8 +39,8 @@ fn mode(path: &Path) -> Option<u32> {
         .map(|m| m.permissions().mode() & 0o777)
 }
 
-/// Runs every check.
-pub fn run(config: &Config) -> Vec<Check> {
+/// Runs every check; ages (of queued mails, of off-site copies) count up to `now`.
+pub fn run(config: &Config, now: i64) -> Vec<Check> {
     let mut out = Vec::new();
     let dir = &config.data_dir;
     match mode(dir) {
@@ -112,7 +112,7 @@ pub fn run(config: &Config) -> Vec<Check> {
                         out.push(tenant_check(&store, &t.uuid, &t.slug));
                     }
                     if config.smtp.is_some() {
-                        out.push(outbox_check(&store, &tenants));
+                        out.push(outbox_check(&store, &tenants, now));
                     }
                 }
             }
@@ -123,7 +123,7 @@ pub fn run(config: &Config) -> Vec<Check> {
     }
     out.push(disk_check(dir));
     out.push(backup_check(&config.backup_dir(), config.backup.enabled));
-    out.extend(offsite_checks(config));
+    out.extend(offsite_checks(config, now));
     if let Some(tls) = &config.tls {
         out.push(cert_check(&tls.cert));
     }
@@ -169,7 +169,7 @@ pub fn tenant_check(store: &Store, uuid: &str, slug: &str) -> Check {
 const OUTBOX_STUCK_SECS: i64 = 3600;
 
 /// The outboxes' backlog: how many mails wait, since when, and how many failed.
-fn outbox_check(store: &Store, tenants: &[crate::store::TenantRecord]) -> Check {
+fn outbox_check(store: &Store, tenants: &[crate::store::TenantRecord], now: i64) -> Check {
     use crate::store::outbox;
     let mut sum = outbox::Backlog::default();
     match store.system(|c| outbox::backlog(c)) {
@@ -185,9 +185,7 @@ fn outbox_check(store: &Store, tenants: &[crate::store::TenantRecord]) -> Check 
             Err(e) => return check("mail outbox", false, format!("tenant {}: {e}", t.slug)),
         }
     }
-    let age = sum
-        .oldest_queued_at
-        .map(|t| (crate::clock::now() - t).max(0));
+    let age = sum.oldest_queued_at.map(|t| (now - t).max(0));
     let detail = format!(
         "{} queued{}, {} failed for good",
         sum.queued,
@@ -293,10 +291,9 @@ fn backup_check(dir: &Path, scheduled: bool) -> Check {
 
 /// Per `[[offsite]]` remote: its last good copy must be recent enough (as the status file
 /// the scheduler and `backup push` keep says; no connection is made here).
-fn offsite_checks(config: &Config) -> Vec<Check> {
+fn offsite_checks(config: &Config, now: i64) -> Vec<Check> {
     use crate::store::backup::offsite::status;
     let all = status::load(&config.data_dir);
-    let now = crate::clock::now();
     config
         .offsite
         .iter()

@@ -105,7 +105,8 @@ codes! {
     TooManyChats = "too_many_chats", 0, Frame, "start of a chat when the address (IPv4, IPv6 /64) or site started as many this minute as [chat] allows";
     /// A chat start when the tenant's waiting queue is full.
     QueueFull = "queue_full", 0, Frame, "start of a chat when the tenant's waiting queue is full ([chat] max_waiting): leave a message instead";
-    Blocked = "blocked", 0, Frame, "start of a chat by a visitor an agent blocked (by browser or address), until the block ends or is lifted";
+    /// A visitor an agent blocked starts a chat or leaves an offline message.
+    Blocked = "blocked", 403, Frame, "start of a chat, or an offline message (POST /api/widget/offline), by a visitor an agent blocked (by browser or address), until the block ends or is lifted";
     /// A chat start outside the business hours.
     Closed = "closed", 0, Frame, "start of a chat outside the business hours (the widget's config says open: false): leave a message instead";
     /// Uploads of one chat or one visitor address over their limits within the window.

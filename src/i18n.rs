@@ -73,6 +73,16 @@ impl Lang {
     /// The best dashboard language of an `Accept-Language` header (by q-value), else English:
     /// a French browser gets the English dashboard, not a half-translated one.
     pub fn from_accept_language(header: &str) -> Lang {
+        Lang::best_accepted(header, &Lang::DASHBOARD).unwrap_or(Lang::En)
+    }
+
+    /// The best widget language of an `Accept-Language` header (by q-value), if it names one:
+    /// the browser's own order, so the loader need not work it out.
+    pub fn widget_from_accept_language(header: &str) -> Option<Lang> {
+        Lang::best_accepted(header, &Lang::ALL)
+    }
+
+    fn best_accepted(header: &str, among: &[Lang]) -> Option<Lang> {
         let mut best: Option<(f32, Lang)> = None;
         for part in header.split(',') {
             let mut it = part.split(';');
@@ -81,13 +91,14 @@ impl Lang {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if let Some(lang) = Lang::parse_dashboard(tag)
+            if let Some(lang) = Lang::parse_in(tag, among)
+                && q > 0.0
                 && best.is_none_or(|(bq, _)| q > bq)
             {
                 best = Some((q, lang));
             }
         }
-        best.map(|(_, l)| l).unwrap_or(Lang::En)
+        best.map(|(_, l)| l)
     }
 }
 
@@ -226,6 +237,16 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("fr"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn the_widget_takes_the_browsers_first_language_it_speaks() {
+        let w = Lang::widget_from_accept_language;
+        assert_eq!(w("pt-PT,pt;q=0.9,fr;q=0.8,de;q=0.7"), Some(Lang::Fr));
+        assert_eq!(w("nl-BE"), Some(Lang::Nl));
+        assert_eq!(w("pt-PT,pt;q=0.9"), None);
+        assert_eq!(w("it;q=0,es;q=0.1"), Some(Lang::Es), "q=0 is a refusal");
+        assert_eq!(w(""), None);
     }
 
     #[test]

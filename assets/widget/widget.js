@@ -1,9 +1,7 @@
-/* kontor widget loader. Embed:
-     <script src="https://CHAT.HOST/widget.js" data-site="SITE_KEY" async></script>
-   Until the visitor clicks it sets no cookie, writes no browser storage, opens no socket and
-   creates no iframe: it fetches the site's widget config (no credentials) and shows a button.
-   The chat itself runs in an iframe on the chat server's origin (/widget/frame).
-   If the site monitors visitors, page views go to /api/track (see track below). */
+/* kontor widget loader (docs/widget.md). Until the visitor clicks it sets no cookie, writes no
+   storage, opens no socket and creates no iframe: it fetches the site's config and shows a
+   button (and reports page views if the site monitors visitors). The chat runs in a frame on
+   kontor's origin, whose scripts load only when it opens: what can wait belongs there. */
 (() => {
   "use strict";
   const d = document;
@@ -12,7 +10,6 @@
   const site = script && script.dataset.site;
   if (!site || (w.kontor && w.kontor.loaded)) return;
   const base = new URL(script.src, location.href).origin;
-  const KEY = "kontor-open"; // sessionStorage: "open" | "min", only after the visitor opted in
   const earlier = (w.kontor && w.kontor.q) || [];
   const queue = [];
   let ready = false;
@@ -24,11 +21,9 @@
   let card, inv, greet;
   let vp = Promise.resolve(); // the current page view's report
   let unread = 0;
-  // kontor('identify') and kontor('department'): kept in this page's memory only, handed to
-  // the frame, which fills its forms with them; nothing is sent before the visitor's opt-in.
+  // identify and department: in this page's memory only, for the frame's forms.
   let ident = null;
   let dept = "";
-  // kontor('on', event, fn): the page's handlers.
   const handlers = { open: [], close: [], message: [], unread: [] };
   const emit = (ev, arg) => {
     for (const f of handlers[ev]) {
@@ -39,38 +34,25 @@
       }
     }
   };
-  const cut = (v, n) => (typeof v === "string" ? [...v.trim()].slice(0, n).join("") : "");
-
-  // The widget's languages. Which one: the page's <html lang> if it is one of them, else the
-  // browser's first one of them (navigator.languages), else the site's default (the server
-  // decides that), else English.
-  const LANGS = ["en", "de", "fr", "es", "it", "nl", "pl"];
-  const EN = { title: "Chat", unread: "Unread messages: {n}", invitation: "Chat invitation", accept: "Start chat", dismiss: "No thanks" };
-  const primary = (tag) => String(tag || "").toLowerCase().split(/[-_]/)[0];
-  const wanted = () => {
-    const page = primary(d.documentElement.lang);
-    if (LANGS.includes(page)) return page;
-    const browser = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]).map(primary);
-    return browser.find((l) => LANGS.includes(l)) || "";
-  };
+  const str = (v) => (typeof v === "string" ? v : "");
 
   const api = (cmd, ...a) => {
-    // These need no widget yet: a handler registered, a name remembered for the frame.
+    // These need no widget yet (the frame trims and limits the values).
     if (cmd === "on") {
       if (handlers[a[0]] && typeof a[1] === "function") handlers[a[0]].push(a[1]);
       return;
     }
     if (cmd === "identify") {
       const o = a[0] && typeof a[0] === "object" ? a[0] : {};
-      ident = { kontor: "identify", name: cut(o.name, 100), email: cut(o.email, 254) };
+      ident = { kontor: "identify", name: str(o.name), email: str(o.email) };
       return void post(ident);
     }
     if (cmd === "department") {
-      dept = cut(a[0], 100);
+      dept = str(a[0]);
       return void (dept && post({ kontor: "department", name: dept }));
     }
     if (!ready) return void queue.push([cmd, ...a]);
-    // kontor('goal', 'order', 49.9): a goal reached on this page, after its page view.
+    // A goal, after this page's view.
     if (cmd === "goal") return void (pv && vp.then(() => send({ t: "goal", pv, name: String(a[0]), value: +a[1] || undefined })));
     // Focus follows only when a visitor's action triggered the call (not on page load).
     const act = !navigator.userActivation || navigator.userActivation.isActive;
@@ -81,21 +63,14 @@
   api.loaded = true;
   w.kontor = api;
 
-  // Storage is touched only after the frame said the visitor opted in ("started").
-  const remember = (v) => {
+  // The panel's state for later pages of this tab ("open" | "min"; null forgets it), written
+  // only after the visitor opted in; session() reads it. Blocked storage: no reopening.
+  const session = (v) => {
+    const K = "kontor-open";
     try {
-      if (v) sessionStorage.setItem(KEY, v);
-      else sessionStorage.removeItem(KEY);
-    } catch (e) {
-      /* storage blocked: the panel just will not reopen by itself */
-    }
-  };
-  const recall = () => {
-    try {
-      return sessionStorage.getItem(KEY);
-    } catch (e) {
-      return null;
-    }
+      if (v === undefined) return sessionStorage.getItem(K);
+      v ? sessionStorage.setItem(K, v) : sessionStorage.removeItem(K);
+    } catch {}
   };
 
   const el = (tag, props, ...kids) => {
@@ -107,17 +82,11 @@
     e.append(...kids);
     return e;
   };
-  const svg = (paths) => {
+  const svg = (cls, ...paths) => {
     const NS = "http://www.w3.org/2000/svg";
     const s = d.createElementNS(NS, "svg");
-    s.setAttribute("viewBox", "0 0 24 24");
-    s.setAttribute("aria-hidden", "true");
-    s.setAttribute("focusable", "false");
-    for (const p of paths) {
-      const e = d.createElementNS(NS, "path");
-      e.setAttribute("d", p);
-      s.append(e);
-    }
+    for (const [k, v] of [["class", cls], ["viewBox", "0 0 24 24"], ["aria-hidden", "true"], ["focusable", "false"]]) s.setAttribute(k, v);
+    for (const p of paths) s.appendChild(d.createElementNS(NS, "path")).setAttribute("d", p);
     return s;
   };
 
@@ -145,36 +114,20 @@
     "[hidden]{display:none!important}" +
     "iframe{display:block;width:100%;height:100%;border:0}" +
     ".s{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
-    // Small screens: the open panel fills the viewport (the frame's header has the close button).
+    // Small screens: the panel fills them (the frame's header has the close button).
     "@media (max-width:480px),(max-height:520px){.w .p{top:0;left:0;right:0;bottom:0;width:auto;height:auto;" +
     "max-width:none;max-height:none;border-radius:0}.w .l[aria-expanded=true]{display:none}}";
-
-  // Black or white on the site colour, whichever contrasts more.
-  const contrast = (hex) => {
-    const c = hex.length === 4 ? hex.replace(/\w/g, "$&$&") : hex;
-    const l = [1, 3, 5]
-      .map((i) => parseInt(c.slice(i, i + 2), 16) / 255)
-      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-    const y = 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
-    return 1.05 / (y + 0.05) >= (y + 0.05) / 0.05 ? "#fff" : "#111";
-  };
 
   const post = (msg) => {
     // Only to our own origin, and only once the frame shows our page.
     if (frame && frameReady) frame.contentWindow.postMessage(msg, base);
   };
   const tell = () => {
+    if (!frameReady) return;
     post(isOpen ? { kontor: "shown", focus: wantFocus } : { kontor: "hidden" });
-    if (greet && frameReady) {
-      post(greet);
-      greet = null;
-    }
-  };
-
-  // What the page said about the visitor, to a frame that just loaded.
-  const introduce = () => {
-    if (ident) post(ident);
-    if (dept) post({ kontor: "department", name: dept });
+    wantFocus = false;
+    if (greet) post(greet);
+    greet = null;
   };
 
   const setBadge = (n) => {
@@ -192,14 +145,14 @@
     frame = el("iframe", {
       title: text.title,
       src: `${base}/widget/frame?site=${encodeURIComponent(site)}&lang=${lang}`,
-      referrerPolicy: "origin", // the frame learns which site embeds it, never the page path
+      referrerPolicy: "origin", // the site, never the page's path
     });
-    frame.addEventListener("load", () => {
+    frame.onload = () => {
       frameReady = true;
-      introduce();
+      if (ident) post(ident);
+      if (dept) post({ kontor: "department", name: dept });
       tell();
-      wantFocus = false;
-    });
+    };
     panel.append(frame);
   };
 
@@ -215,13 +168,10 @@
     panel.hidden = false;
     btn.setAttribute("aria-expanded", "true");
     setBadge(0);
-    if (started) remember("open");
+    if (started) session("open");
     wantFocus = !!focus;
     if (focus) frame.focus();
-    if (frameReady) {
-      tell();
-      wantFocus = false;
-    }
+    tell();
     if (!was) emit("open");
   }
 
@@ -231,7 +181,7 @@
     isOpen = false;
     panel.hidden = true;
     btn.setAttribute("aria-expanded", "false");
-    if (started) remember("min");
+    if (started) session("min");
     tell();
     if (focusButton || inside) btn.focus();
     emit("close");
@@ -240,12 +190,11 @@
   let root;
   const shadowFocus = () => root && root.activeElement;
 
-  // ---- Visitor monitoring ("anonymous" | "consented"): page views to /api/track, no credentials
+  // ---- Visitor monitoring: page views to /api/track
   const VID = "kontor-vid";
   const trackUrl = `${base}/api/track?site=${encodeURIComponent(site)}`;
-  let mode, strip, vid, pv, viewed, timer; // vid undefined: not in the JSON; timer 0: hidden
+  let mode, strip, vid, pv, viewed, timer; // timer 0: hidden
   let path = location.pathname;
-  const str = (v) => (typeof v === "string" ? v : "");
   const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
 
   // utm_* stay, other parameters go as the site says; no fragment, no user:password.
@@ -266,7 +215,6 @@
     fetch(trackUrl, { method: "POST", body: JSON.stringify(o), credentials: "omit", keepalive: true, mode: "cors" })
       .then((r) => r.ok && r.json())
       .then((a) => {
-        // again: the server forgot this page view
         if (a && a.again) o.pv === pv && timer && view();
         else if (a && a.invite) offer(a.invite);
       })
@@ -306,8 +254,8 @@
 
   const track = (conf) => {
     mode = conf.tracking;
-    if (mode !== "anonymous" && mode !== "consented") return; // "off": nothing is sent
-    strip = Array.isArray(conf.strip) ? conf.strip : ["*"];
+    if (mode === "off") return;
+    strip = conf.strip;
     try {
       if (mode === "consented") vid = localStorage.getItem(VID);
     } catch {}
@@ -339,7 +287,7 @@
     if (viewed) ping();
   };
 
-  // ---- Invitations: a card by the launcher (never takes focus)
+  // ---- Invitations: a card by the button, never taking focus
   const report = (result) => send({ t: "invite", pv, id: inv.id, result });
   const offer = (i) => {
     if (card || started || isOpen || !Number.isSafeInteger(i.id)) return;
@@ -361,7 +309,7 @@
     ));
     inv = i;
     btn.after(c);
-    // Filled once the live region exists: announced.
+    // Filled after the live region exists: announced.
     setTimeout(() => card === c && ((says.textContent = str(i.text)), report("shown")), 50);
   };
   const closeCard = (result) => {
@@ -373,18 +321,15 @@
   };
 
   const build = (conf) => {
-    const color = /^#([0-9a-f]{3}){1,2}$/i.test(conf.color) ? conf.color : "#0a5bd3";
-    // The server chose the language from what we asked for (see wanted) and the site's default.
-    lang = LANGS.includes(conf.ui_lang) ? conf.ui_lang : "en";
-    const T = conf.text || {};
-    text = {};
-    for (const k of ["title", "unread", "invitation", "accept", "dismiss"]) text[k] = str(T[k]) || EN[k];
+    // The server chose the language, the texts in it and the text colour on the site's.
+    lang = conf.ui_lang;
+    text = conf.text;
 
     const host = d.createElement("kontor-chat");
-    // The page's CSS cannot reach into the shadow root; this keeps it off the host, too.
+    // The page's CSS cannot reach into the shadow root; this keeps it off the host too.
     host.style.setProperty("all", "initial", "important");
-    host.style.setProperty("--k-bg", color);
-    host.style.setProperty("--k-fg", contrast(color));
+    host.style.setProperty("--k-bg", conf.color);
+    host.style.setProperty("--k-fg", conf.fg);
     root = host.attachShadow({ mode: "open" });
     try {
       const sheet = new CSSStyleSheet();
@@ -406,12 +351,10 @@
         "aria-controls": "kontor-panel",
         "aria-describedby": "kontor-unread",
       },
-      svg(["M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"]),
-      svg(["M6 6l12 12", "M18 6L6 18"]),
+      svg("c", "M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"),
+      svg("x", "M6 6l12 12", "M18 6L6 18"),
       badge,
     );
-    btn.firstChild.classList.add("c");
-    btn.children[1].classList.add("x");
     panel = el("div", { className: "p", id: "kontor-panel", role: "region", "aria-label": text.title, hidden: true });
     const wrap = el("div", { className: conf.position === "bottom-left" ? "w left" : "w" }, btn, panel, unreadText);
     root.append(wrap);
@@ -432,21 +375,21 @@
       if (m.kontor === "close") hide(true);
       else if (m.kontor === "started") {
         started = true;
-        remember(isOpen ? "open" : "min");
+        session(isOpen ? "open" : "min");
         optedIn();
       } else if (m.kontor === "ended") {
         started = false;
-        remember(null);
-      } else if (m.kontor === "unread" && Number.isInteger(m.count)) {
-        setBadge(isOpen ? 0 : Math.max(0, m.count));
-      } else if (m.kontor === "message" && (m.author === "agent" || m.author === "visitor")) {
-        // Who wrote, never what: the chat's words stay in the frame.
+        session(null);
+      } else if (m.kontor === "unread") {
+        setBadge(isOpen ? 0 : m.count);
+      } else if (m.kontor === "message") {
+        // Who wrote, never what.
         emit("message", { author: m.author });
       }
     });
 
-    // The visitor opted in on an earlier page of this tab: bring the chat back as it was.
-    const was = recall();
+    // Opted in on an earlier page of this tab: the chat comes back as it was.
+    const was = session();
     if (was === "open" || was === "min") {
       started = true;
       if (was === "open") show(false);
@@ -457,18 +400,14 @@
     for (const cmd of queue.splice(0)) api(...cmd);
   };
 
-  // Calls made before the loader arrived (the stub's queue), in their order.
+  // The stub's queue, in order.
   for (const args of earlier) typeof args === "string" ? api(args) : args && api(...args);
 
-  fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}&lang=${wanted()}`, { credentials: "omit" })
+  fetch(`${base}/api/widget/config?site=${encodeURIComponent(site)}&lang=${encodeURIComponent(d.documentElement.lang)}`, { credentials: "omit" })
     .then((r) => {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
     })
-    .then((conf) =>
-      d.body
-        ? build(conf)
-        : new Promise((ok) => d.addEventListener("DOMContentLoaded", () => ok(build(conf)))),
-    )
+    .then((conf) => (d.body ? build(conf) : d.addEventListener("DOMContentLoaded", () => build(conf))))
     .catch((e) => console.warn("kontor: chat widget unavailable:", e && e.message));
 })();

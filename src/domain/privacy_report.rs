@@ -28,6 +28,22 @@ pub struct ServerFacts {
     pub smtp: bool,
     /// Whether kontor serves HTTPS itself (else: behind a TLS proxy, or plain).
     pub tls: bool,
+    /// The off-site places every archive is copied to (`[[offsite]]`), in configured order.
+    #[serde(default)]
+    pub offsite: Vec<OffsiteFact>,
+}
+
+/// One off-site place and how its copies went, as `/healthz` and `doctor` read them.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct OffsiteFact {
+    /// Its name in the configuration.
+    pub name: String,
+    /// `s3` or `sftp`.
+    pub kind: String,
+    /// When the last copy was made and read back (Unix seconds), if ever.
+    pub last_good: Option<i64>,
+    /// Failed attempts in a row since.
+    pub failures: u32,
 }
 
 impl ServerFacts {
@@ -44,6 +60,24 @@ impl ServerFacts {
             .map(|d| d.as_secs() as i64)
             .max();
         let b = &config.backup;
+        let status = crate::store::backup::offsite::status::load(&config.data_dir);
+        let offsite = config
+            .offsite
+            .iter()
+            .map(|r| {
+                let s = status.get(&r.name).cloned().unwrap_or_default();
+                OffsiteFact {
+                    name: r.name.clone(),
+                    kind: match r.target {
+                        crate::config::Target::S3(_) => "s3",
+                        crate::config::Target::Sftp(_) => "sftp",
+                    }
+                    .into(),
+                    last_good: s.last_good_at,
+                    failures: s.failures,
+                }
+            })
+            .collect();
         ServerFacts {
             backups_enabled: b.enabled,
             backup_dir: dir.display().to_string(),
@@ -52,6 +86,7 @@ impl ServerFacts {
             last_backup,
             smtp: config.smtp.is_some(),
             tls: config.tls.is_some(),
+            offsite,
         }
     }
 }
@@ -242,6 +277,31 @@ fn backups(lang: Lang, facts: &ServerFacts) -> Section {
             &[("time", crate::clock::rfc3339(t))],
         ),
         None => i18n::t(lang, "report.backups.none").to_string(),
+    });
+    if facts.offsite.is_empty() {
+        s.text
+            .push(i18n::t(lang, "report.backups.no_offsite").to_string());
+        return s;
+    }
+    s.text
+        .push(i18n::t(lang, "report.backups.offsite").to_string());
+    s.tables.push(Table {
+        head: head(lang, &["remote", "kind", "last_copy", "failures"]),
+        rows: facts
+            .offsite
+            .iter()
+            .map(|r| {
+                let last = match r.last_good {
+                    Some(t) => crate::clock::rfc3339(t),
+                    None => i18n::t(lang, "report.backups.never").to_string(),
+                };
+                let kind = match r.kind.as_str() {
+                    "s3" => "S3",
+                    _ => "SFTP",
+                };
+                vec![r.name.clone(), kind.into(), last, r.failures.to_string()]
+            })
+            .collect(),
     });
     s
 }

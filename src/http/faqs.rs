@@ -85,11 +85,11 @@ pub struct FaqQuery {
 /// `GET /api/widget/faq?site=KEY&lang=xx`: the site's questions and answers in the widget's
 /// language (German for `de`, else English; the other where one is missing), for the chat
 /// frame on kontor's own origin. No CORS grant: other pages cannot read it. Cached briefly.
-pub async fn for_frame(state: State, q: Query<FaqQuery>) -> Reply {
+pub async fn for_frame(req: HttpRequest, state: State, q: Query<FaqQuery>) -> Reply {
     let Some(site) = state.tracking.site(&state, &q.site).await? else {
         return Err(ApiError::not_found());
     };
-    let lang = super::widget::ui_lang(&q.lang, &site);
+    let lang = super::widget::ui_lang(&q.lang, &req, &site);
     let st = state.clone();
     let body = blocking(move || faqs::for_visitor(&st.store, &site, lang)).await?;
     Ok(HttpResponse::Ok()

@@ -4,7 +4,7 @@
 use super::State;
 use super::client::Client;
 use crate::domain::{agents, email, hours, intrusion};
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Code, Error};
 use crate::i18n::{self, Lang, business_text};
 use crate::model::tenants;
 use crate::store::SiteRecord;
@@ -115,10 +115,16 @@ async fn hours_now(
     .await??)
 }
 
-/// The widget's language: the one asked for (the loader sends the page's `<html lang>`, else
-/// the browser's first language the widget speaks), else the site's default, else English.
-pub fn ui_lang(asked: &str, site: &SiteRecord) -> Lang {
+/// The widget's language: the one asked for (the loader sends the page's `<html lang>`), else
+/// the browser's first language the widget speaks (its `Accept-Language`), else the site's
+/// default, else English. The browser's part is decided here to keep the loader small.
+pub fn ui_lang(asked: &str, req: &HttpRequest, site: &SiteRecord) -> Lang {
+    let accepted = || {
+        let header = req.headers().get(header::ACCEPT_LANGUAGE)?;
+        Lang::widget_from_accept_language(header.to_str().ok()?)
+    };
     Lang::parse(asked)
+        .or_else(accepted)
         .or_else(|| Lang::parse(&site.look.lang))
         .unwrap_or(Lang::En)
 }
@@ -149,7 +155,7 @@ pub async fn config(
     else {
         return Err(ApiError::not_found());
     };
-    let ui = ui_lang(&q.lang, &site);
+    let ui = ui_lang(&q.lang, &req, &site);
     let hours = hours_now(&state, &site.tenant_uuid, ui, form.departments).await?;
     // Outside the business hours nobody counts as available: the widget offers the form.
     let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
@@ -171,6 +177,8 @@ pub async fn config(
         .json(serde_json::json!({
             "position": site.look.position,
             "color": site.look.color,
+            // The launcher's text colour on `color`, as the chat frame's header has it.
+            "fg": crate::model::sites::text_on(&site.look.color).0,
             "lang": site.look.lang,
             "ui_lang": ui.code(),
             // What the loader itself shows, on the customer's page.
@@ -192,11 +200,15 @@ pub async fn config(
 }
 
 /// `GET /widget/frame?site=KEY&lang=xx`: the chat UI, framable only by the site's origins.
-pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn frame(
+    req: HttpRequest,
+    state: State,
+    q: web::Query<SiteQuery>,
+) -> Result<HttpResponse, ApiError> {
     let Some((site, form)) = site_with_form(&state, &q.site).await? else {
         return Err(ApiError::not_found());
     };
-    let lang = ui_lang(&q.lang, &site);
+    let lang = ui_lang(&q.lang, &req, &site);
     let hours = hours_now(&state, &site.tenant_uuid, lang, form.departments.clone()).await?;
     let available = hours.open && any_agent_online(&state, &site.tenant_uuid).await?;
     let st = state.clone();
@@ -260,6 +272,7 @@ pub async fn frame(state: State, q: web::Query<SiteQuery>) -> Result<HttpRespons
             ("privacy_url", &site.look.privacy_url),
             ("parents", &parents),
             ("color", &site.look.color),
+            ("fg", crate::model::sites::text_on(&site.look.color).0),
             ("available", if available { "true" } else { "false" }),
             // Email on: the chat offers to mail the transcript.
             (
@@ -503,10 +516,26 @@ pub async fn offline(
     }
     state.throttle.fail(&key, t0);
     let lang = Lang::parse(&b.lang).unwrap_or(Lang::En).code();
+    // A blocked visitor is known by the same browser key and truncated address as their
+    // socket (see `ws.rs`); the widget hides the form from them, this holds without it.
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let now = state.clock.now();
+    let browser = (site.tracking.mode != "off")
+        .then(|| state.tracking.keys.key(now, &site.site_key, client.ip, ua));
+    let address = client.shown_ip();
     let st = state.clone();
     let uuid = site.tenant_uuid.clone();
-    web::block(move || -> Result<_, Error> {
+    let blocked = web::block(move || -> Result<_, Error> {
         let db = st.store.tenant_db(&site.tenant_uuid)?;
+        let blocks = db.read(|c| crate::store::blocks::active(c, now))?;
+        if crate::model::blocks::catching(&blocks, browser.as_ref(), Some(&address), now).is_some()
+        {
+            return Ok(true);
+        }
         let origin = site.origins.first().cloned().unwrap_or_default();
         let new = cstore::NewOffline {
             site_key: &site.site_key,
@@ -516,9 +545,16 @@ pub async fn offline(
             lang,
             at: st.clock.now(),
         };
-        db.with(|c| email::events::leave_offline(c, st.mail.as_deref(), &new, &origin))
+        db.with(|c| email::events::leave_offline(c, st.mail.as_deref(), &new, &origin))?;
+        Ok(false)
     })
     .await??;
+    if blocked {
+        return Err(ApiError::of(
+            Code::Blocked,
+            "an agent has blocked messages from here for a while",
+        ));
+    }
     state.hooks.wake(&uuid);
     if let Some(m) = &state.mail {
         m.wake(email::Box::Tenant(uuid));

@@ -192,3 +192,108 @@ fn blocking_needs_a_signed_in_agent_and_the_csrf_token() {
         1
     );
 }
+
+/// Leaves an offline message from a browser with this User-Agent on the shop's page.
+fn leave_offline(server: &Server, site: &str, ua: &str, text: &str) -> crate::common::Res {
+    let mut b = Browser::new(&server.base);
+    b.headers
+        .retain(|(k, _)| k != "Origin" && !k.eq_ignore_ascii_case("User-Agent"));
+    b.headers.push(("Origin".into(), SHOP.into()));
+    b.headers.push(("User-Agent".into(), ua.into()));
+    b.post_json(
+        "/api/widget/offline",
+        &json!({"site": site, "name": "M", "email": "m@example.org", "message": text,
+                "consent": true, "lang": "de"}),
+    )
+}
+
+#[test]
+fn a_visitor_blocked_from_the_visitor_list_can_neither_chat_nor_leave_a_message() {
+    let (k, pw, site) = setup();
+    let server = k.server(&[]);
+    let (_b, mut ann) = agent(&server, &pw);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    ann.recv_type("visitors");
+    // Mallory browses the shop; she is in the visitor list, not in a chat.
+    crate::tracking::view(
+        &server,
+        &site,
+        "Mallory's browser",
+        "aaaaaaaaaaaaaaa1",
+        "https://shop.example/",
+        "Home",
+    );
+    let v = crate::tracking::visitor_where(&mut ann, |_| true);
+    let id = v["visitor_id"].as_i64().unwrap();
+    assert_eq!(
+        block(&mut a, json!({"visitor_id": 999_999, "period": "1h"})).0,
+        400,
+        "not on the site"
+    );
+    let (status, b) = block(
+        &mut a,
+        json!({"visitor_id": id, "period": "1d", "reason": "threats"}),
+    );
+    assert_eq!(status, 201, "{b}");
+    let listed = a.get("/api/blocks").json();
+    assert_eq!(listed["blocks"][0]["by_key"], true, "{listed}");
+    assert!(listed["blocks"][0]["conversation_id"].is_null());
+    assert!(listed["blocks"][0]["address"].is_null());
+
+    // Her browser can start no chat, and the offline form is refused on the server too.
+    let mut w = widget(&server, &site, "Mallory's browser");
+    assert_eq!(start(&mut w, "Mallory")["code"], "blocked");
+    let refused = leave_offline(&server, &site, "Mallory's browser", "I am back");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "blocked");
+    assert_eq!(
+        crate::chat::db_count(&k, "SELECT count(*) FROM offline_messages"),
+        0
+    );
+    // Someone else at the same address is not caught by a block of her browser.
+    let olga = leave_offline(&server, &site, "Olga's browser", "Rückruf bitte");
+    assert_eq!(olga.status, 201, "{}", olga.body);
+
+    // The block ends by itself; then her message goes through.
+    k.advance_clock(Duration::from_secs(86_401));
+    let later = leave_offline(&server, &site, "Mallory's browser", "sorry");
+    assert_eq!(later.status, 201, "{}", later.body);
+    assert_eq!(
+        crate::chat::db_count(&k, "SELECT count(*) FROM offline_messages"),
+        2
+    );
+}
+
+#[test]
+fn ended_blocks_are_purged_by_retention_and_blocks_in_force_kept() {
+    let (k, pw, site) = setup();
+    let mut server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let mut ids = Vec::new();
+    for (ua, period) in [("one", "1h"), ("two", "30d"), ("three", "1d")] {
+        let mut w = widget(&server, &site, ua);
+        let conv = start(&mut w, ua)["conversation_id"].as_i64().unwrap();
+        let (status, b) = block(&mut a, json!({"conversation_id": conv, "period": period}));
+        assert_eq!(status, 201, "{b}");
+        ids.push(b["id"].as_i64().unwrap());
+    }
+    // The day-long one is lifted at once: it ended then.
+    assert_eq!(a.delete(&format!("/api/blocks/{}", ids[2])).status, 204);
+    server.stop();
+    k.ok(&["retention", "set", "acme", "--visitors", "1"]);
+    let kept = || crate::chat::db_count(&k, "SELECT count(*) FROM blocks");
+    // Half a day later nothing ended more than a day ago.
+    k.advance_clock(Duration::from_secs(12 * 3600));
+    assert_eq!(k.json(&["retention", "purge", "acme"])["blocks"], 0);
+    assert_eq!(kept(), 3);
+    // Two days later the hour-long and the lifted one go; the 30-day one holds and stays.
+    k.advance_clock(Duration::from_secs(36 * 3600));
+    let purged = k.json(&["retention", "purge", "acme"]);
+    assert_eq!(purged["blocks"], 2, "{purged}");
+    assert_eq!(kept(), 1);
+    assert_eq!(
+        crate::chat::db_count(&k, "SELECT id FROM blocks"),
+        ids[1],
+        "the one in force"
+    );
+}

@@ -385,6 +385,13 @@ fn a_visitor_fills_the_form_in_a_browser_and_the_department_agent_sees_it() {
          return !!dl && !dl.hidden && dl.innerText.includes('Order number') \
            && dl.innerText.includes('AB-1234') && dl.innerText.includes('Delivery')",
     );
+    bob.wait_until(
+        "the form's values in the visitor panel too",
+        "const dl = document.querySelector('.conv:not([hidden]) .chat-visitor-fields'); \
+         return !!dl && !dl.parentElement.hidden && !dl.closest('.chat-visitor').hidden \
+           && dl.textContent.includes('Order number') && dl.textContent.includes('AB-1234') \
+           && dl.textContent.includes('Delivery')",
+    );
     assert_eq!(
         db_count(&k, "SELECT department_id FROM conversations"),
         sales
@@ -499,4 +506,85 @@ fn retention_takes_the_values_with_the_chat() {
     k.ok(&["retention", "purge", "acme"]);
     assert_eq!(db_count(&k, "SELECT count(*) FROM conversations"), 0);
     assert_eq!(db_count(&k, "SELECT count(*) FROM conversation_fields"), 0);
+}
+
+#[test]
+fn an_address_or_name_given_in_the_form_is_found_and_rectified_by_gdpr_requests() {
+    let (k, _pw, site) = setup();
+    save_with_cli(
+        &k,
+        &site,
+        &json!({"fields": [
+            {"name": "contact", "kind": "email", "label_en": "Contact email"},
+            {"name": "full", "kind": "text", "label_en": "Full name"},
+            {"name": "order", "kind": "text", "label_en": "Order number"}
+        ]}),
+    );
+    let server = k.server(&[]);
+    // No name or address in the chat itself: only in the form.
+    let mut v = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    v.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "lang": "de",
+                  "fields": {"contact": "Vera.Feld@example.org", "full": "Vera Feld",
+                             "order": "AB-1234"}}),
+    );
+    assert_eq!(answer(&mut v)["type"], "welcome");
+    // Someone else's chat stays out of it.
+    let mut other = Ws::visitor(&server.base, &site, SHOP).unwrap();
+    other.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "lang": "de",
+                      "fields": {"contact": "max@example.org", "full": "Max", "order": "CD-9999"}}),
+    );
+    assert_eq!(answer(&mut other)["type"], "welcome");
+    drop((v, other));
+    drop(server);
+
+    let by_email = k.json(&["gdpr", "find", "acme", "--email", "vera.feld@example.org"]);
+    assert_eq!(by_email["counts"]["conversations"], 1, "{by_email}");
+    assert_eq!(by_email["conversations"][0]["form_fields"], 3, "{by_email}");
+    let by_name = k.json(&["gdpr", "find", "acme", "--name", "vera feld"]);
+    assert_eq!(by_name["counts"]["conversations"], 1, "{by_name}");
+    assert_eq!(
+        by_name["conversations"][0]["id"],
+        by_email["conversations"][0]["id"]
+    );
+
+    // Named by the name in her form: the address in it is hers too.
+    let u = k.json(&[
+        "gdpr",
+        "rectify",
+        "acme",
+        "--name",
+        "Vera Feld",
+        "--new-name",
+        "Vera Wald",
+        "--new-email",
+        "vera.wald@example.org",
+    ]);
+    assert_eq!(u["form_fields"], 2, "her address and her name: {u}");
+    let values = |conv: &Value| -> Vec<String> {
+        let id = conv.as_i64().unwrap();
+        let store = kontor::store::Store::open(&k.data_dir()).unwrap();
+        let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+        db.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT value FROM conversation_fields WHERE conversation_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+    };
+    let hers = &by_email["conversations"][0]["id"];
+    assert_eq!(
+        values(hers),
+        ["vera.wald@example.org", "Vera Wald", "AB-1234"],
+        "the order number is no identity and stays"
+    );
+    let found = k.json(&["gdpr", "find", "acme", "--email", "vera.wald@example.org"]);
+    assert_eq!(found["counts"]["conversations"], 1, "{found}");
+    let old = k.json(&["gdpr", "find", "acme", "--email", "vera.feld@example.org"]);
+    assert_eq!(old["counts"]["conversations"], 0, "{old}");
+    let max = k.json(&["gdpr", "find", "acme", "--email", "max@example.org"]);
+    assert_eq!(max["counts"]["conversations"], 1, "{max}");
 }

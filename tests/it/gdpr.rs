@@ -317,7 +317,7 @@ fn the_dashboard_api_finds_rectifies_and_erases_for_admins_only() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.json()["updated"],
-        json!({"conversations": 2, "offline_messages": 1})
+        json!({"conversations": 2, "offline_messages": 1, "form_fields": 0})
     );
     let f = admin
         .get("/api/gdpr/find?by=email&value=e.m%40example.org")
@@ -688,4 +688,59 @@ fn the_record_of_measures_says_what_is_configured_here_and_nothing_of_the_chats(
     crate::chat::with_bob(&k, &pw);
     let mut bob = Browser::signed_in(&server.base, "bob@acme.example", &pw);
     assert_eq!(bob.get("/api/privacy/report").status, 403);
+}
+
+#[test]
+fn the_record_of_measures_names_each_off_site_place_and_its_last_good_copy() {
+    let (k, _) = Kontor::with_tenant();
+    let md = k.ok(&["privacy", "report", "acme"]);
+    assert!(
+        md.contains("No off-site copy is configured: the archives stay on this server."),
+        "{md}"
+    );
+    let secret = k.dir.path().join("s3-secret");
+    std::fs::write(&secret, "test-secret-key\n").unwrap();
+    std::fs::write(
+        k.config_file(),
+        format!(
+            "[backup]\ndaily_at = \"03:00\"\n\
+             [[offsite]]\nname = \"store\"\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:9\"\n\
+             bucket = \"kontor-backups\"\naccess_key = \"test-access-key\"\n\
+             secret_key_file = \"{}\"\n\
+             [[offsite]]\nname = \"other-dc\"\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:9\"\n\
+             bucket = \"kontor-backups\"\naccess_key = \"test-access-key\"\n\
+             secret_key_file = \"{}\"\n",
+            secret.display(),
+            secret.display()
+        ),
+    )
+    .unwrap();
+    // The state file the copies write (and `/healthz` and `doctor` read): one good copy to
+    // "store", then a failed attempt; none yet to "other-dc".
+    let status = kontor::store::backup::offsite::status::update;
+    status(
+        &k.data_dir(),
+        "store",
+        |s: &mut kontor::store::backup::offsite::status::RemoteStatus| {
+            s.last_good_at = Some(1_795_000_000);
+            s.failures = 1;
+        },
+    )
+    .unwrap();
+    let md = k.ok(&["privacy", "report", "acme"]);
+    for wanted in [
+        "also copied to these places on other servers",
+        "| Off-site place | Kind | Last successful copy | Failed attempts since |",
+        "| store | S3 | 2026-11-18T",
+        "| other-dc | S3 | none yet | 0 |",
+    ] {
+        assert!(md.contains(wanted), "{wanted}: {md}");
+    }
+    assert!(!md.contains("127.0.0.1"), "no endpoint, host or path");
+    let de = k.ok(&["privacy", "report", "acme", "--lang", "de"]);
+    assert!(
+        de.contains("| Externer Ort | Art | Letzte erfolgreiche Kopie |")
+            && de.contains("noch keine"),
+        "{de}"
+    );
 }

@@ -704,6 +704,17 @@ fn a_persons_mails_are_found_exported_and_erased_and_an_erased_queued_mail_never
     let found = k.json(&["gdpr", "find", "acme", "--email", "erika@example.org"]);
     assert_eq!(found["counts"]["mails"], 1, "{found}");
     assert_eq!(found["mails"][0]["recipient"], "inbox@shop.example");
+    // The export carries the queued mail's outbox row, with the mail as it would go out.
+    let doc: Value =
+        serde_json::from_str(&k.ok(&["gdpr", "export", "acme", "--email", "erika@example.org"]))
+            .unwrap();
+    let mails = doc["mails"].as_array().unwrap();
+    assert_eq!(mails.len(), 1, "{doc}");
+    assert_eq!(mails[0]["kind"], "offline");
+    assert_eq!(mails[0]["recipient"], "inbox@shop.example");
+    assert_eq!(mails[0]["person"], "erika@example.org");
+    assert_eq!(mails[0]["state"], "queued");
+    assert!(!doc.to_string().contains("emil@example.org"), "only hers");
     k.ok(&[
         "gdpr",
         "erase",
@@ -871,4 +882,215 @@ fn a_visitor_blocked_from_the_chat_gets_no_transcript() {
     assert!(room.smtp.messages().is_empty(), "a transcript went out");
     let mut a2 = Browser::signed_in(&server.base, "ann@acme.example", &pw);
     assert!(outbox(&mut a2).is_empty());
+}
+
+#[test]
+fn a_closed_chat_is_answered_by_email_and_the_answer_is_kept_in_its_log() {
+    let room = Mailroom::new(|o| o);
+    let (k, pw, site) = setup();
+    room.configure(&k, PASSWORD, "");
+    let server = k.server(&[]);
+    let (_ab, mut ws) = agent(&server, &pw);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let mut v = crate::common::Ws::visitor(&server.base, &site, SHOP).unwrap();
+    v.send(
+        json!({"type": "start", "consent": true, "notice_version": "1", "name": "Vera",
+                  "email": "vera@example.org", "lang": "de"}),
+    );
+    let conv = v.recv_type("welcome")["conversation_id"].as_i64().unwrap();
+    say(&mut v, None, "v-1", "Gibt es das auch in Blau?");
+    let reply = format!("/api/conversations/{conv}/reply");
+    // While the chat runs it is answered in the chat, not by email.
+    let open = a.post_json(&reply, &json!({"text": "Ja."}));
+    assert_eq!(open.status, 409, "{}", open.body);
+    assert!(open.body.contains("still open"), "{}", open.body);
+    ws.send(json!({"type": "accept", "conversation_id": conv}));
+    ws.send(json!({"type": "close", "conversation_id": conv}));
+    drop(v);
+
+    let text = "Guten Tag Vera,\nja, ab Montag auch in Blau.";
+    let mut res = None;
+    let closed = within(WAIT, || {
+        let r = a.post_json(&reply, &json!({ "text": text }));
+        let done = r.status != 409;
+        res = Some(r);
+        done
+    });
+    let res = res.unwrap();
+    assert!(closed && res.status == 201, "{} {}", res.status, res.body);
+
+    // The mail reaches the address the visitor gave, from the business.
+    let got = room.smtp.wait_for(1, WAIT);
+    assert_eq!(got[0].rcpt_tos, ["vera@example.org"]);
+    assert_eq!(got[0].mail_from, "support@shop.example");
+    let msg = parse(&got[0]);
+    assert_eq!(msg.subject(), Some("Zu Ihrem Chat mit Shop Support"));
+    let body = msg.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(body.starts_with(text), "{body}");
+    assert!(body.contains("Dies beantwortet Ihren Chat vom"), "{body}");
+    let head = got[0].text();
+    let head = head.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head.contains("Auto-Submitted"),
+        "an agent wrote it: {head}"
+    );
+
+    // The answer is part of the chat's log, as Ann's.
+    let log = a.get(&format!("/api/conversations/{conv}/messages")).json();
+    let last = log["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["author"], "agent", "{log}");
+    assert_eq!(last["text"], text, "{log}");
+    let sent = newest_in_state(&mut a, "sent");
+    assert_eq!(sent["kind"], "reply", "{sent}");
+    assert_eq!(sent["recipient"], "vera@example.org", "{sent}");
+}
+
+#[test]
+fn a_password_reset_link_is_mailed_to_the_agent_and_works() {
+    let room = Mailroom::new(|o| o);
+    let (k, pw, _site) = setup();
+    room.configure(&k, PASSWORD, "");
+    crate::chat::with_bob(&k, &pw);
+    let server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let agents = a.get("/api/agents").json();
+    let bob = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["email"] == "bob@acme.example")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = a.post_json(&format!("/api/agents/{bob}/reset-link"), &json!({}));
+    assert_eq!(res.status, 201, "{}", res.body);
+    let v = res.json();
+    assert_eq!(v["mailed"], true);
+    let got = room.smtp.wait_for(1, WAIT);
+    assert_eq!(got[0].rcpt_tos, ["bob@acme.example"]);
+    let head = got[0].text();
+    let head = head.split("\r\n\r\n").next().unwrap().to_string();
+    assert!(head.contains("Auto-Submitted: auto-generated"), "{head}");
+    let msg = parse(&got[0]);
+    assert_eq!(
+        msg.subject(),
+        Some("Choose a new password for Shop Support")
+    );
+    let text = msg.body_text(0).unwrap();
+    assert!(
+        text.contains("Hello Bob") && text.contains("asked for a new password"),
+        "{text}"
+    );
+    let url = v["url"].as_str().unwrap();
+    assert!(
+        text.contains(url),
+        "the link in the mail is the reset link: {text}"
+    );
+    let path = &url[url.find("/setup/").unwrap()..];
+    assert_eq!(Browser::new(&server.base).get(path).status, 200);
+    assert_eq!(newest_in_state(&mut a, "sent")["kind"], "reset");
+}
+
+#[test]
+fn inbox_addresses_are_saved_from_the_dashboard_and_a_wrong_one_refused_by_name() {
+    let room = Mailroom::new(|o| o);
+    let (k, pw, site) = setup();
+    room.configure(&k, PASSWORD, "");
+    let server = k.server(&[]);
+    let mut a = Browser::signed_in(&server.base, "ann@acme.example", &pw);
+    let res = a.put_json(
+        "/api/email/addresses",
+        &json!({"inbox": ["Inbox@Shop.example", "boss@shop.example, inbox@shop.example"],
+                "alerts": ["alerts@shop.example"], "lang": "de"}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let saved = json!({"inbox": ["inbox@shop.example", "boss@shop.example"],
+                       "alerts": ["alerts@shop.example"], "lang": "de"});
+    assert_eq!(res.json(), saved, "normalised, each once");
+    assert_eq!(a.get("/api/email").json()["addresses"], saved);
+
+    // Refused with a message naming the address; nothing changes.
+    for bad in ["not-an-address", "x@y.example\r\nBcc: z@y.example"] {
+        let res = a.put_json(
+            "/api/email/addresses",
+            &json!({"inbox": [bad], "alerts": [], "lang": "de"}),
+        );
+        assert_eq!(res.status, 400, "{}", res.body);
+        assert!(
+            res.body.contains("not a valid email address"),
+            "{}",
+            res.body
+        );
+    }
+    let res = a.put_json(
+        "/api/email/addresses",
+        &json!({"inbox": [], "alerts": [], "lang": "fr"}),
+    );
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("must be de or en"), "{}", res.body);
+    assert_eq!(a.get("/api/email").json()["addresses"], saved);
+
+    // The saved inbox gets the next offline message.
+    leave_offline(&server, &site, "Olga", "olga@example.org", "Rückruf bitte");
+    let got = room.smtp.wait_for(2, WAIT);
+    let mut to: Vec<String> = got.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["boss@shop.example", "inbox@shop.example"]);
+}
+
+#[test]
+fn doctor_reports_the_outbox_backlog_and_fails_on_a_mail_stuck_for_an_hour() {
+    let mut room = Mailroom::new(|o| o);
+    let port = room.smtp.port();
+    let dir = room.smtp.dir().to_path_buf();
+    room.smtp.stop();
+    let (k, _pw, site) = setup();
+    room.configure(&k, PASSWORD, "");
+    k.ok(&["tenant", "mail", "acme", "--inbox", "inbox@shop.example"]);
+    let outbox_check = |k: &Kontor| -> Value {
+        let out = k.run(&["doctor", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["what"] == "mail outbox")
+            .cloned()
+            .unwrap_or_else(|| panic!("no outbox check: {v}"))
+    };
+    let c = outbox_check(&k);
+    assert_eq!(
+        (c["ok"].clone(), c["detail"].clone()),
+        (json!(true), json!("0 queued, 0 failed for good"))
+    );
+
+    // The mail server is down: the notice waits, then waits too long.
+    let server = k.server(&[]);
+    leave_offline(&server, &site, "Olga", "olga@example.org", "Hallo");
+    let c = outbox_check(&k);
+    assert_eq!(c["ok"], true, "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 queued (the oldest for 0 min)"),
+        "{c}"
+    );
+    k.advance_clock(Duration::from_secs(2 * 3600));
+    let c = outbox_check(&k);
+    assert_eq!(c["ok"], false, "{c}");
+    let detail = c["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("1 queued (the oldest for 120 min)"),
+        "{c}"
+    );
+    assert!(detail.contains("Settings › General › Email"), "{c}");
+
+    // It comes up, the mail goes, and the check is fine again.
+    let smtp = room.restart(port, dir);
+    k.advance_clock(Duration::from_secs(3600));
+    smtp.wait_for(1, WAIT);
+    let ok = within(WAIT, || outbox_check(&k)["ok"] == true);
+    assert!(ok, "{}", outbox_check(&k));
+    assert_eq!(outbox_check(&k)["detail"], "0 queued, 0 failed for good");
 }

@@ -44,6 +44,48 @@ fn config_is_readable_only_by_the_sites_origins_and_tells_availability() {
     assert_eq!(b.get("/api/widget/config?site=site_nope").status, 404);
 }
 
+/// The loader's budget, gzipped: every page of every customer's site fetches it.
+const LOADER_BUDGET: usize = 6_200;
+
+#[test]
+fn the_loader_stays_within_its_gzipped_size_budget() {
+    use std::io::Write;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/widget/widget.js");
+    let js = std::fs::read(path).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&js).unwrap();
+    let size = gz.finish().unwrap().len();
+    assert!(
+        size <= LOADER_BUDGET,
+        "the widget loader is {size} bytes gzipped, over its budget of {LOADER_BUDGET}: move \
+         what can wait until the chat opens into the chat frame"
+    );
+}
+
+#[test]
+fn config_takes_the_pages_then_the_browsers_language_and_names_the_text_colour() {
+    let (k, _, site) = setup();
+    let server = k.server(&[]);
+    let mut b = Browser::new(&server.base);
+    with_origin(&mut b, SHOP);
+    b.headers.push((
+        "Accept-Language".into(),
+        "pt-PT,pt;q=0.9,nl;q=0.8,de;q=0.7".into(),
+    ));
+    let conf = |b: &mut Browser, lang: &str| {
+        b.get(&format!("/api/widget/config?site={site}&lang={lang}"))
+            .json()
+    };
+    // The page's <html lang> first, else the browser's first language the widget speaks.
+    assert_eq!(conf(&mut b, "fr-BE")["ui_lang"], "fr");
+    assert_eq!(conf(&mut b, "")["ui_lang"], "nl");
+    assert_eq!(conf(&mut b, "pt")["ui_lang"], "nl");
+    // White on the default blue, as the chat frame's header has it.
+    assert_eq!(conf(&mut b, "")["fg"], "#ffffff");
+    let html = b.get(&format!("/widget/frame?site={site}&lang=de")).body;
+    assert!(html.contains("data-fg=\"#ffffff\""));
+}
+
 #[test]
 fn the_chat_frame_may_be_framed_only_by_the_sites_origins() {
     let (k, _, site) = setup();

@@ -1,12 +1,14 @@
-// The "Visitor" panel of an open chat: the pages of the visitor's visit (live while they are on
-// the website, else from `GET /api/conversations/{id}/visitor`) and, for consented visitors,
-// their earlier chats. Collapsible; the choice is remembered for all chats.
+// The "Visitor" panel of an open chat: what the visitor filled in the pre-chat form, the pages
+// of their visit (live while they are on the website, else from
+// `GET /api/conversations/{id}/visitor`) and, for consented visitors, their earlier chats.
+// Collapsible; the choice is remembered for all chats.
 
 import { h } from './dom.js';
 import { t, tn, formatTime } from './i18n.js';
 import { request } from './api.js';
 import { parsePages } from './visitors-model.js';
 import { pageTitle, urlLink, stayText, previousChat } from './visitor-text.js';
+import { renderFields } from './chats/form-values.js';
 
 const OPEN_KEY = 'kontor.chatVisitorOpen';
 
@@ -40,6 +42,7 @@ export class ChatVisitorPanel {
     this.loading = false;
     this.loadedOnce = false;
     this.failed = false;
+    this.formFields = []; // the pre-chat form's values (parseFields), known from the chat itself
     const bodyId = `chat-visitor-body-${convId}`;
     this.toggle = h(
       'button',
@@ -59,7 +62,21 @@ export class ChatVisitorPanel {
     this.chatsTitle = h('h4', { class: 'chat-visitor-subtitle', text: t('dashboard.chat_visitor.chats') });
     this.chats = h('ul', { class: 'chat-visitor-chats' });
     this.chatsBox = h('div', { hidden: true }, this.chatsTitle, this.chats);
-    this.body = h('div', { id: bodyId, class: 'chat-visitor-body', hidden: true }, this.status, this.pages, this.chatsBox);
+    this.fieldsList = h('dl', { class: 'conv-fields chat-visitor-fields' });
+    this.fieldsBox = h(
+      'div',
+      { hidden: true },
+      h('h4', { class: 'chat-visitor-subtitle', text: t('dashboard.conversation.form_values') }),
+      this.fieldsList,
+    );
+    this.body = h(
+      'div',
+      { id: bodyId, class: 'chat-visitor-body', hidden: true },
+      this.fieldsBox,
+      this.status,
+      this.pages,
+      this.chatsBox,
+    );
     this.el = h(
       'section',
       {
@@ -116,6 +133,12 @@ export class ChatVisitorPanel {
     this.render();
   }
 
+  /** The pre-chat form's values of this chat (parseFields), shown above the pages. */
+  setFields(fields) {
+    this.formFields = fields;
+    this.render();
+  }
+
   /** The visitor left the website: keep what we saw. */
   setLeft(v) {
     this.live = v;
@@ -131,7 +154,9 @@ export class ChatVisitorPanel {
     const pages = this.live ? this.live.pages : this.fetched ? this.fetched.pages : [];
     const chats = this.fetched ? this.fetched.chats : [];
     const known = !!this.live || !!this.fetched;
-    if (!known && !this.failed) {
+    renderFields(this.fieldsList, this.formFields);
+    this.fieldsBox.hidden = this.formFields.length === 0;
+    if (!known && !this.failed && !this.formFields.length) {
       this.el.hidden = true;
       return;
     }
@@ -145,6 +170,7 @@ export class ChatVisitorPanel {
 
     let status = '';
     if (this.failed && !known) status = t('dashboard.chat_visitor.failed');
+    else if (!known) status = ''; // still loading; the form's values show meanwhile
     else if (!pages.length) status = t('dashboard.chat_visitor.no_pages');
     else if (this.live && this.left) status = t('dashboard.chat_visitor.left');
     else if (this.live) status = t('dashboard.chat_visitor.online');

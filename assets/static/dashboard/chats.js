@@ -264,7 +264,9 @@ class ChatsView {
       .filter(Boolean)
       .join(' · ');
     it.log.setAttribute('aria-label', t('dashboard.conversation.log_label', { name }));
-    renderFields(it.fields, parseFields(conv.fields));
+    const fields = parseFields(conv.fields);
+    renderFields(it.fields, fields);
+    it.visitorPanel.setFields(fields);
     it.state.hidden = !closed;
     it.li.classList.toggle('closed', closed);
     it.panel.classList.toggle('closed', closed);

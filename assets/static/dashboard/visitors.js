@@ -15,6 +15,7 @@ import { t, has, formatNumber, formatTime, formatDateTime } from './i18n.js';
 import { request } from './api.js';
 import { AlertBox, ConnState } from './section-status.js';
 import { RelevanceAlarms } from './relevance-alarm.js';
+import { Blocks } from './chats/block.js';
 import { MAX_INVITE_CHARS, charCount, limitField } from '../shared/limits.js';
 import { INVITE_ERRORS } from '../shared/errors.js';
 import {
@@ -259,6 +260,11 @@ class VisitorsView {
       h('div', { class: 'invite-row' }, d.inviteBtn),
       d.inviteStatus,
     );
+    // Blocking the selected visitor (their browser, on request their address).
+    this.blocks = new Blocks(this, { target: () => ({ visitor_id: this.selectedId }), intro: 'dashboard.block.intro_visitor' });
+    d.block = { id: 'visitor' };
+    this.blocks.build(d.block);
+    d.blockBox = h('div', { class: 'visitor-block' }, d.block.blockBtn, d.block.blockPanel);
     d.pages = h('ol', { id: 'visitor-pages', class: 'visitor-pages', 'aria-labelledby': 'visitor-pages-title' });
     d.fields = h('dl', { class: 'visitor-fields' });
     d.chats = h('ul', { class: 'visitor-chats', 'aria-labelledby': 'visitor-chats-title' });
@@ -270,6 +276,7 @@ class VisitorsView {
       { class: 'visitor-detail-body', hidden: true },
       d.gone,
       d.inviteForm,
+      d.blockBox,
       h('h3', { id: 'visitor-pages-title', text: t('dashboard.visitors.detail.pages') }),
       d.pages,
       h('h3', { text: t('dashboard.visitors.detail.fields') }),
@@ -682,6 +689,7 @@ class VisitorsView {
     if (changed) {
       this.detail.inviteText.value = '';
       this.detail.inviteStatus.textContent = '';
+      this.blocks.reset(this.detail.block);
       this.detail.pagesKey = '';
       this.loadHistory(v);
     }
@@ -711,6 +719,8 @@ class VisitorsView {
     d.gone.hidden = !!live;
     setText(d.title, t('dashboard.visitors.detail.title_of', { name: visitorName(v.id) }));
     d.inviteForm.hidden = !live;
+    // The server finds a visitor's browser only while they are on the site.
+    d.blockBox.hidden = !live;
     this.renderInviteButton(d.inviteBtn, live, d.inviteText);
     this.renderPages(v);
     this.renderFields(v);

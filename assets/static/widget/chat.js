@@ -45,17 +45,11 @@ import { setupOffer, hideOffer } from "./offer.js";
 import { MAX_TEXT_CHARS, MAX_COMMENT_CHARS, MAX_NAME_CHARS, limitField } from "../shared/limits.js";
 
 function applyColor() {
-  const c = cfg.color;
-  if (!/^#(?:[0-9a-f]{3}){1,2}$/i.test(c)) return;
-  const hex = c.length === 4 ? "#" + [...c.slice(1)].map((x) => x + x).join("") : c;
-  const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
-  const lin = rgb.map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-  const lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
-  // White text if it contrasts at least as well as black would.
-  const fg = (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) ? "#ffffff" : "#111111";
+  const hex = /^#[0-9a-f]{6}$/i;
+  if (!hex.test(cfg.color) || !hex.test(cfg.fg)) return;
   const root = document.documentElement.style;
-  root.setProperty("--brand", hex);
-  root.setProperty("--brand-fg", fg);
+  root.setProperty("--brand", cfg.color);
+  root.setProperty("--brand-fg", cfg.fg);
 }
 
 function showLogo() {

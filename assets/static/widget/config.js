@@ -13,6 +13,8 @@ export const cfg = {
   parents: (body.dataset.parents || "").split(/\s+/).filter(Boolean),
   privacyUrl: body.dataset.privacyUrl || "",
   color: body.dataset.color || "",
+  // The text colour on it, black or white (the server chose it, as for the launcher).
+  fg: body.dataset.fg || "",
   // Someone is available: the start form; else the offline form (changes when one comes online).
   available: body.dataset.available !== "false",
   // The tenant lets agents see the visitor's draft while it is typed: the notice says so.

@@ -134,6 +134,12 @@ async function submitOffline() {
       return;
     }
     const code = r.data?.error?.code || "";
+    if (code === "blocked") {
+      // An agent blocked this visitor: the business's offline text stays, the form goes.
+      $("offline-form").hidden = true;
+      $("offline-notice").hidden = true;
+      return;
+    }
     const limited = r.status === 429 || code === "rate_limited";
     setError("offline-error", t(limited ? "widget.error_rate_limited" : "widget.offline_error"));
   } catch {

@@ -319,8 +319,8 @@ impl GdprRequest {
             "rectify" => {
                 let u = privacy::rectify(&db, &by, new_name.as_deref(), new_email.as_deref(), &op)?;
                 let line = format!(
-                    "updated {} chats and {} offline messages",
-                    u.conversations, u.offline_messages
+                    "updated {} chats, {} offline messages and {} pre-chat form values",
+                    u.conversations, u.offline_messages, u.form_fields
                 );
                 Ok(report(
                     serde_json::to_value(&u).unwrap_or_default(),

@@ -17,6 +17,10 @@ pub struct Updated {
     pub conversations: u64,
     /// Offline messages.
     pub offline_messages: u64,
+    /// Values of their chats' pre-chat forms (an email field, or a text field holding their
+    /// name).
+    #[serde(default)]
+    pub form_fields: u64,
 }
 
 /// Sets the name and/or email on everything found (Art. 16), as the caller checked them
@@ -36,6 +40,30 @@ pub fn rectify(
     let s = resolve(&tx, by)?;
     let (k, o) = (list(&s.conversations), list(&s.offline));
     let mut u = Updated::default();
+    // The form's values that are the person's name or address change with them: those equal
+    // (in any case) to a name they gave or one of their addresses. Read before the chats change.
+    let old_names: Vec<String> = rows::all(
+        &tx,
+        &format!("SELECT DISTINCT lower(visitor_name) FROM conversations WHERE id IN ({k})"),
+        [],
+        |r| r.get(0),
+    )?;
+    let names: BTreeSet<String> = old_names
+        .into_iter()
+        .chain(s.names.iter().cloned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let fields = [(name, "text", &names), (email, "email", &s.emails)];
+    for (value, kind, old) in fields {
+        let Some(value) = value else { continue };
+        let mut stmt = tx.prepare(&format!(
+            "UPDATE conversation_fields SET value = ?1
+             WHERE conversation_id IN ({k}) AND kind = ?2 AND lower(value) = ?3"
+        ))?;
+        for o in old {
+            u.form_fields += stmt.execute(rusqlite::params![value, kind, o])? as u64;
+        }
+    }
     // (new value, its column in conversations, in offline_messages)
     let changes = [
         (name, "visitor_name", "name"),

@@ -107,6 +107,13 @@ pub fn resolve(c: &Connection, by: &By) -> Result<Subject> {
                 "SELECT id FROM conversations WHERE lower(visitor_name) = ?1",
                 [n],
             )?;
+            // A name typed into a text field of the pre-chat form.
+            s.conversations.extend(ids(
+                c,
+                "SELECT conversation_id FROM conversation_fields
+                 WHERE kind = 'text' AND lower(value) = ?1",
+                [n],
+            )?);
             s.offline = ids(
                 c,
                 "SELECT id FROM offline_messages WHERE lower(name) = ?1",
@@ -146,6 +153,16 @@ pub fn resolve(c: &Connection, by: &By) -> Result<Subject> {
             }
             s.visitors.extend(visitor);
         }
+        // Addresses given in the pre-chat form's email fields.
+        s.emails.extend(rows::all::<String, Vec<_>>(
+            c,
+            &format!(
+                "SELECT lower(value) FROM conversation_fields
+                 WHERE conversation_id IN ({chats}) AND kind = 'email' AND value <> ''"
+            ),
+            [],
+            |r| r.get(0),
+        )?);
         let offline = list(&s.offline);
         s.emails.extend(rows::all::<String, Vec<_>>(
             c,
@@ -158,7 +175,9 @@ pub fn resolve(c: &Connection, by: &By) -> Result<Subject> {
         for e in s.emails.clone() {
             s.conversations.extend(ids(
                 c,
-                "SELECT id FROM conversations WHERE lower(visitor_email) = ?1",
+                "SELECT id FROM conversations WHERE lower(visitor_email) = ?1
+                 UNION SELECT conversation_id FROM conversation_fields
+                 WHERE kind = 'email' AND lower(value) = ?1",
                 [&e],
             )?);
             s.offline.extend(ids(

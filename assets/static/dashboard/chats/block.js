@@ -1,6 +1,7 @@
-// Blocking the visitor of a chat (`POST /api/blocks`): the "Block visitor" panel of each chat,
-// with the period, whether their address is blocked too, and a reason. The server ends the
-// chat; the visitor can start no new one until the block ends or is lifted (History page).
+// Blocking a visitor (`POST /api/blocks`): the "Block visitor" panel of each chat, and of the
+// visitor list's detail pane, with the period, whether their address is blocked too, and a
+// reason. The server ends the chat; the visitor can start no new one until the block ends or
+// is lifted (History page).
 
 import { h, hasFocus } from '../dom.js';
 import { t, formatDateTime } from '../i18n.js';
@@ -9,11 +10,18 @@ import { request, serverError } from '../api.js';
 const PERIODS = ['1h', '1d', '30d'];
 
 export class Blocks {
-  constructor(view) {
+  /**
+   * @param {object} view the owner
+   * @param {{target?: (it: object) => object, intro?: string}} [opts] whom a block names (by
+   *   default the chat `it.id`) and the catalog key of the panel's explanation
+   */
+  constructor(view, { target = (it) => ({ conversation_id: it.id }), intro = 'dashboard.block.intro' } = {}) {
     this.view = view;
+    this.target = target;
+    this.intro = intro;
   }
 
-  /** Adds the "Block visitor" button and panel to a chat's item. */
+  /** Adds the "Block visitor" button and panel to an item (`it.id` names its elements). */
   build(it) {
     const id = it.id;
     it.blockBtn = h('button', {
@@ -47,7 +55,7 @@ export class Blocks {
         },
       },
       h('h3', { id: `block-title-${id}`, class: 'transfer-title', text: t('dashboard.block.title') }),
-      h('p', { class: 'hint', text: t('dashboard.block.intro') }),
+      h('p', { class: 'hint', text: t(this.intro) }),
       h('div', { class: 'transfer-row' }, h('label', { for: `block-period-${id}`, text: t('dashboard.block.period') }), it.blockPeriod),
       h(
         'div',
@@ -65,6 +73,15 @@ export class Blocks {
       ),
       it.blockStatus,
     );
+  }
+
+  /** Back to the button, for another visitor. */
+  reset(it) {
+    this.hide(it);
+    it.blockBtn.hidden = false;
+    it.blockStatus.textContent = '';
+    it.blockReason.value = '';
+    it.blockAddress.checked = false;
   }
 
   show(it) {
@@ -85,7 +102,7 @@ export class Blocks {
   async onSubmit(e, it) {
     e.preventDefault();
     const body = {
-      conversation_id: it.id,
+      ...this.target(it),
       period: it.blockPeriod.value,
       address: it.blockAddress.checked,
       reason: it.blockReason.value.trim(),
