@@ -32,23 +32,48 @@ pub struct Encoded {
 
 /// The file with its compressed forms (made on first use, then kept).
 pub fn encoded(path: &str) -> Option<Arc<Encoded>> {
+    cached(path, || {
+        let file = Assets::get(path)?;
+        Some((file.data, file.metadata.sha256_hash()))
+    })
+}
+
+/// A file the server makes (not embedded) under a name, with its compressed forms: made once.
+pub fn generated(name: &str, make: impl FnOnce() -> Vec<u8>) -> Arc<Encoded> {
+    let made = cached(name, || {
+        let data = make();
+        let hash = ring::digest::digest(&ring::digest::SHA256, &data);
+        let mut sha = [0u8; 32];
+        sha.copy_from_slice(hash.as_ref());
+        Some((Cow::Owned(data), sha))
+    });
+    // `make` always gives a file.
+    made.unwrap_or_else(|| Arc::new(compress(Cow::Borrowed(&[]), [0; 32])))
+}
+
+fn cached(
+    key: &str,
+    load: impl FnOnce() -> Option<(Cow<'static, [u8]>, [u8; 32])>,
+) -> Option<Arc<Encoded>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Encoded>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(e) = cache.lock().ok()?.get(path) {
+    if let Some(e) = cache.lock().ok()?.get(key) {
         return Some(e.clone());
     }
-    let file = Assets::get(path)?;
-    let hash = hex16(&file.metadata.sha256_hash());
-    let identity = file.data;
+    let (identity, sha) = load()?;
     // Compressed outside the lock: two first requests may both compress; one result stays.
-    let e = Arc::new(Encoded {
+    let e = Arc::new(compress(identity, sha));
+    cache.lock().ok()?.insert(key.to_string(), e.clone());
+    Some(e)
+}
+
+fn compress(identity: Cow<'static, [u8]>, sha: [u8; 32]) -> Encoded {
+    Encoded {
         gzip: gzip(&identity),
         brotli: brotli(&identity),
         identity,
-        hash,
-    });
-    cache.lock().ok()?.insert(path.to_string(), e.clone());
-    Some(e)
+        hash: hex16(&sha),
+    }
 }
 
 /// The version of the embedded `static/` files as a whole: part of their URLs

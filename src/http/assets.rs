@@ -4,6 +4,7 @@
 //! prefix `/static/v/<version>/` (what the pages link to) are kept by browsers for a year; the
 //! loader keeps its stable address with a short cache.
 
+use crate::assets::Encoded;
 use crate::error::ApiError;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -50,6 +51,11 @@ fn accepts(req: &HttpRequest, coding: &str) -> bool {
 
 fn serve(req: &HttpRequest, embedded_path: &str, keep: Keep) -> Result<HttpResponse, ApiError> {
     let file = crate::assets::encoded(embedded_path).ok_or_else(ApiError::not_found)?;
+    Ok(send(req, &file, content_type(embedded_path), keep))
+}
+
+/// A file as the browser accepts it, or 304 when it holds this representation.
+fn send(req: &HttpRequest, file: &Encoded, mime: &str, keep: Keep) -> HttpResponse {
     let (coding, body): (Option<&str>, &[u8]) = if accepts(req, "br") {
         (Some("br"), &file.brotli)
     } else if accepts(req, "gzip") {
@@ -74,16 +80,14 @@ fn serve(req: &HttpRequest, embedded_path: &str, keep: Keep) -> Result<HttpRespo
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if held {
-        return Ok(res
+        return res
             .status(actix_web::http::StatusCode::NOT_MODIFIED)
-            .finish());
+            .finish();
     }
     if let Some(c) = coding {
         res.insert_header((header::CONTENT_ENCODING, c));
     }
-    Ok(res
-        .content_type(content_type(embedded_path))
-        .body(body.to_vec()))
+    res.content_type(mime).body(body.to_vec())
 }
 
 /// Whether a path under `static/` may be asked for (no empty or hidden segments).
@@ -122,22 +126,28 @@ pub async fn versioned_file(
     serve(&req, &format!("static/{p}"), keep)
 }
 
-/// `GET /static/shared/codes.js`: the error codes of the registry as an ES module, so the
-/// widget and the dashboard name codes from the server's one list, not from a copy.
-pub async fn codes_module() -> HttpResponse {
-    let entries: Vec<String> = crate::error::Code::ALL
-        .iter()
-        .map(|c| format!("  {0}: \"{0}\",", c.as_str()))
-        .collect();
-    let body = format!(
-        "// Made by the server from its error registry (docs/errors.md): every error code.\n\
-         export const CODES = Object.freeze({{\n{}\n}});\n",
-        entries.join("\n")
-    );
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(body)
+/// `GET /static/shared/codes.js` (and under the versioned prefix): the error codes of the
+/// registry as an ES module, so the widget and the dashboard name codes from the server's one
+/// list, not from a copy.
+pub async fn codes_module(req: HttpRequest) -> HttpResponse {
+    let file = crate::assets::generated("generated/codes.js", || {
+        let entries: Vec<String> = crate::error::Code::ALL
+            .iter()
+            .map(|c| format!("  {0}: \"{0}\",", c.as_str()))
+            .collect();
+        format!(
+            "// Made by the server from its error registry (docs/errors.md): every error code.\n\
+             export const CODES = Object.freeze({{\n{}\n}});\n",
+            entries.join("\n")
+        )
+        .into_bytes()
+    });
+    let keep = if req.path().starts_with(crate::i18n::static_prefix()) {
+        Keep::Forever
+    } else {
+        Keep::Short
+    };
+    send(&req, &file, "text/javascript; charset=utf-8", keep)
 }
 
 /// `GET /i18n/{file}`: a string catalog for the browser, e.g. `widget.de.json`.
