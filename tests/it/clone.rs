@@ -167,16 +167,7 @@ fn fill(k: &Kontor, pw: &str, site: &str) {
     assert_eq!(r.status, 201, "{}", r.body);
     v.send(json!({"type": "rate", "score": 2, "comment": "Die Wartezeit war zu lang"}));
     v.recv_type("rated");
-    let r = admin.post_json(
-        "/api/blocks",
-        &json!({"conversation_id": conv, "address": true, "period": "1d",
-                "reason": "Beleidigt den Support"}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    v.send(json!({"type": "end"}));
-    drop(v);
-
-    // An offline message.
+    // An offline message (before the block below: every visitor here has the same address).
     let mut b = Browser::new(&server.base);
     b.headers.push(("Origin".into(), SHOP.into()));
     let r = b.post_json(
@@ -186,6 +177,15 @@ fn fill(k: &Kontor, pw: &str, site: &str) {
                 "message": "Rufen Sie mich an: 0171 2233445", "consent": true, "lang": "de"}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
+
+    let r = admin.post_json(
+        "/api/blocks",
+        &json!({"conversation_id": conv, "address": true, "period": "1d",
+                "reason": "Beleidigt den Support"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    v.send(json!({"type": "end"}));
+    drop(v);
 
     // Someone guesses at the sign-in.
     let r = Browser::new(&server.base).login(
