@@ -26,6 +26,7 @@ pub mod migrations;
 pub mod notices;
 pub mod outbox;
 pub mod period;
+pub mod presence;
 pub mod profile;
 pub mod read_log;
 pub mod rekey;

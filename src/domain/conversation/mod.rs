@@ -9,6 +9,7 @@
 mod agent;
 mod automatic;
 pub mod ledger;
+mod presence;
 mod queue;
 mod rules;
 #[cfg(test)]
@@ -257,6 +258,8 @@ pub struct Conversations {
     /// How long a chat waits before agents are alerted again, and before its visitor is
     /// offered to leave a message (the tenant's, and departments' own).
     waiting: crate::model::waiting::WaitingTimes,
+    /// What was last written of the agents' presence (work-time statistics).
+    presence: presence::Recorded,
 }
 
 impl Conversations {

@@ -29,6 +29,29 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
         &[("agent_id", Keep), ("department_id", Keep)],
     ),
     (
+        "agent_days",
+        &[
+            ("day", Keep),
+            ("agent_id", Keep),
+            ("signed_in", Keep),
+            ("online", Keep),
+            ("away", Keep),
+            ("in_chat", Keep),
+            ("messages", Keep),
+        ],
+    ),
+    (
+        "agent_presence",
+        &[
+            ("id", Keep),
+            ("agent_id", Keep),
+            ("status", Keep),
+            ("since", Keep),
+            ("until", Keep),
+            ("ended", Keep),
+        ],
+    ),
+    (
         "agents",
         &[
             ("id", Keep),
