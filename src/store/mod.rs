@@ -47,6 +47,7 @@ pub mod tenant_export;
 pub mod two_factor;
 pub mod visits;
 pub mod webhooks;
+pub mod worktime;
 
 use crate::crypto::Key;
 use crate::error::{Error, Result};

@@ -21,7 +21,7 @@ CREATE INDEX agent_presence_until ON agent_presence(until);
 -- sent. Chats, first responses and ratings are in `stat_days`.
 CREATE TABLE agent_days (
     day       INTEGER NOT NULL,
-    agent_id  INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    agent_id  INTEGER NOT NULL,
     signed_in INTEGER NOT NULL,
     online    INTEGER NOT NULL,
     away      INTEGER NOT NULL,
@@ -40,6 +40,6 @@ CREATE INDEX conversations_closed ON conversations(closed_at) WHERE closed_at IS
 INSERT INTO agent_days (day, agent_id, signed_in, online, away, in_chat, messages)
 SELECT created_at - created_at % 86400, agent_id, 0, 0, 0, 0, count(*)
 FROM messages
-WHERE author = 'agent' AND agent_id IN (SELECT id FROM agents)
+WHERE author = 'agent' AND agent_id IS NOT NULL
   AND created_at < coalesce((SELECT through FROM stat_state WHERE id = 1), 0)
 GROUP BY 1, 2;
