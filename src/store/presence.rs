@@ -80,10 +80,7 @@ pub fn record(c: &Connection, agent_id: i64, status: Option<&str>, at: i64) -> R
 /// Ends every open row at its last sign of life: the hub calls it when it loads, before the
 /// agents present get rows of their own.
 pub fn close_open(c: &Connection) -> Result<usize> {
-    Ok(c.execute(
-        "UPDATE agent_presence SET ended = 1 WHERE ended = 0",
-        [],
-    )?)
+    Ok(c.execute("UPDATE agent_presence SET ended = 1 WHERE ended = 0", [])?)
 }
 
 /// A stretch of one status, as read at some moment.

@@ -223,7 +223,12 @@ impl Ledger for Tx<'_> {
             .is_some_and(|a| !a.disabled && a.may(crate::model::rights::Permission::Chat)))
     }
 
-    fn agent_presence(&mut self, agent_id: i64, status: Option<AgentStatus>, at: i64) -> Result<()> {
+    fn agent_presence(
+        &mut self,
+        agent_id: i64,
+        status: Option<AgentStatus>,
+        at: i64,
+    ) -> Result<()> {
         let status = status.map(super::presence::status_name);
         crate::store::presence::record(self.0, agent_id, status, at)
     }

@@ -51,7 +51,13 @@ impl Recorded {
         let gone = self.agents.keys().filter(|id| !now.contains_key(id));
         writes.extend(gone.map(|id| (*id, None)));
         let renewed = if renew { at } else { self.renewed };
-        (writes, Recorded { agents: now, renewed })
+        (
+            writes,
+            Recorded {
+                agents: now,
+                renewed,
+            },
+        )
     }
 }
 
@@ -112,10 +118,16 @@ mod tests {
         let mut r = Recorded::default();
         assert_eq!(step(&mut r, &[(1, Online)], 100), ["1 online"]);
         assert!(step(&mut r, &[(1, Online)], 101).is_empty());
-        assert_eq!(step(&mut r, &[(1, Away), (2, Online)], 102), ["1 away", "2 online"]);
+        assert_eq!(
+            step(&mut r, &[(1, Away), (2, Online)], 102),
+            ["1 away", "2 online"]
+        );
         assert_eq!(step(&mut r, &[(2, Online)], 103), ["1 out"]);
         assert_eq!(step(&mut r, &[], 104), ["2 out"]);
-        assert!(step(&mut r, &[], 100_000).is_empty(), "nobody left to renew");
+        assert!(
+            step(&mut r, &[], 100_000).is_empty(),
+            "nobody left to renew"
+        );
     }
 
     #[test]
