@@ -76,3 +76,4 @@ mod two_factor;
 mod web;
 mod webhooks;
 mod widget;
+mod worktime;
