@@ -30,6 +30,7 @@ mod browser_visitors;
 mod browser_waiting;
 mod browser_webhooks;
 mod browser_widget_api;
+mod browser_worktime;
 mod campaigns;
 mod chat;
 mod cli;
