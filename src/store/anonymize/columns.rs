@@ -558,6 +558,7 @@ mod tests {
         let reviewed = [
             "agents.role",
             "agents.lang",
+            "agent_presence.status",
             "audit_log.action",
             "audit_log.result",
             "audit_log.request_id",
