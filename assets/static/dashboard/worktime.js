@@ -213,8 +213,8 @@ export class WorkTime {
     const chart = this.view.dayBlock('work', byDay, {
       yTitle: t('dashboard.stats.work.axis.hours'),
       series: [
-        { name: t('dashboard.stats.work.series.online'), cls: 'accepted', values: byDay.values('online_hours') },
-        { name: t('dashboard.stats.work.series.in_chat'), cls: 'visits', values: byDay.values('in_chat_hours') },
+        { name: t('dashboard.stats.work.series.online'), cls: 'visits', values: byDay.values('online_hours') },
+        { name: t('dashboard.stats.work.series.in_chat'), cls: 'page_views', values: byDay.values('in_chat_hours') },
       ],
       columns: figureColumns(),
       rows: days,
