@@ -200,6 +200,7 @@ fn stored(lang: Lang, periods: &retention::Retention) -> Section {
         ("visitors", periods.visitors_days),
         ("audit", periods.audit_days),
         ("reads", periods.reads_days),
+        ("presence", periods.presence_days),
     ];
     s.tables.push(Table {
         head: head(lang, &["data", "purpose", "kept"]),

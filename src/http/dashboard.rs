@@ -152,7 +152,8 @@ fn shows(section: &str, p: Permissions) -> bool {
         "visitors" => any(&[Permission::VisitorsView]),
         "chats" => any(&[Permission::Chat]),
         "history" => any(&[Permission::Chat, Permission::ChatsAll]),
-        "statistics" => any(&[Permission::StatsView]),
+        // Everyone: an agent without the statistics permission sees their own work time.
+        "statistics" => true,
         "privacy" => any(&[
             Permission::GdprHandle,
             Permission::SettingsManage,

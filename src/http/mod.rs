@@ -46,6 +46,7 @@ pub mod two_factor;
 pub mod visitors;
 pub mod webhooks;
 pub mod widget;
+pub mod worktime;
 pub mod ws;
 
 use crate::config::Config;
@@ -192,6 +193,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/sites/{key}/notices", web::post().to(notices::create))
     .route("/api/stats", web::get().to(stats::show))
     .route("/api/stats.csv", web::get().to(stats::csv))
+    .route("/api/stats/agents", web::get().to(worktime::show))
+    .route("/api/stats/agents.csv", web::get().to(worktime::csv))
+    .route(
+        "/api/stats/agents/recording",
+        web::put().to(worktime::switch),
+    )
     .configure(crud::routes::<visitors::Rules>("/api/rules"))
     .configure(visitor_routes)
     .route("/ws/agent", web::get().to(ws::agent))

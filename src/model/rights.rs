@@ -183,8 +183,9 @@ pub const AGENT: i64 = 3;
 pub const SUPPORT: i64 = 4;
 
 /// What a support login may ask for: reading settings, agents, sites, statistics and
-/// campaigns, never chats, visitors, offline messages, files, exports or the audit trail, and
-/// never a change (signing out aside). The server checks this before any handler runs, so a
+/// campaigns, never chats, visitors, offline messages, files, exports, the audit trail or the
+/// agents' work time (employees' data the business keeps to itself), and never a change
+/// (signing out aside). The server checks this before any handler runs, so a
 /// role cannot widen it.
 pub fn support_may(method: &str, path: &str) -> bool {
     const READS: [&str; 16] = [
@@ -211,6 +212,7 @@ pub fn support_may(method: &str, path: &str) -> bool {
             READS.iter().any(|p| under(p))
                 && !path.ends_with("/messages")
                 && !path.ends_with("/visitor")
+                && !path.starts_with("/api/stats/agents")
         }
         "POST" => path == "/logout",
         _ => false,
@@ -279,6 +281,8 @@ mod tests {
             ("GET", "/api/blocks"),
             ("GET", "/ws/agent"),
             ("GET", "/api/sessions"),
+            ("GET", "/api/stats/agents"),
+            ("GET", "/api/stats/agents.csv"),
             ("GET", "/api/settingsx"),
             ("PUT", "/api/settings"),
             ("POST", "/api/agents/invite"),

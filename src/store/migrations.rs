@@ -58,6 +58,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/033_site_lookups.sql"),
     include_str!("migrations/tenant/034_relevance.sql"),
     include_str!("migrations/tenant/035_team_chat.sql"),
+    include_str!("migrations/tenant/036_worktime.sql"),
 ];
 
 /// The number of migrations applied to a database.

@@ -26,6 +26,7 @@ pub mod migrations;
 pub mod notices;
 pub mod outbox;
 pub mod period;
+pub mod presence;
 pub mod profile;
 pub mod read_log;
 pub mod rekey;
@@ -47,6 +48,7 @@ pub mod tenant_export;
 pub mod two_factor;
 pub mod visits;
 pub mod webhooks;
+pub mod worktime;
 
 use crate::crypto::Key;
 use crate::error::{Error, Result};

@@ -1,8 +1,9 @@
 //! Retention: how long each kind of personal data is kept, per tenant, and the purge that
 //! deletes what has expired. The database runs with `secure_delete`, so deleted rows are
 //! overwritten in the file, and the purge ends with a WAL checkpoint that truncates the log,
-//! so no old copy of a page stays behind. Statistics aggregates hold no personal data and
-//! stay; raw visits are only purged once their days are aggregated.
+//! so no old copy of a page stays behind. Statistics aggregates hold no personal data of
+//! visitors and stay; raw visits and agents' presence are only purged once their days are
+//! aggregated.
 
 use super::chat::{set_setting, setting};
 use crate::error::{Error, Result};
@@ -28,10 +29,18 @@ pub struct Retention {
     /// The read log (who read which chat, visitor, file or export).
     #[serde(default = "default_reads_days")]
     pub reads_days: u32,
+    /// Agents' presence (when they were signed in, online, away): the raw data of the
+    /// work-time statistics, whose daily figures stay.
+    #[serde(default = "default_presence_days")]
+    pub presence_days: u32,
 }
 
 fn default_reads_days() -> u32 {
     Retention::default().reads_days
+}
+
+fn default_presence_days() -> u32 {
+    Retention::default().presence_days
 }
 
 impl Default for Retention {
@@ -44,6 +53,7 @@ impl Default for Retention {
             visitors_days: 180,
             audit_days: 730,
             reads_days: 365,
+            presence_days: 90,
         }
     }
 }
@@ -52,7 +62,7 @@ impl Default for Retention {
 pub const MAX_DAYS: u32 = 3650;
 
 impl Retention {
-    fn fields(&mut self) -> [(&'static str, &mut u32); 7] {
+    fn fields(&mut self) -> [(&'static str, &mut u32); 8] {
         [
             ("chats_days", &mut self.chats_days),
             ("files_days", &mut self.files_days),
@@ -61,6 +71,7 @@ impl Retention {
             ("visitors_days", &mut self.visitors_days),
             ("audit_days", &mut self.audit_days),
             ("reads_days", &mut self.reads_days),
+            ("presence_days", &mut self.presence_days),
         ]
     }
 
@@ -119,6 +130,9 @@ pub struct Purged {
     /// Read-log entries.
     #[serde(default)]
     pub reads: u64,
+    /// Agents' presence rows (work time).
+    #[serde(default)]
+    pub presence: u64,
     /// Visitor blocks that ended (expired or lifted) longer ago than the visitor period.
     pub blocks: u64,
     /// Delivered and failed mails (they quote chats and offline messages, so they are kept
@@ -225,6 +239,9 @@ pub fn purge(c: &mut Connection, now: i64) -> Result<Purged> {
              AND id NOT IN (SELECT row_id FROM restricted_rows WHERE kind = 'visitor')",
             [cutoff(now, r.visitors_days)],
         )? as u64;
+        // Like visits: only once the days they count in are aggregated.
+        let presence = cutoff(now, r.presence_days).min(aggregated);
+        p.presence = super::presence::purge_before(&tx, presence)?;
         p.audit_entries = super::audit::purge_before(&tx, cutoff(now, r.audit_days))?;
         p.reads = super::read_log::purge_before(&tx, cutoff(now, r.reads_days))?;
         if !p.is_empty() {
@@ -274,7 +291,7 @@ mod tests {
                 ..Purged::default()
             }
             .summary(),
-            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 reads=0 team_messages=0 visitors=0 visits=2"
+            "audit_entries=0 blocks=0 conversations=0 files=0 mails=0 messages=0 offline_messages=0 page_views=0 presence=0 reads=0 team_messages=0 visitors=0 visits=2"
         );
     }
 }

@@ -263,7 +263,7 @@ fn agent_figures(c: &Connection, f: &Figures) -> Result<Vec<AgentFigures>> {
             name: name.unwrap_or_else(|| format!("#{agent_id}")),
             chats: a.chats as i64,
             median_first_response_seconds: a.first_response.median(),
-            rating: (a.ratings > 0).then(|| a.rating_sum as f64 / a.ratings as f64),
+            rating: a.rating(),
             ratings: a.ratings as i64,
         });
     }

@@ -145,6 +145,13 @@ fn fill(c: &rusqlite::Connection) -> rusqlite::Result<()> {
         b = views + 100,
         v = visitors - 1,
     ))?;
+    // Agents' presence: one stretch ended before the period, one after; one still open.
+    let presence = edge(r.presence_days);
+    c.execute(
+        "INSERT INTO agent_presence (agent_id, status, since, until, ended) VALUES
+           (1, 'online', ?1 - 600, ?1, 1), (1, 'away', ?2, ?2 + 600, 1), (1, 'online', ?1 - 900, ?1 - 900, 0)",
+        params![presence - 1, presence + 1],
+    )?;
     Ok(())
 }
 
@@ -208,6 +215,7 @@ fn the_purge_deletes_exactly_what_expired_and_leaves_no_plaintext() {
             mails: 1,
             blocks: 0,
             reads: 0,
+            presence: 1,
             team_messages: 0,
         },
         "{}",

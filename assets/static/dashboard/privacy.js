@@ -28,7 +28,7 @@ const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'objec
 const BY = ['email', 'name', 'visitor', 'chat'];
 /** The kinds of data the counts and the deletion protocols name, in this order. */
 const KINDS = ['conversations', 'messages', 'notes', 'files', 'offline_messages', 'visitors', 'visits', 'page_views', 'conversions', 'invitations'];
-const RETENTION = ['chats_days', 'files_days', 'offline_days', 'page_views_days', 'visitors_days', 'audit_days', 'reads_days'];
+const RETENTION = ['chats_days', 'files_days', 'offline_days', 'page_views_days', 'visitors_days', 'audit_days', 'reads_days', 'presence_days'];
 /** What the read log records. */
 const READS = ['conversation', 'visitor', 'offline', 'file', 'history.search', 'gdpr.find', 'gdpr.export', 'stats.csv'];
 const RESULTS = ['success', 'failure', 'throttled', 'authz denied'];

@@ -1,6 +1,8 @@
-// The Statistics section (admins only): `GET /api/stats` for a period of whole UTC days, shown as
-// headline figures compared with the period before, bar charts with their data as tables, and
-// ranked tables and the campaigns' results, each with a CSV download (`GET /api/stats.csv`).
+// The Statistics section: `GET /api/stats` for a period of whole UTC days (with the statistics
+// permission), shown as headline figures compared with the period before, bar charts with their
+// data as tables, and ranked tables and the campaigns' results, each with a CSV download
+// (`GET /api/stats.csv`); then the agents' work time (worktime.js), which every agent sees, if
+// only their own.
 // The period lives in the address (?from=&to=), so a reload or a bookmark shows the same days.
 // Page titles, addresses and browser names come from visitors: they are only set as text.
 
@@ -9,8 +11,10 @@ import { t, tn, lang, formatNumber, numberFormat } from './i18n.js';
 import { DAY_MS, parseDay, dayText, todayUtc, dateFormat, dayWords, periodText } from './days.js';
 import { request, httpError } from './api.js';
 import { showFieldError, field } from './form.js';
-import { captionedTable, scrollBox } from './tables.js';
+import { scrollBox } from './tables.js';
 import { barChart, legend } from './charts.js';
+import { clockText, durationWords, dataTable } from './stat-parts.js';
+import { WorkTime, parseWork } from './worktime.js';
 import { safeHref, shortUrl, referrerKindText, deviceText, countryName } from './visitor-text.js';
 import { formatMoney } from './campaigns.js';
 
@@ -59,31 +63,6 @@ const WEEKDAYS = Array.from({ length: 7 }, (_, i) => {
 
 const pad = (n) => String(n).padStart(2, '0');
 const HOURS = Array.from({ length: 24 }, (_, i) => ({ tick: String(i), title: `${pad(i)}:00` }));
-
-/** "02:35", or "1:02:35" from an hour on. */
-function clockText(seconds) {
-  const sec = Math.max(0, Math.round(seconds));
-  const hours = Math.floor(sec / 3600);
-  const mins = Math.floor((sec % 3600) / 60);
-  return hours ? `${hours}:${pad(mins)}:${pad(sec % 60)}` : `${pad(mins)}:${pad(sec % 60)}`;
-}
-
-/** The same duration in words for screen readers: "2 minutes, 35 seconds". */
-function durationWords(seconds) {
-  const sec = Math.max(0, Math.round(seconds));
-  const parts = [
-    [Math.floor(sec / 3600), 'hour'],
-    [Math.floor((sec % 3600) / 60), 'minute'],
-    [sec % 60, 'second'],
-  ]
-    .filter(([v], i, all) => v > 0 || (i === 2 && all.every(([x]) => x === 0)))
-    .map(([v, unit]) => numberFormat({ style: 'unit', unit, unitDisplay: 'long' }).format(v));
-  try {
-    return new Intl.ListFormat(lang, { style: 'long', type: 'unit' }).format(parts);
-  } catch {
-    return parts.join(', ');
-  }
-}
 
 // ----- reading the answer (anything odd counts as zero or is left out) -----
 
@@ -383,23 +362,29 @@ class StatisticsView {
     this.errorBox.hidden = true;
     this.body.setAttribute('aria-busy', 'true');
     this.body.classList.add('is-loading');
-    const res = await request('GET', `/api/stats${qs ? `?${qs}` : ''}`);
+    const [res, workRes] = await Promise.all([
+      request('GET', `/api/stats${qs ? `?${qs}` : ''}`),
+      request('GET', `/api/stats/agents${qs ? `?${qs}` : ''}`),
+    ]);
     if (seq !== this.seq) return; // a newer period was asked for meanwhile
     this.body.removeAttribute('aria-busy');
     this.body.classList.remove('is-loading');
-    if (!res.ok) return this.fail(res);
-    const data = parseStats(res.data);
-    if (!data) return this.fail({ status: 500, code: '' });
-    const hl = data.headline;
+    const work = workRes.ok ? parseWork(workRes.data) : null;
+    // Without the statistics permission an agent still sees their own work time.
+    const own = res.status === 403 && res.code !== 'csrf_rejected' && work;
+    if (!res.ok && !own) return this.fail(res);
+    const data = own ? null : parseStats(res.data);
+    if (!own && !data) return this.fail({ status: 500, code: '' });
+    const period = own ? work : data.headline;
     // The server's days are the truth (it fills in defaults): the fields and the address follow.
-    this.setInputs(hl.from, hl.to);
-    this.writeUrl(hl.from, hl.to, false);
-    this.period = { from: hl.from, to: hl.to };
-    this.render(data);
+    this.setInputs(period.from, period.to);
+    this.writeUrl(period.from, period.to, false);
+    this.period = { from: period.from, to: period.to };
+    this.render(data, work);
     // Said to screen readers only: the overview shows the period already.
     this.status.classList.add('vh');
     this.status.textContent = t('dashboard.stats.loaded', {
-      period: periodText(parseDay(hl.from), parseDay(hl.to)),
+      period: periodText(parseDay(period.from), parseDay(period.to)),
     });
   }
 
@@ -427,10 +412,20 @@ class StatisticsView {
 
   // ----- rendering -----
 
-  render(data) {
+  /** `data`: the statistics (null without the permission); `work`: the agents' work time. */
+  render(data, work) {
+    this.blocks = [];
+    const parts = data ? this.buildFigures(data) : [];
+    if (work) parts.push(new WorkTime(this).build(work));
+    this.body.replaceChildren(...parts);
+    this.body.hidden = false;
+    // Drawn once in the page: each chart takes the width its place has.
+    this.blocks.forEach((b) => b.draw());
+  }
+
+  buildFigures(data) {
     const hl = data.headline;
     const empty = hl.visits === 0 && hl.page_views === 0 && hl.chats === 0 && hl.offline_messages === 0 && hl.faq_views === 0;
-    this.blocks = [];
     const parts = [this.buildHeadline(data)];
     if (empty) {
       parts.push(h('p', { class: 'panel empty stats-empty', text: t('dashboard.stats.empty') }));
@@ -439,10 +434,7 @@ class StatisticsView {
     } else {
       parts.push(this.buildVisitCharts(data), this.buildChatCharts(data), this.buildCampaigns(data), ...this.buildTables(data));
     }
-    this.body.replaceChildren(...parts);
-    this.body.hidden = false;
-    // Drawn once in the page: each chart takes the width its place has.
-    this.blocks.forEach((b) => b.draw());
+    return parts;
   }
 
   buildHeadline(data) {
@@ -516,7 +508,7 @@ class StatisticsView {
   /**
    * One chart with its heading, legend, CSV link and data table.
    * spec: {key, title, xTitle, yTitle, categories, series, stacked, at(i) (where the peak is,
-   * in words), note, columns, rows, wide}
+   * in words), note, columns, rows, wide, csv (another CSV link than the table of `key`)}
    */
   chartBlock(spec) {
     const headId = `stats-${spec.key}-title`;
@@ -548,7 +540,7 @@ class StatisticsView {
     return h(
       'section',
       { class: `stat-block stat-chart-block${spec.wide ? ' stat-block-wide' : ''}`, 'data-block': spec.key, 'aria-labelledby': headId },
-      h('div', { class: 'stat-block-head' }, h('h3', { id: headId, text: spec.title }), this.csvLink(spec.key, spec.title)),
+      h('div', { class: 'stat-block-head' }, h('h3', { id: headId, text: spec.title }), spec.csv || this.csvLink(spec.key, spec.title)),
       spec.note ? h('p', { class: 'hint', text: spec.note }) : null,
       spec.series.length > 1 ? legend(spec.series) : null,
       wrap,
@@ -872,32 +864,6 @@ function chartsPanel(part, ...blocks) {
     { class: 'panel stats-panel', 'aria-labelledby': `stats-${part}-title` },
     h('h2', { id: `stats-${part}-title`, text: t(`dashboard.stats.${part}_title`) }),
     h('div', { class: 'stats-charts' }, ...blocks),
-  );
-}
-
-/** A plain table: the first column heads each row; without rows, one row says so. */
-function dataTable(key, caption, columns, rows) {
-  const none = h('tr', { class: 'stat-none' }, h('td', { colspan: columns.length, class: 'empty', text: t('dashboard.stats.table_empty') }));
-  return captionedTable(
-    { class: 'data-table stat-table', 'data-table': key },
-    caption,
-    columns,
-    h(
-      'tbody',
-      {},
-      rows.length ? null : none,
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          columns.map((c, i) =>
-            i === 0
-              ? h('th', { scope: 'row', 'data-col': c.key }, c.cell(r))
-              : h('td', { class: c.num ? 'num' : null, 'data-col': c.key }, c.cell(r)),
-          ),
-        ),
-      ),
-    ),
   );
 }
 

@@ -40,6 +40,9 @@ pub enum RetentionCmd {
         /// The read log (who read which chat, visitor, file or export)
         #[arg(long, value_name = "DAYS")]
         reads: Option<u32>,
+        /// Agents' presence, the raw data of the work-time statistics (their daily figures stay)
+        #[arg(long, value_name = "DAYS")]
+        presence: Option<u32>,
     },
     /// Delete what has expired now (the server also does this daily)
     Purge {
@@ -93,6 +96,7 @@ impl RetentionCmd {
                 visitors,
                 audit,
                 reads,
+                presence,
             } => {
                 let changes: BTreeMap<String, u32> = [
                     ("chats_days", chats),
@@ -102,6 +106,7 @@ impl RetentionCmd {
                     ("visitors_days", visitors),
                     ("audit_days", audit),
                     ("reads_days", reads),
+                    ("presence_days", presence),
                 ]
                 .into_iter()
                 .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))

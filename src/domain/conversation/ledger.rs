@@ -6,6 +6,7 @@
 //! message, rating) in the same transaction: an event is queued exactly when its row is
 //! stored.
 
+use crate::domain::protocol::AgentStatus;
 use crate::domain::webhooks;
 use crate::error::Result;
 use crate::model::attachment::FileRef;
@@ -69,6 +70,10 @@ pub trait Ledger {
     fn agent_load(&mut self, agent_id: i64) -> Result<(usize, Vec<i64>)>;
     /// Whether an agent may still hold chats (exists, enabled, allowed to chat).
     fn agent_may_chat(&mut self, agent_id: i64) -> Result<bool>;
+    /// An agent's presence from `at` on: signed in with a status (the same again renews
+    /// it), or signed out (`None`).
+    fn agent_presence(&mut self, agent_id: i64, status: Option<AgentStatus>, at: i64)
+    -> Result<()>;
 }
 
 /// The ledger over a tenant's connection (the hub's open transaction).
@@ -230,5 +235,15 @@ impl Ledger for Tx<'_> {
     fn agent_may_chat(&mut self, agent_id: i64) -> Result<bool> {
         Ok(tenant::agent_by_id(self.0, agent_id)?
             .is_some_and(|a| !a.disabled && a.may(crate::model::rights::Permission::Chat)))
+    }
+
+    fn agent_presence(
+        &mut self,
+        agent_id: i64,
+        status: Option<AgentStatus>,
+        at: i64,
+    ) -> Result<()> {
+        let status = status.map(super::presence::status_name);
+        crate::store::presence::record(self.0, agent_id, status, at)
     }
 }

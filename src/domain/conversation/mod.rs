@@ -9,6 +9,7 @@
 mod agent;
 mod automatic;
 pub mod ledger;
+mod presence;
 mod queue;
 mod rules;
 mod supervision;
@@ -271,6 +272,8 @@ pub struct Conversations {
     /// Frames for agents that arose outside any event (a watching supervisor left), sent with
     /// the next batch.
     deferred: Vec<(i64, Out)>,
+    /// What was last written of the agents' presence (work-time statistics).
+    presence: presence::Recorded,
 }
 
 impl Conversations {

@@ -147,6 +147,15 @@ impl Ledger for Mem {
     fn agent_may_chat(&mut self, agent_id: i64) -> Result<bool> {
         Ok(self.agents.get(&agent_id).is_some_and(|a| a.3))
     }
+    fn agent_presence(
+        &mut self,
+        agent_id: i64,
+        status: Option<crate::domain::protocol::AgentStatus>,
+        _at: i64,
+    ) -> Result<()> {
+        self.writes.push(format!("presence {agent_id} {status:?}"));
+        Ok(())
+    }
 }
 
 const SITE: &str = "site1";

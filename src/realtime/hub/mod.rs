@@ -405,6 +405,10 @@ impl Hub {
             }
             if self.clock.instant() >= last_check + SESSION_CHECK {
                 self.check_agent_sessions();
+                // Sign-outs outside a batch (an ended session) and renewals are written now.
+                if self.chats.presence_due(self.clock.now()) {
+                    self.process(Vec::new());
+                }
                 if self.chats.queue_alert_due(self.clock.now()) {
                     self.process(vec![Command::QueueCheck]);
                 }
@@ -437,7 +441,9 @@ impl Hub {
         let db = self.db.clone();
         let mut outbox = Outbox::default();
         let metrics = crate::metrics::get();
-        metrics.batch_size.observe(batch.len() as f64);
+        if !batch.is_empty() {
+            metrics.batch_size.observe(batch.len() as f64);
+        }
         let result = db.with(|c| {
             if !self.loaded {
                 self.load(c)?;
@@ -446,6 +452,10 @@ impl Hub {
             let tx = c.transaction()?;
             for cmd in batch {
                 self.handle(&tx, cmd, &mut outbox);
+            }
+            let presence = self.chats.record_presence(&mut Tx(&tx), self.clock.now());
+            if let Err(e) = presence {
+                tracing::error!(error = %e, "recording agents' presence failed");
             }
             self.broadcast(&mut outbox);
             tx.commit()?;
@@ -528,6 +538,10 @@ impl Hub {
             });
         }
         self.chats.load(rows, cstore::log_epoch(c)?);
+        // Presence left open by a stop, a crash or a failed batch ends at its last sign of
+        // life; who is here gets new rows (`store::presence`).
+        crate::store::presence::close_open(c)?;
+        self.chats.presence_reloaded();
         self.chats
             .set_blocks(crate::store::blocks::active(c, self.clock.now())?);
         let settings = cstore::chat_settings(c)?;

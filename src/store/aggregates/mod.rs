@@ -8,10 +8,12 @@
 //! chats have ended). [`refresh`] aggregates every settled day after the last one, one day per
 //! transaction; the server runs it at start and every few minutes. A period's figures are the
 //! stored days merged with the unsettled days computed from raw events ([`collect`]), so the
-//! answer is the same before and after the job ran.
+//! answer is the same before and after the job ran. Agents' work time per day ([`worktime`])
+//! is stored beside them, in the same transaction.
 
 mod histogram;
 mod sketch;
+pub mod worktime;
 
 pub use histogram::Histogram;
 pub use sketch::Sketch;
@@ -39,6 +41,21 @@ pub struct AgentDay {
     pub rating_sum: u64,
     /// How many were rated.
     pub ratings: u64,
+}
+
+impl AgentDay {
+    /// Adds `o`'s chats to these.
+    pub fn merge(&mut self, o: &AgentDay) {
+        self.chats += o.chats;
+        self.first_response.merge(&o.first_response);
+        self.rating_sum += o.rating_sum;
+        self.ratings += o.ratings;
+    }
+
+    /// The mean of the ratings, if any chat was rated.
+    pub fn rating(&self) -> Option<f64> {
+        (self.ratings > 0).then(|| self.rating_sum as f64 / self.ratings as f64)
+    }
 }
 
 /// One campaign's visits (by the day the visit started) and what came of them.
@@ -163,11 +180,7 @@ impl Figures {
         add_all(&mut self.languages, &o.languages);
         add_all(&mut self.countries, &o.countries);
         for (id, a) in &o.agents {
-            let mine = self.agents.entry(*id).or_default();
-            mine.chats += a.chats;
-            mine.first_response.merge(&a.first_response);
-            mine.rating_sum += a.rating_sum;
-            mine.ratings += a.ratings;
+            self.agents.entry(*id).or_default().merge(a);
         }
         for (id, d) in &o.departments {
             let mine = self.departments.entry(*id).or_default();
@@ -364,7 +377,8 @@ fn first_raw_day(c: &Connection) -> Result<Option<i64>> {
              SELECT min(started_at) AS x FROM visits
              UNION ALL SELECT min(at) FROM page_views
              UNION ALL SELECT min(created_at) FROM conversations
-             UNION ALL SELECT min(created_at) FROM offline_messages)",
+             UNION ALL SELECT min(created_at) FROM offline_messages
+             UNION ALL SELECT min(since) FROM agent_presence)",
         [],
         |r| r.get(0),
     )?;
@@ -405,6 +419,7 @@ pub fn refresh_one(c: &mut Connection, now: i64) -> Result<Option<i64>> {
             params![next, VERSION, encode(&f)?],
         )?;
     }
+    worktime::store_day(&tx, next, now)?;
     tx.execute(
         "INSERT INTO stat_state (id, through) VALUES (1, ?1)
          ON CONFLICT (id) DO UPDATE SET through = excluded.through",
@@ -452,6 +467,33 @@ impl DayCounts {
 /// The figures of the whole UTC days in `start..end`: stored days where the job has run,
 /// raw events for the rest (days after `now` are empty).
 pub fn collect(c: &Connection, start: i64, end: i64, now: i64) -> Result<Collected> {
+    let mut out = Collected {
+        days: Vec::new(),
+        total: Figures::default(),
+    };
+    each_day(c, start, end, now, |day, f| {
+        match f {
+            Some(f) => {
+                out.days.push((day, DayCounts::of(f)));
+                out.total.merge(f);
+            }
+            None => out.days.push((day, DayCounts::default())),
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hands each whole UTC day in `start..end` to `f` in order, with its figures: stored where
+/// the job has run, computed from raw events for the rest, none for days after `now` (and
+/// for stored days without any event).
+pub fn each_day(
+    c: &Connection,
+    start: i64,
+    end: i64,
+    now: i64,
+    mut f: impl FnMut(i64, Option<&Figures>) -> Result<()>,
+) -> Result<()> {
     let through = aggregated_through(c)?.unwrap_or(i64::MIN);
     let mut stored: BTreeMap<i64, Figures> = BTreeMap::new();
     {
@@ -469,31 +511,18 @@ pub fn collect(c: &Connection, start: i64, end: i64, now: i64) -> Result<Collect
             stored.insert(day, f);
         }
     }
-    let mut out = Collected {
-        days: Vec::new(),
-        total: Figures::default(),
-    };
     let mut day = start;
     while day < end {
-        let computed;
-        let f = if day < through {
-            stored.get(&day)
+        if day < through {
+            f(day, stored.get(&day))?;
         } else if day <= now {
-            computed = compute_day(c, day)?;
-            Some(&computed)
+            f(day, Some(&compute_day(c, day)?))?;
         } else {
-            None
-        };
-        match f {
-            Some(f) => {
-                out.days.push((day, DayCounts::of(f)));
-                out.total.merge(f);
-            }
-            None => out.days.push((day, DayCounts::default())),
+            f(day, None)?;
         }
         day += DAY;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -29,6 +29,29 @@ pub const TABLES: &[(&str, &[(&str, Treatment)])] = &[
         &[("agent_id", Keep), ("department_id", Keep)],
     ),
     (
+        "agent_days",
+        &[
+            ("day", Keep),
+            ("agent_id", Keep),
+            ("signed_in", Keep),
+            ("online", Keep),
+            ("away", Keep),
+            ("in_chat", Keep),
+            ("messages", Keep),
+        ],
+    ),
+    (
+        "agent_presence",
+        &[
+            ("id", Keep),
+            ("agent_id", Keep),
+            ("status", Keep),
+            ("since", Keep),
+            ("until", Keep),
+            ("ended", Keep),
+        ],
+    ),
+    (
         "agents",
         &[
             ("id", Keep),
@@ -552,6 +575,7 @@ mod tests {
         let reviewed = [
             "agents.role",
             "agents.lang",
+            "agent_presence.status",
             "audit_log.action",
             "audit_log.result",
             "audit_log.request_id",
