@@ -4,26 +4,10 @@
 //! the visitor (a real widget socket) never gets the whisper. axe audits both dashboards.
 
 use crate::accessibility::Audit;
-use crate::browser_visitors::sign_in;
+use crate::browser_visitors::{sign_in, sign_in_as};
 use crate::chat::{say, with_bob};
-use crate::webdriver::{Browser, Driver};
-
+use crate::webdriver::Driver;
 use std::time::Duration;
-
-fn sign_in_as(b: &Browser, base: &str, email: &str, pw: &str) {
-    b.goto(&format!("{base}/login?lang=en&next=/app/chats"));
-    b.type_text(&b.find("#tenant"), "acme");
-    b.type_text(&b.find("#email"), email);
-    b.type_text(&b.find("#password"), pw);
-    b.click(&b.find_xpath("//button[normalize-space()='Sign in']"));
-    b.wait_until(
-        "the dashboard",
-        "return location.pathname.startsWith('/app/')",
-    );
-    if b.exec("return location.pathname") != "/app/chats" {
-        b.goto(&format!("{base}/app/chats"));
-    }
-}
 
 #[test]
 fn a_supervisor_watches_whispers_and_takes_over_in_the_dashboard() {
@@ -33,7 +17,7 @@ fn a_supervisor_watches_whispers_and_takes_over_in_the_dashboard() {
     let server = k.server(&[]);
     let driver = Driver::start();
     let bob = driver.browser();
-    sign_in_as(&bob, &server.base, "bob@acme.example", &pw);
+    sign_in_as(&bob, &server.base, "bob@acme.example", &pw, "/app/chats");
     let (mut vis, conv, _) = crate::chat::visitor(&server, &site, "Vera");
     bob.wait_until(
         "the waiting chat in Bob's queue",

@@ -24,17 +24,22 @@ fn shop(listener: std::net::TcpListener, base: String, key: String) {
 }
 
 pub fn sign_in(agent: &Browser, base: &str, pw: &str) {
-    agent.goto(&format!("{base}/login?lang=en&next=/app/visitors"));
-    agent.type_text(&agent.find("#tenant"), "acme");
-    agent.type_text(&agent.find("#email"), "ann@acme.example");
-    agent.type_text(&agent.find("#password"), pw);
-    agent.click(&agent.find_xpath("//button[normalize-space()='Sign in']"));
-    agent.wait_until(
+    sign_in_as(agent, base, "ann@acme.example", pw, "/app/visitors");
+}
+
+/// Signs an agent of `acme` in through the sign-in form and opens `section` (`/app/…`).
+pub fn sign_in_as(b: &Browser, base: &str, email: &str, pw: &str, section: &str) {
+    b.goto(&format!("{base}/login?lang=en&next={section}"));
+    b.type_text(&b.find("#tenant"), "acme");
+    b.type_text(&b.find("#email"), email);
+    b.type_text(&b.find("#password"), pw);
+    b.click(&b.find_xpath("//button[normalize-space()='Sign in']"));
+    b.wait_until(
         "the dashboard",
         "return location.pathname.startsWith('/app/')",
     );
-    if agent.exec("return location.pathname") != "/app/visitors" {
-        agent.goto(&format!("{base}/app/visitors"));
+    if b.exec("return location.pathname") != section {
+        b.goto(&format!("{base}{section}"));
     }
 }
 

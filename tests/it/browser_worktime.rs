@@ -10,16 +10,9 @@ use std::time::Instant;
 const D: i64 = 1_768_435_200;
 const H: i64 = 3600;
 
+/// Signs in and opens the statistics of the scripted days.
 fn sign_in_as(b: &Browser, base: &str, email: &str, pw: &str) {
-    b.goto(&format!("{base}/login?lang=en&next=/app/statistics"));
-    b.type_text(&b.find("#tenant"), "acme");
-    b.type_text(&b.find("#email"), email);
-    b.type_text(&b.find("#password"), pw);
-    b.click(&b.find_xpath("//button[normalize-space()='Sign in']"));
-    b.wait_until(
-        "the dashboard",
-        "return location.pathname.startsWith('/app/')",
-    );
+    crate::browser_visitors::sign_in_as(b, base, email, pw, "/app/statistics");
     b.goto(&format!(
         "{base}/app/statistics?from=2026-01-15&to=2026-01-16"
     ));

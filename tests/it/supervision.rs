@@ -5,18 +5,9 @@
 
 use crate::chat::{agent, agent_as, say, setup, visitor, with_bob};
 use crate::common::Ws;
+use crate::team::accept;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn accept(ws: &mut Ws, conv: i64) {
-    ws.send(json!({"type": "accept", "conversation_id": conv}));
-    loop {
-        let c = ws.recv_type("conversation");
-        if c["conversation_id"] == conv && c["status"] == "open" {
-            return;
-        }
-    }
-}
 
 fn supervision(ws: &mut Ws, action: &str) -> Value {
     loop {

@@ -6,7 +6,8 @@ use crate::common::Ws;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn accept(ws: &mut Ws, conv: i64) {
+/// Takes a waiting chat and waits until it is open.
+pub fn accept(ws: &mut Ws, conv: i64) {
     ws.send(json!({"type": "accept", "conversation_id": conv}));
     loop {
         let c = ws.recv_type("conversation");

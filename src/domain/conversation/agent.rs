@@ -295,6 +295,10 @@ impl Conversations {
             .get(&to)
             .map(|a| a.name.clone())
             .unwrap_or_default();
+        // A supervisor who watched it holds it now: they get its entries once, as its agent.
+        if let Some(cv) = self.convs.get_mut(&id) {
+            cv.watchers.remove(&to);
+        }
         fx.send(To::Visitors(id), Out::Agent { name });
         if let Some(cv) = self.conversation_out(id) {
             fx.send(To::Agent(to), Out::Conversation(Box::new(cv.clone())));

@@ -151,7 +151,6 @@ impl Conversations {
         ledger.reassign(id, me)?;
         if let Some(cv) = self.convs.get_mut(&id) {
             cv.agent_id = Some(me);
-            cv.watchers.remove(&me);
         }
         self.audited(ledger, ctx, "chat.take_over", id)?;
         // The agent hears who took it before the chat leaves their list.

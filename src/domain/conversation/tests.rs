@@ -804,3 +804,63 @@ fn a_start_after_the_faq_is_counted_for_the_site_and_only_then() {
         mem.writes
     );
 }
+
+/// The audiences of the chat's new entries in some effects.
+fn entry_audiences(fx: &Effects) -> Vec<Vec<To>> {
+    fx.0.iter()
+        .filter_map(|e| match e {
+            Effect::Entry { to, .. } => Some(to.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_watching_supervisor_hears_each_entry_once_before_and_after_the_chat_is_theirs() {
+    let (mut chats, mut mem, id) = tenant();
+    let boss = Permissions::parse("chat,chats.supervise").unwrap();
+    let accept = AgentIn::Accept {
+        conversation_id: id,
+    };
+    chats
+        .agent_frame(&mut mem, &agent(1, chatter()), accept)
+        .unwrap();
+    let watch = AgentIn::Watch {
+        conversation_id: id,
+    };
+    let fx = chats.agent_frame(&mut mem, &agent(2, boss), watch).unwrap();
+    assert_eq!(refusal(&fx), None);
+    assert!(
+        mem.writes
+            .iter()
+            .any(|w| w.starts_with("done Agent 2 (agent#2) chat.watch"))
+    );
+    let fx = chats
+        .visitor_frame(&mut mem, &visitor(Some(id)), message("v1", "Hallo"))
+        .unwrap();
+    assert_eq!(
+        entry_audiences(&fx),
+        [vec![To::Visitors(id), To::Agent(1), To::Agent(2)]]
+    );
+    // Agent 1 hands it to the watching supervisor: from now on they hear it as its agent only.
+    let transfer = AgentIn::Transfer {
+        conversation_id: id,
+        to_agent: Some(2),
+        to_department: None,
+    };
+    chats
+        .agent_frame(&mut mem, &agent(1, chatter()), transfer)
+        .unwrap();
+    let fx = chats
+        .visitor_frame(&mut mem, &visitor(Some(id)), message("v2", "Noch da?"))
+        .unwrap();
+    assert_eq!(entry_audiences(&fx), [vec![To::Visitors(id), To::Agent(2)]]);
+    // Without the permission: refused before anything happens.
+    let watch = AgentIn::Watch {
+        conversation_id: id,
+    };
+    let fx = chats
+        .agent_frame(&mut mem, &agent(1, chatter()), watch)
+        .unwrap();
+    assert_eq!(refusal(&fx).as_deref(), Some("forbidden"));
+}
