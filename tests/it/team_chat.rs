@@ -255,6 +255,26 @@ fn rooms_are_for_their_members_only_and_never_for_visitors() {
     vis.send(json!({"type": "team_message", "room": "all", "client_id": "v1", "text": "hi"}));
     assert_ne!(vis.recv_type("error")["code"], Value::Null);
 
+    // Dora joins Sales on the running server: her dashboard gets her rooms again, with Sales's,
+    // and she reads its log from then on.
+    k.ok(&[
+        "agent",
+        "set",
+        "acme",
+        "dora@acme.example",
+        "--department",
+        "Sales",
+    ]);
+    loop {
+        let f = dora.recv_type("team_rooms");
+        if room(f["rooms"].as_array().unwrap(), &dept).is_some() {
+            break;
+        }
+    }
+    let (s, v) = page(&mut dora_b, &dept, "");
+    assert_eq!(s, 200);
+    assert_eq!(v["messages"][0]["text"], "Angebot für Müller GmbH");
+
     // A support login or an agent without `chat` has no team chat.
     let anon = Browser::new(&server.base);
     let mut anon = anon;

@@ -200,6 +200,18 @@ export function mountTeamChat(conn) {
     else if (f.type === 'team_rooms') {
       enabled = true;
       toggle.hidden = false;
+      // The list is whole: a room no longer listed (a department left) goes.
+      const listed = new Set((Array.isArray(f.rooms) ? f.rooms : []).map((x) => x.room));
+      for (const name of [...rooms.keys()]) {
+        if (listed.has(name)) continue;
+        rooms.delete(name);
+        if (current === name) {
+          current = null;
+          form.hidden = true;
+          log.replaceChildren();
+          title.textContent = '';
+        }
+      }
       for (const x of Array.isArray(f.rooms) ? f.rooms : []) {
         const r = rooms.get(x.room) || newRoom(x);
         r.name = x.name;

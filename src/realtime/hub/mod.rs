@@ -646,6 +646,8 @@ impl Hub {
                 self.fresh_agents.extend(socks.copied());
                 let fx = self.chats.agent_changed(ledger, agent_id, self.clock.now());
                 self.apply_logged(c, fx, out, "giving back chats failed");
+                // Their departments (so their team rooms) may have changed too.
+                self.resend_team_rooms(c, agent_id, out);
             }
             Command::RolesChanged => {
                 let fx = self.chats.release_lost_chats(ledger, self.clock.now());
@@ -767,6 +769,31 @@ impl Hub {
             ));
         }
         self.apply(c, Some(conn), fx, out)
+    }
+
+    /// The agent's team rooms again, to each of their sockets (after a change of the agent).
+    fn resend_team_rooms(&self, c: &Connection, agent_id: i64, out: &mut Outbox) {
+        let socks: Vec<ConnId> = self
+            .agent_socks
+            .get(&agent_id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        let Some(Peer::Agent { permissions, .. }) = socks
+            .first()
+            .and_then(|s| self.conns.get(s))
+            .map(|s| &s.peer)
+        else {
+            return;
+        };
+        if !permissions.has(Permission::Chat) {
+            return;
+        }
+        match crate::domain::team_chat::rooms(c, agent_id, *permissions) {
+            Ok(rooms) => out.send_all(socks, &Out::TeamRooms { rooms }),
+            Err(e) => tracing::error!(error = %e, "reading team rooms failed"),
+        }
     }
 
     /// What the rules need to know of a visitor socket.

@@ -52,9 +52,10 @@ export class SupervisePanel {
   async load() {
     const res = await request('GET', '/api/conversations');
     if (!res.ok || !res.data) return;
-    const rows = (res.data.conversations || []).filter((c) => c.status === 'open' && !this.model.convs.has(c.id));
+    const live = (c) => c.status === 'open' || c.status === 'waiting';
+    const rows = (res.data.conversations || []).filter((c) => live(c) && !this.model.convs.has(c.id));
     this.list.replaceChildren(...rows.map((c) => h('li', { 'data-id': c.id },
-      h('span', { class: 'chat-name', text: `${c.visitor_name || t('dashboard.visitor_number', { id: c.id })} · ${c.agent_name || ''}` }),
+      h('span', { class: 'chat-name', text: `${c.visitor_name || t('dashboard.visitor_number', { id: c.id })} · ${c.agent_name || t('dashboard.supervise.waiting')}` }),
       ' ',
       h('button', { type: 'button', class: 'btn-secondary', 'data-watch': c.id, onclick: () => this.watch(c.id, c.agent_name || '') },
         t('dashboard.supervise.watch')))));
