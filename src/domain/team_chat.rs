@@ -104,45 +104,53 @@ pub fn readable(
     permissions: Permissions,
     room: &str,
 ) -> Result<Option<Room>> {
-    let Some(r) = Room::parse(room) else {
-        return Ok(None);
-    };
-    if !permissions.has(Permission::Chat) {
-        return Ok(None);
-    }
-    let departments = chat::agent_departments(c, agent_id)?;
-    let member = Member {
-        agent_id,
-        departments: &departments,
-        all_departments: permissions.has(Permission::ChatsAll),
-    };
-    if !r.has(member) {
-        return Ok(None);
-    }
-    let exists = match r {
-        Room::All => true,
-        Room::Department(d) => chat::department_exists(c, d)?,
-        Room::Direct(a, b) => [a, b]
-            .into_iter()
-            .all(|id| tenant::agent_by_id(c, id).is_ok_and(|a| a.is_some())),
-    };
-    Ok(exists.then_some(r))
+    Ok(member_of(c, agent_id, permissions, room)?.map(|(r, _)| r))
 }
 
 /// The room if the agent may write in it: readable, and for a one-to-one room the other agent
 /// can still answer (enabled, allowed to chat).
 fn writable(c: &Connection, ctx: &AgentCtx, room: &str) -> Result<Option<Room>> {
-    let Some(r) = readable(c, ctx.agent_id, ctx.permissions, room)? else {
+    Ok(
+        member_of(c, ctx.agent_id, ctx.permissions, room)?.and_then(|(r, other)| match other {
+            Some(o) if o.disabled || !o.may(Permission::Chat) => None,
+            _ => Some(r),
+        }),
+    )
+}
+
+/// The room the agent belongs to, with the other agent of a one-to-one room (each read once:
+/// this runs for every team message in the hub's batch).
+fn member_of(
+    c: &Connection,
+    agent_id: i64,
+    permissions: Permissions,
+    room: &str,
+) -> Result<Option<(Room, Option<tenant::AgentRecord>)>> {
+    let Some(r) = Room::parse(room).filter(|_| permissions.has(Permission::Chat)) else {
         return Ok(None);
     };
-    if let Some(other) = r.other(ctx.agent_id) {
-        let active =
-            tenant::agent_by_id(c, other)?.is_some_and(|a| !a.disabled && a.may(Permission::Chat));
-        if !active {
-            return Ok(None);
-        }
+    let all_departments = permissions.has(Permission::ChatsAll);
+    // Only a department room asks which departments the agent is in.
+    let departments = match r {
+        Room::Department(_) if !all_departments => chat::agent_departments(c, agent_id)?,
+        _ => Vec::new(),
+    };
+    let member = Member {
+        agent_id,
+        departments: &departments,
+        all_departments,
+    };
+    if !r.has(member) {
+        return Ok(None);
     }
-    Ok(Some(r))
+    Ok(match r {
+        Room::All => Some((r, None)),
+        Room::Department(d) => chat::department_exists(c, d)?.then_some((r, None)),
+        Room::Direct(..) => match r.other(agent_id) {
+            Some(other) => tenant::agent_by_id(c, other)?.map(|o| (r, Some(o))),
+            None => None,
+        },
+    })
 }
 
 /// The rooms an agent belongs to, with their last seq and the agent's read position: the

@@ -144,44 +144,55 @@ pub async fn csv(a: Agent, q: web::Query<PeriodQuery>) -> Reply {
         )));
     };
     let text = to_csv(table);
+    let file = format!("kontor-{name}-{}-{}.csv", p.first_day(), p.last_day());
+    Ok(csv_download(&a, &name, &p, file, text))
+}
+
+/// A CSV table as a download, its reading recorded in the read log as `stats.csv` with the
+/// table's name and period.
+pub fn csv_download(a: &Agent, name: &str, p: &Period, file: String, text: String) -> HttpResponse {
     a.read_logged(
         "stats.csv",
         &format!("{name} {}..{}", p.first_day(), p.last_day()),
     );
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"kontor-{name}-{}-{}.csv\"",
-                p.first_day(),
-                p.last_day()
-            ),
+            format!("attachment; filename=\"{file}\""),
         ))
-        .body(text))
+        .body(text)
+}
+
+/// Rows of flat objects as CSV with these columns, in this order (a missing value is empty).
+pub fn csv_rows<S: AsRef<str>>(columns: &[S], rows: &[Value]) -> String {
+    let mut out = columns
+        .iter()
+        .map(|c| cell(c.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push_str("\r\n");
+    for r in rows {
+        let line: Vec<String> = columns
+            .iter()
+            .map(|c| cell(&plain(&r[c.as_ref()])))
+            .collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// A JSON table (a list of flat objects, or a list of numbers by index) as CSV.
 fn to_csv(table: &Value) -> String {
     let rows = table.as_array().cloned().unwrap_or_default();
-    let mut out = String::new();
-    match rows.first() {
-        Some(Value::Object(first)) => {
-            let cols: Vec<String> = first.keys().cloned().collect();
-            out.push_str(&cols.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
-            for r in &rows {
-                let line: Vec<String> = cols.iter().map(|c| cell(&plain(&r[c]))).collect();
-                out.push_str(&line.join(","));
-                out.push_str("\r\n");
-            }
-        }
-        _ => {
-            out.push_str("index,count\r\n");
-            for (i, v) in rows.iter().enumerate() {
-                out.push_str(&format!("{i},{}\r\n", cell(&plain(v))));
-            }
-        }
+    if let Some(Value::Object(first)) = rows.first() {
+        let cols: Vec<&String> = first.keys().collect();
+        return csv_rows(&cols, &rows);
+    }
+    let mut out = String::from("index,count\r\n");
+    for (i, v) in rows.iter().enumerate() {
+        out.push_str(&format!("{i},{}\r\n", cell(&plain(v))));
     }
     out
 }

@@ -5,12 +5,11 @@
 //! "Agents' work time").
 
 use super::agent::{Agent, Reply};
-use super::stats::cell;
+use super::stats::{csv_download, csv_rows};
 use crate::error::ApiError;
 use crate::model::rights::Permission;
 use crate::store::period::Period;
 use crate::store::{presence, worktime};
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -74,32 +73,10 @@ pub async fn csv(a: Agent, q: web::Query<WorkQuery>) -> Reply {
         }
     };
     let columns: Vec<&str> = first.iter().chain(COLUMNS.iter()).copied().collect();
-    let mut text = columns.join(",");
-    text.push_str("\r\n");
-    for r in rows.as_array().into_iter().flatten() {
-        let line: Vec<String> = columns
-            .iter()
-            .map(|c| match &r[*c] {
-                Value::Null => String::new(),
-                Value::String(s) => cell(s),
-                v => v.to_string(),
-            })
-            .collect();
-        text.push_str(&line.join(","));
-        text.push_str("\r\n");
-    }
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    let text = csv_rows(&columns, &rows);
     let file = format!("kontor-work-{name}-{}-{}.csv", p.first_day(), p.last_day());
-    a.read_logged(
-        "stats.csv",
-        &format!("work-{name} {}..{}", p.first_day(), p.last_day()),
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file}\""),
-        ))
-        .body(text))
+    Ok(csv_download(&a, &format!("work-{name}"), &p, file, text))
 }
 
 /// The switch's new position.

@@ -39,8 +39,6 @@ fn an_agent_reads_and_answers_the_team_chat_from_the_top_bar() {
         "the badge cleared once read",
         "return document.querySelector('.team-toggle .nav-badge').hidden",
     );
-    // Read on the server too: Bob's rooms say Ann has read it (her read position is hers; his
-    // own message counts as read for him).
     let mut audit = Audit::default();
     audit.check(&ann, "dashboard with the team chat open");
     let text = ann.find("#team-text");

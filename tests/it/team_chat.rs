@@ -275,9 +275,8 @@ fn rooms_are_for_their_members_only_and_never_for_visitors() {
     assert_eq!(s, 200);
     assert_eq!(v["messages"][0]["text"], "Angebot für Müller GmbH");
 
-    // A support login or an agent without `chat` has no team chat.
-    let anon = Browser::new(&server.base);
-    let mut anon = anon;
+    // Without a session there is no team chat.
+    let mut anon = Browser::new(&server.base);
     assert_eq!(anon.get("/api/team/rooms").status, 401);
 }
 

@@ -30,7 +30,6 @@ export function mountTeamChat(conn) {
   /** @type {Map<string, object>} */
   const rooms = new Map();
   let current = null;
-  let enabled = false;
   const pending = new Outbox((p) => ({ type: 'team_message', room: p.room, client_id: p.clientId, text: p.text }));
 
   const badge = h('span', { class: 'nav-badge', hidden: true });
@@ -198,7 +197,6 @@ export function mountTeamChat(conn) {
     if (!f || typeof f.type !== 'string') return;
     if (f.type === 'ready' && Number.isSafeInteger(f.agent_id)) myId = f.agent_id;
     else if (f.type === 'team_rooms') {
-      enabled = true;
       toggle.hidden = false;
       // The list is whole: a room no longer listed (a department left) goes.
       const listed = new Set((Array.isArray(f.rooms) ? f.rooms : []).map((x) => x.room));
