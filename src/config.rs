@@ -40,6 +40,8 @@ pub struct Config {
     pub tracking: TrackingConfig,
     /// Limits on visitors' chat sockets and chat starts.
     pub chat: ChatLimits,
+    /// How many tenants stay open, and for how long when idle.
+    pub tenants: TenantsConfig,
     /// Limits on files sent in chats.
     pub uploads: UploadsConfig,
     /// Mail through the business's own SMTP server; `None`: email is off.
@@ -133,6 +135,29 @@ impl Default for ChatLimits {
             starts_per_address_per_minute: 10,
             starts_per_site_per_minute: 300,
             max_waiting: 200,
+        }
+    }
+}
+
+/// Open tenants: a host with many tenants keeps only those in use open. A tenant's chat hub
+/// stops once it has had no socket, chat or live visitor for `idle_close_secs`, and its
+/// database closes once nothing has used it for as long; the next visitor or agent reopens
+/// both in about a millisecond. `max_open` bounds the databases kept open while unused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantsConfig {
+    /// Seconds an idle tenant stays open (0: never closed).
+    pub idle_close_secs: u64,
+    /// Unused tenant databases kept open at most, least recently used closed first (0: no
+    /// bound). Tenants in use stay open whatever the bound.
+    pub max_open: usize,
+}
+
+impl Default for TenantsConfig {
+    fn default() -> Self {
+        TenantsConfig {
+            idle_close_secs: 300,
+            max_open: 100,
         }
     }
 }
@@ -506,6 +531,7 @@ struct FileConfig {
     backup: Option<BackupConfig>,
     tracking: Option<TrackingConfig>,
     chat: Option<ChatLimits>,
+    tenants: Option<TenantsConfig>,
     uploads: Option<UploadsConfig>,
     smtp: Option<FileSmtp>,
     offsite: Option<Vec<offsite::FileOffsite>>,
@@ -693,6 +719,7 @@ impl Config {
             backup,
             tracking,
             chat: file.chat.unwrap_or_default(),
+            tenants: file.tenants.unwrap_or_default(),
             uploads,
             smtp: file.smtp.map(FileSmtp::check).transpose()?,
             offsite: offsite::check_all(file.offsite.unwrap_or_default())?,

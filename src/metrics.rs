@@ -60,6 +60,7 @@ pub struct Metrics {
 /// Gauges set from a [`Snapshot`] at each scrape.
 struct Scraped {
     tenants_open: Gauge,
+    hubs_running: Gauge,
     outbox_queued: Gauge,
     outbox_failed: Gauge,
     outbox_oldest_age: Gauge,
@@ -83,6 +84,8 @@ struct Scraped {
 pub struct Snapshot {
     /// Tenant databases open now.
     pub tenants_open: u64,
+    /// Tenant chat hubs running now.
+    pub hubs_running: u64,
     /// Whether mail is configured (the outbox figures are 0 when not).
     pub mail_enabled: bool,
     /// Mails waiting in the outboxes.
@@ -172,6 +175,7 @@ impl Scraped {
     fn register(registry: &mut Registry) -> Scraped {
         let scraped = Scraped {
             tenants_open: Gauge::default(),
+            hubs_running: Gauge::default(),
             outbox_queued: Gauge::default(),
             outbox_failed: Gauge::default(),
             outbox_oldest_age: Gauge::default(),
@@ -195,6 +199,11 @@ impl Scraped {
                 "kontor_tenants_open",
                 "Tenant databases open",
                 &s.tenants_open,
+            ),
+            (
+                "kontor_hubs_running",
+                "Tenant chat hubs running",
+                &s.hubs_running,
             ),
             (
                 "kontor_mail_enabled",
@@ -354,6 +363,7 @@ pub fn render(s: &Snapshot) -> String {
     let m = get();
     let g = &m.scraped;
     g.tenants_open.set(clamp(s.tenants_open));
+    g.hubs_running.set(clamp(s.hubs_running));
     g.mail_enabled.set(s.mail_enabled as i64);
     g.outbox_queued.set(clamp(s.outbox_queued));
     g.outbox_failed.set(clamp(s.outbox_failed));
@@ -447,6 +457,7 @@ mod tests {
             "kontor_outbox_oldest_age_seconds",
             "kontor_backup_last_success_age_seconds 42",
             "kontor_tenants_open",
+            "kontor_hubs_running",
             "process_resident_memory_bytes",
             "process_open_fds",
         ] {

@@ -170,6 +170,7 @@ fn run(
             .with_lookups(lookups.clone()),
         );
         let (jobs, backups) = start_jobs(&config, &store, &clock, demo, &mail)?;
+        close_idle_tenants(&config.tenants, &store, &realtime)?;
         // Shared with the admin socket, whose `agent unlock` and `agent passwd` clear it.
         let throttle = Arc::new(Throttle::default());
         let uploads = crate::http::files::AddressLimits::new(&config.uploads);
@@ -320,6 +321,44 @@ fn start_jobs(
             .map_err(|e| Error::io("starting the backup scheduler", e))?;
     }
     Ok((jobs, backups))
+}
+
+/// Bounds the open tenant databases and, unless turned off, retires idle hubs and closes idle
+/// databases every few seconds (a quarter of the idle time, at most 30 s), until the server
+/// stops.
+fn close_idle_tenants(
+    cfg: &crate::config::TenantsConfig,
+    store: &Arc<Store>,
+    realtime: &Arc<Realtime>,
+) -> Result<()> {
+    store.set_max_open_tenants(cfg.max_open);
+    if cfg.idle_close_secs == 0 {
+        return Ok(());
+    }
+    let idle = std::time::Duration::from_secs(cfg.idle_close_secs);
+    let every = (idle / 4).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(30),
+    );
+    let (store, realtime) = (Arc::downgrade(store), Arc::downgrade(realtime));
+    std::thread::Builder::new()
+        .name("idle-tenants".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                let (Some(store), Some(realtime)) = (store.upgrade(), realtime.upgrade()) else {
+                    return;
+                };
+                // Hubs first: a retired hub lets go of its database, closed on a later turn.
+                let hubs = realtime.retire_idle(idle);
+                let dbs = store.close_idle_tenants(idle);
+                if hubs + dbs > 0 {
+                    tracing::debug!(hubs, databases = dbs, "idle tenants closed");
+                }
+            }
+        })
+        .map_err(|e| Error::io("starting the idle-tenant closer", e))?;
+    Ok(())
 }
 
 /// The metrics listener of its own, when `[metrics] listen` asks for one.

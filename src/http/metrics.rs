@@ -75,6 +75,7 @@ fn snapshot(state: &State) -> Snapshot {
     let hooks = state.hooks.status.total();
     Snapshot {
         tenants_open: state.store.open_tenants() as u64,
+        hubs_running: state.realtime.running_hubs() as u64,
         mail_enabled: state.mail.is_some(),
         outbox_queued: mail.queued.max(0) as u64,
         outbox_failed: mail.failed.max(0) as u64,

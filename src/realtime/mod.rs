@@ -153,6 +153,31 @@ impl Realtime {
         }
     }
 
+    /// Stops the hubs idle for at least `idle` that nobody holds a handle to; how many. The
+    /// next socket or request for such a tenant starts a new hub (and reloads its chats).
+    pub fn retire_idle(&self, idle: Duration) -> usize {
+        let mut hubs = self.hubs.lock().unwrap_or_else(|e| e.into_inner());
+        // Under the lock that hands out handles: none can be cloned between the check and
+        // the removal, and a stopped hub's queue is never given to anyone again.
+        let idle: Vec<String> = hubs
+            .iter()
+            .filter(|(_, h)| h.retirable(idle))
+            .map(|(uuid, _)| uuid.clone())
+            .collect();
+        for uuid in &idle {
+            if let Some(h) = hubs.remove(uuid) {
+                h.send(hub::Command::Stop);
+                tracing::debug!(tenant = %uuid, "idle hub retired");
+            }
+        }
+        idle.len()
+    }
+
+    /// How many hubs run.
+    pub fn running_hubs(&self) -> usize {
+        self.hubs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Stops every hub.
     pub fn stop_all(&self) {
         let all: Vec<HubHandle> = self

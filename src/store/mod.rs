@@ -24,6 +24,7 @@ pub mod links;
 pub mod lookups;
 pub mod migrations;
 pub mod notices;
+mod open_tenants;
 pub mod outbox;
 pub mod period;
 pub mod presence;
@@ -54,7 +55,6 @@ use crate::crypto::Key;
 use crate::error::{Error, Result};
 use connection::Mode;
 use rusqlite::Connection;
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -115,7 +115,7 @@ pub struct Store {
     key_source: KeySource,
     wrap_key: Key,
     system: Mutex<Connection>,
-    tenants: Mutex<HashMap<String, Arc<TenantDb>>>,
+    tenants: Mutex<open_tenants::OpenTenants>,
     /// Tenants whose file is being replaced (key change, restore): not opened meanwhile.
     held: Mutex<std::collections::HashSet<String>>,
 }
@@ -263,7 +263,7 @@ impl Store {
             key_source: source,
             wrap_key: key.derive(TENANT_WRAP_KEY),
             system: Mutex::new(conn),
-            tenants: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(Default::default()),
             held: Mutex::new(Default::default()),
         })
     }
@@ -375,7 +375,7 @@ impl Store {
             ));
         }
         if let Some(db) = lock(&self.tenants).get(uuid) {
-            return Ok(db.clone());
+            return Ok(db);
         }
         let wrapped = self
             .system(|c| system::wrapped_key(c, uuid))?
@@ -432,10 +432,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
         });
         // Two callers may race to open; keep whichever got in first.
-        Ok(lock(&self.tenants)
-            .entry(uuid.to_string())
-            .or_insert(db)
-            .clone())
+        Ok(lock(&self.tenants).insert(uuid, db))
     }
 
     /// Opens a tenant's database by slug.
@@ -522,6 +519,17 @@ impl Store {
     /// Closes every cached tenant database (checkpointing their WAL on the last close).
     pub fn close_tenants(&self) {
         lock(&self.tenants).clear();
+    }
+
+    /// Keeps at most `max` tenant databases open that nobody uses (0: no bound); those in
+    /// use (a running hub, a request) stay open whatever the bound.
+    pub fn set_max_open_tenants(&self, max: usize) {
+        lock(&self.tenants).set_max(max);
+    }
+
+    /// Closes the tenant databases nobody has used for `idle` and nobody holds; how many.
+    pub fn close_idle_tenants(&self, idle: std::time::Duration) -> usize {
+        lock(&self.tenants).close_idle(idle)
     }
 }
 

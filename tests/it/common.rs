@@ -243,6 +243,11 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether `needle` shows up in the server's output within 5 s (output is read by a
     /// separate thread, so it may lag the HTTP response).
     pub fn log_shows(&self, needle: &str) -> bool {

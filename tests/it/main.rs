@@ -48,6 +48,7 @@ mod flood;
 mod forms;
 mod gdpr;
 mod hours;
+mod idle_tenants;
 mod injection;
 mod intrusion;
 mod keyboard;

@@ -8,6 +8,7 @@
 mod apply;
 mod backlog;
 pub mod blocks;
+mod life;
 
 pub use crate::domain::conversation::{Posted, Uploader};
 pub use crate::domain::live_visitors::{
@@ -192,6 +193,9 @@ pub struct Forget {
 #[derive(Clone)]
 pub struct HubHandle {
     tx: SyncSender<Command>,
+    /// Shared with the hub's thread; every handle is a clone of it, so its count tells
+    /// whether anyone besides the hubs' map holds the hub.
+    life: Arc<life::Life>,
 }
 
 impl HubHandle {
@@ -205,6 +209,13 @@ impl HubHandle {
             }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
         }
+    }
+
+    /// Whether the hub may be stopped: idle for at least `idle`, and this is the only handle
+    /// (the caller's map holds it; the hub's thread holds the other count). Ask under the lock
+    /// that hands out clones, so none is made between this answer and the stop.
+    pub fn retirable(&self, idle: Duration) -> bool {
+        Arc::strong_count(&self.life) <= 2 && self.life.idle_for().is_some_and(|d| d >= idle)
     }
 }
 
@@ -240,7 +251,9 @@ pub fn spawn(
     } = senders;
     let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
     let name = format!("hub-{}", &db.uuid[..8]);
+    let life = Arc::new(life::Life::default());
     let hub = Hub {
+        life: life.clone(),
         db,
         sessions,
         conns: HashMap::new(),
@@ -263,7 +276,7 @@ pub fn spawn(
         .name(name)
         .spawn(move || hub.run(rx))
         .expect("spawning a hub thread");
-    HubHandle { tx }
+    HubHandle { tx, life }
 }
 
 struct Conn {
@@ -339,6 +352,8 @@ impl Outbox {
 }
 
 struct Hub {
+    /// Where the hub says whether it is idle.
+    life: Arc<life::Life>,
     db: Arc<TenantDb>,
     sessions: SessionConfig,
     /// Every time the hub reads: message and visit times, session ages, heartbeats.
@@ -392,7 +407,7 @@ impl Hub {
             }
             crate::metrics::get().hub_queue.dec_by(batch.len() as i64);
             if batch.iter().any(|c| matches!(c, Command::Stop)) {
-                tracing::info!(tenant = %self.db.uuid, "hub stopping");
+                tracing::debug!(tenant = %self.db.uuid, "hub stopping");
                 // What is still queued is dropped with the queue; it leaves the metrics too.
                 crate::metrics::get()
                     .hub_queue
@@ -417,7 +432,13 @@ impl Hub {
                 }
                 last_check = self.clock.instant();
             }
+            self.life.mark(self.idle());
         }
+    }
+
+    /// Nothing to do but wait: no socket, no waiting or open chat, no live visitor.
+    fn idle(&self) -> bool {
+        self.conns.is_empty() && self.reported == (0, 0) && !self.visitors.any()
     }
 
     /// Reads the current pre-chat form of each site a `start` in the batch came from, before
