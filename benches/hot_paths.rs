@@ -93,31 +93,8 @@ fn frames(c: &mut Criterion) {
 /// sent only after the batch's COMMIT.
 fn persist(c: &mut Criterion) {
     let t = tenant();
-    let mut rx = join(
-        &t.hub,
-        1,
-        Peer::Visitor {
-            address: "192.0.2.0".into(),
-            greeting: Default::default(),
-            site_key: "site".into(),
-            visitor_key: None,
-            notice_current: 1,
-        },
-    );
-    t.hub.send(Command::Visitor(
-        1,
-        VisitorIn::Start {
-            consent: true,
-            notice_version: "1".into(),
-            name: "Vera".into(),
-            email: String::new(),
-            lang: "de".into(),
-            department: None,
-            fields: Default::default(),
-            token: None,
-            after_faq: false,
-        },
-    ));
+    let mut rx = join(&t.hub, 1, visitor_peer());
+    t.hub.send(Command::Visitor(1, start()));
     until(&mut rx, "\"welcome\"");
     let mut n = 0u64;
     let mut g = c.benchmark_group("hub");
@@ -279,5 +256,99 @@ fn open_tenant(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, frames, persist, ingest, fanout, open_tenant);
+/// A visitor socket on the bench site.
+fn visitor_peer() -> Peer {
+    Peer::Visitor {
+        address: "192.0.2.0".into(),
+        greeting: Default::default(),
+        site_key: "site".into(),
+        visitor_key: None,
+        notice_current: 1,
+    }
+}
+
+/// A visitor's `start` of a chat.
+fn start() -> VisitorIn {
+    VisitorIn::Start {
+        consent: true,
+        notice_version: "1".into(),
+        name: "Vera".into(),
+        email: String::new(),
+        lang: "de".into(),
+        department: None,
+        fields: Default::default(),
+        token: None,
+        after_faq: false,
+    }
+}
+
+/// A visitor's first chat on a tenant, with its hub running and with the tenant closed for
+/// idleness (database and hub): the difference is what reopening costs the first visitor.
+/// Each chat is ended afterwards, so every reopen loads the same (empty) live state.
+fn reopen_tenant(c: &mut Criterion) {
+    let t = tenant();
+    let mut conn = 0u64;
+    let mut chat = |hub: &HubHandle| {
+        conn += 1;
+        let mut rx = join(hub, conn, visitor_peer());
+        hub.send(Command::Visitor(conn, start()));
+        until(&mut rx, "\"welcome\"");
+        hub.send(Command::Visitor(conn, VisitorIn::End {}));
+        until(&mut rx, "\"closed\"");
+        hub.send(Command::Leave(conn));
+    };
+    let mut g = c.benchmark_group("tenant");
+    g.bench_function("first chat, hub running (start to welcome)", |b| {
+        b.iter(|| chat(&t.hub))
+    });
+    t.hub.send(Command::Stop);
+    g.bench_function(
+        "first chat, hub restarted (database kept open, start hub, start to welcome)",
+        |b| {
+            b.iter(|| {
+                let hub = hub::spawn(
+                    t.store.tenant_db(&t.uuid).unwrap(),
+                    SessionConfig::default(),
+                    Duration::from_secs(60),
+                    kontor::clock::Clock::system(),
+                    0,
+                    Default::default(),
+                    Arc::new(|_: &str| Ok(Default::default())),
+                );
+                chat(&hub);
+                hub.send(Command::Stop);
+            })
+        },
+    );
+    g.bench_function(
+        "first chat, tenant reopened (open database, start hub, start to welcome)",
+        |b| {
+            b.iter(|| {
+                t.store.evict(&t.uuid);
+                let hub = hub::spawn(
+                    t.store.tenant_db(&t.uuid).unwrap(),
+                    SessionConfig::default(),
+                    Duration::from_secs(60),
+                    kontor::clock::Clock::system(),
+                    0,
+                    Default::default(),
+                    Arc::new(|_: &str| Ok(Default::default())),
+                );
+                chat(&hub);
+                hub.send(Command::Stop);
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    frames,
+    persist,
+    ingest,
+    fanout,
+    open_tenant,
+    reopen_tenant
+);
 criterion_main!(benches);

@@ -10,6 +10,8 @@
 //! the window they are scraped every second (or those at `--metrics`), and `--check` asks that
 //! the message and page-view counters moved.
 
+#[path = "common/tenants.rs"]
+mod tenants;
 #[path = "common/year.rs"]
 mod year;
 
@@ -93,6 +95,20 @@ struct Args {
     /// The `/metrics` URL of the kontor at --url (one started here has its own)
     #[arg(long)]
     metrics: Option<String>,
+    /// Tenants on the server, each with a site (1: the tenant `load`). Visitors and agents
+    /// are spread over the first --live-tenants; the others are idle
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
+    /// Tenants with chats [default: every tenant]
+    #[arg(long)]
+    live_tenants: Option<usize>,
+    /// Page views per second on the idle tenants' sites, one tenant after another, so that
+    /// tenants closed for idleness reopen during the window; 0: none
+    #[arg(long, default_value_t = 0.0)]
+    idle_views_rate: f64,
+    /// The started server's `[tenants] idle_close_secs` [default: the server's]
+    #[arg(long)]
+    idle_close_secs: Option<u64>,
 }
 
 /// The figures of one `/metrics` scrape that show the server working.
@@ -106,6 +122,9 @@ struct Scrape {
     chats_open: f64,
     hub_queue_depth: f64,
     commits: f64,
+    tenants_open: f64,
+    hubs_running: f64,
+    open_fds: f64,
 }
 
 /// Scrapes `/metrics` every second until `until`, as Prometheus would.
@@ -139,6 +158,9 @@ fn scrape_metrics(url: &str, until: Instant) -> Vec<Scrape> {
                     chats_open: v("kontor_chats{state=\"open\"}"),
                     hub_queue_depth: v("kontor_hub_queue_depth"),
                     commits: v("kontor_commit_duration_seconds_count"),
+                    tenants_open: v("kontor_tenants_open"),
+                    hubs_running: v("kontor_hubs_running"),
+                    open_fds: v("process_open_fds"),
                 });
             }
             Ok(Err(e)) => eprintln!("kontor-load: reading /metrics failed: {e}"),
@@ -296,7 +318,11 @@ fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64,
     let limits_off = "[tracking]\nreports_per_minute = 0\n\n[chat]\nsockets_per_address = 0\n\
         sockets_per_site = 0\nstarts_per_address_per_minute = 0\nstarts_per_site_per_minute = 0\n\
         max_waiting = 0\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
-    std::fs::write(&config, limits_off).expect("writing the config");
+    let idle = args
+        .idle_close_secs
+        .map(|s| format!("\n[tenants]\nidle_close_secs = {s}\n"))
+        .unwrap_or_default();
+    std::fs::write(&config, format!("{limits_off}{idle}")).expect("writing the config");
     let spawned = Instant::now();
     let mut child = Command::new(&args.kontor)
         .arg("--config")
@@ -393,7 +419,7 @@ async fn connect(
     Some(ws)
 }
 
-fn login(base: &str, email: &str) -> String {
+fn login(base: &str, tenant: &str, email: &str) -> String {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -421,7 +447,7 @@ fn login(base: &str, email: &str) -> String {
         .header("Cookie", &cookie)
         .header("Origin", base)
         .send_form([
-            ("tenant", "load"),
+            ("tenant", tenant),
             ("email", email),
             ("password", PASSWORD),
             ("csrf", csrf),
@@ -786,19 +812,25 @@ fn main() {
         .and_then(proc_usage)
         .map(|(_, kb)| kb as f64 / 1024.0);
 
-    // The tenant, its agents (capacity for their share of the chats) and a site, via the CLI.
-    if args.stats_fill == 0 || args.url.is_some() {
-        kontor(&args, &data_dir, &["tenant", "create", "load"], None);
-    }
+    // The tenants, each with a site, and the agents (capacity for their share of the chats),
+    // via the CLI.
+    let first = tenants::slug(0, args.tenants);
+    let plan = tenants::Plan {
+        tenants: args.tenants.max(1),
+        live: args.live_tenants.unwrap_or(args.tenants).max(1),
+        agents: args.agents,
+        visitors: args.visitors,
+        first_exists: args.stats_fill > 0 && args.url.is_none(),
+    };
+    let cli = |c: &[&str], stdin: Option<&str>| kontor(&args, &data_dir, c, stdin);
+    let setup = tenants::create(&plan, ORIGIN, PASSWORD, &cli);
     let stats_cookie = (args.stats_every > 0.0).then(|| {
         let email = "stats@load.example";
-        kontor(
-            &args,
-            &data_dir,
+        cli(
             &[
                 "agent",
                 "add",
-                "load",
+                &first,
                 email,
                 "--name",
                 "Stats",
@@ -808,50 +840,13 @@ fn main() {
             ],
             Some(PASSWORD),
         );
-        login(&base, email)
+        login(&base, &first, email)
     });
-    let per_agent = args.visitors.div_ceil(args.agents.max(1)).clamp(1, 50);
-    for a in 0..args.agents {
-        let email = format!("a{a}@load.example");
-        kontor(
-            &args,
-            &data_dir,
-            &[
-                "agent",
-                "add",
-                "load",
-                &email,
-                "--name",
-                &format!("Agent {a}"),
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        );
-        kontor(
-            &args,
-            &data_dir,
-            &[
-                "agent",
-                "set",
-                "load",
-                &email,
-                "--capacity",
-                &per_agent.to_string(),
-            ],
-            None,
-        );
-    }
-    let site = kontor(
-        &args,
-        &data_dir,
-        &["site", "add", "load", "--origin", ORIGIN],
-        None,
-    )["site_key"]
-        .as_str()
-        .expect("site key")
-        .to_string();
-    let cookies: Vec<String> = (0..args.agents)
-        .map(|a| login(&base, &format!("a{a}@load.example")))
+    let site = setup.live_sites[0].clone();
+    let cookies: Vec<String> = setup
+        .agents
+        .iter()
+        .map(|(tenant, email)| login(&base, tenant, email))
         .collect();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -873,6 +868,7 @@ fn main() {
     let started = Instant::now();
     let stats_thread: Mutex<Option<std::thread::JoinHandle<Vec<f64>>>> = Mutex::new(None);
     let scrape_thread: Mutex<Option<std::thread::JoinHandle<Vec<Scrape>>>> = Mutex::new(None);
+    let idle_thread: Mutex<Option<std::thread::JoinHandle<tenants::IdleViews>>> = Mutex::new(None);
     let view_threads: Vec<std::thread::JoinHandle<ViewStats>> = if args.views_rate > 0.0 {
         let until =
             Instant::now() + Duration::from_secs(args.duration) + Duration::from_millis(500);
@@ -905,7 +901,7 @@ fn main() {
         for n in 0..args.visitors {
             visitors.push(tokio::spawn(visitor_task(
                 base.clone(),
-                site.clone(),
+                setup.live_sites[n % setup.live_sites.len()].clone(),
                 n,
                 interval,
                 duration,
@@ -931,6 +927,12 @@ fn main() {
         }
         let _ = win.start.set(Instant::now());
         let until = Instant::now() + duration;
+        if args.idle_views_rate > 0.0 {
+            let (b, sites, rate) = (base.clone(), setup.idle_sites.clone(), args.idle_views_rate);
+            *idle_thread.lock().unwrap() = Some(std::thread::spawn(move || {
+                tenants::idle_views(&b, &sites, ORIGIN, rate, until)
+            }));
+        }
         if let Some(url) = metrics_url.clone() {
             *scrape_thread.lock().unwrap() =
                 Some(std::thread::spawn(move || scrape_metrics(&url, until)));
@@ -1091,7 +1093,20 @@ fn main() {
             "page_views_per_s": (last.page_views_total - first.page_views_total)
                 / (last.at_s - first.at_s).max(0.001),
             "max_hub_queue_depth": scrapes.iter().map(|s| s.hub_queue_depth).fold(0.0, f64::max),
+            "max_tenants_open": scrapes.iter().map(|s| s.tenants_open).fold(0.0, f64::max),
+            "max_hubs_running": scrapes.iter().map(|s| s.hubs_running).fold(0.0, f64::max),
+            "max_open_fds": scrapes.iter().map(|s| s.open_fds).fold(0.0, f64::max),
         });
+    }
+    summary["tenants"] = json!(plan.tenants);
+    summary["live_tenants"] = json!(setup.live_sites.len());
+    let idle = idle_thread
+        .into_inner()
+        .unwrap()
+        .and_then(|t| t.join().ok());
+    let idle_failed = idle.as_ref().map_or(0, |v| v.failed);
+    if let Some(v) = idle {
+        summary["idle_tenant_views"] = v.summary();
     }
     summary["stats_fill_page_views"] = json!(args.stats_fill);
     summary["pings_stored"] = json!(views.pings_ok);
@@ -1137,6 +1152,9 @@ fn main() {
             && (n("delivered") == 0 || n("replies_delivered") == 0)
         {
             failures.push("no message was delivered".into());
+        }
+        if idle_failed > 0 {
+            failures.push(format!("idle tenants' views failed = {idle_failed}"));
         }
         if args.views_rate > 0.0 && n("views_stored") == 0 {
             failures.push("no page view was stored".into());

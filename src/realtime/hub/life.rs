@@ -4,7 +4,7 @@
 //! idle are retired (`Realtime::retire_idle`) and the next socket or request starts a new one.
 
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The process's own monotonic epoch: idle times are milliseconds since it.
@@ -20,6 +20,8 @@ fn now_ms() -> u64 {
 pub struct Life {
     /// When the hub last became idle (see `now_ms`); 0 while it has something to do.
     idle_since: AtomicU64,
+    /// Commands sent and not yet taken by the hub (the bound of its queue).
+    queued: AtomicUsize,
 }
 
 impl Life {
@@ -30,6 +32,21 @@ impl Life {
         } else if self.idle_since.load(Ordering::Relaxed) == 0 {
             self.idle_since.store(now_ms(), Ordering::Relaxed);
         }
+    }
+
+    /// Counts one more queued command; `false` (and nothing counted) when `max` are queued.
+    pub(super) fn enqueue(&self, max: usize) -> bool {
+        let before = self.queued.fetch_add(1, Ordering::AcqRel);
+        if before >= max {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// The hub took `n` commands (or a send failed).
+    pub(super) fn dequeued(&self, n: usize) {
+        self.queued.fetch_sub(n, Ordering::AcqRel);
     }
 
     /// How long the hub has been idle (`None`: busy).
@@ -44,6 +61,15 @@ impl Life {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_queue_bound_refuses_beyond_its_size_and_frees_what_the_hub_took() {
+        let life = Life::default();
+        assert!(life.enqueue(2) && life.enqueue(2));
+        assert!(!life.enqueue(2), "a third command in a queue of two");
+        life.dequeued(2);
+        assert!(life.enqueue(2));
+    }
 
     #[test]
     fn idle_time_counts_from_the_first_idle_turn_and_a_busy_turn_resets_it() {

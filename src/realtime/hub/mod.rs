@@ -29,7 +29,7 @@ use crate::store::chat as cstore;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -192,7 +192,10 @@ pub struct Forget {
 /// A cheap handle to a running hub.
 #[derive(Clone)]
 pub struct HubHandle {
-    tx: SyncSender<Command>,
+    /// Unbounded as a channel, bounded by `life`'s count: a bounded std channel allocates
+    /// and touches all its slots up front (about 1.5 MB per hub at 8,192 commands), which
+    /// a thousand mostly idle tenants cannot afford.
+    tx: Sender<Command>,
     /// Shared with the hub's thread; every handle is a clone of it, so its count tells
     /// whether anyone besides the hubs' map holds the hub.
     life: Arc<life::Life>,
@@ -202,12 +205,18 @@ impl HubHandle {
     /// Queues a command; `false` when the hub is overloaded or gone (the caller tells the
     /// client to retry; client ids make the retry safe).
     pub fn send(&self, cmd: Command) -> bool {
-        match self.tx.try_send(cmd) {
+        if !self.life.enqueue(COMMAND_QUEUE) {
+            return false;
+        }
+        match self.tx.send(cmd) {
             Ok(()) => {
                 crate::metrics::get().hub_queue.inc();
                 true
             }
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+            Err(_) => {
+                self.life.dequeued(1);
+                false
+            }
         }
     }
 
@@ -249,7 +258,7 @@ pub fn spawn(
         hooks,
         lookups,
     } = senders;
-    let (tx, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
+    let (tx, rx) = std::sync::mpsc::channel();
     let name = format!("hub-{}", &db.uuid[..8]);
     let life = Arc::new(life::Life::default());
     let hub = Hub {
@@ -406,6 +415,7 @@ impl Hub {
                 }
             }
             crate::metrics::get().hub_queue.dec_by(batch.len() as i64);
+            self.life.dequeued(batch.len());
             if batch.iter().any(|c| matches!(c, Command::Stop)) {
                 tracing::debug!(tenant = %self.db.uuid, "hub stopping");
                 // What is still queued is dropped with the queue; it leaves the metrics too.
