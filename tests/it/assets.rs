@@ -157,8 +157,10 @@ fn the_loader_is_small_on_the_wire_and_a_reload_is_a_304() {
     assert_eq!(other.status, 200);
 }
 
-/// Every module and style the dashboard page loads, from its links and the modules' imports.
-fn dashboard_files(html: &str, prefix: &str) -> BTreeSet<String> {
+/// Every module and style a dashboard page loads: its links, the modules they import, and the
+/// one section module the entry point imports when the page is `section`'s (the others are
+/// other pages' and never load here).
+fn dashboard_files(html: &str, prefix: &str, section: &str) -> BTreeSet<String> {
     let mut todo: Vec<String> = html
         .match_indices(prefix)
         .map(|(i, _)| {
@@ -178,6 +180,13 @@ fn dashboard_files(html: &str, prefix: &str) -> BTreeSet<String> {
                 let rest = &file[i + 6..];
                 let spec = &rest[..rest.find(quote).unwrap()];
                 todo.push(resolve(&dir, spec));
+            }
+            for (i, _) in file.match_indices(&format!("import({quote}")) {
+                let rest = &file[i + 8..];
+                let spec = &rest[..rest.find(quote).unwrap()];
+                if spec == format!("./{section}.js") {
+                    todo.push(resolve(&dir, spec));
+                }
             }
         }
     }
@@ -211,8 +220,13 @@ fn the_dashboard_is_small_on_the_wire_kept_for_a_year_and_reloads_with_304s() {
     let at = html.find("/static/v/").expect("versioned asset links");
     let version: String = html[at + 10..].chars().take_while(|c| *c != '/').collect();
     let prefix = format!("/static/v/{version}/");
-    let files = dashboard_files(&html, &prefix);
+    let files = dashboard_files(&html, &prefix, "chats");
     assert!(files.contains("dashboard/app.js") && files.contains("dashboard/team-chat.js"));
+    assert!(files.contains("dashboard/chats.js") && files.contains("dashboard/chats/supervise.js"));
+    assert!(
+        !files.contains("dashboard/settings.js"),
+        "another page's modules"
+    );
     assert!(files.contains("app.css") && files.contains("dashboard/dashboard.css"));
     let (mut raw, mut wire) = (0, 0);
     for f in &files {
@@ -243,15 +257,46 @@ fn the_dashboard_is_small_on_the_wire_kept_for_a_year_and_reloads_with_304s() {
         assert_eq!(again.status, 304, "{url}");
     }
     eprintln!(
-        "dashboard: {} files, {raw} bytes, {wire} on the wire",
+        "chats page: {} files, {raw} bytes, {wire} on the wire",
         files.len()
     );
-    // Each file compressed on its own keeps about a quarter of its bytes. (The issue's goal of
-    // 80 KB for the whole dashboard needs more than compression: see docs/BENCHMARKS.md.)
+    // Each file compressed on its own keeps about a quarter of its bytes, and the Chats page
+    // (where agents spend the day) stays within its budget of 80 KB on the wire.
     assert!(
         wire * 100 <= raw * 30,
         "dashboard {wire} of {raw} bytes on the wire"
     );
+    assert!(wire <= 80_000, "the Chats page is {wire} bytes on the wire");
+    // The other pages, for the record (docs/BENCHMARKS.md): each compressed as well.
+    for section in ["visitors", "history", "statistics", "settings", "privacy"] {
+        let html = b.get(&format!("/app/{section}")).body;
+        let files = dashboard_files(&html, &prefix, section);
+        assert!(
+            files.contains(&format!("dashboard/{section}.js")),
+            "{section}"
+        );
+        let (mut raw, mut wire) = (0, 0);
+        for f in &files {
+            let r = raw_get(
+                &server.base,
+                &format!("{prefix}{f}"),
+                &[("Accept-Encoding", BROWSER)],
+            );
+            assert_eq!(r.status, 200, "{f}");
+            let br = r.headers.get("content-encoding").is_some_and(|e| e == "br");
+            raw += if br {
+                unbrotli(&r.body).len()
+            } else {
+                r.body.len()
+            };
+            wire += r.body.len();
+        }
+        eprintln!(
+            "{section} page: {} files, {raw} bytes, {wire} on the wire",
+            files.len()
+        );
+        assert!(wire * 100 <= raw * 30, "{section}: {wire} of {raw} bytes");
+    }
     // A page from before an upgrade asks under an older version: today's file, short cache.
     let old = raw_get(&server.base, "/static/v/000000000000/app.css", &[]);
     assert_eq!(old.status, 200);

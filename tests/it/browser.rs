@@ -92,6 +92,41 @@ fn visitor_and_agent_chat_in_real_browsers() {
     let driver = Driver::start();
     let agent = driver.browser();
     sign_in(&agent, &server.base, &pw);
+    // The Chats page loads its own section's modules, no other page's, compressed: what the
+    // browser fetched, as its resource timing counts the bodies.
+    agent.wait_until(
+        "the Chats section",
+        "return document.body.classList.contains('chats-section') && !!document.querySelector('#section-app *')",
+    );
+    let loaded = agent.exec(
+        "return performance.getEntriesByType('resource')\
+           .filter(r => /\\.(js|css)$/.test(new URL(r.name).pathname))\
+           .map(r => [new URL(r.name).pathname, r.encodedBodySize, r.decodedBodySize])",
+    );
+    let loaded = loaded.as_array().unwrap();
+    let has = |name: &str| {
+        loaded
+            .iter()
+            .any(|r| r[0].as_str().unwrap().ends_with(name))
+    };
+    assert!(
+        has("/dashboard/chats.js") && has("/dashboard/app.js"),
+        "{loaded:?}"
+    );
+    assert!(
+        !has("/dashboard/settings.js") && !has("/dashboard/statistics.js"),
+        "{loaded:?}"
+    );
+    let sum = |i: usize| loaded.iter().map(|r| r[i].as_u64().unwrap()).sum::<u64>();
+    let (wire, raw) = (sum(1), sum(2));
+    eprintln!(
+        "Chats page in Chromium: {} files, {raw} bytes, {wire} on the wire",
+        loaded.len()
+    );
+    assert!(
+        wire * 100 <= raw * 35 && wire <= 80_000,
+        "{wire} of {raw} bytes"
+    );
 
     // Count the desktop notifications the dashboard shows (the profile grants permission).
     agent.exec(
