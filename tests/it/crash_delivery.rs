@@ -982,6 +982,9 @@ impl Client {
             "message" => self.on_message(&f, sh),
             "ack" => self.on_ack(&f, sh),
             "reset" => Err(self.violation(sh, format!("{f} although no restore happened"))),
+            // The hub is gone (a move stopped it) or full: what is pending goes again, with
+            // the same client ids, on a new socket.
+            "error" if f["code"] == "busy" => Err(Stop::Lost(format!("{f}"))),
             "error" => Err(self.violation(sh, format!("unexpected error: {f}"))),
             "conversation" if f["status"] != "open" => {
                 Err(self.violation(sh, format!("unexpected: {f}")))

@@ -484,6 +484,12 @@ fn a_move_refuses_bad_input_changes_nothing_and_can_be_cancelled() {
         "acme",
     ]);
     assert!(err.contains("moving away"), "{err}");
+    // The doctor reminds of the move's last step.
+    let doctor = String::from_utf8(k1.run(&["doctor"]).stdout).unwrap();
+    assert!(
+        doctor.contains("drained for a move") && doctor.contains("tenant delete acme"),
+        "{doctor}"
+    );
     // A restart keeps the drain (it is recorded, not only in memory).
     let mut s1 = s1;
     s1.stop();
