@@ -6,8 +6,9 @@
 //! `tenant move-out` on host 1 (drain, final export), `tenant import` on the running host 2,
 //! the route flipped through HAProxy's admin socket. Afterwards the log on host 2 holds every
 //! acknowledged message once, both sides of every chat hold exactly that log, and every client
-//! came back through the proxy to host 2. Bad input to the move is refused with nothing
-//! changed, and a drain can be cancelled.
+//! came back through the proxy to host 2. The real widget and dashboard (headless Chromium)
+//! come back the same way. Bad input to the move is refused with nothing changed, and a drain
+//! can be cancelled.
 
 use crate::chat::{SHOP, setup, with_bob};
 use crate::common::{Browser, Kontor, Ws, wait_until};
@@ -153,9 +154,9 @@ impl Drop for Haproxy {
 
 /// Each host's `placement export` into a file of its own, then all of them together: the
 /// proxy's map, as docs/scale-out.md tells operators to make it.
-fn placement(dir: &Path, hosts: [(&Kontor, &str); 3]) -> String {
+fn placement(dir: &Path, hosts: &[(&Kontor, &str)]) -> String {
     let mut map = String::new();
-    for (k, backend) in hosts {
+    for &(k, backend) in hosts {
         let part = dir.join(format!("{backend}.map"));
         let out = k.ok(&[
             "placement",
@@ -198,7 +199,7 @@ fn a_tenant_moves_between_hosts_behind_haproxy_while_its_chats_run() {
     let dir = tempfile::tempdir().unwrap();
     let map = placement(
         dir.path(),
-        [(&k1, "kontor_h1"), (&k2, "kontor_h2"), (&k3, "kontor_h3")],
+        &[(&k1, "kontor_h1"), (&k2, "kontor_h2"), (&k3, "kontor_h3")],
     );
     assert!(map.contains(&format!("site:{site} kontor_h1\n")), "{map}");
     assert!(map.contains("tenant:acme kontor_h1\n"), "{map}");
@@ -538,4 +539,142 @@ fn a_move_refuses_bad_input_changes_nothing_and_can_be_cancelled() {
         "{trail}"
     );
     drop(s2);
+}
+
+/// Moves `acme` from host 1 to host 2 as an operator would (drain and export, import, flip
+/// the route through the admin socket); returns the lines sent to HAProxy.
+fn move_acme(k1: &Kontor, k2: &Kontor, hap: &Haproxy, dir: &Path) -> Vec<String> {
+    let file = dir.join("acme.kontor-move");
+    let file = file.to_str().unwrap();
+    k1.ok_stdin(&["tenant", "move-out", "acme", "--out", file], PASSPHRASE);
+    k2.ok_stdin(&["tenant", "import", file], PASSPHRASE);
+    let commands = k2.ok(&[
+        "placement",
+        "export",
+        "--tenant",
+        "acme",
+        "--backend",
+        "kontor_h2",
+        "--runtime",
+        hap.map.to_str().unwrap(),
+    ]);
+    for line in commands.lines() {
+        let answer = hap.admin(line);
+        assert!(answer.trim().is_empty(), "{line}: {answer}");
+    }
+    commands.lines().map(String::from).collect()
+}
+
+/// The same move under the real widget (on a shop's page) and the real dashboard in headless
+/// Chromium, everything through the proxy: both come back by themselves after the move, the
+/// chat goes on in both directions, and nothing shows twice.
+#[test]
+fn the_real_widget_and_dashboard_come_back_through_haproxy_after_a_move() {
+    use crate::browser::{open_widget, shop, shop_site, sign_in};
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let env = [("KONTOR_PUBLIC_URL", public.as_str())];
+    let (k1, pw) = Kontor::with_tenant();
+    let (shop_port, shop_origin, key) = shop_site(&k1);
+    let k2 = Kontor::new();
+    k2.ok(&["init"]);
+    let s1 = k1.server_with_env(&env);
+    let s2 = k2.server_with_env(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let map = placement(dir.path(), &[(&k1, "kontor_h1"), (&k2, "kontor_h2")]);
+    // Two hosts: the configuration's third backend is host 2 again.
+    let hap = Haproxy::start(dir.path(), port, &map, [&s1.base, &s2.base, &s2.base]);
+    shop(
+        shop_port,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body><h1>Shop</h1>\
+             <script src=\"{public}/widget.js\" data-site=\"{key}\" async></script></body></html>"
+        ),
+    );
+
+    let driver = crate::webdriver::Driver::start();
+    let agent = driver.browser();
+    sign_in(&agent, &public, &pw);
+    let visitor = driver.browser();
+    open_widget(&visitor, &format!("{shop_origin}/"));
+    visitor.wait_until(
+        "the start form is shown",
+        "return !document.getElementById('v-start').hidden",
+    );
+    visitor.type_text(&visitor.find("#s-name"), "Vera");
+    visitor.click(&visitor.find("#s-consent"));
+    visitor.click(&visitor.find("#start-btn"));
+    visitor.type_text(&visitor.find("#msg"), "Before the move, from Vera");
+    visitor.click(&visitor.find_xpath("//button[normalize-space()='Send']"));
+    agent.click(&agent.find_xpath("//button[normalize-space()='Accept']"));
+    agent.wait_until(
+        "the visitor's message",
+        "return document.body.innerText.includes('Before the move, from Vera')",
+    );
+    agent.type_text(&agent.find("#reply-text"), "Before the move, from Ann");
+    agent.press(&["\u{E007}"]);
+    let log_has =
+        |text: &str| format!("return document.getElementById('log').innerText.includes({text:?})");
+    visitor.wait_until("the agent's reply", &log_has("Before the move, from Ann"));
+
+    move_acme(&k1, &k2, &hap, dir.path());
+
+    // Both pages reconnect by themselves (host 1 refuses the tenant, the route now names
+    // host 2) and resume; what each writes now reaches the other.
+    agent.type_text(&agent.find("#reply-text"), "After the move, from Ann");
+    agent.press(&["\u{E007}"]);
+    visitor.wait_until(
+        "the reply after the move",
+        &log_has("After the move, from Ann"),
+    );
+    visitor.type_text(&visitor.find("#msg"), "After the move, from Vera");
+    visitor.click(&visitor.find_xpath("//button[normalize-space()='Send']"));
+    agent.wait_until(
+        "the visitor's message after the move",
+        "return document.body.innerText.includes('After the move, from Vera')",
+    );
+    // The widget shows each entry once (the resume brought nothing twice).
+    for text in [
+        "Before the move, from Vera",
+        "Before the move, from Ann",
+        "After the move, from Ann",
+        "After the move, from Vera",
+    ] {
+        assert_eq!(
+            visitor.exec(&format!(
+                "return document.getElementById('log').innerText.split({text:?}).length - 1"
+            )),
+            json!(1),
+            "{text}"
+        );
+    }
+    assert!(
+        hap.sessions("kontor_h2", "h2") >= 2,
+        "{}",
+        hap.admin("show stat")
+    );
+    // Host 2 holds the whole chat once.
+    drop((visitor, agent));
+    let mut s2 = s2;
+    assert_eq!(s2.stop(), Some(0));
+    let store = kontor::store::Store::open(&k2.data_dir()).unwrap();
+    let (_, db) = store.tenant_db_by_slug("acme").unwrap();
+    let bodies: Vec<String> = db
+        .with(|c| {
+            let mut q = c.prepare(
+                "SELECT body FROM messages WHERE author IN ('visitor', 'agent') ORDER BY seq",
+            )?;
+            let rows = q.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .unwrap();
+    assert_eq!(
+        bodies,
+        [
+            "Before the move, from Vera",
+            "Before the move, from Ann",
+            "After the move, from Ann",
+            "After the move, from Vera"
+        ]
+    );
 }
