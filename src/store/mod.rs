@@ -397,11 +397,14 @@ impl Store {
             return Ok(db.clone());
         }
         let db = self.open_tenant(uuid)?;
+        let mut cache = lock(&self.tenants);
+        // Drained while this opened it: `drain` no longer waits for this copy, so it must not
+        // be used (the cache lock orders this check against the drain's).
+        if lock(&self.drained).contains(uuid) {
+            return Err(Error::Moving(uuid.to_string()));
+        }
         // Two callers may race to open; keep whichever got in first.
-        Ok(lock(&self.tenants)
-            .entry(uuid.to_string())
-            .or_insert(db)
-            .clone())
+        Ok(cache.entry(uuid.to_string()).or_insert(db).clone())
     }
 
     /// Whether the tenant is drained for a move (see [`Store::drain`]).
@@ -416,11 +419,14 @@ impl Store {
     /// follows. Draining a drained tenant again just waits again.
     pub fn drain(&self, uuid: &str, close: &mut dyn FnMut(&str)) -> Result<()> {
         self.system(|c| system::set_drained(c, uuid, crate::clock::now()))?;
-        lock(&self.drained).insert(uuid.to_string());
+        let open = {
+            // Under the cache lock: an open racing with this either lands in the cache
+            // first (and is waited for below) or sees the drain and lets go.
+            let mut cache = lock(&self.tenants);
+            lock(&self.drained).insert(uuid.to_string());
+            cache.remove(uuid).map(|db| Arc::downgrade(&db))
+        };
         close(uuid);
-        let open = lock(&self.tenants)
-            .remove(uuid)
-            .map(|db| Arc::downgrade(&db));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while open.as_ref().is_some_and(|w| w.strong_count() > 0) {
             if std::time::Instant::now() > deadline {
@@ -760,6 +766,49 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(after, 3);
+    }
+
+    #[test]
+    fn a_drain_waits_for_users_refuses_new_ones_survives_a_reopen_and_can_be_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Store::init(&data).unwrap();
+        let store = Arc::new(Store::open(&data).unwrap());
+        let t = store.create_tenant("acme", "Acme").unwrap();
+        let user = store.tenant_db(&t.uuid).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let drainer = {
+            let (store, uuid) = (store.clone(), t.uuid.clone());
+            std::thread::spawn(move || {
+                let mut closed = Vec::new();
+                let r = store.drain(&uuid, &mut |u| closed.push(u.to_string()));
+                tx.send(()).unwrap();
+                (r, closed)
+            })
+        };
+        // The drain waits while someone still holds the database.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(matches!(store.tenant_db(&t.uuid), Err(Error::Moving(_))));
+        drop(user);
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (r, closed) = drainer.join().unwrap();
+        r.unwrap();
+        assert_eq!(
+            closed,
+            vec![t.uuid.clone()],
+            "the live hub was told to stop"
+        );
+        assert_eq!(store.served_tenants().unwrap().len(), 0);
+        // The move's own export still reads it; a new process sees the drain too.
+        store.drained_db(&t.uuid).unwrap();
+        drop(store);
+        let store = Store::open(&data).unwrap();
+        assert!(store.is_drained(&t.uuid));
+        assert!(matches!(store.tenant_db(&t.uuid), Err(Error::Moving(_))));
+        assert!(store.undrain(&t.uuid).unwrap());
+        assert!(!store.undrain(&t.uuid).unwrap());
+        store.tenant_db(&t.uuid).unwrap();
+        assert!(store.drained_db(&t.uuid).is_err());
     }
 
     #[test]
