@@ -406,6 +406,36 @@ fn a_tenant_moves_between_hosts_behind_haproxy_while_its_chats_run() {
     source.cookies = agents[0].1.cookies.clone();
     assert_eq!(source.get("/api/session").status, 503);
 
+    // The other doors find host 2 too: a set-up link (its path names the tenant's uuid), an
+    // API token (Bearer kt_UUID_…) and the site's status badge (its path names the site).
+    let out = k2.ok(&["agent", "reset-link", "acme", "bob@acme.example"]);
+    let url = out.lines().find(|l| l.contains("/setup/")).unwrap().trim();
+    let setup_page = Browser::new(&hap.base).get(&url[url.find("/setup/").unwrap()..]);
+    assert_eq!(setup_page.status, 200, "{}", setup_page.body);
+    let token = k2.json(&[
+        "token",
+        "create",
+        "acme",
+        "--name",
+        "crm",
+        "--agent",
+        "ann@acme.example",
+        "--permissions",
+        "chat",
+    ])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut api = Browser::new(&hap.base);
+    api.headers = vec![("Authorization".into(), format!("Bearer {token}"))];
+    let listed = api.get("/api/v1/conversations");
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let status = format!("/api/status/{site}");
+    assert_eq!(Browser::new(&hap.base).get(&status).status, 200);
+    // (Host 1 answers for the tenant no more; host 3 does not know the site.)
+    assert_eq!(Browser::new(&s1.base).get(&status).status, 503);
+    assert_eq!(Browser::new(&s3.base).get(&status).status, 404);
+
     // Host 1 ends the move by deleting its copy; its map no longer names the tenant.
     k1.ok(&["tenant", "delete", "acme", "--yes"]);
     let rest = k1.ok(&["placement", "export", "--backend", "kontor_h1"]);
