@@ -147,7 +147,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Privacy(c) => c.request(config),
         Command::Audit(c) => c.request(),
         Command::Stats(a) => a.request(),
-        Command::Placement(c) => c.request(),
+        Command::Placement(c) => c.request()?,
         _ => return Ok(None),
     }))
 }

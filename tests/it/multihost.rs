@@ -406,6 +406,12 @@ fn a_tenant_moves_between_hosts_behind_haproxy_while_its_chats_run() {
     source.cookies = agents[0].1.cookies.clone();
     assert_eq!(source.get("/api/session").status, 503);
 
+    // A sign-in names its tenant in the form: three in a row reach host 2 (the default
+    // backend would have sent some to hosts 1 and 3, which refuse it).
+    for _ in 0..3 {
+        let res = Browser::new(&hap.base).login("acme", "ann@acme.example", &pw);
+        assert_eq!(res.status, 303, "{}", res.body);
+    }
     // The other doors find host 2 too: a set-up link (its path names the tenant's uuid), an
     // API token (Bearer kt_UUID_…) and the site's status badge (its path names the site).
     let out = k2.ok(&["agent", "reset-link", "acme", "bob@acme.example"]);
@@ -485,6 +491,19 @@ fn a_move_refuses_bad_input_changes_nothing_and_can_be_cancelled() {
     assert!(err.contains("not moving"), "{err}");
     let err = k1.fails(&["placement", "export", "--backend", "bad name"]);
     assert!(err.contains("backend"), "{err}");
+    // Without --backend: this host's name.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let named = k1.json(&["placement", "export"]);
+    assert_eq!(
+        named["backend"].as_str().unwrap(),
+        format!(
+            "kontor_{}",
+            host.trim().replace(
+                |c: char| !c.is_ascii_alphanumeric() && !"-_.:".contains(c),
+                "_"
+            )
+        )
+    );
 
     // Drained: the socket closes, requests get 503, nothing of acme is routed here.
     k1.ok_stdin(

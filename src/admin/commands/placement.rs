@@ -5,8 +5,8 @@
 //! uuid (`uuid:UUID`, which starts every session and sign-in cookie, set-up link and API
 //! token).
 
-use crate::admin::{Ctx, Request, Response, absolute};
-use crate::error::{Error, Result};
+use crate::admin::{Ctx, Failure, Request, Response, absolute};
+use crate::error::{Code, Error, Result};
 use crate::store::system as sstore;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,9 @@ pub enum PlacementCmd {
     /// its site keys, slug and uuid; the proxy's map is every host's lines together. Drained
     /// tenants (moving away) are left out
     Export {
-        /// This host's backend name in haproxy.cfg
+        /// This host's backend name in haproxy.cfg [default: kontor_ and this host's name]
         #[arg(long)]
-        backend: String,
+        backend: Option<String>,
         /// Write the map to this file (atomically: a temporary file renamed into place)
         #[arg(long)]
         out: Option<PathBuf>,
@@ -74,10 +74,31 @@ pub struct Entry {
     pub tenant: String,
 }
 
+/// The backend name of this host when none is given: `kontor_` and the host name, with what
+/// HAProxy does not take in a name replaced by `_` (`db-1.example` gives `kontor_db-1.example`).
+fn default_backend() -> std::result::Result<String, Failure> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Failure::new(
+            Code::InvalidInput,
+            "this host's name is unknown: give --backend NAME (its backend in haproxy.cfg)",
+        ));
+    }
+    Ok(format!(
+        "kontor_{}",
+        name.chars()
+            .map(|c| if backend_char(c) { c } else { '_' })
+            .collect::<String>()
+    ))
+}
+
 impl PlacementCmd {
     /// The request this command sends.
-    pub fn request(&self) -> Request {
-        match self {
+    pub fn request(&self) -> std::result::Result<Request, Failure> {
+        Ok(match self {
             PlacementCmd::Export {
                 backend,
                 out,
@@ -85,13 +106,16 @@ impl PlacementCmd {
                 runtime,
                 add,
             } => Request::Placement(PlacementRequest::Export {
-                backend: backend.clone(),
+                backend: match backend {
+                    Some(b) => b.clone(),
+                    None => default_backend()?,
+                },
                 out: out.as_deref().map(absolute),
                 tenant: tenant.clone(),
                 runtime: runtime.clone(),
                 add: *add,
             }),
-        }
+        })
     }
 }
 
