@@ -100,6 +100,10 @@ pub enum Command {
     /// Headline statistics of a tenant: visitors, visits, page views, chats (default: the
     /// last 30 days, UTC)
     Stats(StatsArgs),
+    /// Several hosts behind HAProxy: the map lines that route this host's tenants here
+    /// (docs/scale-out.md)
+    #[command(subcommand)]
+    Placement(crate::admin::commands::placement::PlacementCmd),
 }
 
 impl Cli {
@@ -143,6 +147,7 @@ pub fn admin_request(config: &Config, cmd: &Command) -> Result<Option<Request>, 
         Command::Privacy(c) => c.request(config),
         Command::Audit(c) => c.request(),
         Command::Stats(a) => a.request(),
+        Command::Placement(c) => c.request()?,
         _ => return Ok(None),
     }))
 }

@@ -117,6 +117,8 @@ codes! {
     InvalidFrame = "invalid_frame", 0, Frame, "JSON that does not match a frame type exactly";
     /// A `client_id` that is not 1-64 characters of `A-Za-z0-9-_`.
     InvalidClientId = "invalid_client_id", 0, Frame, "a message or note whose client_id is not 1-64 characters of A-Z, a-z, 0-9, - and _ (an upload's: invalid_input)";
+    /// The tenant is drained for a move to another host.
+    TenantMoving = "tenant_moving", 503, No, "the tenant is moving to another host (`kontor tenant move-out`): retry after Retry-After seconds; the proxy then sends the request to the new host";
     /// The hub's queue is full.
     Busy = "busy", 503, Frame, "the server is overloaded: retry (with the same client_id); a page-view report (POST /api/track) gets 503";
     /// The batch holding the frame could not be stored.
@@ -264,6 +266,9 @@ pub enum Error {
     /// Anything else that is our fault.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The tenant (its uuid) is drained here for a move to another host.
+    #[error("this tenant is moving to another host; try again in a few seconds")]
+    Moving(String),
 }
 
 impl Error {
@@ -291,6 +296,7 @@ impl Error {
             Error::Io { .. } => Code::IoError,
             Error::Db(_) => Code::DatabaseError,
             Error::Internal(_) => Code::InternalError,
+            Error::Moving(_) => Code::TenantMoving,
         }
     }
 }
@@ -400,10 +406,18 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// What `Retry-After` says while a tenant moves.
+pub const MOVING_RETRY_SECS: u64 = 2;
+
 impl From<Error> for ApiError {
     #[track_caller]
     fn from(err: Error) -> ApiError {
         let code = err.code();
+        if let Error::Moving(_) = err {
+            // Not a fault: the client retries and the proxy sends it to the tenant's new
+            // host once the route flips (a move takes seconds).
+            return ApiError::of(code, err.to_string()).with_retry_after(MOVING_RETRY_SECS);
+        }
         let (code, message) = if code.status().is_server_error() {
             // Logged here, once, with the cause and where it arose; the client gets no details.
             let at = std::panic::Location::caller();

@@ -313,7 +313,7 @@ fn each_tenant(
     what: &str,
     mut step: impl FnMut(&crate::store::system::TenantRecord, &crate::store::TenantDb) -> Result<bool>,
 ) {
-    let tenants = match store.upgrade().map(|s| s.list_tenants()) {
+    let tenants = match store.upgrade().map(|s| s.served_tenants()) {
         None => return,
         Some(Ok(t)) => t,
         Some(Err(e)) => {
@@ -382,7 +382,7 @@ fn alert(store: &std::sync::Weak<Store>, mail: Option<&Mail>, what: &str, detail
 fn daily_checks(store: &std::sync::Weak<Store>, mail: Option<&Mail>, now: i64) {
     let Some(s) = store.upgrade() else { return };
     let mut damaged = Vec::new();
-    if let Ok(tenants) = s.list_tenants() {
+    if let Ok(tenants) = s.served_tenants() {
         for t in tenants {
             let c = crate::doctor::tenant_check(&s, &t.uuid, &t.slug);
             if !c.ok {

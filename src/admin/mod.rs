@@ -70,6 +70,8 @@ pub enum Request {
     Audit(AuditRequest),
     /// `stats`
     Stats(StatsRequest),
+    /// `placement export`
+    Placement(commands::placement::PlacementRequest),
 }
 
 /// Requests about the server rather than a noun.
@@ -252,6 +254,7 @@ pub fn execute_with(
         Request::Privacy(r) => r.execute(cx),
         Request::Audit(r) => r.execute(cx),
         Request::Stats(r) => r.execute(cx),
+        Request::Placement(r) => r.execute(cx),
     }
 }
 

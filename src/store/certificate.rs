@@ -83,7 +83,13 @@ fn file_bytes(path: &std::path::Path) -> u64 {
 pub fn delete_with_certificate(store: &Store, slug: &str) -> Result<Certificate> {
     let rec = store.tenant_record(slug)?;
     let path = store.tenant_path(&rec.uuid);
-    let rows = store.tenant_db(&rec.uuid)?.with(|c| {
+    // A tenant moved to another host is drained here: deleting it ends the move.
+    let db = if store.is_drained(&rec.uuid) {
+        store.drained_db(&rec.uuid)?
+    } else {
+        store.tenant_db(&rec.uuid)?
+    };
+    let rows = db.with(|c| {
         let mut out = Vec::new();
         for (table, _) in super::snapshot::table_checksums(c)? {
             let n: i64 = c.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
@@ -99,6 +105,7 @@ pub fn delete_with_certificate(store: &Store, slug: &str) -> Result<Certificate>
         .into_iter()
         .map(|s| s.site_key)
         .collect();
+    drop(db);
     store.delete_tenant(slug)?;
     let key_gone = store
         .system(|c| system::wrapped_key(c, &rec.uuid))?

@@ -19,6 +19,7 @@ pub const SYSTEM: &[&str] = &[
     include_str!("migrations/system/009_site_look.sql"),
     include_str!("migrations/shared/outbox.sql"),
     include_str!("migrations/system/011_prechat_form.sql"),
+    include_str!("migrations/system/012_tenant_moves.sql"),
 ];
 
 /// Migrations of every `tenants/<uuid>.db`, in order. Append only; never edit a released one.

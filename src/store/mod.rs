@@ -118,6 +118,9 @@ pub struct Store {
     tenants: Mutex<open_tenants::OpenTenants>,
     /// Tenants whose file is being replaced (key change, restore): not opened meanwhile.
     held: Mutex<std::collections::HashSet<String>>,
+    /// Tenants drained for a move to another host (`tenant_moves` in `system.db`): not opened
+    /// for anyone but the move's own export and the deletion that ends it.
+    drained: Mutex<std::collections::HashSet<String>>,
 }
 
 /// While alive, the tenant's database cannot be opened (see [`Store::hold`]).
@@ -258,6 +261,7 @@ impl Store {
         }
         let key = read_key(&source)?;
         let conn = open_system(data_dir, &key, &source, Mode::Existing)?;
+        let drained = system::drained_tenants(&conn)?.into_iter().collect();
         Ok(Store {
             data_dir: data_dir.to_path_buf(),
             key_source: source,
@@ -265,6 +269,7 @@ impl Store {
             system: Mutex::new(conn),
             tenants: Mutex::new(Default::default()),
             held: Mutex::new(Default::default()),
+            drained: Mutex::new(drained),
         })
     }
 
@@ -367,6 +372,17 @@ impl Store {
         self.system(|c| system::list_tenants(c))
     }
 
+    /// Every tenant served here, by slug: all but those drained for a move away, whose
+    /// database nobody here may open (jobs, backups and checks go over these).
+    pub fn served_tenants(&self) -> Result<Vec<TenantRecord>> {
+        let drained = lock(&self.drained).clone();
+        Ok(self
+            .list_tenants()?
+            .into_iter()
+            .filter(|t| !drained.contains(&t.uuid))
+            .collect())
+    }
+
     /// Opens (or returns the cached) database of the tenant with this uuid.
     pub fn tenant_db(&self, uuid: &str) -> Result<Arc<TenantDb>> {
         if lock(&self.held).contains(uuid) {
@@ -374,9 +390,75 @@ impl Store {
                 "this tenant's database is being replaced; try again in a few seconds".into(),
             ));
         }
+        if lock(&self.drained).contains(uuid) {
+            return Err(Error::Moving(uuid.to_string()));
+        }
         if let Some(db) = lock(&self.tenants).get(uuid) {
             return Ok(db);
         }
+        let db = self.open_tenant(uuid)?;
+        let mut cache = lock(&self.tenants);
+        // Drained while this opened it: `drain` no longer waits for this copy, so it must not
+        // be used (the cache lock orders this check against the drain's).
+        if lock(&self.drained).contains(uuid) {
+            return Err(Error::Moving(uuid.to_string()));
+        }
+        // Two callers may race to open; keep whichever got in first.
+        Ok(cache.insert(uuid, db))
+    }
+
+    /// Whether the tenant is drained for a move (see [`Store::drain`]).
+    pub fn is_drained(&self, uuid: &str) -> bool {
+        lock(&self.drained).contains(uuid)
+    }
+
+    /// Drains a tenant for a move to another host: recorded in `system.db` (a restart keeps
+    /// it drained), then nobody opens its database any more, `close` stops its live hub
+    /// (its sockets close and reconnect elsewhere), and this waits (up to 15 s) until every
+    /// user of the open database has let go, so no write lands after the export that
+    /// follows. Draining a drained tenant again just waits again.
+    pub fn drain(&self, uuid: &str, close: &mut dyn FnMut(&str)) -> Result<()> {
+        self.system(|c| system::set_drained(c, uuid, crate::clock::now()))?;
+        let open = {
+            // Under the cache lock: an open racing with this either lands in the cache
+            // first (and is waited for below) or sees the drain and lets go.
+            let mut cache = lock(&self.tenants);
+            lock(&self.drained).insert(uuid.to_string());
+            cache.remove(uuid).map(|db| Arc::downgrade(&db))
+        };
+        close(uuid);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while open.as_ref().is_some_and(|w| w.strong_count() > 0) {
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Conflict(
+                    "the tenant is drained, but something still uses its database; run the \
+                     command again in a moment"
+                        .into(),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Ends a drain: the tenant is served here again. Whether it was drained.
+    pub fn undrain(&self, uuid: &str) -> Result<bool> {
+        let was = self.system(|c| system::clear_drained(c, uuid))?;
+        lock(&self.drained).remove(uuid);
+        Ok(was)
+    }
+
+    /// The database of a drained tenant, for the move's export and the deletion that ends
+    /// the move: opened apart from the cache (which serves nobody else while drained).
+    pub fn drained_db(&self, uuid: &str) -> Result<Arc<TenantDb>> {
+        if !self.is_drained(uuid) {
+            return Err(Error::Conflict("the tenant is not drained".into()));
+        }
+        self.open_tenant(uuid)
+    }
+
+    /// Opens the tenant's database file (no cache, no drain check).
+    fn open_tenant(&self, uuid: &str) -> Result<Arc<TenantDb>> {
         let wrapped = self
             .system(|c| system::wrapped_key(c, uuid))?
             .ok_or_else(|| Error::NotFound("tenant".into()))?;
@@ -424,15 +506,13 @@ impl Store {
         migrate(&mut conn, migrations::TENANT, &self.data_dir, uuid, &key)?;
         // Entries written before the audit chain existed join it now.
         audit::seal(&conn)?;
-        let db = Arc::new(TenantDb {
+        Ok(Arc::new(TenantDb {
             uuid: uuid.to_string(),
             conn: Mutex::new(conn),
             path,
             key,
             readers: Mutex::new(Vec::new()),
-        });
-        // Two callers may race to open; keep whichever got in first.
-        Ok(lock(&self.tenants).insert(uuid, db))
+        }))
     }
 
     /// Opens a tenant's database by slug.
@@ -454,6 +534,8 @@ impl Store {
         if let Some(db) = lock(&self.tenants).remove(&rec.uuid) {
             drop(db);
         }
+        // Its move row went with it (ON DELETE CASCADE).
+        lock(&self.drained).remove(&rec.uuid);
         remove_db_files(&self.tenant_path(&rec.uuid));
         Ok(rec)
     }
@@ -695,6 +777,49 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT sum(x) FROM t", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(after, 3);
+    }
+
+    #[test]
+    fn a_drain_waits_for_users_refuses_new_ones_survives_a_reopen_and_can_be_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Store::init(&data).unwrap();
+        let store = Arc::new(Store::open(&data).unwrap());
+        let t = store.create_tenant("acme", "Acme").unwrap();
+        let user = store.tenant_db(&t.uuid).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let drainer = {
+            let (store, uuid) = (store.clone(), t.uuid.clone());
+            std::thread::spawn(move || {
+                let mut closed = Vec::new();
+                let r = store.drain(&uuid, &mut |u| closed.push(u.to_string()));
+                tx.send(()).unwrap();
+                (r, closed)
+            })
+        };
+        // The drain waits while someone still holds the database.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(matches!(store.tenant_db(&t.uuid), Err(Error::Moving(_))));
+        drop(user);
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (r, closed) = drainer.join().unwrap();
+        r.unwrap();
+        assert_eq!(
+            closed,
+            vec![t.uuid.clone()],
+            "the live hub was told to stop"
+        );
+        assert_eq!(store.served_tenants().unwrap().len(), 0);
+        // The move's own export still reads it; a new process sees the drain too.
+        store.drained_db(&t.uuid).unwrap();
+        drop(store);
+        let store = Store::open(&data).unwrap();
+        assert!(store.is_drained(&t.uuid));
+        assert!(matches!(store.tenant_db(&t.uuid), Err(Error::Moving(_))));
+        assert!(store.undrain(&t.uuid).unwrap());
+        assert!(!store.undrain(&t.uuid).unwrap());
+        store.tenant_db(&t.uuid).unwrap();
+        assert!(store.drained_db(&t.uuid).is_err());
     }
 
     #[test]

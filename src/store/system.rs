@@ -333,6 +333,30 @@ pub fn list_tenants(c: &Connection) -> Result<Vec<TenantRecord>> {
     )
 }
 
+/// The tenants drained for a move (`tenant_moves`).
+pub fn drained_tenants(c: &Connection) -> Result<Vec<String>> {
+    rows::all(c, "SELECT tenant_uuid FROM tenant_moves", [], |r| r.get(0))
+}
+
+/// Records a tenant as drained for a move (kept from an earlier drain if there is one).
+pub fn set_drained(c: &Connection, uuid: &str, now: i64) -> Result<()> {
+    c.execute(
+        "INSERT OR IGNORE INTO tenant_moves (tenant_uuid, since) VALUES (?1, ?2)",
+        params![uuid, now],
+    )?;
+    log_operator(c, "tenant.drain", uuid, "ok")?;
+    Ok(())
+}
+
+/// Ends a tenant's drain; whether there was one.
+pub fn clear_drained(c: &Connection, uuid: &str) -> Result<bool> {
+    let n = c.execute("DELETE FROM tenant_moves WHERE tenant_uuid = ?1", [uuid])?;
+    if n > 0 {
+        log_operator(c, "tenant.undrain", uuid, "ok")?;
+    }
+    Ok(n > 0)
+}
+
 /// The wrapped key of a tenant, if the tenant exists.
 pub fn wrapped_key(c: &Connection, uuid: &str) -> Result<Option<Vec<u8>>> {
     Ok(c.query_row(

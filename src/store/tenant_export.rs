@@ -33,6 +33,12 @@ const CHUNK: usize = 1 << 20;
 /// this server.
 const SKIPPED: [&str; 3] = ["sessions", "sign_in_challenges", "totp_pending"];
 
+/// The tables left out: all of [`SKIPPED`], or, for a move between hosts (where the agents'
+/// sign-ins go on, behind the same address), all but `sessions` (the first).
+fn skipped(sessions: bool) -> &'static [&'static str] {
+    if sessions { &SKIPPED[1..] } else { &SKIPPED }
+}
+
 /// One table in the manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TableInfo {
@@ -67,6 +73,10 @@ pub struct Manifest {
     /// server's ledger and replayed there. Absent in older exports.
     #[serde(default)]
     pub erasures: Vec<gdpr::Carried>,
+    /// The agents' sign-in sessions are in it: a move between hosts behind one address
+    /// (`kontor tenant move-out`), where agents stay signed in. Absent in other exports.
+    #[serde(default)]
+    pub sessions: bool,
 }
 
 fn to_json(v: ValueRef<'_>) -> Value {
@@ -186,17 +196,17 @@ impl<'de> Visitor<'de> for Row {
 const MAX_LINE: usize = 32 << 20;
 
 /// The tables that move, by name.
-fn tables(c: &Connection) -> Result<Vec<String>> {
+fn tables(c: &Connection, skip: &[&str]) -> Result<Vec<String>> {
     Ok(snapshot::tables(c)?
         .into_iter()
-        .filter(|t| !SKIPPED.contains(&t.as_str()))
+        .filter(|t| !skip.contains(&t.as_str()))
         .collect())
 }
 
-fn checksums(c: &Connection) -> Result<Vec<(String, String)>> {
+fn checksums(c: &Connection, skip: &[&str]) -> Result<Vec<(String, String)>> {
     Ok(table_checksums(c)?
         .into_iter()
-        .filter(|(t, _)| !SKIPPED.contains(&t.as_str()))
+        .filter(|(t, _)| !skip.contains(&t.as_str()))
         .collect())
 }
 
@@ -207,13 +217,15 @@ fn snapshot(
     tenant: TenantInfo,
     sites: Vec<SiteEntry>,
     erasures: Vec<gdpr::Carried>,
+    sessions: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let tx = c.transaction()?;
-    let sums = checksums(&tx)?;
+    let skip = skipped(sessions);
+    let sums = checksums(&tx, skip)?;
     let mut files = Vec::new();
     let mut infos = Vec::new();
-    for name in tables(&tx)? {
+    for name in tables(&tx, skip)? {
         let mut stmt = tx.prepare(&format!("SELECT * FROM \"{name}\""))?;
         let columns: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut body = Vec::new();
@@ -251,6 +263,7 @@ fn snapshot(
         sites,
         tables: infos,
         erasures,
+        sessions,
     };
     tx.commit()?;
     let m = serde_json::to_vec_pretty(&manifest)
@@ -284,6 +297,34 @@ pub fn export(
         check_passphrase(p)?;
     }
     let (rec, db) = store.tenant_db_by_slug(slug)?;
+    write(store, &rec, &db, out, passphrase, false, progress)
+}
+
+/// The final export of a move to another host: the drained tenant (see `Store::drain`)
+/// with its agents' sign-in sessions, always encrypted (the passphrase is the secret the
+/// two hosts share for the move).
+pub fn export_for_move(
+    store: &Store,
+    slug: &str,
+    out: &Path,
+    passphrase: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Exported> {
+    check_passphrase(passphrase)?;
+    let rec = store.tenant_record(slug)?;
+    let db = store.drained_db(&rec.uuid)?;
+    write(store, &rec, &db, out, Some(passphrase), true, progress)
+}
+
+fn write(
+    store: &Store,
+    rec: &system::TenantRecord,
+    db: &super::TenantDb,
+    out: &Path,
+    passphrase: Option<&str>,
+    sessions: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Exported> {
     let (sites, erasures) = store.system(|c| {
         Ok((
             SiteEntry::all_of(c, &rec.uuid)?,
@@ -296,7 +337,7 @@ pub fn export(
         name: rec.name.clone(),
         created_at: rec.created_at,
     };
-    let files = db.with(|c| snapshot(c, info, sites, erasures, progress))?;
+    let files = db.with(|c| snapshot(c, info, sites, erasures, sessions, progress))?;
     let mut tables = Vec::new();
     let mut tar = tar::Builder::new(Vec::new());
     for (path, body) in &files {
@@ -349,7 +390,8 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn check_passphrase(p: &str) -> Result<()> {
+/// Refuses a passphrase too short to protect an export.
+pub(crate) fn check_passphrase(p: &str) -> Result<()> {
     if p.chars().count() < 12 {
         return Err(Error::Invalid(
             "the passphrase needs at least 12 characters".into(),
@@ -457,6 +499,8 @@ pub struct Imported {
     pub tables: Vec<(String, u64)>,
     /// Sites recreated.
     pub sites: usize,
+    /// The agents' sign-in sessions came along (a move between hosts).
+    pub sessions: bool,
 }
 
 /// Reads an export (decrypting it with `passphrase` when it is encrypted) and creates the
@@ -501,6 +545,7 @@ pub fn import(
         uuid: rec.uuid,
         tables: m.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
         sites: m.sites.len(),
+        sessions: m.sessions,
     })
 }
 
@@ -597,11 +642,12 @@ fn fill(
 ) -> Result<()> {
     c.execute_batch("PRAGMA foreign_keys = OFF")?;
     let tx = c.transaction()?;
+    let skip = skipped(m.sessions);
     // Only the tables this schema has, each once: names come from the manifest.
-    let known = tables(&tx)?;
+    let known = tables(&tx, skip)?;
     let mut seen = std::collections::BTreeSet::new();
     for table in &m.tables {
-        if SKIPPED.contains(&table.name.as_str()) {
+        if skip.contains(&table.name.as_str()) {
             continue;
         }
         if !known.contains(&table.name) || !seen.insert(&table.name) {
@@ -705,7 +751,7 @@ pub fn inspect(bytes: &[u8], passphrase: Option<&str>) -> Result<Vec<(String, u6
     for table in m
         .tables
         .iter()
-        .filter(|t| !SKIPPED.contains(&t.name.as_str()))
+        .filter(|t| !skipped(m.sessions).contains(&t.name.as_str()))
     {
         let body = bodies
             .get(&format!("tables/{}.jsonl", table.name))
@@ -733,7 +779,7 @@ fn check_rows(tx: &Connection, m: &Manifest) -> Result<()> {
             "the export's rows do not fit together (table {table})"
         )));
     }
-    let sums = checksums(tx)?;
+    let sums = checksums(tx, skipped(m.sessions))?;
     for table in &m.tables {
         let ours = sums.iter().find(|(n, _)| *n == table.name).map(|(_, s)| s);
         if ours != Some(&table.checksum) {

@@ -240,7 +240,7 @@ fn every_acknowledged_entry_reaches_both_sides_once_in_order_across_kill_9() {
 
 /// The final comparison: the server's log is gap-free and holds every acknowledged message
 /// once, with its acknowledged seq; each side of each chat holds exactly that log.
-fn verify(clients: &[Client], logs: &BTreeMap<i64, Vec<(i64, Entry)>>) {
+pub(crate) fn verify(clients: &[Client], logs: &BTreeMap<i64, Vec<(i64, Entry)>>) {
     let mut problems = Vec::new();
     for c in clients {
         if !c.pending.is_empty() {
@@ -335,7 +335,7 @@ fn verify(clients: &[Client], logs: &BTreeMap<i64, Vec<(i64, Entry)>>) {
 }
 
 /// One conversation's log as the agent HTTP API gives it.
-fn server_log(b: &mut Browser, conv: i64) -> Vec<(i64, Entry)> {
+pub(crate) fn server_log(b: &mut Browser, conv: i64) -> Vec<(i64, Entry)> {
     let res = b.get(&format!("/api/conversations/{conv}/messages"));
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()["messages"]
@@ -346,7 +346,7 @@ fn server_log(b: &mut Browser, conv: i64) -> Vec<(i64, Entry)> {
         .collect()
 }
 
-fn cookie_header(b: &Browser) -> String {
+pub(crate) fn cookie_header(b: &Browser) -> String {
     b.cookies
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -355,14 +355,14 @@ fn cookie_header(b: &Browser) -> String {
 }
 
 /// xorshift64: the kill moments and pacing, repeatable from the seed.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng((seed ^ 0x9e37_79b9_7f4a_7c15) | 1)
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -375,7 +375,8 @@ impl Rng {
 // ------------------------------------------------------------------ coordination
 
 /// What the test's threads share: the server to talk to, the phase of the run, failures.
-struct Shared {
+/// (`multihost.rs` runs the same clients through a tenant's move between hosts.)
+pub(crate) struct Shared {
     ctl: Mutex<Ctl>,
     cv: Condvar,
 }
@@ -394,10 +395,13 @@ struct Ctl {
     failures: Vec<String>,
     /// Sockets that ended while the server was up: not a delivery defect by itself.
     notes: Vec<String>,
+    /// A client whose connection failed tries the same server again after a moment (as a
+    /// browser does), instead of waiting for the test to name the next one.
+    patient: bool,
 }
 
 #[derive(Clone)]
-enum Phase {
+pub(crate) enum Phase {
     /// Send, get killed, resume, retry.
     Load,
     /// Send nothing new; get everything outstanding acknowledged.
@@ -407,7 +411,7 @@ enum Phase {
 }
 
 impl Shared {
-    fn new(clients: usize) -> Shared {
+    pub(crate) fn new(clients: usize) -> Shared {
         Shared {
             ctl: Mutex::new(Ctl {
                 generation: 0,
@@ -417,16 +421,28 @@ impl Shared {
                 quiet: vec![false; clients],
                 failures: Vec::new(),
                 notes: Vec::new(),
+                patient: false,
             }),
             cv: Condvar::new(),
         }
+    }
+
+    /// Clients retry a failed connection to the same server every 200 ms.
+    pub(crate) fn patient(self) -> Shared {
+        self.lock().patient = true;
+        self
+    }
+
+    /// Broken guarantees so far.
+    pub(crate) fn failures(&self) -> Vec<String> {
+        self.lock().failures.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, Ctl> {
         self.ctl.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn up(&self, base: &str) {
+    pub(crate) fn up(&self, base: &str) {
         let mut c = self.lock();
         c.generation += 1;
         c.base = Some(base.to_string());
@@ -438,7 +454,7 @@ impl Shared {
         self.lock().base = None;
     }
 
-    fn fail(&self, why: String) {
+    pub(crate) fn fail(&self, why: String) {
         self.lock().failures.push(why);
         self.cv.notify_all();
     }
@@ -452,12 +468,17 @@ impl Shared {
     /// `failed` failed, the next one. `None` once the run is over.
     fn server(&self, failed: Option<u64>) -> Option<(u64, String)> {
         let mut c = self.lock();
+        if failed.is_some() && c.patient {
+            drop(c);
+            std::thread::sleep(Duration::from_millis(200));
+            c = self.lock();
+        }
         loop {
             if !c.failures.is_empty() {
                 return None;
             }
             if let Some(base) = &c.base
-                && failed.is_none_or(|g| c.generation > g)
+                && (c.patient || failed.is_none_or(|g| c.generation > g))
             {
                 return Some((c.generation, base.clone()));
             }
@@ -466,7 +487,7 @@ impl Shared {
     }
 
     /// The phase; `None` once the run failed.
-    fn phase(&self) -> Option<Phase> {
+    pub(crate) fn phase(&self) -> Option<Phase> {
         let c = self.lock();
         c.failures.is_empty().then(|| c.phase.clone())
     }
@@ -480,7 +501,7 @@ impl Shared {
     }
 
     /// Waits for `n` acknowledgements since the last start; false when the run failed.
-    fn wait_acks(&self, n: u64, when: &str) -> bool {
+    pub(crate) fn wait_acks(&self, n: u64, when: &str) -> bool {
         let deadline = Instant::now() + PATIENCE;
         let mut c = self.lock();
         while c.acks < n && c.failures.is_empty() {
@@ -499,7 +520,7 @@ impl Shared {
     }
 
     /// No new messages; waits until every client has all of its acknowledged.
-    fn drain(&self) -> bool {
+    pub(crate) fn drain(&self) -> bool {
         let deadline = Instant::now() + PATIENCE;
         let mut c = self.lock();
         c.phase = Phase::Drain;
@@ -527,14 +548,14 @@ impl Shared {
         }
     }
 
-    fn sync(&self, last: BTreeMap<i64, i64>) {
+    pub(crate) fn sync(&self, last: BTreeMap<i64, i64>) {
         self.lock().phase = Phase::Sync(Arc::new(last));
         self.cv.notify_all();
     }
 }
 
 /// Stops the client threads if the test ends early (a panic of its own).
-struct AbortOnDrop(Arc<Shared>);
+pub(crate) struct AbortOnDrop(pub(crate) Arc<Shared>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -550,7 +571,7 @@ impl Drop for AbortOnDrop {
 
 /// One log entry as a client shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry {
+pub(crate) struct Entry {
     author: String,
     author_name: Option<String>,
     text: String,
@@ -596,7 +617,7 @@ impl View {
     }
 }
 
-enum Kind {
+pub(crate) enum Kind {
     Visitor { site: String, token: String },
     Agent { cookie: String, name: String },
 }
@@ -627,8 +648,8 @@ enum Stop {
     Over,
 }
 
-struct Client {
-    name: String,
+pub(crate) struct Client {
+    pub(crate) name: String,
     /// Prefix of this client's message ids.
     tag: String,
     kind: Kind,
@@ -651,10 +672,12 @@ struct Client {
     rng: Rng,
     /// The latest frames and events, for a report.
     recent: VecDeque<String>,
+    /// When the server last welcomed this client (`welcome` or `ready`).
+    pub(crate) last_welcome: Option<Instant>,
 }
 
 impl Client {
-    fn new(name: String, tag: String, kind: Kind, convs: &[i64], seed: u64) -> Client {
+    pub(crate) fn new(name: String, tag: String, kind: Kind, convs: &[i64], seed: u64) -> Client {
         Client {
             name,
             tag,
@@ -673,11 +696,12 @@ impl Client {
             next_send: Instant::now(),
             rng: Rng::new(seed),
             recent: VecDeque::new(),
+            last_welcome: None,
         }
     }
 
     /// Connects, resumes, chats; reconnects after every kill; returns when the run is over.
-    fn run(mut self, index: usize, sh: &Shared) -> Client {
+    pub(crate) fn run(mut self, index: usize, sh: &Shared) -> Client {
         let mut failed = None;
         loop {
             let Some((generation, base)) = sh.server(failed) else {
@@ -719,6 +743,8 @@ impl Client {
             Kind::Agent { cookie, .. } => ("/ws/agent".to_string(), base, Some(cookie.clone())),
         };
         let mut sock = open(base, &path, origin, cookie.as_deref()).map_err(|e| match e {
+            // 503: busy, or the tenant moves to another host; a client tries again.
+            Open::Refused(503) => Stop::Lost("upgrade refused with 503".into()),
             Open::Refused(status) => self.violation(sh, format!("upgrade refused with {status}")),
             Open::Failed(why) => Stop::Lost(why),
         })?;
@@ -783,6 +809,7 @@ impl Client {
                 Read::Frame(f) if f["type"] == answer => {
                     self.remember(summary(&f));
                     self.welcomed(&f, sh)?;
+                    self.last_welcome = Some(Instant::now());
                     break;
                 }
                 Read::Frame(f) => self.on_frame(f, sh)?,
@@ -955,6 +982,9 @@ impl Client {
             "message" => self.on_message(&f, sh),
             "ack" => self.on_ack(&f, sh),
             "reset" => Err(self.violation(sh, format!("{f} although no restore happened"))),
+            // The hub is gone (a move stopped it) or full: what is pending goes again, with
+            // the same client ids, on a new socket.
+            "error" if f["code"] == "busy" => Err(Stop::Lost(format!("{f}"))),
             "error" => Err(self.violation(sh, format!("unexpected error: {f}"))),
             "conversation" if f["status"] != "open" => {
                 Err(self.violation(sh, format!("unexpected: {f}")))
@@ -1101,7 +1131,7 @@ impl Client {
     }
 
     /// One line for a report.
-    fn state(&self) -> String {
+    pub(crate) fn state(&self) -> String {
         let views: Vec<String> = self
             .views
             .iter()

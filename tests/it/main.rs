@@ -57,6 +57,7 @@ mod login;
 mod lookup;
 mod mail;
 mod metrics;
+mod multihost;
 mod notices;
 mod offsite;
 mod offsite_recovery;

@@ -38,13 +38,23 @@ export const NOTICE_VERSION = (body.dataset.noticeVersion || "1") + (cfg.typingP
 export const inFrame = window.parent !== window;
 
 /**
+ * `path` naming the site in its query (`site=KEY`), unless it does already: with several
+ * kontor hosts behind a proxy, the proxy sends each request to the host that holds the site's
+ * tenant by this key (docs/scale-out.md). The server itself ignores it on these paths.
+ */
+export function routed(path) {
+  if (!cfg.site || /[?&]site=/.test(path)) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}site=${encodeURIComponent(cfg.site)}`;
+}
+
+/**
  * POSTs `body` as JSON to our own server and answers `{ok, status, data}` (`data` null when
  * the answer is not JSON); a network failure throws. The page's Referrer-Policy is
  * no-referrer, under which a POST would carry "Origin: null"; the server checks Origin, so the
  * request sends it (and only the origin).
  */
 export async function postJson(path, body) {
-  const r = await fetch(path, {
+  const r = await fetch(routed(path), {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),

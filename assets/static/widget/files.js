@@ -1,7 +1,7 @@
 // Files in the chat: sending one (an upload over HTTP, retried with the same client_id),
 // showing one as a download button, downloading one. Uploaded content is never shown inline.
 
-import { $, cfg } from "./config.js";
+import { $, cfg, routed } from "./config.js";
 import { t } from "./i18n.js";
 import { chat } from "./state.js";
 import { persist } from "./storage.js";
@@ -162,7 +162,7 @@ async function uploadFile(file) {
  * send it (and only the origin).
  */
 export function postWithToken(path) {
-  return fetch(path, {
+  return fetch(routed(path), {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ token: chat.token }),

@@ -8,6 +8,7 @@ pub mod department;
 pub mod gdpr;
 pub mod hours;
 pub mod offsite;
+pub mod placement;
 pub mod privacy;
 mod restoring;
 pub mod retention;

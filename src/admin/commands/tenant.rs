@@ -1,4 +1,5 @@
-//! `kontor tenant …`: create, list, show, delete, export, import, clone and rekey tenants.
+//! `kontor tenant …`: create, list, show, delete, export, import, clone and rekey tenants, and
+//! move them to another host (`move-out`, `move-cancel`; `docs/scale-out.md`).
 
 use crate::admin::{
     Ctx, Failure, Request, Response, absolute, confirmed, read_secret, tenant_audit,
@@ -56,10 +57,28 @@ pub enum TenantCmd {
         #[arg(long)]
         plain: bool,
     },
-    /// Create a tenant from an export file (its passphrase on standard input if encrypted)
+    /// Create a tenant from an export file (its passphrase on standard input if encrypted);
+    /// on a running server the tenant is served at once (the target's side of a move)
     Import {
         /// The export file
         file: PathBuf,
+    },
+    /// Move a tenant to another host, this host's side: drain it (its sockets close, its
+    /// requests get 503 until the proxy routes them to the new host), then write its final
+    /// export, with its agents' sign-ins, encrypted under a passphrase read from standard
+    /// input (the secret the two hosts share). Next: `kontor tenant import FILE` on the new
+    /// host, flip the route, `kontor tenant delete SLUG --yes` here (docs/scale-out.md)
+    MoveOut {
+        /// Tenant slug
+        slug: String,
+        /// The file to write
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Abort a move before the route flips: the drained tenant is served here again
+    MoveCancel {
+        /// Tenant slug
+        slug: String,
     },
     /// Make a new tenant for a test system from an existing one, anonymised: the same tables
     /// and row counts, every name, address, message, file and free text replaced by consistent
@@ -162,6 +181,22 @@ pub enum TenantRequest {
         #[serde(default)]
         passphrase: Option<String>,
     },
+    /// `tenant move-out`
+    #[serde(rename = "tenant_move_out")]
+    MoveOut {
+        /// Slug.
+        slug: String,
+        /// Absolute path to write.
+        out: PathBuf,
+        /// The export's passphrase.
+        passphrase: String,
+    },
+    /// `tenant move-cancel`
+    #[serde(rename = "tenant_move_cancel")]
+    MoveCancel {
+        /// Slug.
+        slug: String,
+    },
     /// `tenant import`
     #[serde(rename = "tenant_import")]
     Import {
@@ -220,6 +255,17 @@ impl TenantCmd {
                     })?)
                 },
             },
+            TenantCmd::MoveOut { slug, out } => TenantRequest::MoveOut {
+                slug: slug.clone(),
+                out: absolute(out),
+                passphrase: read_secret("passphrase").map_err(|mut f| {
+                    f.message.push_str(
+                        " (pipe one in, at least 12 characters: the target host needs it too)",
+                    );
+                    f
+                })?,
+            },
+            TenantCmd::MoveCancel { slug } => TenantRequest::MoveCancel { slug: slug.clone() },
             TenantCmd::Import { file } => {
                 let encrypted = std::fs::File::open(file)
                     .and_then(|mut f| {
@@ -388,6 +434,30 @@ impl TenantRequest {
                 clone(cx, &source, &slug, name.as_deref())
             }
             TenantRequest::Import { file, passphrase } => import(cx, &file, passphrase.as_deref()),
+            TenantRequest::MoveOut {
+                slug,
+                out,
+                passphrase,
+            } => move_out(cx, &slug, &out, &passphrase),
+            TenantRequest::MoveCancel { slug } => {
+                let rec = cx.store.tenant_record(&slug)?;
+                if !cx.store.undrain(&rec.uuid)? {
+                    return Err(crate::error::Error::Conflict(format!(
+                        "tenant {slug} is not moving away from this host"
+                    )));
+                }
+                tenant_audit(cx.store, &slug, "tenant.move_cancel", "served here again");
+                Ok(Response::Report {
+                    value: serde_json::json!({ "tenant": slug, "drained": false }),
+                    lines: vec![
+                        format!("{slug}: the move is cancelled; the tenant is served here again"),
+                        "the proxy must still route it here: do not import it elsewhere, or \
+                         delete the copy there"
+                            .into(),
+                    ],
+                    ok: true,
+                })
+            }
         }
     }
 }
@@ -422,6 +492,67 @@ fn export(
     ];
     Ok(Response::Report {
         value: serde_json::to_value(&done).unwrap_or_default(),
+        lines,
+        ok: true,
+    })
+}
+
+/// `tenant move-out`: checks what can be checked first (nothing is drained for a bad
+/// passphrase or an unwritable place), records the move in the tenant's trail (so the export
+/// carries it), drains the tenant, then writes the final export. Run again after a failure:
+/// draining a drained tenant only waits again.
+fn move_out(
+    cx: &mut Ctx<'_>,
+    slug: &str,
+    out: &std::path::Path,
+    passphrase: &str,
+) -> Result<Response> {
+    use crate::error::Error;
+    let rec = cx.store.tenant_record(slug)?;
+    crate::store::tenant_export::check_passphrase(passphrase)?;
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "{} is no directory: the export cannot be written there",
+            dir.display()
+        )));
+    }
+    if !cx.store.is_drained(&rec.uuid) {
+        tenant_audit(cx.store, slug, "tenant.move_out", "drained for a move");
+    }
+    cx.store.drain(&rec.uuid, cx.close)?;
+    let done =
+        crate::store::tenant_export::export_for_move(cx.store, slug, out, passphrase, cx.progress)?;
+    let rows: u64 = done.tables.iter().map(|t| t.1).sum();
+    let file = done.file.display();
+    let lines = vec![
+        format!(
+            "{slug} is drained here: its sockets closed; its requests get 503 (tenant_moving) until the proxy routes them to the new host"
+        ),
+        format!(
+            "final export written: {file} ({} bytes, encrypted; {} tables, {rows} rows, agents' sign-ins included)",
+            done.bytes,
+            done.tables.len()
+        ),
+        "1. on the new host: kontor tenant import FILE (the same passphrase on standard input)"
+            .to_string(),
+        format!(
+            "2. route to it: kontor placement export --tenant {slug} --backend NEW --runtime MAP (on the new host) and send those lines to HAProxy's admin socket"
+        ),
+        format!(
+            "3. here: kontor tenant delete {slug} --yes (or, before step 2, kontor tenant move-cancel {slug} to abort)"
+        ),
+    ];
+    Ok(Response::Report {
+        value: serde_json::json!({
+            "tenant": slug,
+            "uuid": rec.uuid,
+            "drained": true,
+            "export": done,
+        }),
         lines,
         ok: true,
     })
@@ -534,7 +665,11 @@ fn import(cx: &mut Ctx<'_>, file: &std::path::Path, passphrase: Option<&str>) ->
             done.tables.len(),
             done.sites
         ),
-        "agents sign in with their old passwords; sessions did not move".into(),
+        if done.sessions {
+            "agents stay signed in: their sessions moved along".into()
+        } else {
+            "agents sign in with their old passwords; sessions did not move".into()
+        },
     ];
     if !again.is_empty() {
         lines.push(format!(

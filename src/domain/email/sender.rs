@@ -57,7 +57,7 @@ fn with_db<T>(store: &Store, b: &Box, f: impl FnOnce(&Connection) -> Result<T>) 
 /// what was known, so a deleted tenant's outbox is forgotten.
 fn scan(store: &Store, status: &Status, pending: &mut BTreeMap<Box, i64>) {
     let mut boxes = vec![Box::System];
-    match store.list_tenants() {
+    match store.served_tenants() {
         Ok(ts) => boxes.extend(ts.into_iter().map(|t| Box::Tenant(t.uuid))),
         Err(e) => {
             tracing::error!(error = %e, "mail: listing tenants failed");

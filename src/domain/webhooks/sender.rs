@@ -59,7 +59,7 @@ fn with_db<T>(store: &Store, tenant: &str, f: impl FnOnce(&Connection) -> Result
 /// Looks at every tenant: which have queued deliveries, and when the next is due. What it
 /// finds replaces what was known, so a deleted tenant is forgotten.
 fn scan(store: &Store, status: &Status, pending: &mut BTreeMap<String, i64>) {
-    let tenants: Vec<String> = match store.list_tenants() {
+    let tenants: Vec<String> = match store.served_tenants() {
         Ok(ts) => ts.into_iter().map(|t| t.uuid).collect(),
         Err(e) => {
             tracing::error!(error = %e, "webhooks: listing tenants failed");

@@ -45,7 +45,7 @@ pub fn create(
     }
     let tenants = match tenant {
         Some(slug) => vec![store.tenant_record(slug)?],
-        None => store.list_tenants()?,
+        None => store.served_tenants()?,
     };
     let archive_id = crypto::hex(&crypto::random_array::<16>());
     let work = tempfile::Builder::new()
