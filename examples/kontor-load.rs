@@ -109,6 +109,10 @@ struct Args {
     /// The started server's `[tenants] idle_close_secs` [default: the server's]
     #[arg(long)]
     idle_close_secs: Option<u64>,
+    /// The started server's `[tracking] grace_secs`: how long a visitor counts as on the site
+    /// after their last report (and keeps their tenant open) [default: the server's]
+    #[arg(long)]
+    visitor_grace_secs: Option<u64>,
 }
 
 /// The figures of one `/metrics` scrape that show the server working.
@@ -315,14 +319,19 @@ fn start_server(args: &Args, data_dir: &std::path::Path) -> (Child, String, f64,
     // addresses, one site) and their chats, all started in the ramp, would meet the limits
     // meant for one visitor's address. It measures capacity, so they are off.
     let config = data_dir.with_extension("toml");
-    let limits_off = "[tracking]\nreports_per_minute = 0\n\n[chat]\nsockets_per_address = 0\n\
+    let grace = args
+        .visitor_grace_secs
+        .map(|s| format!("grace_secs = {s}\n"))
+        .unwrap_or_default();
+    let limits_off = "reports_per_minute = 0\n\n[chat]\nsockets_per_address = 0\n\
         sockets_per_site = 0\nstarts_per_address_per_minute = 0\nstarts_per_site_per_minute = 0\n\
         max_waiting = 0\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
     let idle = args
         .idle_close_secs
         .map(|s| format!("\n[tenants]\nidle_close_secs = {s}\n"))
         .unwrap_or_default();
-    std::fs::write(&config, format!("{limits_off}{idle}")).expect("writing the config");
+    std::fs::write(&config, format!("[tracking]\n{grace}{limits_off}{idle}"))
+        .expect("writing the config");
     let spawned = Instant::now();
     let mut child = Command::new(&args.kontor)
         .arg("--config")
