@@ -35,8 +35,8 @@ pub struct Tracking {
     /// Shared, not copied: a site record is a few dozen strings and every report reads it.
     sites: Mutex<HashMap<String, CachedSite>>,
     /// User-Agents parsed lately: a visitor sends the same one with every page, and most
-    /// visitors share a few browsers, while parsing one costs more than the rest of the
-    /// report's checks together.
+    /// visitors share a few browsers, so most reports skip woothee's rules (substring
+    /// searches and regular expressions over the whole string).
     agents: Mutex<HashMap<Box<str>, track::Agent>>,
     limit: crate::model::ratelimit::RateLimit,
 }
