@@ -64,9 +64,14 @@ struct Args {
     /// 0: none. Each simulated visitor reads --pages-per-visitor pages, then a new one comes.
     #[arg(long, default_value_t = 0.0)]
     views_rate: f64,
-    /// HTTP keep-alive connections sending page views
+    /// HTTP keep-alive connections sending page views (async tasks on the generator's
+    /// runtime, one request in flight each; threads with --blocking-views)
     #[arg(long, default_value_t = 16)]
     view_clients: usize,
+    /// Send page views from one blocking thread per connection (the generator's first
+    /// client, kept to compare with earlier figures) instead of async tasks
+    #[arg(long)]
+    blocking_views: bool,
     /// Pages each simulated visitor reads
     #[arg(long, default_value_t = 5)]
     pages_per_visitor: usize,
@@ -187,10 +192,56 @@ struct ViewStats {
     latency_ms: Vec<f64>,
 }
 
+/// The report number `i` of sender `n`, as the widget loader sends it: its User-Agent (one
+/// simulated visitor per `--pages-per-visitor` pages), its JSON body, and whether it is a
+/// heartbeat. Shared by both clients, so they send the same work.
+fn view_report(args: &Args, n: usize, i: u64, body: &mut String) -> (String, bool) {
+    use std::fmt::Write as _;
+    let per_page = 1 + args.pings_per_view as u64;
+    // Event i: page view number i / per_page, then its heartbeats.
+    let view = i / per_page;
+    let is_ping = !i.is_multiple_of(per_page);
+    let visitor = view / args.pages_per_visitor.max(1) as u64;
+    let page = view % args.pages_per_visitor.max(1) as u64;
+    let ua = format!("Mozilla/5.0 (X11; Linux x86_64) kontor-load/{n}-{visitor}");
+    let pv = ((n as u64) << 40) | view;
+    body.clear();
+    // Nothing here needs JSON escaping, so the body is written directly.
+    let _ = if is_ping {
+        write!(body, r#"{{"t":"ping","pv":"{pv:016x}"}}"#)
+    } else {
+        let referrer = if page == 0 {
+            "https://www.google.com/"
+        } else {
+            ""
+        };
+        write!(
+            body,
+            r#"{{"t":"view","pv":"{pv:016x}","url":"https://load.example/p{page}?utm_source=load&id={view}","title":"Page {page}","ref":"{referrer}","lang":"de-DE","screen":"1920x1080"}}"#
+        )
+    };
+    (ua, is_ping)
+}
+
+/// Paces a sender to its share of `--views-rate`; far behind, it does not try to catch up with
+/// a burst.
+fn next_slot(next: &mut Instant, interval: Duration) -> Option<Duration> {
+    *next += interval;
+    let now = Instant::now();
+    if *next > now {
+        Some(*next - now)
+    } else {
+        if now - *next > Duration::from_secs(1) {
+            *next = now;
+        }
+        None
+    }
+}
+
 /// One page-view sender: a keep-alive HTTP connection reporting page views of a stream of
 /// visitors (each with its own User-Agent, so each is a visitor of its own), paced to its
 /// share of `--views-rate`. The answer comes after the server's group commit: a 200 means
-/// the view is durable.
+/// the view is durable. This is the blocking client (`--blocking-views`), one thread each.
 fn view_sender(base: String, site: String, n: usize, args: Args, until: Instant) -> ViewStats {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -201,29 +252,9 @@ fn view_sender(base: String, site: String, n: usize, args: Args, until: Instant)
     let mut st = ViewStats::default();
     let mut next = Instant::now();
     let mut i = 0u64;
-    let per_page = 1 + args.pings_per_view as u64;
+    let mut body = String::new();
     while Instant::now() < until {
-        // Event i: page view number i / per_page, then its heartbeats.
-        let view = i / per_page;
-        let is_ping = !i.is_multiple_of(per_page);
-        let visitor = view / args.pages_per_visitor.max(1) as u64;
-        let page = view % args.pages_per_visitor.max(1) as u64;
-        let ua = format!("Mozilla/5.0 (X11; Linux x86_64) kontor-load/{n}-{visitor}");
-        let pv = format!("{:016x}", ((n as u64) << 40) | view);
-        let body = if is_ping {
-            json!({"t": "ping", "pv": pv})
-        } else {
-            json!({
-                "t": "view",
-                "pv": pv,
-                "url": format!("https://load.example/p{page}?utm_source=load&id={view}"),
-                "title": format!("Page {page}"),
-                "ref": if page == 0 { "https://www.google.com/" } else { "" },
-                "lang": "de-DE",
-                "screen": "1920x1080",
-            })
-        }
-        .to_string();
+        let (ua, is_ping) = view_report(&args, n, i, &mut body);
         let t = Instant::now();
         st.sent += 1;
         let res = agent
@@ -244,13 +275,138 @@ fn view_sender(base: String, site: String, n: usize, args: Args, until: Instant)
             _ => st.failed += 1,
         }
         i += 1;
-        next += interval;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else if now - next > Duration::from_secs(1) {
-            // Far behind: do not try to catch up with a burst.
-            next = now;
+        if let Some(wait) = next_slot(&mut next, interval) {
+            std::thread::sleep(wait);
+        }
+    }
+    st
+}
+
+/// The status and the whole length (head and body) of the HTTP/1.1 response at the start of
+/// `buf`, once it is all there; `Err` when it is not one we can frame (no Content-Length,
+/// chunked): the connection is then given up and a new one opened.
+fn http_response(buf: &[u8]) -> Result<Option<(u16, usize, bool)>, ()> {
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() > 16 * 1024 {
+            Err(())
+        } else {
+            Ok(None)
+        };
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| ())?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or(())?;
+    let mut length = None;
+    let mut close = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = Some(value.parse::<usize>().map_err(|_| ())?);
+        } else if name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(());
+        }
+    }
+    let total = head_end + 4 + length.ok_or(())?;
+    Ok((buf.len() >= total).then_some((status, total, close)))
+}
+
+/// One non-blocking page-view sender: the same reports as [`view_sender`], over one keep-alive
+/// HTTP/1.1 connection driven by an async task (one request in flight, no pipelining), so a
+/// few threads carry hundreds of connections. Requests are written by hand: the generator
+/// must cost as little CPU as it can, since it shares the machine with the server.
+async fn view_task(
+    addr: std::net::SocketAddr,
+    site: String,
+    n: usize,
+    args: Args,
+    until: Instant,
+) -> ViewStats {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let interval = Duration::from_secs_f64(args.view_clients as f64 / args.views_rate.max(0.001));
+    let mut st = ViewStats::default();
+    // Connections start spread over one interval, not all in the same millisecond.
+    let mut next = Instant::now() + interval.mul_f64(n as f64 / args.view_clients.max(1) as f64);
+    tokio::time::sleep_until(next.into()).await;
+    let mut i = 0u64;
+    let mut body = String::new();
+    let mut req: Vec<u8> = Vec::with_capacity(1024);
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut conn: Option<tokio::net::TcpStream> = None;
+    while Instant::now() < until {
+        let (ua, is_ping) = view_report(&args, n, i, &mut body);
+        req.clear();
+        let _ = write!(
+            req,
+            "POST /api/track?site={site} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {ORIGIN}\r\n\
+             User-Agent: {ua}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let t = Instant::now();
+        st.sent += 1;
+        // A server that stops answering fails the report (and the connection) rather than
+        // holding the run past its end.
+        let answer = tokio::time::timeout(Duration::from_secs(10), async {
+            if conn.is_none() {
+                let s = tokio::net::TcpStream::connect(addr).await.ok()?;
+                // A request must go out at once, as a browser's does (no Nagle delay).
+                s.set_nodelay(true).ok()?;
+                conn = Some(s);
+                buf.clear();
+            }
+            let s = conn.as_mut()?;
+            s.write_all(&req).await.ok()?;
+            loop {
+                match http_response(&buf) {
+                    Ok(Some((status, len, close))) => {
+                        buf.drain(..len);
+                        return Some((status, close));
+                    }
+                    Ok(None) => {}
+                    Err(()) => return None,
+                }
+                if s.read_buf(&mut buf).await.ok()? == 0 {
+                    return None;
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        match answer {
+            Some((status, close)) => {
+                if status == 200 {
+                    if is_ping {
+                        st.pings_ok += 1;
+                    } else {
+                        st.ok += 1;
+                    }
+                    st.latency_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    st.failed += 1;
+                }
+                if close {
+                    conn = None;
+                }
+            }
+            None => {
+                st.failed += 1;
+                // A broken or unframeable connection is replaced by a new one.
+                conn = None;
+            }
+        }
+        i += 1;
+        if let Some(wait) = next_slot(&mut next, interval) {
+            tokio::time::sleep(wait).await;
         }
     }
     st
@@ -878,18 +1034,31 @@ fn main() {
     let stats_thread: Mutex<Option<std::thread::JoinHandle<Vec<f64>>>> = Mutex::new(None);
     let scrape_thread: Mutex<Option<std::thread::JoinHandle<Vec<Scrape>>>> = Mutex::new(None);
     let idle_thread: Mutex<Option<std::thread::JoinHandle<tenants::IdleViews>>> = Mutex::new(None);
-    let view_threads: Vec<std::thread::JoinHandle<ViewStats>> = if args.views_rate > 0.0 {
-        let until =
-            Instant::now() + Duration::from_secs(args.duration) + Duration::from_millis(500);
-        (0..args.view_clients.max(1))
-            .map(|n| {
-                let (b, s, a) = (base.clone(), site.clone(), args.clone());
-                std::thread::spawn(move || view_sender(b, s, n, a, until))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let views_until =
+        Instant::now() + Duration::from_secs(args.duration) + Duration::from_millis(500);
+    let view_threads: Vec<std::thread::JoinHandle<ViewStats>> =
+        if args.views_rate > 0.0 && args.blocking_views {
+            (0..args.view_clients.max(1))
+                .map(|n| {
+                    let (b, s, a) = (base.clone(), site.clone(), args.clone());
+                    std::thread::spawn(move || view_sender(b, s, n, a, views_until))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let view_tasks: Vec<tokio::task::JoinHandle<ViewStats>> =
+        if args.views_rate > 0.0 && !args.blocking_views {
+            let addr: std::net::SocketAddr = base
+                .trim_start_matches("http://")
+                .parse()
+                .expect("the kontor's address (http://IP:PORT)");
+            (0..args.view_clients.max(1))
+                .map(|n| rt.spawn(view_task(addr, site.clone(), n, args.clone(), views_until)))
+                .collect()
+        } else {
+            Vec::new()
+        };
     rt.block_on(async {
         let mut agents = Vec::new();
         for (n, cookie) in cookies.into_iter().enumerate() {
@@ -995,14 +1164,20 @@ fn main() {
         }
     });
     let mut views = ViewStats::default();
-    for t in view_threads {
-        if let Ok(v) = t.join() {
-            views.sent += v.sent;
-            views.ok += v.ok;
-            views.pings_ok += v.pings_ok;
-            views.failed += v.failed;
-            views.latency_ms.extend(v.latency_ms);
+    let task_views = rt.block_on(async {
+        let mut done = Vec::new();
+        for t in view_tasks {
+            done.extend(t.await.ok());
         }
+        done
+    });
+    let thread_views = view_threads.into_iter().filter_map(|t| t.join().ok());
+    for v in thread_views.chain(task_views) {
+        views.sent += v.sent;
+        views.ok += v.ok;
+        views.pings_ok += v.pings_ok;
+        views.failed += v.failed;
+        views.latency_ms.extend(v.latency_ms);
     }
     views
         .latency_ms
@@ -1118,8 +1293,22 @@ fn main() {
         summary["idle_tenant_views"] = v.summary();
     }
     summary["stats_fill_page_views"] = json!(args.stats_fill);
+    summary["view_client"] = json!(if args.blocking_views {
+        "blocking"
+    } else {
+        "async"
+    });
     summary["pings_stored"] = json!(views.pings_ok);
     summary["track_events_per_s"] = json!((views.ok + views.pings_ok) as f64 / elapsed);
+    // The server's CPU time per 1,000 stored reports (views and heartbeats), in milliseconds:
+    // what a change to the ingest path costs or saves, whatever rate the run reached.
+    let reports = views.ok + views.pings_ok;
+    if reports > 0 {
+        let server_cpu_ms = server_cpu / 100.0 * cpu_secs * 1000.0;
+        summary["server_cpu_ms_per_1000_views"] = json!(server_cpu_ms / reports as f64 * 1000.0);
+        let self_cpu_ms = self_cpu / 100.0 * cpu_secs * 1000.0;
+        summary["loadgen_cpu_ms_per_1000_views"] = json!(self_cpu_ms / reports as f64 * 1000.0);
+    }
     let stopped_here = server.is_some();
     if let Some(mut child) = server {
         let _ = Command::new("kill")

@@ -38,10 +38,7 @@ pub struct Client {
 impl Client {
     /// Builds the caller's facts from the request and configuration.
     pub fn of(req: &HttpRequest, state: &AppState) -> Client {
-        let peer = req
-            .peer_addr()
-            .map(|a| a.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let peer = peer_of(req);
         let from_proxy = state.config.trusted_proxy == Some(peer);
         let ip = if from_proxy {
             // The proxy appends the address it saw last; anything before may be forged.
@@ -54,17 +51,7 @@ impl Client {
         } else {
             peer
         };
-        let proxy_says_https = from_proxy
-            && req
-                .headers()
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-        let scheme = if state.config.tls.is_some() || proxy_says_https {
-            "https"
-        } else {
-            "http"
-        };
+        let scheme = scheme_of(req, state, from_proxy);
         let origin = match &state.config.public_url {
             Some(u) => u.clone(),
             None => {
@@ -91,6 +78,13 @@ impl Client {
         }
     }
 
+    /// Whether the client reaches us over HTTPS, without the rest of [`Client::of`] (the
+    /// header middleware asks this of every request).
+    pub fn https_of(req: &HttpRequest, state: &AppState) -> bool {
+        let from_proxy = state.config.trusted_proxy == Some(peer_of(req));
+        scheme_of(req, state, from_proxy) == "https"
+    }
+
     /// The address as records keep it: truncated (IPv4 /24, IPv6 /48).
     pub fn shown_ip(&self) -> String {
         crate::model::ip::truncate(self.ip).to_string()
@@ -113,6 +107,28 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .is_none_or(|v| v == "same-origin" || v == "none");
         !self.origin.is_empty() && sent == Some(self.origin.as_str()) && fetch_site_ok
+    }
+}
+
+/// The connection's peer address.
+fn peer_of(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// `https` or `http` as the client sees us: our TLS, or the trusted proxy's word.
+fn scheme_of(req: &HttpRequest, state: &AppState, from_proxy: bool) -> &'static str {
+    let proxy_says_https = from_proxy
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    if state.config.tls.is_some() || proxy_says_https {
+        "https"
+    } else {
+        "http"
     }
 }
 

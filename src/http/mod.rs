@@ -126,6 +126,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .app_data(
         web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()),
     )
+    // First: the router tries the routes in order, and page-view reports are by far the most
+    // frequent request (no other pattern matches this path).
+    .route("/api/track", web::post().to(track::report))
     .route("/healthz", web::get().to(health::healthz))
     .route("/metrics", web::get().to(metrics::on_main))
     .configure(sign_in_routes)
@@ -386,8 +389,9 @@ fn sign_in_routes(cfg: &mut web::ServiceConfig) {
         .route("/login/enrol", web::post().to(second_factor::submit));
 }
 
-/// What visitors' browsers call: the widget's APIs, its frame and logo, its socket and the
-/// loader's page-view reports. No session; each checks the site and its origins.
+/// What visitors' browsers call: the widget's APIs, its frame and logo and its socket (the
+/// loader's page-view reports come first in `routes`). No session; each checks the site and
+/// its origins.
 fn visitor_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/widget/files", web::post().to(files::visitor_upload))
         .route(
@@ -399,7 +403,6 @@ fn visitor_routes(cfg: &mut web::ServiceConfig) {
         .route("/api/widget/faq-view", web::post().to(faqs::view))
         .route("/api/status/{key}", web::get().to(status::show))
         .route("/api/status/{key}/badge.svg", web::get().to(status::badge))
-        .route("/api/track", web::post().to(track::report))
         .route("/widget/logo/{key}", web::get().to(sites::logo))
         .route("/api/widget/transcript", web::post().to(widget::transcript))
         .route("/api/widget/offline", web::post().to(widget::offline))

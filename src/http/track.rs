@@ -15,8 +15,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The answer to a stored report without an invitation (what `{"invite": null}` encodes to).
+const NO_INVITE: &str = r#"{"invite":null}"#;
 
 /// Largest report body.
 pub const MAX_BODY: usize = 4096;
@@ -29,9 +32,23 @@ pub struct Tracking {
     /// The anonymous daily keys.
     pub keys: DailyKeys,
     geo: Option<maxminddb::Reader<Vec<u8>>>,
-    sites: Mutex<HashMap<String, (Instant, Option<SiteRecord>)>>,
+    /// Shared, not copied: a site record is a few dozen strings and every report reads it.
+    sites: Mutex<HashMap<String, CachedSite>>,
+    /// User-Agents parsed lately: a visitor sends the same one with every page, and most
+    /// visitors share a few browsers, so most reports skip woothee's rules (substring
+    /// searches and regular expressions over the whole string).
+    agents: Mutex<HashMap<Box<str>, track::Agent>>,
     limit: crate::model::ratelimit::RateLimit,
 }
+
+/// A looked-up site (or its absence) and when it was looked up.
+type CachedSite = (Instant, Option<Arc<SiteRecord>>);
+
+/// User-Agents kept parsed at most (then the cache starts again, so a flood of made-up ones
+/// costs bounded memory).
+const AGENTS_CACHED: usize = 4096;
+/// Longer User-Agents are parsed every time, not kept.
+const AGENT_CACHED_LEN: usize = 512;
 
 impl Tracking {
     /// Opens the GeoIP database when one is configured; a broken file is an error at start.
@@ -47,6 +64,7 @@ impl Tracking {
             keys: DailyKeys::default(),
             geo,
             sites: Mutex::new(HashMap::new()),
+            agents: Mutex::new(HashMap::new()),
             limit: crate::model::ratelimit::RateLimit::new(cfg.reports_per_minute),
         })
     }
@@ -61,6 +79,29 @@ impl Tracking {
             .flatten();
         code.filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
             .map(|c| c.to_ascii_uppercase())
+    }
+
+    /// Browser, OS and device of a User-Agent, from the cache when it was parsed lately.
+    pub fn agent(&self, ua: &str) -> track::Agent {
+        if ua.len() > AGENT_CACHED_LEN {
+            return track::parse_agent(ua);
+        }
+        if let Some(a) = self
+            .agents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(ua)
+        {
+            return a.clone();
+        }
+        // Parsed outside the lock: the other workers go on meanwhile.
+        let agent = track::parse_agent(ua);
+        let mut cache = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= AGENTS_CACHED {
+            cache.clear();
+        }
+        cache.insert(ua.into(), agent.clone());
+        agent
     }
 
     /// Takes one report from `ip`'s budget (page views and the chat frame's FAQ-view
@@ -78,7 +119,11 @@ impl Tracking {
     }
 
     /// A site by key, from the cache when fresh.
-    pub async fn site(&self, state: &State, key: &str) -> Result<Option<SiteRecord>, ApiError> {
+    pub async fn site(
+        &self,
+        state: &State,
+        key: &str,
+    ) -> Result<Option<Arc<SiteRecord>>, ApiError> {
         {
             let cache = self.sites.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((at, site)) = cache.get(key)
@@ -87,7 +132,7 @@ impl Tracking {
                 return Ok(site.clone());
             }
         }
-        let site = super::widget::site(state, key).await?;
+        let site = super::widget::site(state, key).await?.map(Arc::new);
         let mut cache = self.sites.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() > 10_000 {
             cache.clear();
@@ -222,10 +267,12 @@ pub async fn report(
             screen,
             vid,
         } => {
-            let agent = track::parse_agent(ua);
+            let agent = state.tracking.agent(ua);
             if agent.robot {
                 // Robots are not visitors: nothing is stored.
-                return Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "invite": null })));
+                return Ok(cors(HttpResponse::Ok())
+                    .content_type("application/json")
+                    .body(NO_INVITE));
             }
             let url = track::clean_url(&url, &site.tracking.strip)
                 .ok_or_else(|| ApiError::bad_request("url must be an http(s) address"))?;
@@ -288,6 +335,11 @@ pub async fn report(
         kind,
     };
     match to_hub(&state, &site.tenant_uuid, event).await? {
+        // Nearly every answer has no invitation: its body is a constant, not a JSON tree built
+        // and written per report.
+        TrackReply::Stored(None) => Ok(cors(HttpResponse::Ok())
+            .content_type("application/json")
+            .body(NO_INVITE)),
         TrackReply::Stored(invite) => {
             Ok(cors(HttpResponse::Ok()).json(serde_json::json!({ "invite": invite })))
         }

@@ -363,8 +363,25 @@ impl Visitors {
         }
     }
 
-    /// A new UTC day: yesterday's keys cannot match any more, forget them.
+    /// The frames for agents of what changed since the last batch: visitors who left, and
+    /// visitors whose page, chat, invitation or relevance changed.
     pub fn news(&mut self, status_of: impl Fn(i64) -> Option<Status>) -> Vec<(i64, Out)> {
+        self.follow_chats(status_of);
+        self.frames()
+    }
+
+    /// What [`Visitors::news`] does when no agent may see the visitor list: the chats' states
+    /// are followed, but no frame is built for nobody (at 30,000 page views/s that was a
+    /// visitor frame encoded per view). An agent who comes later gets the whole list after
+    /// their `hello`, so nothing they should see is lost.
+    pub fn drop_news(&mut self, status_of: impl Fn(i64) -> Option<Status>) {
+        self.follow_chats(status_of);
+        self.left.clear();
+        self.dirty.clear();
+    }
+
+    /// Follows the state of the chats of live visitors (a closed one is let go of).
+    fn follow_chats(&mut self, status_of: impl Fn(i64) -> Option<Status>) {
         let chats: Vec<(i64, i64)> = self.by_chat.iter().map(|(c, v)| (*c, *v)).collect();
         for (conv, vid) in chats {
             let status = status_of(conv).map_or("closed", Status::as_str);
@@ -378,6 +395,9 @@ impl Visitors {
                 self.by_chat.remove(&conv);
             }
         }
+    }
+
+    fn frames(&mut self) -> Vec<(i64, Out)> {
         let mut news = Vec::new();
         for id in std::mem::take(&mut self.left) {
             if self.live.get(&id).is_none_or(|l| l.gone) {

@@ -196,6 +196,30 @@ fn a_page_view_starts_a_visit_and_agents_hear_of_it() {
 }
 
 #[test]
+fn with_nobody_watching_no_frame_is_built_and_a_later_watcher_gets_the_whole_list() {
+    let mut mem = Mem::default();
+    let mut v = Visitors::new(Duration::from_secs(60), Clock::manual());
+    stored(
+        v.track(&mut mem, view("p1", "https://shop/a", 1_000), None)
+            .unwrap(),
+    );
+    v.drop_news(|_| None);
+    assert!(v.news(|_| None).is_empty(), "what nobody saw is not kept");
+    // An agent who says hello now gets the visitor in the whole list.
+    let Out::Visitors { visitors, .. } = v.visitors_frame() else {
+        panic!("not a list");
+    };
+    assert_eq!(visitors.len(), 1);
+    assert_eq!(visitors[0].pages[0].url, "https://shop/a");
+    // A later change is news again.
+    stored(
+        v.track(&mut mem, view("p2", "https://shop/b", 1_010), None)
+            .unwrap(),
+    );
+    assert_eq!(v.news(|_| None).len(), 1);
+}
+
+#[test]
 fn a_rule_fires_once_its_conditions_held_for_its_delay_and_someone_can_answer() {
     // (inviter online, page, seconds after the view, expected invitation)
     let cases = [

@@ -346,11 +346,12 @@ impl Hub {
             self.broadcast_queue(out);
         }
         let chats = &self.chats;
-        let news = self.visitors.news(|id| chats.status(id));
-        if news.is_empty() {
+        let agents = self.conns_that_may(Permission::VisitorsView);
+        if agents.is_empty() {
+            self.visitors.drop_news(|id| chats.status(id));
             return;
         }
-        let agents = self.conns_that_may(Permission::VisitorsView);
+        let news = self.visitors.news(|id| chats.status(id));
         for (visitor_id, frame) in news {
             // A socket still receiving the list in parts hears of a visitor with the part that
             // holds them.
