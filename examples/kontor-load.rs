@@ -10,6 +10,9 @@
 //! the window they are scraped every second (or those at `--metrics`), and `--check` asks that
 //! the message and page-view counters moved.
 
+// The summary is one `json!` object with more fields than the macro's default depth allows.
+#![recursion_limit = "256"]
+
 #[path = "common/tenants.rs"]
 mod tenants;
 #[path = "common/year.rs"]
@@ -440,6 +443,8 @@ struct Stats {
     reconnect_secs: f64,
     /// Error frames by code.
     error_codes: HashMap<String, u64>,
+    /// Chat starts answered `busy` and asked again.
+    starts_retried: u64,
 }
 
 fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&str>) -> Value {
@@ -689,6 +694,7 @@ async fn agent_task(
     t0: Instant,
     stats: Arc<Mutex<Stats>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    win: Arc<Window>,
 ) {
     let c = Instant::now();
     let Some(ws) = connect(&base, "/ws/agent", &base, Some(&cookie), n).await else {
@@ -717,7 +723,11 @@ async fn agent_task(
             continue;
         };
         match f["type"].as_str() {
-            Some("ready") => me = f["agent_id"].as_i64().unwrap_or(0),
+            Some("ready") => {
+                me = f["agent_id"].as_i64().unwrap_or(0);
+                win.agents_ready
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             Some(kind @ ("queue" | "queue_update")) => {
                 let list = if kind == "queue" { "waiting" } else { "upsert" };
                 for w in f[list].as_array().into_iter().flatten() {
@@ -827,6 +837,8 @@ async fn reconnect(base: String, site: String, token: String, n: usize, stats: A
 #[derive(Default)]
 struct Window {
     ready: std::sync::atomic::AtomicUsize,
+    /// Agents whose socket said `ready`: visitors start once all have (or after 30 s).
+    agents_ready: std::sync::atomic::AtomicUsize,
     start: std::sync::OnceLock<Instant>,
 }
 
@@ -905,6 +917,15 @@ async fn visitor_task(
                         open = true;
                     }
                     Some("ack") => stats.lock().unwrap().acked += 1,
+                    // A start the server could not queue (`busy`: its back-pressure while
+                    // thousands connect at once) is asked again a moment later, as the widget
+                    // does; counted apart, not as an error.
+                    Some("error") if !open && f["code"] == "busy" => {
+                        stats.lock().unwrap().starts_retried += 1;
+                        tokio::time::sleep(Duration::from_millis(100 + (n as u64 * 37) % 400)).await;
+                        let start = json!({"type": "start", "consent": true, "notice_version": "1"});
+                        let _ = tx.send(Message::text(start.to_string())).await;
+                    }
                     Some("error") => {
                         let mut st = stats.lock().unwrap();
                         st.errors += 1;
@@ -1069,9 +1090,17 @@ fn main() {
                 t0,
                 stats.clone(),
                 stop.clone(),
+                win.clone(),
             )));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Every dashboard is in before the visitors come: 10,000 widgets connecting at once
+        // fill the hub's queue, and a dashboard refused `busy` then would be missing all run.
+        let agents_in = Instant::now();
+        while win.agents_ready.load(std::sync::atomic::Ordering::Relaxed) < agents.len()
+            && agents_in.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let per_visitor = args.msg_rate / args.visitors.max(1) as f64;
         let interval = Duration::from_secs_f64(1.0 / per_visitor.max(0.001));
         let duration = Duration::from_secs(args.duration);
@@ -1225,6 +1254,7 @@ fn main() {
         "replies_delivered": s.replies_seen.len(),
         "errors": s.errors,
         "error_codes": s.error_codes,
+        "starts_retried": s.starts_retried,
         "p50_ms": percentile(&both, 0.50),
         "p95_ms": percentile(&both, 0.95),
         "p99_ms": percentile(&both, 0.99),

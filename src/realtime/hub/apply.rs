@@ -342,7 +342,7 @@ impl Hub {
         for (agent, frame) in self.chats.take_deferred() {
             out.send_all(self.resolve(To::Agent(agent)), &frame);
         }
-        if self.chats.queue_dirty() {
+        if self.chats.queue_dirty() && self.queue_wait().is_zero() {
             self.broadcast_queue(out);
         }
         let chats = &self.chats;
@@ -364,8 +364,19 @@ impl Hub {
         }
     }
 
+    /// How long until the queue may go out again (zero: now). A dashboard that said hello
+    /// waits for nobody: it has no queue at all yet.
+    pub(super) fn queue_wait(&self) -> std::time::Duration {
+        match self.queue_sent {
+            _ if !self.fresh_agents.is_empty() => std::time::Duration::ZERO,
+            None => std::time::Duration::ZERO,
+            Some(at) => super::QUEUE_EVERY.saturating_sub(at.elapsed()),
+        }
+    }
+
     /// Routes waiting chats and sends what changed in the queue, presence and places.
     pub(super) fn broadcast_queue(&mut self, out: &mut Outbox) {
+        self.queue_sent = Some(std::time::Instant::now());
         // A socket that said hello gets the queue and presence once its replay is through (the
         // dashboard takes what comes after `queue` as live); until then it gets neither whole
         // lists nor changes.

@@ -42,6 +42,11 @@ pub const COMMAND_QUEUE: usize = 8192;
 pub const OUTBOX: usize = 1024;
 /// How often agent sessions are re-checked, so logout or disabling ends sockets within 1 s.
 const SESSION_CHECK: Duration = Duration::from_millis(500);
+/// The queue, presence and visitors' places go out at most this often: after a quiet spell a
+/// change goes out with its batch, but when thousands of chats start at once the changes of
+/// many batches go out together, instead of a queue update to every agent (and a new place
+/// to every waiting visitor) per batch.
+const QUEUE_EVERY: Duration = Duration::from_millis(100);
 
 /// Identifies one socket.
 pub type ConnId = u64;
@@ -280,6 +285,7 @@ pub fn spawn(
         forms,
         start_forms: HashMap::new(),
         reported: (0, 0),
+        queue_sent: None,
     };
     std::thread::Builder::new()
         .name(name)
@@ -393,13 +399,19 @@ struct Hub {
     start_forms: HashMap<String, Arc<Form>>,
     /// Waiting and open chats as last added to the process's metrics.
     reported: (i64, i64),
+    /// When the queue, presence and places last went out (see `QUEUE_EVERY`).
+    queue_sent: Option<std::time::Instant>,
 }
 
 impl Hub {
     fn run(mut self, rx: Receiver<Command>) {
         let mut last_check = self.clock.instant();
         loop {
-            let first = match rx.recv_timeout(SESSION_CHECK) {
+            let wait = match self.chats.queue_dirty() {
+                true => self.queue_wait().min(SESSION_CHECK),
+                false => SESSION_CHECK,
+            };
+            let first = match rx.recv_timeout(wait) {
                 Ok(cmd) => Some(cmd),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => {
@@ -427,6 +439,12 @@ impl Hub {
             }
             if !batch.is_empty() {
                 self.process(batch);
+            }
+            // Queue changes held back by `QUEUE_EVERY` go out once it is time, batch or not.
+            if self.chats.queue_dirty() && self.queue_wait().is_zero() {
+                let mut out = Outbox::default();
+                self.broadcast_queue(&mut out);
+                self.flush(out);
             }
             if self.clock.instant() >= last_check + SESSION_CHECK {
                 self.check_agent_sessions();
