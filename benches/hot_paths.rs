@@ -320,23 +320,41 @@ fn reopen_tenant(c: &mut Criterion) {
             })
         },
     );
+    // The reopen alone: the previous round's hub and database are gone (closed, WAL
+    // checkpointed, as an idle close leaves them) before the clock starts.
+    let last: std::cell::RefCell<Option<(HubHandle, std::sync::Weak<kontor::store::TenantDb>)>> =
+        Default::default();
     g.bench_function(
         "first chat, tenant reopened (open database, start hub, start to welcome)",
         |b| {
-            b.iter(|| {
-                t.store.evict(&t.uuid);
-                let hub = hub::spawn(
-                    t.store.tenant_db(&t.uuid).unwrap(),
-                    SessionConfig::default(),
-                    Duration::from_secs(60),
-                    kontor::clock::Clock::system(),
-                    0,
-                    Default::default(),
-                    Arc::new(|_: &str| Ok(Default::default())),
-                );
-                chat(&hub);
-                hub.send(Command::Stop);
-            })
+            b.iter_batched(
+                || {
+                    if let Some((hub, db)) = last.borrow_mut().take() {
+                        hub.send(Command::Stop);
+                        drop(hub);
+                        while db.strong_count() > 0 {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                    }
+                },
+                |()| {
+                    let db = t.store.tenant_db(&t.uuid).unwrap();
+                    let weak = Arc::downgrade(&db);
+                    let hub = hub::spawn(
+                        db,
+                        SessionConfig::default(),
+                        Duration::from_secs(60),
+                        kontor::clock::Clock::system(),
+                        0,
+                        Default::default(),
+                        Arc::new(|_: &str| Ok(Default::default())),
+                    );
+                    t.store.evict(&t.uuid);
+                    chat(&hub);
+                    *last.borrow_mut() = Some((hub, weak));
+                },
+                criterion::BatchSize::PerIteration,
+            )
         },
     );
     g.finish();
