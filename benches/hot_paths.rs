@@ -32,7 +32,18 @@ fn tenant() -> Tenant {
     let store = Arc::new(Store::open(&data).unwrap());
     let t = store.create_tenant("bench", "Bench").unwrap();
     let db = store.tenant_db(&t.uuid).unwrap();
-    let hub = hub::spawn(
+    let hub = spawn_hub(db);
+    Tenant {
+        _dir: dir,
+        store,
+        uuid: t.uuid,
+        hub,
+    }
+}
+
+/// A tenant's hub as the server starts it (no waiting limit, no forms, no senders).
+fn spawn_hub(db: Arc<kontor::store::TenantDb>) -> HubHandle {
+    hub::spawn(
         db,
         SessionConfig::default(),
         Duration::from_secs(60),
@@ -40,13 +51,7 @@ fn tenant() -> Tenant {
         0,
         Default::default(),
         Arc::new(|_: &str| Ok(Default::default())),
-    );
-    Tenant {
-        _dir: dir,
-        store,
-        uuid: t.uuid,
-        hub,
-    }
+    )
 }
 
 fn join(hub: &HubHandle, conn: u64, peer: Peer) -> mpsc::Receiver<Outgoing> {
@@ -306,15 +311,7 @@ fn reopen_tenant(c: &mut Criterion) {
         "first chat, hub restarted (database kept open, start hub, start to welcome)",
         |b| {
             b.iter(|| {
-                let hub = hub::spawn(
-                    t.store.tenant_db(&t.uuid).unwrap(),
-                    SessionConfig::default(),
-                    Duration::from_secs(60),
-                    kontor::clock::Clock::system(),
-                    0,
-                    Default::default(),
-                    Arc::new(|_: &str| Ok(Default::default())),
-                );
+                let hub = spawn_hub(t.store.tenant_db(&t.uuid).unwrap());
                 chat(&hub);
                 hub.send(Command::Stop);
             })
@@ -340,15 +337,7 @@ fn reopen_tenant(c: &mut Criterion) {
                 |()| {
                     let db = t.store.tenant_db(&t.uuid).unwrap();
                     let weak = Arc::downgrade(&db);
-                    let hub = hub::spawn(
-                        db,
-                        SessionConfig::default(),
-                        Duration::from_secs(60),
-                        kontor::clock::Clock::system(),
-                        0,
-                        Default::default(),
-                        Arc::new(|_: &str| Ok(Default::default())),
-                    );
+                    let hub = spawn_hub(db);
                     t.store.evict(&t.uuid);
                     chat(&hub);
                     *last.borrow_mut() = Some((hub, weak));

@@ -5,6 +5,7 @@
 
 use crate::chat::{agent, say, setup, visitor};
 use crate::common::{Browser, Kontor, Server, wait_until};
+use crate::metrics::metrics_base;
 use serde_json::json;
 use std::time::Duration;
 
@@ -28,20 +29,6 @@ fn tenant_files_open(server: &Server, k: &Kontor) -> usize {
         .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
         .filter(|target| target.starts_with(&tenants))
         .count()
-}
-
-fn metrics_base(server: &Server) -> String {
-    let mut base = String::new();
-    wait_until("no metrics line", Duration::from_secs(5), || {
-        base = server
-            .log()
-            .lines()
-            .find_map(|l| l.strip_prefix("kontor metrics: listening on "))
-            .map(|u| u.trim_end_matches("/metrics").to_string())
-            .unwrap_or_default();
-        !base.is_empty()
-    });
-    base
 }
 
 #[test]

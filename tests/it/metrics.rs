@@ -8,7 +8,7 @@ use serde_json::json;
 use std::time::Duration;
 
 /// The metrics listener's base URL, from the line the server prints.
-fn metrics_base(server: &Server) -> String {
+pub fn metrics_base(server: &Server) -> String {
     let mut base = String::new();
     wait_until("no metrics line", Duration::from_secs(5), || {
         base = server
