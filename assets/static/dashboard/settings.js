@@ -20,15 +20,7 @@ import { SitesBlock } from './sites.js'; // Sites and widget
 import { NoticesBlock } from './notices.js';
 import { MAX_TEXT_CHARS, charCount, limitField } from '../shared/limits.js';
 import { RulesEditor } from './rules.js';
-import { CampaignsEditor, GoalsEditor } from './campaigns.js';
-import { TeamBlock } from './team.js';
-import { DepartmentsBlock } from './departments.js';
-import { SupportBlock } from './support.js';
-import { TokensBlock } from './tokens.js';
 import { RelevanceWeights } from './relevance-weights.js';
-import { SignInsBlock } from './signins.js';
-import { TwoFactorBlock } from './twofactor.js';
-import { ProfileBlock } from './profile.js';
 import { EmailBlock } from './email.js';
 import { HoursBlock } from './hours.js';
 import { WebhooksBlock } from './webhooks.js';
@@ -78,22 +70,28 @@ class SettingsView {
     this.notices = new NoticesBlock();
     this.rules = new RulesEditor();
     this.relevance = new RelevanceWeights();
-    this.campaigns = new CampaignsEditor();
-    this.goals = new GoalsEditor();
-    this.signins = new SignInsBlock();
-    this.twoFactor = new TwoFactorBlock();
-    this.profile = new ProfileBlock();
+    this.campaigns = null; // the Campaigns part's editors, once it is opened
+    this.goals = null;
     this.sites = new SitesBlock();
     this.email = new EmailBlock(); // General, for those who manage settings
     this.hours = new HoursBlock(); // General, for those who manage settings
     this.webhooks = new WebhooksBlock(); // General, for those who manage settings
     // A site added or removed reaches tracking, rules and notices.
     this.sites.el.addEventListener('sites-changed', () => this.tracking.load().then((s) => (this.rules.setSites(s), this.notices.setSites(s), this.relevanceSites(s))));
-    this.profile.onPasswordChanged = () => this.signins.load();
     this.teamSlot = h('div', { id: 'settings-team-slot' });
     this.departmentsSlot = h('div', { id: 'settings-departments-slot' });
     this.supportSlot = h('div', { id: 'settings-support-slot' });
     this.tokensSlot = h('div', { id: 'settings-tokens-slot' });
+    this.campaignsSlot = h('div', { id: 'settings-campaigns-slot' });
+    this.profileSlot = h('div', { id: 'settings-profile-slot' });
+    // Parts whose blocks (and modules) load when the part is first shown: most visits to
+    // Settings never open them, and the page is lighter without them.
+    this.lazy = {
+      team: () => this.mountTeam(),
+      campaigns: () => this.mountCampaigns(),
+      api: () => this.mountTokens(),
+      profile: () => this.mountProfile(),
+    };
     this.parts = {
       general: [this.buildGeneral(), this.hours.el, this.email.el, this.webhooks.el],
       // Sites and widget: the sites with their look, words, logo and snippet, then tracking.
@@ -102,10 +100,10 @@ class SettingsView {
       team: [this.teamSlot, this.departmentsSlot, this.supportSlot],
       chat: [this.buildChat(), this.buildCanned()],
       tracking: [this.rules.el, this.relevance.el],
-      campaigns: [this.campaigns.el, this.goals.el],
+      campaigns: [this.campaignsSlot],
       notices: [this.notices.el],
       api: [this.tokensSlot],
-      profile: [this.profile.el, this.signins.el, this.twoFactor.el],
+      profile: [this.profileSlot],
     };
     this.links = {};
     this.boxes = {};
@@ -170,6 +168,62 @@ class SettingsView {
     }
     document.body.dataset.part = part;
     if (focus) (ok ? this.boxes[part] : this.denied).focus({ preventScroll: false });
+    if (ok && this.known && this.lazy[part]) {
+      const mount = this.lazy[part];
+      delete this.lazy[part];
+      mount();
+    }
+  }
+
+  /** Team: agents and roles, departments, the operator's support access. */
+  async mountTeam() {
+    const [{ TeamBlock }, { DepartmentsBlock }, { SupportBlock }] = await Promise.all([
+      import('./team.js'),
+      import('./departments.js'),
+      import('./support.js'),
+    ]);
+    this.team = new TeamBlock({ me: this.me });
+    this.teamSlot.replaceWith(this.team.el);
+    this.departments = new DepartmentsBlock();
+    this.departmentsSlot.replaceWith(this.departments.el);
+    this.support = new SupportBlock();
+    this.supportSlot.replaceWith(this.support.el);
+    await Promise.all([this.team.load(), this.departments.load(), this.support.load()]);
+  }
+
+  /** Campaigns and goals. */
+  async mountCampaigns() {
+    const { CampaignsEditor, GoalsEditor } = await import('./campaigns.js');
+    this.campaigns = new CampaignsEditor();
+    this.goals = new GoalsEditor();
+    this.campaigns.setAdmin(this.campaignsAdmin);
+    this.goals.setAdmin(this.campaignsAdmin);
+    this.campaignsSlot.replaceWith(this.campaigns.el, this.goals.el);
+    await Promise.all([this.campaigns.load(), this.goals.load()]);
+  }
+
+  /** The agent's own profile, sign-ins and second factor. */
+  async mountProfile() {
+    const [{ ProfileBlock }, { SignInsBlock }, { TwoFactorBlock }] = await Promise.all([
+      import('./profile.js'),
+      import('./signins.js'),
+      import('./twofactor.js'),
+    ]);
+    this.profile = new ProfileBlock();
+    this.signins = new SignInsBlock();
+    this.twoFactor = new TwoFactorBlock();
+    // A new password ends the other sign-ins: the list shows it.
+    this.profile.onPasswordChanged = () => this.signins.load();
+    this.profileSlot.replaceWith(this.profile.el, this.signins.el, this.twoFactor.el);
+    await Promise.all([this.profile.load(), this.signins.load(), this.twoFactor.load()]);
+  }
+
+  /** API tokens. */
+  async mountTokens() {
+    const { TokensBlock } = await import('./tokens.js');
+    this.tokens = new TokensBlock(this.permissions);
+    this.tokensSlot.replaceWith(this.tokens.el);
+    await this.tokens.load();
   }
 
   async start() {
@@ -177,27 +231,17 @@ class SettingsView {
     // Each part follows its own permission (the server checks them again).
     const may = (p) => !!s && Array.isArray(s.permissions) && s.permissions.includes(p);
     for (const p of PARTS) if (!p.needs || may(p.needs)) this.allowed.add(p.id);
-    this.known = true;
-    this.renderNav();
-    this.show(partOf(location.pathname) ?? '');
     this.admin = may('settings.manage');
     this.sitesAdmin = may('sites.manage');
     this.campaignsAdmin = may('campaigns.manage');
+    this.me = s && typeof s.email === 'string' ? s.email : '';
+    this.permissions = s && Array.isArray(s.permissions) ? s.permissions : [];
+    this.known = true;
+    this.renderNav();
+    this.show(partOf(location.pathname) ?? '');
     this.email.setAdmin(this.admin);
     this.hours.setAdmin(this.admin);
     this.webhooks.setAdmin(this.admin);
-    if (may('agents.manage')) {
-      this.team = new TeamBlock({ me: typeof s.email === 'string' ? s.email : '' });
-      this.teamSlot.replaceWith(this.team.el);
-      this.departments = new DepartmentsBlock();
-      this.departmentsSlot.replaceWith(this.departments.el);
-      this.support = new SupportBlock();
-      this.supportSlot.replaceWith(this.support.el);
-    }
-    if (this.admin) {
-      this.tokens = new TokensBlock(s.permissions);
-      this.tokensSlot.replaceWith(this.tokens.el);
-    }
     this.renderRole();
     await Promise.all([
       this.loadSettings(),
@@ -214,18 +258,7 @@ class SettingsView {
         this.relevanceSites(sites);
       }),
       this.rules.load(),
-      this.profile.load(),
       this.sites.load(),
-      this.signins.load(),
-      this.twoFactor.load(),
-      // Admins only (the API refuses others): not asked for otherwise.
-      this.campaigns.load(),
-      this.goals.load(),
-      // Not even asked for without the agents permission.
-      this.team ? this.team.load() : null,
-      this.departments ? this.departments.load() : null,
-      this.support ? this.support.load() : null,
-      this.tokens ? this.tokens.load() : null,
     ]);
   }
 
@@ -328,8 +361,8 @@ class SettingsView {
     this.tracking.setAdmin(this.sitesAdmin);
     this.notices.setAdmin(this.sitesAdmin);
     this.rules.setAdmin(this.sitesAdmin);
-    this.campaigns.setAdmin(this.campaignsAdmin);
-    this.goals.setAdmin(this.campaignsAdmin);
+    this.campaigns?.setAdmin(this.campaignsAdmin);
+    this.goals?.setAdmin(this.campaignsAdmin);
     this.previewWho.hidden = this.admin;
     this.shareField.hidden = !this.admin;
     if (!this.admin) this.share.checked = false;
