@@ -140,7 +140,7 @@ impl Default for ChatLimits {
 }
 
 /// Open tenants: a host with many tenants keeps only those in use open. A tenant's chat hub
-/// stops once it has had no socket, chat or live visitor for `idle_close_secs`, and its
+/// stops once it has had no socket, chat or visit in progress for `idle_close_secs`, and its
 /// database closes once nothing has used it for as long; the next visitor or agent reopens
 /// both in about a millisecond. `max_open` bounds the databases kept open while unused.
 #[derive(Debug, Clone, Serialize, Deserialize)]

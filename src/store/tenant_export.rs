@@ -374,14 +374,22 @@ fn write(
 
 /// Writes `bytes` to `path` owner-only, through a temporary file renamed into place.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` with permissions `mode` through a temporary file beside it,
+/// synced and renamed into place: a reader sees the old file or the new one, never half.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let io = |e: std::io::Error| Error::io(format!("writing {}", path.display()), e);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".kontor-export-")
+        .prefix(".kontor-")
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;

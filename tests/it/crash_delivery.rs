@@ -106,36 +106,12 @@ fn every_acknowledged_entry_reaches_both_sides_once_in_order_across_kill_9() {
     }
     drop(dashboards);
 
-    let mut clients = Vec::new();
-    let mut owned: Vec<Vec<i64>> = vec![Vec::new(); agents.len()];
-    for (i, (ws, conv, token)) in chats.into_iter().enumerate() {
-        drop(ws);
-        owned[owner(i)].push(conv);
-        let kind = Kind::Visitor {
-            site: site.clone(),
-            token,
-        };
-        clients.push(Client::new(
-            format!("visitor {i}"),
-            format!("v{i}"),
-            kind,
-            &[conv],
-            rng.next(),
-        ));
-    }
-    for ((name, b), convs) in agents.iter().zip(&owned) {
-        let kind = Kind::Agent {
-            cookie: cookie_header(b),
-            name: name.to_string(),
-        };
-        clients.push(Client::new(
-            format!("agent {name}"),
-            name.to_lowercase(),
-            kind,
-            convs,
-            rng.next(),
-        ));
-    }
+    // The setup's sockets close here: the clients start by resuming from nothing.
+    let chats = chats
+        .into_iter()
+        .map(|(_, conv, token)| (conv, token))
+        .collect();
+    let (clients, owned) = clients(&site, chats, &agents, owner, &mut rng);
 
     let shared = Arc::new(Shared::new(clients.len()));
     let _abort = AbortOnDrop(shared.clone());
@@ -344,6 +320,48 @@ pub(crate) fn server_log(b: &mut Browser, conv: i64) -> Vec<(i64, Entry)> {
         .iter()
         .map(|m| (m["seq"].as_i64().unwrap(), Entry::of(m)))
         .collect()
+}
+
+/// The clients of a run: one per chat (its visitor, resuming with the chat's token) and one
+/// per agent, holding the chats `owner` gave them (by the chat's index); and each agent's
+/// chats.
+pub(crate) fn clients(
+    site: &str,
+    chats: Vec<(i64, String)>,
+    agents: &[(&str, Browser)],
+    owner: impl Fn(usize) -> usize,
+    rng: &mut Rng,
+) -> (Vec<Client>, Vec<Vec<i64>>) {
+    let mut clients = Vec::new();
+    let mut owned: Vec<Vec<i64>> = vec![Vec::new(); agents.len()];
+    for (i, (conv, token)) in chats.into_iter().enumerate() {
+        owned[owner(i)].push(conv);
+        let kind = Kind::Visitor {
+            site: site.to_string(),
+            token,
+        };
+        clients.push(Client::new(
+            format!("visitor {i}"),
+            format!("v{i}"),
+            kind,
+            &[conv],
+            rng.next(),
+        ));
+    }
+    for ((name, b), convs) in agents.iter().zip(&owned) {
+        let kind = Kind::Agent {
+            cookie: cookie_header(b),
+            name: name.to_string(),
+        };
+        clients.push(Client::new(
+            format!("agent {name}"),
+            name.to_lowercase(),
+            kind,
+            convs,
+            rng.next(),
+        ));
+    }
+    (clients, owned)
 }
 
 pub(crate) fn cookie_header(b: &Browser) -> String {

@@ -48,7 +48,7 @@ fn an_idle_tenant_is_closed_and_reopens_with_its_chats() {
         || gauge(&mut m, "kontor_tenants_open") == 0.0 && tenant_files_open(&server, &k) == 0,
     );
 
-    let (_b, mut agent_ws) = agent(&server, &pw);
+    let (b, mut agent_ws) = agent(&server, &pw);
     let (mut v, conv, _) = visitor(&server, &site, "Vera");
     say(&mut v, None, "m1", "Hallo");
     agent_ws.send(json!({"type": "accept", "conversation_id": conv}));
@@ -73,7 +73,7 @@ fn an_idle_tenant_is_closed_and_reopens_with_its_chats() {
     let _ = agent_ws.drain(Duration::from_millis(300));
     drop(v);
     drop(agent_ws);
-    drop(_b);
+    drop(b);
     wait_until(
         "the idle tenant was not closed",
         Duration::from_secs(15),
@@ -90,8 +90,7 @@ fn an_idle_tenant_is_closed_and_reopens_with_its_chats() {
 
     // The next agent reopens it: the ended chat with every message is there, and a new
     // chat runs on a new hub.
-    let (b, mut agent_ws) = agent(&server, &pw);
-    let mut b = b;
+    let (mut b, mut agent_ws) = agent(&server, &pw);
     let history = b.get(&format!("/api/conversations/{conv}/messages"));
     assert_eq!(history.status, 200, "{}", history.body);
     for text in ["Hallo", "Guten Tag", "Noch da?"] {

@@ -12,9 +12,7 @@
 
 use crate::chat::{SHOP, setup, with_bob};
 use crate::common::{Browser, Kontor, Ws, wait_until};
-use crate::crash_delivery::{
-    AbortOnDrop, Client, Kind, Rng, Shared, cookie_header, server_log, verify,
-};
+use crate::crash_delivery::{AbortOnDrop, Client, Rng, Shared, clients, server_log, verify};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -264,35 +262,7 @@ fn a_tenant_moves_between_hosts_behind_haproxy_while_its_chats_run() {
     }
     drop(dashboards);
 
-    let mut clients = Vec::new();
-    let mut owned: Vec<Vec<i64>> = vec![Vec::new(); agents.len()];
-    for (i, (conv, token)) in chats.into_iter().enumerate() {
-        owned[owner(i)].push(conv);
-        let kind = Kind::Visitor {
-            site: site.clone(),
-            token,
-        };
-        clients.push(Client::new(
-            format!("visitor {i}"),
-            format!("v{i}"),
-            kind,
-            &[conv],
-            rng.next(),
-        ));
-    }
-    for ((name, b), convs) in agents.iter().zip(&owned) {
-        let kind = Kind::Agent {
-            cookie: cookie_header(b),
-            name: name.to_string(),
-        };
-        clients.push(Client::new(
-            format!("agent {name}"),
-            name.to_lowercase(),
-            kind,
-            convs,
-            rng.next(),
-        ));
-    }
+    let (clients, owned) = clients(&site, chats, &agents, owner, &mut rng);
     let shared = Arc::new(Shared::new(clients.len()).patient());
     let _abort = AbortOnDrop(shared.clone());
     shared.up(&hap.base);

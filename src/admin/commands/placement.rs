@@ -233,22 +233,7 @@ fn entries(cx: &Ctx<'_>, backend: &str, only: Option<&str>) -> Result<Vec<Entry>
 /// reads the old map or the new one, never half of one. Readable by all: the proxy reads it,
 /// and it holds no secret (site keys are in every customer page).
 fn write_map(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let io = |e: std::io::Error| Error::io(format!("writing {}", path.display()), e);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kontor-map-")
-        .permissions(std::fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)
-        .map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::store::tenant_export::write_atomically(path, bytes, 0o644)
 }
 
 #[cfg(test)]

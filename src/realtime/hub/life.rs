@@ -1,5 +1,5 @@
 //! Whether a hub may stop because nothing needs it: no socket, no waiting or open chat, no
-//! live visitor, and no handle held outside the hubs' map. An idle hub's thread wakes twice a
+//! visit in progress, and no handle held outside the hubs' map. An idle hub's thread wakes twice a
 //! second and holds its tenant's database open; on a host with a thousand tenants, those left
 //! idle are retired (`Realtime::retire_idle`) and the next socket or request starts a new one.
 

@@ -464,7 +464,8 @@ impl Hub {
         }
     }
 
-    /// Nothing to do but wait: no socket, no waiting or open chat, no live visitor.
+    /// Nothing to do but wait: no socket, no waiting or open chat, no visit in progress (a
+    /// visitor stays in memory until their visit ends, so a return continues it).
     fn idle(&self) -> bool {
         self.conns.is_empty() && self.reported == (0, 0) && !self.visitors.any()
     }
