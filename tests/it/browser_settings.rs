@@ -97,7 +97,8 @@ fn a_deep_link_opens_its_part_and_back_returns_to_the_part_before() {
     agent.goto(&format!("{}/app/settings", server.base));
     agent.wait_until(
         "the general part",
-        "return !document.getElementById('settings-part-general')?.hidden",
+        // Present and shown: the Settings section mounts after its module loads.
+        "const b = document.getElementById('settings-part-general'); return !!b && !b.hidden",
     );
     assert_eq!(shown(&agent), ("general".into(), "general".into()));
     let mut http = Http::signed_in(&server.base, ANN, &pw);
