@@ -77,9 +77,28 @@ pub fn open(path: &Path, key: &Key, mode: Mode) -> Result<Connection> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA secure_delete = ON;
-         PRAGMA cache_size = -8192;",
+         PRAGMA cache_size = -8192;
+         PRAGMA journal_size_limit = 67108864;",
     )?;
+    keep_log_file(&conn)?;
     Ok(conn)
+}
+
+/// Keeps the write-ahead log and shared-memory files when the last connection closes.
+///
+/// Why: SQLite deletes both at the last close, and the next first commit re-creates them,
+/// which costs a file creation and a sync of the directory: most of what reopening an idle
+/// tenant cost its first visitor. Kept, the log is truncated to zero bytes at that close
+/// instead (a `journal_size_limit` is set, above), so nothing written in it, erased content
+/// included, outlives the close; restores and swaps remove both files with the database
+/// (`remove_side_files`).
+fn keep_log_file(conn: &Connection) -> Result<()> {
+    let mut on: std::ffi::c_int = 1;
+    conn.file_control(
+        rusqlite::DEFAULT_NAME,
+        rusqlite::FileControl::PersistWal(&mut on),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -104,6 +123,29 @@ mod tests {
         let c = open(&path, &key, Mode::Existing).unwrap();
         let v: String = c.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(v, "secret text");
+    }
+
+    #[test]
+    fn the_log_file_is_kept_empty_after_the_last_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let key = Key::generate();
+        let [wal, _] = side_files(&path);
+        {
+            let c = open(&path, &key, Mode::Create).unwrap();
+            c.execute_batch("CREATE TABLE t(x TEXT); INSERT INTO t VALUES ('erased text');")
+                .unwrap();
+            c.execute_batch("DELETE FROM t").unwrap();
+            assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        }
+        // Kept for the next open, and emptied: nothing of what it held outlives the close.
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        let c = open(&path, &key, Mode::Existing).unwrap();
+        c.execute_batch("INSERT INTO t VALUES ('again')").unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

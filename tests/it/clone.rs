@@ -439,9 +439,15 @@ fn a_clone_is_refused_into_an_existing_slug_from_an_unknown_tenant_or_with_an_un
     let files: Vec<_> = std::fs::read_dir(k.data_dir().join("tenants"))
         .unwrap()
         .flatten()
-        .map(|e| e.file_name())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
+    // One database and its kept log files; nothing of a clone.
+    let dbs: Vec<_> = files.iter().filter(|n| n.ends_with(".db")).collect();
+    assert_eq!(dbs.len(), 1, "{files:?}");
+    assert!(
+        files.iter().all(|n| n.starts_with(dbs[0].as_str())),
+        "{files:?}"
+    );
     assert_eq!(
         k.json(&["site", "list", "acme"])["sites"]
             .as_array()
