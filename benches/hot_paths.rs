@@ -332,6 +332,11 @@ fn reopen_tenant(c: &mut Criterion) {
                         while db.strong_count() > 0 {
                             std::thread::sleep(Duration::from_micros(200));
                         }
+                        // The last reference is gone once its drop began; the close (the
+                        // checkpoint and its syncs) still runs on the hub's thread. An open
+                        // during it waits on SQLite's lock with millisecond sleeps, which an
+                        // idle close (minutes before the next visitor) never causes.
+                        std::thread::sleep(Duration::from_millis(20));
                     }
                 },
                 |()| {

@@ -7,7 +7,8 @@
 use crate::store::Store;
 use crate::store::read_log::{ReadEvent, insert_all};
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,25 +17,32 @@ use std::time::{Duration, Instant};
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Written at once when this many are waiting.
 const FLUSH_AT: usize = 500;
-/// Reads waiting at most; beyond, new ones are dropped and counted in the log.
+/// Reads waiting at most; beyond, new ones are dropped and counted in the log. Counted, not
+/// a bounded channel: std's bounded channel allocates and touches every slot at once (3.7 MB
+/// resident for a queue that is nearly always empty).
 const QUEUE: usize = 20_000;
 
 /// The writer's handle.
 pub struct ReadLog {
-    tx: Mutex<Option<SyncSender<(String, ReadEvent)>>>,
+    tx: Mutex<Option<Sender<(String, ReadEvent)>>>,
+    /// Reads sent and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl ReadLog {
     /// Starts the writer thread.
     pub fn start(store: Arc<Store>) -> Arc<ReadLog> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         let thread = std::thread::Builder::new()
             .name("read-log".into())
-            .spawn(move || run(&store, rx))
+            .spawn(move || run(&store, rx, &taken))
             .expect("spawning the read-log thread");
         Arc::new(ReadLog {
             tx: Mutex::new(Some(tx)),
+            queued,
             thread: Mutex::new(Some(thread)),
         })
     }
@@ -43,12 +51,13 @@ impl ReadLog {
     pub fn record(&self, tenant_uuid: &str, event: ReadEvent) {
         let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         let Some(tx) = guard.as_ref() else { return };
-        match tx.try_send((tenant_uuid.to_string(), event)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                tracing::error!(tenant = %tenant_uuid, "read log queue full: a read went unrecorded")
-            }
-            Err(TrySendError::Disconnected(_)) => {}
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            tracing::error!(tenant = %tenant_uuid, "read log queue full: a read went unrecorded");
+            return;
+        }
+        if tx.send((tenant_uuid.to_string(), event)).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
@@ -61,13 +70,14 @@ impl ReadLog {
     }
 }
 
-fn run(store: &Store, rx: Receiver<(String, ReadEvent)>) {
+fn run(store: &Store, rx: Receiver<(String, ReadEvent)>, queued: &AtomicUsize) {
     let mut gathered: BTreeMap<String, Vec<ReadEvent>> = BTreeMap::new();
     let (mut count, mut due) = (0usize, Instant::now() + FLUSH_EVERY);
     loop {
         let wait = due.saturating_duration_since(Instant::now());
         let stopped = match rx.recv_timeout(wait) {
             Ok((tenant, ev)) => {
+                queued.fetch_sub(1, Ordering::AcqRel);
                 gathered.entry(tenant).or_default().push(ev);
                 count += 1;
                 false

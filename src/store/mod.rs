@@ -159,6 +159,17 @@ impl TenantDb {
         f(&mut lock(&self.conn))
     }
 
+    /// Gives back the memory of a tenant that has gone quiet: the writer's page cache and the
+    /// idle readers (a reader reopens in about 0.3 ms, the cache refills from the file as
+    /// pages are read). On a host with a thousand tenants open for their visits but with
+    /// nothing to do, the caches were most of what each cost.
+    pub fn release_memory(&self) {
+        lock(&self.readers).clear();
+        if let Err(e) = lock(&self.conn).release_memory() {
+            tracing::warn!(tenant = %self.uuid, error = %e, "releasing a quiet tenant's cache failed");
+        }
+    }
+
     /// Runs `f` on a read-only connection beside the writer. Under WAL a long read (a year
     /// of statistics, a history search, an export) sees one consistent state and neither
     /// waits for the chat writer nor holds it up; a write through it fails.
@@ -717,6 +728,22 @@ mod tests {
         let t = store.create_tenant("acme", "Acme").unwrap();
         let db = store.tenant_db(&t.uuid).unwrap();
         (dir, db)
+    }
+
+    #[test]
+    fn a_quiet_tenant_gives_back_its_readers_and_still_reads_and_writes() {
+        let (_dir, db) = tenant();
+        let count = |c: &mut Connection| -> Result<i64> {
+            Ok(c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?)
+        };
+        let tables = db.read(count).unwrap();
+        assert_eq!(lock(&db.readers).len(), 1);
+        db.release_memory();
+        assert!(lock(&db.readers).is_empty());
+        assert_eq!(db.read(count).unwrap(), tables);
+        db.with(|c| Ok(c.execute_batch("CREATE TABLE after_release(x)")?))
+            .unwrap();
+        assert_eq!(db.with(count).unwrap(), tables + 1);
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub const COMMAND_QUEUE: usize = 8192;
 pub const OUTBOX: usize = 1024;
 /// How often agent sessions are re-checked, so logout or disabling ends sockets within 1 s.
 const SESSION_CHECK: Duration = Duration::from_millis(500);
+/// A hub that took no command for this long gives back its database's cache (see
+/// `TenantDb::release_memory`); the next command reads its pages from the file again.
+const QUIET: Duration = Duration::from_secs(10);
 /// The queue, presence and visitors' places go out at most this often: after a quiet spell a
 /// change goes out with its batch, but when thousands of chats start at once the changes of
 /// many batches go out together, instead of a queue update to every agent (and a new place
@@ -406,6 +409,8 @@ struct Hub {
 impl Hub {
     fn run(mut self, rx: Receiver<Command>) {
         let mut last_check = self.clock.instant();
+        // When the last command came, and whether the cache was given back since.
+        let (mut last_command, mut released) = (self.clock.instant(), false);
         loop {
             let wait = match self.chats.queue_dirty() {
                 true => self.queue_wait().min(SESSION_CHECK),
@@ -438,6 +443,7 @@ impl Hub {
                 return;
             }
             if !batch.is_empty() {
+                (last_command, released) = (self.clock.instant(), false);
                 self.process(batch);
             }
             // Queue changes held back by `QUEUE_EVERY` go out once it is time, batch or not.
@@ -459,6 +465,10 @@ impl Hub {
                     self.process(vec![Command::Sweep]);
                 }
                 last_check = self.clock.instant();
+                if !released && self.clock.instant() >= last_command + QUIET {
+                    self.db.release_memory();
+                    released = true;
+                }
             }
             self.life.mark(self.idle());
         }

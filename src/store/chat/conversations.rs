@@ -92,13 +92,16 @@ pub fn conversation(c: &Connection, id: i64) -> Result<Option<ConversationRow>> 
 
 /// Every conversation not yet closed, oldest first.
 pub fn active_conversations(c: &Connection) -> Result<Vec<ConversationRow>> {
-    rows::all(
-        c,
-        &format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE status <> 'closed' ORDER BY id"
-        ),
-        [],
-        conversation_from_row,
+    rows::all(c, &active_sql(), [], conversation_from_row)
+}
+
+/// Read at every start of a tenant's hub. Without `INDEXED BY` SQLite's planner preferred
+/// scanning the whole table in id order to sorting the few open chats: a reopened tenant
+/// read (and decrypted) every conversation it ever had before its first answer.
+fn active_sql() -> String {
+    format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations INDEXED BY conversations_status
+         WHERE status <> 'closed' ORDER BY id"
     )
 }
 
@@ -322,4 +325,28 @@ pub fn listed(c: &Connection, id: i64) -> Result<Option<ListedConversation>> {
         ..Default::default()
     };
     Ok(page(c, &f, 1)?.into_iter().find(|r| r.id == id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_chats_are_read_through_their_index_not_by_scanning_every_conversation() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::migrations::apply(&mut c, crate::store::migrations::TENANT).unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", active_sql()))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("USING INDEX conversations_status")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|p| p == "SCAN conversations"), "{plan:?}");
+    }
 }
