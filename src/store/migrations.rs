@@ -60,6 +60,7 @@ pub const TENANT: &[&str] = &[
     include_str!("migrations/tenant/034_relevance.sql"),
     include_str!("migrations/tenant/035_team_chat.sql"),
     include_str!("migrations/tenant/036_worktime.sql"),
+    include_str!("migrations/tenant/037_messages_in_order.sql"),
 ];
 
 /// The number of migrations applied to a database.
@@ -128,6 +129,68 @@ mod tests {
         assert_eq!(lang, "de");
         c.execute("UPDATE sites SET lang = 'pl'", []).unwrap();
         assert!(c.execute("UPDATE sites SET lang = 'pt'", []).is_err());
+    }
+
+    #[test]
+    fn messages_keep_every_row_and_constraint_when_they_move_to_write_order() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        apply(&mut c, &TENANT[..36]).unwrap();
+        c.execute_batch(
+            "INSERT INTO conversations (id, site_key, status, visitor_token_hash, consent_at,
+                                        consent_version, created_at)
+                 VALUES (1, 's', 'open', x'01', 0, '1', 0), (2, 's', 'open', x'02', 0, '1', 0);
+             INSERT INTO messages (conversation_id, seq, author, agent_id, body, client_id, created_at)
+                 VALUES (2, 1, 'visitor', NULL, 'zwei', 'c-2', 5), (1, 1, 'visitor', NULL, 'eins', 'c-1', 7),
+                        (1, 2, 'agent', 3, 'drei', NULL, 9), (1, 3, 'auto', NULL, 'vier', NULL, 9);",
+        )
+        .unwrap();
+        // Every column of every row, as one line each.
+        let all = |c: &Connection| -> Vec<String> {
+            c.prepare(
+                "SELECT conversation_id || '/' || seq || '/' || author || '/' ||
+                        ifnull(agent_id, '-') || '/' || body || '/' || ifnull(client_id, '-') ||
+                        '/' || ifnull(file_id, '-') || '/' || created_at
+                 FROM messages ORDER BY conversation_id, seq",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+        };
+        let before = all(&c);
+        apply(&mut c, TENANT).unwrap();
+        assert_eq!(all(&c), before);
+        // Stored in the order they were written.
+        let bodies: Vec<String> = c
+            .prepare("SELECT body FROM messages ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(bodies, ["zwei", "eins", "drei", "vier"]);
+        let insert = |conv: i64, seq: i64, author: &str| {
+            c.execute(
+                "INSERT INTO messages (conversation_id, seq, author, body, created_at)
+                 VALUES (?1, ?2, ?3, 'x', 10)",
+                rusqlite::params![conv, seq, author],
+            )
+        };
+        assert!(insert(1, 3, "visitor").is_err(), "a seq is stored once");
+        assert!(insert(1, 4, "someone").is_err(), "the author check");
+        assert!(
+            insert(9, 1, "visitor").is_err(),
+            "the conversation must exist"
+        );
+        insert(1, 4, "visitor").unwrap();
+        c.execute("DELETE FROM conversations WHERE id = 1", [])
+            .unwrap();
+        let left: i64 = c
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1, "a conversation's messages go with it");
     }
 
     #[test]
