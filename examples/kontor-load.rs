@@ -445,6 +445,8 @@ struct Stats {
     error_codes: HashMap<String, u64>,
     /// Chat starts answered `busy` and asked again.
     starts_retried: u64,
+    /// Dashboards that the server closed (fell behind) and that came back with `hello`.
+    agent_resumes: u64,
 }
 
 fn kontor(args: &Args, data_dir: &std::path::Path, cli: &[&str], stdin: Option<&str>) -> Value {
@@ -696,88 +698,118 @@ async fn agent_task(
     stop: Arc<std::sync::atomic::AtomicBool>,
     win: Arc<Window>,
 ) {
-    let c = Instant::now();
-    let Some(ws) = connect(&base, "/ws/agent", &base, Some(&cookie), n).await else {
-        stats.lock().unwrap().errors += 1;
-        return;
-    };
-    stats
-        .lock()
-        .unwrap()
-        .connect_ms
-        .push(c.elapsed().as_secs_f64() * 1000.0);
-    let (mut tx, mut rx) = ws.split();
-    let _ = tx
-        .send(Message::text(json!({"type": "hello"}).to_string()))
-        .await;
     let mut me = 0i64;
     let mut replies = 0u64;
     // Each offered chat is accepted once, as a person clicking "Accept" would.
     let mut asked = std::collections::HashSet::new();
-    while let Some(Ok(msg)) = rx.next().await {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            break;
-        }
-        let Message::Text(text) = msg else { continue };
-        let Ok(f) = serde_json::from_str::<Value>(&text) else {
-            continue;
+    // What the dashboard holds of each conversation (its last seq) and the log's epoch: a
+    // dashboard the server closed (it fell behind) comes back with them, as the real one
+    // does, and gets what it missed.
+    let mut seen: HashMap<i64, i64> = HashMap::new();
+    let mut epoch = Value::Null;
+    let mut first = true;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let c = Instant::now();
+        let Some(ws) = connect(&base, "/ws/agent", &base, Some(&cookie), n).await else {
+            stats.lock().unwrap().errors += 1;
+            return;
         };
-        match f["type"].as_str() {
-            Some("ready") => {
-                me = f["agent_id"].as_i64().unwrap_or(0);
-                win.agents_ready
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut s = stats.lock().unwrap();
+            match first {
+                true => s.connect_ms.push(c.elapsed().as_secs_f64() * 1000.0),
+                false => s.agent_resumes += 1,
             }
-            Some(kind @ ("queue" | "queue_update")) => {
-                let list = if kind == "queue" { "waiting" } else { "upsert" };
-                for w in f[list].as_array().into_iter().flatten() {
-                    if w["offered_to"].as_i64() == Some(me)
-                        && asked.insert(w["conversation_id"].as_i64())
-                    {
-                        let id = w["conversation_id"].clone();
-                        let _ = tx
-                            .send(Message::text(
-                                json!({"type": "accept", "conversation_id": id}).to_string(),
-                            ))
-                            .await;
-                    }
-                }
-            }
-            Some("message") if f["author"] == "visitor" => {
-                let Some(body) = f["text"].as_str() else {
-                    continue;
-                };
-                let mut parts = body.split(':');
-                let (Some("lt"), Some(id), Some(sent)) = (parts.next(), parts.next(), parts.next())
-                else {
-                    continue;
-                };
-                let sent: u128 = sent.parse().unwrap_or(0);
-                let lat = (now_us(t0).saturating_sub(sent)) as f64 / 1000.0;
-                {
-                    let mut s = stats.lock().unwrap();
-                    let seen = s.delivered.entry(id.to_string()).or_insert(0);
-                    *seen += 1;
-                    if *seen == 1 {
-                        s.v2a_ms.push(lat);
-                    }
-                    s.replies_sent += 1;
-                }
-                replies += 1;
-                let conv = f["conversation_id"].clone();
-                let reply = format!("lt:r{n}-{replies}:{}", now_us(t0));
-                let _ = tx
-                    .send(Message::text(
-                        json!({"type": "message", "conversation_id": conv, "client_id": format!("r{n}-{replies}"), "text": reply})
-                            .to_string(),
-                    ))
-                    .await;
-            }
-            _ if std::env::var_os("LOADGEN_DEBUG").is_some() && n == 0 => {
-                eprintln!("agent0: {}", &text[..text.len().min(200)])
-            }
-            _ => {}
         }
+        let (mut tx, mut rx) = ws.split();
+        let held: Vec<Value> = seen.iter().map(|(c, s)| json!([c, s])).collect();
+        let hello = json!({"type": "hello", "seen": held, "epoch": epoch});
+        let _ = tx.send(Message::text(hello.to_string())).await;
+        while let Some(Ok(msg)) = rx.next().await {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            let Message::Text(text) = msg else { continue };
+            let Ok(f) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if let (Some("message"), Some(cv), Some(sq)) = (
+                f["type"].as_str(),
+                f["conversation_id"].as_i64(),
+                f["seq"].as_i64(),
+            ) {
+                let held = seen.entry(cv).or_insert(0);
+                *held = (*held).max(sq);
+            }
+            match f["type"].as_str() {
+                Some("ready") => {
+                    me = f["agent_id"].as_i64().unwrap_or(0);
+                    epoch = f["epoch"].clone();
+                    if first {
+                        win.agents_ready
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                Some("reset") => {
+                    if let Some(cv) = f["conversation_id"].as_i64() {
+                        seen.remove(&cv);
+                    }
+                }
+                Some(kind @ ("queue" | "queue_update")) => {
+                    let list = if kind == "queue" { "waiting" } else { "upsert" };
+                    for w in f[list].as_array().into_iter().flatten() {
+                        if w["offered_to"].as_i64() == Some(me)
+                            && asked.insert(w["conversation_id"].as_i64())
+                        {
+                            let id = w["conversation_id"].clone();
+                            let _ = tx
+                                .send(Message::text(
+                                    json!({"type": "accept", "conversation_id": id}).to_string(),
+                                ))
+                                .await;
+                        }
+                    }
+                }
+                Some("message") if f["author"] == "visitor" => {
+                    let Some(body) = f["text"].as_str() else {
+                        continue;
+                    };
+                    let mut parts = body.split(':');
+                    let (Some("lt"), Some(id), Some(sent)) =
+                        (parts.next(), parts.next(), parts.next())
+                    else {
+                        continue;
+                    };
+                    let sent: u128 = sent.parse().unwrap_or(0);
+                    let lat = (now_us(t0).saturating_sub(sent)) as f64 / 1000.0;
+                    {
+                        let mut s = stats.lock().unwrap();
+                        let seen = s.delivered.entry(id.to_string()).or_insert(0);
+                        *seen += 1;
+                        if *seen == 1 {
+                            s.v2a_ms.push(lat);
+                        }
+                        s.replies_sent += 1;
+                    }
+                    replies += 1;
+                    let conv = f["conversation_id"].clone();
+                    let reply = format!("lt:r{n}-{replies}:{}", now_us(t0));
+                    let _ = tx
+                        .send(Message::text(
+                            json!({"type": "message", "conversation_id": conv, "client_id": format!("r{n}-{replies}"), "text": reply})
+                                .to_string(),
+                        ))
+                        .await;
+                }
+                _ if std::env::var_os("LOADGEN_DEBUG").is_some() && n == 0 => {
+                    eprintln!("agent0: {}", &text[..text.len().min(200)])
+                }
+                _ => {}
+            }
+        }
+        first = false;
+        // The dashboard's own pause before it reconnects.
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -1255,6 +1287,7 @@ fn main() {
         "errors": s.errors,
         "error_codes": s.error_codes,
         "starts_retried": s.starts_retried,
+        "agent_resumes": s.agent_resumes,
         "p50_ms": percentile(&both, 0.50),
         "p95_ms": percentile(&both, 0.95),
         "p99_ms": percentile(&both, 0.99),
