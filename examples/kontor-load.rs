@@ -564,6 +564,25 @@ fn now_us(t0: Instant) -> u128 {
     t0.elapsed().as_micros()
 }
 
+/// The id and latency (ms) of a load message, from its text `lt:ID:SENT_US`.
+fn marker(body: &str, t0: Instant) -> Option<(&str, f64)> {
+    let mut p = body.split(':');
+    let (Some("lt"), Some(id), Some(sent)) = (p.next(), p.next(), p.next()) else {
+        return None;
+    };
+    let sent: u128 = sent.parse().unwrap_or(0);
+    Some((id, now_us(t0).saturating_sub(sent) as f64 / 1000.0))
+}
+
+/// Counts one receipt of message `id`; the first receipt's latency goes into `latencies`.
+fn receipt(seen: &mut HashMap<String, u32>, latencies: &mut Vec<f64>, id: &str, lat: f64) {
+    let n = seen.entry(id.to_string()).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        latencies.push(lat);
+    }
+}
+
 /// Opens a WebSocket from one of several 127.0.0.x source addresses, so that one address's
 /// port range does not cap the number of sockets.
 async fn connect(
@@ -771,24 +790,12 @@ async fn agent_task(
                     }
                 }
                 Some("message") if f["author"] == "visitor" => {
-                    let Some(body) = f["text"].as_str() else {
+                    let Some((id, lat)) = f["text"].as_str().and_then(|b| marker(b, t0)) else {
                         continue;
                     };
-                    let mut parts = body.split(':');
-                    let (Some("lt"), Some(id), Some(sent)) =
-                        (parts.next(), parts.next(), parts.next())
-                    else {
-                        continue;
-                    };
-                    let sent: u128 = sent.parse().unwrap_or(0);
-                    let lat = (now_us(t0).saturating_sub(sent)) as f64 / 1000.0;
                     {
-                        let mut s = stats.lock().unwrap();
-                        let seen = s.delivered.entry(id.to_string()).or_insert(0);
-                        *seen += 1;
-                        if *seen == 1 {
-                            s.v2a_ms.push(lat);
-                        }
+                        let s = &mut *stats.lock().unwrap();
+                        receipt(&mut s.delivered, &mut s.v2a_ms, id, lat);
                         s.replies_sent += 1;
                     }
                     replies += 1;
@@ -964,18 +971,9 @@ async fn visitor_task(
                         *st.error_codes.entry(f["code"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
                     }
                     Some("message") if f["author"] == "agent" => {
-                        if let Some(body) = f["text"].as_str() {
-                            let mut p = body.split(':');
-                            if let (Some("lt"), Some(id), Some(sent)) = (p.next(), p.next(), p.next()) {
-                                let sent: u128 = sent.parse().unwrap_or(0);
-                                let lat = (now_us(t0).saturating_sub(sent)) as f64 / 1000.0;
-                                let mut s = stats.lock().unwrap();
-                                let seen = s.replies_seen.entry(id.to_string()).or_insert(0);
-                                *seen += 1;
-                                if *seen == 1 {
-                                    s.a2v_ms.push(lat);
-                                }
-                            }
+                        if let Some((id, lat)) = f["text"].as_str().and_then(|b| marker(b, t0)) {
+                            let s = &mut *stats.lock().unwrap();
+                            receipt(&mut s.replies_seen, &mut s.a2v_ms, id, lat);
                         }
                     }
                     _ => {}

@@ -11,6 +11,7 @@ pub mod hours;
 pub mod ip;
 pub mod lookup;
 pub mod occupancy;
+pub mod queue_bound;
 pub mod ratelimit;
 pub mod relevance;
 pub mod rights;

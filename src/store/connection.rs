@@ -86,9 +86,9 @@ pub fn open(path: &Path, key: &Key, mode: Mode) -> Result<Connection> {
 
 /// Keeps the write-ahead log and shared-memory files when the last connection closes.
 ///
-/// Why: SQLite deletes both at the last close, and the next first commit re-creates them,
-/// which costs a file creation and a sync of the directory: most of what reopening an idle
-/// tenant cost its first visitor. Kept, the log is truncated to zero bytes at that close
+/// Why: SQLite deletes both at the last close, and a reopened tenant's first commit creates
+/// them again. Kept, a reopen creates no files (measured, this saves little: a reopen's cost
+/// was elsewhere, see `docs/BENCHMARKS.md`). The log is truncated to zero bytes at that close
 /// instead (a `journal_size_limit` is set, above), so nothing written in it, erased content
 /// included, outlives the close; restores and swaps remove both files with the database
 /// (`remove_side_files`).

@@ -3,8 +3,9 @@
 //! second and holds its tenant's database open; on a host with a thousand tenants, those left
 //! idle are retired (`Realtime::retire_idle`) and the next socket or request starts a new one.
 
+use crate::model::queue_bound::QueueBound;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The process's own monotonic epoch: idle times are milliseconds since it.
@@ -21,7 +22,7 @@ pub struct Life {
     /// When the hub last became idle (see `now_ms`); 0 while it has something to do.
     idle_since: AtomicU64,
     /// Commands sent and not yet taken by the hub (the bound of its queue).
-    queued: AtomicUsize,
+    queued: QueueBound,
 }
 
 impl Life {
@@ -36,17 +37,12 @@ impl Life {
 
     /// Counts one more queued command; `false` (and nothing counted) when `max` are queued.
     pub(super) fn enqueue(&self, max: usize) -> bool {
-        let before = self.queued.fetch_add(1, Ordering::AcqRel);
-        if before >= max {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
+        self.queued.enqueue(max)
     }
 
     /// The hub took `n` commands (or a send failed).
     pub(super) fn dequeued(&self, n: usize) {
-        self.queued.fetch_sub(n, Ordering::AcqRel);
+        self.queued.dequeued(n)
     }
 
     /// How long the hub has been idle (`None`: busy).
@@ -61,15 +57,6 @@ impl Life {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_queue_bound_refuses_beyond_its_size_and_frees_what_the_hub_took() {
-        let life = Life::default();
-        assert!(life.enqueue(2) && life.enqueue(2));
-        assert!(!life.enqueue(2), "a third command in a queue of two");
-        life.dequeued(2);
-        assert!(life.enqueue(2));
-    }
 
     #[test]
     fn idle_time_counts_from_the_first_idle_turn_and_a_busy_turn_resets_it() {
